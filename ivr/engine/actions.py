@@ -1,0 +1,92 @@
+"""Actions: what the engine asks a channel to do, in order.
+
+A channel renders them into its wire format (RTP audio, TwiML, SMS text, console lines).
+Each action has a `type` field in its dict form; the dict form is what goes into call timelines
+and `ivr simulate --json`.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    """Speak `text` (TTS) or play `audio` (a file path relative to the flow directory)."""
+    text: str = ""
+    audio: str = ""
+    voice: str = ""
+    language: str = ""
+    barge_in: bool = True  # a digit or speech may interrupt the prompt
+    type: str = field(default="say", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Gather:
+    """Wait for caller input after the preceding prompts have finished playing.
+
+    `timeout` counts from the end of the last prompt; `inter_digit_timeout` between digits.
+    The channel answers with Digits, Speech or NoInput.
+    """
+    step: str
+    input: tuple[str, ...] = ("dtmf",)  # subset of ("dtmf", "speech")
+    timeout: float = 5.0
+    inter_digit_timeout: float = 3.0
+    min_digits: int = 1
+    max_digits: int = 1
+    finish_on_key: str = ""  # "" = none
+    hints: tuple[str, ...] = ()  # speech keywords
+    barge_in: bool = True
+    type: str = field(default="gather", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A follow-up for the worker. `idempotency_key` is deterministic (call id + step id + visit)."""
+    kind: str  # "email" | "sms" | "webhook" | "chat" | "callback"
+    payload: dict
+    idempotency_key: str
+    type: str = field(default="job", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Blind transfer to a SIP URI or phone number; the channel answers with TransferResult."""
+    target: str
+    timeout: float = 30.0
+    caller_id: str = ""
+    type: str = field(default="transfer", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """Record the caller; the channel answers with RecordingDone."""
+    max_length: float = 120.0
+    silence_timeout: float = 5.0
+    finish_on_key: str = "#"
+    beep: bool = True
+    type: str = field(default="record", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    reason: str = "completed"
+    type: str = field(default="hangup", init=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Log:
+    """A timeline/analytics entry; channels do not render it. `event` names what happened."""
+    event: str
+    data: dict = field(default_factory=dict)
+    type: str = field(default="log", init=False)
+
+
+Action = Say | Gather | Job | Transfer | Record | Hangup | Log
+
+
+def to_dict(action: Action) -> dict:
+    data = asdict(action)
+    for key, value in data.items():
+        if isinstance(value, tuple):
+            data[key] = list(value)
+    return data

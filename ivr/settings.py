@@ -1,0 +1,121 @@
+"""The one settings object, read from the environment in one place (`Settings.from_env`).
+
+Everything else receives a Settings instance explicitly; nothing else reads os.environ.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where things live
+    data_dir: Path = Path("var")
+    flows_dir: Path = Path("flows")
+    default_flow: str = "skype-receptionist"
+    redis_url: str = ""  # empty: `ivr run` starts an embedded redis-server in data_dir
+    # Web / admin
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    public_base_url: str = ""  # e.g. https://ivr.example.com, used for Twilio signatures behind proxies
+    proxy_fix: int = 0  # number of trusted proxies setting X-Forwarded-* headers
+    secret_key: str = ""
+    environment: str = "development"
+    admin_password: str = ""
+    max_request_bytes: int = 64 * 1024
+    # Twilio
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from_number: str = ""
+    twilio_api_base_url: str = ""  # for tests: point the REST client at another host
+    twilio_prompt_mode: str = "say"  # "say" (<Say>) or "play" (<Play> of the SIP channel's TTS audio)
+    # SMTP
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_security: str = "none"  # "none" | "starttls" | "ssl"
+    smtp_from: str = "ivr@localhost"
+    # SIP
+    sip_host: str = "127.0.0.1"
+    sip_port: int = 5060
+    sip_public_host: str = ""
+    sip_rtp_port_min: int = 20000
+    sip_rtp_port_max: int = 30000
+    sip_max_calls: int = 500
+    sip_registrar: str = ""
+    sip_user: str = ""
+    sip_password: str = ""
+    sip_register_expiry: int = 300
+    sip_no_rtp_timeout: float = 30.0
+    sip_no_ack_timeout: float = 32.0
+    # Follow-ups
+    webhook_urls: tuple[str, ...] = ()
+    webhook_secret: str = ""
+    callback_allowed_patterns: tuple[str, ...] = (r"^\+?1\d{10}$",)
+    callback_max_attempts: int = 3
+    callback_retry_spacing: int = 600
+    callback_rate_limit_per_day: int = 3
+    callback_channel: str = "twilio"  # "twilio" | "sip"
+    chat_link_ttl: int = 7 * 24 * 3600
+    # Engine
+    max_steps_per_call: int = 200
+
+    _ENV = {
+        "data_dir": "IVR_DATA_DIR", "flows_dir": "IVR_FLOWS_DIR", "default_flow": "IVR_DEFAULT_FLOW",
+        "redis_url": "REDIS_URL", "web_host": "IVR_WEB_HOST", "web_port": "IVR_WEB_PORT",
+        "public_base_url": "PUBLIC_BASE_URL", "proxy_fix": "IVR_PROXY_FIX", "secret_key": "IVR_SECRET_KEY",
+        "environment": "IVR_ENV", "admin_password": "IVR_ADMIN_PASSWORD",
+        "max_request_bytes": "IVR_MAX_REQUEST_BYTES",
+        "twilio_account_sid": "TWILIO_ACCOUNT_SID", "twilio_auth_token": "TWILIO_AUTH_TOKEN",
+        "twilio_from_number": "TWILIO_FROM_NUMBER", "twilio_api_base_url": "TWILIO_API_BASE_URL",
+        "twilio_prompt_mode": "IVR_TWILIO_PROMPTS",
+        "smtp_host": "SMTP_HOST", "smtp_port": "SMTP_PORT", "smtp_username": "SMTP_USERNAME",
+        "smtp_password": "SMTP_PASSWORD", "smtp_security": "SMTP_SECURITY", "smtp_from": "SMTP_FROM",
+        "sip_host": "IVR_SIP_HOST", "sip_port": "IVR_SIP_PORT", "sip_public_host": "IVR_SIP_PUBLIC_HOST",
+        "sip_rtp_port_min": "IVR_SIP_RTP_PORT_MIN", "sip_rtp_port_max": "IVR_SIP_RTP_PORT_MAX",
+        "sip_max_calls": "IVR_SIP_MAX_CALLS", "sip_registrar": "IVR_SIP_REGISTRAR",
+        "sip_user": "IVR_SIP_USER", "sip_password": "IVR_SIP_PASSWORD",
+        "sip_register_expiry": "IVR_SIP_REGISTER_EXPIRY", "sip_no_rtp_timeout": "IVR_SIP_NO_RTP_TIMEOUT",
+        "sip_no_ack_timeout": "IVR_SIP_NO_ACK_TIMEOUT",
+        "webhook_urls": "IVR_WEBHOOK_URLS", "webhook_secret": "IVR_WEBHOOK_SECRET",
+        "callback_allowed_patterns": "IVR_CALLBACK_ALLOWED", "callback_max_attempts": "IVR_CALLBACK_MAX_ATTEMPTS",
+        "callback_retry_spacing": "IVR_CALLBACK_RETRY_SPACING",
+        "callback_rate_limit_per_day": "IVR_CALLBACK_RATE_LIMIT", "callback_channel": "IVR_CALLBACK_CHANNEL",
+        "chat_link_ttl": "IVR_CHAT_LINK_TTL", "max_steps_per_call": "IVR_MAX_STEPS",
+    }
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
+        """Build settings from environment variables (see `_ENV`), then apply keyword overrides."""
+        env = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            name = cls._ENV.get(f.name)
+            if name is None or name not in env:
+                continue
+            raw = env[name]
+            default = f.default
+            if isinstance(default, bool):
+                values[f.name] = _bool(raw)
+            elif isinstance(default, int):
+                values[f.name] = int(raw)
+            elif isinstance(default, float):
+                values[f.name] = float(raw)
+            elif isinstance(default, Path):
+                values[f.name] = Path(raw)
+            elif isinstance(default, tuple):
+                values[f.name] = tuple(p.strip() for p in raw.split(",") if p.strip())
+            else:
+                values[f.name] = raw
+        values.update(overrides)
+        return cls(**values)
+
+    def with_overrides(self, **overrides) -> "Settings":
+        return replace(self, **overrides)
