@@ -58,6 +58,7 @@ class Located:
         self.values: dict[tuple, tuple[int, int]] = {}
         self.keys: dict[tuple, tuple[int, int]] = {}
         self.problems: list[Problem] = []
+        self.built = 0  # nodes built so far, against MAX_NODES
 
     def where(self, path: tuple, key: bool = False) -> tuple[int, int]:
         """Position of the node at `path` (or of its key), falling back to the nearest known ancestor."""
@@ -89,9 +90,32 @@ def _scalar(node: yaml.ScalarNode):
     return value
 
 
-def _build(node, path: tuple, located: Located):
+# Flows are small (a 1,000-step flow is ~10,000 nodes). The caps stop YAML alias bombs ("billion laughs":
+# aliases of aliases expand exponentially), self-referencing aliases and absurd nesting before they exhaust memory.
+MAX_NODES = 200_000
+MAX_DEPTH = 64
+
+
+class _TooBig(Exception):
+    """Raised inside _build; read_yaml turns it into a Problem at the node where the cap was hit."""
+
+    def __init__(self, node, message: str):
+        super().__init__(message)
+        self.node = node
+
+
+def _build(node, path: tuple, located: Located, active: frozenset = frozenset()):
+    located.built += 1
+    if located.built > MAX_NODES:
+        raise _TooBig(node, f"the file expands to more than {MAX_NODES} YAML nodes (aliases of aliases?): "
+                            f"write the repeated parts out or reference fewer aliases")
+    if len(path) > MAX_DEPTH:
+        raise _TooBig(node, f"nesting deeper than {MAX_DEPTH} levels is not allowed in a flow")
+    if id(node) in active:
+        raise _TooBig(node, "an alias refers to the node that contains it (a recursive structure)")
     located.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
+        inner = active | {id(node)}
         result, first_seen = {}, {}
         for key_node, value_node in node.value:
             key = _scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
@@ -102,21 +126,25 @@ def _build(node, path: tuple, located: Located):
             key = str(key) if not isinstance(key, str) else key
             child = path + (key,)
             if key in first_seen:
+                what = f"step id '{key}'" if path == ("steps",) else f"key '{key}'"
+                where = ".".join(map(str, path)) or "flow"
                 located.problems.append(Problem(located.filename, key_node.start_mark.line + 1,
                                                 key_node.start_mark.column + 1,
-                                                f"duplicate key '{key}' (first defined at line {first_seen[key]})"))
+                                                f"{where}: duplicate {what} (first defined at line {first_seen[key]}):"
+                                                f" rename or remove one"))
                 continue
             first_seen[key] = key_node.start_mark.line + 1
             located.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = _build(value_node, child, located)
+            result[key] = _build(value_node, child, located, inner)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, path + (index,), located) for index, item in enumerate(node.value)]
+        inner = active | {id(node)}
+        return [_build(item, path + (index,), located, inner) for index, item in enumerate(node.value)]
     return _scalar(node)
 
 
 def read_yaml(text: str, filename: str) -> tuple[object, Located]:
-    """Parse YAML text; syntax errors become Problems (data is then None)."""
+    """Parse YAML text; syntax errors and oversized documents become Problems (data is then None)."""
     located = Located(filename)
     try:
         loader = _Composer(text)
@@ -132,7 +160,16 @@ def read_yaml(text: str, filename: str) -> tuple[object, Located]:
     except yaml.YAMLError as exc:
         located.problems.append(Problem(filename, 1, 1, f"YAML error: {exc}"))
         return None, located
+    except RecursionError:  # PyYAML's composer recurses once per nesting level
+        located.problems.append(Problem(filename, 1, 1, f"nesting deeper than {MAX_DEPTH} levels is not allowed "
+                                                        f"in a flow"))
+        return None, located
     if node is None:
         located.problems.append(Problem(filename, 1, 1, "the file is empty: a flow needs id, start and steps"))
         return None, located
-    return _build(node, (), located), located
+    try:
+        return _build(node, (), located), located
+    except _TooBig as exc:
+        mark = exc.node.start_mark
+        located.problems.append(Problem(filename, mark.line + 1, mark.column + 1, str(exc)))
+        return None, located
