@@ -50,7 +50,7 @@ class RedisServer:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=1).ping()
+                redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=1, retry=None).ping()
                 return
             except (redis.ConnectionError, FileNotFoundError):
                 if self.proc.poll() is not None:
@@ -63,7 +63,7 @@ class RedisServer:
         if not self.running:
             return
         try:
-            redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=5).shutdown(save=True)
+            redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=5, retry=None).shutdown(save=True)
         except redis.ConnectionError:
             pass  # the server closes the connection as it exits
         try:
