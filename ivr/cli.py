@@ -119,5 +119,18 @@ def _run_interactive(flow, caller, called, at, emit, announce: bool) -> None:
         state, actions = advance(flow, state, event)
 
 
+@main.command()
+@click.option("--without", "without", multiple=True, type=click.Choice(["web", "worker", "sip"]),
+              help="Leave a part out (repeatable).")
+@click.pass_obj
+def run(settings: Settings, without: tuple[str, ...]) -> None:
+    """Run the whole product: embedded Redis (unless REDIS_URL is set), web + admin, worker and SIP."""
+    import logging
+    from .run import Supervisor
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    parts = tuple(p for p in ("web", "worker", "sip") if p in main.commands and p not in without)
+    sys.exit(Supervisor(settings, parts).run())
+
+
 if __name__ == "__main__":
     main()
