@@ -1,7 +1,8 @@
 """Read YAML while remembering where every node is, so errors can say `file:line:column`.
 
 Scalars follow the YAML 1.2 core schema: `on`, `no`, `9:30` and dates stay strings (YAML 1.1 would
-turn them into booleans, sexagesimal numbers and dates). Duplicate keys are reported, not silently merged.
+turn them into booleans, sexagesimal numbers and dates); numbers are written as in JSON, so `+1555...` and
+`0044` stay text. Duplicate keys are reported, not silently merged.
 """
 from __future__ import annotations
 
@@ -33,10 +34,13 @@ class CoreResolver(BaseResolver):
 
 CoreResolver.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
                                    list("tTfF"))
-CoreResolver.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+# Numbers as in JSON: no leading '+' or '0', so phone numbers (+15550100100, 0044...) and keys such as 08 keep
+# every character as text instead of silently becoming 15550100100 or 8 (stricter than YAML 1.2's [-+]?[0-9]+).
+CoreResolver.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^-?(?:0|[1-9][0-9]*)$"),
+                                   list("-0123456789"))
 CoreResolver.add_implicit_resolver("tag:yaml.org,2002:float",
-                                   re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$"),
-                                   list("-+0123456789."))
+                                   re.compile(r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$"),
+                                   list("-0123456789"))
 CoreResolver.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"),
                                    ["~", "n", "N", ""])
 

@@ -91,7 +91,9 @@ def test_cli_on_the_bad_directory_reports_every_file():
 
 def test_yaml_1_2_scalars_stay_strings():
     flow = load_flow(HERE / "good" / "yaml12_scalars.yaml")
-    assert flow.variables == {"answer": "no", "switch": "on", "opens": "9:30", "country": "NO", "day": "2026-12-25"}
+    assert flow.variables == {"answer": "no", "switch": "on", "opens": "9:30", "country": "NO", "day": "2026-12-25",
+                              "owner": "+15550100100", "prefix": "0044", "count": "3", "ratio": "0.5"}
+    assert sorted(flow.steps["pick"].by_digit) == ["08", "8"]
 
 
 def test_alias_bomb_is_refused_quickly_with_a_located_problem():
