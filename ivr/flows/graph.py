@@ -2,6 +2,7 @@
 templates naming unknown variables, time zones, regexes, contact lists, and subflow references."""
 from __future__ import annotations
 
+import difflib
 import re
 
 from ..engine.steps import Step
@@ -38,7 +39,9 @@ def graph_problems(data: dict, steps: dict[str, Step], located: Located, known_v
                 if name not in names:
                     problems.append(located.problem(("steps", step_id) + path,
                                                     f"steps.{step_id}.{'.'.join(map(str, path))}: unknown variable "
-                                                    f"'{{{{{name}}}}}'{_closest(name, names)}"))
+                                                    f"'{{{{{name}}}}}' "
+                                                    f"({_did_you_mean(name, names, 0.75)}define it under "
+                                                    f"variables, or assign it with set or save_as)"))
     contacts = set(data.get("contacts", {}))
     for step_id, step in steps.items():
         for index, rule in enumerate(step.spec.get("rules", ()) if step.kind == "branch" else ()):
@@ -82,10 +85,14 @@ def _hint(target: str, steps) -> str:
     return f" (steps are: {', '.join(sorted(steps))})"
 
 
+def _did_you_mean(name: str, candidates, cutoff: float) -> str:
+    match = difflib.get_close_matches(name, list(candidates), n=1, cutoff=cutoff)
+    return f"did you mean '{match[0]}'? " if match else ""
+
+
 def _closest(name: str, candidates) -> str:
-    import difflib
-    match = difflib.get_close_matches(name, list(candidates), n=1)
-    return f" (did you mean '{match[0]}'?)" if match else ""
+    hint = _did_you_mean(name, candidates, 0.6)
+    return f" ({hint.strip()})" if hint else ""
 
 
 def _reachability(start: str, steps: dict[str, Step], located: Located) -> list[Problem]:
