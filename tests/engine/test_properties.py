@@ -56,7 +56,7 @@ def condition(draw):
     for kind in kinds:
         if kind == "var":
             when["var"] = draw(st.sampled_from(NAMES + ["unset"]))
-            test = draw(st.sampled_from(["equals", "not_equals", "in", "matches", "empty", None]))
+            test = draw(st.sampled_from(["equals", "not_equals", "in", "matches", "empty"]))
             if test == "equals" or test == "not_equals":
                 when[test] = draw(st.one_of(st.sampled_from(["gold", "1", "", "sip"]), st.integers(0, 3),
                                             st.booleans()))
