@@ -1,0 +1,1 @@
+"""Channels: one module (or package, for SIP) per wire, translating it to engine events and actions."""
