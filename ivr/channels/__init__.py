@@ -1,1 +1,2 @@
-"""Channels: one module (or package, for SIP) per wire, translating it to engine events and actions."""
+"""Channels: one file (or package, for SIP) per wire format. Each turns its wire into engine events and
+engine actions back into its wire; none of them decides what the call does."""

@@ -1,0 +1,136 @@
+"""The `ivr` command line (click): validate and simulate flows; later parts add run, web, sip, worker, calls."""
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from .channels.simulator import TurnSyntaxError, as_json_line, describe, parse_turn
+from .engine import advance
+from .engine.events import CallStarted, HungUp
+from .flows import FlowInvalid, load_flow, validate_paths
+from .settings import Settings
+
+
+@click.group()
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Self-hosted IVR: YAML call flows over SIP, Twilio voice/SMS and a browser simulator."""
+    ctx.obj = Settings.from_env()
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+def validate(paths: tuple[str, ...]) -> None:
+    """Check flow files (or directories of them); print file:line:column: message for each problem."""
+    problems = validate_paths(paths)
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        click.echo(f"{len(problems)} problem(s) found", err=True)
+        sys.exit(1)
+    click.echo("ok", err=True)
+
+
+def _parse_time(value: str | None) -> float:
+    if not value:
+        return datetime.now(timezone.utc).timestamp()
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO-8601 time such as 2026-11-23T10:30:00+00:00") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+@main.command()
+@click.argument("flow_path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--caller", default="+15550009999", show_default=True, help="Caller number (caller ID).")
+@click.option("--called", default="+15550000000", show_default=True, help="Number that was dialled.")
+@click.option("--at", "at_text", default=None, help="Time of the call, ISO-8601 (default: now).")
+@click.option("--input", "inputs", multiple=True, help="A caller turn: digits, say:words, silence, hangup, ...")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per action per line.")
+@click.option("--enqueue", is_flag=True, help="Run through call_session: record the call and queue its jobs.")
+@click.pass_obj
+def simulate(settings: Settings, flow_path: str, caller: str, called: str, at_text: str | None,
+             inputs: tuple[str, ...], as_json: bool, enqueue: bool) -> None:
+    """Play a call through a flow: interactively, or with --input turns."""
+    try:
+        flow = load_flow(flow_path)
+    except FlowInvalid as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+    at = _parse_time(at_text)
+    session = None
+    if enqueue:
+        from .runtime import open_call_session  # storage is only needed here
+        session = open_call_session(settings, flows_dir=Path(flow_path).parent)
+    emit = (lambda a: click.echo(as_json_line(a))) if as_json else _echo_readable
+    if inputs:
+        _run_scripted(flow, inputs, caller, called, at, emit, session)
+    else:  # reads turns from stdin, typed or piped, until the call ends or input ends
+        _run_interactive(flow, caller, called, at, emit, announce=not as_json)
+
+
+def _echo_readable(action) -> None:
+    line = describe(action)
+    if line:
+        click.echo(line)
+
+
+def _run_scripted(flow, inputs, caller, called, at, emit, session) -> None:
+    from .simulate import run_script
+    try:
+        for turn in inputs:
+            parse_turn(turn, at)
+    except TurnSyntaxError as exc:
+        raise click.BadParameter(str(exc), param_hint="--input") from None
+    transcript = run_script(flow, inputs, caller=caller, called=called, at=at, session=session)
+    for action in transcript.actions:
+        emit(action)
+
+
+def _run_interactive(flow, caller, called, at, emit, announce: bool) -> None:
+    if announce:
+        click.echo(f"Simulating {flow.id} as {caller}. Type digits, 'say: words', 'silence' or 'hangup'.")
+    state, actions = advance(flow, None, CallStarted(call_id="console", caller=caller, called=called,
+                                                       channel="simulator", at=at))
+    while True:
+        for action in actions:
+            emit(action)
+        if state.get("done"):
+            return
+        try:
+            line = click.prompt("caller", default="silence", show_default=False, prompt_suffix="> ")
+        except (click.Abort, EOFError):
+            state, actions = advance(flow, state, HungUp(at=at))
+            continue
+        at += 5
+        try:
+            event = parse_turn(line, at)
+        except TurnSyntaxError as exc:
+            click.echo(f"  ! {exc}")
+            actions = []
+            continue
+        state, actions = advance(flow, state, event)
+
+
+@main.command()
+@click.option("--without", "without", multiple=True, type=click.Choice(["web", "worker", "sip"]),
+              help="Leave a part out (repeatable).")
+@click.pass_obj
+def run(settings: Settings, without: tuple[str, ...]) -> None:
+    """Run the whole product: embedded Redis (unless REDIS_URL is set), web + admin, worker and SIP."""
+    import logging
+    from .run import Supervisor
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    parts = tuple(p for p in ("web", "worker", "sip") if p in main.commands and p not in without)
+    sys.exit(Supervisor(settings, parts).run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""The flow model: a validated flow ready for the engine (built by ivr.flows from YAML).
+
+A Flow holds its steps (objects from ivr.engine.steps), flattened variables, contact lists,
+an optional business-hours Schedule, and the subflows that `goto` steps may enter
+(`library`, shared by a root flow and all its subflows, keyed by flow id).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import tzinfo
+
+from .schedule import Schedule
+
+
+def flatten(mapping: dict, prefix: str = "") -> dict[str, str]:
+    """{'owner': {'number': '+1'}} -> {'owner.number': '+1'}; leaves become strings."""
+    flat: dict[str, str] = {}
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, name + "."))
+        elif isinstance(value, list):
+            flat[name] = ", ".join(str(v) for v in value)
+        else:
+            flat[name] = "" if value is None else str(value)
+    return flat
+
+
+@dataclass
+class Flow:
+    id: str
+    start: str
+    steps: dict  # step id -> Step
+    description: str = ""
+    language: str = "en-US"
+    voice: str = ""
+    timezone: str = "UTC"
+    tz: tzinfo | None = None
+    variables: dict[str, str] = field(default_factory=dict)
+    contacts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # list name -> numbers
+    contact_names: dict[str, str] = field(default_factory=dict)  # number -> display name
+    schedule: Schedule | None = None
+    webhooks: tuple[str, ...] = ()
+    max_steps: int = 200
+    speech: bool = True  # offer speech input on menus that have keywords
+    revision: str = "file"
+    source: str = ""  # file name, for messages
+    library: dict[str, "Flow"] = field(default_factory=dict)
+
+    def flow_for(self, flow_id: str | None) -> "Flow":
+        if not flow_id or flow_id == self.id:
+            return self
+        return self.library[flow_id]  # the loader puts every reachable subflow (and the root) here

@@ -1,0 +1,76 @@
+"""Business hours: a weekly schedule in a time zone plus whole- or partial-day holidays.
+
+Pure: the caller passes a tzinfo (resolved when the flow loads) and the time as epoch seconds.
+`is_open(at)` answers now-or-not; `next_open(at)` gives the next opening time (used to schedule callbacks).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_clock(text: str) -> time:
+    """'09:30' -> time(9, 30); '24:00' is allowed as the end of a day."""
+    hours, _, minutes = text.strip().partition(":")
+    h, m = int(hours), int(minutes or 0)
+    if h == 24 and m == 0:
+        return time.max
+    if not (0 <= h < 24 and 0 <= m < 60):
+        raise ValueError(f"bad time of day {text!r}: use HH:MM between 00:00 and 24:00")
+    return time(h, m)
+
+
+def parse_range(text: str) -> tuple[time, time]:
+    """'09:00-17:30' -> (09:00, 17:30); the end must be after the start."""
+    start, sep, end = text.partition("-")
+    if not sep:
+        raise ValueError(f"bad hours {text!r}: use HH:MM-HH:MM")
+    opens, closes = parse_clock(start), parse_clock(end)
+    if closes <= opens:
+        raise ValueError(f"bad hours {text!r}: closing time must be after opening time")
+    return opens, closes
+
+
+@dataclass(frozen=True)
+class Schedule:
+    tz: tzinfo
+    timezone: str
+    weekly: dict[str, tuple[tuple[time, time], ...]]  # "mon" -> ranges
+    holidays: dict[date, tuple[tuple[time, time], ...]]  # date -> open ranges that day (empty: closed all day)
+    spec: dict  # the original mapping, so a worker can rebuild the schedule
+
+    @classmethod
+    def from_spec(cls, spec: dict, tz: tzinfo) -> "Schedule":
+        weekly = {day: tuple(parse_range(r) for r in spec.get("weekly", {}).get(day, ())) for day in DAYS}
+        holidays = {}
+        for entry in spec.get("holidays", ()):
+            holidays[date.fromisoformat(str(entry["date"]))] = tuple(parse_range(r) for r in entry.get("hours", ()))
+        return cls(tz=tz, timezone=spec.get("timezone", "UTC"), weekly=weekly, holidays=holidays, spec=spec)
+
+    def local(self, at: float) -> datetime:
+        return datetime.fromtimestamp(at, self.tz)
+
+    def ranges_on(self, day: date) -> tuple[tuple[time, time], ...]:
+        if day in self.holidays:
+            return self.holidays[day]
+        return self.weekly[DAYS[day.weekday()]]
+
+    def is_open(self, at: float) -> bool:
+        now = self.local(at)
+        clock = now.time()
+        return any(start <= clock < end for start, end in self.ranges_on(now.date()))
+
+    def next_open(self, at: float, horizon_days: int = 370) -> float | None:
+        """The earliest time >= at when the schedule is open (at itself if open now); None if never within horizon."""
+        if self.is_open(at):
+            return at
+        now = self.local(at)
+        for offset in range(horizon_days + 1):
+            day = now.date() + timedelta(days=offset)
+            for start, _end in sorted(self.ranges_on(day)):
+                candidate = datetime.combine(day, start, self.tz)
+                if candidate.timestamp() > at:
+                    return candidate.timestamp()
+        return None

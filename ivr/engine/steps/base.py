@@ -1,0 +1,132 @@
+"""What every step type shares: the Step base class, the per-turn Context and the Outcome a step returns.
+
+A step never performs I/O: it reads the context (variables, caller, time from the event) and returns
+actions plus where to go next. Waiting steps (menu, collect_digits, transfer, voicemail) also `handle`
+the event that answers them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from ..actions import Gather, Job, Say
+from ..template import Template, compile_template
+
+
+@dataclass
+class Outcome:
+    actions: list = field(default_factory=list)
+    next: str | None = None  # step id to enter now
+    wait: str | None = None  # "input" | "transfer" | "record": stay on this step until answered
+    end: str | None = None  # call ends: "completed" | "transferred" | "return" (leave a subflow)
+
+
+class Context:
+    """One turn's view of the call, given to steps. Mutations go to the (copied) state."""
+
+    __slots__ = ("flow", "state", "at")
+
+    def __init__(self, flow, state: dict, at: float):
+        self.flow = flow
+        self.state = state
+        self.at = at
+
+    @property
+    def vars(self) -> dict:
+        return self.state["vars"]
+
+    @property
+    def scratch(self) -> dict:
+        """Per-step working memory (retries, digits being confirmed); cleared when a step is entered."""
+        return self.state["scratch"]
+
+    def render(self, template: Template | None) -> str:
+        return template.render(self.state["vars"]) if template is not None else ""
+
+    def say(self, prompt: "Prompt | None", barge_in: bool = True) -> list:
+        if prompt is None or prompt.empty:
+            return []
+        voice, language = prompt.voice or self.flow.voice, prompt.language or self.flow.language
+        if prompt.text is None or not prompt.text.names:  # fixed text: build the (immutable) action once
+            key = (voice, language, barge_in)
+            cached = prompt.cache.get(key)
+            if cached is None:
+                cached = prompt.cache[key] = Say(text=self.render(prompt.text), audio=prompt.audio, voice=voice,
+                                                 language=language, barge_in=barge_in)
+            return [cached]
+        return [Say(text=self.render(prompt.text), audio=prompt.audio, voice=voice, language=language,
+                    barge_in=barge_in)]
+
+    def job(self, step_id: str, kind: str, payload: dict, suffix: str = "") -> Job:
+        """A job whose idempotency key is the same whenever the same call reaches the same step visit."""
+        visit = self.state["visits"].get(self.state_key(step_id), 1)
+        key = f"{self.state['call_id']}:{self.state_key(step_id)}:{visit}{suffix}"
+        base = {"call_id": self.state["call_id"], "flow_id": self.state["flow_id"], "step": step_id,
+                "caller": self.state["caller"], "channel": self.state["channel"]}
+        base.update(payload)
+        return Job(kind=kind, payload=base, idempotency_key=key)
+
+    def state_key(self, step_id: str) -> str:
+        current = self.state.get("current_flow") or self.state["flow_id"]
+        return step_id if current == self.state["flow_id"] else f"{current}/{step_id}"
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """Text (a template) and/or an audio file, with optional voice and language overrides."""
+    text: Template | None = None
+    audio: str = ""
+    voice: str = ""
+    language: str = ""
+    cache: dict = field(default_factory=dict, compare=False, repr=False)  # prebuilt Say actions
+
+    @property
+    def empty(self) -> bool:
+        return not self.audio and (self.text is None or not self.text.source)
+
+    @classmethod
+    def parse(cls, spec) -> "Prompt | None":
+        if spec is None:
+            return None
+        if isinstance(spec, dict):
+            return cls(text=compile_template(spec["text"]) if "text" in spec else None, audio=spec.get("audio", ""),
+                       voice=spec.get("voice", ""), language=spec.get("language", ""))
+        return cls(text=compile_template(spec))
+
+    def templates(self) -> list[Template]:
+        return [self.text] if self.text is not None else []
+
+
+class Step:
+    """Base class: subclasses set `kind`, parse their spec, and implement `enter` (and `handle` if they wait)."""
+
+    kind: ClassVar[str] = ""
+    waits: ClassVar[str | None] = None  # what a waiting step expects
+    input_step: ClassVar[bool] = False  # breaks a cycle for the validator (the caller must act)
+    terminal: ClassVar[bool] = False  # may end a path (hangup, transfer, return)
+
+    def __init__(self, step_id: str, spec: dict):
+        self.id = step_id
+        self.spec = spec
+        self.outcome = spec.get("outcome", "")
+
+    def exits(self) -> dict[str, str]:
+        """Exit label -> target step id (labels are the spec keys, for error locations)."""
+        return {"next": self.spec["next"]} if "next" in self.spec else {}
+
+    def templates(self) -> list[tuple[tuple, Template]]:
+        """(spec path, template) pairs, so the validator can check every name."""
+        return []
+
+    def defines(self) -> tuple[str, ...]:
+        """Variable names this step assigns (for the validator's unknown-name check)."""
+        return ()
+
+    def enter(self, ctx: Context) -> Outcome:
+        raise NotImplementedError
+
+    def handle(self, ctx: Context, event) -> Outcome:
+        return Outcome(wait=self.waits)
+
+    def gather(self, **kwargs) -> Gather:
+        return Gather(step=self.id, **kwargs)

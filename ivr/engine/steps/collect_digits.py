@@ -1,0 +1,96 @@
+"""collect_digits: read a number (e.g. for a callback) with length limits, a finish key, a pattern,
+optional read-back-and-confirm, and bounded retries with an `exhausted` exit."""
+from __future__ import annotations
+
+import re
+
+from ..actions import Log
+from ..events import Digits, NoInput, Speech
+from .base import Context, Outcome, Prompt
+from .input_base import InputStep
+from .menu import NUMBER_WORDS
+
+DEFAULT_CONFIRM = "You entered {{%s|spell}}. Press 1 if that is correct, or 2 to enter it again."
+
+
+class CollectDigits(InputStep):
+    kind = "collect_digits"
+
+    def __init__(self, step_id: str, spec: dict):
+        super().__init__(step_id, spec)
+        self.min_digits = int(spec.get("min_digits", 1))
+        self.max_digits = int(spec.get("max_digits", 20))
+        self.finish_on_key = str(spec.get("finish_on_key", "#"))
+        self.pattern = re.compile(spec["pattern"]) if spec.get("pattern") else None
+        self.save_as = spec["save_as"]
+        confirm = spec.get("confirm", False)
+        if confirm is True:
+            confirm = DEFAULT_CONFIRM % self.save_as
+        self.confirm = Prompt.parse(confirm) if confirm else None
+
+    def defines(self):
+        return (self.save_as,)
+
+    def templates(self):
+        found = super().templates()
+        if self.confirm is not None and isinstance(self.spec.get("confirm"), (str, dict)):
+            found += [(("confirm",), t) for t in self.confirm.templates()]
+        return found
+
+    def make_gather(self, ctx: Context):
+        if ctx.scratch.get("candidate"):
+            return self.gather(input=("dtmf",), timeout=self.timeout, min_digits=1, max_digits=1,
+                               barge_in=self.barge_in)
+        return self.gather(input=("dtmf",), timeout=self.timeout, inter_digit_timeout=self.inter_digit_timeout,
+                           min_digits=self.min_digits, max_digits=self.max_digits,
+                           finish_on_key=self.finish_on_key, barge_in=self.barge_in)
+
+    def enter(self, ctx: Context) -> Outcome:
+        return self.ask(ctx)
+
+    def ask(self, ctx: Context, lead_in=None) -> Outcome:
+        if ctx.scratch.get("candidate"):
+            actions = list(lead_in or ()) + ctx.say(self.confirm, self.barge_in) + [self.make_gather(ctx)]
+            return Outcome(actions=actions, wait="input")
+        return super().ask(ctx, lead_in)
+
+    def handle(self, ctx: Context, event) -> Outcome:
+        if isinstance(event, NoInput):
+            return self.retry(ctx, "no_input")
+        if isinstance(event, Speech):
+            words = event.text.lower().replace("-", " ").split()
+            digits = "".join(NUMBER_WORDS.get(w, "".join(ch for ch in w if ch.isdigit())) for w in words)
+            return self.accept(ctx, digits) if digits else self.retry(ctx, "no_match", event.text)
+        if isinstance(event, Digits):
+            if ctx.scratch.get("candidate"):
+                return self.answer_confirm(ctx, event.digits[:1])
+            return self.accept(ctx, event.digits)
+        return Outcome(wait="input")
+
+    def accept(self, ctx: Context, raw: str) -> Outcome:
+        digits = raw.split(self.finish_on_key, 1)[0] if self.finish_on_key else raw
+        valid = self.min_digits <= len(digits) <= self.max_digits and digits.strip("0123456789*") == ""
+        if valid and self.pattern is not None:
+            valid = self.pattern.fullmatch(digits) is not None
+        if not valid:
+            return self.retry(ctx, "no_match", digits)
+        if self.confirm is None:
+            return self.finish(ctx, digits)
+        ctx.scratch["candidate"] = digits
+        ctx.vars[self.save_as] = digits  # so the read-back template can speak it
+        return self.ask(ctx)
+
+    def answer_confirm(self, ctx: Context, key: str) -> Outcome:
+        candidate = ctx.scratch.pop("candidate")
+        if key == "1":
+            return self.finish(ctx, candidate)
+        if key == "2":
+            return self.ask(ctx, [Log(event="reentry", data={"step": self.id})])
+        ctx.scratch["candidate"] = candidate
+        return self.retry(ctx, "no_match", key)
+
+    def finish(self, ctx: Context, digits: str) -> Outcome:
+        ctx.vars[self.save_as] = digits
+        ctx.vars["digits"] = digits
+        return Outcome(actions=[Log(event="digits_collected", data={"step": self.id, "digits": digits})],
+                       next=self.spec.get("next"))

@@ -1,0 +1,22 @@
+"""goto: enter another flow file (a subflow); when it reaches a `return` step, continue at `next`."""
+from __future__ import annotations
+
+from .base import Context, Outcome, Step
+
+
+class Goto(Step):
+    kind = "goto"
+
+    def __init__(self, step_id: str, spec: dict):
+        super().__init__(step_id, spec)
+        self.flow_id = spec["flow"]
+
+    @property
+    def terminal(self) -> bool:  # without `next`, the subflow must end the call itself
+        return "next" not in self.spec
+
+    def enter(self, ctx: Context) -> Outcome:
+        state = ctx.state
+        state["stack"].append({"flow": state.get("current_flow") or state["flow_id"], "next": self.spec.get("next")})
+        state["current_flow"] = self.flow_id
+        return Outcome(next=ctx.flow.flow_for(self.flow_id).start)

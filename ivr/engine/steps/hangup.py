@@ -1,0 +1,21 @@
+"""hangup: an optional goodbye, then end the call."""
+from __future__ import annotations
+
+from .base import Context, Outcome, Prompt, Step
+
+
+class HangupStep(Step):
+    kind = "hangup"
+    terminal = True
+
+    def __init__(self, step_id: str, spec: dict):
+        super().__init__(step_id, spec)
+        self.goodbye = Prompt.parse(spec.get("say"))
+
+    def templates(self):
+        return [(("say",), t) for t in self.goodbye.templates()] if self.goodbye else []
+
+    def enter(self, ctx: Context) -> Outcome:
+        if self.outcome:
+            ctx.state["outcome"] = self.outcome
+        return Outcome(actions=ctx.say(self.goodbye, barge_in=False), end="completed")

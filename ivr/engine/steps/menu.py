@@ -1,0 +1,81 @@
+"""menu: a prompt with choices by digit and by spoken keyword, bounded retries and an `exhausted` exit."""
+from __future__ import annotations
+
+import re
+
+from ..actions import Log
+from ..events import Digits, NoInput, Speech
+from .base import Context, Outcome
+from .input_base import InputStep
+
+# Spoken digits map onto digit choices ("press or say one").
+NUMBER_WORDS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+                "six": "6", "seven": "7", "eight": "8", "nine": "9", "star": "*", "pound": "#", "hash": "#"}
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+class Menu(InputStep):
+    kind = "menu"
+
+    def __init__(self, step_id: str, spec: dict):
+        super().__init__(step_id, spec)
+        self.choices = spec.get("choices", [])
+        self.by_digit = {str(c["digit"]): c for c in self.choices if "digit" in c}
+        self.keywords = [(kw.lower(), c) for c in self.choices for kw in c.get("keywords", ())]
+        self.max_len = max((len(d) for d in self.by_digit), default=1)
+        self.min_confidence = float(spec.get("min_confidence", 0.0))
+        self.save_as = spec.get("save_as", "")
+        self._gathers: dict[bool, object] = {}
+
+    def exits(self) -> dict[str, str]:
+        exits = super().exits()
+        for index, choice in enumerate(self.choices):
+            exits[f"choices.{index}.goto"] = choice["goto"]
+        return exits
+
+    def defines(self):
+        return (self.save_as,) if self.save_as else ()
+
+    def make_gather(self, ctx: Context):
+        speech = ctx.flow.speech and bool(self.keywords)
+        cached = self._gathers.get(speech)
+        if cached is None:  # the same immutable Gather every time this menu asks
+            cached = self._gathers[speech] = self.gather(
+                input=("dtmf", "speech") if speech else ("dtmf",), timeout=self.timeout,
+                inter_digit_timeout=self.inter_digit_timeout, min_digits=1, max_digits=self.max_len,
+                hints=tuple(kw for kw, _ in self.keywords), barge_in=self.barge_in)
+        return cached
+
+    def enter(self, ctx: Context) -> Outcome:
+        return self.ask(ctx)
+
+    def handle(self, ctx: Context, event) -> Outcome:
+        if isinstance(event, NoInput):
+            return self.retry(ctx, "no_input")
+        if isinstance(event, Digits):
+            entered = event.digits.strip().rstrip("#") or event.digits.strip()
+            return self.choose(ctx, self.by_digit.get(entered), "dtmf", entered)
+        if isinstance(event, Speech):
+            if event.confidence < self.min_confidence or not event.text.strip():
+                return self.retry(ctx, "no_match", event.text)
+            return self.choose(ctx, self.match_speech(event.text), "speech", event.text)
+        return Outcome(wait="input")
+
+    def match_speech(self, text: str):
+        lowered = text.lower()
+        words = _WORD.findall(lowered)
+        for keyword, choice in self.keywords:
+            if (" " in keyword and keyword in lowered) or keyword in words:
+                return choice
+        spoken = "".join(NUMBER_WORDS.get(w, w if w.isdigit() else "") for w in words)
+        return self.by_digit.get(spoken)
+
+    def choose(self, ctx: Context, choice, via: str, heard: str) -> Outcome:
+        if choice is None:
+            return self.retry(ctx, "no_match", heard)
+        label = str(choice.get("digit", "")) or choice.get("keywords", [""])[0]
+        ctx.vars["digits" if via == "dtmf" else "speech"] = heard
+        if self.save_as:
+            ctx.vars[self.save_as] = label
+        return Outcome(actions=[Log(event="menu_choice", data={"step": self.id, "choice": label, "via": via})],
+                       next=choice["goto"])

@@ -1,0 +1,12 @@
+"""return: leave a subflow and continue at the calling goto step's `next`."""
+from __future__ import annotations
+
+from .base import Context, Outcome, Step
+
+
+class Return(Step):
+    kind = "return"
+    terminal = True
+
+    def enter(self, ctx: Context) -> Outcome:
+        return Outcome(end="return")

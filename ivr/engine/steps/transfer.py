@@ -1,0 +1,44 @@
+"""transfer: blind-transfer to a SIP URI or phone number; on failure take the mandatory `failed` exit."""
+from __future__ import annotations
+
+from ..actions import Log, Transfer
+from ..events import TransferResult
+from ..template import compile_template
+from .base import Context, Outcome, Prompt, Step
+
+
+class TransferStep(Step):
+    kind = "transfer"
+    waits = "transfer"
+    terminal = True
+
+    def __init__(self, step_id: str, spec: dict):
+        super().__init__(step_id, spec)
+        self.target = compile_template(spec["to"])
+        self.timeout = float(spec.get("timeout", 30))
+        self.announcement = Prompt.parse(spec.get("say"))
+
+    def exits(self) -> dict[str, str]:
+        return {"failed": self.spec["failed"]} if "failed" in self.spec else {}
+
+    def templates(self):
+        found = [(("to",), self.target)]
+        if self.announcement is not None:
+            found += [(("say",), t) for t in self.announcement.templates()]
+        return found
+
+    def enter(self, ctx: Context) -> Outcome:
+        target = ctx.render(self.target)
+        actions = ctx.say(self.announcement, barge_in=False)
+        actions += [Log(event="transfer", data={"step": self.id, "target": target}),
+                    Transfer(target=target, timeout=self.timeout)]
+        return Outcome(actions=actions, wait="transfer")
+
+    def handle(self, ctx: Context, event) -> Outcome:
+        if not isinstance(event, TransferResult):
+            return Outcome(wait="transfer")
+        log = Log(event="transfer_result", data={"step": self.id, "ok": event.ok, "reason": event.reason})
+        if event.ok:
+            ctx.state["outcome"] = self.outcome or "transferred"
+            return Outcome(actions=[log], end="transferred")
+        return Outcome(actions=[log], next=self.spec["failed"])

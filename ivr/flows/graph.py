@@ -1,0 +1,147 @@
+"""Checks of the flow graph, after the schema: targets, reachability, dead ends, input-free cycles,
+templates naming unknown variables, time zones, regexes, contact lists, and subflow references."""
+from __future__ import annotations
+
+import re
+
+from ..engine.steps import Step
+from ..engine.steps.goto import Goto
+from .source import Located, Problem
+
+BUILTIN_NAMES = {"caller.number", "caller.name", "called.number", "channel", "call.id", "digits", "speech",
+                 "recording.url", "recording.duration"}
+
+
+def graph_problems(data: dict, steps: dict[str, Step], located: Located, known_vars: set[str],
+                   is_subflow: bool) -> list[Problem]:
+    problems: list[Problem] = []
+    start = data["start"]
+    if start not in steps:
+        problems.append(located.problem(("start",), f"start: unknown step '{start}'"))
+    for step_id, step in steps.items():
+        for label, target in step.exits().items():
+            if target not in steps:
+                path = ("steps", step_id) + tuple(int(p) if p.isdigit() else p for p in label.split("."))
+                hint = _closest(target, steps)
+                problems.append(located.problem(path, f"steps.{step_id}.{label}: unknown step '{target}'{hint}"))
+    problems += _reachability(start, steps, located)
+    problems += _dead_ends(steps, located, is_subflow)
+    problems += _input_free_cycles(steps, located)
+    names = known_vars | BUILTIN_NAMES
+    for step in steps.values():
+        names.update(step.defines())
+    for step_id, step in steps.items():
+        for path, template in step.templates():
+            for name in template.names:
+                if name not in names:
+                    problems.append(located.problem(("steps", step_id) + path,
+                                                    f"steps.{step_id}.{'.'.join(map(str, path))}: unknown variable "
+                                                    f"'{{{{{name}}}}}'{_closest(name, names)}"))
+    contacts = set(data.get("contacts", {}))
+    for step_id, step in steps.items():
+        for index, rule in enumerate(step.spec.get("rules", ()) if step.kind == "branch" else ()):
+            lists = rule["when"].get("caller_in", [])
+            for name in [lists] if isinstance(lists, str) else lists:
+                if name not in contacts:
+                    problems.append(located.problem(("steps", step_id, "rules", index, "when", "caller_in"),
+                                                    f"steps.{step_id}.rules.{index}: unknown contact list '{name}'"))
+        if step.kind == "business_hours" and "business_hours" not in data:
+            problems.append(located.problem(("steps", step_id), f"steps.{step_id}: a business_hours step needs "
+                                                                f"the flow's top-level business_hours schedule"))
+    return problems
+
+
+def regex_problems(data: dict, located: Located) -> list[Problem]:
+    problems = []
+    for step_id, spec in data["steps"].items():
+        candidates = [(("pattern",), spec.get("pattern"))]
+        candidates += [(("rules", i, "when", "matches"), r.get("when", {}).get("matches"))
+                       for i, r in enumerate(spec.get("rules", []) if isinstance(spec.get("rules"), list) else [])]
+        for path, pattern in candidates:
+            if isinstance(pattern, str):
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    problems.append(located.problem(("steps", step_id) + path,
+                                                    f"steps.{step_id}.{'.'.join(map(str, path))}: bad regular "
+                                                    f"expression {pattern!r}: {exc}"))
+    return problems
+
+
+def _closest(name: str, candidates) -> str:
+    import difflib
+    match = difflib.get_close_matches(name, list(candidates), n=1)
+    return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def _reachability(start: str, steps: dict[str, Step], located: Located) -> list[Problem]:
+    seen, todo = set(), [start]
+    while todo:
+        current = todo.pop()
+        if current in seen or current not in steps:
+            continue
+        seen.add(current)
+        todo.extend(steps[current].exits().values())
+    return [located.problem(("steps", sid), f"steps.{sid}: unreachable step (nothing leads here from "
+                                            f"'{start}')", key=True) for sid in steps if sid not in seen]
+
+
+def _dead_ends(steps: dict[str, Step], located: Located, is_subflow: bool) -> list[Problem]:
+    problems = []
+    for step_id, step in steps.items():
+        if step.kind == "return" and not is_subflow:
+            problems.append(located.problem(("steps", step_id), f"steps.{step_id}: 'return' is only allowed in a "
+                                                                f"subflow entered by goto", key=True))
+        if step.terminal or step.exits():
+            continue
+        if step.kind in ("menu", "collect_digits", "voicemail", "say", "set", "follow_up", "callback", "goto"):
+            problems.append(located.problem(("steps", step_id), f"steps.{step_id}: the path ends here without "
+                                                                f"hangup or transfer: add 'next'", key=True))
+    return problems
+
+
+def _input_free_cycles(steps: dict[str, Step], located: Located) -> list[Problem]:
+    """Tarjan's SCC over steps that never wait for the caller: such a cycle would spin forever."""
+    free = {sid for sid, s in steps.items() if not s.input_step and not isinstance(s, Goto)}
+    edges = {sid: [t for t in steps[sid].exits().values() if t in free] for sid in free}
+    index, low, stack, on_stack, counter, problems = {}, {}, [], set(), [0], []
+
+    def visit(node):
+        work = [(node, iter(edges[node]))]
+        index[node] = low[node] = counter[0]
+        counter[0] += 1
+        stack.append(node)
+        on_stack.add(node)
+        while work:
+            current, children = work[-1]
+            child = next(children, None)
+            if child is None:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[current])
+                if low[current] == index[current]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == current:
+                            break
+                    if len(component) > 1 or current in edges[current]:
+                        cycle = " -> ".join(sorted(component)) + f" -> {sorted(component)[0]}"
+                        first = sorted(component)[0]
+                        problems.append(located.problem(("steps", first), f"steps.{first}: a cycle with no input "
+                                                                          f"step would loop forever ({cycle})", key=True))
+            elif child not in index:
+                index[child] = low[child] = counter[0]
+                counter[0] += 1
+                stack.append(child)
+                on_stack.add(child)
+                work.append((child, iter(edges[child])))
+            elif child in on_stack:
+                low[current] = min(low[current], index[child])
+
+    for node in sorted(free):
+        if node not in index:
+            visit(node)
+    return problems

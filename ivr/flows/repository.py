@@ -1,0 +1,92 @@
+"""FlowRepository: the flows a process runs, cached in memory.
+
+Published revisions come from an optional revision source (the Redis store); without one, or when it
+fails (Redis down), the files in `flows_dir` and the flows already cached keep calls running. A call
+pins the revision it started on: `get(flow_id, revision)` returns exactly that revision.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Callable, Protocol
+
+from ..engine.flow import Flow
+from .loader import FlowInvalid, build_flow, load_flow
+
+log = logging.getLogger(__name__)
+
+
+class RevisionSource(Protocol):
+    def published(self, flow_id: str) -> tuple[str, str] | None:
+        """(revision id, YAML text) of the published revision, or None if none is published."""
+
+    def revision_text(self, flow_id: str, revision: str) -> str | None:
+        """YAML text of one immutable revision."""
+
+
+class FlowRepository:
+    def __init__(self, flows_dir: str | Path, source: RevisionSource | None = None, refresh_seconds: float = 2.0,
+                 clock: Callable[[], float] = time.monotonic):
+        self.flows_dir = Path(flows_dir)
+        self.source = source
+        self.refresh_seconds = refresh_seconds
+        self.clock = clock
+        self._flows: dict[tuple[str, str], Flow] = {}
+        self._current: dict[str, tuple[float, str]] = {}  # flow id -> (checked at, revision)
+
+    def get(self, flow_id: str, revision: str | None = None) -> Flow:
+        """The flow to run: a pinned revision, or the currently published one (refreshed every few seconds)."""
+        if revision is not None:
+            cached = self._flows.get((flow_id, revision))
+            if cached is not None:
+                return cached
+            return self._load_revision(flow_id, revision)
+        checked = self._current.get(flow_id)
+        if checked and self.clock() - checked[0] < self.refresh_seconds:
+            return self._flows[(flow_id, checked[1])]
+        flow = self._load_published(flow_id)
+        if flow is None and checked:  # the source failed: keep running the last known revision
+            return self._flows[(flow_id, checked[1])]
+        if flow is None:
+            flow = self._load_file(flow_id)
+        self._current[flow_id] = (self.clock(), flow.revision)
+        return flow
+
+    def _load_published(self, flow_id: str) -> Flow | None:
+        if self.source is None:
+            return None
+        try:
+            found = self.source.published(flow_id)
+        except Exception as exc:  # Redis down or similar: fall back, never fail the call
+            log.warning("cannot read the published revision of %s: %s", flow_id, exc)
+            return None
+        if found is None:
+            return None
+        revision, text = found
+        return self._cache(flow_id, revision, lambda: build_flow(text, f"{flow_id}@{revision}", self.flows_dir,
+                                                                 revision=revision))
+
+    def _load_revision(self, flow_id: str, revision: str) -> Flow:
+        if revision == "file":
+            return self._load_file(flow_id)
+        text = self.source.revision_text(flow_id, revision) if self.source is not None else None
+        if text is None:
+            raise KeyError(f"no revision {revision} of flow {flow_id}")
+        return self._cache(flow_id, revision, lambda: build_flow(text, f"{flow_id}@{revision}", self.flows_dir,
+                                                                 revision=revision))
+
+    def _load_file(self, flow_id: str) -> Flow:
+        path = self.flows_dir / f"{flow_id}.yaml"
+        if not path.is_file():
+            raise KeyError(f"no flow file {path}")
+        return self._cache(flow_id, "file", lambda: load_flow(path))
+
+    def _cache(self, flow_id: str, revision: str, build: Callable[[], Flow]) -> Flow:
+        key = (flow_id, revision)
+        if key not in self._flows:
+            self._flows[key] = build()
+        return self._flows[key]
+
+
+__all__ = ["FlowRepository", "FlowInvalid", "RevisionSource"]

@@ -1,0 +1,75 @@
+"""Chat rooms: one Redis stream per room, so both sides can write while the other is away.
+
+A reader asks for everything after its cursor (the last stream id it saw), so a participant who was offline gets
+every message written meanwhile. Rooms are reached by an unguessable token that expires with the link
+(`settings.chat_link_ttl`); the room itself is kept `keys.CHAT_RETENTION` after its last message.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+
+from ivr.store import keys
+
+
+class RoomNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str  # the stream id: a cursor for "everything after this one"
+    author: str
+    text: str
+    at: float
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class ChatStore:
+    def __init__(self, conn: redis.Redis, retention: int = keys.CHAT_RETENTION):
+        self.conn = conn
+        self.retention = retention
+
+    def create_room(self, room_id: str, *, call_id: str, caller: str, at: float, token: str,
+                    token_ttl: int) -> None:
+        with self.conn.pipeline() as p:
+            p.hset(keys.chat_room(room_id), mapping={"id": room_id, "call_id": call_id, "caller": caller,
+                                                    "created_at": repr(float(at))})
+            p.expire(keys.chat_room(room_id), self.retention)
+            p.set(keys.chat_token(token), room_id, ex=token_ttl)
+            p.execute()
+
+    def room(self, room_id: str) -> dict | None:
+        raw = self.conn.hgetall(keys.chat_room(room_id))
+        return {_text(k): _text(v) for k, v in raw.items()} or None
+
+    def room_for_token(self, token: str) -> str | None:
+        raw = self.conn.get(keys.chat_token(token))
+        return None if raw is None else _text(raw)
+
+    def post(self, room_id: str, *, author: str, text: str, at: float) -> str:
+        if not self.conn.exists(keys.chat_room(room_id)):
+            raise RoomNotFound(room_id)
+        with self.conn.pipeline() as p:
+            p.xadd(keys.chat_messages(room_id), {"author": author, "text": text, "at": repr(float(at))})
+            for key in (keys.chat_messages(room_id), keys.chat_room(room_id)):
+                p.expire(key, self.retention)
+            message_id = p.execute()[0]
+        return _text(message_id)
+
+    def read(self, room_id: str, after: str = "0-0", count: int = 500) -> list[Message]:
+        """Messages written after stream id `after`, oldest first."""
+        rows = self.conn.xrange(keys.chat_messages(room_id), min=f"({after}" if after != "0-0" else "-", count=count)
+        return [Message(_text(i), _text(f[b"author"]), _text(f[b"text"]), float(f[b"at"])) for i, f in rows]
+
+    def read_unseen(self, room_id: str, participant: str, count: int = 500) -> list[Message]:
+        """What `participant` has not seen yet; advances its cursor past what is returned."""
+        cursor = self.conn.get(keys.chat_cursor(room_id, participant))
+        messages = self.read(room_id, _text(cursor) if cursor else "0-0", count)
+        if messages:
+            self.conn.set(keys.chat_cursor(room_id, participant), messages[-1].id, ex=self.retention)
+        return messages

@@ -1,0 +1,85 @@
+"""The embedded redis-server: unix socket mode 700, AOF persistence, SIGTERM stop, and no orphan after SIGKILL."""
+import os
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from ivr.redis_embedded import EmbeddedRedis
+from ivr.store import connect
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return "State:\tZ" not in f.read()  # a zombie has already exited
+    except FileNotFoundError:
+        return False
+
+
+def _wait_gone(pid: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_socket_mode_aof_and_restart_keeps_data(tmp_path):
+    server = EmbeddedRedis(tmp_path)
+    with server:
+        mode = stat.S_IMODE(os.stat(server.socket_path).st_mode)
+        assert mode == 0o700
+        assert stat.S_IMODE(os.stat(server.dir).st_mode) == 0o700
+        conn = connect(server.url)
+        assert conn.config_get("appendonly")["appendonly"] == "yes"
+        assert conn.config_get("port")["port"] == "0"  # no TCP listener at all
+        conn.set("kept", "yes")
+        pid = server.pid
+    assert _wait_gone(pid)
+    with EmbeddedRedis(tmp_path) as again:
+        assert connect(again.url).get("kept") == b"yes"
+
+
+def test_refuses_to_start_a_second_server_on_the_same_socket(tmp_path):
+    with EmbeddedRedis(tmp_path):
+        with pytest.raises(RuntimeError, match="already serves"):
+            EmbeddedRedis(tmp_path).start()
+
+
+def test_stale_socket_file_is_replaced(tmp_path):
+    server = EmbeddedRedis(tmp_path)
+    server.dir.mkdir(parents=True)
+    server.socket_path.write_text("")  # left behind by a crash
+    with server:
+        assert connect(server.url).ping()
+
+
+def test_no_orphan_when_the_owner_is_sigkilled(tmp_path):
+    owner = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys, time
+            from ivr.redis_embedded import EmbeddedRedis
+            server = EmbeddedRedis({str(tmp_path)!r}).start()
+            print(server.pid, flush=True)
+            time.sleep(120)
+        """)],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        redis_pid = int(owner.stdout.readline())
+        assert _alive(redis_pid)
+        owner.send_signal(signal.SIGKILL)
+        owner.wait(10)
+        assert _wait_gone(redis_pid), "redis-server outlived its SIGKILLed owner"
+    finally:
+        owner.kill()
+        owner.wait()
