@@ -237,12 +237,8 @@ class SipServer:
             self.ports.close(live.stream)
         self.live.pop(call_id, None)
         self.calls_finished += 1
-        bye = self.endpoint.hangup(live.incoming)
-        if bye is not None:
-            try:
-                await bye
-            except asyncio.CancelledError:
-                pass
+        # The BYE transaction retransmits on its own (bounded by Timer F); the call is already gone
+        self.endpoint.hangup(live.incoming)
 
     # --- control used by SipCall -------------------------------------------------------
     async def hangup(self, call: SipCall, reason: str) -> None:
