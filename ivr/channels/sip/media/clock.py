@@ -73,7 +73,8 @@ class PacingClock:
             delay = deadline - now()
             if delay > 0:
                 await self._sleep(delay)
-            due = int((now() - start) / self.interval)  # ticks whose deadline has passed
+            # ticks whose deadline has passed (the epsilon absorbs float rounding at an exact deadline)
+            due = int((now() - start) / self.interval + 1e-6)
             if due - n > self.max_catch_up:
                 # A long stall: re-anchor rather than burst seconds of audio at once
                 self.reanchors += 1
