@@ -169,3 +169,13 @@ def test_port_pool_releases_ports_and_closes_sockets():
         for stream in again:
             pool.close(stream)
     asyncio.run(scenario())
+
+
+def test_rfc2833_same_digit_replayed_with_the_same_timestamp_counts_twice():
+    got: list[str] = []
+    rx = Rfc2833Receiver(got.append)
+    press = [bytes([5, 0x0A, 0, 0]), bytes([5, 0x0A, 1, 0x40]), bytes([5, 0x8A, 8, 0xC0]), bytes([5, 0x8A, 8, 0xC0])]
+    for _ in range(3):
+        for packet in press:
+            rx.feed(23200, packet)
+    assert got == ["5", "5", "5"]

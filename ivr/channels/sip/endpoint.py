@@ -70,6 +70,16 @@ class Endpoint(SipUAS):
                 self.transport.reply_error(request, 503, "Service Unavailable",
                                            {"Retry-After": str(self.retry_after)})
                 return
+            try:
+                super()._handle_request(request, addr)
+            except Exception:  # e.g. a broken SDP: forget the half-made transaction, then reply 400
+                txn = self.transactions.match_request(request)
+                if txn is not None:
+                    self.transactions.remove(txn)
+                if is_new:
+                    self._calls.pop(request.call_id or "", None)
+                raise
+            return
         super()._handle_request(request, addr)
 
     def _handle_ack(self, request: SipRequest, addr) -> None:

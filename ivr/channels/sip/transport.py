@@ -137,7 +137,10 @@ class IvrUdpTransport(UdpSipTransport):
     def send(self, message, addr: tuple[str, int]) -> None:
         if self._udp_transport is None:
             return  # stopped: late timers must not raise
-        self._udp_transport.sendto(bytes(message), addr)
+        try:
+            self._udp_transport.sendto(bytes(message), addr)
+        except (OSError, OverflowError, ValueError, TypeError) as exc:  # e.g. a Via with port 0 or 99999
+            self.bad_log.warning("Cannot send SIP to %s: %r", addr, exc)
 
     def send_reply(self, response: SipResponse) -> None:
         cseq = response.get_header("cseq") or ""

@@ -1,9 +1,10 @@
 """DTMF from all three sources: RFC 2833/4733 events, SIP INFO bodies and in-band tones (Goertzel).
 
 RFC 2833: every packet of one key press carries the same RTP timestamp, so the digit is reported on
-the first packet seen with a new timestamp, whichever packet of the event that is: losing the first
-packet (or the marker) never loses the digit, and the redundant end packets never repeat it.
-Events 16 and above (flash, tones) are ignored instead of breaking the receiver.
+the first packet seen of a new (timestamp, event), whichever packet of the event that is: losing the
+first packet (or the marker) never loses the digit, and the redundant end packets never repeat it.
+A press replayed with the very same timestamp (SIPp replays a capture) is told apart by a start
+packet that follows the end of the previous one. Events 16 and above (flash, tones) are ignored.
 """
 from __future__ import annotations
 
@@ -17,18 +18,27 @@ DIGIT_CHARS = frozenset(EVENT_DIGITS)
 
 
 class Rfc2833Receiver:
+    HISTORY = 8  # recent events remembered, so late redundant packets of an older press are not new digits
+
     def __init__(self, on_digit: Callable[[str], None]) -> None:
         self._on_digit = on_digit
-        self._recent: list[int] = []  # timestamps of the last few events (bounded)
+        self._events: dict[tuple[int, int], int] = {}  # (timestamp, event) -> end duration (-1: not ended)
 
     def feed(self, timestamp: int, payload: bytes) -> None:
-        if len(payload) < 4 or timestamp in self._recent:
+        if len(payload) < 4:
             return
-        self._recent.append(timestamp)
-        del self._recent[:-4]
-        event = payload[0]
-        if event < 16:
-            self._on_digit(EVENT_DIGITS[event])
+        event, ended, duration = payload[0], bool(payload[1] & 0x80), int.from_bytes(payload[2:4], "big")
+        key = (timestamp, event)
+        end_duration = self._events.get(key)
+        if end_duration is None or (not ended and 0 <= duration < end_duration):
+            self._events.pop(key, None)
+            self._events[key] = -1
+            while len(self._events) > self.HISTORY:
+                del self._events[next(iter(self._events))]
+            if event < 16:
+                self._on_digit(EVENT_DIGITS[event])
+        if ended:
+            self._events[key] = max(duration, 1)
 
 
 _INFO_SIGNAL = re.compile(r"^\s*signal\s*=\s*(\S)", re.IGNORECASE | re.MULTILINE)
