@@ -260,9 +260,17 @@ def uac_factory():
 
 def run_sipp(scenario: str, server_port: int, *, calls: int = 1, concurrent: int = 1, rate: float = 10,
              timeout: float = 60, extra: list[str] | None = None, keys: dict | None = None,
-             cwd: Path | None = None) -> subprocess.CompletedProcess:
+             cwd: Path | None = None, subst: dict | None = None) -> subprocess.CompletedProcess:
+    """Run a SIPp scenario; `subst` replaces @NAME@ placeholders (the edited copy goes to `cwd`)."""
     assert shutil.which("sipp"), "sip-tester (sipp) is not installed"
-    cmd = ["sipp", f"127.0.0.1:{server_port}", "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1",
+    path = SCENARIOS / scenario
+    if subst:
+        text = path.read_text()
+        for name, value in subst.items():
+            text = text.replace(f"@{name}@", str(value))
+        path = Path(cwd) / f"{uuid.uuid4().hex[:6]}-{scenario}"
+        path.write_text(text)
+    cmd = ["sipp", f"127.0.0.1:{server_port}", "-sf", str(path), "-i", "127.0.0.1",
            "-p", str(free_udp_port()), "-mi", "127.0.0.1", "-mp", str(free_port_range(40)[0]),
            "-l", str(concurrent), "-r", str(rate), "-m", str(calls), "-timeout", f"{int(timeout)}s",
            "-timeout_error", "-nostdin", "-trace_err", "-trace_stat", "-stf", "stat.csv"]
