@@ -86,7 +86,8 @@ def test_fallback_needs_neither_redis_nor_flows(make_app, settings, redis_server
         redis_server.start()
 
 
-def test_redis_down_a_new_call_runs_from_the_cached_flow_and_the_spool(app, twilio, redis_server, redis_conn):
+def test_redis_down_a_new_call_runs_from_the_cached_flow_and_the_spool(app, flask_twilio, redis_server, redis_conn):
+    twilio = flask_twilio
     warm = TwilioCall(twilio)
     warm.answer()  # the process has loaded the flow
     redis_server.stop()

@@ -141,8 +141,8 @@ def test_owner_busy_leads_to_voicemail_and_the_email_follow_up(twilio, redis_con
     assert len(queued(redis_conn)) == 1  # the voicemail email
 
 
-def test_owner_in_business_hours_no_answer_then_empty_voicemail(twilio, redis_conn):
-    call = TwilioCall(twilio)
+def test_owner_in_business_hours_no_answer_then_empty_voicemail(flask_twilio, redis_conn):
+    call = TwilioCall(flask_twilio)
     call.answer()
     transfer = call.press("0")
     assert transfer.verbs() == ["Say", "Dial"] and "Please hold" in transfer.said()[0]
@@ -152,10 +152,24 @@ def test_owner_in_business_hours_no_answer_then_empty_voicemail(twilio, redis_co
     assert done.verbs()[-1] == "Hangup"
 
 
-def test_owner_after_hours_goes_straight_to_voicemail(twilio, redis_conn, clock):
+def test_owner_after_hours_goes_straight_to_voicemail(flask_twilio, redis_conn, clock):
     clock.at = CLOSED_HOURS
-    call = TwilioCall(twilio)
+    call = TwilioCall(flask_twilio)
     call.answer()
     reply = call.press("0")
     assert reply.verbs() == ["Say", "Say", "Record"] and "Alex is not available" in reply.said()[0]
     assert call.recorded(30).verbs()[-1] == "Hangup"
+
+
+def test_owner_route_on_the_real_clock(twilio, redis_conn):
+    """Over gunicorn the clock is real: in hours the owner is dialled, out of hours the caller hears why not."""
+    call = TwilioCall(twilio)
+    call.answer()
+    reply = call.press("0")
+    if reply.find("Dial") is not None:
+        reply = call.dial_result("failed")
+    else:
+        assert "Alex is not available" in reply.said()[0]
+    assert reply.find("Record") is not None
+    assert call.recorded(5).verbs()[-1] == "Hangup"
+    assert CallStore(redis_conn).get(call.sid).path[-1] == "goodbye"
