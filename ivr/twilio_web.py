@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from functools import lru_cache
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request, send_file, url_for
 from werkzeug.exceptions import BadRequest, HTTPException
@@ -112,11 +113,18 @@ def _play_url(say: Say) -> str | None:
     return url_for("twilio_audio.prompt", key=path.stem)
 
 
+@lru_cache(maxsize=2048)
+def _render_said(visible: tuple, urls: voice.TurnUrls) -> str:
+    """Say-mode TwiML depends only on the visible actions and URLs; menus repeat across calls, so cache it."""
+    return voice.render(list(visible), urls)
+
+
 def _render(actions: list, next_turn: int) -> Response:
-    urls = voice.TurnUrls(*(url_for("twilio.voice_turn", kind=kind, t=next_turn) for kind in ("gather", "dial",
-                                                                                                "record")))
-    play = _play_url if _settings().twilio_prompt_mode == "play" else None
-    return twiml(voice.render(actions, urls, play))
+    base = f"{request.script_root}{bp.url_prefix}/voice"
+    urls = voice.TurnUrls(*(f"{base}/{kind}?t={next_turn}" for kind in ("gather", "dial", "record")))
+    if _settings().twilio_prompt_mode == "play":
+        return twiml(voice.render(actions, urls, _play_url))
+    return twiml(_render_said(tuple(a for a in actions if isinstance(a, voice.VISIBLE)), urls))
 
 
 @bp.post("/voice")

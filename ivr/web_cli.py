@@ -6,10 +6,24 @@ Run it directly with `python -m ivr.web_cli --host H --port P` (the tests do) or
 """
 from __future__ import annotations
 
+import logging
 import os
 
 import click
 from gunicorn.app.base import BaseApplication
+
+
+log = logging.getLogger(__name__)
+
+
+def warm_up(worker) -> None:
+    """gunicorn post_worker_init: open the call session and load the default flow before the first caller."""
+    app = worker.wsgi
+    try:
+        runtime = app.extensions["ivr"]
+        runtime.call_session.flows.get(runtime.settings.default_flow)
+    except Exception as exc:  # noqa: BLE001 - Redis down or a broken flow: requests will show it, start anyway
+        log.warning("worker warm-up incomplete: %s", exc)
 
 
 def default_workers() -> int:
@@ -26,7 +40,7 @@ class GunicornServer(BaseApplication):
 
     def load_config(self) -> None:
         for key, value in self.options.items():
-            if value is not None:
+            if value is not None and key in self.cfg.settings:  # older gunicorns lack some settings
                 self.cfg.set(key, value)
 
     def load(self):
@@ -41,6 +55,9 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int, timeout: 
         "graceful_timeout": 10, "keepalive": 5,
         "accesslog": None, "errorlog": "-", "loglevel": "info",
         "proc_name": "ivr-web",
+        "post_worker_init": warm_up,
+        # gunicorn >= 25.1 opens a control socket at one fixed path per user: several servers would collide
+        "control_socket_disable": True,
     }
 
 
