@@ -119,5 +119,10 @@ def _run_interactive(flow, caller, called, at, emit, announce: bool) -> None:
         state, actions = advance(flow, state, event)
 
 
+from .admin.cli import admin as _admin_group  # noqa: E402  (the admin web app's commands)
+
+main.add_command(_admin_group)
+
+
 if __name__ == "__main__":
     main()
