@@ -36,12 +36,9 @@ def check_settings(settings) -> None:
 def init_app(app: Flask) -> None:
     settings = app.config["IVR_SETTINGS"]
     check_settings(settings)
-    app.config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("SESSION_COOKIE_SECURE", settings.public_base_url.startswith("https://"))
-    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
-    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
-    app.config.setdefault("REMEMBER_COOKIE_SECURE", settings.public_base_url.startswith("https://"))
+    secure = settings.public_base_url.startswith("https://")
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=secure,
+                      REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=secure)
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in _csrf_guard, with our two exemptions
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # tied to the session instead of a wall-clock hour
 

@@ -12,6 +12,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 import redis
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -42,6 +43,11 @@ def valid_name(name: str) -> bool:
     return 0 < len(name) <= 64 and all(ch.isalnum() or ch in "._-@" for ch in name)
 
 
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(8))
+
+
 class UserStore:
     def __init__(self, conn: redis.Redis):
         self.conn = conn
@@ -52,9 +58,14 @@ class UserStore:
             raise ValueError("a user name is 1-64 letters, digits, '.', '_', '-' or '@'")
         if len(password) < 8:
             raise ValueError("a password needs at least 8 characters")
+        self.save_hashed(name, generate_password_hash(password), role)
+
+    def save_hashed(self, name: str, password_hash: str, role: Role) -> None:
+        """Store an account whose password is already a werkzeug.security hash (e.g. moved from another host)."""
+        if not valid_name(name):
+            raise ValueError("a user name is 1-64 letters, digits, '.', '_', '-' or '@'")
         with self.conn.pipeline() as p:
-            p.hset(keys.user(name), mapping={"name": name, "role": str(Role(role)),
-                                             "password_hash": generate_password_hash(password),
+            p.hset(keys.user(name), mapping={"name": name, "role": str(Role(role)), "password_hash": password_hash,
                                              "created_at": repr(time.time())})
             p.sadd(keys.USERS, name)
             p.execute()
@@ -68,7 +79,7 @@ class UserStore:
     def check(self, name: str, password: str) -> User | None:
         found = self.conn.hget(keys.user(name), "password_hash")
         if found is None:
-            check_password_hash(generate_password_hash("x"), password)  # same work either way: no user oracle
+            check_password_hash(_dummy_hash(), password)  # same work either way: no "no such user" oracle
             return None
         return self.get(name) if check_password_hash(_text(found), password) else None
 
