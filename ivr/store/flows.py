@@ -100,5 +100,16 @@ class FlowStore:
         """Publish/rollback entries, oldest first."""
         return [json.loads(e) for e in self.conn.lrange(keys.flow_history(flow_id), 0, -1)]
 
+    # The RevisionSource protocol of ivr.flows.FlowRepository (revision ids are strings there).
+    def published(self, flow_id: str) -> tuple[str, str] | None:
+        found = self.get_published(flow_id)
+        return None if found is None else (str(found.rev), found.yaml_text)
+
+    def revision_text(self, flow_id: str, revision: str) -> str | None:
+        if not str(revision).isdigit():
+            return None
+        found = self.get_revision(flow_id, int(revision))
+        return None if found is None else found.yaml_text
+
     def flow_ids(self) -> list[str]:
         return sorted(_text(f) for f in self.conn.smembers(keys.FLOW_IDS))

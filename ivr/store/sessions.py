@@ -33,9 +33,9 @@ class SessionStore:
         raw = self.conn.get(keys.call_state(call_id))
         return None if raw is None else json.loads(raw)
 
-    def save(self, call_id: str, blob: dict) -> bool:
-        """Store `blob` (must carry an int `version`) unless Redis already holds that version or a newer one."""
-        saved = self._save(keys=[keys.call_state(call_id)], args=[json.dumps(blob), int(blob["version"]), self.ttl])
+    def save(self, blob: dict) -> bool:
+        """Store `blob` (with `call_id` and an int `version`) unless Redis holds that version or a newer one."""
+        saved = self._save(keys=[keys.call_state(blob["call_id"])], args=[json.dumps(blob), int(blob["version"]), self.ttl])
         return bool(saved)
 
     def delete(self, call_id: str) -> None:

@@ -35,10 +35,10 @@ def test_call_record_timeline_index_and_live_set(redis_conn):
 
 def test_session_state_never_goes_back_in_version(redis_conn):
     sessions = SessionStore(redis_conn)
-    assert sessions.save("c1", {"version": 2, "state": {"x": 2}})
-    assert not sessions.save("c1", {"version": 1, "state": {"x": 1}})
+    assert sessions.save({"call_id": "c1", "version": 2, "state": {"x": 2}})
+    assert not sessions.save({"call_id": "c1", "version": 1, "state": {"x": 1}})
     assert sessions.load("c1")["state"] == {"x": 2}
-    assert sessions.save("c1", {"version": 3, "state": {"x": 3}})
+    assert sessions.save({"call_id": "c1", "version": 3, "state": {"x": 3}})
     assert 0 < redis_conn.ttl(keys.call_state("c1")) <= keys.STATE_TTL
     assert sessions.load("other") is None
 

@@ -1,0 +1,173 @@
+"""One turn of a call, for any channel: load the state, `advance`, save the state, queue the jobs, record it all.
+
+Channels call `start(...)` when a call arrives and `turn(call_id, event, turn_id)` for each event. A repeated
+`turn_id` (Twilio retries a webhook) returns the same actions and queues nothing new; an unknown or expired call
+gets a polite goodbye. If Redis is down the call goes on: the flow comes from the process's FlowRepository cache,
+the state and the turn's writes go to the local spool, which is replayed in order once Redis answers again
+(see turn_writes.py). While the spool holds entries, new writes join it too, so a call's timeline stays in order.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import redis
+from rq import Queue
+
+from ivr.engine import actions as A
+from ivr.engine import advance
+from ivr.engine import events as E
+from ivr.store import UNAVAILABLE
+from ivr.store.sessions import SessionStore
+from ivr.store.spool import Spool
+from ivr.turn_writes import KIND, apply_write, new_write, replay_spool
+
+log = logging.getLogger(__name__)
+
+GOODBYE = "Sorry, this call can no longer be continued. Please call again. Goodbye."
+START_TURN = "__start__"
+DOWN_BACKOFF = 2.0  # seconds
+TURNS_KEPT = 8  # actions of the most recent turns, for turn_id dedup (retries are of recent turns)
+
+_ACTION_TYPES = {cls.__dataclass_fields__["type"].default: cls
+                 for cls in (A.Say, A.Gather, A.Job, A.Transfer, A.Record, A.Hangup, A.Log)}
+
+
+def action_from_dict(data: dict) -> A.Action:
+    cls = _ACTION_TYPES[data["type"]]
+    kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k != "type"}
+    return cls(**kwargs)
+
+
+class CallSession:
+    def __init__(self, flows, *, redis_conn: redis.Redis, queue: Queue, spool: Spool, default_flow: str,
+                 sessions: SessionStore | None = None):
+        self.flows = flows  # ivr.flows.FlowRepository
+        self.redis = redis_conn
+        self.queue = queue
+        self.spool = spool
+        self.default_flow = default_flow
+        self.sessions = sessions or SessionStore(redis_conn)
+        self._replaying = threading.Lock()
+        self._down_until = 0.0  # after a failure, skip Redis for a moment instead of waiting on it every turn
+
+    def _redis(self, operation, *args):
+        """Run a Redis operation, raising UNAVAILABLE at once while Redis is known to be down."""
+        if time.monotonic() < self._down_until:
+            raise redis.ConnectionError("redis marked down")
+        try:
+            return operation(*args)
+        except UNAVAILABLE:
+            self._down_until = time.monotonic() + DOWN_BACKOFF
+            raise
+
+    # the contract
+    def start(self, *, call_id: str, channel: str, caller: str, called: str, at: float,
+              flow_id: str | None = None) -> list[A.Action]:
+        blob = self._load(call_id)
+        if blob is not None:  # the channel retried the call's first request
+            return self._cached(blob, START_TURN) or []
+        flow = self.flows.get(flow_id or self.default_flow)
+        event = E.CallStarted(call_id=call_id, caller=caller, called=called, channel=channel, at=at)
+        state, actions = advance(flow, None, event)
+        blob = {"call_id": call_id, "version": 0, "state": None, "turns": {}}
+        start = {"channel": channel, "caller": caller, "called": called, "started_at": at, "flow_id": flow.id}
+        self._commit(blob, state, event, actions, START_TURN, start=start)
+        return actions
+
+    def turn(self, call_id: str, event, turn_id: str | None = None) -> list[A.Action]:
+        blob = self._load(call_id)
+        if blob is None or not blob.get("state"):
+            return [A.Say(text=GOODBYE, barge_in=False), A.Hangup(reason="unknown-call")]
+        if turn_id is not None:
+            cached = self._cached(blob, turn_id)
+            if cached is not None:
+                return cached
+        state = blob["state"]
+        try:
+            flow = self.flows.get(state["flow_id"], state.get("revision"))
+        except Exception as exc:  # the pinned revision vanished: end the call politely, do not crash the channel
+            log.error("call %s: cannot load flow %s@%s: %s", call_id, state.get("flow_id"), state.get("revision"), exc)
+            return [A.Say(text=GOODBYE, barge_in=False), A.Hangup(reason="error")]
+        new_state, actions = advance(flow, state, event)
+        self._commit(blob, new_state, event, actions, turn_id or f"v{blob['version'] + 1}")
+        return actions
+
+    # persistence
+    def _cached(self, blob: dict, turn_id: str) -> list[A.Action] | None:
+        found = blob.get("turns", {}).get(turn_id)
+        return None if found is None else [action_from_dict(d) for d in found]
+
+    def _load(self, call_id: str) -> dict | None:
+        try:
+            in_redis = self._redis(self.sessions.load, call_id)
+        except UNAVAILABLE:
+            in_redis = None
+        spooled = self.spool.load_state(call_id)
+        candidates = [b for b in (in_redis, spooled) if b is not None]
+        return max(candidates, key=lambda b: b["version"]) if candidates else None
+
+    def _commit(self, blob: dict, state: dict, event, actions: list, turn_id: str, start: dict | None = None):
+        was_done = bool((blob.get("state") or {}).get("done"))
+        version = blob["version"] + 1
+        action_dicts = [A.to_dict(a) for a in actions]
+        turns = dict(blob.get("turns", {}))
+        turns[turn_id] = action_dicts
+        if len(turns) > TURNS_KEPT:  # dicts keep insertion order: drop the oldest, but never the start turn
+            for old in [t for t in turns if t != START_TURN][: len(turns) - TURNS_KEPT]:
+                del turns[old]
+        new_blob = {"call_id": blob["call_id"], "version": version, "state": state, "turns": turns}
+
+        write = new_write(blob["call_id"], version, at=event.at)
+        write["start"] = start
+        write["timeline"] = [{"at": event.at, "kind": "event", "data": E.to_dict(event)}] + [
+            {"at": event.at, "kind": "action", "data": d} for d in action_dicts]
+        write["jobs"] = [{"job_id": a.idempotency_key, "kind": a.kind, "payload": a.payload}
+                         for a in actions if isinstance(a, A.Job)]
+        write["path"] = list(state.get("path", [])) if state else None
+        if state and state.get("done") and not was_done:
+            write["finish"] = {"ended_at": event.at, "outcome": state.get("outcome") or "completed",
+                               "path": list(state.get("path", []))}
+        self._save_state(new_blob)
+        self._save_write(write)
+
+    def _save_state(self, blob: dict) -> None:
+        try:
+            self._redis(self.sessions.save, blob)
+        except UNAVAILABLE:
+            self.spool.save_state(blob)
+            return
+        self.spool.drop_state(blob["call_id"], blob["version"])
+
+    def _save_write(self, write: dict) -> None:
+        if self.spool.pending():  # keep order: join the queue of spooled writes, and try to drain it
+            self.spool.append(write["id"], KIND, write)
+            self.replay_in_background()
+            return
+        try:
+            self._redis(apply_write, self.redis, self.queue, write)
+        except UNAVAILABLE as exc:
+            log.warning("redis unavailable (%s): spooling call %s", exc, write["call_id"])
+            self.spool.append(write["id"], KIND, write)
+
+    # replay
+    def replay(self) -> int:
+        """Replay the spool now (in this thread). Returns the number of entries applied."""
+        with self._replaying:
+            return replay_spool(self.spool, self.redis, self.queue)
+
+    def replay_in_background(self) -> None:
+        if self._replaying.locked():
+            return
+        threading.Thread(target=self._replay_quietly, name="spool-replay", daemon=True).start()
+
+    def _replay_quietly(self) -> None:
+        try:
+            if self._replaying.acquire(blocking=False):
+                try:
+                    replay_spool(self.spool, self.redis, self.queue)
+                finally:
+                    self._replaying.release()
+        except Exception:  # a replay failure must never disturb calls; the next turn tries again
+            log.exception("spool replay failed")

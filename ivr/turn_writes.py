@@ -1,0 +1,100 @@
+"""What one call turn writes to Redis, as a JSON-able dict, and how it is applied (directly or from the spool).
+
+A turn write holds the call record changes, timeline entries and follow-up jobs of one turn. It is applied in one
+Redis transaction: follow-ups whose record already exists are skipped (so nothing is queued twice), and a spooled
+write also sets a marker key so replaying it again is a no-op. While Redis is down the same dict goes to the spool.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+from rq import Queue
+
+from ivr import jobs
+from ivr.store import keys
+from ivr.store.analytics import record_call_finished
+from ivr.store.calls import CallStore
+from ivr.store.followups import FollowupStore, Status
+from ivr.store.sessions import SessionStore
+from ivr.store.spool import Spool
+
+log = logging.getLogger(__name__)
+
+KIND = "turn"  # spool entry kind
+
+
+def apply_write(conn: redis.Redis, queue: Queue, write: dict, marker: bool = False) -> bool:
+    """Apply a turn write atomically. Returns False when `marker` is set and it was already applied."""
+    call_id = write["call_id"]
+    marker_key = keys.spool_marker(write["id"])
+    job_keys = [keys.followup(j["job_id"]) for j in write.get("jobs", ())]
+    calls, followups = CallStore(conn), FollowupStore(conn)
+    with conn.pipeline() as pipe:
+        while True:
+            try:
+                watched = [*job_keys, *([marker_key] if marker else [])]
+                if watched:
+                    pipe.watch(*watched)  # from here, commands run at once until multi()
+                if marker and pipe.exists(marker_key):
+                    pipe.reset()
+                    return False
+                fresh = [not pipe.exists(k) for k in job_keys]
+                pipe.multi()
+                _fill(pipe, write, calls, followups, queue, fresh)
+                if marker:
+                    pipe.set(marker_key, 1, ex=keys.SPOOL_MARKER_TTL)
+                pipe.execute()
+                if write.get("finish"):
+                    _count_finished(conn, call_id)
+                return True
+            except redis.WatchError:
+                continue  # a concurrent writer touched the same follow-up: look again
+
+
+def _count_finished(conn: redis.Redis, call_id: str) -> None:
+    """Add the finished call to the analytics counters; a failure here must never fail the turn."""
+    try:
+        record_call_finished(conn, call_id)
+    except Exception:  # noqa: BLE001 - counters can be rebuilt (`ivr admin rebuild-analytics`)
+        log.exception("analytics: could not count call %s", call_id)
+
+
+def _fill(pipe, write: dict, calls: CallStore, followups: FollowupStore, queue: Queue, fresh: list[bool]) -> None:
+    call_id, at = write["call_id"], write["at"]
+    if write.get("start"):
+        calls.start(call_id, pipe=pipe, **write["start"])
+    calls.append(call_id, write.get("timeline", []), pipe=pipe)
+    job_list = write.get("jobs", [])
+    for job, is_new in zip(job_list, fresh):
+        if not is_new:
+            continue
+        try:
+            jobs.enqueue(queue, pipe, job_id=job["job_id"], kind=job["kind"], payload=job["payload"],
+                         call_id=call_id, at=at)
+        except jobs.UnknownJobKind as exc:  # visible as a failed follow-up rather than lost
+            followups.create(job["job_id"], kind=job["kind"], call_id=call_id, at=at, pipe=pipe)
+            pipe.hset(keys.followup(job["job_id"]), mapping={"status": str(Status.FAILED), "detail": str(exc)})
+    calls.add_jobs(call_id, [j["job_id"] for j in job_list], pipe=pipe)
+    if write.get("path") is not None:
+        calls.update(call_id, path=write["path"], pipe=pipe)
+    if write.get("finish"):
+        calls.finish(call_id, pipe=pipe, **write["finish"])
+
+
+def replay_spool(spool: Spool, conn: redis.Redis, queue: Queue) -> int:
+    """Replay everything spooled while Redis was down, in order. Safe to call from any number of processes."""
+    sessions = SessionStore(conn)
+
+    def apply_entry(entry_id: str, kind: str, data: dict) -> None:
+        if kind != KIND:
+            raise ValueError(f"unknown spool entry kind {kind!r}")
+        apply_write(conn, queue, data, marker=True)
+
+    return spool.replay(apply_entry, apply_state=sessions.save)
+
+
+def new_write(call_id: str, version: int, at: float | None = None) -> dict:
+    return {"id": f"{call_id}:v{version}", "call_id": call_id, "at": time.time() if at is None else at,
+            "start": None, "timeline": [], "jobs": [], "path": None, "finish": None}
