@@ -8,12 +8,15 @@ calls wrote while Redis was down.
 from __future__ import annotations
 
 import logging
+import os
 
 import redis
 from rq import Queue, SimpleWorker
+from rq.scheduler import RQScheduler
 
 from ivr import jobs
 from ivr.jobs.context import JobContext, bound
+from ivr.proc import die_with_parent
 from ivr.settings import Settings
 from ivr.store import UNAVAILABLE
 from ivr.store.spool import Spool
@@ -22,6 +25,19 @@ from ivr.turn_writes import replay_spool
 log = logging.getLogger(__name__)
 
 MAINTENANCE_INTERVAL = 30  # seconds between registry clean-ups (abandoned jobs) and spool replays
+ABANDON_GRACE = 10  # a job not finished JOB_TIMEOUT + this many seconds after it started was abandoned
+
+
+class IvrScheduler(RQScheduler):
+    """RQ's scheduler process, which must not outlive a killed worker (it would keep the scheduler lock)."""
+
+    def start(self):
+        self._parent_pid = os.getpid()
+        return super().start()
+
+    def work(self):
+        die_with_parent(self._parent_pid)  # runs in the forked scheduler process
+        return super().work()
 
 
 class IvrWorker(SimpleWorker):
@@ -30,6 +46,33 @@ class IvrWorker(SimpleWorker):
         super().__init__(queues, *args, **kwargs)
         self.context = context
         self.spool = spool
+
+    @property
+    def dequeue_timeout(self) -> int:
+        # Wake up at least once per maintenance interval: abandoned jobs and the spool are handled there.
+        return max(1, min(super().dequeue_timeout, int(self.maintenance_interval)))
+
+    def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
+        # RQ's SimpleWorker allows timeout + 60 s; the death penalty already ends a job at its timeout, so a
+        # shorter grace lets a killed worker's job be retried sooner.
+        return int(job.timeout or jobs.JOB_TIMEOUT) + ABANDON_GRACE
+
+    def _start_scheduler(self, burst=False, logging_level="INFO", date_format=None, log_format=None):
+        kwargs = {k: v for k, v in (("date_format", date_format), ("log_format", log_format)) if v is not None}
+        self.scheduler = IvrScheduler(self.queues, connection=self.connection, serializer=self.serializer,
+                                      logging_level=logging_level if logging_level is not None else self.log.level,
+                                      **kwargs)
+        self.scheduler.acquire_locks()
+        if self.scheduler.acquired_locks:
+            if burst:
+                try:
+                    self.scheduler.register_birth()
+                    self.scheduler.enqueue_scheduled_jobs()
+                finally:
+                    self.scheduler.release_locks()
+                    self.scheduler.register_death()
+            else:
+                self.scheduler.start()
 
     def perform_job(self, job, queue, *args, **kwargs):
         with bound(self.context):
