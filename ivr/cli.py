@@ -70,10 +70,10 @@ def simulate(settings: Settings, flow_path: str, caller: str, called: str, at_te
         from .runtime import open_call_session  # storage is only needed here
         session = open_call_session(settings, flows_dir=Path(flow_path).parent)
     emit = (lambda a: click.echo(as_json_line(a))) if as_json else _echo_readable
-    if inputs or as_json or not sys.stdin.isatty():
+    if inputs:
         _run_scripted(flow, inputs, caller, called, at, emit, session)
-    else:
-        _run_interactive(flow, caller, called, at, emit)
+    else:  # reads turns from stdin, typed or piped, until the call ends or input ends
+        _run_interactive(flow, caller, called, at, emit, announce=not as_json)
 
 
 def _echo_readable(action) -> None:
@@ -94,8 +94,9 @@ def _run_scripted(flow, inputs, caller, called, at, emit, session) -> None:
         emit(action)
 
 
-def _run_interactive(flow, caller, called, at, emit) -> None:
-    click.echo(f"Simulating {flow.id} as {caller}. Type digits, 'say: words', 'silence' or 'hangup'.")
+def _run_interactive(flow, caller, called, at, emit, announce: bool) -> None:
+    if announce:
+        click.echo(f"Simulating {flow.id} as {caller}. Type digits, 'say: words', 'silence' or 'hangup'.")
     state, actions = advance(flow, None, CallStarted(call_id="console", caller=caller, called=called,
                                                        channel="simulator", at=at))
     while True:
@@ -104,7 +105,7 @@ def _run_interactive(flow, caller, called, at, emit) -> None:
         if state.get("done"):
             return
         try:
-            line = click.prompt("caller", default="silence", show_default=False)
+            line = click.prompt("caller", default="silence", show_default=False, prompt_suffix="> ")
         except (click.Abort, EOFError):
             state, actions = advance(flow, state, HungUp(at=at))
             continue
@@ -116,6 +117,25 @@ def _run_interactive(flow, caller, called, at, emit) -> None:
             actions = []
             continue
         state, actions = advance(flow, state, event)
+
+
+<<<<<<< HEAD
+@main.command()
+@click.option("--without", "without", multiple=True, type=click.Choice(["web", "worker", "sip"]),
+              help="Leave a part out (repeatable).")
+@click.pass_obj
+def run(settings: Settings, without: tuple[str, ...]) -> None:
+    """Run the whole product: embedded Redis (unless REDIS_URL is set), web + admin, worker and SIP."""
+    import logging
+    from .run import Supervisor
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    parts = tuple(p for p in ("web", "worker", "sip") if p in main.commands and p not in without)
+    sys.exit(Supervisor(settings, parts).run())
+=======
+from .admin.cli import admin as _admin_group  # noqa: E402  (the admin web app's commands)
+
+main.add_command(_admin_group)
+>>>>>>> admin
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import redis
 
-from ivr.proc import preexec_die_with_parent
+from .procs import die_with_parent
 
 _MAX_SOCKET_PATH = 107  # sun_path is 108 bytes including the NUL
 
@@ -71,7 +71,7 @@ class EmbeddedRedis:
             "--dir", str(self.dir), "--appendonly", "yes", "--appendfsync", "everysec",
             "--save", "", "--daemonize", "no", "--logfile", str(self.dir / "redis.log"),
         ]
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, preexec_fn=preexec_die_with_parent())
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent(os.getpid()))
         deadline = time.monotonic() + timeout
         while not self._ping():
             if self.proc.poll() is not None:

@@ -15,7 +15,8 @@ from .engine.events import CallStarted, HungUp
 
 
 def run_script(flow, turns, caller: str = "+15550009999", called: str = "+15550000000", at: float = 0.0,
-               step_seconds: float = 5.0, session=None, call_id: str | None = None) -> Transcript:
+               step_seconds: float = 5.0, session=None, call_id: str | None = None,
+               channel: str = "simulator") -> Transcript:
     """Start a call and feed each turn while the flow waits; stops when the call ends or turns run out."""
     call_id = call_id or f"sim-{uuid.uuid4().hex[:12]}"
     transcript = Transcript()
@@ -24,14 +25,14 @@ def run_script(flow, turns, caller: str = "+15550009999", called: str = "+155500
     def step(event):
         if session is not None:
             actions = session.turn(call_id, event) if not isinstance(event, CallStarted) else session.start(
-                call_id=call_id, channel="simulator", caller=caller, called=called, at=event.at, flow_id=flow.id)
+                call_id=call_id, channel=channel, caller=caller, called=called, at=event.at, flow_id=flow.id)
             transcript.state = None
         else:
             transcript.state, actions = advance(flow, transcript.state, event)
         transcript.actions.extend(actions)
         return actions
 
-    actions = step(CallStarted(call_id=call_id, caller=caller, called=called, channel="simulator", at=at))
+    actions = step(CallStarted(call_id=call_id, caller=caller, called=called, channel=channel, at=at))
     for turn in turns:
         if _ended(actions, transcript):
             break

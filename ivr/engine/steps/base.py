@@ -46,8 +46,16 @@ class Context:
     def say(self, prompt: "Prompt | None", barge_in: bool = True) -> list:
         if prompt is None or prompt.empty:
             return []
-        return [Say(text=self.render(prompt.text), audio=prompt.audio, voice=prompt.voice or self.flow.voice,
-                    language=prompt.language or self.flow.language, barge_in=barge_in)]
+        voice, language = prompt.voice or self.flow.voice, prompt.language or self.flow.language
+        if prompt.text is None or not prompt.text.names:  # fixed text: build the (immutable) action once
+            key = (voice, language, barge_in)
+            cached = prompt.cache.get(key)
+            if cached is None:
+                cached = prompt.cache[key] = Say(text=self.render(prompt.text), audio=prompt.audio, voice=voice,
+                                                 language=language, barge_in=barge_in)
+            return [cached]
+        return [Say(text=self.render(prompt.text), audio=prompt.audio, voice=voice, language=language,
+                    barge_in=barge_in)]
 
     def job(self, step_id: str, kind: str, payload: dict, suffix: str = "") -> Job:
         """A job whose idempotency key is the same whenever the same call reaches the same step visit."""
@@ -70,6 +78,7 @@ class Prompt:
     audio: str = ""
     voice: str = ""
     language: str = ""
+    cache: dict = field(default_factory=dict, compare=False, repr=False)  # prebuilt Say actions
 
     @property
     def empty(self) -> bool:

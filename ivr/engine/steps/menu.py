@@ -25,6 +25,7 @@ class Menu(InputStep):
         self.max_len = max((len(d) for d in self.by_digit), default=1)
         self.min_confidence = float(spec.get("min_confidence", 0.0))
         self.save_as = spec.get("save_as", "")
+        self._gathers: dict[bool, object] = {}
 
     def exits(self) -> dict[str, str]:
         exits = super().exits()
@@ -37,9 +38,13 @@ class Menu(InputStep):
 
     def make_gather(self, ctx: Context):
         speech = ctx.flow.speech and bool(self.keywords)
-        return self.gather(input=("dtmf", "speech") if speech else ("dtmf",), timeout=self.timeout,
-                           inter_digit_timeout=self.inter_digit_timeout, min_digits=1, max_digits=self.max_len,
-                           hints=tuple(kw for kw, _ in self.keywords), barge_in=self.barge_in)
+        cached = self._gathers.get(speech)
+        if cached is None:  # the same immutable Gather every time this menu asks
+            cached = self._gathers[speech] = self.gather(
+                input=("dtmf", "speech") if speech else ("dtmf",), timeout=self.timeout,
+                inter_digit_timeout=self.inter_digit_timeout, min_digits=1, max_digits=self.max_len,
+                hints=tuple(kw for kw, _ in self.keywords), barge_in=self.barge_in)
+        return cached
 
     def enter(self, ctx: Context) -> Outcome:
         return self.ask(ctx)

@@ -1,0 +1,59 @@
+"""The Flask application factory: `create_app(test_config=None)` is the only place the web app is assembled.
+
+Each area is one blueprint (Twilio webhooks, admin UI, REST API, health). Connections are built from the
+one Settings object and kept on `app.extensions["ivr"]`, created lazily so the Twilio fallback keeps
+answering even when Redis is down.
+"""
+from __future__ import annotations
+
+from functools import cached_property
+
+from flask import Flask
+
+from . import twilio_web
+from .settings import Settings
+
+
+class WebRuntime:
+    """The app's connections: built on first use from Settings, so a dead Redis fails requests, not start-up."""
+
+    def __init__(self, settings: Settings, redis_conn=None):
+        self.settings = settings
+        self._redis = redis_conn
+
+    @cached_property
+    def redis(self):
+        if self._redis is not None:
+            return self._redis
+        from .runtime import open_redis
+        return open_redis(self.settings)
+
+    @cached_property
+    def call_session(self):
+        from .runtime import open_call_session
+        return open_call_session(self.settings, conn=self.redis)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app. `test_config` may hold Flask config keys plus `IVR_SETTINGS` (a Settings) and
+    `IVR_REDIS` (a redis connection) for tests."""
+    test_config = dict(test_config or {})
+    settings: Settings = test_config.pop("IVR_SETTINGS", None) or Settings.from_env()
+    redis_conn = test_config.pop("IVR_REDIS", None)
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key or "dev-only-insecure-key",
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        IVR_SETTINGS=settings,
+    )
+    app.config.update(test_config)
+    app.extensions["ivr"] = WebRuntime(settings, redis_conn)
+    _register_blueprints(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    """One line per area; each area's module exposes `bp` (and any per-app setup it needs)."""
+    twilio_web.init_app(app)  # /twilio/* webhooks and /audio prompt files
+    from .admin import init_app as init_admin
+    init_admin(app)  # admin UI, REST API, health and metrics (registers its own blueprints)

@@ -1,0 +1,286 @@
+"""Table-driven engine tests: events go in, the expected actions come out (logs left out)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ivr.engine import actions as A
+from ivr.engine import advance
+from ivr.engine import events as E
+from tests.engine.helpers import T0, flow_from, play
+
+MENU = """
+id: t
+start: menu
+steps:
+  menu:
+    type: menu
+    prompt: "Press 1 for sales or say sales."
+    choices:
+      - {digit: "1", keywords: [sales], goto: sales}
+      - {digit: "22", goto: twentytwo}
+    max_retries: 1
+    no_input: "Nothing heard."
+    no_match: "Not an option."
+    exhausted: giveup
+  sales: {type: hangup, say: "Sales."}
+  twentytwo: {type: hangup, say: "Twenty two."}
+  giveup: {type: hangup, say: "Bye."}
+"""
+GREETING = "say:Press 1 for sales or say sales."
+
+CASES = [
+    ("menu digit", MENU, ["digits:1"], [[GREETING, "gather:menu"], ["say:Sales.", "hangup:completed"]]),
+    ("menu speech keyword", MENU, ["speech:I want SALES please"],
+     [[GREETING, "gather:menu"], ["say:Sales.", "hangup:completed"]]),
+    ("menu spoken digit", MENU, ["speech:one"], [[GREETING, "gather:menu"], ["say:Sales.", "hangup:completed"]]),
+    ("menu multi-digit choice", MENU, ["digits:22"],
+     [[GREETING, "gather:menu"], ["say:Twenty two.", "hangup:completed"]]),
+    ("menu no input then exhausted", MENU, ["silence", "silence"],
+     [[GREETING, "gather:menu"], ["say:Nothing heard.", GREETING, "gather:menu"], ["say:Bye.", "hangup:completed"]]),
+    ("menu no match then match", MENU, ["digits:9", "digits:1"],
+     [[GREETING, "gather:menu"], ["say:Not an option.", GREETING, "gather:menu"], ["say:Sales.", "hangup:completed"]]),
+    ("menu mixed failures exhaust", MENU, ["digits:9", "silence"],
+     [[GREETING, "gather:menu"], ["say:Not an option.", GREETING, "gather:menu"], ["say:Bye.", "hangup:completed"]]),
+    ("caller hangs up mid menu", MENU, ["hangup"], [[GREETING, "gather:menu"], []]),
+    ("events after the end are ignored", MENU, ["digits:1", "digits:1", "silence"],
+     [[GREETING, "gather:menu"], ["say:Sales.", "hangup:completed"], [], []]),
+]
+
+COLLECT = """
+id: t
+start: ask
+steps:
+  ask:
+    type: collect_digits
+    prompt: "Enter your number."
+    min_digits: 4
+    max_digits: 6
+    pattern: "[0-9]+"
+    save_as: num
+    confirm: "You said {{num|spell}}. 1 yes, 2 no."
+    max_retries: 1
+    next: done
+    exhausted: fail
+  done: {type: hangup, say: "Got {{num}}."}
+  fail: {type: hangup, say: "Failed."}
+"""
+CASES += [
+    ("collect and confirm", COLLECT, ["digits:1234#", "digits:1"],
+     [["say:Enter your number.", "gather:ask"], ["say:You said 1 2 3 4. 1 yes, 2 no.", "gather:ask"],
+      ["say:Got 1234.", "hangup:completed"]]),
+    ("collect re-entry", COLLECT, ["digits:1234", "digits:2", "digits:98765"],
+     [["say:Enter your number.", "gather:ask"], ["say:You said 1 2 3 4. 1 yes, 2 no.", "gather:ask"],
+      ["say:Enter your number.", "gather:ask"], ["say:You said 9 8 7 6 5. 1 yes, 2 no.", "gather:ask"]]),
+    ("collect too short twice", COLLECT, ["digits:12#", "digits:1#"],
+     [["say:Enter your number.", "gather:ask"],
+      ["say:Sorry, that isn't one of the options.", "say:Enter your number.", "gather:ask"],
+      ["say:Failed.", "hangup:completed"]]),
+    ("collect pattern mismatch", COLLECT, ["digits:12*4#"],
+     [["say:Enter your number.", "gather:ask"],
+      ["say:Sorry, that isn't one of the options.", "say:Enter your number.", "gather:ask"]]),
+]
+
+TRANSFER = """
+id: t
+start: xfer
+steps:
+  xfer: {type: transfer, to: "sip:owner@pbx", say: "Connecting.", timeout: 20, failed: vm}
+  vm:
+    type: voicemail
+    prompt: "Leave a message."
+    max_length: 60
+    follow_up: {kind: email, to: "o@example.com", subject: "VM from {{caller.number}}"}
+    next: bye
+  bye: {type: hangup, say: "Bye."}
+"""
+CASES += [
+    ("transfer ok ends the call", TRANSFER, ["transfer:ok"],
+     [["say:Connecting.", "transfer:sip:owner@pbx"], ["hangup:transferred"]]),
+    ("transfer failed -> voicemail -> email", TRANSFER, ["transfer:busy", "record:7"],
+     [["say:Connecting.", "transfer:sip:owner@pbx"], ["say:Leave a message.", "record:60"],
+      ["job:email", "say:Bye.", "hangup:completed"]]),
+    ("empty voicemail sends nothing", TRANSFER, ["transfer:busy", "record:0"],
+     [["say:Connecting.", "transfer:sip:owner@pbx"], ["say:Leave a message.", "record:60"],
+      ["say:Bye.", "hangup:completed"]]),
+]
+
+BRANCH = """
+id: t
+timezone: Europe/London
+contacts:
+  vip: ["+15550001111"]
+start: route
+steps:
+  route:
+    type: branch
+    rules:
+      - when: {caller_in: vip}
+        goto: vip
+      - when: {caller_prefix: "+44"}
+        goto: uk
+      - when: {channel: sms}
+        goto: text
+      - when: {days: [sat, sun]}
+        goto: weekend
+      - when: {time: ["09:00", "17:00"]}
+        goto: day
+    otherwise: night
+  vip: {type: hangup, say: "VIP."}
+  uk: {type: hangup, say: "UK."}
+  text: {type: hangup, say: "Text."}
+  weekend: {type: hangup, say: "Weekend."}
+  day: {type: hangup, say: "Day."}
+  night: {type: hangup, say: "Night."}
+"""
+
+
+@pytest.mark.parametrize("name,flow_yaml,turns,expected", CASES, ids=[c[0] for c in CASES])
+def test_table(name, flow_yaml, turns, expected):
+    flow = flow_from(flow_yaml)
+    state, got, _ = play(flow, turns)
+    assert got == expected
+    json.loads(json.dumps(state))
+
+
+@pytest.mark.parametrize("caller,channel,at,expected", [
+    ("+15550001111", "sip", T0, "say:VIP."),
+    ("+441234567", "sip", T0, "say:UK."),
+    ("+15552222222", "sms", T0, "say:Text."),
+    ("+15552222222", "sip", 1_795_262_400.0, "say:Weekend."),  # Sat 2026-11-21 12:00 London
+    ("+15552222222", "sip", T0, "say:Day."),  # Wed 11:06 London
+    ("+15552222222", "sip", T0 - 4 * 3600, "say:Night."),  # Wed 07:06 London
+])
+def test_branch_conditions(caller, channel, at, expected):
+    _, got, _ = play(flow_from(BRANCH), [], caller=caller, channel=channel, at=at)
+    assert got[0][0] == expected
+
+
+HOURS = """
+id: t
+business_hours:
+  timezone: America/New_York
+  weekly: {mon: ["09:00-17:00"], tue: ["09:00-17:00"]}
+  holidays:
+    - {date: "2026-11-24", hours: ["09:00-12:00"]}
+    - {date: "2026-11-23"}
+start: hours
+steps:
+  hours: {type: business_hours, open: open, closed: closed}
+  open: {type: hangup, say: "Open."}
+  closed: {type: hangup, say: "Closed."}
+"""
+
+
+@pytest.mark.parametrize("local_iso,expected", [
+    ("2026-11-17T10:00:00-05:00", "say:Open."),  # Tuesday inside hours
+    ("2026-11-17T17:00:00-05:00", "say:Closed."),  # closing time is exclusive
+    ("2026-11-17T08:59:00-05:00", "say:Closed."),
+    ("2026-11-18T10:00:00-05:00", "say:Closed."),  # Wednesday: no hours
+    ("2026-11-23T10:00:00-05:00", "say:Closed."),  # whole-day holiday on a Monday
+    ("2026-11-24T11:00:00-05:00", "say:Open."),  # partial holiday morning
+    ("2026-11-24T13:00:00-05:00", "say:Closed."),  # partial holiday afternoon
+])
+def test_business_hours(local_iso, expected):
+    from datetime import datetime
+    at = datetime.fromisoformat(local_iso).timestamp()
+    _, got, _ = play(flow_from(HOURS), [], at=at)
+    assert got[0][0] == expected
+
+
+def test_next_open_skips_holidays():
+    from datetime import datetime
+    schedule = flow_from(HOURS).schedule
+    friday = datetime.fromisoformat("2026-11-20T18:00:00-05:00").timestamp()
+    assert datetime.fromtimestamp(schedule.next_open(friday), schedule.tz).isoformat() == "2026-11-24T09:00:00-05:00"
+
+
+def test_follow_up_jobs_have_deterministic_keys_and_rendered_payloads():
+    flow = flow_from("""
+    id: t
+    variables: {site: {url: "https://example.com"}}
+    start: send
+    steps:
+      send: {type: follow_up, kind: sms, to: "{{caller.number}}", message: "See {{site.url}}", next: loop}
+      loop:
+        type: menu
+        prompt: "1 again"
+        choices: [{digit: "1", goto: send}]
+        exhausted: bye
+      bye: {type: hangup}
+    """)
+    _, _, actions = play(flow, ["digits:1"])
+    jobs = [a for a in actions if isinstance(a, A.Job)]
+    assert [j.idempotency_key for j in jobs] == ["c1:send:1", "c1:send:2"]
+    assert jobs[0].payload["to"] == "+15550001111" and jobs[0].payload["message"] == "See https://example.com"
+    _, _, again = play(flow, ["digits:1"])
+    assert [a for a in again if isinstance(a, A.Job)] == jobs  # a replayed call emits the same jobs
+
+
+def test_typeahead_digits_are_used_by_the_next_menu():
+    flow = flow_from(MENU)
+    state, actions = advance(flow, None, E.CallStarted("c1", "+1", "+2", "sip", T0))
+    state = dict(state, waiting=None)  # as if the prompt were still playing without an open gather
+    state, actions = advance(flow, state, E.Digits("1", T0 + 1))
+    assert state["typeahead"] == "1" and actions == []
+
+
+def test_step_budget_ends_a_runaway_flow_politely():
+    flow = flow_from("""
+    id: t
+    max_steps: 5
+    start: menu
+    steps:
+      menu:
+        type: menu
+        prompt: "Press 1."
+        choices: [{digit: "1", goto: menu}]
+        max_retries: 10
+        exhausted: bye
+      bye: {type: hangup}
+    """)
+    state, got, actions = play(flow, ["digits:1"] * 10)
+    assert state["done"] and state["outcome"] == "error"
+    assert any(isinstance(a, A.Log) and a.event == "error" for a in actions)
+    assert any(s.startswith("say:Sorry, something went wrong") for turn in got for s in turn)
+    assert state["steps"] <= 6
+
+
+def test_subflow_goto_and_return(tmp_path):
+    (tmp_path / "sub.yaml").write_text("""
+id: sub
+subflow: true
+start: hello
+steps:
+  hello: {type: say, text: "In the subflow.", next: back}
+  back: {type: return}
+""")
+    flow = flow_from("""
+    id: main
+    start: enter
+    steps:
+      enter: {type: goto, flow: sub, next: bye}
+      bye: {type: hangup, say: "Back in main."}
+    """, flows_dir=tmp_path)
+    state, got, _ = play(flow, [])
+    assert got[0] == ["say:In the subflow.", "say:Back in main.", "hangup:completed"]
+    assert state["path"] == ["enter", "sub/hello", "sub/back", "bye"]
+
+
+def test_state_survives_json_between_turns():
+    flow = flow_from(COLLECT)
+    state, _ = advance(flow, None, E.CallStarted("c1", "+1", "+2", "twilio", T0))
+    for event in (E.Digits("55512#", T0 + 1), E.Digits("1", T0 + 2)):
+        state = json.loads(json.dumps(state))
+        state, actions = advance(flow, state, event)
+    assert state["vars"]["num"] == "55512" and state["done"]
+
+
+def test_event_round_trip():
+    for event in (E.CallStarted("c", "a", "b", "sip", 1.0), E.Digits("12", 2.0), E.Speech("hi", 3.0, 0.5),
+                  E.NoInput(4.0), E.TransferResult(False, 5.0, "busy"), E.RecordingDone(6.0, "/x.wav", 3.0),
+                  E.JobResult("j", True, 7.0), E.HungUp(8.0)):
+        assert E.event_from_dict(E.to_dict(event)) == event
+    with pytest.raises(ValueError):
+        E.event_from_dict({"type": "nope"})
