@@ -15,8 +15,8 @@ from ivr.settings import Settings
 
 @click.command()
 @click.option("--burst", is_flag=True, help="Exit once the queues are empty (scheduled jobs due now included).")
-@click.option("--maintenance-interval", default=30, show_default=True, type=click.IntRange(1, 3600),
-              help="Seconds between clean-ups that requeue jobs of killed workers and replay the spool.")
+@click.option("--maintenance-interval", default=10, show_default=True, type=click.IntRange(1, 3600),
+              help="Seconds between clean-ups that requeue jobs of killed workers, spool replays and heartbeats.")
 @click.pass_obj
 def worker(settings: Settings, burst: bool, maintenance_interval: int) -> None:
     """Run the follow-up worker (email, sms, webhook, chat, callback) with RQ's scheduler."""

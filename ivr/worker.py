@@ -16,15 +16,15 @@ from rq.scheduler import RQScheduler
 
 from ivr import jobs
 from ivr.jobs.context import JobContext, bound
-from ivr.proc import die_with_parent
+from ivr.procs import die_with_parent
 from ivr.settings import Settings
-from ivr.store import UNAVAILABLE
+from ivr.store import UNAVAILABLE, heartbeats
 from ivr.store.spool import Spool
 from ivr.turn_writes import replay_spool
 
 log = logging.getLogger(__name__)
 
-MAINTENANCE_INTERVAL = 30  # seconds between registry clean-ups (abandoned jobs) and spool replays
+MAINTENANCE_INTERVAL = 10  # seconds between registry clean-ups (abandoned jobs), spool replays and heartbeats
 ABANDON_GRACE = 10  # a job not finished JOB_TIMEOUT + this many seconds after it started was abandoned
 
 
@@ -36,7 +36,7 @@ class IvrScheduler(RQScheduler):
         return super().start()
 
     def work(self):
-        die_with_parent(self._parent_pid)  # runs in the forked scheduler process
+        die_with_parent(self._parent_pid)()  # runs in the forked scheduler process
         return super().work()
 
 
@@ -77,6 +77,13 @@ class IvrWorker(SimpleWorker):
     def perform_job(self, job, queue, *args, **kwargs):
         with bound(self.context):
             return super().perform_job(job, queue, *args, **kwargs)
+
+    def heartbeat(self, *args, **kwargs):
+        super().heartbeat(*args, **kwargs)
+        try:  # our own heartbeat, read by /healthz; it must never stop the worker
+            heartbeats.beat(self.connection, "worker", name=self.name, queues=self.queue_names())
+        except UNAVAILABLE:
+            pass
 
     def run_maintenance_tasks(self):
         super().run_maintenance_tasks()
