@@ -119,7 +119,6 @@ def _run_interactive(flow, caller, called, at, emit, announce: bool) -> None:
         state, actions = advance(flow, state, event)
 
 
-<<<<<<< HEAD
 @main.command()
 @click.option("--without", "without", multiple=True, type=click.Choice(["web", "worker", "sip"]),
               help="Leave a part out (repeatable).")
@@ -131,11 +130,19 @@ def run(settings: Settings, without: tuple[str, ...]) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     parts = tuple(p for p in ("web", "worker", "sip") if p in main.commands and p not in without)
     sys.exit(Supervisor(settings, parts).run())
-=======
-from .admin.cli import admin as _admin_group  # noqa: E402  (the admin web app's commands)
 
-main.add_command(_admin_group)
->>>>>>> admin
+
+def _add_part_commands() -> None:
+    """Each part keeps its commands beside its code; they all hang off this one group."""
+    from .admin.cli import admin
+    from .channels.sip.cli import sip
+    from .cli_store import calls, worker
+    from .web_cli import web
+    for command in (web, worker, calls, sip, admin):
+        main.add_command(command)
+
+
+_add_part_commands()
 
 
 if __name__ == "__main__":
