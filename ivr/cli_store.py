@@ -50,16 +50,3 @@ def calls(settings: Settings, as_json: bool, limit: int) -> None:
         click.echo(f"{started}  {record.id}  {record.channel:<9} {record.caller:<16} "
                    f"{record.outcome or 'in progress':<20} {' > '.join(record.path)}  [{summary}]")
 
-
-@click.group()
-@click.pass_context
-def store_cli(ctx: click.Context) -> None:
-    """`python -m ivr.cli_store worker|calls`: the same commands before they are wired into `ivr`."""
-    ctx.obj = Settings.from_env()
-
-
-store_cli.add_command(worker)
-store_cli.add_command(calls)
-
-if __name__ == "__main__":
-    store_cli()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
 import redis
 from rq import Queue, SimpleWorker
@@ -25,6 +26,7 @@ from ivr.turn_writes import replay_spool
 log = logging.getLogger(__name__)
 
 MAINTENANCE_INTERVAL = 10  # seconds between registry clean-ups (abandoned jobs), spool replays and heartbeats
+BEAT_EVERY = 5.0  # seconds between our /healthz heartbeats (keys.HEARTBEAT_TTL is 30)
 ABANDON_GRACE = 10  # a job not finished JOB_TIMEOUT + this many seconds after it started was abandoned
 
 
@@ -46,6 +48,7 @@ class IvrWorker(SimpleWorker):
         super().__init__(queues, *args, **kwargs)
         self.context = context
         self.spool = spool
+        self._last_beat = float("-inf")
 
     @property
     def dequeue_timeout(self) -> int:
@@ -80,6 +83,10 @@ class IvrWorker(SimpleWorker):
 
     def heartbeat(self, *args, **kwargs):
         super().heartbeat(*args, **kwargs)
+        now = time.monotonic()
+        if now - self._last_beat < BEAT_EVERY:  # RQ calls this several times per job; /healthz needs far less
+            return
+        self._last_beat = now
         try:  # our own heartbeat, read by /healthz; it must never stop the worker
             heartbeats.beat(self.connection, "worker", name=self.name, queues=self.queue_names())
         except UNAVAILABLE:

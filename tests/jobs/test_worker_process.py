@@ -13,7 +13,7 @@ from ivr.store.followups import FollowupStore
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOWS = ROOT / "flows"
-CLI = [sys.executable, "-m", "ivr.cli_store"]
+CLI = [sys.executable, "-m", "ivr"]
 
 
 def env_for(settings, redis_url) -> dict:
