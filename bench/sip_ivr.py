@@ -70,6 +70,9 @@ async def main() -> None:
         app = menu_app(args.prompt, args.bye, counters)
     config = SipConfig(port=args.port, rtp_port_min=args.rtp_min, rtp_port_max=args.rtp_max,
                        max_calls=args.max_calls, data_dir=Path(args.data_dir))
+    if os.environ.get("BENCH_LOOP_DEBUG"):  # log every loop stall longer than 15 ms, with its culprit
+        asyncio.get_running_loop().set_debug(True)
+        asyncio.get_running_loop().slow_callback_duration = 0.015
     server = SipServer(config, app)
     await server.start()
     stats_task = asyncio.create_task(write_stats(server, Path(args.stats), counters))
