@@ -30,6 +30,8 @@ RETENTION = {
     "chat room": CHAT_RETENTION,
     "spool marker": SPOOL_MARKER_TTL,
     "sms conversation": SMS_CONVERSATION_TTL,
+    "analytics counters": 400 * DAY,
+    "audit log": None,  # capped at AUDIT_KEPT entries instead
 }
 
 
@@ -120,3 +122,52 @@ def sms_conversation(caller: str, called: str) -> str:
 # Spool replay
 def spool_marker(entry_id: str) -> str:
     return f"{PREFIX}spool:applied:{entry_id}"
+
+
+CHAT_ROOMS = f"{PREFIX}chat:rooms"  # zset: room id scored by its last activity (the operator's room list)
+
+
+# Admin: users, API tokens, login rate limits, audit log
+USERS = f"{PREFIX}admin:users"  # set of user names
+AUDIT_LOG = f"{PREFIX}admin:audit"  # list of JSON entries, newest first, capped
+AUDIT_KEPT = 10_000
+API_TOKENS = f"{PREFIX}admin:tokens"  # hash: token id -> JSON {name, role, owner, created_at, hash}
+LOGIN_WINDOW = 15 * 60  # seconds a failed-login counter lives
+
+
+def user(name: str) -> str:
+    return f"{PREFIX}admin:user:{name}"  # hash: name, role, password_hash, created_at
+
+
+def api_token(token_hash: str) -> str:
+    return f"{PREFIX}admin:token:{token_hash}"  # string: token id, looked up by the sha256 of the secret
+
+
+def login_failures(scope: str, subject: str) -> str:
+    return f"{PREFIX}admin:login-fail:{scope}:{subject}"  # counter of failed logins ("user" or "ip")
+
+
+# Analytics counters, maintained when a call ends (never by scanning calls)
+ANALYTICS_RETENTION = 400 * DAY
+ANALYTICS_TOTALS = f"{PREFIX}stats:totals"  # hash: all-time counters (for /metrics)
+ANALYTICS_OPEN_CALLBACKS = f"{PREFIX}stats:callbacks:open"  # zset: callback request ids not yet final, by time
+
+
+def analytics_day(day: str) -> str:
+    return f"{PREFIX}stats:day:{day}"  # hash: total, channel:X, outcome:X, hour:H, callback:X counters
+
+
+def analytics_steps(day: str) -> str:
+    return f"{PREFIX}stats:day:{day}:steps"  # hash: "flow|step|metric" counters (asked, no_input, choice:X...)
+
+
+def analytics_counted(call_id: str) -> str:
+    return f"{PREFIX}stats:counted:{call_id}"  # marker: this call is already in the counters
+
+
+# Process heartbeats (set by `ivr worker` and `ivr sip`, read by /healthz)
+HEARTBEAT_TTL = 30
+
+
+def heartbeat(component: str) -> str:
+    return f"{PREFIX}heartbeat:{component}"  # string: JSON {at, pid, host, ...}, expires after HEARTBEAT_TTL
