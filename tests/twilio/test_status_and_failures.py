@@ -126,3 +126,20 @@ def test_play_mode_serves_the_shared_tts_audio_with_caching_headers(make_app, se
     assert client.get(plays[0], headers={"If-None-Match": audio.headers["ETag"]}).status_code == 304
     assert client.get("/audio/" + "0" * 64 + ".wav").status_code == 404
     assert client.get("/audio/..%2Fsecret.wav").status_code == 404
+
+
+def test_play_mode_audio_is_the_sip_channels_cached_file(make_app, settings):
+    """One voice on both channels: the WAV a Twilio caller is sent is the very file SIP's prompt library plays."""
+    from ivr.channels.sip.media.prompts import PromptLibrary
+    from tests.twilio.twilio_caller import FlaskTransport, SignedPoster
+    app = make_app(settings.with_overrides(twilio_prompt_mode="play"))
+    first = TwilioCall(SignedPoster(FlaskTransport(app.test_client()))).answer()
+    served = [settings.data_dir / "prompts" / e.text.rsplit("/", 1)[1] for e in first.xml.iter("Play")]
+    library = PromptLibrary(settings.data_dir / "prompts")
+    texts = ["Hello. You have reached a private phone number. This is not Skype, and Skype does not offer support "
+             "by phone, so nobody here can help with a Skype account. I can send you Skype's own help instead.",
+             "To get Skype's support links by text message, press 1 or say support. For a link to a live chat, "
+             "press 2. To ask for a call back, press 3. To reach the owner of this number, press 0."]
+    mtimes = [p.stat().st_mtime_ns for p in served]
+    assert [library.wav_path(text=t, language="en-US") for t in texts] == served
+    assert [p.stat().st_mtime_ns for p in served] == mtimes  # found in the cache, not rendered again
