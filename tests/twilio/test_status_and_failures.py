@@ -1,8 +1,10 @@
 """Status callbacks (duplicates, out of order), unknown calls, the fallback URL, Redis down, prompt audio."""
 from __future__ import annotations
 
+import time
 import wave
 
+from ivr.call_session import DOWN_BACKOFF
 from ivr.store.calls import CallStore
 from ivr.store import keys
 
@@ -143,3 +145,21 @@ def test_play_mode_audio_is_the_sip_channels_cached_file(make_app, settings):
     mtimes = [p.stat().st_mtime_ns for p in served]
     assert [library.wav_path(text=t, language="en-US") for t in texts] == served
     assert [p.stat().st_mtime_ns for p in served] == mtimes  # found in the cache, not rendered again
+
+
+def test_status_callback_while_redis_is_down_gets_503_and_its_retry_completes_the_call(flask_twilio, redis_server):
+    call = TwilioCall(flask_twilio)
+    call.answer()
+    redis_server.stop()
+    try:
+        reply = call.status("completed", duration=20)
+        assert reply.status == 503 and '"result":"unavailable"' in reply.body.replace(" ", "")
+    finally:
+        redis_server.start()
+    assert CallStore(redis_server.client()).get(call.sid).ended_at is None  # nothing changed
+    time.sleep(DOWN_BACKOFF)  # Twilio's retry comes after the session stops treating Redis as down
+    retry = call.status("completed", duration=20)
+    assert retry.status == 200 and '"result":"applied"' in retry.body.replace(" ", "")
+    record = CallStore(redis_server.client()).get(call.sid)
+    assert record.ended_at is not None and record.path[-1] == "main_menu"
+    assert call_hash(redis_server.client(), call.sid)["duration"] == "20"
