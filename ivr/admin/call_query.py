@@ -64,8 +64,10 @@ def find_calls(conn: redis.Redis, flt: CallFilter, limit: int = 50, before: floa
     page = Page()
     high = f"({before}" if before is not None else ("(%r" % flt.end if flt.end is not None else "+inf")
     low = flt.start if flt.start is not None else "-inf"
+    # Without a field filter every candidate matches: fetch just one page. With one, fetch in larger batches.
+    size = limit if not (flt.channel or flt.caller or flt.outcome or flt.step) else BATCH
     while page.scanned < budget:
-        ids = conn.zrevrangebyscore(keys.CALLS_BY_TIME, high, low, start=0, num=BATCH, withscores=True)
+        ids = conn.zrevrangebyscore(keys.CALLS_BY_TIME, high, low, start=0, num=size, withscores=True)
         if not ids:
             page.before = None
             return page
@@ -82,9 +84,9 @@ def find_calls(conn: redis.Redis, flt: CallFilter, limit: int = 50, before: floa
             if flt.matches(row):
                 page.rows.append(row)
                 if len(page.rows) >= limit:
-                    return page
+                    return page  # `before` = this row's score: the next page starts just after it
         high = f"({page.before!r}"
-        if len(ids) < BATCH:
+        if len(ids) < size:
             page.before = None
             return page
     return page
