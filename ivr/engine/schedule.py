@@ -29,7 +29,8 @@ def parse_range(text: str) -> tuple[time, time]:
         raise ValueError(f"bad hours {text!r}: use HH:MM-HH:MM")
     opens, closes = parse_clock(start), parse_clock(end)
     if closes <= opens:
-        raise ValueError(f"bad hours {text!r}: closing time must be after opening time")
+        raise ValueError(f"bad hours {text!r}: closing time must be after opening time (for hours past "
+                         f"midnight use two ranges, e.g. '17:00-24:00' and '00:00-09:00' on the next day)")
     return opens, closes
 
 

@@ -17,15 +17,17 @@ def graph_problems(data: dict, steps: dict[str, Step], located: Located, known_v
     problems: list[Problem] = []
     start = data["start"]
     if start not in steps:
-        problems.append(located.problem(("start",), f"start: unknown step '{start}'"))
+        problems.append(located.problem(("start",), f"start: unknown step '{start}'{_hint(start, steps)}"))
     for step_id, step in steps.items():
         for label, target in step.exits().items():
             if target not in steps:
                 path = ("steps", step_id) + tuple(int(p) if p.isdigit() else p for p in label.split("."))
-                hint = _closest(target, steps)
-                problems.append(located.problem(path, f"steps.{step_id}.{label}: unknown step '{target}'{hint}"))
-    problems += _reachability(start, steps, located)
+                problems.append(located.problem(path, f"steps.{step_id}.{label}: unknown step "
+                                                      f"'{target}'{_hint(target, steps)}"))
+    if start in steps:  # otherwise every step would be reported unreachable as well
+        problems += _reachability(start, steps, located)
     problems += _dead_ends(steps, located, is_subflow)
+    problems += _impossible_inputs(steps, located)
     problems += _input_free_cycles(steps, located)
     names = known_vars | BUILTIN_NAMES
     for step in steps.values():
@@ -43,11 +45,15 @@ def graph_problems(data: dict, steps: dict[str, Step], located: Located, known_v
             lists = rule["when"].get("caller_in", [])
             for name in [lists] if isinstance(lists, str) else lists:
                 if name not in contacts:
+                    known = f"known lists: {', '.join(sorted(contacts))}" if contacts else "no lists are defined"
                     problems.append(located.problem(("steps", step_id, "rules", index, "when", "caller_in"),
-                                                    f"steps.{step_id}.rules.{index}: unknown contact list '{name}'"))
+                                                    f"steps.{step_id}.rules.{index}.when.caller_in: unknown contact "
+                                                    f"list '{name}' (define it under contacts; {known})"))
         if step.kind == "business_hours" and "business_hours" not in data:
             problems.append(located.problem(("steps", step_id), f"steps.{step_id}: a business_hours step needs "
-                                                                f"the flow's top-level business_hours schedule"))
+                                                                f"the flow's top-level business_hours schedule "
+                                                                f"(add business_hours: with timezone and weekly)",
+                                            key=True))
     return problems
 
 
@@ -68,6 +74,14 @@ def regex_problems(data: dict, located: Located) -> list[Problem]:
     return problems
 
 
+def _hint(target: str, steps) -> str:
+    """Did-you-mean for a mistyped step id, or the ids there are when the flow is small."""
+    close = _closest(target, steps)
+    if close or len(steps) > 8:
+        return close
+    return f" (steps are: {', '.join(sorted(steps))})"
+
+
 def _closest(name: str, candidates) -> str:
     import difflib
     match = difflib.get_close_matches(name, list(candidates), n=1)
@@ -84,6 +98,30 @@ def _reachability(start: str, steps: dict[str, Step], located: Located) -> list[
         todo.extend(steps[current].exits().values())
     return [located.problem(("steps", sid), f"steps.{sid}: unreachable step (nothing leads here from "
                                             f"'{start}')", key=True) for sid in steps if sid not in seen]
+
+
+def _impossible_inputs(steps: dict[str, Step], located: Located) -> list[Problem]:
+    """Input settings that could never be satisfied, or choices that could never be picked."""
+    problems = []
+    for step_id, step in steps.items():
+        spec = step.spec
+        if step.kind == "collect_digits" and step.min_digits > step.max_digits:
+            problems.append(located.problem(("steps", step_id, "min_digits"),
+                                            f"steps.{step_id}.min_digits: {step.min_digits} is more than max_digits "
+                                            f"{step.max_digits}, so no entry could ever be accepted"))
+        if step.kind == "menu":
+            seen: dict[str, int] = {}
+            for index, choice in enumerate(spec["choices"]):
+                if "digit" not in choice:
+                    continue
+                digit = str(choice["digit"])
+                if digit in seen:
+                    problems.append(located.problem(("steps", step_id, "choices", index, "digit"),
+                                                    f"steps.{step_id}.choices.{index}.digit: digit '{digit}' is "
+                                                    f"already used by choice {seen[digit]}, so this choice could "
+                                                    f"never be picked"))
+                seen.setdefault(digit, index)
+    return problems
 
 
 def _dead_ends(steps: dict[str, Step], located: Located, is_subflow: bool) -> list[Problem]:

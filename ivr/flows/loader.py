@@ -6,13 +6,15 @@ A flow with any problem is never returned, so a broken flow cannot reach a calle
 """
 from __future__ import annotations
 
+import re
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..engine.flow import Flow, flatten
-from ..engine.schedule import Schedule
+from ..engine.schedule import Schedule, parse_range
 from ..engine.steps import build_step
-from ..engine.template import TemplateError
+from ..engine.template import TemplateError, compile_template
 from .graph import graph_problems, regex_problems
 from .schema import schema_problems
 from .source import Located, Problem, read_yaml
@@ -31,6 +33,74 @@ def _zone(name: str, path: tuple, located: Located, problems: list[Problem]):
         problems.append(located.problem(path, f"{'.'.join(path)}: unknown time zone {name!r} "
                                               f"(use an IANA name such as 'Europe/London')"))
         return None
+
+
+def _failing_template(spec, path: tuple = ()) -> tuple:
+    """The path of the first text in a step spec that is not a valid template (to point at the field)."""
+    if isinstance(spec, dict):
+        items = spec.items()
+    elif isinstance(spec, list):
+        items = enumerate(spec)
+    else:
+        try:
+            compile_template(spec)
+        except TemplateError:
+            return path
+        return ()
+    for key, value in items:
+        found = _failing_template(value, path + (key,))
+        if found:
+            return found
+    return ()
+
+
+def _schedule_problems(spec: dict, located: Located) -> list[Problem]:
+    """Each opening-hours range and holiday date checked where it is written."""
+    problems = []
+    ranges = [(("business_hours", "weekly", day, i), text)
+              for day, texts in spec.get("weekly", {}).items() for i, text in enumerate(texts)]
+    for index, holiday in enumerate(spec.get("holidays", ())):
+        where = ("business_hours", "holidays", index)
+        try:
+            date.fromisoformat(holiday["date"])
+        except ValueError as exc:
+            problems.append(located.problem(where + ("date",), f"{_dotted(where)}.date: bad date "
+                                                               f"{holiday['date']!r}: {exc}"))
+        ranges += [(where + ("hours", i), text) for i, text in enumerate(holiday.get("hours", ()))]
+    for where, text in ranges:
+        try:
+            parse_range(text)
+        except ValueError as exc:
+            problems.append(located.problem(where, f"{_dotted(where)}: {exc}"))
+    return problems
+
+
+def _dotted(path: tuple) -> str:
+    return ".".join(map(str, path))
+
+
+def _subflow_names(data: dict, flows_dir: Path | None, seen: set) -> set[str]:
+    """Variables that subflows entered by goto define (their defaults, save_as, set): the caller may use them
+    after the subflow returns. Unreadable subflows add nothing here; loading them reports their problems."""
+    names: set[str] = set()
+    for spec in data.get("steps", {}).values():
+        flow_id = spec.get("flow") if isinstance(spec, dict) and spec.get("type") == "goto" else None
+        if not isinstance(flow_id, str) or flow_id in seen or flows_dir is None:
+            continue
+        seen.add(flow_id)
+        try:
+            sub, _ = read_yaml((flows_dir / f"{flow_id}.yaml").read_text(encoding="utf-8"), flow_id)
+        except (OSError, UnicodeDecodeError):
+            continue
+        if not isinstance(sub, dict):
+            continue
+        names.update(flatten(sub.get("variables") or {}) if isinstance(sub.get("variables"), dict) else ())
+        for step in (sub.get("steps") or {}).values() if isinstance(sub.get("steps"), dict) else ():
+            if isinstance(step, dict):
+                names.update([step["save_as"]] if isinstance(step.get("save_as"), str) else ())
+                names.update(step["vars"] if step.get("type") == "set" and isinstance(step.get("vars"), dict) else ())
+        names |= _subflow_names(sub, flows_dir, seen)
+    return names
 
 
 def _contacts(spec: dict) -> tuple[dict, dict]:
@@ -63,8 +133,11 @@ def build_flow(text: str, filename: str, flows_dir: Path | None = None, is_subfl
     for step_id, spec in data["steps"].items():
         try:
             steps[step_id] = build_step(step_id, spec)
+        except re.error:
+            pass  # regex_problems reports it at the pattern itself
         except TemplateError as exc:
-            problems.append(located.problem(("steps", step_id), f"steps.{step_id}: {exc}"))
+            where = ("steps", step_id) + _failing_template(spec)
+            problems.append(located.problem(where, f"{'.'.join(map(str, where))}: {exc}"))
         except ValueError as exc:
             problems.append(located.problem(("steps", step_id), f"steps.{step_id}: {exc}"))
     problems += regex_problems(data, located)
@@ -73,16 +146,16 @@ def build_flow(text: str, filename: str, flows_dir: Path | None = None, is_subfl
     if "business_hours" in data:
         spec = data["business_hours"]
         zone = _zone(spec["timezone"], ("business_hours", "timezone"), located, problems)
-        if zone is not None:
-            try:
-                schedule = Schedule.from_spec(spec, zone)
-            except ValueError as exc:
-                problems.append(located.problem(("business_hours",), f"business_hours: {exc}"))
+        hours_problems = _schedule_problems(spec, located)
+        problems += hours_problems
+        if zone is not None and not hours_problems:
+            schedule = Schedule.from_spec(spec, zone)
         if "timezone" not in data:
             tz = zone
     variables = flatten(data.get("variables", {}))
     if len(steps) == len(data["steps"]):
-        problems += graph_problems(data, steps, located, set(variables), is_subflow)
+        known = set(variables) | _subflow_names(data, flows_dir, {data["id"]})
+        problems += graph_problems(data, steps, located, known, is_subflow)
     if problems:
         raise FlowInvalid(sorted(problems))
     contacts, names = _contacts(data.get("contacts", {}))

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
+from difflib import get_close_matches
 from functools import lru_cache
 from importlib import resources
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
 
+from ..engine.steps import STEP_TYPES
 from .source import Located, Problem
 
 
@@ -33,7 +34,42 @@ def _step_validator(step_type: str) -> Draft202012Validator:
 
 
 def _dotted(path) -> str:
-    return ".".join(str(p) for p in path) or "(top level)"
+    return ".".join(str(p) for p in path) or "flow"
+
+
+# What a field is for, so "missing required field" can say what to put there.
+REQUIRED_HINTS = {
+    "id": "a flow needs id, start and steps",
+    "start": "the id of the first step",
+    "steps": "the flow's steps, keyed by id",
+    "type": "one of: " + ", ".join(STEP_TYPES),
+    "exhausted": "the step to go to after max_retries failed attempts",
+    "failed": "the step to go to when the transfer does not connect",
+    "subject": "an email needs a subject",
+    "to": "where the message goes",
+    "event": "the webhook event name",
+    "otherwise": "the step to go to when no rule holds",
+    "open": "the step to go to while open",
+    "closed": "the step to go to while closed",
+    "save_as": "the variable that receives the digits",
+    "flow": "the id of the flow file to enter",
+    "goto": "the step to go to",
+    "timezone": "an IANA name such as 'Europe/London'",
+}
+# Regular expressions in the schema, said in words.
+PATTERN_HINTS = {
+    "^[A-Za-z_][A-Za-z0-9_-]*$": "a step id: letters, digits, '_' and '-', not starting with a digit",
+    "^[A-Za-z0-9_-]+$": "letters, digits, '_' and '-' only",
+    "^[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)*$": "a variable name such as 'callback_number' or 'owner.email'",
+    "^\\d{1,2}:\\d{2}\\s*-\\s*\\d{1,2}:\\d{2}$": "hours as 'HH:MM-HH:MM', e.g. '09:00-17:30'",
+    "^([01]?\\d|2[0-3]):[0-5]\\d$|^24:00$": "a time of day 'HH:MM' between 00:00 and 24:00",
+    "^\\d{4}-\\d{2}-\\d{2}$": "a date 'YYYY-MM-DD'",
+    "^[0-9*#]{1,4}$": "1 to 4 keys from 0-9, * and #",
+    "^[*#0-9]?$": "one key from 0-9, * and #, or empty",
+    "^https?://": "an http:// or https:// URL",
+}
+TYPE_WORDS = {"string": "text", "number": "a number", "integer": "a whole number", "boolean": "true or false",
+              "object": "a mapping", "array": "a list"}
 
 
 def schema_problems(data, located: Located) -> list[Problem]:
@@ -44,12 +80,21 @@ def schema_problems(data, located: Located) -> list[Problem]:
         for step_id, spec in steps.items():
             if isinstance(spec, dict) and spec.get("type") in known:
                 errors += [(("steps", step_id), e) for e in _step_validator(spec["type"]).iter_errors(spec)]
-    problems = []
-    for prefix, error in errors:
-        # oneOf/anyOf errors carry their alternatives' errors; best_match picks the one a person can act on
-        problems.append(_to_problem(best_match([error]) if error.context else error, located, prefix))
+    problems = [_to_problem(error, located, prefix) for prefix, error in errors]
     unique = {(p.line, p.column, p.message): p for p in problems}
     return sorted(unique.values())
+
+
+def _alternative(error):
+    """For a failed oneOf/anyOf, the sub-error a person can act on: not 'wrong type' when some alternative
+    had the right type (e.g. an unknown field in a prompt mapping rather than 'not a string')."""
+    relevant = [e for e in error.context if e.validator not in ("type", "anyOf", "oneOf")]
+    return min(relevant, key=lambda e: -len(e.absolute_path)) if relevant else None
+
+
+def _types(value) -> str:
+    names = [value] if isinstance(value, str) else list(value)
+    return " or ".join(TYPE_WORDS.get(n, n) for n in names)
 
 
 def _to_problem(error, located: Located, prefix: tuple = ()) -> Problem:
@@ -59,13 +104,41 @@ def _to_problem(error, located: Located, prefix: tuple = ()) -> Problem:
         allowed = set(error.schema.get("properties", {}))
         extra = [k for k in error.instance if k not in allowed]
         if extra:
-            hint = f" (allowed: {', '.join(sorted(allowed))})" if allowed else ""
-            return located.problem(path + (extra[0],), f"{where}: unknown field '{extra[0]}'{hint}", key=True)
+            close = get_close_matches(str(extra[0]), sorted(allowed), n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            return located.problem(path + (extra[0],), f"{where}: unknown field '{extra[0]}' ({hint}allowed: "
+                                                       f"{', '.join(sorted(allowed))})", key=True)
     if error.validator == "required":
-        return located.problem(path, f"{where}: {error.message}", key=True)
+        field = error.message.split("'")[1]
+        hint = f" ({REQUIRED_HINTS[field]})" if field in REQUIRED_HINTS else ""
+        return located.problem(path, f"{where}: missing required field '{field}'{hint}", key=True)
     if error.validator == "enum" and path and path[-1] == "type":
         return located.problem(path, f"{where}: unknown step type {error.instance!r} "
                                      f"(known: {', '.join(error.validator_value)})")
-    if error.validator == "oneOf":
+    if error.validator == "pattern":
+        wanted = PATTERN_HINTS.get(error.validator_value, f"text matching {error.validator_value!r}")
+        if "propertyNames" in error.relative_schema_path:
+            return located.problem(path + (error.instance,), f"{where}: bad name {error.instance!r}: use {wanted}",
+                                   key=True)
+        return located.problem(path, f"{where}: {error.instance!r} is not {wanted}")
+    if error.validator == "type":
+        return located.problem(path, f"{where}: expected {_types(error.validator_value)}, got {error.instance!r}")
+    if error.validator in ("minItems", "minProperties") and not error.instance:
+        return located.problem(path, f"{where}: must not be empty")
+    if error.validator in ("maximum", "minimum", "exclusiveMinimum", "exclusiveMaximum"):
+        words = {"maximum": "at most", "minimum": "at least", "exclusiveMinimum": "more than",
+                 "exclusiveMaximum": "less than"}[error.validator]
+        return located.problem(path, f"{where}: must be {words} {error.validator_value} (got {error.instance!r})")
+    if error.validator in ("oneOf", "anyOf"):
+        missing = [e.message.split("'")[1] for e in error.context if e.validator == "required"]
+        if missing and len(missing) == len(error.context):
+            return located.problem(path, f"{where}: needs {' or '.join(repr(m) for m in missing)}", key=True)
+        inner = _alternative(error)
+        if inner is not None:
+            return _to_problem(inner, located, prefix)
+        types = [e.validator_value for e in error.context if e.validator == "type"]
+        if types:
+            return located.problem(path, f"{where}: expected {' or '.join(_types(t) for t in types)}, "
+                                         f"got {error.instance!r}")
         return located.problem(path, f"{where}: {error.instance!r} is not valid here")
     return located.problem(path, f"{where}: {error.message}")

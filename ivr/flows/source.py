@@ -1,7 +1,8 @@
 """Read YAML while remembering where every node is, so errors can say `file:line:column`.
 
 Scalars follow the YAML 1.2 core schema: `on`, `no`, `9:30` and dates stay strings (YAML 1.1 would
-turn them into booleans, sexagesimal numbers and dates). Duplicate keys are reported, not silently merged.
+turn them into booleans, sexagesimal numbers and dates); numbers are written as in JSON, so `+1555...` and
+`0044` stay text. Duplicate keys are reported, not silently merged.
 """
 from __future__ import annotations
 
@@ -33,10 +34,13 @@ class CoreResolver(BaseResolver):
 
 CoreResolver.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
                                    list("tTfF"))
-CoreResolver.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+# Numbers as in JSON: no leading '+' or '0', so phone numbers (+15550100100, 0044...) and keys such as 08 keep
+# every character as text instead of silently becoming 15550100100 or 8 (stricter than YAML 1.2's [-+]?[0-9]+).
+CoreResolver.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^-?(?:0|[1-9][0-9]*)$"),
+                                   list("-0123456789"))
 CoreResolver.add_implicit_resolver("tag:yaml.org,2002:float",
-                                   re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$"),
-                                   list("-+0123456789."))
+                                   re.compile(r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$"),
+                                   list("-0123456789"))
 CoreResolver.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"),
                                    ["~", "n", "N", ""])
 
@@ -72,6 +76,7 @@ class Located:
         self.values: dict[tuple, tuple[int, int]] = {}
         self.keys: dict[tuple, tuple[int, int]] = {}
         self.problems: list[Problem] = []
+        self.built = 0  # nodes built so far, against MAX_NODES
 
     def where(self, path: tuple, key: bool = False) -> tuple[int, int]:
         """Position of the node at `path` (or of its key), falling back to the nearest known ancestor."""
@@ -103,9 +108,32 @@ def _scalar(node: yaml.ScalarNode):
     return value
 
 
-def _build(node, path: tuple, located: Located):
+# Flows are small (a 1,000-step flow is ~10,000 nodes). The caps stop YAML alias bombs ("billion laughs":
+# aliases of aliases expand exponentially), self-referencing aliases and absurd nesting before they exhaust memory.
+MAX_NODES = 200_000
+MAX_DEPTH = 64
+
+
+class _TooBig(Exception):
+    """Raised inside _build; read_yaml turns it into a Problem at the node where the cap was hit."""
+
+    def __init__(self, node, message: str):
+        super().__init__(message)
+        self.node = node
+
+
+def _build(node, path: tuple, located: Located, active: frozenset = frozenset()):
+    located.built += 1
+    if located.built > MAX_NODES:
+        raise _TooBig(node, f"the file expands to more than {MAX_NODES} YAML nodes (aliases of aliases?): "
+                            f"write the repeated parts out or reference fewer aliases")
+    if len(path) > MAX_DEPTH:
+        raise _TooBig(node, f"nesting deeper than {MAX_DEPTH} levels is not allowed in a flow")
+    if id(node) in active:
+        raise _TooBig(node, "an alias refers to the node that contains it (a recursive structure)")
     located.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
+        inner = active | {id(node)}
         result, first_seen = {}, {}
         for key_node, value_node in node.value:
             key = _scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
@@ -116,21 +144,25 @@ def _build(node, path: tuple, located: Located):
             key = str(key) if not isinstance(key, str) else key
             child = path + (key,)
             if key in first_seen:
+                what = f"step id '{key}'" if path == ("steps",) else f"key '{key}'"
+                where = ".".join(map(str, path)) or "flow"
                 located.problems.append(Problem(located.filename, key_node.start_mark.line + 1,
                                                 key_node.start_mark.column + 1,
-                                                f"duplicate key '{key}' (first defined at line {first_seen[key]})"))
+                                                f"{where}: duplicate {what} (first defined at line {first_seen[key]}):"
+                                                f" rename or remove one"))
                 continue
             first_seen[key] = key_node.start_mark.line + 1
             located.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            result[key] = _build(value_node, child, located)
+            result[key] = _build(value_node, child, located, inner)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_build(item, path + (index,), located) for index, item in enumerate(node.value)]
+        inner = active | {id(node)}
+        return [_build(item, path + (index,), located, inner) for index, item in enumerate(node.value)]
     return _scalar(node)
 
 
 def read_yaml(text: str, filename: str) -> tuple[object, Located]:
-    """Parse YAML text; syntax errors become Problems (data is then None)."""
+    """Parse YAML text; syntax errors and oversized documents become Problems (data is then None)."""
     located = Located(filename)
     try:
         loader = _FastComposer(text)
@@ -146,7 +178,16 @@ def read_yaml(text: str, filename: str) -> tuple[object, Located]:
     except yaml.YAMLError as exc:
         located.problems.append(Problem(filename, 1, 1, f"YAML error: {exc}"))
         return None, located
+    except RecursionError:  # PyYAML's composer recurses once per nesting level
+        located.problems.append(Problem(filename, 1, 1, f"nesting deeper than {MAX_DEPTH} levels is not allowed "
+                                                        f"in a flow"))
+        return None, located
     if node is None:
         located.problems.append(Problem(filename, 1, 1, "the file is empty: a flow needs id, start and steps"))
         return None, located
-    return _build(node, (), located), located
+    try:
+        return _build(node, (), located), located
+    except _TooBig as exc:
+        mark = exc.node.start_mark
+        located.problems.append(Problem(filename, mark.line + 1, mark.column + 1, str(exc)))
+        return None, located

@@ -26,7 +26,7 @@ FUNCTIONS = {
 RETRIES = {
     "email": Retry(max=4, interval=[5, 30, 120, 600]),
     "sms": Retry(max=4, interval=[5, 30, 120, 600]),
-    "webhook": Retry(max=6, interval=[2, 8, 30, 120, 480, 1800]),
+    "webhook": Retry(max=6, interval=[1, 4, 15, 60, 300, 1800]),
     "chat": Retry(max=4, interval=[5, 30, 120, 600]),
     "callback": Retry(max=4, interval=[5, 30, 120, 600]),
 }

@@ -38,7 +38,7 @@ class ChatStore:
                     token_ttl: int) -> None:
         with self.conn.pipeline() as p:
             p.hset(keys.chat_room(room_id), mapping={"id": room_id, "call_id": call_id, "caller": caller,
-                                                    "created_at": repr(float(at))})
+                                                    "created_at": repr(float(at)), "token": token})
             p.expire(keys.chat_room(room_id), self.retention)
             p.set(keys.chat_token(token), room_id, ex=token_ttl)
             p.zadd(keys.CHAT_ROOMS, {room_id: float(at)})  # the operator's list of rooms

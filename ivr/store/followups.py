@@ -17,6 +17,7 @@ from ivr.store import keys
 class Status(StrEnum):
     QUEUED = "queued"
     SENDING = "sending"
+    SCHEDULED = "scheduled"  # accepted, waiting for its time (a callback waits for business hours)
     RETRYING = "retrying"  # an attempt failed with a retryable error; RQ will run it again
     DELIVERED = "delivered"
     FAILED = "failed"  # gave up (non-retryable error or retries exhausted)

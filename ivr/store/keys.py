@@ -18,6 +18,7 @@ CALLBACK_RETENTION = 30 * DAY  # a callback request after its last change
 CALLBACK_RATE_WINDOW = 1 * DAY  # per-number callback counter window
 CHAT_RETENTION = 30 * DAY  # a chat room (stream + metadata) after its last message
 SPOOL_MARKER_TTL = 7 * DAY  # "this spool entry was applied" markers, so a replay never applies one twice
+SMS_CONVERSATION_TTL = 30 * 60  # an SMS conversation ends after this long without a message
 
 RETENTION = {
     "call": CALL_RETENTION,
@@ -28,6 +29,7 @@ RETENTION = {
     "callback rate counter": CALLBACK_RATE_WINDOW,
     "chat room": CHAT_RETENTION,
     "spool marker": SPOOL_MARKER_TTL,
+    "sms conversation": SMS_CONVERSATION_TTL,
     "analytics counters": 400 * DAY,
     "audit log": None,  # capped at AUDIT_KEPT entries instead
 }
@@ -110,6 +112,11 @@ def chat_cursor(room_id: str, participant: str) -> str:
 
 def chat_token(token: str) -> str:
     return f"{PREFIX}chat:token:{token}"  # string: room id, expires with the link
+
+
+# SMS conversations (text mode of a flow)
+def sms_conversation(caller: str, called: str) -> str:
+    return f"{PREFIX}sms:{called}:{caller}"  # hash: call_id, first_sid, last_sid, done
 
 
 # Spool replay

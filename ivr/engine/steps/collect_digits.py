@@ -8,6 +8,7 @@ from ..actions import Log
 from ..events import Digits, NoInput, Speech
 from .base import Context, Outcome, Prompt
 from .input_base import InputStep
+from .menu import NUMBER_WORDS
 
 DEFAULT_CONFIRM = "You entered {{%s|spell}}. Press 1 if that is correct, or 2 to enter it again."
 
@@ -57,7 +58,8 @@ class CollectDigits(InputStep):
         if isinstance(event, NoInput):
             return self.retry(ctx, "no_input")
         if isinstance(event, Speech):
-            digits = "".join(ch for ch in event.text if ch.isdigit())
+            words = event.text.lower().replace("-", " ").split()
+            digits = "".join(NUMBER_WORDS.get(w, "".join(ch for ch in w if ch.isdigit())) for w in words)
             return self.accept(ctx, digits) if digits else self.retry(ctx, "no_match", event.text)
         if isinstance(event, Digits):
             if ctx.scratch.get("candidate"):

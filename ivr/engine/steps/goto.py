@@ -1,4 +1,6 @@
-"""goto: enter another flow file (a subflow); when it reaches a `return` step, continue at `next`."""
+"""goto: enter another flow file (a subflow); when it reaches a `return` step, continue at `next`.
+
+Variables are shared by the whole call; a subflow's `variables` fill in names the call does not have yet."""
 from __future__ import annotations
 
 from .base import Context, Outcome, Step
@@ -19,4 +21,7 @@ class Goto(Step):
         state = ctx.state
         state["stack"].append({"flow": state.get("current_flow") or state["flow_id"], "next": self.spec.get("next")})
         state["current_flow"] = self.flow_id
-        return Outcome(next=ctx.flow.flow_for(self.flow_id).start)
+        subflow = ctx.flow.flow_for(self.flow_id)
+        for name, value in subflow.variables.items():  # the subflow's own variables are defaults
+            state["vars"].setdefault(name, value)
+        return Outcome(next=subflow.start)

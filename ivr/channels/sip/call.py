@@ -1,0 +1,145 @@
+"""One answered SIP call as the application sees it: say, gather, record, transfer, hang up.
+
+Everything here is media-level and wire-agnostic; `session.py` maps these calls onto the engine's
+actions and events. Each await ends early with `CallEnded` when the caller hangs up.
+Digits from every source (RFC 2833, INFO, in-band) land in one bounded buffer: digits typed
+during a prompt stop it when barge-in is allowed, and stay in the buffer for the next gather.
+"""
+from __future__ import annotations
+
+import asyncio
+import math
+import re
+import struct
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from .media.prompts import PromptError, PromptLibrary, to_frames
+from .media.recorder import Recorder
+from .media.stream import RtpStream
+
+MAX_BUFFERED_DIGITS = 64
+_BEEP_PCM = struct.pack("<3200h", *(int(6000 * math.sin(2 * math.pi * 1000 * t / 8000)) for t in range(3200)))
+
+
+class CallEnded(Exception):
+    """The call is over (caller hung up, timeout, or we hung up)."""
+
+
+@dataclass(frozen=True)
+class TransferOutcome:
+    ok: bool
+    reason: str
+
+
+class SipCall:
+    def __init__(self, call_id: str, caller: str, called: str, stream: RtpStream, prompts: PromptLibrary,
+                 recordings_dir: Path, control) -> None:
+        self.call_id = call_id
+        self.caller = caller
+        self.called = called
+        self.stream = stream
+        self.prompts = prompts
+        self.recordings_dir = recordings_dir
+        self._control = control  # the server: hangup/refer on the wire
+        self.digits: deque[str] = deque(maxlen=MAX_BUFFERED_DIGITS)
+        self.digits_received = 0
+        loop = asyncio.get_running_loop()
+        self.ended: asyncio.Future = loop.create_future()  # result: reason
+        self._digit_waiter: asyncio.Future = loop.create_future()
+        self.transfer_progress: asyncio.Future | None = None
+
+    # --- fed by the server ---------------------------------------------------------------
+    def on_digit(self, digit: str) -> None:
+        self.digits.append(digit)
+        self.digits_received += 1
+        if not self._digit_waiter.done():
+            self._digit_waiter.set_result(digit)
+
+    def end(self, reason: str) -> None:
+        if not self.ended.done():
+            self.ended.set_result(reason)
+        self.stream.stop_playback()
+
+    # --- helpers -------------------------------------------------------------------------
+    def _check(self) -> None:
+        if self.ended.done():
+            raise CallEnded(self.ended.result())
+
+    def _next_digit(self) -> asyncio.Future:
+        if self._digit_waiter.done():
+            self._digit_waiter = asyncio.get_running_loop().create_future()
+        return self._digit_waiter
+
+    async def _first(self, *futures, timeout: float | None = None) -> set:
+        done, _ = await asyncio.wait({*futures, self.ended}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        self._check()
+        return done
+
+    # --- the application API ------------------------------------------------------------
+    async def say(self, text: str = "", audio: str = "", voice: str = "", language: str = "",
+                  barge_in: bool = True) -> bool:
+        """Play a prompt to its end; True if it finished, False if a digit interrupted it."""
+        self._check()
+        if barge_in and self.digits:
+            return False  # type-ahead: the caller already answered, skip the prompt
+        try:
+            frames = await self.prompts.frames(self.stream.payload_type, text=text, audio=audio,
+                                               voice=voice, language=language)
+        except (PromptError, OSError):
+            frames = await self.prompts.frames(self.stream.payload_type, text="Sorry, this message is unavailable.")
+        self._check()
+        finished = self.stream.play(frames)
+        waits = (finished, self._next_digit()) if barge_in else (finished,)
+        done = await self._first(*waits)
+        if finished in done:
+            return finished.result()
+        self.stream.stop_playback()  # barge-in
+        return False
+
+    async def gather(self, max_digits: int = 1, timeout: float = 5.0, inter_digit_timeout: float = 3.0,
+                     finish_on_key: str = "", min_digits: int = 1) -> str:
+        """Collect digits; the timeout counts from now, i.e. from the end of the preceding prompt."""
+        collected = ""
+        wait = timeout
+        while True:
+            while self.digits:
+                digit = self.digits.popleft()
+                if finish_on_key and digit == finish_on_key:
+                    return collected
+                collected += digit
+                if len(collected) >= max_digits:
+                    return collected
+            done = await self._first(self._next_digit(), timeout=wait)
+            if not done:  # timed out
+                return collected if len(collected) >= min_digits else ""
+            wait = inter_digit_timeout
+
+    async def record(self, max_length: float = 120.0, silence_timeout: float = 5.0,
+                     beep: bool = True) -> tuple[Path, float]:
+        """Record the caller to a WAV until max length, silence, a digit or hang-up."""
+        self._check()
+        if beep:
+            await self.stream.play(to_frames(_BEEP_PCM, self.stream.payload_type))
+        self.digits.clear()
+        safe_id = re.sub(r"[^A-Za-z0-9._-]", "_", self.call_id)[:80]
+        path = self.recordings_dir / f"{safe_id}-{time.time_ns()}.wav"
+        recorder = Recorder(path, max_length, silence_timeout)
+        self.stream.sink = recorder.feed
+        try:  # ends at max length, silence, any digit or hang-up
+            await asyncio.wait({recorder.finished, self._next_digit(), self.ended},
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            self.stream.sink = None
+            duration = recorder.close()
+        self.digits.clear()
+        return path, duration
+
+    async def transfer(self, target: str, timeout: float = 30.0) -> TransferOutcome:
+        self._check()
+        return await self._control.transfer(self, target, timeout)
+
+    async def hangup(self, reason: str = "completed") -> None:
+        await self._control.hangup(self, reason)

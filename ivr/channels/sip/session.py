@@ -1,0 +1,80 @@
+"""Engine glue for SIP: a per-call coroutine that renders actions, waits for the event, takes a turn.
+
+The session is an `ivr.call_session.CallSession` (or anything with its `start`/`turn` contract). Its
+calls touch Redis, so they run in worker threads and the media clock never waits for storage.
+Wire -> events: digits from any DTMF source -> Digits, gather timeout -> NoInput, REFER outcome ->
+TransferResult, recording -> RecordingDone, BYE/timeout -> HungUp.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from ivr.engine import actions as A
+from ivr.engine import events as E
+
+from .call import CallEnded, SipCall
+
+log = logging.getLogger(__name__)
+
+SORRY = "Sorry, something went wrong. Please call again later. Goodbye."
+
+
+async def render(call: SipCall, actions: list) -> E.Event | None:
+    """Play the actions in order; return the event the engine waits for, or None when the call is over."""
+    for action in actions:
+        if isinstance(action, A.Say):
+            await call.say(text=action.text, audio=action.audio, voice=action.voice,
+                           language=action.language, barge_in=action.barge_in)
+        elif isinstance(action, A.Gather):
+            digits = await call.gather(max_digits=action.max_digits, timeout=action.timeout,
+                                       inter_digit_timeout=action.inter_digit_timeout,
+                                       finish_on_key=action.finish_on_key, min_digits=action.min_digits)
+            return E.Digits(digits=digits, at=time.time()) if digits else E.NoInput(at=time.time())
+        elif isinstance(action, A.Record):
+            path, duration = await call.record(max_length=action.max_length,
+                                               silence_timeout=action.silence_timeout, beep=action.beep)
+            return E.RecordingDone(at=time.time(), url=str(path) if duration else "", duration=duration)
+        elif isinstance(action, A.Transfer):
+            outcome = await call.transfer(action.target, timeout=action.timeout)
+            return E.TransferResult(ok=outcome.ok, at=time.time(), reason=outcome.reason)
+        elif isinstance(action, A.Hangup):
+            return None
+        # Job and Log: call_session already queued/recorded them
+    return None
+
+
+def flow_app(session, flow_id: str | None = None):
+    """The SipServer application that runs calls through `session` (channel "sip")."""
+
+    async def app(call: SipCall) -> None:
+        turn = 0
+        try:
+            actions = await asyncio.to_thread(
+                session.start, call_id=call.call_id, channel="sip", caller=call.caller, called=call.called,
+                at=time.time(), flow_id=flow_id)
+        except Exception:
+            log.exception("call %s: could not start the flow", call.call_id)
+            await call.say(text=SORRY, barge_in=False)
+            return
+        while True:
+            try:
+                event = await render(call, actions)
+            except CallEnded:
+                event = E.HungUp(at=time.time())
+            if event is None:
+                return
+            turn += 1
+            try:
+                actions = await asyncio.to_thread(session.turn, call.call_id, event, f"sip-{turn}")
+            except Exception:
+                log.exception("call %s: turn %d failed", call.call_id, turn)
+                if isinstance(event, E.HungUp):
+                    return
+                await call.say(text=SORRY, barge_in=False)
+                return
+            if isinstance(event, E.HungUp):
+                return
+
+    return app

@@ -1,0 +1,197 @@
+"""Our UDP SIP transport: aiosipua's parser behind a front door that survives any datagram.
+
+- Oversize datagrams, keep-alive CRLFs and bytes that do not parse are dropped and logged
+  (rate-limited, so a flood cannot fill the disk); an unparsable request that still names its
+  Via/Call-ID/CSeq gets a 400.
+- A handler that raises on a strange but parsable request turns into a 400/500 reply, never a dead
+  listener.
+- Our own DatagramProtocol replaces aiosipua's `_UdpProtocol`, whose `connection_made` asserts a
+  class asyncio's selector transport does not inherit from (defect 5: a traceback at every start).
+- The last response sent on each INVITE server transaction is kept (keyed by Via branch, ~32 s)
+  so the endpoint can answer a retransmitted INVITE with it (defect 1).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from aiosipua import SipMessage, SipRequest, SipResponse, UdpSipTransport
+from aiosipua.transport import _stamp_via_received
+
+log = logging.getLogger(__name__)
+
+MAX_DATAGRAM = 16 * 1024
+INVITE_RESPONSE_TTL = 32.0  # Timer H: how long a retransmitted INVITE may still arrive
+MAX_REMEMBERED_RESPONSES = 20_000
+
+
+class RateLimitedLog:
+    """At most `burst` warnings per `period`; the rest are counted and summarised."""
+
+    def __init__(self, burst: int = 20, period: float = 60.0) -> None:
+        self.burst, self.period = burst, period
+        self._window_start = 0.0
+        self._count = 0
+        self.suppressed = 0
+
+    def warning(self, msg: str, *args) -> None:
+        now = time.monotonic()
+        if now - self._window_start > self.period:
+            if self.suppressed:
+                log.warning("%d more bad SIP datagrams were dropped in the last minute", self.suppressed)
+            self._window_start, self._count, self.suppressed = now, 0, 0
+        self._count += 1
+        if self._count <= self.burst:
+            log.warning(msg, *args)
+        else:
+            self.suppressed += 1
+
+
+class _Protocol(asyncio.DatagramProtocol):
+    def __init__(self, owner: "IvrUdpTransport") -> None:
+        self._owner = owner
+
+    def connection_made(self, transport) -> None:
+        self._owner._udp_transport = transport
+
+    def datagram_received(self, data: bytes, addr) -> None:
+        try:
+            self._owner.receive(data, (str(addr[0]), int(addr[1])))
+        except Exception:  # last line of defence: the listener must survive anything
+            log.exception("SIP datagram handling failed")
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("SIP UDP error: %s", exc)
+
+
+_SALVAGE = re.compile(rb"^(via|v|call-id|i|cseq|from|f|to|t)[ \t]*:[ \t]*(.+?)\r?$", re.IGNORECASE | re.MULTILINE)
+_FULL_NAMES = {b"v": b"via", b"i": b"call-id", b"f": b"from", b"t": b"to"}
+
+
+@dataclass
+class IvrUdpTransport(UdpSipTransport):
+    def __post_init__(self) -> None:
+        self.bad_log = RateLimitedLog()
+        self.dropped = 0
+        self.invite_responses: OrderedDict[str, tuple[float, SipResponse]] = OrderedDict()
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.create_datagram_endpoint(lambda: _Protocol(self), local_addr=self.local_addr)
+        bound = self._udp_transport.get_extra_info("sockname")
+        self.local_addr = (self.local_addr[0], bound[1])  # port 0 -> the port the OS picked
+
+    # --- receiving -----------------------------------------------------------------------
+    def receive(self, data: bytes, addr: tuple[str, int]) -> None:
+        if len(data) > MAX_DATAGRAM:
+            self._drop(addr, f"oversize datagram ({len(data)} bytes)")
+            return
+        if not data.strip(b"\r\n\0 "):
+            return  # RFC 5626 keep-alive
+        try:
+            msg = SipMessage.parse(data)
+            if isinstance(msg, SipRequest):
+                if not msg.method.isalpha() or not msg.headers.get("via"):
+                    raise ValueError("bad request line or no Via")
+                _stamp_via_received(msg, addr)
+        except Exception as exc:  # the parser raises assorted errors on garbage
+            self._drop(addr, f"unparsable ({type(exc).__name__})")
+            self._salvage_400(data, addr)
+            return
+        if self.on_message is None:
+            return
+        try:
+            self.on_message(msg, addr)
+        except Exception as exc:
+            self.bad_log.warning("SIP handler failed on %s from %s: %r", getattr(msg, "method", "response"), addr, exc)
+            if isinstance(msg, SipRequest) and msg.method != "ACK":
+                code = 400 if isinstance(exc, (ValueError, IndexError, KeyError, TypeError)) else 500
+                self.reply_error(msg, code, "Bad Request" if code == 400 else "Server Internal Error")
+
+    def _drop(self, addr: tuple[str, int], why: str) -> None:
+        self.dropped += 1
+        self.bad_log.warning("Dropped SIP datagram from %s: %s", addr, why)
+
+    def _salvage_400(self, data: bytes, addr: tuple[str, int]) -> None:
+        """Answer 400 to garbage that still looks like a request with Via, Call-ID and CSeq."""
+        if data.startswith(b"SIP/") or b"ACK " == data[:4]:
+            return
+        found: dict[bytes, bytes] = {}
+        for name, value in _SALVAGE.findall(data[:4096]):
+            name = _FULL_NAMES.get(name.lower(), name.lower())
+            found.setdefault(name, value.strip())
+        if not {b"via", b"call-id", b"cseq"} <= found.keys():
+            return
+        lines = [b"SIP/2.0 400 Bad Request"]
+        for name in (b"via", b"from", b"to", b"call-id", b"cseq"):
+            if name in found:
+                lines.append(name.title().replace(b"Id", b"ID").replace(b"Cseq", b"CSeq") + b": " + found[name])
+        lines += [b"Content-Length: 0", b"", b""]
+        self._udp_transport.sendto(b"\r\n".join(lines), addr)
+
+    # --- sending -------------------------------------------------------------------------
+    def send(self, message, addr: tuple[str, int]) -> None:
+        if self._udp_transport is None:
+            return  # stopped: late timers must not raise
+        try:
+            self._udp_transport.sendto(bytes(message), addr)
+        except (OSError, OverflowError, ValueError, TypeError) as exc:  # e.g. a Via with port 0 or 99999
+            self.bad_log.warning("Cannot send SIP to %s: %r", addr, exc)
+
+    def send_reply(self, response: SipResponse) -> None:
+        cseq = response.get_header("cseq") or ""
+        if cseq.upper().endswith("INVITE"):
+            key = transaction_key(response)
+            if key:
+                self.remember_invite_response(key, response)
+        super().send_reply(response)
+
+    def reply_error(self, request: SipRequest, code: int, reason: str, headers: dict | None = None) -> None:
+        response = SipResponse(status_code=code, reason_phrase=reason)
+        for via in request.headers.get("via"):
+            response.headers.append("Via", via)
+        for name in ("from", "to", "call-id", "cseq"):
+            value = request.get_header(name)
+            if value:
+                if name == "to" and "tag=" not in value:
+                    value += ";tag=ivr-err"
+                response.headers.set_single(name, value)
+        for name, value in (headers or {}).items():
+            response.headers.set_single(name, value)
+        try:
+            self.send_reply(response)
+        except ValueError:
+            pass
+
+    # --- INVITE retransmission memory (defect 1) ----------------------------------------
+    def remember_invite_response(self, key: str, response: SipResponse) -> None:
+        now = time.monotonic()
+        self.invite_responses[key] = (now + INVITE_RESPONSE_TTL, response)
+        self.invite_responses.move_to_end(key)
+        while self.invite_responses:
+            oldest_branch, (expires, _) = next(iter(self.invite_responses.items()))
+            if expires > now and len(self.invite_responses) <= MAX_REMEMBERED_RESPONSES:
+                break
+            del self.invite_responses[oldest_branch]
+
+    def last_invite_response(self, key: str) -> SipResponse | None:
+        entry = self.invite_responses.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+
+def transaction_key(message) -> str | None:
+    """Top Via branch + Call-ID: identifies a transaction (the Call-ID guards against lazy branches)."""
+    vias = message.headers.get("via")
+    if not vias:
+        return None
+    for part in vias[0].split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "branch" and value:
+            return f"{value}|{message.call_id or ''}"
+    return None

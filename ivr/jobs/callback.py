@@ -1,0 +1,147 @@
+"""callback task: queue a caller's callback request and place the call at the next open business hour.
+
+`run` (the engine's job) applies the toll-fraud guard first: the number must match one of
+IVR_CALLBACK_ALLOWED (regular expressions) and stay under IVR_CALLBACK_RATE_LIMIT requests per day; a refused
+number is recorded with the reason and never dialled. An accepted request joins the time-ordered queue and a
+`dial` job is scheduled (RQ scheduler) for the flow's next open hour. `dial` places the call through a
+CallbackDialer - Twilio's Calls API, or the SIP channel's dialer when IVR_CALLBACK_CHANNEL=sip - and on failure
+schedules the next attempt IVR_CALLBACK_RETRY_SPACING later (again within business hours), up to
+IVR_CALLBACK_MAX_ATTEMPTS. Every attempt is recorded on the request and in the follow-up record.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from rq.exceptions import DuplicateJobError
+from twilio.base.exceptions import TwilioRestException
+from twilio.twiml.voice_response import VoiceResponse
+
+from ivr.engine.schedule import Schedule
+from ivr.jobs import JOB_TIMEOUT, rq_job_id
+from ivr.jobs.context import JobContext, current
+from ivr.store.callbacks import CallbackRequest, CallbackStatus, CallbackStore
+from ivr.store.followups import FollowupStore, Status
+
+GREETING = "Hello, this is the call back you asked for."
+
+
+class DialError(Exception):
+    """The call could not be placed this time (busy line, API error...); another attempt may work."""
+
+
+class CallbackDialer(Protocol):
+    def place(self, number: str, request: CallbackRequest) -> str:
+        """Start the call; return a reference (e.g. a call SID). Raise DialError if it could not be placed."""
+
+
+class TwilioDialer:
+    def __init__(self, ctx: JobContext):
+        self.ctx = ctx
+
+    def place(self, number: str, request: CallbackRequest) -> str:
+        s = self.ctx.settings
+        if not (s.twilio_account_sid and s.twilio_auth_token and s.twilio_from_number):
+            raise DialError("Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER)")
+        options = {}
+        if s.public_base_url:  # the Twilio voice channel answers the callback leg like a call
+            options["url"] = f"{s.public_base_url.rstrip('/')}/twilio/callback?request={request.id}"
+        else:
+            options["twiml"] = str(VoiceResponse().say(GREETING))
+        try:
+            call = self.ctx.twilio().calls.create(to=number, from_=s.twilio_from_number, **options)
+        except TwilioRestException as exc:
+            raise DialError(f"Twilio {exc.status} error {exc.code}: {exc.msg}") from None
+        return call.sid
+
+
+def dialer_for(ctx: JobContext) -> CallbackDialer:
+    channel = ctx.settings.callback_channel
+    if channel in ctx.dialers:
+        return ctx.dialers[channel]
+    if channel == "twilio":
+        return TwilioDialer(ctx)
+    raise DialError(f"no dialer for callback channel {channel!r}")
+
+
+def refusal(ctx: JobContext, callbacks: CallbackStore, number: str) -> str:
+    """Why `number` must not be dialled, or '' if it may (counting this request against its rate limit)."""
+    if not any(re.fullmatch(p, number) for p in ctx.settings.callback_allowed_patterns):
+        return "number not allowed (IVR_CALLBACK_ALLOWED)"
+    if callbacks.count_request(number, ctx.clock()) > ctx.settings.callback_rate_limit_per_day:
+        return f"rate limit: more than {ctx.settings.callback_rate_limit_per_day} callback requests today"
+    return ""
+
+
+def next_open(schedule_spec: dict | None, at: float) -> float:
+    if not schedule_spec:
+        return at
+    schedule = Schedule.from_spec(schedule_spec, ZoneInfo(schedule_spec.get("timezone", "UTC")))
+    found = schedule.next_open(at)
+    return at if found is None else found
+
+
+def run(job_id: str, payload: dict) -> str:
+    ctx = current()
+    callbacks, followups = CallbackStore(ctx.redis), FollowupStore(ctx.redis)
+    call_id, now = payload.get("call_id", ""), ctx.clock()
+    if not followups.begin(job_id, kind="callback", call_id=call_id, at=now):
+        return "already handled"
+    number = re.sub(r"[\s().-]", "", str(payload.get("number", "")))
+    if callbacks.get(job_id) is None:
+        reason = refusal(ctx, callbacks, number)
+        if reason:
+            callbacks.refuse(job_id, number=number, call_id=call_id, at=now, reason=reason)
+            followups.record(job_id, Status.REFUSED, at=now, detail=f"{number}: {reason}")
+            return f"refused: {reason}"
+        callbacks.create(job_id, number=number, call_id=call_id, at=float(payload.get("requested_at") or now))
+    when = next_open(payload.get("schedule"), now)
+    callbacks.schedule(job_id, when)
+    _schedule_dial(ctx, job_id, payload, attempt=1, when=when)
+    followups.record(job_id, Status.SCHEDULED, at=now, detail=f"call {number} at {_iso(when)}")
+    return f"scheduled for {_iso(when)}"
+
+
+def dial(request_id: str, payload: dict, attempt: int) -> str:
+    ctx = current()
+    callbacks, followups = CallbackStore(ctx.redis), FollowupStore(ctx.redis)
+    request = callbacks.get(request_id)
+    if request is None or request.status not in (CallbackStatus.PENDING, CallbackStatus.DIALING):
+        return f"nothing to do: {request.status if request else 'no such request'}"
+    if len(request.attempts) >= attempt:
+        return "attempt already made"  # this dial job ran before (the worker died after dialling)
+    now = ctx.clock()
+    callbacks.set_status(request_id, CallbackStatus.DIALING)
+    try:
+        reference = dialer_for(ctx).place(request.number, request)
+    except DialError as exc:
+        made = callbacks.record_attempt(request_id, at=now, outcome="failed", detail=str(exc))
+        if made >= ctx.settings.callback_max_attempts:
+            callbacks.set_status(request_id, CallbackStatus.FAILED, reason=str(exc))
+            followups.record(request_id, Status.FAILED, at=now, detail=f"{made} attempts; last: {exc}")
+            return f"failed after {made} attempts"
+        callbacks.set_status(request_id, CallbackStatus.PENDING)
+        when = next_open(payload.get("schedule"), now + ctx.settings.callback_retry_spacing)
+        callbacks.schedule(request_id, when)
+        _schedule_dial(ctx, request_id, payload, attempt=made + 1, when=when)
+        followups.record(request_id, Status.RETRYING, at=now, detail=f"attempt {made}: {exc}")
+        return f"attempt {made} failed; next at {_iso(when)}"
+    callbacks.record_attempt(request_id, at=now, outcome="placed", detail=reference)
+    callbacks.set_status(request_id, CallbackStatus.COMPLETED)
+    followups.record(request_id, Status.DELIVERED, at=now, detail=f"call placed: {reference}")
+    return f"placed {reference}"
+
+
+def _schedule_dial(ctx: JobContext, request_id: str, payload: dict, attempt: int, when: float) -> None:
+    at = datetime.fromtimestamp(when, timezone.utc)
+    try:
+        ctx.queue.enqueue_at(at, dial, request_id, payload, attempt, job_id=f"{rq_job_id(request_id)}-dial{attempt}",
+                             job_timeout=JOB_TIMEOUT, unique=True)
+    except DuplicateJobError:
+        pass  # already scheduled by an earlier run of the same job
+
+
+def _iso(at: float) -> str:
+    return datetime.fromtimestamp(at, timezone.utc).isoformat(timespec="seconds")

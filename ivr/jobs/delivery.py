@@ -1,0 +1,46 @@
+"""The shape every delivering task shares: skip if already delivered, mark sending, send, record the outcome.
+
+A `Permanent` error (bad address, 4xx other than 429, missing configuration) is recorded as failed and not
+retried; any other error is recorded (retrying, or failed when RQ has no retries left) and re-raised so RQ's
+`Retry` runs the job again with backoff. Delivered follow-ups are never sent again, whoever runs the job.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from rq import get_current_job
+
+from ivr.jobs.context import JobContext, current
+from ivr.store.followups import FollowupStore, Status
+
+log = logging.getLogger(__name__)
+
+
+class Permanent(Exception):
+    """A failure that retrying cannot fix."""
+
+
+class Retryable(Exception):
+    """A failure worth retrying later (timeouts, 429, 5xx, connection errors)."""
+
+
+def deliver(kind: str, job_id: str, payload: dict, send: Callable[[JobContext], str]) -> str:
+    ctx = current()
+    followups = FollowupStore(ctx.redis)
+    if not followups.begin(job_id, kind=kind, call_id=payload.get("call_id", ""), at=ctx.clock()):
+        log.info("%s %s already delivered: not sending again", kind, job_id)
+        return "already delivered"
+    try:
+        detail = send(ctx)
+    except Permanent as exc:
+        followups.record(job_id, Status.FAILED, at=ctx.clock(), detail=f"not retried: {exc}")
+        return f"failed: {exc}"
+    except Exception as exc:
+        job = get_current_job()
+        final = not (job is not None and job.retries_left)
+        followups.record(job_id, Status.FAILED if final else Status.RETRYING, at=ctx.clock(),
+                         detail=f"{type(exc).__name__}: {exc}")
+        raise
+    followups.record(job_id, Status.DELIVERED, at=ctx.clock(), detail=detail)
+    return detail

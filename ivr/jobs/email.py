@@ -1,0 +1,96 @@
+"""email task: a follow-up mail over SMTP (smtplib), text + HTML from Jinja2 templates, voicemail attached or linked.
+
+Settings: SMTP_HOST, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD, SMTP_SECURITY (none | starttls | ssl), SMTP_FROM.
+A voicemail that is a readable local file is attached; any other recording URL is linked. The Message-ID is
+derived from the job id, so even an at-least-once edge (a worker killed right after the server accepted the
+message) shows up as the same message to the recipient's mail system.
+"""
+from __future__ import annotations
+
+import mimetypes
+import smtplib
+import ssl
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import urlparse
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from ivr.jobs import rq_job_id
+from ivr.jobs.context import JobContext
+from ivr.jobs.delivery import Permanent, deliver
+
+SMTP_TIMEOUT = 10.0
+MAX_ATTACHMENT = 20 * 1024 * 1024
+
+_templates = Environment(loader=PackageLoader("ivr.jobs", "templates"),
+                         autoescape=select_autoescape(["html"]), undefined=StrictUndefined)
+
+
+def run(job_id: str, payload: dict) -> str:
+    return deliver("email", job_id, payload, lambda ctx: send(ctx, job_id, payload))
+
+
+def voicemail_file(url: str) -> Path | None:
+    """The recording as a local file, if it is one (a path or file:// URL) and small enough to attach."""
+    if not url:
+        return None
+    parsed = urlparse(url)
+    if parsed.scheme not in ("", "file"):
+        return None
+    path = Path(parsed.path if parsed.scheme == "file" else url)
+    return path if path.is_file() and path.stat().st_size <= MAX_ATTACHMENT else None
+
+
+def build_message(settings, job_id: str, payload: dict) -> EmailMessage:
+    to = payload.get("to") or ""
+    recipients = [a.strip() for a in (to if isinstance(to, list) else str(to).split(",")) if a.strip()]
+    if not recipients:
+        raise Permanent("no recipient address")
+    recording = voicemail_file(payload.get("recording_url", ""))
+    fields = {"message": payload.get("message", ""), "caller": payload.get("caller", ""),
+              "call_id": payload.get("call_id", ""), "flow_id": payload.get("flow_id", ""),
+              "recording_url": payload.get("recording_url", ""),
+              "recording_duration": float(payload.get("recording_duration") or 0), "attached": recording is not None}
+    msg = EmailMessage()
+    msg["From"] = settings.smtp_from
+    msg["To"] = ", ".join(recipients)
+    msg["Subject"] = payload.get("subject") or f"Follow-up from your IVR ({fields['caller'] or 'unknown caller'})"
+    msg["Message-ID"] = f"<{rq_job_id(job_id)}@ivr>"
+    msg.set_content(_templates.get_template("followup_email.txt").render(fields))
+    msg.add_alternative(_templates.get_template("followup_email.html").render(fields), subtype="html")
+    if recording is not None:
+        mime = mimetypes.guess_type(recording.name)[0] or "audio/wav"
+        maintype, subtype = mime.split("/", 1)
+        msg.add_attachment(recording.read_bytes(), maintype=maintype, subtype=subtype, filename=recording.name)
+    return msg
+
+
+def send(ctx: JobContext, job_id: str, payload: dict) -> str:
+    s = ctx.settings
+    msg = build_message(s, job_id, payload)
+    try:
+        if s.smtp_security == "ssl":
+            smtp = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=SMTP_TIMEOUT,
+                                    context=ssl.create_default_context())
+        else:
+            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=SMTP_TIMEOUT)
+        with smtp:
+            if s.smtp_security == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+            if s.smtp_username:
+                smtp.login(s.smtp_username, s.smtp_password)
+            refused = smtp.send_message(msg)
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        if all(code >= 500 for code in codes):
+            raise Permanent(f"all recipients refused: {exc.recipients}") from None
+        raise
+    except smtplib.SMTPAuthenticationError as exc:
+        raise Permanent(f"SMTP login refused: {exc.smtp_code} {exc.smtp_error!r}") from None
+    except smtplib.SMTPResponseException as exc:
+        if exc.smtp_code >= 500:
+            raise Permanent(f"SMTP {exc.smtp_code} {exc.smtp_error!r}") from None
+        raise
+    sent_to = msg["To"]
+    return f"sent to {sent_to}" + (f"; refused: {sorted(refused)}" if refused else "")

@@ -1,0 +1,41 @@
+"""sms task: a text message through Twilio's Messaging REST API (twilio.rest.Client).
+
+The sender is TWILIO_FROM_NUMBER; TWILIO_API_BASE_URL (for tests) points the client at another host.
+Twilio 4xx errors (bad number, unverified recipient...) are final; 429, 5xx and network errors are retried.
+"""
+from __future__ import annotations
+
+from twilio.base.exceptions import TwilioRestException
+
+from ivr.jobs.context import JobContext
+from ivr.jobs.delivery import Permanent, Retryable, deliver
+
+MAX_BODY = 1600  # Twilio's limit for one message body
+
+
+def run(job_id: str, payload: dict) -> str:
+    return deliver("sms", job_id, payload, lambda ctx: send_sms(ctx, payload.get("to") or payload.get("caller", ""),
+                                                                payload.get("message", "")))
+
+
+def send_sms(ctx: JobContext, to: str, body: str) -> str:
+    """Send one SMS; returns a detail line with the message SID. Raises Permanent or Retryable."""
+    s = ctx.settings
+    if not (s.twilio_account_sid and s.twilio_auth_token and s.twilio_from_number):
+        raise Permanent("Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER)")
+    if not to:
+        raise Permanent("no number to text")
+    if not body.strip():
+        raise Permanent("empty message")
+    try:
+        message = ctx.twilio().messages.create(to=to, from_=s.twilio_from_number, body=body[:MAX_BODY])
+    except TwilioRestException as exc:
+        raise classify(exc) from None
+    return f"sms {message.sid} to {to}: {message.status}"
+
+
+def classify(exc: TwilioRestException) -> Exception:
+    detail = f"Twilio {exc.status} error {exc.code}: {exc.msg}"
+    if exc.status == 429 or exc.status >= 500:
+        return Retryable(detail)
+    return Permanent(detail)

@@ -1,0 +1,78 @@
+"""webhook task: POST a JSON event to a URL, signed so the receiver can check origin and reject replays.
+
+Header `X-IVR-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>` (as jambonz signs), plus
+`Idempotency-Key: <job id>` so a receiver can drop a retried delivery it already processed. Timeouts, connection
+errors, 429 and 5xx are retried with exponential backoff (RQ Retry); any other 4xx is final. Every attempt's
+outcome stays in the follow-up record.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+
+import requests
+
+from ivr.jobs.context import HTTP_TIMEOUT, JobContext
+from ivr.jobs.delivery import Permanent, Retryable, deliver
+
+SIGNATURE_HEADER = "X-IVR-Signature"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+EVENT_HEADER = "X-IVR-Event"
+DEFAULT_TOLERANCE = 300  # seconds a receiver should accept between the signed time and now
+
+
+def run(job_id: str, payload: dict) -> str:
+    return deliver("webhook", job_id, payload, lambda ctx: post(ctx, job_id, payload))
+
+
+def body_for(job_id: str, payload: dict) -> bytes:
+    """The event document; identical on every retry so the idempotency key names one body."""
+    event = {"id": job_id, "event": payload.get("event", "ivr.event"), "call_id": payload.get("call_id", ""),
+             "flow_id": payload.get("flow_id", ""), "step": payload.get("step", ""),
+             "caller": payload.get("caller", ""), "channel": payload.get("channel", ""),
+             "data": payload.get("data", {})}
+    return json.dumps(event, sort_keys=True, separators=(",", ":")).encode()
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify(secret: str, header: str, body: bytes, now: float | None = None,
+           tolerance: int = DEFAULT_TOLERANCE) -> bool:
+    """For receivers: True if `header` signs `body` with `secret` and its time is within `tolerance` of now."""
+    try:
+        parts = dict(p.split("=", 1) for p in header.split(","))
+        timestamp = int(parts["t"])
+    except (ValueError, KeyError):
+        return False
+    if abs((time.time() if now is None else now) - timestamp) > tolerance:
+        return False
+    expected = sign(secret, timestamp, body).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+def post(ctx: JobContext, job_id: str, payload: dict) -> str:
+    url = payload.get("url", "")
+    if not url.startswith(("http://", "https://")):
+        raise Permanent(f"bad webhook URL {url!r}")
+    if not ctx.settings.webhook_secret:
+        raise Permanent("IVR_WEBHOOK_SECRET is not set: refusing to send unsigned webhooks")
+    body = body_for(job_id, payload)
+    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(ctx.settings.webhook_secret,
+                                                                          int(ctx.clock()), body),
+               IDEMPOTENCY_HEADER: job_id, EVENT_HEADER: payload.get("event", "ivr.event"),
+               "User-Agent": "ivr-webhook/1"}
+    try:
+        response = requests.post(url, data=body, headers=headers, timeout=(3.0, HTTP_TIMEOUT),
+                                 allow_redirects=False)
+    except (requests.Timeout, requests.ConnectionError) as exc:
+        raise Retryable(f"{type(exc).__name__} posting to {url}") from None
+    if response.status_code == 429 or response.status_code >= 500:
+        raise Retryable(f"HTTP {response.status_code} from {url}")
+    if not 200 <= response.status_code < 300:
+        raise Permanent(f"HTTP {response.status_code} from {url}")
+    return f"HTTP {response.status_code} from {url}"

@@ -1,0 +1,1 @@
+"""Real local servers standing in for outside services in tests and benchmarks (loopback only)."""

@@ -1,0 +1,81 @@
+"""An aiosmtpd SMTP server on loopback that keeps every message it accepts (a real SMTP conversation).
+
+`hold()` makes the server stall each RCPT until `release()`: a test can catch a sender mid-conversation
+(before the message was accepted) and kill it there.
+"""
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import socket
+import threading
+import time
+
+from aiosmtpd.controller import Controller
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SmtpSink:
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.envelopes: list = []
+        self.rcpt_seen = threading.Event()
+        self._open = threading.Event()
+        self._open.set()
+        self._lock = threading.Lock()
+        self.port = _free_port()
+        self.on_message = None  # optional callback(message) when a message is accepted
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    def hold(self) -> None:
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.rcpt_seen.set()
+        if not self._open.is_set():
+            await asyncio.get_running_loop().run_in_executor(None, self._open.wait, 120)
+        if address.endswith("@refused.invalid"):
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self._lock:
+            self.messages.append(message)
+            self.envelopes.append(envelope)
+        if self.on_message:
+            self.on_message(message)
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.messages) >= count:
+                return True
+            time.sleep(0.02)
+        return len(self.messages) >= count
+
+    def start(self) -> "SmtpSink":
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.release()
+        if self._controller._thread is not None:
+            self._controller.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

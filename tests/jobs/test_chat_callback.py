@@ -1,0 +1,107 @@
+"""chat and callback tasks through a real worker and the fake Twilio API: links, queue, guard, retries, hours."""
+import re
+import time
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from ivr.engine.schedule import Schedule
+from ivr.jobs import rq_job_id
+from ivr.jobs.callback import GREETING
+from ivr.store.callbacks import CallbackStore
+from ivr.store.chats import ChatStore
+from ivr.store.followups import FollowupStore
+
+
+
+def closed_now_spec() -> dict:
+    """Open one hour a day, starting three hours from now (UTC): certainly closed at the time of the test."""
+    start = (datetime.now(timezone.utc).hour + 3) % 24
+    hours = f"{start:02d}:00-{start + 1:02d}:00" if start < 23 else "23:00-24:00"
+    return {"timezone": "UTC", "weekly": {d: [hours] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}}
+
+
+def test_chat_room_and_link_by_sms_and_a_rerun_reuses_the_room(harness, twilio_api):
+    harness.queue_job("chat", "c1:send_chat_link:1", {"to": "+15557770001", "message": "Chat with us:"})
+    harness.work()
+    assert len(twilio_api.messages) == 1
+    body = twilio_api.messages[0]["body"]
+    token = re.search(r"https://ivr\.example\.test/chat/([\w-]+)$", body).group(1)
+    assert len(token) >= 32  # unguessable
+    chats = ChatStore(harness.conn)
+    room_id = chats.room_for_token(token)
+    assert chats.room(room_id)["call_id"] == "call-1"
+    chats.post(room_id, author="owner", text="hello", at=1.0)
+    assert [m.text for m in chats.read_unseen(room_id, "caller")] == ["hello"]
+    assert FollowupStore(harness.conn).get("c1:send_chat_link:1")["status"] == "delivered"
+
+
+def test_callback_is_queued_and_placed_through_twilio_calls(harness, twilio_api):
+    harness.queue_job("callback", "c1:request_callback:1", {"number": "+1 555 777 0001", "schedule": None})
+    harness.work()  # the request: guard, queue, schedule the dial job for now
+    harness.work()  # the scheduler moves the due dial job onto the queue; it runs
+    assert [(c["to"], c["from"]) for c in twilio_api.calls] == [("+15557770001", "+15550000000")]
+    assert "url" in twilio_api.calls[0] and twilio_api.calls[0]["url"].startswith("https://ivr.example.test/")
+    request = CallbackStore(harness.conn).get("c1:request_callback:1")
+    assert request.status == "completed" and request.number == "+15557770001"
+    assert [a["outcome"] for a in request.attempts] == ["placed"]
+    assert request.attempts[0]["detail"] == twilio_api.calls[0]["sid"]
+    record = FollowupStore(harness.conn).get("c1:request_callback:1")
+    assert record["status"] == "delivered"
+    assert [a["status"] for a in record["attempts"]] == ["scheduled", "delivered"]
+
+
+def test_callback_without_public_url_says_a_greeting(harness, settings, twilio_api):
+    harness.settings = settings.with_overrides(public_base_url="")
+    harness.queue_job("callback", "c1:cb:1", {"number": "+15557770001"})
+    harness.work()
+    harness.work()
+    assert GREETING in twilio_api.calls[0]["twiml"]
+
+
+def test_toll_fraud_guard_refuses_disallowed_numbers_and_rate_limits(harness, twilio_api):
+    harness.queue_job("callback", "c1:cb:1", {"number": "+442071234567"})  # not in the allowed pattern list
+    for n in range(4):
+        harness.queue_job("callback", f"c{n}:cb:2", {"number": "+15557770009"}, call_id=f"c{n}")
+    harness.work()
+    harness.work()
+    callbacks = CallbackStore(harness.conn)
+    foreign = callbacks.get("c1:cb:1")
+    assert (foreign.status, foreign.reason) == ("refused", "number not allowed (IVR_CALLBACK_ALLOWED)")
+    statuses = [callbacks.get(f"c{n}:cb:2").status for n in range(4)]
+    assert statuses == ["completed", "completed", "completed", "refused"]
+    assert "rate limit" in callbacks.get("c3:cb:2").reason
+    assert FollowupStore(harness.conn).get("c1:cb:1")["status"] == "refused"
+    assert sorted(c["to"] for c in twilio_api.calls) == ["+15557770009"] * 3  # refused numbers never dialled
+
+
+def test_failed_dials_are_retried_with_spacing_and_every_attempt_recorded(harness, twilio_api):
+    twilio_api.fail_next(500, 20500, "Internal Server Error", times=5)
+    harness.queue_job("callback", "c1:cb:1", {"number": "+15557770001"})
+    for _ in range(5):
+        harness.work()
+    request = CallbackStore(harness.conn).get("c1:cb:1")
+    assert request.status == "failed"
+    assert [a["outcome"] for a in request.attempts] == ["failed"] * 3  # IVR_CALLBACK_MAX_ATTEMPTS
+    assert all("20500" in a["detail"] for a in request.attempts)
+    assert twilio_api.calls == []
+    assert FollowupStore(harness.conn).get("c1:cb:1")["status"] == "failed"
+
+
+def test_callback_waits_for_the_next_open_business_hour(harness, twilio_api):
+    spec = closed_now_spec()
+    schedule = Schedule.from_spec(spec, ZoneInfo("UTC"))
+    now = time.time()
+    harness.queue_job("callback", "c1:cb:1", {"number": "+15557770001", "schedule": spec})
+    harness.work()
+    request = CallbackStore(harness.conn).get("c1:cb:1")
+    expected = schedule.next_open(now)
+    assert abs(request.scheduled_for - expected) < 5
+    assert request.position == 1
+    assert 2 * 3600 - 60 < expected - now < 3 * 3600 + 60
+    registry = harness.queue.scheduled_job_registry  # the dial waits in RQ's scheduler until opening time
+    assert registry.get_job_ids() == [f"{rq_job_id('c1:cb:1')}-dial1"]
+    when = registry.get_scheduled_time(f"{rq_job_id('c1:cb:1')}-dial1")
+    assert abs(when.replace(tzinfo=timezone.utc).timestamp() - expected) < 2
+    harness.work()
+    assert twilio_api.calls == []
+    assert FollowupStore(harness.conn).get("c1:cb:1")["status"] == "scheduled"

@@ -1,0 +1,195 @@
+"""Media on real calls over loopback: the audio itself, codecs, barge-in, voicemail, hostile RTP, REFER."""
+from __future__ import annotations
+
+import socket
+import time
+import warnings
+import wave
+
+import numpy as np
+
+from ivr.channels.sip.media.prompts import read_pcm, render_tts
+
+from .apps import WELCOME, Recorded, menu_app, transfer_app, voicemail_app
+from .conftest import header
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import audioop  # independent G.711 decoder (stdlib on 3.11-3.12)
+
+
+def capture_rtp(sock: socket.socket, seconds: float) -> list[bytes]:
+    packets, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            packets.append(sock.recvfrom(2048)[0])
+        except socket.timeout:
+            break
+    return packets
+
+
+def envelope(pcm16: bytes, window: int = 80) -> np.ndarray:
+    samples = np.frombuffer(pcm16, dtype="<i2").astype(np.float64)
+    usable = len(samples) // window * window
+    return np.sqrt((samples[:usable].reshape(-1, window) ** 2).mean(axis=1))
+
+
+def best_correlation(reference: np.ndarray, captured: np.ndarray) -> float:
+    best = 0.0
+    for offset in range(0, max(1, len(captured) - len(reference) + 1)):
+        window = captured[offset:offset + len(reference)]
+        if len(window) < len(reference):
+            break
+        best = max(best, float(np.corrcoef(reference, window)[0, 1]))
+    return best
+
+
+def test_the_rtp_we_send_decodes_to_the_prompt_in_real_a_law(start_server, uac_factory, tmp_path):
+    running = start_server(menu_app(Recorded(), timeout=1))
+    uac = uac_factory(running.port)
+    ok = uac.call(codecs="8 101")
+    assert "PCMA/8000" in ok["body"]
+    packets = capture_rtp(uac.rtp, 4.0)
+    assert packets and {p[1] & 0x7F for p in packets} == {8}
+    payload = b"".join(p[12:] for p in packets)
+    captured = audioop.alaw2lin(payload, 2)  # the stdlib's A-law decoder, not ours
+    reference = read_pcm(render_tts(WELCOME, tmp_path / "data" / "prompts"))  # the server's cached rendering
+    ref_env, cap_env = envelope(reference), envelope(captured)
+    assert cap_env.max() > 1000  # speech, not silence
+    assert best_correlation(ref_env, cap_env) > 0.95  # the prompt itself, not noise
+    # Frames are paced: one packet per 20 ms, timestamps advance by 160, sequence by 1
+    seqs = [int.from_bytes(p[2:4], "big") for p in packets]
+    stamps = [int.from_bytes(p[4:8], "big") for p in packets]
+    assert all((b - a) % 65536 == 1 for a, b in zip(seqs, seqs[1:]))
+    assert all((b - a) % 2**32 == 160 for a, b in zip(stamps, stamps[1:]))
+
+
+def test_prompts_are_rendered_once_and_cached_on_disk(start_server, uac_factory, tmp_path):
+    running = start_server(menu_app(Recorded(), timeout=0.5))
+    uacs = [uac_factory(running.port) for _ in range(4)]
+    for uac in uacs:
+        uac.invite()
+    for uac in uacs:
+        assert uac.recv(5, want=lambda m: m["status"] == 200) is not None
+    time.sleep(1.0)
+    assert running.server.prompts.renders == 1  # four concurrent calls, one espeak-ng run
+    assert len(list((tmp_path / "data" / "prompts").glob("*.wav"))) == 1
+
+
+def test_barge_in_stops_the_prompt_and_keeps_the_digit(start_server, uac_factory):
+    record = Recorded()
+    running = start_server(menu_app(record, timeout=5))
+    uac = uac_factory(running.port)
+    ok = uac.call()
+    media = uac.media_port(ok)
+    time.sleep(0.5)
+    for i, duration in enumerate((160, 320, 480, 480)):
+        flags = 0x8A if duration == 480 else 0x0A
+        uac.send_rtp(101, bytes([2, flags]) + duration.to_bytes(2, "big"), seq=10 + i, ts=5000, to_port=media)
+    bye = uac.recv(10, want=lambda m: m["method"] == "BYE")
+    uac.answer_200(bye)
+    assert record.digits == ["2"]
+
+
+def test_gather_timeout_counts_from_the_end_of_the_prompt(start_server, uac_factory):
+    marks = {}
+
+    async def app(call):
+        finished = await call.say(text=WELCOME)
+        marks["prompt_end"] = time.monotonic()
+        marks["digits"] = await call.gather(timeout=1.0)
+        marks["gather_end"] = time.monotonic()
+        marks["finished"] = finished
+
+    running = start_server(app)
+    uac = uac_factory(running.port)
+    start = time.monotonic()
+    uac.call()
+    bye = uac.recv(15, want=lambda m: m["method"] == "BYE")
+    uac.answer_200(bye)
+    assert marks["finished"] is True and marks["digits"] == ""
+    assert marks["prompt_end"] - start > 1.5  # the prompt really played (about 2 s of speech)
+    assert marks["gather_end"] - marks["prompt_end"] >= 0.95
+
+
+def test_voicemail_ends_on_a_digit_and_ignores_foreign_rtp_and_timestamp_jumps(start_server, uac_factory):
+    record = Recorded()
+    running = start_server(voicemail_app(record, max_length=30, silence_timeout=10, beep=False))
+    uac = uac_factory(running.port)
+    media = uac.media_port(uac.call())
+    stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stranger.bind(("127.0.0.1", 0))
+    voice = audioop.lin2ulaw(np.full(160, 4000, dtype="<i2").tobytes(), 2)
+    try:
+        for i in range(50):  # the caller, with a 2^31 timestamp jump on every packet
+            uac.send_rtp(0, voice, seq=i, ts=i * (2**31 + 160), to_port=media)
+            uac.send_rtp(0, voice, seq=i, ts=i * 7919, to_port=media, sock=stranger)
+            time.sleep(0.004)
+        time.sleep(0.2)
+        for i in range(4):
+            uac.send_rtp(101, bytes([11, 0x8A, 1, 0]), seq=60 + i, ts=99999, to_port=media)
+        bye = uac.recv(5, want=lambda m: m["method"] == "BYE")
+        uac.answer_200(bye)
+    finally:
+        stranger.close()
+    path, duration = record.results[0]
+    with wave.open(str(path)) as wav:
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (8000, 1, 2)
+        assert wav.getnframes() == 50 * 160  # exactly the caller's packets: no zero-fill, no stranger audio
+    assert abs(duration - 1.0) < 1e-6
+    stream = record.calls[0].stream
+    assert stream.foreign_packets == 50
+
+
+def test_voicemail_ends_on_silence(start_server, uac_factory):
+    record = Recorded()
+    running = start_server(voicemail_app(record, max_length=30, silence_timeout=0.5, beep=True))
+    uac = uac_factory(running.port)
+    media = uac.media_port(uac.call())
+    silence = b"\xff" * 160
+    for i in range(60):
+        uac.send_rtp(0, silence, seq=i, ts=i * 160, to_port=media)
+        time.sleep(0.02)
+        if record.results:
+            break
+    bye = uac.recv(5, want=lambda m: m["method"] == "BYE")
+    uac.answer_200(bye)
+    path, duration = record.results[0]
+    assert 0.45 <= duration <= 0.6 and path.exists()
+
+
+def _answer_refer(uac, status: int, notify_status: int | None) -> None:
+    refer = uac.recv(5, want=lambda m: m["method"] == "REFER")
+    assert refer is not None and "sip:sales@" in header(refer, "refer-to")
+    lines = [f"SIP/2.0 {status} {'Accepted' if status == 202 else 'Decline'}"]
+    lines += [f"Via: {v}" for v in refer["headers"]["via"]]
+    lines += [f"{n.title()}: {header(refer, n)}" for n in ("from", "to", "call-id", "cseq")]
+    uac.send_raw(("\r\n".join(lines + ["Content-Length: 0", "", ""])).encode())
+    if notify_status is not None:
+        body = f"SIP/2.0 {notify_status} OK\r\n"
+        uac.request("NOTIFY", to_tag=uac.to_tag, body=body, content_type="message/sipfrag;version=2.0",
+                    extra="Event: refer\r\nSubscription-State: terminated;reason=noresource")
+        assert uac.recv(3, want=lambda m: "NOTIFY" in header(m, "cseq"))["status"] == 200
+
+
+def test_blind_transfer_with_refer_succeeds(start_server, uac_factory):
+    record = Recorded()
+    running = start_server(transfer_app(record))
+    uac = uac_factory(running.port)
+    uac.call()
+    _answer_refer(uac, 202, 200)
+    bye = uac.recv(5, want=lambda m: m["method"] == "BYE")
+    uac.answer_200(bye)
+    assert record.results[0].ok is True
+
+
+def test_refused_transfer_reports_failure(start_server, uac_factory):
+    record = Recorded()
+    running = start_server(transfer_app(record))
+    uac = uac_factory(running.port)
+    uac.call()
+    _answer_refer(uac, 603, None)
+    bye = uac.recv(10, want=lambda m: m["method"] == "BYE")
+    uac.answer_200(bye)
+    assert record.results[0].ok is False and record.results[0].reason == "refused"
