@@ -124,3 +124,23 @@ def test_callback_success_rate_settles_final_statuses(admin, session, flow, redi
     callbacks.set_status(job_ids[1], CallbackStatus.FAILED)
     report = admin.get("/api/v1/analytics?from=2026-11-23&to=2026-11-23").json["callbacks"][0]
     assert (report["completed"], report["failed"], report["success_rate"]) == (1, 1, 0.5)
+
+
+def test_rebuild_analytics_counts_calls_written_without_the_hook(redis_server, redis_conn):
+    import os
+    import subprocess
+    import sys
+
+    from tests.admin.helpers import REPO
+    calls = CallStore(redis_conn)
+    for n in range(3):
+        calls.start(f"old{n}", channel="sip", caller="+1555", called="+1", started_at=MONDAY_NOON, flow_id="f")
+        calls.finish(f"old{n}", ended_at=MONDAY_NOON + 9, outcome="completed", path=["a"])
+    calls.start("running", channel="sip", caller="+1555", called="+1", started_at=MONDAY_NOON, flow_id="f")
+    env = {**os.environ, "REDIS_URL": redis_server.url}
+    run = [sys.executable, "-m", "ivr", "admin", "rebuild-analytics"]
+    done = subprocess.run(run, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "3 call(s)" in done.stdout, done.stderr
+    again = subprocess.run(run, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert "0 call(s)" in again.stdout
+    assert analytics.read_days(redis_conn, ["2026-11-23"])[0]["2026-11-23"]["channel:sip"] == 3
