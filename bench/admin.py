@@ -30,7 +30,9 @@ from ivr.flows import load_flow  # noqa: E402
 from ivr.redis_embedded import EmbeddedRedis  # noqa: E402
 from ivr.settings import Settings  # noqa: E402
 from ivr.store.analytics import record_calls_finished  # noqa: E402
+from ivr.store.callbacks import CallbackStore  # noqa: E402
 from ivr.store.calls import CallStore  # noqa: E402
+from ivr.store.chats import ChatStore  # noqa: E402
 from ivr.store.users import Role, UserStore  # noqa: E402
 from ivr.web import create_app  # noqa: E402
 
@@ -86,6 +88,24 @@ def generate(conn, flow, count: int, now: float) -> float:
     return time.perf_counter() - started
 
 
+def generate_queues(conn, now: float, live: int = 200, callbacks: int = 300, rooms: int = 100) -> None:
+    """Calls in progress, a callback queue and chat rooms, so those pages have something to show."""
+    calls, queue, chats = CallStore(conn), CallbackStore(conn), ChatStore(conn)
+    with conn.pipeline(transaction=False) as p:
+        for n in range(live):
+            calls.start(f"live-{n}", channel=CHANNELS[n % 4], caller=f"+1555{n:07d}", called="+15550000000",
+                        started_at=now - n, flow_id="skype-receptionist", pipe=p)
+        p.execute()
+    for n in range(callbacks):
+        queue.create(f"cb-{n}", number=f"+1555{n:07d}", call_id=f"bench-{n:06d}", at=now - 3600 + n)
+        queue.record_attempt(f"cb-{n}", at=now - 600, outcome="failed", detail="busy")
+    for n in range(rooms):
+        chats.create_room(f"room-{n}", call_id=f"bench-{n:06d}", caller=f"+1555{n:07d}", at=now - n,
+                          token=f"token-{n:032d}", token_ttl=3600)
+        for m in range(20):
+            chats.post(f"room-{n}", author="caller" if m % 2 else "operator:bench", text=f"message {m}", at=now)
+
+
 def measure(client, url: str, requests: int) -> tuple[float, float, int]:
     times = []
     status = 0
@@ -109,7 +129,8 @@ def main() -> None:
         flow = load_flow(ROOT / "flows" / "skype-receptionist.yaml")
         now = time.time()
         seconds = generate(conn, flow, args.calls, now)
-        print(f"generated {args.calls} calls in {seconds:.1f} s; redis used_memory "
+        generate_queues(conn, now)
+        print(f"generated {args.calls} calls (+200 live, 300 callbacks, 100 chat rooms) in {seconds:.1f} s; redis used_memory "
               f"{conn.info('memory')['used_memory'] / 2**20:.0f} MiB")
         app = create_app({"IVR_SETTINGS": settings, "IVR_REDIS": conn})
         UserStore(conn).save("bench", "bench-password", Role.ADMIN)
@@ -121,7 +142,8 @@ def main() -> None:
         some_call = "bench-000123"
         pages = ["/flows/", "/flows/skype-receptionist", "/flows/skype-receptionist/edit", "/calls/",
                  "/calls/?channel=sip", "/calls/?caller=5551", "/calls/?step=enter_callback_number",
-                 "/calls/?outcome=voicemail", f"/calls/{some_call}", "/calls/live", "/callbacks/", "/chats/",
+                 "/calls/?outcome=voicemail", f"/calls/{some_call}", "/calls/live", "/calls/live?fragment=1",
+                 "/callbacks/", "/chats/", "/chats/room-7", "/chats/room-7/messages", "/chat/" + "token-" + "7".zfill(32),
                  "/simulator/", "/settings", "/analytics/", "/api/v1/calls", "/healthz", "/metrics"]
         analytics = ["/api/v1/analytics", f"/api/v1/analytics?from={time.strftime('%Y-%m-%d', time.gmtime(now - DAYS * 86400))}",
                      "/analytics/calls_per_day.csv"]
