@@ -87,6 +87,12 @@ def test_recordings_served_only_from_the_data_dir(admin, session, flow, settings
     assert response.status_code == 200 and response.data.startswith(b"RIFF")
     assert admin.get("/calls/c-evil/recordings/0").status_code == 404
     assert admin.get("/calls/c-vm/recordings/5").status_code == 404
+    absolute = str(recording.resolve())  # the SIP channel records the file's own path
+    session.start(call_id="c-abs", channel="sip", caller="+15550005555", called="+1555", at=MONDAY_NOON)
+    session.turn("c-abs", Digits(digits="0", at=MONDAY_NOON + 5))
+    session.turn("c-abs", RecordingDone(url=absolute, duration=4, at=MONDAY_NOON + 20))
+    assert admin.get("/calls/c-abs/recordings/0").status_code == 200
+    assert "<audio" not in admin.get("/calls/c-evil").text
 
 
 def test_analytics_counts_finished_calls(admin, session, flow, redis_conn):
