@@ -8,11 +8,10 @@ import re
 import threading
 
 import pytest
+from playwright import sync_api as playwright_api
 from werkzeug.serving import make_server
 
 from tests.admin.helpers import PASSWORD, REPO, shipped_yaml
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 SHOTS = REPO / "artifacts" / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
