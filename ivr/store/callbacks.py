@@ -99,6 +99,10 @@ class CallbackStore:
         found = (_request(i, raw, rank) for rank, (i, raw) in enumerate(zip(ids, rows)))
         return [r for r in found if r is not None]
 
+    def queued(self) -> int:
+        """How many requests are waiting."""
+        return int(self.conn.zcard(keys.CALLBACK_QUEUE))
+
     def schedule(self, request_id: str, when: float) -> None:
         self.conn.hset(keys.callback(request_id), "scheduled_for", repr(float(when)))
 
