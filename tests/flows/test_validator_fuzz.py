@@ -1,0 +1,65 @@
+"""The validator never crashes: valid flows with random damage (a value replaced by anything, a key removed or
+added) always come back as a list of located problems, or as a flow that loads. A crash here would be a 500 in
+the flow editor or a flow that half-loads."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ivr.flows import FlowInvalid, build_flow
+
+EXAMPLES = int(os.environ.get("IVR_PROPERTY_EXAMPLES", "300"))  # raise it to hunt for bugs locally
+HERE = Path(__file__).parent
+SOURCES = [HERE / "good" / "every_step.yaml", HERE / "good" / "subflow" / "main.yaml",
+           HERE.parents[1] / "flows" / "skype-receptionist.yaml"]
+FLOWS = [yaml.safe_load(path.read_text(encoding="utf-8")) for path in SOURCES]
+
+scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=False),
+                    st.text(max_size=12), st.sampled_from(["{{", "}}", "{{ x }}", "{{caller.number|nope}}", "(",
+                                                           "[a-", "*", "25:00", "17:00-09:00", "Mars/Base", "",
+                                                           "goodbye", "menu", "hangup", "sms", "2026-02-30"]))
+values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                       st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+                      max_leaves=6)
+
+
+def damage(data, draw):
+    """Walk to a random node and replace, delete or add something there."""
+    node = data
+    while True:
+        children = list(node.items()) if isinstance(node, dict) else list(enumerate(node))
+        if not children:
+            break
+        key, child = children[draw(st.integers(0, len(children) - 1))]
+        if not isinstance(child, (dict, list)) or draw(st.integers(0, 3)) == 0:
+            action = draw(st.sampled_from(["replace", "delete", "add"]))
+            if action == "replace":
+                node[key] = draw(values)
+            elif action == "delete":
+                del node[key]
+            elif isinstance(node, dict):
+                node[draw(st.sampled_from(["next", "goto", "type", "x", "timeout", "choices", "rules", "when"]))] = \
+                    draw(values)
+            else:
+                node.append(draw(values))
+            return
+        node = child
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=st.integers(0, len(FLOWS) - 1), rounds=st.integers(1, 4), data=st.data())
+def test_damaged_flows_give_problems_not_crashes(source, rounds, data):
+    flow = yaml.safe_load(yaml.safe_dump(FLOWS[source]))
+    for _ in range(rounds):
+        damage(flow, data.draw)
+    text = yaml.safe_dump(flow, sort_keys=False)
+    try:
+        build_flow(text, "damaged.yaml", flows_dir=SOURCES[source].parent)
+    except FlowInvalid as exc:
+        assert exc.problems
+        for problem in exc.problems:
+            assert problem.line >= 1 and problem.column >= 1 and problem.message
