@@ -63,3 +63,21 @@ def test_damaged_flows_give_problems_not_crashes(source, rounds, data):
         assert exc.problems
         for problem in exc.problems:
             assert problem.line >= 1 and problem.column >= 1 and problem.message
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(source=st.integers(0, len(SOURCES) - 1),
+       edits=st.lists(st.tuples(st.floats(0, 1), st.integers(0, 40),
+                                st.text(alphabet=st.sampled_from(list(":-[]{}&*!|>'\"#%@` \n\tab1") + ["\x00", "é"]),
+                                        max_size=6)), min_size=1, max_size=4))
+def test_damaged_yaml_text_gives_problems_not_crashes(source, edits):
+    text = SOURCES[source].read_text(encoding="utf-8")
+    for where, cut, insert in edits:  # cut some characters somewhere and insert others
+        at = int(where * len(text))
+        text = text[:at] + insert + text[at + cut:]
+    try:
+        build_flow(text, "damaged.yaml", flows_dir=SOURCES[source].parent)
+    except FlowInvalid as exc:
+        assert exc.problems
+        for problem in exc.problems:
+            assert problem.line >= 1 and problem.column >= 1 and problem.message
