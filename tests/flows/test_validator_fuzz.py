@@ -10,6 +10,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ivr.engine import actions as A
+from ivr.engine import advance
+from ivr.engine import events as E
 from ivr.flows import FlowInvalid, build_flow
 
 EXAMPLES = int(os.environ.get("IVR_PROPERTY_EXAMPLES", "300"))  # raise it to hunt for bugs locally
@@ -58,11 +61,22 @@ def test_damaged_flows_give_problems_not_crashes(source, rounds, data):
         damage(flow, data.draw)
     text = yaml.safe_dump(flow, sort_keys=False)
     try:
-        build_flow(text, "damaged.yaml", flows_dir=SOURCES[source].parent)
+        loaded = build_flow(text, "damaged.yaml", flows_dir=SOURCES[source].parent)
     except FlowInvalid as exc:
         assert exc.problems
         for problem in exc.problems:
             assert problem.line >= 1 and problem.column >= 1 and problem.message
+        return
+    # whatever the validator lets through must run: a few calls never hit an internal error
+    for caller, answers in (("+15550100200", ["1", "3", "2"]), ("+15559990000", [None] * 4)):
+        state, actions = advance(loaded, None, E.CallStarted("fuzz", caller, "+15550000000", "sip", 1_795_000_000))
+        for answer in answers:
+            event = {"input": E.NoInput(1_795_000_100) if answer is None else E.Digits(answer, 1_795_000_100),
+                     "transfer": E.TransferResult(False, 1_795_000_100), "record": E.RecordingDone(1_795_000_100)}
+            state, more = advance(loaded, state, event.get(state["waiting"], E.HungUp(1_795_000_100)))
+            actions += more
+        errors = [a.data for a in actions if isinstance(a, A.Log) and a.event == "error"]
+        assert all(e == {"error": "step budget exceeded", "step": e.get("step")} for e in errors), errors
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
