@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -80,6 +81,11 @@ def wait_delivered(conn, job_ids, timeout: float) -> list[float]:
                      f"{ {s: statuses.count(s) for s in set(statuses)} }")
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def pct(values, p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -108,6 +114,7 @@ def main() -> None:
 
         # throughput: a backlog drained by burst workers
         job_ids = [j for n in range(args.calls) for j in queue_call(conn, queue, n, "tp")]
+        cpu_before = _children_cpu()
         started = time.monotonic()
         procs = [subprocess.Popen(worker_cmd + ["--burst"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL) for _ in range(args.workers)]
@@ -115,8 +122,11 @@ def main() -> None:
         elapsed = time.monotonic() - started
         for p in procs:
             p.wait(60)
+        cpu = _children_cpu() - cpu_before
         print(f"throughput: {len(job_ids)} jobs ({args.calls} calls: sms + email) with {args.workers} workers "
-              f"in {elapsed:.2f} s = {len(job_ids) / elapsed:.0f} jobs/s (including worker start-up)")
+              f"in {elapsed:.2f} s = {len(job_ids) / elapsed:.0f} jobs/s (including worker start-up); "
+              f"worker CPU {cpu * 1000 / len(job_ids):.1f} ms/job; load average {os.getloadavg()[0]:.1f} "
+              f"on {os.cpu_count()} CPUs")
 
         # latency at a steady rate, workers already running
         procs = [subprocess.Popen(worker_cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,

@@ -48,7 +48,7 @@ class IvrWorker(SimpleWorker):
         super().__init__(queues, *args, **kwargs)
         self.context = context
         self.spool = spool
-        self._last_beat = float("-inf")
+        self._last_beat = self._last_rq_beat = float("-inf")
 
     @property
     def dequeue_timeout(self) -> int:
@@ -81,9 +81,11 @@ class IvrWorker(SimpleWorker):
         with bound(self.context):
             return super().perform_job(job, queue, *args, **kwargs)
 
-    def heartbeat(self, *args, **kwargs):
-        super().heartbeat(*args, **kwargs)
+    def heartbeat(self, timeout=None, pipeline=None):
         now = time.monotonic()
+        if pipeline is not None or now - self._last_rq_beat >= 1.0:  # RQ beats several times per job
+            super().heartbeat(timeout, pipeline=pipeline)
+            self._last_rq_beat = now
         if now - self._last_beat < BEAT_EVERY:  # RQ calls this several times per job; /healthz needs far less
             return
         self._last_beat = now
