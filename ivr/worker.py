@@ -111,9 +111,27 @@ class IvrWorker(SimpleWorker):
         return applied
 
 
+def sip_dialers(settings: Settings) -> dict:
+    """The SIP channel's callback dialer, when callbacks go out over SIP.
+
+    Contract for the SIP channel: `ivr/channels/sip/callback_dialer.py` defines `make_dialer(settings)` returning
+    an object with `place(number, request) -> reference` that raises `ivr.jobs.callback.DialError` on failure.
+    Without it, SIP callback attempts fail visibly ("no dialer for callback channel 'sip'").
+    """
+    if settings.callback_channel != "sip":
+        return {}
+    try:
+        from ivr.channels.sip.callback_dialer import make_dialer
+    except ImportError:
+        log.error("IVR_CALLBACK_CHANNEL=sip but the SIP channel has no callback dialer")
+        return {}
+    return {"sip": make_dialer(settings)}
+
+
 def make_worker(settings: Settings, conn: redis.Redis, spool: Spool | None = None,
                 maintenance_interval: int = MAINTENANCE_INTERVAL, **context_options) -> IvrWorker:
     queue = Queue(jobs.QUEUE_NAME, connection=conn)
+    context_options.setdefault("dialers", sip_dialers(settings))
     context = JobContext(settings=settings, redis=conn, queue=queue, **context_options)
     return IvrWorker([queue], connection=conn, context=context, spool=spool,
                      maintenance_interval=maintenance_interval)
