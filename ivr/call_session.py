@@ -34,6 +34,10 @@ _ACTION_TYPES = {cls.__dataclass_fields__["type"].default: cls
                  for cls in (A.Say, A.Gather, A.Job, A.Transfer, A.Record, A.Hangup, A.Log)}
 
 
+def _goodbye(reason: str) -> list[A.Action]:
+    return [A.Say(text=GOODBYE, barge_in=False), A.Hangup(reason=reason)]
+
+
 def action_from_dict(data: dict) -> A.Action:
     cls = _ACTION_TYPES[data["type"]]
     kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k != "type"}
@@ -68,18 +72,27 @@ class CallSession:
         blob = self._load(call_id)
         if blob is not None:  # the channel retried the call's first request
             return self._cached(blob, START_TURN) or []
-        flow = self.flows.get(flow_id or self.default_flow)
         event = E.CallStarted(call_id=call_id, caller=caller, called=called, channel=channel, at=at)
-        state, actions = advance(flow, None, event)
         blob = {"call_id": call_id, "version": 0, "state": None, "turns": {}}
-        start = {"channel": channel, "caller": caller, "called": called, "started_at": at, "flow_id": flow.id}
+        start = {"channel": channel, "caller": caller, "called": called, "started_at": at,
+                 "flow_id": flow_id or self.default_flow}
+        try:
+            flow = self.flows.get(flow_id or self.default_flow)
+        except Exception as exc:  # no such flow, or it cannot be loaded: apologise, record it, never crash
+            log.error("call %s: cannot load flow %s: %s", call_id, start["flow_id"], exc)
+            state = {"call_id": call_id, "flow_id": start["flow_id"], "done": True, "waiting": None,
+                     "outcome": "error", "path": []}
+            actions = [A.Log(event="error", data={"error": f"cannot load flow: {exc}"}), *_goodbye("error")]
+            self._commit(blob, state, event, actions, START_TURN, start=start)
+            return actions
+        state, actions = advance(flow, None, event)
         self._commit(blob, state, event, actions, START_TURN, start=start)
         return actions
 
     def turn(self, call_id: str, event, turn_id: str | None = None) -> list[A.Action]:
         blob = self._load(call_id)
         if blob is None or not blob.get("state"):
-            return [A.Say(text=GOODBYE, barge_in=False), A.Hangup(reason="unknown-call")]
+            return _goodbye("unknown-call")
         if turn_id is not None:
             cached = self._cached(blob, turn_id)
             if cached is not None:
@@ -89,7 +102,7 @@ class CallSession:
             flow = self.flows.get(state["flow_id"], state.get("revision"))
         except Exception as exc:  # the pinned revision vanished: end the call politely, do not crash the channel
             log.error("call %s: cannot load flow %s@%s: %s", call_id, state.get("flow_id"), state.get("revision"), exc)
-            return [A.Say(text=GOODBYE, barge_in=False), A.Hangup(reason="error")]
+            return _goodbye("error")
         new_state, actions = advance(flow, state, event)
         self._commit(blob, new_state, event, actions, turn_id or f"v{blob['version'] + 1}")
         return actions
