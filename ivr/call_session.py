@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 
 import redis
 from rq import Queue
@@ -29,6 +30,7 @@ GOODBYE = "Sorry, this call can no longer be continued. Please call again. Goodb
 START_TURN = "__start__"
 DOWN_BACKOFF = 2.0  # seconds
 TURNS_KEPT = 8  # actions of the most recent turns, for turn_id dedup (retries are of recent turns)
+MEMORY_KEPT = 5000  # calls whose latest state this process also keeps in memory (last resort if disk fails too)
 
 _ACTION_TYPES = {cls.__dataclass_fields__["type"].default: cls
                  for cls in (A.Say, A.Gather, A.Job, A.Transfer, A.Record, A.Hangup, A.Log)}
@@ -55,6 +57,8 @@ class CallSession:
         self.sessions = sessions or SessionStore(redis_conn)
         self._replaying = threading.Lock()
         self._down_until = 0.0  # after a failure, skip Redis for a moment instead of waiting on it every turn
+        self._memory: OrderedDict[str, dict] = OrderedDict()
+        self._memory_lock = threading.Lock()
 
     def _redis(self, operation, *args):
         """Run a Redis operation, raising UNAVAILABLE at once while Redis is known to be down."""
@@ -117,8 +121,10 @@ class CallSession:
             in_redis = self._redis(self.sessions.load, call_id)
         except UNAVAILABLE:
             in_redis = None
-        spooled = self.spool.load_state(call_id)
-        candidates = [b for b in (in_redis, spooled) if b is not None]
+        spooled = self._spool(self.spool.load_state, call_id)
+        with self._memory_lock:
+            remembered = self._memory.get(call_id)
+        candidates = [b for b in (in_redis, spooled, remembered) if b is not None]
         return max(candidates, key=lambda b: b["version"]) if candidates else None
 
     def _commit(self, blob: dict, state: dict, event, actions: list, turn_id: str, start: dict | None = None):
@@ -142,27 +148,43 @@ class CallSession:
         if state and state.get("done") and not was_done:
             write["finish"] = {"ended_at": event.at, "outcome": state.get("outcome") or "completed",
                                "path": list(state.get("path", []))}
+        self._remember(new_blob)
         self._save_state(new_blob)
         self._save_write(write)
+
+    def _remember(self, blob: dict) -> None:
+        with self._memory_lock:
+            self._memory[blob["call_id"]] = blob
+            self._memory.move_to_end(blob["call_id"])
+            while len(self._memory) > MEMORY_KEPT:
+                self._memory.popitem(last=False)
 
     def _save_state(self, blob: dict) -> None:
         try:
             self._redis(self.sessions.save, blob)
         except UNAVAILABLE:
-            self.spool.save_state(blob)
+            self._spool(self.spool.save_state, blob)
             return
-        self.spool.drop_state(blob["call_id"], blob["version"])
+        self._spool(self.spool.drop_state, blob["call_id"], blob["version"])
 
     def _save_write(self, write: dict) -> None:
-        if self.spool.pending():  # keep order: join the queue of spooled writes, and try to drain it
-            self.spool.append(write["id"], KIND, write)
+        if self._spool(self.spool.pending):  # keep order: join the spooled writes, and try to drain them
+            self._spool(self.spool.append, write["id"], KIND, write)
             self.replay_in_background()
             return
         try:
             self._redis(apply_write, self.redis, self.queue, write)
         except UNAVAILABLE as exc:
             log.warning("redis unavailable (%s): spooling call %s", exc, write["call_id"])
-            self.spool.append(write["id"], KIND, write)
+            self._spool(self.spool.append, write["id"], KIND, write)
+
+    def _spool(self, operation, *args):
+        """A spool operation; if even the local disk fails, the call goes on (and the loss is logged)."""
+        try:
+            return operation(*args)
+        except Exception:
+            log.exception("spool %s failed", getattr(operation, "__name__", operation))
+            return None
 
     # replay
     def replay(self) -> int:
