@@ -212,8 +212,12 @@ def run_step(ivr, concurrent: int, rate: float, digit_delay_ms: int, work: Path,
 
 
 class Ivr:
+    nice = 0  # --nice: the same scheduling priority boost for every IVR under test
+
     def __init__(self, name: str, cmd: list[str], port: int, rtp_min: int, rtp_max: int, stats: Path) -> None:
         self.name, self.port, self.rtp_min, self.rtp_max, self.stats = name, port, rtp_min, rtp_max, stats
+        if self.nice:
+            cmd = ["nice", "-n", str(self.nice), *cmd]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(stats.with_suffix(".log"), "w"))
         deadline = time.monotonic() + 20
         while not stats.exists():
@@ -285,7 +289,10 @@ def main() -> None:
     parser.add_argument("--prompt-seconds", type=float, default=3.0, help="first prompt (grows with the ramp)")
     parser.add_argument("--sequential", type=int, default=0, help="leak check over N sequential calls")
     parser.add_argument("--keep-going", action="store_true", help="do not stop at the first unclean step")
+    parser.add_argument("--nice", type=int, default=0, help="run each IVR with this nice value (e.g. -10, root)")
     args = parser.parse_args()
+    Ivr.nice = args.nice
+    print(f"load average before: {os.getloadavg()}", flush=True)
     for tool in ("sipp", "tcpdump", "espeak-ng", "sox"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is required")
