@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -77,6 +78,16 @@ class _Live:
     last_rx_at: float = 0.0
 
 
+def _primary_ip() -> str:
+    """The address of the interface with the default route (a UDP connect sends nothing)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect(("192.0.2.1", 9))
+            return sock.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
+
+
 def _user_part(address) -> str:
     return (address.uri.user or "") if address is not None and address.uri is not None else ""
 
@@ -91,8 +102,7 @@ class SipServer:
         self.ports = PortPool(config.host, config.rtp_port_min, config.rtp_port_max)
         self.transport = IvrUdpTransport(local_addr=(config.host, config.port))
         self.endpoint = Endpoint(self.transport, max_calls=config.max_calls)
-        if config.public_host:
-            self.endpoint.advertised_addr = (config.public_host, config.port)
+        self.media_ip = config.public_host or (config.host if config.host not in ("", "0.0.0.0") else _primary_ip())
         self.live: dict[str, _Live] = {}
         self.tasks: set[asyncio.Task] = set()
         self.calls_started = 0
@@ -116,6 +126,9 @@ class SipServer:
 
     async def start(self) -> None:
         await self.endpoint.start()
+        if self.config.public_host or self.config.host in ("", "0.0.0.0"):
+            # Contact/Via must name an address peers can reach, never 0.0.0.0
+            self.endpoint.advertised_addr = (self.media_ip, self.transport.local_addr[1])
         self.clock.start()
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
         log.info("SIP listening on udp %s:%d", *self.address)
@@ -222,9 +235,8 @@ class SipServer:
 
     def _answer_sdp(self, offer, stream: RtpStream):
         answer, _ = negotiate_sdp(
-            offer, local_ip=self.config.host, rtp_port=stream.local_port,
-            supported_codecs=[stream.payload_type], dtmf_payload_type=stream.dtmf_payload_type or 0,
-            advertised_ip=self.config.public_host or None)
+            offer, local_ip=self.media_ip, rtp_port=stream.local_port,
+            supported_codecs=[stream.payload_type], dtmf_payload_type=stream.dtmf_payload_type or 0)
         return answer
 
     def _reinvite_answer(self, incoming: IncomingCall):
