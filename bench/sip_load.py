@@ -167,8 +167,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run_step(ivr, concurrent: int, rate: float, digit_delay_ms: int, work: Path, sipp_port: int) -> dict:
-    scenario = work / "uac_bench.xml"
-    scenario.write_text(SCENARIO.read_text().replace("@DIGIT_DELAY@", str(digit_delay_ms)))
+    source = SCENARIO if ivr.name != "sipp-uas" else HERE / "scenarios" / "uac_bench_callerbye.xml"
+    scenario = work / source.name
+    scenario.write_text(source.read_text().replace("@DIGIT_DELAY@", str(digit_delay_ms)))
     before_stats = read_stats(ivr.stats)
     pcap = work / f"{ivr.name}-{concurrent}.pcap"
     capture = start_capture(pcap, ivr.rtp_min, ivr.rtp_max)
@@ -197,7 +198,8 @@ def run_step(ivr, concurrent: int, rate: float, digit_delay_ms: int, work: Path,
         elif line.strip().startswith("Failed call"):
             failed = int(line.split("|")[2])
     rtts = rtt_values(work)
-    late, packets = late_share(pcap)
+    # SIPp's UAS echoes every call on one port with the caller's one SSRC: streams cannot be told apart
+    late, packets = late_share(pcap) if ivr.name != "sipp-uas" else (float("nan"), 0)
     pcap.unlink()
     return {
         "impl": ivr.name, "concurrent": concurrent, "rate": rate, "calls": concurrent,
@@ -207,6 +209,8 @@ def run_step(ivr, concurrent: int, rate: float, digit_delay_ms: int, work: Path,
         "ivr_cpu_pct": 100.0 * cpu / wall, "ivr_rss_peak_mb": peak.peak,
         "sipp_cpu_pct": 100.0 * ((children1.ru_utime + children1.ru_stime) - (children0.ru_utime + children0.ru_stime)) / wall,
         "digits": after_stats.get("digits", 0) - before_stats.get("digits", 0),
+        "rejected_503": after_stats.get("overload_503", 0) - before_stats.get("overload_503", 0),
+        "load_avg": os.getloadavg()[0],
         "idle_after": {k: after_stats.get(k) for k in ("live", "tasks", "fds", "ports", "threads") if k in after_stats},
     }
 
@@ -233,7 +237,7 @@ class Ivr:
             self.proc.kill()
 
 
-def start_ivr(name: str, work: Path, prompt: Path, bye: Path, sipp_port: int) -> Ivr:
+def start_ivr(name: str, work: Path, prompt: Path, bye: Path, sipp_port: int, max_calls: int = 2000) -> Ivr:
     port = free_udp_port()
     stats = work / f"{name}-stats.json"
     if stats.exists():
@@ -241,8 +245,14 @@ def start_ivr(name: str, work: Path, prompt: Path, bye: Path, sipp_port: int) ->
     if name == "ours":
         cmd = [sys.executable, str(HERE / "sip_ivr.py"), "--port", str(port), "--prompt", str(prompt),
                "--bye", str(bye), "--stats", str(stats), "--rtp-min", "20000", "--rtp-max", "30000",
-               "--data-dir", str(work / "data")]
+               "--data-dir", str(work / "data"), "--max-calls", str(max_calls)]
         return Ivr(name, cmd, port, 20000, 30000, stats)
+    if name == "sipp-uas":  # the machine's ceiling: SIPp's own UAS echoing RTP
+        media = free_udp_port()
+        stats.write_text("{}")
+        cmd = ["sipp", "-sn", "uas", "-rtp_echo", "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
+               "-mp", str(media), "-nostdin", "-max_socket", "4096"]
+        return Ivr(name, cmd, port, media, media, stats)
     cmd = [sys.executable, str(HERE / "pyvoip_baseline.py"), "--port", str(port), "--peer-port", str(sipp_port),
            "--prompt", str(prompt), "--bye", str(bye), "--stats", str(stats), "--rtp-min", "40000",
            "--rtp-max", "50000"]
@@ -250,11 +260,12 @@ def start_ivr(name: str, work: Path, prompt: Path, bye: Path, sipp_port: int) ->
 
 
 def print_row(row: dict) -> None:
-    print(f"{row['impl']:>6} {row['concurrent']:>5} {row['rate']:>5.0f}/s  ok {row['success_pct']:6.2f}%  "
+    print(f"{row['impl']:>8} {row['concurrent']:>5} {row['rate']:>5.0f}/s  ok {row['success_pct']:6.2f}%  "
           f"INVITE->200 p50/p95 {row['invite_200_p50_ms']:7.1f}/{row['invite_200_p95_ms']:7.1f} ms  "
           f"late {row['late_pct']:5.2f}% of {row['rtp_packets']:>7} (capture drops {row['capture_dropped']})  "
           f"IVR CPU {row['ivr_cpu_pct']:5.1f}% RSS {row['ivr_rss_peak_mb']:5.1f} MB  SIPp CPU {row['sipp_cpu_pct']:5.1f}%  "
-          f"digits {row['digits']}/{row['concurrent']}  after {row['idle_after']}", flush=True)
+          f"digits {row['digits']}/{row['concurrent']}  503s {row['rejected_503']}  load {row['load_avg']:.1f}  "
+          f"after {row['idle_after']}", flush=True)
 
 
 def sequential(work: Path, calls: int, sipp_port: int) -> None:
@@ -280,11 +291,35 @@ def sequential(work: Path, calls: int, sipp_port: int) -> None:
         ivr.stop()
 
 
+def overload(work: Path, max_calls: int, rate: float, bye: Path, sipp_port: int) -> None:
+    """Offer twice the configured maximum: the excess gets 503, admitted calls stay clean, then it recovers."""
+    offered = 2 * max_calls
+    prompt_s = round(offered / rate + 1.0, 1)
+    prompt = make_prompt(work / f"p{prompt_s}.wav", prompt_s, work)
+    ivr = start_ivr("ours", work, prompt, bye, sipp_port, max_calls=max_calls)
+    try:
+        row = run_step(ivr, offered, rate, int(prompt_s * 1000 + 500), work, sipp_port)
+        print_row(row)
+        admitted = offered - row["rejected_503"]
+        print(f"overload: offered {offered}, configured max {max_calls}, 503 {row['rejected_503']}, "
+              f"admitted {admitted}, admitted calls completed {row['success_pct'] * offered / 100:.0f}, "
+              f"digits {row['digits']}, late {row['late_pct']:.2f}%", flush=True)
+        time.sleep(2)
+        after = run_step(ivr, max_calls // 2, rate, int(prompt_s * 1000 + 500), work, sipp_port)
+        print("recovery (half the maximum, same process):")
+        print_row(after)
+    finally:
+        ivr.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["ours", "pyvoip"], default=None)
+    parser.add_argument("--only", choices=["ours", "pyvoip", "sipp-uas"], default=None)
     parser.add_argument("--steps", default="10,50,100,200,300,400,500,600,800,1000")
     parser.add_argument("--pyvoip-steps", default="10,50,100,150,200")
+    parser.add_argument("--sipp-uas-steps", default="200,500,1000")
+    parser.add_argument("--overload", type=int, default=0,
+                        help="configure our IVR for this many calls, offer twice as many (503 + Retry-After check)")
     parser.add_argument("--rate", type=float, default=50.0, help="maximum new calls per second")
     parser.add_argument("--prompt-seconds", type=float, default=3.0, help="first prompt (grows with the ramp)")
     parser.add_argument("--sequential", type=int, default=0, help="leak check over N sequential calls")
@@ -303,7 +338,10 @@ def main() -> None:
         return
     bye = make_prompt(work / "bye.wav", 1.0, work)
     rows = []
-    plans = [("ours", args.steps), ("pyvoip", args.pyvoip_steps)]
+    if args.overload:
+        overload(work, args.overload, args.rate, bye, sipp_port)
+        return
+    plans = [("ours", args.steps), ("pyvoip", args.pyvoip_steps), ("sipp-uas", args.sipp_uas_steps)]
     for name, steps in plans:
         if args.only and name != args.only:
             continue
@@ -319,7 +357,7 @@ def main() -> None:
                 ivr.stop()
             rows.append(row)
             print_row(row)
-            clean = row["failed"] == 0 and row["success_pct"] == 100.0 and row["late_pct"] < 1.0
+            clean = row["failed"] == 0 and row["success_pct"] == 100.0 and not row["late_pct"] >= 1.0
             if not clean and not args.keep_going:
                 break
             time.sleep(2)
