@@ -92,7 +92,7 @@ def read_stats(path: Path) -> dict:
 # --- the RTP capture -------------------------------------------------------------------------
 
 def start_capture(pcap: Path, port_min: int, port_max: int) -> subprocess.Popen:
-    proc = subprocess.Popen(["tcpdump", "-i", "lo", "-n", "-B", "65536", "-s", "64", "-w", str(pcap),
+    proc = subprocess.Popen([*Ivr.tool_prefix(), "tcpdump", "-i", "lo", "-n", "-B", "65536", "-s", "64", "-w", str(pcap),
                              f"udp and src portrange {port_min}-{port_max}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     time.sleep(1.0)  # tcpdump needs a moment before it captures
@@ -179,7 +179,7 @@ def run_step(ivr, concurrent: int, rate: float, digit_delay_ms: int, work: Path,
     children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     timeout = int(concurrent / rate + digit_delay_ms / 1000 + 60)
     result = subprocess.run(
-        ["sipp", f"127.0.0.1:{ivr.port}", "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(sipp_port),
+        [*Ivr.tool_prefix(), "sipp", f"127.0.0.1:{ivr.port}", "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(sipp_port),
          "-mi", "127.0.0.1", "-mp", str(free_udp_port()), "-l", str(concurrent), "-r", str(rate),
          "-m", str(concurrent), "-timeout", f"{timeout}s", "-timeout_error", "-nostdin", "-trace_rtt",
          "-rtt_freq", "1", "-max_socket", "4096"],
@@ -219,6 +219,12 @@ def run_step(ivr, concurrent: int, rate: float, digit_delay_ms: int, work: Path,
 class Ivr:
     nice = 0  # --nice: the same scheduling priority boost for every IVR under test
     realtime = 0  # --rt: SCHED_FIFO priority for every IVR under test (as media servers are usually run)
+
+    @classmethod
+    def tool_prefix(cls) -> list[str]:
+        """With --rt the load generator and the capture also run under SCHED_FIFO (one step below the IVR),
+        so other tenants of the machine cannot starve the measurement itself."""
+        return ["chrt", "-f", str(cls.realtime - 1)] if cls.realtime > 1 else []
 
     def __init__(self, name: str, cmd: list[str], port: int, rtp_min: int, rtp_max: int, stats: Path) -> None:
         self.name, self.port, self.rtp_min, self.rtp_max, self.stats = name, port, rtp_min, rtp_max, stats
@@ -317,12 +323,74 @@ def overload(work: Path, max_calls: int, rate: float, bye: Path, sipp_port: int)
         ivr.stop()
 
 
+def soak(work: Path, concurrent: int, minutes: float, sipp_port: int, call_seconds: float = 21.0) -> None:
+    """`concurrent` calls held for `minutes`: RSS growth, CPU, late share early and late, idle levels after."""
+    prompt_s = call_seconds - 1.5
+    rate = round(concurrent / (call_seconds + 0.5), 1)
+    total = int(rate * minutes * 60)
+    prompt = make_prompt(work / f"p{prompt_s}.wav", prompt_s, work)
+    bye = make_prompt(work / "bye.wav", 1.0, work)
+    ivr = start_ivr("ours", work, prompt, bye, sipp_port)
+    idle_before = read_stats(ivr.stats)
+    scenario = work / "uac_bench.xml"
+    scenario.write_text(SCENARIO.read_text().replace("@DIGIT_DELAY@", str(int(prompt_s * 1000 + 500))))
+    sipp = subprocess.Popen(
+        [*Ivr.tool_prefix(), "sipp", f"127.0.0.1:{ivr.port}", "-sf", str(scenario), "-i", "127.0.0.1",
+         "-p", str(sipp_port), "-mi", "127.0.0.1", "-mp", str(free_udp_port()), "-l", str(concurrent),
+         "-r", str(rate), "-m", str(total), "-timeout", f"{int(minutes * 60 + 180)}s", "-timeout_error",
+         "-nostdin", "-max_socket", "4096"], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    print(f"soak: {concurrent} concurrent, {rate} calls/s, {total} calls, {minutes} min", flush=True)
+    start = time.monotonic()
+    rss_warm = None
+    windows = []
+    cpu_prev, t_prev = cpu_seconds(ivr.proc.pid), start
+    next_capture = [90.0, minutes * 60 - 60]
+    while sipp.poll() is None:
+        time.sleep(5)
+        elapsed = time.monotonic() - start
+        if next_capture and elapsed >= next_capture[0]:
+            next_capture.pop(0)
+            pcap = work / "soak.pcap"
+            capture = start_capture(pcap, ivr.rtp_min, ivr.rtp_max)
+            time.sleep(15)
+            stop_capture(capture)
+            share, packets = late_share(pcap)
+            pcap.unlink()
+            windows.append((round(elapsed), share, packets))
+            print(f"  t={elapsed:5.0f}s late {100 * share:.2f}% of {packets} packets", flush=True)
+        if elapsed - (t_prev - start) >= 60:
+            now_cpu, now = cpu_seconds(ivr.proc.pid), time.monotonic()
+            stats = read_stats(ivr.stats)
+            rss = rss_mb(ivr.proc.pid)
+            if rss_warm is None and elapsed > 120:
+                rss_warm = rss
+            print(f"  t={elapsed:5.0f}s RSS {rss:5.1f} MB CPU {100 * (now_cpu - cpu_prev) / (now - t_prev):5.1f}% "
+                  f"live {stats.get('live')} tasks {stats.get('tasks')} fds {stats.get('fds')} ports {stats.get('ports')} "
+                  f"calls {stats.get('calls_finished')} digits {stats.get('digits')} load {os.getloadavg()[0]:.1f}",
+                  flush=True)
+            cpu_prev, t_prev = now_cpu, now
+    rss_loaded = rss_mb(ivr.proc.pid)
+    out = sipp.stdout.read()
+    time.sleep(5)
+    idle_after = read_stats(ivr.stats)
+    ok = next((int(l.split("|")[2]) for l in out.splitlines() if l.strip().startswith("Successful call")), -1)
+    bad = next((int(l.split("|")[2]) for l in out.splitlines() if l.strip().startswith("Failed call")), -1)
+    print(f"soak done: {ok} ok, {bad} failed of {total}; digits {idle_after.get('digits')}; "
+          f"RSS after warm-up {rss_warm} MB -> end of load {rss_loaded:.1f} MB "
+          f"({100 * (rss_loaded - (rss_warm or rss_loaded)) / (rss_warm or rss_loaded):+.1f}%)")
+    print(f"idle before: {idle_before}")
+    print(f"idle after:  {idle_after}")
+    ivr.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=["ours", "pyvoip", "sipp-uas"], default=None)
     parser.add_argument("--steps", default="10,50,100,200,300,400,500,600,800,1000")
     parser.add_argument("--pyvoip-steps", default="10,50,100,150,200")
     parser.add_argument("--sipp-uas-steps", default="200,500,1000")
+    parser.add_argument("--soak", type=float, default=0, help="soak for this many minutes (with --soak-calls)")
+    parser.add_argument("--soak-calls", type=int, default=800, help="concurrent calls held during the soak")
     parser.add_argument("--overload", type=int, default=0,
                         help="configure our IVR for this many calls, offer twice as many (503 + Retry-After check)")
     parser.add_argument("--rate", type=float, default=50.0, help="maximum new calls per second")
@@ -342,6 +410,9 @@ def main() -> None:
     sipp_port = free_udp_port()
     if args.sequential:
         sequential(work, args.sequential, sipp_port)
+        return
+    if args.soak:
+        soak(work, args.soak_calls, args.soak, sipp_port)
         return
     bye = make_prompt(work / "bye.wav", 1.0, work)
     rows = []
