@@ -132,5 +132,18 @@ def run(settings: Settings, without: tuple[str, ...]) -> None:
     sys.exit(Supervisor(settings, parts).run())
 
 
+def _add_part_commands() -> None:
+    """Each part keeps its commands beside its code; they all hang off this one group."""
+    from .admin.cli import admin
+    from .channels.sip.cli import sip
+    from .cli_store import calls, worker
+    from .web_cli import web
+    for command in (web, worker, calls, sip, admin):
+        main.add_command(command)
+
+
+_add_part_commands()
+
+
 if __name__ == "__main__":
     main()

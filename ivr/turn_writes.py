@@ -6,6 +6,7 @@ write also sets a marker key so replaying it again is a no-op. While Redis is do
 """
 from __future__ import annotations
 
+import logging
 import time
 
 import redis
@@ -13,10 +14,13 @@ from rq import Queue
 
 from ivr import jobs
 from ivr.store import keys
+from ivr.store.analytics import record_call_finished
 from ivr.store.calls import CallStore
 from ivr.store.followups import FollowupStore, Status
 from ivr.store.sessions import SessionStore
 from ivr.store.spool import Spool
+
+log = logging.getLogger(__name__)
 
 KIND = "turn"  # spool entry kind
 
@@ -42,9 +46,19 @@ def apply_write(conn: redis.Redis, queue: Queue, write: dict, marker: bool = Fal
                 if marker:
                     pipe.set(marker_key, 1, ex=keys.SPOOL_MARKER_TTL)
                 pipe.execute()
+                if write.get("finish"):
+                    _count_finished(conn, call_id)
                 return True
             except redis.WatchError:
                 continue  # a concurrent writer touched the same follow-up: look again
+
+
+def _count_finished(conn: redis.Redis, call_id: str) -> None:
+    """Add the finished call to the analytics counters; a failure here must never fail the turn."""
+    try:
+        record_call_finished(conn, call_id)
+    except Exception:  # noqa: BLE001 - counters can be rebuilt (`ivr admin rebuild-analytics`)
+        log.exception("analytics: could not count call %s", call_id)
 
 
 def _fill(pipe, write: dict, calls: CallStore, followups: FollowupStore, queue: Queue, fresh: list[bool]) -> None:

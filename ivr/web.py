@@ -10,6 +10,7 @@ from functools import cached_property
 
 from flask import Flask
 
+from . import twilio_web
 from .settings import Settings
 
 
@@ -53,3 +54,6 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     """One line per area; each area's module exposes `bp` (and any per-app setup it needs)."""
+    twilio_web.init_app(app)  # /twilio/* webhooks and /audio prompt files
+    from .admin import init_app as init_admin
+    init_admin(app)  # admin UI, REST API, health and metrics (registers its own blueprints)

@@ -41,11 +41,24 @@ class ChatStore:
                                                     "created_at": repr(float(at)), "token": token})
             p.expire(keys.chat_room(room_id), self.retention)
             p.set(keys.chat_token(token), room_id, ex=token_ttl)
+            p.zadd(keys.CHAT_ROOMS, {room_id: float(at)})  # the operator's list of rooms
             p.execute()
 
     def room(self, room_id: str) -> dict | None:
         raw = self.conn.hgetall(keys.chat_room(room_id))
         return {_text(k): _text(v) for k, v in raw.items()} or None
+
+    def rooms(self, limit: int = 100) -> list[dict]:
+        """Rooms by last activity, newest first (rooms that expired meanwhile are dropped from the index)."""
+        ids = [_text(i) for i in self.conn.zrevrange(keys.CHAT_ROOMS, 0, max(limit, 1) - 1)]
+        with self.conn.pipeline(transaction=False) as p:
+            for room_id in ids:
+                p.hgetall(keys.chat_room(room_id))
+            found = p.execute()
+        gone = [room_id for room_id, raw in zip(ids, found) if not raw]
+        if gone:
+            self.conn.zrem(keys.CHAT_ROOMS, *gone)
+        return [{_text(k): _text(v) for k, v in raw.items()} for raw in found if raw]
 
     def room_for_token(self, token: str) -> str | None:
         raw = self.conn.get(keys.chat_token(token))
@@ -58,6 +71,7 @@ class ChatStore:
             p.xadd(keys.chat_messages(room_id), {"author": author, "text": text, "at": repr(float(at))})
             for key in (keys.chat_messages(room_id), keys.chat_room(room_id)):
                 p.expire(key, self.retention)
+            p.zadd(keys.CHAT_ROOMS, {room_id: float(at)})
             message_id = p.execute()[0]
         return _text(message_id)
 

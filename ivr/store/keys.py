@@ -18,6 +18,7 @@ CALLBACK_RETENTION = 30 * DAY  # a callback request after its last change
 CALLBACK_RATE_WINDOW = 1 * DAY  # per-number callback counter window
 CHAT_RETENTION = 30 * DAY  # a chat room (stream + metadata) after its last message
 SPOOL_MARKER_TTL = 7 * DAY  # "this spool entry was applied" markers, so a replay never applies one twice
+SMS_CONVERSATION_TTL = 30 * 60  # an SMS conversation ends after this long without a message
 
 RETENTION = {
     "call": CALL_RETENTION,
@@ -28,6 +29,9 @@ RETENTION = {
     "callback rate counter": CALLBACK_RATE_WINDOW,
     "chat room": CHAT_RETENTION,
     "spool marker": SPOOL_MARKER_TTL,
+    "sms conversation": SMS_CONVERSATION_TTL,
+    "analytics counters": 400 * DAY,
+    "audit log": None,  # capped at AUDIT_KEPT entries instead
 }
 
 
@@ -110,6 +114,60 @@ def chat_token(token: str) -> str:
     return f"{PREFIX}chat:token:{token}"  # string: room id, expires with the link
 
 
+# SMS conversations (text mode of a flow)
+def sms_conversation(caller: str, called: str) -> str:
+    return f"{PREFIX}sms:{called}:{caller}"  # hash: call_id, first_sid, last_sid, done
+
+
 # Spool replay
 def spool_marker(entry_id: str) -> str:
     return f"{PREFIX}spool:applied:{entry_id}"
+
+
+CHAT_ROOMS = f"{PREFIX}chat:rooms"  # zset: room id scored by its last activity (the operator's room list)
+
+
+# Admin: users, API tokens, login rate limits, audit log
+USERS = f"{PREFIX}admin:users"  # set of user names
+AUDIT_LOG = f"{PREFIX}admin:audit"  # list of JSON entries, newest first, capped
+AUDIT_KEPT = 10_000
+API_TOKENS = f"{PREFIX}admin:tokens"  # hash: token id -> JSON {name, role, owner, created_at, hash}
+LOGIN_WINDOW = 15 * 60  # seconds a failed-login counter lives
+
+
+def user(name: str) -> str:
+    return f"{PREFIX}admin:user:{name}"  # hash: name, role, password_hash, created_at
+
+
+def api_token(token_hash: str) -> str:
+    return f"{PREFIX}admin:token:{token_hash}"  # string: token id, looked up by the sha256 of the secret
+
+
+def login_failures(scope: str, subject: str) -> str:
+    return f"{PREFIX}admin:login-fail:{scope}:{subject}"  # counter of failed logins ("user" or "ip")
+
+
+# Analytics counters, maintained when a call ends (never by scanning calls)
+ANALYTICS_RETENTION = 400 * DAY
+ANALYTICS_TOTALS = f"{PREFIX}stats:totals"  # hash: all-time counters (for /metrics)
+ANALYTICS_OPEN_CALLBACKS = f"{PREFIX}stats:callbacks:open"  # zset: callback request ids not yet final, by time
+
+
+def analytics_day(day: str) -> str:
+    return f"{PREFIX}stats:day:{day}"  # hash: total, channel:X, outcome:X, hour:H, callback:X counters
+
+
+def analytics_steps(day: str) -> str:
+    return f"{PREFIX}stats:day:{day}:steps"  # hash: "flow|step|metric" counters (asked, no_input, choice:X...)
+
+
+def analytics_counted(call_id: str) -> str:
+    return f"{PREFIX}stats:counted:{call_id}"  # marker: this call is already in the counters
+
+
+# Process heartbeats (set by `ivr worker` and `ivr sip`, read by /healthz)
+HEARTBEAT_TTL = 30
+
+
+def heartbeat(component: str) -> str:
+    return f"{PREFIX}heartbeat:{component}"  # string: JSON {at, pid, host, ...}, expires after HEARTBEAT_TTL

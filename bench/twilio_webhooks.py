@@ -1,0 +1,226 @@
+"""Benchmark: signed Twilio webhook turns against gunicorn on loopback, and the framework ceiling beside it.
+
+Each simulated call is three signed requests in order: answer (/twilio/voice -> menu), gather result (Digits=1 ->
+an SMS follow-up queued, goodbye) and the final status callback (completed). Requests are signed beforehand with
+twilio's RequestValidator; wrk (one connection per wrk thread, so a call's turns stay in order) replays them from
+per-thread files with a small Lua script. The same gunicorn settings then serve a minimal Flask endpoint that
+returns constant TwiML: our ratio to it shows what the IVR costs on top of Flask + gunicorn.
+
+    python bench/twilio_webhooks.py [--seconds 10] [--connections 8] [--workers 3] [--threads 4]
+
+Needs wrk (apt-get install wrk) and redis-server. Loopback only; a private redis-server in a temp dir.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from twilio.request_validator import RequestValidator  # noqa: E402
+
+TOKEN = "bench-twilio-auth-token"
+PUBLIC = "https://ivr.example.test"
+CEILING_TWIML = ('<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="/twilio/voice/gather?t=1" '
+                 'input="dtmf speech" timeout="6"><Say>Hello.</Say></Gather></Response>')
+
+LUA = r"""
+local requests, index = {}, 0
+function setup(thread) thread:set("id", tostring(__thread_count or 0)); __thread_count = (__thread_count or 0) + 1 end
+function init(args)
+  local file = io.open(args[1] .. "/" .. args[2] .. "-" .. id .. ".txt", "r")
+  for line in file:lines() do
+    local path, sig, body = line:match("^(%S+) (%S+) (.*)$")
+    requests[#requests + 1] = wrk.format("POST", path, {["Content-Type"] = "application/x-www-form-urlencoded",
+                                         ["X-Twilio-Signature"] = sig}, body)
+  end
+  file:close()
+end
+function request()
+  index = index % #requests + 1
+  return requests[index]
+end
+"""
+
+
+def ceiling_app():
+    """The framework ceiling: Flask returning constant TwiML, nothing else."""
+    from flask import Flask, Response
+    app = Flask("ceiling")
+
+    @app.post("/twilio/voice")
+    @app.post("/twilio/voice/<kind>")
+    def constant(kind: str = ""):
+        return Response(CEILING_TWIML, mimetype="text/xml")
+    return app
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port: int, proc: subprocess.Popen, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit(f"server exited with {proc.returncode}")
+            time.sleep(0.05)
+    raise SystemExit("server did not start")
+
+
+def write_requests(directory: Path, name: str, threads: int, calls_per_thread: int) -> int:
+    """Per wrk thread, a file of signed requests: one line per turn, `path signature body`, call after call."""
+    validator = RequestValidator(TOKEN)
+    total = 0
+    for thread in range(threads):
+        with open(directory / f"{name}-{thread}.txt", "w") as out:
+            for n in range(calls_per_thread):
+                sid = f"CA{name[:4]}{thread:04d}{n:024d}"
+                base = {"CallSid": sid, "AccountSid": "AC" + "0" * 32, "From": f"+1555{thread:03d}{n % 10000:04d}",
+                        "To": "+15550000000", "Direction": "inbound"}
+                for path, extra in (("/twilio/voice", {"CallStatus": "ringing"}),
+                                    ("/twilio/voice/gather?t=1", {"CallStatus": "in-progress", "Digits": "1"}),
+                                    ("/twilio/voice/status", {"CallStatus": "completed", "CallDuration": "9"})):
+                    params = {**base, **extra}
+                    signature = validator.compute_signature(PUBLIC + path, params)
+                    out.write(f"{path} {signature} {urlencode(params)}\n")
+                    total += 1
+    return total
+
+
+def run_wrk(port: int, directory: Path, threads: int, seconds: int, name: str) -> dict:
+    script = directory / "turns.lua"
+    script.write_text(LUA)
+    out = subprocess.run(["wrk", "-t", str(threads), "-c", str(threads), "-d", f"{seconds}s", "--latency",
+                          "-s", str(script), f"http://127.0.0.1:{port}", "--", str(directory), name],
+                         capture_output=True, text=True, check=True).stdout
+    figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    for pct in ("50", "99"):
+        value, unit = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
+        figures[f"p{pct}"] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    figures["errors"] = int(errors.group(1)) if errors else 0
+    figures["requests"] = int(re.search(r"(\d+) requests in", out).group(1))
+    return figures
+
+
+def cpu_seconds(root_pid: int) -> float:
+    """User + system CPU of a process and all its descendants (from /proc), so the figures say what a turn
+    costs in CPU even when other work shares the machine."""
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))  # ppid, utime + stime
+    tree, frontier = {root_pid}, [root_pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, (ppid, _) in stats.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(stats[pid][1] for pid in tree if pid in stats) / os.sysconf("SC_CLK_TCK")
+
+
+def serve(argv: list[str], env: dict, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_listening(port, proc)
+    return proc
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of load before measuring")
+    parser.add_argument("--connections", type=int, default=8, help="wrk threads = connections")
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--serve-ceiling", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    from ivr.web_cli import GunicornServer, gunicorn_options
+    if args.serve_ceiling:
+        GunicornServer(ceiling_app, gunicorn_options("127.0.0.1", args.serve_ceiling, args.workers,
+                                                     args.threads)).run()
+        return
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk not found: apt-get install wrk")
+    with tempfile.TemporaryDirectory(prefix="ivr-bench-") as tmp:
+        work = Path(tmp)
+        redis_sock = work / "redis.sock"
+        redis = subprocess.Popen(["redis-server", "--port", "0", "--unixsocket", str(redis_sock), "--save", "",
+                                  "--appendonly", "no", "--dir", str(work), "--loglevel", "warning"],
+                                 stdout=subprocess.DEVNULL)
+        try:
+            while not redis_sock.exists():
+                time.sleep(0.02)
+            # room for 5,000 turns/s without reusing a call (the warm-up's calls are replayed: dedup answers them)
+            calls = max(200, args.seconds * 5000 // (3 * args.connections))
+            total = write_requests(work, "measured", args.connections, calls)
+            write_requests(work, "warmup", args.connections, max(100, args.warmup * 5000 // (3 * args.connections)))
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_", "REDIS_"))}
+            env.update(REDIS_URL=f"unix://{redis_sock}", IVR_DATA_DIR=str(work / "data"), TWILIO_AUTH_TOKEN=TOKEN,
+                       PUBLIC_BASE_URL=PUBLIC, IVR_FLOWS_DIR=str(ROOT / "flows"))
+            results = {}
+            sizing = ["--workers", str(args.workers), "--threads", str(args.threads)]
+            for name, argv in (
+                    ("ivr", [sys.executable, "-m", "ivr.web_cli", *sizing, "--host", "127.0.0.1", "--port"]),
+                    ("ceiling", [sys.executable, __file__, *sizing, "--serve-ceiling"])):
+                port = free_port()
+                proc = serve(argv + [str(port)], env, port)
+                try:
+                    run_wrk(port, work, args.connections, args.warmup, "warmup")  # every worker connected and warm
+                    before = cpu_seconds(proc.pid), cpu_seconds(redis.pid)
+                    results[name] = run_wrk(port, work, args.connections, args.seconds, "measured")
+                    after = cpu_seconds(proc.pid), cpu_seconds(redis.pid)
+                    results[name]["web_cpu_ms"] = (after[0] - before[0]) * 1000 / results[name]["requests"]
+                    results[name]["redis_cpu_ms"] = (after[1] - before[1]) * 1000 / results[name]["requests"]
+                finally:
+                    stop(proc)
+        finally:
+            redis.terminate()
+            redis.wait()
+    print(f"signed call turns prepared: {total} ({args.connections} connections, gunicorn {args.workers} workers x "
+          f"{args.threads} threads, {args.seconds} s each, {os.cpu_count()} CPUs)")
+    for name, r in results.items():
+        print(f"{name:8s} {r['rps']:8.0f} turns/s  p50 {r['p50']:6.2f} ms  p99 {r['p99']:6.2f} ms  "
+              f"requests {r['requests']}  non-2xx {r['errors']}  CPU/turn: web {r['web_cpu_ms']:.2f} ms, "
+              f"redis {r['redis_cpu_ms']:.2f} ms")
+    ratio = results["ivr"]["rps"] / results["ceiling"]["rps"]
+    cpu_ratio = results["ceiling"]["web_cpu_ms"] / results["ivr"]["web_cpu_ms"]
+    print(f"web CPU per turn, ceiling/ivr: {cpu_ratio:.2f}; load average during the run: "
+          f"{os.getloadavg()[0]:.1f} (other work on the machine lowers turns/s, not CPU/turn)")
+    ivr = results["ivr"]
+    print(f"ratio to ceiling: {ratio:.2f} (aim >= 0.5); targets: >= 1000 turns/s "
+          f"{'met' if ivr['rps'] >= 1000 else 'MISSED'}, p99 <= 50 ms {'met' if ivr['p99'] <= 50 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""The admin web app and REST API: `init_app(app)` adds login, CSRF, cookie policy, error pages and every blueprint.
+
+One blueprint per area: auth (login, users, tokens, audit), flows, calls, callbacks, chats, analytics, simulator,
+api (/api/v1/), health (/healthz, /metrics). Errors are JSON under /api/ and an HTML page elsewhere. CSRF is checked on every unsafe request except the Twilio webhooks
+(signed by Twilio instead) and API requests carrying a bearer token (no cookie, so no cross-site forgery).
+"""
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from ivr.store.users import UserStore
+
+from . import common
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+CSRF_EXEMPT_PREFIXES = ("/twilio/",)
+# Every asset is served by the app itself: scripts only from our origin, never inline.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "media-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+
+
+class InsecureSettings(RuntimeError):
+    pass
+
+
+def check_settings(settings) -> None:
+    if settings.environment != "development" and not settings.secret_key:
+        raise InsecureSettings(
+            f"IVR_SECRET_KEY must be set when IVR_ENV={settings.environment!r} (it signs session cookies). "
+            "Generate one with: python -c 'import secrets; print(secrets.token_hex(32))'")
+
+
+def init_app(app: Flask) -> None:
+    settings = app.config["IVR_SETTINGS"]
+    check_settings(settings)
+    secure = settings.public_base_url.startswith("https://")
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=secure,
+                      REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=secure)
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in _csrf_guard, with our two exemptions
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # tied to the session instead of a wall-clock hour
+
+    csrf = CSRFProtect(app)
+    login = LoginManager(app)
+    login.login_view = "auth.login"
+    login.login_message_category = "info"
+
+    @login.user_loader
+    def load_user(name: str):
+        user = UserStore(common.redis_conn()).get(name)
+        return common.LoginUser(user) if user else None
+
+    @app.before_request
+    def _csrf_guard():
+        if request.method in SAFE_METHODS or request.path.startswith(CSRF_EXEMPT_PREFIXES):
+            return
+        if request.path.startswith("/api/") and request.headers.get("Authorization", "").startswith("Bearer "):
+            return
+        csrf.protect()
+
+    @app.after_request
+    def _security_headers(response):
+        if not request.path.startswith(CSRF_EXEMPT_PREFIXES):
+            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    app.jinja_env.filters["time"] = common.fmt_time
+    app.jinja_env.globals["is_admin"] = common.is_admin
+    _register_errors(app)
+
+    from . import analytics, api, auth, callbacks, calls, chats, flows, health, simulator
+    for module in (auth, flows, calls, callbacks, chats, analytics, simulator, api, health):
+        app.register_blueprint(module.bp)
+
+
+def _register_errors(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return _error(400, f"CSRF check failed: {exc.description}")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return _error(exc.code or 500, exc.description or exc.name, exc)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc):
+        app.logger.exception("unhandled error on %s", request.path)
+        return _error(500, "Internal error; the details are in the server log.")
+
+
+def _error(code: int, message: str, exc: HTTPException | None = None):
+    if common.wants_json():
+        response = jsonify(error={"code": code, "message": message})
+    else:
+        response = app_render_error(code, message)
+    response.status_code = code
+    if exc is not None and code == 405 and getattr(exc, "valid_methods", None):
+        response.headers["Allow"] = ", ".join(exc.valid_methods)
+    return response
+
+
+def app_render_error(code: int, message: str):
+    from flask import make_response
+    return make_response(render_template("error.html", code=code, message=message))

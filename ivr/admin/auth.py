@@ -1,0 +1,149 @@
+"""Access: log in and out (rate-limited per account and per IP), and the admin's settings pages:
+accounts, API tokens (created and revoked here; only hashes are stored) and the audit log."""
+from __future__ import annotations
+
+from dataclasses import fields
+from urllib.parse import urlsplit
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ivr.store.audit import AuditLog
+from ivr.store.users import LoginLimiter, Role, TokenStore, UserStore
+
+from .common import LoginUser, admin_required, audit, redis_conn, settings
+
+bp = Blueprint("auth", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/admin-static")
+
+
+def _client_ip() -> str:
+    return request.remote_addr or "unknown"  # behind a proxy, IVR_PROXY_FIX makes this the real client
+
+
+def _safe_next(target: str | None) -> str:
+    """Only redirect to a path on this site after login (never to another host)."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("flows.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("flows.index"))
+    if request.method == "GET":
+        return render_template("login.html")
+    name = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    limiter = LoginLimiter(redis_conn())
+    if limiter.blocked(name, _client_ip()):
+        flash("Too many failed attempts. Wait a few minutes and try again.", "error")
+        return render_template("login.html", username=name), 429
+    user = UserStore(redis_conn()).check(name, password)
+    if user is None:
+        limiter.failed(name, _client_ip())
+        flash("Wrong user name or password.", "error")
+        return render_template("login.html", username=name), 401
+    limiter.succeeded(name)
+    login_user(LoginUser(user))
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/")
+def home():
+    return redirect(url_for("flows.index"))
+
+
+SECRET_WORDS = ("password", "token", "secret", "key")
+
+
+def configuration() -> list[tuple[str, str]]:
+    """The running Settings for admins to read, secrets masked (they are set in the environment, not here)."""
+    rows = []
+    for field in fields(settings()):
+        value = getattr(settings(), field.name)
+        if any(word in field.name for word in SECRET_WORDS):
+            value = "set" if value else "not set"
+        rows.append((field.name, ", ".join(value) if isinstance(value, tuple) else str(value)))
+    return rows
+
+
+def _settings_page(new_token: str | None = None):
+    conn = redis_conn()
+    return render_template("settings.html", users=[UserStore(conn).get(n) for n in UserStore(conn).names()],
+                           tokens=TokenStore(conn).list(), roles=list(Role), new_token=new_token,
+                           configuration=configuration() if current_user.is_admin else [])
+
+
+@bp.get("/settings")
+@login_required
+def settings_page():
+    return _settings_page()
+
+
+@bp.post("/settings/users")
+@login_required
+@admin_required
+def save_user():
+    name, role = request.form.get("username", "").strip(), request.form.get("role", "viewer")
+    if role not in {r.value for r in Role}:
+        abort(400, description="role must be admin or viewer")
+    try:
+        UserStore(redis_conn()).save(name, request.form.get("password", ""), Role(role))
+    except ValueError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("auth.settings_page"))
+    audit("save user", f"user:{name}", f"role {role}")
+    flash(f"Saved user {name} ({role}).", "info")
+    return redirect(url_for("auth.settings_page"))
+
+
+@bp.post("/settings/users/<name>/delete")
+@login_required
+@admin_required
+def delete_user(name: str):
+    if name == current_user.name:
+        flash("You cannot delete your own account.", "error")
+    else:
+        UserStore(redis_conn()).delete(name)
+        audit("delete user", f"user:{name}")
+        flash(f"Deleted user {name}.", "info")
+    return redirect(url_for("auth.settings_page"))
+
+
+@bp.post("/settings/tokens")
+@login_required
+@admin_required
+def create_token():
+    name = request.form.get("name", "").strip()[:80] or "token"
+    role = request.form.get("role", "viewer")
+    if role not in {r.value for r in Role}:
+        abort(400, description="role must be admin or viewer")
+    conn = redis_conn()
+    token_id, secret = TokenStore(conn).create(name=name, role=Role(role), owner=current_user.name)
+    audit("create token", f"token:{token_id}", f"{name} ({role})")
+    return _settings_page(new_token=secret)
+
+
+@bp.post("/settings/tokens/<token_id>/revoke")
+@login_required
+@admin_required
+def revoke_token(token_id: str):
+    if TokenStore(redis_conn()).revoke(token_id):
+        audit("revoke token", f"token:{token_id}")
+        flash("Token revoked.", "info")
+    return redirect(url_for("auth.settings_page"))
+
+
+@bp.get("/audit")
+@login_required
+def audit_log():
+    return render_template("audit.html", entries=AuditLog(redis_conn()).recent(300))

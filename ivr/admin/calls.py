@@ -1,0 +1,128 @@
+"""Calls: the log with filters (date, channel, caller, outcome, step reached), each call's timeline (prompts,
+digits and speech, path, jobs with their delivery status, voicemail player) and the live view of calls in progress."""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from flask import Blueprint, abort, render_template, request, send_file
+from flask_login import login_required
+
+from ivr.store.calls import CallStore
+from ivr.store.followups import FollowupStore
+
+from .call_query import CallFilter, find_calls, live_calls
+from .common import redis_conn, settings
+
+bp = Blueprint("calls", __name__, url_prefix="/calls")
+
+CHANNELS = ("sip", "twilio", "sms", "simulator")
+
+
+def parse_day(text: str | None, end: bool = False) -> float | None:
+    """'2026-11-21' -> epoch seconds at 00:00 UTC (or the next midnight for an end date); None if empty/bad."""
+    if not text:
+        return None
+    try:
+        day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    return day.timestamp() + (86400 if end else 0)
+
+
+def filter_from(args) -> CallFilter:
+    return CallFilter(start=parse_day(args.get("from")), end=parse_day(args.get("to"), end=True),
+                      channel=args.get("channel", "").strip(), caller=args.get("caller", "").strip(),
+                      outcome=args.get("outcome", "").strip(), step=args.get("step", "").strip())
+
+
+@bp.get("/")
+@login_required
+def index():
+    page = find_calls(redis_conn(), filter_from(request.args), limit=50, before=request.args.get("before", type=float))
+    return render_template("calls/index.html", page=page, args=request.args, channels=CHANNELS)
+
+
+@bp.get("/live")
+@login_required
+def live():
+    rows = live_calls(redis_conn())
+    template = "calls/_live_rows.html" if request.args.get("fragment") else "calls/live.html"
+    return render_template(template, rows=rows, now=time.time())
+
+
+def recordings_of(timeline: list[dict]) -> list[str]:
+    found = []
+    for entry in timeline:
+        data = entry.get("data", {})
+        if data.get("type") == "recording_done" and data.get("url"):
+            found.append(data["url"])
+    return found
+
+
+def describe(entry: dict) -> tuple[str, str]:
+    """(kind label, text) of one timeline entry, for people."""
+    data = entry.get("data", {})
+    kind = data.get("type", entry.get("kind", ""))
+    text = {
+        "say": lambda: data.get("text") or f"[audio {data.get('audio')}]",
+        "gather": lambda: f"waiting for {' or '.join(data.get('input', []))} at {data.get('step')}",
+        "digits": lambda: f"pressed {data.get('digits')}",
+        "speech": lambda: f"said “{data.get('text')}”",
+        "no_input": lambda: "(no input)",
+        "job": lambda: f"{data.get('kind')} job {data.get('idempotency_key')}",
+        "log": lambda: f"{data.get('event')} {_fmt(data.get('data', {}))}",
+        "call_started": lambda: f"call from {data.get('caller')} to {data.get('called')} ({data.get('channel')})",
+        "hangup": lambda: f"hang up ({data.get('reason')})",
+        "hung_up": lambda: "caller hung up",
+        "transfer": lambda: f"transfer to {data.get('target')}",
+        "transfer_result": lambda: f"transfer {'answered' if data.get('ok') else 'failed'} {data.get('reason', '')}",
+        "record": lambda: f"recording (up to {data.get('max_length')} s)",
+        "recording_done": lambda: f"recorded {data.get('duration')} s",
+    }.get(kind, lambda: _fmt(data))
+    return kind, text()
+
+
+def _fmt(data: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in data.items() if k != "type")
+
+
+@bp.get("/<call_id>")
+@login_required
+def show(call_id: str):
+    store = CallStore(redis_conn())
+    call = store.get(call_id)
+    if call is None:
+        abort(404, description=f"no call {call_id!r} (calls are kept 90 days)")
+    timeline = store.timeline(call_id)
+    entries = [(e, *describe(e)) for e in timeline]
+    jobs = FollowupStore(redis_conn()).many(call.jobs)
+    data_dir = Path(settings().data_dir)
+    recordings = [(i, url, local_recording(url, data_dir) is not None) for i, url in enumerate(recordings_of(timeline))]
+    return render_template("calls/show.html", call=call, entries=entries, jobs=jobs, recordings=recordings)
+
+
+@bp.get("/<call_id>/recordings/<int:index>")
+@login_required
+def recording(call_id: str, index: int):
+    """Serve a voicemail recorded by this call, only from inside the data directory."""
+    found = recordings_of(CallStore(redis_conn()).timeline(call_id))
+    if index >= len(found):
+        abort(404, description="no such recording")
+    path = local_recording(found[index], Path(settings().data_dir))
+    if path is None:
+        abort(404, description="recording file not found in the data directory")
+    return send_file(path, mimetype="audio/wav", conditional=True)
+
+
+def local_recording(url: str, data_dir: Path) -> Path | None:
+    """The file a recording URL names, if it is a file inside the data directory (never anywhere else)."""
+    if "://" in url and not url.startswith("file://"):
+        return None  # the provider's URL (Twilio) or the simulator's pretend recording
+    raw = Path(url.removeprefix("file://"))
+    root = data_dir.resolve()
+    for candidate in (raw.resolve(), (data_dir / raw).resolve()):  # as the SIP process wrote it, or relative
+        if candidate.is_relative_to(root) and candidate.is_file():
+            return candidate
+    return None

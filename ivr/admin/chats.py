@@ -1,0 +1,96 @@
+"""Chats: the operator's side (rooms, a room's history, replying) and the caller's side, a public page at the
+unguessable, expiring link sent by SMS (`/chat/<token>`, no login). Both sides poll for messages after a cursor."""
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, abort, jsonify, render_template, request
+from flask_login import login_required
+
+from ivr.store.chats import ChatStore, RoomNotFound
+
+from .common import actor, admin_required, redis_conn
+
+bp = Blueprint("chats", __name__)
+
+MAX_TEXT = 2000
+OPERATOR = "operator"
+CALLER = "caller"
+
+
+def _messages_json(store: ChatStore, room_id: str, after: str):
+    messages = store.read(room_id, after or "0-0")
+    return jsonify(messages=[{"id": m.id, "author": m.author, "text": m.text, "at": m.at} for m in messages])
+
+
+def _post(store: ChatStore, room_id: str, author: str):
+    payload = request.get_json(silent=True) or request.form
+    text = str(payload.get("text", "")).strip()
+    if not text:
+        abort(400, description="type a message first")
+    if len(text) > MAX_TEXT:
+        abort(413, description=f"a message is at most {MAX_TEXT} characters")
+    try:
+        message_id = store.post(room_id, author=author, text=text, at=time.time())
+    except RoomNotFound:
+        abort(404, description="this chat has ended")
+    return jsonify(id=message_id)
+
+
+# operator side
+@bp.get("/chats/")
+@login_required
+def index():
+    return render_template("chats/index.html", rooms=ChatStore(redis_conn()).rooms(200))
+
+
+@bp.get("/chats/<room_id>")
+@login_required
+def room(room_id: str):
+    store = ChatStore(redis_conn())
+    found = store.room(room_id)
+    if found is None:
+        abort(404, description="no such chat room (rooms are kept 30 days after the last message)")
+    return render_template("chats/room.html", room=found, room_id=room_id, me=OPERATOR,
+                           poll_url=f"/chats/{room_id}/messages", post_url=f"/chats/{room_id}/messages")
+
+
+@bp.get("/chats/<room_id>/messages")
+@login_required
+def operator_messages(room_id: str):
+    return _messages_json(ChatStore(redis_conn()), room_id, request.args.get("after", ""))
+
+
+@bp.post("/chats/<room_id>/messages")
+@login_required
+@admin_required
+def operator_reply(room_id: str):
+    return _post(ChatStore(redis_conn()), room_id, f"{OPERATOR}:{actor()}")
+
+
+# caller side: the token is the only key, so it is checked on every request and expires with the link
+def _room_for(token: str) -> tuple[ChatStore, str]:
+    store = ChatStore(redis_conn())
+    room_id = store.room_for_token(token) if 16 <= len(token) <= 128 else None
+    if room_id is None or store.room(room_id) is None:
+        abort(404, description="This chat link has expired or does not exist.")
+    return store, room_id
+
+
+@bp.get("/chat/<token>")
+def caller_page(token: str):
+    _, room_id = _room_for(token)
+    return render_template("chats/public.html", me=CALLER, poll_url=f"/chat/{token}/messages",
+                           post_url=f"/chat/{token}/messages")
+
+
+@bp.get("/chat/<token>/messages")
+def caller_messages(token: str):
+    store, room_id = _room_for(token)
+    return _messages_json(store, room_id, request.args.get("after", ""))
+
+
+@bp.post("/chat/<token>/messages")
+def caller_post(token: str):
+    store, room_id = _room_for(token)
+    return _post(store, room_id, CALLER)

@@ -1,0 +1,57 @@
+"""`ivr admin ...`: create admin accounts and rebuild the analytics counters (click group `admin`)."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ivr.settings import Settings
+
+
+def _conn(settings: Settings):
+    from ivr.runtime import open_redis
+    return open_redis(settings)
+
+
+@click.group()
+def admin() -> None:
+    """Admin web app: accounts and analytics."""
+
+
+@admin.command("create-user")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["admin", "viewer"]), default="admin", show_default=True,
+              help="admin: edit, publish, settings; viewer: read only.")
+@click.pass_context
+def create_user(ctx: click.Context, name: str, role: str) -> None:
+    """Create an account (or reset its password and role). The password comes from IVR_ADMIN_PASSWORD or a prompt."""
+    from ivr.store.audit import AuditLog
+    from ivr.store.users import Role, UserStore
+    settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
+    password = settings.admin_password or click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    conn = _conn(settings)
+    try:
+        UserStore(conn).save(name, password, Role(role))
+    except ValueError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    AuditLog(conn).record("cli", "save user", f"user:{name}", f"role {role}")
+    click.echo(f"user {name} saved with role {role}")
+
+
+@admin.command("rebuild-analytics")
+@click.pass_context
+def rebuild_analytics(ctx: click.Context) -> None:
+    """Count every finished call not yet in the analytics counters (safe to run any time)."""
+    from ivr.store import keys
+    from ivr.store.analytics import record_calls_finished
+    settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
+    conn = _conn(settings)
+    counted, batch = 0, []
+    for call_id, _ in conn.zscan_iter(keys.CALLS_BY_TIME, count=1000):
+        batch.append(call_id.decode())
+        if len(batch) == 500:
+            counted += record_calls_finished(conn, batch)
+            batch = []
+    counted += record_calls_finished(conn, batch) if batch else 0
+    click.echo(f"{counted} call(s) added to the analytics counters")

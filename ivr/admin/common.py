@@ -1,0 +1,82 @@
+"""Shared helpers of the admin blueprints: the app's connections, the logged-in user's role, audit, formatting."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from functools import wraps
+
+from flask import abort, current_app, g, request
+from flask_login import UserMixin, current_user
+
+from ivr.settings import Settings
+from ivr.store.audit import AuditLog
+from ivr.store.users import Role, User
+
+
+class LoginUser(UserMixin):
+    """Flask-Login's view of an account (re-read from Redis on every request, so role changes apply at once)."""
+
+    def __init__(self, user: User):
+        self.user = user
+
+    def get_id(self) -> str:
+        return self.user.name
+
+    @property
+    def name(self) -> str:
+        return self.user.name
+
+    @property
+    def is_admin(self) -> bool:
+        return self.user.role == Role.ADMIN
+
+
+def runtime():
+    return current_app.extensions["ivr"]
+
+
+def redis_conn():
+    return runtime().redis
+
+
+def settings() -> Settings:
+    return current_app.config["IVR_SETTINGS"]
+
+
+def actor() -> str:
+    """Who is acting: the logged-in user, or the owner of the API token."""
+    token = g.get("api_token")
+    if token is not None:
+        return f"{token['owner']} (token {token['name']})"
+    return current_user.name if current_user.is_authenticated else "anonymous"
+
+
+def is_admin() -> bool:
+    token = g.get("api_token")
+    if token is not None:
+        return token["role"] == Role.ADMIN
+    return current_user.is_authenticated and current_user.is_admin
+
+
+def admin_required(view):
+    """Only admins may run this view (viewers are read-only): 403 otherwise."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not is_admin():
+            abort(403, description="This needs the admin role; your account is read-only.")
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def audit(action: str, target: str, detail: str = "") -> None:
+    AuditLog(redis_conn()).record(actor(), action, target, detail)
+
+
+def fmt_time(at, with_seconds: bool = True) -> str:
+    if at in (None, "", 0):
+        return "-"
+    moment = datetime.fromtimestamp(float(at), timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M:%S" if with_seconds else "%Y-%m-%d %H:%M") + " UTC"
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")

@@ -1,0 +1,216 @@
+"""Flows: the list (published revision and draft), the YAML editor with live validation, immutable revisions
+with messages, diffs, publish and rollback, import from and export to flows/*.yaml, and the flow graph."""
+from __future__ import annotations
+
+import difflib
+
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from ivr.flows.loader import build_flow
+from ivr.store.audit import AuditLog
+from ivr.store.flows import FlowStore, RevisionNotFound
+
+from . import flow_service as svc
+from .common import actor, admin_required, audit, redis_conn, settings
+from .flow_graph import render_svg
+
+bp = Blueprint("flows", __name__, url_prefix="/flows")
+
+NEW_FLOW = """id: {flow_id}
+description: A new flow
+start: welcome
+
+steps:
+  welcome:
+    type: say
+    text: "Hello, thank you for calling."
+    next: goodbye
+
+  goodbye:
+    type: hangup
+    say: "Goodbye."
+"""
+
+
+def _store() -> FlowStore:
+    return FlowStore(redis_conn())
+
+
+def _check_id(flow_id: str) -> None:
+    if not svc.valid_flow_id(flow_id):
+        abort(404, description=f"no flow {flow_id!r}")
+
+
+def _text_of(flow_id: str, rev: int | None) -> tuple[str, int | None]:
+    """A revision's text; by default the newest revision, else the file in flows/, else a starter flow."""
+    store = _store()
+    if rev is not None:
+        found = store.get_revision(flow_id, rev)
+        if found is None:
+            abort(404, description=f"flow {flow_id!r} has no revision {rev}")
+        return found.yaml_text, rev
+    newest = store.list_revisions(flow_id)[:1]
+    if newest:
+        return newest[0].yaml_text, newest[0].rev
+    return svc.file_text(settings(), flow_id) or NEW_FLOW.format(flow_id=flow_id), None
+
+
+@bp.get("/")
+@login_required
+def index():
+    return render_template("flows/index.html", flows=svc.summaries(_store(), settings()))
+
+
+@bp.post("/new")
+@login_required
+@admin_required
+def new():
+    flow_id = request.form.get("flow_id", "").strip()
+    if not svc.valid_flow_id(flow_id):
+        flash("A flow id is lower-case letters, digits, '-' or '_' (e.g. support-line).", "error")
+        return redirect(url_for("flows.index"))
+    return redirect(url_for("flows.edit", flow_id=flow_id))
+
+
+@bp.get("/<flow_id>")
+@login_required
+def show(flow_id: str):
+    _check_id(flow_id)
+    store = _store()
+    revisions = store.list_revisions(flow_id)
+    published = store.published_rev(flow_id)
+    shown = request.args.get("rev", type=int) or published or (revisions[0].rev if revisions else None)
+    text = store.get_revision(flow_id, shown).yaml_text if shown else svc.file_text(settings(), flow_id)
+    if text is None:
+        abort(404, description=f"no flow {flow_id!r}")
+    graph, problems = None, []
+    try:
+        graph = render_svg(build_flow(text, f"{flow_id}.yaml", settings().flows_dir))
+    except svc.FlowInvalid as exc:
+        problems = exc.problems
+    return render_template("flows/show.html", flow_id=flow_id, revisions=revisions, published=published,
+                           shown=shown, graph=graph, problems=problems, history=store.history(flow_id)[::-1],
+                           audit=AuditLog(redis_conn()).recent(20, target=f"flow:{flow_id}"))
+
+
+@bp.get("/<flow_id>/edit")
+@login_required
+def edit(flow_id: str):
+    _check_id(flow_id)
+    text, base = _text_of(flow_id, request.args.get("rev", type=int))
+    return render_template("flows/edit.html", flow_id=flow_id, text=text, base=base, message="",
+                           problems=svc.problem_dicts(svc.validate(settings(), flow_id, text)))
+
+
+@bp.post("/<flow_id>/validate")
+@login_required
+def validate(flow_id: str):
+    _check_id(flow_id)
+    body = request.get_json(silent=True, force=True)
+    text = body.get("yaml") if isinstance(body, dict) else None
+    if not isinstance(text, str):
+        abort(400, description="send JSON {\"yaml\": \"...\"}")
+    problems = svc.validate(settings(), flow_id, text)
+    return jsonify(ok=not problems, problems=svc.problem_dicts(problems))
+
+
+@bp.post("/<flow_id>/save")
+@login_required
+@admin_required
+def save(flow_id: str):
+    _check_id(flow_id)
+    text, message = request.form.get("yaml", ""), request.form.get("message", "")
+    try:
+        rev = svc.save(_store(), settings(), flow_id, text, message, actor())
+    except svc.Invalid as exc:
+        flash(f"Not saved: {len(exc.problems)} problem(s). Fix them and save again.", "error")
+        return render_template("flows/edit.html", flow_id=flow_id, text=text, base=None, message=message,
+                               problems=svc.problem_dicts(exc.problems)), 400
+    audit("save revision", f"flow:{flow_id}", f"revision {rev}: {message.strip() or '(no message)'}")
+    if request.form.get("publish"):
+        _store().publish(flow_id, rev, author=actor())
+        audit("publish", f"flow:{flow_id}", f"revision {rev}")
+        flash(f"Saved and published revision {rev}.", "info")
+    else:
+        flash(f"Saved revision {rev} (draft, not published).", "info")
+    return redirect(url_for("flows.show", flow_id=flow_id, rev=rev))
+
+
+@bp.post("/<flow_id>/publish")
+@login_required
+@admin_required
+def publish(flow_id: str):
+    _check_id(flow_id)
+    rev = request.form.get("rev", type=int)
+    try:
+        _store().publish(flow_id, rev, author=actor())
+    except (RevisionNotFound, TypeError):
+        abort(404, description=f"flow {flow_id!r} has no revision {rev}")
+    audit("publish", f"flow:{flow_id}", f"revision {rev}")
+    flash(f"Published revision {rev}. Running processes use it within seconds; calls in progress finish on "
+          f"their revision.", "info")
+    return redirect(url_for("flows.show", flow_id=flow_id))
+
+
+@bp.post("/<flow_id>/rollback")
+@login_required
+@admin_required
+def rollback(flow_id: str):
+    _check_id(flow_id)
+    try:
+        rev = _store().rollback(flow_id, request.form.get("rev", type=int), author=actor())
+    except RevisionNotFound as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("flows.show", flow_id=flow_id))
+    audit("rollback", f"flow:{flow_id}", f"to revision {rev}")
+    flash(f"Rolled back to revision {rev}.", "info")
+    return redirect(url_for("flows.show", flow_id=flow_id))
+
+
+@bp.get("/<flow_id>/diff")
+@login_required
+def diff(flow_id: str):
+    _check_id(flow_id)
+    a, b = request.args.get("a", type=int), request.args.get("b", type=int)
+    old, _ = _text_of(flow_id, a) if a else ("", None)
+    new, _ = _text_of(flow_id, b) if b else ("", None)
+    lines = list(difflib.unified_diff(old.splitlines(), new.splitlines(), f"revision {a}", f"revision {b}",
+                                      lineterm="", n=3))
+    return render_template("flows/diff.html", flow_id=flow_id, a=a, b=b, lines=lines,
+                           revisions=_store().list_revisions(flow_id))
+
+
+@bp.get("/<flow_id>/revisions/<int:rev>.yaml")
+@login_required
+def raw(flow_id: str, rev: int):
+    _check_id(flow_id)
+    text, _ = _text_of(flow_id, rev)
+    return Response(text, mimetype="text/yaml",
+                    headers={"Content-Disposition": f'attachment; filename="{flow_id}-r{rev}.yaml"'})
+
+
+@bp.post("/import")
+@login_required
+@admin_required
+def import_files():
+    report = svc.import_files(_store(), settings(), actor())
+    for flow_id, outcome in report:
+        audit("import", f"flow:{flow_id}", outcome)
+        flash(f"{flow_id}: {outcome}", "error" if outcome.startswith("not") else "info")
+    return redirect(url_for("flows.index"))
+
+
+@bp.post("/<flow_id>/export")
+@login_required
+@admin_required
+def export(flow_id: str):
+    _check_id(flow_id)
+    try:
+        path = svc.export_file(_store(), settings(), flow_id, request.form.get("rev", type=int))
+    except LookupError as exc:
+        flash(str(exc), "error")
+    else:
+        audit("export", f"flow:{flow_id}", str(path))
+        flash(f"Wrote {path}. Commit it to keep the flow in git.", "info")
+    return redirect(url_for("flows.show", flow_id=flow_id))

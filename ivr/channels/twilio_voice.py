@@ -1,0 +1,161 @@
+"""Twilio voice wire format: engine actions -> TwiML (twilio's VoiceResponse), webhook parameters -> engine events.
+
+Translation only: no I/O. Prompts are rendered as <Say voice language> or, when the caller passes a `play_url`
+function, as <Play> of the same audio the SIP channel plays. A Gather nests the prompts just before it when they
+may be interrupted (barge-in), so a key press or speech stops them as on SIP.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from ..engine import actions as A
+from ..engine import events as E
+
+# Read when Redis, the flows or the app itself fail; Twilio's fallback URL serves it too.
+FALLBACK_TEXT = (
+    "Sorry, we are having technical difficulties. This is a private number, not Skype, and Skype does not offer "
+    "support by phone. For Skype's own help, please visit support dot skype dot com. Goodbye."
+)
+UNKNOWN_CALL_TEXT = "Sorry, this call can no longer be continued. Please call again. Goodbye."
+
+# Voices Twilio's <Say> knows; other names (espeak-ng voices meant for SIP) are left out so Twilio uses its default.
+_TWILIO_VOICE = re.compile(r"^(man|woman|alice|(Polly|Google)\.[A-Za-z0-9_-]+)$")
+VISIBLE = (A.Say, A.Gather, A.Transfer, A.Record, A.Hangup)  # what a caller hears or does; Jobs/Logs are not
+DIAL_OK = frozenset({"completed", "answered"})  # DialCallStatus values that mean the transfer was answered
+
+
+@dataclass(frozen=True)
+class TurnUrls:
+    """Action URLs for the next turn (relative URLs resolve against the URL Twilio just requested)."""
+    gather: str
+    dial: str
+    record: str
+
+
+PlayUrl = Callable[[A.Say], "str | None"]  # URL of a prompt's audio, or None to fall back to <Say>
+
+
+def _seconds(value: float) -> int:
+    return max(1, math.ceil(value))
+
+
+def _prompt(parent, say: A.Say, play_url: PlayUrl | None) -> None:
+    url = play_url(say) if play_url is not None else None
+    if url:
+        parent.play(url)
+        return
+    if say.text:
+        voice = say.voice if _TWILIO_VOICE.match(say.voice or "") else None
+        parent.say(say.text, voice=voice, language=say.language or None)
+
+
+def _gather_attributes(gather: A.Gather, action_url: str, language: str) -> dict:
+    speech = "speech" in gather.input
+    attrs = {
+        "input": " ".join(gather.input), "action": action_url, "method": "POST",
+        "timeout": _seconds(gather.timeout), "finish_on_key": gather.finish_on_key,
+        "action_on_empty_result": True, "barge_in": gather.barge_in,
+    }
+    if "dtmf" in gather.input:
+        attrs["num_digits"] = gather.max_digits
+    if speech:
+        attrs["speech_timeout"] = "auto"
+        attrs["language"] = language or None
+        if gather.hints:
+            attrs["hints"] = ",".join(gather.hints)
+    return attrs
+
+
+def render(actions: list, urls: TurnUrls, play_url: PlayUrl | None = None) -> str:
+    """One turn's actions as a TwiML document. Jobs and Logs are not the caller's business and render nothing."""
+    response = VoiceResponse()
+    says: list[A.Say] = []
+    language = ""
+    ended = False
+
+    def flush(upto: int | None = None) -> None:
+        for say in says[:upto]:
+            _prompt(response, say, play_url)
+        del says[:upto]
+
+    for action in actions:
+        if isinstance(action, A.Say):
+            says.append(action)
+            language = action.language or language
+            ended = False
+            continue
+        if isinstance(action, A.Gather):
+            nested = 0  # the trailing run of interruptible prompts goes inside the Gather
+            while action.barge_in and nested < len(says) and says[-1 - nested].barge_in:
+                nested += 1
+            flush(len(says) - nested)
+            verb = response.gather(**_gather_attributes(action, urls.gather, language))
+            for say in says:
+                _prompt(verb, say, play_url)
+            says.clear()
+        elif isinstance(action, A.Transfer):
+            flush()
+            dial = response.dial(timeout=_seconds(action.timeout), action=urls.dial, method="POST",
+                                 caller_id=action.caller_id or None)
+            if action.target.startswith(("sip:", "sips:")):
+                dial.sip(action.target)
+            else:
+                dial.number(action.target)
+        elif isinstance(action, A.Record):
+            flush()
+            response.record(max_length=_seconds(action.max_length), timeout=_seconds(action.silence_timeout),
+                            finish_on_key=action.finish_on_key, play_beep=action.beep, action=urls.record,
+                            method="POST")
+        elif isinstance(action, A.Hangup):
+            flush()
+            response.hangup()
+        else:
+            continue
+        ended = True
+    flush()
+    if not ended:
+        response.hangup()  # nothing left to wait for: end the call explicitly rather than by running off the end
+    return str(response)
+
+
+def speak_and_hang_up(text: str, language: str = "en-US") -> str:
+    """A static goodbye (the fallback URL, an unknown call, a failed backend)."""
+    response = VoiceResponse()
+    response.say(text, language=language)
+    response.hangup()
+    return str(response)
+
+
+# Webhook parameters -> events
+def gather_event(form: Mapping[str, str], at: float):
+    """A <Gather> result: Digits, else Speech, else (actionOnEmptyResult) NoInput."""
+    digits = (form.get("Digits") or "").strip()
+    if digits:
+        return E.Digits(digits=digits, at=at)
+    speech = (form.get("SpeechResult") or "").strip()
+    if speech:
+        try:
+            confidence = float(form.get("Confidence") or 1.0)
+        except ValueError:
+            confidence = 1.0
+        return E.Speech(text=speech, at=at, confidence=confidence)
+    return E.NoInput(at=at)
+
+
+def dial_event(form: Mapping[str, str], at: float) -> E.TransferResult:
+    status = (form.get("DialCallStatus") or "failed").strip().lower()
+    return E.TransferResult(ok=status in DIAL_OK, reason=status, at=at)
+
+
+def record_event(form: Mapping[str, str], at: float) -> E.RecordingDone:
+    try:
+        duration = float(form.get("RecordingDuration") or 0)
+    except ValueError:
+        duration = 0.0
+    url = (form.get("RecordingUrl") or "").strip()
+    return E.RecordingDone(url=url, duration=duration, at=at)

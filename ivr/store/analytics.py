@@ -1,0 +1,149 @@
+"""Analytics counters, maintained when a call ends so that reports never scan call records.
+
+`record_call_finished(conn, call_id)` reads the finished call and its timeline once and adds it to per-day
+counters (calls by channel, outcome and hour; per-step prompts, no-input, no-match, menu choices; jobs).
+A marker makes it idempotent, so any number of writers (turn_writes, the simulator, a rebuild) may call it.
+Callback requests are followed in an "open" set and settled when they reach a final status (`settle_callbacks`).
+Hours and days are UTC.
+"""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import date, datetime, timedelta, timezone
+
+import redis
+
+from ivr.store import keys
+
+FINAL_CALLBACK = {"completed", "failed", "refused"}
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def day_of(at: float) -> str:
+    return datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%d")
+
+
+def record_call_finished(conn: redis.Redis, call_id: str) -> bool:
+    """Count a finished call once. False when it is unknown, still running, or counted already."""
+    return record_calls_finished(conn, [call_id]) == 1
+
+
+def record_calls_finished(conn: redis.Redis, call_ids: list[str]) -> int:
+    """Count many finished calls in three round trips (rebuilds, bulk imports). Returns how many were new."""
+    with conn.pipeline(transaction=False) as p:
+        for call_id in call_ids:
+            p.hgetall(keys.call(call_id))
+            p.lrange(keys.call_timeline(call_id), 0, -1)
+        rows = p.execute()
+    finished = []
+    for call_id, raw, timeline in zip(call_ids, rows[::2], rows[1::2]):
+        call = {_text(k): _text(v) for k, v in raw.items()}
+        if call.get("ended_at") and call.get("started_at"):
+            finished.append((call_id, call, timeline))
+    with conn.pipeline(transaction=False) as p:
+        for call_id, _, _ in finished:
+            p.set(keys.analytics_counted(call_id), 1, nx=True, ex=keys.CALL_RETENTION)
+        fresh = p.execute()
+    counted = 0
+    with conn.pipeline() as p:
+        for (call_id, call, timeline), is_new in zip(finished, fresh):
+            if is_new:
+                _add(p, call, timeline)
+                counted += 1
+        p.execute()
+    return counted
+
+
+def _add(p, call: dict, timeline: list) -> None:
+    """Queue on pipeline `p` the counter increments of one finished call."""
+    started = float(call["started_at"])
+    day, hour = day_of(started), datetime.fromtimestamp(started, timezone.utc).hour
+    totals: dict[str, int] = defaultdict(int)
+    steps: dict[str, int] = defaultdict(int)
+    flow = call.get("flow_id", "")
+    for name in ("total", f"channel:{call.get('channel', '')}", f"outcome:{call.get('outcome', '')}",
+                 f"hour:{hour}"):
+        totals[name] += 1
+    callbacks = []
+    for entry in (json.loads(e) for e in timeline):
+        data = entry.get("data", {})
+        if entry.get("kind") == "event":
+            totals["turns"] += 1
+            continue
+        kind = data.get("type")
+        if kind == "gather":
+            steps[f"{flow}|{data.get('step', '')}|asked"] += 1
+        elif kind == "job":
+            totals[f"job:{data.get('kind', '')}"] += 1
+            if data.get("kind") == "callback":
+                callbacks.append(data.get("idempotency_key", ""))
+        elif kind == "log":
+            event, step = data.get("event"), data.get("data", {}).get("step", "")
+            if event in ("no_input", "no_match", "exhausted"):
+                steps[f"{flow}|{step}|{event}"] += 1
+            elif event == "menu_choice":
+                steps[f"{flow}|{step}|choice:{data['data'].get('choice', '')}"] += 1
+            elif event == "step":
+                steps[f"{flow}|{step}|visits"] += 1
+    totals["callback:requested"] += len(callbacks)
+    for name, count in totals.items():
+        p.hincrby(keys.analytics_day(day), name, count)
+        p.hincrby(keys.ANALYTICS_TOTALS, name, count)
+    for name, count in steps.items():
+        p.hincrby(keys.analytics_steps(day), name, count)
+    for key in (keys.analytics_day(day), keys.analytics_steps(day)):
+        p.expire(key, keys.ANALYTICS_RETENTION)
+    for request_id in filter(None, callbacks):
+        p.zadd(keys.ANALYTICS_OPEN_CALLBACKS, {request_id: started}, nx=True)
+
+
+def settle_callbacks(conn: redis.Redis, now: float, limit: int = 5000) -> int:
+    """Count callback requests that reached a final status since the last look. Returns how many settled."""
+    opened = conn.zrange(keys.ANALYTICS_OPEN_CALLBACKS, 0, limit - 1, withscores=True)
+    if not opened:
+        return 0
+    with conn.pipeline(transaction=False) as p:
+        for request_id, _ in opened:
+            p.hget(keys.callback(_text(request_id)), "status")
+        statuses = p.execute()
+    settled = 0
+    with conn.pipeline() as p:
+        for (request_id, at), status in zip(opened, statuses):
+            status = _text(status) if status is not None else None
+            expired = status is None and now - at > keys.CALLBACK_RETENTION
+            if status in FINAL_CALLBACK or expired:
+                name = f"callback:{status or 'expired'}"
+                p.hincrby(keys.analytics_day(day_of(at)), name, 1)
+                p.hincrby(keys.ANALYTICS_TOTALS, name, 1)
+                p.zrem(keys.ANALYTICS_OPEN_CALLBACKS, request_id)
+                settled += 1
+        p.execute()
+    return settled
+
+
+def day_range(first: date, last: date) -> list[str]:
+    count = max((last - first).days, 0) + 1
+    return [(first + timedelta(days=i)).isoformat() for i in range(min(count, 400))]
+
+
+def read_days(conn: redis.Redis, days: list[str]) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+    """Per-day counters and the step counters summed over `days` (one pipelined round trip)."""
+    with conn.pipeline(transaction=False) as p:
+        for day in days:
+            p.hgetall(keys.analytics_day(day))
+            p.hgetall(keys.analytics_steps(day))
+        rows = p.execute()
+    per_day, steps = {}, defaultdict(int)
+    for day, counters, step_counters in zip(days, rows[::2], rows[1::2]):
+        per_day[day] = {_text(k): int(v) for k, v in counters.items()}
+        for k, v in step_counters.items():
+            steps[_text(k)] += int(v)
+    return per_day, dict(steps)
+
+
+def totals(conn: redis.Redis) -> dict[str, int]:
+    return {_text(k): int(v) for k, v in conn.hgetall(keys.ANALYTICS_TOTALS).items()}

@@ -1,0 +1,97 @@
+"""Prompt audio shared by every channel: espeak-ng TTS and flow audio files as 8 kHz 16-bit mono WAV, cached on disk.
+
+The cache key is sha256(kind, text, voice, language) (or path, size, mtime for audio files), the same scheme as the
+SIP channel's prompt library, so with the same cache directory (`<data_dir>/prompts`) a Twilio caller in "play" mode
+hears exactly the WAV a SIP caller hears. Files are written atomically, so concurrent renders of one prompt by
+several processes are harmless (the last rename wins with identical content).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+DEFAULT_VOICE = "en-us"
+CACHE_SUBDIR = "prompts"
+KEY_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+
+
+class TtsError(RuntimeError):
+    pass
+
+
+def cache_dir(data_dir: str | Path) -> Path:
+    return Path(data_dir) / CACHE_SUBDIR
+
+
+def tts_key(text: str, voice: str = "", language: str = "") -> str:
+    return hashlib.sha256(f"tts\0{text}\0{voice}\0{language}".encode()).hexdigest()
+
+
+def _run(cmd: list[str]) -> None:
+    try:
+        result = subprocess.run(cmd, capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise TtsError(f"{cmd[0]}: {exc}") from None
+    if result.returncode != 0:
+        raise TtsError(f"{cmd[0]} failed: {result.stderr.decode(errors='replace')[:300]}")
+
+
+def _to_8k_mono(source: Path, target: Path) -> None:
+    """Convert any audio file sox reads to 8 kHz, mono, signed 16-bit WAV, atomically."""
+    fd, tmp = tempfile.mkstemp(suffix=".wav", dir=target.parent)
+    os.close(fd)
+    try:
+        _run(["sox", str(source), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", tmp])
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def render_tts(text: str, directory: Path, voice: str = "", language: str = "") -> Path:
+    """Speak `text` with espeak-ng into the cache (once); returns the WAV path."""
+    target = Path(directory) / f"{tts_key(text, voice, language)}.wav"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        raw = Path(tmp) / "tts.wav"
+        _run(["espeak-ng", "-v", voice or language or DEFAULT_VOICE, "-w", str(raw), "--", text])
+        _to_8k_mono(raw, target)
+    return target
+
+
+def convert_audio(path: Path, directory: Path) -> Path:
+    """An audio file converted to 8 kHz mono WAV in the cache (keyed by path, size and mtime)."""
+    stat = path.stat()
+    key = hashlib.sha256(f"file\0{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()
+    target = Path(directory) / f"{key}.wav"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _to_8k_mono(path, target)
+    return target
+
+
+def prompt_wav(directory: Path, *, text: str = "", audio: str = "", voice: str = "", language: str = "",
+               audio_root: Path | None = None) -> Path:
+    """The cached WAV for a Say action: its audio file if it has one, else its text spoken by espeak-ng."""
+    if audio:
+        source = Path(audio)
+        if not source.is_absolute() and audio_root is not None:
+            source = Path(audio_root) / source
+        if not source.is_file():
+            raise TtsError(f"no audio file {source}")
+        return convert_audio(source, directory)
+    return render_tts(text, directory, voice, language)
+
+
+def cached_path(directory: Path, key: str) -> Path | None:
+    """The cached WAV named `key`, if `key` is a well-formed cache key and the file exists."""
+    if not KEY_PATTERN.match(key):
+        return None
+    path = Path(directory) / f"{key}.wav"
+    return path if path.is_file() else None

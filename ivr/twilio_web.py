@@ -1,0 +1,186 @@
+"""Twilio webhooks (blueprint `bp`, /twilio/*): voice turns, status callbacks, the fallback URL and SMS.
+
+Every /twilio/* request must carry a valid X-Twilio-Signature (403 otherwise, before anything is read or
+written); bodies over `max_request_bytes` get 413. All call state is in Redis keyed by CallSid (through the
+call session), so any number of web processes can serve the turns of one call. Each action URL carries the
+turn number `t`; the turn id given to the call session is derived from it and the signed parameters, so a
+request Twilio delivers twice gets the same TwiML and queues nothing twice. Any failure still answers with
+TwiML: a caller never hears dead air. Prompt audio for "play" mode is served by `audio_bp` (/audio/<key>.wav).
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from functools import lru_cache
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request, send_file, url_for
+from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import tts, twilio_sms
+from .call_status import CallStatusRecorder
+from .channels import twilio_voice as voice
+from .engine.actions import Say
+from .twilio_signature import is_signed
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("twilio", __name__, url_prefix="/twilio")
+audio_bp = Blueprint("twilio_audio", __name__)
+
+TWIML = "text/xml; charset=utf-8"
+AUDIO_MAX_AGE = 365 * 24 * 3600  # audio is addressed by the hash of its content's source: never changes
+TURN_PARAMS = ("Digits", "SpeechResult", "DialCallStatus", "RecordingUrl", "RecordingDuration")
+EVENT_READERS = {"gather": voice.gather_event, "dial": voice.dial_event, "record": voice.record_event}
+
+
+def init_app(app: Flask) -> None:
+    """Register the Twilio blueprints, exempt them from the admin's CSRF check and trust configured proxies."""
+    app.register_blueprint(bp)
+    app.register_blueprint(audio_bp)
+    csrf = app.extensions.get("csrf")
+    if csrf is not None:  # Flask-WTF: Twilio cannot send a CSRF token; the signature protects these endpoints
+        csrf.exempt(bp)
+    hops = app.config["IVR_SETTINGS"].proxy_fix
+    if hops and not isinstance(app.wsgi_app, ProxyFix):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
+
+
+def _settings():
+    return current_app.config["IVR_SETTINGS"]
+
+
+def _runtime():
+    return current_app.extensions["ivr"]
+
+
+def now() -> float:
+    """Seconds since the epoch; tests may pin the clock with the `IVR_CLOCK` config key (a callable)."""
+    return current_app.config.get("IVR_CLOCK", time.time)()
+
+
+def twiml(document: str) -> Response:
+    return Response(document, mimetype="text/xml")
+
+
+@bp.before_request
+def require_signature():
+    settings = _settings()
+    request.form  # parse first: a body over MAX_CONTENT_LENGTH raises 413 here
+    if not is_signed(request, settings.twilio_auth_token, settings.public_base_url):
+        log.warning("refused %s: missing or invalid X-Twilio-Signature", request.path)
+        return jsonify(error="missing or invalid X-Twilio-Signature"), 403
+    return None
+
+
+@bp.errorhandler(HTTPException)
+def http_error(exc: HTTPException):
+    return jsonify(error=exc.description or exc.name, status=exc.code), exc.code
+
+
+def _fallback(exc: Exception | None = None) -> Response:
+    if exc is not None:
+        log.exception("twilio %s failed; answering with the fallback message", request.path)
+    return twiml(voice.speak_and_hang_up(voice.FALLBACK_TEXT))
+
+
+def _call_id() -> str:
+    call_id = request.form.get("CallSid", "").strip()
+    if not call_id:
+        raise BadRequest("CallSid is required")
+    return call_id
+
+
+def _turn_number() -> int:
+    return max(0, request.args.get("t", default=0, type=int))
+
+
+def _turn_id(kind: str, number: int) -> str:
+    """Stable for a repeated delivery of the same turn (same URL, same signed parameters)."""
+    signed = "\0".join(f"{name}={request.form.get(name, '')}" for name in TURN_PARAMS)
+    return f"{kind}{number}-{hashlib.sha256(signed.encode()).hexdigest()[:16]}"
+
+
+def _play_url(say: Say) -> str | None:
+    settings = _settings()
+    try:
+        path = tts.prompt_wav(tts.cache_dir(settings.data_dir), text=say.text, audio=say.audio, voice=say.voice,
+                              language=say.language, audio_root=settings.flows_dir)
+    except (tts.TtsError, OSError) as exc:  # no audio: Twilio's own TTS says it instead
+        log.warning("prompt audio unavailable, using <Say>: %s", exc)
+        return None
+    return url_for("twilio_audio.prompt", key=path.stem)
+
+
+@lru_cache(maxsize=2048)
+def _render_said(visible: tuple, urls: voice.TurnUrls) -> str:
+    """Say-mode TwiML depends only on the visible actions and URLs; menus repeat across calls, so cache it."""
+    return voice.render(list(visible), urls)
+
+
+def _render(actions: list, next_turn: int) -> Response:
+    base = f"{request.script_root}{bp.url_prefix}/voice"
+    urls = voice.TurnUrls(*(f"{base}/{kind}?t={next_turn}" for kind in ("gather", "dial", "record")))
+    if _settings().twilio_prompt_mode == "play":
+        return twiml(voice.render(actions, urls, _play_url))
+    return twiml(_render_said(tuple(a for a in actions if isinstance(a, voice.VISIBLE)), urls))
+
+
+@bp.post("/voice")
+def voice_start():
+    call_id = _call_id()
+    try:
+        actions = _runtime().call_session.start(
+            call_id=call_id, channel="twilio", caller=request.form.get("From", ""),
+            called=request.form.get("To", ""), at=now(), flow_id=request.args.get("flow") or None)
+        return _render(actions, 1)
+    except Exception as exc:  # noqa: BLE001 - whatever broke, the caller still hears something useful
+        return _fallback(exc)
+
+
+@bp.post("/voice/<any(gather, dial, record):kind>")
+def voice_turn(kind: str):
+    call_id, number = _call_id(), _turn_number()
+    event = EVENT_READERS[kind](request.form, now())
+    try:
+        actions = _runtime().call_session.turn(call_id, event, turn_id=_turn_id(kind, number))
+        return _render(actions, number + 1)
+    except Exception as exc:  # noqa: BLE001
+        return _fallback(exc)
+
+
+@bp.post("/voice/status")
+def voice_status():
+    call_id, status = _call_id(), request.form.get("CallStatus", "")
+    runtime = _runtime()
+    try:
+        result = CallStatusRecorder(runtime.redis, runtime.call_session).record(
+            call_id, status, at=now(), duration=request.form.get("CallDuration", ""))
+    except Exception:  # noqa: BLE001
+        log.exception("status callback for %s failed", call_id)
+        result = "error"
+    # 503 when nothing could be recorded: Twilio retries it if the URL asks for retries (#rc=...&rp=5xx)
+    code = 503 if result in ("unavailable", "error") else 200
+    return jsonify(call_id=call_id, status=status, result=result), code
+
+
+@bp.post("/voice/fallback")
+def voice_fallback():
+    """Twilio's fallback URL: static, needs neither Redis nor the flows."""
+    log.warning("twilio fallback used for %s: %s %s", request.form.get("CallSid"), request.form.get("ErrorCode"),
+                request.form.get("ErrorUrl"))
+    return _fallback()
+
+
+@audio_bp.get("/audio/<key>.wav")
+def prompt(key: str):
+    path = tts.cached_path(tts.cache_dir(_settings().data_dir), key)
+    if path is None:
+        return jsonify(error="no such prompt audio"), 404
+    response = send_file(path, mimetype="audio/wav", max_age=AUDIO_MAX_AGE, conditional=True, etag=key)
+    response.cache_control.immutable = True
+    return response
+
+
+bp.add_url_rule("/sms", view_func=twilio_sms.sms_reply, methods=["POST"])

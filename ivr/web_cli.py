@@ -1,0 +1,84 @@
+"""`ivr web`: serve `create_app()` (Twilio webhooks, admin, API) with gunicorn, a production WSGI server.
+
+Workers are forked from a master that has not built the app's connections yet (they are lazy), so each worker
+opens its own Redis connection. `gthread` workers keep HTTP connections alive for a proxy or Twilio's edge.
+Run it directly with `python -m ivr.web_cli --host H --port P` (the tests do) or through `ivr web` / `ivr run`.
+"""
+from __future__ import annotations
+
+import logging
+import os
+
+import click
+from gunicorn.app.base import BaseApplication
+
+
+log = logging.getLogger(__name__)
+
+
+def warm_up(worker) -> None:
+    """gunicorn post_worker_init: open the call session and load the default flow before the first caller."""
+    app = worker.wsgi
+    try:
+        runtime = app.extensions["ivr"]
+        runtime.call_session.flows.get(runtime.settings.default_flow)
+    except Exception as exc:  # noqa: BLE001 - Redis down or a broken flow: requests will show it, start anyway
+        log.warning("worker warm-up incomplete: %s", exc)
+
+
+def default_workers() -> int:
+    return max(2, (os.cpu_count() or 1) + 1)
+
+
+class GunicornServer(BaseApplication):
+    """gunicorn with its options given in code rather than read from a command line or config file."""
+
+    def __init__(self, app_factory, options: dict):
+        self.app_factory = app_factory
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if value is not None and key in self.cfg.settings:  # older gunicorns lack some settings
+                self.cfg.set(key, value)
+
+    def load(self):
+        return self.app_factory()
+
+
+def gunicorn_options(host: str, port: int, workers: int, threads: int, timeout: int = 30) -> dict:
+    return {
+        "bind": f"{host}:{port}", "workers": workers, "threads": threads,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "timeout": timeout,  # Twilio gives up on a webhook after 15 s; a stuck worker is recycled
+        "graceful_timeout": 10, "keepalive": 5,
+        "accesslog": None, "errorlog": "-", "loglevel": "info",
+        "proc_name": "ivr-web",
+        "post_worker_init": warm_up,
+        # gunicorn >= 25.1 opens a control socket at one fixed path per user: several servers would collide
+        "control_socket_disable": True,
+    }
+
+
+@click.command()
+@click.option("--host", default=None, help="Address to bind (default IVR_WEB_HOST, 127.0.0.1).")
+@click.option("--port", default=None, type=int, help="Port to bind (default IVR_WEB_PORT, 8000).")
+@click.option("--workers", default=None, type=int, help="Worker processes (default: CPUs + 1).")
+@click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker (gthread).")
+@click.option("--access-log", is_flag=True, help="Log every request to stderr.")
+def web(host: str | None, port: int | None, workers: int | None, threads: int, access_log: bool) -> None:
+    """Serve the web app (Twilio webhooks, admin UI, REST API) with gunicorn."""
+    from .settings import Settings
+    from .web import create_app
+
+    settings = Settings.from_env()
+    options = gunicorn_options(host or settings.web_host, port or settings.web_port,
+                               workers or default_workers(), threads)
+    if access_log:
+        options["accesslog"] = "-"
+    GunicornServer(lambda: create_app({"IVR_SETTINGS": settings}), options).run()
+
+
+if __name__ == "__main__":
+    web()

@@ -1,0 +1,49 @@
+"""Fixtures of the admin tests: a fresh app per test on the session's real redis-server (flushed per test), a copy
+of flows/ in a temporary directory, and logged-in clients for an admin and a viewer."""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+from ivr.settings import Settings
+from ivr.store.users import Role, UserStore
+from ivr.web import create_app
+from tests.admin.helpers import PASSWORD, REPO, Client, login
+
+
+@pytest.fixture
+def settings(tmp_path, redis_url) -> Settings:
+    flows = tmp_path / "flows"
+    shutil.copytree(REPO / "flows", flows)
+    return Settings(data_dir=tmp_path / "data", flows_dir=flows, redis_url=redis_url, secret_key="test-secret")
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    return generate_password_hash(PASSWORD)  # scrypt is slow on purpose: hash once per test session
+
+
+@pytest.fixture
+def app(settings, redis_conn, password_hash):
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = create_app({"IVR_SETTINGS": settings, "IVR_REDIS": redis_conn, "TESTING": True})
+    users = UserStore(redis_conn)
+    users.save_hashed("ada", password_hash, Role.ADMIN)
+    users.save_hashed("vic", password_hash, Role.VIEWER)
+    return app
+
+
+@pytest.fixture
+def admin(app) -> Client:
+    client = app.test_client()
+    assert login(client, "ada").status_code == 302
+    return Client(client)
+
+
+@pytest.fixture
+def viewer(app) -> Client:
+    client = app.test_client()
+    assert login(client, "vic").status_code == 302
+    return Client(client)

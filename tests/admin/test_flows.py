@@ -1,0 +1,111 @@
+"""Flows: live validation gives exactly `ivr validate`'s problems, immutable revisions, diff, publish, rollback,
+import/export of flows/*.yaml, the graph, and running processes picking up a published revision."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from ivr.flows import FlowRepository
+from ivr.store.audit import AuditLog
+from ivr.store.flows import FlowStore
+from tests.admin.helpers import REPO, shipped_yaml
+
+FLOW = "skype-receptionist"
+BROKEN = shipped_yaml().replace("goto: send_support_links", "goto: send_suport_links")
+
+
+def cli_problems(tmp_path, text: str) -> list[tuple[int, int, str]]:
+    path = tmp_path / f"{FLOW}.yaml"
+    path.write_text(text)
+    done = subprocess.run([sys.executable, "-m", "ivr", "validate", str(path)], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+    found = []
+    for line in done.stdout.splitlines():
+        rest = line[len(str(path)) + 1:]
+        row, column, message = rest.split(":", 2)
+        found.append((int(row), int(column), message.strip()))
+    return found
+
+
+def test_validation_matches_the_cli(admin, tmp_path):
+    for text in (BROKEN, "id: x\nsteps: [\n", shipped_yaml().replace("timeout: 25", "timeout: soon", 1)):
+        body = admin.post(f"/flows/{FLOW}/validate", json={"yaml": text}).json
+        expected = cli_problems(tmp_path, text)
+        assert expected, "the CLI found nothing: the fixture text is not broken"
+        assert [(p["line"], p["column"], p["message"]) for p in body["problems"]] == expected
+        assert body["ok"] is False
+    line = BROKEN.splitlines().index("        goto: send_suport_links") + 1
+    assert any(p["line"] == line and "send_suport_links" in p["message"] for p in
+               admin.post(f"/flows/{FLOW}/validate", json={"yaml": BROKEN}).json["problems"])
+    assert admin.post(f"/flows/{FLOW}/validate", json={"yaml": shipped_yaml()}).json == {"ok": True, "problems": []}
+
+
+def test_a_revision_must_keep_its_flow_id(admin):
+    body = admin.post("/flows/other-flow/validate", json={"yaml": shipped_yaml()}).json
+    assert body["problems"][0]["message"].startswith("id: 'skype-receptionist' must be 'other-flow'")
+
+
+def test_save_publish_diff_rollback(admin, redis_conn):
+    store = FlowStore(redis_conn)
+    response = admin.post(f"/flows/{FLOW}/save", data={"yaml": BROKEN, "message": "typo"})
+    assert response.status_code == 400 and "send_suport_links" in response.text
+    assert store.list_revisions(FLOW) == []
+    first = admin.post(f"/flows/{FLOW}/save", data={"yaml": shipped_yaml(), "message": "start", "publish": "1"})
+    assert first.status_code == 302
+    changed = shipped_yaml().replace("Thank you for calling. Goodbye.", "Bye now.")
+    admin.post(f"/flows/{FLOW}/save", data={"yaml": changed, "message": "shorter goodbye"})
+    assert store.published_rev(FLOW) == 1
+    listing = admin.get("/flows/").text
+    assert "revision 1" in listing and "revision 2" in listing  # published and draft
+    diff = admin.get(f"/flows/{FLOW}/diff?a=1&b=2").text
+    assert "-    say: &#34;Thank you for calling. Goodbye.&#34;" in diff and "+    say: &#34;Bye now.&#34;" in diff
+    admin.post(f"/flows/{FLOW}/publish", data={"rev": 2})
+    assert store.published_rev(FLOW) == 2
+    admin.post(f"/flows/{FLOW}/rollback")
+    assert store.published_rev(FLOW) == 1
+    assert store.get_revision(FLOW, 2).yaml_text == changed  # revisions are never changed
+    actions = [e["action"] for e in AuditLog(redis_conn).recent(target=f"flow:{FLOW}")]
+    assert actions == ["rollback", "publish", "save revision", "publish", "save revision"]
+    page = admin.get(f"/flows/{FLOW}").text
+    assert "rollback" in page and "shorter goodbye" in page
+
+
+def test_published_revision_reaches_running_processes(admin, redis_conn, settings):
+    clock = [0.0]
+    repository = FlowRepository(settings.flows_dir, source=FlowStore(redis_conn), clock=lambda: clock[0])
+    assert repository.get(FLOW).revision == "file"
+    admin.post(f"/flows/{FLOW}/save", data={"yaml": shipped_yaml(), "message": "m", "publish": "1"})
+    assert repository.get(FLOW).revision == "file"  # cached for up to refresh_seconds
+    clock[0] += 2.5
+    assert repository.get(FLOW).revision == "1"
+
+
+def test_graph_shows_every_step_and_exit(admin):
+    page = admin.get(f"/flows/{FLOW}").text
+    for step in ("screen_caller", "main_menu", "request_callback", "goodbye"):
+        assert f'data-step="{step}"' in page
+    assert page.count('class="edge') >= 25
+
+
+def test_import_and_export(admin, redis_conn, settings):
+    admin.post("/flows/import")
+    store = FlowStore(redis_conn)
+    assert store.published_rev(FLOW) == 1
+    admin.post("/flows/import")
+    assert len(store.list_revisions(FLOW)) == 1  # unchanged files are not imported twice
+    edited = shipped_yaml().replace("Bye", "Bye")  # same text
+    (settings.flows_dir / f"{FLOW}.yaml").write_text(edited + "\n# edited in git\n")
+    admin.post("/flows/import")
+    assert [r.rev for r in store.list_revisions(FLOW)] == [2, 1] and store.published_rev(FLOW) == 1
+    admin.post(f"/flows/{FLOW}/export")
+    assert (settings.flows_dir / f"{FLOW}.yaml").read_text() == shipped_yaml()
+
+
+def test_editor_page_and_new_flow(admin):
+    page = admin.get(f"/flows/{FLOW}/edit").text
+    assert 'id="yaml"' in page and "screen_caller" in page
+    response = admin.post("/flows/new", data={"flow_id": "support-line"})
+    assert response.location.endswith("/flows/support-line/edit")
+    page = admin.get("/flows/support-line/edit").text
+    assert "id: support-line" in page and "✓ valid" in page
+    assert admin.get("/flows/Bad%20Id/edit").status_code == 404

@@ -1,0 +1,127 @@
+"""Fixtures for the Twilio channel: the real app (create_app) on a private redis-server, a pinned clock, and a
+signed poster that plays Twilio."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ivr.procs import die_with_parent
+from ivr.settings import Settings
+from ivr.store import connect
+from ivr.web import create_app
+
+from tests.twilio.twilio_caller import AUTH_TOKEN, FlaskTransport, HttpTransport, PUBLIC_BASE, SignedPoster
+
+ROOT = Path(__file__).resolve().parents[2]
+FLOWS = ROOT / "flows"
+LONDON = ZoneInfo("Europe/London")
+OPEN_HOURS = datetime(2026, 11, 23, 10, 0, tzinfo=LONDON).timestamp()  # a Monday morning
+CLOSED_HOURS = datetime(2026, 11, 22, 10, 0, tzinfo=LONDON).timestamp()  # a Sunday
+
+
+class Clock:
+    def __init__(self, at: float = OPEN_HOURS):
+        self.at = at
+
+    def __call__(self) -> float:
+        self.at += 1.0  # every request is a second after the one before
+        return self.at
+
+
+@pytest.fixture
+def settings(tmp_path, redis_server) -> Settings:
+    return Settings(data_dir=tmp_path / "data", flows_dir=FLOWS, redis_url=redis_server.url,
+                    twilio_auth_token=AUTH_TOKEN, public_base_url=PUBLIC_BASE)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def make_app(redis_conn, redis_server, clock):
+    def make(settings: Settings, **config):
+        return create_app({"IVR_SETTINGS": settings, "IVR_REDIS": connect(redis_server.url), "IVR_CLOCK": clock,
+                           "TESTING": True, **config})
+    return make
+
+
+@pytest.fixture
+def app(make_app, settings):
+    return make_app(settings)
+
+
+@pytest.fixture
+def flask_twilio(app) -> SignedPoster:
+    """Twilio in-process (Flask's test client), for tests that pin the clock or reach into the app."""
+    return SignedPoster(FlaskTransport(app.test_client()))
+
+
+@pytest.fixture(params=["flask", "gunicorn-pair"])
+def twilio(request, app) -> SignedPoster:
+    """The same scripts in-process and over loopback HTTP to two gunicorn servers, alternating turn by turn."""
+    if request.param == "flask":
+        return SignedPoster(FlaskTransport(app.test_client()))
+    return SignedPoster(HttpTransport(request.getfixturevalue("gunicorn_pair")))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_gunicorn(env: dict, workers: int = 1, threads: int = 2) -> tuple[subprocess.Popen, str]:
+    """`python -m ivr.web_cli` (what `ivr web` runs) on a free loopback port; returns (process, base URL)."""
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "ivr.web_cli", "--host", "127.0.0.1", "--port", str(port),
+                             "--workers", str(workers), "--threads", str(threads)],
+                            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=die_with_parent(os.getpid()))
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("gunicorn did not listen within 20 s")
+
+
+def stop_gunicorn(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: no wait for idle keep-alive connections
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def server_env(redis_url: str, data_dir: Path, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_", "PUBLIC_", "REDIS_"))}
+    env.update(REDIS_URL=redis_url, IVR_DATA_DIR=str(data_dir), IVR_FLOWS_DIR=str(FLOWS),
+               TWILIO_AUTH_TOKEN=AUTH_TOKEN, PUBLIC_BASE_URL=PUBLIC_BASE, PYTHONPATH=str(ROOT), **extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def gunicorn_pair(redis_server, tmp_path_factory):
+    """Two separate gunicorn servers sharing one Redis: any process can serve any turn of a call."""
+    env = server_env(redis_server.url, tmp_path_factory.mktemp("web-data"))
+    servers = [start_gunicorn(env) for _ in range(2)]
+    yield [base for _, base in servers]
+    for proc, _ in servers:
+        stop_gunicorn(proc)
