@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 audio_bp = Blueprint("twilio_audio", __name__)
 
-TWIML = "text/xml; charset=utf-8"
 AUDIO_MAX_AGE = 365 * 24 * 3600  # audio is addressed by the hash of its content's source: never changes
 TURN_PARAMS = ("Digits", "SpeechResult", "DialCallStatus", "RecordingUrl", "RecordingDuration")
 EVENT_READERS = {"gather": voice.gather_event, "dial": voice.dial_event, "record": voice.record_event}

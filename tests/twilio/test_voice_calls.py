@@ -173,3 +173,11 @@ def test_owner_route_on_the_real_clock(twilio, redis_conn):
     assert reply.find("Record") is not None
     assert call.recorded(5).verbs()[-1] == "Hangup"
     assert CallStore(redis_conn).get(call.sid).path[-1] == "goodbye"
+
+
+def test_the_voice_url_can_name_the_flow(twilio, redis_conn):
+    call = TwilioCall(twilio)
+    assert_menu(call.answer("/twilio/voice?flow=skype-receptionist"), 1)
+    assert CallStore(redis_conn).get(call.sid).flow_id == "skype-receptionist"
+    missing = TwilioCall(twilio).answer("/twilio/voice?flow=no-such-flow")
+    assert missing.verbs() == ["Say", "Hangup"] and "not Skype" in missing.said()[0]  # the fallback message
