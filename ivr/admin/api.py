@@ -23,10 +23,6 @@ from .common import actor, audit, is_admin, redis_conn, settings
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-def init_app(app) -> None:
-    pass  # JSON errors for /api/ are handled by the app-wide error handlers (see ivr.admin.__init__)
-
-
 @bp.before_request
 def authenticate():
     if request.endpoint == "api.openapi":

@@ -2,6 +2,7 @@
 accounts, API tokens (created and revoked here; only hashes are stored) and the audit log."""
 from __future__ import annotations
 
+from dataclasses import fields
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -10,7 +11,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from ivr.store.audit import AuditLog
 from ivr.store.users import LoginLimiter, Role, TokenStore, UserStore
 
-from .common import LoginUser, admin_required, audit, redis_conn
+from .common import LoginUser, admin_required, audit, redis_conn, settings
 
 bp = Blueprint("auth", __name__, template_folder="templates", static_folder="static",
                static_url_path="/admin-static")
@@ -61,12 +62,31 @@ def home():
     return redirect(url_for("flows.index"))
 
 
+SECRET_WORDS = ("password", "token", "secret", "key")
+
+
+def configuration() -> list[tuple[str, str]]:
+    """The running Settings for admins to read, secrets masked (they are set in the environment, not here)."""
+    rows = []
+    for field in fields(settings()):
+        value = getattr(settings(), field.name)
+        if any(word in field.name for word in SECRET_WORDS):
+            value = "set" if value else "not set"
+        rows.append((field.name, ", ".join(value) if isinstance(value, tuple) else str(value)))
+    return rows
+
+
+def _settings_page(new_token: str | None = None):
+    conn = redis_conn()
+    return render_template("settings.html", users=[UserStore(conn).get(n) for n in UserStore(conn).names()],
+                           tokens=TokenStore(conn).list(), roles=list(Role), new_token=new_token,
+                           configuration=configuration() if current_user.is_admin else [])
+
+
 @bp.get("/settings")
 @login_required
 def settings_page():
-    conn = redis_conn()
-    return render_template("settings.html", users=[UserStore(conn).get(n) for n in UserStore(conn).names()],
-                           tokens=TokenStore(conn).list(), roles=list(Role), new_token=None)
+    return _settings_page()
 
 
 @bp.post("/settings/users")
@@ -110,8 +130,7 @@ def create_token():
     conn = redis_conn()
     token_id, secret = TokenStore(conn).create(name=name, role=Role(role), owner=current_user.name)
     audit("create token", f"token:{token_id}", f"{name} ({role})")
-    return render_template("settings.html", users=[UserStore(conn).get(n) for n in UserStore(conn).names()],
-                           tokens=TokenStore(conn).list(), roles=list(Role), new_token=secret)
+    return _settings_page(new_token=secret)
 
 
 @bp.post("/settings/tokens/<token_id>/revoke")

@@ -27,14 +27,16 @@ class CallFilter:
     step: str = ""  # the call's path went through this step
     live: bool | None = None
 
-    def matches(self, row: dict) -> bool:
-        if self.channel and row["channel"] != self.channel:
+    def matches(self, values: list) -> bool:
+        """Test the raw HMGET values (bytes, in FIELDS order) so non-matching calls are never decoded."""
+        _, channel, caller, _, _, _, _, outcome, path = values
+        if self.channel and (channel or b"").decode() != self.channel:
             return False
-        if self.caller and self.caller not in row["caller"]:
+        if self.caller and self.caller.encode() not in (caller or b""):
             return False
-        if self.outcome and row["outcome"] != self.outcome:
+        if self.outcome and (outcome or b"").decode() != self.outcome:
             return False
-        if self.step and self.step not in row["path"]:
+        if self.step and json.dumps(self.step).encode() not in (path or b""):
             return False
         return True
 
@@ -64,8 +66,10 @@ def find_calls(conn: redis.Redis, flt: CallFilter, limit: int = 50, before: floa
     page = Page()
     high = f"({before}" if before is not None else ("(%r" % flt.end if flt.end is not None else "+inf")
     low = flt.start if flt.start is not None else "-inf"
+    # Without a field filter every candidate matches: fetch just one page. With one, fetch in larger batches.
+    size = limit if not (flt.channel or flt.caller or flt.outcome or flt.step) else BATCH
     while page.scanned < budget:
-        ids = conn.zrevrangebyscore(keys.CALLS_BY_TIME, high, low, start=0, num=BATCH, withscores=True)
+        ids = conn.zrevrangebyscore(keys.CALLS_BY_TIME, high, low, start=0, num=size, withscores=True)
         if not ids:
             page.before = None
             return page
@@ -78,13 +82,12 @@ def find_calls(conn: redis.Redis, flt: CallFilter, limit: int = 50, before: floa
             page.before = score
             if values[0] is None:
                 continue  # expired meanwhile
-            row = _row(values)
-            if flt.matches(row):
-                page.rows.append(row)
+            if flt.matches(values):
+                page.rows.append(_row(values))
                 if len(page.rows) >= limit:
-                    return page
+                    return page  # `before` = this row's score: the next page starts just after it
         high = f"({page.before!r}"
-        if len(ids) < BATCH:
+        if len(ids) < size:
             page.before = None
             return page
     return page

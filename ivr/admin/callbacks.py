@@ -17,6 +17,7 @@ from .common import actor, admin_required, audit, redis_conn
 bp = Blueprint("callbacks", __name__, url_prefix="/callbacks")
 
 DIAL = "ivr.jobs.callback.dial"
+PAGE = 200  # queue entries shown; the oldest requests come first
 
 
 def queue_dial(conn, request, when: float | None = None) -> str:
@@ -74,7 +75,8 @@ def parse_when(text: str | None) -> float | None:
 @bp.get("/")
 @login_required
 def index():
-    return render_template("callbacks/index.html", pending=CallbackStore(redis_conn()).pending(500), now=time.time())
+    store = CallbackStore(redis_conn())
+    return render_template("callbacks/index.html", pending=store.pending(PAGE), total=store.queued(), now=time.time())
 
 
 @bp.post("/<request_id>/<action>")

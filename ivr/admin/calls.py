@@ -98,8 +98,9 @@ def show(call_id: str):
     timeline = store.timeline(call_id)
     entries = [(e, *describe(e)) for e in timeline]
     jobs = FollowupStore(redis_conn()).many(call.jobs)
-    return render_template("calls/show.html", call=call, entries=entries, jobs=jobs,
-                           recordings=list(enumerate(recordings_of(timeline))))
+    data_dir = Path(settings().data_dir)
+    recordings = [(i, url, local_recording(url, data_dir) is not None) for i, url in enumerate(recordings_of(timeline))]
+    return render_template("calls/show.html", call=call, entries=entries, jobs=jobs, recordings=recordings)
 
 
 @bp.get("/<call_id>/recordings/<int:index>")
@@ -109,11 +110,19 @@ def recording(call_id: str, index: int):
     found = recordings_of(CallStore(redis_conn()).timeline(call_id))
     if index >= len(found):
         abort(404, description="no such recording")
-    url = found[index].removeprefix("file://")
-    if url.startswith(("http://", "https://")):
-        abort(404, description="this recording is stored by the provider; open it from the provider's console")
-    data_dir = Path(settings().data_dir).resolve()
-    path = (data_dir / url).resolve() if not Path(url).is_absolute() else Path(url).resolve()
-    if not path.is_relative_to(data_dir) or not path.is_file():
+    path = local_recording(found[index], Path(settings().data_dir))
+    if path is None:
         abort(404, description="recording file not found in the data directory")
     return send_file(path, mimetype="audio/wav", conditional=True)
+
+
+def local_recording(url: str, data_dir: Path) -> Path | None:
+    """The file a recording URL names, if it is a file inside the data directory (never anywhere else)."""
+    if "://" in url and not url.startswith("file://"):
+        return None  # the provider's URL (Twilio) or the simulator's pretend recording
+    raw = Path(url.removeprefix("file://"))
+    root = data_dir.resolve()
+    for candidate in (raw.resolve(), (data_dir / raw).resolve()):  # as the SIP process wrote it, or relative
+        if candidate.is_relative_to(root) and candidate.is_file():
+            return candidate
+    return None

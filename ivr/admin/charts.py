@@ -37,11 +37,11 @@ def stacked_bars(labels: list[str], series: dict[str, list[int]], height: int = 
 
 
 def hbars(items: list[tuple[str, float]], fmt=lambda v: f"{v:g}", max_value: float | None = None,
-          label_width: int = 170) -> Markup:
+          label_width: int = 230) -> Markup:
     """Labelled horizontal bars, largest scale first (outcomes, a menu's choices, rates)."""
     if not items:
         return Markup('<p class="muted">No data in this period.</p>')
-    row, width = 24, 560
+    row, width = 24, 640
     peak = max_value or max(v for _, v in items) or 1
     parts = []
     for i, (label, value) in enumerate(items):
@@ -52,7 +52,8 @@ def hbars(items: list[tuple[str, float]], fmt=lambda v: f"{v:g}", max_value: flo
                      f'fill="{colour(i)}"/><text class="bar-value" x="{label_width + w + 6:.1f}" y="{y + 16}">'
                      f'{escape(fmt(value))}</text>')
     height = len(items) * row + 6
-    return Markup(f'<svg class="chart hbars" viewBox="0 0 {width} {height}" role="img" '
+    return Markup(f'<svg class="chart hbars" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+                  f'role="img" '
                   f'xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>')
 
 

@@ -44,10 +44,14 @@ def create_user(ctx: click.Context, name: str, role: str) -> None:
 def rebuild_analytics(ctx: click.Context) -> None:
     """Count every finished call not yet in the analytics counters (safe to run any time)."""
     from ivr.store import keys
-    from ivr.store.analytics import record_call_finished
+    from ivr.store.analytics import record_calls_finished
     settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
     conn = _conn(settings)
-    counted = 0
-    for call_id in conn.zscan_iter(keys.CALLS_BY_TIME, count=1000):
-        counted += record_call_finished(conn, call_id[0].decode())
+    counted, batch = 0, []
+    for call_id, _ in conn.zscan_iter(keys.CALLS_BY_TIME, count=1000):
+        batch.append(call_id.decode())
+        if len(batch) == 500:
+            counted += record_calls_finished(conn, batch)
+            batch = []
+    counted += record_calls_finished(conn, batch) if batch else 0
     click.echo(f"{counted} call(s) added to the analytics counters")

@@ -25,22 +25,50 @@ def exit_label(step, label: str) -> str:
 
 
 def layers(flow) -> list[list[str]]:
-    level = {flow.start: 0}
-    order, queue = [flow.start], [flow.start]
-    while queue:
-        current = queue.pop(0)
-        for target in flow.steps[current].exits().values():
-            if target in flow.steps and target not in level:
-                level[target] = level[current] + 1
-                order.append(target)
-                queue.append(target)
-    for step_id in flow.steps:  # unreachable steps (a draft) still get drawn, at the bottom
-        if step_id not in level:
-            level[step_id] = max(level.values()) + 1
-            order.append(step_id)
+    """Longest-path layers (so shared ends such as `goodbye` sink to the bottom), ignoring loop-back edges, then
+    a few barycentre sweeps to order each layer by its parents' positions (fewer crossings)."""
+    steps = flow.steps
+    order, back, state = [], set(), {}
+
+    def visit(root):  # iterative DFS: post-order for a topological order, and the edges that loop back
+        stack = [(root, iter(steps[root].exits().values()))]
+        state[root] = "open"
+        while stack:
+            node, children = stack[-1]
+            child = next(children, None)
+            if child is None:
+                state[node] = "done"
+                order.append(node)
+                stack.pop()
+            elif child in steps:
+                if state.get(child) == "open":
+                    back.add((node, child))
+                elif child not in state:
+                    state[child] = "open"
+                    stack.append((child, iter(steps[child].exits().values())))
+
+    for root in [flow.start] + [s for s in steps if s != flow.start]:
+        if root not in state:
+            visit(root)
+    level = {}
+    for node in reversed(order):
+        level.setdefault(node, 0)
+        for child in steps[node].exits().values():
+            if child in steps and (node, child) not in back:
+                level[child] = max(level.get(child, 0), level[node] + 1)
     rows: list[list[str]] = [[] for _ in range(max(level.values()) + 1)]
-    for step_id in order:
-        rows[level[step_id]].append(step_id)
+    for node in reversed(order):
+        rows[level[node]].append(node)
+    parents: dict[str, list[str]] = {s: [] for s in steps}
+    for node in steps:
+        for child in steps[node].exits().values():
+            if child in steps and (node, child) not in back:
+                parents[child].append(node)
+    for _ in range(3):
+        where = {n: i for row in rows for i, n in enumerate(row)}
+        for row in rows[1:]:
+            row.sort(key=lambda n: sum(where[p] for p in parents[n]) / len(parents[n]) if parents[n] else where[n])
+            where.update({n: i for i, n in enumerate(row)})
     return rows
 
 
@@ -67,7 +95,7 @@ def render_svg(flow, visited: list[str] | None = None) -> Markup:
             if ty > sy:  # downwards: a smooth S-curve from the bottom to the top
                 x1, y1, x2, y2 = sx + BOX_W / 2, sy + BOX_H, tx + BOX_W / 2, ty
                 path = f"M{x1:.0f},{y1:.0f} C{x1:.0f},{y1 + GAP_Y / 2:.0f} {x2:.0f},{y2 - GAP_Y / 2:.0f} {x2:.0f},{y2:.0f}"
-                lx, ly = (x1 + x2) / 2, (y1 + y2) / 2
+                lx, ly = _bezier(0.72, (x1, y1), (x1, y1 + GAP_Y / 2), (x2, y2 - GAP_Y / 2), (x2, y2))
             else:  # back or sideways: a loop out to the right
                 x1, y1, x2, y2 = sx + BOX_W, sy + BOX_H / 2, tx + BOX_W, ty + BOX_H / 2
                 bulge = max(x1, x2) + 40 + abs(y1 - y2) / 8
@@ -92,6 +120,13 @@ def render_svg(flow, visited: list[str] | None = None) -> Markup:
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
         'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#64748b"/></marker></defs>'
         + "".join(edges) + "".join(boxes) + "</svg>")
+
+
+def _bezier(t: float, *points) -> tuple[float, float]:
+    (ax, ay), (bx, by), (cx, cy), (dx, dy) = points
+    u = 1 - t
+    return (u ** 3 * ax + 3 * u * u * t * bx + 3 * u * t * t * cx + t ** 3 * dx,
+            u ** 3 * ay + 3 * u * u * t * by + 3 * u * t * t * cy + t ** 3 * dy)
 
 
 def _short(text: str, limit: int = 22) -> str:

@@ -107,8 +107,11 @@ def edit(flow_id: str):
 @login_required
 def validate(flow_id: str):
     _check_id(flow_id)
-    text = request.get_json(silent=True, force=True) or {}
-    problems = svc.validate(settings(), flow_id, str(text.get("yaml", "")))
+    body = request.get_json(silent=True, force=True)
+    text = body.get("yaml") if isinstance(body, dict) else None
+    if not isinstance(text, str):
+        abort(400, description="send JSON {\"yaml\": \"...\"}")
+    problems = svc.validate(settings(), flow_id, text)
     return jsonify(ok=not problems, problems=svc.problem_dicts(problems))
 
 

@@ -29,15 +29,37 @@ def day_of(at: float) -> str:
 
 def record_call_finished(conn: redis.Redis, call_id: str) -> bool:
     """Count a finished call once. False when it is unknown, still running, or counted already."""
+    return record_calls_finished(conn, [call_id]) == 1
+
+
+def record_calls_finished(conn: redis.Redis, call_ids: list[str]) -> int:
+    """Count many finished calls in three round trips (rebuilds, bulk imports). Returns how many were new."""
     with conn.pipeline(transaction=False) as p:
-        p.hgetall(keys.call(call_id))
-        p.lrange(keys.call_timeline(call_id), 0, -1)
-        raw, timeline = p.execute()
-    call = {_text(k): _text(v) for k, v in raw.items()}
-    if not call.get("ended_at") or not call.get("started_at"):
-        return False
-    if not conn.set(keys.analytics_counted(call_id), 1, nx=True, ex=keys.CALL_RETENTION):
-        return False
+        for call_id in call_ids:
+            p.hgetall(keys.call(call_id))
+            p.lrange(keys.call_timeline(call_id), 0, -1)
+        rows = p.execute()
+    finished = []
+    for call_id, raw, timeline in zip(call_ids, rows[::2], rows[1::2]):
+        call = {_text(k): _text(v) for k, v in raw.items()}
+        if call.get("ended_at") and call.get("started_at"):
+            finished.append((call_id, call, timeline))
+    with conn.pipeline(transaction=False) as p:
+        for call_id, _, _ in finished:
+            p.set(keys.analytics_counted(call_id), 1, nx=True, ex=keys.CALL_RETENTION)
+        fresh = p.execute()
+    counted = 0
+    with conn.pipeline() as p:
+        for (call_id, call, timeline), is_new in zip(finished, fresh):
+            if is_new:
+                _add(p, call, timeline)
+                counted += 1
+        p.execute()
+    return counted
+
+
+def _add(p, call: dict, timeline: list) -> None:
+    """Queue on pipeline `p` the counter increments of one finished call."""
     started = float(call["started_at"])
     day, hour = day_of(started), datetime.fromtimestamp(started, timezone.utc).hour
     totals: dict[str, int] = defaultdict(int)
@@ -68,18 +90,15 @@ def record_call_finished(conn: redis.Redis, call_id: str) -> bool:
             elif event == "step":
                 steps[f"{flow}|{step}|visits"] += 1
     totals["callback:requested"] += len(callbacks)
-    with conn.pipeline() as p:
-        for name, count in totals.items():
-            p.hincrby(keys.analytics_day(day), name, count)
-            p.hincrby(keys.ANALYTICS_TOTALS, name, count)
-        for name, count in steps.items():
-            p.hincrby(keys.analytics_steps(day), name, count)
-        for key in (keys.analytics_day(day), keys.analytics_steps(day)):
-            p.expire(key, keys.ANALYTICS_RETENTION)
-        for request_id in filter(None, callbacks):
-            p.zadd(keys.ANALYTICS_OPEN_CALLBACKS, {request_id: started}, nx=True)
-        p.execute()
-    return True
+    for name, count in totals.items():
+        p.hincrby(keys.analytics_day(day), name, count)
+        p.hincrby(keys.ANALYTICS_TOTALS, name, count)
+    for name, count in steps.items():
+        p.hincrby(keys.analytics_steps(day), name, count)
+    for key in (keys.analytics_day(day), keys.analytics_steps(day)):
+        p.expire(key, keys.ANALYTICS_RETENTION)
+    for request_id in filter(None, callbacks):
+        p.zadd(keys.ANALYTICS_OPEN_CALLBACKS, {request_id: started}, nx=True)
 
 
 def settle_callbacks(conn: redis.Redis, now: float, limit: int = 5000) -> int:

@@ -40,6 +40,19 @@ def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def _request(request_id: str, raw: dict, rank: int | None) -> CallbackRequest | None:
+    if not raw:
+        return None
+    data = {_text(k): _text(v) for k, v in raw.items()}
+    return CallbackRequest(
+        id=request_id, number=data.get("number", ""), call_id=data.get("call_id", ""),
+        status=data.get("status", ""), requested_at=float(data.get("requested_at") or 0),
+        scheduled_for=float(data["scheduled_for"]) if data.get("scheduled_for") else None,
+        reason=data.get("reason", ""), attempts=json.loads(data.get("attempts") or "[]"),
+        position=None if rank is None else int(rank) + 1,
+    )
+
+
 class CallbackStore:
     def __init__(self, conn: redis.Redis, retention: int = keys.CALLBACK_RETENTION):
         self.conn = conn
@@ -74,22 +87,21 @@ class CallbackStore:
             p.hgetall(keys.callback(request_id))
             p.zrank(keys.CALLBACK_QUEUE, request_id)
             raw, rank = p.execute()
-        if not raw:
-            return None
-        data = {_text(k): _text(v) for k, v in raw.items()}
-        return CallbackRequest(
-            id=request_id, number=data.get("number", ""), call_id=data.get("call_id", ""),
-            status=data.get("status", ""), requested_at=float(data.get("requested_at") or 0),
-            scheduled_for=float(data["scheduled_for"]) if data.get("scheduled_for") else None,
-            reason=data.get("reason", ""), attempts=json.loads(data.get("attempts") or "[]"),
-            position=None if rank is None else int(rank) + 1,
-        )
+        return _request(request_id, raw, rank)
 
     def pending(self, limit: int = 100) -> list[CallbackRequest]:
-        """The queue, oldest request first."""
-        ids = self.conn.zrange(keys.CALLBACK_QUEUE, 0, max(limit, 1) - 1)
-        found = (self.get(_text(i)) for i in ids)
+        """The queue, oldest request first (two round trips, however long the queue)."""
+        ids = [_text(i) for i in self.conn.zrange(keys.CALLBACK_QUEUE, 0, max(limit, 1) - 1)]
+        with self.conn.pipeline(transaction=False) as p:
+            for request_id in ids:
+                p.hgetall(keys.callback(request_id))
+            rows = p.execute()
+        found = (_request(i, raw, rank) for rank, (i, raw) in enumerate(zip(ids, rows)))
         return [r for r in found if r is not None]
+
+    def queued(self) -> int:
+        """How many requests are waiting."""
+        return int(self.conn.zcard(keys.CALLBACK_QUEUE))
 
     def schedule(self, request_id: str, when: float) -> None:
         self.conn.hset(keys.callback(request_id), "scheduled_for", repr(float(when)))

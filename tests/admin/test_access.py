@@ -121,3 +121,9 @@ def test_audit_records_who_did_what(admin, redis_conn):
     entry = AuditLog(redis_conn).recent()[0]
     assert (entry["who"], entry["action"], entry["target"]) == ("ada", "save user", "user:newbie")
     assert "newbie" in admin.get("/audit").text
+
+
+def test_configuration_shown_to_admins_without_secrets(admin, viewer):
+    page = admin.get("/settings").text
+    assert "flows_dir" in page and "test-secret" not in page and "secret_key</th><td class=\"mono\">set" in page
+    assert 'id="configuration"' not in viewer.get("/settings").text

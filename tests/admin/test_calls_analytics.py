@@ -87,6 +87,12 @@ def test_recordings_served_only_from_the_data_dir(admin, session, flow, settings
     assert response.status_code == 200 and response.data.startswith(b"RIFF")
     assert admin.get("/calls/c-evil/recordings/0").status_code == 404
     assert admin.get("/calls/c-vm/recordings/5").status_code == 404
+    absolute = str(recording.resolve())  # the SIP channel records the file's own path
+    session.start(call_id="c-abs", channel="sip", caller="+15550005555", called="+1555", at=MONDAY_NOON)
+    session.turn("c-abs", Digits(digits="0", at=MONDAY_NOON + 5))
+    session.turn("c-abs", RecordingDone(url=absolute, duration=4, at=MONDAY_NOON + 20))
+    assert admin.get("/calls/c-abs/recordings/0").status_code == 200
+    assert "<audio" not in admin.get("/calls/c-evil").text
 
 
 def test_analytics_counts_finished_calls(admin, session, flow, redis_conn):
@@ -124,3 +130,23 @@ def test_callback_success_rate_settles_final_statuses(admin, session, flow, redi
     callbacks.set_status(job_ids[1], CallbackStatus.FAILED)
     report = admin.get("/api/v1/analytics?from=2026-11-23&to=2026-11-23").json["callbacks"][0]
     assert (report["completed"], report["failed"], report["success_rate"]) == (1, 1, 0.5)
+
+
+def test_rebuild_analytics_counts_calls_written_without_the_hook(redis_server, redis_conn):
+    import os
+    import subprocess
+    import sys
+
+    from tests.admin.helpers import REPO
+    calls = CallStore(redis_conn)
+    for n in range(3):
+        calls.start(f"old{n}", channel="sip", caller="+1555", called="+1", started_at=MONDAY_NOON, flow_id="f")
+        calls.finish(f"old{n}", ended_at=MONDAY_NOON + 9, outcome="completed", path=["a"])
+    calls.start("running", channel="sip", caller="+1555", called="+1", started_at=MONDAY_NOON, flow_id="f")
+    env = {**os.environ, "REDIS_URL": redis_server.url}
+    run = [sys.executable, "-m", "ivr", "admin", "rebuild-analytics"]
+    done = subprocess.run(run, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "3 call(s)" in done.stdout, done.stderr
+    again = subprocess.run(run, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert "0 call(s)" in again.stdout
+    assert analytics.read_days(redis_conn, ["2026-11-23"])[0]["2026-11-23"]["channel:sip"] == 3

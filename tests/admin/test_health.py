@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from ivr.flows import load_flow
 from ivr.runtime import open_call_session
 from ivr.simulate import run_script
-from ivr.store import heartbeats, keys
+from ivr.store import connect, heartbeats, keys
 from ivr.web import create_app
 
 
@@ -24,8 +24,8 @@ def test_healthz_reads_heartbeats(app, redis_conn):
 
 
 def test_healthz_when_redis_is_down(settings, redis_server):
-    import redis
-    app = create_app({"IVR_SETTINGS": settings, "IVR_REDIS": redis.Redis(unix_socket_path="/nonexistent.sock")})
+    dead = connect("unix:///nonexistent/redis.sock")  # the app's own fail-fast client
+    app = create_app({"IVR_SETTINGS": settings, "IVR_REDIS": dead})
     response = app.test_client().get("/healthz")
     assert response.status_code == 503 and response.json["status"] == "down"
     metrics = app.test_client().get("/metrics").text

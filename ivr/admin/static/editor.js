@@ -108,8 +108,10 @@
     syncScroll();
   }
 
+  let frame = 0;
   area.addEventListener("input", () => {
-    render();
+    // Re-highlight at most once per frame: a paste or fast typing may fire many input events.
+    if (!frame) frame = requestAnimationFrame(() => { frame = 0; render(); });
     clearTimeout(timer);
     timer = setTimeout(validate, 350);
   });

@@ -61,7 +61,14 @@
         if (jobs.querySelector(".meta")) jobs.innerHTML = "";
         const li = document.createElement("li");
         li.className = "jobline";
-        li.textContent = a.kind + ": " + JSON.stringify(a.payload);
+        const target = a.payload.to || a.payload.number || a.payload.url || "";
+        const details = document.createElement("details");
+        const summary = document.createElement("summary");
+        summary.textContent = a.kind + (target ? " → " + target : "");
+        const body = document.createElement("pre");
+        body.textContent = JSON.stringify(a.payload, null, 2);
+        details.append(summary, body);
+        li.appendChild(details);
         jobs.appendChild(li);
         line("meta", a.line);
       } else if (a.line) line("meta", a.line);

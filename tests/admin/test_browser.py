@@ -1,0 +1,137 @@
+"""The admin app in a real Chromium (Playwright, Debian's /usr/bin/chromium) against a real HTTP server:
+log in, break a flow and see the error on its line, fix and publish it, see the new revision used by a simulated
+call, roll back, play the shipped flow through the callback branch, find the call in the log and the analytics,
+with the browser console free of errors. Screenshots of the main pages go to artifacts/screenshots/."""
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from playwright import sync_api as playwright_api
+from werkzeug.serving import make_server
+
+from tests.admin.helpers import PASSWORD, REPO, shipped_yaml
+
+SHOTS = REPO / "artifacts" / "screenshots"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+FLOW = "skype-receptionist"
+NEW_GOODBYE = "Thanks for calling revision two. Goodbye."
+
+
+@pytest.fixture
+def server(app):
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def page(server):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = browser.new_context(base_url=server, viewport={"width": 1360, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.console_problems = []
+        page.on("console", lambda m: m.type in ("error", "warning") and page.console_problems.append(m.text))
+        page.on("pageerror", lambda e: page.console_problems.append(str(e)))
+        yield page
+        context.close()
+        browser.close()
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def simulate(page, keys_pressed: list[str]) -> str:
+    """Start a recorded call in the simulator, press each key group, return the whole transcript."""
+    page.goto(f"/simulator/?flow={FLOW}")
+    page.click("#sim-start")
+    page.wait_for_selector("#sim-status:has-text('waiting')")
+    for group in keys_pressed:
+        for key in group:
+            page.click(f"#sim-keypad button[data-key='{key}']")
+        page.click("#sim-send")  # disables the keypad until the server answered
+        page.wait_for_selector("#sim-send:not([disabled]), #sim-status:text-is('ended')")
+    page.wait_for_selector("#sim-status:has-text('ended')")
+    return page.inner_text("#sim-transcript")
+
+
+def test_admin_journey(page, redis_conn):
+    page.goto("/flows/")
+    assert "/login" in page.url
+    shot(page, "login")
+    page.fill("input[name=username]", "ada")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/flows/")
+    page.click("text=Import from flows/")
+    page.wait_for_selector("text=imported as revision 1 and published")
+    shot(page, "flows")
+
+    # break the flow: the problem shows on its line, from the same code as `ivr validate`
+    page.goto(f"/flows/{FLOW}/edit")
+    broken = shipped_yaml().replace("goto: send_support_links", "goto: send_suport_links")
+    line = broken.splitlines().index("        goto: send_suport_links") + 1
+    page.fill("#yaml", broken)
+    page.wait_for_selector("#problems li:has-text('send_suport_links')")
+    assert page.get_attribute("#problems li", "data-line") == str(line)
+    assert page.inner_text("#gutter div.error") == str(line)
+    assert page.inner_text("#validation") == f"{page.locator('#problems li').count()} problem(s)"
+    page.click(f"#problems li[data-line='{line}']")  # jumps to the line
+    shot(page, "editor-error")
+
+    # fix it, publish, and a simulated call uses the new revision
+    page.fill("#yaml", shipped_yaml().replace("Thank you for calling. Goodbye.", NEW_GOODBYE))
+    page.wait_for_selector("#validation:has-text('valid')")
+    assert page.locator("#gutter div.error").count() == 0
+    page.fill("#message", "friendlier goodbye")
+    page.check("#publish-now")
+    page.click("#save")
+    page.wait_for_selector("text=Saved and published revision 2")
+    shot(page, "flow")
+    transcript = simulate(page, ["1"])
+    assert "on revision 2" in transcript and NEW_GOODBYE in transcript
+
+    # roll back: new calls run revision 1 again (running processes refresh the published pointer every 2 s)
+    page.goto(f"/flows/{FLOW}")
+    page.click("#rollback")
+    page.wait_for_selector("text=Rolled back to revision 1")
+    page.wait_for_timeout(2100)
+    transcript = simulate(page, ["1"])
+    assert "on revision 1" in transcript and "Thank you for calling. Goodbye." in transcript
+
+    # the shipped flow through the callback branch: press 3, then 1 (call back this number)
+    transcript = simulate(page, ["3", "1"])
+    assert "We will call you back" in transcript
+    assert "callback" in page.inner_text("#sim-jobs")
+    shot(page, "simulator")
+    call_id = re.search(r"call (sim-[0-9a-f]+) on revision", transcript).group(1)
+
+    page.goto("/calls/")
+    assert call_id in page.inner_html("#calls")
+    shot(page, "calls")
+    page.click(f"a[href='/calls/{call_id}']")
+    page.wait_for_selector("text=request_callback")
+    assert "callback job" in page.inner_text(".timeline")
+    shot(page, "call")
+
+    page.goto("/analytics/")
+    assert int(page.inner_text("#total-calls")) == 3
+    funnel = page.inner_text(".menu-funnel:has-text('main_menu')")
+    assert "asked 3 times" in funnel
+    shot(page, "analytics")
+
+    for name, path in (("live", "/calls/live"), ("callbacks", "/callbacks/"), ("chats", "/chats/"),
+                       ("settings", "/settings"), ("audit", "/audit")):
+        page.goto(path)
+        shot(page, name)
+    assert "rollback" in page.inner_text("table")
+    assert page.console_problems == []
