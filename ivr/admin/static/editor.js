@@ -46,8 +46,17 @@
 
   function render() {
     const lines = area.value.split("\n");
+    let blockIndent = -1; // inside a `key: >-` or `key: |` block scalar: its lines are text, not keys
     pre.innerHTML = lines.map((line, i) => {
-      const html = highlightLine(line) || " ";
+      const indent = line.search(/\S/);
+      let html;
+      if (blockIndent >= 0 && (indent < 0 || indent > blockIndent)) {
+        html = '<span class="tok-str">' + escapeHtml(line) + "</span>";
+      } else {
+        blockIndent = /:\s*[>|][-+]?\s*$/.test(line) ? indent : -1;
+        html = highlightLine(line);
+      }
+      html = html || " ";
       return errorLines.has(i + 1) ? '<span class="line-error">' + html + "</span>" : html;
     }).join("\n") + "\n";
     let numbers = "";
