@@ -121,6 +121,26 @@ def run_wrk(port: int, directory: Path, threads: int, seconds: int, name: str) -
     return figures
 
 
+def cpu_seconds(root_pid: int) -> float:
+    """User + system CPU of a process and all its descendants (from /proc), so the figures say what a turn
+    costs in CPU even when other work shares the machine."""
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))  # ppid, utime + stime
+    tree, frontier = {root_pid}, [root_pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, (ppid, _) in stats.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(stats[pid][1] for pid in tree if pid in stats) / os.sysconf("SC_CLK_TCK")
+
+
 def serve(argv: list[str], env: dict, port: int) -> subprocess.Popen:
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_listening(port, proc)
@@ -177,7 +197,11 @@ def main() -> None:
                 proc = serve(argv + [str(port)], env, port)
                 try:
                     run_wrk(port, work, args.connections, args.warmup, "warmup")  # every worker connected and warm
+                    before = cpu_seconds(proc.pid), cpu_seconds(redis.pid)
                     results[name] = run_wrk(port, work, args.connections, args.seconds, "measured")
+                    after = cpu_seconds(proc.pid), cpu_seconds(redis.pid)
+                    results[name]["web_cpu_ms"] = (after[0] - before[0]) * 1000 / results[name]["requests"]
+                    results[name]["redis_cpu_ms"] = (after[1] - before[1]) * 1000 / results[name]["requests"]
                 finally:
                     stop(proc)
         finally:
@@ -187,8 +211,12 @@ def main() -> None:
           f"{args.threads} threads, {args.seconds} s each, {os.cpu_count()} CPUs)")
     for name, r in results.items():
         print(f"{name:8s} {r['rps']:8.0f} turns/s  p50 {r['p50']:6.2f} ms  p99 {r['p99']:6.2f} ms  "
-              f"requests {r['requests']}  non-2xx {r['errors']}")
+              f"requests {r['requests']}  non-2xx {r['errors']}  CPU/turn: web {r['web_cpu_ms']:.2f} ms, "
+              f"redis {r['redis_cpu_ms']:.2f} ms")
     ratio = results["ivr"]["rps"] / results["ceiling"]["rps"]
+    cpu_ratio = results["ceiling"]["web_cpu_ms"] / results["ivr"]["web_cpu_ms"]
+    print(f"web CPU per turn, ceiling/ivr: {cpu_ratio:.2f}; load average during the run: "
+          f"{os.getloadavg()[0]:.1f} (other work on the machine lowers turns/s, not CPU/turn)")
     ivr = results["ivr"]
     print(f"ratio to ceiling: {ratio:.2f} (aim >= 0.5); targets: >= 1000 turns/s "
           f"{'met' if ivr['rps'] >= 1000 else 'MISSED'}, p99 <= 50 ms {'met' if ivr['p99'] <= 50 else 'MISSED'}")

@@ -15,8 +15,8 @@ from ivr.settings import Settings
 
 @click.command()
 @click.option("--burst", is_flag=True, help="Exit once the queues are empty (scheduled jobs due now included).")
-@click.option("--maintenance-interval", default=30, show_default=True, type=click.IntRange(1, 3600),
-              help="Seconds between clean-ups that requeue jobs of killed workers and replay the spool.")
+@click.option("--maintenance-interval", default=10, show_default=True, type=click.IntRange(1, 3600),
+              help="Seconds between clean-ups that requeue jobs of killed workers, spool replays and heartbeats.")
 @click.pass_obj
 def worker(settings: Settings, burst: bool, maintenance_interval: int) -> None:
     """Run the follow-up worker (email, sms, webhook, chat, callback) with RQ's scheduler."""
@@ -49,3 +49,4 @@ def calls(settings: Settings, as_json: bool, limit: int) -> None:
         summary = ", ".join(f"{j['kind']}:{j['status']}" for j in jobs) or "no follow-ups"
         click.echo(f"{started}  {record.id}  {record.channel:<9} {record.caller:<16} "
                    f"{record.outcome or 'in progress':<20} {' > '.join(record.path)}  [{summary}]")
+

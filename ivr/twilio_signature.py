@@ -8,6 +8,7 @@ with and without the default port. No auth token configured means every request 
 """
 from __future__ import annotations
 
+import hmac
 from functools import lru_cache
 
 from flask import Request
@@ -36,4 +37,12 @@ def is_signed(request: Request, auth_token: str, public_base_url: str = "") -> b
         return False
     algorithm = get_signature_algorithm(request.headers.get(SIGNATURE_SETTINGS_HEADER))
     params = request.form if request.mimetype == "application/x-www-form-urlencoded" else {}
-    return _validator(auth_token).validate(signed_url(request, public_base_url), params, signature, algorithm)
+    if params and all(len(values) == 1 for values in params.listvalues()):
+        params = params.to_dict()  # the validator reads a plain dict much faster than a MultiDict
+    validator, url = _validator(auth_token), signed_url(request, public_base_url)
+    try:  # the URL as requested is by far the usual case: one HMAC instead of validate()'s two
+        if hmac.compare_digest(validator.compute_signature(url, params, algorithm).encode(), signature.encode()):
+            return True
+    except ValueError:  # an algorithm this twilio library does not know
+        return False
+    return validator.validate(url, params, signature, algorithm)  # also tries the URL with/without its port

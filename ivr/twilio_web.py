@@ -157,10 +157,12 @@ def voice_status():
     try:
         result = CallStatusRecorder(runtime.redis, runtime.call_session).record(
             call_id, status, at=now(), duration=request.form.get("CallDuration", ""))
-    except Exception:  # noqa: BLE001 - a status callback must never turn into an error loop at Twilio
+    except Exception:  # noqa: BLE001
         log.exception("status callback for %s failed", call_id)
         result = "error"
-    return jsonify(call_id=call_id, status=status, result=result)
+    # 503 when nothing could be recorded: Twilio retries it if the URL asks for retries (#rc=...&rp=5xx)
+    code = 503 if result in ("unavailable", "error") else 200
+    return jsonify(call_id=call_id, status=status, result=result), code
 
 
 @bp.post("/voice/fallback")

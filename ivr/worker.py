@@ -8,20 +8,38 @@ calls wrote while Redis was down.
 from __future__ import annotations
 
 import logging
+import os
+import time
 
 import redis
 from rq import Queue, SimpleWorker
+from rq.scheduler import RQScheduler
 
 from ivr import jobs
 from ivr.jobs.context import JobContext, bound
+from ivr.procs import die_with_parent
 from ivr.settings import Settings
-from ivr.store import UNAVAILABLE
+from ivr.store import UNAVAILABLE, heartbeats
 from ivr.store.spool import Spool
 from ivr.turn_writes import replay_spool
 
 log = logging.getLogger(__name__)
 
-MAINTENANCE_INTERVAL = 30  # seconds between registry clean-ups (abandoned jobs) and spool replays
+MAINTENANCE_INTERVAL = 10  # seconds between registry clean-ups (abandoned jobs), spool replays and heartbeats
+BEAT_EVERY = 5.0  # seconds between our /healthz heartbeats (keys.HEARTBEAT_TTL is 30)
+ABANDON_GRACE = 10  # a job not finished JOB_TIMEOUT + this many seconds after it started was abandoned
+
+
+class IvrScheduler(RQScheduler):
+    """RQ's scheduler process, which must not outlive a killed worker (it would keep the scheduler lock)."""
+
+    def start(self):
+        self._parent_pid = os.getpid()
+        return super().start()
+
+    def work(self):
+        die_with_parent(self._parent_pid)()  # runs in the forked scheduler process
+        return super().work()
 
 
 class IvrWorker(SimpleWorker):
@@ -30,10 +48,49 @@ class IvrWorker(SimpleWorker):
         super().__init__(queues, *args, **kwargs)
         self.context = context
         self.spool = spool
+        self._last_beat = float("-inf")
+
+    @property
+    def dequeue_timeout(self) -> int:
+        # Wake up at least once per maintenance interval: abandoned jobs and the spool are handled there.
+        return max(1, min(super().dequeue_timeout, int(self.maintenance_interval)))
+
+    def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
+        # RQ's SimpleWorker allows timeout + 60 s; the death penalty already ends a job at its timeout, so a
+        # shorter grace lets a killed worker's job be retried sooner.
+        return int(job.timeout or jobs.JOB_TIMEOUT) + ABANDON_GRACE
+
+    def _start_scheduler(self, burst=False, logging_level="INFO", date_format=None, log_format=None):
+        kwargs = {k: v for k, v in (("date_format", date_format), ("log_format", log_format)) if v is not None}
+        self.scheduler = IvrScheduler(self.queues, connection=self.connection, serializer=self.serializer,
+                                      logging_level=logging_level if logging_level is not None else self.log.level,
+                                      **kwargs)
+        self.scheduler.acquire_locks()
+        if self.scheduler.acquired_locks:
+            if burst:
+                try:
+                    self.scheduler.register_birth()
+                    self.scheduler.enqueue_scheduled_jobs()
+                finally:
+                    self.scheduler.release_locks()
+                    self.scheduler.register_death()
+            else:
+                self.scheduler.start()
 
     def perform_job(self, job, queue, *args, **kwargs):
         with bound(self.context):
             return super().perform_job(job, queue, *args, **kwargs)
+
+    def heartbeat(self, *args, **kwargs):
+        super().heartbeat(*args, **kwargs)
+        now = time.monotonic()
+        if now - self._last_beat < BEAT_EVERY:  # RQ calls this several times per job; /healthz needs far less
+            return
+        self._last_beat = now
+        try:  # our own heartbeat, read by /healthz; it must never stop the worker
+            heartbeats.beat(self.connection, "worker", name=self.name, queues=self.queue_names())
+        except UNAVAILABLE:
+            pass
 
     def run_maintenance_tasks(self):
         super().run_maintenance_tasks()

@@ -2,10 +2,12 @@
 templates naming unknown variables, time zones, regexes, contact lists, and subflow references."""
 from __future__ import annotations
 
+import difflib
 import re
 
 from ..engine.steps import Step
 from ..engine.steps.goto import Goto
+from .cycles import cyclic_components, loop_through
 from .source import Located, Problem
 
 BUILTIN_NAMES = {"caller.number", "caller.name", "called.number", "channel", "call.id", "digits", "speech",
@@ -38,7 +40,9 @@ def graph_problems(data: dict, steps: dict[str, Step], located: Located, known_v
                 if name not in names:
                     problems.append(located.problem(("steps", step_id) + path,
                                                     f"steps.{step_id}.{'.'.join(map(str, path))}: unknown variable "
-                                                    f"'{{{{{name}}}}}'{_closest(name, names)}"))
+                                                    f"'{{{{{name}}}}}' "
+                                                    f"({_did_you_mean(name, names, 0.75)}define it under "
+                                                    f"variables, or assign it with set or save_as)"))
     contacts = set(data.get("contacts", {}))
     for step_id, step in steps.items():
         for index, rule in enumerate(step.spec.get("rules", ()) if step.kind == "branch" else ()):
@@ -82,10 +86,14 @@ def _hint(target: str, steps) -> str:
     return f" (steps are: {', '.join(sorted(steps))})"
 
 
+def _did_you_mean(name: str, candidates, cutoff: float) -> str:
+    match = difflib.get_close_matches(name, list(candidates), n=1, cutoff=cutoff)
+    return f"did you mean '{match[0]}'? " if match else ""
+
+
 def _closest(name: str, candidates) -> str:
-    import difflib
-    match = difflib.get_close_matches(name, list(candidates), n=1)
-    return f" (did you mean '{match[0]}'?)" if match else ""
+    hint = _did_you_mean(name, candidates, 0.6)
+    return f" ({hint.strip()})" if hint else ""
 
 
 def _reachability(start: str, steps: dict[str, Step], located: Located) -> list[Problem]:
@@ -139,47 +147,34 @@ def _dead_ends(steps: dict[str, Step], located: Located, is_subflow: bool) -> li
 
 
 def _input_free_cycles(steps: dict[str, Step], located: Located) -> list[Problem]:
-    """Tarjan's SCC over steps that never wait for the caller: such a cycle would spin forever."""
+    """Steps that never wait for the caller, in a loop: such a cycle would spin until the step budget ends the call."""
     free = {sid for sid, s in steps.items() if not s.input_step and not isinstance(s, Goto)}
     edges = {sid: [t for t in steps[sid].exits().values() if t in free] for sid in free}
-    index, low, stack, on_stack, counter, problems = {}, {}, [], set(), [0], []
+    problems = []
+    for component in cyclic_components(free, edges):
+        first = component[0]
+        loop = " -> ".join(loop_through(component, edges))
+        problems.append(located.problem(("steps", first), f"steps.{first}: a cycle with no input step would loop "
+                                                          f"forever ({loop})", key=True))
+    return problems
 
-    def visit(node):
-        work = [(node, iter(edges[node]))]
-        index[node] = low[node] = counter[0]
-        counter[0] += 1
-        stack.append(node)
-        on_stack.add(node)
-        while work:
-            current, children = work[-1]
-            child = next(children, None)
-            if child is None:
-                work.pop()
-                if work:
-                    low[work[-1][0]] = min(low[work[-1][0]], low[current])
-                if low[current] == index[current]:
-                    component = []
-                    while True:
-                        member = stack.pop()
-                        on_stack.discard(member)
-                        component.append(member)
-                        if member == current:
-                            break
-                    if len(component) > 1 or current in edges[current]:
-                        cycle = " -> ".join(sorted(component)) + f" -> {sorted(component)[0]}"
-                        first = sorted(component)[0]
-                        problems.append(located.problem(("steps", first), f"steps.{first}: a cycle with no input "
-                                                                          f"step would loop forever ({cycle})", key=True))
-            elif child not in index:
-                index[child] = low[child] = counter[0]
-                counter[0] += 1
-                stack.append(child)
-                on_stack.add(child)
-                work.append((child, iter(edges[child])))
-            elif child in on_stack:
-                low[current] = min(low[current], index[child])
 
-    for node in sorted(free):
-        if node not in index:
-            visit(node)
+def subflow_recursion(flow, located: Located) -> list[Problem]:
+    """goto chains that enter a flow again before any input step recurse forever (each goto stacks a return).
+    Only the way in counts (goto -> the subflow's start), so a reported loop is certain, never a guess."""
+    free = {(fid, sid) for fid, f in flow.library.items() for sid, s in f.steps.items() if not s.input_step}
+    edges = {}
+    for fid, sid in free:
+        step = flow.library[fid].steps[sid]
+        targets = [(step.flow_id, flow.library[step.flow_id].start)] if isinstance(step, Goto) else \
+            [(fid, target) for target in step.exits().values()]
+        edges[(fid, sid)] = [t for t in targets if t in free]
+    problems = []
+    for component in cyclic_components(free, edges):
+        ours = [sid for fid, sid in component if fid == flow.id and isinstance(flow.steps[sid], Goto)]
+        if not ours or not any(isinstance(flow.library[f].steps[s], Goto) for f, s in component):
+            continue
+        loop = " -> ".join(f"{f}/{s}" if f != flow.id else s for f, s in loop_through(component, edges))
+        problems.append(located.problem(("steps", ours[0], "flow"), f"steps.{ours[0]}.flow: goto enters flows "
+                                                                    f"in a loop with no input step ({loop})"))
     return problems

@@ -15,7 +15,7 @@ from ..engine.flow import Flow, flatten
 from ..engine.schedule import Schedule, parse_range
 from ..engine.steps import build_step
 from ..engine.template import TemplateError, compile_template
-from .graph import graph_problems, regex_problems
+from .graph import graph_problems, regex_problems, subflow_recursion
 from .schema import schema_problems
 from .source import Located, Problem, read_yaml
 
@@ -119,6 +119,7 @@ def _contacts(spec: dict) -> tuple[dict, dict]:
 def build_flow(text: str, filename: str, flows_dir: Path | None = None, is_subflow: bool = False,
                library: dict | None = None, revision: str = "file") -> Flow:
     """Parse and check one flow (and its subflows); raise FlowInvalid listing every problem."""
+    is_root = library is None  # the flow a call starts in: it checks goto loops across all the flows it enters
     data, located = read_yaml(text, filename)
     problems = list(located.problems)
     if data is None:
@@ -167,6 +168,9 @@ def build_flow(text: str, filename: str, flows_dir: Path | None = None, is_subfl
                 source=filename, library=library if library is not None else {})
     flow.library.setdefault(flow.id, flow)
     _load_subflows(flow, located, flows_dir)
+    recursion = subflow_recursion(flow, located) if is_root else []
+    if recursion:
+        raise FlowInvalid(recursion)
     return flow
 
 

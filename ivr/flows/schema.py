@@ -48,6 +48,7 @@ REQUIRED_HINTS = {
     "subject": "an email needs a subject",
     "to": "where the message goes",
     "event": "the webhook event name",
+    "url": "the http(s) URL the webhook posts to",
     "otherwise": "the step to go to when no rule holds",
     "open": "the step to go to while open",
     "closed": "the step to go to while closed",

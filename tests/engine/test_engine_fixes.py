@@ -5,7 +5,7 @@ from pathlib import Path
 
 from ivr.engine import actions as A
 from ivr.flows import load_flow
-from tests.engine.helpers import play
+from tests.engine.helpers import flow_from, play
 
 GOOD = Path(__file__).parents[1] / "flows" / "good"
 
@@ -43,3 +43,40 @@ def test_subflow_save_as_is_visible_after_return():
     state, turns, _ = play(load_flow(GOOD / "subflow" / "main.yaml"), ["digits:2"])
     assert turns[-1] == ["say:Thanks, your rating was 2.", "hangup:completed"]
     assert state["path"] == ["hello", "survey", "survey/ask", "survey/done", "thanks"]
+
+
+CONFIRMED_NUMBER = """
+id: t
+variables: {callback_number: "none yet"}
+start: ask
+steps:
+  ask:
+    type: collect_digits
+    prompt: "Enter your number."
+    min_digits: 4
+    max_digits: 8
+    save_as: callback_number
+    confirm: true
+    max_retries: 1
+    exhausted: given_up
+    next: got_it
+  got_it: {type: hangup, say: "Calling {{callback_number}}."}
+  given_up: {type: hangup, say: "Keeping {{callback_number}}."}
+"""
+
+
+def test_an_unconfirmed_number_is_not_kept_when_the_caller_gives_up():
+    state, turns, _ = play(flow_from(CONFIRMED_NUMBER), ["digits:5551234#", "silence", "silence"])
+    assert turns[1] == ["say:You entered 5 5 5 1 2 3 4. Press 1 if that is correct, or 2 to enter it again.",
+                        "gather:ask"]
+    assert turns[-1] == ["say:Keeping none yet.", "hangup:completed"]
+
+
+def test_a_rejected_number_is_forgotten_and_a_spoken_yes_confirms():
+    flow = flow_from(CONFIRMED_NUMBER)
+    state, turns, _ = play(flow, ["digits:5551234#", "digits:2"])
+    assert state["vars"]["callback_number"] == "none yet"
+    state, turns, _ = play(flow, ["digits:5551234#", "digits:2", "digits:7654321#", "speech:yes"])
+    assert turns[-1] == ["say:Calling 7654321.", "hangup:completed"]
+    state, turns, _ = play(flow, ["digits:5551234#", "speech:one"])
+    assert turns[-1] == ["say:Calling 5551234.", "hangup:completed"]

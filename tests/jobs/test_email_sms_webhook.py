@@ -128,3 +128,10 @@ def test_signature_helpers_reject_tampering_and_replays():
     assert not verify("other", header, body, now=1000)
     assert not verify("k", header, body, now=1000 + 301)  # too old: a replay
     assert not verify("k", "garbage", body, now=1000)
+
+
+def test_the_worker_reports_its_heartbeat_for_healthz(harness):
+    from ivr.store import heartbeats
+    harness.work()
+    beat = heartbeats.read(harness.conn)["worker"]
+    assert beat is not None and beat["queues"] == ["ivr"]

@@ -8,6 +8,7 @@ import shutil
 import socket
 import struct
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -263,6 +264,7 @@ def run_sipp(scenario: str, server_port: int, *, calls: int = 1, concurrent: int
              cwd: Path | None = None, subst: dict | None = None) -> subprocess.CompletedProcess:
     """Run a SIPp scenario; `subst` replaces @NAME@ placeholders (the edited copy goes to `cwd`)."""
     assert shutil.which("sipp"), "sip-tester (sipp) is not installed"
+    cwd = Path(cwd) if cwd is not None else Path(tempfile.mkdtemp(prefix="sipp-"))  # SIPp writes logs to its cwd
     path = SCENARIOS / scenario
     if subst:
         text = path.read_text()

@@ -69,3 +69,15 @@ def test_options_from_sipp(start_server):
     running = start_server(never)
     result = run_sipp("uac_options.xml", running.port, timeout=10)
     assert sipp_counts(result) == (1, 0), result.stdout[-3000:]
+
+
+def test_fifty_concurrent_sipp_calls_all_succeed_and_leave_nothing_behind(start_server, tmp_path):
+    """A bounded load test: correctness only (every call answered, every digit heard, all released)."""
+    record = Recorded()
+    running = start_server(menu_app(record, timeout=6))
+    result = run_sipp("uac_digit.xml", running.port, calls=50, concurrent=50, rate=25, timeout=60,
+                      cwd=tmp_path, subst={"DIGIT": "1"})
+    assert sipp_counts(result) == (50, 0), result.stdout[-3000:]
+    state = running.wait_idle()
+    assert state["live"] == state["uas_calls"] == state["ports"] == state["clock"] == state["tasks"] == 0, state
+    assert record.digits == ["1"] * 50 and state["digits"] == 50

@@ -107,3 +107,11 @@ def test_admin_csrf_does_not_block_the_webhooks(settings, redis_conn, clock):
     assert client.post("/admin-form", data={}).status_code == 400  # CSRF is really on
     poster = SignedPoster(FlaskTransport(client))
     assert poster.post("/twilio/voice", TwilioCall(poster).params()).status == 200
+
+
+def test_garbage_signature_headers_are_refused_not_crashing(twilio):
+    params = TwilioCall(twilio).params()
+    for junk in ("ünïcode", "a" * 5000, "=="):
+        assert twilio.post("/twilio/voice", params, signature=junk).status == 403
+    settings_header = {"X-Twilio-Webhooks-Signature-Settings": "key=k,algorithm=HMAC_MD5"}
+    assert twilio.post("/twilio/voice", params, headers=settings_header).status == 403

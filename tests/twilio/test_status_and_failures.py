@@ -1,8 +1,10 @@
 """Status callbacks (duplicates, out of order), unknown calls, the fallback URL, Redis down, prompt audio."""
 from __future__ import annotations
 
+import time
 import wave
 
+from ivr.call_session import DOWN_BACKOFF
 from ivr.store.calls import CallStore
 from ivr.store import keys
 
@@ -126,3 +128,38 @@ def test_play_mode_serves_the_shared_tts_audio_with_caching_headers(make_app, se
     assert client.get(plays[0], headers={"If-None-Match": audio.headers["ETag"]}).status_code == 304
     assert client.get("/audio/" + "0" * 64 + ".wav").status_code == 404
     assert client.get("/audio/..%2Fsecret.wav").status_code == 404
+
+
+def test_play_mode_audio_is_the_sip_channels_cached_file(make_app, settings):
+    """One voice on both channels: the WAV a Twilio caller is sent is the very file SIP's prompt library plays."""
+    from ivr.channels.sip.media.prompts import PromptLibrary
+    from tests.twilio.twilio_caller import FlaskTransport, SignedPoster
+    app = make_app(settings.with_overrides(twilio_prompt_mode="play"))
+    first = TwilioCall(SignedPoster(FlaskTransport(app.test_client()))).answer()
+    served = [settings.data_dir / "prompts" / e.text.rsplit("/", 1)[1] for e in first.xml.iter("Play")]
+    library = PromptLibrary(settings.data_dir / "prompts")
+    texts = ["Hello. You have reached a private phone number. This is not Skype, and Skype does not offer support "
+             "by phone, so nobody here can help with a Skype account. I can send you Skype's own help instead.",
+             "To get Skype's support links by text message, press 1 or say support. For a link to a live chat, "
+             "press 2. To ask for a call back, press 3. To reach the owner of this number, press 0."]
+    mtimes = [p.stat().st_mtime_ns for p in served]
+    assert [library.wav_path(text=t, language="en-US") for t in texts] == served
+    assert [p.stat().st_mtime_ns for p in served] == mtimes  # found in the cache, not rendered again
+
+
+def test_status_callback_while_redis_is_down_gets_503_and_its_retry_completes_the_call(flask_twilio, redis_server):
+    call = TwilioCall(flask_twilio)
+    call.answer()
+    redis_server.stop()
+    try:
+        reply = call.status("completed", duration=20)
+        assert reply.status == 503 and '"result":"unavailable"' in reply.body.replace(" ", "")
+    finally:
+        redis_server.start()
+    assert CallStore(redis_server.client()).get(call.sid).ended_at is None  # nothing changed
+    time.sleep(DOWN_BACKOFF)  # Twilio's retry comes after the session stops treating Redis as down
+    retry = call.status("completed", duration=20)
+    assert retry.status == 200 and '"result":"applied"' in retry.body.replace(" ", "")
+    record = CallStore(redis_server.client()).get(call.sid)
+    assert record.ended_at is not None and record.path[-1] == "main_menu"
+    assert call_hash(redis_server.client(), call.sid)["duration"] == "20"

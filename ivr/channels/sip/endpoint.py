@@ -181,8 +181,11 @@ class Endpoint(SipUAS):
     def _handle_response(self, response: SipResponse) -> None:
         key = transaction_key(response)
         result = self._client.get(key) if key else None
-        if result is not None and response.status_code >= 200 and not result.done():
-            result.set_result(response.status_code)
+        if result is not None:
+            if response.status_code >= 200 and not result.done():
+                result.set_result(response.status_code)
+        elif self.uac is not None:  # REGISTER responses (registration.py)
+            self.uac.handle_response(response, None)
 
     def _local(self) -> tuple[str, int]:
         return self.advertised_addr or self.transport.local_addr

@@ -25,6 +25,7 @@ from .media.clock import PacingClock
 from .media.ports import PortPool, PortsExhausted
 from .media.prompts import PromptLibrary
 from .media.stream import RtpStream
+from .registration import RegistrationKeeper
 from .transport import IvrUdpTransport
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,10 @@ class SipConfig:
     no_ack_timeout: float = 32.0
     no_rtp_timeout: float = 30.0
     answer_delay: float = 0.0  # ring this long before answering (tests of CANCEL use it)
+    registrar: str = ""  # "host[:port]" of a PBX/trunk to REGISTER with; empty: plain endpoint
+    user: str = ""
+    password: str = ""
+    register_expiry: int = 300
     data_dir: Path = Path("var")
     audio_root: Path | None = None
 
@@ -53,6 +58,8 @@ class SipConfig:
             rtp_port_min=settings.sip_rtp_port_min, rtp_port_max=settings.sip_rtp_port_max,
             max_calls=settings.sip_max_calls, no_ack_timeout=settings.sip_no_ack_timeout,
             no_rtp_timeout=settings.sip_no_rtp_timeout, data_dir=Path(settings.data_dir),
+            registrar=settings.sip_registrar, user=settings.sip_user, password=settings.sip_password,
+            register_expiry=settings.sip_register_expiry,
             audio_root=Path(settings.flows_dir),
         )
         values.update(overrides)
@@ -92,6 +99,7 @@ class SipServer:
         self.calls_finished = 0
         self.digits_received = 0
         self._sweeper: asyncio.Task | None = None
+        self.registration: RegistrationKeeper | None = None
         ep = self.endpoint
         ep.on_invite = self._on_invite
         ep.on_bye = lambda inc, _req: self._end(inc.call_id, "hangup")
@@ -111,6 +119,10 @@ class SipServer:
         self.clock.start()
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
         log.info("SIP listening on udp %s:%d", *self.address)
+        if self.config.registrar:
+            self.registration = RegistrationKeeper(self.endpoint, self.config.registrar, self.config.user,
+                                                   self.config.password, self.config.register_expiry)
+            await self.registration.start()
 
     async def stop(self) -> None:
         for live in list(self.live.values()):
@@ -120,6 +132,8 @@ class SipServer:
             await asyncio.wait(self.tasks, timeout=5)
         if self._sweeper is not None:
             self._sweeper.cancel()
+        if self.registration is not None:
+            await self.registration.stop()
         await self.clock.stop()
         await self.endpoint.stop()
 

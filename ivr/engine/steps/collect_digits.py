@@ -60,6 +60,9 @@ class CollectDigits(InputStep):
         if isinstance(event, Speech):
             words = event.text.lower().replace("-", " ").split()
             digits = "".join(NUMBER_WORDS.get(w, "".join(ch for ch in w if ch.isdigit())) for w in words)
+            if ctx.scratch.get("candidate"):  # "yes" / "one" confirms, "no" / "two" re-enters
+                answer = digits[:1] or ("1" if "yes" in words else "2" if "no" in words else "")
+                return self.answer_confirm(ctx, answer) if answer else self.retry(ctx, "no_match", event.text)
             return self.accept(ctx, digits) if digits else self.retry(ctx, "no_match", event.text)
         if isinstance(event, Digits):
             if ctx.scratch.get("candidate"):
@@ -77,7 +80,8 @@ class CollectDigits(InputStep):
         if self.confirm is None:
             return self.finish(ctx, digits)
         ctx.scratch["candidate"] = digits
-        ctx.vars[self.save_as] = digits  # so the read-back template can speak it
+        ctx.scratch.setdefault("before", ctx.vars.get(self.save_as))
+        ctx.vars[self.save_as] = digits  # so the read-back template can speak it, until confirmed or rejected
         return self.ask(ctx)
 
     def answer_confirm(self, ctx: Context, key: str) -> Outcome:
@@ -85,11 +89,28 @@ class CollectDigits(InputStep):
         if key == "1":
             return self.finish(ctx, candidate)
         if key == "2":
+            self.forget_candidate(ctx)
             return self.ask(ctx, [Log(event="reentry", data={"step": self.id})])
         ctx.scratch["candidate"] = candidate
         return self.retry(ctx, "no_match", key)
 
+    def retry(self, ctx: Context, reason: str, detail: str = "") -> Outcome:
+        outcome = super().retry(ctx, reason, detail)
+        if outcome.wait is None:  # exhausted: a number the caller never confirmed must not be used
+            self.forget_candidate(ctx)
+        return outcome
+
+    def forget_candidate(self, ctx: Context) -> None:
+        """Put back what save_as held before an unconfirmed entry (or remove it)."""
+        if "before" in ctx.scratch:
+            before = ctx.scratch.pop("before")
+            if before is None:
+                ctx.vars.pop(self.save_as, None)
+            else:
+                ctx.vars[self.save_as] = before
+
     def finish(self, ctx: Context, digits: str) -> Outcome:
+        ctx.scratch.pop("before", None)
         ctx.vars[self.save_as] = digits
         ctx.vars["digits"] = digits
         return Outcome(actions=[Log(event="digits_collected", data={"step": self.id, "digits": digits})],

@@ -1,0 +1,104 @@
+"""`ivr worker` as a real process: burst mode, `ivr calls --json`, and SIGKILL in the middle of a job."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ivr.engine.events import Digits
+from ivr.runtime import open_call_session
+from ivr.store.followups import FollowupStore
+
+ROOT = Path(__file__).resolve().parents[2]
+FLOWS = ROOT / "flows"
+CLI = [sys.executable, "-m", "ivr"]
+
+
+def env_for(settings, redis_url) -> dict:
+    env = dict(os.environ)
+    env.update({"REDIS_URL": redis_url, "IVR_DATA_DIR": str(settings.data_dir), "SMTP_HOST": settings.smtp_host,
+                "SMTP_PORT": str(settings.smtp_port), "SMTP_FROM": settings.smtp_from,
+                "TWILIO_ACCOUNT_SID": settings.twilio_account_sid, "TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
+                "TWILIO_FROM_NUMBER": settings.twilio_from_number,
+                "TWILIO_API_BASE_URL": settings.twilio_api_base_url, "IVR_WEBHOOK_SECRET": settings.webhook_secret,
+                "PUBLIC_BASE_URL": settings.public_base_url, "IVR_FLOWS_DIR": str(FLOWS)})
+    return env
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(p) for p in f.read().split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return "State:\tZ" not in f.read()  # a zombie has exited already
+    except FileNotFoundError:
+        return False
+
+
+def _all_gone(pids, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not any(_alive(p) for p in pids):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_burst_worker_process_and_calls_listing(harness, settings, redis_server, twilio_api):
+    session = open_call_session(settings.with_overrides(redis_url=redis_server.url, flows_dir=FLOWS))
+    session.start(call_id="p-1", channel="sip", caller="+15557770001", called="+15550000000", at=1_790_000_000.0)
+    session.turn("p-1", Digits(digits="1", at=1_790_000_004.0))
+    env = env_for(settings, redis_server.url)
+    subprocess.run([*CLI, "worker", "--burst"], cwd=ROOT, env=env, check=True, timeout=60, capture_output=True)
+    assert [m["to"] for m in twilio_api.messages] == ["+15557770001"]
+    out = subprocess.run([*CLI, "calls", "--json", "--limit", "5"], cwd=ROOT, env=env, check=True, timeout=60,
+                         capture_output=True, text=True).stdout
+    [call] = [json.loads(line) for line in out.splitlines()]
+    assert (call["id"], call["channel"], call["caller"], call["outcome"]) == (
+        "p-1", "sip", "+15557770001", "support_links_sent")
+    assert call["started_at"] == 1_790_000_000.0
+    assert call["path"] == ["screen_caller", "not_skype", "main_menu", "send_support_links", "goodbye"]
+    assert [(j["kind"], j["status"]) for j in call["jobs"]] == [("sms", "delivered")]
+    text = subprocess.run([*CLI, "calls"], cwd=ROOT, env=env, check=True, timeout=60, capture_output=True,
+                          text=True).stdout
+    assert "p-1" in text and "sms:delivered" in text
+
+
+def test_a_worker_killed_mid_job_gets_the_job_done_exactly_once(harness, settings, redis_server, smtp_sink):
+    """SIGKILL the worker while it is in the middle of the SMTP conversation (before the server accepted the
+    message). RQ notices the abandoned job once its heartbeat lapses (job timeout + ABANDON_GRACE), retries it,
+    and the email arrives exactly once."""
+    harness.queue_job("email", "k-1:mail:1", {"to": "owner@example.test", "subject": "kill test", "message": "x"})
+    smtp_sink.hold()
+    env = env_for(settings, redis_server.url)
+    first = subprocess.Popen([*CLI, "worker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    second = None
+    try:
+        assert smtp_sink.rcpt_seen.wait(30), "the worker never reached the SMTP server"
+        assert FollowupStore(harness.conn).get("k-1:mail:1")["status"] == "sending"
+        children = _children(first.pid)  # RQ's scheduler process
+        assert children
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        assert _all_gone(children), "the worker's scheduler process outlived it"
+        smtp_sink.release()
+        assert smtp_sink.messages == []
+        second = subprocess.Popen([*CLI, "worker", "--maintenance-interval", "3"], cwd=ROOT, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        assert smtp_sink.wait_for(1, timeout=90), "the abandoned job was never completed"
+        time.sleep(5)  # give a duplicate every chance to show up
+        assert len(smtp_sink.messages) == 1
+        assert smtp_sink.messages[0]["Subject"] == "kill test"
+        record = FollowupStore(harness.conn).get("k-1:mail:1")
+        assert record["status"] == "delivered"
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                proc.wait(10)
