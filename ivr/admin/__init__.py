@@ -66,6 +66,8 @@ def init_app(app: Flask) -> None:
     def _csrf_guard():
         if request.method in SAFE_METHODS or request.path.startswith(CSRF_EXEMPT_PREFIXES):
             return
+        if request.routing_exception is not None:
+            return  # no view will run: answer the 404/405 itself
         if request.path.startswith("/api/") and request.headers.get("Authorization", "").startswith("Bearer "):
             return
         csrf.protect()

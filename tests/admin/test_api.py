@@ -80,6 +80,12 @@ def test_errors_are_json(app, admin_token):
         assert response.is_json and response.json["error"]["code"] == code and response.json["error"]["message"]
 
 
+def test_unknown_routes_answer_404_405_before_csrf(app):
+    client = app.test_client()
+    assert client.delete("/api/v1/flows").status_code == 405
+    assert client.post("/api/v1/nothing").json["error"]["code"] == 404
+
+
 def test_openapi_document(app):
     doc = app.test_client().get("/api/v1/openapi.json").json
     assert doc["openapi"].startswith("3.") and "/flows/{flow_id}/publish" in doc["paths"]
