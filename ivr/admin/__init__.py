@@ -17,6 +17,8 @@ from ivr.store.users import UserStore
 from . import common
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+FLOW_MAX_BYTES = 2 * 1024 * 1024
+FLOW_ENDPOINTS = {"flows.save", "flows.validate", "api.create_revision", "api.validate_flow"}
 CSRF_EXEMPT_PREFIXES = ("/twilio/",)
 # Every asset is served by the app itself: scripts only from our origin, never inline.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -61,6 +63,12 @@ def init_app(app: Flask) -> None:
     def load_user(name: str):
         user = UserStore(common.redis_conn()).get(name)
         return common.LoginUser(user) if user else None
+
+    @app.before_request
+    def _flow_size_limit():
+        # Flow YAML may be far larger than a webhook (the app-wide limit): allow it on the flow endpoints only.
+        if request.endpoint in FLOW_ENDPOINTS:
+            request.max_content_length = FLOW_MAX_BYTES
 
     @app.before_request
     def _csrf_guard():
