@@ -52,15 +52,21 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def simulate(page, keys_pressed: list[str]) -> str:
-    """Start a recorded call in the simulator, press each key group, return the whole transcript."""
+def simulate(page, keys_pressed: list[str], keyboard: bool = False) -> str:
+    """Start a recorded call in the simulator, press each key group (on the page's keypad, or typed on the
+    keyboard then Enter), return the whole transcript."""
     page.goto(f"/simulator/?flow={FLOW}")
     page.click("#sim-start")
     page.wait_for_selector("#sim-status:has-text('waiting')")
     for group in keys_pressed:
-        for key in group:
-            page.click(f"#sim-keypad button[data-key='{key}']")
-        page.click("#sim-send")  # disables the keypad until the server answered
+        if keyboard:
+            page.locator("#sim-transcript").click()  # focus outside the text fields
+            page.keyboard.type(group)
+            page.keyboard.press("Enter")
+        else:
+            for key in group:
+                page.click(f"#sim-keypad button[data-key='{key}']")
+            page.click("#sim-send")  # disables the keypad until the server answered
         page.wait_for_selector("#sim-send:not([disabled]), #sim-status:text-is('ended')")
     page.wait_for_selector("#sim-status:has-text('ended')")
     return page.inner_text("#sim-transcript")
@@ -111,7 +117,7 @@ def test_admin_journey(page, redis_conn):
     assert "on revision 1" in transcript and "Thank you for calling. Goodbye." in transcript
 
     # the shipped flow through the callback branch: press 3, then 1 (call back this number)
-    transcript = simulate(page, ["3", "1"])
+    transcript = simulate(page, ["3", "1"], keyboard=True)
     assert "We will call you back" in transcript
     assert "callback" in page.inner_text("#sim-jobs")
     shot(page, "simulator")

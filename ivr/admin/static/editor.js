@@ -132,6 +132,20 @@
       area.dispatchEvent(new Event("input"));
     }
   });
+  // Ctrl/Cmd+S saves; leaving with unsaved edits asks first.
+  const form = document.getElementById("flow-form");
+  const original = area.value;
+  let submitting = false;
+  document.addEventListener("keydown", (e) => {
+    if ((e.ctrlKey || e.metaKey) && e.key === "s" && document.getElementById("save")) {
+      e.preventDefault();
+      form.requestSubmit(document.getElementById("save"));
+    }
+  });
+  form.addEventListener("submit", () => { submitting = true; });
+  window.addEventListener("beforeunload", (e) => {
+    if (!submitting && !area.readOnly && area.value !== original) e.preventDefault();
+  });
   list.addEventListener("click", (e) => {
     const li = e.target.closest("li");
     if (li) goToLine(Number(li.dataset.line));
