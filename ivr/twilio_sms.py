@@ -14,6 +14,7 @@ import time
 from flask import Response, current_app, jsonify, request
 
 from .channels import sms
+from .channels.twilio_voice import explain_error
 from .store import UNAVAILABLE
 from .store.sms_conversations import Conversation, SmsConversationStore
 
@@ -45,7 +46,7 @@ def sms_reply():
     except Exception:  # noqa: BLE001 - the texter still gets the key information
         log.exception("sms from %s failed", caller)
         return _answer(current_app.config["IVR_SETTINGS"].fallback_sms)
-    return _answer(sms.reply_text(actions))
+    return _answer(sms.reply_text(explain_error(actions, current_app.config["IVR_SETTINGS"].fallback_sms)))
 
 
 def _run(session, current: Conversation | None, caller: str, called: str, sid: str, body: str, at: float,

@@ -125,6 +125,7 @@ def _public_root() -> str:
 
 
 def _render(actions: list, next_turn: int) -> Response:
+    actions = voice.explain_error(actions, _settings().fallback_message)
     base = f"{_public_root()}{bp.url_prefix}/voice"
     urls = voice.TurnUrls(*(f"{base}/{kind}?t={next_turn}" for kind in ("gather", "dial", "record")))
     if _settings().twilio_prompt_mode == "play":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
 from twilio.twiml.voice_response import VoiceResponse
@@ -116,6 +116,19 @@ def render(actions: list, urls: TurnUrls, play_url: PlayUrl | None = None) -> st
     if not ended:
         response.hangup()  # nothing left to wait for: end the call explicitly rather than by running off the end
     return str(response)
+
+
+def explain_error(actions: list, text: str) -> list:
+    """A turn that ends in an error (the flow failed or cannot be loaded): its generic goodbye becomes `text`,
+    which still gives the caller the key information."""
+    if not actions or not (isinstance(actions[-1], A.Hangup) and actions[-1].reason == "error"):
+        return actions
+    explained = list(actions)
+    for index in range(len(explained) - 2, -1, -1):
+        if isinstance(explained[index], A.Say):
+            explained[index] = replace(explained[index], text=text, audio="")
+            break
+    return explained
 
 
 def speak_and_hang_up(text: str, language: str = "en-US") -> str:
