@@ -80,3 +80,21 @@ def test_a_rejected_number_is_forgotten_and_a_spoken_yes_confirms():
     assert turns[-1] == ["say:Calling 7654321.", "hangup:completed"]
     state, turns, _ = play(flow, ["digits:5551234#", "speech:one"])
     assert turns[-1] == ["say:Calling 5551234.", "hangup:completed"]
+
+
+OUTCOMES = """
+id: t
+start: hello
+steps:
+  hello: {type: say, text: "Hello.", outcome: greeted, next: put_through}
+  put_through: {type: transfer, to: "+15550100100", outcome: owner_reached, failed: bye}
+  bye: {type: hangup}
+"""
+
+
+def test_outcome_on_any_step_labels_the_call_and_transfer_only_when_it_connects():
+    flow = flow_from(OUTCOMES)
+    state, _, _ = play(flow, ["transfer:busy"])
+    assert state["outcome"] == "greeted"
+    state, _, _ = play(flow, ["transfer:ok"])
+    assert state["outcome"] == "owner_reached"
