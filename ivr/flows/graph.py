@@ -145,7 +145,9 @@ def _dead_ends(steps: dict[str, Step], located: Located, is_subflow: bool) -> li
     for step_id, step in steps.items():
         if step.kind == "return" and not is_subflow:
             problems.append(located.problem(("steps", step_id), f"steps.{step_id}: 'return' is only allowed in a "
-                                                                f"subflow entered by goto", key=True))
+                                                                f"subflow entered by goto (mark such a flow with "
+                                                                f"'subflow: true', or end this path with a hangup)",
+                                            key=True))
         if step.terminal or step.exits():
             continue
         if step.kind in ("menu", "collect_digits", "voicemail", "say", "set", "follow_up", "callback", "goto"):
