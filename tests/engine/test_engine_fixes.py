@@ -98,3 +98,31 @@ def test_outcome_on_any_step_labels_the_call_and_transfer_only_when_it_connects(
     assert state["outcome"] == "greeted"
     state, _, _ = play(flow, ["transfer:ok"])
     assert state["outcome"] == "owner_reached"
+
+
+SPOKEN = """
+id: t
+start: menu
+steps:
+  menu:
+    type: menu
+    prompt: "Say live chat, call-back or Skype."
+    choices:
+      - {keywords: [live chat], goto: chat}
+      - {keywords: [call-back], goto: callback}
+      - {keywords: [Skype], goto: skype}
+    exhausted: bye
+  chat: {type: hangup, say: "Chat."}
+  callback: {type: hangup, say: "Callback."}
+  skype: {type: hangup, say: "Skype."}
+  bye: {type: hangup, say: "Bye."}
+"""
+
+
+def test_spoken_keywords_match_as_words_whatever_the_punctuation():
+    flow = flow_from(SPOKEN)
+    for heard, expected in [("Live-chat, please", "say:Chat."), ("I want a call back.", "say:Callback."),
+                            ("the LIVE   CHAT", "say:Chat."), ("skype?", "say:Skype."),
+                            ("an olive chat", "say:Bye.")]:
+        _, turns, _ = play(flow, [f"speech:{heard}", "silence", "silence", "silence"])
+        assert expected in [s for turn in turns for s in turn], (heard, turns)
