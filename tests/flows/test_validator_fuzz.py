@@ -15,7 +15,7 @@ from ivr.engine import advance
 from ivr.engine import events as E
 from ivr.flows import FlowInvalid, build_flow
 
-EXAMPLES = int(os.environ.get("IVR_PROPERTY_EXAMPLES", "300"))  # raise it to hunt for bugs locally
+EXAMPLES = int(os.environ.get("IVR_PROPERTY_EXAMPLES", "200"))  # raise it to hunt for bugs locally
 HERE = Path(__file__).parent
 SOURCES = [HERE / "good" / "every_step.yaml", HERE / "good" / "subflow" / "main.yaml",
            HERE.parents[1] / "flows" / "skype-receptionist.yaml"]

@@ -104,6 +104,7 @@ class Step:
     waits: ClassVar[str | None] = None  # what a waiting step expects
     input_step: ClassVar[bool] = False  # breaks a cycle for the validator (the caller must act)
     terminal: ClassVar[bool] = False  # may end a path (hangup, transfer, return)
+    outcome_on_success: ClassVar[bool] = False  # `outcome` applies only once the step succeeds (transfer, voicemail)
 
     def __init__(self, step_id: str, spec: dict):
         self.id = step_id
