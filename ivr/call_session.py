@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 GOODBYE = "Sorry, this call can no longer be continued. Please call again. Goodbye."
 START_TURN = "__start__"
 DOWN_BACKOFF = 2.0  # seconds
+REPLAY_BUDGET = 0.5  # seconds a turn may spend replaying the spool once Redis is back
 TURNS_KEPT = 8  # actions of the most recent turns, for turn_id dedup (retries are of recent turns)
 MEMORY_KEPT = 5000  # calls whose latest state this process also keeps in memory (last resort if disk fails too)
 
@@ -80,15 +81,8 @@ class CallSession:
         blob = {"call_id": call_id, "version": 0, "state": None, "turns": {}}
         start = {"channel": channel, "caller": caller, "called": called, "started_at": at,
                  "flow_id": flow_id or self.default_flow}
-        try:
-            flow = self.flows.get(flow_id or self.default_flow)
-        except Exception as exc:  # no such flow, or it cannot be loaded: apologise, record it, never crash
-            log.error("call %s: cannot load flow %s: %s", call_id, start["flow_id"], exc)
-            state = {"call_id": call_id, "flow_id": start["flow_id"], "done": True, "waiting": None,
-                     "outcome": "error", "path": []}
-            actions = [A.Log(event="error", data={"error": f"cannot load flow: {exc}"}), *_goodbye("error")]
-            self._commit(blob, state, event, actions, START_TURN, start=start)
-            return actions
+        # A flow that cannot be loaded raises here: the channel answers with its own fallback message.
+        flow = self.flows.get(flow_id or self.default_flow)
         state, actions = advance(flow, None, event)
         self._commit(blob, state, event, actions, START_TURN, start=start)
         return actions
@@ -119,6 +113,9 @@ class CallSession:
     def _load(self, call_id: str) -> dict | None:
         try:
             in_redis = self._redis(self.sessions.load, call_id)
+            if self._spool(self.spool.pending):  # Redis is back: catch up first, for a short while at most
+                self._catch_up()
+                in_redis = self._redis(self.sessions.load, call_id)
         except UNAVAILABLE:
             in_redis = None
         spooled = self._spool(self.spool.load_state, call_id)
@@ -191,6 +188,18 @@ class CallSession:
         """Replay the spool now (in this thread). Returns the number of entries applied."""
         with self._replaying:
             return replay_spool(self.spool, self.redis, self.queue)
+
+    def _catch_up(self) -> None:
+        """Replay the spool for up to REPLAY_BUDGET seconds in this turn, then go on in the background."""
+        if self._replaying.acquire(blocking=False):
+            try:
+                replay_spool(self.spool, self.redis, self.queue, budget=REPLAY_BUDGET)
+            except Exception:  # never let the catch-up fail the turn
+                log.exception("spool replay failed")
+            finally:
+                self._replaying.release()
+        if self._spool(self.spool.pending):
+            self.replay_in_background()
 
     def replay_in_background(self) -> None:
         if self._replaying.locked():
