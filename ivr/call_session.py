@@ -146,8 +146,10 @@ class CallSession:
             write["finish"] = {"ended_at": event.at, "outcome": state.get("outcome") or "completed",
                                "path": list(state.get("path", []))}
         self._remember(new_blob)
-        self._save_state(new_blob)
+        # The write first: if the process dies in between, a retried turn re-runs from the old state and queues
+        # the same (deterministic) job ids, which are then skipped; the jobs are never lost.
         self._save_write(write)
+        self._save_state(new_blob)
 
     def _remember(self, blob: dict) -> None:
         with self._memory_lock:
@@ -159,7 +161,9 @@ class CallSession:
     def _save_state(self, blob: dict) -> None:
         try:
             self._redis(self.sessions.save, blob)
-        except UNAVAILABLE:
+        except Exception as exc:  # unavailable (or any Redis error): keep it locally, the call goes on
+            if not isinstance(exc, UNAVAILABLE):
+                log.exception("call %s: saving the state failed", blob["call_id"])
             self._spool(self.spool.save_state, blob)
             return
         self._spool(self.spool.drop_state, blob["call_id"], blob["version"])
@@ -171,8 +175,8 @@ class CallSession:
             return
         try:
             self._redis(apply_write, self.redis, self.queue, write)
-        except UNAVAILABLE as exc:
-            log.warning("redis unavailable (%s): spooling call %s", exc, write["call_id"])
+        except Exception as exc:  # unavailable, or an unexpected Redis error: spool it (a replay retries it)
+            log.warning("call %s: spooling its writes: %s: %s", write["call_id"], type(exc).__name__, exc)
             self._spool(self.spool.append, write["id"], KIND, write)
 
     def _spool(self, operation, *args):
