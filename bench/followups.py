@@ -43,7 +43,8 @@ def run_fakes(conn_out) -> None:
     with SmtpSink() as sink, FakeTwilioAPI() as twilio:
         conn_out.send((sink.port, twilio.base_url, twilio.account_sid, twilio.auth_token))
         conn_out.recv()  # wait for "stop"
-        conn_out.send((len(sink.messages), len(twilio.messages)))
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        conn_out.send((len(sink.envelopes), len(twilio.messages), usage.ru_utime + usage.ru_stime))
 
 
 def queue_call(conn, queue, n: int, prefix: str) -> list[str]:
@@ -148,9 +149,12 @@ def main() -> None:
         print(f"latency at {args.rate:.0f} jobs/s for {args.seconds:.0f} s ({len(found)} jobs, {args.workers} workers):"
               f" p50 {statistics.median(found) * 1000:.0f} ms, p95 {pct(found, 95) * 1000:.0f} ms, "
               f"max {max(found) * 1000:.0f} ms")
+        redis_cpu = conn.info("cpu")
     parent_end.send("stop")
-    emails, sms = parent_end.recv()
-    print(f"delivered to the sinks: {emails} emails, {sms} SMS (expected {args.calls + n} each)")
+    emails, sms, fakes_cpu = parent_end.recv()
+    print(f"delivered to the sinks: {emails} emails, {sms} SMS (expected {args.calls + n} each); CPU seconds: "
+          f"fake SMTP+Twilio {fakes_cpu:.1f}, redis-server "
+          f"{redis_cpu['used_cpu_user'] + redis_cpu['used_cpu_sys']:.1f}")
     fakes.join(10)
 
 

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 GOODBYE = "Sorry, this call can no longer be continued. Please call again. Goodbye."
 START_TURN = "__start__"
 DOWN_BACKOFF = 2.0  # seconds
+REPLAY_BUDGET = 0.5  # seconds a turn may spend replaying the spool once Redis is back
 TURNS_KEPT = 8  # actions of the most recent turns, for turn_id dedup (retries are of recent turns)
 MEMORY_KEPT = 5000  # calls whose latest state this process also keeps in memory (last resort if disk fails too)
 
@@ -121,6 +122,9 @@ class CallSession:
     def _load(self, call_id: str) -> dict | None:
         try:
             in_redis = self._redis(self.sessions.load, call_id)
+            if self._spool(self.spool.pending):  # Redis is back: catch up first, for a short while at most
+                self._catch_up()
+                in_redis = self._redis(self.sessions.load, call_id)
         except UNAVAILABLE:
             in_redis = None
         spooled = self._spool(self.spool.load_state, call_id)
@@ -151,8 +155,10 @@ class CallSession:
             write["finish"] = {"ended_at": event.at, "outcome": state.get("outcome") or "completed",
                                "path": list(state.get("path", []))}
         self._remember(new_blob)
-        self._save_state(new_blob)
+        # The write first: if the process dies in between, a retried turn re-runs from the old state and queues
+        # the same (deterministic) job ids, which are then skipped; the jobs are never lost.
         self._save_write(write)
+        self._save_state(new_blob)
 
     def _remember(self, blob: dict) -> None:
         with self._memory_lock:
@@ -164,7 +170,9 @@ class CallSession:
     def _save_state(self, blob: dict) -> None:
         try:
             self._redis(self.sessions.save, blob)
-        except UNAVAILABLE:
+        except Exception as exc:  # unavailable (or any Redis error): keep it locally, the call goes on
+            if not isinstance(exc, UNAVAILABLE):
+                log.exception("call %s: saving the state failed", blob["call_id"])
             self._spool(self.spool.save_state, blob)
             return
         self._spool(self.spool.drop_state, blob["call_id"], blob["version"])
@@ -176,8 +184,8 @@ class CallSession:
             return
         try:
             self._redis(apply_write, self.redis, self.queue, write)
-        except UNAVAILABLE as exc:
-            log.warning("redis unavailable (%s): spooling call %s", exc, write["call_id"])
+        except Exception as exc:  # unavailable, or an unexpected Redis error: spool it (a replay retries it)
+            log.warning("call %s: spooling its writes: %s: %s", write["call_id"], type(exc).__name__, exc)
             self._spool(self.spool.append, write["id"], KIND, write)
 
     def _spool(self, operation, *args):
@@ -193,6 +201,18 @@ class CallSession:
         """Replay the spool now (in this thread). Returns the number of entries applied."""
         with self._replaying:
             return replay_spool(self.spool, self.redis, self.queue)
+
+    def _catch_up(self) -> None:
+        """Replay the spool for up to REPLAY_BUDGET seconds in this turn, then go on in the background."""
+        if self._replaying.acquire(blocking=False):
+            try:
+                replay_spool(self.spool, self.redis, self.queue, budget=REPLAY_BUDGET)
+            except Exception:  # never let the catch-up fail the turn
+                log.exception("spool replay failed")
+            finally:
+                self._replaying.release()
+        if self._spool(self.spool.pending):
+            self.replay_in_background()
 
     def replay_in_background(self) -> None:
         if self._replaying.locked():

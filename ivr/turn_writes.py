@@ -83,7 +83,7 @@ def _fill(pipe, write: dict, calls: CallStore, followups: FollowupStore, queue: 
         calls.finish(call_id, pipe=pipe, **write["finish"])
 
 
-def replay_spool(spool: Spool, conn: redis.Redis, queue: Queue) -> int:
+def replay_spool(spool: Spool, conn: redis.Redis, queue: Queue, budget: float | None = None) -> int:
     """Replay everything spooled while Redis was down, in order. Safe to call from any number of processes."""
     sessions = SessionStore(conn)
 
@@ -92,7 +92,7 @@ def replay_spool(spool: Spool, conn: redis.Redis, queue: Queue) -> int:
             raise ValueError(f"unknown spool entry kind {kind!r}")
         apply_write(conn, queue, data, marker=True)
 
-    return spool.replay(apply_entry, apply_state=sessions.save)
+    return spool.replay(apply_entry, apply_state=sessions.save, budget=budget)
 
 
 def new_write(call_id: str, version: int, at: float | None = None) -> dict:

@@ -111,12 +111,15 @@ class Spool:
             self._db.execute("DELETE FROM locks WHERE name = ? AND holder = ?", (name, self.holder))
 
     def replay(self, apply_entry: Callable[[str, str, dict], None],
-               apply_state: Callable[[dict], bool] | None = None, batch: int = 200) -> int:
+               apply_state: Callable[[dict], bool] | None = None, batch: int = 200,
+               budget: float | None = None) -> int:
         """Apply spooled entries in order (then spooled states), deleting each once applied.
 
-        Returns how many entries were applied; stops quietly if Redis goes away again or another process holds
-        the replay lock. `apply_entry(entry_id, kind, data)` must be idempotent per entry id.
+        Returns how many entries were applied; stops quietly if Redis goes away again, another process holds
+        the replay lock, or `budget` seconds have passed. `apply_entry(entry_id, kind, data)` must be idempotent
+        per entry id.
         """
+        deadline = None if budget is None else time.monotonic() + budget
         if not self.acquire():
             return 0
         applied = 0
@@ -140,6 +143,8 @@ class Spool:
                     with self._mutex:
                         self._db.execute("DELETE FROM entries WHERE seq = ?", (seq,))
                     applied += 1
+                    if deadline is not None and time.monotonic() > deadline:
+                        return applied
                 self.acquire()  # extend our hold while there is more to do
             if apply_state is not None:
                 for blob in self.states():

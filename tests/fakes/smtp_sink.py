@@ -23,14 +23,12 @@ def _free_port() -> int:
 
 class SmtpSink:
     def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-        self.envelopes: list = []
+        self.envelopes: list = []  # accepted envelopes; `messages` parses their content on demand
         self.rcpt_seen = threading.Event()
         self._open = threading.Event()
         self._open.set()
         self._lock = threading.Lock()
         self.port = _free_port()
-        self.on_message = None  # optional callback(message) when a message is accepted
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     def hold(self) -> None:
@@ -49,21 +47,23 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._lock:
-            self.messages.append(message)
             self.envelopes.append(envelope)
-        if self.on_message:
-            self.on_message(message)
         return "250 Message accepted for delivery"
+
+    @property
+    def messages(self) -> list[email.message.EmailMessage]:
+        with self._lock:
+            envelopes = list(self.envelopes)
+        return [email.message_from_bytes(e.content, policy=email.policy.default) for e in envelopes]
 
     def wait_for(self, count: int, timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if len(self.messages) >= count:
+            if len(self.envelopes) >= count:
                 return True
             time.sleep(0.02)
-        return len(self.messages) >= count
+        return len(self.envelopes) >= count
 
     def start(self) -> "SmtpSink":
         self._controller.start()

@@ -39,7 +39,6 @@ class FakeTwilioAPI:
         self._failures: list[tuple[int, int, str]] = []
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
-        self.on_message = None  # optional callback(resource) when a message is accepted
 
     @property
     def base_url(self) -> str:
@@ -148,8 +147,6 @@ class FakeTwilioAPI:
             "error_code": None, "error_message": None, "messaging_service_sid": None, "date_sent": None}
         with self._lock:
             self.messages.append(resource)
-        if self.on_message:
-            self.on_message(resource)
         return 201, resource
 
     def _create_call(self, form: dict) -> tuple[int, dict]:
