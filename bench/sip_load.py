@@ -226,13 +226,15 @@ class Ivr:
         so other tenants of the machine cannot starve the measurement itself."""
         return ["chrt", "-f", str(cls.realtime - 1)] if cls.realtime > 1 else []
 
-    def __init__(self, name: str, cmd: list[str], port: int, rtp_min: int, rtp_max: int, stats: Path) -> None:
+    def __init__(self, name: str, cmd: list[str], port: int, rtp_min: int, rtp_max: int, stats: Path,
+                 env: dict | None = None) -> None:
         self.name, self.port, self.rtp_min, self.rtp_max, self.stats = name, port, rtp_min, rtp_max, stats
         if self.nice:
             cmd = ["nice", "-n", str(self.nice), *cmd]
         if self.realtime:
             cmd = ["chrt", "-f", str(self.realtime), *cmd]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(stats.with_suffix(".log"), "w"))
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(stats.with_suffix(".log"), "w"),
+                                     env=env)
         deadline = time.monotonic() + 20
         while not stats.exists():
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -257,6 +259,14 @@ def start_ivr(name: str, work: Path, prompt: Path, bye: Path, sipp_port: int, ma
                "--bye", str(bye), "--stats", str(stats), "--rtp-min", "20000", "--rtp-max", "30000",
                "--data-dir", str(work / "data"), "--max-calls", str(max_calls)]
         return Ivr(name, cmd, port, 20000, 30000, stats)
+    if name == "flow":  # the shipped flow through call_session, with its own redis-server
+        redis_sock = start_redis(work)
+        env = dict(os.environ, REDIS_URL=f"unix://{redis_sock}", IVR_FLOWS_DIR=str(ROOT / "flows"),
+                   IVR_DATA_DIR=str(work / "data"))
+        cmd = [sys.executable, str(HERE / "sip_ivr.py"), "--flow", "--port", str(port), "--prompt", "-", "--bye", "-",
+               "--stats", str(stats), "--rtp-min", "20000", "--rtp-max", "30000", "--data-dir", str(work / "data"),
+               "--max-calls", str(max_calls)]
+        return Ivr(name, cmd, port, 20000, 30000, stats, env=env)
     if name == "sipp-uas":  # the machine's ceiling: SIPp's own UAS echoing RTP
         media = free_udp_port()
         stats.write_text("{}")
@@ -267,6 +277,23 @@ def start_ivr(name: str, work: Path, prompt: Path, bye: Path, sipp_port: int, ma
            "--prompt", str(prompt), "--bye", str(bye), "--stats", str(stats), "--rtp-min", "40000",
            "--rtp-max", "50000"]
     return Ivr(name, cmd, port, 40000, 50000, stats)
+
+
+_REDIS: list[subprocess.Popen] = []
+
+
+def start_redis(work: Path) -> Path:
+    """A private redis-server on a unix socket in the work directory (never the machine's own Redis)."""
+    sock = work / "redis.sock"
+    if not sock.exists():
+        _REDIS.append(subprocess.Popen(["redis-server", "--port", "0", "--unixsocket", str(sock), "--save", "", "--appendonly", "no",
+                          "--dir", str(work), "--daemonize", "no", "--loglevel", "warning"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        for _ in range(100):
+            if sock.exists():
+                break
+            time.sleep(0.05)
+    return sock
 
 
 def print_row(row: dict) -> None:
@@ -385,7 +412,8 @@ def soak(work: Path, concurrent: int, minutes: float, sipp_port: int, call_secon
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["ours", "pyvoip", "sipp-uas"], default=None)
+    parser.add_argument("--only", choices=["ours", "pyvoip", "sipp-uas", "flow"], default=None)
+    parser.add_argument("--flow-steps", default="", help="also run the shipped flow through call_session + Redis")
     parser.add_argument("--steps", default="10,50,100,200,300,400,500,600,800,1000")
     parser.add_argument("--pyvoip-steps", default="10,50,100,150,200")
     parser.add_argument("--sipp-uas-steps", default="200,500,1000")
@@ -419,11 +447,12 @@ def main() -> None:
     if args.overload:
         overload(work, args.overload, args.rate, bye, sipp_port)
         return
-    plans = [("ours", args.steps), ("pyvoip", args.pyvoip_steps), ("sipp-uas", args.sipp_uas_steps)]
+    plans = [("ours", args.steps), ("pyvoip", args.pyvoip_steps), ("sipp-uas", args.sipp_uas_steps),
+             ("flow", args.flow_steps)]
     for name, steps in plans:
         if args.only and name != args.only:
             continue
-        for n in (int(s) for s in steps.split(",")):
+        for n in (int(s) for s in steps.split(",") if s):
             rate = min(args.rate, max(5.0, n / 4))
             # Calls must outlast the ramp (n / rate seconds) for all n to be up at once
             prompt_s = max(args.prompt_seconds, round(n / rate + 1.0, 1))
@@ -438,7 +467,7 @@ def main() -> None:
             if (row["failed"] or row["success_pct"] < 100.0) and not args.keep_going:
                 break  # failures: the next step would only fail harder
             time.sleep(2)
-    for name in ("ours", "pyvoip", "sipp-uas"):
+    for name in ("ours", "pyvoip", "sipp-uas", "flow"):
         clean = [r["concurrent"] for r in rows if r["impl"] == name and r["success_pct"] == 100.0
                  and not r["late_pct"] >= 1.0]
         if any(r["impl"] == name for r in rows):
@@ -448,4 +477,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        for redis_proc in _REDIS:
+            redis_proc.terminate()
