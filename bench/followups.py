@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -58,26 +59,31 @@ def queue_call(conn, queue, n: int, prefix: str) -> list[str]:
     return [j["job_id"] for j in write["jobs"]]
 
 
-def latencies(conn, job_ids: list[str]) -> list[float] | None:
-    """Enqueue -> delivered seconds for each job, or None while some are not delivered yet."""
+def deliveries(conn, job_ids: list[str]) -> list[tuple[float, float]] | None:
+    """(enqueued at, delivered at) for each job, or None while some are not delivered yet."""
     out = []
     for record in FollowupStore(conn).many(job_ids):
         if record.get("status") != "delivered":
             return None
-        out.append(record["attempts"][-1]["at"] - float(record["created_at"]))
+        out.append((float(record["created_at"]), record["attempts"][-1]["at"]))
     return out
 
 
-def wait_delivered(conn, job_ids, timeout: float) -> list[float]:
+def wait_delivered(conn, job_ids, timeout: float) -> list[tuple[float, float]]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = latencies(conn, job_ids)
+        found = deliveries(conn, job_ids)
         if found is not None:
             return found
         time.sleep(0.05)
     statuses = [r.get("status") for r in FollowupStore(conn).many(job_ids)]
     raise SystemExit(f"not all delivered within {timeout} s: "
                      f"{ {s: statuses.count(s) for s in set(statuses)} }")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def pct(values, p: float) -> float:
@@ -108,15 +114,22 @@ def main() -> None:
 
         # throughput: a backlog drained by burst workers
         job_ids = [j for n in range(args.calls) for j in queue_call(conn, queue, n, "tp")]
+        cpu_before = _children_cpu()
         started = time.monotonic()
         procs = [subprocess.Popen(worker_cmd + ["--burst"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL) for _ in range(args.workers)]
-        wait_delivered(conn, job_ids, timeout=600)
+        done = wait_delivered(conn, job_ids, timeout=600)
         elapsed = time.monotonic() - started
+        delivered_at = sorted(d for _, d in done)
+        steady = delivered_at[-1] - delivered_at[len(delivered_at) // 10]  # from the 10th percentile on
         for p in procs:
             p.wait(60)
+        cpu = _children_cpu() - cpu_before
         print(f"throughput: {len(job_ids)} jobs ({args.calls} calls: sms + email) with {args.workers} workers "
-              f"in {elapsed:.2f} s = {len(job_ids) / elapsed:.0f} jobs/s (including worker start-up)")
+              f"in {elapsed:.2f} s = {len(job_ids) / elapsed:.0f} jobs/s including worker start-up, "
+              f"{(len(delivered_at) - len(delivered_at) // 10) / steady:.0f} jobs/s sustained (after the first 10%); "
+              f"worker CPU {cpu * 1000 / len(job_ids):.1f} ms/job; load average {os.getloadavg()[0]:.1f} "
+              f"on {os.cpu_count()} CPUs")
 
         # latency at a steady rate, workers already running
         procs = [subprocess.Popen(worker_cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
@@ -128,7 +141,7 @@ def main() -> None:
             job_ids += queue_call(conn, queue, n, "lat")
             n += 1
             time.sleep(max(0.0, begin + n * interval - time.monotonic()))
-        found = wait_delivered(conn, job_ids, timeout=120)
+        found = [d - e for e, d in wait_delivered(conn, job_ids, timeout=120)]
         for p in procs:
             p.terminate()
             p.wait(30)

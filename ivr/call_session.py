@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 
 import redis
 from rq import Queue
@@ -29,9 +30,14 @@ GOODBYE = "Sorry, this call can no longer be continued. Please call again. Goodb
 START_TURN = "__start__"
 DOWN_BACKOFF = 2.0  # seconds
 TURNS_KEPT = 8  # actions of the most recent turns, for turn_id dedup (retries are of recent turns)
+MEMORY_KEPT = 5000  # calls whose latest state this process also keeps in memory (last resort if disk fails too)
 
 _ACTION_TYPES = {cls.__dataclass_fields__["type"].default: cls
                  for cls in (A.Say, A.Gather, A.Job, A.Transfer, A.Record, A.Hangup, A.Log)}
+
+
+def _goodbye(reason: str) -> list[A.Action]:
+    return [A.Say(text=GOODBYE, barge_in=False), A.Hangup(reason=reason)]
 
 
 def action_from_dict(data: dict) -> A.Action:
@@ -51,6 +57,8 @@ class CallSession:
         self.sessions = sessions or SessionStore(redis_conn)
         self._replaying = threading.Lock()
         self._down_until = 0.0  # after a failure, skip Redis for a moment instead of waiting on it every turn
+        self._memory: OrderedDict[str, dict] = OrderedDict()
+        self._memory_lock = threading.Lock()
 
     def _redis(self, operation, *args):
         """Run a Redis operation, raising UNAVAILABLE at once while Redis is known to be down."""
@@ -68,18 +76,27 @@ class CallSession:
         blob = self._load(call_id)
         if blob is not None:  # the channel retried the call's first request
             return self._cached(blob, START_TURN) or []
-        flow = self.flows.get(flow_id or self.default_flow)
         event = E.CallStarted(call_id=call_id, caller=caller, called=called, channel=channel, at=at)
-        state, actions = advance(flow, None, event)
         blob = {"call_id": call_id, "version": 0, "state": None, "turns": {}}
-        start = {"channel": channel, "caller": caller, "called": called, "started_at": at, "flow_id": flow.id}
+        start = {"channel": channel, "caller": caller, "called": called, "started_at": at,
+                 "flow_id": flow_id or self.default_flow}
+        try:
+            flow = self.flows.get(flow_id or self.default_flow)
+        except Exception as exc:  # no such flow, or it cannot be loaded: apologise, record it, never crash
+            log.error("call %s: cannot load flow %s: %s", call_id, start["flow_id"], exc)
+            state = {"call_id": call_id, "flow_id": start["flow_id"], "done": True, "waiting": None,
+                     "outcome": "error", "path": []}
+            actions = [A.Log(event="error", data={"error": f"cannot load flow: {exc}"}), *_goodbye("error")]
+            self._commit(blob, state, event, actions, START_TURN, start=start)
+            return actions
+        state, actions = advance(flow, None, event)
         self._commit(blob, state, event, actions, START_TURN, start=start)
         return actions
 
     def turn(self, call_id: str, event, turn_id: str | None = None) -> list[A.Action]:
         blob = self._load(call_id)
         if blob is None or not blob.get("state"):
-            return [A.Say(text=GOODBYE, barge_in=False), A.Hangup(reason="unknown-call")]
+            return _goodbye("unknown-call")
         if turn_id is not None:
             cached = self._cached(blob, turn_id)
             if cached is not None:
@@ -89,7 +106,7 @@ class CallSession:
             flow = self.flows.get(state["flow_id"], state.get("revision"))
         except Exception as exc:  # the pinned revision vanished: end the call politely, do not crash the channel
             log.error("call %s: cannot load flow %s@%s: %s", call_id, state.get("flow_id"), state.get("revision"), exc)
-            return [A.Say(text=GOODBYE, barge_in=False), A.Hangup(reason="error")]
+            return _goodbye("error")
         new_state, actions = advance(flow, state, event)
         self._commit(blob, new_state, event, actions, turn_id or f"v{blob['version'] + 1}")
         return actions
@@ -104,8 +121,10 @@ class CallSession:
             in_redis = self._redis(self.sessions.load, call_id)
         except UNAVAILABLE:
             in_redis = None
-        spooled = self.spool.load_state(call_id)
-        candidates = [b for b in (in_redis, spooled) if b is not None]
+        spooled = self._spool(self.spool.load_state, call_id)
+        with self._memory_lock:
+            remembered = self._memory.get(call_id)
+        candidates = [b for b in (in_redis, spooled, remembered) if b is not None]
         return max(candidates, key=lambda b: b["version"]) if candidates else None
 
     def _commit(self, blob: dict, state: dict, event, actions: list, turn_id: str, start: dict | None = None):
@@ -129,27 +148,43 @@ class CallSession:
         if state and state.get("done") and not was_done:
             write["finish"] = {"ended_at": event.at, "outcome": state.get("outcome") or "completed",
                                "path": list(state.get("path", []))}
+        self._remember(new_blob)
         self._save_state(new_blob)
         self._save_write(write)
+
+    def _remember(self, blob: dict) -> None:
+        with self._memory_lock:
+            self._memory[blob["call_id"]] = blob
+            self._memory.move_to_end(blob["call_id"])
+            while len(self._memory) > MEMORY_KEPT:
+                self._memory.popitem(last=False)
 
     def _save_state(self, blob: dict) -> None:
         try:
             self._redis(self.sessions.save, blob)
         except UNAVAILABLE:
-            self.spool.save_state(blob)
+            self._spool(self.spool.save_state, blob)
             return
-        self.spool.drop_state(blob["call_id"], blob["version"])
+        self._spool(self.spool.drop_state, blob["call_id"], blob["version"])
 
     def _save_write(self, write: dict) -> None:
-        if self.spool.pending():  # keep order: join the queue of spooled writes, and try to drain it
-            self.spool.append(write["id"], KIND, write)
+        if self._spool(self.spool.pending):  # keep order: join the spooled writes, and try to drain them
+            self._spool(self.spool.append, write["id"], KIND, write)
             self.replay_in_background()
             return
         try:
             self._redis(apply_write, self.redis, self.queue, write)
         except UNAVAILABLE as exc:
             log.warning("redis unavailable (%s): spooling call %s", exc, write["call_id"])
-            self.spool.append(write["id"], KIND, write)
+            self._spool(self.spool.append, write["id"], KIND, write)
+
+    def _spool(self, operation, *args):
+        """A spool operation; if even the local disk fails, the call goes on (and the loss is logged)."""
+        try:
+            return operation(*args)
+        except Exception:
+            log.exception("spool %s failed", getattr(operation, "__name__", operation))
+            return None
 
     # replay
     def replay(self) -> int:

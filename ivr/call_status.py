@@ -40,12 +40,12 @@ class CallStatusRecorder:
         self._advance = conn.register_script(_ADVANCE)
 
     def record(self, call_id: str, status: str, *, at: float, duration: str = "") -> str:
-        """Apply one status callback. Returns "applied", "stale", "no-record" or "unavailable"."""
+        """Apply one status callback. Returns "applied", "stale", "no-record", "unknown-status" or "unavailable"."""
         status = status.strip().lower()
         rank = RANK.get(status)
         if rank is None:
-            return "stale"
-        duration = duration if duration.strip().isdigit() else ""
+            return "unknown-status"
+        duration = duration.strip() if duration.strip().isdigit() else ""
         try:
             result = self._advance(keys=[keys.call(call_id)], args=[status, rank, duration, repr(float(at))])
             outcome, finished = RESULTS[int(result)], int(result) == 2

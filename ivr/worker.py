@@ -48,7 +48,7 @@ class IvrWorker(SimpleWorker):
         super().__init__(queues, *args, **kwargs)
         self.context = context
         self.spool = spool
-        self._last_beat = float("-inf")
+        self._last_beat = self._last_rq_beat = float("-inf")
 
     @property
     def dequeue_timeout(self) -> int:
@@ -81,9 +81,11 @@ class IvrWorker(SimpleWorker):
         with bound(self.context):
             return super().perform_job(job, queue, *args, **kwargs)
 
-    def heartbeat(self, *args, **kwargs):
-        super().heartbeat(*args, **kwargs)
+    def heartbeat(self, timeout=None, pipeline=None):
         now = time.monotonic()
+        if pipeline is not None or now - self._last_rq_beat >= 1.0:  # RQ beats several times per job
+            super().heartbeat(timeout, pipeline=pipeline)
+            self._last_rq_beat = now
         if now - self._last_beat < BEAT_EVERY:  # RQ calls this several times per job; /healthz needs far less
             return
         self._last_beat = now
@@ -109,9 +111,27 @@ class IvrWorker(SimpleWorker):
         return applied
 
 
+def sip_dialers(settings: Settings) -> dict:
+    """The SIP channel's callback dialer, when callbacks go out over SIP.
+
+    Contract for the SIP channel: `ivr/channels/sip/callback_dialer.py` defines `make_dialer(settings)` returning
+    an object with `place(number, request) -> reference` that raises `ivr.jobs.callback.DialError` on failure.
+    Without it, SIP callback attempts fail visibly ("no dialer for callback channel 'sip'").
+    """
+    if settings.callback_channel != "sip":
+        return {}
+    try:
+        from ivr.channels.sip.callback_dialer import make_dialer
+    except ImportError:
+        log.error("IVR_CALLBACK_CHANNEL=sip but the SIP channel has no callback dialer")
+        return {}
+    return {"sip": make_dialer(settings)}
+
+
 def make_worker(settings: Settings, conn: redis.Redis, spool: Spool | None = None,
                 maintenance_interval: int = MAINTENANCE_INTERVAL, **context_options) -> IvrWorker:
     queue = Queue(jobs.QUEUE_NAME, connection=conn)
+    context_options.setdefault("dialers", sip_dialers(settings))
     context = JobContext(settings=settings, redis=conn, queue=queue, **context_options)
     return IvrWorker([queue], connection=conn, context=context, spool=spool,
                      maintenance_interval=maintenance_interval)

@@ -13,6 +13,7 @@ from ivr.store.followups import FollowupStore
 
 QUEUE_NAME = "ivr"
 JOB_TIMEOUT = 20  # seconds; every task bounds its own network calls well below this
+RESULT_TTL = 60  # RQ's own copy of a finished job; the follow-up record is what is kept (store.followups)
 
 FUNCTIONS = {
     "email": "ivr.jobs.email.run",
@@ -49,5 +50,5 @@ def enqueue(queue: Queue, pipe, *, job_id: str, kind: str, payload: dict, call_i
         raise UnknownJobKind(f"unknown follow-up kind {kind!r}")
     FollowupStore(queue.connection).create(job_id, kind=kind, call_id=call_id, at=at, pipe=pipe)
     queue.enqueue_call(FUNCTIONS[kind], args=(job_id, payload), job_id=rq_job_id(job_id), timeout=JOB_TIMEOUT,
-                       retry=RETRIES[kind], result_ttl=3600, failure_ttl=30 * 24 * 3600,
+                       retry=RETRIES[kind], result_ttl=RESULT_TTL, failure_ttl=30 * 24 * 3600,
                        description=f"{kind} {job_id}", meta={"enqueued_at": at}, pipeline=pipe)

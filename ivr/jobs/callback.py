@@ -45,13 +45,12 @@ class TwilioDialer:
         s = self.ctx.settings
         if not (s.twilio_account_sid and s.twilio_auth_token and s.twilio_from_number):
             raise DialError("Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER)")
-        options = {}
-        if s.public_base_url:  # the Twilio voice channel answers the callback leg like a call
-            options["url"] = f"{s.public_base_url.rstrip('/')}/twilio/callback?request={request.id}"
-        else:
-            options["twiml"] = str(VoiceResponse().say(GREETING))
+        twiml = VoiceResponse()
+        twiml.say(GREETING)
+        if request.connect_to:  # put the caller through to whoever should talk to them
+            twiml.dial(request.connect_to)
         try:
-            call = self.ctx.twilio().calls.create(to=number, from_=s.twilio_from_number, **options)
+            call = self.ctx.twilio().calls.create(to=number, from_=s.twilio_from_number, twiml=str(twiml))
         except TwilioRestException as exc:
             raise DialError(f"Twilio {exc.status} error {exc.code}: {exc.msg}") from None
         return call.sid
@@ -96,7 +95,8 @@ def run(job_id: str, payload: dict) -> str:
             callbacks.refuse(job_id, number=number, call_id=call_id, at=now, reason=reason)
             followups.record(job_id, Status.REFUSED, at=now, detail=f"{number}: {reason}")
             return f"refused: {reason}"
-        callbacks.create(job_id, number=number, call_id=call_id, at=float(payload.get("requested_at") or now))
+        callbacks.create(job_id, number=number, call_id=call_id, at=float(payload.get("requested_at") or now),
+                         connect_to=str(payload.get("connect_to", "")))
     when = next_open(payload.get("schedule"), now)
     callbacks.schedule(job_id, when)
     _schedule_dial(ctx, job_id, payload, attempt=1, when=when)

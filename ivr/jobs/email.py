@@ -10,7 +10,10 @@ from __future__ import annotations
 import mimetypes
 import smtplib
 import ssl
-from email.message import EmailMessage
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -42,7 +45,7 @@ def voicemail_file(url: str) -> Path | None:
     return path if path.is_file() and path.stat().st_size <= MAX_ATTACHMENT else None
 
 
-def build_message(settings, job_id: str, payload: dict) -> EmailMessage:
+def build_message(settings, job_id: str, payload: dict) -> MIMEMultipart:
     to = payload.get("to") or ""
     recipients = [a.strip() for a in (to if isinstance(to, list) else str(to).split(",")) if a.strip()]
     if not recipients:
@@ -52,17 +55,23 @@ def build_message(settings, job_id: str, payload: dict) -> EmailMessage:
               "call_id": payload.get("call_id", ""), "flow_id": payload.get("flow_id", ""),
               "recording_url": payload.get("recording_url", ""),
               "recording_duration": float(payload.get("recording_duration") or 0), "attached": recording is not None}
-    msg = EmailMessage()
-    msg["From"] = settings.smtp_from
+    # email.mime (compat32) rather than EmailMessage: same wire format, a fraction of the CPU per message.
+    body = MIMEMultipart("alternative")
+    body.attach(MIMEText(_templates.get_template("followup_email.txt").render(fields), "plain", "utf-8"))
+    body.attach(MIMEText(_templates.get_template("followup_email.html").render(fields), "html", "utf-8"))
+    if recording is None:
+        msg = body
+    else:
+        msg = MIMEMultipart("mixed")
+        msg.attach(body)
+        audio = MIMEApplication(recording.read_bytes(), _subtype="octet-stream")
+        audio.replace_header("Content-Type", mimetypes.guess_type(recording.name)[0] or "audio/wav")
+        audio.add_header("Content-Disposition", "attachment", filename=recording.name)
+        msg.attach(audio)
+    msg["From"] = formataddr(("", settings.smtp_from))
     msg["To"] = ", ".join(recipients)
     msg["Subject"] = payload.get("subject") or f"Follow-up from your IVR ({fields['caller'] or 'unknown caller'})"
     msg["Message-ID"] = f"<{rq_job_id(job_id)}@ivr>"
-    msg.set_content(_templates.get_template("followup_email.txt").render(fields))
-    msg.add_alternative(_templates.get_template("followup_email.html").render(fields), subtype="html")
-    if recording is not None:
-        mime = mimetypes.guess_type(recording.name)[0] or "audio/wav"
-        maintype, subtype = mime.split("/", 1)
-        msg.add_attachment(recording.read_bytes(), maintype=maintype, subtype=subtype, filename=recording.name)
     return msg
 
 

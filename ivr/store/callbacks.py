@@ -34,6 +34,7 @@ class CallbackRequest:
     reason: str = ""
     attempts: list[dict] = field(default_factory=list)
     position: int | None = None  # 1-based place in the queue while pending
+    connect_to: str = ""  # optional number/SIP URI the answered callback is put through to
 
 
 def _text(value) -> str:
@@ -49,7 +50,7 @@ def _request(request_id: str, raw: dict, rank: int | None) -> CallbackRequest | 
         status=data.get("status", ""), requested_at=float(data.get("requested_at") or 0),
         scheduled_for=float(data["scheduled_for"]) if data.get("scheduled_for") else None,
         reason=data.get("reason", ""), attempts=json.loads(data.get("attempts") or "[]"),
-        position=None if rank is None else int(rank) + 1,
+        position=None if rank is None else int(rank) + 1, connect_to=data.get("connect_to", ""),
     )
 
 
@@ -58,14 +59,14 @@ class CallbackStore:
         self.conn = conn
         self.retention = retention
 
-    def create(self, request_id: str, *, number: str, call_id: str, at: float) -> bool:
+    def create(self, request_id: str, *, number: str, call_id: str, at: float, connect_to: str = "") -> bool:
         """Queue a request; False (and nothing changed) when this id already exists."""
         key = keys.callback(request_id)
         if not self.conn.hsetnx(key, "id", request_id):
             return False
         with self.conn.pipeline() as p:
             p.hset(key, mapping={"number": number, "call_id": call_id, "status": CallbackStatus.PENDING,
-                                 "requested_at": repr(float(at)), "attempts": "[]"})
+                                 "requested_at": repr(float(at)), "attempts": "[]", "connect_to": connect_to})
             p.expire(key, self.retention)
             p.zadd(keys.CALLBACK_QUEUE, {request_id: float(at)})
             p.execute()

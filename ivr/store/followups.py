@@ -31,10 +31,36 @@ def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+# Both scripts run atomically in Redis: one round trip per step of a delivery.
+_BEGIN = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'job_id', ARGV[1], 'kind', ARGV[2], 'call_id', ARGV[3], 'status', 'queued',
+             'created_at', ARGV[4], 'attempts', '[]')
+end
+local status = redis.call('HGET', KEYS[1], 'status')
+if status == 'delivered' or status == 'failed' or status == 'refused' then return 0 end
+redis.call('HSET', KEYS[1], 'status', 'sending', 'updated_at', ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+"""
+
+_RECORD = """
+local raw = redis.call('HGET', KEYS[1], 'attempts')
+local note = '{"at":' .. ARGV[2] .. ',"status":' .. cjson.encode(ARGV[1]) .. ',"detail":' .. cjson.encode(ARGV[3]) .. '}'
+local attempts
+if raw == false or raw == '[]' or raw == '' then attempts = '[' .. note .. ']'
+else attempts = string.sub(raw, 1, -2) .. ',' .. note .. ']' end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updated_at', ARGV[2], 'attempts', attempts, 'detail', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+"""
+
+
 class FollowupStore:
     def __init__(self, conn: redis.Redis, retention: int = keys.FOLLOWUP_RETENTION):
         self.conn = conn
         self.retention = retention
+        self._begin = conn.register_script(_BEGIN)
+        self._record = conn.register_script(_RECORD)
 
     def create(self, job_id: str, *, kind: str, call_id: str, at: float, pipe=None) -> None:
         """Record a queued follow-up; an existing record (any status) is left untouched."""
@@ -64,29 +90,12 @@ class FollowupStore:
 
     def begin(self, job_id: str, *, kind: str, call_id: str, at: float) -> bool:
         """Mark an attempt as sending. False when the follow-up already reached a final state (do not send)."""
-        self.create(job_id, kind=kind, call_id=call_id, at=at)
-        if self.status(job_id) in FINAL:
-            return False
-        self._set(job_id, Status.SENDING, at, note=None)
-        return True
+        args = [job_id, kind, call_id, repr(float(at)), self.retention]
+        return bool(self._begin(keys=[keys.followup(job_id)], args=args))
 
     def record(self, job_id: str, status: Status, *, at: float, detail: str = "") -> None:
-        """Finish an attempt with `status` and append it to the attempt list."""
-        self._set(job_id, status, at, note={"at": at, "status": str(status), "detail": detail})
-
-    def _set(self, job_id: str, status: Status, at: float, note: dict | None) -> None:
-        key = keys.followup(job_id)
-        # One job runs in one worker at a time, so read-modify-write of the attempt list is safe.
-        mapping = {"status": str(status), "updated_at": repr(float(at))}
-        if note is not None:
-            attempts = json.loads(_text(self.conn.hget(key, "attempts") or b"[]"))
-            attempts.append(note)
-            mapping["attempts"] = json.dumps(attempts)
-            mapping["detail"] = note["detail"]
-        with self.conn.pipeline() as p:
-            p.hset(key, mapping=mapping)
-            p.expire(key, self.retention)
-            p.execute()
+        """Finish an attempt with `status` and append it (time, status, detail) to the attempt list."""
+        self._record(keys=[keys.followup(job_id)], args=[str(status), repr(float(at)), detail, self.retention])
 
     def many(self, job_ids: list[str]) -> list[dict]:
         with self.conn.pipeline(transaction=False) as p:

@@ -40,7 +40,7 @@ def test_callback_is_queued_and_placed_through_twilio_calls(harness, twilio_api)
     harness.work()  # the request: guard, queue, schedule the dial job for now
     harness.work()  # the scheduler moves the due dial job onto the queue; it runs
     assert [(c["to"], c["from"]) for c in twilio_api.calls] == [("+15557770001", "+15550000000")]
-    assert "url" in twilio_api.calls[0] and twilio_api.calls[0]["url"].startswith("https://ivr.example.test/")
+    assert GREETING in twilio_api.calls[0]["twiml"] and "<Dial>" not in twilio_api.calls[0]["twiml"]
     request = CallbackStore(harness.conn).get("c1:request_callback:1")
     assert request.status == "completed" and request.number == "+15557770001"
     assert [a["outcome"] for a in request.attempts] == ["placed"]
@@ -50,12 +50,11 @@ def test_callback_is_queued_and_placed_through_twilio_calls(harness, twilio_api)
     assert [a["status"] for a in record["attempts"]] == ["scheduled", "delivered"]
 
 
-def test_callback_without_public_url_says_a_greeting(harness, settings, twilio_api):
-    harness.settings = settings.with_overrides(public_base_url="")
-    harness.queue_job("callback", "c1:cb:1", {"number": "+15557770001"})
+def test_an_answered_callback_can_be_put_through(harness, twilio_api):
+    harness.queue_job("callback", "c1:cb:1", {"number": "+15557770001", "connect_to": "+15550100100"})
     harness.work()
     harness.work()
-    assert GREETING in twilio_api.calls[0]["twiml"]
+    assert "<Dial>+15550100100</Dial>" in twilio_api.calls[0]["twiml"]
 
 
 def test_toll_fraud_guard_refuses_disallowed_numbers_and_rate_limits(harness, twilio_api):
@@ -105,3 +104,40 @@ def test_callback_waits_for_the_next_open_business_hour(harness, twilio_api):
     harness.work()
     assert twilio_api.calls == []
     assert FollowupStore(harness.conn).get("c1:cb:1")["status"] == "scheduled"
+
+
+class RecordingDialer:
+    """A CallbackDialer like the SIP channel's: our worker must use it when IVR_CALLBACK_CHANNEL=sip."""
+
+    def __init__(self, fail_times: int = 0):
+        self.placed, self.fail_times = [], fail_times
+
+    def place(self, number, request):
+        from ivr.jobs.callback import DialError
+        if self.fail_times:
+            self.fail_times -= 1
+            raise DialError("486 Busy Here")
+        self.placed.append(number)
+        return f"sip-call-{len(self.placed)}"
+
+
+def test_sip_callbacks_go_through_the_channels_dialer(harness, settings, twilio_api):
+    harness.settings = settings.with_overrides(callback_channel="sip")
+    dialer = RecordingDialer(fail_times=1)
+    harness.queue_job("callback", "c1:cb:1", {"number": "+15557770001"})
+    for _ in range(3):
+        harness.work(dialers={"sip": dialer})
+    request = CallbackStore(harness.conn).get("c1:cb:1")
+    assert [(a["outcome"], a["detail"]) for a in request.attempts] == [("failed", "486 Busy Here"),
+                                                                      ("placed", "sip-call-1")]
+    assert dialer.placed == ["+15557770001"] and twilio_api.calls == []
+
+
+def test_sip_callbacks_without_a_dialer_fail_visibly(harness, settings):
+    harness.settings = settings.with_overrides(callback_channel="sip")
+    harness.queue_job("callback", "c1:cb:1", {"number": "+15557770001"})
+    for _ in range(4):
+        harness.work()
+    request = CallbackStore(harness.conn).get("c1:cb:1")
+    assert request.status == "failed"
+    assert request.attempts[0]["detail"] == "no dialer for callback channel 'sip'"

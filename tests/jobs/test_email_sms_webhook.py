@@ -135,3 +135,13 @@ def test_the_worker_reports_its_heartbeat_for_healthz(harness):
     harness.work()
     beat = heartbeats.read(harness.conn)["worker"]
     assert beat is not None and beat["queues"] == ["ivr"]
+
+
+def test_non_ascii_subject_and_body_survive_the_trip(harness, smtp_sink):
+    harness.queue_job("email", "c1:mail:9", {"to": "owner@example.test", "subject": "Voicemail von Müller ☎",
+                                             "message": "Grüße"})
+    harness.work()
+    assert smtp_sink.wait_for(1)
+    message = smtp_sink.messages[0]
+    assert message["Subject"] == "Voicemail von Müller ☎"
+    assert message.get_body(("plain",)).get_content().startswith("Grüße")

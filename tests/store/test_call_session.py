@@ -115,3 +115,21 @@ def test_redis_down_calls_continue_and_the_spool_is_replayed_exactly_once(make_s
     assert Queue(jobs.QUEUE_NAME, connection=redis_conn).count == 20
     assert session.replay() == 0 and other.replay() == 0
     assert Queue(jobs.QUEUE_NAME, connection=redis_conn).count == 20
+
+
+def test_a_missing_flow_gets_a_goodbye_and_the_call_is_still_recorded(make_session, redis_conn):
+    actions = make_session().start(call_id="c-nf", channel="sip", caller=STRANGER, called="+1", at=5.0,
+                                   flow_id="no-such-flow")
+    assert _types(actions) == ["log", "say", "hangup"]
+    record = CallStore(redis_conn).get("c-nf")
+    assert (record.flow_id, record.outcome, record.ended_at) == ("no-such-flow", "error", 5.0)
+
+
+def test_redis_and_the_spool_both_failing_still_lets_the_call_run(make_session, redis_server, tmp_path):
+    session = make_session()
+    session.flows.get("skype-receptionist")
+    redis_server.stop()
+    session.spool.close()  # the local disk is gone too: every spool operation now raises
+    first, second = run_support_links_call(session, "doomed")  # the state lives on in the process's memory
+    assert [a.kind for a in second if isinstance(a, A.Job)] == ["sms"]
+    assert _types(second)[-1] == "hangup"
