@@ -52,7 +52,8 @@ class CallStatusRecorder:
         except UNAVAILABLE as exc:
             log.warning("call %s: status %s not recorded, redis unavailable: %s", call_id, status, exc)
             outcome, finished = "unavailable", False
-        if rank == FINAL_RANK and outcome != "stale" and not finished:
-            # Goes through the spool when Redis is down; the fixed turn id makes repeats harmless.
+        if rank == FINAL_RANK and outcome not in ("stale", "unavailable") and not finished:
+            # Only once the status itself is recorded: an "unavailable" answer is a 503 that Twilio retries, and
+            # the retry does the whole job. The fixed turn id makes repeats harmless.
             self.session.turn(call_id, HungUp(at=at), turn_id=HUNG_UP_TURN)
         return outcome

@@ -41,10 +41,10 @@ def sms_reply():
         conversations.save(caller, called, conversation)
     except UNAVAILABLE as exc:
         log.warning("sms from %s answered with the fallback text, redis unavailable: %s", caller, exc)
-        return _answer(sms.FALLBACK_TEXT)
+        return _answer(current_app.config["IVR_SETTINGS"].fallback_sms)
     except Exception:  # noqa: BLE001 - the texter still gets the key information
         log.exception("sms from %s failed", caller)
-        return _answer(sms.FALLBACK_TEXT)
+        return _answer(current_app.config["IVR_SETTINGS"].fallback_sms)
     return _answer(sms.reply_text(actions))
 
 

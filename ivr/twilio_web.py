@@ -81,7 +81,7 @@ def http_error(exc: HTTPException):
 def _fallback(exc: Exception | None = None) -> Response:
     if exc is not None:
         log.exception("twilio %s failed; answering with the fallback message", request.path)
-    return twiml(voice.speak_and_hang_up(voice.FALLBACK_TEXT))
+    return twiml(voice.speak_and_hang_up(_settings().fallback_message))
 
 
 def _call_id() -> str:

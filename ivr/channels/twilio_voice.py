@@ -16,11 +16,6 @@ from twilio.twiml.voice_response import VoiceResponse
 from ..engine import actions as A
 from ..engine import events as E
 
-# Read when Redis, the flows or the app itself fail; Twilio's fallback URL serves it too.
-FALLBACK_TEXT = (
-    "Sorry, we are having technical difficulties. This is a private number, not Skype, and Skype does not offer "
-    "support by phone. For Skype's own help, please visit support dot skype dot com. Goodbye."
-)
 UNKNOWN_CALL_TEXT = "Sorry, this call can no longer be continued. Please call again. Goodbye."
 
 # Voices Twilio's <Say> knows; other names (espeak-ng voices meant for SIP) are left out so Twilio uses its default.
