@@ -32,20 +32,25 @@ def server(app):
     thread.join(5)
 
 
-@pytest.fixture
-def page(server):
+@pytest.fixture(scope="module")
+def browser():
     SHOTS.mkdir(parents=True, exist_ok=True)
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=server, viewport={"width": 1360, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        page.console_problems = []
-        page.on("console", lambda m: m.type in ("error", "warning") and page.console_problems.append(m.text))
-        page.on("pageerror", lambda e: page.console_problems.append(str(e)))
-        yield page
-        context.close()
+        yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(base_url=server, viewport={"width": 1360, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.console_problems = []
+    page.on("console", lambda m: m.type in ("error", "warning") and page.console_problems.append(m.text))
+    page.on("pageerror", lambda e: page.console_problems.append(str(e)))
+    yield page
+    context.close()
 
 
 def shot(page, name: str) -> None:
@@ -147,11 +152,11 @@ def test_admin_journey(page, redis_conn):
     assert page.console_problems == []
 
 
-def test_chat_from_both_sides(page, server, redis_conn):
+def test_chat_from_both_sides(browser, page, server, redis_conn):
     token = "t" * 32
     ChatStore(redis_conn).create_room("room-b", call_id="call-b", caller="+15550007777", at=time.time(),
                                       token=token, token_ttl=600)
-    caller = page.context.browser.new_context(base_url=server).new_page()  # no login: the link is the key
+    caller = browser.new_context(base_url=server).new_page()  # no login: the link is the key
     caller.on("pageerror", lambda e: page.console_problems.append(str(e)))
     caller.goto(f"/chat/{token}")
     caller.fill("#chat-text", "Is this Skype?")
