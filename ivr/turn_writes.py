@@ -13,8 +13,7 @@ import redis
 from rq import Queue
 
 from ivr import jobs
-from ivr.store import keys
-from ivr.store.analytics import record_call_finished
+from ivr.store import analytics, keys
 from ivr.store.calls import CallStore
 from ivr.store.followups import FollowupStore, Status
 from ivr.store.sessions import SessionStore
@@ -46,19 +45,9 @@ def apply_write(conn: redis.Redis, queue: Queue, write: dict, marker: bool = Fal
                 if marker:
                     pipe.set(marker_key, 1, ex=keys.SPOOL_MARKER_TTL)
                 pipe.execute()
-                if write.get("finish"):
-                    _count_finished(conn, call_id)
                 return True
             except redis.WatchError:
                 continue  # a concurrent writer touched the same follow-up: look again
-
-
-def _count_finished(conn: redis.Redis, call_id: str) -> None:
-    """Add the finished call to the analytics counters; a failure here must never fail the turn."""
-    try:
-        record_call_finished(conn, call_id)
-    except Exception:  # noqa: BLE001 - counters can be rebuilt (`ivr admin rebuild-analytics`)
-        log.exception("analytics: could not count call %s", call_id)
 
 
 def _fill(pipe, write: dict, calls: CallStore, followups: FollowupStore, queue: Queue, fresh: list[bool]) -> None:
@@ -81,6 +70,7 @@ def _fill(pipe, write: dict, calls: CallStore, followups: FollowupStore, queue: 
         calls.update(call_id, path=write["path"], pipe=pipe)
     if write.get("finish"):
         calls.finish(call_id, pipe=pipe, **write["finish"])
+        analytics.mark_pending(pipe, call_id)  # counted later, by whoever reads the counters: not in this request
 
 
 def replay_spool(spool: Spool, conn: redis.Redis, queue: Queue, budget: float | None = None) -> int:

@@ -2,7 +2,11 @@
 
 `record_call_finished(conn, call_id)` reads the finished call and its timeline once and adds it to per-day
 counters (calls by channel, outcome and hour; per-step prompts, no-input, no-match, menu choices; jobs).
-A marker makes it idempotent, so any number of writers (turn_writes, the simulator, a rebuild) may call it.
+A marker makes it idempotent, so any number of writers (readers, the simulator, a rebuild) may call it.
+A call's last turn only adds its id to a pending set (`mark_pending`, in the turn's own transaction), and every
+read here (`read_days`, `totals`, `settle_callbacks`: the admin pages, the API, /metrics) first counts what is
+pending (`count_pending`), so reports are always complete. This keeps the counting (HGETALL, LRANGE of the
+timeline, ~20 HINCRBY) out of the webhook request that ends the call.
 Callback requests are followed in an "open" set and settled when they reach a final status (`settle_callbacks`).
 Hours and days are UTC.
 """
@@ -30,6 +34,24 @@ def day_of(at: float) -> str:
 def record_call_finished(conn: redis.Redis, call_id: str) -> bool:
     """Count a finished call once. False when it is unknown, still running, or counted already."""
     return record_calls_finished(conn, [call_id]) == 1
+
+
+def mark_pending(pipe, call_id: str) -> None:
+    """Queue on `pipe` (the finishing turn's transaction): this call is to be counted."""
+    pipe.sadd(keys.ANALYTICS_PENDING, call_id)
+
+
+def count_pending(conn: redis.Redis, batch: int = 500) -> int:
+    """Count the finished calls marked pending (any process may run this at any time). Returns how many were new."""
+    counted = 0
+    while True:
+        call_ids = [_text(c) for c in conn.srandmember(keys.ANALYTICS_PENDING, batch)]
+        if not call_ids:
+            return counted
+        counted += record_calls_finished(conn, call_ids)
+        conn.srem(keys.ANALYTICS_PENDING, *call_ids)  # after counting: a crash in between only re-tries (markers)
+        if len(call_ids) < batch:
+            return counted
 
 
 def record_calls_finished(conn: redis.Redis, call_ids: list[str]) -> int:
@@ -103,6 +125,7 @@ def _add(p, call: dict, timeline: list) -> None:
 
 def settle_callbacks(conn: redis.Redis, now: float, limit: int = 5000) -> int:
     """Count callback requests that reached a final status since the last look. Returns how many settled."""
+    count_pending(conn)  # a pending call's callback requests join the open set first
     opened = conn.zrange(keys.ANALYTICS_OPEN_CALLBACKS, 0, limit - 1, withscores=True)
     if not opened:
         return 0
@@ -131,7 +154,8 @@ def day_range(first: date, last: date) -> list[str]:
 
 
 def read_days(conn: redis.Redis, days: list[str]) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
-    """Per-day counters and the step counters summed over `days` (one pipelined round trip)."""
+    """Per-day counters and the step counters summed over `days` (one pipelined round trip after the pending calls)."""
+    count_pending(conn)
     with conn.pipeline(transaction=False) as p:
         for day in days:
             p.hgetall(keys.analytics_day(day))
@@ -146,4 +170,5 @@ def read_days(conn: redis.Redis, days: list[str]) -> tuple[dict[str, dict[str, i
 
 
 def totals(conn: redis.Redis) -> dict[str, int]:
+    count_pending(conn)
     return {_text(k): int(v) for k, v in conn.hgetall(keys.ANALYTICS_TOTALS).items()}

@@ -165,6 +165,9 @@ def analytics_counted(call_id: str) -> str:
     return f"{PREFIX}stats:counted:{call_id}"  # marker: this call is already in the counters
 
 
+ANALYTICS_PENDING = f"{PREFIX}stats:pending"  # set of finished call ids not yet added to the counters
+
+
 # Process heartbeats (set by `ivr worker` and `ivr sip`, read by /healthz)
 HEARTBEAT_TTL = 30
 

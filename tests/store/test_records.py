@@ -1,13 +1,15 @@
 """Store records against a real redis-server: calls, follow-ups, flows + revisions, callbacks, chats, retention."""
 import pytest
+from rq import Queue
 
-from ivr.store import keys
+from ivr.store import analytics, keys
 from ivr.store.callbacks import CallbackStatus, CallbackStore
 from ivr.store.calls import CallStore
 from ivr.store.chats import ChatStore, RoomNotFound
 from ivr.store.flows import FlowStore, RevisionNotFound
 from ivr.store.followups import FollowupStore, Status
 from ivr.store.sessions import SessionStore
+from ivr.turn_writes import apply_write, new_write
 
 
 def test_call_record_timeline_index_and_live_set(redis_conn):
@@ -123,3 +125,18 @@ def test_chat_offline_participant_gets_everything_written_meanwhile(redis_conn):
     with pytest.raises(RoomNotFound):
         chats.post("nope", author="x", text="y", at=1.0)
     assert 0 < redis_conn.ttl(keys.chat_token("tok")) <= 60
+
+
+def test_a_finished_call_is_counted_once_by_the_first_read_of_the_analytics(redis_conn):
+    queue = Queue("ivr", connection=redis_conn)
+    for n in range(3):  # more than one batch of pending calls
+        write = new_write(f"f{n}", 1, at=1_790_000_000.0)
+        write["start"] = {"channel": "twilio", "caller": "+1555", "called": "+1", "started_at": 1_790_000_000.0,
+                          "flow_id": "main"}
+        write["finish"] = {"ended_at": 1_790_000_009.0, "outcome": "completed", "path": ["welcome"]}
+        apply_write(redis_conn, queue, write)
+    assert redis_conn.scard(keys.ANALYTICS_PENDING) == 3 and redis_conn.hgetall(keys.ANALYTICS_TOTALS) == {}
+    assert analytics.count_pending(redis_conn, batch=2) == 3
+    assert analytics.totals(redis_conn)["total"] == 3  # nothing pending any more, nothing counted twice
+    assert redis_conn.scard(keys.ANALYTICS_PENDING) == 0
+    assert analytics.record_call_finished(redis_conn, "f0") is False
