@@ -22,7 +22,7 @@ from ivr.engine import events as E
 from ivr.store import UNAVAILABLE
 from ivr.store.sessions import SessionStore
 from ivr.store.spool import Spool
-from ivr.turn_writes import KIND, apply_write, new_write, replay_spool
+from ivr.turn_writes import KIND, apply_turn, new_write, replay_spool
 
 log = logging.getLogger(__name__)
 
@@ -155,10 +155,10 @@ class CallSession:
             write["finish"] = {"ended_at": event.at, "outcome": state.get("outcome") or "completed",
                                "path": list(state.get("path", []))}
         self._remember(new_blob)
-        # The write first: if the process dies in between, a retried turn re-runs from the old state and queues
-        # the same (deterministic) job ids, which are then skipped; the jobs are never lost.
-        self._save_write(write)
-        self._save_state(new_blob)
+        # The write and the state in one transaction (or, while the spool is in use, the write first: if the
+        # process dies in between, a retried turn re-runs from the old state and queues the same (deterministic)
+        # job ids, which are then skipped; the jobs are never lost).
+        self._save(write, new_blob)
 
     def _remember(self, blob: dict) -> None:
         with self._memory_lock:
@@ -177,16 +177,23 @@ class CallSession:
             return
         self._spool(self.spool.drop_state, blob["call_id"], blob["version"])
 
-    def _save_write(self, write: dict) -> None:
+    def _save(self, write: dict, blob: dict) -> None:
         if self._spool(self.spool.pending):  # keep order: join the spooled writes, and try to drain them
             self._spool(self.spool.append, write["id"], KIND, write)
             self.replay_in_background()
+            self._save_state(blob)
             return
         try:
-            self._redis(apply_write, self.redis, self.queue, write)
+            state_saved = self._redis(apply_turn, self.redis, self.queue, write, blob)
         except Exception as exc:  # unavailable, or an unexpected Redis error: spool it (a replay retries it)
             log.warning("call %s: spooling its writes: %s: %s", write["call_id"], type(exc).__name__, exc)
             self._spool(self.spool.append, write["id"], KIND, write)
+            self._save_state(blob)
+            return
+        if state_saved:
+            self._spool(self.spool.drop_state, blob["call_id"], blob["version"])
+        else:  # the write is in Redis but not the state: keep the state locally, as _save_state does
+            self._spool(self.spool.save_state, blob)
 
     def _spool(self, operation, *args):
         """A spool operation; if even the local disk fails, the call goes on (and the loss is logged)."""

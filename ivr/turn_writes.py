@@ -26,7 +26,16 @@ KIND = "turn"  # spool entry kind
 
 def apply_write(conn: redis.Redis, queue: Queue, write: dict, marker: bool = False) -> bool:
     """Apply a turn write atomically. Returns False when `marker` is set and it was already applied."""
-    call_id = write["call_id"]
+    return _apply(conn, queue, write, marker, None)[0]
+
+
+def apply_turn(conn: redis.Redis, queue: Queue, write: dict, state: dict) -> bool:
+    """Apply a live turn's write and save its state blob (store.sessions) in the same transaction: one round trip
+    less per turn. Returns whether the state was stored (or a newer one was there); False: keep it elsewhere."""
+    return _apply(conn, queue, write, False, state)[1]
+
+
+def _apply(conn: redis.Redis, queue: Queue, write: dict, marker: bool, state: dict | None) -> tuple[bool, bool]:
     marker_key = keys.spool_marker(write["id"])
     job_keys = [keys.followup(j["job_id"]) for j in write.get("jobs", ())]
     calls, followups = CallStore(conn), FollowupStore(conn)
@@ -38,14 +47,23 @@ def apply_write(conn: redis.Redis, queue: Queue, write: dict, marker: bool = Fal
                     pipe.watch(*watched)  # from here, commands run at once until multi()
                 if marker and pipe.exists(marker_key):
                     pipe.reset()
-                    return False
+                    return False, False
                 fresh = [not pipe.exists(k) for k in job_keys]
                 pipe.multi()
                 _fill(pipe, write, calls, followups, queue, fresh)
                 if marker:
                     pipe.set(marker_key, 1, ex=keys.SPOOL_MARKER_TTL)
-                pipe.execute()
-                return True
+                if state is not None:
+                    SessionStore(conn).save_on(pipe, state)  # last, so its result is the last one
+                results = pipe.execute(raise_on_error=False)
+                written = results[:-1] if state is not None else results
+                failed = next((r for r in written if isinstance(r, Exception)), None)
+                if failed is not None:  # as execute() would have raised, but never for the state's save
+                    raise failed
+                state_saved = state is not None and not isinstance(results[-1], Exception)
+                if state is not None and not state_saved:
+                    log.error("call %s: saving the state failed: %s", write["call_id"], results[-1])
+                return True, state_saved
             except redis.WatchError:
                 continue  # a concurrent writer touched the same follow-up: look again
 

@@ -29,6 +29,11 @@ class SessionStore:
         self.ttl = ttl
         self._save = conn.register_script(_SAVE_IF_NEWER)
 
+    def save_on(self, pipe, blob: dict) -> None:
+        """Queue the same save on `pipe` (a turn's MULTI pipeline, so the state goes with the turn's writes).
+        EVAL with the script's text, not EVALSHA: a NOSCRIPT error inside a transaction could not be retried."""
+        pipe.eval(_SAVE_IF_NEWER, 1, keys.call_state(blob["call_id"]), json.dumps(blob), int(blob["version"]), self.ttl)
+
     def load(self, call_id: str) -> dict | None:
         raw = self.conn.get(keys.call_state(call_id))
         return None if raw is None else json.loads(raw)

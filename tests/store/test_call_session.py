@@ -14,6 +14,7 @@ from ivr.store import connect
 from ivr.store.calls import CallStore
 from ivr.store.flows import FlowStore
 from ivr.store.followups import FollowupStore
+from ivr.store.sessions import SessionStore
 from ivr.store.spool import Spool
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
@@ -125,3 +126,13 @@ def test_redis_and_the_spool_both_failing_still_lets_the_call_run(make_session, 
     first, second = run_support_links_call(session, "doomed")  # the state lives on in the process's memory
     assert [a.kind for a in second if isinstance(a, A.Job)] == ["sms"]
     assert _types(second)[-1] == "hangup"
+
+
+def test_each_turn_saves_its_state_with_its_writes_and_keeps_nothing_in_the_spool(make_session, redis_conn):
+    session = make_session()
+    run_support_links_call(session, "call-s")
+    blob = SessionStore(redis_conn).load("call-s")
+    assert blob["version"] == 2 and blob["state"]["done"] and set(blob["turns"]) == {"__start__", "call-s-t1"}
+    assert session.spool.load_state("call-s") is None and session.spool.pending() == 0
+    assert make_session().turn("call-s", Digits(digits="1", at=1_790_000_006.0), turn_id="call-s-t1")[-1].type \
+        == "hangup"  # another process answers the retried turn from the state in Redis
