@@ -19,7 +19,7 @@ from ivr import jobs
 from ivr.jobs.context import JobContext, bound
 from ivr.procs import die_with_parent
 from ivr.settings import Settings
-from ivr.store import UNAVAILABLE, heartbeats
+from ivr.store import UNAVAILABLE, analytics, heartbeats
 from ivr.store.spool import Spool
 from ivr.turn_writes import replay_spool
 
@@ -97,6 +97,14 @@ class IvrWorker(SimpleWorker):
     def run_maintenance_tasks(self):
         super().run_maintenance_tasks()
         self.replay_spool()
+        self.count_analytics()
+
+    def count_analytics(self) -> None:
+        """Count finished calls into the analytics counters, so the pending set stays small without readers."""
+        try:
+            analytics.count_pending(self.connection)
+        except UNAVAILABLE as exc:
+            log.warning("analytics counting postponed: redis unavailable: %s", exc)
 
     def replay_spool(self) -> int:
         if self.spool is None:

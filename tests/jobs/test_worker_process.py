@@ -102,3 +102,11 @@ def test_a_worker_killed_mid_job_gets_the_job_done_exactly_once(harness, setting
             if proc is not None and proc.poll() is None:
                 proc.terminate()
                 proc.wait(10)
+
+
+def test_worker_maintenance_counts_finished_calls_for_analytics(redis_conn, settings):
+    from ivr.store import analytics, keys
+    from ivr.worker import make_worker
+    redis_conn.sadd(keys.ANALYTICS_PENDING, "no-such-call")
+    make_worker(settings, redis_conn).run_maintenance_tasks()
+    assert redis_conn.scard(keys.ANALYTICS_PENDING) == 0
