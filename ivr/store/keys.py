@@ -174,3 +174,11 @@ HEARTBEAT_TTL = 30
 
 def heartbeat(component: str) -> str:
     return f"{PREFIX}heartbeat:{component}"  # string: JSON {at, pid, host, ...}, expires after HEARTBEAT_TTL
+
+
+# Callbacks dialled over SIP: the worker pushes JSON requests, the `ivr sip` process answers per request
+SIP_DIAL_REQUESTS = f"{PREFIX}sip:dial:requests"  # list: JSON dial requests, oldest first (RPUSH/BLPOP)
+
+
+def sip_dial_result(reference: str) -> str:
+    return f"{PREFIX}sip:dial:{reference}:result"  # list: the one JSON outcome of a dial request (short TTL)

@@ -2,7 +2,8 @@
 
 `--flow FILE` answers every call with that flow (its directory becomes the flows directory);
 otherwise the default flow from the settings. Calls are recorded and jobs queued through
-call_session, so Redis (REDIS_URL or the embedded one `ivr run` starts) must be reachable.
+call_session, so Redis (REDIS_URL or the embedded one `ivr run` starts) must be reachable. With IVR_CALLBACK_CHANNEL=sip
+it also places the callback calls the worker hands over (outbound.py).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import click
 
 from ivr.settings import Settings
 
+from .outbound import OutboundDialer, take_dial_requests
 from .server import SipConfig, SipServer
 from .session import flow_app
 
@@ -49,8 +51,12 @@ async def serve(settings: Settings, config: SipConfig, session, flow_id: str | N
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     beating = asyncio.create_task(heartbeat(server, session.redis, stop))
+    tasks = [beating]
+    if settings.callback_channel == "sip":  # the worker hands callback calls to us (outbound.py)
+        dialer = OutboundDialer(server, settings.sip_registrar, settings.sip_user, settings.sip_password)
+        tasks.append(asyncio.create_task(take_dial_requests(dialer, session.redis, stop)))
     await stop.wait()
-    await beating
+    await asyncio.gather(*tasks)
     await server.stop()
 
 

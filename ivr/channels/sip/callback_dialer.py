@@ -1,0 +1,75 @@
+"""The worker's side of SIP callbacks: hand a dial request to the `ivr sip` process and wait for its outcome.
+
+The worker and the SIP endpoint are different processes, so they meet in Redis: `place()` pushes a JSON
+request onto `keys.SIP_DIAL_REQUESTS` and blocks (bounded) on the request's own result list
+(`keys.sip_dial_result`), which the SIP process fills once (ivr/channels/sip/outbound.py). A request nobody
+took within the wait is withdrawn, so a SIP process that starts later never rings a stale callback.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+from ivr.jobs.callback import DialError
+from ivr.store import keys
+
+RING_TIMEOUT = 30.0  # seconds the callee's phone may ring
+PICKUP_WAIT = 5.0  # seconds for a SIP process to take the request before we give up
+RESULT_TTL = 300  # seconds an unread outcome stays in Redis
+GREETING = "Hello, this is the call back you asked for."
+
+
+def dial_request(number: str, request, ring_timeout: float = RING_TIMEOUT) -> dict:
+    """The JSON-able request the SIP process dials from; its id is stable per callback attempt."""
+    attempt = len(getattr(request, "attempts", []) or []) + 1
+    return {"id": f"{request.id}-{attempt}", "number": number, "greeting": GREETING,
+            "connect_to": getattr(request, "connect_to", ""), "ring_timeout": ring_timeout,
+            "queued_at": time.time()}
+
+
+class SipCallbackDialer:
+    def __init__(self, conn, ring_timeout: float = RING_TIMEOUT, pickup_wait: float = PICKUP_WAIT) -> None:
+        self.conn = conn
+        self.ring_timeout = ring_timeout
+        self.pickup_wait = pickup_wait
+
+    def place(self, number: str, request) -> str:
+        job = dial_request(number, request, self.ring_timeout)
+        payload = json.dumps(job)
+        self.conn.rpush(keys.SIP_DIAL_REQUESTS, payload)
+        # The SIP process answers "taken" at once, then the outcome when the call is answered or fails.
+        taken = self._next(job["id"], self.pickup_wait)
+        if taken is None:
+            if self.conn.lrem(keys.SIP_DIAL_REQUESTS, 1, payload):
+                raise DialError("no SIP process took the call (is `ivr sip` running?)")
+            taken = self._next(job["id"], self.pickup_wait)  # taken just now
+            if taken is None:
+                raise DialError("the SIP process took the call but never reported")
+        outcome = taken if taken.get("state") != "taken" else self._next(job["id"], self.ring_timeout + 10)
+        if outcome is None:
+            raise DialError("the SIP process never reported the call's outcome")
+        if outcome.get("state") != "answered":
+            raise DialError(describe(outcome))
+        return f"sip:{outcome.get('call_id', job['id'])}"
+
+    def _next(self, reference: str, timeout: float) -> dict | None:
+        got = self.conn.blpop([keys.sip_dial_result(reference)], timeout=max(1, int(round(timeout))))
+        return json.loads(got[1]) if got else None
+
+
+def describe(outcome: dict) -> str:
+    """'busy (SIP 486 Busy Here)', 'no-answer', 'failed: no route' ..."""
+    text = str(outcome.get("state") or "failed")
+    if outcome.get("status"):
+        text += f" (SIP {outcome['status']} {outcome.get('reason', '')}".rstrip() + ")"
+    if outcome.get("detail"):
+        text += f": {outcome['detail']}"
+    return text
+
+
+def make_dialer(settings) -> SipCallbackDialer:
+    """Called by the worker (ivr/worker.py `sip_dialers`) when IVR_CALLBACK_CHANNEL=sip."""
+    from ivr.runtime import redis_url
+    from ivr.store import connect
+    # BLPOP waits up to the ring timeout + a margin: the socket must not time out first
+    return SipCallbackDialer(connect(redis_url(settings), socket_timeout=RING_TIMEOUT + 30))

@@ -1,0 +1,106 @@
+"""Callbacks over SIP: the worker's `place()` hands the call to the SIP process through a real Redis, the SIP
+process INVITEs a real SIPp UAS on loopback, and the outcome comes back to `place()`."""
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ivr.channels.sip.callback_dialer import SipCallbackDialer, make_dialer
+from ivr.channels.sip.outbound import OutboundDialer, dial_target, take_dial_requests
+from ivr.jobs.callback import DialError
+from ivr.settings import Settings
+from ivr.store import connect, keys
+from ivr.store.callbacks import CallbackRequest
+
+from .conftest import SCENARIOS, free_port_range, free_udp_port, sipp_counts
+
+
+async def _silent_app(call) -> None:
+    await call.hangup()
+
+
+def start_callee(scenario: str, cwd: Path) -> tuple[subprocess.Popen, int]:
+    """A SIPp UAS playing `scenario` for one call; returns (process, its SIP port)."""
+    port = free_udp_port()
+    proc = subprocess.Popen(
+        ["sipp", "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
+         "-mp", str(free_port_range(40)[0]), "-m", "1", "-timeout", "40s", "-timeout_error", "-nostdin",
+         "-trace_err"], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return proc, port
+
+
+@pytest.fixture
+def sip_side(start_server, redis_server, redis_conn):
+    """start(**dialer_options) -> (RunningServer, OutboundDialer) serving dial requests from the test Redis."""
+    running_loops = []
+
+    def start(**options):
+        running = start_server(_silent_app)
+        conn = connect(redis_server.url)
+
+        async def setup():
+            return OutboundDialer(running.server, **options), asyncio.Event()
+        dialer, stop = running.loop.run(setup())
+        task = asyncio.run_coroutine_threadsafe(take_dial_requests(dialer, conn, stop), running.loop.loop)
+        running_loops.append((running, stop, task))
+        return running, dialer
+
+    yield start
+    for running, stop, task in running_loops:
+        running.loop.loop.call_soon_threadsafe(stop.set)
+        task.result(timeout=15)
+
+
+def worker_dialer(redis_server, **options) -> SipCallbackDialer:
+    return SipCallbackDialer(connect(redis_server.url, socket_timeout=60), **options)
+
+
+def test_an_answered_callback_is_invited_greeted_and_hung_up(sip_side, redis_server, redis_conn, tmp_path):
+    _, dialer = sip_side()
+    callee, port = start_callee("uas_answer.xml", tmp_path)
+    reference = worker_dialer(redis_server, ring_timeout=10).place(
+        f"sip:callee@127.0.0.1:{port}", CallbackRequest(id="cb-1", number=f"sip:callee@127.0.0.1:{port}"))
+    output = callee.communicate(timeout=60)[0]
+    assert callee.returncode == 0, output[-2000:]
+    assert sipp_counts(subprocess.CompletedProcess([], 0, output)) == (1, 0)  # INVITE, ACK, our BYE
+    assert reference.startswith("sip:") and dialer.placed == 1
+    assert redis_conn.llen(keys.SIP_DIAL_REQUESTS) == 0
+
+
+def test_a_busy_callee_through_the_registrar_raises_dial_error(sip_side, redis_server, redis_conn, tmp_path):
+    callee, port = start_callee("uas_busy.xml", tmp_path)
+    sip_side(registrar=f"127.0.0.1:{port}")
+    with pytest.raises(DialError, match=r"busy \(SIP 486 Busy Here\)"):
+        worker_dialer(redis_server, ring_timeout=10).place("+15551230000", CallbackRequest(id="cb-2", number="x"))
+    output = callee.communicate(timeout=30)[0]
+    assert callee.returncode == 0, output[-2000:]  # it got our INVITE and the ACK of the 486
+
+
+def test_without_a_sip_process_the_request_is_withdrawn(redis_server, redis_conn):
+    with pytest.raises(DialError, match="no SIP process took the call"):
+        worker_dialer(redis_server, pickup_wait=1).place("+15551230000", CallbackRequest(id="cb-3", number="x"))
+    assert redis_conn.llen(keys.SIP_DIAL_REQUESTS) == 0  # a SIP process started later will not ring it
+
+
+def test_an_undiallable_number_is_reported_as_failed(sip_side, redis_server):
+    sip_side()  # no registrar: only SIP URIs can be dialled
+    with pytest.raises(DialError, match="set IVR_SIP_REGISTRAR"):
+        worker_dialer(redis_server).place("+15551230000", CallbackRequest(id="cb-4", number="x"))
+
+
+def test_dial_targets():
+    assert dial_target("sip:bob@10.0.0.5:5070", "") == ("sip:bob@10.0.0.5:5070", ("10.0.0.5", 5070))
+    assert dial_target("+1 555 123", "pbx.example.com:5080") == ("sip:+1555123@pbx.example.com:5080",
+                                                                 ("pbx.example.com", 5080))
+    with pytest.raises(ValueError):
+        dial_target("+1555", "")
+
+
+def test_the_worker_gets_the_sip_dialer_when_configured(redis_server):
+    from ivr.worker import sip_dialers
+    dialers = sip_dialers(Settings(callback_channel="sip", redis_url=redis_server.url))
+    assert isinstance(dialers["sip"], SipCallbackDialer)
+    assert isinstance(make_dialer(Settings(redis_url=redis_server.url)), SipCallbackDialer)
