@@ -67,6 +67,8 @@ def test_an_answered_callback_is_invited_greeted_and_hung_up(sip_side, redis_ser
     assert callee.returncode == 0, output[-2000:]
     assert sipp_counts(subprocess.CompletedProcess([], 0, output)) == (1, 0)  # INVITE, ACK, our BYE
     assert reference.startswith("sip:") and dialer.placed == 1
+    outcome = dialer.outcomes[-1]
+    assert outcome["id"] == "cb-1-1" and outcome["greeted"] and outcome["rtp_sent"] > 50  # >1 s of greeting
     assert redis_conn.llen(keys.SIP_DIAL_REQUESTS) == 0
 
 
@@ -104,3 +106,35 @@ def test_the_worker_gets_the_sip_dialer_when_configured(redis_server):
     dialers = sip_dialers(Settings(callback_channel="sip", redis_url=redis_server.url))
     assert isinstance(dialers["sip"], SipCallbackDialer)
     assert isinstance(make_dialer(Settings(redis_url=redis_server.url)), SipCallbackDialer)
+
+
+def test_a_real_ivr_sip_process_places_the_workers_callback(redis_server, redis_conn, tmp_path):
+    import os
+    import signal
+    import sys
+    import time
+    root = Path(__file__).resolve().parents[2]
+    callee, callee_port = start_callee("uas_answer.xml", tmp_path)
+    rtp_min, rtp_max = free_port_range()
+    env = dict(os.environ, REDIS_URL=redis_server.url, IVR_DATA_DIR=str(tmp_path / "data"),
+               IVR_SIP_RTP_PORT_MIN=str(rtp_min), IVR_SIP_RTP_PORT_MAX=str(rtp_max), IVR_CALLBACK_CHANNEL="sip",
+               IVR_SIP_REGISTRAR="", IVR_SIP_PASSWORD="")
+    proc = subprocess.Popen([sys.executable, "-m", "ivr", "sip", "--host", "127.0.0.1", "--port",
+                             str(free_udp_port())], cwd=root, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline, line = time.monotonic() + 20, ""
+        while "SIP listening" not in line and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+        assert "SIP listening" in line, line
+        target = f"sip:callee@127.0.0.1:{callee_port}"
+        settings = Settings(callback_channel="sip", redis_url=redis_server.url)
+        reference = make_dialer(settings).place(target, CallbackRequest(id="cb-5", number=target))
+        assert reference.startswith("sip:")
+        assert callee.wait(timeout=30) == 0
+    finally:
+        callee.kill()
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=20)[0]
+    assert proc.returncode == 0, output[-3000:]
+    assert "callback cb-5-1" in output and "'state': 'answered'" in output, output[-3000:]

@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import re
+from collections import deque
 
 from aiosipua import SipDigestAuth, SipRequest, SipUAC, build_sdp
 
@@ -61,6 +62,7 @@ class OutboundDialer:
         self.auth = SipDigestAuth(self.user, password) if password else None
         self.calls: dict[str, SipCall] = {}  # answered outbound calls by Call-ID (for the callee's BYE)
         self.placed = 0
+        self.outcomes: deque[dict] = deque(maxlen=50)  # the latest outcomes, for logs and tests
         self._heard: set[str] = set()  # Call-IDs of our INVITEs that got any response (stops Timer A)
         endpoint = server.endpoint
         self._inbound_bye = endpoint._handlers["BYE"]
@@ -155,8 +157,10 @@ class OutboundDialer:
         call.dialog = outgoing.dialog
         self.calls[outgoing.call_id] = call
         server.clock.add(stream)
+        greeted = False
         try:
-            await call.say(text=str(job.get("greeting") or "Hello, this is your callback."), barge_in=False)
+            greeted = await call.say(text=str(job.get("greeting") or "Hello, this is your callback."),
+                                     barge_in=False)
         except CallEnded:
             pass
         finally:
@@ -164,8 +168,8 @@ class OutboundDialer:
             uac.remove_call(outgoing.call_id)
             if not call.ended.done() or call.ended.result() != "hangup":
                 self._bye(outgoing)
-        return {"state": "answered", "status": 200, "call_id": outgoing.call_id,
-                "ended": call.ended.result() if call.ended.done() else "completed"}
+        return {"state": "answered", "status": 200, "call_id": outgoing.call_id, "greeted": greeted,
+                "rtp_sent": stream.packets_sent, "ended": call.ended.result() if call.ended.done() else "completed"}
 
     async def _retransmit(self, outgoing) -> None:
         """Timer A (RFC 3261 17.1.1.2): aiosipua sends the INVITE once; UDP may lose it."""
@@ -215,6 +219,7 @@ async def _serve(dialer: OutboundDialer, conn, reference: str, job: dict) -> Non
     try:
         await asyncio.to_thread(report, conn, reference, {"state": "taken"})
         outcome = await dialer.dial(job)
+        dialer.outcomes.append({"id": reference, **outcome})
         log.info("callback %s to %s: %s", reference, job.get("number"), outcome)
         await asyncio.to_thread(report, conn, reference, outcome)
     except Exception:
