@@ -37,8 +37,8 @@ _ACTION_TYPES = {cls.__dataclass_fields__["type"].default: cls
                  for cls in (A.Say, A.Gather, A.Job, A.Transfer, A.Record, A.Hangup, A.Log)}
 
 
-def _goodbye(reason: str) -> list[A.Action]:
-    return [A.Say(text=GOODBYE, barge_in=False), A.Hangup(reason=reason)]
+def _goodbye(reason: str, text: str = GOODBYE) -> list[A.Action]:
+    return [A.Say(text=text, barge_in=False), A.Hangup(reason=reason)]
 
 
 def action_from_dict(data: dict) -> A.Action:
@@ -49,8 +49,9 @@ def action_from_dict(data: dict) -> A.Action:
 
 class CallSession:
     def __init__(self, flows, *, redis_conn: redis.Redis, queue: Queue, spool: Spool, default_flow: str,
-                 sessions: SessionStore | None = None):
+                 sessions: SessionStore | None = None, fallback_text: str = GOODBYE):
         self.flows = flows  # ivr.flows.FlowRepository
+        self.fallback_text = fallback_text  # said when the flow cannot run at all (settings.fallback_message)
         self.redis = redis_conn
         self.queue = queue
         self.spool = spool
@@ -81,8 +82,16 @@ class CallSession:
         blob = {"call_id": call_id, "version": 0, "state": None, "turns": {}}
         start = {"channel": channel, "caller": caller, "called": called, "started_at": at,
                  "flow_id": flow_id or self.default_flow}
-        # A flow that cannot be loaded raises here: the channel answers with its own fallback message.
-        flow = self.flows.get(flow_id or self.default_flow)
+        try:
+            flow = self.flows.get(flow_id or self.default_flow)
+        except Exception as exc:  # no such flow, or it cannot be loaded: apologise, record it, never crash
+            log.error("call %s: cannot load flow %s: %s", call_id, start["flow_id"], exc)
+            state = {"call_id": call_id, "flow_id": start["flow_id"], "done": True, "waiting": None,
+                     "outcome": "error", "path": []}
+            actions = [A.Log(event="error", data={"error": f"cannot load flow: {exc}"}),
+                       *_goodbye("error", self.fallback_text)]
+            self._commit(blob, state, event, actions, START_TURN, start=start)
+            return actions
         state, actions = advance(flow, None, event)
         self._commit(blob, state, event, actions, START_TURN, start=start)
         return actions
@@ -100,7 +109,7 @@ class CallSession:
             flow = self.flows.get(state["flow_id"], state.get("revision"))
         except Exception as exc:  # the pinned revision vanished: end the call politely, do not crash the channel
             log.error("call %s: cannot load flow %s@%s: %s", call_id, state.get("flow_id"), state.get("revision"), exc)
-            return _goodbye("error")
+            return _goodbye("error", self.fallback_text)
         new_state, actions = advance(flow, state, event)
         self._commit(blob, new_state, event, actions, turn_id or f"v{blob['version'] + 1}")
         return actions

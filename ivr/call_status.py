@@ -40,19 +40,20 @@ class CallStatusRecorder:
         self._advance = conn.register_script(_ADVANCE)
 
     def record(self, call_id: str, status: str, *, at: float, duration: str = "") -> str:
-        """Apply one status callback. Returns "applied", "stale", "no-record" or "unavailable"."""
+        """Apply one status callback. Returns "applied", "stale", "no-record", "unknown-status" or "unavailable"."""
         status = status.strip().lower()
         rank = RANK.get(status)
         if rank is None:
-            return "stale"
-        duration = duration if duration.strip().isdigit() else ""
+            return "unknown-status"
+        duration = duration.strip() if duration.strip().isdigit() else ""
         try:
             result = self._advance(keys=[keys.call(call_id)], args=[status, rank, duration, repr(float(at))])
             outcome, finished = RESULTS[int(result)], int(result) == 2
         except UNAVAILABLE as exc:
             log.warning("call %s: status %s not recorded, redis unavailable: %s", call_id, status, exc)
             outcome, finished = "unavailable", False
-        if rank == FINAL_RANK and outcome != "stale" and not finished:
-            # Goes through the spool when Redis is down; the fixed turn id makes repeats harmless.
+        if rank == FINAL_RANK and outcome not in ("stale", "unavailable") and not finished:
+            # Only once the status itself is recorded: an "unavailable" answer is a 503 that Twilio retries, and
+            # the retry does the whole job. The fixed turn id makes repeats harmless.
             self.session.turn(call_id, HungUp(at=at), turn_id=HUNG_UP_TURN)
         return outcome

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -58,6 +59,29 @@ class Supervisor:
         log.info("embedded redis-server started (pid %s) at %s", self.redis.pid, self.redis.url)
         return self.redis.url
 
+    def ensure_first_admin(self, url: str) -> None:
+        """On a first start, create the `admin` account so the admin UI can be reached at all.
+
+        The password is IVR_ADMIN_PASSWORD, or a random one written to <data_dir>/initial-admin-password (0600).
+        """
+        from .store import connect
+        from .store.users import Role, UserStore
+        users = UserStore(connect(url))
+        if users.names():
+            return
+        password = self.settings.admin_password or secrets.token_urlsafe(12)
+        users.save("admin", password, Role.ADMIN)
+        if self.settings.admin_password:
+            log.info("first start: created the admin account 'admin' with IVR_ADMIN_PASSWORD")
+            return
+        path = self.settings.data_dir / "initial-admin-password"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(password + "\n")
+        log.warning("first start: created the admin account 'admin'; its password is in %s "
+                    "(change it with `ivr admin create-user admin`)", path.resolve())
+
     def spawn(self, child: Child, env: dict) -> None:
         child.proc = subprocess.Popen(child.argv, env=env, stdin=subprocess.DEVNULL,
                                       preexec_fn=die_with_parent(os.getpid()))
@@ -65,10 +89,12 @@ class Supervisor:
         log.info("started %s (pid %s): %s", child.name, child.proc.pid, " ".join(child.argv[2:]))
 
     def run(self) -> int:
-        env = dict(os.environ, REDIS_URL=self.start_redis())
+        url = self.start_redis()
+        env = dict(os.environ, REDIS_URL=url)
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
         try:
+            self.ensure_first_admin(url)
             for child in self.children:
                 self.spawn(child, env)
             while not self.stopping:

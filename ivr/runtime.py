@@ -57,4 +57,5 @@ def open_call_session(settings: Settings, flows_dir: str | Path | None = None,
     queue, spool = open_queue(conn), open_spool(settings)
     flows = FlowRepository(flows_dir or settings.flows_dir, source=FlowStore(conn))
     replay_quietly(spool, conn, queue)
-    return CallSession(flows, redis_conn=conn, queue=queue, spool=spool, default_flow=settings.default_flow)
+    return CallSession(flows, redis_conn=conn, queue=queue, spool=spool, default_flow=settings.default_flow,
+                       fallback_text=settings.fallback_message)

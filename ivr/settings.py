@@ -66,6 +66,12 @@ class Settings:
     chat_link_ttl: int = 7 * 24 * 3600
     # Engine
     max_steps_per_call: int = 200
+    # What callers hear (or read) when the flow cannot run at all: keep the key information in it
+    fallback_message: str = (
+        "Sorry, we are having technical difficulties. This is a private number, not Skype, and Skype does not "
+        "offer support by phone. For Skype's own help, please visit support dot skype dot com. Goodbye.")
+    fallback_sms: str = ("Sorry, we are having technical difficulties. This number is not Skype. "
+                         "For Skype's own help, visit https://support.skype.com")
 
     _ENV = {
         "data_dir": "IVR_DATA_DIR", "flows_dir": "IVR_FLOWS_DIR", "default_flow": "IVR_DEFAULT_FLOW",
@@ -89,6 +95,7 @@ class Settings:
         "callback_retry_spacing": "IVR_CALLBACK_RETRY_SPACING",
         "callback_rate_limit_per_day": "IVR_CALLBACK_RATE_LIMIT", "callback_channel": "IVR_CALLBACK_CHANNEL",
         "chat_link_ttl": "IVR_CHAT_LINK_TTL", "max_steps_per_call": "IVR_MAX_STEPS",
+        "fallback_message": "IVR_FALLBACK_MESSAGE", "fallback_sms": "IVR_FALLBACK_SMS",
     }
 
     @classmethod

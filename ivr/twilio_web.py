@@ -14,7 +14,7 @@ import logging
 import time
 from functools import lru_cache
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request, send_file, url_for
+from flask import Blueprint, Flask, Response, current_app, jsonify, request, send_file
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 audio_bp = Blueprint("twilio_audio", __name__)
 
-TWIML = "text/xml; charset=utf-8"
 AUDIO_MAX_AGE = 365 * 24 * 3600  # audio is addressed by the hash of its content's source: never changes
 TURN_PARAMS = ("Digits", "SpeechResult", "DialCallStatus", "RecordingUrl", "RecordingDuration")
 EVENT_READERS = {"gather": voice.gather_event, "dial": voice.dial_event, "record": voice.record_event}
@@ -82,7 +81,7 @@ def http_error(exc: HTTPException):
 def _fallback(exc: Exception | None = None) -> Response:
     if exc is not None:
         log.exception("twilio %s failed; answering with the fallback message", request.path)
-    return twiml(voice.speak_and_hang_up(voice.FALLBACK_TEXT))
+    return twiml(voice.speak_and_hang_up(_settings().fallback_message))
 
 
 def _call_id() -> str:
@@ -110,7 +109,7 @@ def _play_url(say: Say) -> str | None:
     except (tts.TtsError, OSError) as exc:  # no audio: Twilio's own TTS says it instead
         log.warning("prompt audio unavailable, using <Say>: %s", exc)
         return None
-    return url_for("twilio_audio.prompt", key=path.stem)
+    return f"{_public_root()}/audio/{path.stem}.wav"
 
 
 @lru_cache(maxsize=2048)
@@ -119,8 +118,15 @@ def _render_said(visible: tuple, urls: voice.TurnUrls) -> str:
     return voice.render(list(visible), urls)
 
 
+def _public_root() -> str:
+    """Where Twilio reaches the app: PUBLIC_BASE_URL (so a proxy that strips a path prefix keeps working), else
+    a root-relative path that Twilio resolves against the URL it just requested."""
+    return _settings().public_base_url.rstrip("/") or request.script_root
+
+
 def _render(actions: list, next_turn: int) -> Response:
-    base = f"{request.script_root}{bp.url_prefix}/voice"
+    actions = voice.explain_error(actions, _settings().fallback_message)
+    base = f"{_public_root()}{bp.url_prefix}/voice"
     urls = voice.TurnUrls(*(f"{base}/{kind}?t={next_turn}" for kind in ("gather", "dial", "record")))
     if _settings().twilio_prompt_mode == "play":
         return twiml(voice.render(actions, urls, _play_url))

@@ -1,7 +1,8 @@
 """`ivr web`: serve `create_app()` (Twilio webhooks, admin, API) with gunicorn, a production WSGI server.
 
-Workers are forked from a master that has not built the app's connections yet (they are lazy), so each worker
-opens its own Redis connection. `gthread` workers keep HTTP connections alive for a proxy or Twilio's edge.
+The app is built once in the master (preload) and workers are forked from it; its connections are lazy, so each
+worker opens its own Redis connection and spool after the fork (warm_up does it before the first request).
+`gthread` workers keep HTTP connections alive for a proxy or Twilio's edge.
 Run it directly with `python -m ivr.web_cli --host H --port P` (the tests do) or through `ivr web` / `ivr run`.
 """
 from __future__ import annotations
@@ -55,6 +56,9 @@ def gunicorn_options(host: str, port: int, workers: int, threads: int, timeout: 
         "graceful_timeout": 10, "keepalive": 5,
         "accesslog": None, "errorlog": "-", "loglevel": "info",
         "proc_name": "ivr-web",
+        # Build the app once in the master and fork: workers start serving at once, sharing the imported code.
+        # Safe because connections are opened lazily, in each worker (see warm_up and web.WebRuntime).
+        "preload_app": True,
         "post_worker_init": warm_up,
         # gunicorn >= 25.1 opens a control socket at one fixed path per user: several servers would collide
         "control_socket_disable": True,

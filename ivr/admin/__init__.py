@@ -6,7 +6,8 @@ api (/api/v1/), health (/healthz, /metrics). Errors are JSON under /api/ and an 
 """
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, has_request_context, jsonify, make_response, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
@@ -16,6 +17,8 @@ from ivr.store.users import UserStore
 from . import common
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
+FLOW_MAX_BYTES = 2 * 1024 * 1024
+FLOW_ENDPOINTS = {"flows.save", "flows.validate", "api.create_revision", "api.validate_flow"}
 CSRF_EXEMPT_PREFIXES = ("/twilio/",)
 # Every asset is served by the app itself: scripts only from our origin, never inline.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -24,6 +27,14 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
 
 class InsecureSettings(RuntimeError):
     pass
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """Session cookies are Secure whenever the request came over https (directly or via a trusted proxy),
+    even if PUBLIC_BASE_URL does not say so."""
+
+    def get_cookie_secure(self, app) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
 
 
 def check_settings(settings) -> None:
@@ -39,6 +50,7 @@ def init_app(app: Flask) -> None:
     secure = settings.public_base_url.startswith("https://")
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=secure,
                       REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=secure)
+    app.session_interface = SessionCookies()
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in _csrf_guard, with our two exemptions
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # tied to the session instead of a wall-clock hour
 
@@ -53,9 +65,17 @@ def init_app(app: Flask) -> None:
         return common.LoginUser(user) if user else None
 
     @app.before_request
+    def _flow_size_limit():
+        # Flow YAML may be far larger than a webhook (the app-wide limit): allow it on the flow endpoints only.
+        if request.endpoint in FLOW_ENDPOINTS:
+            request.max_content_length = FLOW_MAX_BYTES
+
+    @app.before_request
     def _csrf_guard():
         if request.method in SAFE_METHODS or request.path.startswith(CSRF_EXEMPT_PREFIXES):
             return
+        if request.routing_exception is not None:
+            return  # no view will run: answer the 404/405 itself
         if request.path.startswith("/api/") and request.headers.get("Authorization", "").startswith("Bearer "):
             return
         csrf.protect()
@@ -97,13 +117,9 @@ def _error(code: int, message: str, exc: HTTPException | None = None):
     if common.wants_json():
         response = jsonify(error={"code": code, "message": message})
     else:
-        response = app_render_error(code, message)
+        response = make_response(render_template("error.html", code=code, message=message))
     response.status_code = code
     if exc is not None and code == 405 and getattr(exc, "valid_methods", None):
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return response
 
-
-def app_render_error(code: int, message: str):
-    from flask import make_response
-    return make_response(render_template("error.html", code=code, message=message))

@@ -106,7 +106,10 @@ def index():
     }
     cb = report["callbacks"][0]
     svg["callbacks"] = charts.hbars([(k, cb[k]) for k in ("requested", "completed", "failed", "refused", "expired")])
-    return render_template("analytics.html", report=report, svg=svg, first=first, last=last, pct=_pct)
+    today = datetime.now(timezone.utc).date()
+    presets = [(f"{n} days", (today - timedelta(days=n - 1)).isoformat(), today.isoformat()) for n in (7, 30, 90)]
+    return render_template("analytics.html", report=report, svg=svg, first=first, last=last, pct=_pct,
+                           presets=presets)
 
 
 def to_csv(rows: list[dict]) -> str:

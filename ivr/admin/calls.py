@@ -41,7 +41,8 @@ def filter_from(args) -> CallFilter:
 @login_required
 def index():
     page = find_calls(redis_conn(), filter_from(request.args), limit=50, before=request.args.get("before", type=float))
-    return render_template("calls/index.html", page=page, args=request.args, channels=CHANNELS)
+    return render_template("calls/index.html", page=page, args=request.args, channels=CHANNELS,
+                           stored=CallStore(redis_conn()).count())
 
 
 @bp.get("/live")

@@ -18,9 +18,12 @@ OPERATOR = "operator"
 CALLER = "caller"
 
 
-def _messages_json(store: ChatStore, room_id: str, after: str):
+def _messages_json(store: ChatStore, room_id: str, after: str, public: bool = False):
+    """Messages after a cursor. Callers see "operator", not which operator (account names stay internal)."""
     messages = store.read(room_id, after or "0-0")
-    return jsonify(messages=[{"id": m.id, "author": m.author, "text": m.text, "at": m.at} for m in messages])
+    return jsonify(messages=[{"id": m.id, "text": m.text, "at": m.at,
+                              "author": OPERATOR if public and m.author.startswith(OPERATOR) else m.author}
+                             for m in messages])
 
 
 def _post(store: ChatStore, room_id: str, author: str):
@@ -87,7 +90,7 @@ def caller_page(token: str):
 @bp.get("/chat/<token>/messages")
 def caller_messages(token: str):
     store, room_id = _room_for(token)
-    return _messages_json(store, room_id, request.args.get("after", ""))
+    return _messages_json(store, room_id, request.args.get("after", ""), public=True)
 
 
 @bp.post("/chat/<token>/messages")

@@ -79,4 +79,5 @@ def fmt_time(at, with_seconds: bool = True) -> str:
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/")
+    """Errors as JSON for the API and for the pages' own JSON requests (editor, simulator, chat)."""
+    return request.path.startswith("/api/") or request.is_json

@@ -81,9 +81,10 @@ def show(flow_id: str):
     revisions = store.list_revisions(flow_id)
     published = store.published_rev(flow_id)
     shown = request.args.get("rev", type=int) or published or (revisions[0].rev if revisions else None)
-    text = store.get_revision(flow_id, shown).yaml_text if shown else svc.file_text(settings(), flow_id)
+    found = store.get_revision(flow_id, shown) if shown else None
+    text = found.yaml_text if found else None if shown else svc.file_text(settings(), flow_id)
     if text is None:
-        abort(404, description=f"no flow {flow_id!r}")
+        abort(404, description=f"no flow {flow_id!r}" + (f" revision {shown}" if shown else ""))
     graph, problems = None, []
     try:
         graph = render_svg(build_flow(text, f"{flow_id}.yaml", settings().flows_dir))

@@ -20,7 +20,7 @@ from ivr.engine.events import CallStarted
 from ivr.store.flows import FlowStore
 
 from . import flow_service as svc
-from .common import redis_conn, runtime, settings
+from .common import is_admin, redis_conn, runtime, settings
 from .flow_graph import render_svg
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
@@ -98,6 +98,8 @@ def start():
     except ValueError:
         at = time.time()
     record = bool(body.get("record"))
+    if record and not is_admin():  # a recorded call queues real jobs (texts, callbacks): not for read-only users
+        abort(403, description="Recording simulated calls needs the admin role; untick 'record it'.")
     flow = _flow(flow_id, revision)
     call_id = f"sim-{uuid.uuid4().hex[:12]}"
     blob = {"call_id": call_id, "flow": flow_id, "revision": flow.revision, "caller": caller, "at": at,

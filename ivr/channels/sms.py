@@ -14,8 +14,6 @@ from ..engine import actions as A
 from ..engine import events as E
 
 MAX_SMS_CHARS = 1600  # Twilio's limit for one message body (it splits it into segments itself)
-FALLBACK_TEXT = ("Sorry, we are having technical difficulties. This number is not Skype. "
-                 "For Skype's own help, visit https://support.skype.com")
 
 # "1", " 2. ", "+1 (555) 123-4567#": keys the caller would have pressed on a phone.
 _KEYS = re.compile(r"^\+?[0-9*#][0-9*# ().\-]*[.!]?$")

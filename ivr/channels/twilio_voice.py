@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Mapping
 
 from twilio.twiml.voice_response import VoiceResponse
@@ -16,11 +16,6 @@ from twilio.twiml.voice_response import VoiceResponse
 from ..engine import actions as A
 from ..engine import events as E
 
-# Read when Redis, the flows or the app itself fail; Twilio's fallback URL serves it too.
-FALLBACK_TEXT = (
-    "Sorry, we are having technical difficulties. This is a private number, not Skype, and Skype does not offer "
-    "support by phone. For Skype's own help, please visit support dot skype dot com. Goodbye."
-)
 UNKNOWN_CALL_TEXT = "Sorry, this call can no longer be continued. Please call again. Goodbye."
 
 # Voices Twilio's <Say> knows; other names (espeak-ng voices meant for SIP) are left out so Twilio uses its default.
@@ -121,6 +116,19 @@ def render(actions: list, urls: TurnUrls, play_url: PlayUrl | None = None) -> st
     if not ended:
         response.hangup()  # nothing left to wait for: end the call explicitly rather than by running off the end
     return str(response)
+
+
+def explain_error(actions: list, text: str) -> list:
+    """A turn that ends in an error (the flow failed or cannot be loaded): its generic goodbye becomes `text`,
+    which still gives the caller the key information."""
+    if not actions or not (isinstance(actions[-1], A.Hangup) and actions[-1].reason == "error"):
+        return actions
+    explained = list(actions)
+    for index in range(len(explained) - 2, -1, -1):
+        if isinstance(explained[index], A.Say):
+            explained[index] = replace(explained[index], text=text, audio="")
+            break
+    return explained
 
 
 def speak_and_hang_up(text: str, language: str = "en-US") -> str:

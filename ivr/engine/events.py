@@ -6,7 +6,7 @@ queued, logged and replayed by any process.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +80,7 @@ EVENT_TYPES: dict[str, type] = {
 
 
 def to_dict(event: Event) -> dict:
-    return asdict(event)
+    return {name: getattr(event, name) for name in event.__dataclass_fields__}
 
 
 def event_from_dict(data: dict) -> Event:

@@ -114,6 +114,8 @@ def _follow(ctx: Context, step, outcome: Outcome, actions: list):
         state["visits"][key] = state["visits"].get(key, 0) + 1
         state["path"].append(key)
         actions.append(Log(event="step", data={"step": key, "type": step.kind}))
+        if step.outcome and not step.outcome_on_success:  # a step's `outcome` labels the call when it runs
+            state["outcome"] = step.outcome
         outcome = step.enter(ctx)
 
 

@@ -120,15 +120,23 @@ def _impossible_inputs(steps: dict[str, Step], located: Located) -> list[Problem
         if step.kind == "menu":
             seen: dict[str, int] = {}
             for index, choice in enumerate(spec["choices"]):
-                if "digit" not in choice:
-                    continue
-                digit = str(choice["digit"])
-                if digit in seen:
-                    problems.append(located.problem(("steps", step_id, "choices", index, "digit"),
-                                                    f"steps.{step_id}.choices.{index}.digit: digit '{digit}' is "
-                                                    f"already used by choice {seen[digit]}, so this choice could "
-                                                    f"never be picked"))
-                seen.setdefault(digit, index)
+                answers = [("digit", None, str(choice["digit"]))] if "digit" in choice else []
+                answers += [("keywords", i, kw.lower()) for i, kw in enumerate(choice.get("keywords", ()))]
+                for field, position, answer in answers:
+                    key = f"{field}:{answer}"
+                    if seen.setdefault(key, index) != index:
+                        where = ("steps", step_id, "choices", index, field) + (() if position is None else (position,))
+                        problems.append(located.problem(where, f"{'.'.join(map(str, where))}: "
+                                                               f"{'digit' if position is None else 'keyword'} "
+                                                               f"'{answer}' is already used by choice {seen[key]}, so "
+                                                               f"this choice could never be picked by it"))
+        for index, rule in enumerate(spec.get("rules", ()) if step.kind == "branch" else ()):
+            start, end = rule["when"].get("time", (None, 0))
+            if start == end:
+                problems.append(located.problem(("steps", step_id, "rules", index, "when", "time"),
+                                                f"steps.{step_id}.rules.{index}.when.time: the range starts and ends "
+                                                f"at {start}: give two different times (\"00:00\", \"24:00\" "
+                                                f"for all day)"))
     return problems
 
 
@@ -137,7 +145,9 @@ def _dead_ends(steps: dict[str, Step], located: Located, is_subflow: bool) -> li
     for step_id, step in steps.items():
         if step.kind == "return" and not is_subflow:
             problems.append(located.problem(("steps", step_id), f"steps.{step_id}: 'return' is only allowed in a "
-                                                                f"subflow entered by goto", key=True))
+                                                                f"subflow entered by goto (mark such a flow with "
+                                                                f"'subflow: true', or end this path with a hangup)",
+                                            key=True))
         if step.terminal or step.exits():
             continue
         if step.kind in ("menu", "collect_digits", "voicemail", "say", "set", "follow_up", "callback", "goto"):

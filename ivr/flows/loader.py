@@ -59,8 +59,13 @@ def _schedule_problems(spec: dict, located: Located) -> list[Problem]:
     problems = []
     ranges = [(("business_hours", "weekly", day, i), text)
               for day, texts in spec.get("weekly", {}).items() for i, text in enumerate(texts)]
+    first_listed: dict[str, int] = {}
     for index, holiday in enumerate(spec.get("holidays", ())):
         where = ("business_hours", "holidays", index)
+        if first_listed.setdefault(holiday["date"], index) != index:
+            problems.append(located.problem(where + ("date",), f"{_dotted(where)}.date: {holiday['date']} is "
+                                                               f"already holiday {first_listed[holiday['date']]}: "
+                                                               f"merge their hours into one entry"))
         try:
             date.fromisoformat(holiday["date"])
         except ValueError as exc:

@@ -79,7 +79,7 @@ def schema_problems(data, located: Located) -> list[Problem]:
     if isinstance(steps, dict):
         known = set(flow_schema()["$defs"]["step"]["properties"]["type"]["enum"])
         for step_id, spec in steps.items():
-            if isinstance(spec, dict) and spec.get("type") in known:
+            if isinstance(spec, dict) and isinstance(spec.get("type"), str) and spec["type"] in known:
                 errors += [(("steps", step_id), e) for e in _step_validator(spec["type"]).iter_errors(spec)]
     problems = [_to_problem(error, located, prefix) for prefix, error in errors]
     unique = {(p.line, p.column, p.message): p for p in problems}

@@ -27,12 +27,15 @@ def run(job_id: str, payload: dict) -> str:
     return deliver("webhook", job_id, payload, lambda ctx: post(ctx, job_id, payload))
 
 
+FOLLOW_UP_FIELDS = ("message", "link", "subject", "to", "template")  # what a flow's follow_up step rendered
+
+
 def body_for(job_id: str, payload: dict) -> bytes:
     """The event document; identical on every retry so the idempotency key names one body."""
     event = {"id": job_id, "event": payload.get("event", "ivr.event"), "call_id": payload.get("call_id", ""),
              "flow_id": payload.get("flow_id", ""), "step": payload.get("step", ""),
              "caller": payload.get("caller", ""), "channel": payload.get("channel", ""),
-             "data": payload.get("data", {})}
+             "data": {**{k: payload[k] for k in FOLLOW_UP_FIELDS if k in payload}, **payload.get("data", {})}}
     return json.dumps(event, sort_keys=True, separators=(",", ":")).encode()
 
 

@@ -92,6 +92,11 @@ def test_session_cookie_flags(app, settings, redis_conn):
     client = secure.test_client()
     response = login(client, "ada")
     assert "Secure" in response.headers["Set-Cookie"]
+    client = app.test_client()  # no https base URL, but this request came over https
+    token = csrf_token(client)
+    response = client.post("/login", base_url="https://localhost", headers={"Referer": "https://localhost/login"},
+                           data={"username": "ada", "password": "correct horse battery", "csrf_token": token})
+    assert response.status_code == 302 and "Secure" in response.headers["Set-Cookie"]
 
 
 def test_secret_key_required_outside_development(settings, redis_conn):

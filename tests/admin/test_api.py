@@ -72,12 +72,20 @@ def test_errors_are_json(app, admin_token):
     for response, code in ((client.get("/api/v1/nothing", headers=auth), 404),
                            (client.put("/api/v1/flows", headers=auth), 405),
                            (client.post(f"/api/v1/flows/{FLOW}/validate", headers=auth,
-                                        json={"yaml": "x" * 70_000}), 413),
+                                        json={"yaml": "x" * 3_000_000}), 413),
+                           (client.post(f"/api/v1/flows/{FLOW}/publish", headers=auth,
+                                        json={"rev": 1, "pad": "x" * 70_000}), 413),
                            (client.post(f"/api/v1/flows/{FLOW}/publish", headers=auth, data="not json",
                                         content_type="application/json"), 400),
                            (client.get("/api/v1/calls/nope", headers=auth), 404)):
         assert response.status_code == code
         assert response.is_json and response.json["error"]["code"] == code and response.json["error"]["message"]
+
+
+def test_unknown_routes_answer_404_405_before_csrf(app):
+    client = app.test_client()
+    assert client.delete("/api/v1/flows").status_code == 405
+    assert client.post("/api/v1/nothing").json["error"]["code"] == 404
 
 
 def test_openapi_document(app):

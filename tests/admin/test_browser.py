@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 
 import pytest
 from playwright import sync_api as playwright_api
 from werkzeug.serving import make_server
 
+from ivr.store.chats import ChatStore
 from tests.admin.helpers import PASSWORD, REPO, shipped_yaml
 
 SHOTS = REPO / "artifacts" / "screenshots"
@@ -30,35 +32,46 @@ def server(app):
     thread.join(5)
 
 
-@pytest.fixture
-def page(server):
+@pytest.fixture(scope="module")
+def browser():
     SHOTS.mkdir(parents=True, exist_ok=True)
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(base_url=server, viewport={"width": 1360, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        page.console_problems = []
-        page.on("console", lambda m: m.type in ("error", "warning") and page.console_problems.append(m.text))
-        page.on("pageerror", lambda e: page.console_problems.append(str(e)))
-        yield page
-        context.close()
+        yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(base_url=server, viewport={"width": 1360, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.console_problems = []
+    page.on("console", lambda m: m.type in ("error", "warning") and page.console_problems.append(m.text))
+    page.on("pageerror", lambda e: page.console_problems.append(str(e)))
+    yield page
+    context.close()
 
 
 def shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def simulate(page, keys_pressed: list[str]) -> str:
-    """Start a recorded call in the simulator, press each key group, return the whole transcript."""
+def simulate(page, keys_pressed: list[str], keyboard: bool = False) -> str:
+    """Start a recorded call in the simulator, press each key group (on the page's keypad, or typed on the
+    keyboard then Enter), return the whole transcript."""
     page.goto(f"/simulator/?flow={FLOW}")
     page.click("#sim-start")
     page.wait_for_selector("#sim-status:has-text('waiting')")
     for group in keys_pressed:
-        for key in group:
-            page.click(f"#sim-keypad button[data-key='{key}']")
-        page.click("#sim-send")  # disables the keypad until the server answered
+        if keyboard:
+            page.locator("#sim-transcript").click()  # focus outside the text fields
+            page.keyboard.type(group)
+            page.keyboard.press("Enter")
+        else:
+            for key in group:
+                page.click(f"#sim-keypad button[data-key='{key}']")
+            page.click("#sim-send")  # disables the keypad until the server answered
         page.wait_for_selector("#sim-send:not([disabled]), #sim-status:text-is('ended')")
     page.wait_for_selector("#sim-status:has-text('ended')")
     return page.inner_text("#sim-transcript")
@@ -109,7 +122,7 @@ def test_admin_journey(page, redis_conn):
     assert "on revision 1" in transcript and "Thank you for calling. Goodbye." in transcript
 
     # the shipped flow through the callback branch: press 3, then 1 (call back this number)
-    transcript = simulate(page, ["3", "1"])
+    transcript = simulate(page, ["3", "1"], keyboard=True)
     assert "We will call you back" in transcript
     assert "callback" in page.inner_text("#sim-jobs")
     shot(page, "simulator")
@@ -129,9 +142,36 @@ def test_admin_journey(page, redis_conn):
     assert "asked 3 times" in funnel
     shot(page, "analytics")
 
-    for name, path in (("live", "/calls/live"), ("callbacks", "/callbacks/"), ("chats", "/chats/"),
-                       ("settings", "/settings"), ("audit", "/audit")):
+    for name, path in (("callbacks", "/callbacks/"), ("settings", "/settings"), ("audit", "/audit")):
         page.goto(path)
         shot(page, name)
     assert "rollback" in page.inner_text("table")
+    page.goto("/calls/live")
+    page.wait_for_timeout(2500)  # one auto-refresh
+    shot(page, "live")
+    assert page.console_problems == []
+
+
+def test_chat_from_both_sides(browser, page, server, redis_conn):
+    token = "t" * 32
+    ChatStore(redis_conn).create_room("room-b", call_id="call-b", caller="+15550007777", at=time.time(),
+                                      token=token, token_ttl=600)
+    caller = browser.new_context(base_url=server).new_page()  # no login: the link is the key
+    caller.on("pageerror", lambda e: page.console_problems.append(str(e)))
+    caller.goto(f"/chat/{token}")
+    caller.fill("#chat-text", "Is this Skype?")
+    caller.click("#chat-form button")
+    page.goto("/login")
+    page.fill("input[name=username]", "ada")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto("/chats/")
+    page.click("a:has-text('+15550007777')")
+    page.wait_for_selector("#chat-log .msg:has-text('Is this Skype?')")
+    page.fill("#chat-text", "No, but here is their help page.")
+    page.click("#chat-form button")
+    caller.wait_for_selector("#chat-log .msg:has-text('here is their help page')")
+    shot(page, "chat-operator")
+    shot(caller, "chat-caller")
+    caller.context.close()
     assert page.console_problems == []

@@ -78,7 +78,8 @@ def test_chat_both_sides(app, admin, redis_conn):
     assert [(m["author"], m["text"]) for m in messages] == [("caller", "hello?")]
     admin.post(f"/chats/{room}/messages", json={"text": "Hi, this is Ada."})
     seen = caller.get(f"/chat/{token}/messages?after={messages[0]['id']}").json["messages"]
-    assert [(m["author"], m["text"]) for m in seen] == [("operator:ada", "Hi, this is Ada.")]
+    assert [(m["author"], m["text"]) for m in seen] == [("operator", "Hi, this is Ada.")]
+    assert admin.get(f"/chats/{room}/messages").json["messages"][1]["author"] == "operator:ada"
 
 
 def test_chat_link_expires_and_is_unguessable(app, redis_conn):

@@ -109,3 +109,11 @@ def test_editor_page_and_new_flow(admin):
     page = admin.get("/flows/support-line/edit").text
     assert "id: support-line" in page and "✓ valid" in page
     assert admin.get("/flows/Bad%20Id/edit").status_code == 404
+
+
+def test_large_flows_fit_but_other_posts_keep_the_small_limit(admin):
+    big = shipped_yaml() + "".join(f"# padding line {i:06d} to make a large flow file\n" for i in range(3000))
+    assert len(big) > 100_000
+    assert admin.post(f"/flows/{FLOW}/validate", json={"yaml": big}).json["ok"] is True
+    assert admin.post(f"/flows/{FLOW}/save", data={"yaml": big, "message": "big"}).status_code == 302
+    assert admin.post("/settings/users", data={"username": "x", "password": "y" * 100_000}).status_code == 413

@@ -57,3 +57,10 @@ def test_recorded_call_goes_through_call_session(admin, redis_conn):
 def test_graph_fragment(admin):
     svg = admin.get(f"/simulator/graph?flow={FLOW}").text
     assert svg.startswith("<svg") and 'data-step="main_menu"' in svg
+
+
+def test_viewers_simulate_without_recording(viewer, redis_conn):
+    assert viewer.post("/simulator/start", json={"flow": FLOW, "at": AT}).status_code == 200
+    response = viewer.post("/simulator/start", json={"flow": FLOW, "at": AT, "record": True})
+    assert response.status_code == 403 and CallStore(redis_conn).count() == 0
+    assert "admin role" in response.json["error"]["message"]  # JSON, for the page's script

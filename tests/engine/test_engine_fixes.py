@@ -80,3 +80,49 @@ def test_a_rejected_number_is_forgotten_and_a_spoken_yes_confirms():
     assert turns[-1] == ["say:Calling 7654321.", "hangup:completed"]
     state, turns, _ = play(flow, ["digits:5551234#", "speech:one"])
     assert turns[-1] == ["say:Calling 5551234.", "hangup:completed"]
+
+
+OUTCOMES = """
+id: t
+start: hello
+steps:
+  hello: {type: say, text: "Hello.", outcome: greeted, next: put_through}
+  put_through: {type: transfer, to: "+15550100100", outcome: owner_reached, failed: bye}
+  bye: {type: hangup}
+"""
+
+
+def test_outcome_on_any_step_labels_the_call_and_transfer_only_when_it_connects():
+    flow = flow_from(OUTCOMES)
+    state, _, _ = play(flow, ["transfer:busy"])
+    assert state["outcome"] == "greeted"
+    state, _, _ = play(flow, ["transfer:ok"])
+    assert state["outcome"] == "owner_reached"
+
+
+SPOKEN = """
+id: t
+start: menu
+steps:
+  menu:
+    type: menu
+    prompt: "Say live chat, call-back or Skype."
+    choices:
+      - {keywords: [live chat], goto: chat}
+      - {keywords: [call-back], goto: callback}
+      - {keywords: [Skype], goto: skype}
+    exhausted: bye
+  chat: {type: hangup, say: "Chat."}
+  callback: {type: hangup, say: "Callback."}
+  skype: {type: hangup, say: "Skype."}
+  bye: {type: hangup, say: "Bye."}
+"""
+
+
+def test_spoken_keywords_match_as_words_whatever_the_punctuation():
+    flow = flow_from(SPOKEN)
+    for heard, expected in [("Live-chat, please", "say:Chat."), ("I want a call back.", "say:Callback."),
+                            ("the LIVE   CHAT", "say:Chat."), ("skype?", "say:Skype."),
+                            ("an olive chat", "say:Bye.")]:
+        _, turns, _ = play(flow, [f"speech:{heard}", "silence", "silence", "silence"])
+        assert expected in [s for turn in turns for s in turn], (heard, turns)

@@ -284,3 +284,21 @@ def test_event_round_trip():
         assert E.event_from_dict(E.to_dict(event)) == event
     with pytest.raises(ValueError):
         E.event_from_dict({"type": "nope"})
+
+
+def test_pressing_2_at_every_read_back_cannot_loop_forever():
+    state, got, _ = play(flow_from(COLLECT), ["digits:1234", "digits:2", "digits:5678", "digits:2"])
+    assert got[-1] == ["say:Failed.", "hangup:completed"] and state["done"]
+    assert "num" not in state["vars"]  # the unconfirmed number is never kept
+
+
+def test_a_prompt_that_renders_empty_is_not_spoken():
+    flow = flow_from("""
+    id: t
+    start: hi
+    steps:
+      hi: {type: say, text: "{{caller.name}}", next: bye}
+      bye: {type: hangup, say: "Bye."}
+    """)
+    _, got, _ = play(flow, [])
+    assert got[0] == ["say:Bye.", "hangup:completed"]

@@ -37,6 +37,7 @@ INPUT_TYPES = ("menu", "collect_digits")
 STEP_TYPES = ("say", "menu", "collect_digits", "branch", "business_hours", "set", "follow_up", "callback",
               "transfer", "voicemail", "goto", "hangup")
 KEYS = "0123456789*#"
+KEYWORD_POOLS = [["sales", "buy"], ["support", "help"], ["operator", "live chat"], ["one", "yes"]]
 WORDS = ["sales", "support", "one", "two", "three", "nine", "star", "help", "operator", "yes", "no", "the", "a"]
 
 text = st.sampled_from(["Hello.", "Press a key.", "", "Welcome to {{owner.name}}.", "You said {{speech}}.",
@@ -100,12 +101,11 @@ def step(draw, index: int, count: int):
     elif kind == "menu":
         digits = draw(st.lists(st.text(KEYS, min_size=1, max_size=2), min_size=1, max_size=4, unique=True))
         choices = []
-        for digit in digits:
+        for digit, own_words in zip(digits, KEYWORD_POOLS):  # each choice has its own words (no duplicates)
             choice = {"digit": int(digit) if digit.isdigit() and draw(st.booleans()) and str(int(digit)) == digit
                       else digit, "goto": draw(anywhere)}
             if draw(st.booleans()):
-                choice["keywords"] = draw(st.lists(st.sampled_from(WORDS[:5] + ["live chat"]), min_size=1,
-                                                   max_size=2))
+                choice["keywords"] = draw(st.lists(st.sampled_from(own_words), min_size=1, max_size=2))
             choices.append(choice)
         spec.update(prompt=draw(prompt), choices=choices, exhausted=spine, max_retries=draw(st.integers(0, 3)),
                     timeout=draw(timeout))

@@ -145,3 +145,12 @@ def test_non_ascii_subject_and_body_survive_the_trip(harness, smtp_sink):
     message = smtp_sink.messages[0]
     assert message["Subject"] == "Voicemail von Müller ☎"
     assert message.get_body(("plain",)).get_content().startswith("Grüße")
+
+
+def test_a_follow_up_webhook_carries_the_fields_the_flow_rendered():
+    import json
+
+    from ivr.jobs.webhook import body_for
+    body = json.loads(body_for("c1:notify:1", {"url": "http://x", "event": "lead", "call_id": "c1",
+                                                "message": "Caller +1555 wants a demo", "link": "https://x/y"}))
+    assert body["event"] == "lead" and body["data"] == {"message": "Caller +1555 wants a demo", "link": "https://x/y"}

@@ -86,3 +86,22 @@ def test_no_orphan_when_ivr_run_is_killed(tmp_path):
     while any(_alive(c) for c in children) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(_alive(c) for c in children), "a child of ivr run outlived it"
+
+
+def test_first_start_creates_the_admin_account_with_a_private_password_file(tmp_path):
+    from werkzeug.security import check_password_hash
+    proc = _start(tmp_path)
+    try:
+        conn = _wait_for_socket(tmp_path / "var" / "redis" / "redis.sock")
+        password_file = tmp_path / "var" / "initial-admin-password"
+        deadline = time.monotonic() + 10
+        while not password_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert oct(password_file.stat().st_mode & 0o777) == "0o600"
+        password = password_file.read_text().strip()
+        from ivr.store import keys
+        stored = conn.hget(keys.user("admin"), "password_hash")
+        assert stored and check_password_hash(stored.decode(), password)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)

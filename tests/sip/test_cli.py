@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from ivr.store import heartbeats
 from ivr.store.calls import CallStore
 
 from .conftest import free_port_range, free_udp_port, run_sipp, sipp_counts
@@ -32,6 +33,8 @@ def test_sip_command_answers_calls_with_the_given_flow(redis_server, redis_conn,
         assert "SIP listening" in line, line
         result = run_sipp("uac_digit.xml", port, timeout=40, cwd=tmp_path, subst={"DIGIT": "1"})
         assert sipp_counts(result) == (1, 0), result.stdout[-2000:]
+        beat = heartbeats.read(redis_conn)["sip"]  # what /healthz reports for SIP
+        assert beat is not None and beat["pid"] == proc.pid and beat["address"] == f"127.0.0.1:{port}"
     finally:
         proc.send_signal(signal.SIGTERM)
         output = proc.communicate(timeout=20)[0]

@@ -151,3 +151,11 @@ def test_no_rtp_tears_the_call_down_with_bye(start_server, uac_factory):
     uac.answer_200(bye)
     state = running.wait_idle()
     assert state["live"] == state["ports"] == 0
+
+
+def test_listening_on_all_interfaces_never_advertises_0000(start_server, uac_factory):
+    running = start_server(hold_app(Recorded(), seconds=5), host="0.0.0.0")
+    uac = uac_factory(running.port)
+    ok = uac.call()
+    assert "0.0.0.0" not in ok["body"] and "0.0.0.0" not in header(ok, "contact")
+    assert "c=IN IP4 " in ok["body"]

@@ -179,3 +179,31 @@ def test_rfc2833_same_digit_replayed_with_the_same_timestamp_counts_twice():
         for packet in press:
             rx.feed(23200, packet)
     assert got == ["5", "5", "5"]
+
+
+def test_buffers_are_bounded():
+    """Queued prompts, type-ahead digits and recordings all have a ceiling."""
+    from ivr.channels.sip.call import MAX_BUFFERED_DIGITS, SipCall
+    from ivr.channels.sip.media.recorder import Recorder
+    from ivr.channels.sip.media.stream import MAX_QUEUED_PROMPTS
+
+    async def scenario(tmp):
+        stream = RtpStream(("127.0.0.1", 9), 0, 101, lambda d: None)
+        results = [stream.play((b"\xff" * 160,)) for _ in range(MAX_QUEUED_PROMPTS + 5)]
+        assert [f.done() and f.result() is False for f in results].count(True) == 5  # refused, not queued
+        stream.stop_playback()
+        assert all(f.done() for f in results) and not stream.playing
+        call = SipCall("c1", "a", "b", stream, None, tmp, None)
+        for _ in range(MAX_BUFFERED_DIGITS * 3):
+            call.on_digit("5")
+        assert len(call.digits) == MAX_BUFFERED_DIGITS
+        recorder = Recorder(tmp / "r.wav", max_length=0.2, silence_timeout=5)
+        for _ in range(50):
+            recorder.feed(struct.pack("<160h", *([3000] * 160)))
+        assert recorder.finished.result() == "max-length" and recorder.close() == 0.2
+        assert (tmp / "r.wav").stat().st_size == 44 + 10 * 320
+
+    import tempfile
+    from pathlib import Path
+    with tempfile.TemporaryDirectory() as tmp:
+        asyncio.run(scenario(Path(tmp)))

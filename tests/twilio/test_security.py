@@ -115,3 +115,21 @@ def test_garbage_signature_headers_are_refused_not_crashing(twilio):
         assert twilio.post("/twilio/voice", params, signature=junk).status == 403
     settings_header = {"X-Twilio-Webhooks-Signature-Settings": "key=k,algorithm=HMAC_MD5"}
     assert twilio.post("/twilio/voice", params, headers=settings_header).status == 403
+
+
+def test_a_proxy_path_prefix_in_public_base_url_is_signed_and_kept_in_action_urls(make_app, settings):
+    """The proxy serves https://example.test/ivr/... and strips /ivr before passing requests on."""
+    app = make_app(settings.with_overrides(public_base_url="https://example.test/ivr"))
+    params = TwilioCall(SignedPoster(None)).params()
+    signature = RequestValidator(AUTH_TOKEN).compute_signature("https://example.test/ivr/twilio/voice", params)
+    reply = app.test_client().post("http://10.0.0.5:8000/twilio/voice", data=params,
+                                   headers={"X-Twilio-Signature": signature})
+    assert reply.status_code == 200
+    assert 'action="https://example.test/ivr/twilio/voice/gather?t=1"' in reply.get_data(as_text=True)
+
+
+def test_without_public_base_url_action_urls_are_root_relative(make_app, settings):
+    app = make_app(settings.with_overrides(public_base_url=""))
+    poster = SignedPoster(FlaskTransport(app.test_client()), base="http://localhost/")
+    reply = TwilioCall(poster).answer()
+    assert reply.find("Gather").get("action") == "/twilio/voice/gather?t=1"

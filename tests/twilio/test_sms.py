@@ -117,3 +117,9 @@ def test_redis_down_texter_still_gets_the_key_information(texting, redis_server)
     finally:
         redis_server.start()
     assert "not Skype" in message_text(reply) and "https://support.skype.com" in message_text(reply)
+
+
+def test_a_message_without_sender_or_sid_is_a_json_400(sms_settings, make_app):
+    poster = SignedPoster(FlaskTransport(make_app(sms_settings).test_client()), token=sms_settings.twilio_auth_token)
+    reply = poster.post("/twilio/sms", {"Body": "hi", "To": IVR_NUMBER})
+    assert reply.status == 400 and "MessageSid" in reply.body

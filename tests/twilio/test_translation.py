@@ -75,3 +75,11 @@ def test_sms_text_and_voice_only_waits():
     assert sms.automatic_result([A.Say(text="menu"), A.Gather(step="m")], 2.0) is None
     assert len(sms.reply_text([A.Say(text="x" * 2000)])) == sms.MAX_SMS_CHARS
     assert "<Message>" not in sms.render("")
+
+
+def test_an_error_goodbye_becomes_the_key_information():
+    failed = [A.Say(text="menu"), A.Log(event="error"), A.Say(text="Sorry.", barge_in=False), A.Hangup(reason="error")]
+    explained = voice.explain_error(failed, "Not Skype.")
+    assert [a.text for a in explained if isinstance(a, A.Say)] == ["menu", "Not Skype."]
+    normal = [A.Say(text="Goodbye."), A.Hangup()]
+    assert voice.explain_error(normal, "Not Skype.") == normal

@@ -10,7 +10,7 @@ from ivr import jobs
 from ivr.store.calls import CallStore
 
 from tests.twilio.conftest import CLOSED_HOURS
-from tests.twilio.twilio_caller import KNOWN, TwilioCall, turn_number
+from tests.twilio.twilio_caller import KNOWN, PUBLIC_BASE, TwilioCall, turn_number
 
 WELCOME = "This is not Skype"
 MENU = "To get Skype's support links by text message, press 1"
@@ -24,7 +24,7 @@ def assert_menu(reply, turn: int) -> None:
     assert reply.verbs() == ["Gather"]
     gather = reply.find("Gather")
     assert gather.attrib == {
-        "action": f"/twilio/voice/gather?t={turn}", "method": "POST", "input": "dtmf speech", "timeout": "6",
+        "action": f"{PUBLIC_BASE}/twilio/voice/gather?t={turn}", "method": "POST", "input": "dtmf speech", "timeout": "6",
         "numDigits": "1", "finishOnKey": "", "actionOnEmptyResult": "true", "bargeIn": "true",
         "speechTimeout": "auto", "language": "en-US",
         "hints": "skype,support,help,links,chat,live chat,callback,call back,call me,owner,person,operator"}
@@ -122,7 +122,7 @@ def test_known_contact_is_put_through_and_the_call_ends_when_the_bridge_ends(twi
     assert first.verbs() == ["Say", "Dial"] and "Hi Sam, putting you through to Alex" in first.said()[0]
     dial = first.find("Dial")
     assert (dial.get("timeout"), dial.get("action"), dial.find("Number").text) == (
-        "25", "/twilio/voice/dial?t=1", "+15550100100")
+        "25", f"{PUBLIC_BASE}/twilio/voice/dial?t=1", "+15550100100")
     done = call.dial_result("completed", duration=42)
     assert done.verbs() == ["Hangup"]
     assert CallStore(redis_conn).get(call.sid).ended_at is not None
@@ -135,7 +135,7 @@ def test_owner_busy_leads_to_voicemail_and_the_email_follow_up(twilio, redis_con
     assert voicemail.verbs() == ["Say", "Record"] and "leave a message" in voicemail.said()[0]
     record = voicemail.find("Record")
     assert record.attrib == {"maxLength": "120", "timeout": "5", "finishOnKey": "#", "playBeep": "true",
-                             "action": "/twilio/voice/record?t=2", "method": "POST"}
+                             "action": f"{PUBLIC_BASE}/twilio/voice/record?t=2", "method": "POST"}
     done = call.recorded(17)
     assert done.verbs() == ["Say", "Hangup"]
     assert len(queued(redis_conn)) == 1  # the voicemail email
@@ -173,3 +173,11 @@ def test_owner_route_on_the_real_clock(twilio, redis_conn):
     assert reply.find("Record") is not None
     assert call.recorded(5).verbs()[-1] == "Hangup"
     assert CallStore(redis_conn).get(call.sid).path[-1] == "goodbye"
+
+
+def test_the_voice_url_can_name_the_flow(twilio, redis_conn):
+    call = TwilioCall(twilio)
+    assert_menu(call.answer("/twilio/voice?flow=skype-receptionist"), 1)
+    assert CallStore(redis_conn).get(call.sid).flow_id == "skype-receptionist"
+    missing = TwilioCall(twilio).answer("/twilio/voice?flow=no-such-flow")
+    assert missing.verbs() == ["Say", "Hangup"] and "not Skype" in missing.said()[0]  # the fallback message

@@ -46,8 +46,17 @@
 
   function render() {
     const lines = area.value.split("\n");
+    let blockIndent = -1; // inside a `key: >-` or `key: |` block scalar: its lines are text, not keys
     pre.innerHTML = lines.map((line, i) => {
-      const html = highlightLine(line) || " ";
+      const indent = line.search(/\S/);
+      let html;
+      if (blockIndent >= 0 && (indent < 0 || indent > blockIndent)) {
+        html = '<span class="tok-str">' + escapeHtml(line) + "</span>";
+      } else {
+        blockIndent = /:\s*[>|][-+]?\s*$/.test(line) ? indent : -1;
+        html = highlightLine(line);
+      }
+      html = html || " ";
       return errorLines.has(i + 1) ? '<span class="line-error">' + html + "</span>" : html;
     }).join("\n") + "\n";
     let numbers = "";
@@ -122,6 +131,20 @@
       area.setRangeText("  ", area.selectionStart, area.selectionEnd, "end");
       area.dispatchEvent(new Event("input"));
     }
+  });
+  // Ctrl/Cmd+S saves; leaving with unsaved edits asks first.
+  const form = document.getElementById("flow-form");
+  const original = area.value;
+  let submitting = false;
+  document.addEventListener("keydown", (e) => {
+    if ((e.ctrlKey || e.metaKey) && e.key === "s" && document.getElementById("save")) {
+      e.preventDefault();
+      form.requestSubmit(document.getElementById("save"));
+    }
+  });
+  form.addEventListener("submit", () => { submitting = true; });
+  window.addEventListener("beforeunload", (e) => {
+    if (!submitting && !area.readOnly && area.value !== original) e.preventDefault();
   });
   list.addEventListener("click", (e) => {
     const li = e.target.closest("li");

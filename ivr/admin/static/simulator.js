@@ -139,5 +139,12 @@
   for (const button of root.querySelectorAll("[data-turn]")) {
     button.addEventListener("click", () => send(button.dataset.turn, button.textContent));
   }
+  // The computer keyboard works as the keypad too (outside text fields): digits, * and #, Enter sends.
+  document.addEventListener("keydown", (e) => {
+    if (!sim || e.target.matches("input, select, textarea") || $("sim-send").disabled) return;
+    if (/^[0-9*#]$/.test(e.key)) display.textContent += e.key;
+    else if (e.key === "Enter") $("sim-send").click();
+    else if (e.key === "Backspace") display.textContent = display.textContent.slice(0, -1);
+  });
   fillRevisions();
 })();

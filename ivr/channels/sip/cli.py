@@ -18,6 +18,26 @@ from ivr.settings import Settings
 from .server import SipConfig, SipServer
 from .session import flow_app
 
+log = logging.getLogger(__name__)
+
+
+HEARTBEAT_SECONDS = 5.0
+
+
+async def heartbeat(server: SipServer, conn, stop: asyncio.Event) -> None:
+    """Tell /healthz this process is alive, with its live calls; Redis work runs off the media loop."""
+    from ivr.store.heartbeats import beat
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(beat, conn, "sip", live_calls=len(server.live),
+                                    calls_started=server.calls_started, address=":".join(map(str, server.address)))
+        except Exception as exc:  # Redis down: calls go on; /healthz will show SIP as unknown meanwhile
+            log.warning("sip heartbeat not written: %s", exc)
+        try:
+            await asyncio.wait_for(stop.wait(), HEARTBEAT_SECONDS)
+        except asyncio.TimeoutError:
+            pass
+
 
 async def serve(settings: Settings, config: SipConfig, session, flow_id: str | None) -> None:
     server = SipServer(config, flow_app(session, flow_id))
@@ -28,7 +48,9 @@ async def serve(settings: Settings, config: SipConfig, session, flow_id: str | N
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    beating = asyncio.create_task(heartbeat(server, session.redis, stop))
     await stop.wait()
+    await beating
     await server.stop()
 
 

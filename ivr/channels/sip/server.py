@@ -13,12 +13,12 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from aiosipua import IncomingCall, SdpNegotiationError, negotiate_sdp
 from aiosipua.dialog import DialogState
 
 from .call import CallEnded, SipCall, TransferOutcome
+from .config import SipConfig, primary_ip
 from .endpoint import Endpoint
 from .media import g711
 from .media.clock import PacingClock
@@ -31,39 +31,6 @@ from .transport import IvrUdpTransport
 log = logging.getLogger(__name__)
 
 App = Callable[[SipCall], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class SipConfig:
-    host: str = "127.0.0.1"
-    port: int = 5060
-    public_host: str = ""
-    rtp_port_min: int = 20000
-    rtp_port_max: int = 30000
-    max_calls: int = 500
-    no_ack_timeout: float = 32.0
-    no_rtp_timeout: float = 30.0
-    answer_delay: float = 0.0  # ring this long before answering (tests of CANCEL use it)
-    registrar: str = ""  # "host[:port]" of a PBX/trunk to REGISTER with; empty: plain endpoint
-    user: str = ""
-    password: str = ""
-    register_expiry: int = 300
-    data_dir: Path = Path("var")
-    audio_root: Path | None = None
-
-    @classmethod
-    def from_settings(cls, settings, **overrides) -> "SipConfig":
-        values = dict(
-            host=settings.sip_host, port=settings.sip_port, public_host=settings.sip_public_host,
-            rtp_port_min=settings.sip_rtp_port_min, rtp_port_max=settings.sip_rtp_port_max,
-            max_calls=settings.sip_max_calls, no_ack_timeout=settings.sip_no_ack_timeout,
-            no_rtp_timeout=settings.sip_no_rtp_timeout, data_dir=Path(settings.data_dir),
-            registrar=settings.sip_registrar, user=settings.sip_user, password=settings.sip_password,
-            register_expiry=settings.sip_register_expiry,
-            audio_root=Path(settings.flows_dir),
-        )
-        values.update(overrides)
-        return cls(**values)
 
 
 @dataclass
@@ -91,8 +58,7 @@ class SipServer:
         self.ports = PortPool(config.host, config.rtp_port_min, config.rtp_port_max)
         self.transport = IvrUdpTransport(local_addr=(config.host, config.port))
         self.endpoint = Endpoint(self.transport, max_calls=config.max_calls)
-        if config.public_host:
-            self.endpoint.advertised_addr = (config.public_host, config.port)
+        self.media_ip = config.public_host or (config.host if config.host not in ("", "0.0.0.0") else primary_ip())
         self.live: dict[str, _Live] = {}
         self.tasks: set[asyncio.Task] = set()
         self.calls_started = 0
@@ -116,6 +82,9 @@ class SipServer:
 
     async def start(self) -> None:
         await self.endpoint.start()
+        if self.config.public_host or self.config.host in ("", "0.0.0.0"):
+            # Contact/Via must name an address peers can reach, never 0.0.0.0
+            self.endpoint.advertised_addr = (self.media_ip, self.transport.local_addr[1])
         self.clock.start()
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
         log.info("SIP listening on udp %s:%d", *self.address)
@@ -222,9 +191,8 @@ class SipServer:
 
     def _answer_sdp(self, offer, stream: RtpStream):
         answer, _ = negotiate_sdp(
-            offer, local_ip=self.config.host, rtp_port=stream.local_port,
-            supported_codecs=[stream.payload_type], dtmf_payload_type=stream.dtmf_payload_type or 0,
-            advertised_ip=self.config.public_host or None)
+            offer, local_ip=self.media_ip, rtp_port=stream.local_port,
+            supported_codecs=[stream.payload_type], dtmf_payload_type=stream.dtmf_payload_type or 0)
         return answer
 
     def _reinvite_answer(self, incoming: IncomingCall):

@@ -54,8 +54,10 @@ class Context:
                 cached = prompt.cache[key] = Say(text=self.render(prompt.text), audio=prompt.audio, voice=voice,
                                                  language=language, barge_in=barge_in)
             return [cached]
-        return [Say(text=self.render(prompt.text), audio=prompt.audio, voice=voice, language=language,
-                    barge_in=barge_in)]
+        text = self.render(prompt.text)
+        if not text.strip() and not prompt.audio:  # e.g. "{{caller.name}}" for a caller with no name
+            return []
+        return [Say(text=text, audio=prompt.audio, voice=voice, language=language, barge_in=barge_in)]
 
     def job(self, step_id: str, kind: str, payload: dict, suffix: str = "") -> Job:
         """A job whose idempotency key is the same whenever the same call reaches the same step visit."""
@@ -104,6 +106,7 @@ class Step:
     waits: ClassVar[str | None] = None  # what a waiting step expects
     input_step: ClassVar[bool] = False  # breaks a cycle for the validator (the caller must act)
     terminal: ClassVar[bool] = False  # may end a path (hangup, transfer, return)
+    outcome_on_success: ClassVar[bool] = False  # `outcome` applies only once the step succeeds (transfer, voicemail)
 
     def __init__(self, step_id: str, spec: dict):
         self.id = step_id

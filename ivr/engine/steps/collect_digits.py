@@ -90,7 +90,12 @@ class CollectDigits(InputStep):
             return self.finish(ctx, candidate)
         if key == "2":
             self.forget_candidate(ctx)
-            return self.ask(ctx, [Log(event="reentry", data={"step": self.id})])
+            ctx.scratch["failures"] = ctx.scratch.get("failures", 0) + 1  # re-entries count: no endless loop
+            log = Log(event="reentry", data={"step": self.id, "attempt": ctx.scratch["failures"]})
+            if ctx.scratch["failures"] > self.max_retries:
+                return Outcome(actions=[log, Log(event="exhausted", data={"step": self.id})],
+                               next=self.spec["exhausted"])
+            return self.ask(ctx, [log])
         ctx.scratch["candidate"] = candidate
         return self.retry(ctx, "no_match", key)
 

@@ -21,7 +21,9 @@ class Menu(InputStep):
         super().__init__(step_id, spec)
         self.choices = spec.get("choices", [])
         self.by_digit = {str(c["digit"]): c for c in self.choices if "digit" in c}
-        self.keywords = [(kw.lower(), c) for c in self.choices for kw in c.get("keywords", ())]
+        # keywords as word sequences, so "live chat", "Live-chat" and "live  chat." all match the same way
+        self.keywords = [(kw.lower(), tuple(_WORD.findall(kw.lower())), c)
+                         for c in self.choices for kw in c.get("keywords", ())]
         self.max_len = max((len(d) for d in self.by_digit), default=1)
         self.min_confidence = float(spec.get("min_confidence", 0.0))
         self.save_as = spec.get("save_as", "")
@@ -43,7 +45,7 @@ class Menu(InputStep):
             cached = self._gathers[speech] = self.gather(
                 input=("dtmf", "speech") if speech else ("dtmf",), timeout=self.timeout,
                 inter_digit_timeout=self.inter_digit_timeout, min_digits=1, max_digits=self.max_len,
-                hints=tuple(kw for kw, _ in self.keywords), barge_in=self.barge_in)
+                hints=tuple(kw for kw, _, _ in self.keywords), barge_in=self.barge_in)
         return cached
 
     def enter(self, ctx: Context) -> Outcome:
@@ -62,10 +64,10 @@ class Menu(InputStep):
         return Outcome(wait="input")
 
     def match_speech(self, text: str):
-        lowered = text.lower()
-        words = _WORD.findall(lowered)
-        for keyword, choice in self.keywords:
-            if (" " in keyword and keyword in lowered) or keyword in words:
+        words = tuple(_WORD.findall(text.lower()))
+        for _, keyword, choice in self.keywords:
+            size = len(keyword)
+            if size and any(words[i:i + size] == keyword for i in range(len(words) - size + 1)):
                 return choice
         spoken = "".join(NUMBER_WORDS.get(w, w if w.isdigit() else "") for w in words)
         return self.by_digit.get(spoken)

@@ -10,6 +10,7 @@ from .base import Context, Outcome, Prompt, Step
 class TransferStep(Step):
     kind = "transfer"
     waits = "transfer"
+    outcome_on_success = True
     terminal = True
 
     def __init__(self, step_id: str, spec: dict):

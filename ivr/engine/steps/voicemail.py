@@ -14,6 +14,7 @@ DEFAULT_PROMPT = "Please leave a message after the tone. Press the pound key whe
 class Voicemail(Step):
     kind = "voicemail"
     waits = "record"
+    outcome_on_success = True
     input_step = True
 
     def __init__(self, step_id: str, spec: dict):

@@ -7,6 +7,7 @@ later, and only the RTP port is bound (we send no RTCP), so each call costs one 
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections import deque
 from collections.abc import Callable
 
@@ -33,11 +34,16 @@ class PortPool:
         loop = asyncio.get_running_loop()
         for _ in range(min(len(self._free), 64)):
             port = self._free.popleft()
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             try:
-                _, stream = await loop.create_datagram_endpoint(factory, local_addr=(self.host, port))
+                sock.setblocking(False)
+                sock.bind((self.host, port))
+                _, stream = await loop.create_datagram_endpoint(factory, sock=sock)
             except OSError:
+                sock.close()
                 self._free.append(port)  # held by someone else right now; try it again later
                 continue
+            stream.attach_socket(sock)
             self.in_use.add(port)
             return stream
         raise PortsExhausted(f"no free RTP port ({len(self.in_use)} in use)")

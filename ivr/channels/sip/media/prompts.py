@@ -1,74 +1,26 @@
 """Prompt audio: TTS with espeak-ng and audio files, as 8 kHz 16-bit mono WAV cached on disk,
 then encoded once per codec and shared by every call that plays them.
 
-Disk cache: `<data_dir>/prompts/<sha256(kind, text, voice, language)>.wav`. Rendering runs in a
+Disk cache (ivr/tts.py): `<data_dir>/prompts/<sha256(kind, text, voice, language)>.wav`. Rendering runs in a
 thread (espeak-ng and sox are subprocesses) so the media clock never waits for it, and concurrent
 requests for the same prompt share one rendering. The encoded-frames cache is an LRU of bounded size.
 """
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import os
-import subprocess
-import tempfile
 import wave
 from collections import OrderedDict
 from pathlib import Path
+
+from ivr.tts import TtsError, convert_audio, render_tts
 
 from . import g711
 
 log = logging.getLogger(__name__)
 
-DEFAULT_VOICE = "en-us"
-
-
-class PromptError(RuntimeError):
-    pass
-
-
-def _run(cmd: list[str]) -> None:
-    result = subprocess.run(cmd, capture_output=True, timeout=60)
-    if result.returncode != 0:
-        raise PromptError(f"{cmd[0]} failed: {result.stderr.decode(errors='replace')[:300]}")
-
-
-def _to_8k_mono(source: Path, target: Path) -> None:
-    """Convert any audio file sox reads to 8 kHz, mono, signed 16-bit WAV (atomically)."""
-    fd, tmp = tempfile.mkstemp(suffix=".wav", dir=target.parent)
-    os.close(fd)
-    try:
-        _run(["sox", str(source), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", tmp])
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def render_tts(text: str, cache_dir: Path, voice: str = "", language: str = "") -> Path:
-    """Speak `text` with espeak-ng into the disk cache; returns the 8 kHz WAV path."""
-    key = hashlib.sha256(f"tts\0{text}\0{voice}\0{language}".encode()).hexdigest()
-    target = cache_dir / f"{key}.wav"
-    if target.exists():
-        return target
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
-        raw = Path(tmp) / "tts.wav"
-        _run(["espeak-ng", "-v", voice or language or DEFAULT_VOICE, "-w", str(raw), "--", text])
-        _to_8k_mono(raw, target)
-    return target
-
-
-def convert_audio(path: Path, cache_dir: Path) -> Path:
-    """Convert an audio file to 8 kHz mono WAV in the cache (keyed by path, size and mtime)."""
-    stat = path.stat()
-    key = hashlib.sha256(f"file\0{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()
-    target = cache_dir / f"{key}.wav"
-    if not target.exists():
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        _to_8k_mono(path, target)
-    return target
+# Rendering and the disk cache are shared with the Twilio channel's <Play> mode (one voice on both channels).
+PromptError = TtsError
 
 
 def read_pcm(path: Path) -> bytes:

@@ -54,6 +54,7 @@ class RtpStream(asyncio.DatagramProtocol):
         self.dtmf_payload_type = dtmf_payload_type
         self.local_port = 0
         self.transport: asyncio.DatagramTransport | None = None
+        self._sendto = None  # the socket's own sendto: the pacing clock's hot path skips asyncio's wrapper
         self._silence = bytes([g711.SILENCE_BYTE[payload_type]]) * g711.SAMPLES_PER_FRAME
         self._ssrc = random.getrandbits(32)
         self._seq = random.getrandbits(16)
@@ -69,11 +70,15 @@ class RtpStream(asyncio.DatagramProtocol):
         self.packets_received = 0
         self.foreign_packets = 0
         self.bad_packets = 0
+        self.send_errors = 0
 
     # --- lifecycle -------------------------------------------------------------------------
     def connection_made(self, transport) -> None:
         self.transport = transport
         self.local_port = transport.get_extra_info("sockname")[1]
+
+    def attach_socket(self, sock) -> None:
+        self._sendto = sock.sendto
 
     def error_received(self, exc: Exception) -> None:  # ICMP port unreachable etc.: keep going
         log.debug("RTP socket error on %s: %s", self.local_port, exc)
@@ -81,6 +86,7 @@ class RtpStream(asyncio.DatagramProtocol):
     def close(self) -> None:
         self.stop_playback()
         self.sink = None
+        self._sendto = None
         if self.transport is not None:
             self.transport.close()
             self.transport = None
@@ -122,10 +128,14 @@ class RtpStream(asyncio.DatagramProtocol):
                     current.done.set_result(True)
         else:
             payload = self._silence
-        if self.transport is not None:
-            header = _HEADER.pack(0x80, self._marker | self.payload_type, self._seq, self._ts, self._ssrc)
-            self.transport.sendto(header + payload, self.remote)
-            self.packets_sent += 1
+        send = self._sendto
+        if send is not None:
+            try:
+                send(_HEADER.pack(0x80, self._marker | self.payload_type, self._seq, self._ts, self._ssrc)
+                     + payload, self.remote)
+                self.packets_sent += 1
+            except OSError:  # full socket buffer or ICMP error: this packet is lost, the stream goes on
+                self.send_errors += 1
         self._marker = 0
         self._seq = (self._seq + 1) & 0xFFFF
         self._ts = (self._ts + g711.SAMPLES_PER_FRAME) & 0xFFFFFFFF
