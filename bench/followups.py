@@ -17,6 +17,7 @@ import argparse
 import multiprocessing
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -156,6 +157,7 @@ def main() -> None:
           f"fake SMTP+Twilio {fakes_cpu:.1f}, redis-server "
           f"{redis_cpu['used_cpu_user'] + redis_cpu['used_cpu_sys']:.1f}")
     fakes.join(10)
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
