@@ -101,7 +101,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of the latency run")
     args = parser.parse_args()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="ivr-bench-"))
+    data_dir = Path(tempfile.mkdtemp(prefix="ivr-followups-bench-"))
     parent_end, child_end = multiprocessing.Pipe()
     fakes = multiprocessing.Process(target=run_fakes, args=(child_end,), daemon=True)
     fakes.start()
