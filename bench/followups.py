@@ -17,6 +17,7 @@ import argparse
 import multiprocessing
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -100,7 +101,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="duration of the latency run")
     args = parser.parse_args()
 
-    data_dir = Path(tempfile.mkdtemp(prefix="ivr-bench-"))
+    data_dir = Path(tempfile.mkdtemp(prefix="ivr-followups-bench-"))
     parent_end, child_end = multiprocessing.Pipe()
     fakes = multiprocessing.Process(target=run_fakes, args=(child_end,), daemon=True)
     fakes.start()
@@ -156,6 +157,7 @@ def main() -> None:
           f"fake SMTP+Twilio {fakes_cpu:.1f}, redis-server "
           f"{redis_cpu['used_cpu_user'] + redis_cpu['used_cpu_sys']:.1f}")
     fakes.join(10)
+    shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,4 @@
-"""Click commands for the storage side, wired into ivr/cli.py: `ivr worker` and `ivr calls`.
-
-    from ivr.cli_store import calls, worker
-    main.add_command(worker); main.add_command(calls)
-"""
+"""Click commands for the storage side, wired into ivr/cli.py: `ivr worker` and `ivr calls`."""
 from __future__ import annotations
 
 import json

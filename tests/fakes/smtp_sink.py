@@ -21,6 +21,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+class _Handler:
+    """aiosmtpd hooks; what they accept goes to the sink."""
+
+    def __init__(self, sink: "SmtpSink"):
+        self.sink = sink
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.sink.rcpt_seen.set()
+        if not self.sink._open.is_set():
+            await asyncio.get_running_loop().run_in_executor(None, self.sink._open.wait, 120)
+        if address.endswith("@refused.invalid"):
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.sink._lock:
+            self.sink.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+
 class SmtpSink:
     def __init__(self):
         self.envelopes: list = []  # accepted envelopes; `messages` parses their content on demand
@@ -29,7 +50,8 @@ class SmtpSink:
         self._open.set()
         self._lock = threading.Lock()
         self.port = _free_port()
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        # aiosmtpd inspects its handler's members on every connection: keep that a small separate object
+        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
 
     def hold(self) -> None:
         self._open.clear()
@@ -37,19 +59,6 @@ class SmtpSink:
     def release(self) -> None:
         self._open.set()
 
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        self.rcpt_seen.set()
-        if not self._open.is_set():
-            await asyncio.get_running_loop().run_in_executor(None, self._open.wait, 120)
-        if address.endswith("@refused.invalid"):
-            return "550 5.1.1 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        with self._lock:
-            self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
 
     @property
     def messages(self) -> list[email.message.EmailMessage]:
