@@ -81,6 +81,21 @@ def test_a_busy_callee_through_the_registrar_raises_dial_error(sip_side, redis_s
     assert callee.returncode == 0, output[-2000:]  # it got our INVITE and the ACK of the 486
 
 
+@pytest.mark.parametrize("password, answered", [("secret", True), ("wrong", False)])
+def test_a_challenging_registrar_gets_digest_credentials(sip_side, redis_server, tmp_path, password, answered):
+    callee, port = start_callee("uas_auth.xml", tmp_path)
+    _, dialer = sip_side(registrar=f"127.0.0.1:{port}", user="alice", password=password)
+    place = lambda: worker_dialer(redis_server, ring_timeout=10).place(  # noqa: E731
+        "+15551230000", CallbackRequest(id="cb-6", number="x"))
+    if answered:
+        assert place().startswith("sip:")
+    else:
+        with pytest.raises(DialError, match=r"rejected \(SIP 403 Forbidden\)"):
+            place()
+    output = callee.communicate(timeout=30)[0]
+    assert callee.returncode == 0, output[-2000:]  # 401 ACKed, the second INVITE carried Authorization
+
+
 def test_without_a_sip_process_the_request_is_withdrawn(redis_server, redis_conn):
     with pytest.raises(DialError, match="no SIP process took the call"):
         worker_dialer(redis_server, pickup_wait=1).place("+15551230000", CallbackRequest(id="cb-3", number="x"))
