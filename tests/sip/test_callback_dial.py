@@ -72,6 +72,16 @@ def test_an_answered_callback_is_invited_greeted_and_hung_up(sip_side, redis_ser
     assert redis_conn.llen(keys.SIP_DIAL_REQUESTS) == 0
 
 
+def test_a_callee_who_hangs_up_first_gets_our_200_and_the_call_counts_as_answered(sip_side, redis_server, tmp_path):
+    _, dialer = sip_side()
+    callee, port = start_callee("uas_hangup.xml", tmp_path)
+    target = f"sip:callee@127.0.0.1:{port}"
+    assert worker_dialer(redis_server, ring_timeout=10).place(target, CallbackRequest(id="cb-7", number=target))
+    output = callee.communicate(timeout=30)[0]
+    assert callee.returncode == 0, output[-2000:]  # its BYE got our 200 OK
+    assert dialer.outcomes[-1]["ended"] == "hangup" and not dialer.outcomes[-1]["greeted"]
+
+
 def test_a_busy_callee_through_the_registrar_raises_dial_error(sip_side, redis_server, redis_conn, tmp_path):
     callee, port = start_callee("uas_busy.xml", tmp_path)
     sip_side(registrar=f"127.0.0.1:{port}")
