@@ -2,7 +2,8 @@
 
 The worker and the SIP endpoint are different processes, so they meet in Redis: `place()` pushes a JSON
 request onto `keys.SIP_DIAL_REQUESTS` and blocks (bounded) on the request's own result list
-(`keys.sip_dial_result`), which the SIP process fills once (ivr/channels/sip/outbound.py). A request nobody
+(`keys.sip_dial_result`): "taken" at once, then the outcome - at the 200 OK, so the job never waits for the
+whole call (ivr/channels/sip/outbound.py). A request nobody
 took within the wait is withdrawn, so a SIP process that starts later never rings a stale callback.
 """
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 import json
 import time
 
-from ivr.jobs.callback import DialError
+from ivr.jobs import JOB_TIMEOUT
+from ivr.jobs.callback import GREETING, DialError
 from ivr.store import keys
 
-RING_TIMEOUT = 30.0  # seconds the callee's phone may ring
-PICKUP_WAIT = 5.0  # seconds for a SIP process to take the request before we give up
-RESULT_TTL = 300  # seconds an unread outcome stays in Redis
-GREETING = "Hello, this is the call back you asked for."
+# place() runs inside an RQ job killed after JOB_TIMEOUT seconds: pickup + ring + margin must stay below it.
+PICKUP_WAIT = 3.0  # seconds for a SIP process to take the request before we give up
+REPORT_MARGIN = 2.0  # seconds between the SIP process's ring timeout and ours
+RING_TIMEOUT = JOB_TIMEOUT - PICKUP_WAIT - REPORT_MARGIN - 3.0  # seconds the callee's phone may ring (12)
 
 
 def dial_request(number: str, request, ring_timeout: float = RING_TIMEOUT) -> dict:
@@ -42,10 +44,10 @@ class SipCallbackDialer:
         if taken is None:
             if self.conn.lrem(keys.SIP_DIAL_REQUESTS, 1, payload):
                 raise DialError("no SIP process took the call (is `ivr sip` running?)")
-            taken = self._next(job["id"], self.pickup_wait)  # taken just now
+            taken = self._next(job["id"], 1)  # taken just now: "taken" is already on its way
             if taken is None:
                 raise DialError("the SIP process took the call but never reported")
-        outcome = taken if taken.get("state") != "taken" else self._next(job["id"], self.ring_timeout + 10)
+        outcome = taken if taken.get("state") != "taken" else self._next(job["id"], self.ring_timeout + REPORT_MARGIN)
         if outcome is None:
             raise DialError("the SIP process never reported the call's outcome")
         if outcome.get("state") != "answered":
@@ -72,4 +74,4 @@ def make_dialer(settings) -> SipCallbackDialer:
     from ivr.runtime import redis_url
     from ivr.store import connect
     # BLPOP waits up to the ring timeout + a margin: the socket must not time out first
-    return SipCallbackDialer(connect(redis_url(settings), socket_timeout=RING_TIMEOUT + 30))
+    return SipCallbackDialer(connect(redis_url(settings), socket_timeout=JOB_TIMEOUT + 10))

@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import re
+import socket
 from collections import deque
 
 from aiosipua import SipDigestAuth, SipRequest, SipUAC, build_sdp
@@ -107,8 +108,9 @@ class OutboundDialer:
         ack.headers.set_single("Content-Length", "0")
         self.server.endpoint.transport.send(ack, outgoing.remote_addr)
 
-    async def dial(self, job: dict) -> dict:
-        """Place one callback call; returns its outcome (never raises)."""
+    async def dial(self, job: dict, on_answer=None) -> dict:
+        """Place one callback call; returns its outcome (never raises). `await on_answer(outcome)` runs at the
+        200 OK, before the greeting: the worker's job is bounded and must not wait for the whole call."""
         try:
             uri, address = dial_target(str(job.get("number", "")), self.registrar)
         except ValueError as exc:
@@ -119,7 +121,16 @@ class OutboundDialer:
         except Exception as exc:
             return {"state": "failed", "detail": f"no RTP port: {exc}"}
         try:
-            return await self._call(job, uri, address, stream)
+            host, port = address
+            infos = await asyncio.get_running_loop().getaddrinfo(host, port, family=socket.AF_INET,
+                                                                 type=socket.SOCK_DGRAM)
+            address = infos[0][4][:2]
+            stream.update_remote(address)
+        except OSError as exc:
+            server.ports.close(stream)
+            return {"state": "failed", "detail": f"cannot resolve {address[0]}: {exc}"}
+        try:
+            return await self._call(job, uri, address, stream, on_answer)
         except Exception as exc:  # a broken answer must never kill the loop
             log.exception("callback %s to %s failed", job.get("id"), uri)
             return {"state": "failed", "detail": repr(exc)}
@@ -127,7 +138,7 @@ class OutboundDialer:
             server.clock.remove(stream)
             server.ports.close(stream)
 
-    async def _call(self, job: dict, uri: str, address, stream: RtpStream) -> dict:
+    async def _call(self, job: dict, uri: str, address, stream: RtpStream, on_answer) -> dict:
         server, uac = self.server, self._uac()
         local_host = (server.endpoint.advertised_addr or server.address)[0]
         offer = build_sdp(server.media_ip, stream.local_port, g711.PCMU, "PCMU", dtmf_payload_type=101)
@@ -157,6 +168,8 @@ class OutboundDialer:
         call.dialog = outgoing.dialog
         self.calls[outgoing.call_id] = call
         server.clock.add(stream)
+        if on_answer is not None:
+            await on_answer({"state": "answered", "status": 200, "call_id": outgoing.call_id})
         greeted = False
         try:
             greeted = await call.say(text=str(job.get("greeting") or "Hello, this is your callback."),
@@ -218,9 +231,16 @@ async def take_dial_requests(dialer: OutboundDialer, conn, stop: asyncio.Event) 
 async def _serve(dialer: OutboundDialer, conn, reference: str, job: dict) -> None:
     try:
         await asyncio.to_thread(report, conn, reference, {"state": "taken"})
-        outcome = await dialer.dial(job)
+        reported = False
+
+        async def answered(outcome: dict) -> None:
+            nonlocal reported
+            reported = True
+            await asyncio.to_thread(report, conn, reference, outcome)
+        outcome = await dialer.dial(job, answered)
         dialer.outcomes.append({"id": reference, **outcome})
         log.info("callback %s to %s: %s", reference, job.get("number"), outcome)
-        await asyncio.to_thread(report, conn, reference, outcome)
+        if not reported:
+            await asyncio.to_thread(report, conn, reference, outcome)
     except Exception:
         log.exception("callback %s: outcome not reported", reference)
