@@ -24,7 +24,10 @@ async def _silent_app(call) -> None:
 
 def start_callee(scenario: str, cwd: Path) -> tuple[subprocess.Popen, int]:
     """A SIPp UAS playing `scenario` for one call; returns (process, its SIP port)."""
-    port = free_udp_port()
+    return start_callee_on(scenario, cwd, free_udp_port())
+
+
+def start_callee_on(scenario: str, cwd: Path, port: int) -> tuple[subprocess.Popen, int]:
     proc = subprocess.Popen(
         ["sipp", "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
          "-mp", str(free_port_range(40)[0]), "-m", "1", "-timeout", "40s", "-timeout_error", "-nostdin",
@@ -176,3 +179,43 @@ def test_a_real_ivr_sip_process_places_the_workers_callback(redis_server, redis_
         output = proc.communicate(timeout=20)[0]
     assert proc.returncode == 0, output[-3000:]
     assert "callback cb-5-1" in output and "'state': 'answered'" in output, output[-3000:]
+
+
+def test_the_rq_worker_retries_a_busy_sip_callback_until_answered(sip_side, redis_server, redis_conn, tmp_path):
+    """The callback job end to end: RQ worker -> Redis -> SIP process -> SIPp (busy, then answering)."""
+    from rq import Queue
+
+    from ivr import jobs
+    from ivr.store.callbacks import CallbackStore
+    from ivr.turn_writes import apply_write, new_write
+    from ivr.worker import make_worker
+
+    busy, port = start_callee("uas_busy.xml", tmp_path)
+    sip_side(registrar=f"127.0.0.1:{port}")
+    settings = Settings(data_dir=tmp_path, redis_url=redis_server.url, callback_channel="sip",
+                        callback_retry_spacing=0, callback_max_attempts=3)
+    conn = connect(redis_server.url, socket_timeout=60)
+    queue = Queue(jobs.QUEUE_NAME, connection=conn)
+    write = new_write("call-1", 1, at=1.0)
+    write["jobs"] = [{"job_id": "c1:cb:1", "kind": "callback", "payload": {"call_id": "call-1",
+                                                                          "number": "+15557770001"}}]
+    apply_write(conn, queue, write)
+
+    def work():
+        make_worker(settings, conn).work(burst=True, with_scheduler=True, logging_level="WARNING")
+
+    work()  # the request is accepted and its first dial scheduled for now
+    work()  # attempt 1: busy
+    assert busy.wait(timeout=30) == 0
+    request = CallbackStore(conn).get("c1:cb:1")
+    assert [a["outcome"] for a in request.attempts] == ["failed"], request
+    assert request.attempts[0]["detail"] == "busy (SIP 486 Busy Here)"
+    answering, _ = start_callee_on("uas_answer.xml", tmp_path, port)
+    for _ in range(3):
+        work()  # attempt 2 (scheduled retry_spacing=0 later): answered
+        if len(CallbackStore(conn).get("c1:cb:1").attempts) == 2:
+            break
+    request = CallbackStore(conn).get("c1:cb:1")
+    assert [a["outcome"] for a in request.attempts] == ["failed", "placed"], request
+    assert request.status == "completed" and request.attempts[1]["detail"].startswith("sip:")
+    assert answering.wait(timeout=30) == 0
