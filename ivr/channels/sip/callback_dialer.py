@@ -3,8 +3,8 @@
 The worker and the SIP endpoint are different processes, so they meet in Redis: `place()` pushes a JSON
 request onto `keys.SIP_DIAL_REQUESTS` and blocks (bounded) on the request's own result list
 (`keys.sip_dial_result`): "taken" at once, then the outcome - at the 200 OK, so the job never waits for the
-whole call (ivr/channels/sip/outbound.py). A request nobody
-took within the wait is withdrawn, so a SIP process that starts later never rings a stale callback.
+whole call (ivr/channels/sip/outbound.py). A request nobody took within the wait is withdrawn, so a SIP
+process that starts later never rings a stale callback.
 """
 from __future__ import annotations
 
