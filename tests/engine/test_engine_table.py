@@ -302,3 +302,18 @@ def test_a_prompt_that_renders_empty_is_not_spoken():
     """)
     _, got, _ = play(flow, [])
     assert got[0] == ["say:Bye.", "hangup:completed"]
+
+
+def test_callback_carries_who_to_connect_the_answered_callback_to():
+    flow = flow_from("""
+    id: t
+    variables: {desk: "+15550100100"}
+    start: cb
+    steps:
+      cb: {type: callback, connect_to: "{{desk}}", next: bye}
+      bye: {type: hangup}
+    """)
+    _, _, actions = play(flow, [])
+    job = next(a for a in actions if isinstance(a, A.Job))
+    assert job.kind == "callback" and job.payload["connect_to"] == "+15550100100"
+    assert job.payload["number"] == "+15550001111"

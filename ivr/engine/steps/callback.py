@@ -12,10 +12,13 @@ class Callback(Step):
     def __init__(self, step_id: str, spec: dict):
         super().__init__(step_id, spec)
         self.number = compile_template(spec.get("number", "{{caller.number}}"))
+        self.connect_to = compile_template(spec["connect_to"]) if "connect_to" in spec else None
         self.confirmation = Prompt.parse(spec.get("say"))
 
     def templates(self):
         found = [(("number",), self.number)]
+        if self.connect_to is not None:
+            found.append((("connect_to",), self.connect_to))
         if self.confirmation is not None:
             found += [(("say",), t) for t in self.confirmation.templates()]
         return found
@@ -23,7 +26,7 @@ class Callback(Step):
     def enter(self, ctx: Context) -> Outcome:
         number = ctx.render(self.number)
         schedule = ctx.flow.schedule
-        payload = {"number": number, "requested_at": ctx.at,
+        payload = {"number": number, "requested_at": ctx.at, "connect_to": ctx.render(self.connect_to),
                    "schedule": schedule.spec if schedule is not None else None}
         job = ctx.job(self.id, "callback", payload)
         ctx.state["outcome"] = self.outcome or "callback_requested"
