@@ -149,6 +149,12 @@ def test_the_worker_gets_the_sip_dialer_when_configured(redis_server):
     assert isinstance(make_dialer(Settings(redis_url=redis_server.url)), SipCallbackDialer)
 
 
+def test_redis_trouble_is_a_dial_error(redis_server):
+    dialer = SipCallbackDialer(connect("unix:///nonexistent/redis.sock"))
+    with pytest.raises(DialError, match="cannot reach the SIP process through Redis"):
+        dialer.place("+15551230000", CallbackRequest(id="cb-8", number="x"))
+
+
 def test_a_real_ivr_sip_process_places_the_workers_callback(redis_server, redis_conn, tmp_path):
     import os
     import signal
@@ -169,8 +175,8 @@ def test_a_real_ivr_sip_process_places_the_workers_callback(redis_server, redis_
             line = proc.stdout.readline()
         assert "SIP listening" in line, line
         target = f"sip:callee@127.0.0.1:{callee_port}"
-        settings = Settings(callback_channel="sip", redis_url=redis_server.url)
-        reference = make_dialer(settings).place(target, CallbackRequest(id="cb-5", number=target))
+        dialer = SipCallbackDialer(connect(redis_server.url, socket_timeout=60))
+        reference = dialer.place(target, CallbackRequest(id="cb-5", number=target))
         assert reference.startswith("sip:")
         assert callee.wait(timeout=30) == 0
     finally:

@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 import time
 
+import redis
+
 from ivr.jobs import JOB_TIMEOUT
 from ivr.jobs.callback import GREETING, DialError
+from ivr.jobs.context import current
 from ivr.store import keys
 
 # place() runs inside an RQ job killed after JOB_TIMEOUT seconds: pickup + ring + margin must stay below it.
@@ -30,12 +33,20 @@ def dial_request(number: str, request, ring_timeout: float = RING_TIMEOUT) -> di
 
 
 class SipCallbackDialer:
-    def __init__(self, conn, ring_timeout: float = RING_TIMEOUT, pickup_wait: float = PICKUP_WAIT) -> None:
-        self.conn = conn
+    def __init__(self, conn=None, ring_timeout: float = RING_TIMEOUT, pickup_wait: float = PICKUP_WAIT) -> None:
+        self.conn = conn  # None: the running job's Redis (the worker's own connection)
         self.ring_timeout = ring_timeout
         self.pickup_wait = pickup_wait
 
     def place(self, number: str, request) -> str:
+        if self.conn is None:
+            self.conn = _blocking_client(current().redis)
+        try:
+            return self._place(number, request)
+        except redis.RedisError as exc:  # the callback job records it and tries again later
+            raise DialError(f"cannot reach the SIP process through Redis: {exc}") from None
+
+    def _place(self, number: str, request) -> str:
         job = dial_request(number, request, self.ring_timeout)
         payload = json.dumps(job)
         self.conn.rpush(keys.SIP_DIAL_REQUESTS, payload)
@@ -69,9 +80,14 @@ def describe(outcome: dict) -> str:
     return text
 
 
+def _blocking_client(conn: redis.Redis) -> redis.Redis:
+    """The same server as `conn`, with a socket timeout longer than our BLPOPs (the job's client times out at 5 s)."""
+    pool = conn.connection_pool
+    kwargs = {**pool.connection_kwargs, "socket_timeout": JOB_TIMEOUT + 10}
+    return redis.Redis(connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs))
+
+
 def make_dialer(settings) -> SipCallbackDialer:
-    """Called by the worker (ivr/worker.py `sip_dialers`) when IVR_CALLBACK_CHANNEL=sip."""
-    from ivr.runtime import redis_url
-    from ivr.store import connect
-    # BLPOP waits up to the ring timeout + a margin: the socket must not time out first
-    return SipCallbackDialer(connect(redis_url(settings), socket_timeout=JOB_TIMEOUT + 10))
+    """Called by the worker (ivr/worker.py `sip_dialers`) when IVR_CALLBACK_CHANNEL=sip; it dials through the
+    worker's own Redis connection (taken from the running job)."""
+    return SipCallbackDialer()
