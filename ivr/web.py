@@ -6,7 +6,11 @@ answering even when Redis is down.
 """
 from __future__ import annotations
 
+import os
+import secrets
+import time
 from functools import cached_property
+from pathlib import Path
 
 from flask import Flask
 
@@ -34,6 +38,26 @@ class WebRuntime:
         return open_call_session(self.settings, conn=self.redis)
 
 
+def development_secret_key(data_dir: Path) -> str:
+    """Without IVR_SECRET_KEY (development only): a random key kept in <data_dir>/secret-key (0600), shared by
+    every web process on this host and stable across restarts, so nobody can forge sessions with a known key."""
+    path = Path(data_dir) / "secret-key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # another process may be writing it right now
+            key = path.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.01)
+        raise RuntimeError(f"{path} is empty: delete it or set IVR_SECRET_KEY") from None
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w") as out:
+        out.write(key + "\n")
+    return key
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Build the app. `test_config` may hold Flask config keys plus `IVR_SETTINGS` (a Settings) and
     `IVR_REDIS` (a redis connection) for tests."""
@@ -42,7 +66,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     redis_conn = test_config.pop("IVR_REDIS", None)
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY=settings.secret_key or "dev-only-insecure-key",
+        SECRET_KEY=settings.secret_key or development_secret_key(settings.data_dir),
         MAX_CONTENT_LENGTH=settings.max_request_bytes,
         IVR_SETTINGS=settings,
     )
