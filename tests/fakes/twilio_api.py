@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import re
 import threading
 import time
 import uuid
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs
+
+from tests.fakes.http import QuietHandler
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 ROUTE = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/(?P<kind>Messages|Calls)(?:/(?P<sid>\w+))?\.json$")
@@ -52,16 +53,7 @@ class FakeTwilioAPI:
     def start(self) -> "FakeTwilioAPI":
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self):
-                super().setup()
-                # headers and body go out in separate writes: without this, Nagle + delayed ACK add ~40 ms
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def log_message(self, *args):
-                pass
+        class Handler(QuietHandler):
 
             def do_POST(self):
                 self._answer(*fake.handle("POST", self.path, self.headers, self._body()))

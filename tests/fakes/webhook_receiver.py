@@ -6,9 +6,10 @@ delivery and answers with the statuses queued in `responses` (default 200), so t
 from __future__ import annotations
 
 import json
-import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from tests.fakes.http import QuietHandler
 
 from ivr.jobs.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
 
@@ -32,16 +33,7 @@ class WebhookReceiver:
     def start(self) -> "WebhookReceiver":
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def setup(self):
-                super().setup()
-                # headers and body go out in separate writes: without this, Nagle + delayed ACK add ~40 ms
-                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def log_message(self, *args):
-                pass
+        class Handler(QuietHandler):
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
