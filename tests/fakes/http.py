@@ -1,8 +1,9 @@
-"""The request handler base shared by the fake HTTP servers: keep-alive, no Nagle delay, no access log."""
+"""What the fake HTTP servers share: a keep-alive handler without Nagle delay or access log, and the server lifecycle."""
 from __future__ import annotations
 
 import socket
-from http.server import BaseHTTPRequestHandler
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class QuietHandler(BaseHTTPRequestHandler):
@@ -15,3 +16,25 @@ class QuietHandler(BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+class LoopbackServer:
+    """Start/stop of a threaded HTTP server on 127.0.0.1 with a free port; usable as a context manager."""
+
+    _server = None
+
+    def serve(self, handler: type, name: str) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, name=name, daemon=True).start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -15,10 +15,9 @@ import threading
 import time
 import uuid
 from email.utils import formatdate
-from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs
 
-from tests.fakes.http import QuietHandler
+from tests.fakes.http import LoopbackServer, QuietHandler
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 ROUTE = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/(?P<kind>Messages|Calls)(?:/(?P<sid>\w+))?\.json$")
@@ -29,7 +28,7 @@ def error(status: int, code: int, message: str) -> tuple[int, dict]:
                     "status": status}
 
 
-class FakeTwilioAPI:
+class FakeTwilioAPI(LoopbackServer):
     def __init__(self, account_sid: str = "AC" + "0" * 32, auth_token: str = "test-token"):
         self.account_sid = account_sid
         self.auth_token = auth_token
@@ -39,7 +38,6 @@ class FakeTwilioAPI:
         self.delay = 0.0
         self._failures: list[tuple[int, int, str]] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     @property
     def base_url(self) -> str:
@@ -72,21 +70,9 @@ class FakeTwilioAPI:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="fake-twilio", daemon=True).start()
+        self.serve(Handler, "fake-twilio")
         return self
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
 
     def _authorized(self, headers) -> bool:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()

@@ -7,21 +7,19 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import ThreadingHTTPServer
 
-from tests.fakes.http import QuietHandler
+from tests.fakes.http import LoopbackServer, QuietHandler
 
 from ivr.jobs.webhook import IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verify
 
 
-class WebhookReceiver:
+class WebhookReceiver(LoopbackServer):
     def __init__(self, secret: str):
         self.secret = secret
         self.deliveries: list[dict] = []  # every request that carried a valid signature
         self.rejected = 0
         self.responses: list[int] = []  # statuses to answer next, in order; then 200
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     @property
     def url(self) -> str:
@@ -42,9 +40,7 @@ class WebhookReceiver:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="webhook-receiver", daemon=True).start()
+        self.serve(Handler, "webhook-receiver")
         return self
 
     def receive(self, headers, body: bytes) -> int:
@@ -58,13 +54,3 @@ class WebhookReceiver:
                                     "event": json.loads(body), "headers": dict(headers)})
         return status
 
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
