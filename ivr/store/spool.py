@@ -6,7 +6,8 @@ One file in the data directory (`spool.sqlite3`), WAL journal with `synchronous=
 - `states`: the newest engine state of calls that ran while Redis was down (versioned, see store.sessions);
 - `locks`: one row per lock name; a replayer holds it (holder + expiry) so two processes never replay at once.
 Entries that fail for a reason other than Redis being down move to `dead` with the error, so one bad entry
-never blocks the rest.
+never blocks the rest. `is_empty()` is cheap enough for every call turn: it reads no table unless some connection
+changed the file since it last found the spool empty (SQLite's `data_version`).
 """
 from __future__ import annotations
 
@@ -42,14 +43,28 @@ class Spool:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # fsync on every commit: a spooled write survives a crash
         self._db.executescript(SCHEMA)
+        self._empty_at: int | None = None  # data_version at which the spool was last seen empty
 
     def close(self) -> None:
         with self._mutex:
             self._db.close()
 
+    def is_empty(self) -> bool:
+        """Nothing spooled: no entries and no states (by any process using this file)."""
+        with self._mutex:
+            # data_version changes when another connection commits; this connection's own writes reset _empty_at
+            version = self._db.execute("PRAGMA data_version").fetchone()[0]
+            if self._empty_at == version:
+                return True
+            empty = not self._db.execute("SELECT EXISTS (SELECT 1 FROM entries) OR EXISTS (SELECT 1 FROM states)"
+                                         ).fetchone()[0]
+            self._empty_at = version if empty else None
+            return empty
+
     # entries
     def append(self, entry_id: str, kind: str, data: dict) -> None:
         with self._mutex:
+            self._empty_at = None
             self._db.execute("INSERT INTO entries (id, kind, data, created_at) VALUES (?, ?, ?, ?)",
                              (entry_id, kind, json.dumps(data), time.time()))
 
@@ -67,6 +82,7 @@ class Spool:
         """Keep a call's state blob (`call_id`, int `version`); an older version never replaces a newer one."""
         call_id = blob["call_id"]
         with self._mutex:
+            self._empty_at = None
             self._db.execute(
                 "INSERT INTO states (call_id, version, blob, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(call_id) DO UPDATE SET version=excluded.version, blob=excluded.blob, "

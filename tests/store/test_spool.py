@@ -68,3 +68,18 @@ def test_states_keep_the_newest_version(tmp_path):
     assert spool.load_state("c")["x"] == 3
     spool.drop_state("c", 3)
     assert spool.load_state("c") is None
+
+
+def test_emptiness_is_seen_across_processes_sharing_the_file(tmp_path):
+    mine, other = Spool(tmp_path / "s.db"), Spool(tmp_path / "s.db")  # two connections, as two processes
+    assert mine.is_empty() and mine.is_empty()
+    other.append("e1", "turn", {"n": 1})
+    assert not mine.is_empty()
+    other.replay(lambda i, k, d: None)
+    assert mine.is_empty()
+    other.save_state({"call_id": "c", "version": 1})
+    assert not mine.is_empty()
+    mine.drop_state("c", 1)
+    assert mine.is_empty() and other.is_empty()
+    mine.append("e2", "turn", {"n": 2})  # its own writes count too
+    assert not mine.is_empty() and not other.is_empty()
