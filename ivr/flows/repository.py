@@ -46,7 +46,8 @@ class FlowRepository:
         if checked and self.clock() - checked[0] < self.refresh_seconds:
             return self._flows[(flow_id, checked[1])]
         flow = self._load_published(flow_id)
-        if flow is None and checked:  # the source failed: keep running the last known revision
+        if flow is None and checked:  # none published, or the source failed: keep the last known revision
+            self._current[flow_id] = (self.clock(), checked[1])  # and look again in refresh_seconds, not now
             return self._flows[(flow_id, checked[1])]
         if flow is None:
             flow = self._load_file(flow_id)

@@ -80,6 +80,17 @@ def test_published_revision_reaches_running_processes(admin, redis_conn, setting
     assert repository.get(FLOW).revision == "1"
 
 
+def test_flow_without_published_revision_is_looked_up_once_per_refresh(redis_conn, settings):
+    clock = [0.0]
+    repository = FlowRepository(settings.flows_dir, source=FlowStore(redis_conn), clock=lambda: clock[0])
+    repository.get(FLOW)
+    clock[0] += 2.5
+    redis_conn.config_resetstat()
+    for _ in range(50):  # every call start asks; only the first after the refresh interval may reach Redis
+        assert repository.get(FLOW).revision == "file"
+    assert redis_conn.info("commandstats")["cmdstat_get"]["calls"] == 1
+
+
 def test_graph_shows_every_step_and_exit(admin):
     page = admin.get(f"/flows/{FLOW}").text
     for step in ("screen_caller", "main_menu", "request_callback", "goodbye"):
