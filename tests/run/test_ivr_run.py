@@ -10,28 +10,9 @@ from pathlib import Path
 
 import redis
 
+from tests.procs import alive, children
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _children_of(pid: int) -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.add(int(entry.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def _start(tmp_path, extra_env=None):
@@ -63,29 +44,29 @@ def test_embedded_redis_serves_a_private_socket_and_stops_with_sigterm(tmp_path)
         conn = _wait_for_socket(socket_path)
         assert oct(os.stat(socket_path.parent).st_mode & 0o777) == "0o700"
         assert conn.config_get("appendonly")["appendonly"] == "yes"
-        children = _children_of(proc.pid)
-        assert children
+        parts = children(proc.pid)
+        assert parts
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)
     deadline = time.monotonic() + 10
-    while any(_alive(c) for c in children) and time.monotonic() < deadline:
+    while any(alive(c) for c in parts) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not any(_alive(c) for c in children)
+    assert not any(alive(c) for c in parts)
 
 
 def test_no_orphan_when_ivr_run_is_killed(tmp_path):
     proc = _start(tmp_path)
     _wait_for_socket(tmp_path / "var" / "redis" / "redis.sock")
     time.sleep(0.5)  # let the supervised parts start too
-    children = _children_of(proc.pid)
-    assert children
+    parts = children(proc.pid)
+    assert parts
     proc.kill()
     proc.wait(10)
     deadline = time.monotonic() + 10
-    while any(_alive(c) for c in children) and time.monotonic() < deadline:
+    while any(alive(c) for c in parts) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not any(_alive(c) for c in children), "a child of ivr run outlived it"
+    assert not any(alive(c) for c in parts), "a child of ivr run outlived it"
 
 
 def test_first_start_creates_the_admin_account_with_a_private_password_file(tmp_path):
@@ -93,13 +74,17 @@ def test_first_start_creates_the_admin_account_with_a_private_password_file(tmp_
     proc = _start(tmp_path)
     try:
         conn = _wait_for_socket(tmp_path / "var" / "redis" / "redis.sock")
+        from ivr.store import keys
         password_file = tmp_path / "var" / "initial-admin-password"
         deadline = time.monotonic() + 10
-        while not password_file.exists() and time.monotonic() < deadline:
+        while not conn.exists(keys.user("admin")) and time.monotonic() < deadline:
             time.sleep(0.1)
+        # The file is written whole before the account exists.
         assert oct(password_file.stat().st_mode & 0o777) == "0o600"
         password = password_file.read_text().strip()
-        from ivr.store import keys
+        assert password
+        assert sorted(p.name for p in password_file.parent.glob("initial-admin-password*")) == [
+            "initial-admin-password"]
         stored = conn.hget(keys.user("admin"), "password_hash")
         assert stored and check_password_hash(stored.decode(), password)
     finally:

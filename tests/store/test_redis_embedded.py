@@ -12,22 +12,15 @@ import pytest
 
 from ivr.redis_embedded import EmbeddedRedis
 from ivr.store import connect
+from tests.procs import alive
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            return "State:\tZ" not in f.read()  # a zombie has already exited
-    except FileNotFoundError:
-        return False
 
 
 def _wait_gone(pid: int, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not alive(pid):
             return True
         time.sleep(0.05)
     return False
@@ -76,7 +69,7 @@ def test_no_orphan_when_the_owner_is_sigkilled(tmp_path):
     )
     try:
         redis_pid = int(owner.stdout.readline())
-        assert _alive(redis_pid)
+        assert alive(redis_pid)
         owner.send_signal(signal.SIGKILL)
         owner.wait(10)
         assert _wait_gone(redis_pid), "redis-server outlived its SIGKILLed owner"
