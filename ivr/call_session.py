@@ -8,6 +8,7 @@ the state and the turn's writes go to the local spool, which is replayed in orde
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -20,6 +21,7 @@ from ivr.engine import actions as A
 from ivr.engine import advance
 from ivr.engine import events as E
 from ivr.store import UNAVAILABLE
+from ivr.store.call_writes import CallWriter
 from ivr.store.sessions import SessionStore
 from ivr.store.spool import Spool
 from ivr.turn_writes import KIND, apply_turn, new_write, replay_spool
@@ -57,9 +59,11 @@ class CallSession:
         self.spool = spool
         self.default_flow = default_flow
         self.sessions = sessions or SessionStore(redis_conn)
+        self.writer = CallWriter(redis_conn)
         self._replaying = threading.Lock()
         self._down_until = 0.0  # after a failure, skip Redis for a moment instead of waiting on it every turn
-        self._memory: OrderedDict[str, dict] = OrderedDict()
+        # JSON text, not dicts: thousands of nested dicts would make every full garbage collection pause calls
+        self._memory: OrderedDict[str, str] = OrderedDict()
         self._memory_lock = threading.Lock()
 
     def _redis(self, operation, *args):
@@ -75,7 +79,11 @@ class CallSession:
     # the contract
     def start(self, *, call_id: str, channel: str, caller: str, called: str, at: float,
               flow_id: str | None = None) -> list[A.Action]:
-        blob = self._load(call_id)
+        # A retried first request finds the call's state. Usually (the spool empty, the call unknown here) the
+        # write itself checks that, atomically: one round trip for the whole first turn.
+        spool_used = not self._spool_empty()  # looked at once per turn: usually the only spool I/O
+        quick = not spool_used and not self._remembers(call_id)
+        blob = None if quick else self._load(call_id, spool_used)
         if blob is not None:  # the channel retried the call's first request
             return self._cached(blob, START_TURN) or []
         event = E.CallStarted(call_id=call_id, caller=caller, called=called, channel=channel, at=at)
@@ -90,14 +98,14 @@ class CallSession:
                      "outcome": "error", "path": []}
             actions = [A.Log(event="error", data={"error": f"cannot load flow: {exc}"}),
                        *_goodbye("error", self.fallback_text)]
-            self._commit(blob, state, event, actions, START_TURN, start=start)
-            return actions
-        state, actions = advance(flow, None, event)
-        self._commit(blob, state, event, actions, START_TURN, start=start)
-        return actions
+        else:
+            state, actions = advance(flow, None, event)
+        existing = self._commit(blob, state, event, actions, START_TURN, spool_used, start=start)
+        return actions if existing is None else self._cached(existing, START_TURN) or []
 
     def turn(self, call_id: str, event, turn_id: str | None = None) -> list[A.Action]:
-        blob = self._load(call_id)
+        spool_used = not self._spool_empty()
+        blob = self._load(call_id, spool_used)
         if blob is None or not blob.get("state"):
             return _goodbye("unknown-call")
         if turn_id is not None:
@@ -111,7 +119,7 @@ class CallSession:
             log.error("call %s: cannot load flow %s@%s: %s", call_id, state.get("flow_id"), state.get("revision"), exc)
             return _goodbye("error", self.fallback_text)
         new_state, actions = advance(flow, state, event)
-        self._commit(blob, new_state, event, actions, turn_id or f"v{blob['version'] + 1}")
+        self._commit(blob, new_state, event, actions, turn_id or f"v{blob['version'] + 1}", spool_used)
         return actions
 
     # persistence
@@ -119,21 +127,25 @@ class CallSession:
         found = blob.get("turns", {}).get(turn_id)
         return None if found is None else [action_from_dict(d) for d in found]
 
-    def _load(self, call_id: str) -> dict | None:
+    def _load(self, call_id: str, spool_used: bool) -> dict | None:
         try:
             in_redis = self._redis(self.sessions.load, call_id)
-            if self._spool(self.spool.pending):  # Redis is back: catch up first, for a short while at most
+            if spool_used and self._spool(self.spool.pending):  # Redis is back: catch up first, briefly at most
                 self._catch_up()
                 in_redis = self._redis(self.sessions.load, call_id)
         except UNAVAILABLE:
             in_redis = None
-        spooled = self._spool(self.spool.load_state, call_id)
+        spooled = self._spool(self.spool.load_state, call_id) if spool_used else None
         with self._memory_lock:
-            remembered = self._memory.get(call_id)
+            remembered_text = self._memory.get(call_id)
+        remembered = None if remembered_text is None else json.loads(remembered_text)
         candidates = [b for b in (in_redis, spooled, remembered) if b is not None]
         return max(candidates, key=lambda b: b["version"]) if candidates else None
 
-    def _commit(self, blob: dict, state: dict, event, actions: list, turn_id: str, start: dict | None = None):
+    def _commit(self, blob: dict, state: dict, event, actions: list, turn_id: str, spool_used: bool,
+                start: dict | None = None) -> dict | None:
+        """Save the turn. A first turn (`start`) is only written if the call is new; else the call's blob is
+        returned (the first request was delivered twice) and nothing is written."""
         was_done = bool((blob.get("state") or {}).get("done"))
         version = blob["version"] + 1
         action_dicts = [A.to_dict(a) for a in actions]
@@ -154,16 +166,23 @@ class CallSession:
         if state and state.get("done") and not was_done:
             write["finish"] = {"ended_at": event.at, "outcome": state.get("outcome") or "completed",
                                "path": list(state.get("path", []))}
-        self._remember(new_blob)
-        # The write and the state in one transaction (or, while the spool is in use, the write first: if the
+        # The write and the state in one script call (or, while the spool is in use, the write first: if the
         # process dies in between, a retried turn re-runs from the old state and queues the same (deterministic)
         # job ids, which are then skipped; the jobs are never lost).
-        self._save(write, new_blob)
+        encoded = json.dumps(new_blob)
+        existing = self._save(write, new_blob, encoded, spool_used, create=start is not None)
+        if existing is None:
+            self._remember(blob["call_id"], encoded)
+        return existing
 
-    def _remember(self, blob: dict) -> None:
+    def _remembers(self, call_id: str) -> bool:
         with self._memory_lock:
-            self._memory[blob["call_id"]] = blob
-            self._memory.move_to_end(blob["call_id"])
+            return call_id in self._memory
+
+    def _remember(self, call_id: str, encoded_blob: str) -> None:
+        with self._memory_lock:
+            self._memory[call_id] = encoded_blob
+            self._memory.move_to_end(call_id)
             while len(self._memory) > MEMORY_KEPT:
                 self._memory.popitem(last=False)
 
@@ -175,25 +194,39 @@ class CallSession:
                 log.exception("call %s: saving the state failed", blob["call_id"])
             self._spool(self.spool.save_state, blob)
             return
-        self._spool(self.spool.drop_state, blob["call_id"], blob["version"])
+        self._drop_spooled_state(blob)
 
-    def _save(self, write: dict, blob: dict) -> None:
-        if self._spool(self.spool.pending):  # keep order: join the spooled writes, and try to drain them
+    def _save(self, write: dict, blob: dict, encoded_blob: str, spool_used: bool,
+              create: bool = False) -> dict | None:
+        """Returns the call's blob found in Redis when `create` and the call exists (nothing written)."""
+        if spool_used and self._spool(self.spool.pending):  # keep order: join the spooled writes
             self._spool(self.spool.append, write["id"], KIND, write)
             self.replay_in_background()
             self._save_state(blob)
-            return
+            return None
         try:
-            state_saved = self._redis(apply_turn, self.redis, self.queue, write, blob)
+            result = self._redis(apply_turn, self.redis, self.queue, write, blob, encoded_blob, self.writer, create)
         except Exception as exc:  # unavailable, or an unexpected Redis error: spool it (a replay retries it)
             log.warning("call %s: spooling its writes: %s: %s", write["call_id"], type(exc).__name__, exc)
             self._spool(self.spool.append, write["id"], KIND, write)
             self._save_state(blob)
-            return
-        if state_saved:
-            self._spool(self.spool.drop_state, blob["call_id"], blob["version"])
+            return None
+        if result.existing is not None:
+            return result.existing
+        if result.state_stored:
+            if spool_used:
+                self._spool(self.spool.drop_state, blob["call_id"], blob["version"])
         else:  # the write is in Redis but not the state: keep the state locally, as _save_state does
             self._spool(self.spool.save_state, blob)
+        return None
+
+    def _spool_empty(self) -> bool:
+        """While Redis is healthy the spool is empty, and a turn then does no spool I/O at all."""
+        return bool(self._spool(self.spool.is_empty))
+
+    def _drop_spooled_state(self, blob: dict) -> None:
+        if not self._spool_empty():
+            self._spool(self.spool.drop_state, blob["call_id"], blob["version"])
 
     def _spool(self, operation, *args):
         """A spool operation; if even the local disk fails, the call goes on (and the loss is logged)."""

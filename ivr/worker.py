@@ -3,7 +3,7 @@
 IvrWorker is RQ's SimpleWorker (jobs run in the worker process: they are short, I/O-bound and bounded by
 JOB_TIMEOUT, and no fork per job keeps throughput high) that binds a JobContext around every job and, as part of
 RQ's periodic maintenance (which also requeues jobs abandoned by a killed worker), replays the local spool that
-calls wrote while Redis was down.
+calls wrote while Redis was down, ends calls no channel will ever end, and counts finished calls for analytics.
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from ivr.jobs.context import JobContext, bound
 from ivr.procs import die_with_parent
 from ivr.settings import Settings
 from ivr.store import UNAVAILABLE, analytics, heartbeats
+from ivr.store.calls import CallStore
 from ivr.store.spool import Spool
 from ivr.turn_writes import replay_spool
 
@@ -97,6 +98,7 @@ class IvrWorker(SimpleWorker):
     def run_maintenance_tasks(self):
         super().run_maintenance_tasks()
         self.replay_spool()
+        self.end_abandoned_calls()
         self.count_analytics()
 
     def count_analytics(self) -> None:
@@ -105,6 +107,16 @@ class IvrWorker(SimpleWorker):
             analytics.count_pending(self.connection)
         except UNAVAILABLE as exc:
             log.warning("analytics counting postponed: redis unavailable: %s", exc)
+
+    def end_abandoned_calls(self) -> None:
+        """Calls that no channel will ever end (see CallStore.end_abandoned) leave the live list."""
+        try:
+            ended = CallStore(self.connection).end_abandoned()
+        except UNAVAILABLE as exc:
+            log.warning("abandoned calls not checked: redis unavailable: %s", exc)
+            return
+        if ended:
+            log.info("ended %d abandoned call(s): %s", len(ended), ", ".join(ended[:10]))
 
     def replay_spool(self) -> int:
         if self.spool is None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import redis
 
-from ivr.store import keys
+from ivr.store import keys, sessions
 
 FIELDS = ("id", "channel", "caller", "called", "flow_id", "started_at", "ended_at", "outcome", "path")
 BATCH = 500
@@ -99,7 +99,7 @@ def live_calls(conn: redis.Redis) -> list[dict]:
     with conn.pipeline(transaction=False) as p:
         for call_id in ids:
             p.hmget(keys.call(call_id), *FIELDS)
-            p.get(keys.call_state(call_id))
+            p.hget(keys.call_state(call_id), sessions.BLOB)
         fetched = p.execute()
     rows = []
     for values, state in zip(fetched[::2], fetched[1::2]):

@@ -1,11 +1,13 @@
 """RQ tasks that carry out the engine's `Job` actions: email, sms, webhook, chat, callback (one module each).
 
 `enqueue` is the one way a follow-up gets queued. The RQ job id is the engine's idempotency key and the follow-up
-record (store.followups) is created in the same Redis transaction, so a replayed turn or spool entry never queues
+record (store.followups) is created in the same atomic turn write, so a replayed turn or spool entry never queues
 a job twice. Each task takes plain JSON arguments `(job_id, payload)` and gets its connections from the worker's
 `JobContext` (see context.py).
 """
 from __future__ import annotations
+
+import re
 
 from rq import Queue, Retry
 
@@ -37,15 +39,17 @@ class UnknownJobKind(ValueError):
     pass
 
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9-]")
+
+
 def rq_job_id(idempotency_key: str) -> str:
     """RQ accepts only [A-Za-z0-9_-] in job ids: escape everything else (and '_') as _xx, reversibly."""
-    return "".join(ch if ch.isascii() and (ch.isalnum() or ch == "-") else "".join(
-        f"_{b:02x}" for b in ch.encode()) for ch in idempotency_key)
+    return _UNSAFE.sub(lambda m: "".join(f"_{b:02x}" for b in m.group().encode()), idempotency_key)
 
 
 def enqueue(queue: Queue, pipe, *, job_id: str, kind: str, payload: dict, call_id: str, at: float) -> None:
-    """Queue one follow-up (RQ job id `rq_job_id(job_id)`) on `pipe` (a MULTI pipeline the caller executes). The caller checks beforehand that no
-    follow-up record exists for `job_id` (and WATCHes it), so this never duplicates."""
+    """Queue one follow-up (RQ job id `rq_job_id(job_id)`) on `pipe`, with its follow-up record. The turn write
+    (store.call_writes) runs these commands only if no follow-up record exists for `job_id`: never twice."""
     if kind not in FUNCTIONS:
         raise UnknownJobKind(f"unknown follow-up kind {kind!r}")
     FollowupStore(queue.connection).create(job_id, kind=kind, call_id=call_id, at=at, pipe=pipe)

@@ -3,7 +3,7 @@
 `record_call_finished(conn, call_id)` reads the finished call and its timeline once and adds it to per-day
 counters (calls by channel, outcome and hour; per-step prompts, no-input, no-match, menu choices; jobs).
 A marker makes it idempotent, so any number of writers (readers, the simulator, a rebuild) may call it.
-A call's last turn only adds its id to a pending set (`mark_pending`, in the turn's own transaction), and every
+A call's last turn only adds its id to a pending set (`keys.ANALYTICS_PENDING`, in its call write), and every
 read here (`read_days`, `totals`, `settle_callbacks`: the admin pages, the API, /metrics) first counts what is
 pending (`count_pending`), so reports are always complete. This keeps the counting (HGETALL, LRANGE of the
 timeline, ~20 HINCRBY) out of the webhook request that ends the call.
@@ -34,11 +34,6 @@ def day_of(at: float) -> str:
 def record_call_finished(conn: redis.Redis, call_id: str) -> bool:
     """Count a finished call once. False when it is unknown, still running, or counted already."""
     return record_calls_finished(conn, [call_id]) == 1
-
-
-def mark_pending(pipe, call_id: str) -> None:
-    """Queue on `pipe` (the finishing turn's transaction): this call is to be counted."""
-    pipe.sadd(keys.ANALYTICS_PENDING, call_id)
 
 
 def count_pending(conn: redis.Redis, batch: int = 500) -> int:

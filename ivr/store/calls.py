@@ -3,16 +3,18 @@
 A call is a hash (`keys.call`), its timeline a list of JSON entries `{"at", "kind", "data"}` where kind is
 "event", "action" or "note", and its jobs a list of job ids. Calls are indexed by start time for listing and,
 while running, kept in a set of live calls. Everything is kept `keys.CALL_RETENTION` after the last write.
-Write methods accept a pipeline so the spool replay can apply one entry atomically.
+Write methods accept a pipeline (bulk imports); each is one call of the call write script.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import redis
 
 from ivr.store import keys
+from ivr.store.call_writes import CallWriter
 
 
 @dataclass
@@ -41,62 +43,31 @@ class CallStore:
         self.conn = conn
         self.retention = retention
 
-    def _run(self, pipe, fill) -> None:
-        own = pipe is None
-        p = self.conn.pipeline() if own else pipe
-        fill(p)
-        if own:
-            p.execute()
+    # Writes go through the call write script (store.call_writes), the one place call records are written.
+    @cached_property
+    def _writer(self) -> CallWriter:  # built on the first write only: most CallStores just read
+        return CallWriter(self.conn, self.retention)
+
+    def _write(self, call_id: str, pipe, **parts) -> None:
+        self._writer.apply({"call_id": call_id, **parts}, pipe=pipe)
 
     def start(self, call_id: str, *, channel: str, caller: str, called: str, started_at: float,
               flow_id: str = "", pipe=None) -> None:
-        def fill(p):
-            p.hset(keys.call(call_id), mapping={
-                "id": call_id, "channel": channel, "caller": caller, "called": called,
-                "flow_id": flow_id, "started_at": repr(float(started_at)), "path": "[]",
-            })
-            p.expire(keys.call(call_id), self.retention)
-            p.zadd(keys.CALLS_BY_TIME, {call_id: float(started_at)})
-            p.zremrangebyscore(keys.CALLS_BY_TIME, "-inf", float(started_at) - self.retention)
-            p.sadd(keys.CALLS_LIVE, call_id)
-        self._run(pipe, fill)
+        self._write(call_id, pipe, start={"channel": channel, "caller": caller, "called": called,
+                                          "started_at": started_at, "flow_id": flow_id})
 
     def append(self, call_id: str, entries: list[dict], pipe=None) -> None:
         """Append timeline entries (dicts with at/kind/data) in order."""
-        if not entries:
-            return
-
-        def fill(p):
-            p.rpush(keys.call_timeline(call_id), *(json.dumps(e, sort_keys=True) for e in entries))
-            p.expire(keys.call_timeline(call_id), self.retention)
-        self._run(pipe, fill)
+        if entries:
+            self._write(call_id, pipe, timeline=entries)
 
     def add_jobs(self, call_id: str, job_ids: list[str], pipe=None) -> None:
-        if not job_ids:
-            return
-
-        def fill(p):
-            p.rpush(keys.call_jobs(call_id), *job_ids)
-            p.expire(keys.call_jobs(call_id), self.retention)
-        self._run(pipe, fill)
-
-    def update(self, call_id: str, *, path: list[str] | None = None, flow_id: str | None = None, pipe=None) -> None:
-        fields = {}
-        if path is not None:
-            fields["path"] = json.dumps(list(path))
-        if flow_id is not None:
-            fields["flow_id"] = flow_id
-        if fields:
-            self._run(pipe, lambda p: p.hset(keys.call(call_id), mapping=fields))
+        if job_ids:
+            self._write(call_id, pipe, jobs=[{"job_id": j} for j in job_ids])
 
     def finish(self, call_id: str, *, ended_at: float, outcome: str, path: list[str], pipe=None) -> None:
-        def fill(p):
-            p.hset(keys.call(call_id), mapping={
-                "ended_at": repr(float(ended_at)), "outcome": outcome or "completed", "path": json.dumps(list(path)),
-            })
-            p.expire(keys.call(call_id), self.retention)
-            p.srem(keys.CALLS_LIVE, call_id)
-        self._run(pipe, fill)
+        """Mark the call ended (it leaves the live set and is queued for the analytics counters)."""
+        self._write(call_id, pipe, finish={"ended_at": ended_at, "outcome": outcome, "path": path})
 
     def get(self, call_id: str) -> CallRecord | None:
         with self.conn.pipeline(transaction=False) as p:
@@ -126,6 +97,29 @@ class CallStore:
 
     def live(self) -> list[str]:
         return sorted(_text(i) for i in self.conn.smembers(keys.CALLS_LIVE))
+
+    def end_abandoned(self, limit: int = 1000) -> list[str]:
+        """End live calls whose engine state has expired (no turn for `keys.STATE_TTL`: the channel never said how
+        the call ended, e.g. a Twilio number without a status callback URL). Nothing else would ever end them.
+        They end with outcome "abandoned" at the time of their last timeline entry. Returns their ids."""
+        live = [_text(i) for i in self.conn.srandmember(keys.CALLS_LIVE, limit)]
+        with self.conn.pipeline(transaction=False) as p:
+            for call_id in live:
+                p.exists(keys.call_state(call_id))
+                p.lindex(keys.call_timeline(call_id), -1)
+            found = p.execute()
+        ended = []
+        for call_id, has_state, last in zip(live, found[::2], found[1::2]):
+            if has_state:
+                continue
+            record = self.get(call_id)
+            if record is None:  # the record itself has expired: only the index entry is left
+                self.conn.srem(keys.CALLS_LIVE, call_id)
+                continue
+            at = json.loads(last)["at"] if last else record.started_at or 0.0
+            self.finish(call_id, ended_at=at, outcome="abandoned", path=record.path)
+            ended.append(call_id)
+        return ended
 
     def count(self) -> int:
         return self.conn.zcard(keys.CALLS_BY_TIME)

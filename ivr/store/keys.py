@@ -49,7 +49,7 @@ def call_jobs(call_id: str) -> str:
 
 
 def call_state(call_id: str) -> str:
-    return f"{PREFIX}call:{call_id}:state"  # string: JSON engine state + recent turns
+    return f"{PREFIX}call:{call_id}:state"  # hash: version, blob (JSON engine state + recent turns)
 
 
 CALLS_BY_TIME = f"{PREFIX}calls:by_time"  # zset: call id scored by started_at

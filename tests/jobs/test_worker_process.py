@@ -10,6 +10,7 @@ from pathlib import Path
 from ivr.engine.events import Digits
 from ivr.runtime import open_call_session
 from ivr.store.followups import FollowupStore
+from tests.procs import alive, children
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOWS = ROOT / "flows"
@@ -27,23 +28,10 @@ def env_for(settings, redis_url) -> dict:
     return env
 
 
-def _children(pid: int) -> list[int]:
-    with open(f"/proc/{pid}/task/{pid}/children") as f:
-        return [int(p) for p in f.read().split()]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            return "State:\tZ" not in f.read()  # a zombie has exited already
-    except FileNotFoundError:
-        return False
-
-
 def _all_gone(pids, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not any(_alive(p) for p in pids):
+        if not any(alive(p) for p in pids):
             return True
         time.sleep(0.05)
     return False
@@ -82,11 +70,11 @@ def test_a_worker_killed_mid_job_gets_the_job_done_exactly_once(harness, setting
     try:
         assert smtp_sink.rcpt_seen.wait(30), "the worker never reached the SMTP server"
         assert FollowupStore(harness.conn).get("k-1:mail:1")["status"] == "sending"
-        children = _children(first.pid)  # RQ's scheduler process
-        assert children
+        scheduler = children(first.pid)  # RQ's scheduler process
+        assert scheduler
         first.send_signal(signal.SIGKILL)
         first.wait(10)
-        assert _all_gone(children), "the worker's scheduler process outlived it"
+        assert _all_gone(scheduler), "the worker's scheduler process outlived it"
         smtp_sink.release()
         assert smtp_sink.messages == []
         second = subprocess.Popen([*CLI, "worker", "--maintenance-interval", "3"], cwd=ROOT, env=env,
@@ -110,3 +98,22 @@ def test_worker_maintenance_counts_finished_calls_for_analytics(redis_conn, sett
     redis_conn.sadd(keys.ANALYTICS_PENDING, "no-such-call")
     make_worker(settings, redis_conn).run_maintenance_tasks()
     assert redis_conn.scard(keys.ANALYTICS_PENDING) == 0
+
+
+def test_worker_maintenance_ends_calls_nothing_else_will_end(redis_conn, settings):
+    from ivr.store import analytics, keys
+    from ivr.store.calls import CallStore
+    from ivr.worker import make_worker
+    session = open_call_session(settings, FLOWS, conn=redis_conn)
+    at = 1_790_000_000.0
+    for call_id in ("gone-quiet", "still-on"):  # both wait in the menu; only the first one's state has expired
+        session.start(call_id=call_id, channel="twilio", caller="+15557770001", called="+15550000000", at=at)
+    session.turn("gone-quiet", Digits(digits="7", at=at + 6), turn_id="t1")  # a wrong key: the menu repeats
+    redis_conn.delete(keys.call_state("gone-quiet"))  # what STATE_TTL does a day after the last turn
+    calls = CallStore(redis_conn)
+    assert set(calls.live()) == {"gone-quiet", "still-on"}
+    make_worker(settings, redis_conn).run_maintenance_tasks()
+    assert calls.live() == ["still-on"]
+    ended = calls.get("gone-quiet")
+    assert (ended.outcome, ended.ended_at) == ("abandoned", at + 6) and "main_menu" in ended.path
+    assert analytics.read_days(redis_conn, ["2026-09-21"])[0]["2026-09-21"]["outcome:abandoned"] == 1

@@ -68,6 +68,8 @@ def test_repeated_turn_id_and_repeated_start_return_the_same_actions_and_queue_n
     again_start = session.start(call_id="call-2", channel="sip", caller=STRANGER, called="x", at=1.0)
     again_turn = session.turn("call-2", Digits(digits="1", at=99.0), turn_id="call-2-t1")
     assert again_start == first and again_turn == second
+    # another process, which has not seen the call: its write finds the call exists and writes nothing
+    assert make_session().start(call_id="call-2", channel="sip", caller=STRANGER, called="x", at=2.0) == first
     assert len(Queue(jobs.QUEUE_NAME, connection=redis_conn)) == 1
     assert len(CallStore(redis_conn).timeline("call-2")) == 1 + len(first) + 1 + len(second)
 
@@ -136,3 +138,20 @@ def test_each_turn_saves_its_state_with_its_writes_and_keeps_nothing_in_the_spoo
     assert session.spool.load_state("call-s") is None and session.spool.pending() == 0
     assert make_session().turn("call-s", Digits(digits="1", at=1_790_000_006.0), turn_id="call-s-t1")[-1].type \
         == "hangup"  # another process answers the retried turn from the state in Redis
+
+
+def test_a_first_request_delivered_to_two_processes_at_once_starts_the_call_once(make_session, redis_conn):
+    sessions = [make_session() for _ in range(6)]
+    answers, barrier = [], threading.Barrier(len(sessions))
+
+    def deliver(session, n):
+        barrier.wait()
+        answers.append(session.start(call_id="twice", channel="twilio", caller=STRANGER, called="+1", at=10.0 + n))
+
+    threads = [threading.Thread(target=deliver, args=(s, n)) for n, s in enumerate(sessions)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert len(answers) == 6 and all(a == answers[0] for a in answers)
+    timeline = CallStore(redis_conn).timeline("twice")
+    assert [e["data"]["type"] for e in timeline if e["kind"] == "event"] == ["call_started"]
+    assert SessionStore(redis_conn).load("twice")["version"] == 1
