@@ -19,7 +19,6 @@ from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import tts, twilio_sms
-from .call_status import CallStatusRecorder
 from .channels import twilio_voice as voice
 from .engine.actions import Say
 from .twilio_signature import is_signed
@@ -67,7 +66,7 @@ def twiml(document: str) -> Response:
 def require_signature():
     settings = _settings()
     request.form  # parse first: a body over MAX_CONTENT_LENGTH raises 413 here
-    if not is_signed(request, settings.twilio_auth_token, settings.public_base_url):
+    if not is_signed(request._get_current_object(), settings.twilio_auth_token, settings.public_base_url):
         log.warning("refused %s: missing or invalid X-Twilio-Signature", request.path)
         return jsonify(error="missing or invalid X-Twilio-Signature"), 403
     return None
@@ -84,8 +83,10 @@ def _fallback(exc: Exception | None = None) -> Response:
     return twiml(voice.speak_and_hang_up(_settings().fallback_message))
 
 
-def _call_id() -> str:
-    call_id = request.form.get("CallSid", "").strip()
+# The views read `request.form` and the settings once and pass them on: each access through Flask's context
+# proxies costs a few microseconds, and a turn has a budget of a few hundred.
+def _call_id(form) -> str:
+    call_id = form.get("CallSid", "").strip()
     if not call_id:
         raise BadRequest("CallSid is required")
     return call_id
@@ -95,21 +96,20 @@ def _turn_number() -> int:
     return max(0, request.args.get("t", default=0, type=int))
 
 
-def _turn_id(kind: str, number: int) -> str:
+def _turn_id(form, kind: str, number: int) -> str:
     """Stable for a repeated delivery of the same turn (same URL, same signed parameters)."""
-    signed = "\0".join(f"{name}={request.form.get(name, '')}" for name in TURN_PARAMS)
+    signed = "\0".join(f"{name}={form.get(name, '')}" for name in TURN_PARAMS)
     return f"{kind}{number}-{hashlib.sha256(signed.encode()).hexdigest()[:16]}"
 
 
-def _play_url(say: Say) -> str | None:
-    settings = _settings()
+def _play_url(say: Say, settings) -> str | None:
     try:
         path = tts.prompt_wav(tts.cache_dir(settings.data_dir), text=say.text, audio=say.audio, voice=say.voice,
                               language=say.language, audio_root=settings.flows_dir)
     except (tts.TtsError, OSError) as exc:  # no audio: Twilio's own TTS says it instead
         log.warning("prompt audio unavailable, using <Say>: %s", exc)
         return None
-    return f"{_public_root()}/audio/{path.stem}.wav"
+    return f"{_public_root(settings)}/audio/{path.stem}.wav"
 
 
 @lru_cache(maxsize=2048)
@@ -118,51 +118,54 @@ def _render_said(visible: tuple, urls: voice.TurnUrls) -> str:
     return voice.render(list(visible), urls)
 
 
-def _public_root() -> str:
+def _public_root(settings) -> str:
     """Where Twilio reaches the app: PUBLIC_BASE_URL (so a proxy that strips a path prefix keeps working), else
     a root-relative path that Twilio resolves against the URL it just requested."""
-    return _settings().public_base_url.rstrip("/") or request.script_root
+    return settings.public_base_url.rstrip("/") or request.script_root
 
 
-def _render(actions: list, next_turn: int) -> Response:
-    actions = voice.explain_error(actions, _settings().fallback_message)
-    base = f"{_public_root()}{bp.url_prefix}/voice"
+def _render(actions: list, next_turn: int, settings) -> Response:
+    actions = voice.explain_error(actions, settings.fallback_message)
+    base = f"{_public_root(settings)}{bp.url_prefix}/voice"
     urls = voice.TurnUrls(*(f"{base}/{kind}?t={next_turn}" for kind in ("gather", "dial", "record")))
-    if _settings().twilio_prompt_mode == "play":
-        return twiml(voice.render(actions, urls, _play_url))
+    if settings.twilio_prompt_mode == "play":
+        return twiml(voice.render(actions, urls, lambda say: _play_url(say, settings)))
     return twiml(_render_said(tuple(a for a in actions if isinstance(a, voice.VISIBLE)), urls))
 
 
 @bp.post("/voice")
 def voice_start():
-    call_id = _call_id()
+    form, settings = request.form, _settings()
+    call_id = _call_id(form)
     try:
         actions = _runtime().call_session.start(
-            call_id=call_id, channel="twilio", caller=request.form.get("From", ""),
-            called=request.form.get("To", ""), at=now(), flow_id=request.args.get("flow") or None)
-        return _render(actions, 1)
+            call_id=call_id, channel="twilio", caller=form.get("From", ""), called=form.get("To", ""), at=now(),
+            flow_id=request.args.get("flow") or None)
+        return _render(actions, 1, settings)
     except Exception as exc:  # noqa: BLE001 - whatever broke, the caller still hears something useful
         return _fallback(exc)
 
 
 @bp.post("/voice/<any(gather, dial, record):kind>")
 def voice_turn(kind: str):
-    call_id, number = _call_id(), _turn_number()
-    event = EVENT_READERS[kind](request.form, now())
+    form, settings = request.form, _settings()
+    call_id, number = _call_id(form), _turn_number()
+    event = EVENT_READERS[kind](form, now())
     try:
-        actions = _runtime().call_session.turn(call_id, event, turn_id=_turn_id(kind, number))
-        return _render(actions, number + 1)
+        actions = _runtime().call_session.turn(call_id, event, turn_id=_turn_id(form, kind, number))
+        return _render(actions, number + 1, settings)
     except Exception as exc:  # noqa: BLE001
         return _fallback(exc)
 
 
 @bp.post("/voice/status")
 def voice_status():
-    call_id, status = _call_id(), request.form.get("CallStatus", "")
+    form = request.form
+    call_id, status = _call_id(form), form.get("CallStatus", "")
     runtime = _runtime()
     try:
-        result = CallStatusRecorder(runtime.redis, runtime.call_session).record(
-            call_id, status, at=now(), duration=request.form.get("CallDuration", ""))
+        result = runtime.call_status.record(
+            call_id, status, at=now(), duration=form.get("CallDuration", ""))
     except Exception:  # noqa: BLE001
         log.exception("status callback for %s failed", call_id)
         result = "error"

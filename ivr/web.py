@@ -37,6 +37,11 @@ class WebRuntime:
         from .runtime import open_call_session
         return open_call_session(self.settings, conn=self.redis)
 
+    @cached_property
+    def call_status(self):
+        from .call_status import CallStatusRecorder
+        return CallStatusRecorder(self.redis, self.call_session)
+
 
 def development_secret_key(data_dir: Path) -> str:
     """Without IVR_SECRET_KEY (development only): a random key kept in <data_dir>/secret-key (0600), shared by
