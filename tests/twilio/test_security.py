@@ -109,6 +109,33 @@ def test_admin_csrf_does_not_block_the_webhooks(settings, redis_conn, clock):
     assert poster.post("/twilio/voice", TwilioCall(poster).params()).status == 200
 
 
+def test_webhooks_neither_open_nor_set_session_cookies(app):
+    """A webhook never gets a session: an admin's cookie is not read, and Twilio is never handed one."""
+    client = app.test_client()
+    with client.session_transaction() as session:  # this client is also logged in to the admin
+        session["_user_id"] = "admin"
+    seen = []
+
+    @app.before_request
+    def note_session():
+        from flask import session
+        seen.append(dict(session))
+    poster = SignedPoster(FlaskTransport(client))
+    call = TwilioCall(poster)
+    for path, params in (("/twilio/voice", call.params(CallStatus="ringing")),
+                         ("/twilio/voice/gather?t=1", call.params(Digits="1")),
+                         ("/twilio/voice/status", call.params(CallStatus="completed", CallDuration="9")),
+                         ("/twilio/sms", {"MessageSid": "SM1", "From": "+15557770001", "To": "+15550000000",
+                                          "Body": "hi"})):
+        url = "https://ivr.example.test" + path
+        signature = RequestValidator(AUTH_TOKEN).compute_signature(url, params)
+        response = client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+        assert response.status_code == 200, (path, response.get_data(as_text=True))
+        assert "Set-Cookie" not in response.headers, path
+    assert seen == [{}, {}, {}, {}]
+    assert client.get("/healthz").status_code == 200 and seen[-1] == {"_user_id": "admin"}  # the admin's own
+
+
 def test_garbage_signature_headers_are_refused_not_crashing(twilio):
     params = TwilioCall(twilio).params()
     for junk in ("ünïcode", "a" * 5000, "=="):
