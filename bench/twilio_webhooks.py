@@ -180,6 +180,13 @@ def cpu_seconds(root_pid: int) -> float:
     return sum(stats[pid][1] for pid in tree if pid in stats) / os.sysconf("SC_CLK_TCK")
 
 
+def cpu_times() -> tuple[int, int]:
+    """(steal, total) jiffies of the whole machine: steal is CPU time the hypervisor gave to other guests, which
+    this VM's speed depends on far more than on its own load."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return fields[7], sum(fields[:8])
+
+
 def serve(argv: list[str], env: dict, port: int) -> subprocess.Popen:
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_listening(port, proc)
@@ -243,9 +250,10 @@ def main() -> None:
             # Alternate the two, round by round, so that a change in the machine's speed hits both alike.
             for r in range(args.rounds):
                 for name, (proc, port) in servers.items():
-                    before = cpu_seconds(proc.pid), cpu_seconds(redis.pid)
+                    before = cpu_seconds(proc.pid), cpu_seconds(redis.pid), cpu_times()
                     result = load(port, work, args.connections, args.seconds, f"measured{r}")
-                    after = cpu_seconds(proc.pid), cpu_seconds(redis.pid)
+                    after = cpu_seconds(proc.pid), cpu_seconds(redis.pid), cpu_times()
+                    result["steal_pct"] = 100 * (after[2][0] - before[2][0]) / max(1, after[2][1] - before[2][1])
                     result["web_cpu_ms"] = (after[0] - before[0]) * 1000 / result["requests"]
                     result["redis_cpu_ms"] = (after[1] - before[1]) * 1000 / result["requests"]
                     runs[name].append(result)
@@ -262,15 +270,16 @@ def main() -> None:
             x = runs[name][r]
             print(f"round {r + 1} {name:8s} {x['rps']:6.0f} turns/s  p50 {x['p50']:6.2f} ms  p99 {x['p99']:6.2f} ms  "
                   f"requests {x['requests']}  non-2xx {x['errors']}  CPU/turn: web {x['web_cpu_ms']:.2f} ms, "
-                  f"redis {x['redis_cpu_ms']:.2f} ms")
+                  f"redis {x['redis_cpu_ms']:.2f} ms  steal {x['steal_pct']:.0f}%")
     ivr = {key: statistics.median(x[key] for x in runs["ivr"]) for key in runs["ivr"][0]}
     ceiling = {key: statistics.median(x[key] for x in runs["ceiling"]) for key in runs["ceiling"][0]}
     ratios = [i["rps"] / c["rps"] for i, c in zip(runs["ivr"], runs["ceiling"])]
     print(f"median   ivr {ivr['rps']:.0f} turns/s, p99 {ivr['p99']:.1f} ms, web CPU {ivr['web_cpu_ms']:.2f} ms/turn; "
           f"ceiling {ceiling['rps']:.0f} turns/s, web CPU {ceiling['web_cpu_ms']:.2f} ms/turn; "
           f"non-2xx {sum(x['errors'] for x in runs['ivr'])}")
-    print(f"1-min load average before the run: {load_before:.1f} (other work on the machine lowers turns/s much "
-          f"more than CPU/turn)")
+    print(f"1-min load average before the run: {load_before:.1f}; CPU stolen by the hypervisor during the rounds: "
+          f"{statistics.median(x['steal_pct'] for x in runs['ivr'] + runs['ceiling']):.0f}% median (other work on "
+          f"the machine lowers turns/s much more than CPU/turn)")
     print(f"ratio to ceiling: {statistics.median(ratios):.2f} median (rounds: {', '.join(f'{x:.2f}' for x in ratios)}; "
           f"aim >= 0.5); targets: >= 1000 turns/s {'met' if ivr['rps'] >= 1000 else 'MISSED'}, "
           f"p99 <= 50 ms {'met' if ivr['p99'] <= 50 else 'MISSED'} (medians)")
