@@ -26,6 +26,7 @@ from ivr.store.callbacks import CallbackRequest, CallbackStatus, CallbackStore
 from ivr.store.followups import FollowupStore, Status
 
 GREETING = "Hello, this is the call back you asked for."
+CONNECT_FAILED = "Sorry, we could not put you through just now. Please call us again later."
 
 
 class DialError(Exception):

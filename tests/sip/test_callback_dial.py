@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from ivr.channels.sip.callback_dialer import SipCallbackDialer, make_dialer
-from ivr.channels.sip.outbound import OutboundDialer, dial_target, take_dial_requests
+from ivr.channels.sip.outbound import (OutboundDialer, dial_target, refer_target, sipfrag_status,
+                                      take_dial_requests)
 from ivr.jobs.callback import DialError
 from ivr.settings import Settings
 from ivr.store import connect, keys
@@ -87,6 +88,35 @@ def test_an_answered_callback_is_invited_greeted_and_hung_up(sip_side, redis_ser
     assert redis_conn.llen(keys.SIP_DIAL_REQUESTS) == 0
 
 
+def test_an_answered_callback_with_connect_to_is_put_through_by_refer(sip_side, redis_server, tmp_path):
+    _, dialer = sip_side()
+    callee, port = start_callee("uas_connect.xml", tmp_path)
+    target = f"sip:callee@127.0.0.1:{port}"
+    request = CallbackRequest(id="cb-c", number=target, connect_to="sales")  # a bare extension: at the callee's host
+    assert worker_dialer(redis_server, ring_timeout=10).place(target, request)
+    output = callee.communicate(timeout=60)[0]
+    assert callee.returncode == 0, output[-2000:]  # REFER to sip:sales@..., its NOTIFY got our 200, then our BYE
+    outcome = last_outcome(dialer, "cb-c-1")
+    assert outcome["greeted"] and (outcome["connected"], outcome["connect"]) == (True, "completed")
+
+
+def test_a_refused_connect_to_is_explained_to_the_callee_before_we_hang_up(sip_side, redis_server, tmp_path):
+    _, dialer = sip_side()
+    sent = {}
+    for reference, scenario, connect_to in (("cb-p", "uas_answer.xml", ""),
+                                            ("cb-r", "uas_connect_refused.xml", "sip:sales@127.0.0.1:5999")):
+        callee, port = start_callee(scenario, tmp_path)
+        target = f"sip:callee@127.0.0.1:{port}"
+        request = CallbackRequest(id=reference, number=target, connect_to=connect_to)
+        assert worker_dialer(redis_server, ring_timeout=10).place(target, request)
+        output = callee.communicate(timeout=60)[0]
+        assert callee.returncode == 0, output[-2000:]
+        sent[reference] = last_outcome(dialer, f"{reference}-1")
+    assert "connected" not in sent["cb-p"]  # no connect_to: greeting, then BYE
+    assert (sent["cb-r"]["connected"], sent["cb-r"]["connect"]) == (False, "refused")
+    assert sent["cb-r"]["rtp_sent"] > sent["cb-p"]["rtp_sent"] + 100  # over 2 s more audio: the apology
+
+
 def test_a_callee_who_hangs_up_first_gets_our_200_and_the_call_counts_as_answered(sip_side, redis_server, tmp_path):
     _, dialer = sip_side()
     callee, port = start_callee("uas_hangup.xml", tmp_path)
@@ -140,6 +170,16 @@ def test_dial_targets():
                                                                  ("pbx.example.com", 5080))
     with pytest.raises(ValueError):
         dial_target("+1555", "")
+
+
+def test_refer_targets_and_sipfrag():
+    callee_host = ("10.0.0.9", 5060)
+    assert refer_target("tel:+15551234", "", callee_host) == "tel:+15551234"
+    assert refer_target(" sip:sales@pbx:5070 ", "", callee_host) == "sip:sales@pbx:5070"
+    assert refer_target("+1 555 1234", "pbx.example.com", callee_host) == "sip:+15551234@pbx.example.com"
+    assert refer_target("201", "", callee_host) == "sip:201@10.0.0.9"
+    assert [sipfrag_status(b) for b in ("SIP/2.0 200 OK\r\n", "SIP/2.0 486 Busy Here", "", "garbage")] == [
+        200, 486, 0, 0]
 
 
 def test_the_worker_gets_the_sip_dialer_when_configured(redis_server):

@@ -34,6 +34,24 @@ class TransferOutcome:
     reason: str
 
 
+async def await_transfer(call: "SipCall", refer_status: asyncio.Future, timeout: float) -> TransferOutcome:
+    """After a REFER on `call` (whose `transfer_progress` was set before it went out): the REFER's final
+    status, then the transfer target's final status from the NOTIFYs, or the peer hanging up on us."""
+    await asyncio.wait({refer_status, call.ended}, return_when=asyncio.FIRST_COMPLETED)
+    call._check()
+    code = refer_status.result()
+    if not 200 <= code < 300:
+        return TransferOutcome(False, "refused" if code != 408 else "no-answer")
+    done, _ = await asyncio.wait({call.transfer_progress, call.ended}, timeout=timeout,
+                                 return_when=asyncio.FIRST_COMPLETED)
+    if call.ended in done:
+        return TransferOutcome(True, "completed")  # the peer took the call and hung up on us
+    if not done:
+        return TransferOutcome(False, "no-answer")
+    final = call.transfer_progress.result()
+    return TransferOutcome(200 <= final < 300, "completed" if final < 300 else "failed")
+
+
 class SipCall:
     def __init__(self, call_id: str, caller: str, called: str, stream: RtpStream, prompts: PromptLibrary,
                  recordings_dir: Path, control) -> None:

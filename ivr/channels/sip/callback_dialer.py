@@ -14,7 +14,7 @@ import time
 import redis
 
 from ivr.jobs import JOB_TIMEOUT
-from ivr.jobs.callback import GREETING, DialError
+from ivr.jobs.callback import CONNECT_FAILED, GREETING, DialError
 from ivr.jobs.context import current
 from ivr.store import keys
 
@@ -28,8 +28,8 @@ def dial_request(number: str, request, ring_timeout: float = RING_TIMEOUT) -> di
     """The JSON-able request the SIP process dials from; its id is stable per callback attempt."""
     attempt = len(getattr(request, "attempts", []) or []) + 1
     return {"id": f"{request.id}-{attempt}", "number": number, "greeting": GREETING,
-            "connect_to": getattr(request, "connect_to", ""), "ring_timeout": ring_timeout,
-            "queued_at": time.time()}
+            "connect_to": getattr(request, "connect_to", ""), "connect_failed": CONNECT_FAILED,
+            "ring_timeout": ring_timeout, "queued_at": time.time()}
 
 
 class SipCallbackDialer:

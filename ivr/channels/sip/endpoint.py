@@ -151,12 +151,16 @@ class Endpoint(SipUAS):
 
     def refer(self, call: IncomingCall, target: str) -> asyncio.Future:
         """Blind transfer: REFER on the call's dialog; resolves with the final status code."""
+        return self.refer_in_dialog(call.dialog, target, call.source_addr)
+
+    def refer_in_dialog(self, dialog, target: str, addr: tuple[str, int]) -> asyncio.Future:
+        """REFER on any confirmed dialog, ours as UAS or as UAC (outbound.py's callbacks)."""
         local = self._local()
-        refer = call.dialog.create_request("REFER", via_host=local[0], via_port=local[1])
+        refer = dialog.create_request("REFER", via_host=local[0], via_port=local[1])
         refer.headers.set_single("Refer-To", f"<{target}>")
-        refer.headers.set_single("Referred-By", f"<{call.dialog.local_uri}>")
+        refer.headers.set_single("Referred-By", f"<{dialog.local_uri}>")
         refer.headers.set_single("Contact", f"<sip:{format_addr(*local)}>")
-        return self.send_reliably(refer, call.source_addr)
+        return self.send_reliably(refer, addr)
 
     def send_reliably(self, request: SipRequest, addr: tuple[str, int]) -> asyncio.Future:
         """Non-INVITE client transaction over UDP (RFC 3261 17.1.2): T1 doubling to T2, 408 after Timer F."""

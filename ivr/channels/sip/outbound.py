@@ -4,8 +4,10 @@
 thread (the media loop never waits on Redis), answers "taken" on the request's result list at once, then
 dials: an INVITE (aiosipua's SipUAC, digest auth when the registrar challenges) to
 `sip:<number>@<registrar>` when IVR_SIP_REGISTRAR is set, or to the number itself when it is a SIP URI.
-On 200 the ACK goes out, the media joins the shared pacing clock like an inbound call, the callee hears the
-greeting and we hang up (BYE, retransmitted). The outcome - answered / busy / no-answer / rejected /
+On 200 the ACK goes out, the media joins the shared pacing clock like an inbound call and the callee hears the
+greeting. With a `connect_to`, a REFER then puts the callee through to it (blind transfer, as for inbound calls;
+the NOTIFYs on our outbound dialog report how it went) and, should that fail, the callee hears why. Then we hang
+up (BYE, retransmitted). The outcome - answered / busy / no-answer / rejected /
 failed, with the SIP status - goes to the result list the worker's `place()` waits on.
 """
 from __future__ import annotations
@@ -21,7 +23,7 @@ from aiosipua import SipDigestAuth, SipRequest, SipUAC, build_sdp
 
 from ivr.store import keys
 
-from .call import CallEnded, SipCall
+from .call import CallEnded, SipCall, TransferOutcome, await_transfer
 from .media import g711
 from .media.stream import RtpStream
 from .registration import parse_registrar
@@ -32,6 +34,7 @@ RESULT_TTL = 300  # seconds an outcome waits for the worker
 POLL_SECONDS = 1  # BLPOP timeout: how quickly the loop notices shutdown
 BUSY = {486, 600}
 NO_ANSWER = {408, 480, 487}
+CONNECT_TIMEOUT = 30.0  # seconds the connect_to party may take to answer the transferred callee
 
 
 def dial_target(number: str, registrar: str) -> tuple[str, tuple[str, int]]:
@@ -44,6 +47,24 @@ def dial_target(number: str, registrar: str) -> tuple[str, tuple[str, int]]:
     host, port = parse_registrar(registrar)
     user = re.sub(r"[^0-9A-Za-z+*#._-]", "", number)
     return f"sip:{user}@{host}" + (f":{port}" if port != 5060 else ""), (host, port)
+
+
+def refer_target(connect_to: str, registrar: str, address: tuple[str, int]) -> str:
+    """The Refer-To URI for `connect_to`: a SIP or tel URI as given, else a number at the registrar (or at the
+    host the callee was reached through, which routes it like the callee's own calls)."""
+    connect_to = connect_to.strip()
+    if re.match(r"^(sips?|tel):", connect_to):
+        return connect_to
+    try:
+        return dial_target(connect_to, registrar)[0]
+    except ValueError:
+        return f"sip:{re.sub(r'[^0-9A-Za-z+*#._-]', '', connect_to)}@{address[0]}"
+
+
+def sipfrag_status(body: str) -> int:
+    """The status code of a NOTIFY's message/sipfrag body ('SIP/2.0 200 OK'), 0 if it has none."""
+    match = re.match(r"\s*SIP/2\.0\s+(\d{3})", body or "")
+    return int(match.group(1)) if match else 0
 
 
 def report(conn, reference: str, outcome: dict) -> None:
@@ -70,6 +91,8 @@ class OutboundDialer:
         endpoint._handlers["BYE"] = self._handle_bye
         self._responses = endpoint._handle_response
         endpoint._handle_response = self._handle_response
+        self._inbound_notify = endpoint._handlers["NOTIFY"]
+        endpoint._handlers["NOTIFY"] = self._handle_notify
 
     def _uac(self) -> SipUAC:
         endpoint = self.server.endpoint
@@ -84,6 +107,22 @@ class OutboundDialer:
             return
         self.server.endpoint.transport.send_reply(call.dialog.create_response(request, 200, "OK"))
         call.end("hangup")
+
+    def _handle_notify(self, request, addr) -> None:
+        """Transfer progress on an answered callback's dialog (aiosipua only looks in its inbound dialogs)."""
+        call = self.calls.get(request.call_id or "")
+        if call is None:
+            self._inbound_notify(request, addr)
+            return
+        event = (request.get_header("event") or "").split(";")[0].strip().lower()
+        transport = self.server.endpoint.transport
+        if event != "refer":
+            transport.send_reply(call.dialog.create_response(request, 489, "Bad Event"))
+            return
+        transport.send_reply(call.dialog.create_response(request, 200, "OK"))
+        status = sipfrag_status(request.text)
+        if status >= 200 and call.transfer_progress is not None and not call.transfer_progress.done():
+            call.transfer_progress.set_result(status)
 
     def _handle_response(self, response) -> None:
         """aiosipua does not ACK a failed INVITE (RFC 3261 17.1.1.3); without it the callee resends its 4xx."""
@@ -170,10 +209,15 @@ class OutboundDialer:
         server.clock.add(stream)
         if on_answer is not None:
             await on_answer({"state": "answered", "status": 200, "call_id": outgoing.call_id})
-        greeted = False
+        greeted, connected = False, None
         try:
             greeted = await call.say(text=str(job.get("greeting") or "Hello, this is your callback."),
                                      barge_in=False)
+            if greeted and job.get("connect_to"):
+                connected = await self._connect(call, outgoing, str(job["connect_to"]), address)
+                if not connected.ok:
+                    await call.say(text=str(job.get("connect_failed") or "Sorry, we could not put you through."),
+                                   barge_in=False)
         except CallEnded:
             pass
         finally:
@@ -181,8 +225,20 @@ class OutboundDialer:
             uac.remove_call(outgoing.call_id)
             if not call.ended.done() or call.ended.result() != "hangup":
                 self._bye(outgoing)
-        return {"state": "answered", "status": 200, "call_id": outgoing.call_id, "greeted": greeted,
-                "rtp_sent": stream.packets_sent, "ended": call.ended.result() if call.ended.done() else "completed"}
+        outcome = {"state": "answered", "status": 200, "call_id": outgoing.call_id, "greeted": greeted,
+                   "rtp_sent": stream.packets_sent,
+                   "ended": call.ended.result() if call.ended.done() else "completed"}
+        if connected is not None:
+            outcome["connected"], outcome["connect"] = connected.ok, connected.reason
+        return outcome
+
+    async def _connect(self, call: SipCall, outgoing, connect_to: str, address) -> TransferOutcome:
+        target = refer_target(connect_to, self.registrar, address)
+        call.transfer_progress = asyncio.get_running_loop().create_future()  # before the REFER: NOTIFYs are quick
+        refer = self.server.endpoint.refer_in_dialog(outgoing.dialog, target, outgoing.remote_addr)
+        outcome = await await_transfer(call, refer, CONNECT_TIMEOUT)
+        log.info("callback %s: put through to %s: %s", outgoing.call_id, target, outcome.reason)
+        return outcome
 
     async def _retransmit(self, outgoing) -> None:
         """Timer A (RFC 3261 17.1.1.2): aiosipua sends the INVITE once; UDP may lose it."""

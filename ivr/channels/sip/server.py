@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from aiosipua import IncomingCall, SdpNegotiationError, negotiate_sdp
 from aiosipua.dialog import DialogState
 
-from .call import CallEnded, SipCall, TransferOutcome
+from .call import CallEnded, SipCall, TransferOutcome, await_transfer
 from .config import SipConfig, primary_ip
 from .endpoint import Endpoint
 from .media import g711
@@ -234,20 +234,7 @@ class SipServer:
         if not re.match(r"^(sips?|tel):", target):
             target = f"sip:{target}@{live.incoming.source_addr[0]}"
         call.transfer_progress = asyncio.get_running_loop().create_future()
-        status = await asyncio.wait({self.endpoint.refer(live.incoming, target), call.ended},
-                                    return_when=asyncio.FIRST_COMPLETED)
-        call._check()
-        code = next(iter(status[0])).result()
-        if not 200 <= code < 300:
-            return TransferOutcome(False, "refused" if code != 408 else "no-answer")
-        done, _ = await asyncio.wait({call.transfer_progress, call.ended}, timeout=timeout,
-                                     return_when=asyncio.FIRST_COMPLETED)
-        if call.ended in done:
-            return TransferOutcome(True, "completed")  # the peer took the call and hung up on us
-        if not done:
-            return TransferOutcome(False, "no-answer")
-        final = call.transfer_progress.result()
-        return TransferOutcome(200 <= final < 300, "completed" if final < 300 else "failed")
+        return await await_transfer(call, self.endpoint.refer(live.incoming, target), timeout)
 
     def _transfer_progress(self, call_id: str, status: int, reason: str) -> None:
         live = self.live.get(call_id)
