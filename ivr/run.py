@@ -15,8 +15,8 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from .private_files import write_private_file
 from .procs import die_with_parent
 from .redis_embedded import EmbeddedRedis
 from .settings import Settings
@@ -78,7 +78,7 @@ class Supervisor:
         # The file is complete before the account exists, so a crash in between cannot lock the admin out
         # and nobody ever reads a half-written password.
         path = self.settings.data_dir / "initial-admin-password"
-        _write_private_file(path, password + "\n")
+        write_private_file(path, password + "\n")
         users.save("admin", password, Role.ADMIN)
         log.warning("first start: created the admin account 'admin'; its password is in %s "
                     "(change it with `ivr admin create-user admin`)", path.resolve())
@@ -140,14 +140,3 @@ class Supervisor:
             self.redis.stop()
             self.redis = None
 
-
-def _write_private_file(path: Path, text: str) -> None:
-    """Write `text` to `path` with mode 0600, atomically: readers see no file or the whole file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(partial, path)

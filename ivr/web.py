@@ -6,15 +6,14 @@ answering even when Redis is down.
 """
 from __future__ import annotations
 
-import os
 import secrets
-import time
 from functools import cached_property
 from pathlib import Path
 
 from flask import Flask
 
 from . import twilio_web
+from .private_files import write_private_file
 from .settings import Settings
 
 
@@ -47,19 +46,13 @@ def development_secret_key(data_dir: Path) -> str:
     """Without IVR_SECRET_KEY (development only): a random key kept in <data_dir>/secret-key (0600), shared by
     every web process on this host and stable across restarts, so nobody can forge sessions with a known key."""
     path = Path(data_dir) / "secret-key"
-    path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        write_private_file(path, secrets.token_hex(32) + "\n", replace=False)
     except FileExistsError:
-        for _ in range(50):  # another process may be writing it right now
-            key = path.read_text().strip()
-            if key:
-                return key
-            time.sleep(0.01)
-        raise RuntimeError(f"{path} is empty: delete it or set IVR_SECRET_KEY") from None
-    key = secrets.token_hex(32)
-    with os.fdopen(fd, "w") as out:
-        out.write(key + "\n")
+        pass  # made by another process or an earlier run: every process uses that one
+    key = path.read_text().strip()
+    if not key:
+        raise RuntimeError(f"{path} is empty: delete it or set IVR_SECRET_KEY")
     return key
 
 
