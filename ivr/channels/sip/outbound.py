@@ -50,8 +50,9 @@ def dial_target(number: str, registrar: str) -> tuple[str, tuple[str, int]]:
 
 
 def refer_target(connect_to: str, registrar: str, address: tuple[str, int]) -> str:
-    """The Refer-To URI for `connect_to`: a SIP or tel URI as given, else a number at the registrar (or at the
-    host the callee was reached through, which routes it like the callee's own calls)."""
+    """The Refer-To URI for `connect_to`: a SIP or tel URI as given, else a number at the registrar, or at the
+    peer's host (`address`: the PBX an inbound call came from, or the host a callee was reached through), which
+    routes it like the peer's own calls. Inbound transfers (server.py) use it too, without a registrar."""
     connect_to = connect_to.strip()
     if re.match(r"^(sips?|tel):", connect_to):
         return connect_to

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from .media.clock import PacingClock
 from .media.ports import PortPool, PortsExhausted
 from .media.prompts import PromptLibrary
 from .media.stream import RtpStream
+from .outbound import refer_target
 from .registration import RegistrationKeeper
 from .transport import IvrUdpTransport
 
@@ -231,8 +231,7 @@ class SipServer:
         live = self.live.get(call.call_id)
         if live is None:
             raise CallEnded("gone")
-        if not re.match(r"^(sips?|tel):", target):
-            target = f"sip:{target}@{live.incoming.source_addr[0]}"
+        target = refer_target(target, "", live.incoming.source_addr)  # a bare number: at the PBX that sent the call
         call.transfer_progress = asyncio.get_running_loop().create_future()
         return await await_transfer(call, self.endpoint.refer(live.incoming, target), timeout)
 
