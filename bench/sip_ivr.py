@@ -63,7 +63,7 @@ async def main() -> None:
     counters = {"digits_gathered": 0}
     if args.flow:
         from ivr.channels.sip.session import flow_app
-        from ivr.runtime import open_call_session
+        from ivr.call_session.wiring import open_call_session
         from ivr.settings import Settings
         app = flow_app(open_call_session(Settings.from_env()))
     else:

@@ -67,7 +67,7 @@ def simulate(settings: Settings, flow_path: str, caller: str, called: str, at_te
     at = _parse_time(at_text)
     session = None
     if enqueue:
-        from .runtime import open_call_session  # storage is only needed here
+        from .call_session.wiring import open_call_session  # storage is only needed here
         session = open_call_session(settings, flows_dir=Path(flow_path).parent)
     emit = (lambda a: click.echo(as_json_line(a))) if as_json else _echo_readable
     if inputs:

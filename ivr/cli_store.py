@@ -16,7 +16,7 @@ from ivr.settings import Settings
 @click.pass_obj
 def worker(settings: Settings, burst: bool, maintenance_interval: int) -> None:
     """Run the follow-up worker (email, sms, webhook, chat, callback) with RQ's scheduler."""
-    from ivr import runtime
+    from ivr.call_session import wiring as runtime
     from ivr.worker import run_worker
     conn = runtime.open_redis(settings)
     spool = runtime.open_spool(settings)
@@ -30,7 +30,7 @@ def worker(settings: Settings, burst: bool, maintenance_interval: int) -> None:
 @click.pass_obj
 def calls(settings: Settings, as_json: bool, limit: int) -> None:
     """List recent calls, newest first, with their outcome, path and follow-up jobs."""
-    from ivr import runtime
+    from ivr.call_session import wiring as runtime
     from ivr.store.calls import CallStore
     from ivr.store.followups import FollowupStore
     conn = runtime.open_redis(settings)

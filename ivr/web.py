@@ -28,17 +28,17 @@ class WebRuntime:
     def redis(self):
         if self._redis is not None:
             return self._redis
-        from .runtime import open_redis
+        from .call_session.wiring import open_redis
         return open_redis(self.settings)
 
     @cached_property
     def call_session(self):
-        from .runtime import open_call_session
+        from .call_session.wiring import open_call_session
         return open_call_session(self.settings, conn=self.redis)
 
     @cached_property
     def call_status(self):
-        from .call_status import CallStatusRecorder
+        from .call_session.status import CallStatusRecorder
         return CallStatusRecorder(self.redis, self.call_session)
 
 

@@ -22,7 +22,7 @@ from ivr.settings import Settings
 from ivr.store import UNAVAILABLE, analytics, heartbeats
 from ivr.store.calls import CallStore
 from ivr.store.spool import Spool
-from ivr.turn_writes import replay_spool
+from ivr.call_session.writes import replay_spool
 
 log = logging.getLogger(__name__)
 

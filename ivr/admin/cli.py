@@ -9,7 +9,7 @@ from ivr.settings import Settings
 
 
 def _conn(settings: Settings):
-    from ivr.runtime import open_redis
+    from ivr.call_session.wiring import open_redis
     return open_redis(settings)
 
 

@@ -1,6 +1,6 @@
 """Writing call records: one Lua script applies a whole turn write (record, timeline, jobs, state) in one round trip.
 
-A turn write (see ivr.turn_writes) is a JSON-able dict: `call_id`, and optionally `start`, `timeline`, `jobs`,
+A turn write (see ivr.call_session.writes) is a JSON-able dict: `call_id`, and optionally `start`, `timeline`, `jobs`,
 `path`, `finish`. `CallWriter.apply` sends it to Redis as one EVALSHA, which is also atomic. With it may go:
 - the call's engine state blob, saved only if its version is newer (store.sessions);
 - "create": write only if the call has no state yet, else return that state (a first request delivered twice);

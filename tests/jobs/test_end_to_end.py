@@ -5,7 +5,7 @@ from pathlib import Path
 from ivr.call_session import CallSession
 from ivr.engine.events import Digits
 from ivr.flows import FlowRepository
-from ivr.runtime import open_call_session
+from ivr.call_session.wiring import open_call_session
 from ivr.store import connect
 from ivr.store.calls import CallStore
 from ivr.store.flows import FlowStore

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from ivr.engine.events import Digits
-from ivr.runtime import open_call_session
+from ivr.call_session.wiring import open_call_session
 from ivr.store.followups import FollowupStore
 from tests.procs import alive, children
 

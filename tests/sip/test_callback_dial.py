@@ -233,7 +233,7 @@ def test_the_rq_worker_retries_a_busy_sip_callback_until_answered(sip_side, redi
 
     from ivr import jobs
     from ivr.store.callbacks import CallbackStore
-    from ivr.turn_writes import apply_write, new_write
+    from ivr.call_session.writes import apply_write, new_write
     from ivr.worker import make_worker
 
     busy, port = start_callee("uas_busy.xml", tmp_path)

@@ -9,7 +9,7 @@ from ivr.store.chats import ChatStore, RoomNotFound
 from ivr.store.flows import FlowStore, RevisionNotFound
 from ivr.store.followups import FollowupStore, Status
 from ivr.store.sessions import SessionStore
-from ivr.turn_writes import apply_write, new_write
+from ivr.call_session.writes import apply_write, new_write
 
 
 def test_call_record_timeline_index_and_live_set(redis_conn):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 import wave
 
-from ivr.call_session import DOWN_BACKOFF
+from ivr.call_session.session import DOWN_BACKOFF
 from ivr.store.calls import CallStore
 from ivr.store import keys
 

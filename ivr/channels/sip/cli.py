@@ -69,7 +69,7 @@ async def serve(settings: Settings, config: SipConfig, session, flow_id: str | N
 def sip(settings: Settings | None, host: str | None, port: int | None, flow_path: str | None) -> None:
     """Answer SIP calls (softphones, PBXs, trunks) on UDP with the IVR flows."""
     from ivr.flows import FlowInvalid, load_flow
-    from ivr.runtime import open_call_session
+    from ivr.call_session.wiring import open_call_session
 
     settings = settings if isinstance(settings, Settings) else Settings.from_env()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 
-from .engine.events import HungUp
-from .store import UNAVAILABLE, keys
+from ivr.engine.events import HungUp
+from ivr.store import UNAVAILABLE, keys
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from ivr.settings import Settings
 from ivr.store import UNAVAILABLE, connect
 from ivr.store.flows import FlowStore
 from ivr.store.spool import Spool
-from ivr.turn_writes import replay_spool
+from ivr.call_session.writes import replay_spool
 
 log = logging.getLogger(__name__)
 

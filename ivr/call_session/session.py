@@ -24,7 +24,7 @@ from ivr.store import UNAVAILABLE
 from ivr.store.call_writes import CallWriter
 from ivr.store.sessions import SessionStore
 from ivr.store.spool import Spool
-from ivr.turn_writes import KIND, apply_turn, new_write, replay_spool
+from ivr.call_session.writes import KIND, apply_turn, new_write, replay_spool
 
 log = logging.getLogger(__name__)
 
