@@ -16,9 +16,9 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from .private_files import write_private_file
-from .procs import die_with_parent
-from .redis_embedded import EmbeddedRedis
+from .system.private_files import write_private_file
+from .system.procs import die_with_parent
+from .store.embedded import EmbeddedRedis
 from .settings import Settings
 
 log = logging.getLogger("ivr.run")

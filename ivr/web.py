@@ -13,7 +13,7 @@ from pathlib import Path
 from flask import Flask
 
 from . import twilio_web
-from .private_files import write_private_file
+from .system.private_files import write_private_file
 from .settings import Settings
 
 

@@ -17,7 +17,7 @@ from rq.scheduler import RQScheduler
 
 from ivr import jobs
 from ivr.jobs.context import JobContext, bound
-from ivr.procs import die_with_parent
+from ivr.system.procs import die_with_parent
 from ivr.settings import Settings
 from ivr.store import UNAVAILABLE, analytics, heartbeats
 from ivr.store.calls import CallStore

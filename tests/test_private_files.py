@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from ivr.private_files import write_private_file
+from ivr.system.private_files import write_private_file
 
 
 def test_written_whole_private_and_first_writer_wins(tmp_path):

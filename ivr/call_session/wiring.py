@@ -15,7 +15,7 @@ from rq import Queue
 from ivr import jobs
 from ivr.call_session import CallSession
 from ivr.flows import FlowRepository
-from ivr.redis_embedded import EmbeddedRedis
+from ivr.store.embedded import EmbeddedRedis
 from ivr.settings import Settings
 from ivr.store import UNAVAILABLE, connect
 from ivr.store.flows import FlowStore

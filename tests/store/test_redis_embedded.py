@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.redis_embedded import EmbeddedRedis
+from ivr.store.embedded import EmbeddedRedis
 from ivr.store import connect
 from tests.procs import alive
 
@@ -60,7 +60,7 @@ def test_no_orphan_when_the_owner_is_sigkilled(tmp_path):
     owner = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             import sys, time
-            from ivr.redis_embedded import EmbeddedRedis
+            from ivr.store.embedded import EmbeddedRedis
             server = EmbeddedRedis({str(tmp_path)!r}).start()
             print(server.pid, flush=True)
             time.sleep(120)

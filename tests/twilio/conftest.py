@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ivr.procs import die_with_parent
+from ivr.system.procs import die_with_parent
 from ivr.settings import Settings
 from ivr.store import connect
 from ivr.web import create_app

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import redis
 
-from .procs import die_with_parent
+from ivr.system.procs import die_with_parent
 
 _MAX_SOCKET_PATH = 107  # sun_path is 108 bytes including the NUL
 
