@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import twilio_web
+from .channels.twilio import views as twilio_web
 from .system.private_files import write_private_file
 from .settings import Settings
 

@@ -6,7 +6,8 @@ from flask_wtf import CSRFProtect
 from rq import Queue
 from twilio.request_validator import RequestValidator
 
-from ivr import jobs, twilio_web
+from ivr import jobs
+from ivr.channels.twilio import views as twilio_web
 from ivr.store.calls import CallStore
 
 from tests.twilio.twilio_caller import AUTH_TOKEN, FlaskTransport, SignedPoster, TwilioCall

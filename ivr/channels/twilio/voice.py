@@ -13,8 +13,8 @@ from typing import Callable, Mapping
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from ..engine import actions as A
-from ..engine import events as E
+from ivr.engine import actions as A
+from ivr.engine import events as E
 
 UNKNOWN_CALL_TEXT = "Sorry, this call can no longer be continued. Please call again. Goodbye."
 

@@ -13,10 +13,10 @@ import time
 
 from flask import Response, current_app, jsonify, request
 
-from .channels import sms
-from .channels.twilio_voice import explain_error
-from .store import UNAVAILABLE
-from .store.sms_conversations import Conversation, SmsConversationStore
+from ivr.channels.twilio import sms
+from ivr.channels.twilio.voice import explain_error
+from ivr.store import UNAVAILABLE
+from ivr.store.sms_conversations import Conversation, SmsConversationStore
 
 log = logging.getLogger(__name__)
 

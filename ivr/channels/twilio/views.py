@@ -18,10 +18,11 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request, sen
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import tts, twilio_sms
-from .channels import twilio_voice as voice
-from .engine.actions import Say
-from .twilio_signature import is_signed
+from ivr.channels import prompt_audio as tts
+from ivr.channels.twilio import sms_view as twilio_sms
+from ivr.channels.twilio import voice
+from ivr.channels.twilio.signature import is_signed
+from ivr.engine.actions import Say
 
 log = logging.getLogger(__name__)
 
