@@ -134,14 +134,14 @@ class IvrWorker(SimpleWorker):
 def sip_dialers(settings: Settings) -> dict:
     """The SIP channel's callback dialer, when callbacks go out over SIP.
 
-    Contract for the SIP channel: `ivr/channels/sip/callback_dialer.py` defines `make_dialer(settings)` returning
+    Contract for the SIP channel: `ivr/jobs/sip_dialer.py` defines `make_dialer(settings)` returning
     an object with `place(number, request) -> reference` that raises `ivr.jobs.callback.DialError` on failure.
     Without it, SIP callback attempts fail visibly ("no dialer for callback channel 'sip'").
     """
     if settings.callback_channel != "sip":
         return {}
     try:
-        from ivr.channels.sip.callback_dialer import make_dialer
+        from ivr.jobs.sip_dialer import make_dialer
     except ImportError:
         log.error("IVR_CALLBACK_CHANNEL=sip but the SIP channel has no callback dialer")
         return {}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.channels.sip.callback_dialer import SipCallbackDialer, make_dialer
+from ivr.jobs.sip_dialer import SipCallbackDialer, make_dialer
 from ivr.channels.sip.outbound import (OutboundDialer, dial_target, refer_target, sipfrag_status,
                                       take_dial_requests)
 from ivr.jobs.callback import DialError
