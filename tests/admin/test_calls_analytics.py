@@ -10,7 +10,7 @@ import pytest
 
 from ivr.flows import load_flow
 from ivr.call_session.wiring import open_call_session
-from ivr.simulate import run_script
+from ivr.channels.simulator import run_script
 from ivr.store import analytics
 from ivr.store.callbacks import CallbackStatus, CallbackStore
 from ivr.store.calls import CallStore
