@@ -113,11 +113,11 @@ def run(settings: Settings, without: tuple[str, ...]) -> None:
 
 def _add_part_commands() -> None:
     """Each part keeps its commands beside its code; they all hang off this one group."""
-    from .admin.cli import admin
+    from .admin.cli import admin, calls
     from .channels.sip.cli import sip
-    from .cli_store import calls, worker
     from .web_cli import web
-    for command in (web, worker, calls, sip, admin):
+    from .worker import worker_command
+    for command in (web, worker_command, calls, sip, admin):
         main.add_command(command)
 
 

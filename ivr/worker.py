@@ -11,6 +11,7 @@ import logging
 import os
 import time
 
+import click
 import redis
 from rq import Queue, SimpleWorker
 from rq.scheduler import RQScheduler
@@ -161,3 +162,17 @@ def run_worker(settings: Settings, conn: redis.Redis, spool: Spool | None = None
                maintenance_interval: int = MAINTENANCE_INTERVAL, logging_level: str = "INFO") -> bool:
     worker = make_worker(settings, conn, spool, maintenance_interval)
     return worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Exit once the queues are empty (scheduled jobs due now included).")
+@click.option("--maintenance-interval", default=10, show_default=True, type=click.IntRange(1, 3600),
+              help="Seconds between clean-ups that requeue jobs of killed workers, spool replays and heartbeats.")
+@click.pass_obj
+def worker_command(settings: Settings, burst: bool, maintenance_interval: int) -> None:
+    """Run the follow-up worker (email, sms, webhook, chat, callback) with RQ's scheduler."""
+    from ivr.call_session import wiring
+    conn = wiring.open_redis(settings)
+    spool = wiring.open_spool(settings)
+    wiring.replay_quietly(spool, conn, wiring.open_queue(conn))
+    run_worker(settings, conn, spool, burst=burst, maintenance_interval=maintenance_interval)
