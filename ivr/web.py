@@ -37,6 +37,11 @@ class WebRuntime:
         return open_call_session(self.settings, conn=self.redis)
 
     @cached_property
+    def sms_conversations(self):
+        from .store.sms_conversations import SmsConversationStore
+        return SmsConversationStore(self.redis)
+
+    @cached_property
     def call_status(self):
         from .call_session.status import CallStatusRecorder
         return CallStatusRecorder(self.redis, self.call_session)

@@ -7,6 +7,8 @@ Opening a session replays whatever an earlier process left in the spool.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import redis
@@ -17,7 +19,8 @@ from ivr.call_session import CallSession
 from ivr.flows import FlowRepository
 from ivr.store.embedded import EmbeddedRedis
 from ivr.settings import Settings
-from ivr.store import UNAVAILABLE, connect
+from ivr.store import UNAVAILABLE, connect, heartbeats
+from ivr.store.dial_requests import DialRequests
 from ivr.store.flows import FlowStore
 from ivr.store.spool import Spool
 from ivr.call_session.writes import replay_spool
@@ -59,3 +62,13 @@ def open_call_session(settings: Settings, flows_dir: str | Path | None = None,
     replay_quietly(spool, conn, queue)
     return CallSession(flows, redis_conn=conn, queue=queue, spool=spool, default_flow=settings.default_flow,
                        fallback_text=settings.fallback_message)
+
+
+def heartbeat_writer(conn: redis.Redis, component: str) -> Callable[..., None]:
+    """`beat(**info)` for a process that /healthz watches (store/heartbeats.py)."""
+    return partial(heartbeats.beat, conn, component)
+
+
+def open_dial_requests(conn: redis.Redis) -> DialRequests:
+    """The queue through which the worker hands callback calls to the `ivr sip` process."""
+    return DialRequests(conn)

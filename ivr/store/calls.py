@@ -38,6 +38,19 @@ def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+# Only touch an existing call record; only a higher rank wins. Returns -1 (no record), 0 (stale/repeat),
+# 1 (applied) or 2 (applied, and the flow had already finished the call: no hang-up turn needed).
+_ADVANCE_STATUS = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local current = tonumber(redis.call('HGET', KEYS[1], 'status_rank') or '0')
+if current >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'status_rank', ARGV[2], 'status_at', ARGV[4])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'duration', ARGV[3]) end
+if redis.call('HEXISTS', KEYS[1], 'ended_at') == 1 then return 2 end
+return 1
+"""
+
+
 class CallStore:
     def __init__(self, conn: redis.Redis, retention: int = keys.CALL_RETENTION):
         self.conn = conn
@@ -47,6 +60,14 @@ class CallStore:
     @cached_property
     def _writer(self) -> CallWriter:  # built on the first write only: most CallStores just read
         return CallWriter(self.conn, self.retention)
+
+    @cached_property
+    def _advance_status(self):
+        return self.conn.register_script(_ADVANCE_STATUS)
+
+    def advance_status(self, call_id: str, status: str, rank: int, *, duration: str, at: float) -> int:
+        """The provider's status of the call, if it ranks above the recorded one (see _ADVANCE_STATUS)."""
+        return int(self._advance_status(keys=[keys.call(call_id)], args=[status, rank, duration, repr(float(at))]))
 
     def _write(self, call_id: str, pipe, **parts) -> None:
         self._writer.apply({"call_id": call_id, **parts}, pipe=pipe)

@@ -15,6 +15,7 @@ from ivr.jobs.callback import DialError
 from ivr.settings import Settings
 from ivr.store import connect, keys
 from ivr.store.callbacks import CallbackRequest
+from ivr.store.dial_requests import DialRequests
 
 from .conftest import SCENARIOS, free_port_range, free_udp_port, sipp_counts
 
@@ -48,7 +49,8 @@ def sip_side(start_server, redis_server, redis_conn):
         async def setup():
             return OutboundDialer(running.server, **options), asyncio.Event()
         dialer, stop = running.loop.run(setup())
-        task = asyncio.run_coroutine_threadsafe(take_dial_requests(dialer, conn, stop), running.loop.loop)
+        requests = DialRequests(conn)
+        task = asyncio.run_coroutine_threadsafe(take_dial_requests(dialer, requests, stop), running.loop.loop)
         running_loops.append((running, stop, task))
         return running, dialer
 

@@ -26,12 +26,11 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5.0
 
 
-async def heartbeat(server: SipServer, conn, stop: asyncio.Event) -> None:
+async def heartbeat(server: SipServer, beat, stop: asyncio.Event) -> None:
     """Tell /healthz this process is alive, with its live calls; Redis work runs off the media loop."""
-    from ivr.store.heartbeats import beat
     while not stop.is_set():
         try:
-            await asyncio.to_thread(beat, conn, "sip", live_calls=len(server.live),
+            await asyncio.to_thread(beat, live_calls=len(server.live),
                                     calls_started=server.calls_started, address=":".join(map(str, server.address)))
         except Exception as exc:  # Redis down: calls go on; /healthz will show SIP as unknown meanwhile
             log.warning("sip heartbeat not written: %s", exc)
@@ -42,6 +41,7 @@ async def heartbeat(server: SipServer, conn, stop: asyncio.Event) -> None:
 
 
 async def serve(settings: Settings, config: SipConfig, session, flow_id: str | None) -> None:
+    from ivr.call_session.wiring import heartbeat_writer, open_dial_requests
     server = SipServer(config, flow_app(session, flow_id))
     await server.start()
     host, port = server.address
@@ -50,11 +50,11 @@ async def serve(settings: Settings, config: SipConfig, session, flow_id: str | N
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    beating = asyncio.create_task(heartbeat(server, session.redis, stop))
+    beating = asyncio.create_task(heartbeat(server, heartbeat_writer(session.redis, "sip"), stop))
     tasks = [beating]
     if settings.callback_channel == "sip":  # the worker hands callback calls to us (outbound.py)
         dialer = OutboundDialer(server, settings.sip_registrar, settings.sip_user, settings.sip_password)
-        tasks.append(asyncio.create_task(take_dial_requests(dialer, session.redis, stop)))
+        tasks.append(asyncio.create_task(take_dial_requests(dialer, open_dial_requests(session.redis), stop)))
     await stop.wait()
     await asyncio.gather(*tasks)
     await server.stop()

@@ -15,8 +15,7 @@ from flask import Response, current_app, jsonify, request
 
 from ivr.channels.twilio import sms
 from ivr.channels.twilio.voice import explain_error
-from ivr.store import UNAVAILABLE
-from ivr.store.sms_conversations import Conversation, SmsConversationStore
+from ivr.call_session.health import UNAVAILABLE
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +34,11 @@ def sms_reply():
     runtime = current_app.extensions["ivr"]
     at = current_app.config.get("IVR_CLOCK", time.time)()
     try:
-        conversations = SmsConversationStore(runtime.redis)
+        conversations = runtime.sms_conversations  # ivr.store.sms_conversations, built by ivr/web.py
         current = conversations.get(caller, called)
         actions, conversation = _run(runtime.call_session, current, caller, called, sid, form.get("Body", ""), at,
                                      flow_id=request.args.get("flow") or None)
-        conversations.save(caller, called, conversation)
+        conversations.save(caller, called, **conversation)
     except UNAVAILABLE as exc:
         log.warning("sms from %s answered with the fallback text, redis unavailable: %s", caller, exc)
         return _answer(current_app.config["IVR_SETTINGS"].fallback_sms)
@@ -49,9 +48,11 @@ def sms_reply():
     return _answer(sms.reply_text(explain_error(actions, current_app.config["IVR_SETTINGS"].fallback_sms)))
 
 
-def _run(session, current: Conversation | None, caller: str, called: str, sid: str, body: str, at: float,
+def _run(session, current, caller: str, called: str, sid: str, body: str, at: float,
          flow_id: str | None = None):
-    """One incoming message -> (all actions of the turn, the conversation record to save)."""
+    """One incoming message -> (all actions of the turn, the conversation record to save).
+
+    `current` is the conversation's record (store.sms_conversations.Conversation) or None."""
     if current is not None and sid == current.first_sid:  # the starting message, delivered again
         start, call_id = True, current.call_id
     elif current is not None and (sid == current.last_sid or not current.done):
@@ -69,4 +70,4 @@ def _run(session, current: Conversation | None, caller: str, called: str, sid: s
             break
         actions += session.turn(call_id, event, turn_id=f"{sid}:auto{n}")
     first = sid if start else current.first_sid
-    return actions, Conversation(call_id=call_id, first_sid=first, last_sid=sid, done=sms.ended(actions))
+    return actions, {"call_id": call_id, "first_sid": first, "last_sid": sid, "done": sms.ended(actions)}
