@@ -14,7 +14,7 @@ from pathlib import Path
 import redis
 from rq import Queue
 
-from ivr import jobs
+from ivr.call_session import followups as jobs
 from ivr.call_session import CallSession
 from ivr.flows import FlowRepository
 from ivr.store.embedded import EmbeddedRedis

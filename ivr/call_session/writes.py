@@ -14,7 +14,7 @@ import time
 import redis
 from rq import Queue
 
-from ivr import jobs
+from ivr.call_session import followups as jobs
 from ivr.store import keys
 from ivr.store.call_writes import Applied, CallWriter, FollowupGroup
 from ivr.store.followups import FollowupStore, Status
