@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# What a caller hears when their call cannot go on (a runaway flow, an unknown call, a failure in a channel).
+GOODBYE = "Sorry, something went wrong and this call can no longer be continued. Please call again later. Goodbye."
+
 
 @dataclass(frozen=True, slots=True)
 class Say:
@@ -91,3 +94,16 @@ def to_dict(action: Action) -> dict:
         value = getattr(action, name)
         data[name] = list(value) if isinstance(value, tuple) else value
     return data
+
+
+ACTION_TYPES: dict[str, type[Action]] = {
+    cls.__dataclass_fields__["type"].default: cls  # type: ignore[misc]
+    for cls in (Say, Gather, Job, Transfer, Record, Hangup, Log)
+}
+
+
+def action_from_dict(data: dict) -> Action:
+    """The action `to_dict` gave `data` for (lists back to tuples); raises KeyError for an unknown type."""
+    cls = ACTION_TYPES[data["type"]]
+    kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k != "type"}
+    return cls(**kwargs)

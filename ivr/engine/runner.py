@@ -6,11 +6,10 @@ ends the call with a polite goodbye and a logged error. The state stays plain JS
 """
 from __future__ import annotations
 
-from .actions import Hangup, Log, Say
+from .actions import GOODBYE, Hangup, Log, Say
 from .events import CallStarted, Digits, HungUp, JobResult
 from .steps import Context, Outcome
 
-GOODBYE_ON_ERROR = "Sorry, something went wrong on our side. Please try again later. Goodbye."
 TYPEAHEAD_LIMIT = 32
 
 
@@ -42,7 +41,7 @@ def advance(flow, state: dict | None, event) -> tuple[dict, list]:
                 "call_id": "", "flow_id": flow.id, "done": True, "waiting": None, "outcome": "error", "path": []}
         state = dict(state, done=True, waiting=None, outcome="error")
         return state, [Log(event="error", data={"error": f"{type(exc).__name__}: {exc}"}),
-                       Say(text=GOODBYE_ON_ERROR, voice=flow.voice, language=flow.language, barge_in=False),
+                       Say(text=GOODBYE, voice=flow.voice, language=flow.language, barge_in=False),
                        Hangup(reason="error")]
 
 
@@ -103,7 +102,7 @@ def _follow(ctx: Context, step, outcome: Outcome, actions: list):
         root = ctx.flow.flow_for(state["flow_id"])
         if state["steps"] > root.max_steps:
             actions.append(Log(event="error", data={"error": "step budget exceeded", "step": outcome.next}))
-            actions.append(Say(text=GOODBYE_ON_ERROR, voice=root.voice, language=root.language, barge_in=False))
+            actions.append(Say(text=GOODBYE, voice=root.voice, language=root.language, barge_in=False))
             state["outcome"] = "error"
             return _finish(ctx, actions, "error", hangup_reason="error")
         ctx.flow = root.flow_for(state["current_flow"])  # a goto may have switched flows

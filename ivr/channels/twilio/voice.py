@@ -16,8 +16,6 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr.engine import actions as A
 from ivr.engine import events as E
 
-UNKNOWN_CALL_TEXT = "Sorry, this call can no longer be continued. Please call again. Goodbye."
-
 # Voices Twilio's <Say> knows; other names (espeak-ng voices meant for SIP) are left out so Twilio uses its default.
 _TWILIO_VOICE = re.compile(r"^(man|woman|alice|(Polly|Google)\.[A-Za-z0-9_-]+)$")
 VISIBLE = (A.Say, A.Gather, A.Transfer, A.Record, A.Hangup)  # what a caller hears or does; Jobs/Logs are not
