@@ -65,13 +65,18 @@ class FollowupStore:
     def create(self, job_id: str, *, kind: str, call_id: str, at: float, pipe=None) -> None:
         """Record a queued follow-up; an existing record (any status) is left untouched."""
         p = pipe or self.conn.pipeline()
-        key = keys.followup(job_id)
-        for name, value in (("job_id", job_id), ("kind", kind), ("call_id", call_id), ("status", Status.QUEUED),
-                            ("created_at", repr(float(at))), ("attempts", "[]")):
-            p.hsetnx(key, name, str(value))
-        p.expire(key, self.retention)
+        for command in self.create_commands(job_id, kind=kind, call_id=call_id, at=at):
+            p.execute_command(*command)
         if pipe is None:
             p.execute()
+
+    def create_commands(self, job_id: str, *, kind: str, call_id: str, at: float, status: Status = Status.QUEUED,
+                        detail: str = "") -> list[tuple]:
+        """The commands `create` runs (the turn write script runs them too); fields already there are kept."""
+        key = keys.followup(job_id)
+        fields = [("job_id", job_id), ("kind", kind), ("call_id", call_id), ("status", status),
+                  ("created_at", repr(float(at))), ("attempts", "[]")] + ([("detail", detail)] if detail else [])
+        return [("HSETNX", key, name, str(value)) for name, value in fields] + [("EXPIRE", key, self.retention)]
 
     def exists(self, job_id: str) -> bool:
         return bool(self.conn.exists(keys.followup(job_id)))
