@@ -56,7 +56,6 @@ class Settings:
     sip_no_rtp_timeout: float = 30.0
     sip_no_ack_timeout: float = 32.0
     # Follow-ups
-    webhook_urls: tuple[str, ...] = ()
     webhook_secret: str = ""
     callback_allowed_patterns: tuple[str, ...] = (r"^\+?1\d{10}$",)
     callback_max_attempts: int = 3
@@ -90,7 +89,7 @@ class Settings:
         "sip_user": "IVR_SIP_USER", "sip_password": "IVR_SIP_PASSWORD",
         "sip_register_expiry": "IVR_SIP_REGISTER_EXPIRY", "sip_no_rtp_timeout": "IVR_SIP_NO_RTP_TIMEOUT",
         "sip_no_ack_timeout": "IVR_SIP_NO_ACK_TIMEOUT",
-        "webhook_urls": "IVR_WEBHOOK_URLS", "webhook_secret": "IVR_WEBHOOK_SECRET",
+        "webhook_secret": "IVR_WEBHOOK_SECRET",
         "callback_allowed_patterns": "IVR_CALLBACK_ALLOWED", "callback_max_attempts": "IVR_CALLBACK_MAX_ATTEMPTS",
         "callback_retry_spacing": "IVR_CALLBACK_RETRY_SPACING",
         "callback_rate_limit_per_day": "IVR_CALLBACK_RATE_LIMIT", "callback_channel": "IVR_CALLBACK_CHANNEL",

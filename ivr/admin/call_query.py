@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import redis
 
-from ivr.store import keys, sessions
+from ivr.store import as_text, keys, sessions
 
 FIELDS = ("id", "channel", "caller", "called", "flow_id", "started_at", "ended_at", "outcome", "path")
 BATCH = 500
@@ -49,7 +49,7 @@ class Page:
 
 
 def _text(value) -> str:
-    return "" if value is None else value.decode() if isinstance(value, bytes) else str(value)
+    return "" if value is None else as_text(value)
 
 
 def _row(values: list) -> dict:

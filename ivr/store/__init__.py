@@ -22,3 +22,8 @@ def connect(url: str, *, socket_timeout: float = 5.0) -> redis.Redis:
         retry=Retry(NoBackoff(), 1),
         health_check_interval=30,
     )
+
+
+def as_text(value) -> str:
+    """A Redis reply (bytes, or already str or a number) as str."""
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -13,7 +13,7 @@ from functools import cached_property
 
 import redis
 
-from ivr.store import keys
+from ivr.store import as_text, keys
 from ivr.store.call_writes import CallWriter
 
 
@@ -32,10 +32,6 @@ class CallRecord:
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
-
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 # Only touch an existing call record; only a higher rank wins. Returns -1 (no record), 0 (stale/repeat),
@@ -97,14 +93,14 @@ class CallStore:
             raw, jobs = p.execute()
         if not raw:
             return None
-        data = {_text(k): _text(v) for k, v in raw.items()}
+        data = {as_text(k): as_text(v) for k, v in raw.items()}
         return CallRecord(
             id=data.get("id", call_id), channel=data.get("channel", ""), caller=data.get("caller", ""),
             called=data.get("called", ""), flow_id=data.get("flow_id", ""),
             started_at=float(data["started_at"]) if data.get("started_at") else None,
             ended_at=float(data["ended_at"]) if data.get("ended_at") else None,
             outcome=data.get("outcome", ""), path=json.loads(data.get("path") or "[]"),
-            jobs=list(dict.fromkeys(_text(j) for j in jobs)),  # a replayed turn may list a job twice
+            jobs=list(dict.fromkeys(as_text(j) for j in jobs)),  # a replayed turn may list a job twice
         )
 
     def timeline(self, call_id: str) -> list[dict]:
@@ -113,17 +109,17 @@ class CallStore:
     def recent(self, limit: int = 50) -> list[CallRecord]:
         """Newest first."""
         ids = self.conn.zrevrange(keys.CALLS_BY_TIME, 0, max(limit, 1) - 1)
-        records = (self.get(_text(i)) for i in ids)
+        records = (self.get(as_text(i)) for i in ids)
         return [r for r in records if r is not None]
 
     def live(self) -> list[str]:
-        return sorted(_text(i) for i in self.conn.smembers(keys.CALLS_LIVE))
+        return sorted(as_text(i) for i in self.conn.smembers(keys.CALLS_LIVE))
 
     def end_abandoned(self, limit: int = 1000) -> list[str]:
         """End live calls whose engine state has expired (no turn for `keys.STATE_TTL`: the channel never said how
         the call ended, e.g. a Twilio number without a status callback URL). Nothing else would ever end them.
         They end with outcome "abandoned" at the time of their last timeline entry. Returns their ids."""
-        live = [_text(i) for i in self.conn.srandmember(keys.CALLS_LIVE, limit)]
+        live = [as_text(i) for i in self.conn.srandmember(keys.CALLS_LIVE, limit)]
         with self.conn.pipeline(transaction=False) as p:
             for call_id in live:
                 p.exists(keys.call_state(call_id))

@@ -17,7 +17,7 @@ from functools import lru_cache
 import redis
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ivr.store import keys
+from ivr.store import as_text, keys
 
 
 class Role(StrEnum):
@@ -33,10 +33,6 @@ class User:
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
-
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def valid_name(name: str) -> bool:
@@ -74,17 +70,17 @@ class UserStore:
         raw = self.conn.hmget(keys.user(name), "name", "role")
         if raw[0] is None:
             return None
-        return User(_text(raw[0]), Role(_text(raw[1])))
+        return User(as_text(raw[0]), Role(as_text(raw[1])))
 
     def check(self, name: str, password: str) -> User | None:
         found = self.conn.hget(keys.user(name), "password_hash")
         if found is None:
             check_password_hash(_dummy_hash(), password)  # same work either way: no "no such user" oracle
             return None
-        return self.get(name) if check_password_hash(_text(found), password) else None
+        return self.get(name) if check_password_hash(as_text(found), password) else None
 
     def names(self) -> list[str]:
-        return sorted(_text(n) for n in self.conn.smembers(keys.USERS))
+        return sorted(as_text(n) for n in self.conn.smembers(keys.USERS))
 
     def delete(self, name: str) -> None:
         with self.conn.pipeline() as p:
@@ -151,5 +147,5 @@ class TokenStore:
 
     def authenticate(self, secret: str) -> dict | None:
         token_id = self.conn.get(keys.api_token(_digest(secret)))
-        raw = None if token_id is None else self.conn.hget(keys.API_TOKENS, _text(token_id))
+        raw = None if token_id is None else self.conn.hget(keys.API_TOKENS, as_text(token_id))
         return None if raw is None else json.loads(raw)
