@@ -6,9 +6,16 @@ ends the call with a polite goodbye and a logged error. The state stays plain JS
 """
 from __future__ import annotations
 
-from .actions import GOODBYE, Hangup, Log, Say
+from collections.abc import Callable
+from typing import Any
+
+from .actions import GOODBYE, Action, Hangup, Log, Say
 from .events import CallStarted, Digits, HungUp, JobResult
-from .steps import Context, Outcome
+from .states import End, Move, Waiting
+from .steps import Context, Outcome, Step
+
+State = dict[str, Any]
+Turn = tuple[State, list[Action]]
 
 TYPEAHEAD_LIMIT = 32
 
@@ -75,52 +82,96 @@ def _run(flow, state, ctx: Context, step_id: str | None, actions: list):
     return _follow(ctx, None, Outcome(next=step_id), actions)
 
 
-def _follow(ctx: Context, step, outcome: Outcome, actions: list):
-    """Apply an outcome, then keep entering steps until one waits or the call ends."""
+def _move(ctx: Context, step: Step | None, outcome: Outcome) -> Move:
+    """What to do with `outcome` (the transition table below maps each Move to its handler)."""
     state = ctx.state
+    if outcome.wait:
+        typed_ahead = outcome.wait == Waiting.INPUT and state["typeahead"] and step is not None
+        return Move.TYPEAHEAD if typed_ahead else Move.WAIT
+    if outcome.end == End.RETURN and state["stack"]:
+        return Move.RETURN
+    if outcome.end or not outcome.next:
+        return Move.FINISH
+    if state["steps"] + 1 > ctx.flow.flow_for(state["flow_id"]).max_steps:
+        return Move.OVER_BUDGET
+    return Move.ENTER
+
+
+def _follow(ctx: Context, step: Step | None, outcome: Outcome, actions: list[Action]) -> Turn:
+    """Apply an outcome, then keep entering steps until one waits or the call ends."""
     while True:
         actions.extend(outcome.actions)
-        if outcome.wait:
-            state["waiting"] = outcome.wait
-            if outcome.wait == "input" and state["typeahead"] and step is not None:
-                buffered, state["typeahead"] = state["typeahead"], ""
-                actions.append(Log(event="typeahead", data={"step": step.id, "digits": buffered}))
-                outcome = step.handle(ctx, Digits(digits=buffered, at=ctx.at))
-                continue
-            return state, actions
-        state["waiting"] = None
-        if outcome.end == "return" and state["stack"]:
-            frame = state["stack"].pop()
-            state["current_flow"] = None if frame["flow"] == state["flow_id"] else frame["flow"]
-            ctx.flow = ctx.flow.flow_for(state["flow_id"]).flow_for(state["current_flow"])
-            outcome = Outcome(next=frame["next"], end=None if frame["next"] else "completed")
-            continue
-        if outcome.end or not outcome.next:
-            ended = outcome.end if outcome.end in ("transferred",) else "completed"
-            return _finish(ctx, actions, ended)
-        state["steps"] += 1
-        root = ctx.flow.flow_for(state["flow_id"])
-        if state["steps"] > root.max_steps:
-            actions.append(Log(event="error", data={"error": "step budget exceeded", "step": outcome.next}))
-            actions.append(Say(text=GOODBYE, voice=root.voice, language=root.language, barge_in=False))
-            state["outcome"] = "error"
-            return _finish(ctx, actions, "error", hangup_reason="error")
-        ctx.flow = root.flow_for(state["current_flow"])  # a goto may have switched flows
-        step = ctx.flow.steps[outcome.next]
-        key = ctx.state_key(step.id)
-        state["step"] = step.id
-        state["scratch"] = {}
-        state["visits"][key] = state["visits"].get(key, 0) + 1
-        state["path"].append(key)
-        actions.append(Log(event="step", data={"step": key, "type": step.kind}))
-        if step.outcome and not step.outcome_on_success:  # a step's `outcome` labels the call when it runs
-            state["outcome"] = step.outcome
-        outcome = step.enter(ctx)
+        move = _move(ctx, step, outcome)
+        ctx.state["waiting"] = outcome.wait if outcome.wait else None
+        ending = _TURN_ENDS.get(move)
+        if ending is not None:
+            return ending(ctx, outcome, actions)
+        step, outcome = _GOES_ON[move](ctx, step, outcome, actions)
+
+
+def _wait(ctx: Context, outcome: Outcome, actions: list[Action]) -> Turn:
+    return ctx.state, actions
+
+
+def _end(ctx: Context, outcome: Outcome, actions: list[Action]) -> Turn:
+    return _finish(ctx, actions, End.TRANSFERRED if outcome.end == End.TRANSFERRED else End.COMPLETED)
+
+
+def _over_budget(ctx: Context, outcome: Outcome, actions: list[Action]) -> Turn:
+    state = ctx.state
+    state["steps"] += 1
+    root = ctx.flow.flow_for(state["flow_id"])
+    actions.append(Log(event="error", data={"error": "step budget exceeded", "step": outcome.next}))
+    actions.append(Say(text=GOODBYE, voice=root.voice, language=root.language, barge_in=False))
+    state["outcome"] = "error"
+    return _finish(ctx, actions, "error", hangup_reason="error")
+
+
+def _typeahead(ctx: Context, step: Step | None, outcome: Outcome, actions: list[Action]) -> tuple[Step, Outcome]:
+    assert step is not None  # _move only answers TYPEAHEAD for a step
+    buffered, ctx.state["typeahead"] = ctx.state["typeahead"], ""
+    actions.append(Log(event="typeahead", data={"step": step.id, "digits": buffered}))
+    return step, step.handle(ctx, Digits(digits=buffered, at=ctx.at))
+
+
+def _return(ctx: Context, step: Step | None, outcome: Outcome,
+            actions: list[Action]) -> tuple[Step | None, Outcome]:
+    state = ctx.state
+    frame = state["stack"].pop()
+    state["current_flow"] = None if frame["flow"] == state["flow_id"] else frame["flow"]
+    ctx.flow = ctx.flow.flow_for(state["flow_id"]).flow_for(state["current_flow"])
+    return step, Outcome(next=frame["next"], end=None if frame["next"] else End.COMPLETED)
+
+
+def _enter(ctx: Context, step: Step | None, outcome: Outcome, actions: list[Action]) -> tuple[Step, Outcome]:
+    state = ctx.state
+    state["steps"] += 1
+    ctx.flow = ctx.flow.flow_for(state["flow_id"]).flow_for(state["current_flow"])  # a goto may switch flows
+    assert outcome.next is not None  # _move only answers ENTER with a next step
+    entered = ctx.flow.steps[outcome.next]
+    key = ctx.state_key(entered.id)
+    state["step"] = entered.id
+    state["scratch"] = {}
+    state["visits"][key] = state["visits"].get(key, 0) + 1
+    state["path"].append(key)
+    actions.append(Log(event="step", data={"step": key, "type": entered.kind}))
+    if entered.outcome and not entered.outcome_on_success:  # a step's `outcome` labels the call when it runs
+        state["outcome"] = entered.outcome
+    return entered, entered.enter(ctx)
+
+
+# The transition table: moves that end the turn, and moves after which the loop goes on.
+_TURN_ENDS: dict[Move, Callable[[Context, Outcome, list[Action]], Turn]] = {
+    Move.WAIT: _wait, Move.FINISH: _end, Move.OVER_BUDGET: _over_budget,
+}
+_GOES_ON: dict[Move, Callable[[Context, Step | None, Outcome, list[Action]], tuple[Step | None, Outcome]]] = {
+    Move.TYPEAHEAD: _typeahead, Move.RETURN: _return, Move.ENTER: _enter,
+}
 
 
 def _finish(ctx: Context, actions: list, how: str, caller_hung_up: bool = False, hangup_reason: str = ""):
     state = ctx.state
-    if how == "transferred":
+    if how == End.TRANSFERRED:
         state["outcome"] = state["outcome"] or "transferred"
     elif not state["outcome"]:
         state["outcome"] = how

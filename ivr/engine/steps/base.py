@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from ..actions import Gather, Job, Say
+from ..states import End, Waiting
 from ..template import Template, compile_template
 
 
@@ -17,8 +18,8 @@ from ..template import Template, compile_template
 class Outcome:
     actions: list = field(default_factory=list)
     next: str | None = None  # step id to enter now
-    wait: str | None = None  # "input" | "transfer" | "record": stay on this step until answered
-    end: str | None = None  # call ends: "completed" | "transferred" | "return" (leave a subflow)
+    wait: Waiting | None = None  # stay on this step until the channel answers
+    end: End | None = None  # the call ends (or, with End.RETURN, a subflow)
 
 
 class Context:
@@ -103,7 +104,7 @@ class Step:
     """Base class: subclasses set `kind`, parse their spec, and implement `enter` (and `handle` if they wait)."""
 
     kind: ClassVar[str] = ""
-    waits: ClassVar[str | None] = None  # what a waiting step expects
+    waits: ClassVar[Waiting | None] = None  # what a waiting step expects
     input_step: ClassVar[bool] = False  # breaks a cycle for the validator (the caller must act)
     terminal: ClassVar[bool] = False  # may end a path (hangup, transfer, return)
     outcome_on_success: ClassVar[bool] = False  # `outcome` applies only once the step succeeds (transfer, voicemail)

@@ -6,6 +6,7 @@ import re
 
 from ..actions import Log
 from ..events import Digits, NoInput, Speech
+from ..states import Waiting
 from .base import Context, Outcome, Prompt
 from .input_base import InputStep
 from .menu import NUMBER_WORDS
@@ -51,7 +52,7 @@ class CollectDigits(InputStep):
     def ask(self, ctx: Context, lead_in=None) -> Outcome:
         if ctx.scratch.get("candidate"):
             actions = list(lead_in or ()) + ctx.say(self.confirm, self.barge_in) + [self.make_gather(ctx)]
-            return Outcome(actions=actions, wait="input")
+            return Outcome(actions=actions, wait=Waiting.INPUT)
         return super().ask(ctx, lead_in)
 
     def handle(self, ctx: Context, event) -> Outcome:
@@ -68,7 +69,7 @@ class CollectDigits(InputStep):
             if ctx.scratch.get("candidate"):
                 return self.answer_confirm(ctx, event.digits[:1])
             return self.accept(ctx, event.digits)
-        return Outcome(wait="input")
+        return Outcome(wait=Waiting.INPUT)
 
     def accept(self, ctx: Context, raw: str) -> Outcome:
         digits = raw.split(self.finish_on_key, 1)[0] if self.finish_on_key else raw

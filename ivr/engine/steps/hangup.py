@@ -1,6 +1,7 @@
 """hangup: an optional goodbye, then end the call."""
 from __future__ import annotations
 
+from ..states import End
 from .base import Context, Outcome, Prompt, Step
 
 
@@ -18,4 +19,4 @@ class HangupStep(Step):
     def enter(self, ctx: Context) -> Outcome:
         if self.outcome:
             ctx.state["outcome"] = self.outcome
-        return Outcome(actions=ctx.say(self.goodbye, barge_in=False), end="completed")
+        return Outcome(actions=ctx.say(self.goodbye, barge_in=False), end=End.COMPLETED)

@@ -6,6 +6,7 @@ takes its mandatory `exhausted` exit, so no menu can loop forever.
 from __future__ import annotations
 
 from ..actions import Log
+from ..states import Waiting
 from .base import Context, Outcome, Prompt, Step
 
 DEFAULT_NO_INPUT = "Sorry, I didn't hear anything."
@@ -13,7 +14,7 @@ DEFAULT_NO_MATCH = "Sorry, that isn't one of the options."
 
 
 class InputStep(Step):
-    waits = "input"
+    waits = Waiting.INPUT
     input_step = True
 
     def __init__(self, step_id: str, spec: dict):
@@ -45,7 +46,7 @@ class InputStep(Step):
         actions = list(lead_in or ())
         actions += ctx.say(self.prompt, self.barge_in)
         actions.append(self.make_gather(ctx))
-        return Outcome(actions=actions, wait="input")
+        return Outcome(actions=actions, wait=Waiting.INPUT)
 
     def make_gather(self, ctx: Context):
         raise NotImplementedError

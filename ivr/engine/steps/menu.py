@@ -5,6 +5,7 @@ import re
 
 from ..actions import Log
 from ..events import Digits, NoInput, Speech
+from ..states import Waiting
 from .base import Context, Outcome
 from .input_base import InputStep
 
@@ -61,7 +62,7 @@ class Menu(InputStep):
             if event.confidence < self.min_confidence or not event.text.strip():
                 return self.retry(ctx, "no_match", event.text)
             return self.choose(ctx, self.match_speech(event.text), "speech", event.text)
-        return Outcome(wait="input")
+        return Outcome(wait=Waiting.INPUT)
 
     def match_speech(self, text: str):
         words = tuple(_WORD.findall(text.lower()))

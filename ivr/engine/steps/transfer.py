@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from ..actions import Log, Transfer
 from ..events import TransferResult
+from ..states import End, Waiting
 from ..template import compile_template
 from .base import Context, Outcome, Prompt, Step
 
 
 class TransferStep(Step):
     kind = "transfer"
-    waits = "transfer"
+    waits = Waiting.TRANSFER
     outcome_on_success = True
     terminal = True
 
@@ -33,13 +34,13 @@ class TransferStep(Step):
         actions = ctx.say(self.announcement, barge_in=False)
         actions += [Log(event="transfer", data={"step": self.id, "target": target}),
                     Transfer(target=target, timeout=self.timeout)]
-        return Outcome(actions=actions, wait="transfer")
+        return Outcome(actions=actions, wait=Waiting.TRANSFER)
 
     def handle(self, ctx: Context, event) -> Outcome:
         if not isinstance(event, TransferResult):
-            return Outcome(wait="transfer")
+            return Outcome(wait=Waiting.TRANSFER)
         log = Log(event="transfer_result", data={"step": self.id, "ok": event.ok, "reason": event.reason})
         if event.ok:
             ctx.state["outcome"] = self.outcome or "transferred"
-            return Outcome(actions=[log], end="transferred")
+            return Outcome(actions=[log], end=End.TRANSFERRED)
         return Outcome(actions=[log], next=self.spec["failed"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..actions import Log, Record
 from ..events import RecordingDone
+from ..states import Waiting
 from ..template import compile_template
 from .base import Context, Outcome, Prompt, Step
 from .follow_up import FIELDS
@@ -13,7 +14,7 @@ DEFAULT_PROMPT = "Please leave a message after the tone. Press the pound key whe
 
 class Voicemail(Step):
     kind = "voicemail"
-    waits = "record"
+    waits = Waiting.RECORD
     outcome_on_success = True
     input_step = True
 
@@ -35,11 +36,11 @@ class Voicemail(Step):
         actions = ctx.say(self.prompt, barge_in=False)
         actions.append(Record(max_length=self.max_length, silence_timeout=self.silence_timeout,
                               finish_on_key=self.finish_on_key))
-        return Outcome(actions=actions, wait="record")
+        return Outcome(actions=actions, wait=Waiting.RECORD)
 
     def handle(self, ctx: Context, event) -> Outcome:
         if not isinstance(event, RecordingDone):
-            return Outcome(wait="record")
+            return Outcome(wait=Waiting.RECORD)
         if not event.url or event.duration <= 0:
             return Outcome(actions=[Log(event="voicemail_empty", data={"step": self.id})], next=self.spec.get("next"))
         ctx.vars["recording.url"] = event.url
