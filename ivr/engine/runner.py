@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .actions import GOODBYE, Action, Hangup, Log, Say
-from .events import CallStarted, Digits, HungUp, JobResult
+from .events import CallStarted, Digits, Event, HungUp, JobResult
+from .flow import Flow
 from .states import End, Move, Waiting
 from .steps import Context, Outcome, Step
 
@@ -20,7 +21,7 @@ Turn = tuple[State, list[Action]]
 TYPEAHEAD_LIMIT = 32
 
 
-def new_state(flow, event: CallStarted) -> dict:
+def new_state(flow: Flow, event: CallStarted) -> State:
     variables = dict(flow.variables)
     variables.update({"caller.number": event.caller, "caller.name": flow.contact_names.get(event.caller, ""),
                       "called.number": event.called, "channel": event.channel, "call.id": event.call_id})
@@ -30,7 +31,7 @@ def new_state(flow, event: CallStarted) -> dict:
             "path": [], "steps": 0, "waiting": None, "done": False, "outcome": "", "typeahead": ""}
 
 
-def _copy(state: dict) -> dict:
+def _copy(state: State) -> State:
     copied = dict(state)
     for key in ("vars", "scratch", "visits"):
         copied[key] = dict(state[key])
@@ -39,7 +40,7 @@ def _copy(state: dict) -> dict:
     return copied
 
 
-def advance(flow, state: dict | None, event) -> tuple[dict, list]:
+def advance(flow: Flow, state: State | None, event: Event) -> tuple[State | None, list[Action]]:
     try:
         return _advance(flow, state, event)
     except Exception as exc:  # the engine must never take a call down
@@ -52,10 +53,10 @@ def advance(flow, state: dict | None, event) -> tuple[dict, list]:
                        Hangup(reason="error")]
 
 
-def _advance(flow, state, event):
+def _advance(flow: Flow, state: State | None, event: Event) -> tuple[State | None, list[Action]]:
     if isinstance(event, CallStarted):
         state = new_state(flow, event)
-        actions = [Log(event="call_started", data={"caller": event.caller, "called": event.called,
+        actions: list[Action] = [Log(event="call_started", data={"caller": event.caller, "called": event.called,
                                                    "channel": event.channel, "flow": flow.id,
                                                    "revision": flow.revision})]
         return _run(flow, state, Context(flow, state, event.at), flow.start, actions)
@@ -78,7 +79,7 @@ def _advance(flow, state, event):
     return _follow(ctx, step, outcome, [])
 
 
-def _run(flow, state, ctx: Context, step_id: str | None, actions: list):
+def _run(flow: Flow, state: State, ctx: Context, step_id: str | None, actions: list[Action]) -> Turn:
     return _follow(ctx, None, Outcome(next=step_id), actions)
 
 
@@ -169,7 +170,8 @@ _GOES_ON: dict[Move, Callable[[Context, Step | None, Outcome, list[Action]], tup
 }
 
 
-def _finish(ctx: Context, actions: list, how: str, caller_hung_up: bool = False, hangup_reason: str = ""):
+def _finish(ctx: Context, actions: list[Action], how: str, caller_hung_up: bool = False,
+            hangup_reason: str = "") -> Turn:
     state = ctx.state
     if how == End.TRANSFERRED:
         state["outcome"] = state["outcome"] or "transferred"

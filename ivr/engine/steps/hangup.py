@@ -2,18 +2,18 @@
 from __future__ import annotations
 
 from ..states import End
-from .base import Context, Outcome, Prompt, Step
+from .base import Context, Outcome, Prompt, Spec, Step, TemplateRefs
 
 
 class HangupStep(Step):
     kind = "hangup"
     terminal = True
 
-    def __init__(self, step_id: str, spec: dict):
+    def __init__(self, step_id: str, spec: Spec):
         super().__init__(step_id, spec)
         self.goodbye = Prompt.parse(spec.get("say"))
 
-    def templates(self):
+    def templates(self) -> TemplateRefs:
         return [(("say",), t) for t in self.goodbye.templates()] if self.goodbye else []
 
     def enter(self, ctx: Context) -> Outcome:

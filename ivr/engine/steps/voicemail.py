@@ -2,11 +2,11 @@
 with the recording (email/sms/webhook) and go on."""
 from __future__ import annotations
 
-from ..actions import Log, Record
-from ..events import RecordingDone
+from ..actions import Action, Log, Record
+from ..events import Event, RecordingDone
 from ..states import Waiting
 from ..template import compile_template
-from .base import Context, Outcome, Prompt, Step
+from .base import Context, Outcome, Prompt, Spec, Step, TemplateRefs
 from .follow_up import FIELDS
 
 DEFAULT_PROMPT = "Please leave a message after the tone. Press the pound key when you are done."
@@ -18,7 +18,7 @@ class Voicemail(Step):
     outcome_on_success = True
     input_step = True
 
-    def __init__(self, step_id: str, spec: dict):
+    def __init__(self, step_id: str, spec: Spec):
         super().__init__(step_id, spec)
         self.prompt = Prompt.parse(spec.get("prompt", DEFAULT_PROMPT))
         self.max_length = float(spec.get("max_length", 120))
@@ -28,8 +28,8 @@ class Voicemail(Step):
         self.follow_kind = follow_up.get("kind", "")
         self.follow_fields = {k: compile_template(follow_up[k]) for k in FIELDS if k in follow_up}
 
-    def templates(self):
-        found = [(("prompt",), t) for t in self.prompt.templates()] if "prompt" in self.spec else []
+    def templates(self) -> TemplateRefs:
+        found = [(("prompt",), t) for t in self.prompt.templates()] if "prompt" in self.spec and self.prompt else []
         return found + [(("follow_up", k), t) for k, t in self.follow_fields.items()]
 
     def enter(self, ctx: Context) -> Outcome:
@@ -38,7 +38,7 @@ class Voicemail(Step):
                               finish_on_key=self.finish_on_key))
         return Outcome(actions=actions, wait=Waiting.RECORD)
 
-    def handle(self, ctx: Context, event) -> Outcome:
+    def handle(self, ctx: Context, event: Event) -> Outcome:
         if not isinstance(event, RecordingDone):
             return Outcome(wait=Waiting.RECORD)
         if not event.url or event.duration <= 0:
@@ -47,7 +47,7 @@ class Voicemail(Step):
         ctx.vars["recording.duration"] = str(round(event.duration))
         recording = {"recording_url": event.url, "recording_duration": event.duration}
         ctx.state["outcome"] = self.outcome or "voicemail"
-        actions = [Log(event="voicemail", data={"step": self.id, **recording})]
+        actions: list[Action] = [Log(event="voicemail", data={"step": self.id, **recording})]
         if self.follow_kind:
             payload = {k: ctx.render(t) for k, t in self.follow_fields.items()} | recording
             actions.append(ctx.job(self.id, self.follow_kind, payload))
