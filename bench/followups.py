@@ -31,10 +31,10 @@ sys.path.insert(0, str(ROOT))
 from rq import Queue  # noqa: E402
 
 from ivr import jobs  # noqa: E402
-from ivr.store.embedded import EmbeddedRedis  # noqa: E402
-from ivr.store import connect  # noqa: E402
-from ivr.store.followups import FollowupStore  # noqa: E402
 from ivr.call_session.writes import apply_write, new_write  # noqa: E402
+from ivr.store import connect  # noqa: E402
+from ivr.store.embedded import EmbeddedRedis  # noqa: E402
+from ivr.store.followups import FollowupStore  # noqa: E402
 
 
 def run_fakes(conn_out) -> None:

@@ -105,6 +105,7 @@ def _typed_turns():
 def run(settings: Settings, without: tuple[str, ...]) -> None:
     """Run the whole product: embedded Redis (unless REDIS_URL is set), web + admin, worker and SIP."""
     import logging
+
     from .run import Supervisor
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     parts = tuple(p for p in ("web", "worker", "sip") if p in main.commands and p not in without)

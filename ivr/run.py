@@ -16,10 +16,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from .settings import Settings
+from .store.embedded import EmbeddedRedis
 from .system.private_files import write_private_file
 from .system.procs import die_with_parent
-from .store.embedded import EmbeddedRedis
-from .settings import Settings
 
 log = logging.getLogger("ivr.run")
 MAX_BACKOFF = 30.0

@@ -5,7 +5,7 @@ Everything else receives a Settings instance explicitly; nothing else reads os.e
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 
@@ -98,7 +98,7 @@ class Settings:
     }
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
         """Build settings from environment variables (see `_ENV`), then apply keyword overrides."""
         env = os.environ if environ is None else environ
         values = {}
@@ -123,5 +123,5 @@ class Settings:
         values.update(overrides)
         return cls(**values)
 
-    def with_overrides(self, **overrides) -> "Settings":
+    def with_overrides(self, **overrides) -> Settings:
         return replace(self, **overrides)

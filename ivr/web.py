@@ -13,8 +13,8 @@ from pathlib import Path
 from flask import Flask
 
 from .channels.twilio import views as twilio_web
-from .system.private_files import write_private_file
 from .settings import Settings
+from .system.private_files import write_private_file
 
 
 class WebRuntime:

@@ -17,13 +17,13 @@ from rq import Queue, SimpleWorker
 from rq.scheduler import RQScheduler
 
 from ivr import jobs
+from ivr.call_session.writes import replay_spool
 from ivr.jobs.context import JobContext, bound
-from ivr.system.procs import die_with_parent
 from ivr.settings import Settings
 from ivr.store import UNAVAILABLE, analytics, heartbeats
 from ivr.store.calls import CallStore
 from ivr.store.spool import Spool
-from ivr.call_session.writes import replay_spool
+from ivr.system.procs import die_with_parent
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,9 @@
 """The admin web app and REST API: `init_app(app)` adds login, CSRF, cookie policy, error pages and every blueprint.
 
 One blueprint per area: auth (login, users, tokens, audit), flows, calls, callbacks, chats, analytics, simulator,
-api (/api/v1/), health (/healthz, /metrics). Errors are JSON under /api/ and an HTML page elsewhere. CSRF is checked on every unsafe request except the Twilio webhooks
-(signed by Twilio instead) and API requests carrying a bearer token (no cookie, so no cross-site forgery).
+api (/api/v1/), health (/healthz, /metrics). Errors are JSON under /api/ and an HTML page elsewhere. CSRF is
+checked on every unsafe request except the Twilio webhooks (signed by Twilio instead) and API requests carrying
+a bearer token (no cookie, so no cross-site forgery).
 """
 from __future__ import annotations
 

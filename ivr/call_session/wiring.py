@@ -14,16 +14,16 @@ from pathlib import Path
 import redis
 from rq import Queue
 
-from ivr.call_session import followups as jobs
 from ivr.call_session import CallSession
+from ivr.call_session import followups as jobs
+from ivr.call_session.writes import replay_spool
 from ivr.flows import FlowRepository
-from ivr.store.embedded import EmbeddedRedis
 from ivr.settings import Settings
 from ivr.store import UNAVAILABLE, connect, heartbeats
 from ivr.store.dial_requests import DialRequests
+from ivr.store.embedded import EmbeddedRedis
 from ivr.store.flows import FlowStore
 from ivr.store.spool import Spool
-from ivr.call_session.writes import replay_spool
 
 log = logging.getLogger(__name__)
 

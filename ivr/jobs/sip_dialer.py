@@ -1,9 +1,9 @@
 """The worker's side of SIP callbacks: hand a dial request to the `ivr sip` process and wait for its outcome.
 
 The worker and the SIP endpoint are different processes, so they meet in Redis (store/dial_requests.py):
-`place()` pushes a JSON request and blocks (bounded) on the request's own result list: "taken" at once, then the outcome - at the 200 OK, so the job never waits for the
-whole call (ivr/channels/sip/outbound.py). A request nobody took within the wait is withdrawn, so a SIP
-process that starts later never rings a stale callback.
+`place()` pushes a JSON request and blocks (bounded) on the request's own result list: "taken" at once, then
+the outcome - at the 200 OK, so the job never waits for the whole call (ivr/channels/sip/outbound.py).
+A request nobody took within the wait is withdrawn, so a SIP process that starts later never rings a stale callback.
 """
 from __future__ import annotations
 

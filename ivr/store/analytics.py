@@ -63,7 +63,7 @@ def record_calls_finished(conn: redis.Redis, call_ids: list[str]) -> int:
         fresh = p.execute()
     counted = 0
     with conn.pipeline() as p:
-        for (call_id, call, timeline), is_new in zip(finished, fresh):
+        for (_call_id, call, timeline), is_new in zip(finished, fresh):
             if is_new:
                 _add(p, call, timeline)
                 counted += 1

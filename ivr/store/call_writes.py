@@ -1,7 +1,8 @@
 """Writing call records: one Lua script applies a whole turn write (record, timeline, jobs, state) in one round trip.
 
 A turn write (see ivr.call_session.writes) is a JSON-able dict: `call_id`, and optionally `start`, `timeline`
-(entries as dicts or as their JSON text), `jobs`, `path`, `finish` (`ended_at`, `outcome`; the path is `path`). `CallWriter.apply` sends it to Redis as one EVALSHA, which is also atomic. With it may go:
+(entries as dicts or as their JSON text), `jobs`, `path`, `finish` (`ended_at`, `outcome`; the path is `path`).
+`CallWriter.apply` sends it to Redis as one EVALSHA, which is also atomic. With it may go:
 - the call's engine state blob, saved only if its version is newer (store.sessions);
 - "create": write only if the call has no state yet, else return that state (a first request delivered twice);
 - a spool marker: a write replayed from the spool is applied once, however often it is replayed;

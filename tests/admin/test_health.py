@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from ivr.flows import load_flow
 from ivr.call_session.wiring import open_call_session
 from ivr.channels.simulator import run_script
+from ivr.flows import load_flow
 from ivr.store import connect, heartbeats, keys
 from ivr.web import create_app
 

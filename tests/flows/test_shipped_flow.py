@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from ivr.channels.simulator import run_script
 from ivr.engine import actions as A
 from ivr.flows import load_flow, validate_paths
-from ivr.channels.simulator import run_script
 from ivr.store.calls import CallStore
 from ivr.store.followups import FollowupStore
 

@@ -7,8 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from ivr.engine.events import Digits
 from ivr.call_session.wiring import open_call_session
+from ivr.engine.events import Digits
 from ivr.store.followups import FollowupStore
 from tests.procs import alive, children
 
@@ -93,7 +93,7 @@ def test_a_worker_killed_mid_job_gets_the_job_done_exactly_once(harness, setting
 
 
 def test_worker_maintenance_counts_finished_calls_for_analytics(redis_conn, settings):
-    from ivr.store import analytics, keys
+    from ivr.store import keys
     from ivr.worker import make_worker
     redis_conn.sadd(keys.ANALYTICS_PENDING, "no-such-call")
     make_worker(settings, redis_conn).run_maintenance_tasks()

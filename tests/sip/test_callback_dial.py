@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ivr.jobs.sip_dialer import SipCallbackDialer, make_dialer
-from ivr.channels.sip.outbound import (OutboundDialer, dial_target, refer_target, sipfrag_status,
-                                      take_dial_requests)
+from ivr.channels.sip.outbound import OutboundDialer, dial_target, refer_target, sipfrag_status, take_dial_requests
 from ivr.jobs.callback import DialError
+from ivr.jobs.sip_dialer import SipCallbackDialer, make_dialer
 from ivr.settings import Settings
 from ivr.store import connect, keys
 from ivr.store.callbacks import CallbackRequest
@@ -234,8 +233,8 @@ def test_the_rq_worker_retries_a_busy_sip_callback_until_answered(sip_side, redi
     from rq import Queue
 
     from ivr import jobs
-    from ivr.store.callbacks import CallbackStore
     from ivr.call_session.writes import apply_write, new_write
+    from ivr.store.callbacks import CallbackStore
     from ivr.worker import make_worker
 
     busy, port = start_callee("uas_busy.xml", tmp_path)

@@ -2,6 +2,7 @@
 import pytest
 from rq import Queue
 
+from ivr.call_session.writes import apply_write, new_write
 from ivr.store import analytics, keys
 from ivr.store.callbacks import CallbackStatus, CallbackStore
 from ivr.store.calls import CallStore
@@ -9,7 +10,6 @@ from ivr.store.chats import ChatStore, RoomNotFound
 from ivr.store.flows import FlowStore, RevisionNotFound
 from ivr.store.followups import FollowupStore, Status
 from ivr.store.sessions import SessionStore
-from ivr.call_session.writes import apply_write, new_write
 
 
 def test_call_record_timeline_index_and_live_set(redis_conn):

@@ -5,9 +5,8 @@ import time
 import wave
 
 from ivr.call_session.session import DOWN_BACKOFF
-from ivr.store.calls import CallStore
 from ivr.store import keys
-
+from ivr.store.calls import CallStore
 from tests.twilio.twilio_caller import TwilioCall
 
 

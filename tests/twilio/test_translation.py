@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from ivr.channels.twilio import sms
-from ivr.channels.twilio import voice
+from ivr.channels.twilio import sms, voice
 from ivr.engine import actions as A
 from ivr.engine import events as E
 

@@ -36,7 +36,7 @@ async def heartbeat(server: SipServer, beat, stop: asyncio.Event) -> None:
             log.warning("sip heartbeat not written: %s", exc)
         try:
             await asyncio.wait_for(stop.wait(), HEARTBEAT_SECONDS)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
 
@@ -68,8 +68,8 @@ async def serve(settings: Settings, config: SipConfig, session, flow_id: str | N
 @click.pass_obj
 def sip(settings: Settings | None, host: str | None, port: int | None, flow_path: str | None) -> None:
     """Answer SIP calls (softphones, PBXs, trunks) on UDP with the IVR flows."""
-    from ivr.flows import FlowInvalid, load_flow
     from ivr.call_session.wiring import open_call_session
+    from ivr.flows import FlowInvalid, load_flow
 
     settings = settings if isinstance(settings, Settings) else Settings.from_env()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

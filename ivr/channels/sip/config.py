@@ -7,7 +7,6 @@ from pathlib import Path
 
 from ivr.settings import Settings
 
-
 # SipConfig field -> the Settings field it comes from (and takes its default from)
 FROM_SETTINGS = {
     "host": "sip_host", "port": "sip_port", "public_host": "sip_public_host", "rtp_port_min": "sip_rtp_port_min",
@@ -36,7 +35,7 @@ class SipConfig:
     audio_root: Path | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, **overrides) -> "SipConfig":
+    def from_settings(cls, settings: Settings, **overrides) -> SipConfig:
         values = {name: getattr(settings, setting) for name, setting in FROM_SETTINGS.items()}
         values.update(data_dir=Path(settings.data_dir), audio_root=Path(settings.flows_dir))
         values.update(overrides)

@@ -1,9 +1,10 @@
 """The SIP process's side of callbacks: take dial requests from Redis, place the INVITE, report the outcome.
 
 `take_dial_requests` runs next to the endpoint in `ivr sip`. It takes requests from the dial request queue it is
-given (store/dial_requests.py, through call_session.wiring) in a worker thread (the media loop never waits on Redis), answers "taken" on the request's result list at once, then
-dials: an INVITE (aiosipua's SipUAC, digest auth when the registrar challenges) to
-`sip:<number>@<registrar>` when IVR_SIP_REGISTRAR is set, or to the number itself when it is a SIP URI.
+given (store/dial_requests.py, through call_session.wiring) in a worker thread (the media loop never waits on
+Redis), answers "taken" on the request's result list at once, then dials: an INVITE (aiosipua's
+SipUAC, digest auth when the registrar challenges) to `sip:<number>@<registrar>` when IVR_SIP_REGISTRAR is
+set, or to the number itself when it is a SIP URI.
 On 200 the ACK goes out, the media joins the shared pacing clock like an inbound call and the callee hears the
 greeting. With a `connect_to`, a REFER then puts the callee through to it (blind transfer, as for inbound calls;
 the NOTIFYs on our outbound dialog report how it went) and, should that fail, the callee hears why. Then we hang
@@ -14,11 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Protocol
 import logging
 import re
 import socket
 from collections import deque
+from typing import Protocol
 
 from aiosipua import SipDigestAuth, SipRequest, SipUAC, build_sdp
 

@@ -1,10 +1,11 @@
 """POST /twilio/sms: a flow in text mode, one conversation per (caller, number texted) at a time.
 
 The first message starts a call session (channel "sms", call id "sms-<MessageSid>", flow from `?flow=` or the
-default) and gets the flow's prompts back; each reply is one turn (turn id = its MessageSid, so a redelivered message is answered from the turn cache).
-Voice-only waits (transfer, voicemail) are answered at once by `channels.sms.automatic_result`. A conversation
+default) and gets the flow's prompts back; each reply is one turn (turn id = its MessageSid, so a redelivered
+message is answered from the turn cache). Voice-only waits (transfer, voicemail) are answered at once by
+`channels.twilio.sms.automatic_result`. A conversation
 that reached a Hangup, or stayed quiet past its expiry, is over: the next message starts a new one. The
-signature check is done by the blueprint (`twilio_web.bp`), which registers this view.
+signature check is done by the blueprint (`channels.twilio.views.bp`), which registers this view.
 """
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ import time
 
 from flask import Response, current_app, jsonify, request
 
+from ivr.call_session.health import UNAVAILABLE
 from ivr.channels.twilio import sms
 from ivr.channels.twilio.voice import explain_error
-from ivr.call_session.health import UNAVAILABLE
 
 log = logging.getLogger(__name__)
 

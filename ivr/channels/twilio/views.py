@@ -66,7 +66,7 @@ def twiml(document: str) -> Response:
 @bp.before_request
 def require_signature():
     settings = _settings()
-    request.form  # parse first: a body over MAX_CONTENT_LENGTH raises 413 here
+    request.form  # noqa: B018 - parse first: a body over MAX_CONTENT_LENGTH raises 413 here
     if not is_signed(request._get_current_object(), settings.twilio_auth_token, settings.public_base_url):
         log.warning("refused %s: missing or invalid X-Twilio-Signature", request.path)
         return jsonify(error="missing or invalid X-Twilio-Signature"), 403
