@@ -2,6 +2,8 @@
 # One entry point for a fresh Debian/Ubuntu machine:
 #   deploy/bootstrap.sh run    install everything, then start the whole product (`ivr run`)
 #   deploy/bootstrap.sh test   install everything, then run the whole test suite
+#   deploy/bootstrap.sh lint   install everything, then check the house rules: import contracts (lint-imports),
+#                              ruff check, mypy (strict on ivr/engine and ivr/flows) and the size limits
 # System packages are installed non-interactively when missing (needs root or sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,5 +32,10 @@ fi
 case "${1:-run}" in
   run)  shift || true; exec "$VENV/bin/ivr" run "$@" ;;
   test) shift || true; exec "$VENV/bin/python" -m pytest -q "$@" ;;
-  *)    echo "usage: $0 run|test [args...]" >&2; exit 2 ;;
+  lint)
+    "$VENV/bin/lint-imports"
+    "$VENV/bin/ruff" check .
+    "$VENV/bin/mypy"
+    exec "$VENV/bin/python" .ci/limits.py ;;
+  *)    echo "usage: $0 run|test|lint [args...]" >&2; exit 2 ;;
 esac

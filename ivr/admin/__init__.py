@@ -99,7 +99,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["time"] = common.fmt_time
     app.jinja_env.globals["is_admin"] = common.is_admin
     _register_errors(app)
+    _register_blueprints(app)
 
+
+def _register_blueprints(app: Flask) -> None:
     from . import analytics, api, auth, callbacks, calls, chats, flows, health, simulator
     for module in (auth, flows, calls, callbacks, chats, analytics, simulator, api, health):
         app.register_blueprint(module.bp)

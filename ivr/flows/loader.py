@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..engine.flow import Flow, flatten
 from ..engine.schedule import Schedule, parse_range
-from ..engine.steps import build_step
+from ..engine.steps import Step, build_step
 from ..engine.template import TemplateError, compile_template
 from .graph import graph_problems, regex_problems, subflow_recursion
 from .schema import schema_problems
@@ -124,6 +124,22 @@ def _contacts(spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     return lists, names
 
 
+def _build_steps(data: dict[str, Any], located: Located, problems: list[Problem]) -> dict[str, Step]:
+    """The flow's steps; a step that cannot be built adds its problem instead (at the field, where known)."""
+    steps = {}
+    for step_id, spec in data["steps"].items():
+        try:
+            steps[step_id] = build_step(step_id, spec)
+        except re.error:
+            pass  # regex_problems reports it at the pattern itself
+        except TemplateError as exc:
+            where = ("steps", step_id) + _failing_template(spec)
+            problems.append(located.problem(where, f"{'.'.join(map(str, where))}: {exc}"))
+        except ValueError as exc:
+            problems.append(located.problem(("steps", step_id), f"steps.{step_id}: {exc}"))
+    return steps
+
+
 def build_flow(text: str, filename: str, flows_dir: Path | None = None, is_subflow: bool = False,
                library: dict[str, Flow] | None = None, revision: str = "file") -> Flow:
     """Parse and check one flow (and its subflows); raise FlowInvalid listing every problem."""
@@ -138,17 +154,7 @@ def build_flow(text: str, filename: str, flows_dir: Path | None = None, is_subfl
     is_subflow = is_subflow or data.get("subflow") is True
     if problems:
         raise FlowInvalid(sorted(problems))
-    steps = {}
-    for step_id, spec in data["steps"].items():
-        try:
-            steps[step_id] = build_step(step_id, spec)
-        except re.error:
-            pass  # regex_problems reports it at the pattern itself
-        except TemplateError as exc:
-            where = ("steps", step_id) + _failing_template(spec)
-            problems.append(located.problem(where, f"{'.'.join(map(str, where))}: {exc}"))
-        except ValueError as exc:
-            problems.append(located.problem(("steps", step_id), f"steps.{step_id}: {exc}"))
+    steps = _build_steps(data, located, problems)
     problems += regex_problems(data, located)
     tz = _zone(data.get("timezone", "UTC"), ("timezone",), located, problems)
     schedule = None
