@@ -2,7 +2,7 @@
 
 Everything is real and on loopback: an embedded redis-server, worker processes (`python -m ivr worker`),
 an aiosmtpd SMTP sink and the fake Twilio REST API (tests/fakes, in their own process). Jobs are queued exactly as
-a call turn queues them (turn_writes.apply_write): per call one SMS and one email.
+a call turn queues them (call_session.writes.apply_write): per call one SMS and one email.
 
 Two measurements:
 - throughput: queue all jobs of --calls calls, start --workers burst workers, time until all are delivered;
