@@ -83,72 +83,70 @@ def _run(flow: Flow, state: State, ctx: Context, step_id: str | None, actions: l
     return _follow(ctx, None, Outcome(next=step_id), actions)
 
 
-def _move(ctx: Context, step: Step | None, outcome: Outcome) -> Move:
-    """What to do with `outcome` (the transition table below maps each Move to its handler)."""
-    state = ctx.state
+# Read once: the loop below runs for every step a call enters, and enum attribute lookups are not free.
+_INPUT, _RETURN, _TRANSFERRED = Waiting.INPUT, End.RETURN, End.TRANSFERRED
+_TYPEAHEAD, _WAIT, _RETURNED, _FINISH, _ENTER = Move.TYPEAHEAD, Move.WAIT, Move.RETURN, Move.FINISH, Move.ENTER
+
+# What a handler gives back: the step and outcome to go on with, or the finished turn.
+Next = tuple[Step | None, Outcome, Turn | None]
+
+
+def _move(state: State, step: Step | None, outcome: Outcome) -> Move:
+    """What to do with `outcome`; the transition table below maps each Move to its handler."""
     if outcome.wait:
-        typed_ahead = outcome.wait == Waiting.INPUT and state["typeahead"] and step is not None
-        return Move.TYPEAHEAD if typed_ahead else Move.WAIT
-    if outcome.end == End.RETURN and state["stack"]:
-        return Move.RETURN
+        return _TYPEAHEAD if outcome.wait == _INPUT and state["typeahead"] and step is not None else _WAIT
+    if outcome.end == _RETURN and state["stack"]:
+        return _RETURNED
     if outcome.end or not outcome.next:
-        return Move.FINISH
-    if state["steps"] + 1 > ctx.flow.flow_for(state["flow_id"]).max_steps:
-        return Move.OVER_BUDGET
-    return Move.ENTER
+        return _FINISH
+    return _ENTER
 
 
 def _follow(ctx: Context, step: Step | None, outcome: Outcome, actions: list[Action]) -> Turn:
     """Apply an outcome, then keep entering steps until one waits or the call ends."""
+    state = ctx.state
     while True:
         actions.extend(outcome.actions)
-        move = _move(ctx, step, outcome)
-        ctx.state["waiting"] = outcome.wait if outcome.wait else None
-        ending = _TURN_ENDS.get(move)
-        if ending is not None:
-            return ending(ctx, outcome, actions)
-        step, outcome = _GOES_ON[move](ctx, step, outcome, actions)
+        state["waiting"] = outcome.wait or None
+        step, outcome, turn = _TRANSITIONS[_move(state, step, outcome)](ctx, step, outcome, actions)
+        if turn is not None:
+            return turn
 
 
-def _wait(ctx: Context, outcome: Outcome, actions: list[Action]) -> Turn:
-    return ctx.state, actions
+def _wait(ctx: Context, step: Step | None, outcome: Outcome, actions: list[Action]) -> Next:
+    return step, outcome, (ctx.state, actions)
 
 
-def _end(ctx: Context, outcome: Outcome, actions: list[Action]) -> Turn:
-    return _finish(ctx, actions, End.TRANSFERRED if outcome.end == End.TRANSFERRED else End.COMPLETED)
+def _end(ctx: Context, step: Step | None, outcome: Outcome, actions: list[Action]) -> Next:
+    how = End.TRANSFERRED if outcome.end == _TRANSFERRED else End.COMPLETED
+    return step, outcome, _finish(ctx, actions, how)
 
 
-def _over_budget(ctx: Context, outcome: Outcome, actions: list[Action]) -> Turn:
-    state = ctx.state
-    state["steps"] += 1
-    root = ctx.flow.flow_for(state["flow_id"])
-    actions.append(Log(event="error", data={"error": "step budget exceeded", "step": outcome.next}))
-    actions.append(Say(text=GOODBYE, voice=root.voice, language=root.language, barge_in=False))
-    state["outcome"] = "error"
-    return _finish(ctx, actions, "error", hangup_reason="error")
-
-
-def _typeahead(ctx: Context, step: Step | None, outcome: Outcome, actions: list[Action]) -> tuple[Step, Outcome]:
+def _typeahead(ctx: Context, step: Step | None, outcome: Outcome, actions: list[Action]) -> Next:
     assert step is not None  # _move only answers TYPEAHEAD for a step
     buffered, ctx.state["typeahead"] = ctx.state["typeahead"], ""
     actions.append(Log(event="typeahead", data={"step": step.id, "digits": buffered}))
-    return step, step.handle(ctx, Digits(digits=buffered, at=ctx.at))
+    return step, step.handle(ctx, Digits(digits=buffered, at=ctx.at)), None
 
 
-def _return(ctx: Context, step: Step | None, outcome: Outcome,
-            actions: list[Action]) -> tuple[Step | None, Outcome]:
+def _return(ctx: Context, step: Step | None, outcome: Outcome, actions: list[Action]) -> Next:
     state = ctx.state
     frame = state["stack"].pop()
     state["current_flow"] = None if frame["flow"] == state["flow_id"] else frame["flow"]
     ctx.flow = ctx.flow.flow_for(state["flow_id"]).flow_for(state["current_flow"])
-    return step, Outcome(next=frame["next"], end=None if frame["next"] else End.COMPLETED)
+    return step, Outcome(next=frame["next"], end=None if frame["next"] else End.COMPLETED), None
 
 
-def _enter(ctx: Context, step: Step | None, outcome: Outcome, actions: list[Action]) -> tuple[Step, Outcome]:
+def _enter(ctx: Context, step: Step | None, outcome: Outcome, actions: list[Action]) -> Next:
     state = ctx.state
     state["steps"] += 1
-    ctx.flow = ctx.flow.flow_for(state["flow_id"]).flow_for(state["current_flow"])  # a goto may switch flows
-    assert outcome.next is not None  # _move only answers ENTER with a next step
+    root = ctx.flow.flow_for(state["flow_id"])
+    if state["steps"] > root.max_steps:  # a runaway flow: end politely
+        actions.append(Log(event="error", data={"error": "step budget exceeded", "step": outcome.next}))
+        actions.append(Say(text=GOODBYE, voice=root.voice, language=root.language, barge_in=False))
+        state["outcome"] = "error"
+        return step, outcome, _finish(ctx, actions, "error", hangup_reason="error")
+    ctx.flow = root.flow_for(state["current_flow"])  # a goto may have switched flows
     entered = ctx.flow.steps[outcome.next]
     key = ctx.state_key(entered.id)
     state["step"] = entered.id
@@ -158,15 +156,12 @@ def _enter(ctx: Context, step: Step | None, outcome: Outcome, actions: list[Acti
     actions.append(Log(event="step", data={"step": key, "type": entered.kind}))
     if entered.outcome and not entered.outcome_on_success:  # a step's `outcome` labels the call when it runs
         state["outcome"] = entered.outcome
-    return entered, entered.enter(ctx)
+    return entered, entered.enter(ctx), None
 
 
-# The transition table: moves that end the turn, and moves after which the loop goes on.
-_TURN_ENDS: dict[Move, Callable[[Context, Outcome, list[Action]], Turn]] = {
-    Move.WAIT: _wait, Move.FINISH: _end, Move.OVER_BUDGET: _over_budget,
-}
-_GOES_ON: dict[Move, Callable[[Context, Step | None, Outcome, list[Action]], tuple[Step | None, Outcome]]] = {
-    Move.TYPEAHEAD: _typeahead, Move.RETURN: _return, Move.ENTER: _enter,
+# The transition table: each Move and the handler that makes it.
+_TRANSITIONS: dict[Move, Callable[[Context, Step | None, Outcome, list[Action]], Next]] = {
+    Move.TYPEAHEAD: _typeahead, Move.WAIT: _wait, Move.RETURN: _return, Move.FINISH: _end, Move.ENTER: _enter,
 }
 
 

@@ -26,5 +26,6 @@ class Move(StrEnum):
     WAIT = "wait"  # the step waits for the channel: the turn is over
     RETURN = "return"  # a subflow returned: go on after the goto that called it
     FINISH = "finish"  # the call ends
-    OVER_BUDGET = "over-budget"  # one step more than the flow's max_steps: end politely
-    ENTER = "enter"  # enter the next step
+    ENTER = "enter"  # enter the next step (or, past the flow's max_steps, end politely)
+
+    __hash__ = str.__hash__  # the runner looks a Move up on every step; Enum's own hash is Python code
