@@ -91,24 +91,22 @@ _TYPEAHEAD, _WAIT, _RETURNED, _FINISH, _ENTER = Move.TYPEAHEAD, Move.WAIT, Move.
 Next = tuple[Step | None, Outcome, Turn | None]
 
 
-def _move(state: State, step: Step | None, outcome: Outcome) -> Move:
-    """What to do with `outcome`; the transition table below maps each Move to its handler."""
-    if outcome.wait:
-        return _TYPEAHEAD if outcome.wait == _INPUT and state["typeahead"] and step is not None else _WAIT
-    if outcome.end == _RETURN and state["stack"]:
-        return _RETURNED
-    if outcome.end or not outcome.next:
-        return _FINISH
-    return _ENTER
-
-
 def _follow(ctx: Context, step: Step | None, outcome: Outcome, actions: list[Action]) -> Turn:
-    """Apply an outcome, then keep entering steps until one waits or the call ends."""
+    """Apply an outcome, then keep entering steps until one waits or the call ends: each round picks the Move
+    for the outcome and makes it with its handler from the transition table (_TRANSITIONS, below)."""
     state = ctx.state
     while True:
         actions.extend(outcome.actions)
         state["waiting"] = outcome.wait or None
-        step, outcome, turn = _TRANSITIONS[_move(state, step, outcome)](ctx, step, outcome, actions)
+        if outcome.wait:  # inline, not a function: this runs for every step a call enters
+            move = _TYPEAHEAD if outcome.wait == _INPUT and state["typeahead"] and step is not None else _WAIT
+        elif outcome.end == _RETURN and state["stack"]:
+            move = _RETURNED
+        elif outcome.end or not outcome.next:
+            move = _FINISH
+        else:
+            move = _ENTER
+        step, outcome, turn = _TRANSITIONS[move](ctx, step, outcome, actions)
         if turn is not None:
             return turn
 

@@ -6,7 +6,6 @@ import re
 
 from ..actions import Action, Gather, Log
 from ..events import Digits, Event, NoInput, Speech
-from ..states import Waiting
 from .base import Context, Outcome, Prompt, Spec, TemplateRefs
 from .input_base import InputStep
 from .menu import NUMBER_WORDS
@@ -52,7 +51,7 @@ class CollectDigits(InputStep):
     def ask(self, ctx: Context, lead_in: list[Action] | None = None) -> Outcome:
         if ctx.scratch.get("candidate"):
             actions = list(lead_in or ()) + ctx.say(self.confirm, self.barge_in) + [self.make_gather(ctx)]
-            return Outcome(actions=actions, wait=Waiting.INPUT)
+            return Outcome(actions=actions, wait=self.waits)
         return super().ask(ctx, lead_in)
 
     def handle(self, ctx: Context, event: Event) -> Outcome:
@@ -69,7 +68,7 @@ class CollectDigits(InputStep):
             if ctx.scratch.get("candidate"):
                 return self.answer_confirm(ctx, event.digits[:1])
             return self.accept(ctx, event.digits)
-        return Outcome(wait=Waiting.INPUT)
+        return Outcome(wait=self.waits)
 
     def accept(self, ctx: Context, raw: str) -> Outcome:
         digits = raw.split(self.finish_on_key, 1)[0] if self.finish_on_key else raw

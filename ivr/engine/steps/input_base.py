@@ -46,7 +46,7 @@ class InputStep(Step):
         actions = list(lead_in or ())
         actions += ctx.say(self.prompt, self.barge_in)
         actions.append(self.make_gather(ctx))
-        return Outcome(actions=actions, wait=Waiting.INPUT)
+        return Outcome(actions=actions, wait=self.waits)
 
     def make_gather(self, ctx: Context) -> Gather:
         raise NotImplementedError

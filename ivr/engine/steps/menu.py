@@ -6,7 +6,6 @@ from typing import Any
 
 from ..actions import Gather, Log
 from ..events import Digits, Event, NoInput, Speech
-from ..states import Waiting
 from .base import Context, Outcome, Spec
 from .input_base import InputStep
 
@@ -63,7 +62,7 @@ class Menu(InputStep):
             if event.confidence < self.min_confidence or not event.text.strip():
                 return self.retry(ctx, "no_match", event.text)
             return self.choose(ctx, self.match_speech(event.text), "speech", event.text)
-        return Outcome(wait=Waiting.INPUT)
+        return Outcome(wait=self.waits)
 
     def match_speech(self, text: str) -> dict[str, Any] | None:
         words = tuple(_WORD.findall(text.lower()))

@@ -34,11 +34,11 @@ class TransferStep(Step):
         actions = ctx.say(self.announcement, barge_in=False)
         actions += [Log(event="transfer", data={"step": self.id, "target": target}),
                     Transfer(target=target, timeout=self.timeout)]
-        return Outcome(actions=actions, wait=Waiting.TRANSFER)
+        return Outcome(actions=actions, wait=self.waits)
 
     def handle(self, ctx: Context, event: Event) -> Outcome:
         if not isinstance(event, TransferResult):
-            return Outcome(wait=Waiting.TRANSFER)
+            return Outcome(wait=self.waits)
         log = Log(event="transfer_result", data={"step": self.id, "ok": event.ok, "reason": event.reason})
         if event.ok:
             ctx.state["outcome"] = self.outcome or "transferred"

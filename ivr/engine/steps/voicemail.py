@@ -36,11 +36,11 @@ class Voicemail(Step):
         actions = ctx.say(self.prompt, barge_in=False)
         actions.append(Record(max_length=self.max_length, silence_timeout=self.silence_timeout,
                               finish_on_key=self.finish_on_key))
-        return Outcome(actions=actions, wait=Waiting.RECORD)
+        return Outcome(actions=actions, wait=self.waits)
 
     def handle(self, ctx: Context, event: Event) -> Outcome:
         if not isinstance(event, RecordingDone):
-            return Outcome(wait=Waiting.RECORD)
+            return Outcome(wait=self.waits)
         if not event.url or event.duration <= 0:
             return Outcome(actions=[Log(event="voicemail_empty", data={"step": self.id})], next=self.spec.get("next"))
         ctx.vars["recording.url"] = event.url
