@@ -1,11 +1,14 @@
 """Access: log in and out (rate-limited per account and per IP), and the admin's settings pages:
-accounts, API tokens (created and revoked here; only hashes are stored) and the audit log."""
+accounts, API tokens (created and revoked here; only hashes are stored) and the audit log.
+
+A login starts a fresh session (a new CSRF token: one planted before login is worth nothing after it); a logout
+or a password change voids every session of that account (store.users' session version)."""
 from __future__ import annotations
 
 from dataclasses import fields
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ivr.store.audit import AuditLog
@@ -46,13 +49,23 @@ def login():
         flash("Wrong user name or password.", "error")
         return render_template("login.html", username=name), 401
     limiter.succeeded(name)
-    login_user(LoginUser(user))
+    _start_session(user)
     return redirect(_safe_next(request.args.get("next")))
+
+
+def _start_session(user) -> None:
+    """Log `user` in on a new session: nothing of the anonymous one (its CSRF token above all) carries over."""
+    session.clear()
+    g.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)  # Flask-WTF caches the token of this request in g
+    login_user(LoginUser(user))
 
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        UserStore(redis_conn()).end_sessions(current_user.name)  # copies of this cookie die too
     logout_user()
+    session.clear()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))
 
@@ -101,6 +114,8 @@ def save_user():
     except ValueError as exc:
         flash(str(exc), "error")
         return redirect(url_for("auth.settings_page"))
+    if name == current_user.name:  # the new password voided every session: keep this one going
+        login_user(LoginUser(UserStore(redis_conn()).get(name)))
     audit("save user", f"user:{name}", f"role {role}")
     flash(f"Saved user {name} ({role}).", "info")
     return redirect(url_for("auth.settings_page"))
@@ -113,8 +128,8 @@ def delete_user(name: str):
     if name == current_user.name:
         flash("You cannot delete your own account.", "error")
     else:
-        UserStore(redis_conn()).delete(name)
-        audit("delete user", f"user:{name}")
+        revoked = UserStore(redis_conn()).delete(name)
+        audit("delete user", f"user:{name}", f"{revoked} API token(s) revoked")
         flash(f"Deleted user {name}.", "info")
     return redirect(url_for("auth.settings_page"))
 
