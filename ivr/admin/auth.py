@@ -1,4 +1,4 @@
-"""Access: log in and out (rate-limited per account and per IP), and the admin's settings pages:
+"""Access: log in and out (rate-limited per account + address and per address), and the admin's settings pages:
 accounts, API tokens (created and revoked here; only hashes are stored) and the audit log.
 
 A login starts a fresh session (a new CSRF token: one planted before login is worth nothing after it); a logout
@@ -12,7 +12,8 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ivr.store.audit import AuditLog
-from ivr.store.users import LoginLimiter, Role, TokenStore, UserStore
+from ivr.store.login_limits import LoginLimiter
+from ivr.store.users import Role, TokenStore, UserStore
 
 from .common import LoginUser, admin_required, audit, redis_conn, settings
 
@@ -40,15 +41,16 @@ def login():
     name = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     limiter = LoginLimiter(redis_conn())
-    if limiter.blocked(name, _client_ip()):
-        flash("Too many failed attempts. Wait a few minutes and try again.", "error")
-        return render_template("login.html", username=name), 429
+    admission = limiter.admit(name, _client_ip())
+    if not admission.admitted:
+        flash(f"Too many failed attempts. Try again in {admission.retry_after} s.", "error")
+        page = render_template("login.html", username=name)
+        return page, 429, {"Retry-After": str(admission.retry_after)}
     user = UserStore(redis_conn()).check(name, password)
     if user is None:
-        limiter.failed(name, _client_ip())
         flash("Wrong user name or password.", "error")
         return render_template("login.html", username=name), 401
-    limiter.succeeded(name)
+    limiter.succeeded(name, _client_ip())
     _start_session(user)
     return redirect(_safe_next(request.args.get("next")))
 

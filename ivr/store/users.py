@@ -1,4 +1,4 @@
-"""Admin accounts, API tokens and the login rate limit, in Redis.
+"""Admin accounts and API tokens, in Redis (the login rate limit is store.login_limits).
 
 Passwords are stored only as werkzeug.security hashes; API tokens only as the SHA-256 of the secret (the secret is
 shown once, at creation). Each account has a session version, part of every session cookie's user id: a password
@@ -108,27 +108,6 @@ class UserStore:
             p.srem(keys.USERS, name)
             p.execute()
         return TokenStore(self.conn).revoke_owned(name)
-
-
-class LoginLimiter:
-    """At most `per_user` failures per account and `per_ip` per address within keys.LOGIN_WINDOW."""
-
-    def __init__(self, conn: redis.Redis, per_user: int = 5, per_ip: int = 20):
-        self.conn, self.per_user, self.per_ip = conn, per_user, per_ip
-
-    def blocked(self, name: str, ip: str) -> bool:
-        user_count, ip_count = self.conn.mget(keys.login_failures("user", name), keys.login_failures("ip", ip))
-        return int(user_count or 0) >= self.per_user or int(ip_count or 0) >= self.per_ip
-
-    def failed(self, name: str, ip: str) -> None:
-        with self.conn.pipeline() as p:
-            for key in (keys.login_failures("user", name), keys.login_failures("ip", ip)):
-                p.incr(key)
-                p.expire(key, keys.LOGIN_WINDOW, nx=True)
-            p.execute()
-
-    def succeeded(self, name: str) -> None:
-        self.conn.delete(keys.login_failures("user", name))
 
 
 def _digest(secret: str) -> str:
