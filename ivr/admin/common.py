@@ -23,7 +23,7 @@ class LoginUser(UserMixin):
         return f"{self.user.name}:{self.user.session_version}"
 
     @classmethod
-    def load(cls, conn, login_id: str) -> "LoginUser | None":
+    def load(cls, conn, login_id: str) -> LoginUser | None:
         """The account a session's id names, if that session's version is still the account's current one."""
         name, _, version = login_id.rpartition(":")
         user = UserStore(conn).get(name) if name else None
