@@ -116,8 +116,9 @@ def save_user():
     except ValueError as exc:
         flash(str(exc), "error")
         return redirect(url_for("auth.settings_page"))
-    if name == current_user.name:  # the new password voided every session: keep this one going
-        login_user(LoginUser(UserStore(redis_conn()).get(name)))
+    saved = UserStore(redis_conn()).get(name)
+    if name == current_user.name and saved is not None:  # the new password voided every session: keep this one
+        login_user(LoginUser(saved))
     audit("save user", f"user:{name}", f"role {role}")
     flash(f"Saved user {name} ({role}).", "info")
     return redirect(url_for("auth.settings_page"))
