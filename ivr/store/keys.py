@@ -132,19 +132,24 @@ USERS = f"{PREFIX}admin:users"  # set of user names
 AUDIT_LOG = f"{PREFIX}admin:audit"  # list of JSON entries, newest first, capped
 AUDIT_KEPT = 10_000
 API_TOKENS = f"{PREFIX}admin:tokens"  # hash: token id -> JSON {name, role, owner, created_at, hash}
-LOGIN_WINDOW = 15 * 60  # seconds a failed-login counter lives
+LOGIN_WINDOW = 15 * 60  # seconds a login-attempt counter lives after its last attempt (and the longest wait)
 
 
 def user(name: str) -> str:
-    return f"{PREFIX}admin:user:{name}"  # hash: name, role, password_hash, created_at
+    return f"{PREFIX}admin:user:{name}"  # hash: name, role, password_hash, created_at, session_version
 
 
 def api_token(token_hash: str) -> str:
     return f"{PREFIX}admin:token:{token_hash}"  # string: token id, looked up by the sha256 of the secret
 
 
-def login_failures(scope: str, subject: str) -> str:
-    return f"{PREFIX}admin:login-fail:{scope}:{subject}"  # counter of failed logins ("user" or "ip")
+def login_attempts(scope: str, subject: str) -> str:
+    # counter of login attempts, scope "pair" (account hash + address) or "address"
+    return f"{PREFIX}admin:login-attempts:{scope}:{subject}"
+
+
+def login_wait(scope: str, subject: str) -> str:
+    return f"{PREFIX}admin:login-wait:{scope}:{subject}"  # string whose PTTL is the wait before the next attempt
 
 
 # Analytics counters, maintained when a call ends (never by scanning calls)
