@@ -1,8 +1,9 @@
 """Twilio webhooks (blueprint `bp`, /twilio/*): voice turns, status callbacks, the fallback URL and SMS.
 
-Every /twilio/* request must carry a valid X-Twilio-Signature (403 otherwise, before anything is read or
-written); bodies over `max_request_bytes` get 413. All call state is in Redis keyed by CallSid (through the
-call session), so any number of web processes can serve the turns of one call. Each action URL carries the
+Every /twilio/* request must be a url-encoded form post (415 otherwise: that is all Twilio sends) carrying a
+valid X-Twilio-Signature (403 otherwise, before anything is read or written); bodies over `max_request_bytes`
+get 413. All call state is in Redis keyed by CallSid (through the call session), so any number of web
+processes can serve the turns of one call. Each action URL carries the
 turn number `t`; the turn id given to the call session is derived from it and the signed parameters, so a
 request Twilio delivers twice gets the same TwiML and queues nothing twice. Any failure still answers with
 TwiML: a caller never hears dead air. Prompt audio for "play" mode is served by `audio_bp` (/audio/<key>.wav).
@@ -21,7 +22,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import tts, twilio_sms
 from .channels import twilio_voice as voice
 from .engine.actions import Say
-from .twilio_signature import is_signed
+from .twilio_signature import FORM_MIMETYPE, is_signed
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,9 @@ def twiml(document: str) -> Response:
 
 @bp.before_request
 def require_signature():
+    if request.mimetype != FORM_MIMETYPE:  # checked before the body is parsed: no other parser ever runs here
+        log.warning("refused %s: Content-Type %r is not %s", request.path, request.mimetype, FORM_MIMETYPE)
+        return jsonify(error=f"Twilio webhooks must be {FORM_MIMETYPE} posts", status=415), 415
     settings = _settings()
     request.form  # parse first: a body over MAX_CONTENT_LENGTH raises 413 here
     if not is_signed(request._get_current_object(), settings.twilio_auth_token, settings.public_base_url):
