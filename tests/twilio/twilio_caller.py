@@ -138,7 +138,7 @@ class TwilioCall:
         return self._post(self.last.action("Dial"), self.params(DialCallStatus=status, DialCallDuration=duration))
 
     def recorded(self, seconds: int) -> Reply:
-        url = f"https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE{self.sid[2:]}" if seconds else ""
+        url = f"https://api.twilio.com/2010-04-01/Accounts/AC{'0' * 32}/Recordings/RE{self.sid[2:]}" if seconds else ""
         return self._post(self.last.action("Record"), self.params(RecordingUrl=url, RecordingDuration=seconds,
                                                                   RecordingSid="RE" + self.sid[2:]))
 
