@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from functools import lru_cache
 
@@ -31,6 +32,7 @@ audio_bp = Blueprint("twilio_audio", __name__)
 
 AUDIO_MAX_AGE = 365 * 24 * 3600  # audio is addressed by the hash of its content's source: never changes
 TURN_PARAMS = ("Digits", "SpeechResult", "DialCallStatus", "RecordingUrl", "RecordingDuration")
+TURN_NUMBER = re.compile(r"[0-9]{1,9}")
 EVENT_READERS = {"gather": voice.gather_event, "dial": voice.dial_event, "record": voice.record_event}
 
 
@@ -97,7 +99,13 @@ def _call_id(form) -> str:
 
 
 def _turn_number() -> int:
-    return max(0, request.args.get("t", default=0, type=int))
+    """The `t` of the action URL we wrote. Strictly digits: Twilio's signing string has no separators, so a
+    signed request's first pairs appended to its URL land in `t`, and a lenient reading would turn a replayed
+    turn into a new one."""
+    raw = request.args.get("t", "0")
+    if not TURN_NUMBER.fullmatch(raw):
+        raise BadRequest("t must be the turn number of an action URL this app wrote")
+    return int(raw)
 
 
 def _turn_id(form, kind: str, number: int) -> str:

@@ -96,3 +96,21 @@ def test_url_encoded_with_a_charset_is_accepted_and_signed_over_its_parameters(t
                      VALIDATOR.compute_signature(url_of("/twilio/voice"), {}))
     assert status == 403  # a signature over the URL alone does not cover the parameters read
     assert CallStore(redis_conn).get(call.sid) is not None
+
+
+def test_pairs_moved_into_the_turn_number_cannot_replay_a_turn_as_a_new_one(twilio, redis_conn):
+    """The same ambiguity with a url-encoded body: the first pairs go into `t`, the rest stay in the body. The
+    signature still matches, and `t` read leniently as 0 made the replay a new turn instead of a repeat."""
+    call = TwilioCall(twilio)
+    call.answer()
+    captured_url, captured = call.last.action("Gather"), call.params(Digits="3")
+    signature = VALIDATOR.compute_signature(captured_url, captured)
+    assert twilio.post(captured_url, captured, signature=signature).status == 200  # Twilio's own delivery
+    names = sorted(captured)
+    forged_url = captured_url + "".join(name + captured[name] for name in names[:2])
+    rest = {name: captured[name] for name in names[2:]}
+    assert VALIDATOR.compute_signature(forged_url, rest) == signature
+    status, reply = send(twilio, forged_url, urlencode(rest).encode(), "application/x-www-form-urlencoded",
+                         signature)
+    assert status == 400 and "t must be" in reply
+    assert digits_heard(redis_conn, call.sid) == ["3"]
