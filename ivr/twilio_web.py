@@ -163,6 +163,9 @@ def voice_turn(kind: str):
     form, settings = request.form, _settings()
     call_id, number = _call_id(form), _turn_number()
     event = EVENT_READERS[kind](form, now())
+    if kind == "record" and form.get("RecordingUrl") and not event.url:
+        log.warning("call %s: ignored RecordingUrl %r, not a recording on Twilio's API host", call_id,
+                    form["RecordingUrl"][:200])
     try:
         actions = _runtime().call_session.turn(call_id, event, turn_id=_turn_id(form, kind, number))
         return _render(actions, number + 1, settings)

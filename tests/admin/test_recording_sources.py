@@ -55,7 +55,7 @@ def voicemail_over_twilio(app, recording_url: str) -> str:
     return call.sid
 
 
-def test_a_record_webhook_naming_a_local_file_serves_nothing(app, viewer, settings):
+def test_a_record_webhook_naming_a_local_file_serves_nothing(app, viewer, settings, caplog):
     secret = (settings.data_dir / "secret-key").read_text().strip()
     (settings.data_dir / "recordings").mkdir()
     sneaky = ["secret-key", str(settings.data_dir / "secret-key"), f"file://{settings.data_dir}/secret-key",
@@ -68,6 +68,7 @@ def test_a_record_webhook_naming_a_local_file_serves_nothing(app, viewer, settin
         assert secret not in response.text
         page = viewer.get(f"/calls/{sid}").text
         assert "<audio" not in page and 'href="http://evil' not in page and secret not in page
+    assert sum("ignored RecordingUrl" in r.getMessage() for r in caplog.records) == len(sneaky)
 
 
 def test_twilio_recordings_are_linked_and_never_fetched(app, viewer):
