@@ -5,7 +5,9 @@ A recording is either
   and a clock: the reference `recording:<id>` names the file `<id>.wav`, and only for that call; or
 - a URL on Twilio's API host (`https://api.twilio.com/2010-04-01/Accounts/AC.../Recordings/RE...`), which is
   linked and never fetched.
-References come back from the wire and from Redis, so they are never taken as paths. The SIP recorder makes
+References come back from the wire and from Redis, so they are never taken as paths (a call recorded before
+ids existed carries the file's path instead: only its file name counts, as that id, and only if the path is the
+recordings folder's). The SIP recorder makes
 them with `new_recording`; the Twilio channel keeps only `is_twilio_url` ones; the admin's player and the
 email attachment go through `resolve`. Anything else resolves to None: it is neither read, served nor linked.
 """
@@ -49,14 +51,24 @@ def is_twilio_url(url: str) -> bool:
     return _TWILIO_URL.fullmatch(url) is not None
 
 
+def _local_id(reference: str, folder: Path) -> str | None:
+    if reference.startswith(LOCAL_PREFIX):
+        return reference[len(LOCAL_PREFIX):]
+    legacy = Path(reference)  # calls recorded before ids existed: the SIP channel reported the file's own path
+    try:
+        if legacy.suffix == ".wav" and legacy.parent.resolve() == folder.resolve():
+            return legacy.stem
+    except (OSError, ValueError, RuntimeError):  # a NUL byte, a link loop
+        pass
+    return None
+
+
 def resolve(reference: str, folder: Path, call_id: str) -> Recording | None:
     """The recording `reference` names for `call_id`, or None if it is not one the product may use."""
     if is_twilio_url(reference):
         return Recording(reference=reference, url=reference)
-    if not reference.startswith(LOCAL_PREFIX):
-        return None
-    recording_id = reference[len(LOCAL_PREFIX):]
-    found = _LOCAL_ID.fullmatch(recording_id)
+    recording_id = _local_id(reference, folder)
+    found = _LOCAL_ID.fullmatch(recording_id) if recording_id is not None else None
     if found is None or found["call"] != _call_part(call_id):
         return None  # not an id made here, or another call's recording
     path = folder.resolve() / f"{recording_id}.wav"

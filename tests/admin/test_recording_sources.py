@@ -93,9 +93,14 @@ def test_only_a_recording_this_call_made_is_played(app, viewer, settings, redis_
         session.start(call_id=call_id, channel="sip", caller="+15550005555", called="+1555", at=1.0e9)
         session.turn(call_id, Digits(digits="0", at=1.0e9 + 5))
         session.turn(call_id, RecordingDone(url=url, duration=4, at=1.0e9 + 20))
+    legacy = folder / "sip-legacy-5.wav"  # recorded before ids: the timeline holds the file's path
+    legacy.write_bytes(b"RIFF legacy")
+    session.start(call_id="sip-legacy", channel="sip", caller="+15550005555", called="+1555", at=1.0e9)
+    session.turn("sip-legacy", RecordingDone(url=str(legacy), duration=4, at=1.0e9 + 20))
     response = viewer.get("/calls/sip-call-1@host/recordings/0")
     assert response.status_code == 200 and response.data.startswith(b"RIFF")
     assert "<audio" in viewer.get("/calls/sip-call-1@host").text
+    assert viewer.get("/calls/sip-legacy/recordings/0").data == b"RIFF legacy"
     # another call's recording, a bare path, a file that does not exist, an id that is not one this product made
     for call_id in ("sip-call-2@host", "sip-call-3", "sip-call-4", "elsewhere", "sip-call-5"):
         assert viewer.get(f"/calls/{call_id}/recordings/0").status_code == 404, call_id
