@@ -14,6 +14,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from .flows.audio import resolve_audio
+
 DEFAULT_VOICE = "en-us"
 CACHE_SUBDIR = "prompts"
 KEY_PATTERN = re.compile(r"^[0-9a-f]{64}$")
@@ -80,13 +82,19 @@ def prompt_wav(directory: Path, *, text: str = "", audio: str = "", voice: str =
                audio_root: Path | None = None) -> Path:
     """The cached WAV for a Say action: its audio file if it has one, else its text spoken by espeak-ng."""
     if audio:
-        source = Path(audio)
-        if not source.is_absolute() and audio_root is not None:
-            source = Path(audio_root) / source
-        if not source.is_file():
-            raise TtsError(f"no audio file {source}")
-        return convert_audio(source, directory)
+        return convert_audio(flow_audio(audio, audio_root), directory)
     return render_tts(text, directory, voice, language)
+
+
+def flow_audio(audio: str, audio_root: Path | None) -> Path:
+    """The file a flow's `audio:` names, only inside the flows folder `audio_root` (checked again here, at play
+    time, since a link may have changed after the flow was validated)."""
+    source = resolve_audio(audio, audio_root) if audio_root is not None else None
+    if source is None:
+        raise TtsError(f"audio {audio!r} is not a file inside the flows folder {audio_root}")
+    if not source.is_file():
+        raise TtsError(f"no audio file {source}")
+    return source
 
 
 def cached_path(directory: Path, key: str) -> Path | None:

@@ -1,8 +1,9 @@
 """Twilio webhooks (blueprint `bp`, /twilio/*): voice turns, status callbacks, the fallback URL and SMS.
 
-Every /twilio/* request must carry a valid X-Twilio-Signature (403 otherwise, before anything is read or
-written); bodies over `max_request_bytes` get 413. All call state is in Redis keyed by CallSid (through the
-call session), so any number of web processes can serve the turns of one call. Each action URL carries the
+Every /twilio/* request must be a url-encoded form post (415 otherwise: that is all Twilio sends) carrying a
+valid X-Twilio-Signature (403 otherwise, before anything is read or written); bodies over `max_request_bytes`
+get 413. All call state is in Redis keyed by CallSid (through the call session), so any number of web
+processes can serve the turns of one call. Each action URL carries the
 turn number `t`; the turn id given to the call session is derived from it and the signed parameters, so a
 request Twilio delivers twice gets the same TwiML and queues nothing twice. Any failure still answers with
 TwiML: a caller never hears dead air. Prompt audio for "play" mode is served by `audio_bp` (/audio/<key>.wav).
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from functools import lru_cache
 
@@ -21,7 +23,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import tts, twilio_sms
 from .channels import twilio_voice as voice
 from .engine.actions import Say
-from .twilio_signature import is_signed
+from .twilio_signature import FORM_MIMETYPE, is_signed
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,7 @@ audio_bp = Blueprint("twilio_audio", __name__)
 
 AUDIO_MAX_AGE = 365 * 24 * 3600  # audio is addressed by the hash of its content's source: never changes
 TURN_PARAMS = ("Digits", "SpeechResult", "DialCallStatus", "RecordingUrl", "RecordingDuration")
+TURN_NUMBER = re.compile(r"[0-9]{1,9}")
 EVENT_READERS = {"gather": voice.gather_event, "dial": voice.dial_event, "record": voice.record_event}
 
 
@@ -64,6 +67,9 @@ def twiml(document: str) -> Response:
 
 @bp.before_request
 def require_signature():
+    if request.mimetype != FORM_MIMETYPE:  # checked before the body is parsed: no other parser ever runs here
+        log.warning("refused %s: Content-Type %r is not %s", request.path, request.mimetype, FORM_MIMETYPE)
+        return jsonify(error=f"Twilio webhooks must be {FORM_MIMETYPE} posts", status=415), 415
     settings = _settings()
     request.form  # parse first: a body over MAX_CONTENT_LENGTH raises 413 here
     if not is_signed(request._get_current_object(), settings.twilio_auth_token, settings.public_base_url):
@@ -93,7 +99,13 @@ def _call_id(form) -> str:
 
 
 def _turn_number() -> int:
-    return max(0, request.args.get("t", default=0, type=int))
+    """The `t` of the action URL we wrote. Strictly digits: Twilio's signing string has no separators, so a
+    signed request's first pairs appended to its URL land in `t`, and a lenient reading would turn a replayed
+    turn into a new one."""
+    raw = request.args.get("t", "0")
+    if not TURN_NUMBER.fullmatch(raw):
+        raise BadRequest("t must be the turn number of an action URL this app wrote")
+    return int(raw)
 
 
 def _turn_id(form, kind: str, number: int) -> str:
@@ -151,6 +163,9 @@ def voice_turn(kind: str):
     form, settings = request.form, _settings()
     call_id, number = _call_id(form), _turn_number()
     event = EVENT_READERS[kind](form, now())
+    if kind == "record" and form.get("RecordingUrl") and not event.url:
+        log.warning("call %s: ignored RecordingUrl %r, not a recording on Twilio's API host", call_id,
+                    form["RecordingUrl"][:200])
     try:
         actions = _runtime().call_session.turn(call_id, event, turn_id=_turn_id(form, kind, number))
         return _render(actions, number + 1, settings)

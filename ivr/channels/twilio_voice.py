@@ -15,6 +15,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ..engine import actions as A
 from ..engine import events as E
+from ..recordings import is_twilio_url
 
 UNKNOWN_CALL_TEXT = "Sorry, this call can no longer be continued. Please call again. Goodbye."
 
@@ -166,4 +167,6 @@ def record_event(form: Mapping[str, str], at: float) -> E.RecordingDone:
     except ValueError:
         duration = 0.0
     url = (form.get("RecordingUrl") or "").strip()
+    if not is_twilio_url(url):  # a path or another host is no recording: it ends as an empty voicemail
+        url = ""
     return E.RecordingDone(url=url, duration=duration, at=at)

@@ -1,6 +1,6 @@
 """Load a flow file into an engine Flow, or report every problem with its `file:line:column`.
 
-Order: YAML syntax -> JSON Schema -> building steps -> time zone / regex / graph / template checks
+Order: YAML syntax -> JSON Schema -> building steps -> time zone / regex / audio path / graph / template checks
 -> subflows named by `goto` (loaded from the same directory, recursively, each checked the same way).
 A flow with any problem is never returned, so a broken flow cannot reach a caller.
 """
@@ -15,6 +15,7 @@ from ..engine.flow import Flow, flatten
 from ..engine.schedule import Schedule, parse_range
 from ..engine.steps import build_step
 from ..engine.template import TemplateError, compile_template
+from .audio import audio_problems
 from .graph import graph_problems, regex_problems, subflow_recursion
 from .schema import schema_problems
 from .source import Located, Problem, read_yaml
@@ -147,6 +148,7 @@ def build_flow(text: str, filename: str, flows_dir: Path | None = None, is_subfl
         except ValueError as exc:
             problems.append(located.problem(("steps", step_id), f"steps.{step_id}: {exc}"))
     problems += regex_problems(data, located)
+    problems += audio_problems(data, located, flows_dir)
     tz = _zone(data.get("timezone", "UTC"), ("timezone",), located, problems)
     schedule = None
     if "business_hours" in data:

@@ -1,21 +1,26 @@
 """email, sms and webhook tasks through a real RQ worker to aiosmtpd, the fake Twilio API and a webhook receiver."""
 import time
 
+from ivr import recordings
 from ivr.jobs import rq_job_id
 from ivr.jobs.webhook import sign, verify
 from ivr.store.followups import FollowupStore
+
+TWILIO_RECORDING = "https://api.twilio.com/2010-04-01/Accounts/AC" + "0" * 32 + "/Recordings/RE" + "2" * 32
 
 
 def _status(harness, job_id):
     return FollowupStore(harness.conn).get(job_id)
 
 
-def test_email_text_and_html_with_voicemail_attached(harness, smtp_sink, tmp_path):
-    recording = tmp_path / "vm.wav"
-    recording.write_bytes(b"RIFF....WAVEfmt fake audio")
+def test_email_text_and_html_with_voicemail_attached(harness, smtp_sink, settings):
+    made = recordings.new_recording(recordings.folder_in(settings.data_dir), "call-1")
+    made.path.parent.mkdir()
+    made.path.write_bytes(b"RIFF....WAVEfmt fake audio")
+    recording = made.path
     harness.queue_job("email", "c1:owner_unavailable:1", {
         "to": "owner@example.test", "subject": "Voicemail from +15557770001", "message": "You have a voicemail.",
-        "caller": "+15557770001", "recording_url": str(recording), "recording_duration": 7.4})
+        "caller": "+15557770001", "recording_url": made.reference, "recording_duration": 7.4})
     harness.work()
     assert smtp_sink.wait_for(1)
     message = smtp_sink.messages[0]
@@ -25,22 +30,44 @@ def test_email_text_and_html_with_voicemail_attached(harness, smtp_sink, tmp_pat
     html = message.get_body(("html",)).get_content()
     assert "You have a voicemail." in text and "attached" in text and "+15557770001" in html
     attachments = list(message.iter_attachments())
-    assert [a.get_filename() for a in attachments] == ["vm.wav"]
+    assert [a.get_filename() for a in attachments] == [recording.name]
     assert attachments[0].get_content() == recording.read_bytes()
     record = _status(harness, "c1:owner_unavailable:1")
     assert record["status"] == "delivered" and len(record["attempts"]) == 1
 
 
-def test_email_links_a_remote_voicemail_and_escapes_html(harness, smtp_sink):
+def test_email_links_a_twilio_voicemail_and_escapes_html(harness, smtp_sink):
     harness.queue_job("email", "c1:vm:1", {"to": "owner@example.test", "message": "<b>hi</b>",
-                                            "recording_url": "https://rec.example.test/r1.wav",
-                                            "recording_duration": 3})
+                                            "recording_url": TWILIO_RECORDING, "recording_duration": 3})
     harness.work()
     assert smtp_sink.wait_for(1)
     message = smtp_sink.messages[0]
-    assert "https://rec.example.test/r1.wav" in message.get_body(("plain",)).get_content()
+    assert TWILIO_RECORDING in message.get_body(("plain",)).get_content()
     assert "&lt;b&gt;hi&lt;/b&gt;" in message.get_body(("html",)).get_content()
     assert list(message.iter_attachments()) == []
+
+
+def test_email_attaches_or_links_no_file_or_url_the_product_did_not_make(harness, smtp_sink, settings):
+    """Issue 12 item 4: the email job attached any readable local file a recording URL named."""
+    secret = settings.data_dir / "secret-key"
+    secret.write_text("the-flask-secret\n")
+    folder = recordings.folder_in(settings.data_dir)
+    folder.mkdir()
+    other = recordings.new_recording(folder, "another-call")
+    other.path.write_bytes(b"RIFF another caller's voicemail")
+    sneaky = [str(secret), f"file://{secret}", "secret-key", "../secret-key", other.reference, str(other.path),
+              "recording:../secret-key", "https://rec.example.test/r1.wav"]
+    for n, url in enumerate(sneaky):
+        harness.queue_job("email", f"c1:vm:{n}", {"to": "owner@example.test", "message": "You have a voicemail.",
+                                                  "recording_url": url, "recording_duration": 3})
+    harness.work()
+    assert smtp_sink.wait_for(len(sneaky))
+    by_id = {message["Message-ID"]: message for message in smtp_sink.messages}
+    for n, url in enumerate(sneaky):
+        message = by_id[f"<{rq_job_id(f'c1:vm:{n}')}@ivr>"]
+        assert list(message.iter_attachments()) == [], url
+        text = message.get_body(("plain",)).get_content() + message.get_body(("html",)).get_content()
+        assert "the-flask-secret" not in text and url not in text and "attached" not in text
 
 
 def test_refused_recipient_fails_for_good_without_retry(harness, smtp_sink):

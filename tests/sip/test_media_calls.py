@@ -10,6 +10,7 @@ import warnings
 import wave
 
 
+from ivr import recordings
 from ivr.channels.sip.media.prompts import read_pcm, render_tts
 
 from .apps import WELCOME, Recorded, menu_app, transfer_app, voicemail_app
@@ -136,8 +137,9 @@ def test_voicemail_ends_on_a_digit_and_ignores_foreign_rtp_and_timestamp_jumps(s
         uac.answer_200(bye)
     finally:
         stranger.close()
-    path, duration = record.results[0]
-    with wave.open(str(path)) as wav:
+    recording, duration = record.results[0]
+    assert recording.reference == "recording:" + recording.path.stem  # an id this product made, not a path
+    with wave.open(str(recording.path)) as wav:
         assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (8000, 1, 2)
         assert wav.getnframes() == 50 * 160  # exactly the caller's packets: no zero-fill, no stranger audio
     assert abs(duration - 1.0) < 1e-6
@@ -158,8 +160,12 @@ def test_voicemail_ends_on_silence(start_server, uac_factory):
             break
     bye = uac.recv(5, want=lambda m: m["method"] == "BYE")
     uac.answer_200(bye)
-    path, duration = record.results[0]
-    assert 0.45 <= duration <= 0.6 and path.exists()
+    recording, duration = record.results[0]
+    assert 0.45 <= duration <= 0.6 and recording.path.exists()
+    # what the admin's player and the email job read back: this call's file, and for no other call
+    call_id = record.calls[0].call_id
+    assert recordings.resolve(recording.reference, recording.path.parent, call_id).path == recording.path
+    assert recordings.resolve(recording.reference, recording.path.parent, call_id + "x") is None
 
 
 def _answer_refer(uac, status: int, notify_status: int | None) -> None:

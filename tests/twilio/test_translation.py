@@ -56,8 +56,12 @@ def test_webhook_parameters_become_events():
     assert voice.dial_event({"DialCallStatus": "answered"}, 1.0).ok
     assert not voice.dial_event({"DialCallStatus": "busy"}, 1.0).ok
     assert not voice.dial_event({}, 1.0).ok
-    assert voice.record_event({"RecordingUrl": "https://r", "RecordingDuration": "x"}, 1.0) == E.RecordingDone(
-        url="https://r", duration=0.0, at=1.0)
+    twilio_url = f"https://api.twilio.com/2010-04-01/Accounts/AC{'0' * 32}/Recordings/RE{'1' * 32}"
+    assert voice.record_event({"RecordingUrl": twilio_url, "RecordingDuration": "x"}, 1.0) == E.RecordingDone(
+        url=twilio_url, duration=0.0, at=1.0)
+    for elsewhere in ("https://r", "secret-key", "/etc/passwd", "file:///etc/passwd", "recording:CA1-1",
+                      twilio_url.replace("https://", "http://"), twilio_url + "?x=1", twilio_url + "/../../x"):
+        assert voice.record_event({"RecordingUrl": elsewhere, "RecordingDuration": "5"}, 1.0).url == ""
 
 
 def test_sms_replies_become_digits_or_speech():

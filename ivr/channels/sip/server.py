@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from aiosipua import IncomingCall, SdpNegotiationError, negotiate_sdp
 from aiosipua.dialog import DialogState
 
+from ivr.recordings import folder_in
+
 from .call import CallEnded, SipCall, TransferOutcome, await_transfer
 from .config import SipConfig, primary_ip
 from .endpoint import Endpoint
@@ -53,7 +55,7 @@ class SipServer:
         self.config = config
         self.app = app
         self.prompts = prompts or PromptLibrary(config.data_dir / "prompts", config.audio_root)
-        self.recordings_dir = config.data_dir / "recordings"
+        self.recordings_dir = folder_in(config.data_dir)
         self.clock = PacingClock()
         self.ports = PortPool(config.host, config.rtp_port_min, config.rtp_port_max)
         self.transport = IvrUdpTransport(local_addr=(config.host, config.port))
