@@ -10,26 +10,28 @@ no-op and the "server" is the SIPp caller's address. Everything else is stock py
 from __future__ import annotations
 
 import argparse
+import array
 import json
 import os
 import signal
+import sys
 import threading
 import time
 import wave
 import warnings
 
-warnings.simplefilter("ignore", DeprecationWarning)
-
-import audioop  # noqa: E402  (pyVoIP's own dependency; stdlib on 3.11)
+warnings.simplefilter("ignore", DeprecationWarning)  # pyVoIP imports audioop (stdlib to 3.12, audioop-lts on 3.13)
 
 from pyVoIP.VoIP import CallState, VoIPPhone  # noqa: E402
 
 
 def unsigned_8bit(path: str) -> bytes:
-    """pyVoIP's write_audio takes 8 kHz unsigned 8-bit linear PCM."""
+    """pyVoIP's write_audio takes 8 kHz unsigned 8-bit linear PCM: each 16-bit sample's high byte, offset by 128."""
     with wave.open(path) as wav:
-        pcm = wav.readframes(wav.getnframes())
-    return audioop.bias(audioop.lin2lin(pcm, 2, 1), 1, 128)
+        samples = array.array("h", wav.readframes(wav.getnframes()))
+    if sys.byteorder == "big":  # WAV data is little-endian
+        samples.byteswap()
+    return bytes((sample >> 8) + 128 for sample in samples)
 
 
 def main() -> None:
