@@ -1,11 +1,12 @@
 """The baseline: a plain pyVoIP 1.6.8 IVR with the same menu path (prompt, one digit, short prompt, hang-up).
 
-    pip install pyVoIP==1.6.8      # the `baseline` extra; GPL-3.0, used only here, never imported by ivr/
-    python bench/pyvoip_baseline.py --port 5080 --peer-port 5061 --prompt p.wav --bye bye.wav --stats s.json
+    deploy/bootstrap.sh bench      # once: .venv from requirements-bench.lock, plus wrk and tcpdump
+    .venv/bin/python bench/pyvoip_baseline.py --port 5080 --peer-port 5061 --prompt p.wav --bye bye.wav --stats s.json
 
 pyVoIP cannot act as a plain endpoint (it REGISTERs at start and sends every response to its
 configured "server"), so the only change to it is the usual workaround: `register()` is replaced by a
-no-op and the "server" is the SIPp caller's address. Everything else is stock pyVoIP.
+no-op and the "server" is the SIPp caller's address. Everything else is stock pyVoIP (the `baseline`
+extra, GPL-3.0: used only here, never imported by ivr/).
 """
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 # One entry point for a fresh Debian/Ubuntu machine:
 #   deploy/bootstrap.sh run    install everything, then start the whole product (`ivr run`)
 #   deploy/bootstrap.sh test   install everything, then run the whole test suite
+#   deploy/bootstrap.sh bench  install everything plus the benchmarks' tools (requirements-bench.lock: pyinstrument,
+#                              py-spy, the GPL pyVoIP baseline; wrk and tcpdump), then stop
 # System packages are installed non-interactively when missing (needs root or sudo). Python packages come only
 # from requirements.lock, every file checked against its hash; the project itself is then installed without
 # dependencies or build isolation, so nothing unpinned is ever fetched. deploy/lock.sh refreshes the lock.
@@ -12,6 +14,10 @@ APT_PACKAGES=(ca-certificates redis-server espeak-ng sox sip-tester baresip chro
 VENV=${IVR_VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 LOCK=requirements.lock
+if [ "${1:-}" = "bench" ]; then
+  APT_PACKAGES+=(wrk tcpdump)
+  LOCK=requirements-bench.lock
+fi
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -53,5 +59,6 @@ fi
 case "${1:-run}" in
   run)  shift || true; exec "$VENV/bin/ivr" run "$@" ;;
   test) shift || true; exec "$VENV/bin/python" -m pytest -q "$@" ;;
-  *)    echo "usage: $0 run|test [args...]" >&2; exit 2 ;;
+  bench) echo "installed from $LOCK into $VENV: run the benchmarks with $VENV/bin/python bench/NAME.py" ;;
+  *)    echo "usage: $0 run|test|bench [args...]" >&2; exit 2 ;;
 esac
