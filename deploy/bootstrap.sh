@@ -51,7 +51,7 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -m pip --version >/dev/nu
   rm -rf "$VENV"
   "$PYTHON" -m venv "$VENV"
 fi
-# The lock pins pip, setuptools and uv too: pip replaces itself with the pinned release in the same install.
+# The lock pins pip and setuptools too: pip replaces itself with the pinned release in the same install.
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check --require-hashes -r "$LOCK"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 "$VENV/bin/python" -m pip check

@@ -50,7 +50,7 @@ def test_every_requirement_is_pinned_within_its_range_and_hashed():
 
 
 def test_uv_lock_and_its_exports_match_pyproject(tmp_path):
-    uv = Path(sys.executable).with_name("uv")  # pinned in the lock's bootstrap group, so in every venv it made
+    uv = Path(sys.executable).with_name("uv")  # a dev requirement, so in every venv with the dev extra
     assert uv.exists(), "uv is not installed in this venv: run deploy/bootstrap.sh"
     env = {**os.environ, "UV": str(uv), "UV_OFFLINE": "1", "UV_CACHE_DIR": str(tmp_path / "uv-cache")}
     result = subprocess.run([str(ROOT / "deploy" / "lock.sh"), "--check"], env=env, capture_output=True, text=True,
