@@ -1,7 +1,8 @@
 """Engine benchmark: turns per second of advance() on the shipped flow, and validation time of a
 generated 1,000-step flow. Targets: >= 50,000 turns/s on one core; 1,000 steps validated in < 1 s.
 
-    python bench/engine.py [--seconds 3]
+    deploy/bootstrap.sh bench      # once: .venv from requirements-bench.lock, plus wrk and tcpdump
+    .venv/bin/python bench/engine.py [--seconds 3]
 """
 from __future__ import annotations
 

@@ -9,7 +9,8 @@ Two measurements:
 - latency: with --workers workers running, queue jobs at --rate jobs/s for --seconds; p50/p95 from enqueue to
   delivered (the follow-up record's enqueue time and its delivered attempt's time, same clock).
 
-    python bench/followups.py --calls 1000 --workers 4 --rate 50 --seconds 20
+    deploy/bootstrap.sh bench      # once: .venv from requirements-bench.lock, plus wrk and tcpdump
+    .venv/bin/python bench/followups.py --calls 1000 --workers 4 --rate 50 --seconds 20
 """
 from __future__ import annotations
 

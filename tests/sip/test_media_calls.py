@@ -6,19 +6,15 @@ import math
 import socket
 import statistics
 import time
-import warnings
 import wave
 
 
 from ivr import recordings
 from ivr.channels.sip.media.prompts import read_pcm, render_tts
 
+from ..audioop_shim import audioop  # an independent G.711 decoder, not ours
 from .apps import WELCOME, Recorded, menu_app, transfer_app, voicemail_app
 from .conftest import header
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", DeprecationWarning)
-    import audioop  # independent G.711 decoder (stdlib on 3.11-3.12)
 
 
 def capture_rtp(sock: socket.socket, seconds: float) -> list[bytes]:
