@@ -16,6 +16,7 @@ from rq import Queue
 from ivr import jobs
 from ivr.call_session import CallSession
 from ivr.flows import FlowRepository
+from ivr.private_files import private_dir
 from ivr.redis_embedded import EmbeddedRedis
 from ivr.settings import Settings
 from ivr.store import UNAVAILABLE, connect
@@ -46,7 +47,7 @@ def open_queue(conn: redis.Redis) -> Queue:
 
 
 def open_spool(settings: Settings) -> Spool:
-    return Spool(Path(settings.data_dir) / SPOOL_FILE)
+    return Spool(private_dir(settings.data_dir) / SPOOL_FILE)  # the data directory is created 0700
 
 
 def replay_quietly(spool: Spool, conn: redis.Redis, queue: Queue) -> int:
