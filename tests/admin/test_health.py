@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 import pytest
 
 from ivr.channels.sip import probe
+from ivr.channels.sip.server import SipConfig, SipServer
 from ivr.flows import load_flow
 from ivr.runtime import open_call_session
 from ivr.simulate import run_script
@@ -22,8 +23,6 @@ from tests.admin.helpers import Client, login
 from tests.sip.apps import never
 from tests.sip.conftest import LoopThread, free_port_range
 from tests.twilio.conftest import server_env, start_gunicorn, stop_gunicorn
-
-from ivr.channels.sip.server import SipConfig, SipServer
 
 
 @pytest.fixture(autouse=True)
