@@ -42,7 +42,10 @@ def dial_target(number: str, registrar: str) -> tuple[str, tuple[str, int]]:
     """(Request-URI, address to send the INVITE to) for a number or SIP URI."""
     match = re.fullmatch(r"sips?:([^@;>]+)@([^;:>]+)(?::(\d+))?.*", number.strip())
     if match:
-        return number.strip(), (match.group(2), int(match.group(3) or 5060))
+        port = int(match.group(3) or 5060)
+        if not 1 <= port <= 65535:  # getaddrinfo would quietly wrap 99999 round to 34463
+            raise ValueError(f"cannot dial {number!r}: port {port} is outside 1-65535")
+        return number.strip(), (match.group(2), port)
     if not registrar:
         raise ValueError(f"cannot dial {number!r}: set IVR_SIP_REGISTRAR or give a SIP URI")
     host, port = parse_registrar(registrar)
