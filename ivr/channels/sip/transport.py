@@ -122,6 +122,8 @@ class IvrUdpTransport(UdpSipTransport):
 
     async def _reopen(self) -> None:
         for attempt in range(REOPEN_ATTEMPTS):
+            if self.stopping:
+                return
             try:
                 await self._open()
             except OSError as exc:
