@@ -119,3 +119,27 @@ def test_a_transport_closed_under_us_is_reopened(start_server, uac_factory):
     while not options_answered(uac):
         assert time.monotonic() < deadline, "the SIP listener never came back"
     assert running.server.transport.reopened == 1
+
+
+def test_a_socket_that_cannot_be_reopened_sets_failed_so_ivr_sip_exits(start_server):
+    """When the port is taken by then, reopening gives up after its retries and `failed` tells `ivr sip` to exit."""
+    import asyncio
+    import socket
+
+    running = start_server(never)
+    transport = running.server.transport
+    squatter = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+    async def close_then_take_the_port():
+        transport._udp_transport.sendto(b"x", ("127.0.0.1", 99999))  # asyncio closes the socket...
+        await asyncio.sleep(0)  # ...its connection_lost runs (and schedules the reopen) before we go on
+        squatter.bind(transport.local_addr)
+    try:
+        running.loop.run(close_then_take_the_port())
+        deadline = time.monotonic() + 15
+        while not running.loop.call(transport.failed.done):
+            assert time.monotonic() < deadline, "reopening never gave up"
+            time.sleep(0.1)
+        assert "cannot reopen" in running.loop.call(transport.failed.result) and transport.reopened == 0
+    finally:
+        squatter.close()
