@@ -18,7 +18,7 @@ def worker(settings: Settings, burst: bool, maintenance_interval: int) -> None:
     """Run the follow-up worker (email, sms, webhook, chat, callback) with RQ's scheduler."""
     from ivr import runtime
     from ivr.worker import run_worker
-    conn = runtime.open_redis(settings)
+    conn = runtime.open_redis(settings)  # RQ raises its socket timeout to the dequeue's block time + 1 s
     spool = runtime.open_spool(settings)
     runtime.replay_quietly(spool, conn, runtime.open_queue(conn))
     run_worker(settings, conn, spool, burst=burst, maintenance_interval=maintenance_interval)
@@ -33,7 +33,7 @@ def calls(settings: Settings, as_json: bool, limit: int) -> None:
     from ivr import runtime
     from ivr.store.calls import CallStore
     from ivr.store.followups import FollowupStore
-    conn = runtime.open_redis(settings)
+    conn = runtime.open_redis(settings, timeout=runtime.CLI_REDIS_TIMEOUT)
     store, followups = CallStore(conn), FollowupStore(conn)
     for record in store.recent(limit):
         jobs = [{"id": f["job_id"], "kind": f.get("kind", ""), "status": f.get("status", ""),

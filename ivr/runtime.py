@@ -1,7 +1,8 @@
 """Wiring of the storage side for a process: Redis connection, RQ queue, spool, flow repository, call session.
 
 Every `ivr` command that records calls or queues jobs builds its objects here from the one Settings object.
-Without REDIS_URL the embedded redis-server's socket in the data directory is used (`ivr run` starts it).
+Redis timeouts are chosen here (and in `ivr.store.connect` / `for_blocking`) only. Without REDIS_URL the
+embedded redis-server's socket in the data directory is used (`ivr run` starts it).
 Opening a session replays whatever an earlier process left in the spool.
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rq import Queue
 from ivr import jobs
 from ivr.call_session import CallSession
 from ivr.flows import FlowRepository
+from ivr.private_files import private_dir
 from ivr.redis_embedded import EmbeddedRedis
 from ivr.settings import Settings
 from ivr.store import UNAVAILABLE, connect
@@ -31,8 +33,13 @@ def redis_url(settings: Settings) -> str:
     return settings.redis_url or EmbeddedRedis(settings.data_dir).url
 
 
-def open_redis(settings: Settings) -> redis.Redis:
-    return connect(redis_url(settings))
+CLI_REDIS_TIMEOUT = 5.0  # seconds: a command run by hand may wait for a big reply; no caller is waiting on it
+
+
+def open_redis(settings: Settings, timeout: float | None = None) -> redis.Redis:
+    """The connection of webhooks and call turns: each reply waited for at most IVR_REDIS_TIMEOUT (0.2 s), after
+    which the spool and fallback paths take over. Blocking commands get their own client (store.for_blocking)."""
+    return connect(redis_url(settings), socket_timeout=settings.redis_timeout if timeout is None else timeout)
 
 
 def open_queue(conn: redis.Redis) -> Queue:
@@ -40,7 +47,7 @@ def open_queue(conn: redis.Redis) -> Queue:
 
 
 def open_spool(settings: Settings) -> Spool:
-    return Spool(Path(settings.data_dir) / SPOOL_FILE)
+    return Spool(private_dir(settings.data_dir) / SPOOL_FILE)  # the data directory is created 0700
 
 
 def replay_quietly(spool: Spool, conn: redis.Redis, queue: Queue) -> int:

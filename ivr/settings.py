@@ -20,6 +20,8 @@ class Settings:
     flows_dir: Path = Path("flows")
     default_flow: str = "skype-receptionist"
     redis_url: str = ""  # empty: `ivr run` starts an embedded redis-server in data_dir
+    # Seconds a call turn or webhook waits on Redis (connect and each reply) before the spool/fallback takes over
+    redis_timeout: float = 0.2
     # Web / admin
     web_host: str = "127.0.0.1"
     web_port: int = 8000
@@ -29,6 +31,8 @@ class Settings:
     environment: str = "development"
     admin_password: str = ""
     max_request_bytes: int = 64 * 1024
+    metrics_token: str = ""  # /metrics also answers `Authorization: Bearer <this>` (a Prometheus scraper)
+    metrics_bind: str = ""  # "host:port": /metrics is served there, without login, and no longer on web_host
     # Twilio
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
@@ -75,7 +79,9 @@ class Settings:
 
     _ENV = {
         "data_dir": "IVR_DATA_DIR", "flows_dir": "IVR_FLOWS_DIR", "default_flow": "IVR_DEFAULT_FLOW",
-        "redis_url": "REDIS_URL", "web_host": "IVR_WEB_HOST", "web_port": "IVR_WEB_PORT",
+        "redis_url": "REDIS_URL", "redis_timeout": "IVR_REDIS_TIMEOUT",
+        "web_host": "IVR_WEB_HOST", "web_port": "IVR_WEB_PORT",
+        "metrics_token": "IVR_METRICS_TOKEN", "metrics_bind": "IVR_METRICS_BIND",
         "public_base_url": "PUBLIC_BASE_URL", "proxy_fix": "IVR_PROXY_FIX", "secret_key": "IVR_SECRET_KEY",
         "environment": "IVR_ENV", "admin_password": "IVR_ADMIN_PASSWORD",
         "max_request_bytes": "IVR_MAX_REQUEST_BYTES",

@@ -3,7 +3,7 @@
 The cache key is sha256(kind, text, voice, language) (or path, size, mtime for audio files), the same scheme as the
 SIP channel's prompt library, so with the same cache directory (`<data_dir>/prompts`) a Twilio caller in "play" mode
 hears exactly the WAV a SIP caller hears. Files are written atomically, so concurrent renders of one prompt by
-several processes are harmless (the last rename wins with identical content).
+several processes are harmless (the last rename wins with identical content). The cache is 0700, its files 0600.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from .flows.audio import resolve_audio
+from .private_files import private_dir
 
 DEFAULT_VOICE = "en-us"
 CACHE_SUBDIR = "prompts"
@@ -59,7 +60,7 @@ def render_tts(text: str, directory: Path, voice: str = "", language: str = "") 
     target = Path(directory) / f"{tts_key(text, voice, language)}.wav"
     if target.exists():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         raw = Path(tmp) / "tts.wav"
         _run(["espeak-ng", "-v", voice or language or DEFAULT_VOICE, "-w", str(raw), "--", text])
@@ -73,7 +74,7 @@ def convert_audio(path: Path, directory: Path) -> Path:
     key = hashlib.sha256(f"file\0{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()
     target = Path(directory) / f"{key}.wav"
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(target.parent)
         _to_8k_mono(path, target)
     return target
 

@@ -73,7 +73,9 @@ def require_signature():
     settings = _settings()
     request.form  # parse first: a body over MAX_CONTENT_LENGTH raises 413 here
     if not is_signed(request._get_current_object(), settings.twilio_auth_token, settings.public_base_url):
-        log.warning("refused %s: missing or invalid X-Twilio-Signature", request.path)
+        # the body stays generic; the operator's log names the setting when that is the cause
+        log.warning("refused %s: %s", request.path, "missing or invalid X-Twilio-Signature"
+                    if settings.twilio_auth_token else "TWILIO_AUTH_TOKEN is not set, so no request can be verified")
         return jsonify(error="missing or invalid X-Twilio-Signature"), 403
     return None
 

@@ -56,6 +56,12 @@ class IvrWorker(SimpleWorker):
         # Wake up at least once per maintenance interval: abandoned jobs and the spool are handled there.
         return max(1, min(super().dequeue_timeout, int(self.maintenance_interval)))
 
+    @property
+    def connection_timeout(self) -> int:
+        # RQ sets this as the socket timeout of the worker's connection (its dequeue is a blocking BLPOP):
+        # the block time plus one second, so a hung Redis is noticed as soon as the BLPOP should have returned.
+        return self.dequeue_timeout + 1
+
     def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
         # RQ's SimpleWorker allows timeout + 60 s; the death penalty already ends a job at its timeout, so a
         # shorter grace lets a killed worker's job be retried sooner.

@@ -9,8 +9,8 @@ from ivr.settings import Settings
 
 
 def _conn(settings: Settings):
-    from ivr.runtime import open_redis
-    return open_redis(settings)
+    from ivr.runtime import CLI_REDIS_TIMEOUT, open_redis
+    return open_redis(settings, timeout=CLI_REDIS_TIMEOUT)
 
 
 @click.group()

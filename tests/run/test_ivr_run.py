@@ -71,6 +71,11 @@ def test_no_orphan_when_ivr_run_is_killed(tmp_path):
 
 def test_first_start_creates_the_admin_account_with_a_private_password_file(tmp_path):
     from werkzeug.security import check_password_hash
+    (tmp_path / "var" / "recordings").mkdir(parents=True)  # as an older version left them: 0755 and 0644
+    (tmp_path / "var").chmod(0o755)
+    old_recording = tmp_path / "var" / "recordings" / "call-1.wav"
+    old_recording.write_bytes(b"RIFF")
+    old_recording.chmod(0o644)
     proc = _start(tmp_path)
     try:
         conn = _wait_for_socket(tmp_path / "var" / "redis" / "redis.sock")
@@ -81,12 +86,15 @@ def test_first_start_creates_the_admin_account_with_a_private_password_file(tmp_
             time.sleep(0.1)
         # The file is written whole before the account exists.
         assert oct(password_file.stat().st_mode & 0o777) == "0o600"
+        assert oct(password_file.parent.stat().st_mode & 0o777) == "0o700"  # var/ itself (issue 12 item 8)
         password = password_file.read_text().strip()
         assert password
         assert [p.name for p in password_file.parent.iterdir() if "initial-admin-password" in p.name] == [
             "initial-admin-password"]  # no temporary file left behind
         stored = conn.hget(keys.user("admin"), "password_hash")
         assert stored and check_password_hash(stored.decode(), password)
+        assert oct(old_recording.stat().st_mode & 0o777) == "0o600"
+        assert oct(old_recording.parent.stat().st_mode & 0o777) == "0o700"
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)

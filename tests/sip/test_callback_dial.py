@@ -170,6 +170,9 @@ def test_dial_targets():
                                                                  ("pbx.example.com", 5080))
     with pytest.raises(ValueError):
         dial_target("+1555", "")
+    for port in ("99999", "0", "65536"):  # getaddrinfo wraps 99999 round to 34463: another port than the one named
+        with pytest.raises(ValueError, match="outside 1-65535"):
+            dial_target(f"sip:bob@10.0.0.5:{port}", "")
 
 
 def test_refer_targets_and_sipfrag():

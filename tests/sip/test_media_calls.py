@@ -5,6 +5,7 @@ import array
 import math
 import socket
 import statistics
+import stat
 import time
 import wave
 
@@ -74,7 +75,9 @@ def test_prompts_are_rendered_once_and_cached_on_disk(start_server, uac_factory,
         assert uac.recv(5, want=lambda m: m["status"] == 200) is not None
     time.sleep(1.0)
     assert running.server.prompts.renders == 1  # four concurrent calls, one espeak-ng run
-    assert len(list((tmp_path / "data" / "prompts").glob("*.wav"))) == 1
+    cached = list((tmp_path / "data" / "prompts").glob("*.wav"))
+    assert len(cached) == 1
+    assert stat.S_IMODE(cached[0].stat().st_mode) == 0o600 and stat.S_IMODE(cached[0].parent.stat().st_mode) == 0o700
 
 
 def test_barge_in_stops_the_prompt_and_keeps_the_digit(start_server, uac_factory):
@@ -162,6 +165,10 @@ def test_voicemail_ends_on_silence(start_server, uac_factory):
     call_id = record.calls[0].call_id
     assert recordings.resolve(recording.reference, recording.path.parent, call_id).path == recording.path
     assert recordings.resolve(recording.reference, recording.path.parent, call_id + "x") is None
+    # a caller's voice is the owner's alone (issue 12 item 8)
+    path = recording.path
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.parent.parent.stat().st_mode) == 0o700  # the data directory made for it
 
 
 def _answer_refer(uac, status: int, notify_status: int | None) -> None:

@@ -16,7 +16,7 @@ import redis
 from ivr.jobs import JOB_TIMEOUT
 from ivr.jobs.callback import CONNECT_FAILED, GREETING, DialError
 from ivr.jobs.context import current
-from ivr.store import keys
+from ivr.store import for_blocking, keys
 
 # place() runs inside an RQ job killed after JOB_TIMEOUT seconds: pickup + ring + margin must stay below it.
 PICKUP_WAIT = 3.0  # seconds for a SIP process to take the request before we give up
@@ -39,8 +39,8 @@ class SipCallbackDialer:
         self.pickup_wait = pickup_wait
 
     def place(self, number: str, request) -> str:
-        if self.conn is None:
-            self.conn = _blocking_client(current().redis)
+        if self.conn is None:  # its BLPOPs wait up to the ring timeout plus the report margin
+            self.conn = for_blocking(current().redis, self.ring_timeout + REPORT_MARGIN)
         try:
             return self._place(number, request)
         except redis.RedisError as exc:  # the callback job records it and tries again later
@@ -78,13 +78,6 @@ def describe(outcome: dict) -> str:
     if outcome.get("detail"):
         text += f": {outcome['detail']}"
     return text
-
-
-def _blocking_client(conn: redis.Redis) -> redis.Redis:
-    """The same server as `conn`, with a socket timeout longer than our BLPOPs (the job's client times out at 5 s)."""
-    pool = conn.connection_pool
-    kwargs = {**pool.connection_kwargs, "socket_timeout": JOB_TIMEOUT + 10}
-    return redis.Redis(connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs))
 
 
 def make_dialer(settings) -> SipCallbackDialer:

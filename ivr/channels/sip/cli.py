@@ -16,7 +16,9 @@ import click
 
 from ivr.settings import Settings
 
-from .outbound import OutboundDialer, take_dial_requests
+from ivr.store import for_blocking
+
+from .outbound import POLL_SECONDS, OutboundDialer, take_dial_requests
 from .server import SipConfig, SipServer
 from .session import flow_app
 
@@ -54,10 +56,17 @@ async def serve(settings: Settings, config: SipConfig, session, flow_id: str | N
     tasks = [beating]
     if settings.callback_channel == "sip":  # the worker hands callback calls to us (outbound.py)
         dialer = OutboundDialer(server, settings.sip_registrar, settings.sip_user, settings.sip_password)
-        tasks.append(asyncio.create_task(take_dial_requests(dialer, session.redis, stop)))
-    await stop.wait()
+        requests = for_blocking(session.redis, POLL_SECONDS)  # BLPOP: block time + 1 s, not the turns' 0.2 s
+        tasks.append(asyncio.create_task(take_dial_requests(dialer, requests, stop)))
+    # A socket that closed and could not be reopened: exit non-zero so the supervisor starts us again
+    failed = server.transport.failed
+    await asyncio.wait({asyncio.ensure_future(stop.wait()), failed}, return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
     await asyncio.gather(*tasks)
     await server.stop()
+    if failed.done():
+        log.critical("SIP listener lost: %s; exiting so that the supervisor restarts it", failed.result())
+        raise SystemExit(3)
 
 
 @click.command("sip")

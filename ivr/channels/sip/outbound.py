@@ -23,6 +23,7 @@ from aiosipua import SipDigestAuth, SipRequest, SipUAC, build_sdp
 
 from ivr.store import keys
 
+from .addresses import BadAddress
 from .call import CallEnded, SipCall, TransferOutcome, await_transfer
 from .media import g711
 from .media.stream import RtpStream
@@ -41,7 +42,10 @@ def dial_target(number: str, registrar: str) -> tuple[str, tuple[str, int]]:
     """(Request-URI, address to send the INVITE to) for a number or SIP URI."""
     match = re.fullmatch(r"sips?:([^@;>]+)@([^;:>]+)(?::(\d+))?.*", number.strip())
     if match:
-        return number.strip(), (match.group(2), int(match.group(3) or 5060))
+        port = int(match.group(3) or 5060)
+        if not 1 <= port <= 65535:  # getaddrinfo would quietly wrap 99999 round to 34463
+            raise ValueError(f"cannot dial {number!r}: port {port} is outside 1-65535")
+        return number.strip(), (match.group(2), port)
     if not registrar:
         raise ValueError(f"cannot dial {number!r}: set IVR_SIP_REGISTRAR or give a SIP URI")
     host, port = parse_registrar(registrar)
@@ -166,7 +170,7 @@ class OutboundDialer:
                                                                  type=socket.SOCK_DGRAM)
             address = infos[0][4][:2]
             stream.update_remote(address)
-        except OSError as exc:
+        except (OSError, OverflowError, BadAddress) as exc:
             server.ports.close(stream)
             return {"state": "failed", "detail": f"cannot resolve {address[0]}: {exc}"}
         try:
@@ -202,7 +206,13 @@ class OutboundDialer:
             self._heard.discard(outgoing.call_id)
         remote = outgoing.sdp_answer.rtp_address if outgoing.sdp_answer is not None else None
         if remote:
-            stream.update_remote(remote)
+            try:
+                stream.update_remote(remote)
+            except BadAddress as exc:  # the callee's answer names media we can never send to
+                uac.remove_call(outgoing.call_id)
+                self._bye(outgoing)
+                return {"state": "failed", "detail": f"unusable media address in the answer: {exc}",
+                        "call_id": outgoing.call_id}
         call = SipCall(outgoing.call_id, self.user, str(job.get("number", "")), stream, server.prompts,
                        server.recordings_dir, server)
         call.dialog = outgoing.dialog

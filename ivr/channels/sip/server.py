@@ -18,6 +18,7 @@ from aiosipua.dialog import DialogState
 
 from ivr.recordings import folder_in
 
+from .addresses import BadAddress, checked
 from .call import CallEnded, SipCall, TransferOutcome, await_transfer
 from .config import SipConfig, primary_ip
 from .endpoint import Endpoint
@@ -172,7 +173,7 @@ class SipServer:
         offer = incoming.sdp_offer
         remote = offer.rtp_address if offer is not None else None
         audio = offer.audio if offer is not None else None
-        if remote is None or audio is None:
+        if remote is None or audio is None or not self._sendable(remote):
             incoming.reject(488, "Not Acceptable Here")
             return None
         codecs = [c.payload_type for c in audio.codecs]
@@ -190,6 +191,14 @@ class SipServer:
             log.error("No RTP port for call %s", incoming.call_id)
             incoming.reject(503, "Service Unavailable")
             return None
+
+    def _sendable(self, remote) -> bool:
+        """RTP can go there: an IP literal and a port in 1-65535 (port 0 or c=0.0.0.0 in an offer get a 488)."""
+        try:
+            checked(remote, self.transport.family)
+        except BadAddress:
+            return False
+        return True
 
     def _answer_sdp(self, offer, stream: RtpStream):
         answer, _ = negotiate_sdp(
@@ -210,8 +219,11 @@ class SipServer:
         except SdpNegotiationError:
             return None
         remote = offer.rtp_address
-        if remote is not None and remote[1] and remote[0] not in ("0.0.0.0", "::"):
-            live.stream.update_remote(remote)
+        if remote is not None and remote[1] and remote[0] not in ("0.0.0.0", "::"):  # not on hold
+            try:
+                live.stream.update_remote(remote)
+            except BadAddress:
+                return None  # 488; the transport already refuses most of these with a 400
         return answer
 
     async def _release(self, live: _Live) -> None:
