@@ -43,6 +43,16 @@ def _goodbye(reason: str, text: str = GOODBYE) -> list[A.Action]:
     return [A.Say(text=text, barge_in=False), A.Hangup(reason=reason)]
 
 
+def _recreatable(write: dict, blob: dict) -> dict:
+    """A spooled write also carries the call's start fields, from its engine state: if Redis lost the call's
+    record meanwhile, the replay recreates a listable call rather than an orphan without caller or start time."""
+    state = blob.get("state") or {}
+    if write.get("start") or "started_at" not in state:
+        return write
+    fields = ("channel", "caller", "called", "started_at", "flow_id")
+    return {**write, "recreate": {name: state.get(name) or "" for name in fields}}
+
+
 def action_from_dict(data: dict) -> A.Action:
     cls = _ACTION_TYPES[data["type"]]
     kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k != "type"}
@@ -200,7 +210,7 @@ class CallSession:
               create: bool = False) -> dict | None:
         """Returns the call's blob found in Redis when `create` and the call exists (nothing written)."""
         if spool_used and self._spool(self.spool.pending):  # keep order: join the spooled writes
-            self._spool(self.spool.append, write["id"], KIND, write)
+            self._spool(self.spool.append, write["id"], KIND, _recreatable(write, blob))
             self.replay_in_background()
             self._save_state(blob)
             return None
@@ -208,7 +218,7 @@ class CallSession:
             result = self._redis(apply_turn, self.redis, self.queue, write, blob, encoded_blob, self.writer, create)
         except Exception as exc:  # unavailable, or an unexpected Redis error: spool it (a replay retries it)
             log.warning("call %s: spooling its writes: %s: %s", write["call_id"], type(exc).__name__, exc)
-            self._spool(self.spool.append, write["id"], KIND, write)
+            self._spool(self.spool.append, write["id"], KIND, _recreatable(write, blob))
             self._save_state(blob)
             return None
         if result.existing is not None:

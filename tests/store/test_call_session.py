@@ -120,6 +120,26 @@ def test_redis_down_calls_continue_and_the_spool_is_replayed_exactly_once(make_s
     assert Queue(jobs.QUEUE_NAME, connection=redis_conn).count == 20
 
 
+def test_a_replayed_call_whose_start_record_was_lost_is_listed_with_what_its_state_knows(make_session,
+                                                                                         redis_server, redis_conn):
+    """Redis lost the call's first write (restarted without it), then went down: the later turn is spooled and
+    replayed onto no record at all. It must come back as a listable call, not an orphan without a caller."""
+    session = make_session()
+    at = 1_790_000_000.0
+    session.start(call_id="lost-start", channel="sip", caller=STRANGER, called="+15550000000", at=at)
+    redis_conn.flushall()  # the start record is gone
+    redis_server.stop()
+    session.turn("lost-start", Digits(digits="1", at=at + 5), turn_id="t1")  # the state is in this process
+    redis_server.start()
+    assert session.replay() == 1
+    calls = CallStore(redis_conn)
+    [listed] = calls.recent()
+    assert (listed.id, listed.channel, listed.caller, listed.called, listed.flow_id, listed.started_at) == (
+        "lost-start", "sip", STRANGER, "+15550000000", "skype-receptionist", at)
+    assert (listed.outcome, listed.ended_at, listed.path[-1]) == ("support_links_sent", at + 5, "goodbye")
+    assert calls.live() == []
+
+
 def test_redis_and_the_spool_both_failing_still_lets_the_call_run(make_session, redis_server, tmp_path):
     session = make_session()
     session.flows.get("skype-receptionist")
