@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from typing import Callable
 
 import redis
 from rq import Queue
@@ -61,7 +62,8 @@ def action_from_dict(data: dict) -> A.Action:
 
 class CallSession:
     def __init__(self, flows, *, redis_conn: redis.Redis, queue: Queue, spool: Spool, default_flow: str,
-                 sessions: SessionStore | None = None, fallback_text: str = GOODBYE):
+                 sessions: SessionStore | None = None, fallback_text: str = GOODBYE,
+                 clock: Callable[[], float] = time.monotonic):
         self.flows = flows  # ivr.flows.FlowRepository
         self.fallback_text = fallback_text  # said when the flow cannot run at all (settings.fallback_message)
         self.redis = redis_conn
@@ -71,6 +73,7 @@ class CallSession:
         self.sessions = sessions or SessionStore(redis_conn)
         self.writer = CallWriter(redis_conn)
         self._replaying = threading.Lock()
+        self._clock = clock  # for the Redis breaker below (tests step it instead of waiting)
         self._down_until = 0.0  # after a failure, skip Redis for a moment instead of waiting on it every turn
         # JSON text, not dicts: thousands of nested dicts would make every full garbage collection pause calls
         self._memory: OrderedDict[str, str] = OrderedDict()
@@ -78,12 +81,12 @@ class CallSession:
 
     def _redis(self, operation, *args):
         """Run a Redis operation, raising UNAVAILABLE at once while Redis is known to be down."""
-        if time.monotonic() < self._down_until:
+        if self._clock() < self._down_until:
             raise redis.ConnectionError("redis marked down")
         try:
             return operation(*args)
         except UNAVAILABLE:
-            self._down_until = time.monotonic() + DOWN_BACKOFF
+            self._down_until = self._clock() + DOWN_BACKOFF
             raise
 
     # the contract
