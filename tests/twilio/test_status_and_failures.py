@@ -1,7 +1,6 @@
 """Status callbacks (duplicates, out of order), unknown calls, the fallback URL, Redis down, prompt audio."""
 from __future__ import annotations
 
-import time
 import wave
 
 from ivr.call_session import DOWN_BACKOFF
