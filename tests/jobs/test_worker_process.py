@@ -7,6 +7,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from ivr.engine.events import Digits
 from ivr.runtime import open_call_session
 from ivr.store.followups import FollowupStore
@@ -79,6 +81,7 @@ def test_burst_worker_process_and_calls_listing(harness, settings, redis_server,
     assert "p-1" in text and "sms:delivered" in text
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_job_gets_the_job_done_exactly_once(harness, settings, redis_server, smtp_sink):
     """SIGKILL the worker while it is in the middle of the SMTP conversation (before the server accepted the
     message). RQ notices the abandoned job once its heartbeat lapses (job timeout + ABANDON_GRACE), retries it,

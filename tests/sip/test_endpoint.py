@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from .apps import Recorded, hold_app, menu_app, never
 from .conftest import header
 
@@ -36,6 +38,7 @@ def test_retransmitted_invite_never_duplicates_the_call(start_server, uac_factor
     assert running.state()["started"] == 1 and len(record.calls) == 1
 
 
+@pytest.mark.slow
 def test_info_dtmf_relay_is_a_digit(start_server, uac_factory):
     """Defect 2: INFO application/dtmf-relay gets 200 and reaches the application as a digit."""
     record = Recorded()
@@ -73,6 +76,7 @@ def test_reinvite_is_answered_and_media_follows(start_server, uac_factory):
         moved.close()
 
 
+@pytest.mark.slow
 def test_our_bye_is_retransmitted_and_the_call_leaves_every_table(start_server, uac_factory):
     """Defect 4: BYE resent until answered; the call is out of the UAS table as soon as we hang up."""
     running = start_server(menu_app(Recorded(), timeout=0.5))
