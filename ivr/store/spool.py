@@ -2,7 +2,7 @@
 
 One file in the data directory (`spool.sqlite3`), WAL journal with `synchronous=FULL`, so every append is on disk
 (fsync'd) before the call goes on. It holds caller numbers, so the database and its WAL are 0600, deleted rows are
-zeroed (`secure_delete`) and a replay ends with a checkpoint that truncates the WAL. Two tables:
+zeroed (`secure_delete`) and a replay ends with a checkpoint that truncates the WAL. Two tables hold the work:
 - `entries`: writes waiting for Redis, replayed in insertion order (`seq`);
 - `states`: the newest engine state of calls that ran while Redis was down (versioned, see store.sessions).
 One process replays at a time: it holds an OS file lock beside the database (store.file_lock), which the kernel

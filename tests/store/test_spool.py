@@ -46,6 +46,37 @@ sys.stdin.read()  # until killed
 """
 
 
+HOLD_THEN_FORK = """
+import os, sys, time
+from ivr.store.spool import Spool
+spool = Spool(sys.argv[1])
+assert spool.acquire()
+if os.fork() == 0:  # a child that lives on, as RQ's forked scheduler does
+    sys.stdin.read()
+    os._exit(0)
+print("holding", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_forked_child_does_not_keep_its_dead_parents_lock(tmp_path):
+    path = tmp_path / "s.db"
+    spool = Spool(path)
+    spool.append("e1", "turn", {})
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_THEN_FORK, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "holding\n"
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(30)
+        assert spool.replay(lambda *args: None) == 1  # the child is still alive, holding stdin open
+    finally:
+        holder.stdin.close()  # the child exits too
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait(30)
+
+
 @pytest.mark.parametrize("how", ["SIGKILL", "exit"])
 def test_a_lock_holder_that_dies_does_not_block_the_replay(tmp_path, how):
     """The lock is the kernel's (flock): it goes with its holder, even one killed with SIGKILL mid-replay."""
