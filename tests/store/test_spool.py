@@ -156,8 +156,10 @@ def test_emptiness_is_seen_across_processes_sharing_the_file(tmp_path):
 
 def test_the_spool_files_are_private(tmp_path):
     path = tmp_path / "s.db"
-    Spool(path).append("e1", "turn", {"caller": "+15557770001"})
-    files = [path, tmp_path / "s.db-wal", tmp_path / "s.db-shm"]
+    spool = Spool(path)
+    spool.append("e1", "turn", {"caller": "+15557770001"})
+    assert spool.acquire()
+    files = [path, tmp_path / "s.db-wal", tmp_path / "s.db-shm", tmp_path / "s.db.replay-lock"]
     assert {f.name: f.stat().st_mode & 0o777 for f in files} == {f.name: 0o600 for f in files}
 
 
