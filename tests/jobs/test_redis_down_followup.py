@@ -52,7 +52,8 @@ def test_a_running_worker_that_regains_redis_replays_the_spool_before_it_reads_t
     try:
         # Idle: waiting on the queue, where RQ retries a lost connection (RQ quits if Redis goes away while the
         # worker is still starting up, which its supervisor then restarts: not the case tested here)
-        assert _wait_until(lambda: [w.state for w in Worker.all(connection=harness.conn)] == ["idle"]), "no worker"
+        idle = lambda: [w.get_state() for w in Worker.all(connection=harness.conn)] == ["idle"]  # noqa: E731
+        assert _wait_until(idle), "the worker never started waiting on the queue"
         redis_server.stop()
         simulated = _ivr(env, "simulate", str(FLOWS / "skype-receptionist.yaml"), "--caller", "+15557770042",
                          "--input", "1", "--enqueue")
