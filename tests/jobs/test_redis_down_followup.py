@@ -43,6 +43,10 @@ def test_a_call_spooled_while_redis_was_down_gets_its_sms_from_the_first_burst_e
         assert [FollowupStore(conn).get(job)["status"] for job in call.jobs] == ["delivered"]
 
 
+def _states(conn) -> list[str]:
+    return [worker.get_state() for worker in Worker.all(connection=conn)]
+
+
 def test_a_running_worker_that_regains_redis_replays_the_spool_before_it_reads_the_queue(
         harness, settings, redis_server, twilio_api):
     """With maintenance (the periodic replay) 10 minutes away, only the replay on regaining Redis delivers it."""
@@ -52,8 +56,7 @@ def test_a_running_worker_that_regains_redis_replays_the_spool_before_it_reads_t
     try:
         # Idle: waiting on the queue, where RQ retries a lost connection (RQ quits if Redis goes away while the
         # worker is still starting up, which its supervisor then restarts: not the case tested here)
-        idle = lambda: [w.get_state() for w in Worker.all(connection=harness.conn)] == ["idle"]  # noqa: E731
-        assert _wait_until(idle), "the worker never started waiting on the queue"
+        assert _wait_until(lambda: _states(harness.conn) == ["idle"]), "the worker never waited on the queue"
         redis_server.stop()
         simulated = _ivr(env, "simulate", str(FLOWS / "skype-receptionist.yaml"), "--caller", "+15557770042",
                          "--input", "1", "--enqueue")
