@@ -44,10 +44,6 @@ class FileLock:
                 self._fd = None
                 _HELD.discard(self)
 
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
     def _forget_in_child(self) -> None:
         if self._fd is not None:
             os.close(self._fd)  # closing (not LOCK_UN) leaves the parent's hold untouched

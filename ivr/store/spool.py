@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TE
 CREATE TABLE IF NOT EXISTS states (call_id TEXT PRIMARY KEY, version INTEGER NOT NULL, blob TEXT NOT NULL,
                                    updated_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS dead (seq INTEGER PRIMARY KEY, id TEXT, kind TEXT, data TEXT, error TEXT, at REAL);
+DROP TABLE IF EXISTS locks;  -- an older version's lock rows: the replay lock is a file lock now
 """
 
 
@@ -134,9 +135,11 @@ class Spool:
                 states_saved = self._replay_states(apply_state)
             return applied
         finally:
-            if applied or states_saved:
-                self._truncate_wal()
-            self.release()
+            try:
+                if applied or states_saved:
+                    self._truncate_wal()
+            finally:
+                self.release()
 
     def _replay_entries(self, apply_entry, batch: int, deadline: float | None) -> tuple[int, bool]:
         """(entries applied, whether none is left)."""
