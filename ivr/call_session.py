@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from typing import Callable
 
 import redis
 from rq import Queue
@@ -43,6 +44,16 @@ def _goodbye(reason: str, text: str = GOODBYE) -> list[A.Action]:
     return [A.Say(text=text, barge_in=False), A.Hangup(reason=reason)]
 
 
+def _recreatable(write: dict, blob: dict) -> dict:
+    """A spooled write also carries the call's start fields, from its engine state: if Redis lost the call's
+    record meanwhile, the replay recreates a listable call rather than an orphan without caller or start time."""
+    state = blob.get("state") or {}
+    if write.get("start") or "started_at" not in state:
+        return write
+    fields = ("channel", "caller", "called", "started_at", "flow_id")
+    return {**write, "recreate": {name: state.get(name) or "" for name in fields}}
+
+
 def action_from_dict(data: dict) -> A.Action:
     cls = _ACTION_TYPES[data["type"]]
     kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k != "type"}
@@ -51,7 +62,8 @@ def action_from_dict(data: dict) -> A.Action:
 
 class CallSession:
     def __init__(self, flows, *, redis_conn: redis.Redis, queue: Queue, spool: Spool, default_flow: str,
-                 sessions: SessionStore | None = None, fallback_text: str = GOODBYE):
+                 sessions: SessionStore | None = None, fallback_text: str = GOODBYE,
+                 clock: Callable[[], float] = time.monotonic):
         self.flows = flows  # ivr.flows.FlowRepository
         self.fallback_text = fallback_text  # said when the flow cannot run at all (settings.fallback_message)
         self.redis = redis_conn
@@ -61,6 +73,7 @@ class CallSession:
         self.sessions = sessions or SessionStore(redis_conn)
         self.writer = CallWriter(redis_conn)
         self._replaying = threading.Lock()
+        self._clock = clock  # for the Redis breaker below (tests step it instead of waiting)
         self._down_until = 0.0  # after a failure, skip Redis for a moment instead of waiting on it every turn
         # JSON text, not dicts: thousands of nested dicts would make every full garbage collection pause calls
         self._memory: OrderedDict[str, str] = OrderedDict()
@@ -68,12 +81,12 @@ class CallSession:
 
     def _redis(self, operation, *args):
         """Run a Redis operation, raising UNAVAILABLE at once while Redis is known to be down."""
-        if time.monotonic() < self._down_until:
+        if self._clock() < self._down_until:
             raise redis.ConnectionError("redis marked down")
         try:
             return operation(*args)
         except UNAVAILABLE:
-            self._down_until = time.monotonic() + DOWN_BACKOFF
+            self._down_until = self._clock() + DOWN_BACKOFF
             raise
 
     # the contract
@@ -200,7 +213,7 @@ class CallSession:
               create: bool = False) -> dict | None:
         """Returns the call's blob found in Redis when `create` and the call exists (nothing written)."""
         if spool_used and self._spool(self.spool.pending):  # keep order: join the spooled writes
-            self._spool(self.spool.append, write["id"], KIND, write)
+            self._spool(self.spool.append, write["id"], KIND, _recreatable(write, blob))
             self.replay_in_background()
             self._save_state(blob)
             return None
@@ -208,7 +221,7 @@ class CallSession:
             result = self._redis(apply_turn, self.redis, self.queue, write, blob, encoded_blob, self.writer, create)
         except Exception as exc:  # unavailable, or an unexpected Redis error: spool it (a replay retries it)
             log.warning("call %s: spooling its writes: %s: %s", write["call_id"], type(exc).__name__, exc)
-            self._spool(self.spool.append, write["id"], KIND, write)
+            self._spool(self.spool.append, write["id"], KIND, _recreatable(write, blob))
             self._save_state(blob)
             return None
         if result.existing is not None:

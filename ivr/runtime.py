@@ -59,10 +59,11 @@ def replay_quietly(spool: Spool, conn: redis.Redis, queue: Queue) -> int:
 
 
 def open_call_session(settings: Settings, flows_dir: str | Path | None = None,
-                      conn: redis.Redis | None = None) -> CallSession:
+                      conn: redis.Redis | None = None, **session_options) -> CallSession:
+    """`session_options` go to CallSession (e.g. `clock`, the Redis breaker's monotonic clock, for tests)."""
     conn = conn or open_redis(settings)
     queue, spool = open_queue(conn), open_spool(settings)
     flows = FlowRepository(flows_dir or settings.flows_dir, source=FlowStore(conn))
     replay_quietly(spool, conn, queue)
     return CallSession(flows, redis_conn=conn, queue=queue, spool=spool, default_flow=settings.default_flow,
-                       fallback_text=settings.fallback_message)
+                       fallback_text=settings.fallback_message, **session_options)

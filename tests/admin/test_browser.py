@@ -9,11 +9,14 @@ import threading
 import time
 
 import pytest
+
 from playwright import sync_api as playwright_api
 from werkzeug.serving import make_server
 
 from ivr.store.chats import ChatStore
 from tests.admin.helpers import PASSWORD, REPO, shipped_yaml
+
+pytestmark = pytest.mark.slow  # Chromium
 
 SHOTS = REPO / "artifacts" / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -4,6 +4,8 @@ import time
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from ivr.engine.schedule import Schedule
 from ivr.jobs import rq_job_id
 from ivr.jobs.callback import GREETING
@@ -133,6 +135,7 @@ def test_sip_callbacks_go_through_the_channels_dialer(harness, settings, twilio_
     assert dialer.placed == ["+15557770001"] and twilio_api.calls == []
 
 
+@pytest.mark.slow
 def test_sip_callbacks_without_a_running_sip_process_fail_visibly(harness, settings):
     harness.settings = settings.with_overrides(callback_channel="sip")
     harness.queue_job("callback", "c1:cb:1", {"number": "+15557770001"})

@@ -1,6 +1,8 @@
 """email, sms and webhook tasks through a real RQ worker to aiosmtpd, the fake Twilio API and a webhook receiver."""
 import time
 
+import pytest
+
 from ivr import recordings
 from ivr.jobs import rq_job_id
 from ivr.jobs.webhook import sign, verify
@@ -113,6 +115,7 @@ def test_sms_server_error_is_retried(harness, twilio_api):
     assert harness.queue.scheduled_job_registry.get_job_ids() == [rq_job_id("c1:sms:2")]
 
 
+@pytest.mark.slow
 def test_webhook_signed_retried_on_5xx_and_429_then_delivered_once(harness, webhook_receiver):
     webhook_receiver.responses = [500, 429]
     harness.queue_job("webhook", "c1:__end__:1:wh0", {"url": webhook_receiver.url, "event": "call.finished",

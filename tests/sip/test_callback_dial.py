@@ -18,6 +18,8 @@ from ivr.store.callbacks import CallbackRequest
 
 from .conftest import SCENARIOS, free_port_range, free_udp_port, sipp_counts
 
+pytestmark = pytest.mark.slow  # SIPp peers and real ivr processes placing calls
+
 
 async def _silent_app(call) -> None:
     await call.hangup()

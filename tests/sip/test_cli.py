@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from ivr.store import heartbeats
 from ivr.store.calls import CallStore
 
@@ -16,6 +18,7 @@ from .conftest import RawUac, free_port_range, free_udp_port, header, run_sipp, 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_sip_command_answers_calls_with_the_given_flow(redis_server, redis_conn, tmp_path):
     port = free_udp_port()
     rtp_min, rtp_max = free_port_range()

@@ -14,8 +14,12 @@ import re
 import socket
 import time
 
+import pytest
+
 from .apps import Recorded, menu_app
 from .conftest import free_port_range, header, run_sipp, sipp_counts
+
+pytestmark = pytest.mark.slow  # hundreds of fuzzed datagrams and SIPp calls
 
 SDP = ("v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
        "m=audio {rtp} RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n")
