@@ -37,5 +37,5 @@ def invite(ctx: JobContext, job_id: str, payload: dict) -> str:
                           at=ctx.clock(), token=token, token_ttl=ctx.settings.chat_link_ttl)
     link = f"{base}/chat/{token}"
     text = f"{payload.get('message') or 'Chat with us here:'} {link}".strip()
-    detail = send_sms(ctx, payload.get("to") or payload.get("caller", ""), text)
+    detail = send_sms(ctx, payload.get("to") or payload.get("caller", ""), text, payload)
     return f"room {room_id}; {detail}"

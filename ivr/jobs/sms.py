@@ -2,6 +2,9 @@
 
 The sender is TWILIO_FROM_NUMBER; TWILIO_API_BASE_URL (for tests) points the client at another host.
 Twilio 4xx errors (bad number, unverified recipient...) are final; 429, 5xx and network errors are retried.
+Every text (SMS follow-ups and chat links alike) goes through `send_sms`, which applies the phone-number policy
+(jobs/phone_guard.py): only a valid E.164 number of an allowed region and type, within the SMS rate limits, is
+texted; a refusal is final and noted in the call's timeline.
 """
 from __future__ import annotations
 
@@ -9,17 +12,20 @@ from twilio.base.exceptions import TwilioRestException
 
 from ivr.jobs.context import JobContext
 from ivr.jobs.delivery import Permanent, Retryable, deliver
+from ivr.jobs.phone_guard import destination, note_refusal
+from ivr.phone import NumberRefused, Purpose
 
 MAX_BODY = 1600  # Twilio's limit for one message body
 
 
 def run(job_id: str, payload: dict) -> str:
     return deliver("sms", job_id, payload, lambda ctx: send_sms(ctx, payload.get("to") or payload.get("caller", ""),
-                                                                payload.get("message", "")))
+                                                                payload.get("message", ""), payload))
 
 
-def send_sms(ctx: JobContext, to: str, body: str) -> str:
-    """Send one SMS; returns a detail line with the message SID. Raises Permanent or Retryable."""
+def send_sms(ctx: JobContext, to: str, body: str, payload: dict) -> str:
+    """Send one SMS to `to` (as the policy normalizes it, in the country of `payload`, the job's); returns a
+    detail line with the message SID. Raises Permanent or Retryable."""
     s = ctx.settings
     if not (s.twilio_account_sid and s.twilio_auth_token and s.twilio_from_number):
         raise Permanent("Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER)")
@@ -27,6 +33,11 @@ def send_sms(ctx: JobContext, to: str, body: str) -> str:
         raise Permanent("no number to text")
     if not body.strip():
         raise Permanent("empty message")
+    try:
+        to = destination(ctx, payload, to, Purpose.SMS)
+    except NumberRefused as refused:
+        note_refusal(ctx, payload, Purpose.SMS, refused)
+        raise Permanent(f"refused {refused.raw}: {refused.reason}") from None
     try:
         message = ctx.twilio().messages.create(to=to, from_=s.twilio_from_number, body=body[:MAX_BODY])
     except TwilioRestException as exc:

@@ -4,6 +4,7 @@
 rules. The counters behind the rate limits live in Redis (`ivr.store.phone_limits`), used by the jobs.
 """
 from .policy import (REFUSED_TYPES, NumberRefused, PhonePolicy, Purpose, caller_number, is_sip_uri,
-                     normalize)
+                     known_region, normalize)
 
-__all__ = ["REFUSED_TYPES", "NumberRefused", "PhonePolicy", "Purpose", "caller_number", "is_sip_uri", "normalize"]
+__all__ = ["REFUSED_TYPES", "NumberRefused", "PhonePolicy", "Purpose", "caller_number", "is_sip_uri", "known_region",
+           "normalize"]

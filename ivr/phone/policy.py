@@ -55,6 +55,8 @@ def _parse(raw: str, region: str) -> phonenumbers.PhoneNumber:
                 pass
     if number is None or not phonenumbers.is_valid_number(number) or number.extension:
         raise NumberRefused(text, "not a valid phone number")
+    if len(phonenumbers.format_number(number, PhoneNumberFormat.E164)) > 16:  # E.164's 15 digits (some DE numbers)
+        raise NumberRefused(text, "not a valid phone number")
     return number
 
 
@@ -69,6 +71,11 @@ def caller_number(raw: str, region: str = "") -> str:
         return normalize(raw, region)
     except NumberRefused:
         return ""
+
+
+def known_region(code: str) -> bool:
+    """True for an ISO 3166 code that phone numbers are known for (GB, US...); a flow's `country:` must be one."""
+    return code in phonenumbers.SUPPORTED_REGIONS
 
 
 def is_sip_uri(target: str) -> bool:
@@ -103,6 +110,10 @@ class PhonePolicy:
         if purpose is not Purpose.TRANSFER and region not in self.allowed_regions(country):
             raise NumberRefused(e164, f"region {region} not allowed (IVR_CALLBACK_REGIONS)")
         return e164
+
+    def dialable(self, raw: str, country: str = "") -> str:
+        """What a dialer checks again before it dials: a valid number of no refused type, as E.164."""
+        return self.destination(raw, Purpose.TRANSFER, country)
 
     def transfer_target(self, raw: str, country: str = "") -> str:
         """A transfer's target: a SIP URI or a short PBX extension as given, a `tel:` URI or a number normalized
