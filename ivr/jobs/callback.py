@@ -51,7 +51,7 @@ class TwilioDialer:
         policy = PhonePolicy.from_settings(s)
         try:  # queued numbers are E.164 already: this only refuses a record that did not come through the queue
             to = policy.dialable(number)
-            connect_to = policy.transfer_target(request.connect_to) if request.connect_to else ""
+            connect_to = policy.transfer_target(request.connect_to, extensions=False) if request.connect_to else ""
         except NumberRefused as exc:
             raise DialError(f"refused by the phone-number policy: {exc}") from None
         twiml = VoiceResponse()
@@ -79,7 +79,8 @@ def accepted(ctx: JobContext, payload: dict) -> tuple[str, str]:
     number, connect_to = str(payload.get("number", "")), str(payload.get("connect_to") or "")
     if connect_to:
         try:
-            connect_to = PhonePolicy.from_settings(ctx.settings).transfer_target(connect_to, payload.get("country") or "")
+            connect_to = PhonePolicy.from_settings(ctx.settings).transfer_target(
+                connect_to, payload.get("country") or "", extensions=ctx.settings.callback_channel == "sip")
         except NumberRefused as refused:  # the request is refused as a whole: it names the callback's number
             raise NumberRefused(number, f"connect_to {refused.raw}: {refused.reason}") from None
     return destination(ctx, payload, number, Purpose.CALLBACK), connect_to

@@ -115,14 +115,14 @@ class PhonePolicy:
         """What a dialer checks again before it dials: a valid number of no refused type, as E.164."""
         return self.destination(raw, Purpose.TRANSFER, country)
 
-    def transfer_target(self, raw: str, country: str = "") -> str:
-        """A transfer's target: a SIP URI or a short PBX extension as given, a `tel:` URI or a number normalized
-        (and held to the type rules); anything else raises NumberRefused."""
+    def transfer_target(self, raw: str, country: str = "", extensions: bool = True) -> str:
+        """A transfer's target: a SIP URI, or a short PBX extension (where a PBX routes them: `extensions`), as
+        given; a `tel:` URI or a number normalized (and held to the type rules); else NumberRefused."""
         target = str(raw).strip()
         if is_sip_uri(target):
             return target
         if target.lower().startswith("tel:"):
             return "tel:" + self.destination(target[4:].split(";")[0], Purpose.TRANSFER, country)
-        if _EXTENSION.fullmatch(target) and not target.startswith("00"):
+        if extensions and _EXTENSION.fullmatch(target) and not target.startswith("00"):
             return target
         return self.destination(target, Purpose.TRANSFER, country)

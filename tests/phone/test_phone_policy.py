@@ -85,6 +85,8 @@ def test_a_caller_id_that_is_not_a_number_has_no_number():
 def test_transfer_targets():
     assert GB.transfer_target(" sip:sales@pbx:5070 ") == "sip:sales@pbx:5070"
     assert GB.transfer_target("201") == "201" and GB.transfer_target("sales") == "sales"
+    with pytest.raises(NumberRefused):
+        GB.transfer_target("201", extensions=False)  # Twilio: no PBX to route an extension
     assert GB.transfer_target("tel:+44-20-7946-0123") == "tel:+442079460123"
     assert GB.transfer_target("+1 212 555 0123") == "+12125550123"  # the flow's own targets: any region
     for bad in ("+19005551234", "tel:+19005551234", "0044871234567８", "+12125550123;user=phone", "1@evil"):
