@@ -5,9 +5,10 @@ normalized to E.164 and must be a valid number of an allowed region and type, wi
 rate limits; `connect_to` must be a transfer target the policy allows. A refused number is recorded with the
 reason (in the call's timeline too) and never dialled; an accepted one is stored, and dialled, as E.164. It
 joins the time-ordered queue and a `dial` job is scheduled (RQ scheduler) for the flow's next open hour.
-`dial` places the call through a CallbackDialer - Twilio's Calls API, or the SIP channel's dialer when IVR_CALLBACK_CHANNEL=sip - and on failure
-schedules the next attempt IVR_CALLBACK_RETRY_SPACING later (again within business hours), up to
-IVR_CALLBACK_MAX_ATTEMPTS. Every attempt is recorded on the request and in the follow-up record.
+`dial` places the call through a CallbackDialer - Twilio's Calls API, or the SIP channel's dialer when
+IVR_CALLBACK_CHANNEL=sip - and on failure schedules the next attempt IVR_CALLBACK_RETRY_SPACING later (again
+within business hours), up to IVR_CALLBACK_MAX_ATTEMPTS. Every attempt is recorded on the request and in the
+follow-up record.
 """
 from __future__ import annotations
 

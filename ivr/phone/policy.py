@@ -46,13 +46,12 @@ def _parse(raw: str, region: str) -> phonenumbers.PhoneNumber:
         number = phonenumbers.parse(text, (region or "").upper() or None)
     except phonenumbers.NumberParseException:
         number = None
-    if (number is None or not phonenumbers.is_valid_number(number)) and not text.startswith("+"):
-        # keypad digits typed with their country code but no '+', read in a region that does not know them
-        if text.isdecimal():
-            try:
-                number = phonenumbers.parse("+" + text, None)
-            except phonenumbers.NumberParseException:
-                pass
+    # keypad digits typed with their country code but no '+', in a region that does not know them as national
+    if (number is None or not phonenumbers.is_valid_number(number)) and text.isdecimal():
+        try:
+            number = phonenumbers.parse("+" + text, None)
+        except phonenumbers.NumberParseException:
+            pass
     if number is None or not phonenumbers.is_valid_number(number) or number.extension:
         raise NumberRefused(text, "not a valid phone number")
     if len(phonenumbers.format_number(number, PhoneNumberFormat.E164)) > 16:  # E.164's 15 digits (some DE numbers)
@@ -89,7 +88,7 @@ class PhonePolicy:
     refused_types: frozenset = REFUSED_TYPES
 
     @classmethod
-    def from_settings(cls, settings) -> "PhonePolicy":
+    def from_settings(cls, settings) -> PhonePolicy:
         return cls(default_region=settings.default_region.upper(),
                    regions=tuple(r.upper() for r in settings.callback_regions))
 

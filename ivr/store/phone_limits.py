@@ -49,8 +49,8 @@ class PhoneRateLimiter:
     def take(self, purpose: str, number: str, limits: Limits, at: float) -> str:
         """Count one request to `number` (E.164); '' if it is within the limits, else why it is refused."""
         window = int(at // self.window)
-        verdict = int(self._take(keys=[keys.phone_rate(purpose, number, window), keys.phone_rate_total(purpose, window)],
-                                 args=[limits.per_number, limits.overall, 2 * self.window]))
+        counters = [keys.phone_rate(purpose, number, window), keys.phone_rate_total(purpose, window)]
+        verdict = int(self._take(keys=counters, args=[limits.per_number, limits.overall, 2 * self.window]))
         if verdict == 1:
             return f"rate limit: more than {limits.per_number} {purpose} requests to this number today"
         if verdict == 2:
