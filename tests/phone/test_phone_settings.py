@@ -29,3 +29,12 @@ def test_the_old_regex_setting_stops_start_up_with_its_replacement_named():
     # comma-split, `^\+?\d{10,15}$` became two broken patterns that refused every number
     with pytest.raises(ValueError, match="IVR_CALLBACK_REGIONS"):
         Settings.from_env({"IVR_CALLBACK_ALLOWED": r"^\+?\d{10,15}$"})
+
+
+def test_the_cli_names_the_retired_setting_in_one_line():
+    from click.testing import CliRunner
+
+    from ivr.cli import main
+    result = CliRunner().invoke(main, ["validate", "flows"], env={"IVR_CALLBACK_ALLOWED": r"^\+1\d{10}$"})
+    assert result.exit_code == 1 and "IVR_CALLBACK_ALLOWED is gone" in result.output
+    assert "Traceback" not in result.output
