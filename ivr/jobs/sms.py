@@ -23,21 +23,27 @@ def run(job_id: str, payload: dict) -> str:
                                                                 payload.get("message", ""), payload))
 
 
-def send_sms(ctx: JobContext, to: str, body: str, payload: dict) -> str:
-    """Send one SMS to `to` (as the policy normalizes it, in the country of `payload`, the job's); returns a
+def number_to_text(ctx: JobContext, to: str, payload: dict) -> str:
+    """`to` as the phone-number policy normalizes it (in the country of `payload`, the job's), counted against the
+    SMS rate limits; a refusal is noted in the call's timeline and raised as Permanent."""
+    if not to:
+        raise Permanent("no number to text")
+    try:
+        return destination(ctx, payload, to, Purpose.SMS)
+    except NumberRefused as refused:
+        note_refusal(ctx, payload, Purpose.SMS, refused)
+        raise Permanent(f"refused {refused.raw}: {refused.reason}") from None
+
+
+def send_sms(ctx: JobContext, to: str, body: str, payload: dict, checked: bool = False) -> str:
+    """Send one SMS to `to` (through `number_to_text` unless `checked`: the caller did that already); returns a
     detail line with the message SID. Raises Permanent or Retryable."""
     s = ctx.settings
     if not (s.twilio_account_sid and s.twilio_auth_token and s.twilio_from_number):
         raise Permanent("Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER)")
-    if not to:
-        raise Permanent("no number to text")
     if not body.strip():
         raise Permanent("empty message")
-    try:
-        to = destination(ctx, payload, to, Purpose.SMS)
-    except NumberRefused as refused:
-        note_refusal(ctx, payload, Purpose.SMS, refused)
-        raise Permanent(f"refused {refused.raw}: {refused.reason}") from None
+    to = to if checked else number_to_text(ctx, to, payload)
     try:
         message = ctx.twilio().messages.create(to=to, from_=s.twilio_from_number, body=body[:MAX_BODY])
     except TwilioRestException as exc:

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from ivr.engine.schedule import Schedule
 from ivr.jobs import rq_job_id
 from ivr.jobs.callback import GREETING
+from ivr.store import keys
 from ivr.store.callbacks import CallbackStore
 from ivr.store.calls import CallStore
 from ivr.store.chats import ChatStore
@@ -228,3 +229,12 @@ def test_sip_callbacks_without_a_running_sip_process_fail_visibly(harness, setti
     request = CallbackStore(harness.conn).get("c1:cb:1")
     assert request.status == "failed"
     assert request.attempts[0]["detail"].startswith("no SIP process took the call")
+
+
+def test_a_chat_link_for_a_refused_number_opens_no_room(harness, twilio_api):
+    harness.queue_job("chat", "t1:send_chat_link:1", {"caller": "tester", "message": "Chat:"}, call_id="t1")
+    harness.work()
+    assert twilio_api.messages == [] and harness.conn.zcard(keys.CHAT_ROOMS) == 0
+    assert FollowupStore(harness.conn).get("t1:send_chat_link:1")["status"] == "failed"
+    notes = [e["data"]["event"] for e in CallStore(harness.conn).timeline("t1") if e["kind"] == "note"]
+    assert notes == ["sms_refused"]
