@@ -75,7 +75,7 @@ def dialer_for(ctx: JobContext) -> CallbackDialer:
     raise DialError(f"no dialer for callback channel {channel!r}")
 
 
-def accepted(ctx: JobContext, payload: dict) -> tuple[str, str]:
+def accepted(ctx: JobContext, job_id: str, payload: dict) -> tuple[str, str]:
     """(E.164 number, normalized connect_to) of a new request; raises NumberRefused (counted by the rate limit)."""
     number, connect_to = str(payload.get("number", "")), str(payload.get("connect_to") or "")
     if connect_to:
@@ -84,7 +84,7 @@ def accepted(ctx: JobContext, payload: dict) -> tuple[str, str]:
                 connect_to, payload.get("country") or "", extensions=ctx.settings.callback_channel == "sip")
         except NumberRefused as refused:  # the request is refused as a whole: it names the callback's number
             raise NumberRefused(number, f"connect_to {refused.raw}: {refused.reason}") from None
-    return destination(ctx, payload, number, Purpose.CALLBACK), connect_to
+    return destination(ctx, payload, number, Purpose.CALLBACK, job_id), connect_to
 
 
 def next_open(schedule_spec: dict | None, at: float) -> float:
@@ -104,7 +104,7 @@ def run(job_id: str, payload: dict) -> str:
     existing = callbacks.get(job_id)
     if existing is None:
         try:
-            number, connect_to = accepted(ctx, payload)
+            number, connect_to = accepted(ctx, job_id, payload)
         except NumberRefused as refused:
             callbacks.refuse(job_id, number=refused.raw, call_id=call_id, at=now, reason=refused.reason)
             followups.record(job_id, Status.REFUSED, at=now, detail=f"{refused.raw}: {refused.reason}")

@@ -28,7 +28,7 @@ def invite(ctx: JobContext, job_id: str, payload: dict) -> str:
     base = ctx.settings.public_base_url.rstrip("/")
     if not base:
         raise Permanent("PUBLIC_BASE_URL is not set: cannot build a chat link")
-    number = number_to_text(ctx, payload.get("to") or payload.get("caller", ""), payload)  # before any room exists
+    number = number_to_text(ctx, payload.get("to") or payload.get("caller", ""), payload, job_id)  # before any room
     chats = ChatStore(ctx.redis)
     room_id = room_id_for(job_id)
     room = chats.room(room_id)
@@ -39,5 +39,5 @@ def invite(ctx: JobContext, job_id: str, payload: dict) -> str:
                           at=ctx.clock(), token=token, token_ttl=ctx.settings.chat_link_ttl)
     link = f"{base}/chat/{token}"
     text = f"{payload.get('message') or 'Chat with us here:'} {link}".strip()
-    detail = send_sms(ctx, number, text, payload, checked=True)
+    detail = send_sms(ctx, number, text, payload, job_id, checked=True)
     return f"room {room_id}; {detail}"

@@ -19,11 +19,13 @@ from ivr.store.phone_limits import PhoneRateLimiter, limits_for
 log = logging.getLogger(__name__)
 
 
-def destination(ctx: JobContext, payload: dict, raw: str, purpose: Purpose) -> str:
-    """The E.164 number to call or text, counted once against the rate limits; raises NumberRefused."""
+def destination(ctx: JobContext, payload: dict, raw: str, purpose: Purpose, request_id: str = "") -> str:
+    """The E.164 number to call or text, counted against the rate limits (once per `request_id`, the job's id, so
+    a retried job is not counted again); raises NumberRefused."""
     policy = PhonePolicy.from_settings(ctx.settings)
     number = policy.destination(raw, purpose, str(payload.get("country") or ""))
-    reason = PhoneRateLimiter(ctx.redis).take(str(purpose), number, limits_for(ctx.settings, purpose), ctx.clock())
+    limits = limits_for(ctx.settings, purpose)
+    reason = PhoneRateLimiter(ctx.redis).take(str(purpose), number, limits, ctx.clock(), request_id)
     if reason:
         raise NumberRefused(number, reason)
     return number

@@ -20,22 +20,22 @@ MAX_BODY = 1600  # Twilio's limit for one message body
 
 def run(job_id: str, payload: dict) -> str:
     return deliver("sms", job_id, payload, lambda ctx: send_sms(ctx, payload.get("to") or payload.get("caller", ""),
-                                                                payload.get("message", ""), payload))
+                                                                payload.get("message", ""), payload, job_id))
 
 
-def number_to_text(ctx: JobContext, to: str, payload: dict) -> str:
+def number_to_text(ctx: JobContext, to: str, payload: dict, job_id: str = "") -> str:
     """`to` as the phone-number policy normalizes it (in the country of `payload`, the job's), counted against the
-    SMS rate limits; a refusal is noted in the call's timeline and raised as Permanent."""
+    SMS rate limits once per job; a refusal is noted in the call's timeline and raised as Permanent."""
     if not to:
         raise Permanent("no number to text")
     try:
-        return destination(ctx, payload, to, Purpose.SMS)
+        return destination(ctx, payload, to, Purpose.SMS, job_id)
     except NumberRefused as refused:
         note_refusal(ctx, payload, Purpose.SMS, refused)
         raise Permanent(f"refused {refused.raw}: {refused.reason}") from None
 
 
-def send_sms(ctx: JobContext, to: str, body: str, payload: dict, checked: bool = False) -> str:
+def send_sms(ctx: JobContext, to: str, body: str, payload: dict, job_id: str = "", checked: bool = False) -> str:
     """Send one SMS to `to` (through `number_to_text` unless `checked`: the caller did that already); returns a
     detail line with the message SID. Raises Permanent or Retryable."""
     s = ctx.settings
@@ -43,7 +43,7 @@ def send_sms(ctx: JobContext, to: str, body: str, payload: dict, checked: bool =
         raise Permanent("Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER)")
     if not body.strip():
         raise Permanent("empty message")
-    to = to if checked else number_to_text(ctx, to, payload)
+    to = to if checked else number_to_text(ctx, to, payload, job_id)
     try:
         message = ctx.twilio().messages.create(to=to, from_=s.twilio_from_number, body=body[:MAX_BODY])
     except TwilioRestException as exc:

@@ -102,6 +102,10 @@ def phone_rate_total(purpose: str, window: int) -> str:
     return f"{PREFIX}phone:rate:{purpose}:*all*:{window}"  # counter: requests for every number in a window
 
 
+def phone_rate_request(purpose: str, request_id: str) -> str:
+    return f"{PREFIX}phone:rate:{purpose}:request:{request_id}"  # string: the verdict a request (job) got
+
+
 # Chats
 def chat_room(room_id: str) -> str:
     return f"{PREFIX}chat:{room_id}"  # hash: call_id, caller, created_at

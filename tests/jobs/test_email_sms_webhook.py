@@ -104,6 +104,18 @@ def test_sms_server_error_is_retried(harness, twilio_api):
     assert harness.queue.scheduled_job_registry.get_job_ids() == [rq_job_id("c1:sms:2")]
 
 
+def test_a_retried_sms_counts_once_against_its_numbers_limit(harness, settings, twilio_api):
+    harness.settings = settings.with_overrides(sms_rate_limit_per_day=1)
+    twilio_api.fail_next(500, 20500, "Internal Server Error")
+    harness.queue_job("sms", "c1:sms:3", {"to": "+12125550001", "message": "hi"})
+    deadline = time.monotonic() + 30
+    while _status(harness, "c1:sms:3")["status"] != "delivered" and time.monotonic() < deadline:
+        harness.work()  # each burst also moves the due retry back onto the queue
+        time.sleep(0.5)
+    assert [a["status"] for a in _status(harness, "c1:sms:3")["attempts"]] == ["retrying", "delivered"]
+    assert [m["to"] for m in twilio_api.messages] == ["+12125550001"]
+
+
 def test_webhook_signed_retried_on_5xx_and_429_then_delivered_once(harness, webhook_receiver):
     webhook_receiver.responses = [500, 429]
     harness.queue_job("webhook", "c1:__end__:1:wh0", {"url": webhook_receiver.url, "event": "call.finished",

@@ -115,6 +115,14 @@ def test_phone_rate_limits_per_number_and_overall_and_per_window(redis_conn):
     assert limiter.take("sms", "+12125550123", limits, at=100.0 + keys.PHONE_RATE_WINDOW) == ""
 
 
+def test_a_retried_request_is_counted_once_and_keeps_its_verdict(redis_conn):
+    limiter = PhoneRateLimiter(redis_conn)
+    limits = Limits(per_number=1, overall=10, setting="")
+    assert [limiter.take("sms", "+12125550123", limits, 1.0, request_id="job-a") for _ in range(3)] == [""] * 3
+    refused = limiter.take("sms", "+12125550123", limits, 1.0, request_id="job-b")
+    assert "rate limit" in refused and limiter.take("sms", "+12125550123", limits, 1.0, request_id="job-b") == refused
+
+
 def test_chat_offline_participant_gets_everything_written_meanwhile(redis_conn):
     chats = ChatStore(redis_conn)
     chats.create_room("r1", call_id="c1", caller="+1555", at=1.0, token="tok", token_ttl=60)
