@@ -2,8 +2,9 @@
 
 One Lua script counts a request atomically (no check-then-increment race): the number's counter first, and
 only a request its number may still make counts against the overall budget, so one busy number cannot use up
-everyone's; a request with an id (a job retried after a Twilio 5xx) counts once. Counters live for fixed windows of `keys.PHONE_RATE_WINDOW`. Numbers arrive normalized (E.164,
-ivr.phone.normalize), so every spelling of a number shares one counter.
+everyone's; a request with an id (a job retried after a Twilio 5xx) counts once. Counters live for fixed
+windows of `keys.PHONE_RATE_WINDOW`. Numbers arrive normalized (E.164, ivr.phone.normalize), so every spelling
+of a number shares one counter.
 """
 from __future__ import annotations
 
