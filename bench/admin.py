@@ -38,7 +38,7 @@ from ivr.store.users import Role, UserStore  # noqa: E402
 from ivr.web import create_app  # noqa: E402
 
 SCRIPTS = [["1"], ["say:support"], ["2"], ["3", "1"], ["silence", "9", "1"], ["0", "record:14"],
-           ["3", "2", "4420794600#", "1"], ["silence", "silence", "silence"], ["hangup"]]
+           ["3", "2", "442079460123#", "1"], ["silence", "silence", "silence"], ["hangup"]]
 CHANNELS = ["sip", "twilio", "sms", "simulator"]
 DAYS = 90
 

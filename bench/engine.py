@@ -23,7 +23,7 @@ from ivr.flows import build_flow, load_flow  # noqa: E402
 SCRIPTS = [
     [Digits("1", 0)],
     [NoInput(0), Digits("9", 0), NoInput(0)],
-    [Digits("3", 0), Digits("2", 0), Digits("4420794600#", 0), Digits("1", 0)],
+    [Digits("3", 0), Digits("2", 0), Digits("442079460123#", 0), Digits("1", 0)],
     [Digits("2", 0)],
 ]
 

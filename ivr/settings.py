@@ -62,10 +62,15 @@ class Settings:
     # Follow-ups
     webhook_urls: tuple[str, ...] = ()
     webhook_secret: str = ""
-    callback_allowed_patterns: tuple[str, ...] = (r"^\+?1\d{10}$",)
     callback_max_attempts: int = 3
     callback_retry_spacing: int = 600
-    callback_rate_limit_per_day: int = 3
+    # Phone numbers (ivr/phone/): where keypad digits are read, where callbacks and SMS may go, how often
+    default_region: str = "US"  # ISO 3166 code, for flows without `country:`
+    callback_regions: tuple[str, ...] = ()  # regions callbacks and SMS may go to; empty: the flow's country
+    callback_rate_limit_per_day: int = 3  # callback requests per number per day
+    callback_global_rate_limit_per_day: int = 200  # callback requests per day, all numbers together
+    sms_rate_limit_per_day: int = 5  # texts per number per day (SMS and chat links)
+    sms_global_rate_limit_per_day: int = 1000  # texts per day, all numbers together
     callback_channel: str = "twilio"  # "twilio" | "sip"
     chat_link_ttl: int = 7 * 24 * 3600
     # Engine
@@ -97,9 +102,12 @@ class Settings:
         "sip_register_expiry": "IVR_SIP_REGISTER_EXPIRY", "sip_no_rtp_timeout": "IVR_SIP_NO_RTP_TIMEOUT",
         "sip_no_ack_timeout": "IVR_SIP_NO_ACK_TIMEOUT",
         "webhook_urls": "IVR_WEBHOOK_URLS", "webhook_secret": "IVR_WEBHOOK_SECRET",
-        "callback_allowed_patterns": "IVR_CALLBACK_ALLOWED", "callback_max_attempts": "IVR_CALLBACK_MAX_ATTEMPTS",
+        "callback_max_attempts": "IVR_CALLBACK_MAX_ATTEMPTS",
         "callback_retry_spacing": "IVR_CALLBACK_RETRY_SPACING",
         "callback_rate_limit_per_day": "IVR_CALLBACK_RATE_LIMIT", "callback_channel": "IVR_CALLBACK_CHANNEL",
+        "default_region": "IVR_DEFAULT_REGION", "callback_regions": "IVR_CALLBACK_REGIONS",
+        "callback_global_rate_limit_per_day": "IVR_CALLBACK_GLOBAL_RATE_LIMIT",
+        "sms_rate_limit_per_day": "IVR_SMS_RATE_LIMIT", "sms_global_rate_limit_per_day": "IVR_SMS_GLOBAL_RATE_LIMIT",
         "chat_link_ttl": "IVR_CHAT_LINK_TTL", "max_steps_per_call": "IVR_MAX_STEPS",
         "fallback_message": "IVR_FALLBACK_MESSAGE", "fallback_sms": "IVR_FALLBACK_SMS",
     }
@@ -108,6 +116,9 @@ class Settings:
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
         """Build settings from environment variables (see `_ENV`), then apply keyword overrides."""
         env = os.environ if environ is None else environ
+        if "IVR_CALLBACK_ALLOWED" in env:  # a silently ignored guard would be worse than none
+            raise ValueError("IVR_CALLBACK_ALLOWED is gone: set IVR_CALLBACK_REGIONS (ISO country codes, e.g. US,CA) "
+                             "and IVR_DEFAULT_REGION instead; premium-rate numbers are always refused")
         values = {}
         for f in fields(cls):
             name = cls._ENV.get(f.name)

@@ -23,6 +23,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import tts, twilio_sms
 from .channels import twilio_voice as voice
 from .engine.actions import Say
+from .phone import PhonePolicy
 from .twilio_signature import FORM_MIMETYPE, is_signed
 
 log = logging.getLogger(__name__)
@@ -127,9 +128,9 @@ def _play_url(say: Say, settings) -> str | None:
 
 
 @lru_cache(maxsize=2048)
-def _render_said(visible: tuple, urls: voice.TurnUrls) -> str:
-    """Say-mode TwiML depends only on the visible actions and URLs; menus repeat across calls, so cache it."""
-    return voice.render(list(visible), urls)
+def _render_said(visible: tuple, urls: voice.TurnUrls, policy: PhonePolicy) -> str:
+    """Say-mode TwiML depends only on the visible actions, URLs and policy; menus repeat across calls: cache it."""
+    return voice.render(list(visible), urls, policy=policy)
 
 
 def _public_root(settings) -> str:
@@ -142,9 +143,10 @@ def _render(actions: list, next_turn: int, settings) -> Response:
     actions = voice.explain_error(actions, settings.fallback_message)
     base = f"{_public_root(settings)}{bp.url_prefix}/voice"
     urls = voice.TurnUrls(*(f"{base}/{kind}?t={next_turn}" for kind in ("gather", "dial", "record")))
+    policy = PhonePolicy.from_settings(settings)
     if settings.twilio_prompt_mode == "play":
-        return twiml(voice.render(actions, urls, lambda say: _play_url(say, settings)))
-    return twiml(_render_said(tuple(a for a in actions if isinstance(a, voice.VISIBLE)), urls))
+        return twiml(voice.render(actions, urls, lambda say: _play_url(say, settings), policy))
+    return twiml(_render_said(tuple(a for a in actions if isinstance(a, voice.VISIBLE)), urls, policy))
 
 
 @bp.post("/voice")

@@ -2,7 +2,9 @@
 
 Translation only: no I/O. Prompts are rendered as <Say voice language> or, when the caller passes a `play_url`
 function, as <Play> of the same audio the SIP channel plays. A Gather nests the prompts just before it when they
-may be interrupted (barge-in), so a key press or speech stops them as on SIP.
+may be interrupted (barge-in), so a key press or speech stops them as on SIP. A transfer dials its target as
+the phone-number policy gives it (ivr/phone: E.164, or a SIP URI); a target the policy refuses is never dialled:
+the TwiML redirects to the dial action at once, which reports the transfer as failed.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ..engine import actions as A
 from ..engine import events as E
+from ..phone import NumberRefused, PhonePolicy
 from ..recordings import is_twilio_url
 
 UNKNOWN_CALL_TEXT = "Sorry, this call can no longer be continued. Please call again. Goodbye."
@@ -67,8 +70,23 @@ def _gather_attributes(gather: A.Gather, action_url: str, language: str) -> dict
     return attrs
 
 
-def render(actions: list, urls: TurnUrls, play_url: PlayUrl | None = None) -> str:
+def _dial(response: VoiceResponse, transfer: A.Transfer, urls: TurnUrls, policy: PhonePolicy) -> None:
+    try:
+        target = policy.transfer_target(transfer.target, extensions=False)  # Twilio has no PBX to route them
+    except NumberRefused:  # no DialCallStatus: the dial action reads it as a failed transfer
+        response.redirect(urls.dial, method="POST")
+        return
+    dial = response.dial(timeout=_seconds(transfer.timeout), action=urls.dial, method="POST",
+                         caller_id=transfer.caller_id or None)
+    if target.startswith(("sip:", "sips:")):
+        dial.sip(target)
+    else:
+        dial.number(target.removeprefix("tel:"))
+
+
+def render(actions: list, urls: TurnUrls, play_url: PlayUrl | None = None, policy: PhonePolicy | None = None) -> str:
     """One turn's actions as a TwiML document. Jobs and Logs are not the caller's business and render nothing."""
+    policy = policy or PhonePolicy()
     response = VoiceResponse()
     says: list[A.Say] = []
     language = ""
@@ -96,12 +114,7 @@ def render(actions: list, urls: TurnUrls, play_url: PlayUrl | None = None) -> st
             says.clear()
         elif isinstance(action, A.Transfer):
             flush()
-            dial = response.dial(timeout=_seconds(action.timeout), action=urls.dial, method="POST",
-                                 caller_id=action.caller_id or None)
-            if action.target.startswith(("sip:", "sips:")):
-                dial.sip(action.target)
-            else:
-                dial.number(action.target)
+            _dial(response, action, urls, policy)
         elif isinstance(action, A.Record):
             flush()
             response.record(max_length=_seconds(action.max_length), timeout=_seconds(action.silence_timeout),

@@ -15,6 +15,7 @@ from ..engine.flow import Flow, flatten
 from ..engine.schedule import Schedule, parse_range
 from ..engine.steps import build_step
 from ..engine.template import TemplateError, compile_template
+from ..phone.policy import known_region
 from .audio import audio_problems
 from .graph import graph_problems, regex_problems, subflow_recursion
 from .schema import schema_problems
@@ -150,6 +151,9 @@ def build_flow(text: str, filename: str, flows_dir: Path | None = None, is_subfl
     problems += regex_problems(data, located)
     problems += audio_problems(data, located, flows_dir)
     tz = _zone(data.get("timezone", "UTC"), ("timezone",), located, problems)
+    if "country" in data and not known_region(data["country"]):
+        problems.append(located.problem(("country",), f"country: {data['country']!r} is not a country code "
+                                                      f"phone numbers are known for (ISO 3166, such as GB or US)"))
     schedule = None
     if "business_hours" in data:
         spec = data["business_hours"]
@@ -169,7 +173,8 @@ def build_flow(text: str, filename: str, flows_dir: Path | None = None, is_subfl
     contacts, names = _contacts(data.get("contacts", {}))
     flow = Flow(id=data["id"], start=data["start"], steps=steps, description=data.get("description", ""),
                 language=data.get("language", "en-US"), voice=data.get("voice", ""),
-                timezone=data.get("timezone", schedule.timezone if schedule else "UTC"), tz=tz, variables=variables,
+                timezone=data.get("timezone", schedule.timezone if schedule else "UTC"), tz=tz,
+                country=data.get("country", ""), variables=variables,
                 contacts=contacts, contact_names=names, schedule=schedule, webhooks=tuple(data.get("webhooks", ())),
                 max_steps=int(data.get("max_steps", 200)), speech=bool(data.get("speech", True)), revision=revision,
                 source=filename, library=library if library is not None else {})

@@ -15,7 +15,7 @@ STATE_TTL = 1 * DAY  # engine state + turn cache of a call, after its last turn
 FOLLOWUP_RETENTION = 90 * DAY  # delivery status of one job
 FLOW_RETENTION = None  # flows and their immutable revisions are history: never expired
 CALLBACK_RETENTION = 30 * DAY  # a callback request after its last change
-CALLBACK_RATE_WINDOW = 1 * DAY  # per-number callback counter window
+PHONE_RATE_WINDOW = 1 * DAY  # window of the per-number and overall callback and SMS counters (ivr/phone)
 CHAT_RETENTION = 30 * DAY  # a chat room (stream + metadata) after its last message
 SPOOL_MARKER_TTL = 7 * DAY  # "this spool entry was applied" markers, so a replay never applies one twice
 SMS_CONVERSATION_TTL = 30 * 60  # an SMS conversation ends after this long without a message
@@ -26,7 +26,7 @@ RETENTION = {
     "follow-up": FOLLOWUP_RETENTION,
     "flow revision": FLOW_RETENTION,
     "callback request": CALLBACK_RETENTION,
-    "callback rate counter": CALLBACK_RATE_WINDOW,
+    "phone rate counter": 2 * PHONE_RATE_WINDOW,
     "chat room": CHAT_RETENTION,
     "spool marker": SPOOL_MARKER_TTL,
     "sms conversation": SMS_CONVERSATION_TTL,
@@ -93,8 +93,17 @@ def callback(request_id: str) -> str:
     return f"{PREFIX}callback:{request_id}"  # hash: number, status, attempts (JSON), call_id, times, reason
 
 
-def callback_rate(number: str, window: int) -> str:
-    return f"{PREFIX}callback:rate:{number}:{window}"  # counter of requests for a number in a window
+# Rate limits of the phone-number policy: `purpose` is "callback" or "sms", `number` always E.164
+def phone_rate(purpose: str, number: str, window: int) -> str:
+    return f"{PREFIX}phone:rate:{purpose}:{number}:{window}"  # counter: requests for one number in a window
+
+
+def phone_rate_total(purpose: str, window: int) -> str:
+    return f"{PREFIX}phone:rate:{purpose}:*all*:{window}"  # counter: requests for every number in a window
+
+
+def phone_rate_request(purpose: str, request_id: str) -> str:
+    return f"{PREFIX}phone:rate:{purpose}:request:{request_id}"  # string: the verdict a request (job) got
 
 
 # Chats

@@ -21,16 +21,16 @@ def test_email_text_and_html_with_voicemail_attached(harness, smtp_sink, setting
     made.path.write_bytes(b"RIFF....WAVEfmt fake audio")
     recording = made.path
     harness.queue_job("email", "c1:owner_unavailable:1", {
-        "to": "owner@example.test", "subject": "Voicemail from +15557770001", "message": "You have a voicemail.",
-        "caller": "+15557770001", "recording_url": made.reference, "recording_duration": 7.4})
+        "to": "owner@example.test", "subject": "Voicemail from +12125550001", "message": "You have a voicemail.",
+        "caller": "+12125550001", "recording_url": made.reference, "recording_duration": 7.4})
     harness.work()
     assert smtp_sink.wait_for(1)
     message = smtp_sink.messages[0]
-    assert message["Subject"] == "Voicemail from +15557770001"
+    assert message["Subject"] == "Voicemail from +12125550001"
     assert message["Message-ID"] == f"<{rq_job_id('c1:owner_unavailable:1')}@ivr>"
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
-    assert "You have a voicemail." in text and "attached" in text and "+15557770001" in html
+    assert "You have a voicemail." in text and "attached" in text and "+12125550001" in html
     attachments = list(message.iter_attachments())
     assert [a.get_filename() for a in attachments] == [recording.name]
     assert attachments[0].get_content() == recording.read_bytes()
@@ -91,28 +91,58 @@ def test_smtp_down_is_retried_and_visible(harness, settings, smtp_sink):
 
 
 def test_sms_through_twilio_rest_client(harness, twilio_api):
-    harness.queue_job("sms", "c1:send_support_links:1", {"to": "+15557770001", "message": "Skype help: ..."})
+    harness.queue_job("sms", "c1:send_support_links:1", {"to": "+12125550001", "message": "Skype help: ..."})
     harness.work()
     assert [(m["to"], m["from"], m["body"]) for m in twilio_api.messages] == [
-        ("+15557770001", "+15550000000", "Skype help: ...")]
+        ("+12125550001", "+15550000000", "Skype help: ...")]
     record = _status(harness, "c1:send_support_links:1")
     assert record["status"] == "delivered" and twilio_api.messages[0]["sid"] in record["detail"]
 
 
-def test_sms_to_an_invalid_number_fails_with_twilios_error_and_is_not_retried(harness, twilio_api):
-    harness.queue_job("sms", "c1:sms:1", {"to": "12", "message": "hi"})
+def test_sms_twilio_refuses_fails_with_twilios_error_and_is_not_retried(harness, twilio_api):
+    twilio_api.fail_next(400, 21211, "Invalid 'To' Phone Number")
+    harness.queue_job("sms", "c1:sms:1", {"to": "+12125550123", "message": "hi"})
     harness.work()
     record = _status(harness, "c1:sms:1")
     assert record["status"] == "failed" and "21211" in record["detail"]
     assert twilio_api.requests == 1 and len(harness.queue.scheduled_job_registry) == 0
 
 
+def test_sms_to_an_invalid_number_is_refused_before_twilio_and_not_retried(harness, twilio_api):
+    harness.queue_job("sms", "c1:sms:1", {"to": "12", "message": "hi"})
+    harness.work()
+    record = _status(harness, "c1:sms:1")
+    assert record["status"] == "failed" and "not a valid phone number" in record["detail"]
+    assert twilio_api.requests == 0 and len(harness.queue.scheduled_job_registry) == 0
+
+
+def test_sms_rate_limit_per_number_across_spellings(harness, settings, twilio_api):
+    harness.settings = settings.with_overrides(sms_rate_limit_per_day=2)
+    for n, to in enumerate(["+12125550123", "+1 212 555 0123", "+1212555012３"]):
+        harness.queue_job("sms", f"c{n}:sms:1", {"to": to, "message": "hi"}, call_id=f"c{n}")
+    harness.work()
+    assert [m["to"] for m in twilio_api.messages] == ["+12125550123"] * 2
+    assert "rate limit" in _status(harness, "c2:sms:1")["detail"]
+
+
 def test_sms_server_error_is_retried(harness, twilio_api):
     twilio_api.fail_next(500, 20500, "Internal Server Error")
-    harness.queue_job("sms", "c1:sms:2", {"to": "+15557770001", "message": "hi"})
+    harness.queue_job("sms", "c1:sms:2", {"to": "+12125550001", "message": "hi"})
     harness.work()
     assert _status(harness, "c1:sms:2")["status"] == "retrying"
     assert harness.queue.scheduled_job_registry.get_job_ids() == [rq_job_id("c1:sms:2")]
+
+
+def test_a_retried_sms_counts_once_against_its_numbers_limit(harness, settings, twilio_api):
+    harness.settings = settings.with_overrides(sms_rate_limit_per_day=1)
+    twilio_api.fail_next(500, 20500, "Internal Server Error")
+    harness.queue_job("sms", "c1:sms:3", {"to": "+12125550001", "message": "hi"})
+    deadline = time.monotonic() + 30
+    while _status(harness, "c1:sms:3")["status"] != "delivered" and time.monotonic() < deadline:
+        harness.work()  # each burst also moves the due retry back onto the queue
+        time.sleep(0.5)
+    assert [a["status"] for a in _status(harness, "c1:sms:3")["attempts"]] == ["retrying", "delivered"]
+    assert [m["to"] for m in twilio_api.messages] == ["+12125550001"]
 
 
 @pytest.mark.slow

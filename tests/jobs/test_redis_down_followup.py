@@ -27,7 +27,7 @@ def test_a_call_spooled_while_redis_was_down_gets_its_sms_from_the_first_burst_e
     env = env_for(settings, redis_server.url)
     flow = str(FLOWS / "skype-receptionist.yaml")
     for run in range(RUNS):
-        caller = f"+1555777{run:04d}"
+        caller = f"+44207946{run:04d}"  # valid GB numbers: the shipped flow texts GB only
         redis_server.stop()
         simulated = _ivr(env, "simulate", flow, "--caller", caller, "--input", "1", "--enqueue")
         assert simulated.returncode == 0, simulated.stderr
@@ -58,11 +58,11 @@ def test_a_running_worker_that_regains_redis_replays_the_spool_before_it_reads_t
         # worker is still starting up, which its supervisor then restarts: not the case tested here)
         assert _wait_until(lambda: _states(harness.conn) == ["idle"]), "the worker never waited on the queue"
         redis_server.stop()
-        simulated = _ivr(env, "simulate", str(FLOWS / "skype-receptionist.yaml"), "--caller", "+15557770042",
+        simulated = _ivr(env, "simulate", str(FLOWS / "skype-receptionist.yaml"), "--caller", "+442079460042",
                          "--input", "1", "--enqueue")
         assert simulated.returncode == 0, simulated.stderr
         redis_server.start()
-        assert _wait_until(lambda: [m["to"] for m in twilio_api.messages] == ["+15557770042"]), twilio_api.messages
+        assert _wait_until(lambda: [m["to"] for m in twilio_api.messages] == ["+442079460042"]), twilio_api.messages
     finally:
         worker.terminate()
         worker.wait(30)

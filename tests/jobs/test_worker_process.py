@@ -63,16 +63,16 @@ def _never_runs_again(harness, followup_id: str) -> bool:
 
 def test_burst_worker_process_and_calls_listing(harness, settings, redis_server, twilio_api):
     session = open_call_session(settings.with_overrides(redis_url=redis_server.url, flows_dir=FLOWS))
-    session.start(call_id="p-1", channel="sip", caller="+15557770001", called="+15550000000", at=1_790_000_000.0)
+    session.start(call_id="p-1", channel="sip", caller="+442079460001", called="+15550000000", at=1_790_000_000.0)
     session.turn("p-1", Digits(digits="1", at=1_790_000_004.0))
     env = env_for(settings, redis_server.url)
     subprocess.run([*CLI, "worker", "--burst"], cwd=ROOT, env=env, check=True, timeout=60, capture_output=True)
-    assert [m["to"] for m in twilio_api.messages] == ["+15557770001"]
+    assert [m["to"] for m in twilio_api.messages] == ["+442079460001"]
     out = subprocess.run([*CLI, "calls", "--json", "--limit", "5"], cwd=ROOT, env=env, check=True, timeout=60,
                          capture_output=True, text=True).stdout
     [call] = [json.loads(line) for line in out.splitlines()]
     assert (call["id"], call["channel"], call["caller"], call["outcome"]) == (
-        "p-1", "sip", "+15557770001", "support_links_sent")
+        "p-1", "sip", "+442079460001", "support_links_sent")
     assert call["started_at"] == 1_790_000_000.0
     assert call["path"] == ["screen_caller", "not_skype", "main_menu", "send_support_links", "goodbye"]
     assert [(j["kind"], j["status"]) for j in call["jobs"]] == [("sms", "delivered")]
@@ -135,7 +135,7 @@ def test_worker_maintenance_ends_calls_nothing_else_will_end(redis_conn, setting
     session = open_call_session(settings, FLOWS, conn=redis_conn)
     at = 1_790_000_000.0
     for call_id in ("gone-quiet", "still-on"):  # both wait in the menu; only the first one's state has expired
-        session.start(call_id=call_id, channel="twilio", caller="+15557770001", called="+15550000000", at=at)
+        session.start(call_id=call_id, channel="twilio", caller="+442079460001", called="+15550000000", at=at)
     session.turn("gone-quiet", Digits(digits="7", at=at + 6), turn_id="t1")  # a wrong key: the menu repeats
     redis_conn.delete(keys.call_state("gone-quiet"))  # what STATE_TTL does a day after the last turn
     calls = CallStore(redis_conn)

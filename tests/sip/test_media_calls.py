@@ -250,3 +250,23 @@ def test_refused_transfer_reports_failure(start_server, uac_factory):
     bye = uac.recv(10, want=lambda m: m["method"] == "BYE")
     uac.answer_200(bye)
     assert record.results[0].ok is False and record.results[0].reason == "refused"
+
+
+def test_a_transfer_refers_to_the_normalized_number_at_the_pbx(start_server, uac_factory):
+    record = Recorded()
+    running = start_server(transfer_app(record, target="+1 (２１２) ٥٥٥-0123"))
+    uac = uac_factory(running.port)
+    uac.call()
+    refer = uac.recv(5, want=lambda m: m["method"] == "REFER")
+    assert header(refer, "refer-to").strip("<>") == "sip:+12125550123@127.0.0.1"
+
+
+def test_a_transfer_to_a_number_the_policy_refuses_sends_no_refer(start_server, uac_factory):
+    record = Recorded()
+    running = start_server(transfer_app(record, target="+1٩٠٠٥٥٥١٢٣٤"))
+    uac = uac_factory(running.port)
+    uac.call()
+    first = uac.recv(10, want=lambda m: m["method"] in ("REFER", "BYE"))
+    assert first["method"] == "BYE"  # "Transfer failed." and the app ended the call: never a REFER
+    uac.answer_200(first)
+    assert record.results[0].ok is False and record.results[0].reason == "refused"

@@ -87,3 +87,16 @@ def test_an_error_goodbye_becomes_the_key_information():
     assert [a.text for a in explained if isinstance(a, A.Say)] == ["menu", "Not Skype."]
     normal = [A.Say(text="Goodbye."), A.Hangup()]
     assert voice.explain_error(normal, "Not Skype.") == normal
+
+
+def test_a_transfer_dials_the_normalized_number_and_never_a_refused_one():
+    doc = tree([A.Transfer(target="+1 (２１２) ٥٥٥-0123", timeout=5)])
+    assert doc.find("Dial").find("Number").text == "+12125550123"
+    assert tree([A.Transfer(target="tel:+44 20 7946 0123")]).find("Dial").find("Number").text == "+442079460123"
+    for refused in ("+1٩٠٠٥٥٥١٢٣٤", "+1900５５５１２３６", "tester", "+12125550123@evil", "+1555"):
+        doc = tree([A.Say(text="putting you through"), A.Transfer(target=refused)])
+        assert doc.find("Dial") is None and [el.tag for el in doc] == ["Say", "Redirect"]
+        assert doc.find("Redirect").text == URLS.dial  # the dial action: no DialCallStatus, a failed transfer
+    gb = voice.PhonePolicy(default_region="GB")
+    assert ET.fromstring(voice.render([A.Transfer(target="020 7946 0123")], URLS, policy=gb)).find(
+        "Dial").find("Number").text == "+442079460123"

@@ -17,7 +17,7 @@ from twilio.request_validator import RequestValidator
 AUTH_TOKEN = "test-twilio-auth-token-0123456789"
 PUBLIC_BASE = "https://ivr.example.test"
 IVR_NUMBER = "+15550000000"
-STRANGER = "+15557770001"
+STRANGER = "+442079460001"  # a valid UK number: the shipped flow (country GB) texts it
 KNOWN = "+15550100200"  # Sam, in the shipped flow's contacts
 
 _sids = itertools.count(1)

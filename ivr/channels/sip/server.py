@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from aiosipua import IncomingCall, SdpNegotiationError, negotiate_sdp
 from aiosipua.dialog import DialogState
 
+from ivr.phone import NumberRefused
 from ivr.recordings import folder_in
 
 from .addresses import BadAddress, checked
@@ -245,7 +246,11 @@ class SipServer:
         live = self.live.get(call.call_id)
         if live is None:
             raise CallEnded("gone")
-        target = refer_target(target, "", live.incoming.source_addr)  # a bare number: at the PBX that sent the call
+        try:
+            target = refer_target(target, "", live.incoming.source_addr)  # a bare number: at the PBX that sent it
+        except NumberRefused as exc:  # the phone-number policy refuses it: the flow takes its `failed` branch
+            log.warning("call %s: transfer refused: %s", call.call_id, exc)
+            return TransferOutcome(False, "refused")
         call.transfer_progress = asyncio.get_running_loop().create_future()
         return await await_transfer(call, self.endpoint.refer(live.incoming, target), timeout)
 
