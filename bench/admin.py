@@ -6,7 +6,8 @@ bulk through the store's own write methods (CallStore.start/append/add_jobs/fini
 records call_session writes) and counted by the same analytics hook (`record_call_finished`) as live calls.
 Requests go through Flask's test client (the whole app: login session, CSRF, templates), not over HTTP.
 
-    python bench/admin.py [--calls 100000] [--requests 40]
+    deploy/bootstrap.sh bench      # once: .venv from requirements-bench.lock, plus wrk and tcpdump
+    .venv/bin/python bench/admin.py [--calls 100000] [--requests 40]
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ from ivr.store.users import Role, UserStore  # noqa: E402
 from ivr.web import create_app  # noqa: E402
 
 SCRIPTS = [["1"], ["say:support"], ["2"], ["3", "1"], ["silence", "9", "1"], ["0", "record:14"],
-           ["3", "2", "4420794600#", "1"], ["silence", "silence", "silence"], ["hangup"]]
+           ["3", "2", "442079460123#", "1"], ["silence", "silence", "silence"], ["hangup"]]
 CHANNELS = ["sip", "twilio", "sms", "simulator"]
 DAYS = 90
 

@@ -1,7 +1,8 @@
 """Engine benchmark: turns per second of advance() on the shipped flow, and validation time of a
 generated 1,000-step flow. Targets: >= 50,000 turns/s on one core; 1,000 steps validated in < 1 s.
 
-    python bench/engine.py [--seconds 3]
+    deploy/bootstrap.sh bench      # once: .venv from requirements-bench.lock, plus wrk and tcpdump
+    .venv/bin/python bench/engine.py [--seconds 3]
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from ivr.flows import build_flow, load_flow  # noqa: E402
 SCRIPTS = [
     [Digits("1", 0)],
     [NoInput(0), Digits("9", 0), NoInput(0)],
-    [Digits("3", 0), Digits("2", 0), Digits("4420794600#", 0), Digits("1", 0)],
+    [Digits("3", 0), Digits("2", 0), Digits("442079460123#", 0), Digits("1", 0)],
     [Digits("2", 0)],
 ]
 

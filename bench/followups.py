@@ -9,7 +9,8 @@ Two measurements:
 - latency: with --workers workers running, queue jobs at --rate jobs/s for --seconds; p50/p95 from enqueue to
   delivered (the follow-up record's enqueue time and its delivered attempt's time, same clock).
 
-    python bench/followups.py --calls 1000 --workers 4 --rate 50 --seconds 20
+    deploy/bootstrap.sh bench      # once: .venv from requirements-bench.lock, plus wrk and tcpdump
+    .venv/bin/python bench/followups.py --calls 1000 --workers 4 --rate 50 --seconds 20
 """
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def queue_call(conn, queue, n: int, prefix: str) -> list[str]:
     write = new_write(call_id, 1)
     write["jobs"] = [
         {"job_id": f"{call_id}:sms:1", "kind": "sms",
-         "payload": {"call_id": call_id, "to": f"+1555{n % 10_000_000:07d}", "message": "Skype help: ..."}},
+         "payload": {"call_id": call_id, "to": f"+1212555{n % 10_000:04d}", "message": "Skype help: ..."}},
         {"job_id": f"{call_id}:mail:1", "kind": "email",
          "payload": {"call_id": call_id, "to": "owner@example.test", "subject": f"Call {n}", "message": "x"}},
     ]
@@ -111,7 +112,9 @@ def main() -> None:
         queue = Queue(jobs.QUEUE_NAME, connection=conn)
         env = dict(os.environ, REDIS_URL=server.url, IVR_DATA_DIR=str(data_dir), SMTP_HOST="127.0.0.1",
                    SMTP_PORT=str(smtp_port), TWILIO_ACCOUNT_SID=sid, TWILIO_AUTH_TOKEN=token,
-                   TWILIO_FROM_NUMBER="+15550000000", TWILIO_API_BASE_URL=twilio_url)
+                   TWILIO_FROM_NUMBER="+15550000000", TWILIO_API_BASE_URL=twilio_url,
+                   # valid US numbers (repeating), under the phone-number policy's limits (ivr/phone)
+                   IVR_SMS_RATE_LIMIT="1000000", IVR_SMS_GLOBAL_RATE_LIMIT="1000000")
         worker_cmd = [sys.executable, "-m", "ivr", "worker"]
 
         # throughput: a backlog drained by burst workers

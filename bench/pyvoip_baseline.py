@@ -1,35 +1,38 @@
 """The baseline: a plain pyVoIP 1.6.8 IVR with the same menu path (prompt, one digit, short prompt, hang-up).
 
-    pip install pyVoIP==1.6.8      # the `baseline` extra; GPL-3.0, used only here, never imported by ivr/
-    python bench/pyvoip_baseline.py --port 5080 --peer-port 5061 --prompt p.wav --bye bye.wav --stats s.json
+    deploy/bootstrap.sh bench      # once: .venv from requirements-bench.lock, plus wrk and tcpdump
+    .venv/bin/python bench/pyvoip_baseline.py --port 5080 --peer-port 5061 --prompt p.wav --bye bye.wav --stats s.json
 
 pyVoIP cannot act as a plain endpoint (it REGISTERs at start and sends every response to its
 configured "server"), so the only change to it is the usual workaround: `register()` is replaced by a
-no-op and the "server" is the SIPp caller's address. Everything else is stock pyVoIP.
+no-op and the "server" is the SIPp caller's address. Everything else is stock pyVoIP (the `baseline`
+extra, GPL-3.0: used only here, never imported by ivr/).
 """
 from __future__ import annotations
 
 import argparse
+import array
 import json
 import os
 import signal
+import sys
 import threading
 import time
 import wave
 import warnings
 
-warnings.simplefilter("ignore", DeprecationWarning)
-
-import audioop  # noqa: E402  (pyVoIP's own dependency; stdlib on 3.11)
+warnings.simplefilter("ignore", DeprecationWarning)  # pyVoIP imports audioop (stdlib to 3.12, audioop-lts on 3.13)
 
 from pyVoIP.VoIP import CallState, VoIPPhone  # noqa: E402
 
 
 def unsigned_8bit(path: str) -> bytes:
-    """pyVoIP's write_audio takes 8 kHz unsigned 8-bit linear PCM."""
+    """pyVoIP's write_audio takes 8 kHz unsigned 8-bit linear PCM: each 16-bit sample's high byte, offset by 128."""
     with wave.open(path) as wav:
-        pcm = wav.readframes(wav.getnframes())
-    return audioop.bias(audioop.lin2lin(pcm, 2, 1), 1, 128)
+        samples = array.array("h", wav.readframes(wav.getnframes()))
+    if sys.byteorder == "big":  # WAV data is little-endian
+        samples.byteswap()
+    return bytes((sample >> 8) + 128 for sample in samples)
 
 
 def main() -> None:

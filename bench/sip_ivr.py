@@ -1,6 +1,7 @@
 """The benchmarked IVR: our SIP channel with the menu path (prompt, one digit, short prompt, hang-up).
 
-    python bench/sip_ivr.py --port 5070 --prompt p.wav --bye bye.wav --stats stats.json
+    deploy/bootstrap.sh bench      # once: .venv from requirements-bench.lock, plus wrk and tcpdump
+    .venv/bin/python bench/sip_ivr.py --port 5070 --prompt p.wav --bye bye.wav --stats stats.json
 
 It writes its counters to --stats every second (calls, digits, live calls, asyncio tasks, open file
 descriptors, RTP ports in use, pacing-clock late ticks); bench/sip_load.py reads them. With --flow

@@ -1,8 +1,9 @@
 """SIP load benchmark: SIPp callers at rising concurrency against our SIP channel and the pyVoIP baseline.
 
-    python bench/sip_load.py                          # ours 10,50,100,200,... then pyVoIP 10,50,100,...
-    python bench/sip_load.py --only ours --steps 200,300,400,500 --rate 50
-    python bench/sip_load.py --only ours --sequential 1000   # leak check over 1,000 sequential calls
+    deploy/bootstrap.sh bench      # once: .venv from requirements-bench.lock, plus wrk and tcpdump
+    .venv/bin/python bench/sip_load.py                          # ours 10,50,100,200,... then pyVoIP 10,50,100,...
+    .venv/bin/python bench/sip_load.py --only ours --steps 200,300,400,500 --rate 50
+    .venv/bin/python bench/sip_load.py --only ours --sequential 1000   # leak check over 1,000 sequential calls
 
 Each call: INVITE -> 200 -> ACK, the IVR plays a prompt, the caller sends RFC 2833 digit 1, the IVR
 plays a 1 s prompt and hangs up (BYE). Per step it prints success %, INVITE->200 p50/p95 (SIPp

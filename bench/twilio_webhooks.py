@@ -6,7 +6,8 @@ twilio's RequestValidator; wrk (one connection per wrk thread, so a call's turns
 per-thread files with a small Lua script. The same gunicorn settings then serve a minimal Flask endpoint that
 returns constant TwiML: our ratio to it shows what the IVR costs on top of Flask + gunicorn.
 
-    python bench/twilio_webhooks.py [--seconds 10] [--rounds 3] [--connections 8] [--workers 3] [--threads 4]
+    deploy/bootstrap.sh bench      # once: .venv from requirements-bench.lock, plus wrk and tcpdump
+    .venv/bin/python bench/twilio_webhooks.py [--seconds 10] [--rounds 3] [--connections 8] [--workers 3] [--threads 4]
 
 Both servers run side by side and are measured in alternating rounds; the medians are reported.
 

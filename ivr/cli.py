@@ -16,7 +16,10 @@ from .settings import Settings
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Self-hosted IVR: YAML call flows over SIP, Twilio voice/SMS and a browser simulator."""
-    ctx.obj = Settings.from_env()
+    try:
+        ctx.obj = Settings.from_env()
+    except ValueError as exc:  # a bad or retired setting: one clear line, not a traceback
+        raise click.ClickException(f"settings: {exc}") from None
 
 
 @main.command()

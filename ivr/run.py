@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from .settings import Settings
 from .store.embedded import EmbeddedRedis
-from .system.private_files import write_private_file
+from .system.private_files import private_dir, tighten_tree, write_private_file
 from .system.procs import die_with_parent
 
 log = logging.getLogger("ivr.run")
@@ -90,6 +90,8 @@ class Supervisor:
         log.info("started %s (pid %s): %s", child.name, child.proc.pid, " ".join(child.argv[2:]))
 
     def run(self) -> int:
+        private_dir(self.settings.data_dir)
+        tighten_tree(self.settings.data_dir)  # recordings, caches and keys an older version left readable
         url = self.start_redis()
         env = dict(os.environ, REDIS_URL=url)
         signal.signal(signal.SIGTERM, self._request_stop)

@@ -20,6 +20,8 @@ class Settings:
     flows_dir: Path = Path("flows")
     default_flow: str = "skype-receptionist"
     redis_url: str = ""  # empty: `ivr run` starts an embedded redis-server in data_dir
+    # Seconds a call turn or webhook waits on Redis (connect and each reply) before the spool/fallback takes over
+    redis_timeout: float = 0.2
     # Web / admin
     web_host: str = "127.0.0.1"
     web_port: int = 8000
@@ -29,6 +31,8 @@ class Settings:
     environment: str = "development"
     admin_password: str = ""
     max_request_bytes: int = 64 * 1024
+    metrics_token: str = ""  # /metrics also answers `Authorization: Bearer <this>` (a Prometheus scraper)
+    metrics_bind: str = ""  # "host:port": /metrics is served there, without login, and no longer on web_host
     # Twilio
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
@@ -57,10 +61,15 @@ class Settings:
     sip_no_ack_timeout: float = 32.0
     # Follow-ups
     webhook_secret: str = ""
-    callback_allowed_patterns: tuple[str, ...] = (r"^\+?1\d{10}$",)
     callback_max_attempts: int = 3
     callback_retry_spacing: int = 600
-    callback_rate_limit_per_day: int = 3
+    # Phone numbers (ivr/phone/): where keypad digits are read, where callbacks and SMS may go, how often
+    default_region: str = "US"  # ISO 3166 code, for flows without `country:`
+    callback_regions: tuple[str, ...] = ()  # regions callbacks and SMS may go to; empty: the flow's country
+    callback_rate_limit_per_day: int = 3  # callback requests per number per day
+    callback_global_rate_limit_per_day: int = 200  # callback requests per day, all numbers together
+    sms_rate_limit_per_day: int = 5  # texts per number per day (SMS and chat links)
+    sms_global_rate_limit_per_day: int = 1000  # texts per day, all numbers together
     callback_channel: str = "twilio"  # "twilio" | "sip"
     chat_link_ttl: int = 7 * 24 * 3600
     # Engine
@@ -74,7 +83,9 @@ class Settings:
 
     _ENV = {
         "data_dir": "IVR_DATA_DIR", "flows_dir": "IVR_FLOWS_DIR", "default_flow": "IVR_DEFAULT_FLOW",
-        "redis_url": "REDIS_URL", "web_host": "IVR_WEB_HOST", "web_port": "IVR_WEB_PORT",
+        "redis_url": "REDIS_URL", "redis_timeout": "IVR_REDIS_TIMEOUT",
+        "web_host": "IVR_WEB_HOST", "web_port": "IVR_WEB_PORT",
+        "metrics_token": "IVR_METRICS_TOKEN", "metrics_bind": "IVR_METRICS_BIND",
         "public_base_url": "PUBLIC_BASE_URL", "proxy_fix": "IVR_PROXY_FIX", "secret_key": "IVR_SECRET_KEY",
         "environment": "IVR_ENV", "admin_password": "IVR_ADMIN_PASSWORD",
         "max_request_bytes": "IVR_MAX_REQUEST_BYTES",
@@ -90,9 +101,12 @@ class Settings:
         "sip_register_expiry": "IVR_SIP_REGISTER_EXPIRY", "sip_no_rtp_timeout": "IVR_SIP_NO_RTP_TIMEOUT",
         "sip_no_ack_timeout": "IVR_SIP_NO_ACK_TIMEOUT",
         "webhook_secret": "IVR_WEBHOOK_SECRET",
-        "callback_allowed_patterns": "IVR_CALLBACK_ALLOWED", "callback_max_attempts": "IVR_CALLBACK_MAX_ATTEMPTS",
+        "callback_max_attempts": "IVR_CALLBACK_MAX_ATTEMPTS",
         "callback_retry_spacing": "IVR_CALLBACK_RETRY_SPACING",
         "callback_rate_limit_per_day": "IVR_CALLBACK_RATE_LIMIT", "callback_channel": "IVR_CALLBACK_CHANNEL",
+        "default_region": "IVR_DEFAULT_REGION", "callback_regions": "IVR_CALLBACK_REGIONS",
+        "callback_global_rate_limit_per_day": "IVR_CALLBACK_GLOBAL_RATE_LIMIT",
+        "sms_rate_limit_per_day": "IVR_SMS_RATE_LIMIT", "sms_global_rate_limit_per_day": "IVR_SMS_GLOBAL_RATE_LIMIT",
         "chat_link_ttl": "IVR_CHAT_LINK_TTL", "max_steps_per_call": "IVR_MAX_STEPS",
         "fallback_message": "IVR_FALLBACK_MESSAGE", "fallback_sms": "IVR_FALLBACK_SMS",
     }
@@ -101,6 +115,9 @@ class Settings:
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
         """Build settings from environment variables (see `_ENV`), then apply keyword overrides."""
         env = os.environ if environ is None else environ
+        if "IVR_CALLBACK_ALLOWED" in env:  # a silently ignored guard would be worse than none
+            raise ValueError("IVR_CALLBACK_ALLOWED is gone: set IVR_CALLBACK_REGIONS (ISO country codes, e.g. US,CA) "
+                             "and IVR_DEFAULT_REGION instead; premium-rate numbers are always refused")
         values = {}
         for f in fields(cls):
             name = cls._ENV.get(f.name)

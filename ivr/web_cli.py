@@ -57,9 +57,11 @@ class GunicornServer(BaseApplication):
         return self.app_factory()
 
 
-def gunicorn_options(host: str, port: int, workers: int, threads: int, timeout: int = 30) -> dict:
+def gunicorn_options(host: str, port: int, workers: int, threads: int, timeout: int = 30,
+                     metrics_bind: str = "") -> dict:
     return {
-        "bind": f"{host}:{port}", "workers": workers, "threads": threads,
+        # IVR_METRICS_BIND is a second listener of the same app; health.py tells them apart by socket address
+        "bind": [f"{host}:{port}", *([metrics_bind] if metrics_bind else [])], "workers": workers, "threads": threads,
         "worker_class": "gthread" if threads > 1 else "sync",
         "timeout": timeout,  # Twilio gives up on a webhook after 15 s; a stuck worker is recycled
         "graceful_timeout": 10, "keepalive": 5,
@@ -88,7 +90,7 @@ def web(host: str | None, port: int | None, workers: int | None, threads: int, a
 
     settings = Settings.from_env()
     options = gunicorn_options(host or settings.web_host, port or settings.web_port,
-                               workers or default_workers(), threads)
+                               workers or default_workers(), threads, metrics_bind=settings.metrics_bind)
     if access_log:
         options["accesslog"] = "-"
     GunicornServer(lambda: create_app({"IVR_SETTINGS": settings}), options).run()

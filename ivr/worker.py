@@ -4,6 +4,7 @@ IvrWorker is RQ's SimpleWorker (jobs run in the worker process: they are short, 
 JOB_TIMEOUT, and no fork per job keeps throughput high) that binds a JobContext around every job and, as part of
 RQ's periodic maintenance (which also requeues jobs abandoned by a killed worker), replays the local spool that
 calls wrote while Redis was down, ends calls no channel will ever end, and counts finished calls for analytics.
+A spool that is not empty is also replayed before each dequeue, so a worker that regains Redis replays first.
 """
 from __future__ import annotations
 
@@ -57,6 +58,12 @@ class IvrWorker(SimpleWorker):
         # Wake up at least once per maintenance interval: abandoned jobs and the spool are handled there.
         return max(1, min(super().dequeue_timeout, int(self.maintenance_interval)))
 
+    @property
+    def connection_timeout(self) -> int:
+        # RQ sets this as the socket timeout of the worker's connection (its dequeue is a blocking BLPOP):
+        # the block time plus one second, so a hung Redis is noticed as soon as the BLPOP should have returned.
+        return self.dequeue_timeout + 1
+
     def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
         # RQ's SimpleWorker allows timeout + 60 s; the death penalty already ends a job at its timeout, so a
         # shorter grace lets a killed worker's job be retried sooner.
@@ -95,6 +102,14 @@ class IvrWorker(SimpleWorker):
             heartbeats.beat(self.connection, "worker", name=self.name, queues=self.queue_names())
         except UNAVAILABLE:
             pass
+
+    @property
+    def should_run_maintenance_tasks(self) -> bool:
+        # RQ asks this right before every dequeue, once Redis answers. A spool with something in it means calls
+        # ran while Redis was down: replay it first, so their follow-ups do not wait for the next maintenance.
+        if self.spool is not None and not self.spool.is_empty():
+            self.replay_spool()
+        return super().should_run_maintenance_tasks
 
     def run_maintenance_tasks(self):
         super().run_maintenance_tasks()

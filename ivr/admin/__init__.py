@@ -13,8 +13,6 @@ from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from ivr.store.users import UserStore
-
 from . import common
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
@@ -67,9 +65,8 @@ def init_app(app: Flask) -> None:
     login.login_message_category = "info"
 
     @login.user_loader
-    def load_user(name: str):
-        user = UserStore(common.redis_conn()).get(name)
-        return common.LoginUser(user) if user else None
+    def load_user(login_id: str):
+        return common.LoginUser.load(common.redis_conn(), login_id)
 
     @app.before_request
     def _flow_size_limit():

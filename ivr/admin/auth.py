@@ -1,15 +1,19 @@
-"""Access: log in and out (rate-limited per account and per IP), and the admin's settings pages:
-accounts, API tokens (created and revoked here; only hashes are stored) and the audit log."""
+"""Access: log in and out (rate-limited per account + address and per address), and the admin's settings pages:
+accounts, API tokens (created and revoked here; only hashes are stored) and the audit log.
+
+A login starts a fresh session (a new CSRF token: one planted before login is worth nothing after it); a logout
+or a password change voids every session of that account (store.users' session version)."""
 from __future__ import annotations
 
 from dataclasses import fields
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ivr.store.audit import AuditLog
-from ivr.store.users import LoginLimiter, Role, TokenStore, UserStore
+from ivr.store.login_limits import LoginLimiter
+from ivr.store.users import Role, TokenStore, UserStore
 
 from .common import LoginUser, admin_required, audit, redis_conn, settings
 
@@ -37,22 +41,33 @@ def login():
     name = request.form.get("username", "").strip()
     password = request.form.get("password", "")
     limiter = LoginLimiter(redis_conn())
-    if limiter.blocked(name, _client_ip()):
-        flash("Too many failed attempts. Wait a few minutes and try again.", "error")
-        return render_template("login.html", username=name), 429
+    admission = limiter.admit(name, _client_ip())
+    if not admission.admitted:
+        flash(f"Too many failed attempts. Try again in {admission.retry_after} s.", "error")
+        page = render_template("login.html", username=name)
+        return page, 429, {"Retry-After": str(admission.retry_after)}
     user = UserStore(redis_conn()).check(name, password)
     if user is None:
-        limiter.failed(name, _client_ip())
         flash("Wrong user name or password.", "error")
         return render_template("login.html", username=name), 401
-    limiter.succeeded(name)
-    login_user(LoginUser(user))
+    limiter.succeeded(name, _client_ip())
+    _start_session(user)
     return redirect(_safe_next(request.args.get("next")))
+
+
+def _start_session(user) -> None:
+    """Log `user` in on a new session: nothing of the anonymous one (its CSRF token above all) carries over."""
+    session.clear()
+    g.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)  # Flask-WTF caches the token of this request in g
+    login_user(LoginUser(user))
 
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        UserStore(redis_conn()).end_sessions(current_user.name)  # copies of this cookie die too
     logout_user()
+    session.clear()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))
 
@@ -101,6 +116,9 @@ def save_user():
     except ValueError as exc:
         flash(str(exc), "error")
         return redirect(url_for("auth.settings_page"))
+    saved = UserStore(redis_conn()).get(name)
+    if name == current_user.name and saved is not None:  # the new password voided every session: keep this one
+        login_user(LoginUser(saved))
     audit("save user", f"user:{name}", f"role {role}")
     flash(f"Saved user {name} ({role}).", "info")
     return redirect(url_for("auth.settings_page"))
@@ -113,8 +131,8 @@ def delete_user(name: str):
     if name == current_user.name:
         flash("You cannot delete your own account.", "error")
     else:
-        UserStore(redis_conn()).delete(name)
-        audit("delete user", f"user:{name}")
+        revoked = UserStore(redis_conn()).delete(name)
+        audit("delete user", f"user:{name}", f"{revoked} API token(s) revoked")
         flash(f"Deleted user {name}.", "info")
     return redirect(url_for("auth.settings_page"))
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 from flask import Blueprint, abort, render_template, request, send_file
 from flask_login import login_required
 
 from ivr.store.calls import CallStore
 from ivr.store.followups import FollowupStore
+from ivr.system import recordings
 
 from .call_query import CallFilter, find_calls, live_calls
 from .common import redis_conn, settings
@@ -99,31 +99,20 @@ def show(call_id: str):
     timeline = store.timeline(call_id)
     entries = [(e, *describe(e)) for e in timeline]
     jobs = FollowupStore(redis_conn()).many(call.jobs)
-    data_dir = Path(settings().data_dir)
-    recordings = [(i, url, local_recording(url, data_dir) is not None) for i, url in enumerate(recordings_of(timeline))]
-    return render_template("calls/show.html", call=call, entries=entries, jobs=jobs, recordings=recordings)
+    folder = recordings.folder_in(settings().data_dir)
+    found = [(i, reference, recordings.resolve(reference, folder, call_id))
+             for i, reference in enumerate(recordings_of(timeline))]
+    return render_template("calls/show.html", call=call, entries=entries, jobs=jobs, recordings=found)
 
 
 @bp.get("/<call_id>/recordings/<int:index>")
 @login_required
 def recording(call_id: str, index: int):
-    """Serve a voicemail recorded by this call, only from inside the data directory."""
+    """Serve a voicemail this call recorded, only if the product wrote it (`ivr.system.recordings` decides)."""
     found = recordings_of(CallStore(redis_conn()).timeline(call_id))
     if index >= len(found):
         abort(404, description="no such recording")
-    path = local_recording(found[index], Path(settings().data_dir))
-    if path is None:
-        abort(404, description="recording file not found in the data directory")
-    return send_file(path, mimetype="audio/wav", conditional=True)
-
-
-def local_recording(url: str, data_dir: Path) -> Path | None:
-    """The file a recording URL names, if it is a file inside the data directory (never anywhere else)."""
-    if "://" in url and not url.startswith("file://"):
-        return None  # the provider's URL (Twilio) or the simulator's pretend recording
-    raw = Path(url.removeprefix("file://"))
-    root = data_dir.resolve()
-    for candidate in (raw.resolve(), (data_dir / raw).resolve()):  # as the SIP process wrote it, or relative
-        if candidate.is_relative_to(root) and candidate.is_file():
-            return candidate
-    return None
+    resolved = recordings.resolve(found[index], recordings.folder_in(settings().data_dir), call_id)
+    if resolved is None or resolved.path is None:
+        abort(404, description="no recording file of this call here")
+    return send_file(resolved.path, mimetype="audio/wav", conditional=True)

@@ -1,4 +1,4 @@
-"""`ivr admin ...` (create accounts, rebuild the analytics counters) and `ivr calls` (the recent calls)."""
+"""`ivr admin ...`: create, delete and log out admin accounts, rebuild the analytics counters; `ivr calls`."""
 from __future__ import annotations
 
 import json
@@ -11,8 +11,8 @@ from ivr.settings import Settings
 
 
 def _conn(settings: Settings):
-    from ivr.call_session.wiring import open_redis
-    return open_redis(settings)
+    from ivr.call_session.wiring import CLI_REDIS_TIMEOUT, open_redis
+    return open_redis(settings, timeout=CLI_REDIS_TIMEOUT)
 
 
 @click.group()
@@ -39,6 +39,40 @@ def create_user(ctx: click.Context, name: str, role: str) -> None:
         sys.exit(2)
     AuditLog(conn).record("cli", "save user", f"user:{name}", f"role {role}")
     click.echo(f"user {name} saved with role {role}")
+
+
+@admin.command("delete-user")
+@click.argument("name")
+@click.pass_context
+def delete_user(ctx: click.Context, name: str) -> None:
+    """Delete an account: its sessions end and its API tokens are revoked."""
+    from ivr.store.audit import AuditLog
+    from ivr.store.users import UserStore
+    settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
+    conn = _conn(settings)
+    users = UserStore(conn)
+    if users.get(name) is None:
+        click.echo(f"error: no user {name!r}", err=True)
+        sys.exit(2)
+    revoked = users.delete(name)
+    AuditLog(conn).record("cli", "delete user", f"user:{name}", f"{revoked} API token(s) revoked")
+    click.echo(f"user {name} deleted, {revoked} API token(s) revoked")
+
+
+@admin.command("end-sessions")
+@click.argument("name")
+@click.pass_context
+def end_sessions(ctx: click.Context, name: str) -> None:
+    """Log an account out everywhere (a lost laptop, a shared cookie); its password and tokens stay."""
+    from ivr.store.audit import AuditLog
+    from ivr.store.users import UserStore
+    settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
+    conn = _conn(settings)
+    if not UserStore(conn).end_sessions(name):
+        click.echo(f"error: no user {name!r}", err=True)
+        sys.exit(2)
+    AuditLog(conn).record("cli", "end sessions", f"user:{name}")
+    click.echo(f"every session of {name} has ended")
 
 
 @admin.command("rebuild-analytics")

@@ -9,17 +9,27 @@ from flask_login import UserMixin, current_user
 
 from ivr.settings import Settings
 from ivr.store.audit import AuditLog
-from ivr.store.users import Role, User
+from ivr.store.users import Role, User, UserStore
 
 
 class LoginUser(UserMixin):
-    """Flask-Login's view of an account (re-read from Redis on every request, so role changes apply at once)."""
+    """Flask-Login's view of an account (re-read from Redis on every request, so role changes apply at once).
+    Its id, kept in the session cookie, is `name:session_version`: a bumped version voids the cookie."""
 
     def __init__(self, user: User):
         self.user = user
 
     def get_id(self) -> str:
-        return self.user.name
+        return f"{self.user.name}:{self.user.session_version}"
+
+    @classmethod
+    def load(cls, conn, login_id: str) -> LoginUser | None:
+        """The account a session's id names, if that session's version is still the account's current one."""
+        name, _, version = login_id.rpartition(":")
+        user = UserStore(conn).get(name) if name else None
+        if user is None or str(user.session_version) != version:
+            return None
+        return cls(user)
 
     @property
     def name(self) -> str:

@@ -1,7 +1,8 @@
 """Wiring of the storage side for a process: Redis connection, RQ queue, spool, flow repository, call session.
 
 Every `ivr` command that records calls or queues jobs builds its objects here from the one Settings object.
-Without REDIS_URL the embedded redis-server's socket in the data directory is used (`ivr run` starts it).
+Redis timeouts are chosen here (and in `ivr.store.connect` / `for_blocking`) only. Without REDIS_URL the
+embedded redis-server's socket in the data directory is used (`ivr run` starts it).
 Opening a session replays whatever an earlier process left in the spool.
 """
 from __future__ import annotations
@@ -19,11 +20,12 @@ from ivr.call_session import followups as jobs
 from ivr.call_session.writes import replay_spool
 from ivr.flows import FlowRepository
 from ivr.settings import Settings
-from ivr.store import UNAVAILABLE, connect, heartbeats
+from ivr.store import UNAVAILABLE, connect, for_blocking, heartbeats
 from ivr.store.dial_requests import DialRequests
 from ivr.store.embedded import EmbeddedRedis
 from ivr.store.flows import FlowStore
 from ivr.store.spool import Spool
+from ivr.system.private_files import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +36,13 @@ def redis_url(settings: Settings) -> str:
     return settings.redis_url or EmbeddedRedis(settings.data_dir).url
 
 
-def open_redis(settings: Settings) -> redis.Redis:
-    return connect(redis_url(settings))
+CLI_REDIS_TIMEOUT = 5.0  # seconds: a command run by hand may wait for a big reply; no caller is waiting on it
+
+
+def open_redis(settings: Settings, timeout: float | None = None) -> redis.Redis:
+    """The connection of webhooks and call turns: each reply waited for at most IVR_REDIS_TIMEOUT (0.2 s), after
+    which the spool and fallback paths take over. Blocking commands get their own client (store.for_blocking)."""
+    return connect(redis_url(settings), socket_timeout=settings.redis_timeout if timeout is None else timeout)
 
 
 def open_queue(conn: redis.Redis) -> Queue:
@@ -43,7 +50,7 @@ def open_queue(conn: redis.Redis) -> Queue:
 
 
 def open_spool(settings: Settings) -> Spool:
-    return Spool(Path(settings.data_dir) / SPOOL_FILE)
+    return Spool(private_dir(settings.data_dir) / SPOOL_FILE)  # the data directory is created 0700
 
 
 def replay_quietly(spool: Spool, conn: redis.Redis, queue: Queue) -> int:
@@ -55,13 +62,14 @@ def replay_quietly(spool: Spool, conn: redis.Redis, queue: Queue) -> int:
 
 
 def open_call_session(settings: Settings, flows_dir: str | Path | None = None,
-                      conn: redis.Redis | None = None) -> CallSession:
+                      conn: redis.Redis | None = None, **session_options) -> CallSession:
+    """`session_options` go to CallSession (e.g. `clock`, the Redis breaker's monotonic clock, for tests)."""
     conn = conn or open_redis(settings)
     queue, spool = open_queue(conn), open_spool(settings)
     flows = FlowRepository(flows_dir or settings.flows_dir, source=FlowStore(conn))
     replay_quietly(spool, conn, queue)
     return CallSession(flows, redis_conn=conn, queue=queue, spool=spool, default_flow=settings.default_flow,
-                       fallback_text=settings.fallback_message)
+                       fallback_text=settings.fallback_message, **session_options)
 
 
 def heartbeat_writer(conn: redis.Redis, component: str) -> Callable[..., None]:
@@ -69,6 +77,10 @@ def heartbeat_writer(conn: redis.Redis, component: str) -> Callable[..., None]:
     return partial(heartbeats.beat, conn, component)
 
 
+DIAL_POLL_SECONDS = 1  # the SIP process's BLPOP timeout: how quickly its loop notices shutdown
+
+
 def open_dial_requests(conn: redis.Redis) -> DialRequests:
-    """The queue through which the worker hands callback calls to the `ivr sip` process."""
-    return DialRequests(conn)
+    """The queue through which the worker hands callback calls to the `ivr sip` process. Its BLPOP client waits
+    the block time + 1 s, not the turns' IVR_REDIS_TIMEOUT."""
+    return DialRequests(for_blocking(conn, DIAL_POLL_SECONDS))

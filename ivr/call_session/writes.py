@@ -76,6 +76,16 @@ def replay_spool(spool: Spool, conn: redis.Redis, queue: Queue, budget: float | 
     return spool.replay(apply_entry, apply_state=sessions.save, budget=budget)
 
 
+def recreatable(write: dict, blob: dict) -> dict:
+    """A spooled write also carries the call's start fields, from its engine state: if Redis lost the call's
+    record meanwhile, the replay recreates a listable call rather than an orphan without caller or start time."""
+    state = blob.get("state") or {}
+    if write.get("start") or "started_at" not in state:
+        return write
+    fields = ("channel", "caller", "called", "started_at", "flow_id")
+    return {**write, "recreate": {name: state.get(name) or "" for name in fields}}
+
+
 class TurnStore:
     """Saves a turn: its write and the call's new blob in one script call, or in the spool while it is in use
     or Redis fails. (With the spool in use the write goes first: if the process dies in between, a retried turn
@@ -88,7 +98,7 @@ class TurnStore:
 
     def spool_turn(self, write: dict, blob: dict) -> None:
         """Join the spooled writes (they are replayed in order), and save the state wherever it can go."""
-        self.spool.append(write)
+        self.spool.append(recreatable(write, blob))
         self.save_state(blob)
 
     def save(self, write: dict, blob: dict, encoded_blob: str, spool_used: bool, create: bool) -> Applied | None:

@@ -3,7 +3,7 @@
 The cache key is sha256(kind, text, voice, language) (or path, size, mtime for audio files), the same scheme as the
 SIP channel's prompt library, so with the same cache directory (`<data_dir>/prompts`) a Twilio caller in "play" mode
 hears exactly the WAV a SIP caller hears. Files are written atomically, so concurrent renders of one prompt by
-several processes are harmless (the last rename wins with identical content).
+several processes are harmless (the last rename wins with identical content). The cache is 0700, its files 0600.
 """
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ import re
 import subprocess
 import tempfile
 from pathlib import Path
+
+from ivr.flows.audio import resolve_audio
+from ivr.system.private_files import private_dir
 
 DEFAULT_VOICE = "en-us"
 CACHE_SUBDIR = "prompts"
@@ -57,7 +60,7 @@ def render_tts(text: str, directory: Path, voice: str = "", language: str = "") 
     target = Path(directory) / f"{tts_key(text, voice, language)}.wav"
     if target.exists():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         raw = Path(tmp) / "tts.wav"
         _run(["espeak-ng", "-v", voice or language or DEFAULT_VOICE, "-w", str(raw), "--", text])
@@ -71,7 +74,7 @@ def convert_audio(path: Path, directory: Path) -> Path:
     key = hashlib.sha256(f"file\0{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()
     target = Path(directory) / f"{key}.wav"
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(target.parent)
         _to_8k_mono(path, target)
     return target
 
@@ -80,13 +83,19 @@ def prompt_wav(directory: Path, *, text: str = "", audio: str = "", voice: str =
                audio_root: Path | None = None) -> Path:
     """The cached WAV for a Say action: its audio file if it has one, else its text spoken by espeak-ng."""
     if audio:
-        source = Path(audio)
-        if not source.is_absolute() and audio_root is not None:
-            source = Path(audio_root) / source
-        if not source.is_file():
-            raise TtsError(f"no audio file {source}")
-        return convert_audio(source, directory)
+        return convert_audio(flow_audio(audio, audio_root), directory)
     return render_tts(text, directory, voice, language)
+
+
+def flow_audio(audio: str, audio_root: Path | None) -> Path:
+    """The file a flow's `audio:` names, only inside the flows folder `audio_root` (checked again here, at play
+    time, since a link may have changed after the flow was validated)."""
+    source = resolve_audio(audio, audio_root) if audio_root is not None else None
+    if source is None:
+        raise TtsError(f"audio {audio!r} is not a file inside the flows folder {audio_root}")
+    if not source.is_file():
+        raise TtsError(f"no audio file {source}")
+    return source
 
 
 def cached_path(directory: Path, key: str) -> Path | None:

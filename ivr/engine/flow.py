@@ -37,6 +37,7 @@ class Flow:
     voice: str = ""
     timezone: str = "UTC"
     tz: tzinfo | None = None
+    country: str = ""  # ISO 3166 code: the region keypad digits (no '+') are read in; "" = IVR_DEFAULT_REGION
     variables: dict[str, str] = field(default_factory=dict)
     contacts: dict[str, tuple[str, ...]] = field(default_factory=dict)  # list name -> numbers
     contact_names: dict[str, str] = field(default_factory=dict)  # number -> display name

@@ -1,6 +1,6 @@
 """Load a flow file into an engine Flow, or report every problem with its `file:line:column`.
 
-Order: YAML syntax -> JSON Schema -> building steps -> time zone / regex / graph / template checks
+Order: YAML syntax -> JSON Schema -> building steps -> time zone / regex / audio path / graph / template checks
 -> subflows named by `goto` (loaded from the same directory, recursively, each checked the same way).
 A flow with any problem is never returned, so a broken flow cannot reach a caller.
 """
@@ -17,6 +17,8 @@ from ..engine.flow import Flow, flatten
 from ..engine.schedule import Schedule, parse_range
 from ..engine.steps import Step, build_step
 from ..engine.template import TemplateError, compile_template
+from ..phone.policy import known_region
+from .audio import audio_problems
 from .graph import graph_problems, regex_problems, subflow_recursion
 from .schema import schema_problems
 from .source import Located, NodePath, Problem, read_yaml
@@ -156,7 +158,9 @@ def build_flow(text: str, filename: str, flows_dir: Path | None = None, is_subfl
         raise FlowInvalid(sorted(problems))
     steps = _build_steps(data, located, problems)
     problems += regex_problems(data, located)
+    problems += audio_problems(data, located, flows_dir)
     tz = _zone(data.get("timezone", "UTC"), ("timezone",), located, problems)
+    problems += _country_problems(data, located)
     schedule = None
     if "business_hours" in data:
         spec = data["business_hours"]
@@ -176,7 +180,8 @@ def build_flow(text: str, filename: str, flows_dir: Path | None = None, is_subfl
     contacts, names = _contacts(data.get("contacts", {}))
     flow = Flow(id=data["id"], start=data["start"], steps=steps, description=data.get("description", ""),
                 language=data.get("language", "en-US"), voice=data.get("voice", ""),
-                timezone=data.get("timezone", schedule.timezone if schedule else "UTC"), tz=tz, variables=variables,
+                timezone=data.get("timezone", schedule.timezone if schedule else "UTC"), tz=tz,
+                country=data.get("country", ""), variables=variables,
                 contacts=contacts, contact_names=names, schedule=schedule, webhooks=tuple(data.get("webhooks", ())),
                 max_steps=int(data.get("max_steps", 200)), speech=bool(data.get("speech", True)), revision=revision,
                 source=filename, library=library if library is not None else {})
@@ -186,6 +191,12 @@ def build_flow(text: str, filename: str, flows_dir: Path | None = None, is_subfl
     if recursion:
         raise FlowInvalid(recursion)
     return flow
+
+
+def _country_problems(data: dict[str, Any], located: Located) -> list[Problem]:
+    if "country" not in data or known_region(data["country"]):
+        return []
+    return [located.problem(("country",), f"country: {data['country']!r} is not a known ISO 3166 code, e.g. GB")]
 
 
 def _load_subflows(flow: Flow, located: Located, flows_dir: Path | None) -> None:

@@ -70,6 +70,10 @@ if CParser is not None:
 else:  # pragma: no cover
     _FastComposer = _Composer  # type: ignore[misc,assignment]
 
+# Both parsers PyYAML may come with; read_yaml uses libyaml when it is there, and must behave the same on either.
+ComposerType = Any  # a composing loader class: _FastComposer (libyaml) or _Composer (pure Python)
+COMPOSERS = {"libyaml": _FastComposer, "python": _Composer}
+
 
 class Located:
     """Parsed data plus the position of every node, keyed by path tuples like ('steps', 'menu', 'choices', 0)."""
@@ -166,15 +170,61 @@ def _build(node: yaml.Node, path: NodePath, located: Located, active: frozenset[
     return _scalar(node)
 
 
-def read_yaml(text: str, filename: str) -> tuple[object, Located]:
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.AliasEvent, yaml.CollectionStartEvent)
+
+
+def _depth_problem(text: str, filename: str, composer: ComposerType) -> Problem | None:
+    """Walk the parser's events (no nodes built) and stop at the first node nested deeper than MAX_DEPTH."""
+    loader = composer(text)
+    try:
+        depth = 0  # collections open around the next node: len(path) in _build
+        while (event := loader.get_event()) is not None and not isinstance(event, yaml.StreamEndEvent):
+            if isinstance(event, _NODE_EVENTS) and depth > MAX_DEPTH:
+                mark = event.start_mark
+                line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+                return Problem(filename, line, column,
+                               f"nesting deeper than {MAX_DEPTH} levels is not allowed in a flow")
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+        return None
+    finally:
+        loader.dispose()
+
+
+def _compose(text: str, filename: str, composer: ComposerType) -> Any:
+    """The root node (None for an empty file), or a Problem if it nests too deep; other YAMLErrors propagate.
+
+    The depth is our own check, made before composing: PyYAML's pure-Python composer recurses once per level, and
+    libyaml (since PyYAML 6.0.4) stops at a depth of its own choosing, so neither decides what an author is told."""
+    try:
+        problem = _depth_problem(text, filename, composer)
+    except yaml.YAMLError as error:
+        if composer is _Composer:
+            raise
+        # libyaml scans far ahead and may stop at its own limit before we see the events; the pure-Python parser
+        # has no limit and tells whether ours came first. Only a broken file pays for this second scan.
+        try:
+            problem = _depth_problem(text, filename, _Composer)
+        except yaml.YAMLError:
+            problem = None
+        if problem is None:
+            raise error from None
+    if problem is not None:
+        return problem
+    loader = composer(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def read_yaml(text: str, filename: str, composer: ComposerType = _FastComposer) -> tuple[object, Located]:
     """Parse YAML text; syntax errors and oversized documents become Problems (data is then None)."""
     located = Located(filename)
     try:
-        loader = _FastComposer(text)
-        try:
-            node = loader.get_single_node()
-        finally:
-            loader.dispose()
+        node = _compose(text, filename, composer)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -183,9 +233,8 @@ def read_yaml(text: str, filename: str) -> tuple[object, Located]:
     except yaml.YAMLError as exc:
         located.problems.append(Problem(filename, 1, 1, f"YAML error: {exc}"))
         return None, located
-    except RecursionError:  # PyYAML's composer recurses once per nesting level
-        located.problems.append(Problem(filename, 1, 1, f"nesting deeper than {MAX_DEPTH} levels is not allowed "
-                                                        f"in a flow"))
+    if isinstance(node, Problem):
+        located.problems.append(node)
         return None, located
     if node is None:
         located.problems.append(Problem(filename, 1, 1, "the file is empty: a flow needs id, start and steps"))

@@ -1,16 +1,17 @@
 """callback task: queue a caller's callback request and place the call at the next open business hour.
 
-`run` (the engine's job) applies the toll-fraud guard first: the number must match one of
-IVR_CALLBACK_ALLOWED (regular expressions) and stay under IVR_CALLBACK_RATE_LIMIT requests per day; a refused
-number is recorded with the reason and never dialled. An accepted request joins the time-ordered queue and a
-`dial` job is scheduled (RQ scheduler) for the flow's next open hour. `dial` places the call through a
-CallbackDialer - Twilio's Calls API, or the SIP channel's dialer when IVR_CALLBACK_CHANNEL=sip - and on failure
-schedules the next attempt IVR_CALLBACK_RETRY_SPACING later (again within business hours), up to
-IVR_CALLBACK_MAX_ATTEMPTS. Every attempt is recorded on the request and in the follow-up record.
+`run` (the engine's job) applies the phone-number policy first (ivr/phone, jobs/phone_guard.py): the number is
+normalized to E.164 and must be a valid number of an allowed region and type, within the per-number and overall
+rate limits; `connect_to` must be a transfer target the policy allows. A refused number is recorded with the
+reason (in the call's timeline too) and never dialled; an accepted one is stored, and dialled, as E.164. It
+joins the time-ordered queue and a `dial` job is scheduled (RQ scheduler) for the flow's next open hour.
+`dial` places the call through a CallbackDialer - Twilio's Calls API, or the SIP channel's dialer when
+IVR_CALLBACK_CHANNEL=sip - and on failure schedules the next attempt IVR_CALLBACK_RETRY_SPACING later (again
+within business hours), up to IVR_CALLBACK_MAX_ATTEMPTS. Every attempt is recorded on the request and in the
+follow-up record.
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -22,6 +23,8 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr.engine.schedule import Schedule
 from ivr.jobs import JOB_TIMEOUT, rq_job_id
 from ivr.jobs.context import JobContext, current
+from ivr.jobs.phone_guard import destination, note_refusal
+from ivr.phone import NumberRefused, PhonePolicy, Purpose
 from ivr.store.callbacks import CallbackRequest, CallbackStatus, CallbackStore
 from ivr.store.followups import FollowupStore, Status
 
@@ -46,12 +49,18 @@ class TwilioDialer:
         s = self.ctx.settings
         if not (s.twilio_account_sid and s.twilio_auth_token and s.twilio_from_number):
             raise DialError("Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER)")
+        policy = PhonePolicy.from_settings(s)
+        try:  # queued numbers are E.164 already: this only refuses a record that did not come through the queue
+            to = policy.dialable(number)
+            connect_to = policy.transfer_target(request.connect_to, extensions=False) if request.connect_to else ""
+        except NumberRefused as exc:
+            raise DialError(f"refused by the phone-number policy: {exc}") from None
         twiml = VoiceResponse()
         twiml.say(GREETING)
-        if request.connect_to:  # put the caller through to whoever should talk to them
-            twiml.dial(request.connect_to)
+        if connect_to:  # put the caller through to whoever should talk to them
+            twiml.dial(connect_to)
         try:
-            call = self.ctx.twilio().calls.create(to=number, from_=s.twilio_from_number, twiml=str(twiml))
+            call = self.ctx.twilio().calls.create(to=to, from_=s.twilio_from_number, twiml=str(twiml))
         except TwilioRestException as exc:
             raise DialError(f"Twilio {exc.status} error {exc.code}: {exc.msg}") from None
         return call.sid
@@ -66,13 +75,16 @@ def dialer_for(ctx: JobContext) -> CallbackDialer:
     raise DialError(f"no dialer for callback channel {channel!r}")
 
 
-def refusal(ctx: JobContext, callbacks: CallbackStore, number: str) -> str:
-    """Why `number` must not be dialled, or '' if it may (counting this request against its rate limit)."""
-    if not any(re.fullmatch(p, number) for p in ctx.settings.callback_allowed_patterns):
-        return "number not allowed (IVR_CALLBACK_ALLOWED)"
-    if callbacks.count_request(number, ctx.clock()) > ctx.settings.callback_rate_limit_per_day:
-        return f"rate limit: more than {ctx.settings.callback_rate_limit_per_day} callback requests today"
-    return ""
+def accepted(ctx: JobContext, job_id: str, payload: dict) -> tuple[str, str]:
+    """(E.164 number, normalized connect_to) of a new request; raises NumberRefused (counted by the rate limit)."""
+    number, connect_to = str(payload.get("number", "")), str(payload.get("connect_to") or "")
+    if connect_to:
+        try:
+            connect_to = PhonePolicy.from_settings(ctx.settings).transfer_target(
+                connect_to, payload.get("country") or "", extensions=ctx.settings.callback_channel == "sip")
+        except NumberRefused as refused:  # the request is refused as a whole: it names the callback's number
+            raise NumberRefused(number, f"connect_to {refused.raw}: {refused.reason}") from None
+    return destination(ctx, payload, number, Purpose.CALLBACK, job_id), connect_to
 
 
 def next_open(schedule_spec: dict | None, at: float) -> float:
@@ -89,15 +101,19 @@ def run(job_id: str, payload: dict) -> str:
     call_id, now = payload.get("call_id", ""), ctx.clock()
     if not followups.begin(job_id, kind="callback", call_id=call_id, at=now):
         return "already handled"
-    number = re.sub(r"[\s().-]", "", str(payload.get("number", "")))
-    if callbacks.get(job_id) is None:
-        reason = refusal(ctx, callbacks, number)
-        if reason:
-            callbacks.refuse(job_id, number=number, call_id=call_id, at=now, reason=reason)
-            followups.record(job_id, Status.REFUSED, at=now, detail=f"{number}: {reason}")
-            return f"refused: {reason}"
+    existing = callbacks.get(job_id)
+    if existing is None:
+        try:
+            number, connect_to = accepted(ctx, job_id, payload)
+        except NumberRefused as refused:
+            callbacks.refuse(job_id, number=refused.raw, call_id=call_id, at=now, reason=refused.reason)
+            followups.record(job_id, Status.REFUSED, at=now, detail=f"{refused.raw}: {refused.reason}")
+            note_refusal(ctx, payload, Purpose.CALLBACK, refused)
+            return f"refused: {refused.reason}"
         callbacks.create(job_id, number=number, call_id=call_id, at=float(payload.get("requested_at") or now),
-                         connect_to=str(payload.get("connect_to", "")))
+                         connect_to=connect_to)
+    else:
+        number = existing.number
     when = next_open(payload.get("schedule"), now)
     callbacks.schedule(job_id, when)
     _schedule_dial(ctx, job_id, payload, attempt=1, when=when)

@@ -2,7 +2,8 @@
 
 The room id is derived from the job id and its token is kept in the room, so a retried job reuses the same room
 and link. The link `{PUBLIC_BASE_URL}/chat/<token>` is unguessable (secrets.token_urlsafe) and expires after
-IVR_CHAT_LINK_TTL; the room's messages live in a Redis stream (store.chats).
+IVR_CHAT_LINK_TTL; the room's messages live in a Redis stream (store.chats). A number the phone-number policy
+refuses (jobs/sms.py `number_to_text`) gets no room and no text.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import secrets
 
 from ivr.jobs.context import JobContext
 from ivr.jobs.delivery import Permanent, deliver
-from ivr.jobs.sms import send_sms
+from ivr.jobs.sms import number_to_text, send_sms
 from ivr.store.chats import ChatStore
 
 
@@ -27,6 +28,7 @@ def invite(ctx: JobContext, job_id: str, payload: dict) -> str:
     base = ctx.settings.public_base_url.rstrip("/")
     if not base:
         raise Permanent("PUBLIC_BASE_URL is not set: cannot build a chat link")
+    number = number_to_text(ctx, payload.get("to") or payload.get("caller", ""), payload, job_id)  # before any room
     chats = ChatStore(ctx.redis)
     room_id = room_id_for(job_id)
     room = chats.room(room_id)
@@ -37,5 +39,5 @@ def invite(ctx: JobContext, job_id: str, payload: dict) -> str:
                           at=ctx.clock(), token=token, token_ttl=ctx.settings.chat_link_ttl)
     link = f"{base}/chat/{token}"
     text = f"{payload.get('message') or 'Chat with us here:'} {link}".strip()
-    detail = send_sms(ctx, payload.get("to") or payload.get("caller", ""), text)
+    detail = send_sms(ctx, number, text, payload, job_id, checked=True)
     return f"room {room_id}; {detail}"

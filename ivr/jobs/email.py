@@ -1,9 +1,10 @@
 """email task: a follow-up mail over SMTP (smtplib), text + HTML from Jinja2 templates, voicemail attached or linked.
 
 Settings: SMTP_HOST, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD, SMTP_SECURITY (none | starttls | ssl), SMTP_FROM.
-A voicemail that is a readable local file is attached; any other recording URL is linked. The Message-ID is
-derived from the job id, so even an at-least-once edge (a worker killed right after the server accepted the
-message) shows up as the same message to the recipient's mail system.
+A voicemail the SIP channel recorded is attached, one on Twilio's API host is linked; any other recording
+reference is neither read nor linked (`ivr.system.recordings` decides). The Message-ID is derived from the job id,
+so even an at-least-once edge (a worker killed right after the server accepted the message) shows up as the
+same message to the recipient's mail system.
 """
 from __future__ import annotations
 
@@ -14,14 +15,13 @@ from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr
-from pathlib import Path
-from urllib.parse import urlparse
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from ivr.jobs import rq_job_id
 from ivr.jobs.context import JobContext
 from ivr.jobs.delivery import Permanent, deliver
+from ivr.system import recordings
 
 SMTP_TIMEOUT = 10.0
 MAX_ATTACHMENT = 20 * 1024 * 1024
@@ -34,15 +34,13 @@ def run(job_id: str, payload: dict) -> str:
     return deliver("email", job_id, payload, lambda ctx: send(ctx, job_id, payload))
 
 
-def voicemail_file(url: str) -> Path | None:
-    """The recording as a local file, if it is one (a path or file:// URL) and small enough to attach."""
-    if not url:
-        return None
-    parsed = urlparse(url)
-    if parsed.scheme not in ("", "file"):
-        return None
-    path = Path(parsed.path if parsed.scheme == "file" else url)
-    return path if path.is_file() and path.stat().st_size <= MAX_ATTACHMENT else None
+def voicemail(settings, payload: dict) -> recordings.Recording | None:
+    """The call's recording, if it is one the product made (attached) or Twilio's (linked); else nothing."""
+    found = recordings.resolve(str(payload.get("recording_url") or ""), recordings.folder_in(settings.data_dir),
+                               str(payload.get("call_id") or ""))
+    if found is not None and found.path is not None and found.path.stat().st_size > MAX_ATTACHMENT:
+        return recordings.Recording(reference=found.reference)  # too big to attach, and no URL to link
+    return found
 
 
 def build_message(settings, job_id: str, payload: dict) -> MIMEMultipart:
@@ -50,10 +48,11 @@ def build_message(settings, job_id: str, payload: dict) -> MIMEMultipart:
     recipients = [a.strip() for a in (to if isinstance(to, list) else str(to).split(",")) if a.strip()]
     if not recipients:
         raise Permanent("no recipient address")
-    recording = voicemail_file(payload.get("recording_url", ""))
+    found = voicemail(settings, payload)
+    recording = found.path if found is not None else None
     fields = {"message": payload.get("message", ""), "caller": payload.get("caller", ""),
               "call_id": payload.get("call_id", ""), "flow_id": payload.get("flow_id", ""),
-              "recording_url": payload.get("recording_url", ""),
+              "recording_url": (found.url or "") if found is not None else "",
               "recording_duration": float(payload.get("recording_duration") or 0), "attached": recording is not None}
     # email.mime (compat32) rather than EmailMessage: same wire format, a fraction of the CPU per message.
     body = MIMEMultipart("alternative")

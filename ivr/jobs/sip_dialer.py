@@ -15,6 +15,7 @@ import redis
 from ivr.jobs import JOB_TIMEOUT
 from ivr.jobs.callback import CONNECT_FAILED, GREETING, DialError
 from ivr.jobs.context import current
+from ivr.store import for_blocking
 from ivr.store.dial_requests import DialRequests
 
 # place() runs inside an RQ job killed after JOB_TIMEOUT seconds: pickup + ring + margin must stay below it.
@@ -39,8 +40,8 @@ class SipCallbackDialer:
         self.pickup_wait = pickup_wait
 
     def place(self, number: str, request) -> str:
-        if self.conn is None:
-            self.conn = _blocking_client(current().redis)
+        if self.conn is None:  # its BLPOPs wait up to the ring timeout plus the report margin
+            self.conn = for_blocking(current().redis, self.ring_timeout + REPORT_MARGIN)
         if self._requests is None:
             self._requests = DialRequests(self.conn)
         try:
@@ -79,13 +80,6 @@ def describe(outcome: dict) -> str:
     if outcome.get("detail"):
         text += f": {outcome['detail']}"
     return text
-
-
-def _blocking_client(conn: redis.Redis) -> redis.Redis:
-    """The same server as `conn`, with a socket timeout longer than our BLPOPs (the job's client times out at 5 s)."""
-    pool = conn.connection_pool
-    kwargs = {**pool.connection_kwargs, "socket_timeout": JOB_TIMEOUT + 10}
-    return redis.Redis(connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs))
 
 
 def make_dialer(settings) -> SipCallbackDialer:

@@ -1,9 +1,10 @@
 """webhook task: POST a JSON event to a URL, signed so the receiver can check origin and reject replays.
 
 Header `X-IVR-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>` (as jambonz signs), plus
-`Idempotency-Key: <job id>` so a receiver can drop a retried delivery it already processed. Timeouts, connection
-errors, 429 and 5xx are retried with exponential backoff (RQ Retry); any other 4xx is final. Every attempt's
-outcome stays in the follow-up record.
+`Idempotency-Key: <job id>` so a receiver can drop a retried delivery it already processed. Only the timestamp
+and the body are signed: the headers repeat the body's `id` and `event`, which is what a receiver must act on.
+Timeouts, connection errors, 429 and 5xx are retried with exponential backoff (RQ Retry); any other 4xx is
+final. Every attempt's outcome stays in the follow-up record.
 """
 from __future__ import annotations
 

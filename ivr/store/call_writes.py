@@ -1,7 +1,8 @@
 """Writing call records: one Lua script applies a whole turn write (record, timeline, jobs, state) in one round trip.
 
 A turn write (see ivr.call_session.writes) is a JSON-able dict: `call_id`, and optionally `start`, `timeline`
-(entries as dicts or as their JSON text), `jobs`, `path`, `finish` (`ended_at`, `outcome`; the path is `path`).
+(entries as dicts or as their JSON text), `jobs`, `path`, `finish` (`ended_at`, `outcome`; the path is `path`), and
+`recreate`: start fields written only if the call has no record (a lost one, see call_session.writes).
 `CallWriter.apply` sends it to Redis as one EVALSHA, which is also atomic. With it may go:
 - the call's engine state blob, saved only if its version is newer (store.sessions);
 - "create": write only if the call has no state yet, else return that state (a first request delivered twice);
@@ -35,8 +36,8 @@ if ARGV[10] ~= '' then
   redis.call('SET', KEYS[8], 1, 'EX', ARGV[10])
 end
 local call_id, retention = ARGV[1], tonumber(ARGV[2])
-if ARGV[3] ~= '' then
-  local s = cjson.decode(ARGV[3])
+local s = ARGV[3] ~= '' and cjson.decode(ARGV[3])
+if s and (not s.if_missing or redis.call('HEXISTS', KEYS[1], 'started_at') == 0) then
   redis.call('HSET', KEYS[1], 'id', call_id, 'channel', s.channel, 'caller', s.caller, 'called', s.called,
              'flow_id', s.flow_id, 'started_at', s.started_at, 'path', '[]')
   redis.call('EXPIRE', KEYS[1], retention)
@@ -102,6 +103,9 @@ class CallWriter:
         start, finish, path = write.get("start"), write.get("finish"), write.get("path")
         if path is None and finish:  # a write spooled before finish left its path to `path`
             path = finish.get("path") or []
+        start_fields = None if not start else _start_fields(start, self.retention)
+        if not start and write.get("recreate"):  # the call's record, should it have been lost (a spooled write)
+            start_fields = {**_start_fields(write["recreate"], self.retention), "if_missing": 1}
         timeline = [e if isinstance(e, str) else _ENCODE_ENTRY(e) for e in write.get("timeline") or ()]
         groups, commands = [], []
         for guard, recorded in followups:
@@ -109,7 +113,7 @@ class CallWriter:
             commands.extend(arg for args in recorded for arg in args)
         args = [
             call_id, self.retention,
-            "" if not start else json.dumps(_start_fields(start, self.retention)),
+            "" if start_fields is None else json.dumps(start_fields),
             "" if path is None else json.dumps(list(path)),
             "" if not finish else json.dumps({"ended_at": repr(float(finish["ended_at"])),
                                               "outcome": finish.get("outcome") or "completed"}),

@@ -2,7 +2,7 @@
 
 A request is a hash (`keys.callback`); while pending it also sits in `keys.CALLBACK_QUEUE` scored by request time,
 so its position is its rank there. Refused numbers get a record with the reason and never enter the queue.
-A per-number counter (`keys.callback_rate`) backs the rate limit. Kept `keys.CALLBACK_RETENTION` after a change.
+Rate limits are counted by the phone-number policy (store.phone_limits). Kept `keys.CALLBACK_RETENTION` after a change.
 """
 from __future__ import annotations
 
@@ -119,12 +119,3 @@ class CallbackStore:
         attempts.append({"at": at, "outcome": outcome, "detail": detail})
         self.conn.hset(key, "attempts", json.dumps(attempts))
         return len(attempts)
-
-    def count_request(self, number: str, at: float, window: int = keys.CALLBACK_RATE_WINDOW) -> int:
-        """Count one more request for `number` in the current window and return the count."""
-        key = keys.callback_rate(number, int(at // window))
-        with self.conn.pipeline() as p:
-            p.incr(key)
-            p.expire(key, 2 * window)
-            count, _ = p.execute()
-        return int(count)

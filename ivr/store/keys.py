@@ -15,7 +15,7 @@ STATE_TTL = 1 * DAY  # engine state + turn cache of a call, after its last turn
 FOLLOWUP_RETENTION = 90 * DAY  # delivery status of one job
 FLOW_RETENTION = None  # flows and their immutable revisions are history: never expired
 CALLBACK_RETENTION = 30 * DAY  # a callback request after its last change
-CALLBACK_RATE_WINDOW = 1 * DAY  # per-number callback counter window
+PHONE_RATE_WINDOW = 1 * DAY  # window of the per-number and overall callback and SMS counters (ivr/phone)
 CHAT_RETENTION = 30 * DAY  # a chat room (stream + metadata) after its last message
 SPOOL_MARKER_TTL = 7 * DAY  # "this spool entry was applied" markers, so a replay never applies one twice
 SMS_CONVERSATION_TTL = 30 * 60  # an SMS conversation ends after this long without a message
@@ -26,7 +26,7 @@ RETENTION = {
     "follow-up": FOLLOWUP_RETENTION,
     "flow revision": FLOW_RETENTION,
     "callback request": CALLBACK_RETENTION,
-    "callback rate counter": CALLBACK_RATE_WINDOW,
+    "phone rate counter": 2 * PHONE_RATE_WINDOW,
     "chat room": CHAT_RETENTION,
     "spool marker": SPOOL_MARKER_TTL,
     "sms conversation": SMS_CONVERSATION_TTL,
@@ -93,8 +93,17 @@ def callback(request_id: str) -> str:
     return f"{PREFIX}callback:{request_id}"  # hash: number, status, attempts (JSON), call_id, times, reason
 
 
-def callback_rate(number: str, window: int) -> str:
-    return f"{PREFIX}callback:rate:{number}:{window}"  # counter of requests for a number in a window
+# Rate limits of the phone-number policy: `purpose` is "callback" or "sms", `number` always E.164
+def phone_rate(purpose: str, number: str, window: int) -> str:
+    return f"{PREFIX}phone:rate:{purpose}:{number}:{window}"  # counter: requests for one number in a window
+
+
+def phone_rate_total(purpose: str, window: int) -> str:
+    return f"{PREFIX}phone:rate:{purpose}:*all*:{window}"  # counter: requests for every number in a window
+
+
+def phone_rate_request(purpose: str, request_id: str) -> str:
+    return f"{PREFIX}phone:rate:{purpose}:request:{request_id}"  # string: the verdict a request (job) got
 
 
 # Chats
@@ -132,19 +141,24 @@ USERS = f"{PREFIX}admin:users"  # set of user names
 AUDIT_LOG = f"{PREFIX}admin:audit"  # list of JSON entries, newest first, capped
 AUDIT_KEPT = 10_000
 API_TOKENS = f"{PREFIX}admin:tokens"  # hash: token id -> JSON {name, role, owner, created_at, hash}
-LOGIN_WINDOW = 15 * 60  # seconds a failed-login counter lives
+LOGIN_WINDOW = 15 * 60  # seconds a login-attempt counter lives after its last attempt (and the longest wait)
 
 
 def user(name: str) -> str:
-    return f"{PREFIX}admin:user:{name}"  # hash: name, role, password_hash, created_at
+    return f"{PREFIX}admin:user:{name}"  # hash: name, role, password_hash, created_at, session_version
 
 
 def api_token(token_hash: str) -> str:
     return f"{PREFIX}admin:token:{token_hash}"  # string: token id, looked up by the sha256 of the secret
 
 
-def login_failures(scope: str, subject: str) -> str:
-    return f"{PREFIX}admin:login-fail:{scope}:{subject}"  # counter of failed logins ("user" or "ip")
+def login_attempts(scope: str, subject: str) -> str:
+    # counter of login attempts, scope "pair" (account hash + address) or "address"
+    return f"{PREFIX}admin:login-attempts:{scope}:{subject}"
+
+
+def login_wait(scope: str, subject: str) -> str:
+    return f"{PREFIX}admin:login-wait:{scope}:{subject}"  # string whose PTTL is the wait before the next attempt
 
 
 # Analytics counters, maintained when a call ends (never by scanning calls)

@@ -1,10 +1,12 @@
 """The local durable spool: what a call wrote while Redis was down, kept in SQLite until it can be replayed.
 
 One file in the data directory (`spool.sqlite3`), WAL journal with `synchronous=FULL`, so every append is on disk
-(fsync'd) before the call goes on. Three tables:
+(fsync'd) before the call goes on. It holds caller numbers, so the database and its WAL are 0600, deleted rows are
+zeroed (`secure_delete`) and a replay ends with a checkpoint that truncates the WAL. Two tables hold the work:
 - `entries`: writes waiting for Redis, replayed in insertion order (`seq`);
-- `states`: the newest engine state of calls that ran while Redis was down (versioned, see store.sessions);
-- `locks`: one row per lock name; a replayer holds it (holder + expiry) so two processes never replay at once.
+- `states`: the newest engine state of calls that ran while Redis was down (versioned, see store.sessions).
+One process replays at a time: it holds an OS file lock beside the database (store.file_lock), which the kernel
+drops when the holder exits, however it exits, so a dead replayer never delays the next one.
 Entries that fail for a reason other than Redis being down move to `dead` with the error, so one bad entry
 never blocks the rest. `is_empty()` is cheap enough for every call turn: it reads no table unless some connection
 changed the file since it last found the spool empty (SQLite's `data_version`).
@@ -16,36 +18,38 @@ import os
 import sqlite3
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Callable
 
 from ivr.store import UNAVAILABLE
+from ivr.store.file_lock import FileLock
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS entries (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, kind TEXT NOT NULL,
                                     data TEXT NOT NULL, created_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS states (call_id TEXT PRIMARY KEY, version INTEGER NOT NULL, blob TEXT NOT NULL,
                                    updated_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS dead (seq INTEGER PRIMARY KEY, id TEXT, kind TEXT, data TEXT, error TEXT, at REAL);
+DROP TABLE IF EXISTS locks;  -- an older version's lock rows: the replay lock is a file lock now
 """
 
 
 class Spool:
-    def __init__(self, path: Path | str, lock_ttl: float = 30.0, holder: str | None = None):
+    def __init__(self, path: Path | str):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.lock_ttl = lock_ttl
-        self.holder = holder or f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        _make_private(self.path)
+        self._replay_lock = FileLock(self.path.with_name(self.path.name + ".replay-lock"))
         self._mutex = threading.Lock()  # one sqlite connection shared by this process's threads
         self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")  # fsync on every commit: a spooled write survives a crash
+        self._db.execute("PRAGMA secure_delete=ON")  # a replayed entry's caller number does not linger on disk
         self._db.executescript(SCHEMA)
         self._empty_at: int | None = None  # data_version at which the spool was last seen empty
 
     def close(self) -> None:
+        self._replay_lock.release()
         with self._mutex:
             self._db.close()
 
@@ -105,26 +109,12 @@ class Spool:
             self._db.execute("DELETE FROM states WHERE call_id = ? AND version <= ?", (call_id, int(version)))
 
     # replay
-    def acquire(self, name: str = "replay") -> bool:
-        now = time.time()
-        with self._mutex:
-            self._db.execute("BEGIN IMMEDIATE")  # takes SQLite's write lock: no other process between read+write
-            try:
-                row = self._db.execute("SELECT holder, expires_at FROM locks WHERE name = ?", (name,)).fetchone()
-                if row is not None and row[0] != self.holder and row[1] > now:
-                    self._db.execute("COMMIT")
-                    return False
-                self._db.execute("INSERT OR REPLACE INTO locks (name, holder, expires_at) VALUES (?, ?, ?)",
-                                 (name, self.holder, now + self.lock_ttl))
-                self._db.execute("COMMIT")
-                return True
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+    def acquire(self) -> bool:
+        """Take the replay lock (False if any holder has it, this spool included)."""
+        return self._replay_lock.acquire()
 
-    def release(self, name: str = "replay") -> None:
-        with self._mutex:
-            self._db.execute("DELETE FROM locks WHERE name = ? AND holder = ?", (name, self.holder))
+    def release(self) -> None:
+        self._replay_lock.release()
 
     def replay(self, apply_entry: Callable[[str, str, dict], None],
                apply_state: Callable[[dict], bool] | None = None, batch: int = 200,
@@ -138,37 +128,66 @@ class Spool:
         deadline = None if budget is None else time.monotonic() + budget
         if not self.acquire():
             return 0
-        applied = 0
+        applied = states_saved = 0
         try:
-            while True:
-                with self._mutex:
-                    rows = self._db.execute("SELECT seq, id, kind, data FROM entries ORDER BY seq LIMIT ?",
-                                            (batch,)).fetchall()
-                if not rows:
-                    break
-                for seq, entry_id, kind, data in rows:
-                    try:
-                        apply_entry(entry_id, kind, json.loads(data))
-                    except UNAVAILABLE:
-                        return applied
-                    except Exception as exc:  # a broken entry must not block the ones behind it
-                        with self._mutex:
-                            self._db.execute("INSERT OR REPLACE INTO dead VALUES (?, ?, ?, ?, ?, ?)",
-                                             (seq, entry_id, kind, data, f"{type(exc).__name__}: {exc}",
-                                              time.time()))
-                    with self._mutex:
-                        self._db.execute("DELETE FROM entries WHERE seq = ?", (seq,))
-                    applied += 1
-                    if deadline is not None and time.monotonic() > deadline:
-                        return applied
-                self.acquire()  # extend our hold while there is more to do
-            if apply_state is not None:
-                for blob in self.states():
-                    try:
-                        apply_state(blob)
-                    except UNAVAILABLE:
-                        return applied
-                    self.drop_state(blob["call_id"], blob["version"])
+            applied, all_done = self._replay_entries(apply_entry, batch, deadline)
+            if all_done and apply_state is not None:
+                states_saved = self._replay_states(apply_state)
             return applied
         finally:
-            self.release()
+            try:
+                if applied or states_saved:
+                    self._truncate_wal()
+            finally:
+                self.release()
+
+    def _replay_entries(self, apply_entry, batch: int, deadline: float | None) -> tuple[int, bool]:
+        """(entries applied, whether none is left)."""
+        applied = 0
+        while True:
+            with self._mutex:
+                rows = self._db.execute("SELECT seq, id, kind, data FROM entries ORDER BY seq LIMIT ?",
+                                        (batch,)).fetchall()
+            if not rows:
+                return applied, True
+            for seq, entry_id, kind, data in rows:
+                try:
+                    apply_entry(entry_id, kind, json.loads(data))
+                except UNAVAILABLE:
+                    return applied, False
+                except Exception as exc:  # a broken entry must not block the ones behind it
+                    with self._mutex:
+                        self._db.execute("INSERT OR REPLACE INTO dead VALUES (?, ?, ?, ?, ?, ?)",
+                                         (seq, entry_id, kind, data, f"{type(exc).__name__}: {exc}", time.time()))
+                with self._mutex:
+                    self._db.execute("DELETE FROM entries WHERE seq = ?", (seq,))
+                applied += 1
+                if deadline is not None and time.monotonic() > deadline:
+                    return applied, False
+
+    def _replay_states(self, apply_state) -> int:
+        saved = 0
+        for blob in self.states():
+            try:
+                apply_state(blob)
+            except UNAVAILABLE:
+                break
+            self.drop_state(blob["call_id"], blob["version"])
+            saved += 1
+        return saved
+
+    def _truncate_wal(self) -> None:
+        """Copy the WAL into the database and empty it: replayed caller numbers do not stay in the WAL."""
+        with self._mutex:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+
+def _make_private(path: Path) -> None:
+    """Create the database 0600 (SQLite gives its -wal and -shm files the database's mode); an older, readable
+    spool and its side files are made private too."""
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        try:
+            os.chmod(path.with_name(name), 0o600)
+        except FileNotFoundError:
+            pass

@@ -1,8 +1,9 @@
-"""Admin accounts, API tokens and the login rate limit, in Redis.
+"""Admin accounts and API tokens, in Redis (the login rate limit is store.login_limits).
 
 Passwords are stored only as werkzeug.security hashes; API tokens only as the SHA-256 of the secret (the secret is
-shown once, at creation). Failed logins are counted per account and per IP in expiring counters, so a guesser is
-slowed down without a permanent lock-out.
+shown once, at creation). Each account has a session version, part of every session cookie's user id: a password
+change or a logout bumps it, so every cookie issued before stops working. A token lives no longer than its owner
+and never acts with more than the owner's current role.
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ class Role(StrEnum):
 class User:
     name: str
     role: Role
+    session_version: int = 0  # sessions issued under another version are void
 
     @property
     def is_admin(self) -> bool:
@@ -37,6 +39,13 @@ class User:
 
 def valid_name(name: str) -> bool:
     return 0 < len(name) <= 64 and all(ch.isalnum() or ch in "._-@" for ch in name)
+
+
+# Bump the session version of an existing account (never create a hash for a name that has none).
+_END_SESSIONS = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return redis.call('HINCRBY', KEYS[1], 'session_version', 1)
+"""
 
 
 @lru_cache(maxsize=1)
@@ -57,20 +66,26 @@ class UserStore:
         self.save_hashed(name, generate_password_hash(password), role)
 
     def save_hashed(self, name: str, password_hash: str, role: Role) -> None:
-        """Store an account whose password is already a werkzeug.security hash (e.g. moved from another host)."""
+        """Store an account whose password is already a werkzeug.security hash (e.g. moved from another host).
+        A new password voids every session of the account issued before."""
         if not valid_name(name):
             raise ValueError("a user name is 1-64 letters, digits, '.', '_', '-' or '@'")
         with self.conn.pipeline() as p:
             p.hset(keys.user(name), mapping={"name": name, "role": str(Role(role)), "password_hash": password_hash,
                                              "created_at": repr(time.time())})
+            p.hincrby(keys.user(name), "session_version", 1)
             p.sadd(keys.USERS, name)
             p.execute()
 
     def get(self, name: str) -> User | None:
-        raw = self.conn.hmget(keys.user(name), "name", "role")
+        raw = self.conn.hmget(keys.user(name), "name", "role", "session_version")
         if raw[0] is None:
             return None
-        return User(as_text(raw[0]), Role(as_text(raw[1])))
+        return User(as_text(raw[0]), Role(as_text(raw[1])), int(raw[2] or 0))
+
+    def end_sessions(self, name: str) -> int:
+        """Void every session of the account (logout, "log out everywhere"); returns the new version, 0 if none."""
+        return int(self.conn.eval(_END_SESSIONS, 1, keys.user(name)))
 
     def check(self, name: str, password: str) -> User | None:
         found = self.conn.hget(keys.user(name), "password_hash")
@@ -82,32 +97,13 @@ class UserStore:
     def names(self) -> list[str]:
         return sorted(as_text(n) for n in self.conn.smembers(keys.USERS))
 
-    def delete(self, name: str) -> None:
+    def delete(self, name: str) -> int:
+        """Delete the account, its sessions and its API tokens; returns how many tokens were revoked."""
         with self.conn.pipeline() as p:
             p.delete(keys.user(name))
             p.srem(keys.USERS, name)
             p.execute()
-
-
-class LoginLimiter:
-    """At most `per_user` failures per account and `per_ip` per address within keys.LOGIN_WINDOW."""
-
-    def __init__(self, conn: redis.Redis, per_user: int = 5, per_ip: int = 20):
-        self.conn, self.per_user, self.per_ip = conn, per_user, per_ip
-
-    def blocked(self, name: str, ip: str) -> bool:
-        user_count, ip_count = self.conn.mget(keys.login_failures("user", name), keys.login_failures("ip", ip))
-        return int(user_count or 0) >= self.per_user or int(ip_count or 0) >= self.per_ip
-
-    def failed(self, name: str, ip: str) -> None:
-        with self.conn.pipeline() as p:
-            for key in (keys.login_failures("user", name), keys.login_failures("ip", ip)):
-                p.incr(key)
-                p.expire(key, keys.LOGIN_WINDOW, nx=True)
-            p.execute()
-
-    def succeeded(self, name: str) -> None:
-        self.conn.delete(keys.login_failures("user", name))
+        return TokenStore(self.conn).revoke_owned(name)
 
 
 def _digest(secret: str) -> str:
@@ -145,7 +141,22 @@ class TokenStore:
             p.execute()
         return True
 
+    def revoke_owned(self, owner: str) -> int:
+        """Revoke every token `owner` created; returns how many."""
+        owned = [t["id"] for t in self.list() if t.get("owner") == owner]
+        return sum(self.revoke(token_id) for token_id in owned)
+
     def authenticate(self, secret: str) -> dict | None:
+        """The token's metadata, its role capped at its owner's current one; None if unknown, revoked or if the
+        owner is gone (checked here too, so a token outlives no owner even if a revocation was cut short)."""
         token_id = self.conn.get(keys.api_token(_digest(secret)))
         raw = None if token_id is None else self.conn.hget(keys.API_TOKENS, as_text(token_id))
-        return None if raw is None else json.loads(raw)
+        if raw is None:
+            return None
+        token = json.loads(raw)
+        owner = UserStore(self.conn).get(token.get("owner", ""))
+        if owner is None:
+            return None
+        if not owner.is_admin:
+            token["role"] = str(Role.VIEWER)
+        return token

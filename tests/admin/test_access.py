@@ -40,15 +40,16 @@ def test_login_redirects_only_within_the_site(app):
     assert response.location.endswith("/flows/")
 
 
-def test_login_rate_limited_per_account(app):
+def test_login_rate_limited_per_account_and_address(app):
     client = app.test_client()
     for _ in range(5):
         assert login(client, "ada", "nope").status_code == 401
-    assert login(client, "ada").status_code == 429  # even the right password waits for the window
+    refused = login(client, "ada")  # even the right password waits, from this address
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
     assert login(client, "vic").status_code == 302  # other accounts are unaffected
 
 
-def test_login_rate_limited_per_ip(app):
+def test_login_rate_limited_per_address(app):
     client = app.test_client()
     for i in range(20):
         login(client, f"guess{i}", "nope")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+
 import schemathesis
 from hypothesis import HealthCheck, settings as hypothesis_settings
 
@@ -103,6 +104,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 @schema.parametrize()
 @hypothesis_settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@pytest.mark.slow
 def test_api_never_answers_5xx(case, admin_token):
     response = case.call(headers=bearer(admin_token))
     assert response.status_code < 500, f"{case.method} {case.formatted_path}: {response.text[:300]}"

@@ -15,6 +15,8 @@ from werkzeug.serving import make_server
 from ivr.store.chats import ChatStore
 from tests.admin.helpers import PASSWORD, REPO, shipped_yaml
 
+pytestmark = pytest.mark.slow  # Chromium
+
 SHOTS = REPO / "artifacts" / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]

@@ -71,30 +71,6 @@ def test_live_view_shows_calls_in_progress(admin, session, flow):
     assert "+15550004444" in page and "main_menu" in page
 
 
-def test_recordings_served_only_from_the_data_dir(admin, session, flow, settings):
-    recording = settings.data_dir / "recordings" / "vm.wav"
-    recording.parent.mkdir(parents=True)
-    recording.write_bytes(b"RIFF" + b"\0" * 40)
-    session.start(call_id="c-vm", channel="sip", caller="+15550005555", called="+1555", at=MONDAY_NOON)
-    from ivr.engine.events import Digits, RecordingDone
-    session.turn("c-vm", Digits(digits="0", at=MONDAY_NOON + 5))
-    session.turn("c-vm", RecordingDone(url="recordings/vm.wav", duration=4, at=MONDAY_NOON + 20))
-    session.start(call_id="c-evil", channel="sip", caller="+15550005555", called="+1555", at=MONDAY_NOON)
-    session.turn("c-evil", Digits(digits="0", at=MONDAY_NOON + 5))
-    session.turn("c-evil", RecordingDone(url="../../../etc/passwd", duration=4, at=MONDAY_NOON + 20))
-    assert "<audio" in admin.get("/calls/c-vm").text
-    response = admin.get("/calls/c-vm/recordings/0")
-    assert response.status_code == 200 and response.data.startswith(b"RIFF")
-    assert admin.get("/calls/c-evil/recordings/0").status_code == 404
-    assert admin.get("/calls/c-vm/recordings/5").status_code == 404
-    absolute = str(recording.resolve())  # the SIP channel records the file's own path
-    session.start(call_id="c-abs", channel="sip", caller="+15550005555", called="+1555", at=MONDAY_NOON)
-    session.turn("c-abs", Digits(digits="0", at=MONDAY_NOON + 5))
-    session.turn("c-abs", RecordingDone(url=absolute, duration=4, at=MONDAY_NOON + 20))
-    assert admin.get("/calls/c-abs/recordings/0").status_code == 200
-    assert "<audio" not in admin.get("/calls/c-evil").text
-
-
 def test_analytics_counts_finished_calls(admin, session, flow, redis_conn):
     play(session, flow, ["1"], call_id="a1")
     play(session, flow, ["say:support"], call_id="a2", channel="twilio")

@@ -12,6 +12,8 @@ from tests.admin.helpers import REPO, shipped_yaml
 
 FLOW = "skype-receptionist"
 BROKEN = shipped_yaml().replace("goto: send_support_links", "goto: send_suport_links")
+NOT_AVAILABLE = '    text: "{{owner.name}} is not available right now."'
+AUDIO_OUTSIDE = shipped_yaml().replace(NOT_AVAILABLE, NOT_AVAILABLE + "\n    audio: ../../var/recordings/CA1-1.wav")
 
 
 def cli_problems(tmp_path, text: str) -> list[tuple[int, int, str]]:
@@ -28,7 +30,8 @@ def cli_problems(tmp_path, text: str) -> list[tuple[int, int, str]]:
 
 
 def test_validation_matches_the_cli(admin, tmp_path):
-    for text in (BROKEN, "id: x\nsteps: [\n", shipped_yaml().replace("timeout: 25", "timeout: soon", 1)):
+    for text in (BROKEN, "id: x\nsteps: [\n", shipped_yaml().replace("timeout: 25", "timeout: soon", 1),
+                 AUDIO_OUTSIDE):
         body = admin.post(f"/flows/{FLOW}/validate", json={"yaml": text}).json
         expected = cli_problems(tmp_path, text)
         assert expected, "the CLI found nothing: the fixture text is not broken"
@@ -38,6 +41,8 @@ def test_validation_matches_the_cli(admin, tmp_path):
     assert any(p["line"] == line and "send_suport_links" in p["message"] for p in
                admin.post(f"/flows/{FLOW}/validate", json={"yaml": BROKEN}).json["problems"])
     assert admin.post(f"/flows/{FLOW}/validate", json={"yaml": shipped_yaml()}).json == {"ok": True, "problems": []}
+    outside = admin.post(f"/flows/{FLOW}/validate", json={"yaml": AUDIO_OUTSIDE}).json["problems"]
+    assert [p["message"].split(":")[0] for p in outside] == ["steps.after_hours.audio"]
 
 
 def test_a_revision_must_keep_its_flow_id(admin):

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ivr.flows import FlowInvalid, load_flow, validate_paths, validate_text
+from ivr.flows.source import COMPOSERS, read_yaml
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -112,7 +113,30 @@ def test_alias_bomb_is_refused_quickly_with_a_located_problem():
 def test_deep_nesting_is_refused():
     text = "id: deep\nstart: bye\nvariables:\n  x: " + "[" * 3000 + "]" * 3000 + "\nsteps:\n  bye: {type: hangup}\n"
     problems = validate_text(text, "deep.yaml")
-    assert [p.message for p in problems] == ["nesting deeper than 64 levels is not allowed in a flow"]
+    # variables.x's 64th '[' opens a node 65 levels down ("  x: " is 5 characters, so it stands in column 69).
+    assert [str(p) for p in problems] == ["deep.yaml:4:69: nesting deeper than 64 levels is not allowed in a flow"]
+
+
+@pytest.mark.parametrize("composer", sorted(COMPOSERS))
+@pytest.mark.parametrize("levels", [65, 999, 1000, 5000])
+def test_nesting_is_checked_by_us_whatever_the_parser_would_allow(composer: str, levels: int):
+    """libyaml stops at 1,000 levels with its own ScannerError, pure-Python PyYAML recurses until RecursionError:
+    our own scan of the events refuses the 65th level first, at the same place, with either parser."""
+    text = "x:\n" + "".join(" " * depth + "- \n" for depth in range(levels - 1)) + " " * (levels - 1) + "- end\n"
+    data, located = read_yaml(text, "deep.yaml", composer=COMPOSERS[composer])
+    assert data is None
+    assert [str(p) for p in located.problems] == [
+        "deep.yaml:66:65: nesting deeper than 64 levels is not allowed in a flow"]
+
+
+@pytest.mark.parametrize("composer", sorted(COMPOSERS))
+def test_nesting_at_the_limit_is_read(composer: str):
+    text = "x: " + "[" * 63 + "1" + "]" * 63 + "\n"  # the scalar 1 is 64 levels down
+    data, located = read_yaml(text, "edge.yaml", composer=COMPOSERS[composer])
+    assert located.problems == []
+    for _ in range(63):
+        data = data["x"] if isinstance(data, dict) else data[0]
+    assert data == [1]
 
 
 def test_a_large_ordinary_flow_is_not_mistaken_for_a_bomb():

@@ -41,7 +41,7 @@ def test_shipped_flows_validate():
 def test_contact_is_put_straight_through(flow):
     t = run_script(flow, ["transfer:ok"], caller=CONTACT, at=OPEN)
     assert t.said[0] == "Hi Sam, putting you through to Alex."
-    assert [a.target for a in t.actions if isinstance(a, A.Transfer)] == ["+15550100100"]
+    assert [a.target for a in t.actions if isinstance(a, A.Transfer)] == ["+442079460100"]
     assert t.state["outcome"] == "transferred" and t.state["path"] == ["screen_caller", "put_contact_through"]
 
 
@@ -75,14 +75,15 @@ def test_callback_at_caller_id(flow):
 
 
 def test_callback_at_keyed_number_read_back_and_confirmed(flow):
-    t = run_script(flow, ["3", "2", "4420794600#", "1"], caller=STRANGER, at=OPEN)
-    assert "You entered 4 4 2 0 7 9 4 6 0 0. Press 1" in " ".join(t.said)
-    assert jobs(t) == [("callback", "4420794600")]
+    t = run_script(flow, ["3", "2", "442079460123#", "1"], caller=STRANGER, at=OPEN)
+    assert "You entered 4 4 2 0 7 9 4 6 0 1 2 3. Press 1" in " ".join(t.said)
+    assert jobs(t) == [("callback", "442079460123")]
+    assert t.jobs[0].payload["country"] == "GB"  # the worker reads the digits as a UK number
 
 
 def test_callback_number_re_entered_after_saying_no(flow):
-    t = run_script(flow, ["3", "2", "4420794600#", "2", "4420794611#", "1"], caller=STRANGER, at=OPEN)
-    assert jobs(t) == [("callback", "4420794611")]
+    t = run_script(flow, ["3", "2", "442079460123#", "2", "442079460111#", "1"], caller=STRANGER, at=OPEN)
+    assert jobs(t) == [("callback", "442079460111")]
 
 
 def test_callback_number_too_short_until_exhausted_sends_links(flow):

@@ -1,4 +1,5 @@
 """Calls through call_session while Redis is down, then Redis back: every follow-up delivered exactly once."""
+# Callers are UK numbers: the shipped flow has `country: GB`, so it texts UK numbers only (docs/phone-numbers.md).
 import threading
 from pathlib import Path
 
@@ -18,7 +19,7 @@ def test_twenty_calls_during_an_outage_are_recorded_and_followed_up_exactly_once
     redis_server.stop()
     for n in range(20):
         call_id = f"out-{n}"
-        first = session.start(call_id=call_id, channel="twilio", caller=f"+1555777{n:04d}", called="+15550000000",
+        first = session.start(call_id=call_id, channel="twilio", caller=f"+44207946{n:04d}", called="+15550000000",
                               at=1_790_000_000.0 + n)
         assert first[-1].type == "gather"
         second = session.turn(call_id, Digits(digits="1", at=1_790_000_005.0 + n), turn_id=f"{call_id}:1")
@@ -38,7 +39,7 @@ def test_twenty_calls_during_an_outage_are_recorded_and_followed_up_exactly_once
 
     for _ in range(2):  # a second worker run finds nothing left to send
         harness.work()
-    assert sorted(m["to"] for m in twilio_api.messages) == sorted(f"+1555777{n:04d}" for n in range(20))
+    assert sorted(m["to"] for m in twilio_api.messages) == sorted(f"+44207946{n:04d}" for n in range(20))
     calls = CallStore(harness.conn)
     assert calls.count() == 20
     followups = FollowupStore(harness.conn)

@@ -7,7 +7,7 @@ from ivr.store.followups import FollowupStore
 
 
 def test_rq_reads_the_job_hash_the_turn_write_made(harness, twilio_api):
-    harness.queue_job("sms", "c1:links:1", {"to": "+15557770001", "message": "hi"}, at=1_790_000_000.5)
+    harness.queue_job("sms", "c1:links:1", {"to": "+12125550001", "message": "hi"}, at=1_790_000_000.5)
     job = Job.fetch(rq_job_id("c1:links:1"), connection=harness.conn)
     assert (job.func_name, job.args[0], job.origin) == ("ivr.jobs.sms.run", "c1:links:1", followups.QUEUE_NAME)
     assert job.get_status() == JobStatus.QUEUED and job.enqueued_at is not None
@@ -18,7 +18,7 @@ def test_rq_reads_the_job_hash_the_turn_write_made(harness, twilio_api):
     assert harness.queue.job_ids == [job.id]
 
     assert harness.work()  # a real RQ worker takes it off the queue and runs it
-    assert [m["to"] for m in twilio_api.messages] == ["+15557770001"]
+    assert [m["to"] for m in twilio_api.messages] == ["+12125550001"]
     assert FollowupStore(harness.conn).get("c1:links:1")["status"] == "delivered"
 
 

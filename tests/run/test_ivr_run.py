@@ -37,6 +37,21 @@ def _wait_for_socket(path: Path, timeout=20.0) -> redis.Redis:
     raise AssertionError(f"no redis at {path}")
 
 
+def _wait_until(condition, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return bool(condition())
+
+
+def _worker_is_up(conn: redis.Redis, run_pid: int) -> bool:
+    """The supervised worker, a child of `ivr run`, has registered with RQ (so it runs, not only exists)."""
+    from rq import Worker
+    return any(w.pid in children(run_pid) for w in Worker.all(connection=conn))
+
+
 def test_embedded_redis_serves_a_private_socket_and_stops_with_sigterm(tmp_path):
     proc = _start(tmp_path)
     try:
@@ -49,44 +64,44 @@ def test_embedded_redis_serves_a_private_socket_and_stops_with_sigterm(tmp_path)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)
-    deadline = time.monotonic() + 10
-    while any(alive(c) for c in parts) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(alive(c) for c in parts)
+    assert _wait_until(lambda: not any(alive(c) for c in parts), timeout=10)
 
 
 def test_no_orphan_when_ivr_run_is_killed(tmp_path):
     proc = _start(tmp_path)
-    _wait_for_socket(tmp_path / "var" / "redis" / "redis.sock")
-    time.sleep(0.5)  # let the supervised parts start too
+    conn = _wait_for_socket(tmp_path / "var" / "redis" / "redis.sock")
+    assert _wait_until(lambda: _worker_is_up(conn, proc.pid)), "the supervised worker never came up"
     parts = children(proc.pid)
-    assert parts
+    assert len(parts) >= 2  # the embedded redis-server and the worker
     proc.kill()
     proc.wait(10)
-    deadline = time.monotonic() + 10
-    while any(alive(c) for c in parts) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(alive(c) for c in parts), "a child of ivr run outlived it"
+    assert _wait_until(lambda: not any(alive(c) for c in parts), timeout=10), "a child of ivr run outlived it"
 
 
 def test_first_start_creates_the_admin_account_with_a_private_password_file(tmp_path):
     from werkzeug.security import check_password_hash
+    (tmp_path / "var" / "recordings").mkdir(parents=True)  # as an older version left them: 0755 and 0644
+    (tmp_path / "var").chmod(0o755)
+    old_recording = tmp_path / "var" / "recordings" / "call-1.wav"
+    old_recording.write_bytes(b"RIFF")
+    old_recording.chmod(0o644)
     proc = _start(tmp_path)
     try:
         conn = _wait_for_socket(tmp_path / "var" / "redis" / "redis.sock")
         from ivr.store import keys
         password_file = tmp_path / "var" / "initial-admin-password"
-        deadline = time.monotonic() + 10
-        while not conn.exists(keys.user("admin")) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        assert _wait_until(lambda: conn.exists(keys.user("admin")), timeout=10), "no admin account"
         # The file is written whole before the account exists.
         assert oct(password_file.stat().st_mode & 0o777) == "0o600"
+        assert oct(password_file.parent.stat().st_mode & 0o777) == "0o700"  # var/ itself (issue 12 item 8)
         password = password_file.read_text().strip()
         assert password
         assert [p.name for p in password_file.parent.iterdir() if "initial-admin-password" in p.name] == [
             "initial-admin-password"]  # no temporary file left behind
         stored = conn.hget(keys.user("admin"), "password_hash")
         assert stored and check_password_hash(stored.decode(), password)
+        assert oct(old_recording.stat().st_mode & 0o777) == "0o600"
+        assert oct(old_recording.parent.stat().st_mode & 0o777) == "0o700"
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(20)

@@ -197,6 +197,16 @@ class RawUac:
         self.sock.sendto(self.last_sent, self.server)
         return branch
 
+    def last_sent_with_via(self, via: str, method: str = "OPTIONS") -> bytes:
+        """A fresh request like `request(method)` would send, but with this top Via (nothing is sent)."""
+        self.cseq += 1
+        lines = [f"{method} sip:ivr@127.0.0.1:{self.server[1]} SIP/2.0", f"Via: {via}",
+                 f"From: <sip:+15550001111@127.0.0.1>;tag={self.tag}",
+                 f"To: <sip:ivr@127.0.0.1:{self.server[1]}>",
+                 f"Call-ID: {uuid.uuid4().hex}@127.0.0.1", f"CSeq: {self.cseq} {method}", "Max-Forwards: 70",
+                 "Content-Length: 0", "", ""]
+        return "\r\n".join(lines).encode()
+
     def send_raw(self, data: bytes) -> None:
         self.sock.sendto(data, self.server)
 

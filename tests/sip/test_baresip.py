@@ -10,6 +10,7 @@ import time
 import wave
 from pathlib import Path
 
+import pytest
 from rq import Queue
 
 from ivr import jobs
@@ -17,6 +18,8 @@ from ivr.store.calls import CallStore
 
 from .conftest import free_port_range, free_udp_port
 from .test_sipp_flow import SUPPORT_PATH, flow_ivr, job_kinds  # noqa: F401  (flow_ivr is a fixture)
+
+pytestmark = pytest.mark.slow  # a real baresip softphone
 
 CONFIG_DIR = Path(__file__).parent / "baresip"
 

@@ -11,12 +11,15 @@ import pytest
 from ivr.channels.sip.outbound import OutboundDialer, dial_target, refer_target, sipfrag_status, take_dial_requests
 from ivr.jobs.callback import DialError
 from ivr.jobs.sip_dialer import SipCallbackDialer, make_dialer
+from ivr.phone import NumberRefused
 from ivr.settings import Settings
 from ivr.store import connect, keys
 from ivr.store.callbacks import CallbackRequest
 from ivr.store.dial_requests import DialRequests
 
 from .conftest import SCENARIOS, free_port_range, free_udp_port, sipp_counts
+
+pytestmark = pytest.mark.slow  # SIPp peers and real ivr processes placing calls
 
 
 async def _silent_app(call) -> None:
@@ -28,11 +31,11 @@ def start_callee(scenario: str, cwd: Path) -> tuple[subprocess.Popen, int]:
     return start_callee_on(scenario, cwd, free_udp_port())
 
 
-def start_callee_on(scenario: str, cwd: Path, port: int) -> tuple[subprocess.Popen, int]:
+def start_callee_on(scenario: str, cwd: Path, port: int, *extra: str) -> tuple[subprocess.Popen, int]:
     proc = subprocess.Popen(
         ["sipp", "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
          "-mp", str(free_port_range(40)[0]), "-m", "1", "-timeout", "40s", "-timeout_error", "-nostdin",
-         "-trace_err"], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+         "-trace_err", *extra], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return proc, port
 
 
@@ -133,9 +136,32 @@ def test_a_busy_callee_through_the_registrar_raises_dial_error(sip_side, redis_s
     callee, port = start_callee("uas_busy.xml", tmp_path)
     sip_side(registrar=f"127.0.0.1:{port}")
     with pytest.raises(DialError, match=r"busy \(SIP 486 Busy Here\)"):
-        worker_dialer(redis_server, ring_timeout=10).place("+15551230000", CallbackRequest(id="cb-2", number="x"))
+        worker_dialer(redis_server, ring_timeout=10).place("+12125550100", CallbackRequest(id="cb-2", number="x"))
     output = callee.communicate(timeout=30)[0]
     assert callee.returncode == 0, output[-2000:]  # it got our INVITE and the ACK of the 486
+
+
+def test_the_callee_is_invited_at_exactly_the_normalized_number(sip_side, redis_server, tmp_path):
+    """Issue 12: the dialer stripped Unicode digits and dialled another number (`sip:+1@trunk`)."""
+    callee, port = start_callee_on("uas_busy.xml", tmp_path, free_udp_port(), "-trace_msg")
+    sip_side(registrar=f"127.0.0.1:{port}")
+    with pytest.raises(DialError, match="busy"):
+        dialer = worker_dialer(redis_server, ring_timeout=10)
+        dialer.place("+1 (２１２) ٥٥٥-0123", CallbackRequest(id="cb-n", number="x"))
+    output = callee.communicate(timeout=30)[0]
+    assert callee.returncode == 0, output[-2000:]
+    seen = "".join(p.read_text() for p in tmp_path.glob("*_messages.log"))
+    assert f"INVITE sip:+12125550123@127.0.0.1:{port} SIP/2.0" in seen, seen[-2000:]
+
+
+@pytest.mark.parametrize("number, reason", [("+1٩٠٠٥٥٥١٢٣٤", "premium-rate number"),
+                                            ("+1900５５５１２３６", "premium-rate number"),
+                                            ("tester", "not a valid phone number")])
+def test_the_sip_dialer_never_invites_a_number_the_policy_refuses(sip_side, redis_server, number, reason):
+    _, dialer = sip_side(registrar="127.0.0.1:9")  # nothing listens there: an INVITE would go unanswered
+    with pytest.raises(DialError, match=reason):
+        worker_dialer(redis_server).place(number, CallbackRequest(id="cb-r", number="x"))
+    assert dialer.placed == 0
 
 
 @pytest.mark.parametrize("password, answered", [("secret", True), ("wrong", False)])
@@ -143,7 +169,7 @@ def test_a_challenging_registrar_gets_digest_credentials(sip_side, redis_server,
     callee, port = start_callee("uas_auth.xml", tmp_path)
     _, dialer = sip_side(registrar=f"127.0.0.1:{port}", user="alice", password=password)
     place = lambda: worker_dialer(redis_server, ring_timeout=10).place(  # noqa: E731
-        "+15551230000", CallbackRequest(id="cb-6", number="x"))
+        "+12125550100", CallbackRequest(id="cb-6", number="x"))
     if answered:
         assert place().startswith("sip:")
     else:
@@ -167,18 +193,28 @@ def test_an_undiallable_number_is_reported_as_failed(sip_side, redis_server):
 
 def test_dial_targets():
     assert dial_target("sip:bob@10.0.0.5:5070", "") == ("sip:bob@10.0.0.5:5070", ("10.0.0.5", 5070))
-    assert dial_target("+1 555 123", "pbx.example.com:5080") == ("sip:+1555123@pbx.example.com:5080",
-                                                                 ("pbx.example.com", 5080))
+    assert dial_target("+1 212 555 0123", "pbx.example.com:5080") == ("sip:+12125550123@pbx.example.com:5080",
+                                                                      ("pbx.example.com", 5080))
+    for refused in ("+1555", "+1 555 123", "+19005551234", "tester"):
+        with pytest.raises(NumberRefused):
+            dial_target(refused, "pbx.example.com")
     with pytest.raises(ValueError):
-        dial_target("+1555", "")
+        dial_target("+12125550123", "")
+    for port in ("99999", "0", "65536"):  # getaddrinfo wraps 99999 round to 34463: another port than the one named
+        with pytest.raises(ValueError, match="outside 1-65535"):
+            dial_target(f"sip:bob@10.0.0.5:{port}", "")
 
 
 def test_refer_targets_and_sipfrag():
     callee_host = ("10.0.0.9", 5060)
-    assert refer_target("tel:+15551234", "", callee_host) == "tel:+15551234"
+    assert refer_target("tel:+1-212-555-0123", "", callee_host) == "tel:+12125550123"
     assert refer_target(" sip:sales@pbx:5070 ", "", callee_host) == "sip:sales@pbx:5070"
-    assert refer_target("+1 555 1234", "pbx.example.com", callee_host) == "sip:+15551234@pbx.example.com"
+    assert refer_target("+1 212 555 0123", "pbx.example.com", callee_host) == "sip:+12125550123@pbx.example.com"
     assert refer_target("201", "", callee_host) == "sip:201@10.0.0.9"
+    assert refer_target("201", "pbx:5080", callee_host) == "sip:201@pbx:5080"
+    for refused in ("+1٩٠٠٥٥٥١٢٣٤", "tel:+19005551234", "+1 555 1234", "1@evil;x"):
+        with pytest.raises(NumberRefused):
+            refer_target(refused, "", callee_host)
     assert [sipfrag_status(b) for b in ("SIP/2.0 200 OK\r\n", "SIP/2.0 486 Busy Here", "", "garbage")] == [
         200, 486, 0, 0]
 
@@ -245,7 +281,7 @@ def test_the_rq_worker_retries_a_busy_sip_callback_until_answered(sip_side, redi
     queue = Queue(jobs.QUEUE_NAME, connection=conn)
     write = new_write("call-1", 1, at=1.0)
     write["jobs"] = [{"job_id": "c1:cb:1", "kind": "callback", "payload": {"call_id": "call-1",
-                                                                          "number": "+15557770001"}}]
+                                                                          "number": "+12125550001"}}]
     apply_write(conn, queue, write)
 
     def work():

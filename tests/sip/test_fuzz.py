@@ -2,17 +2,24 @@
 
 Mutations of real requests (INVITE, OPTIONS, BYE, INFO, CANCEL, REGISTER, ACK) and responses:
 byte flips, truncation, dropped/duplicated/emptied headers, compact and mixed-case names, bad
-numbers, missing or lying Content-Length, broken SDP, oversize datagrams and plain garbage.
+numbers, missing or lying Content-Length, broken SDP, oversize datagrams and plain garbage, and
+addresses we would send to (Via without rport, received, Contact, Record-Route, SDP c=/m=) that are
+out of range or no IP address at all: asyncio closes a datagram socket on such a sendto() for good.
 Afterwards a normal SIPp call succeeds and no call, port or task is left behind.
 """
 from __future__ import annotations
 
 import random
+import re
 import socket
 import time
 
+import pytest
+
 from .apps import Recorded, menu_app
 from .conftest import free_port_range, header, run_sipp, sipp_counts
+
+pytestmark = pytest.mark.slow  # hundreds of fuzzed datagrams and SIPp calls
 
 SDP = ("v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
        "m=audio {rtp} RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n")
@@ -40,9 +47,36 @@ def base_messages(port: int, rtp: int, n: int) -> list[list[str]]:
     ]
 
 
+BAD_PORTS = ["99999", "70000", "65536", "-1", "0", "1e3", "", "4294967297", "٥٠٦٠"]
+BAD_HOSTS = ["evil.example", "999.1.1.1", "::1", "[::1]", "0.0.0.0", "224.0.0.1", "", "127.0.0.1%00"]
+
+
+def mutate_addresses(rng: random.Random, headers: list[str], body: str) -> tuple[list[str], str]:
+    """Out-of-range ports and unusable hosts wherever a peer names an address we would send to."""
+    port, host = rng.choice(BAD_PORTS), rng.choice(BAD_HOSTS)
+    where = rng.randrange(6)
+    if where == 0:  # Via sent-by port, rport removed so the reply would go there
+        headers = [re.sub(r"127\.0\.0\.1:\d+;branch", f"127.0.0.1:{port};branch", h).replace(";rport", "")
+                   if h.startswith("Via") else h for h in headers]
+    elif where == 1:  # Via received / rport values
+        params = rng.choice([f";received={host}", f";rport={port}", f";rport={port};received={host}"])
+        headers = [h.replace(";rport", params) if h.startswith("Via") else h for h in headers]
+    elif where == 2:  # Contact
+        headers = [f"Contact: <sip:fuzz@{host or '127.0.0.1'}:{port}>" if h.startswith("Contact") else h
+                   for h in headers]
+    elif where == 3:  # Record-Route
+        headers.append(f"Record-Route: <sip:{host or '127.0.0.1'}:{port};lr>")
+    elif where == 4:  # SDP m= port
+        body = re.sub(r"m=audio \d+", f"m=audio {port}", body)
+    else:  # SDP c= host
+        body = body.replace("c=IN IP4 127.0.0.1", f"c=IN IP4 {host}")
+    headers = [f"Content-Length: {len(body.encode())}" if h.startswith("Content-Length") else h for h in headers]
+    return headers, body
+
+
 def mutate(rng: random.Random, msg: list[str]) -> bytes:
     start, headers, body = msg[0], list(msg[1:-1]), msg[-1]
-    kind = rng.randrange(16)
+    kind = rng.randrange(17)
     if kind == 0 and headers:  # drop a header
         headers.pop(rng.randrange(len(headers)))
     elif kind == 1 and headers:  # empty a header value
@@ -85,6 +119,8 @@ def mutate(rng: random.Random, msg: list[str]) -> bytes:
         for _ in range(rng.randrange(1, 10)):
             raw[rng.randrange(len(raw))] = rng.randrange(256)
         return bytes(raw)
+    elif kind == 15:  # addresses we are asked to send to: Via (without rport), Contact, Record-Route, SDP
+        headers, body = mutate_addresses(rng, headers, body)
     else:  # a huge number of tiny headers
         headers += [f"X-{i}: {i}" for i in range(rng.choice([10, 300, 2000]))]
     return "\r\n".join([start, *headers, "", body]).encode()

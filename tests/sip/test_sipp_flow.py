@@ -24,6 +24,8 @@ from ivr.store.spool import Spool
 from .conftest import run_sipp, sipp_counts
 from .pcap import write_rtp_pcap
 
+pytestmark = pytest.mark.slow  # SIPp calls in real time, one waits out every retry (~130 s)
+
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 CALLER = "+15557770001"
 

@@ -1,12 +1,16 @@
 """SIPp against the SIP channel with a one-question IVR: each way a digit can arrive, and each transaction shape."""
 from __future__ import annotations
 
+import pytest
+
 from ivr.channels.sip.media import g711
 from ivr.channels.sip.media.dtmf import tone_pcm
 
 from .apps import Recorded, menu_app, never
 from .conftest import run_sipp, sipp_counts
 from .pcap import write_rtp_pcap
+
+pytestmark = pytest.mark.slow  # SIPp calls with real-time media
 
 
 def _call(start_server, tmp_path, scenario: str, server: dict | None = None, **subst):

@@ -120,6 +120,51 @@ def test_redis_down_calls_continue_and_the_spool_is_replayed_exactly_once(make_s
     assert Queue(jobs.QUEUE_NAME, connection=redis_conn).count == 20
 
 
+def test_a_replayed_call_whose_start_record_was_lost_is_listed_with_what_its_state_knows(make_session,
+                                                                                         redis_server, redis_conn):
+    """Redis lost the call's first write (restarted without it), then went down: the later turn is spooled and
+    replayed onto no record at all. It must come back as a listable call, not an orphan without a caller."""
+    session = make_session()
+    at = 1_790_000_000.0
+    session.start(call_id="lost-start", channel="sip", caller=STRANGER, called="+15550000000", at=at)
+    redis_conn.flushall()  # the start record is gone
+    redis_server.stop()
+    session.turn("lost-start", Digits(digits="1", at=at + 5), turn_id="t1")  # the state is in this process
+    redis_server.start()
+    assert session.replay() == 1
+    calls = CallStore(redis_conn)
+    [listed] = calls.recent()
+    assert (listed.id, listed.channel, listed.caller, listed.called, listed.flow_id, listed.started_at) == (
+        "lost-start", "sip", STRANGER, "+15550000000", "skype-receptionist", at)
+    assert (listed.outcome, listed.ended_at, listed.path[-1]) == ("support_links_sent", at + 5, "goodbye")
+    assert calls.live() == []
+
+
+def test_after_a_redis_failure_the_session_skips_redis_for_the_backoff_on_its_own_clock(redis_conn, redis_server,
+                                                                                         tmp_path):
+    from ivr.call_session.health import DOWN_BACKOFF
+    now = [1000.0]
+    conn = connect(redis_server.url)
+    session = CallSession(FlowRepository(FLOWS, source=FlowStore(conn)), redis_conn=conn,
+                          queue=Queue(jobs.QUEUE_NAME, connection=conn), spool=Spool(tmp_path / "spool.sqlite3"),
+                          default_flow="skype-receptionist", clock=lambda: now[0])
+    session.flows.get("skype-receptionist")
+    at = 1_790_000_000.0
+    redis_server.stop()
+    session.start(call_id="breaker", channel="sip", caller=STRANGER, called="+15550000000", at=at)
+    redis_server.start()
+    assert session.replay() == 1  # the spool is empty again, but the breaker is still open
+    session.turn("breaker", Digits(digits="7", at=at + 5), turn_id="t1")  # a wrong key: the menu repeats
+    assert session.spool.pending() == 1  # Redis answers, yet the session did not try it: the turn was spooled
+    events = [e["data"]["type"] for e in CallStore(redis_conn).timeline("breaker") if e["kind"] == "event"]
+    assert events == ["call_started"]
+    now[0] += DOWN_BACKOFF
+    session.turn("breaker", Digits(digits="1", at=at + 10), turn_id="t2")
+    assert session.spool.pending() == 0  # the breaker closed: the turn caught up on the spool, then wrote
+    record = CallStore(redis_conn).get("breaker")
+    assert (record.caller, record.outcome) == (STRANGER, "support_links_sent")
+
+
 def test_redis_and_the_spool_both_failing_still_lets_the_call_run(make_session, redis_server, tmp_path):
     session = make_session()
     session.flows.get("skype-receptionist")

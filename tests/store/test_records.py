@@ -9,6 +9,7 @@ from ivr.store.calls import CallStore
 from ivr.store.chats import ChatStore, RoomNotFound
 from ivr.store.flows import FlowStore, RevisionNotFound
 from ivr.store.followups import FollowupStore, Status
+from ivr.store.phone_limits import Limits, PhoneRateLimiter
 from ivr.store.sessions import SessionStore
 
 
@@ -101,8 +102,25 @@ def test_callback_queue_order_position_attempts_and_rate(redis_conn):
     callbacks.refuse("z", number="+4420", call_id="c3", at=40.0, reason="number not allowed")
     z = callbacks.get("z")
     assert (z.status, z.reason, z.position) == ("refused", "number not allowed", None)
-    assert [callbacks.count_request("+15550001", at=100.0) for _ in range(3)] == [1, 2, 3]
-    assert callbacks.count_request("+15550001", at=100.0 + keys.CALLBACK_RATE_WINDOW) == 1
+
+
+def test_phone_rate_limits_per_number_and_overall_and_per_window(redis_conn):
+    limiter = PhoneRateLimiter(redis_conn)
+    limits = Limits(per_number=2, overall=3, setting="")
+    assert [limiter.take("sms", "+12125550123", limits, at=100.0) == "" for _ in range(3)] == [True, True, False]
+    # the refused third request did not count against the overall budget: one more number still fits
+    assert limiter.take("sms", "+12125550124", limits, at=100.0) == ""
+    assert "all numbers together" in limiter.take("sms", "+12125550125", limits, at=100.0)
+    assert limiter.take("callback", "+12125550123", limits, at=100.0) == ""  # each purpose counts apart
+    assert limiter.take("sms", "+12125550123", limits, at=100.0 + keys.PHONE_RATE_WINDOW) == ""
+
+
+def test_a_retried_request_is_counted_once_and_keeps_its_verdict(redis_conn):
+    limiter = PhoneRateLimiter(redis_conn)
+    limits = Limits(per_number=1, overall=10, setting="")
+    assert [limiter.take("sms", "+12125550123", limits, 1.0, request_id="job-a") for _ in range(3)] == [""] * 3
+    refused = limiter.take("sms", "+12125550123", limits, 1.0, request_id="job-b")
+    assert "rate limit" in refused and limiter.take("sms", "+12125550123", limits, 1.0, request_id="job-b") == refused
 
 
 def test_chat_offline_participant_gets_everything_written_meanwhile(redis_conn):

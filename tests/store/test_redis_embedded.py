@@ -26,6 +26,23 @@ def _wait_gone(pid: int, timeout: float = 10.0) -> bool:
     return False
 
 
+def test_data_dir_and_every_redis_file_are_private(tmp_path):
+    """Issue 12 item 8: var/ was 0755 and Redis's AOF and log 0644; an older install is tightened at start."""
+    (tmp_path / "redis").mkdir(mode=0o755)
+    old_log = tmp_path / "redis" / "redis.log"
+    old_log.write_text("left by an older version\n")
+    old_log.chmod(0o644)
+    tmp_path.chmod(0o755)
+    with EmbeddedRedis(tmp_path) as server:
+        connect(server.url).set("caller", "+15551234567")
+        assert stat.S_IMODE(os.stat(tmp_path).st_mode) == 0o700
+        files = [p for p in server.dir.rglob("*") if not p.is_socket()]
+        assert any("aof" in p.name for p in files) and old_log in files
+        for path in files:
+            wanted = 0o700 if path.is_dir() else 0o600
+            assert stat.S_IMODE(path.stat().st_mode) == wanted, path
+
+
 def test_socket_mode_aof_and_restart_keeps_data(tmp_path):
     server = EmbeddedRedis(tmp_path)
     with server:

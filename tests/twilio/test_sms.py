@@ -10,7 +10,7 @@ from ivr.store import connect, keys
 from ivr.store.calls import CallStore
 from ivr.worker import make_worker
 
-from tests.twilio.twilio_caller import IVR_NUMBER, KNOWN, STRANGER, FlaskTransport, SignedPoster
+from tests.twilio.twilio_caller import IVR_NUMBER, KNOWN, STRANGER, FlaskTransport, SignedPoster, TwilioCall
 
 _messages = itertools.count(1)
 
@@ -123,3 +123,20 @@ def test_a_message_without_sender_or_sid_is_a_json_400(sms_settings, make_app):
     poster = SignedPoster(FlaskTransport(make_app(sms_settings).test_client()), token=sms_settings.twilio_auth_token)
     reply = poster.post("/twilio/sms", {"Body": "hi", "To": IVR_NUMBER})
     assert reply.status == 400 and "MessageSid" in reply.body
+
+
+@pytest.mark.parametrize("caller, number, reason", [
+    ("tester", "tester", "not a valid phone number"),  # a softphone's caller ID
+    ("+1٩٠٠٥٥٥١٢٣٤", "+19005551234", "premium-rate number"),
+    ("+12125550123", "+12125550123", "region US not allowed (IVR_CALLBACK_REGIONS)"),  # the flow's country is GB
+])
+def test_a_caller_the_policy_refuses_can_call_but_gets_no_text_and_the_timeline_says_why(
+        make_app, sms_settings, redis_server, redis_conn, twilio_api, caller, number, reason):
+    poster = SignedPoster(FlaskTransport(make_app(sms_settings).test_client()), token=sms_settings.twilio_auth_token)
+    call = TwilioCall(poster, caller=caller)
+    assert "This is not Skype" in " ".join(call.answer().said())
+    assert "sent Skype's support links" in call.press("1").said()[0]  # the flow itself goes on as for anyone
+    run_worker(sms_settings, redis_server)
+    assert twilio_api.messages == []
+    notes = [e["data"] for e in CallStore(redis_conn).timeline(call.sid) if e["kind"] == "note"]
+    assert notes == [{"type": "log", "event": "sms_refused", "data": {"number": number, "reason": reason}}]

@@ -1,7 +1,6 @@
 """Status callbacks (duplicates, out of order), unknown calls, the fallback URL, Redis down, prompt audio."""
 from __future__ import annotations
 
-import time
 import wave
 
 from ivr.call_session.session import DOWN_BACKOFF
@@ -146,8 +145,22 @@ def test_play_mode_audio_is_the_sip_channels_cached_file(make_app, settings):
     assert [p.stat().st_mtime_ns for p in served] == mtimes  # found in the cache, not rendered again
 
 
+class SteppedClock:
+    """A monotonic clock for the call session's Redis breaker that only moves when the test says so."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_status_callback_while_redis_is_down_gets_503_and_its_retry_completes_the_call(app, flask_twilio,
-                                                                                        redis_server):
+                                                                                        redis_server, settings):
+    from ivr.call_session.wiring import open_call_session
+    breaker_clock = SteppedClock()
+    runtime = app.extensions["ivr"]
+    runtime.call_session = open_call_session(settings, conn=runtime.redis, clock=breaker_clock)
     call = TwilioCall(flask_twilio)
     call.answer()
     redis_server.stop()
@@ -157,7 +170,7 @@ def test_status_callback_while_redis_is_down_gets_503_and_its_retry_completes_th
     finally:
         redis_server.start()
     assert CallStore(redis_server.client()).get(call.sid).ended_at is None  # nothing in Redis changed
-    time.sleep(DOWN_BACKOFF)  # Twilio's retry comes after the session stops treating Redis as down
+    breaker_clock.now += DOWN_BACKOFF  # Twilio's retry comes after the session stops treating Redis as down
     retry = call.status("completed", duration=20)
     assert retry.status == 200 and '"result":"applied"' in retry.body.replace(" ", "")
     app.extensions["ivr"].call_session.replay()  # the hang-up turn, spooled during the outage, reaches Redis

@@ -56,8 +56,12 @@ def test_webhook_parameters_become_events():
     assert voice.dial_event({"DialCallStatus": "answered"}, 1.0).ok
     assert not voice.dial_event({"DialCallStatus": "busy"}, 1.0).ok
     assert not voice.dial_event({}, 1.0).ok
-    assert voice.record_event({"RecordingUrl": "https://r", "RecordingDuration": "x"}, 1.0) == E.RecordingDone(
-        url="https://r", duration=0.0, at=1.0)
+    twilio_url = f"https://api.twilio.com/2010-04-01/Accounts/AC{'0' * 32}/Recordings/RE{'1' * 32}"
+    assert voice.record_event({"RecordingUrl": twilio_url, "RecordingDuration": "x"}, 1.0) == E.RecordingDone(
+        url=twilio_url, duration=0.0, at=1.0)
+    for elsewhere in ("https://r", "secret-key", "/etc/passwd", "file:///etc/passwd", "recording:CA1-1",
+                      twilio_url.replace("https://", "http://"), twilio_url + "?x=1", twilio_url + "/../../x"):
+        assert voice.record_event({"RecordingUrl": elsewhere, "RecordingDuration": "5"}, 1.0).url == ""
 
 
 def test_sms_replies_become_digits_or_speech():
@@ -83,3 +87,16 @@ def test_an_error_goodbye_becomes_the_key_information():
     assert [a.text for a in explained if isinstance(a, A.Say)] == ["menu", "Not Skype."]
     normal = [A.Say(text="Goodbye."), A.Hangup()]
     assert voice.explain_error(normal, "Not Skype.") == normal
+
+
+def test_a_transfer_dials_the_normalized_number_and_never_a_refused_one():
+    doc = tree([A.Transfer(target="+1 (２１２) ٥٥٥-0123", timeout=5)])
+    assert doc.find("Dial").find("Number").text == "+12125550123"
+    assert tree([A.Transfer(target="tel:+44 20 7946 0123")]).find("Dial").find("Number").text == "+442079460123"
+    for refused in ("+1٩٠٠٥٥٥١٢٣٤", "+1900５５５１２３６", "tester", "+12125550123@evil", "+1555"):
+        doc = tree([A.Say(text="putting you through"), A.Transfer(target=refused)])
+        assert doc.find("Dial") is None and [el.tag for el in doc] == ["Say", "Redirect"]
+        assert doc.find("Redirect").text == URLS.dial  # the dial action: no DialCallStatus, a failed transfer
+    gb = voice.PhonePolicy(default_region="GB")
+    assert ET.fromstring(voice.render([A.Transfer(target="020 7946 0123")], URLS, policy=gb)).find(
+        "Dial").find("Number").text == "+442079460123"

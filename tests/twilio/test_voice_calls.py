@@ -122,7 +122,7 @@ def test_known_contact_is_put_through_and_the_call_ends_when_the_bridge_ends(twi
     assert first.verbs() == ["Say", "Dial"] and "Hi Sam, putting you through to Alex" in first.said()[0]
     dial = first.find("Dial")
     assert (dial.get("timeout"), dial.get("action"), dial.find("Number").text) == (
-        "25", f"{PUBLIC_BASE}/twilio/voice/dial?t=1", "+15550100100")
+        "25", f"{PUBLIC_BASE}/twilio/voice/dial?t=1", "+442079460100")
     done = call.dial_result("completed", duration=42)
     assert done.verbs() == ["Hangup"]
     assert CallStore(redis_conn).get(call.sid).ended_at is not None

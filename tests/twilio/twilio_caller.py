@@ -17,7 +17,7 @@ from twilio.request_validator import RequestValidator
 AUTH_TOKEN = "test-twilio-auth-token-0123456789"
 PUBLIC_BASE = "https://ivr.example.test"
 IVR_NUMBER = "+15550000000"
-STRANGER = "+15557770001"
+STRANGER = "+442079460001"  # a valid UK number: the shipped flow (country GB) texts it
 KNOWN = "+15550100200"  # Sam, in the shipped flow's contacts
 
 _sids = itertools.count(1)
@@ -60,6 +60,11 @@ class FlaskTransport:
         response = self.client.post(url, data=data, headers=headers)
         return response.status_code, response.get_data(as_text=True)
 
+    def post_raw(self, url: str, body: bytes, headers: dict) -> tuple[int, str]:
+        """`body` exactly as given, with whatever Content-Type `headers` name (or none)."""
+        response = self.client.post(url, data=body, headers=headers)
+        return response.status_code, response.get_data(as_text=True)
+
 
 class HttpTransport:
     """Real HTTP to servers on loopback; `bases` rotate per request (two gunicorns alternate turn by turn)."""
@@ -73,6 +78,9 @@ class HttpTransport:
         target = next(self.bases) + parts.path + (f"?{parts.query}" if parts.query else "")
         response = self.session.post(target, data=data, headers=headers, timeout=30)
         return response.status_code, response.text
+
+    def post_raw(self, url: str, body: bytes, headers: dict) -> tuple[int, str]:
+        return self.post(url, body, headers)  # requests sends bytes as they are, adding no Content-Type
 
 
 @dataclass
@@ -130,7 +138,7 @@ class TwilioCall:
         return self._post(self.last.action("Dial"), self.params(DialCallStatus=status, DialCallDuration=duration))
 
     def recorded(self, seconds: int) -> Reply:
-        url = f"https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE{self.sid[2:]}" if seconds else ""
+        url = f"https://api.twilio.com/2010-04-01/Accounts/AC{'0' * 32}/Recordings/RE{self.sid[2:]}" if seconds else ""
         return self._post(self.last.action("Record"), self.params(RecordingUrl=url, RecordingDuration=seconds,
                                                                   RecordingSid="RE" + self.sid[2:]))
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import math
-import re
 import struct
-import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+
+from ivr.system.recordings import Recording, new_recording
 
 from .media.prompts import PromptError, PromptLibrary, to_frames
 from .media.recorder import Recorder
@@ -136,15 +136,14 @@ class SipCall:
             wait = inter_digit_timeout
 
     async def record(self, max_length: float = 120.0, silence_timeout: float = 5.0,
-                     beep: bool = True) -> tuple[Path, float]:
-        """Record the caller to a WAV until max length, silence, a digit or hang-up."""
+                     beep: bool = True) -> tuple[Recording, float]:
+        """Record the caller to a WAV until max length, silence, a digit or hang-up; (recording, seconds)."""
         self._check()
         if beep:
             await self.stream.play(to_frames(_BEEP_PCM, self.stream.payload_type))
         self.digits.clear()
-        safe_id = re.sub(r"[^A-Za-z0-9._-]", "_", self.call_id)[:80]
-        path = self.recordings_dir / f"{safe_id}-{time.time_ns()}.wav"
-        recorder = Recorder(path, max_length, silence_timeout)
+        recording = new_recording(self.recordings_dir, self.call_id)
+        recorder = Recorder(recording.path, max_length, silence_timeout)
         self.stream.sink = recorder.feed
         try:  # ends at max length, silence, any digit or hang-up
             await asyncio.wait({recorder.finished, self._next_digit(), self.ended},
@@ -153,7 +152,7 @@ class SipCall:
             self.stream.sink = None
             duration = recorder.close()
         self.digits.clear()
-        return path, duration
+        return recording, duration
 
     async def transfer(self, target: str, timeout: float = 30.0) -> TransferOutcome:
         self._check()

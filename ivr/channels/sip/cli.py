@@ -55,9 +55,15 @@ async def serve(settings: Settings, config: SipConfig, session, flow_id: str | N
     if settings.callback_channel == "sip":  # the worker hands callback calls to us (outbound.py)
         dialer = OutboundDialer(server, settings.sip_registrar, settings.sip_user, settings.sip_password)
         tasks.append(asyncio.create_task(take_dial_requests(dialer, open_dial_requests(session.redis), stop)))
-    await stop.wait()
+    # A socket that closed and could not be reopened: exit non-zero so the supervisor starts us again
+    failed = server.transport.failed
+    await asyncio.wait({asyncio.ensure_future(stop.wait()), failed}, return_when=asyncio.FIRST_COMPLETED)
+    stop.set()
     await asyncio.gather(*tasks)
     await server.stop()
+    if failed.done():
+        log.critical("SIP listener lost: %s; exiting so that the supervisor restarts it", failed.result())
+        raise SystemExit(3)
 
 
 @click.command("sip")

@@ -23,6 +23,9 @@ from typing import Protocol
 
 from aiosipua import SipDigestAuth, SipRequest, SipUAC, build_sdp
 
+from ivr.phone import NumberRefused, PhonePolicy
+
+from .addresses import BadAddress
 from .call import CallEnded, SipCall, TransferOutcome, await_transfer
 from .media import g711
 from .media.stream import RtpStream
@@ -37,28 +40,34 @@ CONNECT_TIMEOUT = 30.0  # seconds the connect_to party may take to answer the tr
 
 
 def dial_target(number: str, registrar: str) -> tuple[str, tuple[str, int]]:
-    """(Request-URI, address to send the INVITE to) for a number or SIP URI."""
+    """(Request-URI, address to send the INVITE to) for a number or SIP URI. A number is dialled as the
+    phone-number policy normalizes it (E.164, every digit ASCII), or not at all (NumberRefused, a ValueError)."""
     match = re.fullmatch(r"sips?:([^@;>]+)@([^;:>]+)(?::(\d+))?.*", number.strip())
     if match:
-        return number.strip(), (match.group(2), int(match.group(3) or 5060))
+        port = int(match.group(3) or 5060)
+        if not 1 <= port <= 65535:  # getaddrinfo would quietly wrap 99999 round to 34463
+            raise ValueError(f"cannot dial {number!r}: port {port} is outside 1-65535")
+        return number.strip(), (match.group(2), port)
     if not registrar:
         raise ValueError(f"cannot dial {number!r}: set IVR_SIP_REGISTRAR or give a SIP URI")
     host, port = parse_registrar(registrar)
-    user = re.sub(r"[^0-9A-Za-z+*#._-]", "", number)
-    return f"sip:{user}@{host}" + (f":{port}" if port != 5060 else ""), (host, port)
+    return _at(PhonePolicy().dialable(number), host, port), (host, port)
 
 
 def refer_target(connect_to: str, registrar: str, address: tuple[str, int]) -> str:
-    """The Refer-To URI for `connect_to`: a SIP or tel URI as given, else a number at the registrar, or at the
-    peer's host (`address`: the PBX an inbound call came from, or the host a callee was reached through), which
-    routes it like the peer's own calls. Inbound transfers (server.py) use it too, without a registrar."""
-    connect_to = connect_to.strip()
-    if re.match(r"^(sips?|tel):", connect_to):
-        return connect_to
-    try:
-        return dial_target(connect_to, registrar)[0]
-    except ValueError:
-        return f"sip:{re.sub(r'[^0-9A-Za-z+*#._-]', '', connect_to)}@{address[0]}"
+    """The Refer-To URI for `connect_to`: a SIP URI as given, a tel URI or number as the phone-number policy
+    normalizes it (or NumberRefused), and a number or PBX extension at the registrar, else at the peer's host
+    (`address`: the PBX an inbound call came from, or the host a callee was reached through), which routes it
+    like the peer's own calls. Inbound transfers (server.py) use it too, without a registrar."""
+    target = PhonePolicy().transfer_target(connect_to)
+    if re.match(r"^(sips?|tel):", target):
+        return target
+    host, port = parse_registrar(registrar) if registrar else (address[0], 5060)
+    return _at(target, host, port)
+
+
+def _at(user: str, host: str, port: int) -> str:
+    return f"sip:{user}@{host}" + (f":{port}" if port != 5060 else "")
 
 
 def sipfrag_status(body: str) -> int:
@@ -165,7 +174,7 @@ class OutboundDialer:
                                                                  type=socket.SOCK_DGRAM)
             address = infos[0][4][:2]
             stream.update_remote(address)
-        except OSError as exc:
+        except (OSError, OverflowError, BadAddress) as exc:
             server.ports.close(stream)
             return {"state": "failed", "detail": f"cannot resolve {address[0]}: {exc}"}
         try:
@@ -201,7 +210,13 @@ class OutboundDialer:
             self._heard.discard(outgoing.call_id)
         remote = outgoing.sdp_answer.rtp_address if outgoing.sdp_answer is not None else None
         if remote:
-            stream.update_remote(remote)
+            try:
+                stream.update_remote(remote)
+            except BadAddress as exc:  # the callee's answer names media we can never send to
+                uac.remove_call(outgoing.call_id)
+                self._bye(outgoing)
+                return {"state": "failed", "detail": f"unusable media address in the answer: {exc}",
+                        "call_id": outgoing.call_id}
         call = SipCall(outgoing.call_id, self.user, str(job.get("number", "")), stream, server.prompts,
                        server.recordings_dir, server)
         call.dialog = outgoing.dialog
@@ -233,7 +248,11 @@ class OutboundDialer:
         return outcome
 
     async def _connect(self, call: SipCall, outgoing, connect_to: str, address) -> TransferOutcome:
-        target = refer_target(connect_to, self.registrar, address)
+        try:
+            target = refer_target(connect_to, self.registrar, address)
+        except NumberRefused as exc:
+            log.warning("callback %s: not put through: %s", outgoing.call_id, exc)
+            return TransferOutcome(False, "refused")
         call.transfer_progress = asyncio.get_running_loop().create_future()  # before the REFER: NOTIFYs are quick
         refer = self.server.endpoint.refer_in_dialog(outgoing.dialog, target, outgoing.remote_addr)
         outcome = await await_transfer(call, refer, CONNECT_TIMEOUT)

@@ -16,6 +16,10 @@ from dataclasses import dataclass
 from aiosipua import IncomingCall, SdpNegotiationError, negotiate_sdp
 from aiosipua.dialog import DialogState
 
+from ivr.phone import NumberRefused
+from ivr.system.recordings import folder_in
+
+from .addresses import BadAddress, checked
 from .call import CallEnded, SipCall, TransferOutcome, await_transfer
 from .config import SipConfig, primary_ip
 from .endpoint import Endpoint
@@ -53,7 +57,7 @@ class SipServer:
         self.config = config
         self.app = app
         self.prompts = prompts or PromptLibrary(config.data_dir / "prompts", config.audio_root)
-        self.recordings_dir = config.data_dir / "recordings"
+        self.recordings_dir = folder_in(config.data_dir)
         self.clock = PacingClock()
         self.ports = PortPool(config.host, config.rtp_port_min, config.rtp_port_max)
         self.transport = IvrUdpTransport(local_addr=(config.host, config.port))
@@ -170,7 +174,7 @@ class SipServer:
         offer = incoming.sdp_offer
         remote = offer.rtp_address if offer is not None else None
         audio = offer.audio if offer is not None else None
-        if remote is None or audio is None:
+        if remote is None or audio is None or not self._sendable(remote):
             incoming.reject(488, "Not Acceptable Here")
             return None
         codecs = [c.payload_type for c in audio.codecs]
@@ -188,6 +192,14 @@ class SipServer:
             log.error("No RTP port for call %s", incoming.call_id)
             incoming.reject(503, "Service Unavailable")
             return None
+
+    def _sendable(self, remote) -> bool:
+        """RTP can go there: an IP literal and a port in 1-65535 (port 0 or c=0.0.0.0 in an offer get a 488)."""
+        try:
+            checked(remote, self.transport.family)
+        except BadAddress:
+            return False
+        return True
 
     def _answer_sdp(self, offer, stream: RtpStream):
         answer, _ = negotiate_sdp(
@@ -208,8 +220,11 @@ class SipServer:
         except SdpNegotiationError:
             return None
         remote = offer.rtp_address
-        if remote is not None and remote[1] and remote[0] not in ("0.0.0.0", "::"):
-            live.stream.update_remote(remote)
+        if remote is not None and remote[1] and remote[0] not in ("0.0.0.0", "::"):  # not on hold
+            try:
+                live.stream.update_remote(remote)
+            except BadAddress:
+                return None  # 488; the transport already refuses most of these with a 400
         return answer
 
     async def _release(self, live: _Live) -> None:
@@ -231,7 +246,11 @@ class SipServer:
         live = self.live.get(call.call_id)
         if live is None:
             raise CallEnded("gone")
-        target = refer_target(target, "", live.incoming.source_addr)  # a bare number: at the PBX that sent the call
+        try:
+            target = refer_target(target, "", live.incoming.source_addr)  # a bare number: at the PBX that sent it
+        except NumberRefused as exc:  # the phone-number policy refuses it: the flow takes its `failed` branch
+            log.warning("call %s: transfer refused: %s", call.call_id, exc)
+            return TransferOutcome(False, "refused")
         call.transfer_progress = asyncio.get_running_loop().create_future()
         return await await_transfer(call, self.endpoint.refer(live.incoming, target), timeout)
 

@@ -31,9 +31,9 @@ async def render(call: SipCall, actions: list) -> E.Event | None:
                                        finish_on_key=action.finish_on_key, min_digits=action.min_digits)
             return E.Digits(digits=digits, at=time.time()) if digits else E.NoInput(at=time.time())
         elif isinstance(action, A.Record):
-            path, duration = await call.record(max_length=action.max_length,
-                                               silence_timeout=action.silence_timeout, beep=action.beep)
-            return E.RecordingDone(at=time.time(), url=str(path) if duration else "", duration=duration)
+            recording, duration = await call.record(max_length=action.max_length,
+                                                    silence_timeout=action.silence_timeout, beep=action.beep)
+            return E.RecordingDone(at=time.time(), url=recording.reference if duration else "", duration=duration)
         elif isinstance(action, A.Transfer):
             outcome = await call.transfer(action.target, timeout=action.timeout)
             return E.TransferResult(ok=outcome.ok, at=time.time(), reason=outcome.reason)

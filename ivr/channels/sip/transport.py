@@ -9,24 +9,34 @@
   class asyncio's selector transport does not inherit from (defect 5: a traceback at every start).
 - The last response sent on each INVITE server transaction is kept (keyed by Via branch, ~32 s)
   so the endpoint can answer a retransmitted INVITE with it (defect 1).
+- Nothing is sent to an address that is not an IP literal with a port in 1-65535 (addresses.py): asyncio
+  closes a datagram transport for good on such a sendto(). A request naming one (Via, Contact,
+  Record-Route, SDP) gets a 400 at the datagram's source instead.
+- If the socket closes anyway (anything asyncio treats as fatal), it is reopened on the same address;
+  when that fails, `failed` is set so `ivr sip` exits and its supervisor starts it again.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import re
+import socket
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
 from aiosipua import SipMessage, SipRequest, SipResponse, UdpSipTransport
-from aiosipua.transport import _stamp_via_received
+from aiosipua.transport import _response_destination, _stamp_via_received
+
+from .addresses import BadAddress, checked, request_problem
 
 log = logging.getLogger(__name__)
 
 MAX_DATAGRAM = 16 * 1024
 INVITE_RESPONSE_TTL = 32.0  # Timer H: how long a retransmitted INVITE may still arrive
 MAX_REMEMBERED_RESPONSES = 20_000
+REOPEN_ATTEMPTS = 5
+REOPEN_DELAY = 0.2  # seconds between attempts: the port is normally free again at once
 
 
 class RateLimitedLog:
@@ -67,6 +77,9 @@ class _Protocol(asyncio.DatagramProtocol):
     def error_received(self, exc: Exception) -> None:
         log.debug("SIP UDP error: %s", exc)
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._owner.connection_lost(self, exc)
+
 
 _SALVAGE = re.compile(rb"^(via|v|call-id|i|cseq|from|f|to|t)[ \t]*:[ \t]*(.+?)\r?$", re.IGNORECASE | re.MULTILINE)
 _FULL_NAMES = {b"v": b"via", b"i": b"call-id", b"f": b"from", b"t": b"to"}
@@ -78,12 +91,50 @@ class IvrUdpTransport(UdpSipTransport):
         self.bad_log = RateLimitedLog()
         self.dropped = 0
         self.invite_responses: OrderedDict[str, tuple[float, SipResponse]] = OrderedDict()
+        self.family = socket.AF_INET6 if ":" in self.local_addr[0] else socket.AF_INET
+        self.reopened = 0
+        self.stopping = False
+        self.failed: asyncio.Future | None = None  # set when the socket closed and could not be reopened
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
-        await loop.create_datagram_endpoint(lambda: _Protocol(self), local_addr=self.local_addr)
+        self.failed = loop.create_future()
+        await self._open()
+
+    async def _open(self) -> None:
+        protocol = _Protocol(self)
+        await asyncio.get_running_loop().create_datagram_endpoint(lambda: protocol, local_addr=self.local_addr)
         bound = self._udp_transport.get_extra_info("sockname")
         self.local_addr = (self.local_addr[0], bound[1])  # port 0 -> the port the OS picked
+        self._protocol = protocol
+
+    async def stop(self) -> None:
+        self.stopping = True
+        await super().stop()
+
+    # --- a socket closed under us --------------------------------------------------------
+    def connection_lost(self, protocol: _Protocol, exc: Exception | None) -> None:
+        if self.stopping or protocol is not getattr(self, "_protocol", None):
+            return
+        log.error("SIP UDP socket on %s:%d closed (%r); reopening it", *self.local_addr, exc)
+        self._udp_transport = None
+        asyncio.get_running_loop().create_task(self._reopen())
+
+    async def _reopen(self) -> None:
+        for attempt in range(REOPEN_ATTEMPTS):
+            if self.stopping:
+                return
+            try:
+                await self._open()
+            except OSError as exc:
+                log.error("SIP UDP socket not reopened (attempt %d): %s", attempt + 1, exc)
+                await asyncio.sleep(REOPEN_DELAY * (attempt + 1))
+                continue
+            self.reopened += 1
+            log.warning("SIP UDP socket reopened on %s:%d", *self.local_addr)
+            return
+        if self.failed is not None and not self.failed.done():
+            self.failed.set_result(f"cannot reopen udp {self.local_addr[0]}:{self.local_addr[1]}")
 
     # --- receiving -----------------------------------------------------------------------
     def receive(self, data: bytes, addr: tuple[str, int]) -> None:
@@ -102,6 +153,8 @@ class IvrUdpTransport(UdpSipTransport):
             self._drop(addr, f"unparsable ({type(exc).__name__})")
             self._salvage_400(data, addr)
             return
+        if isinstance(msg, SipRequest) and not self._addresses_ok(msg, addr):
+            return
         if self.on_message is None:
             return
         try:
@@ -111,6 +164,21 @@ class IvrUdpTransport(UdpSipTransport):
             if isinstance(msg, SipRequest) and msg.method != "ACK":
                 code = 400 if isinstance(exc, (ValueError, IndexError, KeyError, TypeError)) else 500
                 self.reply_error(msg, code, "Bad Request" if code == 400 else "Server Internal Error")
+
+    def _addresses_ok(self, request: SipRequest, addr: tuple[str, int]) -> bool:
+        """False (after a 400, or a drop for an ACK) when the request names an address we cannot send to."""
+        problem = request_problem(request, self.family)
+        reply_to = None
+        try:
+            reply_to = checked(_response_destination(request), self.family)
+        except BadAddress as exc:
+            problem = problem or f"reply address: {exc}"
+        if problem is None:
+            return True
+        self._drop(addr, f"{request.method}: {problem}")
+        if request.method != "ACK":  # a bad Via: answer where the datagram came from, never where it says
+            self.reply_error(request, 400, "Bad Request", to=addr if reply_to is None or "Via" in problem else None)
+        return False
 
     def _drop(self, addr: tuple[str, int], why: str) -> None:
         self.dropped += 1
@@ -131,15 +199,17 @@ class IvrUdpTransport(UdpSipTransport):
             if name in found:
                 lines.append(name.title().replace(b"Id", b"ID").replace(b"Cseq", b"CSeq") + b": " + found[name])
         lines += [b"Content-Length: 0", b"", b""]
-        self._udp_transport.sendto(b"\r\n".join(lines), addr)
+        self.send(b"\r\n".join(lines), addr)
 
     # --- sending -------------------------------------------------------------------------
     def send(self, message, addr: tuple[str, int]) -> None:
         if self._udp_transport is None:
-            return  # stopped: late timers must not raise
+            return  # stopped or reopening: late timers must not raise
         try:
-            self._udp_transport.sendto(bytes(message), addr)
-        except (OSError, OverflowError, ValueError, TypeError) as exc:  # e.g. a Via with port 0 or 99999
+            self._udp_transport.sendto(bytes(message), checked(addr, self.family))
+        except BadAddress as exc:  # never reaches asyncio, which would close the socket
+            self.bad_log.warning("Not sending SIP to %r: %s", addr, exc)
+        except (OSError, ValueError, TypeError) as exc:
             self.bad_log.warning("Cannot send SIP to %s: %r", addr, exc)
 
     def send_reply(self, response: SipResponse) -> None:
@@ -150,7 +220,9 @@ class IvrUdpTransport(UdpSipTransport):
                 self.remember_invite_response(key, response)
         super().send_reply(response)
 
-    def reply_error(self, request: SipRequest, code: int, reason: str, headers: dict | None = None) -> None:
+    def reply_error(self, request: SipRequest, code: int, reason: str, headers: dict | None = None,
+                    to: tuple[str, int] | None = None) -> None:
+        """An error response built from the request; sent by its Via, or to `to` when given."""
         response = SipResponse(status_code=code, reason_phrase=reason)
         for via in request.headers.get("via"):
             response.headers.append("Via", via)
@@ -162,6 +234,9 @@ class IvrUdpTransport(UdpSipTransport):
                 response.headers.set_single(name, value)
         for name, value in (headers or {}).items():
             response.headers.set_single(name, value)
+        if to is not None:
+            self.send(response, to)
+            return
         try:
             self.send_reply(response)
         except ValueError:

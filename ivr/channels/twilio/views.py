@@ -1,8 +1,9 @@
 """Twilio webhooks (blueprint `bp`, /twilio/*): voice turns, status callbacks, the fallback URL and SMS.
 
-Every /twilio/* request must carry a valid X-Twilio-Signature (403 otherwise, before anything is read or
-written); bodies over `max_request_bytes` get 413. All call state is in Redis keyed by CallSid (through the
-call session), so any number of web processes can serve the turns of one call. Each action URL carries the
+Every /twilio/* request must be a url-encoded form post (415 otherwise: that is all Twilio sends) carrying a
+valid X-Twilio-Signature (403 otherwise, before anything is read or written); bodies over `max_request_bytes`
+get 413. All call state is in Redis keyed by CallSid (through the call session), so any number of web
+processes can serve the turns of one call. Each action URL carries the
 turn number `t`; the turn id given to the call session is derived from it and the signed parameters, so a
 request Twilio delivers twice gets the same TwiML and queues nothing twice. Any failure still answers with
 TwiML: a caller never hears dead air. Prompt audio for "play" mode is served by `audio_bp` (/audio/<key>.wav).
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from functools import lru_cache
 
@@ -21,8 +23,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from ivr.channels import prompt_audio as tts
 from ivr.channels.twilio import sms_view as twilio_sms
 from ivr.channels.twilio import voice
-from ivr.channels.twilio.signature import is_signed
+from ivr.channels.twilio.signature import FORM_MIMETYPE, is_signed
 from ivr.engine.actions import Say
+from ivr.phone import PhonePolicy
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,7 @@ audio_bp = Blueprint("twilio_audio", __name__)
 
 AUDIO_MAX_AGE = 365 * 24 * 3600  # audio is addressed by the hash of its content's source: never changes
 TURN_PARAMS = ("Digits", "SpeechResult", "DialCallStatus", "RecordingUrl", "RecordingDuration")
+TURN_NUMBER = re.compile(r"[0-9]{1,9}")
 EVENT_READERS = {"gather": voice.gather_event, "dial": voice.dial_event, "record": voice.record_event}
 
 
@@ -65,10 +69,15 @@ def twiml(document: str) -> Response:
 
 @bp.before_request
 def require_signature():
+    if request.mimetype != FORM_MIMETYPE:  # checked before the body is parsed: no other parser ever runs here
+        log.warning("refused %s: Content-Type %r is not %s", request.path, request.mimetype, FORM_MIMETYPE)
+        return jsonify(error=f"Twilio webhooks must be {FORM_MIMETYPE} posts", status=415), 415
     settings = _settings()
     request.form  # noqa: B018 - parse first: a body over MAX_CONTENT_LENGTH raises 413 here
     if not is_signed(request._get_current_object(), settings.twilio_auth_token, settings.public_base_url):
-        log.warning("refused %s: missing or invalid X-Twilio-Signature", request.path)
+        # the body stays generic; the operator's log names the setting when that is the cause
+        log.warning("refused %s: %s", request.path, "missing or invalid X-Twilio-Signature"
+                    if settings.twilio_auth_token else "TWILIO_AUTH_TOKEN is not set, so no request can be verified")
         return jsonify(error="missing or invalid X-Twilio-Signature"), 403
     return None
 
@@ -94,7 +103,13 @@ def _call_id(form) -> str:
 
 
 def _turn_number() -> int:
-    return max(0, request.args.get("t", default=0, type=int))
+    """The `t` of the action URL we wrote. Strictly digits: Twilio's signing string has no separators, so a
+    signed request's first pairs appended to its URL land in `t`, and a lenient reading would turn a replayed
+    turn into a new one."""
+    raw = request.args.get("t", "0")
+    if not TURN_NUMBER.fullmatch(raw):
+        raise BadRequest("t must be the turn number of an action URL this app wrote")
+    return int(raw)
 
 
 def _turn_id(form, kind: str, number: int) -> str:
@@ -114,9 +129,9 @@ def _play_url(say: Say, settings) -> str | None:
 
 
 @lru_cache(maxsize=2048)
-def _render_said(visible: tuple, urls: voice.TurnUrls) -> str:
-    """Say-mode TwiML depends only on the visible actions and URLs; menus repeat across calls, so cache it."""
-    return voice.render(list(visible), urls)
+def _render_said(visible: tuple, urls: voice.TurnUrls, policy: PhonePolicy) -> str:
+    """Say-mode TwiML depends only on the visible actions, URLs and policy; menus repeat across calls: cache it."""
+    return voice.render(list(visible), urls, policy=policy)
 
 
 def _public_root(settings) -> str:
@@ -129,9 +144,10 @@ def _render(actions: list, next_turn: int, settings) -> Response:
     actions = voice.explain_error(actions, settings.fallback_message)
     base = f"{_public_root(settings)}{bp.url_prefix}/voice"
     urls = voice.TurnUrls(*(f"{base}/{kind}?t={next_turn}" for kind in ("gather", "dial", "record")))
+    policy = PhonePolicy.from_settings(settings)
     if settings.twilio_prompt_mode == "play":
-        return twiml(voice.render(actions, urls, lambda say: _play_url(say, settings)))
-    return twiml(_render_said(tuple(a for a in actions if isinstance(a, voice.VISIBLE)), urls))
+        return twiml(voice.render(actions, urls, lambda say: _play_url(say, settings), policy))
+    return twiml(_render_said(tuple(a for a in actions if isinstance(a, voice.VISIBLE)), urls, policy))
 
 
 @bp.post("/voice")
@@ -152,6 +168,9 @@ def voice_turn(kind: str):
     form, settings = request.form, _settings()
     call_id, number = _call_id(form), _turn_number()
     event = EVENT_READERS[kind](form, now())
+    if kind == "record" and form.get("RecordingUrl") and not event.url:
+        log.warning("call %s: ignored RecordingUrl %r, not a recording on Twilio's API host", call_id,
+                    form["RecordingUrl"][:200])
     try:
         actions = _runtime().call_session.turn(call_id, event, turn_id=_turn_id(form, kind, number))
         return _render(actions, number + 1, settings)

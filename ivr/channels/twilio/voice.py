@@ -2,7 +2,9 @@
 
 Translation only: no I/O. Prompts are rendered as <Say voice language> or, when the caller passes a `play_url`
 function, as <Play> of the same audio the SIP channel plays. A Gather nests the prompts just before it when they
-may be interrupted (barge-in), so a key press or speech stops them as on SIP.
+may be interrupted (barge-in), so a key press or speech stops them as on SIP. A transfer dials its target as
+the phone-number policy gives it (ivr/phone: E.164, or a SIP URI); a target the policy refuses is never dialled:
+the TwiML redirects to the dial action at once, which reports the transfer as failed.
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ivr.engine import actions as A
 from ivr.engine import events as E
+from ivr.phone import NumberRefused, PhonePolicy
+from ivr.system.recordings import is_twilio_url
 
 # Voices Twilio's <Say> knows; other names (espeak-ng voices meant for SIP) are left out so Twilio uses its default.
 _TWILIO_VOICE = re.compile(r"^(man|woman|alice|(Polly|Google)\.[A-Za-z0-9_-]+)$")
@@ -64,8 +68,23 @@ def _gather_attributes(gather: A.Gather, action_url: str, language: str) -> dict
     return attrs
 
 
-def render(actions: list, urls: TurnUrls, play_url: PlayUrl | None = None) -> str:
+def _dial(response: VoiceResponse, transfer: A.Transfer, urls: TurnUrls, policy: PhonePolicy) -> None:
+    try:
+        target = policy.transfer_target(transfer.target, extensions=False)  # Twilio has no PBX to route them
+    except NumberRefused:  # no DialCallStatus: the dial action reads it as a failed transfer
+        response.redirect(urls.dial, method="POST")
+        return
+    dial = response.dial(timeout=_seconds(transfer.timeout), action=urls.dial, method="POST",
+                         caller_id=transfer.caller_id or None)
+    if target.startswith(("sip:", "sips:")):
+        dial.sip(target)
+    else:
+        dial.number(target.removeprefix("tel:"))
+
+
+def render(actions: list, urls: TurnUrls, play_url: PlayUrl | None = None, policy: PhonePolicy | None = None) -> str:
     """One turn's actions as a TwiML document. Jobs and Logs are not the caller's business and render nothing."""
+    policy = policy or PhonePolicy()
     response = VoiceResponse()
     says: list[A.Say] = []
     language = ""
@@ -93,12 +112,7 @@ def render(actions: list, urls: TurnUrls, play_url: PlayUrl | None = None) -> st
             says.clear()
         elif isinstance(action, A.Transfer):
             flush()
-            dial = response.dial(timeout=_seconds(action.timeout), action=urls.dial, method="POST",
-                                 caller_id=action.caller_id or None)
-            if action.target.startswith(("sip:", "sips:")):
-                dial.sip(action.target)
-            else:
-                dial.number(action.target)
+            _dial(response, action, urls, policy)
         elif isinstance(action, A.Record):
             flush()
             response.record(max_length=_seconds(action.max_length), timeout=_seconds(action.silence_timeout),
@@ -164,4 +178,6 @@ def record_event(form: Mapping[str, str], at: float) -> E.RecordingDone:
     except ValueError:
         duration = 0.0
     url = (form.get("RecordingUrl") or "").strip()
+    if not is_twilio_url(url):  # a path or another host is no recording: it ends as an empty voicemail
+        url = ""
     return E.RecordingDone(url=url, duration=duration, at=at)

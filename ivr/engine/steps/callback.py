@@ -28,6 +28,8 @@ class Callback(Step):
         schedule = ctx.flow.schedule
         payload = {"number": number, "requested_at": ctx.at, "connect_to": ctx.render(self.connect_to),
                    "schedule": schedule.spec if schedule is not None else None}
+        if ctx.flow.country:  # where the worker reads digits typed without a '+' (ivr/phone)
+            payload["country"] = ctx.flow.country
         job = ctx.job(self.id, "callback", payload)
         ctx.state["outcome"] = self.outcome or "callback_requested"
         actions: list[Action] = [job, Log(event="callback_requested", data={"step": self.id, "number": number})]

@@ -28,6 +28,8 @@ class FollowUp(Step):
 
     def enter(self, ctx: Context) -> Outcome:
         payload = {name: ctx.render(t) for name, t in self.fields.items()}
+        if ctx.flow.country and self.job_kind in ("sms", "chat"):  # where the worker reads a number without '+'
+            payload["country"] = ctx.flow.country
         job = ctx.job(self.id, self.job_kind, payload)
         ctx.state["outcome"] = self.outcome or f"{self.job_kind}_sent"
         actions: list[Action] = [job, Log(event="follow_up", data={"step": self.id, "kind": self.job_kind,

@@ -13,7 +13,7 @@ import wave
 from collections import OrderedDict
 from pathlib import Path
 
-from ivr.channels.prompt_audio import TtsError, convert_audio, render_tts
+from ivr.channels.prompt_audio import TtsError, convert_audio, flow_audio, render_tts
 
 from . import g711
 
@@ -70,11 +70,8 @@ class PromptLibrary:
 
     def wav_path(self, *, text: str = "", audio: str = "", voice: str = "", language: str = "") -> Path:
         """The 8 kHz WAV for a prompt (blocking; renders on a cache miss)."""
-        if audio:
-            source = Path(audio)
-            if not source.is_absolute() and self.audio_root is not None:
-                source = self.audio_root / source
-            return convert_audio(source, self.cache_dir)
+        if audio:  # only a file inside the flows folder (ivr.flows.audio)
+            return convert_audio(flow_audio(audio, self.audio_root), self.cache_dir)
         return render_tts(text, self.cache_dir, voice, language)
 
     def _load(self, payload_type: int, text: str, audio: str, voice: str, language: str) -> tuple[bytes, ...]:

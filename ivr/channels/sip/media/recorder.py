@@ -2,7 +2,7 @@
 
 The stream hands over decoded 20 ms frames in arrival order; nothing is padded from RTP timestamps,
 so a hostile timestamp jump cannot make the recorder allocate. The file is bounded by the maximum
-length: frames past it are ignored and `full` resolves.
+length: frames past it are ignored and `full` resolves. Recordings are 0600 in a 0700 directory.
 """
 from __future__ import annotations
 
@@ -11,15 +11,17 @@ import asyncio
 import wave
 from pathlib import Path
 
+from ivr.system.private_files import open_private
+
 SILENCE_PEAK = 600  # below this peak sample value a 20 ms frame counts as silence
 FRAME_SECONDS = 0.02
 
 
 class Recorder:
     def __init__(self, path: Path, max_length: float, silence_timeout: float) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._wav = wave.open(str(path), "wb")
+        self._file = open_private(path)  # a caller's voice: 0600 in a 0700 directory
+        self._wav = wave.open(self._file, "wb")
         self._wav.setnchannels(1)
         self._wav.setsampwidth(2)
         self._wav.setframerate(8000)
@@ -56,6 +58,7 @@ class Recorder:
         if self._wav is not None:
             self._wav.close()
             self._wav = None
+            self._file.close()  # wave leaves a file object it did not open to its owner
         if not self.finished.done():
             self.finished.set_result("closed")
         return self.duration

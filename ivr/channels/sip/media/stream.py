@@ -14,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import socket
 import struct
 from collections import deque
 from collections.abc import Callable
 
+from ..addresses import checked
 from . import g711
 from .dtmf import GoertzelDetector, Rfc2833Receiver
 
@@ -141,8 +143,11 @@ class RtpStream(asyncio.DatagramProtocol):
         self._ts = (self._ts + g711.SAMPLES_PER_FRAME) & 0xFFFFFFFF
 
     def update_remote(self, remote: tuple[str, int]) -> None:
-        """A re-INVITE moved the peer's media: follow it, keep our socket, sequence and timestamps."""
-        self.remote = remote
+        """A re-INVITE moved the peer's media: follow it, keep our socket, sequence and timestamps.
+
+        Raises BadAddress for an address sendto() would choke on (the tick sends to it 50 times a second)."""
+        sock = self.transport.get_extra_info("socket") if self.transport is not None else None
+        self.remote = checked(remote, sock.family if sock is not None else socket.AF_INET)
         self._latched = False
 
     # --- receiving -------------------------------------------------------------------------

@@ -1,0 +1,60 @@
+"""Flow audio files: an `audio:` path names a file inside the flows folder, and nothing else (issue 12 item 10).
+
+Otherwise a flow could play, and Twilio's <Play> would serve to anyone, another caller's voicemail or any file
+the process can read. The validator refuses, at its file:line, an `audio:` that is absolute or that resolves
+(symlinks included) outside the folder the flow is loaded from. The channels call `resolve_audio` again when
+they play it: a link can change after the flow was validated.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path, PurePath
+
+from .source import Located, Problem
+
+
+def resolve_audio(audio: str, flows_dir: Path | str) -> Path | None:
+    """The real path `audio` names under `flows_dir`, or None if it is absolute or resolves outside it."""
+    if not audio or PurePath(audio).is_absolute():
+        return None
+    try:
+        root = Path(flows_dir).resolve()
+        target = (root / audio).resolve()
+    except (OSError, ValueError):  # a link loop, a NUL byte
+        return None
+    return target if target.is_relative_to(root) else None
+
+
+def _lexically_inside(audio: str) -> bool:
+    """Without a folder to resolve against (a flow checked as text alone): no absolute path, no way up."""
+    if not audio or "\0" in audio or PurePath(audio).is_absolute():
+        return False
+    return os.path.normpath(audio).split(os.sep)[0] != os.pardir
+
+
+FieldPath = tuple[str | int, ...]
+
+
+def _audio_fields(node: object, path: FieldPath) -> Iterator[tuple[FieldPath, str]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "audio" and isinstance(value, str):
+                yield path + (key,), value
+            else:
+                yield from _audio_fields(value, path + (key,))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _audio_fields(value, path + (index,))
+
+
+def audio_problems(data: dict[str, object], located: Located, flows_dir: Path | None) -> list[Problem]:
+    """A problem at every `audio:` of the flow's steps that names a file outside the flows folder."""
+    problems = []
+    for path, audio in _audio_fields(data.get("steps", {}), ("steps",)):
+        inside = resolve_audio(audio, flows_dir) is not None if flows_dir is not None else _lexically_inside(audio)
+        if not inside:
+            where = ".".join(map(str, path))
+            problems.append(located.problem(path, f"{where}: audio {audio!r} is outside the flows folder; use a "
+                                                  f"path relative to it, such as prompts/welcome.wav"))
+    return problems
