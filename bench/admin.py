@@ -28,12 +28,12 @@ from ivr.engine import actions as A  # noqa: E402
 from ivr.engine import advance  # noqa: E402
 from ivr.engine import events as E  # noqa: E402
 from ivr.flows import load_flow  # noqa: E402
-from ivr.redis_embedded import EmbeddedRedis  # noqa: E402
 from ivr.settings import Settings  # noqa: E402
 from ivr.store.analytics import record_calls_finished  # noqa: E402
 from ivr.store.callbacks import CallbackStore  # noqa: E402
 from ivr.store.calls import CallStore  # noqa: E402
 from ivr.store.chats import ChatStore  # noqa: E402
+from ivr.store.embedded import EmbeddedRedis  # noqa: E402
 from ivr.store.users import Role, UserStore  # noqa: E402
 from ivr.web import create_app  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 Everything is real and on loopback: an embedded redis-server, worker processes (`python -m ivr worker`),
 an aiosmtpd SMTP sink and the fake Twilio REST API (tests/fakes, in their own process). Jobs are queued exactly as
-a call turn queues them (turn_writes.apply_write): per call one SMS and one email.
+a call turn queues them (call_session.writes.apply_write): per call one SMS and one email.
 
 Two measurements:
 - throughput: queue all jobs of --calls calls, start --workers burst workers, time until all are delivered;
@@ -32,10 +32,10 @@ sys.path.insert(0, str(ROOT))
 from rq import Queue  # noqa: E402
 
 from ivr import jobs  # noqa: E402
-from ivr.redis_embedded import EmbeddedRedis  # noqa: E402
+from ivr.call_session.writes import apply_write, new_write  # noqa: E402
 from ivr.store import connect  # noqa: E402
+from ivr.store.embedded import EmbeddedRedis  # noqa: E402
 from ivr.store.followups import FollowupStore  # noqa: E402
-from ivr.turn_writes import apply_write, new_write  # noqa: E402
 
 
 def run_fakes(conn_out) -> None:

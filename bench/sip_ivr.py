@@ -63,8 +63,8 @@ async def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     counters = {"digits_gathered": 0}
     if args.flow:
+        from ivr.call_session.wiring import open_call_session
         from ivr.channels.sip.session import flow_app
-        from ivr.runtime import open_call_session
         from ivr.settings import Settings
         app = flow_app(open_call_session(Settings.from_env()))
     else:

@@ -2,6 +2,8 @@
 # One entry point for a fresh Debian/Ubuntu machine:
 #   deploy/bootstrap.sh run    install everything, then start the whole product (`ivr run`)
 #   deploy/bootstrap.sh test   install everything, then run the whole test suite
+#   deploy/bootstrap.sh lint   install everything, then check the house rules: import contracts (lint-imports),
+#                              ruff check, mypy (strict on ivr/engine and ivr/flows) and the size limits
 #   deploy/bootstrap.sh bench  install everything plus the benchmarks' tools (requirements-bench.lock: pyinstrument,
 #                              py-spy, the GPL pyVoIP baseline; wrk and tcpdump), then stop
 # System packages are installed non-interactively when missing (needs root or sudo). Python packages come only
@@ -59,6 +61,11 @@ fi
 case "${1:-run}" in
   run)  shift || true; exec "$VENV/bin/ivr" run "$@" ;;
   test) shift || true; exec "$VENV/bin/python" -m pytest -q "$@" ;;
+  lint)
+    "$VENV/bin/lint-imports"
+    "$VENV/bin/ruff" check .
+    "$VENV/bin/mypy"
+    exec "$VENV/bin/python" .ci/limits.py ;;
   bench) echo "installed from $LOCK into $VENV: run the benchmarks with $VENV/bin/python bench/NAME.py" ;;
-  *)    echo "usage: $0 run|test|bench [args...]" >&2; exit 2 ;;
+  *)    echo "usage: $0 run|test|lint|bench [args...]" >&2; exit 2 ;;
 esac

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import click
 
-from .channels.simulator import TurnSyntaxError, as_json_line, describe, parse_turn
-from .engine import advance
-from .engine.events import CallStarted, HungUp
+from .channels.simulator import SimulatedCall, TurnSyntaxError, as_json_line, describe, parse_turn, play
 from .flows import FlowInvalid, load_flow, validate_paths
 from .settings import Settings
 
@@ -70,13 +68,22 @@ def simulate(settings: Settings, flow_path: str, caller: str, called: str, at_te
     at = _parse_time(at_text)
     session = None
     if enqueue:
-        from .runtime import open_call_session  # storage is only needed here
+        from .call_session.wiring import open_call_session  # storage is only needed here
         session = open_call_session(settings, flows_dir=Path(flow_path).parent)
     emit = (lambda a: click.echo(as_json_line(a))) if as_json else _echo_readable
+    call = SimulatedCall(flow, caller=caller, called=called, session=session)
     if inputs:
-        _run_scripted(flow, inputs, caller, called, at, emit, session)
-    else:  # reads turns from stdin, typed or piped, until the call ends or input ends
-        _run_interactive(flow, caller, called, at, emit, announce=not as_json)
+        try:
+            for turn in inputs:
+                parse_turn(turn, at)
+        except TurnSyntaxError as exc:
+            raise click.BadParameter(str(exc), param_hint="--input") from None
+        play(call, inputs, at=at, show=emit)
+        return
+    # reads turns from stdin, typed or piped, until the call ends or the input ends
+    if not as_json:
+        click.echo(f"Simulating {flow.id} as {caller}. Type digits, 'say: words', 'silence' or 'hangup'.")
+    play(call, _typed_turns(), at=at, show=emit, on_error=lambda exc: click.echo(f"  ! {exc}"))
 
 
 def _echo_readable(action) -> None:
@@ -85,41 +92,13 @@ def _echo_readable(action) -> None:
         click.echo(line)
 
 
-def _run_scripted(flow, inputs, caller, called, at, emit, session) -> None:
-    from .simulate import run_script
-    try:
-        for turn in inputs:
-            parse_turn(turn, at)
-    except TurnSyntaxError as exc:
-        raise click.BadParameter(str(exc), param_hint="--input") from None
-    transcript = run_script(flow, inputs, caller=caller, called=called, at=at, session=session)
-    for action in transcript.actions:
-        emit(action)
-
-
-def _run_interactive(flow, caller, called, at, emit, announce: bool) -> None:
-    if announce:
-        click.echo(f"Simulating {flow.id} as {caller}. Type digits, 'say: words', 'silence' or 'hangup'.")
-    state, actions = advance(flow, None, CallStarted(call_id="console", caller=caller, called=called,
-                                                       channel="simulator", at=at))
+def _typed_turns():
+    """Lines typed at the console, until end of input (or Ctrl-C)."""
     while True:
-        for action in actions:
-            emit(action)
-        if state.get("done"):
-            return
         try:
-            line = click.prompt("caller", default="silence", show_default=False, prompt_suffix="> ")
+            yield click.prompt("caller", default="silence", show_default=False, prompt_suffix="> ")
         except (click.Abort, EOFError):
-            state, actions = advance(flow, state, HungUp(at=at))
-            continue
-        at += 5
-        try:
-            event = parse_turn(line, at)
-        except TurnSyntaxError as exc:
-            click.echo(f"  ! {exc}")
-            actions = []
-            continue
-        state, actions = advance(flow, state, event)
+            return
 
 
 @main.command()
@@ -129,6 +108,7 @@ def _run_interactive(flow, caller, called, at, emit, announce: bool) -> None:
 def run(settings: Settings, without: tuple[str, ...]) -> None:
     """Run the whole product: embedded Redis (unless REDIS_URL is set), web + admin, worker and SIP."""
     import logging
+
     from .run import Supervisor
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     parts = tuple(p for p in ("web", "worker", "sip") if p in main.commands and p not in without)
@@ -137,11 +117,11 @@ def run(settings: Settings, without: tuple[str, ...]) -> None:
 
 def _add_part_commands() -> None:
     """Each part keeps its commands beside its code; they all hang off this one group."""
-    from .admin.cli import admin
+    from .admin.cli import admin, calls
     from .channels.sip.cli import sip
-    from .cli_store import calls, worker
     from .web_cli import web
-    for command in (web, worker, calls, sip, admin):
+    from .worker import worker_command
+    for command in (web, worker_command, calls, sip, admin):
         main.add_command(command)
 
 

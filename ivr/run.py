@@ -16,10 +16,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from .private_files import private_dir, tighten_tree, write_private_file
-from .procs import die_with_parent
-from .redis_embedded import EmbeddedRedis
 from .settings import Settings
+from .store.embedded import EmbeddedRedis
+from .system.private_files import private_dir, tighten_tree, write_private_file
+from .system.procs import die_with_parent
 
 log = logging.getLogger("ivr.run")
 MAX_BACKOFF = 30.0

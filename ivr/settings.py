@@ -5,7 +5,7 @@ Everything else receives a Settings instance explicitly; nothing else reads os.e
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 
@@ -60,7 +60,6 @@ class Settings:
     sip_no_rtp_timeout: float = 30.0
     sip_no_ack_timeout: float = 32.0
     # Follow-ups
-    webhook_urls: tuple[str, ...] = ()
     webhook_secret: str = ""
     callback_max_attempts: int = 3
     callback_retry_spacing: int = 600
@@ -101,7 +100,7 @@ class Settings:
         "sip_user": "IVR_SIP_USER", "sip_password": "IVR_SIP_PASSWORD",
         "sip_register_expiry": "IVR_SIP_REGISTER_EXPIRY", "sip_no_rtp_timeout": "IVR_SIP_NO_RTP_TIMEOUT",
         "sip_no_ack_timeout": "IVR_SIP_NO_ACK_TIMEOUT",
-        "webhook_urls": "IVR_WEBHOOK_URLS", "webhook_secret": "IVR_WEBHOOK_SECRET",
+        "webhook_secret": "IVR_WEBHOOK_SECRET",
         "callback_max_attempts": "IVR_CALLBACK_MAX_ATTEMPTS",
         "callback_retry_spacing": "IVR_CALLBACK_RETRY_SPACING",
         "callback_rate_limit_per_day": "IVR_CALLBACK_RATE_LIMIT", "callback_channel": "IVR_CALLBACK_CHANNEL",
@@ -113,7 +112,7 @@ class Settings:
     }
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> "Settings":
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
         """Build settings from environment variables (see `_ENV`), then apply keyword overrides."""
         env = os.environ if environ is None else environ
         if "IVR_CALLBACK_ALLOWED" in env:  # a silently ignored guard would be worse than none
@@ -141,5 +140,5 @@ class Settings:
         values.update(overrides)
         return cls(**values)
 
-    def with_overrides(self, **overrides) -> "Settings":
+    def with_overrides(self, **overrides) -> Settings:
         return replace(self, **overrides)

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import twilio_web
-from .private_files import write_private_file
+from .channels.twilio import views as twilio_web
 from .settings import Settings
+from .system.private_files import write_private_file
 
 
 class WebRuntime:
@@ -28,17 +28,22 @@ class WebRuntime:
     def redis(self):
         if self._redis is not None:
             return self._redis
-        from .runtime import open_redis
+        from .call_session.wiring import open_redis
         return open_redis(self.settings)
 
     @cached_property
     def call_session(self):
-        from .runtime import open_call_session
+        from .call_session.wiring import open_call_session
         return open_call_session(self.settings, conn=self.redis)
 
     @cached_property
+    def sms_conversations(self):
+        from .store.sms_conversations import SmsConversationStore
+        return SmsConversationStore(self.redis)
+
+    @cached_property
     def call_status(self):
-        from .call_status import CallStatusRecorder
+        from .call_session.status import CallStatusRecorder
         return CallStatusRecorder(self.redis, self.call_session)
 
 

@@ -12,18 +12,19 @@ import logging
 import os
 import time
 
+import click
 import redis
 from rq import Queue, SimpleWorker
 from rq.scheduler import RQScheduler
 
 from ivr import jobs
+from ivr.call_session.writes import replay_spool
 from ivr.jobs.context import JobContext, bound
-from ivr.procs import die_with_parent
 from ivr.settings import Settings
 from ivr.store import UNAVAILABLE, analytics, heartbeats
 from ivr.store.calls import CallStore
 from ivr.store.spool import Spool
-from ivr.turn_writes import replay_spool
+from ivr.system.procs import die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -149,14 +150,14 @@ class IvrWorker(SimpleWorker):
 def sip_dialers(settings: Settings) -> dict:
     """The SIP channel's callback dialer, when callbacks go out over SIP.
 
-    Contract for the SIP channel: `ivr/channels/sip/callback_dialer.py` defines `make_dialer(settings)` returning
+    Contract for the SIP channel: `ivr/jobs/sip_dialer.py` defines `make_dialer(settings)` returning
     an object with `place(number, request) -> reference` that raises `ivr.jobs.callback.DialError` on failure.
     Without it, SIP callback attempts fail visibly ("no dialer for callback channel 'sip'").
     """
     if settings.callback_channel != "sip":
         return {}
     try:
-        from ivr.channels.sip.callback_dialer import make_dialer
+        from ivr.jobs.sip_dialer import make_dialer
     except ImportError:
         log.error("IVR_CALLBACK_CHANNEL=sip but the SIP channel has no callback dialer")
         return {}
@@ -176,3 +177,17 @@ def run_worker(settings: Settings, conn: redis.Redis, spool: Spool | None = None
                maintenance_interval: int = MAINTENANCE_INTERVAL, logging_level: str = "INFO") -> bool:
     worker = make_worker(settings, conn, spool, maintenance_interval)
     return worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Exit once the queues are empty (scheduled jobs due now included).")
+@click.option("--maintenance-interval", default=10, show_default=True, type=click.IntRange(1, 3600),
+              help="Seconds between clean-ups that requeue jobs of killed workers, spool replays and heartbeats.")
+@click.pass_obj
+def worker_command(settings: Settings, burst: bool, maintenance_interval: int) -> None:
+    """Run the follow-up worker (email, sms, webhook, chat, callback) with RQ's scheduler."""
+    from ivr.call_session import wiring
+    conn = wiring.open_redis(settings)
+    spool = wiring.open_spool(settings)
+    wiring.replay_quietly(spool, conn, wiring.open_queue(conn))
+    run_worker(settings, conn, spool, burst=burst, maintenance_interval=maintenance_interval)

@@ -1,14 +1,13 @@
 """Private files are 0600, written whole, and with replace=False the first writer wins."""
 from __future__ import annotations
 
+import logging
 import os
+import stat
 
 import pytest
 
-import logging
-import stat
-
-from ivr.private_files import open_private, private_dir, tighten_tree, write_private_file
+from ivr.system.private_files import open_private, private_dir, tighten_tree, write_private_file
 
 
 def test_written_whole_private_and_first_writer_wins(tmp_path):
@@ -27,7 +26,7 @@ def mode(path) -> int:
 
 
 def test_private_dir_is_created_0700_and_a_looser_one_is_tightened_with_a_log(tmp_path, caplog):
-    caplog.set_level(logging.WARNING, logger="ivr.private_files")
+    caplog.set_level(logging.WARNING, logger="ivr.system.private_files")
     made = private_dir(tmp_path / "var" / "recordings")
     assert mode(made) == 0o700 and mode(made.parent) == 0o700 and not caplog.records
     made.chmod(0o755)
@@ -45,7 +44,7 @@ def test_open_private_narrows_an_existing_file(tmp_path):
 
 
 def test_tighten_tree_fixes_what_an_older_version_left(tmp_path, caplog):
-    caplog.set_level(logging.WARNING, logger="ivr.private_files")
+    caplog.set_level(logging.WARNING, logger="ivr.system.private_files")
     (tmp_path / "var" / "recordings").mkdir(parents=True, mode=0o755)
     (tmp_path / "var").chmod(0o755)
     voicemail = tmp_path / "var" / "recordings" / "call-1.wav"

@@ -1,8 +1,9 @@
 """The admin web app and REST API: `init_app(app)` adds login, CSRF, cookie policy, error pages and every blueprint.
 
 One blueprint per area: auth (login, users, tokens, audit), flows, calls, callbacks, chats, analytics, simulator,
-api (/api/v1/), health (/healthz, /metrics). Errors are JSON under /api/ and an HTML page elsewhere. CSRF is checked on every unsafe request except the Twilio webhooks
-(signed by Twilio instead) and API requests carrying a bearer token (no cookie, so no cross-site forgery).
+api (/api/v1/), health (/healthz, /metrics). Errors are JSON under /api/ and an HTML page elsewhere. CSRF is
+checked on every unsafe request except the Twilio webhooks (signed by Twilio instead) and API requests carrying
+a bearer token (no cookie, so no cross-site forgery).
 """
 from __future__ import annotations
 
@@ -95,7 +96,10 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["time"] = common.fmt_time
     app.jinja_env.globals["is_admin"] = common.is_admin
     _register_errors(app)
+    _register_blueprints(app)
 
+
+def _register_blueprints(app: Flask) -> None:
     from . import analytics, api, auth, callbacks, calls, chats, flows, health, simulator
     for module in (auth, flows, calls, callbacks, chats, analytics, simulator, api, health):
         app.register_blueprint(module.bp)

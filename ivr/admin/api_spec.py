@@ -26,6 +26,19 @@ def _op(summary: str, ok: dict, params=(), body: dict | None = None, extra: dict
     return op
 
 
+COMPONENTS = {
+    "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+    "responses": {"Error": _json(_ref("Error"), "An error, as JSON")},
+    "schemas": {
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["code", "message"],
+            "properties": {"code": {"type": "integer"}, "message": {"type": "string"}}}}},
+        "Validation": {"type": "object", "required": ["ok", "problems"], "properties": {
+            "ok": {"type": "boolean"}, "problems": {"type": "array", "items": {"type": "object"}}}},
+    },
+}
+
+
 @lru_cache(maxsize=1)
 def openapi_document() -> dict:
     revision_body = {"type": "object", "required": ["yaml"], "properties": {
@@ -75,15 +88,5 @@ def openapi_document() -> dict:
                 {"409": _json(_ref("Error"), "Not pending any more")})},
             "/analytics": {"get": _op("Counters for a range of days (UTC)", {"200": _json(OBJ)}, DATES)},
         },
-        "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "responses": {"Error": _json(_ref("Error"), "An error, as JSON")},
-            "schemas": {
-                "Error": {"type": "object", "required": ["error"], "properties": {"error": {
-                    "type": "object", "required": ["code", "message"],
-                    "properties": {"code": {"type": "integer"}, "message": {"type": "string"}}}}},
-                "Validation": {"type": "object", "required": ["ok", "problems"], "properties": {
-                    "ok": {"type": "boolean"}, "problems": {"type": "array", "items": {"type": "object"}}}},
-            },
-        },
+        "components": COMPONENTS,
     }

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import redis
 
-from ivr.store import keys, sessions
+from ivr.store import as_text, keys, sessions
 
 FIELDS = ("id", "channel", "caller", "called", "flow_id", "started_at", "ended_at", "outcome", "path")
 BATCH = 500
@@ -49,7 +49,7 @@ class Page:
 
 
 def _text(value) -> str:
-    return "" if value is None else value.decode() if isinstance(value, bytes) else str(value)
+    return "" if value is None else as_text(value)
 
 
 def _row(values: list) -> dict:
@@ -64,7 +64,7 @@ def _row(values: list) -> dict:
 def find_calls(conn: redis.Redis, flt: CallFilter, limit: int = 50, before: float | None = None,
                budget: int = 20_000) -> Page:
     page = Page()
-    high = f"({before}" if before is not None else ("(%r" % flt.end if flt.end is not None else "+inf")
+    high = f"({before}" if before is not None else (f"({flt.end!r}" if flt.end is not None else "+inf")
     low = flt.start if flt.start is not None else "-inf"
     # Without a field filter every candidate matches: fetch just one page. With one, fetch in larger batches.
     size = limit if not (flt.channel or flt.caller or flt.outcome or flt.step) else BATCH
@@ -77,7 +77,7 @@ def find_calls(conn: redis.Redis, flt: CallFilter, limit: int = 50, before: floa
             for call_id, _ in ids:
                 p.hmget(keys.call(_text(call_id)), *FIELDS)
             fetched = p.execute()
-        for (call_id, score), values in zip(ids, fetched):
+        for (_call_id, score), values in zip(ids, fetched):
             page.scanned += 1
             page.before = score
             if values[0] is None:

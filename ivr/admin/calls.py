@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 from flask import Blueprint, abort, render_template, request, send_file
 from flask_login import login_required
 
-from ivr import recordings
 from ivr.store.calls import CallStore
 from ivr.store.followups import FollowupStore
+from ivr.system import recordings
 
 from .call_query import CallFilter, find_calls, live_calls
 from .common import redis_conn, settings
@@ -108,7 +108,7 @@ def show(call_id: str):
 @bp.get("/<call_id>/recordings/<int:index>")
 @login_required
 def recording(call_id: str, index: int):
-    """Serve a voicemail this call recorded, only if the product wrote it (`ivr.recordings` decides)."""
+    """Serve a voicemail this call recorded, only if the product wrote it (`ivr.system.recordings` decides)."""
     found = recordings_of(CallStore(redis_conn()).timeline(call_id))
     if index >= len(found):
         abort(404, description="no such recording")

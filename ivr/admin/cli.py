@@ -1,7 +1,9 @@
-"""`ivr admin ...`: create, delete and log out admin accounts, and rebuild the analytics counters (group `admin`)."""
+"""`ivr admin ...`: create, delete and log out admin accounts, rebuild the analytics counters; `ivr calls`."""
 from __future__ import annotations
 
+import json
 import sys
+from datetime import datetime, timezone
 
 import click
 
@@ -9,7 +11,7 @@ from ivr.settings import Settings
 
 
 def _conn(settings: Settings):
-    from ivr.runtime import CLI_REDIS_TIMEOUT, open_redis
+    from ivr.call_session.wiring import CLI_REDIS_TIMEOUT, open_redis
     return open_redis(settings, timeout=CLI_REDIS_TIMEOUT)
 
 
@@ -89,3 +91,25 @@ def rebuild_analytics(ctx: click.Context) -> None:
             batch = []
     counted += record_calls_finished(conn, batch) if batch else 0
     click.echo(f"{counted} call(s) added to the analytics counters")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per call, per line.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10000), help="How many recent calls.")
+@click.pass_obj
+def calls(settings: Settings, as_json: bool, limit: int) -> None:
+    """List recent calls, newest first, with their outcome, path and follow-up jobs."""
+    from ivr.store.calls import CallStore
+    from ivr.store.followups import FollowupStore
+    conn = _conn(settings)
+    store, followups = CallStore(conn), FollowupStore(conn)
+    for record in store.recent(limit):
+        jobs = [{"id": f["job_id"], "kind": f.get("kind", ""), "status": f.get("status", ""),
+                 "detail": f.get("detail", "")} for f in followups.many(record.jobs)]
+        if as_json:
+            click.echo(json.dumps(dict(record.to_dict(), jobs=jobs), sort_keys=True))
+            continue
+        started = datetime.fromtimestamp(record.started_at or 0, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        summary = ", ".join(f"{j['kind']}:{j['status']}" for j in jobs) or "no follow-ups"
+        click.echo(f"{started}  {record.id}  {record.channel:<9} {record.caller:<16} "
+                   f"{record.outcome or 'in progress':<20} {' > '.join(record.path)}  [{summary}]")

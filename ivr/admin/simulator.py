@@ -5,7 +5,6 @@ call log and the analytics and their jobs are queued like a phone call's."""
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import datetime, timezone
 
 from flask import Blueprint, abort, current_app, jsonify, render_template, request
@@ -13,10 +12,8 @@ from flask_login import login_required
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from ivr.call_session import CallSession
-from ivr.channels.simulator import TurnSyntaxError, describe, parse_turn
+from ivr.channels.simulator import STEP_SECONDS, SimulatedCall, TurnSyntaxError, describe, parse_turn
 from ivr.engine import actions as A
-from ivr.engine import advance
-from ivr.engine.events import CallStarted
 from ivr.store.flows import FlowStore
 
 from . import flow_service as svc
@@ -24,8 +21,6 @@ from .common import is_admin, redis_conn, runtime, settings
 from .flow_graph import render_svg
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
-
-SECONDS_PER_TURN = 5.0
 
 
 class PinnedFlows:
@@ -61,8 +56,13 @@ def _session(revision: str | None) -> CallSession:
                        spool=shared.spool, default_flow=shared.default_flow)
 
 
-def _reply(blob: dict, actions: list, state: dict | None):
-    done = bool(state.get("done")) if state else any(isinstance(a, A.Hangup) for a in actions)
+def _reply(blob: dict, call: SimulatedCall, actions: list):
+    """The page's view of the call; an unrecorded call's engine state travels in the signed blob."""
+    if blob["record"]:  # the session keeps the state: read it back for the page's path and waiting hints
+        state = (runtime().call_session.sessions.load(call.call_id) or {}).get("state")
+    else:
+        state = blob["state"] = call.state
+    done = bool(state.get("done")) if state else call.ended
     return jsonify(sim=_signer().dumps(blob), done=done, call_id=blob["call_id"], recorded=blob["record"],
                    revision=blob["revision"], waiting=(state or {}).get("waiting"),
                    path=(state or {}).get("path", []),
@@ -101,18 +101,10 @@ def start():
     if record and not is_admin():  # a recorded call queues real jobs (texts, callbacks): not for read-only users
         abort(403, description="Recording simulated calls needs the admin role; untick 'record it'.")
     flow = _flow(flow_id, revision)
-    call_id = f"sim-{uuid.uuid4().hex[:12]}"
-    blob = {"call_id": call_id, "flow": flow_id, "revision": flow.revision, "caller": caller, "at": at,
+    call = SimulatedCall(flow, caller=caller, session=_session(flow.revision) if record else None)
+    blob = {"call_id": call.call_id, "flow": flow_id, "revision": flow.revision, "caller": caller, "at": at,
             "turn": 0, "record": record, "state": None}
-    if record:
-        actions = _session(flow.revision).start(call_id=call_id, channel="simulator", caller=caller,
-                                                called="+15550000000", at=at, flow_id=flow_id)
-        state = (runtime().call_session.sessions.load(call_id) or {}).get("state")
-    else:
-        state, actions = advance(flow, None, CallStarted(call_id=call_id, caller=caller, called="+15550000000",
-                                                         channel="simulator", at=at))
-        blob["state"] = state
-    return _reply(blob, actions, state)
+    return _reply(blob, call, call.start(at))
 
 
 @bp.post("/turn")
@@ -125,16 +117,12 @@ def turn():
         abort(400, description="this simulated call is not valid any more; start a new one")
     blob["turn"] += 1
     try:
-        event = parse_turn(str(body.get("input", ""))[:200], blob["at"] + SECONDS_PER_TURN * blob["turn"])
+        event = parse_turn(str(body.get("input", ""))[:200], blob["at"] + STEP_SECONDS * blob["turn"])
     except TurnSyntaxError as exc:
         abort(400, description=str(exc))
-    if blob["record"]:
-        actions = _session(blob["revision"]).turn(blob["call_id"], event, turn_id=f"t{blob['turn']}")
-        state = (runtime().call_session.sessions.load(blob["call_id"]) or {}).get("state")
-    else:
-        if not blob["state"] or blob["state"].get("done"):
-            abort(400, description="this call has ended; start a new one")
-        flow = _flow(blob["flow"], blob["revision"])
-        state, actions = advance(flow, blob["state"], event)
-        blob["state"] = state
-    return _reply(blob, actions, state)
+    if not blob["record"] and (not blob["state"] or blob["state"].get("done")):
+        abort(400, description="this call has ended; start a new one")
+    flow = None if blob["record"] else _flow(blob["flow"], blob["revision"])  # a recorded call's session loads it
+    call = SimulatedCall(flow, caller=blob["caller"], call_id=blob["call_id"], state=blob["state"],
+                         session=_session(blob["revision"]) if blob["record"] else None)
+    return _reply(blob, call, call.send(event, turn_id=f"t{blob['turn']}" if blob["record"] else None))

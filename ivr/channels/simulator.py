@@ -1,15 +1,25 @@
-"""The simulator channel: caller turns typed as text become engine events; actions become readable lines.
+"""The simulator channel: a call played without a phone, from text turns, by the CLI, the browser and the tests.
 
 Turn syntax: digits (`3`, `5551234567#`), `say:words` for speech, `silence` for no input,
 `hangup`, and for the channel's own results `transfer:ok|fail`, `record:SECONDS`.
+
+`SimulatedCall` is one call: without a session the engine runs in memory and nothing is recorded; with a session
+(a CallSession) each turn goes through storage and the job queue exactly as a phone call's would. `play` is the one
+loop that feeds it turns (a script, or lines typed at the console) until the call ends.
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import uuid
+from collections.abc import Callable, Iterable
 
-from ..engine import actions as A
-from ..engine import events as E
+from ivr.engine import actions as A
+from ivr.engine import advance
+from ivr.engine import events as E
+
+DEFAULT_CALLER = "+15550009999"
+DEFAULT_CALLED = "+15550000000"
+STEP_SECONDS = 5.0  # simulated time between two caller turns
 
 
 class TurnSyntaxError(ValueError):
@@ -63,16 +73,88 @@ def as_json_line(action) -> str:
     return json.dumps(A.to_dict(action), sort_keys=True)
 
 
-@dataclass
-class Transcript:
-    """Everything one simulated call produced, in order."""
-    actions: list = field(default_factory=list)
-    state: dict | None = None
+class SimulatedCall:
+    """One simulated call and everything it produced, in order (`actions`, `jobs`, `said`).
+
+    `state` is the engine state while the engine runs in memory; with a session the session keeps it (None here).
+    """
+
+    def __init__(self, flow, *, caller: str = DEFAULT_CALLER, called: str = DEFAULT_CALLED, session=None,
+                 call_id: str | None = None, channel: str = "simulator", state: dict | None = None):
+        self.flow, self.session = flow, session
+        self.call_id = call_id or f"sim-{uuid.uuid4().hex[:12]}"
+        self.caller, self.called, self.channel = caller, called, channel
+        self.state = state
+        self.actions: list[A.Action] = []
+        self.ended = bool(state and state.get("done"))
+
+    def start(self, at: float) -> list[A.Action]:
+        if self.session is not None:
+            return self._took(self.session.start(call_id=self.call_id, channel=self.channel, caller=self.caller,
+                                                 called=self.called, at=at, flow_id=self.flow.id))
+        started = E.CallStarted(call_id=self.call_id, caller=self.caller, called=self.called, channel=self.channel,
+                                at=at)
+        self.state, actions = advance(self.flow, None, started)
+        return self._took(actions)
+
+    def send(self, event, turn_id: str | None = None) -> list[A.Action]:
+        if self.session is not None:
+            return self._took(self.session.turn(self.call_id, event, turn_id=turn_id))
+        self.state, actions = advance(self.flow, self.state, event)
+        return self._took(actions)
+
+    def _took(self, actions: list[A.Action]) -> list[A.Action]:
+        self.actions.extend(actions)
+        if self.state is not None:
+            self.ended = bool(self.state.get("done"))
+        else:  # the session keeps the state: a Hangup is how the call's end shows here
+            self.ended = self.ended or any(isinstance(a, A.Hangup) for a in actions)
+        return actions
 
     @property
-    def jobs(self) -> list:
+    def jobs(self) -> list[A.Job]:
         return [a for a in self.actions if isinstance(a, A.Job)]
 
     @property
     def said(self) -> list[str]:
         return [a.text for a in self.actions if isinstance(a, A.Say)]
+
+
+def play(call: SimulatedCall, turns: Iterable[str], *, at: float, step_seconds: float = STEP_SECONDS,
+         show: Callable[[A.Action], None] = lambda action: None,
+         on_error: Callable[[TurnSyntaxError], None] | None = None) -> SimulatedCall:
+    """Start `call` and feed it `turns` while it goes on; when they run out first, the caller hangs up.
+
+    `turns` may be a list or a generator reading the console: it is only asked for a turn the call waits for.
+    A turn that cannot be read goes to `on_error` (and costs a step of simulated time), or raises without it.
+    """
+    for action in call.start(at):
+        show(action)
+    turns, step = iter(turns), 0
+    while not call.ended:
+        text = next(turns, None)
+        step += 1
+        moment = at + step_seconds * step
+        if text is None:
+            event = E.HungUp(at=moment)
+        else:
+            try:
+                event = parse_turn(text, moment)
+            except TurnSyntaxError as exc:
+                if on_error is None:
+                    raise
+                on_error(exc)
+                continue
+        for action in call.send(event):
+            show(action)
+        if text is None:
+            break
+    return call
+
+
+def run_script(flow, turns, caller: str = DEFAULT_CALLER, called: str = DEFAULT_CALLED, at: float = 0.0,
+               step_seconds: float = STEP_SECONDS, session=None, call_id: str | None = None,
+               channel: str = "simulator") -> SimulatedCall:
+    """A whole call from a list of turns (the tests' and `ivr simulate --input`'s way in)."""
+    call = SimulatedCall(flow, caller=caller, called=called, session=session, call_id=call_id, channel=channel)
+    return play(call, turns, at=at, step_seconds=step_seconds)

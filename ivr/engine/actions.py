@@ -7,6 +7,10 @@ and `ivr simulate --json`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+# What a caller hears when their call cannot go on (a runaway flow, an unknown call, a failure in a channel).
+GOODBYE = "Sorry, something went wrong and this call can no longer be continued. Please call again later. Goodbye."
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +47,7 @@ class Gather:
 class Job:
     """A follow-up for the worker. `idempotency_key` is deterministic (call id + step id + visit)."""
     kind: str  # "email" | "sms" | "webhook" | "chat" | "callback"
-    payload: dict
+    payload: dict[str, Any]
     idempotency_key: str
     type: str = field(default="job", init=False)
 
@@ -77,17 +81,30 @@ class Hangup:
 class Log:
     """A timeline/analytics entry; channels do not render it. `event` names what happened."""
     event: str
-    data: dict = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
     type: str = field(default="log", init=False)
 
 
 Action = Say | Gather | Job | Transfer | Record | Hangup | Log
 
 
-def to_dict(action: Action) -> dict:
+def to_dict(action: Action) -> dict[str, Any]:
     """A shallow field copy (dataclasses.asdict deep-copies, which costs more than the rest of a turn)."""
     data = {}
     for name in action.__dataclass_fields__:
         value = getattr(action, name)
         data[name] = list(value) if isinstance(value, tuple) else value
     return data
+
+
+ACTION_TYPES: dict[str, type[Action]] = {
+    cls.__dataclass_fields__["type"].default: cls  # type: ignore[misc]
+    for cls in (Say, Gather, Job, Transfer, Record, Hangup, Log)
+}
+
+
+def action_from_dict(data: dict[str, Any]) -> Action:
+    """The action `to_dict` gave `data` for (lists back to tuples); raises KeyError for an unknown type."""
+    cls = ACTION_TYPES[data["type"]]
+    kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in data.items() if k != "type"}
+    return cls(**kwargs)  # type: ignore[arg-type]  # the fields are those to_dict wrote

@@ -7,6 +7,7 @@ queued, logged and replayed by any process.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,19 +74,19 @@ class HungUp:
 
 Event = CallStarted | Digits | Speech | NoInput | TransferResult | RecordingDone | JobResult | HungUp
 
-EVENT_TYPES: dict[str, type] = {
-    cls.__dataclass_fields__["type"].default: cls
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.__dataclass_fields__["type"].default: cls  # type: ignore[misc]
     for cls in (CallStarted, Digits, Speech, NoInput, TransferResult, RecordingDone, JobResult, HungUp)
 }
 
 
-def to_dict(event: Event) -> dict:
+def to_dict(event: Event) -> dict[str, Any]:
     return {name: getattr(event, name) for name in event.__dataclass_fields__}
 
 
-def event_from_dict(data: dict) -> Event:
+def event_from_dict(data: dict[str, Any]) -> Event:
     """Rebuild an event from `to_dict` output; raises ValueError on an unknown type or bad fields."""
-    cls = EVENT_TYPES.get(data.get("type"))
+    cls = EVENT_TYPES.get(str(data.get("type")))
     if cls is None:
         raise ValueError(f"unknown event type {data.get('type')!r}")
     kwargs = {k: v for k, v in data.items() if k != "type"}

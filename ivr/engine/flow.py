@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import tzinfo
+from typing import Any
 
 from .schedule import Schedule
 
 
-def flatten(mapping: dict, prefix: str = "") -> dict[str, str]:
+def flatten(mapping: dict[str, Any], prefix: str = "") -> dict[str, str]:
     """{'owner': {'number': '+1'}} -> {'owner.number': '+1'}; leaves become strings."""
     flat: dict[str, str] = {}
     for key, value in mapping.items():
@@ -30,7 +31,7 @@ def flatten(mapping: dict, prefix: str = "") -> dict[str, str]:
 class Flow:
     id: str
     start: str
-    steps: dict  # step id -> Step
+    steps: dict[str, Any]  # step id -> Step
     description: str = ""
     language: str = "en-US"
     voice: str = ""
@@ -46,9 +47,9 @@ class Flow:
     speech: bool = True  # offer speech input on menus that have keywords
     revision: str = "file"
     source: str = ""  # file name, for messages
-    library: dict[str, "Flow"] = field(default_factory=dict)
+    library: dict[str, Flow] = field(default_factory=dict)
 
-    def flow_for(self, flow_id: str | None) -> "Flow":
+    def flow_for(self, flow_id: str | None) -> Flow:
         if not flow_id or flow_id == self.id:
             return self
         return self.library[flow_id]  # the loader puts every reachable subflow (and the root) here

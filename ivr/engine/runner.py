@@ -6,15 +6,22 @@ ends the call with a polite goodbye and a logged error. The state stays plain JS
 """
 from __future__ import annotations
 
-from .actions import Hangup, Log, Say
-from .events import CallStarted, Digits, HungUp, JobResult
-from .steps import Context, Outcome
+from collections.abc import Callable
+from typing import Any
 
-GOODBYE_ON_ERROR = "Sorry, something went wrong on our side. Please try again later. Goodbye."
+from .actions import GOODBYE, Action, Hangup, Log, Say
+from .events import CallStarted, Digits, Event, HungUp, JobResult
+from .flow import Flow
+from .states import End, Move, Waiting
+from .steps import Context, Outcome, Step
+
+State = dict[str, Any]
+Turn = tuple[State, list[Action]]
+
 TYPEAHEAD_LIMIT = 32
 
 
-def new_state(flow, event: CallStarted) -> dict:
+def new_state(flow: Flow, event: CallStarted) -> State:
     variables = dict(flow.variables)
     variables.update({"caller.number": event.caller, "caller.name": flow.contact_names.get(event.caller, ""),
                       "called.number": event.called, "channel": event.channel, "call.id": event.call_id})
@@ -24,7 +31,7 @@ def new_state(flow, event: CallStarted) -> dict:
             "path": [], "steps": 0, "waiting": None, "done": False, "outcome": "", "typeahead": ""}
 
 
-def _copy(state: dict) -> dict:
+def _copy(state: State) -> State:
     copied = dict(state)
     for key in ("vars", "scratch", "visits"):
         copied[key] = dict(state[key])
@@ -33,7 +40,7 @@ def _copy(state: dict) -> dict:
     return copied
 
 
-def advance(flow, state: dict | None, event) -> tuple[dict, list]:
+def advance(flow: Flow, state: State | None, event: Event) -> tuple[State | None, list[Action]]:
     try:
         return _advance(flow, state, event)
     except Exception as exc:  # the engine must never take a call down
@@ -42,14 +49,14 @@ def advance(flow, state: dict | None, event) -> tuple[dict, list]:
                 "call_id": "", "flow_id": flow.id, "done": True, "waiting": None, "outcome": "error", "path": []}
         state = dict(state, done=True, waiting=None, outcome="error")
         return state, [Log(event="error", data={"error": f"{type(exc).__name__}: {exc}"}),
-                       Say(text=GOODBYE_ON_ERROR, voice=flow.voice, language=flow.language, barge_in=False),
+                       Say(text=GOODBYE, voice=flow.voice, language=flow.language, barge_in=False),
                        Hangup(reason="error")]
 
 
-def _advance(flow, state, event):
+def _advance(flow: Flow, state: State | None, event: Event) -> tuple[State | None, list[Action]]:
     if isinstance(event, CallStarted):
         state = new_state(flow, event)
-        actions = [Log(event="call_started", data={"caller": event.caller, "called": event.called,
+        actions: list[Action] = [Log(event="call_started", data={"caller": event.caller, "called": event.called,
                                                    "channel": event.channel, "flow": flow.id,
                                                    "revision": flow.revision})]
         return _run(flow, state, Context(flow, state, event.at), flow.start, actions)
@@ -72,56 +79,94 @@ def _advance(flow, state, event):
     return _follow(ctx, step, outcome, [])
 
 
-def _run(flow, state, ctx: Context, step_id: str | None, actions: list):
+def _run(flow: Flow, state: State, ctx: Context, step_id: str | None, actions: list[Action]) -> Turn:
     return _follow(ctx, None, Outcome(next=step_id), actions)
 
 
-def _follow(ctx: Context, step, outcome: Outcome, actions: list):
-    """Apply an outcome, then keep entering steps until one waits or the call ends."""
+# Read once: the loop below runs for every step a call enters, and enum attribute lookups are not free.
+_INPUT, _RETURN, _TRANSFERRED = Waiting.INPUT, End.RETURN, End.TRANSFERRED
+_TYPEAHEAD, _WAIT, _RETURNED, _FINISH, _ENTER = Move.TYPEAHEAD, Move.WAIT, Move.RETURN, Move.FINISH, Move.ENTER
+
+# What a handler gives back: the step and outcome to go on with, or the finished turn.
+Next = tuple[Step | None, Outcome, Turn | None]
+
+
+def _follow(ctx: Context, step: Step | None, outcome: Outcome, actions: list[Action]) -> Turn:
+    """Apply an outcome, then keep entering steps until one waits or the call ends: each round picks the Move
+    for the outcome and makes it with its handler from the transition table (_TRANSITIONS, below)."""
     state = ctx.state
     while True:
         actions.extend(outcome.actions)
-        if outcome.wait:
-            state["waiting"] = outcome.wait
-            if outcome.wait == "input" and state["typeahead"] and step is not None:
-                buffered, state["typeahead"] = state["typeahead"], ""
-                actions.append(Log(event="typeahead", data={"step": step.id, "digits": buffered}))
-                outcome = step.handle(ctx, Digits(digits=buffered, at=ctx.at))
-                continue
-            return state, actions
-        state["waiting"] = None
-        if outcome.end == "return" and state["stack"]:
-            frame = state["stack"].pop()
-            state["current_flow"] = None if frame["flow"] == state["flow_id"] else frame["flow"]
-            ctx.flow = ctx.flow.flow_for(state["flow_id"]).flow_for(state["current_flow"])
-            outcome = Outcome(next=frame["next"], end=None if frame["next"] else "completed")
-            continue
-        if outcome.end or not outcome.next:
-            ended = outcome.end if outcome.end in ("transferred",) else "completed"
-            return _finish(ctx, actions, ended)
-        state["steps"] += 1
-        root = ctx.flow.flow_for(state["flow_id"])
-        if state["steps"] > root.max_steps:
-            actions.append(Log(event="error", data={"error": "step budget exceeded", "step": outcome.next}))
-            actions.append(Say(text=GOODBYE_ON_ERROR, voice=root.voice, language=root.language, barge_in=False))
-            state["outcome"] = "error"
-            return _finish(ctx, actions, "error", hangup_reason="error")
-        ctx.flow = root.flow_for(state["current_flow"])  # a goto may have switched flows
-        step = ctx.flow.steps[outcome.next]
-        key = ctx.state_key(step.id)
-        state["step"] = step.id
-        state["scratch"] = {}
-        state["visits"][key] = state["visits"].get(key, 0) + 1
-        state["path"].append(key)
-        actions.append(Log(event="step", data={"step": key, "type": step.kind}))
-        if step.outcome and not step.outcome_on_success:  # a step's `outcome` labels the call when it runs
-            state["outcome"] = step.outcome
-        outcome = step.enter(ctx)
+        state["waiting"] = outcome.wait or None
+        if outcome.wait:  # inline, not a function: this runs for every step a call enters
+            move = _TYPEAHEAD if outcome.wait == _INPUT and state["typeahead"] and step is not None else _WAIT
+        elif outcome.end == _RETURN and state["stack"]:
+            move = _RETURNED
+        elif outcome.end or not outcome.next:
+            move = _FINISH
+        else:
+            move = _ENTER
+        step, outcome, turn = _TRANSITIONS[move](ctx, step, outcome, actions)
+        if turn is not None:
+            return turn
 
 
-def _finish(ctx: Context, actions: list, how: str, caller_hung_up: bool = False, hangup_reason: str = ""):
+def _wait(ctx: Context, step: Step | None, outcome: Outcome, actions: list[Action]) -> Next:
+    return step, outcome, (ctx.state, actions)
+
+
+def _end(ctx: Context, step: Step | None, outcome: Outcome, actions: list[Action]) -> Next:
+    how = End.TRANSFERRED if outcome.end == _TRANSFERRED else End.COMPLETED
+    return step, outcome, _finish(ctx, actions, how)
+
+
+def _typeahead(ctx: Context, step: Step | None, outcome: Outcome, actions: list[Action]) -> Next:
+    assert step is not None  # _move only answers TYPEAHEAD for a step
+    buffered, ctx.state["typeahead"] = ctx.state["typeahead"], ""
+    actions.append(Log(event="typeahead", data={"step": step.id, "digits": buffered}))
+    return step, step.handle(ctx, Digits(digits=buffered, at=ctx.at)), None
+
+
+def _return(ctx: Context, step: Step | None, outcome: Outcome, actions: list[Action]) -> Next:
     state = ctx.state
-    if how == "transferred":
+    frame = state["stack"].pop()
+    state["current_flow"] = None if frame["flow"] == state["flow_id"] else frame["flow"]
+    ctx.flow = ctx.flow.flow_for(state["flow_id"]).flow_for(state["current_flow"])
+    return step, Outcome(next=frame["next"], end=None if frame["next"] else End.COMPLETED), None
+
+
+def _enter(ctx: Context, step: Step | None, outcome: Outcome, actions: list[Action]) -> Next:
+    state = ctx.state
+    state["steps"] += 1
+    root = ctx.flow.flow_for(state["flow_id"])
+    if state["steps"] > root.max_steps:  # a runaway flow: end politely
+        actions.append(Log(event="error", data={"error": "step budget exceeded", "step": outcome.next}))
+        actions.append(Say(text=GOODBYE, voice=root.voice, language=root.language, barge_in=False))
+        state["outcome"] = "error"
+        return step, outcome, _finish(ctx, actions, "error", hangup_reason="error")
+    ctx.flow = root.flow_for(state["current_flow"])  # a goto may have switched flows
+    entered = ctx.flow.steps[outcome.next]
+    key = ctx.state_key(entered.id)
+    state["step"] = entered.id
+    state["scratch"] = {}
+    state["visits"][key] = state["visits"].get(key, 0) + 1
+    state["path"].append(key)
+    actions.append(Log(event="step", data={"step": key, "type": entered.kind}))
+    if entered.outcome and not entered.outcome_on_success:  # a step's `outcome` labels the call when it runs
+        state["outcome"] = entered.outcome
+    return entered, entered.enter(ctx), None
+
+
+# The transition table: each Move and the handler that makes it.
+_TRANSITIONS: dict[Move, Callable[[Context, Step | None, Outcome, list[Action]], Next]] = {
+    Move.TYPEAHEAD: _typeahead, Move.WAIT: _wait, Move.RETURN: _return, Move.FINISH: _end, Move.ENTER: _enter,
+}
+
+
+def _finish(ctx: Context, actions: list[Action], how: str, caller_hung_up: bool = False,
+            hangup_reason: str = "") -> Turn:
+    state = ctx.state
+    if how == End.TRANSFERRED:
         state["outcome"] = state["outcome"] or "transferred"
     elif not state["outcome"]:
         state["outcome"] = how

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -40,10 +41,10 @@ class Schedule:
     timezone: str
     weekly: dict[str, tuple[tuple[time, time], ...]]  # "mon" -> ranges
     holidays: dict[date, tuple[tuple[time, time], ...]]  # date -> open ranges that day (empty: closed all day)
-    spec: dict  # the original mapping, so a worker can rebuild the schedule
+    spec: dict[str, Any]  # the original mapping, so a worker can rebuild the schedule
 
     @classmethod
-    def from_spec(cls, spec: dict, tz: tzinfo) -> "Schedule":
+    def from_spec(cls, spec: dict[str, Any], tz: tzinfo) -> Schedule:
         weekly = {day: tuple(parse_range(r) for r in spec.get("weekly", {}).get(day, ())) for day in DAYS}
         holidays = {}
         for entry in spec.get("holidays", ()):

@@ -3,9 +3,11 @@ cannot hit Python's recursion limit), and one concrete loop through a component 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
+from typing import Any
 
 
-def cyclic_components(nodes, edges: dict) -> list[list]:
+def cyclic_components(nodes: Iterable[Any], edges: dict[Any, list[Any]]) -> list[list[Any]]:
     """The strongly connected components that contain a cycle, each a list of nodes (in a stable order)."""
     index, low, stack, on_stack, found = {}, {}, [], set(), []
     counter = 0
@@ -45,10 +47,11 @@ def cyclic_components(nodes, edges: dict) -> list[list]:
     return found
 
 
-def loop_through(component: list, edges: dict) -> list:
+def loop_through(component: list[Any], edges: dict[Any, list[Any]]) -> list[Any]:
     """A shortest loop from the component's first node back to itself, following the edges: [a, b, c, a]."""
     start, members = component[0], set(component)
-    came_from, todo = {}, deque([start])
+    came_from: dict[Any, Any] = {}
+    todo = deque([start])
     while todo:
         node = todo.popleft()
         for child in edges[node]:

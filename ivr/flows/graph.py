@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Collection, Iterable
+from typing import Any
 
+from ..engine.flow import Flow
 from ..engine.steps import Step
+from ..engine.steps.collect_digits import CollectDigits
 from ..engine.steps.goto import Goto
 from .cycles import cyclic_components, loop_through
 from .source import Located, Problem
@@ -14,7 +18,7 @@ BUILTIN_NAMES = {"caller.number", "caller.name", "called.number", "channel", "ca
                  "recording.url", "recording.duration"}
 
 
-def graph_problems(data: dict, steps: dict[str, Step], located: Located, known_vars: set[str],
+def graph_problems(data: dict[str, Any], steps: dict[str, Step], located: Located, known_vars: set[str],
                    is_subflow: bool) -> list[Problem]:
     problems: list[Problem] = []
     start = data["start"]
@@ -61,10 +65,10 @@ def graph_problems(data: dict, steps: dict[str, Step], located: Located, known_v
     return problems
 
 
-def regex_problems(data: dict, located: Located) -> list[Problem]:
+def regex_problems(data: dict[str, Any], located: Located) -> list[Problem]:
     problems = []
     for step_id, spec in data["steps"].items():
-        candidates = [(("pattern",), spec.get("pattern"))]
+        candidates: list[tuple[tuple[Any, ...], Any]] = [(("pattern",), spec.get("pattern"))]
         candidates += [(("rules", i, "when", "matches"), r.get("when", {}).get("matches"))
                        for i, r in enumerate(spec.get("rules", []) if isinstance(spec.get("rules"), list) else [])]
         for path, pattern in candidates:
@@ -78,7 +82,7 @@ def regex_problems(data: dict, located: Located) -> list[Problem]:
     return problems
 
 
-def _hint(target: str, steps) -> str:
+def _hint(target: str, steps: Collection[str]) -> str:
     """Did-you-mean for a mistyped step id, or the ids there are when the flow is small."""
     close = _closest(target, steps)
     if close or len(steps) > 8:
@@ -86,18 +90,19 @@ def _hint(target: str, steps) -> str:
     return f" (steps are: {', '.join(sorted(steps))})"
 
 
-def _did_you_mean(name: str, candidates, cutoff: float) -> str:
+def _did_you_mean(name: str, candidates: Iterable[str], cutoff: float) -> str:
     match = difflib.get_close_matches(name, list(candidates), n=1, cutoff=cutoff)
     return f"did you mean '{match[0]}'? " if match else ""
 
 
-def _closest(name: str, candidates) -> str:
+def _closest(name: str, candidates: Iterable[str]) -> str:
     hint = _did_you_mean(name, candidates, 0.6)
     return f" ({hint.strip()})" if hint else ""
 
 
 def _reachability(start: str, steps: dict[str, Step], located: Located) -> list[Problem]:
-    seen, todo = set(), [start]
+    seen: set[str] = set()
+    todo = [start]
     while todo:
         current = todo.pop()
         if current in seen or current not in steps:
@@ -113,14 +118,15 @@ def _impossible_inputs(steps: dict[str, Step], located: Located) -> list[Problem
     problems = []
     for step_id, step in steps.items():
         spec = step.spec
-        if step.kind == "collect_digits" and step.min_digits > step.max_digits:
+        if isinstance(step, CollectDigits) and step.min_digits > step.max_digits:
             problems.append(located.problem(("steps", step_id, "min_digits"),
                                             f"steps.{step_id}.min_digits: {step.min_digits} is more than max_digits "
                                             f"{step.max_digits}, so no entry could ever be accepted"))
         if step.kind == "menu":
             seen: dict[str, int] = {}
             for index, choice in enumerate(spec["choices"]):
-                answers = [("digit", None, str(choice["digit"]))] if "digit" in choice else []
+                answers: list[tuple[str, int | None, str]] = (
+                    [("digit", None, str(choice["digit"]))] if "digit" in choice else [])
                 answers += [("keywords", i, kw.lower()) for i, kw in enumerate(choice.get("keywords", ()))]
                 for field, position, answer in answers:
                     key = f"{field}:{answer}"
@@ -169,7 +175,7 @@ def _input_free_cycles(steps: dict[str, Step], located: Located) -> list[Problem
     return problems
 
 
-def subflow_recursion(flow, located: Located) -> list[Problem]:
+def subflow_recursion(flow: Flow, located: Located) -> list[Problem]:
     """goto chains that enter a flow again before any input step recurse forever (each goto stacks a return).
     Only the way in counts (goto -> the subflow's start), so a reported loop is certain, never a guess."""
     free = {(fid, sid) for fid, f in flow.library.items() for sid, s in f.steps.items() if not s.input_step}

@@ -7,19 +7,21 @@ A flow with any problem is never returned, so a broken flow cannot reach a calle
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..engine.flow import Flow, flatten
 from ..engine.schedule import Schedule, parse_range
-from ..engine.steps import build_step
+from ..engine.steps import Step, build_step
 from ..engine.template import TemplateError, compile_template
 from ..phone.policy import known_region
 from .audio import audio_problems
 from .graph import graph_problems, regex_problems, subflow_recursion
 from .schema import schema_problems
-from .source import Located, Problem, read_yaml
+from .source import Located, NodePath, Problem, read_yaml
 
 
 class FlowInvalid(Exception):
@@ -28,7 +30,7 @@ class FlowInvalid(Exception):
         super().__init__("\n".join(map(str, problems)))
 
 
-def _zone(name: str, path: tuple, located: Located, problems: list[Problem]):
+def _zone(name: str, path: NodePath, located: Located, problems: list[Problem]) -> ZoneInfo | None:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -37,10 +39,10 @@ def _zone(name: str, path: tuple, located: Located, problems: list[Problem]):
         return None
 
 
-def _failing_template(spec, path: tuple = ()) -> tuple:
+def _failing_template(spec: Any, path: NodePath = ()) -> NodePath:
     """The path of the first text in a step spec that is not a valid template (to point at the field)."""
     if isinstance(spec, dict):
-        items = spec.items()
+        items: Iterable[tuple[Any, Any]] = spec.items()
     elif isinstance(spec, list):
         items = enumerate(spec)
     else:
@@ -56,14 +58,14 @@ def _failing_template(spec, path: tuple = ()) -> tuple:
     return ()
 
 
-def _schedule_problems(spec: dict, located: Located) -> list[Problem]:
+def _schedule_problems(spec: dict[str, Any], located: Located) -> list[Problem]:
     """Each opening-hours range and holiday date checked where it is written."""
     problems = []
-    ranges = [(("business_hours", "weekly", day, i), text)
+    ranges: list[tuple[NodePath, Any]] = [(("business_hours", "weekly", day, i), text)
               for day, texts in spec.get("weekly", {}).items() for i, text in enumerate(texts)]
     first_listed: dict[str, int] = {}
     for index, holiday in enumerate(spec.get("holidays", ())):
-        where = ("business_hours", "holidays", index)
+        where: NodePath = ("business_hours", "holidays", index)
         if first_listed.setdefault(holiday["date"], index) != index:
             problems.append(located.problem(where + ("date",), f"{_dotted(where)}.date: {holiday['date']} is "
                                                                f"already holiday {first_listed[holiday['date']]}: "
@@ -82,11 +84,11 @@ def _schedule_problems(spec: dict, located: Located) -> list[Problem]:
     return problems
 
 
-def _dotted(path: tuple) -> str:
+def _dotted(path: NodePath) -> str:
     return ".".join(map(str, path))
 
 
-def _subflow_names(data: dict, flows_dir: Path | None, seen: set) -> set[str]:
+def _subflow_names(data: dict[str, Any], flows_dir: Path | None, seen: set[str]) -> set[str]:
     """Variables that subflows entered by goto define (their defaults, save_as, set): the caller may use them
     after the subflow returns. Unreadable subflows add nothing here; loading them reports their problems."""
     names: set[str] = set()
@@ -110,8 +112,9 @@ def _subflow_names(data: dict, flows_dir: Path | None, seen: set) -> set[str]:
     return names
 
 
-def _contacts(spec: dict) -> tuple[dict, dict]:
-    lists, names = {}, {}
+def _contacts(spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    lists: dict[str, Any] = {}
+    names: dict[str, str] = {}
     for list_name, entries in spec.items():
         numbers = []
         for entry in entries:
@@ -123,8 +126,24 @@ def _contacts(spec: dict) -> tuple[dict, dict]:
     return lists, names
 
 
+def _build_steps(data: dict[str, Any], located: Located, problems: list[Problem]) -> dict[str, Step]:
+    """The flow's steps; a step that cannot be built adds its problem instead (at the field, where known)."""
+    steps = {}
+    for step_id, spec in data["steps"].items():
+        try:
+            steps[step_id] = build_step(step_id, spec)
+        except re.error:
+            pass  # regex_problems reports it at the pattern itself
+        except TemplateError as exc:
+            where = ("steps", step_id) + _failing_template(spec)
+            problems.append(located.problem(where, f"{'.'.join(map(str, where))}: {exc}"))
+        except ValueError as exc:
+            problems.append(located.problem(("steps", step_id), f"steps.{step_id}: {exc}"))
+    return steps
+
+
 def build_flow(text: str, filename: str, flows_dir: Path | None = None, is_subflow: bool = False,
-               library: dict | None = None, revision: str = "file") -> Flow:
+               library: dict[str, Flow] | None = None, revision: str = "file") -> Flow:
     """Parse and check one flow (and its subflows); raise FlowInvalid listing every problem."""
     is_root = library is None  # the flow a call starts in: it checks goto loops across all the flows it enters
     data, located = read_yaml(text, filename)
@@ -137,23 +156,11 @@ def build_flow(text: str, filename: str, flows_dir: Path | None = None, is_subfl
     is_subflow = is_subflow or data.get("subflow") is True
     if problems:
         raise FlowInvalid(sorted(problems))
-    steps = {}
-    for step_id, spec in data["steps"].items():
-        try:
-            steps[step_id] = build_step(step_id, spec)
-        except re.error:
-            pass  # regex_problems reports it at the pattern itself
-        except TemplateError as exc:
-            where = ("steps", step_id) + _failing_template(spec)
-            problems.append(located.problem(where, f"{'.'.join(map(str, where))}: {exc}"))
-        except ValueError as exc:
-            problems.append(located.problem(("steps", step_id), f"steps.{step_id}: {exc}"))
+    steps = _build_steps(data, located, problems)
     problems += regex_problems(data, located)
     problems += audio_problems(data, located, flows_dir)
     tz = _zone(data.get("timezone", "UTC"), ("timezone",), located, problems)
-    if "country" in data and not known_region(data["country"]):
-        problems.append(located.problem(("country",), f"country: {data['country']!r} is not a country code "
-                                                      f"phone numbers are known for (ISO 3166, such as GB or US)"))
+    problems += _country_problems(data, located)
     schedule = None
     if "business_hours" in data:
         spec = data["business_hours"]
@@ -184,6 +191,12 @@ def build_flow(text: str, filename: str, flows_dir: Path | None = None, is_subfl
     if recursion:
         raise FlowInvalid(recursion)
     return flow
+
+
+def _country_problems(data: dict[str, Any], located: Located) -> list[Problem]:
+    if "country" not in data or known_region(data["country"]):
+        return []
+    return [located.problem(("country",), f"country: {data['country']!r} is not a known ISO 3166 code, e.g. GB")]
 
 
 def _load_subflows(flow: Flow, located: Located, flows_dir: Path | None) -> None:
@@ -223,7 +236,7 @@ def validate_text(text: str, filename: str, flows_dir: Path | None = None) -> li
     return []
 
 
-def validate_paths(paths) -> list[Problem]:
+def validate_paths(paths: Iterable[str | Path]) -> list[Problem]:
     """Validate files and directories (every *.yaml / *.yml inside); returns all problems."""
     problems: list[Problem] = []
     for raw in paths:

@@ -3,18 +3,20 @@ from __future__ import annotations
 
 import json
 from difflib import get_close_matches
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
+from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError
 
 from ..engine.steps import STEP_TYPES
-from .source import Located, Problem
+from .source import Located, NodePath, Problem
 
 
 @lru_cache(maxsize=1)
-def flow_schema() -> dict:
-    return json.loads(resources.files(__package__).joinpath("flow.schema.json").read_text())
+def flow_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(resources.files(__package__).joinpath("flow.schema.json").read_text())
+    return schema
 
 
 @lru_cache(maxsize=1)
@@ -28,12 +30,12 @@ def _document_validator() -> Draft202012Validator:
     return Draft202012Validator(schema)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _step_validator(step_type: str) -> Draft202012Validator:
     return Draft202012Validator({"$ref": f"#/$defs/step_{step_type}", "$defs": flow_schema()["$defs"]})
 
 
-def _dotted(path) -> str:
+def _dotted(path: NodePath) -> str:
     return ".".join(str(p) for p in path) or "flow"
 
 
@@ -73,8 +75,8 @@ TYPE_WORDS = {"string": "text", "number": "a number", "integer": "a whole number
               "object": "a mapping", "array": "a list"}
 
 
-def schema_problems(data, located: Located) -> list[Problem]:
-    errors = [((), error) for error in _document_validator().iter_errors(data)]
+def schema_problems(data: Any, located: Located) -> list[Problem]:
+    errors: list[tuple[NodePath, ValidationError]] = [((), error) for error in _document_validator().iter_errors(data)]
     steps = data.get("steps") if isinstance(data, dict) else None
     if isinstance(steps, dict):
         known = set(flow_schema()["$defs"]["step"]["properties"]["type"]["enum"])
@@ -86,19 +88,20 @@ def schema_problems(data, located: Located) -> list[Problem]:
     return sorted(unique.values())
 
 
-def _alternative(error):
+def _alternative(error: ValidationError) -> ValidationError | None:
     """For a failed oneOf/anyOf, the sub-error a person can act on: not 'wrong type' when some alternative
     had the right type (e.g. an unknown field in a prompt mapping rather than 'not a string')."""
     relevant = [e for e in error.context if e.validator not in ("type", "anyOf", "oneOf")]
     return min(relevant, key=lambda e: -len(e.absolute_path)) if relevant else None
 
 
-def _types(value) -> str:
+def _types(value: Any) -> str:
     names = [value] if isinstance(value, str) else list(value)
     return " or ".join(TYPE_WORDS.get(n, n) for n in names)
 
 
-def _to_problem(error, located: Located, prefix: tuple = ()) -> Problem:
+def _to_problem(error: Any, located: Located, prefix: NodePath = ()) -> Problem:
+    # error: a jsonschema ValidationError; Any, as its schema fields are typed loosely (bool | Unset | ...)
     path = prefix + tuple(error.absolute_path)
     where = _dotted(path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):

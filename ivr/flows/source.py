@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 from yaml.composer import Composer
@@ -15,6 +16,8 @@ from yaml.parser import Parser
 from yaml.reader import Reader
 from yaml.resolver import BaseResolver
 from yaml.scanner import Scanner
+
+NodePath = tuple[Any, ...]  # ('steps', 'menu', 'choices', 0)
 
 
 @dataclass(frozen=True, order=True)
@@ -46,7 +49,7 @@ CoreResolver.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|
 
 
 class _Composer(Reader, Scanner, Parser, Composer, CoreResolver):
-    def __init__(self, stream):
+    def __init__(self, stream: str) -> None:
         Reader.__init__(self, stream)
         Scanner.__init__(self)
         Parser.__init__(self)
@@ -55,19 +58,20 @@ class _Composer(Reader, Scanner, Parser, Composer, CoreResolver):
 
 
 try:
-    from yaml.cyaml import CParser
+    from yaml.cyaml import CParser  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    CParser = None
+    CParser = None  # type: ignore[misc,assignment]
 
 if CParser is not None:
     class _FastComposer(CParser, CoreResolver):  # libyaml: the same nodes and marks, several times faster
-        def __init__(self, stream):
+        def __init__(self, stream: str) -> None:
             CParser.__init__(self, stream)
             CoreResolver.__init__(self)
 else:  # pragma: no cover
-    _FastComposer = _Composer
+    _FastComposer = _Composer  # type: ignore[misc,assignment]
 
 # Both parsers PyYAML may come with; read_yaml uses libyaml when it is there, and must behave the same on either.
+ComposerType = Any  # a composing loader class: _FastComposer (libyaml) or _Composer (pure Python)
 COMPOSERS = {"libyaml": _FastComposer, "python": _Composer}
 
 
@@ -76,12 +80,12 @@ class Located:
 
     def __init__(self, filename: str):
         self.filename = filename
-        self.values: dict[tuple, tuple[int, int]] = {}
-        self.keys: dict[tuple, tuple[int, int]] = {}
+        self.values: dict[NodePath, tuple[int, int]] = {}
+        self.keys: dict[NodePath, tuple[int, int]] = {}
         self.problems: list[Problem] = []
         self.built = 0  # nodes built so far, against MAX_NODES
 
-    def where(self, path: tuple, key: bool = False) -> tuple[int, int]:
+    def where(self, path: NodePath, key: bool = False) -> tuple[int, int]:
         """Position of the node at `path` (or of its key), falling back to the nearest known ancestor."""
         table = self.keys if key else self.values
         path = tuple(path)
@@ -93,12 +97,12 @@ class Located:
             path = path[:-1]
         return self.values.get((), (1, 1))
 
-    def problem(self, path: tuple, message: str, key: bool = False) -> Problem:
+    def problem(self, path: NodePath, message: str, key: bool = False) -> Problem:
         line, column = self.where(path, key)
         return Problem(self.filename, line, column, message)
 
 
-def _scalar(node: yaml.ScalarNode):
+def _scalar(node: yaml.ScalarNode) -> Any:
     value, tag = node.value, node.tag
     if tag.endswith(":bool"):
         return value.lower() == "true"
@@ -120,12 +124,12 @@ MAX_DEPTH = 64
 class _TooBig(Exception):
     """Raised inside _build; read_yaml turns it into a Problem at the node where the cap was hit."""
 
-    def __init__(self, node, message: str):
+    def __init__(self, node: yaml.Node, message: str):
         super().__init__(message)
         self.node = node
 
 
-def _build(node, path: tuple, located: Located, active: frozenset = frozenset()):
+def _build(node: yaml.Node, path: NodePath, located: Located, active: frozenset[int] = frozenset()) -> Any:
     located.built += 1
     if located.built > MAX_NODES:
         raise _TooBig(node, f"the file expands to more than {MAX_NODES} YAML nodes (aliases of aliases?): "
@@ -137,7 +141,8 @@ def _build(node, path: tuple, located: Located, active: frozenset = frozenset())
     located.values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         inner = active | {id(node)}
-        result, first_seen = {}, {}
+        result: dict[Any, Any] = {}
+        first_seen: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = _scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, (str, int, float, bool)):
@@ -161,13 +166,14 @@ def _build(node, path: tuple, located: Located, active: frozenset = frozenset())
     if isinstance(node, yaml.SequenceNode):
         inner = active | {id(node)}
         return [_build(item, path + (index,), located, inner) for index, item in enumerate(node.value)]
+    assert isinstance(node, yaml.ScalarNode)
     return _scalar(node)
 
 
 _NODE_EVENTS = (yaml.ScalarEvent, yaml.AliasEvent, yaml.CollectionStartEvent)
 
 
-def _depth_problem(text: str, filename: str, composer) -> Problem | None:
+def _depth_problem(text: str, filename: str, composer: ComposerType) -> Problem | None:
     """Walk the parser's events (no nodes built) and stop at the first node nested deeper than MAX_DEPTH."""
     loader = composer(text)
     try:
@@ -175,7 +181,8 @@ def _depth_problem(text: str, filename: str, composer) -> Problem | None:
         while (event := loader.get_event()) is not None and not isinstance(event, yaml.StreamEndEvent):
             if isinstance(event, _NODE_EVENTS) and depth > MAX_DEPTH:
                 mark = event.start_mark
-                return Problem(filename, mark.line + 1, mark.column + 1,
+                line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+                return Problem(filename, line, column,
                                f"nesting deeper than {MAX_DEPTH} levels is not allowed in a flow")
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
@@ -186,7 +193,7 @@ def _depth_problem(text: str, filename: str, composer) -> Problem | None:
         loader.dispose()
 
 
-def _compose(text: str, filename: str, composer):
+def _compose(text: str, filename: str, composer: ComposerType) -> Any:
     """The root node (None for an empty file), or a Problem if it nests too deep; other YAMLErrors propagate.
 
     The depth is our own check, made before composing: PyYAML's pure-Python composer recurses once per level, and
@@ -213,7 +220,7 @@ def _compose(text: str, filename: str, composer):
         loader.dispose()
 
 
-def read_yaml(text: str, filename: str, composer=_FastComposer) -> tuple[object, Located]:
+def read_yaml(text: str, filename: str, composer: ComposerType = _FastComposer) -> tuple[object, Located]:
     """Parse YAML text; syntax errors and oversized documents become Problems (data is then None)."""
     located = Located(filename)
     try:

@@ -2,7 +2,7 @@
 
 Settings: SMTP_HOST, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD, SMTP_SECURITY (none | starttls | ssl), SMTP_FROM.
 A voicemail the SIP channel recorded is attached, one on Twilio's API host is linked; any other recording
-reference is neither read nor linked (`ivr.recordings` decides). The Message-ID is derived from the job id,
+reference is neither read nor linked (`ivr.system.recordings` decides). The Message-ID is derived from the job id,
 so even an at-least-once edge (a worker killed right after the server accepted the message) shows up as the
 same message to the recipient's mail system.
 """
@@ -18,10 +18,10 @@ from email.utils import formataddr
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from ivr import recordings
 from ivr.jobs import rq_job_id
 from ivr.jobs.context import JobContext
 from ivr.jobs.delivery import Permanent, deliver
+from ivr.system import recordings
 
 SMTP_TIMEOUT = 10.0
 MAX_ATTACHMENT = 20 * 1024 * 1024

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
@@ -85,10 +86,10 @@ def is_sip_uri(target: str) -> bool:
 class PhonePolicy:
     default_region: str = "US"  # IVR_DEFAULT_REGION: where keypad digits are read when the flow has no country
     regions: tuple[str, ...] = ()  # IVR_CALLBACK_REGIONS; empty: the flow's country, else default_region
-    refused_types: frozenset = REFUSED_TYPES
+    refused_types: frozenset[int] = REFUSED_TYPES
 
     @classmethod
-    def from_settings(cls, settings) -> PhonePolicy:
+    def from_settings(cls, settings: Any) -> PhonePolicy:
         return cls(default_region=settings.default_region.upper(),
                    regions=tuple(r.upper() for r in settings.callback_regions))
 

@@ -27,6 +27,11 @@ def connect(url: str, *, socket_timeout: float = 5.0, connect_timeout: float | N
     )
 
 
+def as_text(value) -> str:
+    """A Redis reply (bytes, or already str or a number) as str."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 BLOCKING_MARGIN = 1.0  # seconds a blocking command's reply may lag behind its own block time
 
 

@@ -18,13 +18,9 @@ from datetime import date, datetime, timedelta, timezone
 
 import redis
 
-from ivr.store import keys
+from ivr.store import as_text, keys
 
 FINAL_CALLBACK = {"completed", "failed", "refused"}
-
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def day_of(at: float) -> str:
@@ -40,7 +36,7 @@ def count_pending(conn: redis.Redis, batch: int = 500) -> int:
     """Count the finished calls marked pending (any process may run this at any time). Returns how many were new."""
     counted = 0
     while True:
-        call_ids = [_text(c) for c in conn.srandmember(keys.ANALYTICS_PENDING, batch)]
+        call_ids = [as_text(c) for c in conn.srandmember(keys.ANALYTICS_PENDING, batch)]
         if not call_ids:
             return counted
         counted += record_calls_finished(conn, call_ids)
@@ -58,7 +54,7 @@ def record_calls_finished(conn: redis.Redis, call_ids: list[str]) -> int:
         rows = p.execute()
     finished = []
     for call_id, raw, timeline in zip(call_ids, rows[::2], rows[1::2]):
-        call = {_text(k): _text(v) for k, v in raw.items()}
+        call = {as_text(k): as_text(v) for k, v in raw.items()}
         if call.get("ended_at") and call.get("started_at"):
             finished.append((call_id, call, timeline))
     with conn.pipeline(transaction=False) as p:
@@ -67,7 +63,7 @@ def record_calls_finished(conn: redis.Redis, call_ids: list[str]) -> int:
         fresh = p.execute()
     counted = 0
     with conn.pipeline() as p:
-        for (call_id, call, timeline), is_new in zip(finished, fresh):
+        for (_call_id, call, timeline), is_new in zip(finished, fresh):
             if is_new:
                 _add(p, call, timeline)
                 counted += 1
@@ -126,12 +122,12 @@ def settle_callbacks(conn: redis.Redis, now: float, limit: int = 5000) -> int:
         return 0
     with conn.pipeline(transaction=False) as p:
         for request_id, _ in opened:
-            p.hget(keys.callback(_text(request_id)), "status")
+            p.hget(keys.callback(as_text(request_id)), "status")
         statuses = p.execute()
     settled = 0
     with conn.pipeline() as p:
         for (request_id, at), status in zip(opened, statuses):
-            status = _text(status) if status is not None else None
+            status = as_text(status) if status is not None else None
             expired = status is None and now - at > keys.CALLBACK_RETENTION
             if status in FINAL_CALLBACK or expired:
                 name = f"callback:{status or 'expired'}"
@@ -158,12 +154,12 @@ def read_days(conn: redis.Redis, days: list[str]) -> tuple[dict[str, dict[str, i
         rows = p.execute()
     per_day, steps = {}, defaultdict(int)
     for day, counters, step_counters in zip(days, rows[::2], rows[1::2]):
-        per_day[day] = {_text(k): int(v) for k, v in counters.items()}
+        per_day[day] = {as_text(k): int(v) for k, v in counters.items()}
         for k, v in step_counters.items():
-            steps[_text(k)] += int(v)
+            steps[as_text(k)] += int(v)
     return per_day, dict(steps)
 
 
 def totals(conn: redis.Redis) -> dict[str, int]:
     count_pending(conn)
-    return {_text(k): int(v) for k, v in conn.hgetall(keys.ANALYTICS_TOTALS).items()}
+    return {as_text(k): int(v) for k, v in conn.hgetall(keys.ANALYTICS_TOTALS).items()}

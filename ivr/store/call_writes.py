@@ -1,13 +1,14 @@
 """Writing call records: one Lua script applies a whole turn write (record, timeline, jobs, state) in one round trip.
 
-A turn write (see ivr.turn_writes) is a JSON-able dict: `call_id`, and optionally `start`, `timeline`, `jobs`,
-`path`, `finish`, and `recreate`: start fields written only if the call has no record (a lost one, see
-call_session). `CallWriter.apply` sends it to Redis as one EVALSHA, which is also atomic. With it may go:
+A turn write (see ivr.call_session.writes) is a JSON-able dict: `call_id`, and optionally `start`, `timeline`
+(entries as dicts or as their JSON text), `jobs`, `path`, `finish` (`ended_at`, `outcome`; the path is `path`), and
+`recreate`: start fields written only if the call has no record (a lost one, see call_session.writes).
+`CallWriter.apply` sends it to Redis as one EVALSHA, which is also atomic. With it may go:
 - the call's engine state blob, saved only if its version is newer (store.sessions);
 - "create": write only if the call has no state yet, else return that state (a first request delivered twice);
 - a spool marker: a write replayed from the spool is applied once, however often it is replayed;
-- follow-up groups: Redis commands that queue one follow-up (recorded by RQ and store.followups on a pipeline
-  that is never executed), run only if that follow-up's record does not exist yet, so nothing is queued twice.
+- follow-up groups: the Redis commands that record and queue one follow-up (call_session.followups builds them
+  from RQ's Job API), run only if that follow-up's record does not exist yet, so nothing is queued twice.
 This script is the one place where call records are written; `store.calls.CallStore` reads them.
 """
 from __future__ import annotations
@@ -65,7 +66,7 @@ end
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'path', ARGV[4]) end
 if ARGV[5] ~= '' then
   local f = cjson.decode(ARGV[5])
-  redis.call('HSET', KEYS[1], 'ended_at', f.ended_at, 'outcome', f.outcome, 'path', f.path)
+  redis.call('HSET', KEYS[1], 'ended_at', f.ended_at, 'outcome', f.outcome)
   redis.call('EXPIRE', KEYS[1], retention)
   redis.call('SREM', KEYS[5], call_id)
   redis.call('SADD', KEYS[6], call_id)  -- counted later by whoever reads analytics (store.analytics)
@@ -99,11 +100,13 @@ class CallWriter:
         """Apply `write` atomically (see Applied); `encoded_state` is `state` as JSON if the caller has it already.
         With `pipe`, the script is queued on it instead."""
         call_id = write["call_id"]
-        start, finish = write.get("start"), write.get("finish")
+        start, finish, path = write.get("start"), write.get("finish"), write.get("path")
+        if path is None and finish:  # a write spooled before finish left its path to `path`
+            path = finish.get("path") or []
         start_fields = None if not start else _start_fields(start, self.retention)
         if not start and write.get("recreate"):  # the call's record, should it have been lost (a spooled write)
             start_fields = {**_start_fields(write["recreate"], self.retention), "if_missing": 1}
-        timeline = [_ENCODE_ENTRY(e) for e in write.get("timeline") or ()]
+        timeline = [e if isinstance(e, str) else _ENCODE_ENTRY(e) for e in write.get("timeline") or ()]
         groups, commands = [], []
         for guard, recorded in followups:
             groups.append([guard, *(len(args) for args in recorded)])
@@ -111,10 +114,9 @@ class CallWriter:
         args = [
             call_id, self.retention,
             "" if start_fields is None else json.dumps(start_fields),
-            "" if write.get("path") is None else json.dumps(list(write["path"])),
+            "" if path is None else json.dumps(list(path)),
             "" if not finish else json.dumps({"ended_at": repr(float(finish["ended_at"])),
-                                              "outcome": finish.get("outcome") or "completed",
-                                              "path": json.dumps(list(finish.get("path") or []))}),
+                                              "outcome": finish.get("outcome") or "completed"}),
             json.dumps([j["job_id"] for j in write.get("jobs") or ()]),
             "" if state is None else encoded_state or json.dumps(state),
             0 if state is None else int(state["version"]), keys.STATE_TTL,

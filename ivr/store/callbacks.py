@@ -12,7 +12,7 @@ from enum import StrEnum
 
 import redis
 
-from ivr.store import keys
+from ivr.store import as_text, keys
 
 
 class CallbackStatus(StrEnum):
@@ -37,14 +37,10 @@ class CallbackRequest:
     connect_to: str = ""  # optional number/SIP URI the answered callback is put through to
 
 
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 def _request(request_id: str, raw: dict, rank: int | None) -> CallbackRequest | None:
     if not raw:
         return None
-    data = {_text(k): _text(v) for k, v in raw.items()}
+    data = {as_text(k): as_text(v) for k, v in raw.items()}
     return CallbackRequest(
         id=request_id, number=data.get("number", ""), call_id=data.get("call_id", ""),
         status=data.get("status", ""), requested_at=float(data.get("requested_at") or 0),
@@ -92,7 +88,7 @@ class CallbackStore:
 
     def pending(self, limit: int = 100) -> list[CallbackRequest]:
         """The queue, oldest request first (two round trips, however long the queue)."""
-        ids = [_text(i) for i in self.conn.zrange(keys.CALLBACK_QUEUE, 0, max(limit, 1) - 1)]
+        ids = [as_text(i) for i in self.conn.zrange(keys.CALLBACK_QUEUE, 0, max(limit, 1) - 1)]
         with self.conn.pipeline(transaction=False) as p:
             for request_id in ids:
                 p.hgetall(keys.callback(request_id))
@@ -119,7 +115,7 @@ class CallbackStore:
     def record_attempt(self, request_id: str, *, at: float, outcome: str, detail: str = "") -> int:
         """Append one dialling attempt; returns how many attempts there are now."""
         key = keys.callback(request_id)
-        attempts = json.loads(_text(self.conn.hget(key, "attempts") or b"[]"))
+        attempts = json.loads(as_text(self.conn.hget(key, "attempts") or b"[]"))
         attempts.append({"at": at, "outcome": outcome, "detail": detail})
         self.conn.hset(key, "attempts", json.dumps(attempts))
         return len(attempts)

@@ -13,7 +13,7 @@ from functools import cached_property
 
 import redis
 
-from ivr.store import keys
+from ivr.store import as_text, keys
 from ivr.store.call_writes import CallWriter
 
 
@@ -34,8 +34,17 @@ class CallRecord:
         return dict(self.__dict__)
 
 
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+# Only touch an existing call record; only a higher rank wins. Returns -1 (no record), 0 (stale/repeat),
+# 1 (applied) or 2 (applied, and the flow had already finished the call: no hang-up turn needed).
+_ADVANCE_STATUS = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
+local current = tonumber(redis.call('HGET', KEYS[1], 'status_rank') or '0')
+if current >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'status_rank', ARGV[2], 'status_at', ARGV[4])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'duration', ARGV[3]) end
+if redis.call('HEXISTS', KEYS[1], 'ended_at') == 1 then return 2 end
+return 1
+"""
 
 
 class CallStore:
@@ -47,6 +56,14 @@ class CallStore:
     @cached_property
     def _writer(self) -> CallWriter:  # built on the first write only: most CallStores just read
         return CallWriter(self.conn, self.retention)
+
+    @cached_property
+    def _advance_status(self):
+        return self.conn.register_script(_ADVANCE_STATUS)
+
+    def advance_status(self, call_id: str, status: str, rank: int, *, duration: str, at: float) -> int:
+        """The provider's status of the call, if it ranks above the recorded one (see _ADVANCE_STATUS)."""
+        return int(self._advance_status(keys=[keys.call(call_id)], args=[status, rank, duration, repr(float(at))]))
 
     def _write(self, call_id: str, pipe, **parts) -> None:
         self._writer.apply({"call_id": call_id, **parts}, pipe=pipe)
@@ -76,14 +93,14 @@ class CallStore:
             raw, jobs = p.execute()
         if not raw:
             return None
-        data = {_text(k): _text(v) for k, v in raw.items()}
+        data = {as_text(k): as_text(v) for k, v in raw.items()}
         return CallRecord(
             id=data.get("id", call_id), channel=data.get("channel", ""), caller=data.get("caller", ""),
             called=data.get("called", ""), flow_id=data.get("flow_id", ""),
             started_at=float(data["started_at"]) if data.get("started_at") else None,
             ended_at=float(data["ended_at"]) if data.get("ended_at") else None,
             outcome=data.get("outcome", ""), path=json.loads(data.get("path") or "[]"),
-            jobs=list(dict.fromkeys(_text(j) for j in jobs)),  # a replayed turn may list a job twice
+            jobs=list(dict.fromkeys(as_text(j) for j in jobs)),  # a replayed turn may list a job twice
         )
 
     def timeline(self, call_id: str) -> list[dict]:
@@ -92,17 +109,17 @@ class CallStore:
     def recent(self, limit: int = 50) -> list[CallRecord]:
         """Newest first."""
         ids = self.conn.zrevrange(keys.CALLS_BY_TIME, 0, max(limit, 1) - 1)
-        records = (self.get(_text(i)) for i in ids)
+        records = (self.get(as_text(i)) for i in ids)
         return [r for r in records if r is not None]
 
     def live(self) -> list[str]:
-        return sorted(_text(i) for i in self.conn.smembers(keys.CALLS_LIVE))
+        return sorted(as_text(i) for i in self.conn.smembers(keys.CALLS_LIVE))
 
     def end_abandoned(self, limit: int = 1000) -> list[str]:
         """End live calls whose engine state has expired (no turn for `keys.STATE_TTL`: the channel never said how
         the call ended, e.g. a Twilio number without a status callback URL). Nothing else would ever end them.
         They end with outcome "abandoned" at the time of their last timeline entry. Returns their ids."""
-        live = [_text(i) for i in self.conn.srandmember(keys.CALLS_LIVE, limit)]
+        live = [as_text(i) for i in self.conn.srandmember(keys.CALLS_LIVE, limit)]
         with self.conn.pipeline(transaction=False) as p:
             for call_id in live:
                 p.exists(keys.call_state(call_id))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import redis
 
-from ivr.store import keys
+from ivr.store import as_text, keys
 
 
 class RoomNotFound(LookupError):
@@ -23,10 +23,6 @@ class Message:
     author: str
     text: str
     at: float
-
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class ChatStore:
@@ -46,11 +42,11 @@ class ChatStore:
 
     def room(self, room_id: str) -> dict | None:
         raw = self.conn.hgetall(keys.chat_room(room_id))
-        return {_text(k): _text(v) for k, v in raw.items()} or None
+        return {as_text(k): as_text(v) for k, v in raw.items()} or None
 
     def rooms(self, limit: int = 100) -> list[dict]:
         """Rooms by last activity, newest first (rooms that expired meanwhile are dropped from the index)."""
-        ids = [_text(i) for i in self.conn.zrevrange(keys.CHAT_ROOMS, 0, max(limit, 1) - 1)]
+        ids = [as_text(i) for i in self.conn.zrevrange(keys.CHAT_ROOMS, 0, max(limit, 1) - 1)]
         with self.conn.pipeline(transaction=False) as p:
             for room_id in ids:
                 p.hgetall(keys.chat_room(room_id))
@@ -58,11 +54,11 @@ class ChatStore:
         gone = [room_id for room_id, raw in zip(ids, found) if not raw]
         if gone:
             self.conn.zrem(keys.CHAT_ROOMS, *gone)
-        return [{_text(k): _text(v) for k, v in raw.items()} for raw in found if raw]
+        return [{as_text(k): as_text(v) for k, v in raw.items()} for raw in found if raw]
 
     def room_for_token(self, token: str) -> str | None:
         raw = self.conn.get(keys.chat_token(token))
-        return None if raw is None else _text(raw)
+        return None if raw is None else as_text(raw)
 
     def post(self, room_id: str, *, author: str, text: str, at: float) -> str:
         if not self.conn.exists(keys.chat_room(room_id)):
@@ -73,17 +69,17 @@ class ChatStore:
                 p.expire(key, self.retention)
             p.zadd(keys.CHAT_ROOMS, {room_id: float(at)})
             message_id = p.execute()[0]
-        return _text(message_id)
+        return as_text(message_id)
 
     def read(self, room_id: str, after: str = "0-0", count: int = 500) -> list[Message]:
         """Messages written after stream id `after`, oldest first."""
         rows = self.conn.xrange(keys.chat_messages(room_id), min=f"({after}" if after != "0-0" else "-", count=count)
-        return [Message(_text(i), _text(f[b"author"]), _text(f[b"text"]), float(f[b"at"])) for i, f in rows]
+        return [Message(as_text(i), as_text(f[b"author"]), as_text(f[b"text"]), float(f[b"at"])) for i, f in rows]
 
     def read_unseen(self, room_id: str, participant: str, count: int = 500) -> list[Message]:
         """What `participant` has not seen yet; advances its cursor past what is returned."""
         cursor = self.conn.get(keys.chat_cursor(room_id, participant))
-        messages = self.read(room_id, _text(cursor) if cursor else "0-0", count)
+        messages = self.read(room_id, as_text(cursor) if cursor else "0-0", count)
         if messages:
             self.conn.set(keys.chat_cursor(room_id, participant), messages[-1].id, ex=self.retention)
         return messages

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import redis
 
-from ivr.store import keys
+from ivr.store import as_text, keys
 
 
 class RevisionNotFound(LookupError):
@@ -27,10 +27,6 @@ class FlowRevision:
     message: str
     author: str
     created_at: float
-
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class FlowStore:
@@ -56,7 +52,7 @@ class FlowStore:
         raw = self.conn.hgetall(keys.flow_revision(flow_id, int(rev)))
         if not raw:
             return None
-        data = {_text(k): _text(v) for k, v in raw.items()}
+        data = {as_text(k): as_text(v) for k, v in raw.items()}
         return FlowRevision(flow_id, int(rev), data.get("yaml", ""), data.get("message", ""),
                             data.get("author", ""), float(data.get("created_at") or 0))
 
@@ -112,4 +108,4 @@ class FlowStore:
         return None if found is None else found.yaml_text
 
     def flow_ids(self) -> list[str]:
-        return sorted(_text(f) for f in self.conn.smembers(keys.FLOW_IDS))
+        return sorted(as_text(f) for f in self.conn.smembers(keys.FLOW_IDS))

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 import redis
 
-from ivr.store import keys
+from ivr.store import as_text, keys
 
 
 class Status(StrEnum):
@@ -25,10 +25,6 @@ class Status(StrEnum):
 
 
 FINAL = {Status.DELIVERED, Status.FAILED, Status.REFUSED}
-
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 # Both scripts run atomically in Redis: one round trip per step of a delivery.
@@ -65,13 +61,18 @@ class FollowupStore:
     def create(self, job_id: str, *, kind: str, call_id: str, at: float, pipe=None) -> None:
         """Record a queued follow-up; an existing record (any status) is left untouched."""
         p = pipe or self.conn.pipeline()
-        key = keys.followup(job_id)
-        for name, value in (("job_id", job_id), ("kind", kind), ("call_id", call_id), ("status", Status.QUEUED),
-                            ("created_at", repr(float(at))), ("attempts", "[]")):
-            p.hsetnx(key, name, str(value))
-        p.expire(key, self.retention)
+        for command in self.create_commands(job_id, kind=kind, call_id=call_id, at=at):
+            p.execute_command(*command)
         if pipe is None:
             p.execute()
+
+    def create_commands(self, job_id: str, *, kind: str, call_id: str, at: float, status: Status = Status.QUEUED,
+                        detail: str = "") -> list[tuple]:
+        """The commands `create` runs (the turn write script runs them too); fields already there are kept."""
+        key = keys.followup(job_id)
+        fields = [("job_id", job_id), ("kind", kind), ("call_id", call_id), ("status", status),
+                  ("created_at", repr(float(at))), ("attempts", "[]")] + ([("detail", detail)] if detail else [])
+        return [("HSETNX", key, name, str(value)) for name, value in fields] + [("EXPIRE", key, self.retention)]
 
     def exists(self, job_id: str) -> bool:
         return bool(self.conn.exists(keys.followup(job_id)))
@@ -80,13 +81,13 @@ class FollowupStore:
         raw = self.conn.hgetall(keys.followup(job_id))
         if not raw:
             return None
-        data = {_text(k): _text(v) for k, v in raw.items()}
+        data = {as_text(k): as_text(v) for k, v in raw.items()}
         data["attempts"] = json.loads(data.get("attempts") or "[]")
         return data
 
     def status(self, job_id: str) -> Status | None:
         raw = self.conn.hget(keys.followup(job_id), "status")
-        return None if raw is None else Status(_text(raw))
+        return None if raw is None else Status(as_text(raw))
 
     def begin(self, job_id: str, *, kind: str, call_id: str, at: float) -> bool:
         """Mark an attempt as sending. False when the follow-up already reached a final state (do not send)."""
@@ -104,7 +105,7 @@ class FollowupStore:
             rows = p.execute()
         out = []
         for job_id, raw in zip(job_ids, rows):
-            data = {_text(k): _text(v) for k, v in raw.items()} if raw else {"job_id": job_id, "status": "unknown"}
+            data = {as_text(k): as_text(v) for k, v in raw.items()} if raw else {"job_id": job_id, "status": "unknown"}
             data["attempts"] = json.loads(data.get("attempts") or "[]")
             out.append(data)
         return out

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import redis
 
-from ivr.store import keys
+from ivr.store import as_text, keys
 
 
 @dataclass(frozen=True)
@@ -19,10 +19,6 @@ class Conversation:
     first_sid: str
     last_sid: str
     done: bool
-
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class SmsConversationStore:
@@ -34,15 +30,15 @@ class SmsConversationStore:
         raw = self.conn.hgetall(keys.sms_conversation(caller, called))
         if not raw:
             return None
-        data = {_text(k): _text(v) for k, v in raw.items()}
+        data = {as_text(k): as_text(v) for k, v in raw.items()}
         return Conversation(call_id=data.get("call_id", ""), first_sid=data.get("first_sid", ""),
                             last_sid=data.get("last_sid", ""), done=data.get("done") == "1")
 
-    def save(self, caller: str, called: str, conversation: Conversation) -> None:
+    def save(self, caller: str, called: str, *, call_id: str, first_sid: str, last_sid: str, done: bool) -> None:
         key = keys.sms_conversation(caller, called)
         with self.conn.pipeline() as pipe:
             pipe.delete(key)
-            pipe.hset(key, mapping={"call_id": conversation.call_id, "first_sid": conversation.first_sid,
-                                    "last_sid": conversation.last_sid, "done": "1" if conversation.done else "0"})
+            pipe.hset(key, mapping={"call_id": call_id, "first_sid": first_sid, "last_sid": last_sid,
+                                    "done": "1" if done else "0"})
             pipe.expire(key, self.ttl)
             pipe.execute()

@@ -18,7 +18,7 @@ from functools import lru_cache
 import redis
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ivr.store import keys
+from ivr.store import as_text, keys
 
 
 class Role(StrEnum):
@@ -35,10 +35,6 @@ class User:
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
-
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def valid_name(name: str) -> bool:
@@ -85,7 +81,7 @@ class UserStore:
         raw = self.conn.hmget(keys.user(name), "name", "role", "session_version")
         if raw[0] is None:
             return None
-        return User(_text(raw[0]), Role(_text(raw[1])), int(raw[2] or 0))
+        return User(as_text(raw[0]), Role(as_text(raw[1])), int(raw[2] or 0))
 
     def end_sessions(self, name: str) -> int:
         """Void every session of the account (logout, "log out everywhere"); returns the new version, 0 if none."""
@@ -96,10 +92,10 @@ class UserStore:
         if found is None:
             check_password_hash(_dummy_hash(), password)  # same work either way: no "no such user" oracle
             return None
-        return self.get(name) if check_password_hash(_text(found), password) else None
+        return self.get(name) if check_password_hash(as_text(found), password) else None
 
     def names(self) -> list[str]:
-        return sorted(_text(n) for n in self.conn.smembers(keys.USERS))
+        return sorted(as_text(n) for n in self.conn.smembers(keys.USERS))
 
     def delete(self, name: str) -> int:
         """Delete the account, its sessions and its API tokens; returns how many tokens were revoked."""
@@ -154,7 +150,7 @@ class TokenStore:
         """The token's metadata, its role capped at its owner's current one; None if unknown, revoked or if the
         owner is gone (checked here too, so a token outlives no owner even if a revocation was cut short)."""
         token_id = self.conn.get(keys.api_token(_digest(secret)))
-        raw = None if token_id is None else self.conn.hget(keys.API_TOKENS, _text(token_id))
+        raw = None if token_id is None else self.conn.hget(keys.API_TOKENS, as_text(token_id))
         if raw is None:
             return None
         token = json.loads(raw)

@@ -11,7 +11,6 @@ from ivr.admin import InsecureSettings
 from ivr.store.audit import AuditLog
 from ivr.store.users import UserStore
 from ivr.web import create_app
-
 from tests.admin.helpers import REPO, csrf_token, login
 
 
@@ -58,8 +57,8 @@ def test_login_rate_limited_per_address(app):
 
 
 def test_viewer_is_read_only(viewer, admin):
-    rev = admin.post("/api/v1/flows/skype-receptionist/revisions", json={"yaml": open(
-        REPO / "flows/skype-receptionist.yaml").read(), "message": "first"}).json["rev"]
+    rev = admin.post("/api/v1/flows/skype-receptionist/revisions", json={"yaml": (
+        REPO / "flows/skype-receptionist.yaml").read_text(), "message": "first"}).json["rev"]
     assert viewer.get("/flows/skype-receptionist").status_code == 200
     assert viewer.post("/flows/skype-receptionist/publish", data={"rev": rev}).status_code == 403
     assert viewer.post("/flows/skype-receptionist/rollback").status_code == 403

@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from ivr.store.users import Role, UserStore
-
 from tests.admin import web_server
 from tests.admin.web_server import Browser
 

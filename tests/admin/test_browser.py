@@ -9,7 +9,6 @@ import threading
 import time
 
 import pytest
-
 from playwright import sync_api as playwright_api
 from werkzeug.serving import make_server
 

@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 
 import pytest
 
+from ivr.call_session.wiring import open_call_session
+from ivr.channels.simulator import run_script
 from ivr.flows import load_flow
-from ivr.runtime import open_call_session
-from ivr.simulate import run_script
 from ivr.store import analytics
 from ivr.store.callbacks import CallbackStatus, CallbackStore
 from ivr.store.calls import CallStore

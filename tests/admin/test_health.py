@@ -11,11 +11,11 @@ from datetime import datetime, timezone
 
 import pytest
 
+from ivr.call_session.wiring import open_call_session
+from ivr.channels.simulator import run_script
 from ivr.channels.sip import probe
 from ivr.channels.sip.server import SipConfig, SipServer
 from ivr.flows import load_flow
-from ivr.runtime import open_call_session
-from ivr.simulate import run_script
 from ivr.store import connect, heartbeats, keys
 from ivr.store.users import Role, TokenStore
 from ivr.web import create_app

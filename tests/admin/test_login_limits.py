@@ -5,7 +5,6 @@ from __future__ import annotations
 from ivr.store import keys
 from ivr.store.login_limits import LoginLimiter
 from ivr.web import create_app
-
 from tests.admin.helpers import PASSWORD, csrf_token
 
 

@@ -8,13 +8,12 @@ import shutil
 import pytest
 from werkzeug.security import generate_password_hash
 
-from ivr import recordings
+from ivr.call_session.wiring import open_call_session
 from ivr.engine.events import Digits, RecordingDone
-from ivr.runtime import open_call_session
 from ivr.settings import Settings
 from ivr.store.users import Role, UserStore
+from ivr.system import recordings
 from ivr.web import create_app
-
 from tests.admin.helpers import PASSWORD, REPO, Client, login
 from tests.twilio.conftest import Clock
 from tests.twilio.twilio_caller import AUTH_TOKEN, KNOWN, PUBLIC_BASE, FlaskTransport, SignedPoster, TwilioCall

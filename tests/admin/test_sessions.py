@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 from ivr.store.users import Role, TokenStore, UserStore
-
 from tests.admin.helpers import PASSWORD, REPO, Client, csrf_token, login
 
 

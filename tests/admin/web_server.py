@@ -13,8 +13,7 @@ from pathlib import Path
 
 import requests
 
-from ivr.procs import die_with_parent
-
+from ivr.system.procs import die_with_parent
 from tests.admin.helpers import PASSWORD, REPO
 
 
@@ -43,9 +42,9 @@ def start(env: dict, workers: int = 2, threads: int = 4) -> tuple[subprocess.Pop
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return proc, f"http://127.0.0.1:{port}"
-        except OSError:
+        except OSError as exc:
             if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+                raise RuntimeError(f"gunicorn exited with {proc.returncode}") from exc
             time.sleep(0.05)
     proc.kill()
     raise RuntimeError("gunicorn did not listen within 30 s")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import datetime
@@ -9,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from ivr.channels.simulator import run_script
 from ivr.engine import actions as A
 from ivr.flows import load_flow, validate_paths
-from ivr.simulate import run_script
+from ivr.store.calls import CallStore
+from ivr.store.followups import FollowupStore
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOW_PATH = ROOT / "flows" / "skype-receptionist.yaml"
@@ -147,3 +150,15 @@ def test_cli_interactive_console():
                          cwd=ROOT, input="1\n", capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "[job] sms " + STRANGER in out.stdout
+
+
+def test_cli_interactive_console_enqueue_records_the_call(redis_conn, redis_url, tmp_path):
+    """`ivr simulate --enqueue` typed at the console goes through call_session: the call and its job are recorded."""
+    env = {**os.environ, "REDIS_URL": redis_url, "IVR_DATA_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-m", "ivr", "simulate", str(FLOW_PATH), "--caller", STRANGER, "--enqueue"],
+                         cwd=ROOT, input="1\n", capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 0, out.stderr
+    assert "[job] sms " + STRANGER in out.stdout
+    [record] = CallStore(redis_conn).recent()
+    assert (record.channel, record.caller) == ("simulator", STRANGER) and record.ended_at is not None
+    assert [f["kind"] for f in FollowupStore(redis_conn).many(record.jobs)] == ["sms"]

@@ -3,9 +3,9 @@ import pytest
 from rq import Queue
 
 from ivr import jobs
+from ivr.call_session.writes import apply_write, new_write
 from ivr.settings import Settings
 from ivr.store import connect
-from ivr.turn_writes import apply_write, new_write
 from ivr.worker import make_worker
 
 

@@ -3,10 +3,10 @@ import time
 
 import pytest
 
-from ivr import recordings
 from ivr.jobs import rq_job_id
 from ivr.jobs.webhook import sign, verify
 from ivr.store.followups import FollowupStore
+from ivr.system import recordings
 
 TWILIO_RECORDING = "https://api.twilio.com/2010-04-01/Accounts/AC" + "0" * 32 + "/Recordings/RE" + "2" * 32
 

@@ -3,15 +3,10 @@
 import threading
 from pathlib import Path
 
-from ivr.call_session import CallSession
+from ivr.call_session.wiring import open_call_session
 from ivr.engine.events import Digits
-from ivr.flows import FlowRepository
-from ivr.runtime import open_call_session
-from ivr.store import connect
 from ivr.store.calls import CallStore
-from ivr.store.flows import FlowStore
 from ivr.store.followups import FollowupStore
-from ivr.store.spool import Spool
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from ivr.call_session.wiring import open_call_session
 from ivr.engine.events import Digits
-from ivr.runtime import open_call_session
 from ivr.store.followups import FollowupStore
 from tests.procs import alive, children
 
@@ -52,6 +52,7 @@ def _never_runs_again(harness, followup_id: str) -> bool:
     """The job finished, is in no queue or registry that would run it again, and its follow-up is final."""
     from rq.job import Job, JobStatus
     from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+
     from ivr import jobs
     from ivr.store.followups import FINAL, Status
     job_id = jobs.rq_job_id(followup_id)
@@ -121,7 +122,7 @@ def test_a_worker_killed_mid_job_gets_the_job_done_exactly_once(harness, setting
 
 
 def test_worker_maintenance_counts_finished_calls_for_analytics(redis_conn, settings):
-    from ivr.store import analytics, keys
+    from ivr.store import keys
     from ivr.worker import make_worker
     redis_conn.sadd(keys.ANALYTICS_PENDING, "no-such-call")
     make_worker(settings, redis_conn).run_maintenance_tasks()

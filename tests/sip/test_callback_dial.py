@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from ivr.channels.sip.callback_dialer import SipCallbackDialer, make_dialer
-from ivr.channels.sip.outbound import (OutboundDialer, dial_target, refer_target, sipfrag_status,
-                                      take_dial_requests)
+from ivr.channels.sip.outbound import OutboundDialer, dial_target, refer_target, sipfrag_status, take_dial_requests
 from ivr.jobs.callback import DialError
+from ivr.jobs.sip_dialer import SipCallbackDialer, make_dialer
 from ivr.phone import NumberRefused
 from ivr.settings import Settings
 from ivr.store import connect, keys
 from ivr.store.callbacks import CallbackRequest
+from ivr.store.dial_requests import DialRequests
 
 from .conftest import SCENARIOS, free_port_range, free_udp_port, sipp_counts
 
@@ -51,7 +51,8 @@ def sip_side(start_server, redis_server, redis_conn):
         async def setup():
             return OutboundDialer(running.server, **options), asyncio.Event()
         dialer, stop = running.loop.run(setup())
-        task = asyncio.run_coroutine_threadsafe(take_dial_requests(dialer, conn, stop), running.loop.loop)
+        requests = DialRequests(conn)
+        task = asyncio.run_coroutine_threadsafe(take_dial_requests(dialer, requests, stop), running.loop.loop)
         running_loops.append((running, stop, task))
         return running, dialer
 
@@ -145,7 +146,8 @@ def test_the_callee_is_invited_at_exactly_the_normalized_number(sip_side, redis_
     callee, port = start_callee_on("uas_busy.xml", tmp_path, free_udp_port(), "-trace_msg")
     sip_side(registrar=f"127.0.0.1:{port}")
     with pytest.raises(DialError, match="busy"):
-        worker_dialer(redis_server, ring_timeout=10).place("+1 (２１２) ٥٥٥-0123", CallbackRequest(id="cb-n", number="x"))
+        dialer = worker_dialer(redis_server, ring_timeout=10)
+        dialer.place("+1 (２１２) ٥٥٥-0123", CallbackRequest(id="cb-n", number="x"))
     output = callee.communicate(timeout=30)[0]
     assert callee.returncode == 0, output[-2000:]
     seen = "".join(p.read_text() for p in tmp_path.glob("*_messages.log"))
@@ -267,8 +269,8 @@ def test_the_rq_worker_retries_a_busy_sip_callback_until_answered(sip_side, redi
     from rq import Queue
 
     from ivr import jobs
+    from ivr.call_session.writes import apply_write, new_write
     from ivr.store.callbacks import CallbackStore
-    from ivr.turn_writes import apply_write, new_write
     from ivr.worker import make_worker
 
     busy, port = start_callee("uas_busy.xml", tmp_path)

@@ -11,7 +11,7 @@ import time
 import wave
 
 
-from ivr import recordings
+from ivr.system import recordings
 from ivr.channels.sip.media.prompts import read_pcm, render_tts
 
 from ..audioop_shim import audioop  # an independent G.711 decoder, not ours

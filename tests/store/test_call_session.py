@@ -142,7 +142,7 @@ def test_a_replayed_call_whose_start_record_was_lost_is_listed_with_what_its_sta
 
 def test_after_a_redis_failure_the_session_skips_redis_for_the_backoff_on_its_own_clock(redis_conn, redis_server,
                                                                                          tmp_path):
-    from ivr.call_session import DOWN_BACKOFF
+    from ivr.call_session.health import DOWN_BACKOFF
     now = [1000.0]
     conn = connect(redis_server.url)
     session = CallSession(FlowRepository(FLOWS, source=FlowStore(conn)), redis_conn=conn,

@@ -2,6 +2,7 @@
 import pytest
 from rq import Queue
 
+from ivr.call_session.writes import apply_write, new_write
 from ivr.store import analytics, keys
 from ivr.store.callbacks import CallbackStatus, CallbackStore
 from ivr.store.calls import CallStore
@@ -10,7 +11,6 @@ from ivr.store.flows import FlowStore, RevisionNotFound
 from ivr.store.followups import FollowupStore, Status
 from ivr.store.phone_limits import Limits, PhoneRateLimiter
 from ivr.store.sessions import SessionStore
-from ivr.turn_writes import apply_write, new_write
 
 
 def test_call_record_timeline_index_and_live_set(redis_conn):

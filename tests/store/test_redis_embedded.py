@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ivr.redis_embedded import EmbeddedRedis
 from ivr.store import connect
+from ivr.store.embedded import EmbeddedRedis
 from tests.procs import alive
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,9 +60,8 @@ def test_socket_mode_aof_and_restart_keeps_data(tmp_path):
 
 
 def test_refuses_to_start_a_second_server_on_the_same_socket(tmp_path):
-    with EmbeddedRedis(tmp_path):
-        with pytest.raises(RuntimeError, match="already serves"):
-            EmbeddedRedis(tmp_path).start()
+    with EmbeddedRedis(tmp_path), pytest.raises(RuntimeError, match="already serves"):
+        EmbeddedRedis(tmp_path).start()
 
 
 def test_stale_socket_file_is_replaced(tmp_path):
@@ -77,7 +76,7 @@ def test_no_orphan_when_the_owner_is_sigkilled(tmp_path):
     owner = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(f"""
             import sys, time
-            from ivr.redis_embedded import EmbeddedRedis
+            from ivr.store.embedded import EmbeddedRedis
             server = EmbeddedRedis({str(tmp_path)!r}).start()
             print(server.pid, flush=True)
             time.sleep(120)

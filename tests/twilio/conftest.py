@@ -14,12 +14,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ivr.procs import die_with_parent
 from ivr.settings import Settings
 from ivr.store import connect
+from ivr.system.procs import die_with_parent
 from ivr.web import create_app
-
-from tests.twilio.twilio_caller import AUTH_TOKEN, FlaskTransport, HttpTransport, PUBLIC_BASE, SignedPoster
+from tests.twilio.twilio_caller import AUTH_TOKEN, PUBLIC_BASE, FlaskTransport, HttpTransport, SignedPoster
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOWS = ROOT / "flows"
@@ -95,7 +94,7 @@ def start_gunicorn(env: dict, workers: int = 1, threads: int = 2) -> tuple[subpr
             return proc, f"http://127.0.0.1:{port}"
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {proc.returncode}")
+                raise RuntimeError(f"gunicorn exited with {proc.returncode}") from None
             time.sleep(0.05)
     proc.kill()
     raise RuntimeError("gunicorn did not listen within 20 s")

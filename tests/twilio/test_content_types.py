@@ -17,7 +17,6 @@ from urllib3 import encode_multipart_formdata
 
 from ivr import jobs
 from ivr.store.calls import CallStore
-
 from tests.twilio.test_security import ENDPOINTS
 from tests.twilio.twilio_caller import AUTH_TOKEN, PUBLIC_BASE, TwilioCall
 

@@ -10,7 +10,6 @@ import wave
 import pytest
 
 from ivr.channels.sip.media.prompts import PromptError, PromptLibrary
-
 from tests.twilio.conftest import FLOWS
 from tests.twilio.twilio_caller import FlaskTransport, SignedPoster, TwilioCall
 

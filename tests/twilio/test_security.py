@@ -6,9 +6,9 @@ from flask_wtf import CSRFProtect
 from rq import Queue
 from twilio.request_validator import RequestValidator
 
-from ivr import jobs, twilio_web
+from ivr import jobs
+from ivr.channels.twilio import views as twilio_web
 from ivr.store.calls import CallStore
-
 from tests.twilio.twilio_caller import AUTH_TOKEN, FlaskTransport, SignedPoster, TwilioCall
 
 ENDPOINTS = ["/twilio/voice", "/twilio/voice/gather?t=1", "/twilio/voice/dial?t=1", "/twilio/voice/record?t=1",

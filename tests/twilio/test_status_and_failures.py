@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import wave
 
-from ivr.call_session import DOWN_BACKOFF
-from ivr.store.calls import CallStore
+from ivr.call_session.session import DOWN_BACKOFF
 from ivr.store import keys
-
+from ivr.store.calls import CallStore
 from tests.twilio.twilio_caller import TwilioCall
 
 
@@ -158,7 +157,7 @@ class SteppedClock:
 
 def test_status_callback_while_redis_is_down_gets_503_and_its_retry_completes_the_call(app, flask_twilio,
                                                                                         redis_server, settings):
-    from ivr.runtime import open_call_session
+    from ivr.call_session.wiring import open_call_session
     breaker_clock = SteppedClock()
     runtime = app.extensions["ivr"]
     runtime.call_session = open_call_session(settings, conn=runtime.redis, clock=breaker_clock)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from ivr.channels import sms, twilio_voice as voice
+from ivr.channels.twilio import sms, voice
 from ivr.engine import actions as A
 from ivr.engine import events as E
 

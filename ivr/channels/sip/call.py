@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr.recordings import Recording, new_recording
+from ivr.system.recordings import Recording, new_recording
 
 from .media.prompts import PromptError, PromptLibrary, to_frames
 from .media.recorder import Recorder

@@ -16,9 +16,7 @@ import click
 
 from ivr.settings import Settings
 
-from ivr.store import for_blocking
-
-from .outbound import POLL_SECONDS, OutboundDialer, take_dial_requests
+from .outbound import OutboundDialer, take_dial_requests
 from .server import SipConfig, SipServer
 from .session import flow_app
 
@@ -28,22 +26,22 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5.0
 
 
-async def heartbeat(server: SipServer, conn, stop: asyncio.Event) -> None:
+async def heartbeat(server: SipServer, beat, stop: asyncio.Event) -> None:
     """Tell /healthz this process is alive, with its live calls; Redis work runs off the media loop."""
-    from ivr.store.heartbeats import beat
     while not stop.is_set():
         try:
-            await asyncio.to_thread(beat, conn, "sip", live_calls=len(server.live),
+            await asyncio.to_thread(beat, live_calls=len(server.live),
                                     calls_started=server.calls_started, address=":".join(map(str, server.address)))
         except Exception as exc:  # Redis down: calls go on; /healthz will show SIP as unknown meanwhile
             log.warning("sip heartbeat not written: %s", exc)
         try:
             await asyncio.wait_for(stop.wait(), HEARTBEAT_SECONDS)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
 
 async def serve(settings: Settings, config: SipConfig, session, flow_id: str | None) -> None:
+    from ivr.call_session.wiring import heartbeat_writer, open_dial_requests
     server = SipServer(config, flow_app(session, flow_id))
     await server.start()
     host, port = server.address
@@ -52,12 +50,11 @@ async def serve(settings: Settings, config: SipConfig, session, flow_id: str | N
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    beating = asyncio.create_task(heartbeat(server, session.redis, stop))
+    beating = asyncio.create_task(heartbeat(server, heartbeat_writer(session.redis, "sip"), stop))
     tasks = [beating]
     if settings.callback_channel == "sip":  # the worker hands callback calls to us (outbound.py)
         dialer = OutboundDialer(server, settings.sip_registrar, settings.sip_user, settings.sip_password)
-        requests = for_blocking(session.redis, POLL_SECONDS)  # BLPOP: block time + 1 s, not the turns' 0.2 s
-        tasks.append(asyncio.create_task(take_dial_requests(dialer, requests, stop)))
+        tasks.append(asyncio.create_task(take_dial_requests(dialer, open_dial_requests(session.redis), stop)))
     # A socket that closed and could not be reopened: exit non-zero so the supervisor starts us again
     failed = server.transport.failed
     await asyncio.wait({asyncio.ensure_future(stop.wait()), failed}, return_when=asyncio.FIRST_COMPLETED)
@@ -77,8 +74,8 @@ async def serve(settings: Settings, config: SipConfig, session, flow_id: str | N
 @click.pass_obj
 def sip(settings: Settings | None, host: str | None, port: int | None, flow_path: str | None) -> None:
     """Answer SIP calls (softphones, PBXs, trunks) on UDP with the IVR flows."""
+    from ivr.call_session.wiring import open_call_session
     from ivr.flows import FlowInvalid, load_flow
-    from ivr.runtime import open_call_session
 
     settings = settings if isinstance(settings, Settings) else Settings.from_env()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -5,39 +5,41 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
+from ivr.settings import Settings
+
+# SipConfig field -> the Settings field it comes from (and takes its default from)
+FROM_SETTINGS = {
+    "host": "sip_host", "port": "sip_port", "public_host": "sip_public_host", "rtp_port_min": "sip_rtp_port_min",
+    "rtp_port_max": "sip_rtp_port_max", "max_calls": "sip_max_calls", "no_ack_timeout": "sip_no_ack_timeout",
+    "no_rtp_timeout": "sip_no_rtp_timeout", "registrar": "sip_registrar", "user": "sip_user",
+    "password": "sip_password", "register_expiry": "sip_register_expiry", "data_dir": "data_dir",
+}
+
 
 @dataclass(frozen=True)
 class SipConfig:
-    host: str = "127.0.0.1"
-    port: int = 5060
-    public_host: str = ""
-    rtp_port_min: int = 20000
-    rtp_port_max: int = 30000
-    max_calls: int = 500
-    no_ack_timeout: float = 32.0
-    no_rtp_timeout: float = 30.0
+    host: str = Settings.sip_host
+    port: int = Settings.sip_port
+    public_host: str = Settings.sip_public_host
+    rtp_port_min: int = Settings.sip_rtp_port_min
+    rtp_port_max: int = Settings.sip_rtp_port_max
+    max_calls: int = Settings.sip_max_calls
+    no_ack_timeout: float = Settings.sip_no_ack_timeout
+    no_rtp_timeout: float = Settings.sip_no_rtp_timeout
     answer_delay: float = 0.0  # ring this long before answering (tests of CANCEL use it)
-    registrar: str = ""  # "host[:port]" of a PBX/trunk to REGISTER with; empty: plain endpoint
-    user: str = ""
-    password: str = ""
-    register_expiry: int = 300
-    data_dir: Path = Path("var")
+    registrar: str = Settings.sip_registrar  # "host[:port]" of a PBX/trunk to REGISTER with; empty: plain endpoint
+    user: str = Settings.sip_user
+    password: str = Settings.sip_password
+    register_expiry: int = Settings.sip_register_expiry
+    data_dir: Path = Settings.data_dir
     audio_root: Path | None = None
 
     @classmethod
-    def from_settings(cls, settings, **overrides) -> "SipConfig":
-        values = dict(
-            host=settings.sip_host, port=settings.sip_port, public_host=settings.sip_public_host,
-            rtp_port_min=settings.sip_rtp_port_min, rtp_port_max=settings.sip_rtp_port_max,
-            max_calls=settings.sip_max_calls, no_ack_timeout=settings.sip_no_ack_timeout,
-            no_rtp_timeout=settings.sip_no_rtp_timeout, data_dir=Path(settings.data_dir),
-            registrar=settings.sip_registrar, user=settings.sip_user, password=settings.sip_password,
-            register_expiry=settings.sip_register_expiry,
-            audio_root=Path(settings.flows_dir),
-        )
+    def from_settings(cls, settings: Settings, **overrides) -> SipConfig:
+        values = {name: getattr(settings, setting) for name, setting in FROM_SETTINGS.items()}
+        values.update(data_dir=Path(settings.data_dir), audio_root=Path(settings.flows_dir))
         values.update(overrides)
         return cls(**values)
-
 
 
 def primary_ip() -> str:

@@ -1,9 +1,10 @@
 """The SIP process's side of callbacks: take dial requests from Redis, place the INVITE, report the outcome.
 
-`take_dial_requests` runs next to the endpoint in `ivr sip`. It BLPOPs `keys.SIP_DIAL_REQUESTS` in a worker
-thread (the media loop never waits on Redis), answers "taken" on the request's result list at once, then
-dials: an INVITE (aiosipua's SipUAC, digest auth when the registrar challenges) to
-`sip:<number>@<registrar>` when IVR_SIP_REGISTRAR is set, or to the number itself when it is a SIP URI.
+`take_dial_requests` runs next to the endpoint in `ivr sip`. It takes requests from the dial request queue it is
+given (store/dial_requests.py, through call_session.wiring) in a worker thread (the media loop never waits on
+Redis), answers "taken" on the request's result list at once, then dials: an INVITE (aiosipua's
+SipUAC, digest auth when the registrar challenges) to `sip:<number>@<registrar>` when IVR_SIP_REGISTRAR is
+set, or to the number itself when it is a SIP URI.
 On 200 the ACK goes out, the media joins the shared pacing clock like an inbound call and the callee hears the
 greeting. With a `connect_to`, a REFER then puts the callee through to it (blind transfer, as for inbound calls;
 the NOTIFYs on our outbound dialog report how it went) and, should that fail, the callee hears why. Then we hang
@@ -18,11 +19,11 @@ import logging
 import re
 import socket
 from collections import deque
+from typing import Protocol
 
 from aiosipua import SipDigestAuth, SipRequest, SipUAC, build_sdp
 
 from ivr.phone import NumberRefused, PhonePolicy
-from ivr.store import keys
 
 from .addresses import BadAddress
 from .call import CallEnded, SipCall, TransferOutcome, await_transfer
@@ -32,7 +33,6 @@ from .registration import parse_registrar
 
 log = logging.getLogger(__name__)
 
-RESULT_TTL = 300  # seconds an outcome waits for the worker
 POLL_SECONDS = 1  # BLPOP timeout: how quickly the loop notices shutdown
 BUSY = {486, 600}
 NO_ANSWER = {408, 480, 487}
@@ -76,12 +76,12 @@ def sipfrag_status(body: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def report(conn, reference: str, outcome: dict) -> None:
-    key = keys.sip_dial_result(reference)
-    with conn.pipeline() as pipe:
-        pipe.rpush(key, json.dumps(outcome))
-        pipe.expire(key, RESULT_TTL)
-        pipe.execute()
+class DialRequestSource(Protocol):
+    """Where dial requests come from and outcomes go (ivr.store.dial_requests.DialRequests); blocking calls."""
+
+    def take(self, timeout: int) -> bytes | None: ...
+
+    def report(self, reference: str, outcome: dict) -> None: ...
 
 
 class OutboundDialer:
@@ -278,12 +278,12 @@ class OutboundDialer:
         endpoint.send_reliably(bye, outgoing.remote_addr)  # retransmitted until answered (Timer F)
 
 
-async def take_dial_requests(dialer: OutboundDialer, conn, stop: asyncio.Event) -> None:
+async def take_dial_requests(dialer: OutboundDialer, requests: DialRequestSource, stop: asyncio.Event) -> None:
     """Serve dial requests until `stop`; Redis trouble only delays callbacks, never the calls in progress."""
     running: set[asyncio.Task] = set()
     while not stop.is_set():
         try:
-            got = await asyncio.to_thread(conn.blpop, [keys.SIP_DIAL_REQUESTS], POLL_SECONDS)
+            got = await asyncio.to_thread(requests.take, POLL_SECONDS)
         except Exception as exc:
             log.warning("sip dial requests unavailable: %s", exc)
             await asyncio.sleep(POLL_SECONDS)
@@ -291,31 +291,31 @@ async def take_dial_requests(dialer: OutboundDialer, conn, stop: asyncio.Event) 
         if not got:
             continue
         try:
-            job = json.loads(got[1])
+            job = json.loads(got)
             reference = str(job["id"])
         except (ValueError, KeyError, TypeError):
-            log.error("dropped a malformed sip dial request: %r", got[1][:200])
+            log.error("dropped a malformed sip dial request: %r", got[:200])
             continue
-        task = asyncio.get_running_loop().create_task(_serve(dialer, conn, reference, job))
+        task = asyncio.get_running_loop().create_task(_serve(dialer, requests, reference, job))
         running.add(task)
         task.add_done_callback(running.discard)
     if running:
         await asyncio.wait(running, timeout=10)
 
 
-async def _serve(dialer: OutboundDialer, conn, reference: str, job: dict) -> None:
+async def _serve(dialer: OutboundDialer, requests: DialRequestSource, reference: str, job: dict) -> None:
     try:
-        await asyncio.to_thread(report, conn, reference, {"state": "taken"})
+        await asyncio.to_thread(requests.report, reference, {"state": "taken"})
         reported = False
 
         async def answered(outcome: dict) -> None:
             nonlocal reported
             reported = True
-            await asyncio.to_thread(report, conn, reference, outcome)
+            await asyncio.to_thread(requests.report, reference, outcome)
         outcome = await dialer.dial(job, answered)
         dialer.outcomes.append({"id": reference, **outcome})
         log.info("callback %s to %s: %s", reference, job.get("number"), outcome)
         if not reported:
-            await asyncio.to_thread(report, conn, reference, outcome)
+            await asyncio.to_thread(requests.report, reference, outcome)
     except Exception:
         log.exception("callback %s: outcome not reported", reference)

@@ -53,7 +53,7 @@ def probe(host: str, port: int, timeout: float = TIMEOUT) -> dict:
                 data = sock.recv(65535)
                 if data.startswith(b"SIP/2.0 ") and call_id.encode() in data and data[8:9] in b"23456":
                     return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
-    except socket.timeout:
+    except TimeoutError:
         return {"ok": False, "error": f"no answer to OPTIONS within {timeout:.1f} s"}
     except OSError as exc:
         return {"ok": False, "error": f"OPTIONS not answered: {exc.strerror or exc}"}

@@ -17,7 +17,7 @@ from aiosipua import IncomingCall, SdpNegotiationError, negotiate_sdp
 from aiosipua.dialog import DialogState
 
 from ivr.phone import NumberRefused
-from ivr.recordings import folder_in
+from ivr.system.recordings import folder_in
 
 from .addresses import BadAddress, checked
 from .call import CallEnded, SipCall, TransferOutcome, await_transfer

@@ -18,8 +18,6 @@ from .call import CallEnded, SipCall
 
 log = logging.getLogger(__name__)
 
-SORRY = "Sorry, something went wrong. Please call again later. Goodbye."
-
 
 async def render(call: SipCall, actions: list) -> E.Event | None:
     """Play the actions in order; return the event the engine waits for, or None when the call is over."""
@@ -56,7 +54,7 @@ def flow_app(session, flow_id: str | None = None):
                 at=time.time(), flow_id=flow_id)
         except Exception:
             log.exception("call %s: could not start the flow", call.call_id)
-            await call.say(text=getattr(session, "fallback_text", SORRY), barge_in=False)
+            await call.say(text=getattr(session, "fallback_text", A.GOODBYE), barge_in=False)
             return
         while True:
             try:
@@ -72,7 +70,7 @@ def flow_app(session, flow_id: str | None = None):
                 log.exception("call %s: turn %d failed", call.call_id, turn)
                 if isinstance(event, E.HungUp):
                     return
-                await call.say(text=getattr(session, "fallback_text", SORRY), barge_in=False)
+                await call.say(text=getattr(session, "fallback_text", A.GOODBYE), barge_in=False)
                 return
             if isinstance(event, E.HungUp):
                 return

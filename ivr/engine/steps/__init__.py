@@ -1,7 +1,7 @@
 """The step registry: one table from step type name to the class that implements it (one file per type)."""
 from __future__ import annotations
 
-from .base import Context, Outcome, Step
+from .base import Context, Outcome, Spec, Step
 from .branch import Branch
 from .business_hours import BusinessHours
 from .callback import Callback
@@ -22,7 +22,7 @@ STEP_TYPES: dict[str, type[Step]] = {cls.kind: cls for cls in (
 )}
 
 
-def build_step(step_id: str, spec: dict) -> Step:
+def build_step(step_id: str, spec: Spec) -> Step:
     return STEP_TYPES[spec["type"]](step_id, spec)
 
 

@@ -7,18 +7,23 @@ the event that answers them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from ..actions import Gather, Job, Say
+from ..actions import Action, Gather, Job, Say
+from ..events import Event
+from ..states import End, Waiting
 from ..template import Template, compile_template
+
+Spec = dict[str, Any]  # a step's mapping from the flow file
+TemplateRefs = list[tuple[tuple[Any, ...], Template]]  # (spec path, template) pairs, for the validator
 
 
 @dataclass
 class Outcome:
-    actions: list = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
     next: str | None = None  # step id to enter now
-    wait: str | None = None  # "input" | "transfer" | "record": stay on this step until answered
-    end: str | None = None  # call ends: "completed" | "transferred" | "return" (leave a subflow)
+    wait: Waiting | None = None  # stay on this step until the channel answers
+    end: End | None = None  # the call ends (or, with End.RETURN, a subflow)
 
 
 class Context:
@@ -26,24 +31,26 @@ class Context:
 
     __slots__ = ("flow", "state", "at")
 
-    def __init__(self, flow, state: dict, at: float):
+    def __init__(self, flow: Any, state: dict[str, Any], at: float):
         self.flow = flow
         self.state = state
         self.at = at
 
     @property
-    def vars(self) -> dict:
-        return self.state["vars"]
+    def vars(self) -> dict[str, Any]:
+        variables: dict[str, Any] = self.state["vars"]
+        return variables
 
     @property
-    def scratch(self) -> dict:
+    def scratch(self) -> dict[str, Any]:
         """Per-step working memory (retries, digits being confirmed); cleared when a step is entered."""
-        return self.state["scratch"]
+        scratch: dict[str, Any] = self.state["scratch"]
+        return scratch
 
     def render(self, template: Template | None) -> str:
         return template.render(self.state["vars"]) if template is not None else ""
 
-    def say(self, prompt: "Prompt | None", barge_in: bool = True) -> list:
+    def say(self, prompt: Prompt | None, barge_in: bool = True) -> list[Action]:
         if prompt is None or prompt.empty:
             return []
         voice, language = prompt.voice or self.flow.voice, prompt.language or self.flow.language
@@ -59,7 +66,7 @@ class Context:
             return []
         return [Say(text=text, audio=prompt.audio, voice=voice, language=language, barge_in=barge_in)]
 
-    def job(self, step_id: str, kind: str, payload: dict, suffix: str = "") -> Job:
+    def job(self, step_id: str, kind: str, payload: dict[str, Any], suffix: str = "") -> Job:
         """A job whose idempotency key is the same whenever the same call reaches the same step visit."""
         visit = self.state["visits"].get(self.state_key(step_id), 1)
         key = f"{self.state['call_id']}:{self.state_key(step_id)}:{visit}{suffix}"
@@ -80,14 +87,15 @@ class Prompt:
     audio: str = ""
     voice: str = ""
     language: str = ""
-    cache: dict = field(default_factory=dict, compare=False, repr=False)  # prebuilt Say actions
+    # prebuilt Say actions by (voice, language, barge_in)
+    cache: dict[tuple[str, str, bool], Say] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def empty(self) -> bool:
         return not self.audio and (self.text is None or not self.text.source)
 
     @classmethod
-    def parse(cls, spec) -> "Prompt | None":
+    def parse(cls, spec: Any) -> Prompt | None:
         if spec is None:
             return None
         if isinstance(spec, dict):
@@ -103,12 +111,12 @@ class Step:
     """Base class: subclasses set `kind`, parse their spec, and implement `enter` (and `handle` if they wait)."""
 
     kind: ClassVar[str] = ""
-    waits: ClassVar[str | None] = None  # what a waiting step expects
+    waits: ClassVar[Waiting | None] = None  # what a waiting step expects
     input_step: ClassVar[bool] = False  # breaks a cycle for the validator (the caller must act)
     terminal: ClassVar[bool] = False  # may end a path (hangup, transfer, return)
     outcome_on_success: ClassVar[bool] = False  # `outcome` applies only once the step succeeds (transfer, voicemail)
 
-    def __init__(self, step_id: str, spec: dict):
+    def __init__(self, step_id: str, spec: Spec):
         self.id = step_id
         self.spec = spec
         self.outcome = spec.get("outcome", "")
@@ -117,7 +125,7 @@ class Step:
         """Exit label -> target step id (labels are the spec keys, for error locations)."""
         return {"next": self.spec["next"]} if "next" in self.spec else {}
 
-    def templates(self) -> list[tuple[tuple, Template]]:
+    def templates(self) -> TemplateRefs:
         """(spec path, template) pairs, so the validator can check every name."""
         return []
 
@@ -128,8 +136,8 @@ class Step:
     def enter(self, ctx: Context) -> Outcome:
         raise NotImplementedError
 
-    def handle(self, ctx: Context, event) -> Outcome:
+    def handle(self, ctx: Context, event: Event) -> Outcome:
         return Outcome(wait=self.waits)
 
-    def gather(self, **kwargs) -> Gather:
+    def gather(self, **kwargs: Any) -> Gather:
         return Gather(step=self.id, **kwargs)

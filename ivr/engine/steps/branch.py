@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from typing import Any
 
 from ..actions import Log
 from ..schedule import DAYS, parse_clock
-from .base import Context, Outcome, Step
+from .base import Context, Outcome, Spec, Step
 
 
-def _as_list(value) -> list[str]:
+def _as_list(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
 class Rule:
-    def __init__(self, when: dict, target: str):
+    def __init__(self, when: dict[str, Any], target: str):
         self.when = when
         self.target = target
         self.pattern = re.compile(str(when["matches"])) if "matches" in when else None
@@ -67,7 +68,7 @@ class Rule:
 class Branch(Step):
     kind = "branch"
 
-    def __init__(self, step_id: str, spec: dict):
+    def __init__(self, step_id: str, spec: Spec):
         super().__init__(step_id, spec)
         self.rules = [Rule(rule.get("when", {}), rule["goto"]) for rule in spec.get("rules", [])]
 

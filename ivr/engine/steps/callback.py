@@ -1,21 +1,21 @@
 """callback: queue a callback to a number, to be placed within business hours; tell the caller; go on."""
 from __future__ import annotations
 
-from ..actions import Log
+from ..actions import Action, Log
 from ..template import compile_template
-from .base import Context, Outcome, Prompt, Step
+from .base import Context, Outcome, Prompt, Spec, Step, TemplateRefs
 
 
 class Callback(Step):
     kind = "callback"
 
-    def __init__(self, step_id: str, spec: dict):
+    def __init__(self, step_id: str, spec: Spec):
         super().__init__(step_id, spec)
         self.number = compile_template(spec.get("number", "{{caller.number}}"))
         self.connect_to = compile_template(spec["connect_to"]) if "connect_to" in spec else None
         self.confirmation = Prompt.parse(spec.get("say"))
 
-    def templates(self):
+    def templates(self) -> TemplateRefs:
         found = [(("number",), self.number)]
         if self.connect_to is not None:
             found.append((("connect_to",), self.connect_to))
@@ -32,7 +32,7 @@ class Callback(Step):
             payload["country"] = ctx.flow.country
         job = ctx.job(self.id, "callback", payload)
         ctx.state["outcome"] = self.outcome or "callback_requested"
-        actions = [job, Log(event="callback_requested", data={"step": self.id, "number": number})]
+        actions: list[Action] = [job, Log(event="callback_requested", data={"step": self.id, "number": number})]
         actions += [ctx.job(self.id, "webhook", {"url": url, "event": "callback.requested", "data": payload},
                             suffix=f":wh{i}") for i, url in enumerate(ctx.flow.webhooks)]
         actions += ctx.say(self.confirmation)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from ..actions import Log
-from ..events import Digits, NoInput, Speech
-from .base import Context, Outcome, Prompt
+from ..actions import Action, Gather, Log
+from ..events import Digits, Event, NoInput, Speech
+from .base import Context, Outcome, Prompt, Spec, TemplateRefs
 from .input_base import InputStep
 from .menu import NUMBER_WORDS
 
@@ -16,7 +16,7 @@ DEFAULT_CONFIRM = "You entered {{%s|spell}}. Press 1 if that is correct, or 2 to
 class CollectDigits(InputStep):
     kind = "collect_digits"
 
-    def __init__(self, step_id: str, spec: dict):
+    def __init__(self, step_id: str, spec: Spec):
         super().__init__(step_id, spec)
         self.min_digits = int(spec.get("min_digits", 1))
         self.max_digits = int(spec.get("max_digits", 20))
@@ -28,16 +28,16 @@ class CollectDigits(InputStep):
             confirm = DEFAULT_CONFIRM % self.save_as
         self.confirm = Prompt.parse(confirm) if confirm else None
 
-    def defines(self):
+    def defines(self) -> tuple[str, ...]:
         return (self.save_as,)
 
-    def templates(self):
+    def templates(self) -> TemplateRefs:
         found = super().templates()
         if self.confirm is not None and isinstance(self.spec.get("confirm"), (str, dict)):
             found += [(("confirm",), t) for t in self.confirm.templates()]
         return found
 
-    def make_gather(self, ctx: Context):
+    def make_gather(self, ctx: Context) -> Gather:
         if ctx.scratch.get("candidate"):
             return self.gather(input=("dtmf",), timeout=self.timeout, min_digits=1, max_digits=1,
                                barge_in=self.barge_in)
@@ -48,13 +48,13 @@ class CollectDigits(InputStep):
     def enter(self, ctx: Context) -> Outcome:
         return self.ask(ctx)
 
-    def ask(self, ctx: Context, lead_in=None) -> Outcome:
+    def ask(self, ctx: Context, lead_in: list[Action] | None = None) -> Outcome:
         if ctx.scratch.get("candidate"):
             actions = list(lead_in or ()) + ctx.say(self.confirm, self.barge_in) + [self.make_gather(ctx)]
-            return Outcome(actions=actions, wait="input")
+            return Outcome(actions=actions, wait=self.waits)
         return super().ask(ctx, lead_in)
 
-    def handle(self, ctx: Context, event) -> Outcome:
+    def handle(self, ctx: Context, event: Event) -> Outcome:
         if isinstance(event, NoInput):
             return self.retry(ctx, "no_input")
         if isinstance(event, Speech):
@@ -68,7 +68,7 @@ class CollectDigits(InputStep):
             if ctx.scratch.get("candidate"):
                 return self.answer_confirm(ctx, event.digits[:1])
             return self.accept(ctx, event.digits)
-        return Outcome(wait="input")
+        return Outcome(wait=self.waits)
 
     def accept(self, ctx: Context, raw: str) -> Outcome:
         digits = raw.split(self.finish_on_key, 1)[0] if self.finish_on_key else raw

@@ -4,9 +4,9 @@ The job's idempotency key is call id + step id + visit, so a replayed turn never
 """
 from __future__ import annotations
 
-from ..actions import Log
+from ..actions import Action, Log
 from ..template import compile_template
-from .base import Context, Outcome, Prompt, Step
+from .base import Context, Outcome, Prompt, Spec, Step, TemplateRefs
 
 FIELDS = ("to", "subject", "message", "url", "event", "template", "link")
 
@@ -14,13 +14,13 @@ FIELDS = ("to", "subject", "message", "url", "event", "template", "link")
 class FollowUp(Step):
     kind = "follow_up"
 
-    def __init__(self, step_id: str, spec: dict):
+    def __init__(self, step_id: str, spec: Spec):
         super().__init__(step_id, spec)
         self.job_kind = spec["kind"]
         self.fields = {name: compile_template(spec[name]) for name in FIELDS if name in spec}
         self.confirmation = Prompt.parse(spec.get("say"))
 
-    def templates(self):
+    def templates(self) -> TemplateRefs:
         found = [((name,), t) for name, t in self.fields.items()]
         if self.confirmation is not None:
             found += [(("say",), t) for t in self.confirmation.templates()]
@@ -32,7 +32,7 @@ class FollowUp(Step):
             payload["country"] = ctx.flow.country
         job = ctx.job(self.id, self.job_kind, payload)
         ctx.state["outcome"] = self.outcome or f"{self.job_kind}_sent"
-        actions = [job, Log(event="follow_up", data={"step": self.id, "kind": self.job_kind,
+        actions: list[Action] = [job, Log(event="follow_up", data={"step": self.id, "kind": self.job_kind,
                                                       "job_id": job.idempotency_key})]
         actions += ctx.say(self.confirmation)
         return Outcome(actions=actions, next=self.spec.get("next"))

@@ -3,18 +3,18 @@
 Variables are shared by the whole call; a subflow's `variables` fill in names the call does not have yet."""
 from __future__ import annotations
 
-from .base import Context, Outcome, Step
+from .base import Context, Outcome, Spec, Step
 
 
 class Goto(Step):
     kind = "goto"
 
-    def __init__(self, step_id: str, spec: dict):
+    def __init__(self, step_id: str, spec: Spec):
         super().__init__(step_id, spec)
         self.flow_id = spec["flow"]
 
-    @property
-    def terminal(self) -> bool:  # without `next`, the subflow must end the call itself
+    @property  # a class constant elsewhere; here it depends on the spec: without `next`, the subflow must end
+    def terminal(self) -> bool:  # type: ignore[override]  # the call itself
         return "next" not in self.spec
 
     def enter(self, ctx: Context) -> Outcome:

@@ -5,18 +5,19 @@ takes its mandatory `exhausted` exit, so no menu can loop forever.
 """
 from __future__ import annotations
 
-from ..actions import Log
-from .base import Context, Outcome, Prompt, Step
+from ..actions import Action, Gather, Log
+from ..states import Waiting
+from .base import Context, Outcome, Prompt, Spec, Step, TemplateRefs
 
 DEFAULT_NO_INPUT = "Sorry, I didn't hear anything."
 DEFAULT_NO_MATCH = "Sorry, that isn't one of the options."
 
 
 class InputStep(Step):
-    waits = "input"
+    waits = Waiting.INPUT
     input_step = True
 
-    def __init__(self, step_id: str, spec: dict):
+    def __init__(self, step_id: str, spec: Spec):
         super().__init__(step_id, spec)
         self.prompt = Prompt.parse(spec.get("prompt"))
         self.no_input = Prompt.parse(spec.get("no_input", DEFAULT_NO_INPUT))
@@ -32,7 +33,7 @@ class InputStep(Step):
             exits["exhausted"] = self.spec["exhausted"]
         return exits
 
-    def templates(self):
+    def templates(self) -> TemplateRefs:
         found = []
         for key in ("prompt", "no_input", "no_match"):
             prompt = getattr(self, key)
@@ -40,14 +41,14 @@ class InputStep(Step):
                 found += [((key,), t) for t in prompt.templates()]
         return found
 
-    def ask(self, ctx: Context, lead_in: list | None = None) -> Outcome:
+    def ask(self, ctx: Context, lead_in: list[Action] | None = None) -> Outcome:
         """Play the prompt (after an optional apology) and wait for input."""
         actions = list(lead_in or ())
         actions += ctx.say(self.prompt, self.barge_in)
         actions.append(self.make_gather(ctx))
-        return Outcome(actions=actions, wait="input")
+        return Outcome(actions=actions, wait=self.waits)
 
-    def make_gather(self, ctx: Context):
+    def make_gather(self, ctx: Context) -> Gather:
         raise NotImplementedError
 
     def retry(self, ctx: Context, reason: str, detail: str = "") -> Outcome:

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from ..actions import Log
-from ..events import Digits, NoInput, Speech
-from .base import Context, Outcome
+from ..actions import Gather, Log
+from ..events import Digits, Event, NoInput, Speech
+from .base import Context, Outcome, Spec
 from .input_base import InputStep
 
 # Spoken digits map onto digit choices ("press or say one").
@@ -17,17 +18,17 @@ _WORD = re.compile(r"[a-z0-9']+")
 class Menu(InputStep):
     kind = "menu"
 
-    def __init__(self, step_id: str, spec: dict):
+    def __init__(self, step_id: str, spec: Spec):
         super().__init__(step_id, spec)
-        self.choices = spec.get("choices", [])
+        self.choices: list[dict[str, Any]] = spec.get("choices", [])
         self.by_digit = {str(c["digit"]): c for c in self.choices if "digit" in c}
         # keywords as word sequences, so "live chat", "Live-chat" and "live  chat." all match the same way
-        self.keywords = [(kw.lower(), tuple(_WORD.findall(kw.lower())), c)
-                         for c in self.choices for kw in c.get("keywords", ())]
+        self.keywords: list[tuple[str, tuple[str, ...], dict[str, Any]]] = [
+            (kw.lower(), tuple(_WORD.findall(kw.lower())), c) for c in self.choices for kw in c.get("keywords", ())]
         self.max_len = max((len(d) for d in self.by_digit), default=1)
         self.min_confidence = float(spec.get("min_confidence", 0.0))
         self.save_as = spec.get("save_as", "")
-        self._gathers: dict[bool, object] = {}
+        self._gathers: dict[bool, Gather] = {}
 
     def exits(self) -> dict[str, str]:
         exits = super().exits()
@@ -35,10 +36,10 @@ class Menu(InputStep):
             exits[f"choices.{index}.goto"] = choice["goto"]
         return exits
 
-    def defines(self):
+    def defines(self) -> tuple[str, ...]:
         return (self.save_as,) if self.save_as else ()
 
-    def make_gather(self, ctx: Context):
+    def make_gather(self, ctx: Context) -> Gather:
         speech = ctx.flow.speech and bool(self.keywords)
         cached = self._gathers.get(speech)
         if cached is None:  # the same immutable Gather every time this menu asks
@@ -51,7 +52,7 @@ class Menu(InputStep):
     def enter(self, ctx: Context) -> Outcome:
         return self.ask(ctx)
 
-    def handle(self, ctx: Context, event) -> Outcome:
+    def handle(self, ctx: Context, event: Event) -> Outcome:
         if isinstance(event, NoInput):
             return self.retry(ctx, "no_input")
         if isinstance(event, Digits):
@@ -61,9 +62,9 @@ class Menu(InputStep):
             if event.confidence < self.min_confidence or not event.text.strip():
                 return self.retry(ctx, "no_match", event.text)
             return self.choose(ctx, self.match_speech(event.text), "speech", event.text)
-        return Outcome(wait="input")
+        return Outcome(wait=self.waits)
 
-    def match_speech(self, text: str):
+    def match_speech(self, text: str) -> dict[str, Any] | None:
         words = tuple(_WORD.findall(text.lower()))
         for _, keyword, choice in self.keywords:
             size = len(keyword)
@@ -72,7 +73,7 @@ class Menu(InputStep):
         spoken = "".join(NUMBER_WORDS.get(w, w if w.isdigit() else "") for w in words)
         return self.by_digit.get(spoken)
 
-    def choose(self, ctx: Context, choice, via: str, heard: str) -> Outcome:
+    def choose(self, ctx: Context, choice: dict[str, Any] | None, via: str, heard: str) -> Outcome:
         if choice is None:
             return self.retry(ctx, "no_match", heard)
         label = str(choice.get("digit", "")) or choice.get("keywords", [""])[0]

@@ -1,6 +1,7 @@
 """return: leave a subflow and continue at the calling goto step's `next`."""
 from __future__ import annotations
 
+from ..states import End
 from .base import Context, Outcome, Step
 
 
@@ -9,4 +10,4 @@ class Return(Step):
     terminal = True
 
     def enter(self, ctx: Context) -> Outcome:
-        return Outcome(end="return")
+        return Outcome(end=End.RETURN)

@@ -1,8 +1,8 @@
 """Prompt audio: TTS with espeak-ng and audio files, as 8 kHz 16-bit mono WAV cached on disk,
 then encoded once per codec and shared by every call that plays them.
 
-Disk cache (ivr/tts.py): `<data_dir>/prompts/<sha256(kind, text, voice, language)>.wav`. Rendering runs in a
-thread (espeak-ng and sox are subprocesses) so the media clock never waits for it, and concurrent
+Disk cache (ivr/channels/prompt_audio.py): `<data_dir>/prompts/<sha256(kind, text, voice, language)>.wav`.
+Rendering runs in a thread (espeak-ng and sox are subprocesses) so the media clock never waits for it, and concurrent
 requests for the same prompt share one rendering. The encoded-frames cache is an LRU of bounded size.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import wave
 from collections import OrderedDict
 from pathlib import Path
 
-from ivr.tts import TtsError, convert_audio, flow_audio, render_tts
+from ivr.channels.prompt_audio import TtsError, convert_audio, flow_audio, render_tts
 
 from . import g711
 

@@ -11,7 +11,7 @@ import asyncio
 import wave
 from pathlib import Path
 
-from ivr.private_files import open_private
+from ivr.system.private_files import open_private
 
 SILENCE_PEAK = 600  # below this peak sample value a 20 ms frame counts as silence
 FRAME_SECONDS = 0.02

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from .engine.events import HungUp
-from .store import UNAVAILABLE, keys
+from ivr.engine.events import HungUp
+from ivr.store import UNAVAILABLE
+from ivr.store.calls import CallStore
 
 log = logging.getLogger(__name__)
 
@@ -19,25 +20,14 @@ RANK = {"queued": 1, "initiated": 1, "ringing": 2, "in-progress": 3, "answered":
 FINAL_RANK = 4
 HUNG_UP_TURN = "provider-status-final"
 
-# Only touch an existing call record; only a higher rank wins. Returns -1 (no record), 0 (stale/repeat),
-# 1 (applied) or 2 (applied, and the flow had already finished the call: no hang-up turn needed).
-_ADVANCE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-local current = tonumber(redis.call('HGET', KEYS[1], 'status_rank') or '0')
-if current >= tonumber(ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[1], 'status', ARGV[1], 'status_rank', ARGV[2], 'status_at', ARGV[4])
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'duration', ARGV[3]) end
-if redis.call('HEXISTS', KEYS[1], 'ended_at') == 1 then return 2 end
-return 1
-"""
-RESULTS = {-1: "no-record", 0: "stale", 1: "applied", 2: "applied"}
+RESULTS = {-1: "no-record", 0: "stale", 1: "applied", 2: "applied"}  # CallStore.advance_status's answers
 
 
 class CallStatusRecorder:
     def __init__(self, conn, session):
         self.conn = conn
         self.session = session  # CallSession: the HungUp turn goes through it (state, timeline, spool)
-        self._advance = conn.register_script(_ADVANCE)
+        self.calls = CallStore(conn)
 
     def record(self, call_id: str, status: str, *, at: float, duration: str = "") -> str:
         """Apply one status callback. Returns "applied", "stale", "no-record", "unknown-status" or "unavailable"."""
@@ -47,7 +37,7 @@ class CallStatusRecorder:
             return "unknown-status"
         duration = duration.strip() if duration.strip().isdigit() else ""
         try:
-            result = self._advance(keys=[keys.call(call_id)], args=[status, rank, duration, repr(float(at))])
+            result = self.calls.advance_status(call_id, status, rank, duration=duration, at=at)
             outcome, finished = RESULTS[int(result)], int(result) == 2
         except UNAVAILABLE as exc:
             log.warning("call %s: status %s not recorded, redis unavailable: %s", call_id, status, exc)

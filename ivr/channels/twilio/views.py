@@ -20,11 +20,12 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request, sen
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import tts, twilio_sms
-from .channels import twilio_voice as voice
-from .engine.actions import Say
-from .phone import PhonePolicy
-from .twilio_signature import FORM_MIMETYPE, is_signed
+from ivr.channels import prompt_audio as tts
+from ivr.channels.twilio import sms_view as twilio_sms
+from ivr.channels.twilio import voice
+from ivr.channels.twilio.signature import FORM_MIMETYPE, is_signed
+from ivr.engine.actions import Say
+from ivr.phone import PhonePolicy
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def require_signature():
         log.warning("refused %s: Content-Type %r is not %s", request.path, request.mimetype, FORM_MIMETYPE)
         return jsonify(error=f"Twilio webhooks must be {FORM_MIMETYPE} posts", status=415), 415
     settings = _settings()
-    request.form  # parse first: a body over MAX_CONTENT_LENGTH raises 413 here
+    request.form  # noqa: B018 - parse first: a body over MAX_CONTENT_LENGTH raises 413 here
     if not is_signed(request._get_current_object(), settings.twilio_auth_token, settings.public_base_url):
         # the body stays generic; the operator's log names the setting when that is the cause
         log.warning("refused %s: %s", request.path, "missing or invalid X-Twilio-Signature"

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Callable, Mapping
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from ..engine import actions as A
-from ..engine import events as E
-from ..phone import NumberRefused, PhonePolicy
-from ..recordings import is_twilio_url
-
-UNKNOWN_CALL_TEXT = "Sorry, this call can no longer be continued. Please call again. Goodbye."
+from ivr.engine import actions as A
+from ivr.engine import events as E
+from ivr.phone import NumberRefused, PhonePolicy
+from ivr.system.recordings import is_twilio_url
 
 # Voices Twilio's <Say> knows; other names (espeak-ng voices meant for SIP) are left out so Twilio uses its default.
 _TWILIO_VOICE = re.compile(r"^(man|woman|alice|(Polly|Google)\.[A-Za-z0-9_-]+)$")

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import redis
 
-from .private_files import private_dir, tighten_tree
-from .procs import die_with_parent
+from ivr.system.private_files import private_dir, tighten_tree
+from ivr.system.procs import die_with_parent
 
 _MAX_SOCKET_PATH = 107  # sun_path is 108 bytes including the NUL
 
@@ -70,7 +70,7 @@ class EmbeddedRedis:
         except (redis.ConnectionError, redis.TimeoutError, OSError):
             return False
 
-    def start(self, timeout: float = 10.0) -> "EmbeddedRedis":
+    def start(self, timeout: float = 10.0) -> EmbeddedRedis:
         private_dir(self.dir.parent)  # the data directory
         private_dir(self.dir)
         tighten_tree(self.dir)  # AOF and log files an older version left 0644
@@ -112,7 +112,7 @@ class EmbeddedRedis:
     def pid(self) -> int | None:
         return None if self.proc is None else self.proc.pid
 
-    def __enter__(self) -> "EmbeddedRedis":
+    def __enter__(self) -> EmbeddedRedis:
         return self.start()
 
     def __exit__(self, *exc) -> None:

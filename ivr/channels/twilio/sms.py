@@ -10,8 +10,8 @@ import re
 
 from twilio.twiml.messaging_response import MessagingResponse
 
-from ..engine import actions as A
-from ..engine import events as E
+from ivr.engine import actions as A
+from ivr.engine import events as E
 
 MAX_SMS_CHARS = 1600  # Twilio's limit for one message body (it splits it into segments itself)
 

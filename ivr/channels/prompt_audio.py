@@ -14,8 +14,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .flows.audio import resolve_audio
-from .private_files import private_dir
+from ivr.flows.audio import resolve_audio
+from ivr.system.private_files import private_dir
 
 DEFAULT_VOICE = "en-us"
 CACHE_SUBDIR = "prompts"

@@ -8,21 +8,24 @@ Opening a session replays whatever an earlier process left in the spool.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import redis
 from rq import Queue
 
-from ivr import jobs
 from ivr.call_session import CallSession
+from ivr.call_session import followups as jobs
+from ivr.call_session.writes import replay_spool
 from ivr.flows import FlowRepository
-from ivr.private_files import private_dir
-from ivr.redis_embedded import EmbeddedRedis
 from ivr.settings import Settings
-from ivr.store import UNAVAILABLE, connect
+from ivr.store import UNAVAILABLE, connect, for_blocking, heartbeats
+from ivr.store.dial_requests import DialRequests
+from ivr.store.embedded import EmbeddedRedis
 from ivr.store.flows import FlowStore
 from ivr.store.spool import Spool
-from ivr.turn_writes import replay_spool
+from ivr.system.private_files import private_dir
 
 log = logging.getLogger(__name__)
 
@@ -67,3 +70,17 @@ def open_call_session(settings: Settings, flows_dir: str | Path | None = None,
     replay_quietly(spool, conn, queue)
     return CallSession(flows, redis_conn=conn, queue=queue, spool=spool, default_flow=settings.default_flow,
                        fallback_text=settings.fallback_message, **session_options)
+
+
+def heartbeat_writer(conn: redis.Redis, component: str) -> Callable[..., None]:
+    """`beat(**info)` for a process that /healthz watches (store/heartbeats.py)."""
+    return partial(heartbeats.beat, conn, component)
+
+
+DIAL_POLL_SECONDS = 1  # the SIP process's BLPOP timeout: how quickly its loop notices shutdown
+
+
+def open_dial_requests(conn: redis.Redis) -> DialRequests:
+    """The queue through which the worker hands callback calls to the `ivr sip` process. Its BLPOP client waits
+    the block time + 1 s, not the turns' IVR_REDIS_TIMEOUT."""
+    return DialRequests(for_blocking(conn, DIAL_POLL_SECONDS))

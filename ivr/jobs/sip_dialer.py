@@ -1,10 +1,9 @@
 """The worker's side of SIP callbacks: hand a dial request to the `ivr sip` process and wait for its outcome.
 
-The worker and the SIP endpoint are different processes, so they meet in Redis: `place()` pushes a JSON
-request onto `keys.SIP_DIAL_REQUESTS` and blocks (bounded) on the request's own result list
-(`keys.sip_dial_result`): "taken" at once, then the outcome - at the 200 OK, so the job never waits for the
-whole call (ivr/channels/sip/outbound.py). A request nobody took within the wait is withdrawn, so a SIP
-process that starts later never rings a stale callback.
+The worker and the SIP endpoint are different processes, so they meet in Redis (store/dial_requests.py):
+`place()` pushes a JSON request and blocks (bounded) on the request's own result list: "taken" at once, then
+the outcome - at the 200 OK, so the job never waits for the whole call (ivr/channels/sip/outbound.py).
+A request nobody took within the wait is withdrawn, so a SIP process that starts later never rings a stale callback.
 """
 from __future__ import annotations
 
@@ -16,7 +15,8 @@ import redis
 from ivr.jobs import JOB_TIMEOUT
 from ivr.jobs.callback import CONNECT_FAILED, GREETING, DialError
 from ivr.jobs.context import current
-from ivr.store import for_blocking, keys
+from ivr.store import for_blocking
+from ivr.store.dial_requests import DialRequests
 
 # place() runs inside an RQ job killed after JOB_TIMEOUT seconds: pickup + ring + margin must stay below it.
 PICKUP_WAIT = 3.0  # seconds for a SIP process to take the request before we give up
@@ -35,12 +35,15 @@ def dial_request(number: str, request, ring_timeout: float = RING_TIMEOUT) -> di
 class SipCallbackDialer:
     def __init__(self, conn=None, ring_timeout: float = RING_TIMEOUT, pickup_wait: float = PICKUP_WAIT) -> None:
         self.conn = conn  # None: the running job's Redis (the worker's own connection)
+        self._requests: DialRequests | None = None
         self.ring_timeout = ring_timeout
         self.pickup_wait = pickup_wait
 
     def place(self, number: str, request) -> str:
         if self.conn is None:  # its BLPOPs wait up to the ring timeout plus the report margin
             self.conn = for_blocking(current().redis, self.ring_timeout + REPORT_MARGIN)
+        if self._requests is None:
+            self._requests = DialRequests(self.conn)
         try:
             return self._place(number, request)
         except redis.RedisError as exc:  # the callback job records it and tries again later
@@ -49,11 +52,11 @@ class SipCallbackDialer:
     def _place(self, number: str, request) -> str:
         job = dial_request(number, request, self.ring_timeout)
         payload = json.dumps(job)
-        self.conn.rpush(keys.SIP_DIAL_REQUESTS, payload)
+        self._requests.push(payload)
         # The SIP process answers "taken" at once, then the outcome when the call is answered or fails.
         taken = self._next(job["id"], self.pickup_wait)
         if taken is None:
-            if self.conn.lrem(keys.SIP_DIAL_REQUESTS, 1, payload):
+            if self._requests.withdraw(payload):
                 raise DialError("no SIP process took the call (is `ivr sip` running?)")
             taken = self._next(job["id"], 1)  # taken just now: "taken" is already on its way
             if taken is None:
@@ -66,8 +69,7 @@ class SipCallbackDialer:
         return f"sip:{outcome.get('call_id', job['id'])}"
 
     def _next(self, reference: str, timeout: float) -> dict | None:
-        got = self.conn.blpop([keys.sip_dial_result(reference)], timeout=max(1, int(round(timeout))))
-        return json.loads(got[1]) if got else None
+        return self._requests.next_result(reference, timeout)
 
 
 def describe(outcome: dict) -> str:
