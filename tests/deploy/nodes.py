@@ -1,0 +1,132 @@
+"""Real processes for the deployment tests: `ivr sip` nodes and Kamailio, each on free loopback ports.
+
+`SipNode` runs `python -m ivr sip` with the shipped flow, collecting its output in a thread (so a full pipe
+never blocks it). `Kamailio` runs deploy/kamailio/kamailio.cfg with defines only, as docs/deploy.md does,
+and reads the dispatcher's view of the nodes through kamcmd.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tests.sip.conftest import free_port_range, free_udp_port
+
+ROOT = Path(__file__).resolve().parents[2]
+FLOW = ROOT / "flows" / "skype-receptionist.yaml"
+KAMAILIO_CFG = ROOT / "deploy" / "kamailio" / "kamailio.cfg"
+
+
+def wait_for(condition, timeout: float, what: str, interval: float = 0.1):
+    """Poll `condition()` until it returns something truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(interval)
+
+
+class SipNode:
+    """One `ivr sip` process on 127.0.0.1:`port`, recording into the Redis at `redis_url`."""
+
+    def __init__(self, redis_url: str, data_dir: Path, port: int | None = None, drain_seconds: float = 60) -> None:
+        self.port = port or free_udp_port()
+        self.redis_url, self.data_dir, self.drain_seconds = redis_url, data_dir, drain_seconds
+        self.rtp_range = free_port_range()
+        self.proc: subprocess.Popen | None = None
+        self.lines: list[str] = []
+
+    def start(self) -> "SipNode":
+        rtp_min, rtp_max = self.rtp_range
+        env = dict(os.environ, REDIS_URL=self.redis_url, IVR_DATA_DIR=str(self.data_dir),
+                   IVR_SIP_RTP_PORT_MIN=str(rtp_min), IVR_SIP_RTP_PORT_MAX=str(rtp_max),
+                   IVR_SIP_DRAIN_SECONDS=str(self.drain_seconds))
+        self.lines = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "ivr", "sip", "--host", "127.0.0.1", "--port", str(self.port), "--flow", str(FLOW)],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        threading.Thread(target=self._collect, args=(self.proc, self.lines), daemon=True).start()
+        wait_for(lambda: any("SIP listening" in line for line in self.lines) or self.proc.poll() is not None,
+                 30, f"ivr sip on port {self.port} to listen")
+        assert self.proc.poll() is None, self.output()
+        return self
+
+    @staticmethod
+    def _collect(proc: subprocess.Popen, lines: list[str]) -> None:
+        for line in proc.stdout:
+            lines.append(line)
+
+    def output(self) -> str:
+        return "".join(self.lines)[-4000:]
+
+    def signal(self, sig: int) -> None:
+        self.proc.send_signal(sig)
+
+    def wait(self, timeout: float) -> int:
+        return self.proc.wait(timeout)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+
+class Kamailio:
+    """deploy/kamailio/kamailio.cfg on udp 127.0.0.1:`port`, dispatching to `nodes` (host:port strings)."""
+
+    def __init__(self, workdir: Path, nodes: list[str]) -> None:
+        assert shutil.which("kamailio") and shutil.which("kamcmd"), "kamailio is not installed"
+        self.port = free_udp_port()
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.list_file = workdir / "dispatcher.list"
+        self.list_file.write_text("".join(f"1 sip:{node}\n" for node in nodes))
+        self.ctl = workdir / "kamailio_ctl"
+        self.proc: subprocess.Popen | None = None
+        self.lines: list[str] = []
+
+    def start(self) -> "Kamailio":
+        cmd = ["kamailio", "-f", str(KAMAILIO_CFG), "-DD", "-E", "-A", f"LISTEN=udp:127.0.0.1:{self.port}",
+               "-A", f'DISPATCHER_LIST="{self.list_file}"', "-A", f'CTL_SOCKET="unix:{self.ctl}"',
+               "-Y", str(self.workdir), "-m", "64", "-M", "8"]
+        self.proc = subprocess.Popen(cmd, cwd=self.workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True)
+        threading.Thread(target=SipNode._collect, args=(self.proc, self.lines), daemon=True).start()
+        wait_for(lambda: self.ctl.exists() or self.proc.poll() is not None, 30, "kamailio to start")
+        assert self.proc.poll() is None, self.output()
+        return self
+
+    def output(self) -> str:
+        return "".join(self.lines)[-6000:]
+
+    def node_flags(self) -> dict[str, str]:
+        """The dispatcher's flags per node URI: "AP" active (probed), "IP"/"TP" inactive or trying."""
+        result = subprocess.run(["kamcmd", "-s", f"unix:{self.ctl}", "dispatcher.list"], capture_output=True,
+                                text=True, timeout=10)
+        uris = re.findall(r"URI:\s*(\S+)", result.stdout)
+        flags = re.findall(r"FLAGS:\s*(\S+)", result.stdout)
+        return dict(zip(uris, flags))
+
+    def wait_active(self, node: str, active: bool = True, timeout: float = 30) -> None:
+        def reached():
+            flag = self.node_flags().get(f"sip:{node}", "")
+            return flag.startswith("A") == active and bool(flag)
+        wait_for(reached, timeout, f"kamailio to see {node} {'active' if active else 'inactive'}", interval=0.2)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
