@@ -9,6 +9,8 @@
   class asyncio's selector transport does not inherit from (defect 5: a traceback at every start).
 - The last response sent on each INVITE server transaction is kept (keyed by Via branch, ~32 s)
   so the endpoint can answer a retransmitted INVITE with it (defect 1).
+- Behind a proxy, the 1xx/2xx to an INVITE carry its Record-Route (RFC 3261 12.1.1; aiosipua leaves
+  them out, defect 7), so the caller's ACK, BYE and re-INVITE come back through the proxy.
 """
 from __future__ import annotations
 
@@ -78,6 +80,7 @@ class IvrUdpTransport(UdpSipTransport):
         self.bad_log = RateLimitedLog()
         self.dropped = 0
         self.invite_responses: OrderedDict[str, tuple[float, SipResponse]] = OrderedDict()
+        self.record_routes: dict[str, list[str]] = {}  # open INVITE transactions that came through proxies
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -147,8 +150,26 @@ class IvrUdpTransport(UdpSipTransport):
         if cseq.upper().endswith("INVITE"):
             key = transaction_key(response)
             if key:
+                self._copy_record_route(key, response)
                 self.remember_invite_response(key, response)
         super().send_reply(response)
+
+    def remember_record_route(self, key: str, request: SipRequest) -> None:
+        routes = request.headers.get("record-route")
+        if routes:
+            if len(self.record_routes) >= MAX_REMEMBERED_RESPONSES:  # INVITEs never answered: forget the oldest
+                del self.record_routes[next(iter(self.record_routes))]
+            self.record_routes[key] = list(routes)
+
+    def _copy_record_route(self, key: str, response: SipResponse) -> None:
+        routes = self.record_routes.get(key)
+        if routes is None:
+            return
+        if 100 < response.status_code < 300 and not response.headers.get("record-route"):
+            for route in routes:
+                response.headers.append("Record-Route", route)
+        if response.status_code >= 200:
+            del self.record_routes[key]
 
     def reply_error(self, request: SipRequest, code: int, reason: str, headers: dict | None = None) -> None:
         response = SipResponse(status_code=code, reason_phrase=reason)
