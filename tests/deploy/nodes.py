@@ -16,11 +16,12 @@ import threading
 import time
 from pathlib import Path
 
-from tests.sip.conftest import free_port_range, free_udp_port
+from tests.sip.conftest import free_port_range, free_udp_port, sipp_counts
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOW = ROOT / "flows" / "skype-receptionist.yaml"
 KAMAILIO_CFG = ROOT / "deploy" / "kamailio" / "kamailio.cfg"
+SCENARIOS = Path(__file__).parent / "scenarios"
 
 
 def wait_for(condition, timeout: float, what: str, interval: float = 0.1):
@@ -35,6 +36,38 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.1):
         time.sleep(interval)
 
 
+def start_sipp(scenario: Path, target_port: int, cwd, *, calls: int = 1, rate: float = 1, rate_period_ms: int = 1000,
+               concurrent: int = 20, timeout: int = 90, subst: dict | None = None) -> subprocess.Popen:
+    """SIPp in the background (the test acts while its calls run); `sipp_counts` reads its result."""
+    path = scenario
+    if subst:
+        text = path.read_text()
+        for name, value in subst.items():
+            text = text.replace(f"@{name}@", str(value))
+        path = cwd / f"bg-{scenario.name}"
+        path.write_text(text)
+    cmd = ["sipp", f"127.0.0.1:{target_port}", "-sf", str(path), "-i", "127.0.0.1", "-p", str(free_udp_port()),
+           "-mi", "127.0.0.1", "-mp", str(free_port_range(80)[0]), "-l", str(concurrent), "-r", str(rate),
+           "-rp", str(rate_period_ms), "-m", str(calls), "-timeout", f"{timeout}s", "-timeout_error", "-nostdin",
+           "-trace_err", "-trace_logs"]
+    return subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish_sipp(proc: subprocess.Popen, timeout: float = 150) -> tuple[subprocess.CompletedProcess, tuple[int, int]]:
+    out, err = proc.communicate(timeout=timeout)
+    result = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    return result, sipp_counts(result)
+
+
+def answered_by(cwd: Path) -> dict[str, int]:
+    """Call-ID -> node port of every call SIPp logged as "answered-by PORT (...) call CALL-ID" (-trace_logs in `cwd`)."""
+    found = {}
+    for log_file in cwd.glob("*_logs.log"):
+        for port, call_id in re.findall(r"answered-by (\d+) .* call (\S+)", log_file.read_text()):
+            found[call_id] = int(port)
+    return found
+
+
 class SipNode:
     """One `ivr sip` process on 127.0.0.1:`port`, recording into the Redis at `redis_url`."""
 
@@ -45,7 +78,7 @@ class SipNode:
         self.proc: subprocess.Popen | None = None
         self.lines: list[str] = []
 
-    def start(self) -> "SipNode":
+    def start(self) -> SipNode:
         rtp_min, rtp_max = self.rtp_range
         env = dict(os.environ, REDIS_URL=self.redis_url, IVR_DATA_DIR=str(self.data_dir),
                    IVR_SIP_RTP_PORT_MIN=str(rtp_min), IVR_SIP_RTP_PORT_MAX=str(rtp_max),
@@ -94,7 +127,7 @@ class Kamailio:
         self.proc: subprocess.Popen | None = None
         self.lines: list[str] = []
 
-    def start(self) -> "Kamailio":
+    def start(self) -> Kamailio:
         cmd = ["kamailio", "-f", str(KAMAILIO_CFG), "-DD", "-E", "-A", f"LISTEN=udp:127.0.0.1:{self.port}",
                "-A", f'DISPATCHER_LIST="{self.list_file}"', "-A", f'CTL_SOCKET="unix:{self.ctl}"',
                "-Y", str(self.workdir), "-m", "64", "-M", "8"]
@@ -110,7 +143,7 @@ class Kamailio:
 
     def node_flags(self) -> dict[str, str]:
         """The dispatcher's flags per node URI: "AP" active (probed), "IP"/"TP" inactive or trying."""
-        result = subprocess.run(["kamcmd", "-s", f"unix:{self.ctl}", "dispatcher.list"], capture_output=True,
+        result = subprocess.run(["kamcmd", "-s", f"unix:{self.ctl}", "dispatcher.list"], check=False, capture_output=True,
                                 text=True, timeout=10)
         uris = re.findall(r"URI:\s*(\S+)", result.stdout)
         flags = re.findall(r"FLAGS:\s*(\S+)", result.stdout)

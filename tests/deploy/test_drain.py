@@ -14,39 +14,16 @@ import threading
 
 from ivr.store import heartbeats
 from ivr.store.calls import CallStore
-from tests.sip.conftest import SCENARIOS, RawUac, free_port_range, free_udp_port, header, sipp_counts
+from tests.sip.conftest import SCENARIOS, RawUac, free_port_range, free_udp_port, header
 
-from .nodes import ROOT, SipNode, wait_for
-
-
-def start_sipp(scenario: str, target_port: int, cwd, *, calls: int = 1, rate: float = 1, rate_period_ms: int = 1000,
-               concurrent: int = 20, timeout: int = 90, subst: dict | None = None) -> subprocess.Popen:
-    """SIPp in the background (the test acts while its calls run); `sipp_counts` reads its result."""
-    path = SCENARIOS / scenario
-    if subst:
-        text = path.read_text()
-        for name, value in subst.items():
-            text = text.replace(f"@{name}@", str(value))
-        path = cwd / f"bg-{scenario}"
-        path.write_text(text)
-    cmd = ["sipp", f"127.0.0.1:{target_port}", "-sf", str(path), "-i", "127.0.0.1", "-p", str(free_udp_port()),
-           "-mi", "127.0.0.1", "-mp", str(free_port_range(80)[0]), "-l", str(concurrent), "-r", str(rate),
-           "-rp", str(rate_period_ms), "-m", str(calls), "-timeout", f"{timeout}s", "-timeout_error", "-nostdin",
-           "-trace_err", "-trace_logs"]
-    return subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def finish_sipp(proc: subprocess.Popen, timeout: float = 150) -> tuple[subprocess.CompletedProcess, tuple[int, int]]:
-    out, err = proc.communicate(timeout=timeout)
-    result = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
-    return result, sipp_counts(result)
+from .nodes import ROOT, SipNode, finish_sipp, start_sipp, wait_for
 
 
 def test_sigterm_drains_a_call_in_progress_then_exits_0(redis_server, redis_conn, tmp_path):
     node = SipNode(redis_server.url, tmp_path / "data").start()
     uac = RawUac(node.port)
     try:
-        sipp = start_sipp("uac_digit.xml", node.port, tmp_path, subst={"DIGIT": "1"})
+        sipp = start_sipp(SCENARIOS / "uac_digit.xml", node.port, tmp_path, subst={"DIGIT": "1"})
         wait_for(lambda: CallStore(redis_conn).live(), 30, "the SIPp call to be live")
         node.signal(signal.SIGTERM)
 
@@ -76,7 +53,7 @@ def test_sigterm_drains_a_call_in_progress_then_exits_0(redis_server, redis_conn
 def test_drain_stops_at_the_maximum_drain_time(redis_server, redis_conn, tmp_path):
     node = SipNode(redis_server.url, tmp_path / "data", drain_seconds=1).start()
     try:
-        sipp = start_sipp("uac_digit.xml", node.port, tmp_path, subst={"DIGIT": "1"})
+        sipp = start_sipp(SCENARIOS / "uac_digit.xml", node.port, tmp_path, subst={"DIGIT": "1"})
         wait_for(lambda: CallStore(redis_conn).live(), 30, "the SIPp call to be live")
         node.signal(signal.SIGTERM)
         assert node.wait(30) == 0, node.output()
@@ -96,7 +73,7 @@ def test_ivr_run_drains_its_sip_child_on_sigterm(redis_server, redis_conn, tmp_p
     threading.Thread(target=SipNode._collect, args=(proc, lines), daemon=True).start()
     try:
         wait_for(lambda: any("SIP listening" in line for line in lines), 30, "ivr run's SIP child to listen")
-        sipp = start_sipp("uac_digit.xml", port, tmp_path, subst={"DIGIT": "1"})
+        sipp = start_sipp(SCENARIOS / "uac_digit.xml", port, tmp_path, subst={"DIGIT": "1"})
         wait_for(lambda: CallStore(redis_conn).live(), 30, "the SIPp call to be live")
         proc.send_signal(signal.SIGTERM)
         result, counts = finish_sipp(sipp)
