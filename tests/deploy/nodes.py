@@ -68,6 +68,11 @@ def answered_by(cwd: Path) -> dict[str, int]:
     return found
 
 
+def collect_output(proc: subprocess.Popen, lines: list[str]) -> None:
+    """Read a child's merged stdout/stderr into `lines` until it exits (run in a thread)."""
+    lines.extend(proc.stdout)
+
+
 class SipNode:
     """One `ivr sip` process on 127.0.0.1:`port`, recording into the Redis at `redis_url`."""
 
@@ -87,16 +92,11 @@ class SipNode:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ivr", "sip", "--host", "127.0.0.1", "--port", str(self.port), "--flow", str(FLOW)],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        threading.Thread(target=self._collect, args=(self.proc, self.lines), daemon=True).start()
+        threading.Thread(target=collect_output, args=(self.proc, self.lines), daemon=True).start()
         wait_for(lambda: any("SIP listening" in line for line in self.lines) or self.proc.poll() is not None,
                  30, f"ivr sip on port {self.port} to listen")
         assert self.proc.poll() is None, self.output()
         return self
-
-    @staticmethod
-    def _collect(proc: subprocess.Popen, lines: list[str]) -> None:
-        for line in proc.stdout:
-            lines.append(line)
 
     def output(self) -> str:
         return "".join(self.lines)[-4000:]
@@ -133,7 +133,7 @@ class Kamailio:
                "-Y", str(self.workdir), "-m", "64", "-M", "8"]
         self.proc = subprocess.Popen(cmd, cwd=self.workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True)
-        threading.Thread(target=SipNode._collect, args=(self.proc, self.lines), daemon=True).start()
+        threading.Thread(target=collect_output, args=(self.proc, self.lines), daemon=True).start()
         wait_for(lambda: self.ctl.exists() or self.proc.poll() is not None, 30, "kamailio to start")
         assert self.proc.poll() is None, self.output()
         return self

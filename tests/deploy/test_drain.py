@@ -16,7 +16,7 @@ from ivr.store import heartbeats
 from ivr.store.calls import CallStore
 from tests.sip.conftest import SCENARIOS, RawUac, free_port_range, free_udp_port, header
 
-from .nodes import ROOT, SipNode, finish_sipp, start_sipp, wait_for
+from .nodes import ROOT, SipNode, collect_output, finish_sipp, start_sipp, wait_for
 
 
 def test_sigterm_drains_a_call_in_progress_then_exits_0(redis_server, redis_conn, tmp_path):
@@ -70,7 +70,7 @@ def test_ivr_run_drains_its_sip_child_on_sigterm(redis_server, redis_conn, tmp_p
     proc = subprocess.Popen([sys.executable, "-m", "ivr", "run", "--without", "web", "--without", "worker"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: list[str] = []
-    threading.Thread(target=SipNode._collect, args=(proc, lines), daemon=True).start()
+    threading.Thread(target=collect_output, args=(proc, lines), daemon=True).start()
     try:
         wait_for(lambda: any("SIP listening" in line for line in lines), 30, "ivr run's SIP child to listen")
         sipp = start_sipp(SCENARIOS / "uac_digit.xml", port, tmp_path, subst={"DIGIT": "1"})

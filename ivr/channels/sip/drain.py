@@ -48,7 +48,7 @@ class Lifecycle:
         while self.server.live and not self.stop.is_set() and loop.time() < deadline:
             try:
                 await asyncio.wait_for(self.stop.wait(), POLL_SECONDS)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         if self.server.live:
             log.warning("drain ended with %d call(s) still up; hanging them up", len(self.server.live))
@@ -61,6 +61,6 @@ class Lifecycle:
         """Sleep up to `seconds`, waking early when the drain starts or the process stops (heartbeats)."""
         try:
             await asyncio.wait_for(self._changed.wait(), seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         self._changed.clear()
