@@ -2,7 +2,7 @@
 
 RFC 3261 12.1.1: the UAS copies every Record-Route of the INVITE into its 1xx/2xx, in order, so the caller
 learns the route set and sends its ACK, BYE, INFO and re-INVITE through the proxy to this node. aiosipua
-0.7.1 leaves them out (defect 7 in docs/sip.md); our transport puts them back.
+0.7.1 leaves them out (defect 8 in docs/sip.md); our transport puts them back.
 """
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ upstream fix we would propose for each):
    tables at once.
 6. A CANCEL that arrives after we answered gets its 200 but leaves the call alone (aiosipua removed
    the answered call from its table).
-7. Behind a proxy: our 1xx/2xx carry the INVITE's Record-Route (transport.py), and our route set is the
+8. Behind a proxy: our 1xx/2xx carry the INVITE's Record-Route (transport.py), and our route set is the
    Record-Route list in order (RFC 3261 12.1.1; aiosipua reverses it), so our BYE and REFER go through
    the proxy too.
 Overload: with `max_calls` calls in the table, a new INVITE gets 503 with Retry-After.
@@ -85,7 +85,7 @@ class Endpoint(SipUAS):
             try:
                 super()._handle_request(request, addr)
                 if is_new and (call := self._calls.get(request.call_id or "")) is not None:
-                    call.dialog.route_set = list(request.headers.get("record-route"))  # defect 7: in order
+                    call.dialog.route_set = list(request.headers.get("record-route"))  # defect 8: in order
             except Exception:  # e.g. a broken SDP: forget the half-made transaction, then reply 400
                 txn = self.transactions.match_request(request)
                 if txn is not None:

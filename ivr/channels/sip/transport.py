@@ -10,7 +10,7 @@
 - The last response sent on each INVITE server transaction is kept (keyed by Via branch, ~32 s)
   so the endpoint can answer a retransmitted INVITE with it (defect 1).
 - Behind a proxy, the 1xx/2xx to an INVITE carry its Record-Route (RFC 3261 12.1.1; aiosipua leaves
-  them out, defect 7), so the caller's ACK, BYE and re-INVITE come back through the proxy.
+  them out, defect 8), so the caller's ACK, BYE and re-INVITE come back through the proxy.
 """
 from __future__ import annotations
 
