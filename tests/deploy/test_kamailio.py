@@ -87,3 +87,22 @@ def test_rolling_restart_loses_no_call(cluster, redis_conn, tmp_path):
     assert len(records) == len({r.id for r in records}) == 20  # every call recorded once
     assert all(r.ended_at is not None and r.outcome == "support_links_sent" for r in records)
     assert CallStore(redis_conn).live() == []
+
+
+def test_in_dialog_requests_reach_the_node_that_holds_the_call(cluster, redis_conn, tmp_path):
+    """re-INVITE, INFO (the menu digit), the caller's BYE and the IVR's BYE, all on the route set through Kamailio."""
+    kamailio, nodes = cluster
+    dialog, hangup = tmp_path / "dialog", tmp_path / "hangup"
+    dialog.mkdir(), hangup.mkdir()
+    runs = [start_sipp(SCENARIOS / "uac_dialog_via_proxy.xml", kamailio.port, dialog, calls=2, rate=2),
+            start_sipp(SCENARIOS / "uac_bye_via_proxy.xml", kamailio.port, hangup, calls=2, rate=2)]
+    for run in runs:
+        result, counts = finish_sipp(run)
+        assert counts == (2, 0), result.stdout[-3000:] + kamailio.output()
+    assert set(answered_by(dialog).values()) | set(answered_by(hangup).values()) == {n.port for n in nodes}
+    records = {r.id: r for r in CallStore(redis_conn).recent(limit=10)}
+    for call_id in answered_by(dialog):  # the digit came by INFO: it reached the node's flow
+        assert records[call_id].outcome == "support_links_sent", records[call_id]
+    for call_id in answered_by(hangup):
+        assert records[call_id].ended_at is not None and records[call_id].path[:2] == ["screen_caller", "not_skype"]
+    assert CallStore(redis_conn).live() == []
