@@ -1,7 +1,7 @@
 """Graceful drain of a real `ivr sip` process: SIGTERM with a SIPp call in progress.
 
 While draining, OPTIONS gets 503 (so Kamailio takes the node out), a new INVITE gets 503 with Retry-After,
-the heartbeat says "draining" (what /healthz shows), the call in progress runs to its end, and the process
+the heartbeat says "draining" and so does /healthz, the call in progress runs to its end, and the process
 exits 0 once no call is left.
 """
 from __future__ import annotations
@@ -12,11 +12,20 @@ import subprocess
 import sys
 import threading
 
-from ivr.store import heartbeats
+from ivr.settings import Settings
+from ivr.store import connect, heartbeats
 from ivr.store.calls import CallStore
+from ivr.web import create_app
 from tests.sip.conftest import SCENARIOS, RawUac, free_port_range, free_udp_port, header
 
 from .nodes import ROOT, SipNode, collect_output, finish_sipp, start_sipp, wait_for
+
+
+def healthz(redis_url: str, tmp_path) -> dict:
+    """What the web app's /healthz says now (the real app, on the same Redis)."""
+    settings = Settings(data_dir=tmp_path / "web", flows_dir=ROOT / "flows", redis_url=redis_url, secret_key="t" * 32)
+    app = create_app({"IVR_SETTINGS": settings, "IVR_REDIS": connect(redis_url), "TESTING": True})
+    return app.test_client().get("/healthz").json
 
 
 def test_sigterm_drains_a_call_in_progress_then_exits_0(redis_server, redis_conn, tmp_path):
@@ -29,6 +38,8 @@ def test_sigterm_drains_a_call_in_progress_then_exits_0(redis_server, redis_conn
 
         beat = wait_for(lambda: (heartbeats.read(redis_conn)["sip"] or {}).get("draining"), 20, "a draining beat")
         assert beat is True
+        health = healthz(redis_server.url, tmp_path)
+        assert health["sip"]["draining"] is True and health["sip"]["pid"] == node.proc.pid
 
         uac.request("OPTIONS")
         options = uac.recv(5, want=lambda m: m["status"] >= 200)
