@@ -32,7 +32,7 @@ while [ $# -gt 0 ]; do
     --skip-venv) WITH_VENV=0 ;;
     --no-apt) WITH_APT=0 ;;
     --start) START=1 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
   shift
