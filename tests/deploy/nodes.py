@@ -24,15 +24,16 @@ KAMAILIO_CFG = ROOT / "deploy" / "kamailio" / "kamailio.cfg"
 SCENARIOS = Path(__file__).parent / "scenarios"
 
 
-def wait_for(condition, timeout: float, what: str, interval: float = 0.1):
-    """Poll `condition()` until it returns something truthy; fail with `what` after `timeout` seconds."""
+def wait_for(condition, timeout: float, what: str, interval: float = 0.1, detail=None):
+    """Poll `condition()` until it returns something truthy; fail with `what` (and `detail()`, the state that
+    explains it) after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out waiting for {what}" + (f"\n{detail()}" if detail else ""))
         time.sleep(interval)
 
 
