@@ -15,6 +15,8 @@ import pytest
 
 from ivr.store.calls import CallStore
 
+from tests.sip.conftest import RawUac, header
+
 from .nodes import SCENARIOS, Kamailio, SipNode, answered_by, finish_sipp, start_sipp, wait_for
 
 MENU = SCENARIOS / "uac_menu_via_proxy.xml"
@@ -122,3 +124,23 @@ def test_in_dialog_requests_reach_the_node_that_holds_the_call(cluster, redis_co
     for call_id in answered_by(hangup):
         assert records[call_id].ended_at is not None and records[call_id].path[:2] == ["screen_caller", "not_skype"]
     assert CallStore(redis_conn).live() == []
+
+
+def test_with_every_node_down_callers_and_trunks_get_503(cluster):
+    kamailio, nodes = cluster
+    uac = RawUac(kamailio.port)
+    try:
+        uac.request("OPTIONS")
+        assert uac.recv(5, want=lambda m: m["status"] >= 200)["status"] == 200
+        for node in nodes:
+            node.signal(signal.SIGKILL)
+            node.wait(10)
+        for node in nodes:
+            kamailio.wait_active(f"127.0.0.1:{node.port}", active=False)
+        uac.request("OPTIONS")
+        assert uac.recv(5, want=lambda m: m["status"] >= 200)["status"] == 503
+        uac.invite()
+        refused = uac.recv(5, want=lambda m: m["status"] >= 200)
+        assert refused["status"] == 503 and int(header(refused, "retry-after")) > 0, refused
+    finally:
+        uac.close()
