@@ -4,6 +4,8 @@
   3 s after the kill complete on the other node.
 - A rolling restart (SIGTERM one node, start it again once it has drained, then the same for the other) while
   SIPp keeps calling loses no call, and every call is recorded once.
+- re-INVITE, INFO and both sides' BYE follow the route set to the node holding the call.
+- With every node down, INVITEs and a trunk's OPTIONS to Kamailio get 503.
 Bounded (about 20 calls per test); no timing assertions.
 """
 from __future__ import annotations
@@ -14,7 +16,6 @@ import time
 import pytest
 
 from ivr.store.calls import CallStore
-
 from tests.sip.conftest import RawUac, header
 
 from .nodes import SCENARIOS, Kamailio, SipNode, answered_by, finish_sipp, start_sipp, wait_for
