@@ -77,8 +77,10 @@ def collect_output(proc: subprocess.Popen, lines: list[str]) -> None:
 class SipNode:
     """One `ivr sip` process on 127.0.0.1:`port`, recording into the Redis at `redis_url`."""
 
-    def __init__(self, redis_url: str, data_dir: Path, port: int | None = None, drain_seconds: float = 60) -> None:
+    def __init__(self, redis_url: str, data_dir: Path, port: int | None = None, drain_seconds: float = 60,
+                 preexec_fn=None) -> None:
         self.port = port or free_udp_port()
+        self.preexec_fn = preexec_fn
         self.redis_url, self.data_dir, self.drain_seconds = redis_url, data_dir, drain_seconds
         self.rtp_range = free_port_range()
         self.proc: subprocess.Popen | None = None
@@ -92,7 +94,7 @@ class SipNode:
         self.lines = []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ivr", "sip", "--host", "127.0.0.1", "--port", str(self.port), "--flow", str(FLOW)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=self.preexec_fn)
         threading.Thread(target=collect_output, args=(self.proc, self.lines), daemon=True).start()
         wait_for(lambda: any("SIP listening" in line for line in self.lines) or self.proc.poll() is not None,
                  30, f"ivr sip on port {self.port} to listen")

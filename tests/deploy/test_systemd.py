@@ -3,23 +3,31 @@
 install.sh runs into a scratch root (--root: no apt, no useradd; units enabled with `systemctl --root`), with
 an existing system user (`daemon`) standing in for `ivr` so the owners can be checked. The scratch root gets a
 copy of this machine's /usr/lib/systemd/system, as a real root has it, so `systemd-analyze verify --root` can
-resolve sysinit.target and check that ExecStart names the venv's real `ivr`.
+resolve sysinit.target and check that ExecStart names the venv's real `ivr`. What the kernel enforces for
+MemoryDenyWriteExecute=yes is tried on real processes with prctl(PR_SET_MDWE).
 """
 from __future__ import annotations
 
+import ctypes
 import grp
 import pwd
 import re
 import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import requests
 
 from ivr.settings import Settings
+from ivr.store.calls import CallStore
+from tests.sip.conftest import run_sipp, sipp_counts
+from tests.twilio.conftest import server_env
 
-from .nodes import ROOT
+from .nodes import ROOT, SipNode, wait_for
+from .test_caddy import free_tcp_port
 
 SERVICE_USER = "daemon"
 UNITS = ("ivr-web.service", "ivr-worker.service", "ivr-sip@5060.service", "ivr.target")
@@ -118,3 +126,44 @@ def test_the_sip_unit_gives_the_drain_time_to_finish():
     timeout = int(re.search(r"^TimeoutStopSec=(\d+)s$", unit, re.MULTILINE).group(1))
     assert timeout > Settings().sip_drain_seconds
     assert re.search(r"^KillMode=mixed$", unit, re.MULTILINE)  # SIGTERM to `ivr sip` itself: the drain
+
+
+def healthz_json(url: str) -> dict | None:
+    try:
+        return requests.get(url, timeout=5).json()
+    except requests.RequestException:
+        return None
+
+
+PR_SET_MDWE, PR_GET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN = 65, 66, 1  # <linux/prctl.h>, Linux 6.3+
+
+
+def memory_deny_write_execute() -> None:
+    """preexec_fn: what the units' MemoryDenyWriteExecute=yes asks of the kernel (no writable+executable pages)."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    if libc.prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "PR_SET_MDWE")
+
+
+def test_ivr_sip_and_web_run_under_memory_deny_write_execute(redis_server, redis_conn, tmp_path):
+    """The units set MemoryDenyWriteExecute=yes: CPython, hiredis and our code must never need W+X memory."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    if libc.prctl(PR_GET_MDWE, 0, 0, 0, 0) < 0:
+        pytest.skip("this kernel has no PR_SET_MDWE (Linux < 6.3)")
+    node = SipNode(redis_server.url, tmp_path / "data", preexec_fn=memory_deny_write_execute).start()
+    try:
+        result = run_sipp("uac_digit.xml", node.port, timeout=40, cwd=tmp_path, subst={"DIGIT": "1"})
+        assert sipp_counts(result) == (1, 0), result.stdout[-2000:] + node.output()
+    finally:
+        node.stop()
+    assert CallStore(redis_conn).recent()[0].outcome == "support_links_sent"
+    port = free_tcp_port()
+    web = subprocess.Popen([sys.executable, "-m", "ivr.web_cli", "--host", "127.0.0.1", "--port", str(port),
+                            "--workers", "1"], cwd=ROOT, env=server_env(redis_server.url, tmp_path / "web"),
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=memory_deny_write_execute)
+    try:
+        health = wait_for(lambda: healthz_json(f"http://127.0.0.1:{port}/healthz"), 30, "ivr web under MDWE")
+        assert health["redis"]["ok"] is True
+    finally:
+        web.terminate()
+        web.wait(20)
