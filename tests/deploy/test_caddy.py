@@ -8,7 +8,6 @@ believes Caddy's X-Forwarded-* headers) and PUBLIC_BASE_URL (the app knows its p
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import threading
 
@@ -19,17 +18,11 @@ from twilio.request_validator import RequestValidator
 from tests.twilio.conftest import server_env, start_gunicorn, stop_gunicorn
 from tests.twilio.twilio_caller import AUTH_TOKEN
 
-from .nodes import ROOT, collect_output, wait_for
+from .nodes import ROOT, collect_output, free_tcp_port, wait_for
 
 CADDYFILE = ROOT / "deploy" / "caddy" / "Caddyfile"
 CALL = {"CallSid": "CA" + "1" * 32, "AccountSid": "AC" + "0" * 32, "From": "+15557770001", "To": "+15550000000",
         "CallStatus": "ringing", "Direction": "inbound", "ApiVersion": "2010-04-01"}
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Caddy:

@@ -26,8 +26,7 @@ from ivr.store.calls import CallStore
 from tests.sip.conftest import run_sipp, sipp_counts
 from tests.twilio.conftest import server_env
 
-from .nodes import ROOT, SipNode, wait_for
-from .test_caddy import free_tcp_port
+from .nodes import ROOT, SipNode, free_tcp_port, wait_for
 
 SERVICE_USER = "daemon"
 UNITS = ("ivr-web.service", "ivr-worker.service", "ivr-sip@5060.service", "ivr.target")
