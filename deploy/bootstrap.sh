@@ -12,7 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(ca-certificates redis-server espeak-ng sox sip-tester baresip chromium)
+# kamailio, caddy, redis-sentinel and systemd (systemd-analyze) for deploy/ and its tests (docs/deploy.md)
+APT_PACKAGES=(ca-certificates redis-server espeak-ng sox sip-tester baresip chromium kamailio caddy redis-sentinel systemd)
 VENV=${IVR_VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 LOCK=requirements.lock

@@ -2,7 +2,9 @@
 
 Starts an embedded redis-server (unless REDIS_URL is set), then supervises one child process per part:
 the web app (Twilio webhooks + admin), the RQ worker and the SIP endpoint. A child that dies is restarted
-with backoff; SIGTERM or Ctrl-C stops the children, then Redis. Every child gets PR_SET_PDEATHSIG, so even
+with backoff; SIGTERM or Ctrl-C stops the children, then Redis. On SIGTERM the SIP child drains first (its calls
+in progress finish, for up to IVR_SIP_DRAIN_SECONDS); Ctrl-C also reaches the children directly, and a SIP
+process that gets two signals stops at once. Every child gets PR_SET_PDEATHSIG, so even
 a SIGKILL of `ivr run` leaves no orphan.
 """
 from __future__ import annotations
@@ -129,7 +131,7 @@ class Supervisor:
         for child in self.children:
             if child.proc is not None and child.proc.poll() is None:
                 child.proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + self.settings.sip_drain_seconds + 10  # SIP lets its calls finish first
         for child in self.children:
             if child.proc is None:
                 continue

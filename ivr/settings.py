@@ -59,6 +59,7 @@ class Settings:
     sip_register_expiry: int = 300
     sip_no_rtp_timeout: float = 30.0
     sip_no_ack_timeout: float = 32.0
+    sip_drain_seconds: float = 120.0  # on SIGTERM: refuse new calls, wait this long at most for live ones to end
     # Follow-ups
     webhook_secret: str = ""
     callback_max_attempts: int = 3
@@ -99,7 +100,7 @@ class Settings:
         "sip_max_calls": "IVR_SIP_MAX_CALLS", "sip_registrar": "IVR_SIP_REGISTRAR",
         "sip_user": "IVR_SIP_USER", "sip_password": "IVR_SIP_PASSWORD",
         "sip_register_expiry": "IVR_SIP_REGISTER_EXPIRY", "sip_no_rtp_timeout": "IVR_SIP_NO_RTP_TIMEOUT",
-        "sip_no_ack_timeout": "IVR_SIP_NO_ACK_TIMEOUT",
+        "sip_no_ack_timeout": "IVR_SIP_NO_ACK_TIMEOUT", "sip_drain_seconds": "IVR_SIP_DRAIN_SECONDS",
         "webhook_secret": "IVR_WEBHOOK_SECRET",
         "callback_max_attempts": "IVR_CALLBACK_MAX_ATTEMPTS",
         "callback_retry_spacing": "IVR_CALLBACK_RETRY_SPACING",

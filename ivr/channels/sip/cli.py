@@ -1,4 +1,4 @@
-"""`ivr sip`: run the SIP channel (UDP endpoint + media) until SIGINT/SIGTERM.
+"""`ivr sip`: run the SIP channel (UDP endpoint + media) until SIGINT/SIGTERM, then drain (drain.py).
 
 `--flow FILE` answers every call with that flow (its directory becomes the flows directory);
 otherwise the default flow from the settings. Calls are recorded and jobs queued through
@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from pathlib import Path
 
 import click
 
 from ivr.settings import Settings
 
+from .drain import Lifecycle
 from .outbound import OutboundDialer, take_dial_requests
 from .server import SipConfig, SipServer
 from .session import flow_app
@@ -26,18 +26,16 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5.0
 
 
-async def heartbeat(server: SipServer, beat, stop: asyncio.Event) -> None:
-    """Tell /healthz this process is alive, with its live calls; Redis work runs off the media loop."""
-    while not stop.is_set():
+async def heartbeat(server: SipServer, beat, life: Lifecycle) -> None:
+    """Tell /healthz this process is alive, with its live calls and whether it drains; Redis work runs off
+    the media loop. A drain that starts is reported at once."""
+    while not life.stop.is_set():
         try:
-            await asyncio.to_thread(beat, live_calls=len(server.live),
-                                    calls_started=server.calls_started, address=":".join(map(str, server.address)))
+            await asyncio.to_thread(beat, live_calls=len(server.live), calls_started=server.calls_started,
+                                    address=":".join(map(str, server.address)), draining=life.draining.is_set())
         except Exception as exc:  # Redis down: calls go on; /healthz will show SIP as unknown meanwhile
             log.warning("sip heartbeat not written: %s", exc)
-        try:
-            await asyncio.wait_for(stop.wait(), HEARTBEAT_SECONDS)
-        except TimeoutError:
-            pass
+        await life.sleep(HEARTBEAT_SECONDS)
 
 
 async def serve(settings: Settings, config: SipConfig, session, flow_id: str | None) -> None:
@@ -46,19 +44,18 @@ async def serve(settings: Settings, config: SipConfig, session, flow_id: str | N
     await server.start()
     host, port = server.address
     click.echo(f"SIP listening on udp {host}:{port} (max {config.max_calls} calls)", err=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    beating = asyncio.create_task(heartbeat(server, heartbeat_writer(session.redis, "sip"), stop))
-    tasks = [beating]
+    life = Lifecycle(server, settings.sip_drain_seconds)
+    life.install_signal_handlers()
+    beat = heartbeat_writer(session.redis, "sip")
+    tasks = [asyncio.create_task(heartbeat(server, beat, life)), asyncio.create_task(life.run())]
     if settings.callback_channel == "sip":  # the worker hands callback calls to us (outbound.py)
         dialer = OutboundDialer(server, settings.sip_registrar, settings.sip_user, settings.sip_password)
-        tasks.append(asyncio.create_task(take_dial_requests(dialer, open_dial_requests(session.redis), stop)))
+        requests = open_dial_requests(session.redis)
+        tasks.append(asyncio.create_task(take_dial_requests(dialer, requests, life.draining)))
     # A socket that closed and could not be reopened: exit non-zero so the supervisor starts us again
     failed = server.transport.failed
-    await asyncio.wait({asyncio.ensure_future(stop.wait()), failed}, return_when=asyncio.FIRST_COMPLETED)
-    stop.set()
+    await asyncio.wait({asyncio.ensure_future(life.stop.wait()), failed}, return_when=asyncio.FIRST_COMPLETED)
+    life.stop.set()
     await asyncio.gather(*tasks)
     await server.stop()
     if failed.done():

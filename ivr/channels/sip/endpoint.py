@@ -11,7 +11,12 @@ upstream fix we would propose for each):
    tables at once.
 6. A CANCEL that arrives after we answered gets its 200 but leaves the call alone (aiosipua removed
    the answered call from its table).
+8. Behind a proxy: our 1xx/2xx carry the INVITE's Record-Route (transport.py), and our route set is the
+   Record-Route list in order (RFC 3261 12.1.1; aiosipua reverses it), so our BYE and REFER go through
+   the proxy too.
 Overload: with `max_calls` calls in the table, a new INVITE gets 503 with Retry-After.
+Draining (`draining = True`, drain.py): OPTIONS and every new INVITE get 503 with Retry-After; calls in
+progress (BYE, INFO, re-INVITE, CANCEL) are served as usual.
 """
 from __future__ import annotations
 
@@ -49,6 +54,7 @@ class Endpoint(SipUAS):
         self._handlers["ACK"] = self._handle_ack
         self._handlers["CANCEL"] = self._handle_cancel
         self.rejected_overload = 0
+        self.draining = False
 
     # --- requests ----------------------------------------------------------------------
     def _on_message(self, msg, addr) -> None:
@@ -58,6 +64,9 @@ class Endpoint(SipUAS):
             self._handle_request(msg, addr)
 
     def _handle_request(self, request: SipRequest, addr) -> None:
+        if self.draining and request.method.upper() == "OPTIONS":  # a proxy's keepalive: take us out
+            self.transport.reply_error(request, 503, "Service Unavailable", {"Retry-After": str(self.retry_after)})
+            return
         if request.method.upper() == "INVITE":
             key = transaction_key(request)
             previous = self.transport.last_invite_response(key) if key else None
@@ -65,13 +74,18 @@ class Endpoint(SipUAS):
                 self.transport.send_reply(previous)
                 return
             is_new = (request.call_id or "") not in self._calls
-            if is_new and len(self._calls) >= self.max_calls:
-                self.rejected_overload += 1
+            if is_new and (self.draining or len(self._calls) >= self.max_calls):
+                if not self.draining:
+                    self.rejected_overload += 1
                 self.transport.reply_error(request, 503, "Service Unavailable",
                                            {"Retry-After": str(self.retry_after)})
                 return
+            if is_new and key:
+                self.transport.remember_record_route(key, request)
             try:
                 super()._handle_request(request, addr)
+                if is_new and (call := self._calls.get(request.call_id or "")) is not None:
+                    call.dialog.route_set = list(request.headers.get("record-route"))  # defect 8: in order
             except Exception:  # e.g. a broken SDP: forget the half-made transaction, then reply 400
                 txn = self.transactions.match_request(request)
                 if txn is not None:

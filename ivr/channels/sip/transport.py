@@ -14,6 +14,8 @@
   Record-Route, SDP) gets a 400 at the datagram's source instead.
 - If the socket closes anyway (anything asyncio treats as fatal), it is reopened on the same address;
   when that fails, `failed` is set so `ivr sip` exits and its supervisor starts it again.
+- Behind a proxy, the 1xx/2xx to an INVITE carry its Record-Route (RFC 3261 12.1.1; aiosipua leaves
+  them out, defect 8), so the caller's ACK, BYE and re-INVITE come back through the proxy.
 """
 from __future__ import annotations
 
@@ -95,6 +97,7 @@ class IvrUdpTransport(UdpSipTransport):
         self.reopened = 0
         self.stopping = False
         self.failed: asyncio.Future | None = None  # set when the socket closed and could not be reopened
+        self.record_routes: dict[str, list[str]] = {}  # open INVITE transactions that came through proxies
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -217,8 +220,26 @@ class IvrUdpTransport(UdpSipTransport):
         if cseq.upper().endswith("INVITE"):
             key = transaction_key(response)
             if key:
+                self._copy_record_route(key, response)
                 self.remember_invite_response(key, response)
         super().send_reply(response)
+
+    def remember_record_route(self, key: str, request: SipRequest) -> None:
+        routes = request.headers.get("record-route")
+        if routes:
+            if len(self.record_routes) >= MAX_REMEMBERED_RESPONSES:  # INVITEs never answered: forget the oldest
+                del self.record_routes[next(iter(self.record_routes))]
+            self.record_routes[key] = list(routes)
+
+    def _copy_record_route(self, key: str, response: SipResponse) -> None:
+        routes = self.record_routes.get(key)
+        if routes is None:
+            return
+        if 100 < response.status_code < 300 and not response.headers.get("record-route"):
+            for route in routes:
+                response.headers.append("Record-Route", route)
+        if response.status_code >= 200:
+            del self.record_routes[key]
 
     def reply_error(self, request: SipRequest, code: int, reason: str, headers: dict | None = None,
                     to: tuple[str, int] | None = None) -> None:
