@@ -23,8 +23,9 @@ from .addresses import BadAddress, checked
 from .call import CallEnded, SipCall, TransferOutcome, await_transfer
 from .config import SipConfig, primary_ip
 from .endpoint import Endpoint
-from .media import g711
+from .media import codecs
 from .media.clock import PacingClock
+from .media.codecs import describe_codec
 from .media.ports import PortPool, PortsExhausted
 from .media.prompts import PromptLibrary
 from .media.stream import RtpStream
@@ -56,6 +57,8 @@ class SipServer:
     def __init__(self, config: SipConfig, app: App, prompts: PromptLibrary | None = None) -> None:
         self.config = config
         self.app = app
+        self.codec_names = codecs.parse_names(",".join(config.codecs))
+        codecs.configure_opus(config.opus_bitrate)
         self.prompts = prompts or PromptLibrary(config.data_dir / "prompts", config.audio_root)
         self.recordings_dir = folder_in(config.data_dir)
         self.clock = PacingClock()
@@ -177,17 +180,17 @@ class SipServer:
         if remote is None or audio is None or not self._sendable(remote):
             incoming.reject(488, "Not Acceptable Here")
             return None
-        codecs = [c.payload_type for c in audio.codecs]
-        chosen = next((pt for pt in codecs if pt in (g711.PCMU, g711.PCMA)), None)
+        chosen = codecs.choose(audio.codecs, self.codec_names)
         if chosen is None:
             incoming.reject(488, "Not Acceptable Here")
             return None
+        codec, payload_type = chosen
         dtmf_pt = next((c.payload_type for c in audio.codecs
                         if (c.encoding_name or "").lower() == "telephone-event"), None)
         try:
             return await self.ports.open(lambda: RtpStream(
-                remote, chosen, dtmf_pt, lambda d: self._digit(incoming.call_id, d),
-                inband_dtmf=dtmf_pt is None))
+                remote, payload_type, dtmf_pt, lambda d: self._digit(incoming.call_id, d),
+                inband_dtmf=dtmf_pt is None, codec=codec))
         except PortsExhausted:
             log.error("No RTP port for call %s", incoming.call_id)
             incoming.reject(503, "Service Unavailable")
@@ -205,6 +208,7 @@ class SipServer:
         answer, _ = negotiate_sdp(
             offer, local_ip=self.media_ip, rtp_port=stream.local_port,
             supported_codecs=[stream.payload_type], dtmf_payload_type=stream.dtmf_payload_type or 0)
+        describe_codec(answer, stream.payload_type, stream.codec)
         return answer
 
     def _reinvite_answer(self, incoming: IncomingCall):

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable
 
 from ..addresses import checked
-from . import g711
+from .codecs import Codec, resolve
 from .dtmf import GoertzelDetector, Rfc2833Receiver
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 _HEADER = struct.Struct("!BBHII")
 _TIMESTAMP = struct.Struct("!I")
 MAX_QUEUED_PROMPTS = 16
+MAX_PAYLOAD = 1500  # never decode more than one packet's worth, whatever the header claims
 
 
 class Playback:
@@ -50,14 +51,18 @@ class RtpStream(asyncio.DatagramProtocol):
         on_digit: Callable[[str], None],
         *,
         inband_dtmf: bool = False,
+        codec: Codec | None = None,
     ) -> None:
         self.remote = remote
-        self.payload_type = payload_type
+        self.payload_type = payload_type  # as negotiated: Opus has a dynamic number
+        self.codec = codec or resolve(payload_type)
         self.dtmf_payload_type = dtmf_payload_type
         self.local_port = 0
         self.transport: asyncio.DatagramTransport | None = None
         self._sendto = None  # the socket's own sendto: the pacing clock's hot path skips asyncio's wrapper
-        self._silence = bytes([g711.SILENCE_BYTE[payload_type]]) * g711.SAMPLES_PER_FRAME
+        self._silence = self.codec.silence
+        self._ts_step = self.codec.timestamp_step
+        self._decode: Callable[[bytes], bytes] | None = None  # made on first use: most calls never decode
         self._ssrc = random.getrandbits(32)
         self._seq = random.getrandbits(16)
         self._ts = random.getrandbits(32)
@@ -140,7 +145,7 @@ class RtpStream(asyncio.DatagramProtocol):
                 self.send_errors += 1
         self._marker = 0
         self._seq = (self._seq + 1) & 0xFFFF
-        self._ts = (self._ts + g711.SAMPLES_PER_FRAME) & 0xFFFFFFFF
+        self._ts = (self._ts + self._ts_step) & 0xFFFFFFFF
 
     def update_remote(self, remote: tuple[str, int]) -> None:
         """A re-INVITE moved the peer's media: follow it, keep our socket, sequence and timestamps.
@@ -169,7 +174,13 @@ class RtpStream(asyncio.DatagramProtocol):
         if payload_type == self.dtmf_payload_type:
             self._rfc2833.feed(_TIMESTAMP.unpack_from(data, 4)[0], data[offset:offset + 4])
         elif payload_type == self.payload_type and (self.sink is not None or self._inband is not None):
-            pcm = g711.decode(data[offset:offset + 4 * g711.SAMPLES_PER_FRAME], payload_type)
+            if self._decode is None:
+                self._decode = self.codec.new_decoder()
+            try:
+                pcm = self._decode(data[offset:offset + MAX_PAYLOAD])
+            except Exception:  # a corrupt Opus/G.722 packet: count it, keep the call
+                self.bad_packets += 1
+                return
             if self._inband is not None:
                 self._inband.feed(pcm)
             if self.sink is not None:
