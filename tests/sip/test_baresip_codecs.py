@@ -18,7 +18,8 @@ pytestmark = pytest.mark.slow  # a real baresip softphone
 def live_streams(running) -> list[dict]:
     def snapshot():
         return [{"codec": live.stream.codec.name, "pt": live.stream.payload_type, "sent": live.stream.packets_sent,
-                 "received": live.stream.packets_received, "bad": live.stream.bad_packets}
+                 "received": live.stream.packets_received, "bad": live.stream.bad_packets,
+                 "srtp": live.stream.srtp is not None}
                 for live in running.server.live.values() if live.stream is not None]
     return running.loop.call(snapshot)
 

@@ -23,7 +23,7 @@ from .addresses import BadAddress, checked
 from .call import CallEnded, SipCall, TransferOutcome, await_transfer
 from .config import SipConfig, primary_ip
 from .endpoint import Endpoint
-from .media import codecs
+from .media import codecs, sdes
 from .media.clock import PacingClock
 from .media.codecs import describe_codec
 from .media.ports import PortPool, PortsExhausted
@@ -59,6 +59,7 @@ class SipServer:
         self.app = app
         self.codec_names = codecs.parse_names(",".join(config.codecs))
         codecs.configure_opus(config.opus_bitrate)
+        self.srtp_policy = sdes.SrtpPolicy.parse(config.srtp)  # part A: a policy per trusted source or account
         self.prompts = prompts or PromptLibrary(config.data_dir / "prompts", config.audio_root)
         self.recordings_dir = folder_in(config.data_dir)
         self.clock = PacingClock()
@@ -185,12 +186,18 @@ class SipServer:
             incoming.reject(488, "Not Acceptable Here")
             return None
         codec, payload_type = chosen
+        try:
+            keys = sdes.negotiate(audio.proto, audio.attributes.get("crypto", []), self.srtp_policy)
+        except sdes.SrtpRefused as exc:
+            log.info("Call %s refused: %s", incoming.call_id, exc)
+            incoming.reject(488, "Not Acceptable Here")
+            return None
         dtmf_pt = next((c.payload_type for c in audio.codecs
                         if (c.encoding_name or "").lower() == "telephone-event"), None)
         try:
             return await self.ports.open(lambda: RtpStream(
                 remote, payload_type, dtmf_pt, lambda d: self._digit(incoming.call_id, d),
-                inband_dtmf=dtmf_pt is None, codec=codec))
+                inband_dtmf=dtmf_pt is None, codec=codec, srtp=keys))
         except PortsExhausted:
             log.error("No RTP port for call %s", incoming.call_id)
             incoming.reject(503, "Service Unavailable")
@@ -209,6 +216,8 @@ class SipServer:
             offer, local_ip=self.media_ip, rtp_port=stream.local_port,
             supported_codecs=[stream.payload_type], dtmf_payload_type=stream.dtmf_payload_type or 0)
         describe_codec(answer, stream.payload_type, stream.codec)
+        if stream.srtp is not None and answer.audio is not None:
+            answer.audio.attributes["crypto"] = [stream.srtp.answer_line()]
         return answer
 
     def _reinvite_answer(self, incoming: IncomingCall):

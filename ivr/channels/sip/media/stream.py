@@ -19,9 +19,12 @@ import struct
 from collections import deque
 from collections.abc import Callable
 
+import pylibsrtp
+
 from ..addresses import checked
 from .codecs import Codec, resolve
 from .dtmf import GoertzelDetector, Rfc2833Receiver
+from .sdes import SrtpKeys
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,7 @@ class RtpStream(asyncio.DatagramProtocol):
         *,
         inband_dtmf: bool = False,
         codec: Codec | None = None,
+        srtp: SrtpKeys | None = None,
     ) -> None:
         self.remote = remote
         self.payload_type = payload_type  # as negotiated: Opus has a dynamic number
@@ -63,6 +67,9 @@ class RtpStream(asyncio.DatagramProtocol):
         self._silence = self.codec.silence
         self._ts_step = self.codec.timestamp_step
         self._decode: Callable[[bytes], bytes] | None = None  # made on first use: most calls never decode
+        self.srtp = srtp
+        self._protect = srtp.protector() if srtp is not None else None
+        self._unprotect = srtp.unprotector() if srtp is not None else None
         self._ssrc = random.getrandbits(32)
         self._seq = random.getrandbits(16)
         self._ts = random.getrandbits(32)
@@ -137,11 +144,11 @@ class RtpStream(asyncio.DatagramProtocol):
             payload = self._silence
         send = self._sendto
         if send is not None:
+            packet = _HEADER.pack(0x80, self._marker | self.payload_type, self._seq, self._ts, self._ssrc) + payload
             try:
-                send(_HEADER.pack(0x80, self._marker | self.payload_type, self._seq, self._ts, self._ssrc)
-                     + payload, self.remote)
+                send(packet if self._protect is None else self._protect(packet), self.remote)
                 self.packets_sent += 1
-            except OSError:  # full socket buffer or ICMP error: this packet is lost, the stream goes on
+            except (OSError, pylibsrtp.Error):  # a full socket buffer, an ICMP error: this packet is lost, not the call
                 self.send_errors += 1
         self._marker = 0
         self._seq = (self._seq + 1) & 0xFFFF
@@ -157,6 +164,12 @@ class RtpStream(asyncio.DatagramProtocol):
 
     # --- receiving -------------------------------------------------------------------------
     def datagram_received(self, data: bytes, addr) -> None:
+        if self._unprotect is not None:  # authenticate first: a forged packet must not move or latch the stream
+            try:
+                data = self._unprotect(data)
+            except pylibsrtp.Error:
+                self.bad_packets += 1
+                return
         if addr[0] != self.remote[0] or addr[1] != self.remote[1]:
             if self._latched or self.packets_received:
                 self.foreign_packets += 1
