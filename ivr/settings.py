@@ -67,7 +67,7 @@ class Settings:
     # it), "required" (offers without a=crypto get 488). Part of the trusted-source policy later (issue 16 A).
     sip_srtp: str = "optional"
     sip_tcp: bool = True  # also listen for SIP over TCP on sip_port (RFC 3261 18: a UA must)
-    sip_tls_port: int = 5061  # SIP over TLS, when a certificate and key are set; 0: off
+    sip_tls_port: int = 5061  # SIP over TLS, on when a certificate and key are set (0: any free port)
     sip_tls_cert: str = ""  # PEM certificate chain for SIP over TLS (TLS 1.2 or higher)
     sip_tls_key: str = ""  # its PEM private key
     # Follow-ups

@@ -31,6 +31,7 @@ from .media.prompts import PromptLibrary
 from .media.stream import RtpStream
 from .outbound import refer_target
 from .registration import RegistrationKeeper
+from .streams import stream_listeners
 from .transport import IvrUdpTransport
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ class SipServer:
         self.clock = PacingClock()
         self.ports = PortPool(config.host, config.rtp_port_min, config.rtp_port_max)
         self.transport = IvrUdpTransport(local_addr=(config.host, config.port))
+        self.transport.streams.extend(stream_listeners(config))
         self.endpoint = Endpoint(self.transport, max_calls=config.max_calls)
         self.media_ip = config.public_host or (config.host if config.host not in ("", "0.0.0.0") else primary_ip())
         self.live: dict[str, _Live] = {}
@@ -96,6 +98,8 @@ class SipServer:
         self.clock.start()
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
         log.info("SIP listening on udp %s:%d", *self.address)
+        for stream in self.transport.streams:
+            log.info("SIP listening on %s %s:%d", stream.protocol.lower(), *stream.local_addr)
         if self.config.registrar:
             self.registration = RegistrationKeeper(self.endpoint, self.config.registrar, self.config.user,
                                                    self.config.password, self.config.register_expiry)

@@ -31,6 +31,7 @@ from aiosipua import SipMessage, SipRequest, SipResponse, UdpSipTransport
 from aiosipua.transport import _response_destination, _stamp_via_received
 
 from .addresses import BadAddress, checked, request_problem
+from .streams import StreamListener, StreamRoutes, is_large_request, start_streams
 
 log = logging.getLogger(__name__)
 
@@ -98,11 +99,24 @@ class IvrUdpTransport(UdpSipTransport):
         self.stopping = False
         self.failed: asyncio.Future | None = None  # set when the socket closed and could not be reopened
         self.record_routes: dict[str, list[str]] = {}  # open INVITE transactions that came through proxies
+        self.streams: list[StreamListener] = []  # TCP and TLS listeners (streams.py), fed through receive()
+        self.stream_routes = StreamRoutes()
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self.failed = loop.create_future()
-        await self._open()
+        any_port = self.local_addr[1] == 0
+        for attempt in range(REOPEN_ATTEMPTS):
+            await self._open()
+            try:
+                await start_streams(self.streams, self.receive, self.local_addr)
+                return
+            except OSError:  # TCP is taken on the UDP port the OS picked: pick again
+                if not any_port or attempt == REOPEN_ATTEMPTS - 1:
+                    raise
+                self._protocol, closing = None, self._udp_transport  # not a socket lost: no reopening
+                closing.close()
+                self.local_addr = (self.local_addr[0], 0)
 
     async def _open(self) -> None:
         protocol = _Protocol(self)
@@ -113,6 +127,8 @@ class IvrUdpTransport(UdpSipTransport):
 
     async def stop(self) -> None:
         self.stopping = True
+        for stream in self.streams:
+            await stream.stop()
         await super().stop()
 
     # --- a socket closed under us --------------------------------------------------------
@@ -140,7 +156,7 @@ class IvrUdpTransport(UdpSipTransport):
             self.failed.set_result(f"cannot reopen udp {self.local_addr[0]}:{self.local_addr[1]}")
 
     # --- receiving -----------------------------------------------------------------------
-    def receive(self, data: bytes, addr: tuple[str, int]) -> None:
+    def receive(self, data: bytes, addr: tuple[str, int], stream: StreamListener | None = None) -> None:
         if len(data) > MAX_DATAGRAM:
             self._drop(addr, f"oversize datagram ({len(data)} bytes)")
             return
@@ -152,6 +168,8 @@ class IvrUdpTransport(UdpSipTransport):
                 if not msg.method.isalpha() or not msg.headers.get("via"):
                     raise ValueError("bad request line or no Via")
                 _stamp_via_received(msg, addr)
+                if stream is not None:  # its responses go back on this connection (RFC 3261 18.2.2)
+                    self.stream_routes.remember(transaction_key(msg), stream, addr)
         except Exception as exc:  # the parser raises assorted errors on garbage
             self._drop(addr, f"unparsable ({type(exc).__name__})")
             self._salvage_400(data, addr)
@@ -206,10 +224,19 @@ class IvrUdpTransport(UdpSipTransport):
 
     # --- sending -------------------------------------------------------------------------
     def send(self, message, addr: tuple[str, int]) -> None:
+        data = bytes(message)
+        stream = next((s for s in self.streams if s.has(addr)), None)
+        tcp = next((s for s in self.streams if s.protocol == "TCP"), None)
+        if stream is None and tcp is not None and is_large_request(message, data):
+            tcp.connect_and_send(data, addr)  # 18.1.1: over 1,300 bytes goes over TCP
+            return
+        if stream is not None:
+            stream.write(data, addr)
+            return
         if self._udp_transport is None:
             return  # stopped or reopening: late timers must not raise
         try:
-            self._udp_transport.sendto(bytes(message), checked(addr, self.family))
+            self._udp_transport.sendto(data, checked(addr, self.family))
         except BadAddress as exc:  # never reaches asyncio, which would close the socket
             self.bad_log.warning("Not sending SIP to %r: %s", addr, exc)
         except (OSError, ValueError, TypeError) as exc:
@@ -222,6 +249,10 @@ class IvrUdpTransport(UdpSipTransport):
             if key:
                 self._copy_record_route(key, response)
                 self.remember_invite_response(key, response)
+        route = self.stream_routes.get(transaction_key(response))
+        if route is not None:
+            route[0].write(bytes(response), route[1])
+            return
         super().send_reply(response)
 
     def remember_record_route(self, key: str, request: SipRequest) -> None:
