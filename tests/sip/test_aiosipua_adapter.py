@@ -9,10 +9,11 @@ import asyncio
 import socket
 import uuid
 
-from aiosipua import SipMessage, SipRequest, SipResponse, build_sdp
+from aiosipua import Registration, SipMessage, SipRequest, SipResponse, build_sdp
 
 from ivr.channels.sip.aiosipua_adapter import (
     UasAdapter,
+    cancel_refresh,
     failure_ack,
     is_answered,
     rejection,
@@ -211,5 +212,19 @@ def test_transport_socket_and_via_helpers():
         stamp_via_received(request, ("127.0.0.2", 5999))
         assert "received=127.0.0.2" in request.get_header("via") and "rport=5999" in request.get_header("via")
         assert response_destination(request) == ("127.0.0.2", 5999)
+        await adapter.stop()
+    run(main)
+
+
+def test_cancel_refresh_stops_the_registration_timer():
+    """`Registration._cancel_timers()`: the refresh task aiosipua schedules is cancelled and forgotten."""
+    async def main():
+        adapter, _addr = await started()
+        registration = Registration(adapter.client(), "sip:ivr@127.0.0.1", ("127.0.0.1", 9))
+        refresh = asyncio.get_running_loop().create_task(asyncio.sleep(60))
+        registration._refresh_task = refresh
+        cancel_refresh(registration)
+        await asyncio.sleep(0)
+        assert refresh.cancelled() and registration._refresh_task is None
         await adapter.stop()
     run(main)

@@ -6,6 +6,7 @@ an internal, this module and its test break, nowhere else. The relied-on interna
   (the call table), `_send_error`, `_validate_in_dialog`, `_remove_invite_transaction`, `uas_requests.handle_ack`;
 - `IncomingCall._answered`, `IncomingCall._stop_retransmissions()`;
 - `OutgoingCall._reject_code` / `_reject_reason` (the final status of a failed INVITE);
+- `Registration._cancel_timers()` (stop its refresh at shutdown);
 - `UdpSipTransport._udp_transport` (the asyncio socket) and `transport._stamp_via_received` /
   `_response_destination` (RFC 3261 18.2.1 / 18.2.2).
 `UasAdapter` owns the one request dispatch: a handler `claim`ed for a method sees each request first and
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from aiosipua import IncomingCall, OutgoingCall, SipRequest, SipResponse, SipUAC, SipUAS, UdpSipTransport
+from aiosipua import IncomingCall, OutgoingCall, Registration, SipRequest, SipResponse, SipUAC, SipUAS, UdpSipTransport
 from aiosipua import transport as _aiosipua_transport
 from aiosipua.uas_requests import handle_ack
 
@@ -119,6 +120,11 @@ def stop_retransmissions(call: IncomingCall) -> None:
 def rejection(outgoing: OutgoingCall) -> tuple[int, str]:
     """The final status of a failed INVITE of ours (aiosipua raises RuntimeError without it)."""
     return outgoing._reject_code, outgoing._reject_reason
+
+
+def cancel_refresh(registration: Registration) -> None:
+    """Stop a registration's refresh timer (aiosipua has no public stop)."""
+    registration._cancel_timers()
 
 
 def failure_ack(outgoing: OutgoingCall, response: SipResponse) -> SipRequest:
