@@ -66,7 +66,7 @@ def test_tls_and_srtp_with_baresip(flow_ivr, redis_conn, tmp_path):
         assert ctrl.wait_for("CALL_ESTABLISHED", 10) is not None, output()[-3000:]
         streams = wait_for_media(running)
         assert len(streams) == 1 and streams[0]["srtp"] and streams[0]["bad"] == 0, streams
-        connections = running.loop.call(lambda: list(tls._connections))
+        connections = running.loop.call(lambda: list(tls.connections))
         assert len(connections) == 1, connections  # the call's signalling is on one TLS connection
         ctrl.send("sndcode", "1")
         assert ctrl.wait_for("CALL_CLOSED", 30) is not None, output()[-3000:]

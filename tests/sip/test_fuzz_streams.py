@@ -52,7 +52,7 @@ def blast(port: int, context, rng: random.Random, count: int, seed_offset: int, 
 def wait_no_connections(listener, running, timeout: float = 20.0) -> int:
     deadline = time.monotonic() + timeout
     while True:
-        count = running.loop.call(lambda: len(listener._connections))
+        count = running.loop.call(lambda: len(listener.connections))
         if count == 0 or time.monotonic() > deadline:
             return count
         time.sleep(0.1)

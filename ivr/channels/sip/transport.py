@@ -1,10 +1,8 @@
 """Our UDP SIP transport: aiosipua's parser behind a front door that survives any datagram.
 
-- Oversize datagrams, keep-alive CRLFs and bytes that do not parse are dropped and logged
-  (rate-limited, so a flood cannot fill the disk); an unparsable request that still names its
-  Via/Call-ID/CSeq gets a 400.
-- A handler that raises on a strange but parsable request turns into a 400/500 reply, never a dead
-  listener.
+- Oversize datagrams, keep-alive CRLFs and bytes that do not parse are dropped and logged (rate-limited:
+  datagram_guard.py); an unparsable request that still names its Via/Call-ID/CSeq gets a 400.
+- A handler that raises on a strange but parsable request turns into a 400/500 reply, never a dead listener.
 - Our own DatagramProtocol replaces aiosipua's `_UdpProtocol`, whose `connection_made` asserts a
   class asyncio's selector transport does not inherit from (defect 5: a traceback at every start).
 - The last response sent on each INVITE server transaction is kept (keyed by Via branch, ~32 s)
@@ -14,6 +12,8 @@
   Record-Route, SDP) gets a 400 at the datagram's source instead.
 - If the socket closes anyway (anything asyncio treats as fatal), it is reopened on the same address;
   when that fails, `failed` is set so `ivr sip` exits and its supervisor starts it again.
+- TCP and TLS listeners (streams.py) feed this same front door; a response or request for a peer with an open
+  connection goes on it, and a request over 1,300 bytes goes over TCP.
 - Behind a proxy, the 1xx/2xx to an INVITE carry its Record-Route (RFC 3261 12.1.1; aiosipua leaves
   them out, defect 8), so the caller's ACK, BYE and re-INVITE come back through the proxy.
 """
@@ -21,47 +21,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import socket
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
 from aiosipua import SipMessage, SipRequest, SipResponse, UdpSipTransport
-from aiosipua.transport import _response_destination, _stamp_via_received
 
 from .addresses import BadAddress, checked, request_problem
-from .streams import StreamListener, StreamRoutes, is_large_request, start_streams
+from .aiosipua_adapter import response_destination, set_udp_socket, stamp_via_received, udp_socket
+from .datagram_guard import RateLimitedLog, salvage_400
+from .streams import StreamListener, StreamRoutes, StreamSending
+from .timers import TIMER_H
+from .transactions import transaction_key
 
 log = logging.getLogger(__name__)
 
 MAX_DATAGRAM = 16 * 1024
-INVITE_RESPONSE_TTL = 32.0  # Timer H: how long a retransmitted INVITE may still arrive
+INVITE_RESPONSE_TTL = TIMER_H  # how long a retransmitted INVITE may still arrive
 MAX_REMEMBERED_RESPONSES = 20_000
 REOPEN_ATTEMPTS = 5
 REOPEN_DELAY = 0.2  # seconds between attempts: the port is normally free again at once
-
-
-class RateLimitedLog:
-    """At most `burst` warnings per `period`; the rest are counted and summarised."""
-
-    def __init__(self, burst: int = 20, period: float = 60.0) -> None:
-        self.burst, self.period = burst, period
-        self._window_start = 0.0
-        self._count = 0
-        self.suppressed = 0
-
-    def warning(self, msg: str, *args) -> None:
-        now = time.monotonic()
-        if now - self._window_start > self.period:
-            if self.suppressed:
-                log.warning("%d more bad SIP datagrams were dropped in the last minute", self.suppressed)
-            self._window_start, self._count, self.suppressed = now, 0, 0
-        self._count += 1
-        if self._count <= self.burst:
-            log.warning(msg, *args)
-        else:
-            self.suppressed += 1
 
 
 class _Protocol(asyncio.DatagramProtocol):
@@ -69,7 +49,7 @@ class _Protocol(asyncio.DatagramProtocol):
         self._owner = owner
 
     def connection_made(self, transport) -> None:
-        self._owner._udp_transport = transport
+        set_udp_socket(self._owner, transport)
 
     def datagram_received(self, data: bytes, addr) -> None:
         try:
@@ -84,12 +64,8 @@ class _Protocol(asyncio.DatagramProtocol):
         self._owner.connection_lost(self, exc)
 
 
-_SALVAGE = re.compile(rb"^(via|v|call-id|i|cseq|from|f|to|t)[ \t]*:[ \t]*(.+?)\r?$", re.IGNORECASE | re.MULTILINE)
-_FULL_NAMES = {b"v": b"via", b"i": b"call-id", b"f": b"from", b"t": b"to"}
-
-
 @dataclass
-class IvrUdpTransport(UdpSipTransport):
+class IvrUdpTransport(StreamSending, UdpSipTransport):
     def __post_init__(self) -> None:
         self.bad_log = RateLimitedLog()
         self.dropped = 0
@@ -99,36 +75,24 @@ class IvrUdpTransport(UdpSipTransport):
         self.stopping = False
         self.failed: asyncio.Future | None = None  # set when the socket closed and could not be reopened
         self.record_routes: dict[str, list[str]] = {}  # open INVITE transactions that came through proxies
-        self.streams: list[StreamListener] = []  # TCP and TLS listeners (streams.py), fed through receive()
+        self.streams: list[StreamListener] = []  # TCP and TLS (streams.py), started with the UDP socket
         self.stream_routes = StreamRoutes()
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self.failed = loop.create_future()
-        any_port = self.local_addr[1] == 0
-        for attempt in range(REOPEN_ATTEMPTS):
-            await self._open()
-            try:
-                await start_streams(self.streams, self.receive, self.local_addr)
-                return
-            except OSError:  # TCP is taken on the UDP port the OS picked: pick again
-                if not any_port or attempt == REOPEN_ATTEMPTS - 1:
-                    raise
-                self._protocol, closing = None, self._udp_transport  # not a socket lost: no reopening
-                closing.close()
-                self.local_addr = (self.local_addr[0], 0)
+        await self.open_with_streams(REOPEN_ATTEMPTS)
 
     async def _open(self) -> None:
         protocol = _Protocol(self)
         await asyncio.get_running_loop().create_datagram_endpoint(lambda: protocol, local_addr=self.local_addr)
-        bound = self._udp_transport.get_extra_info("sockname")
+        bound = udp_socket(self).get_extra_info("sockname")
         self.local_addr = (self.local_addr[0], bound[1])  # port 0 -> the port the OS picked
         self._protocol = protocol
 
     async def stop(self) -> None:
         self.stopping = True
-        for stream in self.streams:
-            await stream.stop()
+        await self.stop_streams()
         await super().stop()
 
     # --- a socket closed under us --------------------------------------------------------
@@ -136,7 +100,7 @@ class IvrUdpTransport(UdpSipTransport):
         if self.stopping or protocol is not getattr(self, "_protocol", None):
             return
         log.error("SIP UDP socket on %s:%d closed (%r); reopening it", *self.local_addr, exc)
-        self._udp_transport = None
+        set_udp_socket(self, None)
         asyncio.get_running_loop().create_task(self._reopen())
 
     async def _reopen(self) -> None:
@@ -167,12 +131,12 @@ class IvrUdpTransport(UdpSipTransport):
             if isinstance(msg, SipRequest):
                 if not msg.method.isalpha() or not msg.headers.get("via"):
                     raise ValueError("bad request line or no Via")
-                _stamp_via_received(msg, addr)
+                stamp_via_received(msg, addr)
                 if stream is not None:  # its responses go back on this connection (RFC 3261 18.2.2)
                     self.stream_routes.remember(transaction_key(msg), stream, addr)
         except Exception as exc:  # the parser raises assorted errors on garbage
             self._drop(addr, f"unparsable ({type(exc).__name__})")
-            self._salvage_400(data, addr)
+            salvage_400(data, addr, self.send)
             return
         if isinstance(msg, SipRequest) and not self._addresses_ok(msg, addr):
             return
@@ -191,7 +155,7 @@ class IvrUdpTransport(UdpSipTransport):
         problem = request_problem(request, self.family)
         reply_to = None
         try:
-            reply_to = checked(_response_destination(request), self.family)
+            reply_to = checked(response_destination(request), self.family)
         except BadAddress as exc:
             problem = problem or f"reply address: {exc}"
         if problem is None:
@@ -205,38 +169,14 @@ class IvrUdpTransport(UdpSipTransport):
         self.dropped += 1
         self.bad_log.warning("Dropped SIP datagram from %s: %s", addr, why)
 
-    def _salvage_400(self, data: bytes, addr: tuple[str, int]) -> None:
-        """Answer 400 to garbage that still looks like a request with Via, Call-ID and CSeq."""
-        if data.startswith(b"SIP/") or b"ACK " == data[:4]:
-            return
-        found: dict[bytes, bytes] = {}
-        for name, value in _SALVAGE.findall(data[:4096]):
-            name = _FULL_NAMES.get(name.lower(), name.lower())
-            found.setdefault(name, value.strip())
-        if not {b"via", b"call-id", b"cseq"} <= found.keys():
-            return
-        lines = [b"SIP/2.0 400 Bad Request"]
-        for name in (b"via", b"from", b"to", b"call-id", b"cseq"):
-            if name in found:
-                lines.append(name.title().replace(b"Id", b"ID").replace(b"Cseq", b"CSeq") + b": " + found[name])
-        lines += [b"Content-Length: 0", b"", b""]
-        self.send(b"\r\n".join(lines), addr)
-
     # --- sending -------------------------------------------------------------------------
     def send(self, message, addr: tuple[str, int]) -> None:
         data = bytes(message)
-        stream = next((s for s in self.streams if s.has(addr)), None)
-        tcp = next((s for s in self.streams if s.protocol == "TCP"), None)
-        if stream is None and tcp is not None and is_large_request(message, data):
-            tcp.connect_and_send(data, addr)  # 18.1.1: over 1,300 bytes goes over TCP
-            return
-        if stream is not None:
-            stream.write(data, addr)
-            return
-        if self._udp_transport is None:
-            return  # stopped or reopening: late timers must not raise
+        sock = udp_socket(self)
+        if self.send_on_stream(message, data, addr) or sock is None:
+            return  # sent on a connection, or stopped or reopening: late timers must not raise
         try:
-            self._udp_transport.sendto(data, checked(addr, self.family))
+            sock.sendto(data, checked(addr, self.family))
         except BadAddress as exc:  # never reaches asyncio, which would close the socket
             self.bad_log.warning("Not sending SIP to %r: %s", addr, exc)
         except (OSError, ValueError, TypeError) as exc:
@@ -249,11 +189,8 @@ class IvrUdpTransport(UdpSipTransport):
             if key:
                 self._copy_record_route(key, response)
                 self.remember_invite_response(key, response)
-        route = self.stream_routes.get(transaction_key(response))
-        if route is not None:
-            route[0].write(bytes(response), route[1])
-            return
-        super().send_reply(response)
+        if not self.reply_on_stream(transaction_key(response), response):
+            super().send_reply(response)
 
     def remember_record_route(self, key: str, request: SipRequest) -> None:
         routes = request.headers.get("record-route")
@@ -311,14 +248,3 @@ class IvrUdpTransport(UdpSipTransport):
             return None
         return entry[1]
 
-
-def transaction_key(message) -> str | None:
-    """Top Via branch + Call-ID: identifies a transaction (the Call-ID guards against lazy branches)."""
-    vias = message.headers.get("via")
-    if not vias:
-        return None
-    for part in vias[0].split(";")[1:]:
-        name, _, value = part.strip().partition("=")
-        if name.lower() == "branch" and value:
-            return f"{value}|{message.call_id or ''}"
-    return None
