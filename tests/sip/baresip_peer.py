@@ -4,6 +4,7 @@ from __future__ import annotations
 import array
 import math
 import shutil
+import socket
 import subprocess
 import wave
 from contextlib import contextmanager
@@ -11,6 +12,22 @@ from pathlib import Path
 
 from .conftest import free_port_range, free_udp_port
 from .test_baresip import CONFIG_DIR, CtrlTcp
+
+
+def free_sip_ports() -> int:
+    """A port P with P and P+1 free on UDP and TCP: baresip binds SIP on UDP, TCP and (P+1) TLS, and fails whole
+    when any one is taken."""
+    for _ in range(50):
+        port = free_udp_port()
+        try:
+            for offset, kind in ((0, socket.SOCK_DGRAM), (0, socket.SOCK_STREAM), (1, socket.SOCK_DGRAM),
+                                 (1, socket.SOCK_STREAM)):
+                with socket.socket(socket.AF_INET, kind) as probe:
+                    probe.bind(("127.0.0.1", port + offset))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free SIP port pair for baresip")
 
 
 def tone_wav(path: Path, rate: int, channels: int = 1) -> Path:
@@ -33,12 +50,12 @@ def baresip(tmp_path: Path, *, modules: tuple[str, ...] = ("g711.so",), extra: s
 
     Yields (ctrl, output) where output() returns what baresip printed so far (after it stopped: all of it)."""
     assert shutil.which("baresip"), "baresip is not installed"
-    ctrl_port = free_udp_port()
+    ctrl_port = free_sip_ports()  # TCP
     rtp_min, rtp_max = free_port_range(40)
     config_dir = tmp_path / "baresip"
     config_dir.mkdir()
     text = (CONFIG_DIR / "config").read_text()
-    for name, value in {"SIP_PORT": free_udp_port(), "CALLER_WAV": tone_wav(tmp_path / "caller.wav", rate, channels),
+    for name, value in {"SIP_PORT": free_sip_ports(), "CALLER_WAV": tone_wav(tmp_path / "caller.wav", rate, channels),
                         "RTP_MIN": rtp_min, "RTP_MAX": rtp_max, "CTRL_PORT": ctrl_port}.items():
         text = text.replace(f"@{name}@", str(value))
     codec_lines = "".join(f"module\t\t\t{module}\n" for module in modules)

@@ -71,6 +71,8 @@ def test_tls_and_srtp_with_baresip(flow_ivr, redis_conn, tmp_path):
         ctrl.send("sndcode", "1")
         assert ctrl.wait_for("CALL_CLOSED", 30) is not None, output()[-3000:]
         log = output()
+    # INVITE, ACK and the 200 to our BYE all came on the TLS connection: our Contact named it (transport=tls)
+    assert tls.messages >= 3, tls.messages
     assert "SRTP is Enabled" in log and "failed to decrypt" not in log, log[-3000:]
     assert running.wait_idle()["live"] == 0
     record = CallStore(redis_conn).recent()[0]

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 MTU_LIMIT = 1300  # RFC 3261 18.1.1: larger requests go over a congestion-controlled transport
 MAX_ROUTES = 20_000
 _VIA_TRANSPORT = re.compile(rb"^(Via|v)([ \t]*:[ \t]*SIP/2\.0/)UDP", re.IGNORECASE | re.MULTILINE)
+_CONTACT = re.compile(rb"^(Contact|m)([ \t]*:[^<\r\n]*<sip:[^@>\r\n]*@?[^:>;\r\n]+):\d+>", re.IGNORECASE | re.MULTILINE)
 Receive = Callable[..., None]  # IvrUdpTransport.receive(data, addr, stream=listener)
 
 
@@ -49,6 +50,7 @@ class StreamListener:
         self.receive: Receive | None = None
         self.connections: dict[tuple[str, int], asyncio.StreamWriter] = {}
         self.refused = 0
+        self.messages = 0  # received on this listener's connections
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task] = set()
 
@@ -98,6 +100,7 @@ class StreamListener:
 
     def _deliver(self, data: bytes, addr: tuple[str, int]) -> None:
         if data and self.receive is not None:
+            self.messages += 1
             try:
                 self.receive(data, addr, stream=self)
             except Exception:  # last line of defence, as for datagrams
@@ -110,7 +113,14 @@ class StreamListener:
         writer = self.connections.get(addr)
         if writer is None or writer.is_closing():
             return
-        writer.write(_VIA_TRANSPORT.sub(rb"\1\2" + self.protocol.encode(), data, count=1))  # our Via names us
+        writer.write(self.our_headers(data))
+
+    def our_headers(self, data: bytes) -> bytes:
+        """Our Via names this transport, and our Contact this listener (so in-dialog requests come back on it)."""
+        if not data.startswith(b"SIP/2.0 "):  # a request: the top Via is ours (a response's is the peer's)
+            data = _VIA_TRANSPORT.sub(rb"\1\2" + self.protocol.encode(), data, count=1)
+        contact = rb"\1\2:%d;transport=%s>" % (self.local_addr[1], self.protocol.lower().encode())
+        return _CONTACT.sub(contact, data, count=1)
 
     def connect_and_send(self, data: bytes, addr: tuple[str, int]) -> None:
         """18.1.1: open a connection to `addr` and send there; what comes back on it is read like the rest."""
