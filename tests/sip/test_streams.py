@@ -9,6 +9,8 @@ import ssl
 import pytest
 from aiosipua import SipMessage
 
+from ivr.channels.sip.config import SipConfig
+from ivr.channels.sip.server import SipServer
 from ivr.channels.sip.streams import MTU_LIMIT
 
 from .apps import Recorded, menu_app
@@ -110,3 +112,13 @@ def uac_request(port: int, pad: int) -> bytes:
     return (f"MESSAGE sip:peer@127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKbig{pad}\r\n"
             f"From: <sip:ivr@127.0.0.1>;tag=a\r\nTo: <sip:peer@127.0.0.1>\r\nCall-ID: c-{pad}\r\nCSeq: 1 MESSAGE\r\n"
             f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode()
+
+
+@pytest.mark.parametrize(("setting", "value", "message"), [
+    ("srtp", "maybe", "IVR_SIP_SRTP: 'maybe'"), ("codecs", ("pcmu", "g729"), "unknown codec 'g729'"),
+    ("tls_cert", "/nonexistent/cert.pem", "IVR_SIP_TLS_CERT/IVR_SIP_TLS_KEY"),
+])
+def test_bad_settings_stop_the_start_with_a_clear_error(tmp_path, setting, value, message):
+    values = {"tls_key": "/nonexistent/key.pem"} if setting == "tls_cert" else {}
+    with pytest.raises(ValueError, match=message):
+        SipServer(SipConfig(port=0, data_dir=tmp_path, **{setting: value}, **values), app=None)
