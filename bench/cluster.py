@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from sip_load import cpu_seconds, late_share, start_capture, stop_capture  # noqa: E402
+from sip_load import late_share, start_capture, stop_capture  # noqa: E402
 
 from ivr.call_session.wiring import open_redis  # noqa: E402
 from ivr.settings import Settings  # noqa: E402
@@ -40,6 +40,7 @@ from ivr.store.followups import FollowupStore  # noqa: E402
 from ivr.store.spool import Spool  # noqa: E402
 from tests.deploy.nodes import SCENARIOS, Kamailio, SipNode, answered_by, finish_sipp, start_sipp, wait_for  # noqa: E402
 from tests.sentinel_cluster import SentinelCluster  # noqa: E402
+from tests.sip.conftest import free_port_range  # noqa: E402
 
 MENU = SCENARIOS / "uac_menu_via_proxy.xml"
 QUICK = {"DIGIT_AFTER_MS": 1000}  # about 6 s a call
@@ -53,7 +54,10 @@ class Cluster:
         self.redis = SentinelCluster(tmp / "redis").start()
         env = {"REDIS_SENTINELS": ",".join(self.redis.sentinels), "REDIS_SENTINEL_MASTER": "ivr",
                "IVR_REDIS_WAIT_MS": str(WAIT_MS), "IVR_REDIS_TIMEOUT": "0.5", "IVR_SIP_MAX_CALLS": "600"}
-        self.nodes = [SipNode("", tmp / f"node{i}", env=env, drain_seconds=120).start() for i in (1, 2)]
+        self.nodes = [SipNode("", tmp / f"node{i}", env=env, drain_seconds=120) for i in (1, 2)]
+        for node in self.nodes:  # two ports a call: room for 600 calls on each node
+            node.rtp_range = free_port_range(1400)
+            node.start()
         self.kamailio = Kamailio(tmp / "kamailio", [self.address(n) for n in self.nodes]).start()
         for node in self.nodes:
             self.kamailio.wait_active(self.address(node))
@@ -152,7 +156,7 @@ def kill_redis(cluster: Cluster, args) -> dict:
     _, (ok, failed) = finish_sipp(sipp, 900)
     spools = [Spool(node.data_dir / "spool.sqlite3") for node in cluster.nodes]
     wait_for(lambda: not any(spool.pending() for spool in spools), 120, "the nodes' spools to empty", interval=0.2)
-    spool_empty = time.time() - killed_wall
+    spool_empty = time.time() - killed_wall  # looked at once SIPp is done: at most this long
     conn = cluster.conn()
     records = [r for r in CallStore(conn).recent(limit=100000) if r.id not in recorded_before]
     job_ids = [job for r in records for job in r.jobs]
@@ -165,16 +169,34 @@ def kill_redis(cluster: Cluster, args) -> dict:
             "spools empty after s": round(spool_empty, 2)}
 
 
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds of `pid` and its children (Kamailio's work is done by the processes it forks)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(stat.parent.name) == pid or int(fields[1]) == pid:
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
 def capacity(cluster: Cluster, args) -> dict:
+    """The same two nodes and the same calls: half straight to each node, or all through Kamailio."""
     out = {}
-    for name, target in (("direct to one node", cluster.nodes[0].port), ("through kamailio", cluster.kamailio.port)):
-        kam_cpu = cpu_seconds(cluster.kamailio.proc.pid)
-        rate = max(1.0, args.capacity / 6.0)  # 6 s calls: about --capacity at once
-        _, sipp = load(cluster, f"capacity-{target}", args.capacity / rate, rate, args.capacity, target=target)
-        _, (ok, failed) = finish_sipp(sipp, 900)
-        out[name] = {"completed": ok, "failed": failed,
-                     "kamailio cpu s": round(cpu_seconds(cluster.kamailio.proc.pid) - kam_cpu, 2)}
-    direct, proxied = out["direct to one node"]["completed"], out["through kamailio"]["completed"]
+    rate = max(1.0, args.capacity / 6.0)  # 6 s calls: about --capacity at once
+    seconds = args.capacity / rate
+    runs = {"direct (half to each node)": [(f"direct-{n.port}", n.port, 2) for n in cluster.nodes],
+            "through kamailio": [("via-kamailio", cluster.kamailio.port, 1)]}
+    for name, targets in runs.items():
+        kam_cpu = process_tree_cpu(cluster.kamailio.proc.pid)
+        sipps = [load(cluster, work, seconds, rate / share, args.capacity // share, target=port)[1]
+                 for work, port, share in targets]
+        counts = [finish_sipp(sipp, 900)[1] for sipp in sipps]
+        out[name] = {"completed": sum(ok for ok, _ in counts), "failed": sum(bad for _, bad in counts),
+                     "kamailio cpu s": round(process_tree_cpu(cluster.kamailio.proc.pid) - kam_cpu, 2)}
+    direct, proxied = (out[name]["completed"] for name in runs)
     out["ratio kamailio/direct"] = round(proxied / direct, 3) if direct else None
     return out
 
@@ -198,7 +220,7 @@ def main() -> None:
                 started = os.times()
                 result = FIGURES[figure](cluster, args)
                 spent = os.times()
-                print(f"figure {figure} {FIGURES[figure].__name__}: {result} (bench process cpu "
+                print(f"figure {figure} {FIGURES[figure].__name__}: {result} (cpu of the SIPp runs it waited for "
                       f"{spent.children_user + spent.children_system - started.children_user - started.children_system:.1f} s"
                       f"; load {os.getloadavg()})", flush=True)
         finally:
