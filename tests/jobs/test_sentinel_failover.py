@@ -10,6 +10,7 @@ from rq import Queue
 
 from ivr import jobs
 from ivr.call_session.wiring import open_call_session, open_redis
+from ivr.store import for_blocking
 from ivr.store.calls import CallStore
 from ivr.store.followups import FollowupStore
 from ivr.worker import make_worker
@@ -57,6 +58,9 @@ def test_a_killed_master_loses_no_call_and_sends_no_follow_up_twice(settings, cl
 
     conn = open_redis(settings, timeout=5)
     assert conn.connection_pool.get_master_address()[1] == cluster.ports["replica"]
+    blocking = for_blocking(conn, 0.1)  # the SIP process's BLPOP client follows the sentinels too
+    assert blocking.blpop(["failover:nothing"], timeout=0.1) is None
+    assert blocking.connection_pool.get_master_address()[1] == cluster.ports["replica"]
     calls = CallStore(conn)
     assert calls.count() == len(callers)
     recorded = {calls.get(f"failover-{n}").caller for n in NUMBERS}
