@@ -79,3 +79,33 @@ def test_a_killed_master_loses_no_call_and_sends_no_follow_up_twice(settings, cl
         assert followups.get(job_id)["status"] == "delivered"
     assert make_worker(settings, conn).work(burst=True, with_scheduler=True, logging_level="WARNING") is not None
     assert len(twilio_api.messages) == len(callers)  # a second burst sends nothing
+
+
+def test_a_running_worker_follows_the_master_through_a_failover(settings, cluster, twilio_api, tmp_path):
+    """`ivr worker` keeps running across the failover and delivers what is queued on the new master."""
+    import subprocess
+
+    from tests.jobs.test_worker_process import CLI, env_for
+    settings = settings.with_overrides(flows_dir=ROOT / "flows", redis_sentinels=cluster.sentinels,
+                                       redis_sentinel_master="ivr", redis_wait_ms=100, redis_timeout=0.5)
+    env = {**env_for(settings, ""), "REDIS_SENTINELS": ",".join(cluster.sentinels), "REDIS_SENTINEL_MASTER": "ivr",
+           "IVR_REDIS_WAIT_MS": "100", "IVR_REDIS_TIMEOUT": "0.5"}
+    del env["REDIS_URL"]
+    with open(tmp_path / "worker.log", "w") as log:
+        worker = subprocess.Popen([*CLI, "worker", "--maintenance-interval", "1"], cwd=ROOT, env=env, stdout=log,
+                                  stderr=subprocess.STDOUT)
+    try:
+        session = open_call_session(settings.with_overrides(data_dir=tmp_path / "calls"))
+        first = call(session, 1)
+        wait_until(lambda: [m["to"] for m in twilio_api.messages] == [first], 60, "the first SMS")
+        cluster.kill_master()
+        cluster.wait_for_failover()
+        cluster.restart_old_master_as_replica()
+        wait_until(lambda: session.replay() >= 0 and session.spool.pending() == 0, 60, "the spool to drain")
+        second = call(session, 2)
+        wait_until(lambda: sorted(m["to"] for m in twilio_api.messages) == sorted([first, second]), 90,
+                   "the SMS queued on the new master, from the same worker")
+        assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
+    finally:
+        worker.terminate()
+        worker.wait(30)
