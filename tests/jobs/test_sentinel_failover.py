@@ -13,6 +13,7 @@ from ivr.call_session.wiring import open_call_session, open_redis
 from ivr.store import for_blocking
 from ivr.store.calls import CallStore
 from ivr.store.followups import FollowupStore
+from ivr.web import create_app
 from ivr.worker import make_worker
 from tests.sentinel_cluster import ROOT, SentinelCluster, wait_until
 
@@ -58,6 +59,8 @@ def test_a_killed_master_loses_no_call_and_sends_no_follow_up_twice(settings, cl
 
     conn = open_redis(settings, timeout=5)
     assert conn.connection_pool.get_master_address()[1] == cluster.ports["replica"]
+    web = create_app({"IVR_SETTINGS": settings.with_overrides(secret_key="t" * 32), "TESTING": True})
+    assert web.test_client().get("/healthz").status_code == 200  # the web app's own client reached the new master
     blocking = for_blocking(conn, 0.1)  # the SIP process's BLPOP client follows the sentinels too
     assert blocking.blpop(["failover:nothing"], timeout=0.1) is None
     assert blocking.connection_pool.get_master_address()[1] == cluster.ports["replica"]
