@@ -70,7 +70,7 @@ async def main() -> None:
     else:
         app = menu_app(args.prompt, args.bye, counters)
     config = SipConfig(port=args.port, rtp_port_min=args.rtp_min, rtp_port_max=args.rtp_max,
-                       max_calls=args.max_calls, data_dir=Path(args.data_dir))
+                       max_calls=args.max_calls, data_dir=Path(args.data_dir), tcp=False)  # UDP load only
     if os.environ.get("BENCH_LOOP_DEBUG"):  # log every loop stall longer than 15 ms, with its culprit
         asyncio.get_running_loop().set_debug(True)
         asyncio.get_running_loop().slow_callback_duration = 0.015

@@ -4,6 +4,7 @@
     .venv/bin/python bench/sip_load.py                          # ours 10,50,100,200,... then pyVoIP 10,50,100,...
     .venv/bin/python bench/sip_load.py --only ours --steps 200,300,400,500 --rate 50
     .venv/bin/python bench/sip_load.py --only ours --sequential 1000   # leak check over 1,000 sequential calls
+    .venv/bin/python bench/sip_load.py --codec pcmu,pcma,g722,opus --steps 100 --rounds 3   # CPU per call by codec
 
 Each call: INVITE -> 200 -> ACK, the IVR plays a prompt, the caller sends RFC 2833 digit 1, the IVR
 plays a 1 s prompt and hangs up (BYE). Per step it prints success %, INVITE->200 p50/p95 (SIPp
@@ -167,10 +168,17 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def run_step(ivr, concurrent: int, rate: float, digit_delay_ms: int, work: Path, sipp_port: int) -> dict:
+# --codec: what the SIPp caller offers (its own audio stays the G.711 pcap: the IVR only decodes while it listens)
+CODEC_SDP = {"pcmu": (0, "PCMU/8000"), "pcma": (8, "PCMA/8000"), "g722": (9, "G722/8000"), "opus": (111, "opus/48000/2")}
+
+
+def run_step(ivr, concurrent: int, rate: float, digit_delay_ms: int, work: Path, sipp_port: int,
+             codec: str = "pcmu") -> dict:
     source = SCENARIO if ivr.name != "sipp-uas" else HERE / "scenarios" / "uac_bench_callerbye.xml"
     scenario = work / source.name
-    scenario.write_text(source.read_text().replace("@DIGIT_DELAY@", str(digit_delay_ms)))
+    pt, rtpmap = CODEC_SDP[codec]
+    scenario.write_text(source.read_text().replace("@DIGIT_DELAY@", str(digit_delay_ms))
+                        .replace("RTP/AVP 0 101", f"RTP/AVP {pt} 101").replace("a=rtpmap:0 PCMU/8000", f"a=rtpmap:{pt} {rtpmap}"))
     before_stats = read_stats(ivr.stats)
     pcap = work / f"{ivr.name}-{concurrent}.pcap"
     capture = start_capture(pcap, ivr.rtp_min, ivr.rtp_max)
@@ -203,7 +211,7 @@ def run_step(ivr, concurrent: int, rate: float, digit_delay_ms: int, work: Path,
     late, packets = late_share(pcap) if ivr.name != "sipp-uas" else (float("nan"), 0)
     pcap.unlink()
     return {
-        "impl": ivr.name, "concurrent": concurrent, "rate": rate, "calls": concurrent,
+        "impl": ivr.name, "codec": codec, "ivr_cpu_ms_per_call": 1000.0 * cpu / concurrent, "concurrent": concurrent, "rate": rate, "calls": concurrent,
         "success_pct": 100.0 * ok / concurrent, "failed": failed,
         "invite_200_p50_ms": percentile(rtts, 0.50), "invite_200_p95_ms": percentile(rtts, 0.95),
         "late_pct": 100.0 * late, "rtp_packets": packets, "capture_dropped": dropped,
@@ -305,6 +313,34 @@ def print_row(row: dict) -> None:
           f"digits {row['digits']}/{row['concurrent']}  503s {row['rejected_503']}  late ticks {row['clock_late_ticks']}  "
           f"load {row['load_avg']:.1f}  "
           f"after {row['idle_after']}", flush=True)
+
+
+def codec_comparison(work: Path, codecs: list[str], concurrent: int, rounds: int, rate: float, bye: Path,
+                     sipp_port: int) -> None:
+    """The same load once per codec, codecs alternating within each round (a shared machine drifts): CPU per call."""
+    prompt_s = max(3.0, round(concurrent / rate + 1.0, 1))
+    prompt = make_prompt(work / f"p{prompt_s}.wav", prompt_s, work)
+    per_call: dict[str, list[float]] = {codec: [] for codec in codecs}
+    for _ in range(rounds):
+        for codec in codecs:
+            ivr = start_ivr("ours", work, prompt, bye, sipp_port)
+            try:
+                row = run_step(ivr, concurrent, rate, int(prompt_s * 1000 + 500), work, sipp_port, codec=codec)
+            finally:
+                ivr.stop()
+            print(f"{codec:>5}: {row['ivr_cpu_ms_per_call']:6.1f} ms CPU per call  ", end="")
+            print_row(row)
+            if row["success_pct"] == 100.0:
+                per_call[codec].append(row["ivr_cpu_ms_per_call"])
+            time.sleep(1)
+    base = statistics.median(per_call[codecs[0]]) if per_call[codecs[0]] else float("nan")
+    print(f"calls of {prompt_s + 1.5:.1f} s of IVR audio each, {concurrent} at once, {rounds} rounds; "
+          f"load average now {os.getloadavg()[0]:.1f}")
+    for codec in codecs:
+        values = per_call[codec]
+        median = statistics.median(values) if values else float("nan")
+        print(f"{codec:>5}: median {median:6.1f} ms CPU per call (rounds {[f'{v:.1f}' for v in values]}), "
+              f"x{median / base:.2f} of {codecs[0]}")
 
 
 def sequential(work: Path, calls: int, sipp_port: int) -> None:
@@ -427,6 +463,9 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=0, help="leak check over N sequential calls")
     parser.add_argument("--keep-going", action="store_true", help="do not stop at the first unclean step")
     parser.add_argument("--nice", type=int, default=0, help="run each IVR with this nice value (e.g. -10, root)")
+    parser.add_argument("--codec", default="", help="compare CPU per call for these codecs (pcmu,pcma,g722,opus) "
+                        "at the first of --steps, alternating for --rounds")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the --codec comparison")
     parser.add_argument("--rt", type=int, default=0, help="run each IVR under SCHED_FIFO with this priority (root)")
     args = parser.parse_args()
     Ivr.nice = args.nice
@@ -447,6 +486,10 @@ def main() -> None:
     rows = []
     if args.overload:
         overload(work, args.overload, args.rate, bye, sipp_port)
+        return
+    if args.codec:
+        codec_comparison(work, args.codec.split(","), int(args.steps.split(",")[0]), args.rounds,
+                         min(args.rate, 25.0), bye, sipp_port)
         return
     plans = [("ours", args.steps), ("pyvoip", args.pyvoip_steps), ("sipp-uas", args.sipp_uas_steps),
              ("flow", args.flow_steps)]

@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # kamailio, caddy, redis-sentinel and systemd (systemd-analyze) for deploy/ and its tests (docs/deploy.md)
-APT_PACKAGES=(ca-certificates redis-server espeak-ng sox sip-tester baresip chromium kamailio caddy redis-sentinel systemd)
+APT_PACKAGES=(ca-certificates redis-server espeak-ng sox libopus0 sip-tester baresip chromium kamailio caddy redis-sentinel systemd)
 VENV=${IVR_VENV:-.venv}
 PYTHON=${PYTHON:-python3}
 LOCK=requirements.lock

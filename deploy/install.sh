@@ -19,7 +19,7 @@ set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 ROOT="" SERVICE_USER=ivr SERVICE_GROUP="" CREATE_USER=1 WITH_VENV=1 WITH_APT=1 START=0
 PREFIX=/opt/ivr CONF=/etc/ivr STATE=/var/lib/ivr UNITS=/etc/systemd/system
-APT_PACKAGES=(python3 python3-venv redis-server espeak-ng sox)
+APT_PACKAGES=(python3 python3-venv redis-server espeak-ng sox libopus0)
 
 die() { echo "install.sh: $*" >&2; exit 1; }
 note() { echo "install.sh: $*" >&2; }

@@ -67,6 +67,16 @@ class Settings:
     sip_no_rtp_timeout: float = 30.0
     sip_no_ack_timeout: float = 32.0
     sip_drain_seconds: float = 120.0  # on SIGTERM: refuse new calls, wait this long at most for live ones to end
+    # Codecs we accept (in the offerer's order) and offer (in this order): pcmu, pcma, g722 (wideband), opus
+    sip_codecs: tuple[str, ...] = ("pcmu", "pcma", "g722", "opus")
+    sip_opus_bitrate: int = 12000  # bit/s the Opus encoder aims at: 8000-12000 for poor links, 24000+ fuller
+    # SRTP (SDES, AES_CM_128_HMAC_SHA1_80): "off" (plain RTP only), "optional" (SRTP when the caller offers
+    # it), "required" (offers without a=crypto get 488). Part of the trusted-source policy later (issue 16 A).
+    sip_srtp: str = "optional"
+    sip_tcp: bool = True  # also listen for SIP over TCP on sip_port (RFC 3261 18: a UA must)
+    sip_tls_port: int = 5061  # SIP over TLS, on when a certificate and key are set (0: any free port)
+    sip_tls_cert: str = ""  # PEM certificate chain for SIP over TLS (TLS 1.2 or higher)
+    sip_tls_key: str = ""  # its PEM private key
     # Follow-ups
     webhook_secret: str = ""
     callback_max_attempts: int = 3
@@ -110,6 +120,9 @@ class Settings:
         "sip_user": "IVR_SIP_USER", "sip_password": "IVR_SIP_PASSWORD",
         "sip_register_expiry": "IVR_SIP_REGISTER_EXPIRY", "sip_no_rtp_timeout": "IVR_SIP_NO_RTP_TIMEOUT",
         "sip_no_ack_timeout": "IVR_SIP_NO_ACK_TIMEOUT", "sip_drain_seconds": "IVR_SIP_DRAIN_SECONDS",
+        "sip_codecs": "IVR_SIP_CODECS", "sip_opus_bitrate": "IVR_SIP_OPUS_BITRATE", "sip_srtp": "IVR_SIP_SRTP",
+        "sip_tcp": "IVR_SIP_TCP", "sip_tls_port": "IVR_SIP_TLS_PORT", "sip_tls_cert": "IVR_SIP_TLS_CERT",
+        "sip_tls_key": "IVR_SIP_TLS_KEY",
         "webhook_secret": "IVR_WEBHOOK_SECRET",
         "callback_max_attempts": "IVR_CALLBACK_MAX_ATTEMPTS",
         "callback_retry_spacing": "IVR_CALLBACK_RETRY_SPACING",

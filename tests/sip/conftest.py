@@ -23,9 +23,18 @@ SIPP_PCAPS = Path("/usr/share/sip-tester")
 
 
 def free_udp_port(host: str = "127.0.0.1") -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
+    """A UDP port that is free on TCP too: `ivr sip` listens on both (IVR_SIP_TCP), and so does SIPp with -t t1."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind((host, 0))
+            port = sock.getsockname()[1]
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind((host, port))
+                except OSError:
+                    continue
+            return port
+    raise RuntimeError("no port free on both UDP and TCP")
 
 
 def free_port_range(size: int = 400) -> tuple[int, int]:

@@ -16,6 +16,7 @@ from ivr.channels.sip.aiosipua_adapter import (
     cancel_refresh,
     failure_ack,
     is_answered,
+    read_sip_message,
     rejection,
     response_destination,
     set_udp_socket,
@@ -228,3 +229,16 @@ def test_cancel_refresh_stops_the_registration_timer():
         assert refresh.cancelled() and registration._refresh_task is None
         await adapter.stop()
     run(main)
+
+
+def test_read_sip_message_frames_a_stream_by_content_length():
+    """`transport._read_sip_message` (streams.py): one message per call, its body by Content-Length, None at EOF."""
+    async def scenario():
+        reader = asyncio.StreamReader()
+        one = b"OPTIONS sip:a@b SIP/2.0\r\nl: 5\r\n\r\nhello"
+        two = b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 0\r\n\r\n"
+        reader.feed_data(one + two)
+        reader.feed_eof()
+        return [await read_sip_message(reader), await read_sip_message(reader), await read_sip_message(reader)]
+    assert asyncio.run(scenario()) == [b"OPTIONS sip:a@b SIP/2.0\r\nl: 5\r\n\r\nhello",
+                                       b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 0\r\n\r\n", None]

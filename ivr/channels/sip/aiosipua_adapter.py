@@ -8,7 +8,8 @@ an internal, this module and its test break, nowhere else. The relied-on interna
 - `OutgoingCall._reject_code` / `_reject_reason` (the final status of a failed INVITE);
 - `Registration._cancel_timers()` (stop its refresh at shutdown);
 - `UdpSipTransport._udp_transport` (the asyncio socket) and `transport._stamp_via_received` /
-  `_response_destination` (RFC 3261 18.2.1 / 18.2.2).
+  `_response_destination` (RFC 3261 18.2.1 / 18.2.2), `transport._read_sip_message` (stream framing by
+  Content-Length, for streams.py).
 `UasAdapter` owns the one request dispatch: a handler `claim`ed for a method sees each request first and
 returns True when it took it; otherwise the endpoint's own handler (or aiosipua's) serves it.
 """
@@ -26,6 +27,7 @@ ResponseWatcher = Callable[[SipResponse], None]
 
 stamp_via_received = _aiosipua_transport._stamp_via_received  # received=/rport= on the top Via
 response_destination = _aiosipua_transport._response_destination  # where a response to this Via goes
+read_sip_message = _aiosipua_transport._read_sip_message  # one message from a stream (None at EOF)
 
 
 class UasAdapter(SipUAS):

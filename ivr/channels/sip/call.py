@@ -113,10 +113,10 @@ class SipCall:
         if barge_in and self.digits:
             return False  # type-ahead: the caller already answered, skip the prompt
         try:
-            frames = await self.prompts.frames(self.stream.payload_type, text=text, audio=audio,
+            frames = await self.prompts.frames(self.stream.codec, text=text, audio=audio,
                                                voice=voice, language=language)
         except (PromptError, OSError):
-            frames = await self.prompts.frames(self.stream.payload_type, text="Sorry, this message is unavailable.")
+            frames = await self.prompts.frames(self.stream.codec, text="Sorry, this message is unavailable.")
         self._check()
         finished = self.stream.play(frames)
         waits = (finished, self._next_digit()) if barge_in else (finished,)
@@ -149,7 +149,7 @@ class SipCall:
         """Record the caller to a WAV until max length, silence, a digit or hang-up; (recording, seconds)."""
         self._check()
         if beep:
-            await self.stream.play(to_frames(_BEEP_PCM, self.stream.payload_type))
+            await self.stream.play(to_frames(_BEEP_PCM, self.stream.codec))
         self.digits.clear()
         recording = new_recording(self.recordings_dir, self.call_id)
         recorder = Recorder(recording.path, max_length, silence_timeout)

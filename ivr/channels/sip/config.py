@@ -13,6 +13,8 @@ FROM_SETTINGS = {
     "rtp_port_max": "sip_rtp_port_max", "max_calls": "sip_max_calls", "no_ack_timeout": "sip_no_ack_timeout",
     "no_rtp_timeout": "sip_no_rtp_timeout", "registrar": "sip_registrar", "user": "sip_user",
     "password": "sip_password", "register_expiry": "sip_register_expiry", "data_dir": "data_dir",
+    "codecs": "sip_codecs", "opus_bitrate": "sip_opus_bitrate", "srtp": "sip_srtp", "tcp": "sip_tcp",
+    "tls_port": "sip_tls_port", "tls_cert": "sip_tls_cert", "tls_key": "sip_tls_key",
 }
 
 
@@ -33,6 +35,13 @@ class SipConfig:
     register_expiry: int = Settings.sip_register_expiry
     data_dir: Path = Settings.data_dir
     audio_root: Path | None = None
+    codecs: tuple[str, ...] = Settings.sip_codecs  # media/codecs.py names, our offer order
+    opus_bitrate: int = Settings.sip_opus_bitrate
+    srtp: str = Settings.sip_srtp  # "off" | "optional" | "required" (media/sdes.py)
+    tcp: bool = Settings.sip_tcp
+    tls_port: int = Settings.sip_tls_port
+    tls_cert: str = Settings.sip_tls_cert
+    tls_key: str = Settings.sip_tls_key
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides) -> SipConfig:

@@ -1,25 +1,40 @@
 """An inbound call's media from its SDP offer: the RTP stream we open for it and the answer we send.
 
-G.711 only (PCMU or PCMA, the offer's first), RFC 2833 digits when the offer has telephone-event, in-band
-detection otherwise. An offer we cannot send RTP to (no audio, port 0, c=0.0.0.0, a name) is refused with 488.
+The offer's first codec among those the `MediaPolicy` enables (media/codecs.py: PCMU, PCMA, G.722, Opus), SRTP
+as the policy says (media/sdes.py), RFC 2833 digits when the offer has telephone-event, in-band detection
+otherwise. An offer we cannot send RTP to (no audio, port 0, c=0.0.0.0, a name), with no codec we enable, or
+whose SRTP does not meet the policy is refused with 488.
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from aiosipua import IncomingCall, negotiate_sdp
 
 from .addresses import BadAddress, checked
-from .media import g711
+from .media import codecs, sdes
 from .media.ports import PortPool, PortsExhausted
 from .media.stream import RtpStream
 
 log = logging.getLogger("ivr.channels.sip.server")
 
 
+@dataclass(frozen=True)
+class MediaPolicy:
+    """What a call may use: settings IVR_SIP_CODECS and IVR_SIP_SRTP (part A can hand one per source/account)."""
+    codec_names: tuple[str, ...] = ("pcmu", "pcma", "g722", "opus")
+    srtp: sdes.SrtpPolicy = sdes.SrtpPolicy.OPTIONAL
+
+    @classmethod
+    def from_config(cls, config) -> MediaPolicy:
+        codecs.configure_opus(config.opus_bitrate)
+        return cls(tuple(codecs.parse_names(",".join(config.codecs))), sdes.SrtpPolicy.parse(config.srtp))
+
+
 async def open_media(incoming: IncomingCall, ports: PortPool, family: int,
-                     on_digit: Callable[[str], None]) -> RtpStream | None:
+                     on_digit: Callable[[str], None], policy: MediaPolicy = MediaPolicy()) -> RtpStream | None:
     """The call's RTP stream on a pooled port, or None after rejecting the INVITE (488, or 503 without ports)."""
     offer = incoming.sdp_offer
     remote = offer.rtp_address if offer is not None else None
@@ -27,15 +42,21 @@ async def open_media(incoming: IncomingCall, ports: PortPool, family: int,
     if remote is None or audio is None or not _sendable(remote, family):
         incoming.reject(488, "Not Acceptable Here")
         return None
-    codecs = [c.payload_type for c in audio.codecs]
-    chosen = next((pt for pt in codecs if pt in (g711.PCMU, g711.PCMA)), None)
+    chosen = codecs.choose(audio.codecs, policy.codec_names)
+    try:
+        keys = sdes.negotiate(audio.proto, audio.attributes.get("crypto", []), policy.srtp)
+    except sdes.SrtpRefused as exc:
+        log.info("Call %s refused: %s", incoming.call_id, exc)
+        chosen = None
     if chosen is None:
         incoming.reject(488, "Not Acceptable Here")
         return None
+    codec, payload_type = chosen
     dtmf_pt = next((c.payload_type for c in audio.codecs
                     if (c.encoding_name or "").lower() == "telephone-event"), None)
     try:
-        return await ports.open(lambda: RtpStream(remote, chosen, dtmf_pt, on_digit, inband_dtmf=dtmf_pt is None))
+        return await ports.open(lambda: RtpStream(remote, payload_type, dtmf_pt, on_digit, inband_dtmf=dtmf_pt is None,
+                                                  codec=codec, srtp=keys))
     except PortsExhausted:
         log.error("No RTP port for call %s", incoming.call_id)
         incoming.reject(503, "Service Unavailable")
@@ -56,4 +77,7 @@ def answer_sdp(offer, media_ip: str, stream: RtpStream):
     answer, _ = negotiate_sdp(
         offer, local_ip=media_ip, rtp_port=stream.local_port,
         supported_codecs=[stream.payload_type], dtmf_payload_type=stream.dtmf_payload_type or 0)
+    codecs.describe_codec(answer, stream.payload_type, stream.codec)
+    if stream.srtp is not None and answer.audio is not None:
+        answer.audio.attributes["crypto"] = [stream.srtp.answer_line()]
     return answer

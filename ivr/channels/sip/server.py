@@ -27,8 +27,9 @@ from .media.clock import PacingClock
 from .media.ports import PortPool
 from .media.prompts import PromptLibrary
 from .media.stream import RtpStream
-from .media_offer import answer_sdp, open_media
+from .media_offer import MediaPolicy, answer_sdp, open_media
 from .registration import RegistrationKeeper
+from .streams import stream_listeners
 from .transport import IvrUdpTransport
 
 log = logging.getLogger(__name__)
@@ -55,11 +56,13 @@ class SipServer:
     def __init__(self, config: SipConfig, app: App, prompts: PromptLibrary | None = None) -> None:
         self.config = config
         self.app = app
+        self.media_policy = MediaPolicy.from_config(config)  # part A: one per trusted source or account
         self.prompts = prompts or PromptLibrary(config.data_dir / "prompts", config.audio_root)
         self.recordings_dir = folder_in(config.data_dir)
         self.clock = PacingClock()
         self.ports = PortPool(config.host, config.rtp_port_min, config.rtp_port_max)
         self.transport = IvrUdpTransport(local_addr=(config.host, config.port))
+        self.transport.streams.extend(stream_listeners(config))
         self.endpoint = Endpoint(self.transport, max_calls=config.max_calls)
         self.media_ip = config.public_host or (config.host if config.host not in ("", "0.0.0.0") else primary_ip())
         self.live: dict[str, _Live] = {}
@@ -91,6 +94,8 @@ class SipServer:
         self.clock.start()
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
         log.info("SIP listening on udp %s:%d", *self.address)
+        for stream in self.transport.streams:
+            log.info("SIP listening on %s %s:%d", stream.protocol.lower(), *stream.local_addr)
         if self.config.registrar:
             self.registration = RegistrationKeeper(self.endpoint, self.config.registrar, self.config.user,
                                                    self.config.password, self.config.register_expiry)
@@ -172,7 +177,7 @@ class SipServer:
 
     async def _open_media(self, incoming: IncomingCall) -> RtpStream | None:
         return await open_media(incoming, self.ports, self.transport.family,
-                                lambda digit: self._digit(incoming.call_id, digit))
+                                lambda digit: self._digit(incoming.call_id, digit), self.media_policy)
 
     def _answer_sdp(self, offer, stream: RtpStream):
         return answer_sdp(offer, self.media_ip, stream)

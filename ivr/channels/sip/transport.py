@@ -12,6 +12,8 @@
   Record-Route, SDP) gets a 400 at the datagram's source instead.
 - If the socket closes anyway (anything asyncio treats as fatal), it is reopened on the same address;
   when that fails, `failed` is set so `ivr sip` exits and its supervisor starts it again.
+- TCP and TLS listeners (streams.py) feed this same front door; a response or request for a peer with an open
+  connection goes on it, and a request over 1,300 bytes goes over TCP.
 - Behind a proxy, the 1xx/2xx to an INVITE carry its Record-Route (RFC 3261 12.1.1; aiosipua leaves
   them out, defect 8), so the caller's ACK, BYE and re-INVITE come back through the proxy.
 """
@@ -29,7 +31,9 @@ from aiosipua import SipMessage, SipRequest, SipResponse, UdpSipTransport
 from .addresses import BadAddress, checked, request_problem
 from .aiosipua_adapter import response_destination, set_udp_socket, stamp_via_received, udp_socket
 from .datagram_guard import RateLimitedLog, salvage_400
+from .streams import StreamListener, StreamRoutes, StreamSending
 from .timers import TIMER_H
+from .transactions import transaction_key
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +65,7 @@ class _Protocol(asyncio.DatagramProtocol):
 
 
 @dataclass
-class IvrUdpTransport(UdpSipTransport):
+class IvrUdpTransport(StreamSending, UdpSipTransport):
     def __post_init__(self) -> None:
         self.bad_log = RateLimitedLog()
         self.dropped = 0
@@ -71,11 +75,13 @@ class IvrUdpTransport(UdpSipTransport):
         self.stopping = False
         self.failed: asyncio.Future | None = None  # set when the socket closed and could not be reopened
         self.record_routes: dict[str, list[str]] = {}  # open INVITE transactions that came through proxies
+        self.streams: list[StreamListener] = []  # TCP and TLS (streams.py), started with the UDP socket
+        self.stream_routes = StreamRoutes()
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         self.failed = loop.create_future()
-        await self._open()
+        await self.open_with_streams(REOPEN_ATTEMPTS)
 
     async def _open(self) -> None:
         protocol = _Protocol(self)
@@ -86,6 +92,7 @@ class IvrUdpTransport(UdpSipTransport):
 
     async def stop(self) -> None:
         self.stopping = True
+        await self.stop_streams()
         await super().stop()
 
     # --- a socket closed under us --------------------------------------------------------
@@ -113,7 +120,7 @@ class IvrUdpTransport(UdpSipTransport):
             self.failed.set_result(f"cannot reopen udp {self.local_addr[0]}:{self.local_addr[1]}")
 
     # --- receiving -----------------------------------------------------------------------
-    def receive(self, data: bytes, addr: tuple[str, int]) -> None:
+    def receive(self, data: bytes, addr: tuple[str, int], stream: StreamListener | None = None) -> None:
         if len(data) > MAX_DATAGRAM:
             self._drop(addr, f"oversize datagram ({len(data)} bytes)")
             return
@@ -125,6 +132,8 @@ class IvrUdpTransport(UdpSipTransport):
                 if not msg.method.isalpha() or not msg.headers.get("via"):
                     raise ValueError("bad request line or no Via")
                 stamp_via_received(msg, addr)
+                if stream is not None:  # its responses go back on this connection (RFC 3261 18.2.2)
+                    self.stream_routes.remember(transaction_key(msg), stream, addr)
         except Exception as exc:  # the parser raises assorted errors on garbage
             self._drop(addr, f"unparsable ({type(exc).__name__})")
             salvage_400(data, addr, self.send)
@@ -162,11 +171,12 @@ class IvrUdpTransport(UdpSipTransport):
 
     # --- sending -------------------------------------------------------------------------
     def send(self, message, addr: tuple[str, int]) -> None:
+        data = bytes(message)
         sock = udp_socket(self)
-        if sock is None:
-            return  # stopped or reopening: late timers must not raise
+        if self.send_on_stream(message, data, addr) or sock is None:
+            return  # sent on a connection, or stopped or reopening: late timers must not raise
         try:
-            sock.sendto(bytes(message), checked(addr, self.family))
+            sock.sendto(data, checked(addr, self.family))
         except BadAddress as exc:  # never reaches asyncio, which would close the socket
             self.bad_log.warning("Not sending SIP to %r: %s", addr, exc)
         except (OSError, ValueError, TypeError) as exc:
@@ -179,7 +189,8 @@ class IvrUdpTransport(UdpSipTransport):
             if key:
                 self._copy_record_route(key, response)
                 self.remember_invite_response(key, response)
-        super().send_reply(response)
+        if not self.reply_on_stream(transaction_key(response), response):
+            super().send_reply(response)
 
     def remember_record_route(self, key: str, request: SipRequest) -> None:
         routes = request.headers.get("record-route")
@@ -237,14 +248,3 @@ class IvrUdpTransport(UdpSipTransport):
             return None
         return entry[1]
 
-
-def transaction_key(message) -> str | None:
-    """Top Via branch + Call-ID: identifies a transaction (the Call-ID guards against lazy branches)."""
-    vias = message.headers.get("via")
-    if not vias:
-        return None
-    for part in vias[0].split(";")[1:]:
-        name, _, value = part.strip().partition("=")
-        if name.lower() == "branch" and value:
-            return f"{value}|{message.call_id or ''}"
-    return None

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ivr.channels.prompt_audio import TtsError, convert_audio, flow_audio, render_tts
 
-from . import g711
+from .codecs import Codec, resolve
 
 log = logging.getLogger(__name__)
 
@@ -30,13 +30,9 @@ def read_pcm(path: Path) -> bytes:
         return wav.readframes(wav.getnframes())
 
 
-def to_frames(pcm16: bytes, payload_type: int) -> tuple[bytes, ...]:
+def to_frames(pcm16: bytes, codec: Codec | int) -> tuple[bytes, ...]:
     """Encode once and cut into 20 ms frames; the last one is padded with the codec's silence."""
-    encoded = g711.encode(pcm16, payload_type)
-    size = g711.SAMPLES_PER_FRAME
-    pad = (-len(encoded)) % size
-    encoded += bytes([g711.SILENCE_BYTE[payload_type]]) * pad
-    return tuple(encoded[i:i + size] for i in range(0, len(encoded), size))
+    return resolve(codec).encode_prompt(pcm16)
 
 
 class PromptLibrary:
@@ -50,9 +46,10 @@ class PromptLibrary:
         self._pending: dict[tuple, asyncio.Future] = {}
         self.renders = 0  # how many prompts were rendered/converted (tests: cache hits do not count)
 
-    async def frames(self, payload_type: int, *, text: str = "", audio: str = "", voice: str = "",
+    async def frames(self, codec: Codec | int, *, text: str = "", audio: str = "", voice: str = "",
                      language: str = "") -> tuple[bytes, ...]:
-        key = (payload_type, text, audio, voice, language)
+        codec = resolve(codec)
+        key = (codec.name, text, audio, voice, language)  # one encoding per codec, whatever its payload type
         cached = self._frames.get(key)
         if cached is not None:
             self._frames.move_to_end(key)
@@ -60,7 +57,7 @@ class PromptLibrary:
         pending = self._pending.get(key)
         if pending is None:
             pending = self._pending[key] = asyncio.ensure_future(
-                asyncio.to_thread(self._load, payload_type, text, audio, voice, language))
+                asyncio.to_thread(self._load, codec, text, audio, voice, language))
             pending.add_done_callback(lambda _f: self._pending.pop(key, None))
         frames = await asyncio.shield(pending)
         self._frames[key] = frames
@@ -74,7 +71,7 @@ class PromptLibrary:
             return convert_audio(flow_audio(audio, self.audio_root), self.cache_dir)
         return render_tts(text, self.cache_dir, voice, language)
 
-    def _load(self, payload_type: int, text: str, audio: str, voice: str, language: str) -> tuple[bytes, ...]:
+    def _load(self, codec: Codec, text: str, audio: str, voice: str, language: str) -> tuple[bytes, ...]:
         self.renders += 1
         path = self.wav_path(text=text, audio=audio, voice=voice, language=language)
-        return to_frames(read_pcm(path), payload_type)
+        return to_frames(read_pcm(path), codec)

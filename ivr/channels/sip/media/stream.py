@@ -19,15 +19,19 @@ import struct
 from collections import deque
 from collections.abc import Callable
 
+import pylibsrtp
+
 from ..addresses import checked
-from . import g711
+from .codecs import Codec, resolve
 from .dtmf import GoertzelDetector, Rfc2833Receiver
+from .sdes import SrtpKeys
 
 log = logging.getLogger(__name__)
 
 _HEADER = struct.Struct("!BBHII")
 _TIMESTAMP = struct.Struct("!I")
 MAX_QUEUED_PROMPTS = 16
+MAX_PAYLOAD = 1500  # never decode more than one packet's worth, whatever the header claims
 
 
 class Playback:
@@ -50,14 +54,22 @@ class RtpStream(asyncio.DatagramProtocol):
         on_digit: Callable[[str], None],
         *,
         inband_dtmf: bool = False,
+        codec: Codec | None = None,
+        srtp: SrtpKeys | None = None,
     ) -> None:
         self.remote = remote
-        self.payload_type = payload_type
+        self.payload_type = payload_type  # as negotiated: Opus has a dynamic number
+        self.codec = codec or resolve(payload_type)
         self.dtmf_payload_type = dtmf_payload_type
         self.local_port = 0
         self.transport: asyncio.DatagramTransport | None = None
         self._sendto = None  # the socket's own sendto: the pacing clock's hot path skips asyncio's wrapper
-        self._silence = bytes([g711.SILENCE_BYTE[payload_type]]) * g711.SAMPLES_PER_FRAME
+        self._silence = self.codec.silence
+        self._ts_step = self.codec.timestamp_step
+        self._decode: Callable[[bytes], bytes] | None = None  # made on first use: most calls never decode
+        self.srtp = srtp
+        self._protect = srtp.protector() if srtp is not None else None
+        self._unprotect = srtp.unprotector() if srtp is not None else None
         self._ssrc = random.getrandbits(32)
         self._seq = random.getrandbits(16)
         self._ts = random.getrandbits(32)
@@ -132,15 +144,15 @@ class RtpStream(asyncio.DatagramProtocol):
             payload = self._silence
         send = self._sendto
         if send is not None:
+            packet = _HEADER.pack(0x80, self._marker | self.payload_type, self._seq, self._ts, self._ssrc) + payload
             try:
-                send(_HEADER.pack(0x80, self._marker | self.payload_type, self._seq, self._ts, self._ssrc)
-                     + payload, self.remote)
+                send(packet if self._protect is None else self._protect(packet), self.remote)
                 self.packets_sent += 1
-            except OSError:  # full socket buffer or ICMP error: this packet is lost, the stream goes on
+            except (OSError, pylibsrtp.Error):  # a full socket buffer, an ICMP error: this packet is lost, not the call
                 self.send_errors += 1
         self._marker = 0
         self._seq = (self._seq + 1) & 0xFFFF
-        self._ts = (self._ts + g711.SAMPLES_PER_FRAME) & 0xFFFFFFFF
+        self._ts = (self._ts + self._ts_step) & 0xFFFFFFFF
 
     def update_remote(self, remote: tuple[str, int]) -> None:
         """A re-INVITE moved the peer's media: follow it, keep our socket, sequence and timestamps.
@@ -152,6 +164,12 @@ class RtpStream(asyncio.DatagramProtocol):
 
     # --- receiving -------------------------------------------------------------------------
     def datagram_received(self, data: bytes, addr) -> None:
+        if self._unprotect is not None:  # authenticate first: a forged packet must not move or latch the stream
+            try:
+                data = self._unprotect(data)
+            except pylibsrtp.Error:
+                self.bad_packets += 1
+                return
         if addr[0] != self.remote[0] or addr[1] != self.remote[1]:
             if self._latched or self.packets_received:
                 self.foreign_packets += 1
@@ -169,7 +187,13 @@ class RtpStream(asyncio.DatagramProtocol):
         if payload_type == self.dtmf_payload_type:
             self._rfc2833.feed(_TIMESTAMP.unpack_from(data, 4)[0], data[offset:offset + 4])
         elif payload_type == self.payload_type and (self.sink is not None or self._inband is not None):
-            pcm = g711.decode(data[offset:offset + 4 * g711.SAMPLES_PER_FRAME], payload_type)
+            if self._decode is None:
+                self._decode = self.codec.new_decoder()
+            try:
+                pcm = self._decode(data[offset:offset + MAX_PAYLOAD])
+            except Exception:  # a corrupt Opus/G.722 packet: count it, keep the call
+                self.bad_packets += 1
+                return
             if self._inband is not None:
                 self._inband.feed(pcm)
             if self.sink is not None:
