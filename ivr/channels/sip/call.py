@@ -158,5 +158,10 @@ class SipCall:
         self._check()
         return await self._control.transfer(self, target, timeout)
 
+    async def bridge(self, transfer) -> TransferOutcome:
+        """A bridged transfer (an engine Transfer action in mode "bridge"): see bridge.py."""
+        self._check()
+        return await self._control.bridge(self, transfer)
+
     async def hangup(self, reason: str = "completed") -> None:
         await self._control.hangup(self, reason)

@@ -49,7 +49,8 @@ async def serve(settings: Settings, config: SipConfig, session, flow_id: str | N
     beat = heartbeat_writer(session.redis, "sip")
     tasks = [asyncio.create_task(heartbeat(server, beat, life)), asyncio.create_task(life.run())]
     if settings.callback_channel == "sip":  # the worker hands callback calls to us (outbound.py)
-        dialer = OutboundDialer(server, settings.sip_registrar, settings.sip_user, settings.sip_password)
+        dialer = server.dialer = OutboundDialer(server, settings.sip_registrar, settings.sip_user,
+                                                settings.sip_password)
         requests = open_dial_requests(session.redis)
         tasks.append(asyncio.create_task(take_dial_requests(dialer, requests, life.draining)))
     # A socket that closed and could not be reopened: exit non-zero so the supervisor starts us again

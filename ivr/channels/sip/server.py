@@ -20,6 +20,7 @@ from ivr.phone import NumberRefused
 from ivr.system.recordings import folder_in
 
 from .addresses import BadAddress, checked
+from .bridge import bridge_transfer
 from .call import CallEnded, SipCall, TransferOutcome, await_transfer
 from .config import SipConfig, primary_ip
 from .endpoint import Endpoint
@@ -28,7 +29,7 @@ from .media.clock import PacingClock
 from .media.ports import PortPool, PortsExhausted
 from .media.prompts import PromptLibrary
 from .media.stream import RtpStream
-from .outbound import refer_target
+from .outbound import OutboundDialer, refer_target
 from .registration import RegistrationKeeper
 from .transport import IvrUdpTransport
 
@@ -70,6 +71,7 @@ class SipServer:
         self.digits_received = 0
         self._sweeper: asyncio.Task | None = None
         self.registration: RegistrationKeeper | None = None
+        self.dialer: OutboundDialer | None = None  # places a bridged transfer's second leg (and callbacks)
         ep = self.endpoint
         ep.on_invite = self._on_invite
         ep.on_bye = lambda inc, _req: self._end(inc.call_id, "hangup")
@@ -253,6 +255,15 @@ class SipServer:
             return TransferOutcome(False, "refused")
         call.transfer_progress = asyncio.get_running_loop().create_future()
         return await await_transfer(call, self.endpoint.refer(live.incoming, target), timeout)
+
+    async def bridge(self, call: SipCall, transfer) -> TransferOutcome:
+        """A bridged transfer (bridge.py): we dial the target with the callbacks' dialer and relay the audio."""
+        live = self.live.get(call.call_id)
+        if live is None:
+            raise CallEnded("gone")
+        if self.dialer is None:
+            self.dialer = OutboundDialer(self, self.config.registrar, self.config.user, self.config.password)
+        return await bridge_transfer(call, transfer, self.dialer, live.incoming.source_addr, self.clock)
 
     def _transfer_progress(self, call_id: str, status: int, reason: str) -> None:
         live = self.live.get(call_id)

@@ -10,6 +10,7 @@ While bridged, the two streams are off the pacing clock: the peers' own packets 
 from __future__ import annotations
 
 import struct
+import time
 from typing import TYPE_CHECKING
 
 from . import g711
@@ -36,7 +37,7 @@ TRANSCODE = {(s, t): _transcode_table(s, t) for s in (g711.PCMU, g711.PCMA) for 
 class Forwarder:
     """Installed as `source.forward`: relays each packet `source` receives out of `target`."""
 
-    __slots__ = ("source", "target", "_table", "_ts_shift", "forwarded", "dropped", "dtmf_forwarded")
+    __slots__ = ("source", "target", "_table", "_ts_shift", "forwarded", "dropped", "dtmf_forwarded", "first_at")
 
     def __init__(self, source: RtpStream, target: RtpStream) -> None:
         self.source = source
@@ -46,6 +47,7 @@ class Forwarder:
         self.forwarded = 0
         self.dtmf_forwarded = 0
         self.dropped = 0  # payload types the other leg cannot take (an event type it did not offer, comfort noise)
+        self.first_at: float | None = None  # monotonic time of the first packet relayed (the benchmark's latency)
 
     def __call__(self, data: bytes, offset: int, payload_type: int) -> None:
         if payload_type == self.source.payload_type:
@@ -61,6 +63,8 @@ class Forwarder:
             self._ts_shift = (self.target.next_timestamp - timestamp) & _MASK32
         if self.target.send_relayed((data[1] & 0x80) | out_type, (timestamp + self._ts_shift) & _MASK32, payload):
             self.forwarded += 1
+            if self.first_at is None:
+                self.first_at = time.monotonic()
 
 
 class MediaBridge:

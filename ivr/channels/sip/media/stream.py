@@ -144,6 +144,11 @@ class RtpStream(asyncio.DatagramProtocol):
         self._seq = (self._seq + 1) & 0xFFFF
         self._ts = (self._ts + g711.SAMPLES_PER_FRAME) & 0xFFFFFFFF
 
+    def use_codec(self, payload_type: int, dtmf_payload_type: int | None) -> None:
+        """An outbound call's answer chose the codec among those we offered."""
+        self.payload_type, self.dtmf_payload_type = payload_type, dtmf_payload_type
+        self._silence = bytes([g711.SILENCE_BYTE[payload_type]]) * g711.SAMPLES_PER_FRAME
+
     @property
     def next_timestamp(self) -> int:
         return self._ts
