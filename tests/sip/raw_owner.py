@@ -40,7 +40,7 @@ class RawOwner:
             self.sock.settimeout(remaining)
             try:
                 data, addr = self.sock.recvfrom(65535)
-            except socket.timeout:
+            except TimeoutError:
                 return None
             message = parse_sip(data)
             message["addr"] = addr
@@ -100,7 +100,7 @@ class RawOwner:
             self.rtp.settimeout(remaining)
             try:
                 data = self.rtp.recv(2048)
-            except socket.timeout:
+            except TimeoutError:
                 break
             if want is None or want(data):
                 got.append(data)
@@ -113,5 +113,6 @@ def rtp(payload_type: int, seq: int, ts: int, payload: bytes, marker: int = 0, s
 
 def dtmf_press(payload_type: int, digit: int, seq: int, ts: int) -> list[bytes]:
     """One RFC 2833 key press: three updates, then three end packets, all with the same timestamp."""
-    return [rtp(payload_type, seq + i, ts, bytes([digit, 0x8A if i >= 3 else 0x0A]) + (160 * (i + 1)).to_bytes(2, "big"),
-                marker=int(i == 0)) for i in range(6)]
+    return [rtp(payload_type, seq + i, ts,
+                bytes([digit, 0x8A if i >= 3 else 0x0A]) + (160 * (i + 1)).to_bytes(2, "big"), marker=int(i == 0))
+            for i in range(6)]

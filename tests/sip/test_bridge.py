@@ -60,7 +60,7 @@ def caller_rtp(uac, count: int, timeout: float = 10.0) -> list[bytes]:
         uac.rtp.settimeout(remaining)
         try:
             got.append(uac.rtp.recv(2048))
-        except socket.timeout:
+        except TimeoutError:
             break
     return got
 
