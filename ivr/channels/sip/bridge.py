@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 from ivr.engine.actions import Transfer
@@ -31,7 +32,8 @@ class BridgeStats:
     """Per-process figures for the benchmark and logs: accept key (or answer) -> first relayed packet."""
     bridged: int = 0
     failed: int = 0
-    first_packet_delays: list[float] = field(default_factory=list)
+    first_packet_delays: deque[float] = field(default_factory=lambda: deque(maxlen=5000))
+    port_pairs: deque[tuple[int, int]] = field(default_factory=lambda: deque(maxlen=5000))  # (caller, target)
 
 
 STATS = BridgeStats()
@@ -60,6 +62,7 @@ async def _accepted(leg: Leg, transfer: Transfer) -> bool:
 async def _relay(caller: SipCall, leg: Leg, clock) -> None:
     """Bridged until either leg ends."""
     bridge = MediaBridge(caller.stream, leg.call.stream, clock)
+    STATS.port_pairs.append((caller.stream.local_port, leg.call.stream.local_port))
     since = time.monotonic()
     bridge.start()
     try:
