@@ -12,6 +12,7 @@ import pytest
 from ivr.channels.sip.bridge import STATS
 from ivr.channels.sip.call import CallEnded
 from ivr.engine.actions import Transfer
+from ivr.system import handover
 
 from ..audioop_shim import audioop
 from .apps import Recorded
@@ -76,6 +77,7 @@ def ring_owner(start_server, uac_factory, owner, **fields):
     record = Recorded()
     transfer = Transfer(target=owner.uri, **{"timeout": 10, "context": CONTEXT, **fields})
     running = start_server(bridge_app(record, transfer))
+    running.server.handover_link = handover.link_maker("https://ivr.example.test", "test-secret")
     caller = uac_factory(running.port)
     answer = caller.call()
     invite = owner.wait_invite()
@@ -96,7 +98,11 @@ def accept(owner, record, payload_type=8, dtmf=96, digit=1):
 def test_owner_presses_1_and_audio_goes_both_ways_pcmu_caller_pcma_owner(start_server, uac_factory, owner):
     record, running, caller, ivr_port, invite = ring_owner(
         start_server, uac_factory, owner, whisper="A caller from plus one five five five. Press 1 to take the call.")
-    assert header(invite, "x-ivr-context") == CONTEXT
+    context, _, link = header(invite, "x-ivr-context").partition("; link=")
+    assert context == CONTEXT
+    assert link.startswith("https://ivr.example.test/calls/shared/")
+    token = link.rsplit("/", 1)[1]
+    assert handover.call_of(token, "test-secret", 24) == caller.call_id  # signed for this call, read by the admin
     assert "PCMU" in invite["body"] and "PCMA" in invite["body"]
     ringback = caller_rtp(caller, 30)
     assert any(p[12:] != b"\xff" * 160 for p in ringback), "the caller heard no ringback"

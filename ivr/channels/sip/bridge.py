@@ -84,7 +84,7 @@ async def bridge_transfer(caller: SipCall, transfer: Transfer, dialer, caller_ad
     ringing.start()
     task = asyncio.get_running_loop().create_task(place_leg(
         dialer, transfer.target, caller=caller, caller_addr=caller_addr, timeout=transfer.timeout,
-        context=transfer.context))
+        context=_context(transfer, caller, getattr(dialer.server, "handover_link", None))))
     leg: Leg | None = None
     try:
         leg = await _ring(caller, task)
@@ -104,6 +104,14 @@ async def bridge_transfer(caller: SipCall, transfer: Transfer, dialer, caller_ad
         ringing.stop()
         if leg is not None:
             leg.close()
+
+
+def _context(transfer: Transfer, caller: SipCall, make_link) -> str:
+    """The engine's hand-over summary plus, when links can be made, the signed link to the call's timeline."""
+    if make_link is None:
+        return transfer.context
+    link = f"link={make_link(caller.call_id)}"
+    return f"{transfer.context}; {link}" if transfer.context else link
 
 
 async def _first_of(caller: SipCall, coroutine) -> bool:

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from ivr.settings import Settings
+from ivr.system.handover import link_maker
 
 from .drain import Lifecycle
 from .outbound import OutboundDialer, take_dial_requests
@@ -41,6 +42,7 @@ async def heartbeat(server: SipServer, beat, life: Lifecycle) -> None:
 async def serve(settings: Settings, config: SipConfig, session, flow_id: str | None) -> None:
     from ivr.call_session.wiring import heartbeat_writer, open_dial_requests
     server = SipServer(config, flow_app(session, flow_id))
+    server.handover_link = link_maker(settings.public_base_url, settings.secret_key)  # for bridged transfers
     await server.start()
     host, port = server.address
     click.echo(f"SIP listening on udp {host}:{port} (max {config.max_calls} calls)", err=True)

@@ -72,6 +72,7 @@ class SipServer:
         self._sweeper: asyncio.Task | None = None
         self.registration: RegistrationKeeper | None = None
         self.dialer: OutboundDialer | None = None  # places a bridged transfer's second leg (and callbacks)
+        self.handover_link: Callable[[str], str] | None = None  # call id -> signed timeline link (system/handover)
         ep = self.endpoint
         ep.on_invite = self._on_invite
         ep.on_bye = lambda inc, _req: self._end(inc.call_id, "hangup")
