@@ -184,3 +184,28 @@ def test_a_number_the_policy_refuses_is_never_dialled(start_server, uac_factory,
     caller.call()
     assert wait_until(lambda: bool(record.results))
     assert (record.results[0].ok, record.results[0].reason) == (False, "refused")
+
+
+def test_a_caller_reinvite_moves_the_bridged_audio_with_it(start_server, uac_factory, owner):
+    record, running, caller, ivr_port, _ = ring_owner(start_server, uac_factory, owner)
+    before = STATS.bridged
+    owner.answer(payload_type=0)
+    assert wait_until(lambda: STATS.bridged > before)
+    moved = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    moved.bind(("127.0.0.1", 0))
+    try:
+        caller.request("INVITE", to_tag=caller.to_tag, body=caller.sdp(rtp_port=moved.getsockname()[1]))
+        reply = caller.recv(3, want=lambda m: m["status"] >= 200)
+        assert reply["status"] == 200 and caller.media_port(reply) == ivr_port
+        caller.request("ACK", to_tag=caller.to_tag, cseq=caller.cseq)
+        pcmu = audioop.lin2ulaw(tone(1100, 5), 2)
+        for seq in range(5):
+            owner.send_rtp(rtp(0, 2000 + seq, 160 * seq, pcmu[160 * seq:160 * (seq + 1)]))
+        moved.settimeout(5)
+        assert moved.recv(2048)[12:] == pcmu[:160]  # the owner's audio follows the caller to its new address
+        caller.send_rtp(0, pcmu[:160], 1, 160, to_port=ivr_port, sock=moved)
+        assert owner.rtp_packets(1)[0][12:] == pcmu[:160]  # and the caller's new address reaches the owner
+    finally:
+        moved.close()
+    caller.request("BYE", to_tag=caller.to_tag)
+    assert owner.recv(10, want=lambda m: m["method"] == "BYE") is not None
