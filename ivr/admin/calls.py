@@ -59,6 +59,8 @@ def recordings_of(timeline: list[dict]) -> list[str]:
         data = entry.get("data", {})
         if data.get("type") == "recording_done" and data.get("url"):
             found.append(data["url"])
+        elif data.get("type") == "transfer_result" and data.get("recording"):  # a recorded bridged transfer
+            found.append(data["recording"])
     return found
 
 

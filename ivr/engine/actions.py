@@ -59,7 +59,8 @@ class Transfer:
     `mode` "bridge": the IVR dials the target itself and relays the audio (the caller hears `ringback`: "tone",
     "music" or an audio file); with a `whisper` the answering party hears it first and is bridged only after
     pressing `accept_digit`. "refer": a blind transfer, the caller's side places the new call. `context` is the
-    warm hand-over summary (the steps visited) a channel may pass on to the answering party.
+    warm hand-over summary (the steps visited) a channel may pass on to the answering party. With `record`, the
+    bridged conversation is recorded (the flow has played its consent prompt first).
     """
     target: str
     timeout: float = 30.0
@@ -72,6 +73,7 @@ class Transfer:
     context: str = ""
     voice: str = ""
     language: str = ""
+    record: bool = False  # bridge mode: both legs mixed into one recording, reported in TransferResult
     type: str = field(default="transfer", init=False)
 
 

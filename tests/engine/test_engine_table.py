@@ -364,3 +364,14 @@ def test_refer_mode_is_kept_for_pbxs_that_want_it():
     _, _, actions = play(flow, [])
     transfer = next(a for a in actions if isinstance(a, A.Transfer))
     assert (transfer.mode, transfer.whisper) == ("refer", "")
+
+
+def test_a_recorded_transfer_asks_consent_first_and_logs_the_recording():
+    flow = flow_from(TRANSFER.replace('timeout: 20,', 'timeout: 20, record: true,'))
+    _, turns, actions = play(flow, [E.TransferResult(ok=True, reason="completed", recording="local:c1-1", at=T0 + 9)])
+    assert turns[0] == ["say:Connecting.", "say:This call will be recorded.", "transfer:sip:owner@pbx"]
+    assert next(a for a in actions if isinstance(a, A.Transfer)).record
+    logged = [a for a in actions if isinstance(a, A.Log) and a.event == "transfer_result"]
+    assert logged[0].data["recording"] == "local:c1-1"
+    refer = flow_from(TRANSFER.replace('timeout: 20,', 'timeout: 20, mode: refer, record: true,'))
+    assert not next(a for a in play(refer, [])[2] if isinstance(a, A.Transfer)).record  # a REFER leaves us

@@ -209,3 +209,32 @@ def test_a_caller_reinvite_moves_the_bridged_audio_with_it(start_server, uac_fac
         moved.close()
     caller.request("BYE", to_tag=caller.to_tag)
     assert owner.recv(10, want=lambda m: m["method"] == "BYE") is not None
+
+
+def test_a_recorded_bridge_mixes_both_legs_into_one_wav(start_server, uac_factory, owner):
+    import wave
+
+    from ivr.system import recordings
+
+    from .test_bridge_baresip import power_at
+    record, running, caller, ivr_port, _ = ring_owner(start_server, uac_factory, owner, record=True)
+    before = STATS.bridged
+    owner.answer(payload_type=8)
+    assert wait_until(lambda: STATS.bridged > before)
+    caller_voice, owner_voice = audioop.lin2ulaw(tone(440, 50), 2), audioop.lin2alaw(tone(1100, 50), 2)
+    for seq in range(50):  # both talk at once
+        caller.send_rtp(0, caller_voice[160 * seq:160 * (seq + 1)], seq, 160 * seq, to_port=ivr_port)
+        owner.send_rtp(rtp(8, seq, 160 * seq, owner_voice[160 * seq:160 * (seq + 1)]))
+    assert len(owner.rtp_packets(50)) == 50 and len(caller_rtp(caller, 50)) == 50
+    assert owner.bye()["status"] == 200
+    assert wait_until(lambda: bool(record.results))
+    reference = record.results[0].recording
+    folder = recordings.folder_in(running.server.config.data_dir)
+    found = recordings.resolve(reference, folder, caller.call_id)
+    assert found is not None and found.path is not None
+    with wave.open(str(found.path)) as wav:
+        assert (wav.getframerate(), wav.getnchannels()) == (8000, 1)
+        mixed = wav.readframes(wav.getnframes())
+    assert 50 * 160 <= len(mixed) // 2 <= 100 * 160
+    assert power_at(mixed, 440) > 0.2 * power_at(mixed, 1100) > 0  # both voices, in one file
+    assert power_at(mixed, 440) > 100 * power_at(mixed, 2000)

@@ -16,9 +16,11 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from ivr.engine.actions import Transfer
+from ivr.system.recordings import new_recording
 
 from .call import CallEnded, SipCall, TransferOutcome
 from .legs import Leg, LegFailed, place_leg
+from .media.mixer import BridgeMixer
 from .media.relay import MediaBridge
 from .media.ringback import Ringback, ringback_frames
 
@@ -59,9 +61,14 @@ async def _accepted(leg: Leg, transfer: Transfer) -> bool:
     return await owner.gather(max_digits=1, timeout=WHISPER_KEY_TIMEOUT) == transfer.accept_digit
 
 
-async def _relay(caller: SipCall, leg: Leg, clock) -> None:
-    """Bridged until either leg ends."""
+async def _relay(caller: SipCall, leg: Leg, clock, record: bool) -> str:
+    """Bridged until either leg ends; returns the recording's reference ("" unless `record`)."""
     bridge = MediaBridge(caller.stream, leg.call.stream, clock)
+    recording, mixer = None, None
+    if record:
+        recording = new_recording(caller.recordings_dir, caller.call_id)
+        mixer = BridgeMixer(recording.path)
+        bridge.record(mixer.feed)
     STATS.port_pairs.append((caller.stream.local_port, leg.call.stream.local_port))
     since = time.monotonic()
     bridge.start()
@@ -69,11 +76,13 @@ async def _relay(caller: SipCall, leg: Leg, clock) -> None:
         await asyncio.wait({caller.ended, leg.call.ended}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         bridge.stop()
+        duration = mixer.close() if mixer is not None else 0.0
     firsts = [f.first_at for f in bridge.forwarders if f.first_at is not None]
     if firsts:
         STATS.first_packet_delays.append(min(firsts) - since)
     log.info("call %s: bridge ended (%s), relayed %s packets", caller.call_id,
              "caller hung up" if caller.ended.done() else "target hung up", bridge.packets)
+    return recording.reference if recording is not None and duration > 0 else ""
 
 
 async def bridge_transfer(caller: SipCall, transfer: Transfer, dialer, caller_addr: tuple[str, int],
@@ -94,8 +103,8 @@ async def bridge_transfer(caller: SipCall, transfer: Transfer, dialer, caller_ad
             return TransferOutcome(False, "declined")
         ringing.stop()
         STATS.bridged += 1
-        await _relay(caller, leg, clock)
-        return TransferOutcome(True, "completed")
+        recording = await _relay(caller, leg, clock, transfer.record)
+        return TransferOutcome(True, "completed", recording)
     except LegFailed as failed:
         STATS.failed += 1
         log.info("call %s: transfer to %s failed: %s", caller.call_id, transfer.target, failed)

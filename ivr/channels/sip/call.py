@@ -32,6 +32,7 @@ class CallEnded(Exception):
 class TransferOutcome:
     ok: bool
     reason: str
+    recording: str = ""  # a recorded bridged transfer: the recording's reference
 
 
 async def await_transfer(call: "SipCall", refer_status: asyncio.Future, timeout: float) -> TransferOutcome:

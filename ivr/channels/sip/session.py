@@ -39,7 +39,7 @@ async def render(call: SipCall, actions: list) -> E.Event | None:
                 outcome = await call.bridge(action)
             else:
                 outcome = await call.transfer(action.target, timeout=action.timeout)
-            return E.TransferResult(ok=outcome.ok, at=time.time(), reason=outcome.reason)
+            return E.TransferResult(ok=outcome.ok, at=time.time(), reason=outcome.reason, recording=outcome.recording)
         elif isinstance(action, A.Hangup):
             return None
         # Job and Log: call_session already queued/recorded them

@@ -13,6 +13,7 @@ from ..states import End, Waiting
 from ..template import compile_template
 from .base import Context, Outcome, Prompt, Spec, Step, TemplateRefs
 
+DEFAULT_CONSENT = "This call will be recorded."
 CONTEXT_STEPS = 12  # the last steps visited that go into the hand-over context (a SIP header stays short)
 
 
@@ -31,13 +32,16 @@ class TransferStep(Step):
         self.whisper = Prompt.parse(spec.get("whisper"))
         self.accept_digit = str(spec.get("accept_digit", "1"))
         self.ringback = str(spec.get("ringback", "tone"))
+        self.record = bool(spec.get("record", False)) and self.mode == "bridge"
+        self.consent = Prompt.parse(spec.get("record_consent", DEFAULT_CONSENT)) if self.record else None
 
     def exits(self) -> dict[str, str]:
         return {"failed": self.spec["failed"]} if "failed" in self.spec else {}
 
     def templates(self) -> TemplateRefs:
         found = [(("to",), self.target)]
-        for field_name, prompt in (("say", self.announcement), ("whisper", self.whisper)):
+        for field_name, prompt in (("say", self.announcement), ("whisper", self.whisper),
+                                   ("record_consent", self.consent)):
             if prompt is not None:
                 found += [((field_name,), t) for t in prompt.templates()]
         return found
@@ -47,7 +51,7 @@ class TransferStep(Step):
 
     def enter(self, ctx: Context) -> Outcome:
         target = ctx.render(self.target)
-        actions = ctx.say(self.announcement, barge_in=False)
+        actions = ctx.say(self.announcement, barge_in=False) + ctx.say(self.consent, barge_in=False)
         actions += [Log(event="transfer", data={"step": self.id, "target": target, "mode": self.mode}),
                     self._action(ctx, target)]
         return Outcome(actions=actions, wait=self.waits)
@@ -59,12 +63,14 @@ class TransferStep(Step):
         return Transfer(target=target, timeout=self.timeout, mode=self.mode, accept_digit=self.accept_digit,
                         whisper=ctx.render(whisper.text) if whisper else "",
                         whisper_audio=whisper.audio if whisper else "", ringback=self.ringback,
-                        context=hand_over_context(ctx), voice=voice, language=language)
+                        context=hand_over_context(ctx), voice=voice, language=language, record=self.record)
 
     def handle(self, ctx: Context, event: Event) -> Outcome:
         if not isinstance(event, TransferResult):
             return Outcome(wait=self.waits)
         log = Log(event="transfer_result", data={"step": self.id, "ok": event.ok, "reason": event.reason})
+        if event.ok and event.recording:
+            log.data["recording"] = event.recording
         if event.ok:
             ctx.state["outcome"] = self.outcome or "transferred"
             return Outcome(actions=[log], end=End.TRANSFERRED)

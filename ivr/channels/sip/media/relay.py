@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from . import g711
@@ -37,7 +38,8 @@ TRANSCODE = {(s, t): _transcode_table(s, t) for s in (g711.PCMU, g711.PCMA) for 
 class Forwarder:
     """Installed as `source.forward`: relays each packet `source` receives out of `target`."""
 
-    __slots__ = ("source", "target", "_table", "_ts_shift", "forwarded", "dropped", "dtmf_forwarded", "first_at")
+    __slots__ = ("source", "target", "_table", "_ts_shift", "forwarded", "dropped", "dtmf_forwarded", "first_at",
+                 "tap")
 
     def __init__(self, source: RtpStream, target: RtpStream) -> None:
         self.source = source
@@ -48,10 +50,13 @@ class Forwarder:
         self.dtmf_forwarded = 0
         self.dropped = 0  # payload types the other leg cannot take (an event type it did not offer, comfort noise)
         self.first_at: float | None = None  # monotonic time of the first packet relayed (the benchmark's latency)
+        self.tap: Callable[[bytes, int], None] | None = None  # the recording: (payload, its payload type)
 
     def __call__(self, data: bytes, offset: int, payload_type: int) -> None:
         if payload_type == self.source.payload_type:
             out_type, payload = self.target.payload_type, data[offset:].translate(self._table)
+            if self.tap is not None:
+                self.tap(payload, out_type)
         elif payload_type == self.source.dtmf_payload_type and self.target.dtmf_payload_type is not None:
             out_type, payload = self.target.dtmf_payload_type, data[offset:offset + 4]
             self.dtmf_forwarded += 1
@@ -74,6 +79,11 @@ class MediaBridge:
         self.first, self.second, self.clock = first, second, clock
         self.forwarders = (Forwarder(first, second), Forwarder(second, first))
         self.active = False
+
+    def record(self, feed: Callable[[int, bytes, int], None]) -> None:
+        """Hand every relayed audio payload to `feed(side, payload, payload_type)` (media/mixer.py)."""
+        for side, forwarder in enumerate(self.forwarders):
+            forwarder.tap = lambda payload, payload_type, side=side: feed(side, payload, payload_type)
 
     def start(self) -> None:
         for stream, forwarder in zip((self.first, self.second), self.forwarders):
