@@ -12,16 +12,19 @@ import asyncio
 import logging
 import socket
 
-from aiosipua import build_sdp
-from aiosipua.sdp import _extract_codecs  # the parsed codec list must match the lines the offer adds
+from aiosipua import Codec, build_sdp
 
 from ivr.phone import NumberRefused
 
 from .addresses import BadAddress
+from .aiosipua_adapter import rejection
 from .call import SipCall
+from .control import DialogControl
 from .media import g711
 from .media.stream import RtpStream
-from .outbound import BUSY, NO_ANSWER, OutboundDialer, dial_target, refer_target
+from .outbound import BUSY, NO_ANSWER, Answered, OutboundDialer
+from .targets import dial_target, refer_target
+from .timers import retransmit
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +51,7 @@ class Leg:
         """BYE unless the target hung up first; free the stream. Safe to call twice."""
         dialer, call = self.dialer, self.call
         if dialer.calls.pop(self.outgoing.call_id, None) is not None:
-            uac = dialer.server.endpoint.uac
-            if uac is not None:
-                uac.remove_call(self.outgoing.call_id)
+            dialer.server.endpoint.client().remove_call(self.outgoing.call_id)
             if not call.ended.done() or call.ended.result() != "hangup":
                 dialer._bye(self.outgoing)
             call.end("bridge-ended")
@@ -75,7 +76,7 @@ def _offer(server, stream: RtpStream):
     audio = sdp.audio
     audio.formats.insert(1, str(second))
     audio.attributes["rtpmap"].insert(1, f"{second} {CODEC_NAMES[second]}/8000")
-    audio.codecs = _extract_codecs(audio)
+    audio.codecs.insert(1, Codec(payload_type=second, encoding_name=CODEC_NAMES[second], clock_rate=8000))
     return sdp
 
 
@@ -103,7 +104,7 @@ async def _open_stream(server, address, payload_type: int, digit_to) -> tuple[Rt
 
 async def place_leg(dialer: OutboundDialer, target: str, *, caller: SipCall, caller_addr: tuple[str, int],
                     timeout: float, context: str = "") -> Leg:
-    server, uac = dialer.server, dialer._uac()
+    server, uac = dialer.server, dialer.server.endpoint.client()
     uri, address = _route(target, dialer.registrar, caller_addr)
     holder: list[SipCall] = []
     stream, address = await _open_stream(server, address, caller.stream.payload_type,
@@ -113,7 +114,9 @@ async def place_leg(dialer: OutboundDialer, target: str, *, caller: SipCall, cal
     outgoing = uac.send_invite(f"sip:{caller.caller or dialer.user}@{local_host}", uri, address,
                                _offer(server, stream), extra_headers=headers, user_agent="ivr", auth=dialer.auth)
     dialer.placed += 1
-    resend = asyncio.get_running_loop().create_task(dialer._retransmit(outgoing))
+    resend = asyncio.get_running_loop().create_task(retransmit(  # Timer A: aiosipua sends the INVITE once
+        lambda: server.endpoint.transport.send(outgoing.invite, outgoing.remote_addr),
+        lambda: outgoing.call_id in dialer._heard, capped=False))
     try:
         await outgoing.wait_answered(timeout=timeout)
     except BaseException as exc:
@@ -124,10 +127,10 @@ async def place_leg(dialer: OutboundDialer, target: str, *, caller: SipCall, cal
         if isinstance(exc, TimeoutError):
             raise LegFailed("no-answer", f"no answer within {timeout:.0f} s") from None
         if isinstance(exc, RuntimeError):
-            code = outgoing._reject_code
+            code, text = rejection(outgoing)
             reason = "busy" if code in BUSY else "declined" if code in DECLINE else \
                 "no-answer" if code in NO_ANSWER else "failed"
-            raise LegFailed(reason, f"{code} {outgoing._reject_reason}") from None
+            raise LegFailed(reason, f"{code} {text}") from None
         raise
     finally:
         resend.cancel()
@@ -138,11 +141,11 @@ async def place_leg(dialer: OutboundDialer, target: str, *, caller: SipCall, cal
 def _answered(dialer: OutboundDialer, outgoing, stream: RtpStream, holder: list, target: str) -> Leg:
     payload_type, dtmf = _answered_codec(outgoing, stream)
     stream.use_codec(payload_type, dtmf)
-    call = SipCall(outgoing.call_id, dialer.user, target, stream, dialer.server.prompts,
-                   dialer.server.recordings_dir, dialer.server)
-    call.dialog = outgoing.dialog
+    server = dialer.server
+    control = DialogControl(server.endpoint, outgoing.dialog, outgoing.remote_addr, dialer.registrar)
+    call = SipCall(outgoing.call_id, dialer.user, target, stream, server.prompts, server.recordings_dir, control)
     holder.append(call)
-    dialer.calls[outgoing.call_id] = call  # its BYE ends `call` (OutboundDialer._handle_bye)
+    dialer.calls[outgoing.call_id] = Answered(call, outgoing.dialog)  # its BYE ends `call` (outbound.py)
     leg = Leg(dialer, outgoing, call)
     remote = outgoing.sdp_answer.rtp_address if outgoing.sdp_answer is not None else None
     if remote:
