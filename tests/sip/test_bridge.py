@@ -238,3 +238,27 @@ def test_a_recorded_bridge_mixes_both_legs_into_one_wav(start_server, uac_factor
     assert 50 * 160 <= len(mixed) // 2 <= 100 * 160
     assert power_at(mixed, 440) > 0.2 * power_at(mixed, 1100) > 0  # both voices, in one file
     assert power_at(mixed, 440) > 100 * power_at(mixed, 2000)
+
+
+@pytest.mark.parametrize("scenario,expected", [("uas_busy.xml", (False, "busy")), ("uas_answer.xml", (True, "completed"))])
+def test_sipp_as_the_owner(start_server, uac_factory, tmp_path, scenario, expected):
+    """SIPp's own UAS as the owner: busy -> the failed exit's reason; answered -> bridged until the caller's BYE,
+    which reaches SIPp as our BYE (SIPp counts the call successful only then)."""
+    from .test_callback_dial import start_callee
+    callee, port = start_callee(scenario, tmp_path)
+    try:
+        record = Recorded()
+        before = STATS.bridged
+        running = start_server(bridge_app(record, Transfer(target=f"sip:owner@127.0.0.1:{port}", timeout=10)))
+        caller = uac_factory(running.port)
+        caller.call()
+        if expected[0]:
+            assert wait_until(lambda: STATS.bridged > before, 10)
+            caller.request("BYE", to_tag=caller.to_tag)
+        assert wait_until(lambda: bool(record.results), 10)
+        assert (record.results[0].ok, record.results[0].reason) == expected
+        out, _ = callee.communicate(timeout=30)
+        assert callee.returncode == 0, out[-2000:]
+    finally:
+        if callee.poll() is None:
+            callee.kill()
