@@ -240,7 +240,8 @@ def test_a_recorded_bridge_mixes_both_legs_into_one_wav(start_server, uac_factor
     assert power_at(mixed, 440) > 100 * power_at(mixed, 2000)
 
 
-@pytest.mark.parametrize("scenario,expected", [("uas_busy.xml", (False, "busy")), ("uas_answer.xml", (True, "completed"))])
+@pytest.mark.parametrize("scenario,expected", [("uas_busy.xml", (False, "busy")),
+                                               ("uas_answer.xml", (True, "completed"))])
 def test_sipp_as_the_owner(start_server, uac_factory, tmp_path, scenario, expected):
     """SIPp's own UAS as the owner: busy -> the failed exit's reason; answered -> bridged until the caller's BYE,
     which reaches SIPp as our BYE (SIPp counts the call successful only then)."""
