@@ -207,3 +207,27 @@ def test_ringback_loops_the_tone_until_stopped_then_the_caller_hears_silence():
     assert payloads[first:first + 8] == list(frames) * 2  # looped
     assert all(media_of(p)[4] == b"\xff" * 160 for p in after)
     assert len(music_frames(g711.PCMA)) == 6 * 20 and len(tone_frames(g711.PCMA)) == 250
+
+
+def test_the_rest_of_the_accept_key_press_is_not_relayed_to_the_caller():
+    """The owner's accept key starts the bridge after its first packet; the press's later packets (same timestamp)
+    must not reach the caller as a stray key, while the owner's next press does."""
+    async def scenario():
+        legs = await Legs(g711.PCMU, owner_dtmf=96).open()
+        press = [HEADER.pack(0x80, 96, 70 + i, 4000, 7) + bytes([1, 0x8A if i >= 2 else 0x0A])
+             + (160 * (i + 1)).to_bytes(2, "big")
+                 for i in range(5)]
+        heard = asyncio.get_running_loop().create_future()
+        legs.to_owner._rfc2833._on_digit = lambda digit: heard.done() or heard.set_result(digit)
+        legs.owner.sendto(press[0], ("127.0.0.1", legs.to_owner.local_port))
+        assert await asyncio.wait_for(heard, 5) == "1"
+        MediaBridge(legs.to_caller, legs.to_owner).start()
+        nxt = HEADER.pack(0x80, 96, 80, 9000, 7) + bytes([7, 0x0A, 0, 160])
+        for packet in press[1:] + [nxt]:
+            legs.owner.sendto(packet, ("127.0.0.1", legs.to_owner.local_port))
+        got = await receive(legs.caller, 1)
+        legs.close()
+        return got
+
+    got = asyncio.run(scenario())
+    assert media_of(got[0])[0] == 101 and got[0][12] == 7  # the first thing the caller gets is the next press

@@ -58,6 +58,9 @@ class Forwarder:
             if self.tap is not None:
                 self.tap(payload, out_type)
         elif payload_type == self.source.dtmf_payload_type and self.target.dtmf_payload_type is not None:
+            if _TIMESTAMP.unpack_from(data, 4)[0] == self.source.last_event_timestamp:
+                self.dropped += 1  # the rest of the key press heard before the bridge (the accept key): ours
+                return
             out_type, payload = self.target.dtmf_payload_type, data[offset:offset + 4]
             self.dtmf_forwarded += 1
         else:

@@ -70,6 +70,7 @@ class RtpStream(asyncio.DatagramProtocol):
         self.sink: Callable[[bytes], None] | None = None  # PCM16 consumer (voicemail recorder)
         # a bridged transfer's relay (media/relay.py Forwarder): gets every packet after the address checks
         self.forward: Callable[[bytes, int, int], None] | None = None
+        self.last_event_timestamp: int | None = None  # of the last RFC 2833 event heard (a whisper's accept key)
         self.packets_sent = 0
         self.packets_received = 0
         self.foreign_packets = 0
@@ -195,7 +196,8 @@ class RtpStream(asyncio.DatagramProtocol):
         if self.forward is not None:
             self.forward(data, offset, payload_type)
         elif payload_type == self.dtmf_payload_type:
-            self._rfc2833.feed(_TIMESTAMP.unpack_from(data, 4)[0], data[offset:offset + 4])
+            self.last_event_timestamp = _TIMESTAMP.unpack_from(data, 4)[0]
+            self._rfc2833.feed(self.last_event_timestamp, data[offset:offset + 4])
         elif payload_type == self.payload_type and (self.sink is not None or self._inband is not None):
             pcm = g711.decode(data[offset:offset + 4 * g711.SAMPLES_PER_FRAME], payload_type)
             if self._inband is not None:
