@@ -32,6 +32,23 @@ def menu_app(prompt: str, bye: str, counters: dict):
     return app
 
 
+def bridge_app(target: str, counters: dict):
+    """--bridge: every call is put through to `target` (a bridged transfer, no whisper), as a flow's transfer."""
+    from ivr.engine.actions import Transfer
+    transfer = Transfer(target=target, timeout=20, ringback="tone")
+
+    async def app(call):
+        outcome = await call.bridge(transfer)
+        counters["bridge_outcomes"][outcome.reason] = counters["bridge_outcomes"].get(outcome.reason, 0) + 1
+    return app
+
+
+def bridge_stats() -> dict:
+    from ivr.channels.sip.bridge import STATS
+    return {"bridged": STATS.bridged, "bridge_failed": STATS.failed,
+            "first_packet_delays": list(STATS.first_packet_delays), "port_pairs": list(STATS.port_pairs)}
+
+
 async def write_stats(server: SipServer, path: Path, counters: dict) -> None:
     while True:
         stats = {
@@ -41,6 +58,7 @@ async def write_stats(server: SipServer, path: Path, counters: dict) -> None:
             "tasks": len(asyncio.all_tasks()), "fds": len(os.listdir("/proc/self/fd")),
             "ports": len(server.ports.in_use), "clock_ticks": server.clock.ticks,
             "clock_late_ticks": server.clock.late_ticks, "overload_503": server.endpoint.rejected_overload,
+            "bridge_outcomes": counters["bridge_outcomes"], **bridge_stats(),
         }
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(stats))
@@ -54,15 +72,18 @@ async def main() -> None:
     parser.add_argument("--rtp-min", type=int, default=20000)
     parser.add_argument("--rtp-max", type=int, default=30000)
     parser.add_argument("--max-calls", type=int, default=2000)
-    parser.add_argument("--prompt", required=True)
-    parser.add_argument("--bye", required=True)
+    parser.add_argument("--prompt", default="-")
+    parser.add_argument("--bye", default="-")
+    parser.add_argument("--bridge", default="", help="put every call through to this SIP URI (bench/sip_bridge.py)")
     parser.add_argument("--stats", required=True)
     parser.add_argument("--data-dir", default="var/bench")
     parser.add_argument("--flow", action="store_true", help="run the shipped flow through call_session")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    counters = {"digits_gathered": 0}
-    if args.flow:
+    counters = {"digits_gathered": 0, "bridge_outcomes": {}}
+    if args.bridge:
+        app = bridge_app(args.bridge, counters)
+    elif args.flow:
         from ivr.call_session.wiring import open_call_session
         from ivr.channels.sip.session import flow_app
         from ivr.settings import Settings

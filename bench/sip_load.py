@@ -5,6 +5,7 @@
     .venv/bin/python bench/sip_load.py --only ours --steps 200,300,400,500 --rate 50
     .venv/bin/python bench/sip_load.py --only ours --sequential 1000   # leak check over 1,000 sequential calls
     .venv/bin/python bench/sip_load.py --codec pcmu,pcma,g722,opus --steps 100 --rounds 3   # CPU per call by codec
+    .venv/bin/python bench/sip_load.py --bridge --bridge-steps 50,100,250  # bridged transfers (bench/sip_bridge.py)
 
 Each call: INVITE -> 200 -> ACK, the IVR plays a prompt, the caller sends RFC 2833 digit 1, the IVR
 plays a 1 s prompt and hangs up (BYE). Per step it prints success %, INVITE->200 p50/p95 (SIPp
@@ -458,6 +459,8 @@ def main() -> None:
     parser.add_argument("--soak-calls", type=int, default=800, help="concurrent calls held during the soak")
     parser.add_argument("--overload", type=int, default=0,
                         help="configure our IVR for this many calls, offer twice as many (503 + Retry-After check)")
+    parser.add_argument("--bridge", action="store_true", help="bridged transfers instead (bench/sip_bridge.py)")
+    parser.add_argument("--bridge-steps", default="50,100,250", help="bridged calls per step (--bridge)")
     parser.add_argument("--rate", type=float, default=50.0, help="maximum new calls per second")
     parser.add_argument("--prompt-seconds", type=float, default=3.0, help="first prompt (grows with the ramp)")
     parser.add_argument("--sequential", type=int, default=0, help="leak check over N sequential calls")
@@ -476,6 +479,10 @@ def main() -> None:
             sys.exit(f"{tool} is required")
     work = Path(tempfile.mkdtemp(prefix="sip-load-"))
     sipp_port = free_udp_port()
+    if args.bridge:
+        import sip_bridge
+        sip_bridge.main([int(n) for n in args.bridge_steps.split(",")], args.rate, work)
+        return
     if args.sequential:
         sequential(work, args.sequential, sipp_port)
         return

@@ -40,6 +40,8 @@ class Settings:
     max_request_bytes: int = 64 * 1024
     metrics_token: str = ""  # /metrics also answers `Authorization: Bearer <this>` (a Prometheus scraper)
     metrics_bind: str = ""  # "host:port": /metrics is served there, without login, and no longer on web_host
+    # Hours a bridged transfer's hand-over link (the call's timeline, read-only, no login) stays valid
+    handover_link_hours: float = 24.0
     # Twilio
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
@@ -106,6 +108,7 @@ class Settings:
         "redis_wait_ms": "IVR_REDIS_WAIT_MS",
         "web_host": "IVR_WEB_HOST", "web_port": "IVR_WEB_PORT",
         "metrics_token": "IVR_METRICS_TOKEN", "metrics_bind": "IVR_METRICS_BIND",
+        "handover_link_hours": "IVR_HANDOVER_LINK_HOURS",
         "public_base_url": "PUBLIC_BASE_URL", "proxy_fix": "IVR_PROXY_FIX", "secret_key": "IVR_SECRET_KEY",
         "environment": "IVR_ENV", "admin_password": "IVR_ADMIN_PASSWORD",
         "max_request_bytes": "IVR_MAX_REQUEST_BYTES",

@@ -10,7 +10,7 @@ from flask_login import login_required
 
 from ivr.store.calls import CallStore
 from ivr.store.followups import FollowupStore
-from ivr.system import recordings
+from ivr.system import handover, recordings
 
 from .call_query import CallFilter, find_calls, live_calls
 from .common import redis_conn, settings
@@ -59,6 +59,8 @@ def recordings_of(timeline: list[dict]) -> list[str]:
         data = entry.get("data", {})
         if data.get("type") == "recording_done" and data.get("url"):
             found.append(data["url"])
+        elif data.get("type") == "transfer_result" and data.get("recording"):  # a recorded bridged transfer
+            found.append(data["recording"])
     return found
 
 
@@ -116,3 +118,14 @@ def recording(call_id: str, index: int):
     if resolved is None or resolved.path is None:
         abort(404, description="no recording file of this call here")
     return send_file(resolved.path, mimetype="audio/wav", conditional=True)
+
+
+@bp.get("/shared/<token>")
+def shared(token: str):
+    """A bridged transfer's hand-over link: one call's timeline, read-only, no login, until the link expires."""
+    call_id = handover.call_of(token, settings().secret_key, settings().handover_link_hours)
+    call = CallStore(redis_conn()).get(call_id) if call_id else None
+    if call is None:
+        abort(404, description="this link is not valid or has expired")
+    entries = [(e, *describe(e)) for e in CallStore(redis_conn()).timeline(call.id)]
+    return render_template("calls/shared.html", call=call, entries=entries)

@@ -54,10 +54,26 @@ class Job:
 
 @dataclass(frozen=True, slots=True)
 class Transfer:
-    """Blind transfer to a SIP URI or phone number; the channel answers with TransferResult."""
+    """Put the caller through to a SIP URI or phone number; the channel answers with TransferResult.
+
+    `mode` "bridge": the IVR dials the target itself and relays the audio (the caller hears `ringback`: "tone",
+    "music" or an audio file); with a `whisper` the answering party hears it first and is bridged only after
+    pressing `accept_digit`. "refer": a blind transfer, the caller's side places the new call. `context` is the
+    warm hand-over summary (the steps visited) a channel may pass on to the answering party. With `record`, the
+    bridged conversation is recorded (the flow has played its consent prompt first).
+    """
     target: str
     timeout: float = 30.0
     caller_id: str = ""
+    mode: str = "bridge"  # "bridge" | "refer"
+    whisper: str = ""  # text the answering party hears before being bridged
+    whisper_audio: str = ""
+    accept_digit: str = "1"
+    ringback: str = "tone"  # "tone" | "music" | an audio file path
+    context: str = ""
+    voice: str = ""
+    language: str = ""
+    record: bool = False  # bridge mode: both legs mixed into one recording, reported in TransferResult
     type: str = field(default="transfer", init=False)
 
 

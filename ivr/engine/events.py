@@ -46,6 +46,7 @@ class TransferResult:
     ok: bool
     at: float
     reason: str = ""  # e.g. "busy", "no-answer", "refused", "completed"
+    recording: str = ""  # a recorded bridge: where the recording is stored (as RecordingDone.url)
     type: str = field(default="transfer_result", init=False)
 
 

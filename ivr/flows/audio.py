@@ -34,12 +34,13 @@ def _lexically_inside(audio: str) -> bool:
 
 
 FieldPath = tuple[str | int, ...]
+RINGBACK_SOUNDS = ("tone", "music")  # a transfer's `ringback` that is not one of these names an audio file
 
 
 def _audio_fields(node: object, path: FieldPath) -> Iterator[tuple[FieldPath, str]]:
     if isinstance(node, dict):
         for key, value in node.items():
-            if key == "audio" and isinstance(value, str):
+            if isinstance(value, str) and (key == "audio" or (key == "ringback" and value not in RINGBACK_SOUNDS)):
                 yield path + (key,), value
             else:
                 yield from _audio_fields(value, path + (key,))

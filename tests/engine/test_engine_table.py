@@ -317,3 +317,61 @@ def test_callback_carries_who_to_connect_the_answered_callback_to():
     job = next(a for a in actions if isinstance(a, A.Job))
     assert job.kind == "callback" and job.payload["connect_to"] == "+15550100100"
     assert job.payload["number"] == "+15550001111"
+
+
+WHISPERED = """
+id: t
+variables:
+  owner: {number: "+442079460123"}
+start: menu
+steps:
+  menu:
+    type: menu
+    prompt: "Press 0 for the owner."
+    choices:
+      - {digit: "0", goto: xfer}
+    exhausted: bye
+  xfer:
+    type: transfer
+    to: "{{owner.number}}"
+    whisper: "A caller from {{caller.number}}, looking for Skype support. Press 1 to take the call."
+    accept_digit: "1"
+    ringback: music
+    timeout: 20
+    failed: sorry
+  sorry: {type: hangup, say: "Nobody answered ({{transfer.reason}})."}
+  bye: {type: hangup}
+"""
+
+
+def test_bridged_transfer_carries_whisper_ringback_and_hand_over_context():
+    _, turns, actions = play(flow_from(WHISPERED), ["digits:0"], caller="+447700900123")
+    transfer = next(a for a in actions if isinstance(a, A.Transfer))
+    assert (transfer.mode, transfer.accept_digit, transfer.ringback, transfer.timeout) == ("bridge", "1", "music", 20)
+    assert transfer.whisper == "A caller from +447700900123, looking for Skype support. Press 1 to take the call."
+    assert transfer.context == "path=menu>xfer; digits=0; caller=+447700900123"
+    assert A.action_from_dict(json.loads(json.dumps(A.to_dict(transfer)))) == transfer
+    hash(transfer)  # the Twilio renderer caches on the actions
+
+
+def test_a_failed_transfer_keeps_its_reason_for_the_failed_path():
+    _, turns, _ = play(flow_from(WHISPERED), ["digits:0", E.TransferResult(ok=False, reason="declined", at=T0 + 20)])
+    assert turns[-1] == ["say:Nobody answered (declined).", "hangup:completed"]
+
+
+def test_refer_mode_is_kept_for_pbxs_that_want_it():
+    flow = flow_from(TRANSFER.replace('timeout: 20,', 'timeout: 20, mode: refer,'))
+    _, _, actions = play(flow, [])
+    transfer = next(a for a in actions if isinstance(a, A.Transfer))
+    assert (transfer.mode, transfer.whisper) == ("refer", "")
+
+
+def test_a_recorded_transfer_asks_consent_first_and_logs_the_recording():
+    flow = flow_from(TRANSFER.replace('timeout: 20,', 'timeout: 20, record: true,'))
+    _, turns, actions = play(flow, [E.TransferResult(ok=True, reason="completed", recording="local:c1-1", at=T0 + 9)])
+    assert turns[0] == ["say:Connecting.", "say:This call will be recorded.", "transfer:sip:owner@pbx"]
+    assert next(a for a in actions if isinstance(a, A.Transfer)).record
+    logged = [a for a in actions if isinstance(a, A.Log) and a.event == "transfer_result"]
+    assert logged[0].data["recording"] == "local:c1-1"
+    refer = flow_from(TRANSFER.replace('timeout: 20,', 'timeout: 20, mode: refer, record: true,'))
+    assert not next(a for a in play(refer, [])[2] if isinstance(a, A.Transfer)).record  # a REFER leaves us

@@ -97,6 +97,19 @@ def test_owner_in_business_hours_is_transferred(flow):
     assert t.state["path"][-1] == "put_caller_through" and t.state["outcome"] == "transferred"
 
 
+def test_owner_in_business_hours_is_bridged_with_a_whisper(flow):
+    t = run_script(flow, ["0"], caller=STRANGER, at=OPEN)
+    transfer = next(a for a in t.actions if isinstance(a, A.Transfer))
+    assert (transfer.mode, transfer.accept_digit) == ("bridge", "1")
+    assert transfer.whisper.startswith(f"A caller from {STRANGER}, looking for Skype support. Press 1 to take")
+
+
+@pytest.mark.parametrize("reason", ["no-answer", "declined"])
+def test_owner_not_taking_the_call_goes_to_voicemail(flow, reason):
+    t = run_script(flow, ["0", f"transfer:{reason}", "record:30"], caller=STRANGER, at=OPEN)
+    assert jobs(t) == [("email", "owner@example.com")]
+
+
 def test_owner_busy_goes_to_voicemail(flow):
     t = run_script(flow, ["0", "transfer:busy", "record:30"], caller=STRANGER, at=OPEN)
     assert jobs(t) == [("email", "owner@example.com")]

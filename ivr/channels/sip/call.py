@@ -33,6 +33,7 @@ class CallEnded(Exception):
 class TransferOutcome:
     ok: bool
     reason: str
+    recording: str = ""  # a recorded bridged transfer: the recording's reference
 
 
 async def await_transfer(call: "SipCall", refer_status: asyncio.Future, timeout: float) -> TransferOutcome:
@@ -77,6 +78,7 @@ class SipCall:
         self.ended: asyncio.Future = loop.create_future()  # result: reason
         self._digit_waiter: asyncio.Future = loop.create_future()
         self.transfer_progress: asyncio.Future | None = None
+        self.bridger = None  # (call, Transfer) -> TransferOutcome: the server's bridged transfer (bridge.py)
 
     # --- fed by the server ---------------------------------------------------------------
     def on_digit(self, digit: str) -> None:
@@ -167,6 +169,14 @@ class SipCall:
         self._check()
         assert self.control is not None, "transfer before the call was answered"
         return await self.control.transfer(self, target, timeout)
+
+    async def bridge(self, transfer) -> TransferOutcome:
+        """A bridged transfer (an engine Transfer action in mode "bridge", see bridge.py); a call whose server
+        cannot bridge (no `bridger`) is put through by REFER instead."""
+        self._check()
+        if self.bridger is None:
+            return await self.transfer(transfer.target, timeout=transfer.timeout)
+        return await self.bridger(self, transfer)
 
     async def hangup(self, reason: str = "completed") -> None:
         """End the call (the BYE goes out as the call is released) and unwind the application: CallEnded."""

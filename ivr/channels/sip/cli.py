@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from ivr.settings import Settings
+from ivr.system.handover import link_maker
 
 from .dial_loop import take_dial_requests
 from .drain import Lifecycle
@@ -45,6 +46,7 @@ async def heartbeat(server: SipServer, beat, life: Lifecycle, session) -> None:
 async def serve(settings: Settings, config: SipConfig, session, flow_id: str | None) -> None:
     from ivr.call_session.wiring import heartbeat_writer, open_dial_requests
     server = SipServer(config, flow_app(session, flow_id))
+    server.handover_link = link_maker(settings.public_base_url, settings.secret_key)  # for bridged transfers
     await server.start()
     host, port = server.address
     click.echo(f"SIP listening on udp {host}:{port} (max {config.max_calls} calls)", err=True)
@@ -53,7 +55,8 @@ async def serve(settings: Settings, config: SipConfig, session, flow_id: str | N
     beat = heartbeat_writer(session.redis, "sip")
     tasks = [asyncio.create_task(heartbeat(server, beat, life, session)), asyncio.create_task(life.run())]
     if settings.callback_channel == "sip":  # the worker hands callback calls to us (outbound.py)
-        dialer = OutboundDialer(server, settings.sip_registrar, settings.sip_user, settings.sip_password)
+        dialer = server.dialer = OutboundDialer(server, settings.sip_registrar, settings.sip_user,
+                                                settings.sip_password)
         requests = open_dial_requests(session.redis)
         tasks.append(asyncio.create_task(take_dial_requests(dialer, requests, life.draining)))
     # A socket that closed and could not be reopened: exit non-zero so the supervisor starts us again

@@ -19,7 +19,8 @@ from aiosipua.dialog import DialogState
 from ivr.system.recordings import folder_in
 
 from .addresses import BadAddress
-from .call import CallEnded, SipCall
+from .bridge import bridge_transfer
+from .call import CallEnded, SipCall, TransferOutcome
 from .config import SipConfig, primary_ip
 from .control import DialogControl
 from .endpoint import Endpoint
@@ -28,6 +29,7 @@ from .media.ports import PortPool
 from .media.prompts import PromptLibrary
 from .media.stream import RtpStream
 from .media_offer import MediaPolicy, answer_sdp, open_media
+from .outbound import OutboundDialer
 from .registration import RegistrationKeeper
 from .streams import stream_listeners
 from .transport import IvrUdpTransport
@@ -72,6 +74,8 @@ class SipServer:
         self.digits_received = 0
         self._sweeper: asyncio.Task | None = None
         self.registration: RegistrationKeeper | None = None
+        self.dialer: OutboundDialer | None = None  # places a bridged transfer's second leg (and callbacks)
+        self.handover_link: Callable[[str], str] | None = None  # call id -> signed timeline link (system/handover)
         ep = self.endpoint
         ep.on_invite = self._on_invite
         ep.on_bye = lambda inc, _req: self._end(inc.call_id, "hangup")
@@ -155,6 +159,7 @@ class SipServer:
                 call_id, _user_part(incoming.invite.from_addr), _user_part(incoming.invite.to_addr),
                 stream, self.prompts, self.recordings_dir,
                 DialogControl(self.endpoint, incoming.dialog, incoming.source_addr))
+            call.bridger = lambda call, transfer: self._bridge(call, transfer, incoming.source_addr)
             answer = self._answer_sdp(incoming.sdp_offer, stream)
             if self.config.answer_delay:
                 incoming.ringing()
@@ -211,6 +216,12 @@ class SipServer:
         self.calls_finished += 1
         # The BYE transaction retransmits on its own (bounded by Timer F); the call is already gone
         self.endpoint.hangup(live.incoming)
+
+    async def _bridge(self, call: SipCall, transfer, caller_addr: tuple[str, int]) -> TransferOutcome:
+        """A bridged transfer (bridge.py): the callbacks' dialer rings the target, the media loop relays."""
+        if self.dialer is None:
+            self.dialer = OutboundDialer(self, self.config.registrar, self.config.user, self.config.password)
+        return await bridge_transfer(call, transfer, self.dialer, caller_addr, self.clock)
 
     def _transfer_progress(self, call_id: str, status: int, reason: str) -> None:
         live = self.live.get(call_id)

@@ -35,8 +35,11 @@ async def render(call: SipCall, actions: list) -> E.Event | None:
                                                     silence_timeout=action.silence_timeout, beep=action.beep)
             return E.RecordingDone(at=time.time(), url=recording.reference if duration else "", duration=duration)
         elif isinstance(action, A.Transfer):
-            outcome = await call.transfer(action.target, timeout=action.timeout)
-            return E.TransferResult(ok=outcome.ok, at=time.time(), reason=outcome.reason)
+            if action.mode == "bridge":
+                outcome = await call.bridge(action)
+            else:
+                outcome = await call.transfer(action.target, timeout=action.timeout)
+            return E.TransferResult(ok=outcome.ok, at=time.time(), reason=outcome.reason, recording=outcome.recording)
         elif isinstance(action, A.Hangup):
             return None
         # Job and Log: call_session already queued/recorded them

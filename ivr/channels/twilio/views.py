@@ -22,7 +22,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr.channels import prompt_audio as tts
 from ivr.channels.twilio import sms_view as twilio_sms
-from ivr.channels.twilio import voice
+from ivr.channels.twilio import voice, whisper
 from ivr.channels.twilio.signature import FORM_MIMETYPE, is_signed
 from ivr.engine.actions import Say
 from ivr.phone import PhonePolicy
@@ -33,7 +33,7 @@ bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 audio_bp = Blueprint("twilio_audio", __name__)
 
 AUDIO_MAX_AGE = 365 * 24 * 3600  # audio is addressed by the hash of its content's source: never changes
-TURN_PARAMS = ("Digits", "SpeechResult", "DialCallStatus", "RecordingUrl", "RecordingDuration")
+TURN_PARAMS = ("Digits", "SpeechResult", "DialCallStatus", "DialBridged", "RecordingUrl", "RecordingDuration")
 TURN_NUMBER = re.compile(r"[0-9]{1,9}")
 EVENT_READERS = {"gather": voice.gather_event, "dial": voice.dial_event, "record": voice.record_event}
 
@@ -143,7 +143,8 @@ def _public_root(settings) -> str:
 def _render(actions: list, next_turn: int, settings) -> Response:
     actions = voice.explain_error(actions, settings.fallback_message)
     base = f"{_public_root(settings)}{bp.url_prefix}/voice"
-    urls = voice.TurnUrls(*(f"{base}/{kind}?t={next_turn}" for kind in ("gather", "dial", "record")))
+    urls = voice.TurnUrls(*(f"{base}/{kind}?t={next_turn}" for kind in ("gather", "dial", "record")),
+                          whisper=f"{base}/whisper")
     policy = PhonePolicy.from_settings(settings)
     if settings.twilio_prompt_mode == "play":
         return twiml(voice.render(actions, urls, lambda say: _play_url(say, settings), policy))
@@ -176,6 +177,18 @@ def voice_turn(kind: str):
         return _render(actions, number + 1, settings)
     except Exception as exc:  # noqa: BLE001
         return _fallback(exc)
+
+
+@bp.post("/voice/whisper")
+def voice_whisper():
+    """The answering party of a bridged transfer: the whisper, then their key (ivr/channels/twilio/whisper.py)."""
+    answer_url = f"{_public_root(_settings())}{bp.url_prefix}/voice/whisper/answer"
+    return twiml(whisper.whisper_twiml(request.args, answer_url, voice.twilio_voice(request.args.get("voice", ""))))
+
+
+@bp.post("/voice/whisper/answer")
+def voice_whisper_answer():
+    return twiml(whisper.answer_twiml(request.args, request.form))
 
 
 @bp.post("/voice/status")

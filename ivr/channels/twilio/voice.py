@@ -20,6 +20,8 @@ from ivr.engine import events as E
 from ivr.phone import NumberRefused, PhonePolicy
 from ivr.system.recordings import is_twilio_url
 
+from .whisper import whisper_url
+
 # Voices Twilio's <Say> knows; other names (espeak-ng voices meant for SIP) are left out so Twilio uses its default.
 _TWILIO_VOICE = re.compile(r"^(man|woman|alice|(Polly|Google)\.[A-Za-z0-9_-]+)$")
 VISIBLE = (A.Say, A.Gather, A.Transfer, A.Record, A.Hangup)  # what a caller hears or does; Jobs/Logs are not
@@ -32,6 +34,7 @@ class TurnUrls:
     gather: str
     dial: str
     record: str
+    whisper: str = "whisper"  # where the answering party of a bridged transfer hears its whisper
 
 
 PlayUrl = Callable[[A.Say], "str | None"]  # URL of a prompt's audio, or None to fall back to <Say>
@@ -41,14 +44,18 @@ def _seconds(value: float) -> int:
     return max(1, math.ceil(value))
 
 
+def twilio_voice(name: str) -> str | None:
+    """`name` if Twilio's <Say> knows that voice, else None (Twilio's default)."""
+    return name if _TWILIO_VOICE.match(name or "") else None
+
+
 def _prompt(parent, say: A.Say, play_url: PlayUrl | None) -> None:
     url = play_url(say) if play_url is not None else None
     if url:
         parent.play(url)
         return
     if say.text:
-        voice = say.voice if _TWILIO_VOICE.match(say.voice or "") else None
-        parent.say(say.text, voice=voice, language=say.language or None)
+        parent.say(say.text, voice=twilio_voice(say.voice), language=say.language or None)
 
 
 def _gather_attributes(gather: A.Gather, action_url: str, language: str) -> dict:
@@ -76,10 +83,11 @@ def _dial(response: VoiceResponse, transfer: A.Transfer, urls: TurnUrls, policy:
         return
     dial = response.dial(timeout=_seconds(transfer.timeout), action=urls.dial, method="POST",
                          caller_id=transfer.caller_id or None)
+    url = whisper_url(urls.whisper, transfer)
     if target.startswith(("sip:", "sips:")):
-        dial.sip(target)
+        dial.sip(target, url=url, method="POST" if url else None)
     else:
-        dial.number(target.removeprefix("tel:"))
+        dial.number(target.removeprefix("tel:"), url=url, method="POST" if url else None)
 
 
 def render(actions: list, urls: TurnUrls, play_url: PlayUrl | None = None, policy: PhonePolicy | None = None) -> str:
@@ -168,7 +176,11 @@ def gather_event(form: Mapping[str, str], at: float):
 
 
 def dial_event(form: Mapping[str, str], at: float) -> E.TransferResult:
+    """The dial action: answered and bridged is a transfer; answered but not bridged (the answering party
+    declined the whisper, `DialBridged=false`) is "declined"."""
     status = (form.get("DialCallStatus") or "failed").strip().lower()
+    if status in DIAL_OK and (form.get("DialBridged") or "").strip().lower() == "false":
+        return E.TransferResult(ok=False, reason="declined", at=at)
     return E.TransferResult(ok=status in DIAL_OK, reason=status, at=at)
 
 

@@ -80,6 +80,9 @@ class RtpStream(asyncio.DatagramProtocol):
         self._inband = GoertzelDetector(on_digit) if inband_dtmf else None
         self._latched = False
         self.sink: Callable[[bytes], None] | None = None  # PCM16 consumer (voicemail recorder)
+        # a bridged transfer's relay (media/relay.py Forwarder): gets every packet after the address checks
+        self.forward: Callable[[bytes, int, int], None] | None = None
+        self.last_event_timestamp: int | None = None  # of the last RFC 2833 event heard (a whisper's accept key)
         self.packets_sent = 0
         self.packets_received = 0
         self.foreign_packets = 0
@@ -154,6 +157,32 @@ class RtpStream(asyncio.DatagramProtocol):
         self._seq = (self._seq + 1) & 0xFFFF
         self._ts = (self._ts + self._ts_step) & 0xFFFFFFFF
 
+    def use_codec(self, payload_type: int, dtmf_payload_type: int | None) -> None:
+        """An outbound call's answer chose the codec among those we offered."""
+        self.payload_type, self.dtmf_payload_type = payload_type, dtmf_payload_type
+        self.codec = resolve(payload_type)
+        self._silence, self._ts_step, self._decode = self.codec.silence, self.codec.timestamp_step, None
+
+    @property
+    def next_timestamp(self) -> int:
+        return self._ts
+
+    def send_relayed(self, marker_and_type: int, timestamp: int, payload: bytes) -> bool:
+        """A packet relayed from the other leg of a bridge: our SSRC and sequence, its (shifted) timestamp."""
+        send = self._sendto
+        if send is None:
+            return False
+        packet = _HEADER.pack(0x80, marker_and_type, self._seq, timestamp, self._ssrc) + payload
+        try:  # an SRTP leg gets the relayed audio encrypted like our own (the other leg's keys never cross)
+            send(packet if self._protect is None else self._protect(packet), self.remote)
+        except (OSError, pylibsrtp.Error):
+            self.send_errors += 1
+            return False
+        self.packets_sent += 1
+        self._seq = (self._seq + 1) & 0xFFFF
+        self._ts = (timestamp + self._ts_step) & 0xFFFFFFFF  # unbridged, the clock carries on from here
+        return True
+
     def update_remote(self, remote: tuple[str, int]) -> None:
         """A re-INVITE moved the peer's media: follow it, keep our socket, sequence and timestamps.
 
@@ -184,8 +213,11 @@ class RtpStream(asyncio.DatagramProtocol):
         offset = 12 + 4 * (data[0] & 0x0F)
         if data[0] & 0x10 and len(data) >= offset + 4:  # header extension
             offset += 4 + 4 * int.from_bytes(data[offset + 2:offset + 4], "big")
-        if payload_type == self.dtmf_payload_type:
-            self._rfc2833.feed(_TIMESTAMP.unpack_from(data, 4)[0], data[offset:offset + 4])
+        if self.forward is not None:
+            self.forward(data, offset, payload_type)
+        elif payload_type == self.dtmf_payload_type:
+            self.last_event_timestamp = _TIMESTAMP.unpack_from(data, 4)[0]
+            self._rfc2833.feed(self.last_event_timestamp, data[offset:offset + 4])
         elif payload_type == self.payload_type and (self.sink is not None or self._inband is not None):
             if self._decode is None:
                 self._decode = self.codec.new_decoder()
