@@ -3,7 +3,8 @@
 Otherwise a flow could play, and Twilio's <Play> would serve to anyone, another caller's voicemail or any file
 the process can read. The validator refuses, at its file:line, an `audio:` that is absolute or that resolves
 (symlinks included) outside the folder the flow is loaded from. The channels call `resolve_audio` again when
-they play it: a link can change after the flow was validated.
+they play it: a link can change after the flow was validated. With the folder known, a file that is not there
+is refused too (a call would otherwise play silence).
 """
 from __future__ import annotations
 
@@ -49,12 +50,16 @@ def _audio_fields(node: object, path: FieldPath) -> Iterator[tuple[FieldPath, st
 
 
 def audio_problems(data: dict[str, object], located: Located, flows_dir: Path | None) -> list[Problem]:
-    """A problem at every `audio:` of the flow's steps that names a file outside the flows folder."""
+    """A problem at every `audio:` of the flow's steps that names a file outside the flows folder, or (with a
+    folder to look in) a file that does not exist there."""
     problems = []
     for path, audio in _audio_fields(data.get("steps", {}), ("steps",)):
-        inside = resolve_audio(audio, flows_dir) is not None if flows_dir is not None else _lexically_inside(audio)
+        target = resolve_audio(audio, flows_dir) if flows_dir is not None else None
+        inside = target is not None if flows_dir is not None else _lexically_inside(audio)
+        where = ".".join(map(str, path))
         if not inside:
-            where = ".".join(map(str, path))
             problems.append(located.problem(path, f"{where}: audio {audio!r} is outside the flows folder; use a "
                                                   f"path relative to it, such as prompts/welcome.wav"))
+        elif target is not None and not target.is_file():
+            problems.append(located.problem(path, f"{where}: audio file {audio!r} does not exist in {flows_dir}"))
     return problems
