@@ -8,7 +8,7 @@ import pytest
 from ivr.engine import actions as A
 from ivr.engine import advance
 from ivr.engine import events as E
-from tests.engine.helpers import T0, flow_from, play
+from tests.engine.helpers import T0, flow_from, play, summary
 
 MENU = """
 id: t
@@ -317,3 +317,35 @@ def test_callback_carries_who_to_connect_the_answered_callback_to():
     job = next(a for a in actions if isinstance(a, A.Job))
     assert job.kind == "callback" and job.payload["connect_to"] == "+15550100100"
     assert job.payload["number"] == "+15550001111"
+
+
+CAN = """
+id: can
+start: route
+steps:
+  route:
+    type: branch
+    rules:
+      - when: {can: [sms, chat]}
+        goto: text
+    otherwise: read
+  text:
+    type: hangup
+    say: "texted {{capabilities.sms}}"
+  read:
+    type: hangup
+    say: "read aloud {{capabilities.sms}}"
+"""
+
+
+@pytest.mark.parametrize("capabilities,expected", [
+    ({"sms": True, "chat": True}, "say:texted yes"),
+    ({"sms": True, "chat": False}, "say:read aloud yes"),
+    ({"sms": False}, "say:read aloud no"),  # not named: cannot
+    ({}, "say:texted "),  # told nothing (an old state, a bare test): everything is assumed to work
+])
+def test_branch_can_tests_what_the_installation_can_deliver(capabilities, expected):
+    started = E.CallStarted("c1", "+15550001111", "+15550000000", "sip", T0, capabilities=capabilities)
+    state, actions = advance(flow_from(CAN), None, started)
+    assert [a for a in map(summary, actions) if a][0] == expected
+    assert E.event_from_dict(E.to_dict(started)) == started
