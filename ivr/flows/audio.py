@@ -34,6 +34,7 @@ def _lexically_inside(audio: str) -> bool:
     return os.path.normpath(audio).split(os.sep)[0] != os.pardir
 
 
+TEMPLATES_FOLDER = "templates"  # follow-up templates, inside the flows folder (jobs/followup_text.py)
 FieldPath = tuple[str | int, ...]
 
 
@@ -62,4 +63,19 @@ def audio_problems(data: dict[str, object], located: Located, flows_dir: Path | 
                                                   f"path relative to it, such as prompts/welcome.wav"))
         elif target is not None and not target.is_file():
             problems.append(located.problem(path, f"{where}: audio file {audio!r} does not exist in {flows_dir}"))
+    return problems + (template_problems(data, located, flows_dir) if flows_dir is not None else [])
+
+
+def template_problems(data: dict[str, object], located: Located, flows_dir: Path) -> list[Problem]:
+    """A follow-up's `template: NAME` needs templates/NAME.txt in the flows folder (jobs/followup_text.py)."""
+    problems = []
+    steps = data.get("steps")
+    for step_id, spec in (steps.items() if isinstance(steps, dict) else ()):
+        name = spec.get("template") if isinstance(spec, dict) and spec.get("type") == "follow_up" else None
+        if not isinstance(name, str) or "{{" in name:
+            continue
+        target = resolve_audio(f"{TEMPLATES_FOLDER}/{name}.txt", flows_dir)
+        if target is None or not target.is_file():
+            problems.append(located.problem(("steps", step_id, "template"), f"steps.{step_id}.template: no "
+                                            f"{TEMPLATES_FOLDER}/{name}.txt in {flows_dir} (a Jinja2 template)"))
     return problems
