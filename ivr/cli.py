@@ -77,7 +77,7 @@ def simulate(settings: Settings, flow_path: str, caller: str, called: str, at_te
     session = None
     if enqueue:
         from .call_session.wiring import open_call_session  # storage is only needed here
-        session = open_call_session(settings, flows_dir=Path(flow_path).parent, capabilities=flags(settings))
+        session = open_call_session(settings, flows_dir=Path(flow_path).parent)
     emit = (lambda a: click.echo(as_json_line(a))) if as_json else _echo_readable
     call = SimulatedCall(flow, caller=caller, called=called, session=session, capabilities=flags(settings))
     if inputs:

@@ -37,6 +37,7 @@ class Holiday:
     """One entry: `fixed` (a date), or `month`+`day` (yearly), or `month`+`weekday`+`nth` (a rule)."""
 
     hours: Ranges
+    name: str = ""
     fixed: date | None = None
     month: int = 0
     day: int = 0
@@ -71,16 +72,17 @@ def _rule(text: str) -> tuple[int, int, int]:
 
 def parse_holiday(entry: dict[str, object], hours: Ranges = ()) -> Holiday:
     """The entry's days; `hours` are its open ranges, parsed by the caller (schedule.parse_range)."""
+    name = str(entry.get("name", "") or "")
     if "rule" in entry:
         month, weekday, nth = _rule(str(entry["rule"]))
-        return Holiday(hours, month=month, weekday=weekday, nth=nth)
+        return Holiday(hours, name, month=month, weekday=weekday, nth=nth)
     text = str(entry.get("date", ""))
     yearly = _YEARLY.match(text)
     try:
         if yearly:
             month, day = int(yearly.group(1)), int(yearly.group(2))
             date(2024, month, day)  # a leap year: 02-29 is a (rare) yearly date; 02-30 raises
-            return Holiday(hours, month=month, day=day)
-        return Holiday(hours, fixed=date.fromisoformat(text))
+            return Holiday(hours, name, month=month, day=day)
+        return Holiday(hours, name, fixed=date.fromisoformat(text))
     except ValueError as exc:
         raise ValueError(f"bad date {text!r}: {exc} (use YYYY-MM-DD once, or MM-DD every year)") from None

@@ -45,19 +45,21 @@ class Schedule:
     holidays: dict[date, tuple[tuple[time, time], ...]]  # date -> open ranges that day (empty: closed all day)
     spec: dict[str, Any]  # the original mapping, so a worker can rebuild the schedule
     recurring: tuple[Holiday, ...] = ()  # yearly dates and nth-weekday rules (holidays.py), after the fixed dates
+    fixed: tuple[Holiday, ...] = ()  # the fixed-date entries again, with their names (for `closures`)
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any], tz: tzinfo) -> Schedule:
         weekly = {day: tuple(parse_range(r) for r in spec.get("weekly", {}).get(day, ())) for day in DAYS}
-        holidays, recurring = {}, []
+        holidays, recurring, fixed = {}, [], []
         for entry in spec.get("holidays", ()):
             holiday = parse_holiday(entry, tuple(parse_range(r) for r in entry.get("hours", ())))
             if holiday.fixed is not None:
                 holidays[holiday.fixed] = holiday.hours
+                fixed.append(holiday)
             else:
                 recurring.append(holiday)
         return cls(tz=tz, timezone=spec.get("timezone", "UTC"), weekly=weekly, holidays=holidays, spec=spec,
-                   recurring=tuple(recurring))
+                   recurring=tuple(recurring), fixed=tuple(fixed))
 
     def local(self, at: float) -> datetime:
         return datetime.fromtimestamp(at, self.tz)
@@ -69,6 +71,23 @@ class Schedule:
             if holiday.on(day):
                 return holiday.hours
         return self.weekly[DAYS[day.weekday()]]
+
+    def holiday_on(self, day: date) -> Holiday | None:
+        """The holiday entry that decides `day` (a fixed date first, then yearly dates and rules), if any."""
+        return next((h for h in self.fixed if h.fixed == day), None) or next(
+            (h for h in self.recurring if h.on(day)), None)
+
+    def closures(self, at: float, count: int = 10, horizon_days: int = 3 * 366) -> list[tuple[date, Holiday]]:
+        """The next `count` holidays from the day of `at` on (the admin's flow page shows them)."""
+        first = self.local(at).date()
+        found = []
+        for offset in range(horizon_days):
+            holiday = self.holiday_on(first + timedelta(days=offset))
+            if holiday is not None:
+                found.append((first + timedelta(days=offset), holiday))
+                if len(found) == count:
+                    break
+        return found
 
     def is_open(self, at: float) -> bool:
         now = self.local(at)
