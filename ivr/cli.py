@@ -7,8 +7,10 @@ from pathlib import Path
 
 import click
 
+from .capabilities import capabilities, flags
 from .channels.simulator import SimulatedCall, TurnSyntaxError, as_json_line, describe, parse_turn, play
 from .flows import FlowInvalid, load_flow, validate_paths
+from .flows.deliverability import undeliverable
 from .settings import Settings
 
 
@@ -24,9 +26,15 @@ def main(ctx: click.Context) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-def validate(paths: tuple[str, ...]) -> None:
-    """Check flow files (or directories of them); print file:line:column: message for each problem."""
+@click.pass_obj
+def validate(settings: Settings, paths: tuple[str, ...]) -> None:
+    """Check flow files (or directories of them); print file:line:column: message for each problem.
+
+    Follow-up kinds these settings cannot deliver are warned about (they do not fail the check)."""
     problems = validate_paths(paths)
+    cannot = {name: cap.reason for name, cap in capabilities(settings).items() if not cap.ok}
+    for warning in undeliverable(paths, cannot):
+        click.echo(str(warning), err=True)
     for problem in problems:
         click.echo(str(problem))
     if problems:
@@ -71,7 +79,7 @@ def simulate(settings: Settings, flow_path: str, caller: str, called: str, at_te
         from .call_session.wiring import open_call_session  # storage is only needed here
         session = open_call_session(settings, flows_dir=Path(flow_path).parent)
     emit = (lambda a: click.echo(as_json_line(a))) if as_json else _echo_readable
-    call = SimulatedCall(flow, caller=caller, called=called, session=session)
+    call = SimulatedCall(flow, caller=caller, called=called, session=session, capabilities=flags(settings))
     if inputs:
         try:
             for turn in inputs:

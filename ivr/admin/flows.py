@@ -3,6 +3,7 @@ with messages, diffs, publish and rollback, import from and export to flows/*.ya
 from __future__ import annotations
 
 import difflib
+import time
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
@@ -85,13 +86,16 @@ def show(flow_id: str):
     text = found.yaml_text if found else None if shown else svc.file_text(settings(), flow_id)
     if text is None:
         abort(404, description=f"no flow {flow_id!r}" + (f" revision {shown}" if shown else ""))
-    graph, problems = None, []
+    graph, problems, closures = None, [], []
     try:
-        graph = render_svg(build_flow(text, f"{flow_id}.yaml", settings().flows_dir))
+        flow = build_flow(text, f"{flow_id}.yaml", settings().flows_dir)
+        graph = render_svg(flow)
+        closures = flow.schedule.closures(time.time(), 10) if flow.schedule is not None else []
     except svc.FlowInvalid as exc:
         problems = exc.problems
     return render_template("flows/show.html", flow_id=flow_id, revisions=revisions, published=published,
                            shown=shown, graph=graph, problems=problems, history=store.history(flow_id)[::-1],
+                           closures=closures,
                            audit=AuditLog(redis_conn()).recent(20, target=f"flow:{flow_id}"))
 
 

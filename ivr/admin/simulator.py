@@ -12,6 +12,7 @@ from flask_login import login_required
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from ivr.call_session import CallSession
+from ivr.capabilities import flags
 from ivr.channels.simulator import STEP_SECONDS, SimulatedCall, TurnSyntaxError, describe, parse_turn
 from ivr.engine import actions as A
 from ivr.store.flows import FlowStore
@@ -53,7 +54,7 @@ def _flow(flow_id: str, revision: str | None):
 def _session(revision: str | None) -> CallSession:
     shared = runtime().call_session
     return CallSession(PinnedFlows(shared.flows, revision), redis_conn=shared.redis, queue=shared.queue,
-                       spool=shared.spool, default_flow=shared.default_flow)
+                       spool=shared.spool, default_flow=shared.default_flow, capabilities=shared.capabilities)
 
 
 def _reply(blob: dict, call: SimulatedCall, actions: list):
@@ -101,7 +102,8 @@ def start():
     if record and not is_admin():  # a recorded call queues real jobs (texts, callbacks): not for read-only users
         abort(403, description="Recording simulated calls needs the admin role; untick 'record it'.")
     flow = _flow(flow_id, revision)
-    call = SimulatedCall(flow, caller=caller, session=_session(flow.revision) if record else None)
+    call = SimulatedCall(flow, caller=caller, session=_session(flow.revision) if record else None,
+                         capabilities=flags(settings()))
     blob = {"call_id": call.call_id, "flow": flow_id, "revision": flow.revision, "caller": caller, "at": at,
             "turn": 0, "record": record, "state": None}
     return _reply(blob, call, call.start(at))

@@ -41,8 +41,10 @@ def _goodbye(reason: str, text: str = GOODBYE) -> list[A.Action]:
 class CallSession:
     def __init__(self, flows, *, redis_conn: redis.Redis, queue: Queue, spool: Spool, default_flow: str,
                  sessions: SessionStore | None = None, fallback_text: str = GOODBYE,
-                 clock: Callable[[], float] = time.monotonic, confirm_ms: int = 0):
+                 clock: Callable[[], float] = time.monotonic, confirm_ms: int = 0,
+                 capabilities: dict[str, bool] | None = None):
         self.flows = flows  # ivr.flows.FlowRepository
+        self.capabilities = dict(capabilities or {})  # ivr.capabilities.flags(settings), told to every call
         self.fallback_text = fallback_text  # said when the flow cannot run at all (settings.fallback_message)
         self.redis, self.queue, self.spool, self.default_flow = redis_conn, queue, spool, default_flow
         self.sessions = sessions or SessionStore(redis_conn)
@@ -62,7 +64,8 @@ class CallSession:
         blob = None if quick else self.copies.load(call_id, spool_used, self.replayer.catch_up)
         if blob is not None:  # the channel retried the call's first request
             return S.cached_actions(blob, S.START_TURN) or []
-        event = E.CallStarted(call_id=call_id, caller=caller, called=called, channel=channel, at=at)
+        event = E.CallStarted(call_id=call_id, caller=caller, called=called, channel=channel, at=at,
+                              capabilities=self.capabilities)
         flow_id = flow_id or self.default_flow
         start = {"channel": channel, "caller": caller, "called": called, "started_at": at, "flow_id": flow_id}
         state, actions = self._first_turn(flow_id, event)

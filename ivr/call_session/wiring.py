@@ -18,6 +18,7 @@ from rq import Queue
 from ivr.call_session import CallSession
 from ivr.call_session import followups as jobs
 from ivr.call_session.writes import replay_spool
+from ivr.capabilities import flags
 from ivr.flows import FlowRepository
 from ivr.settings import Settings
 from ivr.store import UNAVAILABLE, connect, connect_sentinel, for_blocking, heartbeats
@@ -74,6 +75,7 @@ def open_call_session(settings: Settings, flows_dir: str | Path | None = None,
     flows = FlowRepository(flows_dir or settings.flows_dir, source=FlowStore(conn))
     replay_quietly(spool, conn, queue, settings.redis_wait_ms)
     session_options.setdefault("confirm_ms", settings.redis_wait_ms)
+    session_options.setdefault("capabilities", flags(settings))  # what every call is told it can deliver
     return CallSession(flows, redis_conn=conn, queue=queue, spool=spool, default_flow=settings.default_flow,
                        fallback_text=settings.fallback_message, **session_options)
 

@@ -80,8 +80,10 @@ class SimulatedCall:
     """
 
     def __init__(self, flow, *, caller: str = DEFAULT_CALLER, called: str = DEFAULT_CALLED, session=None,
-                 call_id: str | None = None, channel: str = "simulator", state: dict | None = None):
+                 call_id: str | None = None, channel: str = "simulator", state: dict | None = None,
+                 capabilities: dict[str, bool] | None = None):
         self.flow, self.session = flow, session
+        self.capabilities = dict(capabilities or {})  # without a session: what the engine is told it can do
         self.call_id = call_id or f"sim-{uuid.uuid4().hex[:12]}"
         self.caller, self.called, self.channel = caller, called, channel
         self.state = state
@@ -93,7 +95,7 @@ class SimulatedCall:
             return self._took(self.session.start(call_id=self.call_id, channel=self.channel, caller=self.caller,
                                                  called=self.called, at=at, flow_id=self.flow.id))
         started = E.CallStarted(call_id=self.call_id, caller=self.caller, called=self.called, channel=self.channel,
-                                at=at)
+                                at=at, capabilities=self.capabilities)
         self.state, actions = advance(self.flow, None, started)
         return self._took(actions)
 
@@ -154,7 +156,8 @@ def play(call: SimulatedCall, turns: Iterable[str], *, at: float, step_seconds: 
 
 def run_script(flow, turns, caller: str = DEFAULT_CALLER, called: str = DEFAULT_CALLED, at: float = 0.0,
                step_seconds: float = STEP_SECONDS, session=None, call_id: str | None = None,
-               channel: str = "simulator") -> SimulatedCall:
+               channel: str = "simulator", capabilities: dict[str, bool] | None = None) -> SimulatedCall:
     """A whole call from a list of turns (the tests' and `ivr simulate --input`'s way in)."""
-    call = SimulatedCall(flow, caller=caller, called=called, session=session, call_id=call_id, channel=channel)
+    call = SimulatedCall(flow, caller=caller, called=called, session=session, call_id=call_id, channel=channel,
+                         capabilities=capabilities)
     return play(call, turns, at=at, step_seconds=step_seconds)

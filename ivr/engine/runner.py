@@ -25,8 +25,10 @@ def new_state(flow: Flow, event: CallStarted) -> State:
     variables = dict(flow.variables)
     variables.update({"caller.number": event.caller, "caller.name": flow.contact_names.get(event.caller, ""),
                       "called.number": event.called, "channel": event.channel, "call.id": event.call_id})
+    variables.update({f"capabilities.{name}": "yes" if ok else "no" for name, ok in event.capabilities.items()})
     return {"call_id": event.call_id, "flow_id": flow.id, "revision": flow.revision, "caller": event.caller,
             "called": event.called, "channel": event.channel, "started_at": event.at, "at": event.at,
+            "capabilities": dict(event.capabilities),
             "vars": variables, "step": None, "current_flow": None, "stack": [], "scratch": {}, "visits": {},
             "path": [], "steps": 0, "waiting": None, "done": False, "outcome": "", "typeahead": ""}
 

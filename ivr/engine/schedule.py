@@ -1,4 +1,4 @@
-"""Business hours: a weekly schedule in a time zone plus whole- or partial-day holidays.
+"""Business hours: a weekly schedule in a time zone plus whole- or partial-day holidays (fixed, yearly, rules).
 
 Pure: the caller passes a tzinfo (resolved when the flow loads) and the time as epoch seconds.
 `is_open(at)` answers now-or-not; `next_open(at)` gives the next opening time (used to schedule callbacks).
@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+from .holidays import DAYS, Holiday, parse_holiday
+
+__all__ = ["DAYS", "Schedule", "parse_clock", "parse_range"]
 
 
 def parse_clock(text: str) -> time:
@@ -42,14 +44,22 @@ class Schedule:
     weekly: dict[str, tuple[tuple[time, time], ...]]  # "mon" -> ranges
     holidays: dict[date, tuple[tuple[time, time], ...]]  # date -> open ranges that day (empty: closed all day)
     spec: dict[str, Any]  # the original mapping, so a worker can rebuild the schedule
+    recurring: tuple[Holiday, ...] = ()  # yearly dates and nth-weekday rules (holidays.py), after the fixed dates
+    fixed: tuple[Holiday, ...] = ()  # the fixed-date entries again, with their names (for `closures`)
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any], tz: tzinfo) -> Schedule:
         weekly = {day: tuple(parse_range(r) for r in spec.get("weekly", {}).get(day, ())) for day in DAYS}
-        holidays = {}
+        holidays, recurring, fixed = {}, [], []
         for entry in spec.get("holidays", ()):
-            holidays[date.fromisoformat(str(entry["date"]))] = tuple(parse_range(r) for r in entry.get("hours", ()))
-        return cls(tz=tz, timezone=spec.get("timezone", "UTC"), weekly=weekly, holidays=holidays, spec=spec)
+            holiday = parse_holiday(entry, tuple(parse_range(r) for r in entry.get("hours", ())))
+            if holiday.fixed is not None:
+                holidays[holiday.fixed] = holiday.hours
+                fixed.append(holiday)
+            else:
+                recurring.append(holiday)
+        return cls(tz=tz, timezone=spec.get("timezone", "UTC"), weekly=weekly, holidays=holidays, spec=spec,
+                   recurring=tuple(recurring), fixed=tuple(fixed))
 
     def local(self, at: float) -> datetime:
         return datetime.fromtimestamp(at, self.tz)
@@ -57,7 +67,27 @@ class Schedule:
     def ranges_on(self, day: date) -> tuple[tuple[time, time], ...]:
         if day in self.holidays:
             return self.holidays[day]
+        for holiday in self.recurring:
+            if holiday.on(day):
+                return holiday.hours
         return self.weekly[DAYS[day.weekday()]]
+
+    def holiday_on(self, day: date) -> Holiday | None:
+        """The holiday entry that decides `day` (a fixed date first, then yearly dates and rules), if any."""
+        return next((h for h in self.fixed if h.fixed == day), None) or next(
+            (h for h in self.recurring if h.on(day)), None)
+
+    def closures(self, at: float, count: int = 10, horizon_days: int = 3 * 366) -> list[tuple[date, Holiday]]:
+        """The next `count` holidays from the day of `at` on (the admin's flow page shows them)."""
+        first = self.local(at).date()
+        found = []
+        for offset in range(horizon_days):
+            holiday = self.holiday_on(first + timedelta(days=offset))
+            if holiday is not None:
+                found.append((first + timedelta(days=offset), holiday))
+                if len(found) == count:
+                    break
+        return found
 
     def is_open(self, at: float) -> bool:
         now = self.local(at)

@@ -3,7 +3,8 @@
 Otherwise a flow could play, and Twilio's <Play> would serve to anyone, another caller's voicemail or any file
 the process can read. The validator refuses, at its file:line, an `audio:` that is absolute or that resolves
 (symlinks included) outside the folder the flow is loaded from. The channels call `resolve_audio` again when
-they play it: a link can change after the flow was validated.
+they play it: a link can change after the flow was validated. With the folder known, a file that is not there
+is refused too (a call would otherwise play silence).
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ def _lexically_inside(audio: str) -> bool:
     return os.path.normpath(audio).split(os.sep)[0] != os.pardir
 
 
+TEMPLATES_FOLDER = "templates"  # follow-up templates, inside the flows folder (jobs/followup_text.py)
 FieldPath = tuple[str | int, ...]
 RINGBACK_SOUNDS = ("tone", "music")  # a transfer's `ringback` that is not one of these names an audio file
 
@@ -50,12 +52,31 @@ def _audio_fields(node: object, path: FieldPath) -> Iterator[tuple[FieldPath, st
 
 
 def audio_problems(data: dict[str, object], located: Located, flows_dir: Path | None) -> list[Problem]:
-    """A problem at every `audio:` of the flow's steps that names a file outside the flows folder."""
+    """A problem at every `audio:` of the flow's steps that names a file outside the flows folder, or (with a
+    folder to look in) a file that does not exist there."""
     problems = []
     for path, audio in _audio_fields(data.get("steps", {}), ("steps",)):
-        inside = resolve_audio(audio, flows_dir) is not None if flows_dir is not None else _lexically_inside(audio)
+        target = resolve_audio(audio, flows_dir) if flows_dir is not None else None
+        inside = target is not None if flows_dir is not None else _lexically_inside(audio)
+        where = ".".join(map(str, path))
         if not inside:
-            where = ".".join(map(str, path))
             problems.append(located.problem(path, f"{where}: audio {audio!r} is outside the flows folder; use a "
                                                   f"path relative to it, such as prompts/welcome.wav"))
+        elif target is not None and not target.is_file():
+            problems.append(located.problem(path, f"{where}: audio file {audio!r} does not exist in {flows_dir}"))
+    return problems + (template_problems(data, located, flows_dir) if flows_dir is not None else [])
+
+
+def template_problems(data: dict[str, object], located: Located, flows_dir: Path) -> list[Problem]:
+    """A follow-up's `template: NAME` needs templates/NAME.txt in the flows folder (jobs/followup_text.py)."""
+    problems = []
+    steps = data.get("steps")
+    for step_id, spec in (steps.items() if isinstance(steps, dict) else ()):
+        name = spec.get("template") if isinstance(spec, dict) and spec.get("type") == "follow_up" else None
+        if not isinstance(name, str) or "{{" in name:
+            continue
+        target = resolve_audio(f"{TEMPLATES_FOLDER}/{name}.txt", flows_dir)
+        if target is None or not target.is_file():
+            problems.append(located.problem(("steps", step_id, "template"), f"steps.{step_id}.template: no "
+                                            f"{TEMPLATES_FOLDER}/{name}.txt in {flows_dir} (a Jinja2 template)"))
     return problems

@@ -15,7 +15,10 @@ from .cycles import cyclic_components, loop_through
 from .source import Located, Problem
 
 BUILTIN_NAMES = {"caller.number", "caller.name", "called.number", "channel", "call.id", "digits", "speech",
-                 "recording.url", "recording.duration"}
+                 "recording.url", "recording.duration",
+                 # yes/no, from CallStarted.capabilities (ivr/capabilities.py; the schema's `capability` enum)
+                 *(f"capabilities.{name}" for name in ("email", "sms", "chat", "webhook", "callback", "twilio",
+                                                       "sip", "simulator"))}
 
 
 def graph_problems(data: dict[str, Any], steps: dict[str, Step], located: Located, known_vars: set[str],

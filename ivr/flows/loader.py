@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..engine.flow import Flow, flatten
+from ..engine.holidays import parse_holiday
 from ..engine.schedule import Schedule, parse_range
 from ..engine.steps import Step, build_step
 from ..engine.template import TemplateError, compile_template
@@ -63,18 +63,18 @@ def _schedule_problems(spec: dict[str, Any], located: Located) -> list[Problem]:
     problems = []
     ranges: list[tuple[NodePath, Any]] = [(("business_hours", "weekly", day, i), text)
               for day, texts in spec.get("weekly", {}).items() for i, text in enumerate(texts)]
-    first_listed: dict[str, int] = {}
+    first_listed: dict[tuple[object, ...], int] = {}
     for index, holiday in enumerate(spec.get("holidays", ())):
         where: NodePath = ("business_hours", "holidays", index)
-        if first_listed.setdefault(holiday["date"], index) != index:
-            problems.append(located.problem(where + ("date",), f"{_dotted(where)}.date: {holiday['date']} is "
-                                                               f"already holiday {first_listed[holiday['date']]}: "
-                                                               f"merge their hours into one entry"))
+        field, key = "rule" if "rule" in holiday else "date", tuple[object, ...]((index,))  # a bad one: unique
         try:
-            date.fromisoformat(holiday["date"])
+            key = parse_holiday(holiday).key
         except ValueError as exc:
-            problems.append(located.problem(where + ("date",), f"{_dotted(where)}.date: bad date "
-                                                               f"{holiday['date']!r}: {exc}"))
+            problems.append(located.problem(where + (field,), f"{_dotted(where)}.{field}: {exc}"))
+        if first_listed.setdefault(key, index) != index:
+            problems.append(located.problem(where + (field,), f"{_dotted(where)}.{field}: {holiday[field]} is already"
+                                                              f" holiday {first_listed[key]}: merge their hours "
+                                                              f"into one entry"))
         ranges += [(where + ("hours", i), text) for i, text in enumerate(holiday.get("hours", ()))]
     for where, text in ranges:
         try:

@@ -4,7 +4,8 @@ Settings: SMTP_HOST, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD, SMTP_SECURITY (non
 A voicemail the SIP channel recorded is attached, one on Twilio's API host is linked; any other recording
 reference is neither read nor linked (`ivr.system.recordings` decides). The Message-ID is derived from the job id,
 so even an at-least-once edge (a worker killed right after the server accepted the message) shows up as the
-same message to the recipient's mail system.
+same message to the recipient's mail system. A follow-up's `link` is shown under its message; `template` swaps
+our text for the flow's own (jobs/followup_text.py).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from email.utils import formataddr
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from ivr.jobs import rq_job_id
+from ivr.jobs import followup_text, rq_job_id
 from ivr.jobs.context import JobContext
 from ivr.jobs.delivery import Permanent, deliver
 from ivr.system import recordings
@@ -43,6 +44,17 @@ def voicemail(settings, payload: dict) -> recordings.Recording | None:
     return found
 
 
+def text_parts(settings, payload: dict, fields: dict) -> list[tuple[str, str]]:
+    """(text, MIME subtype) parts: the flow's own template (NAME.txt, NAME.html if there), else ours."""
+    name = str(payload.get("template") or "")
+    if not name:
+        return [(_templates.get_template("followup_email.txt").render(fields), "plain"),
+                (_templates.get_template("followup_email.html").render(fields), "html")]
+    parts = [(followup_text.render_flow_template(settings.flows_dir, name, "txt", fields) or "", "plain")]
+    html = followup_text.render_flow_template(settings.flows_dir, name, "html", fields, optional=True)
+    return parts + ([(html, "html")] if html is not None else [])
+
+
 def build_message(settings, job_id: str, payload: dict) -> MIMEMultipart:
     to = payload.get("to") or ""
     recipients = [a.strip() for a in (to if isinstance(to, list) else str(to).split(",")) if a.strip()]
@@ -50,14 +62,12 @@ def build_message(settings, job_id: str, payload: dict) -> MIMEMultipart:
         raise Permanent("no recipient address")
     found = voicemail(settings, payload)
     recording = found.path if found is not None else None
-    fields = {"message": payload.get("message", ""), "caller": payload.get("caller", ""),
-              "call_id": payload.get("call_id", ""), "flow_id": payload.get("flow_id", ""),
-              "recording_url": (found.url or "") if found is not None else "",
+    fields = {**followup_text.fields(payload), "recording_url": (found.url or "") if found is not None else "",
               "recording_duration": float(payload.get("recording_duration") or 0), "attached": recording is not None}
     # email.mime (compat32) rather than EmailMessage: same wire format, a fraction of the CPU per message.
     body = MIMEMultipart("alternative")
-    body.attach(MIMEText(_templates.get_template("followup_email.txt").render(fields), "plain", "utf-8"))
-    body.attach(MIMEText(_templates.get_template("followup_email.html").render(fields), "html", "utf-8"))
+    for part, subtype in text_parts(settings, payload, fields):
+        body.attach(MIMEText(part, subtype, "utf-8"))
     if recording is None:
         msg = body
     else:

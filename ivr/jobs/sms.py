@@ -4,7 +4,8 @@ The sender is TWILIO_FROM_NUMBER; TWILIO_API_BASE_URL (for tests) points the cli
 Twilio 4xx errors (bad number, unverified recipient...) are final; 429, 5xx and network errors are retried.
 Every text (SMS follow-ups and chat links alike) goes through `send_sms`, which applies the phone-number policy
 (jobs/phone_guard.py): only a valid E.164 number of an allowed region and type, within the SMS rate limits, is
-texted; a refusal is final and noted in the call's timeline.
+texted; a refusal is final and noted in the call's timeline. The body is the follow-up's message and link, or its
+flow template (jobs/followup_text.py).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from twilio.base.exceptions import TwilioRestException
 
 from ivr.jobs.context import JobContext
 from ivr.jobs.delivery import Permanent, Retryable, deliver
+from ivr.jobs.followup_text import sms_body
 from ivr.jobs.phone_guard import destination, note_refusal
 from ivr.phone import NumberRefused, Purpose
 
@@ -20,7 +22,8 @@ MAX_BODY = 1600  # Twilio's limit for one message body
 
 def run(job_id: str, payload: dict) -> str:
     return deliver("sms", job_id, payload, lambda ctx: send_sms(ctx, payload.get("to") or payload.get("caller", ""),
-                                                                payload.get("message", ""), payload, job_id))
+                                                                sms_body(ctx.settings.flows_dir, payload), payload,
+                                                                job_id))
 
 
 def number_to_text(ctx: JobContext, to: str, payload: dict, job_id: str = "") -> str:

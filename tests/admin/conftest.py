@@ -17,7 +17,10 @@ from tests.admin.helpers import PASSWORD, REPO, Client, login
 def settings(tmp_path, redis_url) -> Settings:
     flows = tmp_path / "flows"
     shutil.copytree(REPO / "flows", flows)
-    return Settings(data_dir=tmp_path / "data", flows_dir=flows, redis_url=redis_url, secret_key="test-secret")
+    # An installation that can text (capabilities): the shipped flow sends its links rather than reading them out
+    return Settings(data_dir=tmp_path / "data", flows_dir=flows, redis_url=redis_url, secret_key="test-secret",
+                    twilio_account_sid="AC" + "0" * 32, twilio_auth_token="test-token",
+                    twilio_from_number="+15550000000", public_base_url="http://localhost")
 
 
 @pytest.fixture(scope="session")

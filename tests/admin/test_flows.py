@@ -133,3 +133,12 @@ def test_large_flows_fit_but_other_posts_keep_the_small_limit(admin):
     assert admin.post(f"/flows/{FLOW}/validate", json={"yaml": big}).json["ok"] is True
     assert admin.post(f"/flows/{FLOW}/save", data={"yaml": big, "message": "big"}).status_code == 302
     assert admin.post("/settings/users", data={"username": "x", "password": "y" * 100_000}).status_code == 413
+
+
+def test_the_flow_page_shows_the_next_ten_closures(admin):
+    """The shipped flow's holidays are yearly dates and rules: whatever today is, ten closures lie ahead."""
+    page = admin.get(f"/flows/{FLOW}").text
+    section = page.split('id="closures"', 1)[1].split("</section>", 1)[0]
+    assert section.count("<tr><td>") == 10
+    assert "Christmas Day" in section and "closed all day" in section and "open 09:00-12:00" in section
+    assert "bank holiday" in section

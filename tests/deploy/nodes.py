@@ -23,6 +23,9 @@ ROOT = Path(__file__).resolve().parents[2]
 FLOW = ROOT / "flows" / "skype-receptionist.yaml"
 KAMAILIO_CFG = ROOT / "deploy" / "kamailio" / "kamailio.cfg"
 SCENARIOS = Path(__file__).parent / "scenarios"
+# Settings of an installation that can text (ivr/capabilities.py): the shipped flow then sends its links by SMS
+CAN_TEXT = {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "test-token",
+            "TWILIO_FROM_NUMBER": "+15550000000"}
 
 
 def free_tcp_port(host: str = "127.0.0.1") -> int:
@@ -96,7 +99,7 @@ class SipNode:
 
     def start(self) -> SipNode:
         rtp_min, rtp_max = self.rtp_range
-        env = dict(os.environ, REDIS_URL=self.redis_url, IVR_DATA_DIR=str(self.data_dir),
+        env = dict(os.environ, **CAN_TEXT, REDIS_URL=self.redis_url, IVR_DATA_DIR=str(self.data_dir),
                    IVR_SIP_RTP_PORT_MIN=str(rtp_min), IVR_SIP_RTP_PORT_MAX=str(rtp_max),
                    IVR_SIP_DRAIN_SECONDS=str(self.drain_seconds), **self.extra_env)
         self.lines = []

@@ -8,7 +8,7 @@ import pytest
 from ivr.engine import actions as A
 from ivr.engine import advance
 from ivr.engine import events as E
-from tests.engine.helpers import T0, flow_from, play
+from tests.engine.helpers import T0, flow_from, play, summary
 
 MENU = """
 id: t
@@ -375,3 +375,35 @@ def test_a_recorded_transfer_asks_consent_first_and_logs_the_recording():
     assert logged[0].data["recording"] == "local:c1-1"
     refer = flow_from(TRANSFER.replace('timeout: 20,', 'timeout: 20, mode: refer, record: true,'))
     assert not next(a for a in play(refer, [])[2] if isinstance(a, A.Transfer)).record  # a REFER leaves us
+
+
+CAN = """
+id: can
+start: route
+steps:
+  route:
+    type: branch
+    rules:
+      - when: {can: [sms, chat]}
+        goto: text
+    otherwise: read
+  text:
+    type: hangup
+    say: "texted {{capabilities.sms}}"
+  read:
+    type: hangup
+    say: "read aloud {{capabilities.sms}}"
+"""
+
+
+@pytest.mark.parametrize("capabilities,expected", [
+    ({"sms": True, "chat": True}, "say:texted yes"),
+    ({"sms": True, "chat": False}, "say:read aloud yes"),
+    ({"sms": False}, "say:read aloud no"),  # not named: cannot
+    ({}, "say:texted "),  # told nothing (an old state, a bare test): everything is assumed to work
+])
+def test_branch_can_tests_what_the_installation_can_deliver(capabilities, expected):
+    started = E.CallStarted("c1", "+15550001111", "+15550000000", "sip", T0, capabilities=capabilities)
+    state, actions = advance(flow_from(CAN), None, started)
+    assert [a for a in map(summary, actions) if a][0] == expected
+    assert E.event_from_dict(E.to_dict(started)) == started

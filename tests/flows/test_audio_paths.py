@@ -45,7 +45,7 @@ def test_paths_inside_the_folder_are_fine_even_through_a_link_that_stays_inside(
     folder = flows_folder(tmp_path, "prompts/jingle.wav")
     (folder / "prompts" / "alias.wav").symlink_to(folder / "prompts" / "jingle.wav")
     assert validate_paths([folder]) == []
-    for inside in ("prompts/alias.wav", "./prompts/../prompts/jingle.wav", "not-yet-recorded.wav"):
+    for inside in ("prompts/alias.wav", "./prompts/../prompts/jingle.wav"):  # a missing file: see below
         (folder / "jingle.yaml").write_text(FLOW.format(audio=inside))
         assert validate_paths([folder]) == [], inside
     assert resolve_audio("prompts/alias.wav", folder) == (folder / "prompts" / "jingle.wav").resolve()
@@ -56,3 +56,14 @@ def test_without_a_folder_the_text_alone_is_checked():
     for outside in ("../x.wav", "/etc/passwd", "a/../../x.wav"):
         problems = validate_text(FLOW.format(audio=outside), "jingle.yaml")
         assert [(p.line, "outside the flows folder" in p.message) for p in problems] == [(6, True)], outside
+
+
+def test_a_missing_audio_file_is_an_error_at_its_line(tmp_path):
+    folder = flows_folder(tmp_path, "prompts/jingel.wav")  # a typo: prompts/jingle.wav exists
+    [problem] = validate_paths([folder / "jingle.yaml"])
+    assert (problem.line, problem.column) == (6, 12)
+    assert "audio file 'prompts/jingel.wav' does not exist" in problem.message
+    (folder / "jingle.yaml").write_text(FLOW.format(audio="prompts/jingle.wav"))
+    assert validate_paths([folder / "jingle.yaml"]) == []
+    (folder / "jingle.yaml").write_text(FLOW.format(audio="prompts"))  # a folder is not a sound file
+    assert "does not exist" in validate_paths([folder / "jingle.yaml"])[0].message

@@ -29,6 +29,9 @@ def write_examples(folder: Path) -> dict[str, Path]:
         assert flow_id not in written, f"two examples share the id {flow_id}"
         written[flow_id] = folder / f"{flow_id}.yaml"
         written[flow_id].write_text(text, encoding="utf-8")
+        for audio in re.findall(r"^\s*audio: (\S+)$", text, re.M):  # the examples' prompt files exist
+            (folder / audio).parent.mkdir(parents=True, exist_ok=True)
+            (folder / audio).write_bytes(b"RIFF")
     return written
 
 

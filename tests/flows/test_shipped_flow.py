@@ -22,6 +22,9 @@ STRANGER = "+15557770000"
 CONTACT = "+15550100200"
 OPEN = datetime.fromisoformat("2026-11-18T11:00:00+00:00").timestamp()  # Wednesday, London office hours
 CLOSED = datetime.fromisoformat("2026-11-18T20:00:00+00:00").timestamp()
+# Settings that can text (the shipped flow reads the links aloud instead when it cannot)
+CAN_TEXT = {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "+15550001111",
+            "PUBLIC_BASE_URL": "https://ivr.example.com"}
 CHRISTMAS = datetime.fromisoformat("2026-12-25T11:00:00+00:00").timestamp()
 
 
@@ -160,14 +163,15 @@ def test_cli_simulate_rejects_bad_turn():
 
 def test_cli_interactive_console():
     out = subprocess.run([sys.executable, "-m", "ivr", "simulate", str(FLOW_PATH), "--caller", STRANGER],
-                         cwd=ROOT, input="1\n", capture_output=True, text=True, timeout=60)
+                         cwd=ROOT, input="1\n", capture_output=True, text=True, timeout=60,
+                         env={**os.environ, **CAN_TEXT})
     assert out.returncode == 0, out.stderr
     assert "[job] sms " + STRANGER in out.stdout
 
 
 def test_cli_interactive_console_enqueue_records_the_call(redis_conn, redis_url, tmp_path):
     """`ivr simulate --enqueue` typed at the console goes through call_session: the call and its job are recorded."""
-    env = {**os.environ, "REDIS_URL": redis_url, "IVR_DATA_DIR": str(tmp_path)}
+    env = {**os.environ, **CAN_TEXT, "REDIS_URL": redis_url, "IVR_DATA_DIR": str(tmp_path)}
     out = subprocess.run([sys.executable, "-m", "ivr", "simulate", str(FLOW_PATH), "--caller", STRANGER, "--enqueue"],
                          cwd=ROOT, input="1\n", capture_output=True, text=True, timeout=60, env=env)
     assert out.returncode == 0, out.stderr
@@ -175,3 +179,39 @@ def test_cli_interactive_console_enqueue_records_the_call(redis_conn, redis_url,
     [record] = CallStore(redis_conn).recent()
     assert (record.channel, record.caller) == ("simulator", STRANGER) and record.ended_at is not None
     assert [f["kind"] for f in FollowupStore(redis_conn).many(record.jobs)] == ["sms"]
+
+
+@pytest.mark.parametrize("turns", [["1"], ["2"], ["9", "9", "9"]])
+def test_links_are_read_aloud_twice_when_they_cannot_be_texted(flow, turns):
+    from ivr.capabilities import flags
+    from ivr.settings import Settings
+
+    t = run_script(flow, turns, caller=STRANGER, at=OPEN, capabilities=flags(Settings()))  # no SMS provider
+    assert t.jobs == []
+    spoken = t.said[-2]
+    assert spoken.count("support. dot. skype. dot. com") == 2 and "text message" not in spoken.replace(
+        "cannot send text messages", "")
+    assert t.state["outcome"] == "support_links_read"
+
+
+def test_links_are_texted_when_the_settings_can(flow):
+    from ivr.capabilities import flags
+    from ivr.settings import Settings
+
+    able = flags(Settings(twilio_account_sid="AC1", twilio_auth_token="t", twilio_from_number="+15550001111",
+                          public_base_url="https://ivr.example.com"))
+    assert jobs(run_script(flow, ["1"], caller=STRANGER, at=OPEN, capabilities=able)) == [("sms", STRANGER)]
+    assert jobs(run_script(flow, ["2"], caller=STRANGER, at=OPEN, capabilities=able)) == [("chat", STRANGER)]
+
+
+def test_validate_warns_about_follow_ups_the_settings_cannot_deliver():
+    from click.testing import CliRunner
+
+    from ivr.cli import main
+
+    bare = CliRunner().invoke(main, ["validate", str(FLOW_PATH)], env=dict.fromkeys(CAN_TEXT, ""))
+    assert bare.exit_code == 0
+    assert f"{FLOW_PATH}:" in bare.output and "warning: follow-up kind 'sms' cannot be delivered" in bare.output
+    assert "TWILIO_FROM_NUMBER" in bare.output
+    able = CliRunner().invoke(main, ["validate", str(FLOW_PATH)], env=CAN_TEXT)
+    assert able.exit_code == 0 and "warning" not in able.output

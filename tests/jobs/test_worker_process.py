@@ -75,7 +75,8 @@ def test_burst_worker_process_and_calls_listing(harness, settings, redis_server,
     assert (call["id"], call["channel"], call["caller"], call["outcome"]) == (
         "p-1", "sip", "+442079460001", "support_links_sent")
     assert call["started_at"] == 1_790_000_000.0
-    assert call["path"] == ["screen_caller", "not_skype", "main_menu", "send_support_links", "goodbye"]
+    assert call["path"] == ["screen_caller", "not_skype", "main_menu", "support_links_route", "send_support_links",
+                           "goodbye"]
     assert [(j["kind"], j["status"]) for j in call["jobs"]] == [("sms", "delivered")]
     text = subprocess.run([*CLI, "calls"], cwd=ROOT, env=env, check=True, timeout=60, capture_output=True,
                           text=True).stdout

@@ -65,7 +65,7 @@ def run_flow_call(flow_ivr, redis_conn, tmp_path, scenario, timeout=60, server=N
     return record
 
 
-SUPPORT_PATH = ["screen_caller", "not_skype", "main_menu", "send_support_links", "goodbye"]
+SUPPORT_PATH = ["screen_caller", "not_skype", "main_menu", "support_links_route", "send_support_links", "goodbye"]
 
 
 def test_digit_1_by_rfc2833_sends_the_support_links(flow_ivr, redis_conn, tmp_path):
@@ -103,7 +103,7 @@ def test_silence_until_the_retries_run_out(flow_ivr, redis_conn, tmp_path):
     # SIPp's caller audio lasts 7 s; keep the no-RTP teardown out of the way of this long call
     record = run_flow_call(flow_ivr, redis_conn, tmp_path, "uac_silence.xml", timeout=150,
                            server={"no_rtp_timeout": 150})
-    assert record.path[-3:] == ["main_menu", "send_links_anyway", "goodbye"]
+    assert record.path[-4:] == ["main_menu", "links_anyway_route", "send_links_anyway", "goodbye"]
     assert record.outcome == "support_links_sent" and job_kinds(redis_conn, record.id) == ["sms"]
 
 

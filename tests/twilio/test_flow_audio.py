@@ -74,3 +74,13 @@ def test_sip_prompts_play_no_audio_from_outside_the_flows_folder(settings, flows
             library.wav_path(audio=outside)
     with pytest.raises(PromptError):  # no flows folder: no audio files at all
         PromptLibrary(settings.data_dir / "prompts").wav_path(audio="prompts/hello.wav")
+
+
+def test_say_mode_plays_an_audio_only_prompt_served_by_the_app(make_app, settings, flows):
+    """docs/flows.md promised it; Twilio got <Response><Hangup/></Response> for an audio-only say step."""
+    assert settings.twilio_prompt_mode == "say"
+    client = make_app(settings.with_overrides(flows_dir=flows)).test_client()
+    answered = TwilioCall(SignedPoster(FlaskTransport(client))).answer("/twilio/voice?flow=jingle")
+    assert answered.verbs() == ["Play", "Hangup"]
+    served = client.get(answered.find("Play").text)
+    assert served.status_code == 200 and served.data[:4] == b"RIFF"

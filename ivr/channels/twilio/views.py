@@ -148,6 +148,9 @@ def _render(actions: list, next_turn: int, settings) -> Response:
     policy = PhonePolicy.from_settings(settings)
     if settings.twilio_prompt_mode == "play":
         return twiml(voice.render(actions, urls, lambda say: _play_url(say, settings), policy))
+    if any(isinstance(a, Say) and a.audio for a in actions):  # a flow's audio file is <Play>ed in say mode too
+        return twiml(voice.render(actions, urls, lambda say: _play_url(say, settings) if say.audio else None,
+                                  policy))
     return twiml(_render_said(tuple(a for a in actions if isinstance(a, voice.VISIBLE)), urls, policy))
 
 

@@ -1,8 +1,8 @@
 """branch: the first rule whose conditions all hold picks the next step; `otherwise` catches the rest.
 
 Conditions: a variable (equals / not_equals / in / matches / empty), the caller number (exact, prefix,
-or membership of a named contact list), the channel, the day of week, a time-of-day range, or a date,
-in the flow's time zone.
+or membership of a named contact list), what the installation can deliver (`can: sms`), the channel,
+the day of week, a time-of-day range, or a date, in the flow's time zone.
 """
 from __future__ import annotations
 
@@ -17,6 +17,11 @@ from .base import Context, Outcome, Spec, Step
 
 def _as_list(value: Any) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+def _can(capabilities: dict[str, bool], names: list[str]) -> bool:
+    """Every named capability works; a call that was told none (an old state, a bare test) assumes they all do."""
+    return not capabilities or all(capabilities.get(name, False) for name in names)
 
 
 class Rule:
@@ -50,6 +55,8 @@ class Rule:
             lists = _as_list(when["caller_in"])
             if not any(caller in ctx.flow.contacts.get(name, ()) for name in lists):
                 return False
+        if "can" in when and not _can(state.get("capabilities") or {}, _as_list(when["can"])):
+            return False
         if "channel" in when and state["channel"] not in _as_list(when["channel"]):
             return False
         if "days" in when and DAYS[local.weekday()] not in [d.lower()[:3] for d in _as_list(when["days"])]:
