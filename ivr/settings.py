@@ -81,6 +81,8 @@ class Settings:
         "offer support by phone. For Skype's own help, please visit support dot skype dot com. Goodbye.")
     fallback_sms: str = ("Sorry, we are having technical difficulties. This number is not Skype. "
                          "For Skype's own help, visit https://support.skype.com")
+    # Names of the variables the environment set (from_env fills it): tells "unset" from "set to the default"
+    from_environment: frozenset[str] = frozenset()
 
     _ENV = {
         "data_dir": "IVR_DATA_DIR", "flows_dir": "IVR_FLOWS_DIR", "default_flow": "IVR_DEFAULT_FLOW",
@@ -138,8 +140,14 @@ class Settings:
                 values[f.name] = tuple(p.strip() for p in raw.split(",") if p.strip())
             else:
                 values[f.name] = raw
+        values["from_environment"] = frozenset(n for n in cls._ENV.values() if n in env)
         values.update(overrides)
         return cls(**values)
+
+    @classmethod
+    def env_name(cls, field_name: str) -> str:
+        """The environment variable that sets `field_name` (e.g. "smtp_host" -> "SMTP_HOST")."""
+        return cls._ENV.get(field_name, "")
 
     def with_overrides(self, **overrides) -> Settings:
         return replace(self, **overrides)
