@@ -85,8 +85,6 @@ class Settings:
         "offer support by phone. For Skype's own help, please visit support dot skype dot com. Goodbye.")
     fallback_sms: str = ("Sorry, we are having technical difficulties. This number is not Skype. "
                          "For Skype's own help, visit https://support.skype.com")
-    # Names of the variables the environment set (from_env fills it): tells "unset" from "set to the default"
-    from_environment: frozenset[str] = frozenset()
 
     _ENV = {
         "data_dir": "IVR_DATA_DIR", "flows_dir": "IVR_FLOWS_DIR", "default_flow": "IVR_DEFAULT_FLOW",
@@ -145,9 +143,16 @@ class Settings:
                 values[f.name] = tuple(p.strip() for p in raw.split(",") if p.strip())
             else:
                 values[f.name] = raw
-        values["from_environment"] = frozenset(n for n in cls._ENV.values() if n in env)
         values.update(overrides)
-        return cls(**values)
+        made = cls(**values)
+        # Not a field (describe() and capabilities() list the fields): which variables the environment set
+        object.__setattr__(made, "_from_environment", frozenset(n for n in cls._ENV.values() if n in env))
+        return made
+
+    @property
+    def from_environment(self) -> frozenset[str]:
+        """Names of the variables the environment set: tells "unset" from "set to its default" (SMTP_HOST)."""
+        return getattr(self, "_from_environment", frozenset())
 
     @classmethod
     def env_name(cls, field_name: str) -> str:
@@ -155,7 +160,9 @@ class Settings:
         return cls._ENV.get(field_name, "")
 
     def with_overrides(self, **overrides) -> Settings:
-        return replace(self, **overrides)
+        made = replace(self, **overrides)
+        object.__setattr__(made, "_from_environment", self.from_environment)
+        return made
 
 
 # Features a setting can be needed by (capabilities(settings) in ivr/capabilities.py checks them).
