@@ -145,19 +145,11 @@ class Settings:
                 values[f.name] = raw
         values.update(overrides)
         made = cls(**values)
-        # Not a field (describe() and capabilities() list the fields): which variables the environment set
         object.__setattr__(made, "_from_environment", frozenset(n for n in cls._ENV.values() if n in env))
         return made
 
-    @property
-    def from_environment(self) -> frozenset[str]:
-        """Names of the variables the environment set: tells "unset" from "set to its default" (SMTP_HOST)."""
-        return getattr(self, "_from_environment", frozenset())
-
-    @classmethod
-    def env_name(cls, field_name: str) -> str:
-        """The environment variable that sets `field_name` (e.g. "smtp_host" -> "SMTP_HOST")."""
-        return cls._ENV.get(field_name, "")
+    # The variables the environment set ("unset" is not "set to its default"): an attribute, not a field
+    from_environment = property(lambda self: getattr(self, "_from_environment", frozenset()))
 
     def with_overrides(self, **overrides) -> Settings:
         made = replace(self, **overrides)

@@ -29,13 +29,13 @@ def _safe_next(target: str | None) -> str:
     """Only redirect to a path on this site after login (never to another host)."""
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
         return target
-    return url_for("flows.index")
+    return url_for("home.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("flows.index"))
+        return redirect(url_for("home.index"))
     if request.method == "GET":
         return render_template("login.html")
     name = request.form.get("username", "").strip()
@@ -70,11 +70,6 @@ def logout():
     session.clear()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))
-
-
-@bp.get("/")
-def home():
-    return redirect(url_for("flows.index"))
 
 
 SECRET_WORDS = ("password", "token", "secret", "key")

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from twilio.base.exceptions import TwilioRestException
 
+from ivr.jobs.email import smtp_configured
 from ivr.settings import Settings
 from ivr.system.plain_errors import network_error
 
@@ -69,11 +70,6 @@ def public_url(s: Settings) -> Item:
                     "logins would cross the internet unencrypted; use https.", names)
     return Item("public_url", title, State.OK, f"PUBLIC_BASE_URL={s.public_base_url}: Twilio signatures and chat links "
                 "use it.", names)
-
-
-def smtp_configured(s: Settings) -> bool:
-    """SMTP_HOST's default is localhost, which may be any program: only an explicit setting counts."""
-    return "SMTP_HOST" in s.from_environment or s.smtp_host != "localhost"
 
 
 def smtp(s: Settings) -> Item:

@@ -29,6 +29,7 @@ class CallRecord:
     outcome: str = ""
     path: list[str] = field(default_factory=list)
     jobs: list[str] = field(default_factory=list)
+    followups_failed: int = 0  # follow-ups that failed or were refused (FollowupStore.record counts them)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -101,6 +102,7 @@ class CallStore:
             ended_at=float(data["ended_at"]) if data.get("ended_at") else None,
             outcome=data.get("outcome", ""), path=json.loads(data.get("path") or "[]"),
             jobs=list(dict.fromkeys(as_text(j) for j in jobs)),  # a replayed turn may list a job twice
+            followups_failed=int(data.get("followups_failed") or 0),
         )
 
     def timeline(self, call_id: str) -> list[dict]:

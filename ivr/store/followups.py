@@ -41,6 +41,7 @@ return 1
 """
 
 _RECORD = """
+local previous = redis.call('HGET', KEYS[1], 'status')
 local raw = redis.call('HGET', KEYS[1], 'attempts')
 local note = '{"at":' .. ARGV[2] .. ',"status":' .. cjson.encode(ARGV[1]) .. ',"detail":' .. cjson.encode(ARGV[3]) .. '}'
 local attempts
@@ -48,6 +49,14 @@ if raw == false or raw == '[]' or raw == '' then attempts = '[' .. note .. ']'
 else attempts = string.sub(raw, 1, -2) .. ',' .. note .. ']' end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updated_at', ARGV[2], 'attempts', attempts, 'detail', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
+local bad = ARGV[1] == 'failed' or ARGV[1] == 'refused'
+if bad or ARGV[1] == 'retrying' then redis.call('ZADD', KEYS[2], ARGV[2], ARGV[5])
+else redis.call('ZREM', KEYS[2], ARGV[5]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[2]) - tonumber(ARGV[4]))
+local was_bad = previous == 'failed' or previous == 'refused'
+if bad and not was_bad and redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('HINCRBY', KEYS[3], 'followups_failed', 1)
+end
 """
 
 
@@ -95,8 +104,17 @@ class FollowupStore:
         return bool(self._begin(keys=[keys.followup(job_id)], args=args))
 
     def record(self, job_id: str, status: Status, *, at: float, detail: str = "") -> None:
-        """Finish an attempt with `status` and append it (time, status, detail) to the attempt list."""
-        self._record(keys=[keys.followup(job_id)], args=[str(status), repr(float(at)), detail, self.retention])
+        """Finish an attempt with `status` and append it (time, status, detail) to the attempt list; a failed,
+        retrying or refused follow-up is listed in `troubled` and counted on its call's record."""
+        call_id = as_text(self.conn.hget(keys.followup(job_id), "call_id") or b"")
+        call_key = keys.call(call_id) if call_id else ""  # no call: EXISTS '' is 0, nothing counted
+        self._record(keys=[keys.followup(job_id), keys.FOLLOWUPS_TROUBLED, call_key],
+                     args=[str(status), repr(float(at)), detail, self.retention, job_id])
+
+    def troubled(self, limit: int = 20) -> list[dict]:
+        """Follow-ups that failed, are retrying or were refused, newest first, with their reason (`detail`)."""
+        ids = [as_text(i) for i in self.conn.zrevrange(keys.FOLLOWUPS_TROUBLED, 0, max(limit, 1) - 1)]
+        return [f for f in self.many(ids) if f.get("status") != "unknown"]
 
     def many(self, job_ids: list[str]) -> list[dict]:
         with self.conn.pipeline(transaction=False) as p:

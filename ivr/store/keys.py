@@ -61,6 +61,9 @@ def followup(job_id: str) -> str:
     return f"{PREFIX}followup:{job_id}"  # hash: kind, call_id, status, attempts, detail, times
 
 
+FOLLOWUPS_TROUBLED = f"{PREFIX}followups:troubled"  # zset: job ids now failed, retrying or refused, by last update
+
+
 # Flows
 FLOW_IDS = f"{PREFIX}flows"  # set of flow ids that have revisions
 
