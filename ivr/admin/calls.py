@@ -34,7 +34,18 @@ def parse_day(text: str | None, end: bool = False) -> float | None:
 def filter_from(args) -> CallFilter:
     return CallFilter(start=parse_day(args.get("from")), end=parse_day(args.get("to"), end=True),
                       channel=args.get("channel", "").strip(), caller=args.get("caller", "").strip(),
-                      outcome=args.get("outcome", "").strip(), step=args.get("step", "").strip())
+                      outcome=args.get("outcome", "").strip(), step=args.get("step", "").strip(),
+                      followup=args.get("followup", "").strip())
+
+
+def delivery_state(jobs: list[dict]) -> str:
+    """The call's follow-ups in one word: "failed" (any failed or refused), "pending", "delivered", or ""."""
+    statuses = {j.get("status") for j in jobs}
+    if statuses & {"failed", "refused"}:
+        return "failed"
+    if statuses - {"delivered"}:
+        return "pending"
+    return "delivered" if statuses else ""
 
 
 @bp.get("/")
@@ -102,7 +113,8 @@ def show(call_id: str):
     folder = recordings.folder_in(settings().data_dir)
     found = [(i, reference, recordings.resolve(reference, folder, call_id))
              for i, reference in enumerate(recordings_of(timeline))]
-    return render_template("calls/show.html", call=call, entries=entries, jobs=jobs, recordings=found)
+    return render_template("calls/show.html", call=call, entries=entries, jobs=jobs, recordings=found,
+                           delivery=delivery_state(jobs))
 
 
 @bp.get("/<call_id>/recordings/<int:index>")

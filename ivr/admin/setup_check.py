@@ -49,21 +49,29 @@ def _walk(node: object):
             yield from _walk(value)
 
 
-def flow_needs(settings: Settings) -> set[str]:
-    """The items the flows in IVR_FLOWS_DIR depend on: SIP prompts always need espeak-ng and the data dir."""
-    needs = {"secret_key", "data_dir", "espeak_ng", "sip"}
+def flow_uses(settings: Settings) -> set[str]:
+    """The follow-up kinds the flows in IVR_FLOWS_DIR queue, plus "audio" when one plays an audio file."""
+    uses: set[str] = set()
     for path in sorted(Path(settings.flows_dir).glob("*.yaml")):
         try:
             data = yaml.safe_load(path.read_text())
         except (OSError, yaml.YAMLError):
             continue  # `ivr validate` reports a broken flow; it needs nothing we could check
         for node in _walk(data):
-            kind = node.get("kind")
-            if kind == "callback":
-                needs.add("twilio" if settings.callback_channel == "twilio" else "sip")
-            needs |= KIND_NEEDS.get(kind, set()) if isinstance(kind, str) else set()
+            if isinstance(node.get("kind"), str):
+                uses.add(node["kind"])
             if isinstance(node.get("audio"), str):
-                needs.add("sox")
+                uses.add("audio")
+    return uses
+
+
+def flow_needs(settings: Settings) -> set[str]:
+    """The items the flows in IVR_FLOWS_DIR depend on: SIP prompts always need espeak-ng and the data dir."""
+    needs = {"secret_key", "data_dir", "espeak_ng", "sip"}
+    for use in flow_uses(settings):
+        if use == "callback":
+            needs.add("twilio" if settings.callback_channel == "twilio" else "sip")
+        needs |= KIND_NEEDS.get(use, set()) | ({"sox"} if use == "audio" else set())
     return needs
 
 

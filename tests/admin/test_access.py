@@ -130,5 +130,14 @@ def test_audit_records_who_did_what(admin, redis_conn):
 
 def test_configuration_shown_to_admins_without_secrets(admin, viewer):
     page = admin.get("/settings").text
-    assert "flows_dir" in page and "test-secret" not in page and "secret_key</th><td class=\"mono\">set" in page
+    assert "IVR_FLOWS_DIR" in page and "test-secret" not in page
+    assert 'IVR_SECRET_KEY</th>\n    <td class="mono">set' in page
     assert 'id="configuration"' not in viewer.get("/settings").text
+
+
+def test_settings_page_names_variables_and_marks_what_is_unset_and_needed(admin):
+    """Issue 19: the real variable names (IVR_ prefixes kept); an empty setting the shipped flow needs is marked."""
+    page = admin.get("/settings").text
+    assert 'data-env="TWILIO_AUTH_TOKEN" class="needed"' in page  # the flow texts links; no token, no SMS
+    assert "needed by sms, chat" in page.split('data-env="TWILIO_ACCOUNT_SID"')[1].split("</tr>")[0]
+    assert 'data-env="IVR_SIP_PORT"' in page and "unset" in page.split('data-env="IVR_SIP_PORT"')[1][:400]

@@ -8,6 +8,7 @@ from rq import Queue
 
 from ivr import jobs
 from ivr.call_session.writes import apply_write, new_write
+from ivr.store import keys
 from ivr.store.followups import FollowupStore, Status
 from ivr.store.users import Role, TokenStore
 from tests.admin.test_health import app_with, fresh_probe_cache, sip_listener  # noqa: F401 (fixtures)
@@ -76,3 +77,18 @@ def test_healthz_verbose_has_the_set_up_check_for_a_token_only(settings, redis_c
     assert items["sip"]["state"] == "ok" and "answers OPTIONS" in items["sip"]["detail"]  # a real SIP listener
     assert items["smtp"]["state"] == "not configured"
     assert body["setup"]["failing"] == ["secret_key"]  # the fixtures' "test-secret" is too short to be safe
+
+
+def test_calls_list_filters_on_follow_up_failed_and_the_call_page_says_delivery(admin, redis_conn):
+    start_call(redis_conn, "ok1", outcome="support_links_sent")
+    start_call(redis_conn, "bad1", outcome="support_links_sent")
+    followups = FollowupStore(redis_conn)
+    for call_id, status in (("ok1", Status.DELIVERED), ("bad1", Status.FAILED)):
+        followups.create(f"{call_id}:sms:1", kind="sms", call_id=call_id, at=time.time())
+        redis_conn.rpush(keys.call_jobs(call_id), f"{call_id}:sms:1")
+        followups.record(f"{call_id}:sms:1", status, at=time.time(), detail="x")
+    failed_only = admin.get("/calls/?followup=failed").text
+    assert "/calls/bad1" in failed_only and "/calls/ok1" not in failed_only and "follow-up failed" in failed_only
+    assert admin.get("/api/v1/calls?followup=failed").json["calls"][0]["id"] == "bad1"
+    assert 'id="delivery">follow-ups failed' in admin.get("/calls/bad1").text
+    assert 'id="delivery">follow-ups delivered' in admin.get("/calls/ok1").text
