@@ -151,4 +151,7 @@
     if (li) goToLine(Number(li.dataset.line));
   });
   render();
+  // Opened from the graph (?line=N), or a save that failed: the cursor goes to that line, not to line 1.
+  const wanted = Number(new URLSearchParams(location.search).get("line")) || Math.min(...errorLines);
+  if (Number.isFinite(wanted) && wanted > 0) goToLine(wanted);
 })();
