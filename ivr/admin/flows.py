@@ -199,11 +199,18 @@ def raw(flow_id: str, rev: int):
                     headers={"Content-Disposition": f'attachment; filename="{flow_id}-r{rev}.yaml"'})
 
 
+@bp.get("/import")
+@login_required
+@admin_required
+def import_preview():
+    return render_template("flows/import.html", files=svc.import_preview(_store(), settings()))
+
+
 @bp.post("/import")
 @login_required
 @admin_required
 def import_files():
-    report = svc.import_files(_store(), settings(), actor())
+    report = svc.import_files(_store(), settings(), actor(), publish=request.form.get("publish") == "1")
     for flow_id, outcome in report:
         audit("import", f"flow:{flow_id}", outcome)
         flash(f"{flow_id}: {outcome}", "error" if outcome.startswith("not") else "info")

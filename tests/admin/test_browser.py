@@ -86,8 +86,13 @@ def test_admin_journey(page, redis_conn):
     page.fill("input[name=username]", "ada")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url("**/flows/")
+    page.wait_for_url("**/flows/")  # back where the login was asked for
+    page.goto("/flows/")
+    assert page.inner_text("[data-state]") == "running from file"
     page.click("text=Import from flows/")
+    page.wait_for_selector("text=new revision, published (nothing is published yet)")  # asked first
+    assert page.locator(".diff .add").count() > 10
+    page.click("#confirm-import")
     page.wait_for_selector("text=imported as revision 1 and published")
     shot(page, "flows")
 

@@ -113,15 +113,31 @@ def test_graph_shows_every_step_and_exit(admin):
     assert text[steps["main_menu"]["line"] - 1].strip() == "main_menu:"  # clicking it opens the editor there
 
 
+def test_import_asks_first_with_the_diff_and_flow_states(admin, redis_conn, settings):
+    assert 'data-state="running from file"' in admin.get("/flows/").text
+    preview = admin.get("/flows/import").text
+    assert "new revision, published (nothing is published yet)" in preview and 'class="add">+id: ' in preview
+    store = FlowStore(redis_conn)
+    assert store.list_revisions(FLOW) == []  # asking saved nothing
+    admin.post("/flows/import", data={})  # publish unticked: a draft only
+    assert store.published_rev(FLOW) is None and len(store.list_revisions(FLOW)) == 1
+    store.publish(FLOW, 1, author="ada")
+    assert 'data-state="published revision 1"' in admin.get("/flows/").text
+    (settings.flows_dir / f"{FLOW}.yaml").write_text(shipped_yaml() + "\n# edited\n")
+    assert "new draft revision (the published one stays)" in admin.get("/flows/import").text
+    admin.post("/flows/import", data={"publish": "1"})
+    assert 'data-state="draft ahead of published"' in admin.get("/flows/").text
+
+
 def test_import_and_export(admin, redis_conn, settings):
-    admin.post("/flows/import")
+    admin.post("/flows/import", data={"publish": "1"})
     store = FlowStore(redis_conn)
     assert store.published_rev(FLOW) == 1
-    admin.post("/flows/import")
+    admin.post("/flows/import", data={"publish": "1"})
     assert len(store.list_revisions(FLOW)) == 1  # unchanged files are not imported twice
     edited = shipped_yaml().replace("Bye", "Bye")  # same text
     (settings.flows_dir / f"{FLOW}.yaml").write_text(edited + "\n# edited in git\n")
-    admin.post("/flows/import")
+    admin.post("/flows/import", data={"publish": "1"})
     assert [r.rev for r in store.list_revisions(FLOW)] == [2, 1] and store.published_rev(FLOW) == 1
     admin.post(f"/flows/{FLOW}/export")
     assert (settings.flows_dir / f"{FLOW}.yaml").read_text() == shipped_yaml()
