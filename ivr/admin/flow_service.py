@@ -7,7 +7,6 @@ on top of that a revision's `id` must be the flow it is saved under.
 from __future__ import annotations
 
 import difflib
-
 import re
 from dataclasses import dataclass
 from pathlib import Path

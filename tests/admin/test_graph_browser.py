@@ -8,8 +8,8 @@ from rq import Queue
 
 from ivr import jobs
 from ivr.call_session.writes import apply_write, new_write
-from ivr.store import analytics
 from ivr.flows import load_flow
+from ivr.store import analytics
 from tests.admin.helpers import PASSWORD, REPO
 from tests.admin.test_browser import CHROMIUM_ARGS, browser, server  # noqa: F401 (fixtures)
 
