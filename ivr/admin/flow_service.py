@@ -44,7 +44,15 @@ def validate(settings: Settings, flow_id: str, text: str) -> list[Problem]:
 
 
 def problem_dicts(problems: list[Problem]) -> list[dict]:
-    return [{"line": p.line, "column": p.column, "message": p.message, "text": str(p)} for p in problems]
+    """Problems as the editor and the API show them, each consequence right after its cause: steps unreachable
+    because a reference names no step follow from that reference (`follows`: the cause's index in the list)."""
+    causes = [p for p in problems if "unknown step" in p.message]
+    follow = [p for p in problems if causes and "unreachable step" in p.message]
+    ordered = [p for p in problems if p not in follow]
+    first = ordered.index(causes[0]) if causes else -1
+    ordered[first + 1:first + 1] = follow
+    return [{"line": p.line, "column": p.column, "message": p.message, "text": str(p),
+             "follows": first if p in follow else None} for p in ordered]
 
 
 def save(store: FlowStore, settings: Settings, flow_id: str, text: str, message: str, author: str) -> int:

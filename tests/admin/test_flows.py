@@ -159,3 +159,13 @@ def test_large_flows_fit_but_other_posts_keep_the_small_limit(admin):
     assert admin.post(f"/flows/{FLOW}/validate", json={"yaml": big}).json["ok"] is True
     assert admin.post(f"/flows/{FLOW}/save", data={"yaml": big, "message": "big"}).status_code == 302
     assert admin.post("/settings/users", data={"username": "x", "password": "y" * 100_000}).status_code == 413
+
+
+def test_one_bad_reference_is_one_problem_with_its_consequences_under_it(admin):
+    """Issue 19: renaming a step gave 14 problems in a flat list; the unreachable steps follow from the reference."""
+    bad = shipped_yaml().replace("\n  main_menu:", "\n  main_menuX:")
+    problems = admin.post(f"/flows/{FLOW}/validate", json={"yaml": bad}).json["problems"]
+    assert "unknown step 'main_menu'" in problems[0]["message"] and problems[0]["follows"] is None
+    assert len(problems) > 5 and all(p["follows"] == 0 for p in problems[1:])
+    page = admin.post(f"/flows/{FLOW}/save", data={"yaml": bad, "message": "x"}).text
+    assert "1 problem(s) (+" in page and 'class="follows"' in page
