@@ -64,9 +64,10 @@ def hbars(items: list[tuple[str, float]], fmt=lambda v: f"{v:g}", max_value: flo
     for i, (label, value) in enumerate(items):
         y = i * row
         w = max(value / peak * (width - label_width - 70), 0)
+        fill = colours[i] if colours else colour(i)
         parts.append(f'<text class="bar-label" x="{label_width - 8}" y="{y + 16}" text-anchor="end">'
                      f'{escape(label)}</text><rect x="{label_width}" y="{y + 4}" width="{w:.1f}" height="16" rx="3" '
-                     f'fill="{colours[i] if colours else colour(i)}"/><text class="bar-value" x="{label_width + w + 6:.1f}" y="{y + 16}">'
+                     f'fill="{fill}"/><text class="bar-value" x="{label_width + w + 6:.1f}" y="{y + 16}">'
                      f'{escape(fmt(value))}</text>')
     height = len(items) * row + 6
     return Markup(f'<svg class="chart hbars" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
