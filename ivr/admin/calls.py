@@ -92,8 +92,18 @@ def describe(entry: dict) -> tuple[str, str]:
         "transfer_result": lambda: f"transfer {'answered' if data.get('ok') else 'failed'} {data.get('reason', '')}",
         "record": lambda: f"recording (up to {data.get('max_length')} s)",
         "recording_done": lambda: f"recorded {data.get('duration')} s",
+        "heard": lambda: _heard(data),
     }.get(kind, lambda: _fmt(data))
     return kind, text()
+
+
+def _heard(data: dict) -> str:
+    """A prompt as the caller heard it (SIP): from its first packet to its end or the barge-in."""
+    said = data.get("text") or f"[audio {data.get('audio')}]"
+    if data.get("ended_at") is None:
+        return f"heard “{said}” (until the hang-up)"
+    seconds = float(data["ended_at"]) - float(data["started_at"])
+    return f"heard “{said}” for {seconds:.1f} s" + (" (barged in)" if data.get("barged_in") else "")
 
 
 def _fmt(data: dict) -> str:

@@ -47,6 +47,12 @@ if redis.call('HEXISTS', KEYS[1], 'ended_at') == 1 then return 2 end
 return 1
 """
 
+# A finished call's end moves later (never earlier): the caller still heard its last prompt after the turn.
+_EXTEND_END = """
+local ended = redis.call('HGET', KEYS[1], 'ended_at')
+if ended and tonumber(ended) < tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'ended_at', ARGV[1]) end
+"""
+
 
 class CallStore:
     def __init__(self, conn: redis.Redis, retention: int = keys.CALL_RETENTION):
@@ -65,6 +71,11 @@ class CallStore:
     def advance_status(self, call_id: str, status: str, rank: int, *, duration: str, at: float) -> int:
         """The provider's status of the call, if it ranks above the recorded one (see _ADVANCE_STATUS)."""
         return int(self._advance_status(keys=[keys.call(call_id)], args=[status, rank, duration, repr(float(at))]))
+
+    def extend_end(self, call_id: str, at: float) -> None:
+        """The call ended at `at` as its caller heard it (SIP: the goodbye prompt's last packet), if it had
+        ended earlier by the flow's turn: durations from the real answer to the real hang-up."""
+        self.conn.eval(_EXTEND_END, 1, keys.call(call_id), repr(float(at)))
 
     def _write(self, call_id: str, pipe, **parts) -> None:
         self._writer.apply({"call_id": call_id, **parts}, pipe=pipe)

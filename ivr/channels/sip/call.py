@@ -77,6 +77,7 @@ class SipCall:
         self.ended: asyncio.Future = loop.create_future()  # result: reason
         self._digit_waiter: asyncio.Future = loop.create_future()
         self.transfer_progress: asyncio.Future | None = None
+        self.heard: list[dict] = []  # prompts as the caller heard them since the last turn (take_heard)
 
     # --- fed by the server ---------------------------------------------------------------
     def on_digit(self, digit: str) -> None:
@@ -118,13 +119,24 @@ class SipCall:
         except (PromptError, OSError):
             frames = await self.prompts.frames(self.stream.payload_type, text="Sorry, this message is unavailable.")
         self._check()
-        finished = self.stream.play(frames)
+        heard = {"text": text[:200], "audio": audio}
+        finished = self.stream.play(frames, heard)
         waits = (finished, self._next_digit()) if barge_in else (finished,)
-        done = await self._first(*waits)
-        if finished in done:
-            return finished.result()
+        try:
+            done = await self._first(*waits)
+        finally:  # a hang-up mid-prompt is heard too, up to the hang-up
+            if "started_at" in heard:
+                self.heard.append(heard)
+        if finished in done and finished.result():
+            return True
         self.stream.stop_playback()  # barge-in
+        heard["barged_in"] = True
         return False
+
+    def take_heard(self) -> list[dict]:
+        """The prompts played since the last call, each with the times its audio started and ended."""
+        taken, self.heard = self.heard, []
+        return taken
 
     async def gather(self, max_digits: int = 1, timeout: float = 5.0, inter_digit_timeout: float = 3.0,
                      finish_on_key: str = "", min_digits: int = 1) -> str:

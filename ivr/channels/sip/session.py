@@ -43,6 +43,16 @@ async def render(call: SipCall, actions: list) -> E.Event | None:
     return None
 
 
+def _keep_heard(session, call: SipCall) -> None:
+    """Hand the prompts' start and end times to the session (in a worker thread: it writes to Redis)."""
+    heard, keep = call.take_heard(), getattr(session, "heard", None)
+    if heard and keep is not None:
+        try:
+            keep(call.call_id, heard)
+        except Exception:  # a timeline note must never end a live call
+            log.exception("call %s: could not keep the prompts' times", call.call_id)
+
+
 def flow_app(session, flow_id: str | None = None):
     """The SipServer application that runs calls through `session` (channel "sip")."""
 
@@ -61,6 +71,7 @@ def flow_app(session, flow_id: str | None = None):
                 event = await render(call, actions)
             except CallEnded:
                 event = E.HungUp(at=time.time())
+            await asyncio.to_thread(_keep_heard, session, call)
             if event is None:
                 return
             turn += 1
