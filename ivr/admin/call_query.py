@@ -109,14 +109,17 @@ def live_calls(conn: redis.Redis) -> list[dict]:
         for call_id in ids:
             p.hmget(keys.call(call_id), *FIELDS)
             p.hget(keys.call_state(call_id), sessions.BLOB)
+            p.get(keys.call_playing(call_id))
         fetched = p.execute()
     rows = []
-    for values, state in zip(fetched[::2], fetched[1::2]):
+    for values, state, playing in zip(fetched[::3], fetched[1::3], fetched[2::3]):
         if values[0] is None:
             continue
         row = _row(values)
         blob = json.loads(state) if state else {}
         row["step"] = ((blob.get("state") or {}).get("step")) or (row["path"][-1] if row["path"] else "")
         row["waiting"] = (blob.get("state") or {}).get("waiting") or ""
+        prompt = json.loads(playing) if playing else None  # SIP: what the caller hears right now
+        row["playing"] = (prompt.get("text") or f"[audio {prompt.get('audio')}]") if prompt else ""
         rows.append(row)
     return sorted(rows, key=lambda r: r["started_at"] or 0)

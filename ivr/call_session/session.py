@@ -103,6 +103,14 @@ class CallSession:
         except UNAVAILABLE as exc:
             log.warning("call %s: prompt times not kept (Redis: %s)", call_id, exc)
 
+    def playing(self, call_id: str, prompt: dict | None) -> None:
+        """What the caller hears right now (None: nothing), for the live view. Best effort, like `heard`."""
+        try:
+            with self.health.guard():
+                CallStore(self.redis).set_playing(call_id, prompt)
+        except UNAVAILABLE:
+            pass  # the live view just shows the step
+
     def replay(self) -> int:
         """Replay the spool now (in this thread). Returns the number of entries applied."""
         return self.replayer.replay()

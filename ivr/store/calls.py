@@ -77,6 +77,13 @@ class CallStore:
         ended earlier by the flow's turn: durations from the real answer to the real hang-up."""
         self.conn.eval(_EXTEND_END, 1, keys.call(call_id), repr(float(at)))
 
+    def set_playing(self, call_id: str, prompt: dict | None) -> None:
+        """The prompt the caller hears now (the live view shows it), or None once it stopped."""
+        if prompt is None:
+            self.conn.delete(keys.call_playing(call_id))
+        else:
+            self.conn.set(keys.call_playing(call_id), json.dumps(prompt), ex=3600)
+
     def _write(self, call_id: str, pipe, **parts) -> None:
         self._writer.apply({"call_id": call_id, **parts}, pipe=pipe)
 

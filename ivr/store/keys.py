@@ -48,6 +48,10 @@ def call_jobs(call_id: str) -> str:
     return f"{PREFIX}call:{call_id}:jobs"  # list of job ids, in order
 
 
+def call_playing(call_id: str) -> str:
+    return f"{PREFIX}call:{call_id}:playing"  # string: JSON of the prompt playing now (SIP), expires after an hour
+
+
 def call_state(call_id: str) -> str:
     return f"{PREFIX}call:{call_id}:state"  # hash: version, blob (JSON engine state + recent turns)
 

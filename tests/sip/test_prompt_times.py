@@ -7,9 +7,12 @@ from __future__ import annotations
 import shutil
 import struct
 import subprocess
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import pytest
 
+from ivr.admin.call_query import live_calls
+from ivr.store import keys
 from ivr.store.calls import CallStore
 from tests.sip.conftest import free_port_range, run_sipp, sipp_counts
 from tests.sip.test_sipp_flow import flow_ivr, only_call  # noqa: F401 (fixture)
@@ -43,8 +46,14 @@ def test_prompt_stamps_match_the_rtp_capture(flow_ivr, redis_conn, tmp_path):  #
     try:
         first = dump.stderr.readline()  # "listening on lo ..." once it captures (or why it cannot)
         assert b"listening" in first, first
-        result = run_sipp("uac_digit.xml", running.port, timeout=60, cwd=tmp_path, subst={"DIGIT": "1"},
-                          extra=["-mp", str(media_port)])
+        with ThreadPoolExecutor(1) as pool:
+            sipp = pool.submit(run_sipp, "uac_digit.xml", running.port, timeout=60, cwd=tmp_path,
+                               subst={"DIGIT": "1"}, extra=["-mp", str(media_port)])
+            playing = ""
+            while not playing and not wait([sipp], timeout=0.05).done:  # the live view names the prompt playing
+                playing = next((row["playing"] for row in live_calls(redis_conn) if row["playing"]), "")
+            result = sipp.result()
+        assert playing, "the live view never showed a prompt playing"
         assert sipp_counts(result) == (1, 0), result.stdout[-2000:]
         running.wait_idle()
     finally:
@@ -58,5 +67,6 @@ def test_prompt_stamps_match_the_rtp_capture(flow_ivr, redis_conn, tmp_path):  #
         assert abs(nearest - prompt["started_at"]) < 0.1, (prompt, markers)
         assert prompt.get("ended_at", prompt["started_at"]) >= prompt["started_at"]
     assert any(p.get("barged_in") for p in heard)  # the digit cut the menu short
+    assert not redis_conn.exists(keys.call_playing(only_call(redis_conn).id))  # nothing plays after the end
     record = only_call(redis_conn)  # the duration runs to the end of the goodbye, not to the turn that said it
     assert record.ended_at >= max(p.get("ended_at", 0) for p in heard) - 0.001

@@ -78,6 +78,7 @@ class SipCall:
         self._digit_waiter: asyncio.Future = loop.create_future()
         self.transfer_progress: asyncio.Future | None = None
         self.heard: list[dict] = []  # prompts as the caller heard them since the last turn (take_heard)
+        self.on_playing = None  # called with the prompt when it starts and with None when it stops (live view)
 
     # --- fed by the server ---------------------------------------------------------------
     def on_digit(self, digit: str) -> None:
@@ -122,9 +123,11 @@ class SipCall:
         heard = {"text": text[:200], "audio": audio}
         finished = self.stream.play(frames, heard)
         waits = (finished, self._next_digit()) if barge_in else (finished,)
+        self._playing(heard)
         try:
             done = await self._first(*waits)
         finally:  # a hang-up mid-prompt is heard too, up to the hang-up
+            self._playing(None)
             if "started_at" in heard:
                 self.heard.append(heard)
         if finished in done and finished.result():
@@ -132,6 +135,10 @@ class SipCall:
         self.stream.stop_playback()  # barge-in
         heard["barged_in"] = True
         return False
+
+    def _playing(self, prompt: dict | None) -> None:
+        if self.on_playing is not None:
+            self.on_playing(None if prompt is None else {"text": prompt["text"], "audio": prompt["audio"]})
 
     def take_heard(self) -> list[dict]:
         """The prompts played since the last call, each with the times its audio started and ended."""

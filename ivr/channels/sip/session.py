@@ -53,11 +53,34 @@ def _keep_heard(session, call: SipCall) -> None:
             log.exception("call %s: could not keep the prompts' times", call.call_id)
 
 
+class PlayingNotes:
+    """Tells the session which prompt plays now, in order (each write waits for the one before), off the loop."""
+
+    def __init__(self, session, call_id: str):
+        self.session, self.call_id, self.last = session, call_id, None
+
+    def __call__(self, prompt: dict | None) -> None:
+        previous, keep = self.last, getattr(self.session, "playing", None)
+        if keep is None:
+            return
+
+        async def write() -> None:
+            if previous is not None:
+                await previous
+            try:
+                await asyncio.to_thread(keep, self.call_id, prompt)
+            except Exception:  # the live view's note must never end a live call
+                log.exception("call %s: could not note the prompt playing", self.call_id)
+
+        self.last = asyncio.get_running_loop().create_task(write())
+
+
 def flow_app(session, flow_id: str | None = None):
     """The SipServer application that runs calls through `session` (channel "sip")."""
 
     async def app(call: SipCall) -> None:
         turn = 0
+        call.on_playing = PlayingNotes(session, call.call_id)
         try:
             actions = await asyncio.to_thread(
                 session.start, call_id=call.call_id, channel="sip", caller=call.caller, called=call.called,
