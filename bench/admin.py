@@ -139,7 +139,7 @@ def main() -> None:
         page = client.get("/login").text
         token = page.split('name="csrf-token" content="')[1].split('"')[0]
         client.post("/login", data={"username": "bench", "password": "bench-password", "csrf_token": token})
-        client.post("/flows/import", data={"csrf_token": token})
+        client.post("/flows/import", data={"csrf_token": token, "publish": "1"})
         some_call = "bench-000123"
         pages = ["/flows/", "/flows/skype-receptionist", "/flows/skype-receptionist/edit", "/calls/",
                  "/calls/?channel=sip", "/calls/?caller=5551", "/calls/?step=enter_callback_number",

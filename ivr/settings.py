@@ -169,10 +169,17 @@ class Settings:
             else:
                 values[f.name] = raw
         values.update(overrides)
-        return cls(**values)
+        made = cls(**values)
+        object.__setattr__(made, "_from_environment", frozenset(n for n in cls._ENV.values() if n in env))
+        return made
+
+    # The variables the environment set ("unset" is not "set to its default"): an attribute, not a field
+    from_environment = property(lambda self: getattr(self, "_from_environment", frozenset()))
 
     def with_overrides(self, **overrides) -> Settings:
-        return replace(self, **overrides)
+        made = replace(self, **overrides)
+        object.__setattr__(made, "_from_environment", self.from_environment)
+        return made
 
 
 # Features a setting can be needed by (capabilities(settings) in ivr/capabilities.py checks them).

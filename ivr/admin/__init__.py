@@ -1,7 +1,7 @@
 """The admin web app and REST API: `init_app(app)` adds login, CSRF, cookie policy, error pages and every blueprint.
 
 One blueprint per area: auth (login, users, tokens, audit), flows, calls, callbacks, chats, analytics, simulator,
-api (/api/v1/), health (/healthz, /metrics). Errors are JSON under /api/ and an HTML page elsewhere. CSRF is
+api (/api/v1/), health (/healthz, /metrics), home (/). Errors are JSON under /api/ and an HTML page elsewhere. CSRF is
 checked on every unsafe request except the Twilio webhooks (signed by Twilio instead) and API requests carrying
 a bearer token (no cookie, so no cross-site forgery).
 """
@@ -100,8 +100,8 @@ def init_app(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import analytics, api, auth, callbacks, calls, chats, flows, health, simulator
-    for module in (auth, flows, calls, callbacks, chats, analytics, simulator, api, health):
+    from . import analytics, api, auth, callbacks, calls, chats, flows, health, home, simulator
+    for module in (auth, home, flows, calls, callbacks, chats, analytics, simulator, api, health):
         app.register_blueprint(module.bp)
 
 

@@ -45,7 +45,7 @@ def openapi_document() -> dict:
         "yaml": {"type": "string"}, "message": {"type": "string"}, "publish": {"type": "boolean"}}}
     rev_body = {"type": "object", "required": ["rev"], "properties": {"rev": {"type": "integer"}}}
     call_filters = DATES + [{"name": n, "in": "query", "schema": {"type": "string"}}
-                            for n in ("channel", "caller", "outcome", "step")] + [
+                            for n in ("channel", "caller", "outcome", "step", "followup")] + [
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
         {"name": "before", "in": "query", "schema": {"type": "number"}}]
     return {

@@ -5,7 +5,6 @@ A login starts a fresh session (a new CSRF token: one planted before login is wo
 or a password change voids every session of that account (store.users' session version)."""
 from __future__ import annotations
 
-from dataclasses import fields
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
@@ -29,13 +28,13 @@ def _safe_next(target: str | None) -> str:
     """Only redirect to a path on this site after login (never to another host)."""
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
         return target
-    return url_for("flows.index")
+    return url_for("home.index")
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("flows.index"))
+        return redirect(url_for("home.index"))
     if request.method == "GET":
         return render_template("login.html")
     name = request.form.get("username", "").strip()
@@ -72,22 +71,28 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
-@bp.get("/")
-def home():
-    return redirect(url_for("flows.index"))
-
-
 SECRET_WORDS = ("password", "token", "secret", "key")
 
 
-def configuration() -> list[tuple[str, str]]:
-    """The running Settings for admins to read, secrets masked (they are set in the environment, not here)."""
+def configuration() -> list[dict]:
+    """The running Settings for admins to read, by environment variable, secrets masked (they are set in the
+    environment, not here); an empty one that a feature the flows use needs is marked."""
+    from ivr.settings import describe
+
+    from .setup_check import flow_uses
+    config = settings()
+    used = flow_uses(config) | {"twilio", "sip", "web"}
     rows = []
-    for field in fields(settings()):
-        value = getattr(settings(), field.name)
-        if any(word in field.name for word in SECRET_WORDS):
-            value = "set" if value else "not set"
-        rows.append((field.name, ", ".join(value) if isinstance(value, tuple) else str(value)))
+    for info in describe():
+        value = getattr(config, info.name)
+        empty = value in ("", None, ())
+        if any(word in info.name for word in SECRET_WORDS):
+            value = "not set" if empty else "set"
+        if info.name == "secret_key" and empty and config.environment == "development":
+            value = "generated in the data folder (development only)"
+        rows.append({"env": info.env or info.name, "value": ", ".join(value) if isinstance(value, tuple) else
+                     str(value), "help": info.help, "unset": empty and info.env not in config.from_environment,
+                     "needed_by": [f for f in info.needed_by if f in used] if empty else []})
     return rows
 
 

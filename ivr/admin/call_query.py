@@ -13,7 +13,8 @@ import redis
 
 from ivr.store import as_text, keys, sessions
 
-FIELDS = ("id", "channel", "caller", "called", "flow_id", "started_at", "ended_at", "outcome", "path")
+FIELDS = ("id", "channel", "caller", "called", "flow_id", "started_at", "ended_at", "outcome", "path",
+          "followups_failed")
 BATCH = 500
 
 
@@ -25,11 +26,12 @@ class CallFilter:
     caller: str = ""  # substring of the caller number
     outcome: str = ""
     step: str = ""  # the call's path went through this step
+    followup: str = ""  # "failed": only calls with a failed or refused follow-up
     live: bool | None = None
 
     def matches(self, values: list) -> bool:
         """Test the raw HMGET values (bytes, in FIELDS order) so non-matching calls are never decoded."""
-        _, channel, caller, _, _, _, _, outcome, path = values
+        _, channel, caller, _, _, _, _, outcome, path, failed = values
         if self.channel and (channel or b"").decode() != self.channel:
             return False
         if self.caller and self.caller.encode() not in (caller or b""):
@@ -38,7 +40,13 @@ class CallFilter:
             return False
         if self.step and json.dumps(self.step).encode() not in (path or b""):
             return False
+        if self.followup == "failed" and not int(failed or 0):
+            return False
         return True
+
+    @property
+    def narrows(self) -> bool:
+        return bool(self.channel or self.caller or self.outcome or self.step or self.followup)
 
 
 @dataclass
@@ -58,6 +66,7 @@ def _row(values: list) -> dict:
     for name in ("started_at", "ended_at"):
         row[name] = float(row[name]) if row[name] else None
     row["duration"] = (row["ended_at"] - row["started_at"]) if row["ended_at"] and row["started_at"] else None
+    row["followups_failed"] = int(row["followups_failed"] or 0)
     return row
 
 
@@ -67,7 +76,7 @@ def find_calls(conn: redis.Redis, flt: CallFilter, limit: int = 50, before: floa
     high = f"({before}" if before is not None else (f"({flt.end!r}" if flt.end is not None else "+inf")
     low = flt.start if flt.start is not None else "-inf"
     # Without a field filter every candidate matches: fetch just one page. With one, fetch in larger batches.
-    size = limit if not (flt.channel or flt.caller or flt.outcome or flt.step) else BATCH
+    size = BATCH if flt.narrows else limit
     while page.scanned < budget:
         ids = conn.zrevrangebyscore(keys.CALLS_BY_TIME, high, low, start=0, num=size, withscores=True)
         if not ids:
@@ -100,14 +109,17 @@ def live_calls(conn: redis.Redis) -> list[dict]:
         for call_id in ids:
             p.hmget(keys.call(call_id), *FIELDS)
             p.hget(keys.call_state(call_id), sessions.BLOB)
+            p.get(keys.call_playing(call_id))
         fetched = p.execute()
     rows = []
-    for values, state in zip(fetched[::2], fetched[1::2]):
+    for values, state, playing in zip(fetched[::3], fetched[1::3], fetched[2::3]):
         if values[0] is None:
             continue
         row = _row(values)
         blob = json.loads(state) if state else {}
         row["step"] = ((blob.get("state") or {}).get("step")) or (row["path"][-1] if row["path"] else "")
         row["waiting"] = (blob.get("state") or {}).get("waiting") or ""
+        prompt = json.loads(playing) if playing else None  # SIP: what the caller hears right now
+        row["playing"] = (prompt.get("text") or f"[audio {prompt.get('audio')}]") if prompt else ""
         rows.append(row)
     return sorted(rows, key=lambda r: r["started_at"] or 0)

@@ -34,7 +34,18 @@ def parse_day(text: str | None, end: bool = False) -> float | None:
 def filter_from(args) -> CallFilter:
     return CallFilter(start=parse_day(args.get("from")), end=parse_day(args.get("to"), end=True),
                       channel=args.get("channel", "").strip(), caller=args.get("caller", "").strip(),
-                      outcome=args.get("outcome", "").strip(), step=args.get("step", "").strip())
+                      outcome=args.get("outcome", "").strip(), step=args.get("step", "").strip(),
+                      followup=args.get("followup", "").strip())
+
+
+def delivery_state(jobs: list[dict]) -> str:
+    """The call's follow-ups in one word: "failed" (any failed or refused), "pending", "delivered", or ""."""
+    statuses = {j.get("status") for j in jobs}
+    if statuses & {"failed", "refused"}:
+        return "failed"
+    if statuses - {"delivered"}:
+        return "pending"
+    return "delivered" if statuses else ""
 
 
 @bp.get("/")
@@ -83,8 +94,18 @@ def describe(entry: dict) -> tuple[str, str]:
         "transfer_result": lambda: f"transfer {'answered' if data.get('ok') else 'failed'} {data.get('reason', '')}",
         "record": lambda: f"recording (up to {data.get('max_length')} s)",
         "recording_done": lambda: f"recorded {data.get('duration')} s",
+        "heard": lambda: _heard(data),
     }.get(kind, lambda: _fmt(data))
     return kind, text()
+
+
+def _heard(data: dict) -> str:
+    """A prompt as the caller heard it (SIP): from its first packet to its end or the barge-in."""
+    said = data.get("text") or f"[audio {data.get('audio')}]"
+    if data.get("ended_at") is None:
+        return f"heard “{said}” (until the hang-up)"
+    seconds = float(data["ended_at"]) - float(data["started_at"])
+    return f"heard “{said}” for {seconds:.1f} s" + (" (barged in)" if data.get("barged_in") else "")
 
 
 def _fmt(data: dict) -> str:
@@ -104,7 +125,8 @@ def show(call_id: str):
     folder = recordings.folder_in(settings().data_dir)
     found = [(i, reference, recordings.resolve(reference, folder, call_id))
              for i, reference in enumerate(recordings_of(timeline))]
-    return render_template("calls/show.html", call=call, entries=entries, jobs=jobs, recordings=found)
+    return render_template("calls/show.html", call=call, entries=entries, jobs=jobs, recordings=found,
+                           delivery=delivery_state(jobs))
 
 
 @bp.get("/<call_id>/recordings/<int:index>")

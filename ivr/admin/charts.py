@@ -10,6 +10,23 @@ def colour(index: int) -> str:
     return PALETTE[index % len(PALETTE)]
 
 
+FAILED_OUTCOMES = {"abandoned", "error", "failed"}  # the engine's own endings that are a failure
+
+
+def words(name: str) -> str:
+    """'support_links_sent' -> 'Support links sent' (outcome and step names read as words)."""
+    text = name.replace("_", " ").replace("-", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+def outcome_colour(name: str) -> str:
+    """Red for a failure, else a colour fixed by the name (the same outcome looks the same everywhere)."""
+    if name in FAILED_OUTCOMES:
+        return "#dc2626"
+    calm = ("#2563eb", "#16a34a", "#0891b2", "#7c3aed", "#64748b", "#db2777")
+    return calm[sum(map(ord, name)) % len(calm)]
+
+
 def stacked_bars(labels: list[str], series: dict[str, list[int]], height: int = 220, title: str = "") -> Markup:
     """One bar per label, stacked by series (e.g. calls per day by channel), with a legend."""
     width = max(360, 40 + len(labels) * 22)
@@ -37,7 +54,7 @@ def stacked_bars(labels: list[str], series: dict[str, list[int]], height: int = 
 
 
 def hbars(items: list[tuple[str, float]], fmt=lambda v: f"{v:g}", max_value: float | None = None,
-          label_width: int = 230) -> Markup:
+          label_width: int = 230, colours: list[str] | None = None) -> Markup:
     """Labelled horizontal bars, largest scale first (outcomes, a menu's choices, rates)."""
     if not items:
         return Markup('<p class="muted">No data in this period.</p>')
@@ -47,9 +64,10 @@ def hbars(items: list[tuple[str, float]], fmt=lambda v: f"{v:g}", max_value: flo
     for i, (label, value) in enumerate(items):
         y = i * row
         w = max(value / peak * (width - label_width - 70), 0)
+        fill = colours[i] if colours else colour(i)
         parts.append(f'<text class="bar-label" x="{label_width - 8}" y="{y + 16}" text-anchor="end">'
                      f'{escape(label)}</text><rect x="{label_width}" y="{y + 4}" width="{w:.1f}" height="16" rx="3" '
-                     f'fill="{colour(i)}"/><text class="bar-value" x="{label_width + w + 6:.1f}" y="{y + 16}">'
+                     f'fill="{fill}"/><text class="bar-value" x="{label_width + w + 6:.1f}" y="{y + 16}">'
                      f'{escape(fmt(value))}</text>')
     height = len(items) * row + 6
     return Markup(f'<svg class="chart hbars" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
@@ -58,9 +76,10 @@ def hbars(items: list[tuple[str, float]], fmt=lambda v: f"{v:g}", max_value: flo
 
 
 def _axis(left: int, top: int, plot_h: int, width: int, peak: int) -> str:
+    """Grid lines at whole numbers only, each where its value is (an empty chart: 0 and 1, not 0, 0, 1)."""
     lines = []
-    for frac in (0, 0.5, 1):
-        y = top + plot_h - frac * plot_h
+    for value in sorted({0, peak // 2, peak}):
+        y = top + plot_h - value / peak * plot_h
         lines.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}"/>'
-                     f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{round(peak * frac)}</text>')
+                     f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{value}</text>')
     return "".join(lines)

@@ -8,8 +8,9 @@ from flask import Blueprint, abort, jsonify, render_template, request
 from flask_login import login_required
 
 from ivr.store.chats import ChatStore, RoomNotFound
+from ivr.store.followups import FollowupStore
 
-from .common import actor, admin_required, redis_conn
+from .common import actor, admin_required, redis_conn, settings
 
 bp = Blueprint("chats", __name__)
 
@@ -44,7 +45,9 @@ def _post(store: ChatStore, room_id: str, author: str):
 @bp.get("/chats/")
 @login_required
 def index():
-    return render_template("chats/index.html", rooms=ChatStore(redis_conn()).rooms(200))
+    store = ChatStore(redis_conn())
+    rooms = store.rooms(200)
+    return render_template("chats/index.html", rooms=rooms, unread=store.unread([r["id"] for r in rooms], OPERATOR))
 
 
 @bp.get("/chats/<room_id>")
@@ -54,14 +57,22 @@ def room(room_id: str):
     found = store.room(room_id)
     if found is None:
         abort(404, description="no such chat room (rooms are kept 30 days after the last message)")
-    return render_template("chats/room.html", room=found, room_id=room_id, me=OPERATOR,
-                           poll_url=f"/chats/{room_id}/messages", post_url=f"/chats/{room_id}/messages")
+    store.mark_seen(room_id, OPERATOR)
+    link = settings().public_base_url.rstrip("/") + f"/chat/{found['token']}" if found.get("token") else ""
+    if link and store.room_for_token(found["token"]) is None:
+        link = ""  # expired: the caller's link no longer opens the room
+    delivery = FollowupStore(redis_conn()).get(found["job_id"]) if found.get("job_id") else None
+    return render_template("chats/room.html", room=found, room_id=room_id, me=OPERATOR, link=link,
+                           delivery=delivery, poll_url=f"/chats/{room_id}/messages",
+                           post_url=f"/chats/{room_id}/messages")
 
 
 @bp.get("/chats/<room_id>/messages")
 @login_required
 def operator_messages(room_id: str):
-    return _messages_json(ChatStore(redis_conn()), room_id, request.args.get("after", ""))
+    store = ChatStore(redis_conn())
+    store.mark_seen(room_id, OPERATOR)  # the operator has the room open
+    return _messages_json(store, room_id, request.args.get("after", ""))
 
 
 @bp.post("/chats/<room_id>/messages")

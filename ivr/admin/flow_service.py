@@ -6,6 +6,7 @@ on top of that a revision's `id` must be the flow it is saved under.
 """
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +44,15 @@ def validate(settings: Settings, flow_id: str, text: str) -> list[Problem]:
 
 
 def problem_dicts(problems: list[Problem]) -> list[dict]:
-    return [{"line": p.line, "column": p.column, "message": p.message, "text": str(p)} for p in problems]
+    """Problems as the editor and the API show them, each consequence right after its cause: steps unreachable
+    because a reference names no step follow from that reference (`follows`: the cause's index in the list)."""
+    causes = [p for p in problems if "unknown step" in p.message]
+    follow = [p for p in problems if causes and "unreachable step" in p.message]
+    ordered = [p for p in problems if p not in follow]
+    first = ordered.index(causes[0]) if causes else -1
+    ordered[first + 1:first + 1] = follow
+    return [{"line": p.line, "column": p.column, "message": p.message, "text": str(p),
+             "follows": first if p in follow else None} for p in ordered]
 
 
 def save(store: FlowStore, settings: Settings, flow_id: str, text: str, message: str, author: str) -> int:
@@ -65,6 +74,13 @@ class FlowSummary:
     latest_author: str
     latest_at: float | None
     has_file: bool
+
+    @property
+    def state(self) -> str:
+        """What answers calls: "published revision N", "draft ahead of published", "running from file"."""
+        if self.published is not None:
+            return "draft ahead of published" if self.draft else f"published revision {self.published}"
+        return "running from file" if self.has_file else "not published"
 
     @property
     def draft(self) -> int | None:
@@ -91,9 +107,30 @@ def file_text(settings: Settings, flow_id: str) -> str | None:
     return path.read_text(encoding="utf-8") if valid_flow_id(flow_id) and path.is_file() else None
 
 
-def import_files(store: FlowStore, settings: Settings, author: str) -> list[tuple[str, str]]:
+def import_preview(store: FlowStore, settings: Settings) -> list[dict]:
+    """What "Import from flows/" would do, per file, with the diff against the flow's newest revision: shown
+    before anything is saved or published."""
+    out = []
+    for path in sorted(Path(settings.flows_dir).glob("*.yaml")):
+        flow_id, text = path.stem, path.read_text(encoding="utf-8")
+        newest = store.list_revisions(flow_id)[:1] if valid_flow_id(flow_id) else []
+        old = newest[0].yaml_text if newest else ""
+        if not valid_flow_id(flow_id):
+            action = "skipped: not a valid flow id"
+        elif newest and old == text:
+            action = f"unchanged (revision {newest[0].rev})"
+        else:
+            action = "new revision, published (nothing is published yet)" if store.published_rev(flow_id) is None \
+                else "new draft revision (the published one stays)"
+        diff = difflib.unified_diff(old.splitlines(), text.splitlines(), f"revision {newest[0].rev}" if newest
+                                    else "nothing", path.name, lineterm="", n=2)
+        out.append({"flow_id": flow_id, "action": action, "diff": list(diff) if old != text else []})
+    return out
+
+
+def import_files(store: FlowStore, settings: Settings, author: str, publish: bool = True) -> list[tuple[str, str]]:
     """Save each flows/*.yaml whose text differs from the flow's newest revision; publish it if nothing is
-    published yet. Returns (flow id, what happened) per file."""
+    published yet (and `publish`). Returns (flow id, what happened) per file."""
     report = []
     for path in sorted(Path(settings.flows_dir).glob("*.yaml")):
         flow_id, text = path.stem, path.read_text(encoding="utf-8")
@@ -109,7 +146,7 @@ def import_files(store: FlowStore, settings: Settings, author: str) -> list[tupl
         except Invalid as exc:
             report.append((flow_id, f"not imported: {len(exc.problems)} problem(s), first: {exc.problems[0]}"))
             continue
-        if store.published_rev(flow_id) is None:
+        if publish and store.published_rev(flow_id) is None:
             store.publish(flow_id, rev, author=author)
             report.append((flow_id, f"imported as revision {rev} and published"))
         else:

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import difflib
 import time
+from datetime import datetime, timezone
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from ivr.flows.loader import build_flow
+from ivr.store.analytics import edge_counts
 from ivr.store.audit import AuditLog
+from ivr.store.calls import CallStore
 from ivr.store.flows import FlowStore, RevisionNotFound
 
 from . import flow_service as svc
 from .common import actor, admin_required, audit, redis_conn, settings
-from .flow_graph import render_svg
+from .flow_graph import funnel_days, graph_markup
 
 bp = Blueprint("flows", __name__, url_prefix="/flows")
 
@@ -89,10 +92,14 @@ def show(flow_id: str):
     graph, problems, closures = None, [], []
     try:
         flow = build_flow(text, f"{flow_id}.yaml", settings().flows_dir)
-        graph = render_svg(flow)
         closures = flow.schedule.closures(time.time(), 10) if flow.schedule is not None else []
     except svc.FlowInvalid as exc:
         problems = exc.problems
+    else:
+        counts = edge_counts(redis_conn(), flow_id, funnel_days(datetime.now(timezone.utc).date()))
+        call = CallStore(redis_conn()).get(request.args.get("call", "")) if request.args.get("call") else None
+        graph = graph_markup(flow, text, counts, call.path if call else None,
+                             edit_url=url_for("flows.edit", flow_id=flow_id, rev=shown))
     return render_template("flows/show.html", flow_id=flow_id, revisions=revisions, published=published,
                            shown=shown, graph=graph, problems=problems, history=store.history(flow_id)[::-1],
                            closures=closures,
@@ -195,11 +202,18 @@ def raw(flow_id: str, rev: int):
                     headers={"Content-Disposition": f'attachment; filename="{flow_id}-r{rev}.yaml"'})
 
 
+@bp.get("/import")
+@login_required
+@admin_required
+def import_preview():
+    return render_template("flows/import.html", files=svc.import_preview(_store(), settings()))
+
+
 @bp.post("/import")
 @login_required
 @admin_required
 def import_files():
-    report = svc.import_files(_store(), settings(), actor())
+    report = svc.import_files(_store(), settings(), actor(), publish=request.form.get("publish") == "1")
     for flow_id, outcome in report:
         audit("import", f"flow:{flow_id}", outcome)
         flash(f"{flow_id}: {outcome}", "error" if outcome.startswith("not") else "info")

@@ -2,7 +2,8 @@
 
 /healthz checks Redis with a PING, the worker by its heartbeat, and SIP by sending the listener an OPTIONS (a
 heartbeat proves only that a process lives, not that its socket receives). Without a login or an API token it
-tells the state alone ("ok", "degraded" or "down"); the detail (pids, hosts, addresses, errors) needs one.
+tells the state alone ("ok", "degraded" or "down"); the detail (pids, hosts, addresses, errors) needs one, and
+`/healthz?verbose` adds the set-up check (setup_check.py, as `ivr doctor` shows it).
 /metrics reads the shared counters from Redis at scrape time, so every process's work is counted. It is served
 to a login or API token, to `Authorization: Bearer <IVR_METRICS_TOKEN>`, or without either on the separate
 address IVR_METRICS_BIND (then only there). A refusal is a bare 403; the log names the setting.
@@ -90,6 +91,10 @@ def healthz():
     body, code = health_report()
     if not signed_in():
         return jsonify(status=body["status"]), code
+    if "verbose" in request.args:  # the set-up check as well (it connects to SMTP and Twilio: only on request)
+        from .setup_check import failing, run_checks
+        items = run_checks(settings())
+        body["setup"] = {"items": [i.as_dict() for i in items], "failing": [i.key for i in failing(items)]}
     return jsonify(body), code
 
 

@@ -19,7 +19,7 @@ from ivr.store.flows import FlowStore
 
 from . import flow_service as svc
 from .common import is_admin, redis_conn, runtime, settings
-from .flow_graph import render_svg
+from .flow_graph import graph_markup
 
 bp = Blueprint("simulator", __name__, url_prefix="/simulator")
 
@@ -85,7 +85,7 @@ def index():
 @login_required
 def graph():
     flow = _flow(request.args.get("flow", ""), request.args.get("rev") or None)
-    return render_svg(flow)
+    return graph_markup(flow)
 
 
 @bp.post("/start")

@@ -26,6 +26,8 @@ from ivr.engine import actions as A
 from ivr.engine import advance
 from ivr.engine import events as E
 from ivr.engine.actions import GOODBYE
+from ivr.store import UNAVAILABLE
+from ivr.store.calls import CallStore
 from ivr.store.sessions import SessionStore
 from ivr.store.spool import Spool
 
@@ -89,6 +91,29 @@ class CallSession:
         new_state, actions = advance(flow, state, event)
         self._save(blob, new_state, event, actions, turn_id or f"v{blob['version'] + 1}", spool_used)
         return actions
+
+    def heard(self, call_id: str, prompts: list[dict]) -> None:
+        """The channel's account of what the caller heard: each prompt with the time its first packet went out
+        and its end (or barge-in), as timeline entries. Best effort: with Redis away they are only logged."""
+        entries = [{"at": p["started_at"], "kind": "heard", "data": p} for p in prompts if "started_at" in p]
+        if not entries:
+            return
+        try:
+            with self.health.guard():
+                calls = CallStore(self.redis)
+                calls.append(call_id, entries)
+                calls.extend_end(call_id, max(float(p.get("ended_at") or p["started_at"]) for p in prompts
+                                              if "started_at" in p))
+        except UNAVAILABLE as exc:
+            log.warning("call %s: prompt times not kept (Redis: %s)", call_id, exc)
+
+    def playing(self, call_id: str, prompt: dict | None) -> None:
+        """What the caller hears right now (None: nothing), for the live view. Best effort, like `heard`."""
+        try:
+            with self.health.guard():
+                CallStore(self.redis).set_playing(call_id, prompt)
+        except UNAVAILABLE:
+            pass  # the live view just shows the step
 
     def replay(self) -> int:
         """Replay the spool now (in this thread). Returns the number of entries applied."""

@@ -12,6 +12,7 @@ follow-up record.
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timezone
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -28,12 +29,18 @@ from ivr.phone import NumberRefused, PhonePolicy, Purpose
 from ivr.store.callbacks import CallbackRequest, CallbackStatus, CallbackStore
 from ivr.store.followups import FollowupStore, Status
 
+log = logging.getLogger(__name__)
+
 GREETING = "Hello, this is the call back you asked for."
 CONNECT_FAILED = "Sorry, we could not put you through just now. Please call us again later."
 
 
 class DialError(Exception):
     """The call could not be placed this time (busy line, API error...); another attempt may work."""
+
+
+class ConfigurationError(DialError):
+    """The call cannot be placed until a setting or the number changes: retrying cannot help."""
 
 
 class CallbackDialer(Protocol):
@@ -48,13 +55,16 @@ class TwilioDialer:
     def place(self, number: str, request: CallbackRequest) -> str:
         s = self.ctx.settings
         if not (s.twilio_account_sid and s.twilio_auth_token and s.twilio_from_number):
-            raise DialError("Twilio is not configured (TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER)")
+            missing = [n for n, v in (("TWILIO_ACCOUNT_SID", s.twilio_account_sid),
+                                      ("TWILIO_AUTH_TOKEN", s.twilio_auth_token),
+                                      ("TWILIO_FROM_NUMBER", s.twilio_from_number)) if not v]
+            raise ConfigurationError(f"{', '.join(missing)} not set: Twilio cannot place the call")
         policy = PhonePolicy.from_settings(s)
         try:  # queued numbers are E.164 already: this only refuses a record that did not come through the queue
             to = policy.dialable(number)
             connect_to = policy.transfer_target(request.connect_to, extensions=False) if request.connect_to else ""
         except NumberRefused as exc:
-            raise DialError(f"refused by the phone-number policy: {exc}") from None
+            raise ConfigurationError(f"refused by the phone-number policy: {exc}") from None
         twiml = VoiceResponse()
         twiml.say(GREETING)
         if connect_to:  # put the caller through to whoever should talk to them
@@ -62,7 +72,9 @@ class TwilioDialer:
         try:
             call = self.ctx.twilio().calls.create(to=to, from_=s.twilio_from_number, twiml=str(twiml))
         except TwilioRestException as exc:
-            raise DialError(f"Twilio {exc.status} error {exc.code}: {exc.msg}") from None
+            final = exc.status in (401, 403)  # the credentials, not the line: the next attempt fails the same way
+            raise (ConfigurationError if final else DialError)(f"Twilio {exc.status} error {exc.code}: {exc.msg}") \
+                from None
         return call.sid
 
 
@@ -72,7 +84,7 @@ def dialer_for(ctx: JobContext) -> CallbackDialer:
         return ctx.dialers[channel]
     if channel == "twilio":
         return TwilioDialer(ctx)
-    raise DialError(f"no dialer for callback channel {channel!r}")
+    raise ConfigurationError(f"IVR_CALLBACK_CHANNEL={channel!r} is neither twilio nor sip")
 
 
 def accepted(ctx: JobContext, job_id: str, payload: dict) -> tuple[str, str]:
@@ -135,10 +147,12 @@ def dial(request_id: str, payload: dict, attempt: int) -> str:
         reference = dialer_for(ctx).place(request.number, request)
     except DialError as exc:
         made = callbacks.record_attempt(request_id, at=now, outcome="failed", detail=str(exc))
-        if made >= ctx.settings.callback_max_attempts:
+        if isinstance(exc, ConfigurationError) or made >= ctx.settings.callback_max_attempts:
             callbacks.set_status(request_id, CallbackStatus.FAILED, reason=str(exc))
-            followups.record(request_id, Status.FAILED, at=now, detail=f"{made} attempts; last: {exc}")
-            return f"failed after {made} attempts"
+            why = f"not retried: {exc}" if isinstance(exc, ConfigurationError) else f"{made} attempts; last: {exc}"
+            followups.record(request_id, Status.FAILED, at=now, detail=why)
+            log.warning("callback %s failed: %s", request_id, why)
+            return f"failed: {why}"
         callbacks.set_status(request_id, CallbackStatus.PENDING)
         when = next_open(payload.get("schedule"), now + ctx.settings.callback_retry_spacing)
         callbacks.schedule(request_id, when)

@@ -36,7 +36,7 @@ def invite(ctx: JobContext, job_id: str, payload: dict) -> str:
     if not token:
         token = secrets.token_urlsafe(24)
         chats.create_room(room_id, call_id=payload.get("call_id", ""), caller=payload.get("caller", ""),
-                          at=ctx.clock(), token=token, token_ttl=ctx.settings.chat_link_ttl)
+                          at=ctx.clock(), token=token, token_ttl=ctx.settings.chat_link_ttl, job_id=job_id)
     link = f"{base}/chat/{token}"
     text = f"{payload.get('message') or 'Chat with us here:'} {link}".strip()
     detail = send_sms(ctx, number, text, payload, job_id, checked=True)

@@ -13,6 +13,7 @@ from rq import get_current_job
 
 from ivr.jobs.context import JobContext, current
 from ivr.store.followups import FollowupStore, Status
+from ivr.system.plain_errors import network_error
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,15 @@ class Permanent(Exception):
 
 class Retryable(Exception):
     """A failure worth retrying later (timeouts, 429, 5xx, connection errors)."""
+
+
+def explain(exc: BaseException) -> str:
+    """A failure as a sentence: our own errors say it already; an OS error gets words, not an errno."""
+    if isinstance(exc, (Permanent, Retryable)):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return network_error(exc)
+    return f"{type(exc).__name__}: {exc}"
 
 
 def deliver(kind: str, job_id: str, payload: dict, send: Callable[[JobContext], str]) -> str:
@@ -37,12 +47,14 @@ def deliver(kind: str, job_id: str, payload: dict, send: Callable[[JobContext], 
         detail = send(ctx)
     except Permanent as exc:
         followups.record(job_id, Status.FAILED, at=ctx.clock(), detail=f"not retried: {exc}")
+        log.warning("%s %s failed, not retried: %s", kind, job_id, exc)  # RQ itself calls the job a success
         return f"failed: {exc}"
     except Exception as exc:
         job = get_current_job()
         final = not (job is not None and job.retries_left)
-        followups.record(job_id, Status.FAILED if final else Status.RETRYING, at=ctx.clock(),
-                         detail=f"{type(exc).__name__}: {exc}")
+        detail = explain(exc)
+        followups.record(job_id, Status.FAILED if final else Status.RETRYING, at=ctx.clock(), detail=detail)
+        log.warning("%s %s %s: %s", kind, job_id, "failed" if final else "will be retried", detail)
         raise
     if not followups.record(job_id, Status.DELIVERED, at=ctx.clock(), detail=detail, confirm_ms=confirm_ms):
         log.warning("%s %s delivered, but no replica confirmed its record within %d ms", kind, job_id, confirm_ms)

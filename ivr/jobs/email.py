@@ -21,8 +21,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from ivr.jobs import followup_text, rq_job_id
 from ivr.jobs.context import JobContext
-from ivr.jobs.delivery import Permanent, deliver
+from ivr.jobs.delivery import Permanent, Retryable, deliver
+from ivr.settings import Settings
 from ivr.system import recordings
+from ivr.system.plain_errors import network_error
 
 SMTP_TIMEOUT = 10.0
 MAX_ATTACHMENT = 20 * 1024 * 1024
@@ -84,8 +86,15 @@ def build_message(settings, job_id: str, payload: dict) -> MIMEMultipart:
     return msg
 
 
+def smtp_configured(s: Settings) -> bool:
+    """SMTP_HOST's default is localhost, which may be any program or none: only an explicit setting counts."""
+    return "SMTP_HOST" in s.from_environment or s.smtp_host != "localhost"
+
+
 def send(ctx: JobContext, job_id: str, payload: dict) -> str:
     s = ctx.settings
+    if not smtp_configured(s):
+        raise Permanent("SMTP_HOST is not set: no mail server is configured to send follow-up emails")
     msg = build_message(s, job_id, payload)
     try:
         if s.smtp_security == "ssl":
@@ -110,5 +119,8 @@ def send(ctx: JobContext, job_id: str, payload: dict) -> str:
         if exc.smtp_code >= 500:
             raise Permanent(f"SMTP {exc.smtp_code} {exc.smtp_error!r}") from None
         raise
+    except OSError as exc:  # connection refused, unknown host, timeout: worth retrying, said in words
+        raise Retryable(f"the mail server at SMTP_HOST={s.smtp_host}, SMTP_PORT={s.smtp_port} cannot be "
+                        f"reached: {network_error(exc)}") from None
     sent_to = msg["To"]
     return f"sent to {sent_to}" + (f"; refused: {sorted(refused)}" if refused else "")

@@ -103,6 +103,9 @@ def _add(p, call: dict, timeline: list) -> None:
             elif event == "step":
                 steps[f"{flow}|{step}|visits"] += 1
     totals["callback:requested"] += len(callbacks)
+    path = json.loads(call.get("path") or "[]")
+    for here, there in zip(path, path[1:]):  # the flow graph's funnel: calls per edge
+        steps[f"{flow}|{here}|to:{there}"] += 1
     for name, count in totals.items():
         p.hincrby(keys.analytics_day(day), name, count)
         p.hincrby(keys.ANALYTICS_TOTALS, name, count)
@@ -158,6 +161,17 @@ def read_days(conn: redis.Redis, days: list[str]) -> tuple[dict[str, dict[str, i
         for k, v in step_counters.items():
             steps[as_text(k)] += int(v)
     return per_day, dict(steps)
+
+
+def edge_counts(conn: redis.Redis, flow_id: str, days: list[str]) -> dict[tuple[str, str], int]:
+    """Calls that went from one step straight to another over `days`: {(step, next step): calls}."""
+    _, steps = read_days(conn, days)
+    out: dict[tuple[str, str], int] = {}
+    for name, count in steps.items():
+        flow, step, metric = name.split("|", 2)
+        if flow == flow_id and metric.startswith("to:"):
+            out[(step, metric[3:])] = count
+    return out
 
 
 def totals(conn: redis.Redis) -> dict[str, int]:

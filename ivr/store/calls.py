@@ -29,6 +29,7 @@ class CallRecord:
     outcome: str = ""
     path: list[str] = field(default_factory=list)
     jobs: list[str] = field(default_factory=list)
+    followups_failed: int = 0  # follow-ups that failed or were refused (FollowupStore.record counts them)
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -44,6 +45,12 @@ redis.call('HSET', KEYS[1], 'status', ARGV[1], 'status_rank', ARGV[2], 'status_a
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'duration', ARGV[3]) end
 if redis.call('HEXISTS', KEYS[1], 'ended_at') == 1 then return 2 end
 return 1
+"""
+
+# A finished call's end moves later (never earlier): the caller still heard its last prompt after the turn.
+_EXTEND_END = """
+local ended = redis.call('HGET', KEYS[1], 'ended_at')
+if ended and tonumber(ended) < tonumber(ARGV[1]) then redis.call('HSET', KEYS[1], 'ended_at', ARGV[1]) end
 """
 
 
@@ -64,6 +71,18 @@ class CallStore:
     def advance_status(self, call_id: str, status: str, rank: int, *, duration: str, at: float) -> int:
         """The provider's status of the call, if it ranks above the recorded one (see _ADVANCE_STATUS)."""
         return int(self._advance_status(keys=[keys.call(call_id)], args=[status, rank, duration, repr(float(at))]))
+
+    def extend_end(self, call_id: str, at: float) -> None:
+        """The call ended at `at` as its caller heard it (SIP: the goodbye prompt's last packet), if it had
+        ended earlier by the flow's turn: durations from the real answer to the real hang-up."""
+        self.conn.eval(_EXTEND_END, 1, keys.call(call_id), repr(float(at)))
+
+    def set_playing(self, call_id: str, prompt: dict | None) -> None:
+        """The prompt the caller hears now (the live view shows it), or None once it stopped."""
+        if prompt is None:
+            self.conn.delete(keys.call_playing(call_id))
+        else:
+            self.conn.set(keys.call_playing(call_id), json.dumps(prompt), ex=3600)
 
     def _write(self, call_id: str, pipe, **parts) -> None:
         self._writer.apply({"call_id": call_id, **parts}, pipe=pipe)
@@ -101,6 +120,7 @@ class CallStore:
             ended_at=float(data["ended_at"]) if data.get("ended_at") else None,
             outcome=data.get("outcome", ""), path=json.loads(data.get("path") or "[]"),
             jobs=list(dict.fromkeys(as_text(j) for j in jobs)),  # a replayed turn may list a job twice
+            followups_failed=int(data.get("followups_failed") or 0),
         )
 
     def timeline(self, call_id: str) -> list[dict]:

@@ -25,16 +25,23 @@ class Message:
     at: float
 
 
+def _stream_id(text: str) -> tuple[int, int]:
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq or 0)
+
+
 class ChatStore:
     def __init__(self, conn: redis.Redis, retention: int = keys.CHAT_RETENTION):
         self.conn = conn
         self.retention = retention
 
     def create_room(self, room_id: str, *, call_id: str, caller: str, at: float, token: str,
-                    token_ttl: int) -> None:
+                    token_ttl: int, job_id: str = "") -> None:
+        """`job_id`: the follow-up that texts the link (its delivery state shows in the admin)."""
         with self.conn.pipeline() as p:
             p.hset(keys.chat_room(room_id), mapping={"id": room_id, "call_id": call_id, "caller": caller,
-                                                    "created_at": repr(float(at)), "token": token})
+                                                    "created_at": repr(float(at)), "token": token,
+                                                    "job_id": job_id})
             p.expire(keys.chat_room(room_id), self.retention)
             p.set(keys.chat_token(token), room_id, ex=token_ttl)
             p.zadd(keys.CHAT_ROOMS, {room_id: float(at)})  # the operator's list of rooms
@@ -75,6 +82,26 @@ class ChatStore:
         """Messages written after stream id `after`, oldest first."""
         rows = self.conn.xrange(keys.chat_messages(room_id), min=f"({after}" if after != "0-0" else "-", count=count)
         return [Message(as_text(i), as_text(f[b"author"]), as_text(f[b"text"]), float(f[b"at"])) for i, f in rows]
+
+    def mark_seen(self, room_id: str, participant: str) -> None:
+        """`participant` has seen everything in the room so far."""
+        last = self.conn.xrevrange(keys.chat_messages(room_id), count=1)
+        if last:
+            self.conn.set(keys.chat_cursor(room_id, participant), last[0][0], ex=self.retention)
+
+    def unread(self, room_ids: list[str], participant: str) -> set[str]:
+        """The rooms whose newest message came from someone else after `participant` last looked."""
+        with self.conn.pipeline(transaction=False) as p:
+            for room_id in room_ids:
+                p.xrevrange(keys.chat_messages(room_id), count=1)
+                p.get(keys.chat_cursor(room_id, participant))
+            found = p.execute()
+        out = set()
+        for room_id, last, cursor in zip(room_ids, found[::2], found[1::2]):
+            if last and not as_text(last[0][1][b"author"]).startswith(participant) and (
+                    cursor is None or _stream_id(as_text(last[0][0])) > _stream_id(as_text(cursor))):
+                out.add(room_id)
+        return out
 
     def read_unseen(self, room_id: str, participant: str, count: int = 500) -> list[Message]:
         """What `participant` has not seen yet; advances its cursor past what is returned."""

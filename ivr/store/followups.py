@@ -41,6 +41,7 @@ return 1
 """
 
 _RECORD = """
+local previous = redis.call('HGET', KEYS[1], 'status')
 local raw = redis.call('HGET', KEYS[1], 'attempts')
 local note = '{"at":' .. ARGV[2] .. ',"status":' .. cjson.encode(ARGV[1]) .. ',"detail":' .. cjson.encode(ARGV[3]) .. '}'
 local attempts
@@ -48,6 +49,14 @@ if raw == false or raw == '[]' or raw == '' then attempts = '[' .. note .. ']'
 else attempts = string.sub(raw, 1, -2) .. ',' .. note .. ']' end
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'updated_at', ARGV[2], 'attempts', attempts, 'detail', ARGV[3])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
+local bad = ARGV[1] == 'failed' or ARGV[1] == 'refused'
+if bad or ARGV[1] == 'retrying' then redis.call('ZADD', KEYS[2], ARGV[2], ARGV[5])
+else redis.call('ZREM', KEYS[2], ARGV[5]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[2]) - tonumber(ARGV[4]))
+local was_bad = previous == 'failed' or previous == 'refused'
+if bad and not was_bad and redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('HINCRBY', KEYS[3], 'followups_failed', 1)
+end
 """
 
 
@@ -99,10 +108,14 @@ class FollowupStore:
         return bool(reply)
 
     def record(self, job_id: str, status: Status, *, at: float, detail: str = "", confirm_ms: int = 0) -> bool:
-        """Finish an attempt with `status` and append it (time, status, detail) to the attempt list. False when
+        """Finish an attempt with `status` and append it (time, status, detail) to the attempt list; a failed,
+        retrying or refused follow-up is listed in `troubled` and counted on its call's record. False when
         `confirm_ms` is set and no replica confirmed it in time."""
-        args = [str(status), repr(float(at)), detail, self.retention]
-        return self._confirmed(self._record, [keys.followup(job_id)], args, confirm_ms)[1] >= 1
+        call_id = as_text(self.conn.hget(keys.followup(job_id), "call_id") or b"")
+        call_key = keys.call(call_id) if call_id else ""  # no call: EXISTS '' is 0, nothing counted
+        script_keys = [keys.followup(job_id), keys.FOLLOWUPS_TROUBLED, call_key]
+        args = [str(status), repr(float(at)), detail, self.retention, job_id]
+        return self._confirmed(self._record, script_keys, args, confirm_ms)[1] >= 1
 
     def _confirmed(self, script, script_keys: list, args: list, confirm_ms: int) -> tuple:
         """The script's reply and how many replicas confirmed it (WAIT on the same connection, in one trip)."""
@@ -113,6 +126,11 @@ class FollowupStore:
             pipe.execute_command("WAIT", 1, confirm_ms)
             reply, replicas = pipe.execute()
         return reply, int(replicas)
+
+    def troubled(self, limit: int = 20) -> list[dict]:
+        """Follow-ups that failed, are retrying or were refused, newest first, with their reason (`detail`)."""
+        ids = [as_text(i) for i in self.conn.zrevrange(keys.FOLLOWUPS_TROUBLED, 0, max(limit, 1) - 1)]
+        return [f for f in self.many(ids) if f.get("status") != "unknown"]
 
     def many(self, job_ids: list[str]) -> list[dict]:
         with self.conn.pipeline(transaction=False) as p:

@@ -48,6 +48,10 @@ def call_jobs(call_id: str) -> str:
     return f"{PREFIX}call:{call_id}:jobs"  # list of job ids, in order
 
 
+def call_playing(call_id: str) -> str:
+    return f"{PREFIX}call:{call_id}:playing"  # string: JSON of the prompt playing now (SIP), expires after an hour
+
+
 def call_state(call_id: str) -> str:
     return f"{PREFIX}call:{call_id}:state"  # hash: version, blob (JSON engine state + recent turns)
 
@@ -59,6 +63,9 @@ CALLS_LIVE = f"{PREFIX}calls:live"  # set of call ids not yet finished
 # Follow-ups (one per RQ job; the job id is the engine's idempotency key)
 def followup(job_id: str) -> str:
     return f"{PREFIX}followup:{job_id}"  # hash: kind, call_id, status, attempts, detail, times
+
+
+FOLLOWUPS_TROUBLED = f"{PREFIX}followups:troubled"  # zset: job ids now failed, retrying or refused, by last update
 
 
 # Flows

@@ -26,7 +26,7 @@ def test_login_and_logout(app):
     client = app.test_client()
     assert login(client, "ada", "wrong password").status_code == 401
     response = login(client, "ada")
-    assert response.status_code == 302 and response.location.endswith("/flows/")
+    assert response.status_code == 302 and response.location == "/"  # the home page
     assert client.get("/flows/").status_code == 200
     client.post("/logout", data={"csrf_token": csrf_token(client, "/flows/")})
     assert client.get("/flows/").status_code == 302
@@ -37,7 +37,7 @@ def test_login_redirects_only_within_the_site(app):
     token = csrf_token(client)
     response = client.post("/login?next=//evil.example/x", data={"username": "ada", "password": "correct horse battery",
                                                                   "csrf_token": token})
-    assert response.location.endswith("/flows/")
+    assert response.location == "/"  # not the other host: the home page
 
 
 def test_login_rate_limited_per_account_and_address(app):
@@ -130,5 +130,14 @@ def test_audit_records_who_did_what(admin, redis_conn):
 
 def test_configuration_shown_to_admins_without_secrets(admin, viewer):
     page = admin.get("/settings").text
-    assert "flows_dir" in page and "test-secret" not in page and "secret_key</th><td class=\"mono\">set" in page
+    assert "IVR_FLOWS_DIR" in page and "test-secret" not in page
+    assert 'IVR_SECRET_KEY</th>\n    <td class="mono">set' in page
     assert 'id="configuration"' not in viewer.get("/settings").text
+
+
+def test_settings_page_names_variables_and_marks_what_is_unset_and_needed(admin):
+    """Issue 19: the real variable names (IVR_ prefixes kept); an empty setting the shipped flow needs is marked."""
+    page = admin.get("/settings").text
+    assert 'data-env="TWILIO_AUTH_TOKEN" class="needed"' in page  # the flow texts links; no token, no SMS
+    assert "needed by sms, chat" in page.split('data-env="TWILIO_ACCOUNT_SID"')[1].split("</tr>")[0]
+    assert 'data-env="IVR_SIP_PORT"' in page and "unset" in page.split('data-env="IVR_SIP_PORT"')[1][:400]

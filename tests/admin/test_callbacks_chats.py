@@ -91,3 +91,26 @@ def test_chat_link_expires_and_is_unguessable(app, redis_conn):
     time.sleep(0.05)
     assert caller.get(f"/chat/{token}").status_code == 404
     assert caller.get("/chats/").status_code == 302  # the operator side needs a login
+
+
+def test_chat_room_shows_the_link_its_sms_state_and_unread_markers(admin, redis_conn, app, settings):
+    """Issue 19: operators see the caller's link, whether its SMS arrived, and which rooms have unread messages."""
+    import time as _time
+
+    from ivr.store.chats import ChatStore
+    from ivr.store.followups import FollowupStore, Status
+    app.config["IVR_SETTINGS"] = settings.with_overrides(public_base_url="https://ivr.example.test")
+    chats, followups = ChatStore(redis_conn), FollowupStore(redis_conn)
+    followups.create("c9:chat:1", kind="chat", call_id="c9", at=_time.time())
+    followups.record("c9:chat:1", Status.FAILED, at=_time.time(), detail="not retried: refused tester: not a number")
+    chats.create_room("room-u", call_id="c9", caller="tester", at=_time.time(), token="u" * 32, token_ttl=600,
+                      job_id="c9:chat:1")
+    chats.post("room-u", author="caller", text="hello?", at=_time.time())
+    listing = admin.get("/chats/").text
+    assert 'data-room="room-u" class="unread"' in listing
+    room = admin.get("/chats/room-u").text
+    assert "https://ivr.example.test/chat/" + "u" * 32 in room
+    assert 'id="link-delivery">SMS failed' in room and "refused tester" in room
+    assert 'class="unread"' not in admin.get("/chats/").text  # opening the room read it
+    chats.post("room-u", author="operator:ada", text="hi", at=_time.time())
+    assert 'class="unread"' not in admin.get("/chats/").text  # our own reply is not unread

@@ -127,3 +127,15 @@ def test_rebuild_analytics_counts_calls_written_without_the_hook(redis_server, r
     again = subprocess.run(run, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     assert "0 call(s)" in again.stdout
     assert analytics.read_days(redis_conn, ["2026-11-23"])[0]["2026-11-23"]["channel:sip"] == 3
+
+
+def test_chart_axes_make_sense_when_empty_and_outcomes_read_as_words():
+    """Issue 19: an empty axis read 0/0/1; outcome labels were snake_case, colours arbitrary."""
+    import re
+
+    from ivr.admin import charts
+    empty = str(charts.stacked_bars(["2026-11-01", "2026-11-02"], {"sip": [0, 0]}))
+    assert re.findall(r'class="tick" x="\d+" y="[\d.]+" text-anchor="end">(\d+)<', empty) == ["0", "1"]
+    assert charts.words("support_links_sent") == "Support links sent"
+    assert charts.outcome_colour("abandoned") == "#dc2626" != charts.outcome_colour("support_links_sent")
+    assert charts.outcome_colour("voicemail") == charts.outcome_colour("voicemail")

@@ -2,6 +2,9 @@
 import/export of flows/*.yaml, the graph, and running processes picking up a published revision."""
 from __future__ import annotations
 
+import html
+import json
+import re
 import subprocess
 import sys
 
@@ -96,22 +99,45 @@ def test_flow_without_published_revision_is_looked_up_once_per_refresh(redis_con
     assert redis_conn.info("commandstats")["cmdstat_get"]["calls"] == 1
 
 
+def graph_of(page: str) -> dict:
+    return json.loads(html.unescape(re.search(r'data-graph="([^"]*)"', page).group(1)))
+
+
 def test_graph_shows_every_step_and_exit(admin):
-    page = admin.get(f"/flows/{FLOW}").text
+    graph = graph_of(admin.get(f"/flows/{FLOW}").text)
+    steps = {n["id"]: n for n in graph["nodes"]}
     for step in ("screen_caller", "main_menu", "request_callback", "goodbye"):
-        assert f'data-step="{step}"' in page
-    assert page.count('class="edge') >= 25
+        assert step in steps
+    assert len(graph["edges"]) >= 25
+    text = shipped_yaml().splitlines()
+    assert text[steps["main_menu"]["line"] - 1].strip() == "main_menu:"  # clicking it opens the editor there
+
+
+def test_import_asks_first_with_the_diff_and_flow_states(admin, redis_conn, settings):
+    assert 'data-state="running from file"' in admin.get("/flows/").text
+    preview = admin.get("/flows/import").text
+    assert "new revision, published (nothing is published yet)" in preview and 'class="add">+id: ' in preview
+    store = FlowStore(redis_conn)
+    assert store.list_revisions(FLOW) == []  # asking saved nothing
+    admin.post("/flows/import", data={})  # publish unticked: a draft only
+    assert store.published_rev(FLOW) is None and len(store.list_revisions(FLOW)) == 1
+    store.publish(FLOW, 1, author="ada")
+    assert 'data-state="published revision 1"' in admin.get("/flows/").text
+    (settings.flows_dir / f"{FLOW}.yaml").write_text(shipped_yaml() + "\n# edited\n")
+    assert "new draft revision (the published one stays)" in admin.get("/flows/import").text
+    admin.post("/flows/import", data={"publish": "1"})
+    assert 'data-state="draft ahead of published"' in admin.get("/flows/").text
 
 
 def test_import_and_export(admin, redis_conn, settings):
-    admin.post("/flows/import")
+    admin.post("/flows/import", data={"publish": "1"})
     store = FlowStore(redis_conn)
     assert store.published_rev(FLOW) == 1
-    admin.post("/flows/import")
+    admin.post("/flows/import", data={"publish": "1"})
     assert len(store.list_revisions(FLOW)) == 1  # unchanged files are not imported twice
     edited = shipped_yaml().replace("Bye", "Bye")  # same text
     (settings.flows_dir / f"{FLOW}.yaml").write_text(edited + "\n# edited in git\n")
-    admin.post("/flows/import")
+    admin.post("/flows/import", data={"publish": "1"})
     assert [r.rev for r in store.list_revisions(FLOW)] == [2, 1] and store.published_rev(FLOW) == 1
     admin.post(f"/flows/{FLOW}/export")
     assert (settings.flows_dir / f"{FLOW}.yaml").read_text() == shipped_yaml()
@@ -142,3 +168,13 @@ def test_the_flow_page_shows_the_next_ten_closures(admin):
     assert section.count("<tr><td>") == 10
     assert "Christmas Day" in section and "closed all day" in section and "open 09:00-12:00" in section
     assert "bank holiday" in section
+
+
+def test_one_bad_reference_is_one_problem_with_its_consequences_under_it(admin):
+    """Issue 19: renaming a step gave 14 problems in a flat list; the unreachable steps follow from the reference."""
+    bad = shipped_yaml().replace("\n  main_menu:", "\n  main_menuX:")
+    problems = admin.post(f"/flows/{FLOW}/validate", json={"yaml": bad}).json["problems"]
+    assert "unknown step 'main_menu'" in problems[0]["message"] and problems[0]["follows"] is None
+    assert len(problems) > 5 and all(p["follows"] == 0 for p in problems[1:])
+    page = admin.post(f"/flows/{FLOW}/save", data={"yaml": bad, "message": "x"}).text
+    assert "1 problem(s) (+" in page and 'class="follows"' in page

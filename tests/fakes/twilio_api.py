@@ -20,7 +20,7 @@ from urllib.parse import parse_qs
 from tests.fakes.http import LoopbackServer, QuietHandler
 
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-ROUTE = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/(?P<kind>Messages|Calls)(?:/(?P<sid>\w+))?\.json$")
+ROUTE = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)(?:/(?P<kind>Messages|Calls)(?:/(?P<sid>\w+))?)?\.json$")
 
 
 def error(status: int, code: int, message: str) -> tuple[int, dict]:
@@ -35,6 +35,7 @@ class FakeTwilioAPI(LoopbackServer):
         self.messages: list[dict] = []
         self.calls: list[dict] = []
         self.requests = 0
+        self.account_status = "active"  # what a fetch of the account answers (the set-up check reads it)
         self.delay = 0.0
         self._failures: list[tuple[int, int, str]] = []
         self._lock = threading.Lock()
@@ -92,6 +93,9 @@ class FakeTwilioAPI(LoopbackServer):
         if failure is not None:
             return error(*failure)
         kind = match["kind"]
+        if kind is None:  # the account itself
+            return 200, {"sid": self.account_sid, "friendly_name": "fake", "status": self.account_status,
+                         "type": "Full", "auth_token": self.auth_token, "date_created": formatdate(usegmt=True)}
         if method == "GET":
             found = [r for r in (self.messages if kind == "Messages" else self.calls) if r["sid"] == match["sid"]]
             return (200, found[0]) if found else error(404, 20404, f"The requested resource {path} was not found")

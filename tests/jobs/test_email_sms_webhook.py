@@ -86,7 +86,8 @@ def test_smtp_down_is_retried_and_visible(harness, settings, smtp_sink):
     harness.queue_job("email", "c1:mail:2", {"to": "owner@example.test", "message": "x"})
     harness.work()
     record = _status(harness, "c1:mail:2")
-    assert record["status"] == "retrying" and "ConnectionRefusedError" in record["detail"]
+    assert record["status"] == "retrying" and "connection was refused" in record["detail"]  # words, not an errno
+    assert "SMTP_HOST=127.0.0.1" in record["detail"]
     assert harness.queue.scheduled_job_registry.get_job_ids() == [rq_job_id("c1:mail:2")]
 
 

@@ -76,13 +76,16 @@
   function showProblems(problems) {
     errorLines = new Set(problems.map((p) => p.line));
     list.innerHTML = "";
-    for (const p of problems) {
+    for (const p of problems) {  // a consequence comes right after its cause, indented under it
       const li = document.createElement("li");
       li.dataset.line = p.line;
-      li.textContent = p.text;
+      li.textContent = (p.follows === null || p.follows === undefined ? "" : "↳ follows from it: ") + p.text;
+      if (p.follows !== null && p.follows !== undefined) li.className = "follows";
       list.appendChild(li);
     }
-    status.textContent = problems.length ? problems.length + " problem(s)" : "✓ valid";
+    const causes = problems.filter((p) => p.follows === null || p.follows === undefined).length;
+    const more = problems.length - causes;
+    status.textContent = problems.length ? causes + " problem(s)" + (more ? ` (+${more} that follow)` : "") : "✓ valid";
     status.className = "status " + (problems.length ? "bad" : "ok");
     render();
   }
@@ -151,4 +154,7 @@
     if (li) goToLine(Number(li.dataset.line));
   });
   render();
+  // Opened from the graph (?line=N), or a save that failed: the cursor goes to that line, not to line 1.
+  const wanted = Number(new URLSearchParams(location.search).get("line")) || Math.min(...errorLines);
+  if (Number.isFinite(wanted) && wanted > 0) goToLine(wanted);
 })();

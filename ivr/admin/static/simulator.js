@@ -29,13 +29,19 @@
       "&rev=" + encodeURIComponent($("sim-rev").value);
     const response = await fetch(url, {credentials: "same-origin"});
     $("sim-graph").innerHTML = response.ok ? await response.text() : "<p class='muted'>cannot draw this flow</p>";
+    const host = $("sim-graph").querySelector(".flow-graph-host");
+    if (host) window.ivrFlowGraph.draw(host);
     markPath(path || []);
   }
 
   function markPath(path) {
     const seen = new Set(path);
+    const taken = new Set(path.slice(1).map((step, i) => path[i] + "\u0000" + step));
     for (const node of $("sim-graph").querySelectorAll("g.node")) {
       node.classList.toggle("visited", seen.has(node.dataset.step));
+    }
+    for (const edge of $("sim-graph").querySelectorAll(".edge, .edge-label")) {
+      edge.classList.toggle("hot", taken.has(edge.dataset.from + "\u0000" + edge.dataset.to));
     }
   }
 

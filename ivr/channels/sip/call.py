@@ -79,6 +79,8 @@ class SipCall:
         self._digit_waiter: asyncio.Future = loop.create_future()
         self.transfer_progress: asyncio.Future | None = None
         self.bridger = None  # (call, Transfer) -> TransferOutcome: the server's bridged transfer (bridge.py)
+        self.heard: list[dict] = []  # prompts as the caller heard them since the last turn (take_heard)
+        self.on_playing = None  # called with the prompt when it starts and with None when it stops (live view)
 
     # --- fed by the server ---------------------------------------------------------------
     def on_digit(self, digit: str) -> None:
@@ -120,13 +122,30 @@ class SipCall:
         except (PromptError, OSError):
             frames = await self.prompts.frames(self.stream.codec, text="Sorry, this message is unavailable.")
         self._check()
-        finished = self.stream.play(frames)
+        heard = {"text": text[:200], "audio": audio}
+        finished = self.stream.play(frames, heard)
         waits = (finished, self._next_digit()) if barge_in else (finished,)
-        done = await self._first(*waits)
-        if finished in done:
-            return finished.result()
+        self._playing(heard)
+        try:
+            done = await self._first(*waits)
+        finally:  # a hang-up mid-prompt is heard too, up to the hang-up
+            self._playing(None)
+            if "started_at" in heard:
+                self.heard.append(heard)
+        if finished in done and finished.result():
+            return True
         self.stream.stop_playback()  # barge-in
+        heard["barged_in"] = True
         return False
+
+    def _playing(self, prompt: dict | None) -> None:
+        if self.on_playing is not None:
+            self.on_playing(None if prompt is None else {"text": prompt["text"], "audio": prompt["audio"]})
+
+    def take_heard(self) -> list[dict]:
+        """The prompts played since the last call, each with the times its audio started and ended."""
+        taken, self.heard = self.heard, []
+        return taken
 
     async def gather(self, max_digits: int = 1, timeout: float = 5.0, inter_digit_timeout: float = 3.0,
                      finish_on_key: str = "", min_digits: int = 1) -> str:

@@ -46,11 +46,44 @@ async def render(call: SipCall, actions: list) -> E.Event | None:
     return None
 
 
+def _keep_heard(session, call: SipCall) -> None:
+    """Hand the prompts' start and end times to the session (in a worker thread: it writes to Redis)."""
+    heard, keep = call.take_heard(), getattr(session, "heard", None)
+    if heard and keep is not None:
+        try:
+            keep(call.call_id, heard)
+        except Exception:  # a timeline note must never end a live call
+            log.exception("call %s: could not keep the prompts' times", call.call_id)
+
+
+class PlayingNotes:
+    """Tells the session which prompt plays now, in order (each write waits for the one before), off the loop."""
+
+    def __init__(self, session, call_id: str):
+        self.session, self.call_id, self.last = session, call_id, None
+
+    def __call__(self, prompt: dict | None) -> None:
+        previous, keep = self.last, getattr(self.session, "playing", None)
+        if keep is None:
+            return
+
+        async def write() -> None:
+            if previous is not None:
+                await previous
+            try:
+                await asyncio.to_thread(keep, self.call_id, prompt)
+            except Exception:  # the live view's note must never end a live call
+                log.exception("call %s: could not note the prompt playing", self.call_id)
+
+        self.last = asyncio.get_running_loop().create_task(write())
+
+
 def flow_app(session, flow_id: str | None = None):
     """The SipServer application that runs calls through `session` (channel "sip")."""
 
     async def app(call: SipCall) -> None:
         turn = 0
+        call.on_playing = PlayingNotes(session, call.call_id)
         try:
             actions = await asyncio.to_thread(
                 session.start, call_id=call.call_id, channel="sip", caller=call.caller, called=call.called,
@@ -64,6 +97,7 @@ def flow_app(session, flow_id: str | None = None):
                 event = await render(call, actions)
             except CallEnded:
                 event = E.HungUp(at=time.time())
+            await asyncio.to_thread(_keep_heard, session, call)
             if event is None:
                 return
             turn += 1

@@ -16,6 +16,7 @@ import logging
 import random
 import socket
 import struct
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -37,12 +38,13 @@ MAX_PAYLOAD = 1500  # never decode more than one packet's worth, whatever the he
 class Playback:
     """A prompt being played on one stream; `done` resolves True when its last frame was sent."""
 
-    __slots__ = ("frames", "index", "done")
+    __slots__ = ("frames", "index", "done", "heard")
 
-    def __init__(self, frames: tuple[bytes, ...], done: asyncio.Future) -> None:
+    def __init__(self, frames: tuple[bytes, ...], done: asyncio.Future, heard: dict | None = None) -> None:
         self.frames = frames
         self.index = 0
         self.done = done
+        self.heard = heard  # gets "started_at" (its first packet sent) and "ended_at" (last packet, or stopped)
 
 
 class RtpStream(asyncio.DatagramProtocol):
@@ -109,21 +111,24 @@ class RtpStream(asyncio.DatagramProtocol):
             self.transport = None
 
     # --- sending ---------------------------------------------------------------------------
-    def play(self, frames: tuple[bytes, ...]) -> asyncio.Future:
-        """Queue a prompt; the future resolves True when it finished, False if it was stopped."""
+    def play(self, frames: tuple[bytes, ...], heard: dict | None = None) -> asyncio.Future:
+        """Queue a prompt; the future resolves True when it finished, False if it was stopped. `heard` (a dict)
+        is stamped with the wall-clock times the caller's audio started and ended."""
         done = asyncio.get_running_loop().create_future()
         if not frames:
             done.set_result(True)
         elif len(self._queue) >= MAX_QUEUED_PROMPTS:
             done.set_result(False)  # bounded: a runaway flow cannot queue unbounded audio
         else:
-            self._queue.append(Playback(frames, done))
+            self._queue.append(Playback(frames, done, heard))
         return done
 
     def stop_playback(self) -> None:
         """Barge-in or hang-up: drop the current and queued prompts at once."""
         for playback in (self._current, *self._queue):
             if playback is not None and not playback.done.done():
+                if playback.heard is not None and "started_at" in playback.heard:
+                    playback.heard["ended_at"] = time.time()
                 playback.done.set_result(False)
         self._current = None
         self._queue.clear()
@@ -138,9 +143,15 @@ class RtpStream(asyncio.DatagramProtocol):
             current = self._current = self._queue.popleft()
         if current is not None:
             payload = current.frames[current.index]
+            if current.index == 0:
+                self._marker = 0x80  # a prompt starts a talkspurt (RFC 3550 5.1): a capture can find it
+                if current.heard is not None:
+                    current.heard["started_at"] = time.time()  # this tick sends the prompt's first packet
             current.index += 1
             if current.index >= len(current.frames):
                 self._current = None
+                if current.heard is not None:
+                    current.heard["ended_at"] = time.time() + g711.SAMPLES_PER_FRAME / 8000  # its last 20 ms
                 if not current.done.done():
                     current.done.set_result(True)
         else:
