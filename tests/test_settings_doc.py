@@ -1,19 +1,19 @@
-"""docs/settings.md is generated from ivr/settings.py, and every setting has its help text and variable."""
+"""docs/settings.md is generated from ivr/settings/, and every setting has its help text and variable."""
 from __future__ import annotations
 
 from dataclasses import fields
 from pathlib import Path
 
-from ivr import capabilities as caps
 from ivr.settings import FEATURES, HELP, Settings, describe
-from ivr.settings_doc import render
+from ivr.settings import capabilities as caps
+from ivr.settings.doc import render
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "settings.md"
 
 
 def test_every_field_has_help_and_an_environment_variable():
     names = {f.name for f in fields(Settings)}
-    assert names - HELP.keys() == set(), "add these to HELP in ivr/settings.py"
+    assert names - HELP.keys() == set(), "add these to HELP in ivr/settings/help.py"
     assert HELP.keys() - names == set(), "HELP names settings that do not exist"
     assert names - Settings._ENV.keys() == set()
     for info in describe():
@@ -21,7 +21,7 @@ def test_every_field_has_help_and_an_environment_variable():
 
 
 def test_docs_settings_md_is_in_sync():
-    assert DOC.read_text() == render(), "regenerate: python -m ivr.settings_doc > docs/settings.md"
+    assert DOC.read_text() == render(), "regenerate: python -m ivr.settings.doc > docs/settings.md"
 
 
 def test_the_once_undocumented_settings_are_documented():

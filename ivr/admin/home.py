@@ -15,7 +15,7 @@ from flask_login import login_required
 from rq import Queue
 
 from ivr import jobs
-from ivr.capabilities import capabilities
+from ivr.settings.capabilities import capabilities
 from ivr.store import UNAVAILABLE
 from ivr.store.callbacks import CallbackStore
 from ivr.store.chats import ChatStore

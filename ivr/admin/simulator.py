@@ -12,9 +12,9 @@ from flask_login import login_required
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from ivr.call_session import CallSession
-from ivr.capabilities import flags
 from ivr.channels.simulator import STEP_SECONDS, SimulatedCall, TurnSyntaxError, describe, parse_turn
 from ivr.engine import actions as A
+from ivr.settings.capabilities import flags
 from ivr.store.flows import FlowStore
 
 from . import flow_service as svc

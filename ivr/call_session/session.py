@@ -46,7 +46,7 @@ class CallSession:
                  clock: Callable[[], float] = time.monotonic, confirm_ms: int = 0,
                  capabilities: dict[str, bool] | None = None):
         self.flows = flows  # ivr.flows.FlowRepository
-        self.capabilities = dict(capabilities or {})  # ivr.capabilities.flags(settings), told to every call
+        self.capabilities = dict(capabilities or {})  # ivr.settings.capabilities.flags(settings), told to every call
         self.fallback_text = fallback_text  # said when the flow cannot run at all (settings.fallback_message)
         self.redis, self.queue, self.spool, self.default_flow = redis_conn, queue, spool, default_flow
         self.sessions = sessions or SessionStore(redis_conn)

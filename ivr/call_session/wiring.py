@@ -18,9 +18,9 @@ from rq import Queue
 from ivr.call_session import CallSession
 from ivr.call_session import followups as jobs
 from ivr.call_session.writes import replay_spool
-from ivr.capabilities import flags
 from ivr.flows import FlowRepository
 from ivr.settings import Settings
+from ivr.settings.capabilities import flags
 from ivr.store import UNAVAILABLE, connect, connect_sentinel, for_blocking, heartbeats
 from ivr.store.dial_requests import DialRequests
 from ivr.store.embedded import EmbeddedRedis

@@ -17,7 +17,7 @@ class CallStarted:
     called: str
     channel: str  # "sip" | "twilio" | "sms" | "simulator"
     at: float
-    # What the installation can deliver ({"sms": False, ...}, ivr.capabilities.flags); empty: not told, all assumed
+    # What the installation can deliver ({"sms": False, ...}, settings.capabilities.flags); empty: not told, all assumed
     capabilities: dict[str, bool] = field(default_factory=dict)
     type: str = field(default="call_started", init=False)
 

@@ -1,6 +1,6 @@
 """Follow-ups a flow asks for that this installation cannot deliver: warnings for `ivr validate`, at file:line.
 
-The caller passes what cannot work (`{kind: reason}`, from ivr.capabilities); a flow file is never wrong for
+The caller passes what cannot work (`{kind: reason}`, from ivr.settings.capabilities); a flow file is never wrong for
 it (another installation may have the SMS provider), so these are warnings, not problems.
 """
 from __future__ import annotations

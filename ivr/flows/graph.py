@@ -16,7 +16,7 @@ from .source import Located, Problem
 
 BUILTIN_NAMES = {"caller.number", "caller.name", "called.number", "channel", "call.id", "digits", "speech",
                  "recording.url", "recording.duration",
-                 # yes/no, from CallStarted.capabilities (ivr/capabilities.py; the schema's `capability` enum)
+                 # yes/no, from CallStarted.capabilities (ivr/settings/capabilities.py; the schema's `capability` enum)
                  *(f"capabilities.{name}" for name in ("email", "sms", "chat", "webhook", "callback", "twilio",
                                                        "sip", "simulator"))}
 

@@ -183,8 +183,8 @@ def test_cli_interactive_console_enqueue_records_the_call(redis_conn, redis_url,
 
 @pytest.mark.parametrize("turns", [["1"], ["2"], ["9", "9", "9"]])
 def test_links_are_read_aloud_twice_when_they_cannot_be_texted(flow, turns):
-    from ivr.capabilities import flags
     from ivr.settings import Settings
+    from ivr.settings.capabilities import flags
 
     t = run_script(flow, turns, caller=STRANGER, at=OPEN, capabilities=flags(Settings()))  # no SMS provider
     assert t.jobs == []
@@ -195,8 +195,8 @@ def test_links_are_read_aloud_twice_when_they_cannot_be_texted(flow, turns):
 
 
 def test_links_are_texted_when_the_settings_can(flow):
-    from ivr.capabilities import flags
     from ivr.settings import Settings
+    from ivr.settings.capabilities import flags
 
     able = flags(Settings(twilio_account_sid="AC1", twilio_auth_token="t", twilio_from_number="+15550001111",
                           public_base_url="https://ivr.example.com"))

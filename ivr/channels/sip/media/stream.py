@@ -151,7 +151,7 @@ class RtpStream(asyncio.DatagramProtocol):
             if current.index >= len(current.frames):
                 self._current = None
                 if current.heard is not None:
-                    current.heard["ended_at"] = time.time() + g711.SAMPLES_PER_FRAME / 8000  # its last 20 ms
+                    current.heard["ended_at"] = time.time() + 0.020  # the end of its last 20 ms frame
                 if not current.done.done():
                     current.done.set_result(True)
         else:

@@ -1,4 +1,4 @@
-"""docs/settings.md, generated from the settings table (ivr/settings.py `HELP`): `python -m ivr.settings_doc`.
+"""docs/settings.md, generated from the settings table (`HELP` in ivr/settings/help.py): `python -m ivr.settings.doc`.
 
 tests/test_settings_doc.py keeps the committed file equal to this output, so the doc cannot drift from the code.
 """
@@ -11,11 +11,11 @@ from ivr.settings import describe
 
 HEADER = """# Settings
 
-Generated from `ivr/settings.py` by `python -m ivr.settings_doc > docs/settings.md`; do not edit by hand
+Generated from `ivr/settings/` by `python -m ivr.settings.doc > docs/settings.md`; do not edit by hand
 (tests/test_settings_doc.py checks that it matches). Every setting is read from its environment variable
 (or the `ivr.env` file of a systemd install, docs/deploy.md). *Needed by* lists the features that cannot work
 while the setting is empty; the admin's set-up check and `ivr validate` use the same table
-(`ivr.capabilities.capabilities(settings)`). A list is given comma-separated (`US,CA`).
+(`ivr.settings.capabilities.capabilities(settings)`). A list is given comma-separated (`US,CA`).
 
 | Variable | Type | Default | Needed by | What it is for |
 |---|---|---|---|---|

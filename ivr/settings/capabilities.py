@@ -3,7 +3,7 @@
 One answer for every reader: the engine gets `flags(settings)` in `CallStarted.capabilities` (a flow's branch can
 test `capabilities.sms`), `ivr validate` warns about follow-up kinds that cannot be delivered, and the admin's
 set-up check shows each capability with the settings it misses. A feature needs every setting whose `HELP` entry
-names it (ivr/settings.py) to be non-empty; a callback also needs the channel it dials on.
+names it (help.py) to be non-empty; a callback also needs the channel it dials on.
 """
 from __future__ import annotations
 
