@@ -145,10 +145,11 @@ def header(msg: dict, name: str) -> str:
 class RawUac:
     """Sends hand-written SIP over UDP and reads what comes back (no SIP library involved)."""
 
-    def __init__(self, server_port: int) -> None:
+    def __init__(self, server_port: int, host: str = "127.0.0.1") -> None:
         self.server = ("127.0.0.1", server_port)
+        self.host = host  # another loopback address (127.0.0.2) plays an untrusted source
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((host, 0))
         self.port = self.sock.getsockname()[1]
         self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.rtp.bind(("127.0.0.1", 0))
@@ -180,12 +181,12 @@ class RawUac:
         to = f"<sip:ivr@127.0.0.1:{self.server[1]}>" + (f";tag={to_tag}" if to_tag else "")
         lines = [
             f"{method} sip:ivr@127.0.0.1:{self.server[1]} SIP/2.0",
-            f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch={branch};rport",
+            f"Via: SIP/2.0/UDP {self.host}:{self.port};branch={branch};rport",
             f"From: \"Caller\" <sip:+15550001111@127.0.0.1:{self.port}>;tag={self.tag}",
             f"To: {to}",
             f"Call-ID: {self.call_id}",
             f"CSeq: {cseq} {cseq_method or method}",
-            f"Contact: <sip:caller@127.0.0.1:{self.port}>",
+            f"Contact: <sip:caller@{self.host}:{self.port}>",
             "Max-Forwards: 70",
         ]
         if extra:
@@ -259,8 +260,8 @@ class RawUac:
 def uac_factory():
     made: list[RawUac] = []
 
-    def make(port: int) -> RawUac:
-        uac = RawUac(port)
+    def make(port: int, host: str = "127.0.0.1") -> RawUac:
+        uac = RawUac(port, host)
         made.append(uac)
         return uac
 

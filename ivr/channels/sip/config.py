@@ -13,6 +13,9 @@ FROM_SETTINGS = {
     "rtp_port_max": "sip_rtp_port_max", "max_calls": "sip_max_calls", "no_ack_timeout": "sip_no_ack_timeout",
     "no_rtp_timeout": "sip_no_rtp_timeout", "registrar": "sip_registrar", "user": "sip_user",
     "password": "sip_password", "register_expiry": "sip_register_expiry", "data_dir": "data_dir",
+    "trusted": "sip_trusted", "trusted_proxies": "sip_trusted_proxies", "public_route": "sip_public_route",
+    "realm": "sip_realm", "pike_requests": "sip_pike_requests", "pike_dialogs": "sip_pike_dialogs",
+    "pike_window": "sip_pike_window", "pike_block_seconds": "sip_pike_block_seconds",
 }
 
 
@@ -33,6 +36,14 @@ class SipConfig:
     register_expiry: int = Settings.sip_register_expiry
     data_dir: Path = Settings.data_dir
     audio_root: Path | None = None
+    trusted: tuple[str, ...] = Settings.sip_trusted
+    trusted_proxies: tuple[str, ...] = Settings.sip_trusted_proxies
+    public_route: str = Settings.sip_public_route
+    realm: str = Settings.sip_realm
+    pike_requests: int = Settings.sip_pike_requests
+    pike_dialogs: int = Settings.sip_pike_dialogs
+    pike_window: float = Settings.sip_pike_window
+    pike_block_seconds: float = Settings.sip_pike_block_seconds
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides) -> SipConfig:

@@ -14,6 +14,8 @@ upstream fix we would propose for each):
 8. Behind a proxy: our 1xx/2xx carry the INVITE's Record-Route (transport.py), and our route set is the
    Record-Route list in order (RFC 3261 12.1.1; aiosipua reverses it), so our BYE and REFER go through
    the proxy too.
+The edge (edge/gate.py) sees every request first: it drops scanners and floods, answers RFC 3261 violations 400
+and decides who may open a dialog; the caller identity it grants is kept in `identities` by Call-ID.
 Overload: with `max_calls` calls in the table, a new INVITE gets 503 with Retry-After.
 Draining (`draining = True`, drain.py): OPTIONS and every new INVITE get 503 with Retry-After; calls in
 progress (BYE, INFO, re-INVITE, CANCEL) are served as usual.
@@ -29,6 +31,7 @@ from aiosipua.dialog import DialogState, dialog_matches
 from aiosipua.uas_requests import handle_ack
 from aiosipua.utils import format_addr
 
+from .edge.gate import Gate, Identity
 from .media.dtmf import parse_info_digit
 from .transport import IvrUdpTransport, transaction_key
 
@@ -39,7 +42,7 @@ T1, T2, TIMER_F = 0.5, 4.0, 32.0
 
 class Endpoint(SipUAS):
     def __init__(self, transport: IvrUdpTransport, *, max_calls: int, retry_after: int = 5,
-                 user_agent: str = "ivr") -> None:
+                 user_agent: str = "ivr", gate: Gate | None = None) -> None:
         super().__init__(transport, user_agent=user_agent)
         self.transport: IvrUdpTransport = transport
         self.max_calls = max_calls
@@ -55,6 +58,8 @@ class Endpoint(SipUAS):
         self._handlers["CANCEL"] = self._handle_cancel
         self.rejected_overload = 0
         self.draining = False
+        self.gate = gate
+        self.identities: dict[str, Identity] = {}  # Call-ID -> who the gate let in; popped with the call
 
     # --- requests ----------------------------------------------------------------------
     def _on_message(self, msg, addr) -> None:
@@ -64,6 +69,15 @@ class Endpoint(SipUAS):
             self._handle_request(msg, addr)
 
     def _handle_request(self, request: SipRequest, addr) -> None:
+        identity = None
+        if self.gate is not None:
+            verdict = self.gate.admit(request, addr[0])
+            if verdict.drop or (verdict.code and request.method == "ACK"):
+                return
+            if verdict.code:
+                self.transport.reply_error(request, verdict.code, verdict.reason, verdict.headers, to=addr)
+                return
+            identity = verdict.identity
         if self.draining and request.method.upper() == "OPTIONS":  # a proxy's keepalive: take us out
             self.transport.reply_error(request, 503, "Service Unavailable", {"Retry-After": str(self.retry_after)})
             return
@@ -86,6 +100,8 @@ class Endpoint(SipUAS):
                 super()._handle_request(request, addr)
                 if is_new and (call := self._calls.get(request.call_id or "")) is not None:
                     call.dialog.route_set = list(request.headers.get("record-route"))  # defect 8: in order
+                    if identity is not None:
+                        self.identities[call.call_id] = identity
             except Exception:  # e.g. a broken SDP: forget the half-made transaction, then reply 400
                 txn = self.transactions.match_request(request)
                 if txn is not None:

@@ -22,6 +22,8 @@ from ivr.system.recordings import folder_in
 from .addresses import BadAddress, checked
 from .call import CallEnded, SipCall, TransferOutcome, await_transfer
 from .config import SipConfig, primary_ip
+from .edge.accounts import AccountBook
+from .edge.build import build_gate, open_edge_warning
 from .endpoint import Endpoint
 from .media import g711
 from .media.clock import PacingClock
@@ -53,15 +55,18 @@ def _user_part(address) -> str:
 
 
 class SipServer:
-    def __init__(self, config: SipConfig, app: App, prompts: PromptLibrary | None = None) -> None:
+    def __init__(self, config: SipConfig, app: App, prompts: PromptLibrary | None = None,
+                 accounts: AccountBook | None = None) -> None:
         self.config = config
+        self.accounts = accounts if accounts is not None else AccountBook()
         self.app = app
         self.prompts = prompts or PromptLibrary(config.data_dir / "prompts", config.audio_root)
         self.recordings_dir = folder_in(config.data_dir)
         self.clock = PacingClock()
         self.ports = PortPool(config.host, config.rtp_port_min, config.rtp_port_max)
         self.transport = IvrUdpTransport(local_addr=(config.host, config.port))
-        self.endpoint = Endpoint(self.transport, max_calls=config.max_calls)
+        self.gate = build_gate(config, self.accounts)
+        self.endpoint = Endpoint(self.transport, max_calls=config.max_calls, gate=self.gate)
         self.media_ip = config.public_host or (config.host if config.host not in ("", "0.0.0.0") else primary_ip())
         self.live: dict[str, _Live] = {}
         self.tasks: set[asyncio.Task] = set()
@@ -92,6 +97,9 @@ class SipServer:
         self.clock.start()
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep())
         log.info("SIP listening on udp %s:%d", *self.address)
+        warning = open_edge_warning(self.config.host, self.gate.trusted, self.accounts, self.config.public_route)
+        if warning:
+            log.warning("!!! %s !!!", warning)
         if self.config.registrar:
             self.registration = RegistrationKeeper(self.endpoint, self.config.registrar, self.config.user,
                                                    self.config.password, self.config.register_expiry)
@@ -147,9 +155,11 @@ class SipServer:
             if stream is None:
                 return
             live.stream = stream
+            identity = self.endpoint.identities.get(call_id)  # the gate's: a claimed From is not believed
+            caller = identity.caller if identity is not None else _user_part(incoming.invite.from_addr)
             call = live.call = SipCall(
-                call_id, _user_part(incoming.invite.from_addr), _user_part(incoming.invite.to_addr),
-                stream, self.prompts, self.recordings_dir, self)
+                call_id, caller, _user_part(incoming.invite.to_addr), stream, self.prompts, self.recordings_dir, self)
+            call.route = identity.route if identity is not None else ""
             answer = self._answer_sdp(incoming.sdp_offer, stream)
             if self.config.answer_delay:
                 incoming.ringing()
@@ -233,6 +243,7 @@ class SipServer:
             self.clock.remove(live.stream)
             self.ports.close(live.stream)
         self.live.pop(call_id, None)
+        self.endpoint.identities.pop(call_id, None)
         self.calls_finished += 1
         # The BYE transaction retransmits on its own (bounded by Timer F); the call is already gone
         self.endpoint.hangup(live.incoming)

@@ -151,6 +151,7 @@ class IvrUdpTransport(UdpSipTransport):
             if isinstance(msg, SipRequest):
                 if not msg.method.isalpha() or not msg.headers.get("via"):
                     raise ValueError("bad request line or no Via")
+                msg.request_line = data.split(b"\n", 1)[0].decode("utf-8", "replace")  # edge/strict.py: version
                 _stamp_via_received(msg, addr)
         except Exception as exc:  # the parser raises assorted errors on garbage
             self._drop(addr, f"unparsable ({type(exc).__name__})")
@@ -241,7 +242,7 @@ class IvrUdpTransport(UdpSipTransport):
         if response.status_code >= 200:
             del self.record_routes[key]
 
-    def reply_error(self, request: SipRequest, code: int, reason: str, headers: dict | None = None,
+    def reply_error(self, request: SipRequest, code: int, reason: str, headers=None,
                     to: tuple[str, int] | None = None) -> None:
         """An error response built from the request; sent by its Via, or to `to` when given."""
         response = SipResponse(status_code=code, reason_phrase=reason)
@@ -253,8 +254,9 @@ class IvrUdpTransport(UdpSipTransport):
                 if name == "to" and "tag=" not in value:
                     value += ";tag=ivr-err"
                 response.headers.set_single(name, value)
-        for name, value in (headers or {}).items():
-            response.headers.set_single(name, value)
+        pairs = headers.items() if isinstance(headers, dict) else headers or ()
+        for name, value in pairs:  # pairs may repeat a name (one WWW-Authenticate per digest algorithm)
+            response.headers.append(name, value)
         if to is not None:
             self.send(response, to)
             return
