@@ -118,10 +118,11 @@ def run(settings: Settings, without: tuple[str, ...]) -> None:
 def _add_part_commands() -> None:
     """Each part keeps its commands beside its code; they all hang off this one group."""
     from .admin.cli import admin, calls
+    from .admin.sip_accounts_cli import sip_account
     from .channels.sip.cli import sip
     from .web_cli import web
     from .worker import worker_command
-    for command in (web, worker_command, calls, sip, admin):
+    for command in (web, worker_command, calls, sip, admin, sip_account):
         main.add_command(command)
 
 

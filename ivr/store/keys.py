@@ -196,3 +196,7 @@ SIP_DIAL_REQUESTS = f"{PREFIX}sip:dial:requests"  # list: JSON dial requests, ol
 
 def sip_dial_result(reference: str) -> str:
     return f"{PREFIX}sip:dial:{reference}:result"  # list: the one JSON outcome of a dial request (short TTL)
+
+
+# SIP digest accounts (ivr/store/sip_accounts.py)
+SIP_ACCOUNTS = f"{PREFIX}sip:accounts"  # hash: username -> JSON {realm, ha1 per algorithm, created_at}
