@@ -274,7 +274,8 @@ def uac_factory():
 
 def run_sipp(scenario: str, server_port: int, *, calls: int = 1, concurrent: int = 1, rate: float = 10,
              timeout: float = 60, extra: list[str] | None = None, keys: dict | None = None,
-             cwd: Path | None = None, subst: dict | None = None) -> subprocess.CompletedProcess:
+             cwd: Path | None = None, subst: dict | None = None,
+             local_ip: str = "127.0.0.1") -> subprocess.CompletedProcess:
     """Run a SIPp scenario; `subst` replaces @NAME@ placeholders (the edited copy goes to `cwd`)."""
     assert shutil.which("sipp"), "sip-tester (sipp) is not installed"
     cwd = Path(cwd) if cwd is not None else Path(tempfile.mkdtemp(prefix="sipp-"))  # SIPp writes logs to its cwd
@@ -285,8 +286,8 @@ def run_sipp(scenario: str, server_port: int, *, calls: int = 1, concurrent: int
             text = text.replace(f"@{name}@", str(value))
         path = Path(cwd) / f"{uuid.uuid4().hex[:6]}-{scenario}"
         path.write_text(text)
-    cmd = ["sipp", f"127.0.0.1:{server_port}", "-sf", str(path), "-i", "127.0.0.1",
-           "-p", str(free_udp_port()), "-mi", "127.0.0.1", "-mp", str(free_port_range(40)[0]),
+    cmd = ["sipp", f"127.0.0.1:{server_port}", "-sf", str(path), "-i", local_ip,
+           "-p", str(free_udp_port(local_ip)), "-mi", "127.0.0.1", "-mp", str(free_port_range(40)[0]),
            "-l", str(concurrent), "-r", str(rate), "-m", str(calls), "-timeout", f"{int(timeout)}s",
            "-timeout_error", "-nostdin", "-trace_err", "-trace_stat", "-stf", "stat.csv"]
     for key, value in (keys or {}).items():
