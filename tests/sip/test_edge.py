@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 import uuid
 
 import pytest
@@ -44,6 +45,14 @@ def edge_server(tmp_path):
             running.loop.close()
 
 
+def until(condition, timeout: float = 5.0):
+    """Wait for `condition()` to be truthy (the app runs just after the 200 goes out); return its value."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return value
+
+
 def final(uac, method: str = "INVITE") -> dict:
     reply = uac.recv(3, want=lambda m: m["status"] >= 200 and method in header(m, "cseq"))
     assert reply is not None, f"no final response to {method}"
@@ -65,7 +74,7 @@ def test_a_trusted_source_is_believed_and_its_p_asserted_identity_wins(edge_serv
     uac = uac_factory(running.port)
     uac.request("INVITE", body=uac.sdp(), extra="P-Asserted-Identity: <sip:+442079460123@trunk.example>")
     assert final(uac)["status"] == 200
-    assert record.calls and record.calls[0].caller == "+442079460123"
+    assert until(lambda: record.calls)[0].caller == "+442079460123"
 
 
 def test_the_public_route_takes_untrusted_callers_as_unknown(edge_server, uac_factory):
@@ -74,7 +83,7 @@ def test_the_public_route_takes_untrusted_callers_as_unknown(edge_server, uac_fa
     uac = uac_factory(running.port, UNTRUSTED)
     uac.invite()  # From claims +15550001111
     assert final(uac)["status"] == 200
-    call = record.calls[0]
+    call = until(lambda: record.calls)[0]
     assert (call.caller, call.route) == ("unknown", "public-menu")
 
 
@@ -112,7 +121,7 @@ def test_a_softphone_with_an_account_passes_digest_and_is_known_by_its_account(e
     uac.call_id = f"{uuid.uuid4().hex}@{UNTRUSTED}"
     uac.request("INVITE", body=uac.sdp(), extra=digest_header(chosen, "INVITE", uri, "alice", "s3cret-Pass"))
     assert final(uac)["status"] == 200
-    assert record.calls[0].caller == "alice"  # never the number in From
+    assert until(lambda: record.calls)[0].caller == "alice"  # never the number in From
 
 
 def test_a_wrong_password_and_a_replayed_response_are_refused(edge_server, uac_factory):
@@ -132,7 +141,7 @@ def test_a_wrong_password_and_a_replayed_response_are_refused(edge_server, uac_f
     uac.call_id = f"{uuid.uuid4().hex}@{UNTRUSTED}"  # the same nonce count again: a replay
     uac.request("INVITE", body=uac.sdp(), extra=good)
     assert final(uac)["status"] == 401
-    assert len(record.calls) == 1
+    assert len(until(lambda: record.calls)) == 1
 
 
 def request_line_of(uac, method: str, line: str, cseq_method: str | None = None) -> None:
@@ -171,13 +180,26 @@ def test_a_scanner_user_agent_from_outside_gets_no_answer_at_all(edge_server, ua
     uac = uac_factory(running.port, UNTRUSTED)
     uac.request("OPTIONS", extra=f"User-Agent: {agent}")
     assert uac.recv(1.5) is None
-    uac.request("OPTIONS", extra="User-Agent: Linphone/5.2")
-    assert final(uac, "OPTIONS")["status"] == 200
     assert running.server.gate.scanners == 1
 
 
+def test_requests_outside_a_dialog_from_outside_get_no_answer_but_a_trusted_source_gets_one(edge_server,
+                                                                                        uac_factory):
+    running = edge_server(hold_app(Recorded()))
+    outsider = uac_factory(running.port, UNTRUSTED)
+    for method in ("OPTIONS", "REGISTER", "SUBSCRIBE", "MESSAGE"):
+        outsider.request(method, extra="User-Agent: Linphone/5.2")
+    assert outsider.recv(1.5) is None
+    trunk = uac_factory(running.port)
+    trunk.request("OPTIONS")
+    assert final(trunk, "OPTIONS")["status"] == 200
+
+
 def test_a_flood_from_one_source_is_blocked_while_another_source_is_served(edge_server, uac_factory):
-    running = edge_server(hold_app(Recorded()), trusted=("127.0.0.1",), pike_requests=20, pike_window=60)
+    # 127.0.0.2 is trusted (so its OPTIONS are answered and countable) but not a proxy: it is limited
+    running = edge_server(hold_app(Recorded()), trusted=("127.0.0.1", UNTRUSTED, "127.0.0.3"),
+                          trusted_proxies=("127.0.0.1",),
+                          pike_requests=20, pike_window=60)
     flooder = uac_factory(running.port, UNTRUSTED)
     for _ in range(60):
         flooder.request("OPTIONS")
@@ -190,3 +212,21 @@ def test_a_flood_from_one_source_is_blocked_while_another_source_is_served(edge_
     other = uac_factory(running.port, "127.0.0.3")
     other.request("OPTIONS")
     assert final(other, "OPTIONS")["status"] == 200
+
+
+def test_a_digest_brute_force_is_cut_off_by_the_dialog_limit(edge_server, uac_factory):
+    running = edge_server(hold_app(Recorded()), accounts=accounts_for("alice", "s3cret-Pass"), pike_window=60)
+    uac = uac_factory(running.port, UNTRUSTED)
+    uac.invite()
+    challenge = final(uac)["headers"]["www-authenticate"][0]
+    uri = f"sip:ivr@127.0.0.1:{running.port}"
+    answers = 0
+    for guess in range(30):
+        uac.call_id = f"{uuid.uuid4().hex}@{UNTRUSTED}"
+        uac.request("INVITE", body=uac.sdp(), extra=digest_header(challenge, "INVITE", uri, "alice", f"pw{guess}"))
+        if uac.recv(0.5, want=lambda m: m["status"] >= 200) is not None:
+            answers += 1
+    assert answers == running.server.config.pike_dialogs - 1  # the first INVITE took one; then silence
+    uac.call_id = f"{uuid.uuid4().hex}@{UNTRUSTED}"  # even the right password now: the source is blocked
+    uac.request("INVITE", body=uac.sdp(), extra=digest_header(challenge, "INVITE", uri, "alice", "s3cret-Pass"))
+    assert uac.recv(1.0) is None and running.state()["started"] == 0

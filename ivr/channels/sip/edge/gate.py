@@ -4,8 +4,10 @@
 the caller's `Identity`. A new dialog (INVITE without a To tag) is admitted from a trusted source (its
 P-Asserted-Identity or From is believed), from an account that passed digest authentication (its caller id is
 the account name, never a number it claims), or, when a `public` route is configured, as an unknown caller.
-Anything else gets 401 with a challenge when accounts exist, else 403. Other methods pass: in-dialog requests
-are matched to a dialog the gate admitted, and OPTIONS is harmless (and still rate-limited).
+Anything else gets 401 with a challenge when accounts exist, else 403. In-dialog requests (with a To tag), ACK
+and CANCEL pass: they are matched to a dialog or transaction the gate admitted. Every other request from an
+untrusted source outside a dialog (OPTIONS, REGISTER, SUBSCRIBE...) is dropped silently, so a scan or an
+extension enumeration (SIPVicious svmap, svwar, svcrack) finds nothing to report.
 """
 from __future__ import annotations
 
@@ -80,8 +82,11 @@ class Gate:
         problem = violation(request)
         if problem is not None:
             return Verdict(code=400, reason=f"Bad Request ({problem})")
-        if not new_dialog:
+        if trusted and not new_dialog:
             return PASS
+        if not new_dialog:
+            in_dialog = "tag=" in (request.get_header("to") or "") or request.method in ("ACK", "CANCEL")
+            return PASS if in_dialog else DROP
         if trusted:
             caller = _user(request.get_header("p-asserted-identity")) or _user(request.get_header("from"))
             return Verdict(identity=Identity(caller, trusted=True))
