@@ -68,6 +68,17 @@ def test_an_invite_from_an_untrusted_source_gets_403_and_no_call(edge_server, ua
     assert running.state()["started"] == 0 and not record.calls
 
 
+@pytest.mark.parametrize("method", ["INVITE", "BYE", "INFO"])
+def test_a_made_up_to_tag_opens_nothing_from_an_untrusted_source(edge_server, uac_factory, method):
+    record = Recorded()
+    running = edge_server(hold_app(record))
+    uac = uac_factory(running.port, UNTRUSTED)
+    uac.request(method, to_tag="made-up", body=uac.sdp() if method == "INVITE" else "")
+    reply = uac.recv(1.5, want=lambda m: m["status"] >= 200)
+    assert reply is None or reply["status"] in (401, 403), reply
+    assert running.state()["started"] == 0
+
+
 def test_a_trusted_source_is_believed_and_its_p_asserted_identity_wins(edge_server, uac_factory):
     record = Recorded()
     running = edge_server(hold_app(record, seconds=1))

@@ -71,7 +71,7 @@ class Endpoint(SipUAS):
     def _handle_request(self, request: SipRequest, addr) -> None:
         identity = None
         if self.gate is not None:
-            verdict = self.gate.admit(request, addr[0])
+            verdict = self.gate.admit(request, addr[0], (request.call_id or "") in self._calls)
             if verdict.drop or (verdict.code and request.method == "ACK"):
                 return
             if verdict.code:

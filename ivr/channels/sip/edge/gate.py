@@ -4,8 +4,9 @@
 the caller's `Identity`. A new dialog (INVITE without a To tag) is admitted from a trusted source (its
 P-Asserted-Identity or From is believed), from an account that passed digest authentication (its caller id is
 the account name, never a number it claims), or, when a `public` route is configured, as an unknown caller.
-Anything else gets 401 with a challenge when accounts exist, else 403. In-dialog requests (with a To tag), ACK
-and CANCEL pass: they are matched to a dialog or transaction the gate admitted. Every other request from an
+Anything else gets 401 with a challenge when accounts exist, else 403. Requests in a dialog we have, ACK
+and CANCEL pass: they are matched to a dialog or transaction the gate admitted (an INVITE with a made-up To tag
+is a new dialog like any other). Every other request from an
 untrusted source outside a dialog (OPTIONS, REGISTER, SUBSCRIBE...) is dropped silently, so a scan or an
 extension enumeration (SIPVicious svmap, svwar, svcrack) finds nothing to report.
 """
@@ -70,9 +71,10 @@ class Gate:
         self.refused = 0
         self.scanners = 0
 
-    def admit(self, request: SipRequest, host: str) -> Verdict:
+    def admit(self, request: SipRequest, host: str, known_dialog: bool = False) -> Verdict:
+        """`known_dialog`: the endpoint has a call with this Call-ID (a To tag alone proves nothing)."""
         trusted = host in self.trusted
-        new_dialog = request.method == "INVITE" and "tag=" not in (request.get_header("to") or "")
+        new_dialog = request.method == "INVITE" and not known_dialog
         agent = (request.get_header("user-agent") or "").lower()
         if not trusted and any(name in agent for name in SCANNER_AGENTS):
             self.scanners += 1
@@ -85,8 +87,7 @@ class Gate:
         if trusted and not new_dialog:
             return PASS
         if not new_dialog:
-            in_dialog = "tag=" in (request.get_header("to") or "") or request.method in ("ACK", "CANCEL")
-            return PASS if in_dialog else DROP
+            return PASS if known_dialog or request.method in ("ACK", "CANCEL") else DROP
         if trusted:
             caller = _user(request.get_header("p-asserted-identity")) or _user(request.get_header("from"))
             return Verdict(identity=Identity(caller, trusted=True))
