@@ -270,3 +270,31 @@ def test_a_transfer_to_a_number_the_policy_refuses_sends_no_refer(start_server, 
     assert first["method"] == "BYE"  # "Transfer failed." and the app ended the call: never a REFER
     uac.answer_200(first)
     assert record.results[0].ok is False and record.results[0].reason == "refused"
+
+
+def test_rtp_hijack_a_stranger_that_sends_first_loses_the_stream_to_the_offered_address(start_server, uac_factory):
+    record = Recorded()
+    running = start_server(voicemail_app(record, max_length=30, silence_timeout=10, beep=False))
+    uac = uac_factory(running.port)
+    media = uac.media_port(uac.call())
+    stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stranger.bind(("127.0.0.1", 0))
+    voice = audioop.lin2ulaw(array.array("h", [4000] * 160).tobytes(), 2)
+    try:
+        assert wait_until(lambda: record.calls), "the call never reached the application"
+        stream = record.calls[0].stream
+        for i in range(5):  # the stranger races the caller and sends first; then junk that is not our codec
+            uac.send_rtp(0, voice, seq=i, ts=i * 160, to_port=media, sock=stranger)
+            uac.send_rtp(96, voice, seq=i, ts=i * 160, to_port=media, sock=stranger)
+        assert wait_until(lambda: stream.packets_received == 5 and stream.bad_packets == 5)
+        for i in range(20):  # the caller, from the address its SDP named
+            uac.send_rtp(0, voice, seq=100 + i, ts=i * 160, to_port=media)
+        assert wait_until(lambda: stream.packets_received == 25)
+        for i in range(20):
+            uac.send_rtp(0, voice, seq=200 + i, ts=i * 160, to_port=media, sock=stranger)
+        assert wait_until(lambda: stream.foreign_packets == 20)
+        assert stream.remote == ("127.0.0.1", uac.rtp_port)  # our RTP goes to the caller, not the stranger
+        uac.rtp.settimeout(3)
+        assert uac.rtp.recvfrom(2048)  # the caller receives our stream
+    finally:
+        stranger.close()

@@ -51,7 +51,7 @@ class RtpStream(asyncio.DatagramProtocol):
         *,
         inband_dtmf: bool = False,
     ) -> None:
-        self.remote = remote
+        self.remote = self.offered = remote  # offered: the SDP's address; remote: where we send (latched)
         self.payload_type = payload_type
         self.dtmf_payload_type = dtmf_payload_type
         self.local_port = 0
@@ -67,6 +67,7 @@ class RtpStream(asyncio.DatagramProtocol):
         self._rfc2833 = Rfc2833Receiver(on_digit)
         self._inband = GoertzelDetector(on_digit) if inband_dtmf else None
         self._latched = False
+        self._peer_ssrc = b""
         self.sink: Callable[[bytes], None] | None = None  # PCM16 consumer (voicemail recorder)
         self.packets_sent = 0
         self.packets_received = 0
@@ -147,20 +148,23 @@ class RtpStream(asyncio.DatagramProtocol):
 
         Raises BadAddress for an address sendto() would choke on (the tick sends to it 50 times a second)."""
         sock = self.transport.get_extra_info("socket") if self.transport is not None else None
-        self.remote = checked(remote, sock.family if sock is not None else socket.AF_INET)
+        self.remote = self.offered = checked(remote, sock.family if sock is not None else socket.AF_INET)
         self._latched = False
 
     # --- receiving -------------------------------------------------------------------------
     def datagram_received(self, data: bytes, addr) -> None:
-        if addr[0] != self.remote[0] or addr[1] != self.remote[1]:
-            if self._latched or self.packets_received:
+        if len(data) < 12 or data[0] >> 6 != 2 or (data[1] & 0x7F) not in (self.payload_type, self.dtmf_payload_type):
+            self.bad_packets += 1  # not RTP of ours: never latched to
+            return
+        source, ssrc = (addr[0], addr[1]), data[8:12]
+        if source != self.remote or (self._latched and ssrc != self._peer_ssrc):
+            # Symmetric RTP: latch to the first source and SSRC (a NATed peer sends from elsewhere); after that,
+            # others are ignored (RTP hijacking), except the address the SDP names, which always wins
+            if self._latched and source != self.offered:
                 self.foreign_packets += 1
                 return
-            self.remote = (addr[0], addr[1])  # symmetric RTP: a NATed peer sends from elsewhere
-        if len(data) < 12 or data[0] >> 6 != 2:
-            self.bad_packets += 1
-            return
-        self._latched = True
+            self.remote = source
+        self._latched, self._peer_ssrc = True, ssrc
         self.packets_received += 1
         payload_type = data[1] & 0x7F
         offset = 12 + 4 * (data[0] & 0x0F)
