@@ -241,3 +241,27 @@ def test_a_digest_brute_force_is_cut_off_by_the_dialog_limit(edge_server, uac_fa
     uac.call_id = f"{uuid.uuid4().hex}@{UNTRUSTED}"  # even the right password now: the source is blocked
     uac.request("INVITE", body=uac.sdp(), extra=digest_header(challenge, "INVITE", uri, "alice", "s3cret-Pass"))
     assert uac.recv(1.0) is None and running.state()["started"] == 0
+
+
+def test_the_public_host_is_in_every_address_we_advertise(edge_server, uac_factory):
+    running = edge_server(hold_app(Recorded(), seconds=2), public_host="203.0.113.5")
+    uac = uac_factory(running.port)
+    ok = uac.call()
+    assert "203.0.113.5" in header(ok, "contact"), header(ok, "contact")
+    origin = re.search(r"^o=.* IN IP4 (\S+)\r?$", ok["body"], re.M).group(1)
+    connection = re.search(r"^c=IN IP4 (\S+)\r?$", ok["body"], re.M).group(1)
+    assert (origin, connection) == ("203.0.113.5", "203.0.113.5"), ok["body"]
+    bye = uac.recv(6, want=lambda m: m["method"] == "BYE")  # our own request, when the app ends the call
+    assert bye is not None
+    assert "203.0.113.5" in header(bye, "via"), header(bye, "via")
+    assert header(bye, "contact") in ("", *[c for c in [header(bye, "contact")] if "203.0.113.5" in c])
+    uac.answer_200(bye)
+
+
+def test_rport_replies_go_to_the_source_port_with_received_stamped(edge_server, uac_factory):
+    running = edge_server(hold_app(Recorded()))
+    uac = uac_factory(running.port)
+    uac.request("OPTIONS")  # Via says 127.0.0.1:<port>;rport (RFC 3581)
+    reply = final(uac, "OPTIONS")
+    via = header(reply, "via")
+    assert f"rport={uac.port}" in via and "received=127.0.0.1" in via, via
