@@ -4,7 +4,8 @@
 
 One in-process SipServer trusts 127.0.0.3 (the trunk). Each round measures `--calls` sequential INVITE -> 200
 (then ACK, BYE) from 127.0.0.3, alternating: quiet, then while 127.0.0.2 sends `--flood` OPTIONS as fast as one
-socket can (from a second process). Also the gate's own CPU per request (`Gate.admit` on a parsed OPTIONS). Loopback only, bounded.
+socket can (from a second process). Also the gate's own CPU per request (`Gate.admit` on a parsed OPTIONS).
+Loopback only, bounded.
 """
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ import asyncio
 import os
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
-import subprocess
 import time
 import uuid
 from pathlib import Path
