@@ -152,19 +152,23 @@ class RtpStream(asyncio.DatagramProtocol):
         self._latched = False
 
     # --- receiving -------------------------------------------------------------------------
+    def _may_latch(self, source: tuple[str, int], payload_type: int) -> bool:
+        """Symmetric RTP: the SDP's address always wins; before any latch, the first source sending one of our
+        payload types (a NATed peer sends from elsewhere) is latched to, with its SSRC; after that, anyone else
+        is ignored. (A NAT rebinding mid-call is not followed: the SSRC alone is too easy to guess.)"""
+        if source == self.offered:
+            return True
+        return not self._latched and payload_type in (self.payload_type, self.dtmf_payload_type)
     def datagram_received(self, data: bytes, addr) -> None:
-        if len(data) < 12 or data[0] >> 6 != 2 or (data[1] & 0x7F) not in (self.payload_type, self.dtmf_payload_type):
-            self.bad_packets += 1  # not RTP of ours: never latched to
+        if len(data) < 12 or data[0] >> 6 != 2:
+            self.bad_packets += 1
             return
         source, ssrc = (addr[0], addr[1]), data[8:12]
-        if source != self.remote or (self._latched and ssrc != self._peer_ssrc):
-            # Symmetric RTP: latch to the first source and SSRC (a NATed peer sends from elsewhere); after that,
-            # others are ignored (RTP hijacking), except the address the SDP names, which always wins
-            if self._latched and source != self.offered:
-                self.foreign_packets += 1
+        if source != self.remote or not self._latched:
+            if not self._may_latch(source, data[1] & 0x7F):
+                self.foreign_packets += 1  # RTP hijacking, or junk: never heard, never answered
                 return
-            self.remote = source
-        self._latched, self._peer_ssrc = True, ssrc
+            self.remote, self._latched, self._peer_ssrc = source, True, ssrc
         self.packets_received += 1
         payload_type = data[1] & 0x7F
         offset = 12 + 4 * (data[0] & 0x0F)
