@@ -32,6 +32,7 @@ RETENTION = {
     "sms conversation": SMS_CONVERSATION_TTL,
     "analytics counters": 400 * DAY,
     "audit log": None,  # capped at AUDIT_KEPT entries instead
+    "sip account": None,  # until an operator removes it
 }
 
 
