@@ -72,3 +72,27 @@ def test_an_invite_storm_that_never_acks_neither_starves_callers_nor_leaks(edge_
     assert running.server.calls_started <= 3 + running.server.config.pike_dialogs  # the rest were dropped
     state = running.wait_idle(timeout=20)  # no-ACK (4 s by default) ends the storm's calls
     assert state["live"] == state["uas_calls"] == state["ports"] == state["tasks"] == state["clock"] == 0, state
+
+
+def test_a_never_acked_dialog_sends_at_most_a_second_of_rtp_to_the_address_its_sdp_names(edge_server,  # noqa: F811
+                                                                                           uac_factory):
+    # The attack run's reflection: a 533-byte INVITE naming a third party made us stream there for 40 s
+    running = edge_server(hold_app(Recorded(), seconds=30))
+    uac = uac_factory(running.port)
+    victim = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    victim.bind(("127.0.0.1", 0))
+    try:
+        uac.invite(rtp_port=victim.getsockname()[1])  # never ACKed
+        state = running.wait_idle(timeout=20)  # IVR_SIP_NO_ACK_TIMEOUT (4 s) ends it
+        assert state["live"] == state["ports"] == 0, state
+        victim.settimeout(0.2)
+        received = 0
+        try:
+            while True:
+                victim.recvfrom(2048)
+                received += 1
+        except OSError:
+            pass
+    finally:
+        victim.close()
+    assert 0 < received <= 50, received  # 1 s at 50 packets a second, not 4 s (200) or 40 s (2,000)

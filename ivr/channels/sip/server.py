@@ -36,6 +36,7 @@ from .transport import IvrUdpTransport
 log = logging.getLogger(__name__)
 
 App = Callable[[SipCall], Awaitable[None]]
+UNACKED_RTP_FRAMES = 50  # 1 s of RTP to the offered address before the ACK; then none until it comes
 
 
 @dataclass
@@ -128,6 +129,8 @@ class SipServer:
         live = self.live.get(incoming.call_id)
         if live is not None:
             live.acked = True
+            if live.stream is not None:
+                live.stream.unconfirmed_ticks = None
 
     def _digit(self, call_id: str, digit: str) -> None:
         live = self.live.get(call_id)
@@ -168,6 +171,7 @@ class SipServer:
                 return
             incoming.accept(answer)
             live.answered_at = live.last_rx_at = time.monotonic()
+            stream.unconfirmed_ticks = None if live.acked else UNACKED_RTP_FRAMES
             self.clock.add(stream)
             try:
                 await self.app(call)

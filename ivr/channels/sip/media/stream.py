@@ -68,6 +68,7 @@ class RtpStream(asyncio.DatagramProtocol):
         self._inband = GoertzelDetector(on_digit) if inband_dtmf else None
         self._latched = False
         self._peer_ssrc = b""
+        self.unconfirmed_ticks: int | None = None  # set: frames we may still send before the dialog is ACKed
         self.sink: Callable[[bytes], None] | None = None  # PCM16 consumer (voicemail recorder)
         self.packets_sent = 0
         self.packets_received = 0
@@ -132,6 +133,9 @@ class RtpStream(asyncio.DatagramProtocol):
         else:
             payload = self._silence
         send = self._sendto
+        if self.unconfirmed_ticks is not None:  # no ACK yet: a short window, then silence (RTP reflection)
+            self.unconfirmed_ticks -= 1
+            send = send if self.unconfirmed_ticks >= 0 else None
         if send is not None:
             try:
                 send(_HEADER.pack(0x80, self._marker | self.payload_type, self._seq, self._ts, self._ssrc)
