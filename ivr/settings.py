@@ -66,6 +66,8 @@ class Settings:
     sip_trusted_proxies: tuple[str, ...] = ()  # proxies in front (Kamailio): exempt from the flood limits
     sip_public_route: str = ""  # a flow id: untrusted callers go there as "unknown" instead of getting 403
     sip_realm: str = "ivr"  # digest realm of SIP accounts (changing it invalidates their stored hashes)
+    # digest algorithms offered, in order (RFC 8760); put MD5 first for UAs that only read the first challenge
+    sip_digest_algorithms: tuple[str, ...] = ("SHA-256", "MD5")
     # Flood limits per source (Kamailio pike): over either count per window, the source is blocked a while
     sip_pike_requests: int = 60
     sip_pike_dialogs: int = 10
@@ -115,6 +117,7 @@ class Settings:
         "sip_no_ack_timeout": "IVR_SIP_NO_ACK_TIMEOUT", "sip_drain_seconds": "IVR_SIP_DRAIN_SECONDS",
         "sip_trusted": "IVR_SIP_TRUSTED", "sip_trusted_proxies": "IVR_SIP_TRUSTED_PROXIES",
         "sip_public_route": "IVR_SIP_PUBLIC_ROUTE", "sip_realm": "IVR_SIP_REALM",
+        "sip_digest_algorithms": "IVR_SIP_DIGEST_ALGORITHMS",
         "sip_pike_requests": "IVR_SIP_PIKE_REQUESTS", "sip_pike_dialogs": "IVR_SIP_PIKE_DIALOGS",
         "sip_pike_window": "IVR_SIP_PIKE_WINDOW", "sip_pike_block_seconds": "IVR_SIP_PIKE_BLOCK_SECONDS",
         "webhook_secret": "IVR_WEBHOOK_SECRET",

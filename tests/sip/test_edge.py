@@ -265,3 +265,15 @@ def test_rport_replies_go_to_the_source_port_with_received_stamped(edge_server, 
     reply = final(uac, "OPTIONS")
     via = header(reply, "via")
     assert f"rport={uac.port}" in via and "received=127.0.0.1" in via, via
+
+
+def test_sipp_answers_the_digest_challenge_and_its_call_goes_through(edge_server, tmp_path):
+    from .conftest import run_sipp, sipp_counts
+    record = Recorded()
+    # SIPp 3.6 reads only the first challenge and knows MD5 alone
+    running = edge_server(hold_app(record, seconds=5), accounts=accounts_for("alice", "s3cret-Pass"),
+                          digest_algorithms=("MD5", "SHA-256"))
+    result = run_sipp("uac_auth.xml", running.port, timeout=30, cwd=tmp_path, local_ip=UNTRUSTED,
+                      extra=["-au", "alice", "-ap", "s3cret-Pass"])
+    assert sipp_counts(result) == (1, 0), result.stdout[-2500:] + result.stderr[-1500:]
+    assert until(lambda: record.calls)[0].caller == "alice"

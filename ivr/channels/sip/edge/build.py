@@ -18,7 +18,7 @@ def build_gate(config, accounts: AccountBook) -> Gate:
     exempt = SourceList(tuple(config.trusted_proxies) or tuple(config.trusted))
     limits = PikeLimits(requests=config.pike_requests, dialogs=config.pike_dialogs, window=config.pike_window,
                         block_seconds=config.pike_block_seconds)
-    auth = DigestAuth(config.realm, accounts.lookup)
+    auth = DigestAuth(config.realm, accounts.lookup, algorithms=tuple(a.upper() for a in config.digest_algorithms))
     return Gate(trusted, Pike(limits, exempt), auth, config.public_route, has_accounts=lambda: bool(accounts))
 
 

@@ -45,8 +45,13 @@ class AuthResult:
 
 class DigestAuth:
     def __init__(self, realm: str, lookup: Ha1Lookup, nonce_ttl: float = 300.0,
-                 clock: Callable[[], float] = time.time, key: bytes | None = None) -> None:
+                 clock: Callable[[], float] = time.time, key: bytes | None = None,
+                 algorithms: tuple[str, ...] = tuple(ALGORITHMS)) -> None:
         self.realm, self.lookup, self.nonce_ttl, self.clock = realm, lookup, nonce_ttl, clock
+        unknown = set(algorithms) - set(ALGORITHMS)
+        if unknown or not algorithms:
+            raise ValueError(f"digest algorithms are SHA-256 and/or MD5, not {sorted(unknown) or 'none'}")
+        self.algorithms = algorithms  # offered in this order; UAs that read only the first (SIPp) need MD5 first
         self._key = key or secrets.token_bytes(32)
         self._counts: OrderedDict[str, int] = OrderedDict()
 
@@ -55,12 +60,12 @@ class DigestAuth:
         nonce = self._nonce()
         extra = ", stale=true" if stale else ""
         return [f'Digest realm="{self.realm}", nonce="{nonce}", algorithm={alg}, qop="auth"{extra}'
-                for alg in ALGORITHMS]
+                for alg in self.algorithms]
 
     def verify(self, method: str, header: str) -> AuthResult:
         creds = parse_credentials(header)
         algorithm = creds.get("algorithm", "MD5").upper()
-        if algorithm not in ALGORITHMS or creds.get("qop") != "auth" or creds.get("realm") != self.realm:
+        if algorithm not in self.algorithms or creds.get("qop") != "auth" or creds.get("realm") != self.realm:
             return AuthResult(None, reason="unsupported algorithm, qop or realm")
         nonce, username = creds.get("nonce", ""), creds.get("username", "")
         issued = self._nonce_issued(nonce)
