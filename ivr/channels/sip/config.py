@@ -14,7 +14,8 @@ FROM_SETTINGS = {
     "no_rtp_timeout": "sip_no_rtp_timeout", "registrar": "sip_registrar", "user": "sip_user",
     "password": "sip_password", "register_expiry": "sip_register_expiry", "data_dir": "data_dir",
     "trusted": "sip_trusted", "trusted_proxies": "sip_trusted_proxies", "public_route": "sip_public_route",
-    "realm": "sip_realm", "digest_algorithms": "sip_digest_algorithms", "pike_requests": "sip_pike_requests", "pike_dialogs": "sip_pike_dialogs",
+    "realm": "sip_realm", "digest_algorithms": "sip_digest_algorithms",
+    "pike_requests": "sip_pike_requests", "pike_dialogs": "sip_pike_dialogs",
     "pike_window": "sip_pike_window", "pike_block_seconds": "sip_pike_block_seconds",
 }
 
