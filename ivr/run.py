@@ -56,7 +56,7 @@ class Supervisor:
         self.stopping = False
 
     def start_redis(self) -> str:
-        if self.settings.redis_url:
+        if self.settings.redis_url or self.settings.redis_sentinels:  # sentinels: the children ask them
             return self.settings.redis_url
         self.redis = EmbeddedRedis(self.settings.data_dir).start()
         log.info("embedded redis-server started (pid %s) at %s", self.redis.pid, self.redis.url)
@@ -67,9 +67,9 @@ class Supervisor:
 
         The password is IVR_ADMIN_PASSWORD, or a random one written to <data_dir>/initial-admin-password (0600).
         """
-        from .store import connect
+        from .call_session.wiring import CLI_REDIS_TIMEOUT, open_redis
         from .store.users import Role, UserStore
-        users = UserStore(connect(url))
+        users = UserStore(open_redis(self.settings.with_overrides(redis_url=url), timeout=CLI_REDIS_TIMEOUT))
         if users.names():
             return
         password = self.settings.admin_password or secrets.token_urlsafe(12)
@@ -95,7 +95,7 @@ class Supervisor:
         private_dir(self.settings.data_dir)
         tighten_tree(self.settings.data_dir)  # recordings, caches and keys an older version left readable
         url = self.start_redis()
-        env = dict(os.environ, REDIS_URL=url)
+        env = dict(os.environ, **({"REDIS_URL": url} if url else {}))
         signal.signal(signal.SIGTERM, self._request_stop)
         signal.signal(signal.SIGINT, self._request_stop)
         try:

@@ -22,6 +22,13 @@ class Settings:
     redis_url: str = ""  # empty: `ivr run` starts an embedded redis-server in data_dir
     # Seconds a call turn or webhook waits on Redis (connect and each reply) before the spool/fallback takes over
     redis_timeout: float = 0.2
+    # Redis behind redis-sentinel: "host:port,host:port,..." of the sentinels (REDIS_URL is then not used) and the
+    # name they monitor; every process (web, worker, SIP, RQ) asks them for the current master
+    redis_sentinels: tuple[str, ...] = ()
+    redis_sentinel_master: str = "ivr"
+    # Milliseconds a call-record or follow-up write waits for one replica to confirm it (WAIT 1 <ms>); a write no
+    # replica confirmed stays in the spool until one does. 0: no confirmation (a single Redis without replicas)
+    redis_wait_ms: int = 0
     # Web / admin
     web_host: str = "127.0.0.1"
     web_port: int = 8000
@@ -99,6 +106,8 @@ class Settings:
     _ENV = {
         "data_dir": "IVR_DATA_DIR", "flows_dir": "IVR_FLOWS_DIR", "default_flow": "IVR_DEFAULT_FLOW",
         "redis_url": "REDIS_URL", "redis_timeout": "IVR_REDIS_TIMEOUT",
+        "redis_sentinels": "REDIS_SENTINELS", "redis_sentinel_master": "REDIS_SENTINEL_MASTER",
+        "redis_wait_ms": "IVR_REDIS_WAIT_MS",
         "web_host": "IVR_WEB_HOST", "web_port": "IVR_WEB_PORT",
         "metrics_token": "IVR_METRICS_TOKEN", "metrics_bind": "IVR_METRICS_BIND",
         "public_base_url": "PUBLIC_BASE_URL", "proxy_fix": "IVR_PROXY_FIX", "secret_key": "IVR_SECRET_KEY",

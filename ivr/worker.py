@@ -138,7 +138,8 @@ class IvrWorker(SimpleWorker):
         if self.spool is None:
             return 0
         try:
-            applied = replay_spool(self.spool, self.connection, self.context.queue)
+            applied = replay_spool(self.spool, self.connection, self.context.queue,
+                                   confirm_ms=self.context.settings.redis_wait_ms)
         except UNAVAILABLE as exc:
             log.warning("spool replay postponed: redis unavailable: %s", exc)
             return 0
@@ -189,5 +190,5 @@ def worker_command(settings: Settings, burst: bool, maintenance_interval: int) -
     from ivr.call_session import wiring
     conn = wiring.open_redis(settings)
     spool = wiring.open_spool(settings)
-    wiring.replay_quietly(spool, conn, wiring.open_queue(conn))
+    wiring.replay_quietly(spool, conn, wiring.open_queue(conn), settings.redis_wait_ms)
     run_worker(settings, conn, spool, burst=burst, maintenance_interval=maintenance_interval)

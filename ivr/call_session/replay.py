@@ -21,20 +21,22 @@ REPLAY_BUDGET = 0.5  # seconds a turn may spend replaying the spool once Redis i
 
 
 class SpoolReplayer:
-    def __init__(self, spool: Spool, conn: redis.Redis, queue: Queue):
+    def __init__(self, spool: Spool, conn: redis.Redis, queue: Queue, confirm_ms: int = 0):
         self.spool, self.conn, self.queue = spool, conn, queue
+        self.confirm_ms = confirm_ms  # IVR_REDIS_WAIT_MS: an entry leaves the spool once a replica has it
         self._replaying = threading.Lock()
 
     def replay(self) -> int:
         """Replay the spool now (in this thread). Returns the number of entries applied."""
         with self._replaying:
-            return replay_spool(self.spool, self.conn, self.queue)
+            return replay_spool(self.spool, self.conn, self.queue, confirm_ms=self.confirm_ms)
 
     def catch_up(self) -> None:
         """Replay for up to REPLAY_BUDGET seconds in this turn, then go on in the background."""
         if self._replaying.acquire(blocking=False):
             try:
-                replay_spool(self.spool, self.conn, self.queue, budget=REPLAY_BUDGET)
+                replay_spool(self.spool, self.conn, self.queue, budget=REPLAY_BUDGET,
+                             confirm_ms=self.confirm_ms)
             except Exception:  # never let the catch-up fail the turn
                 log.exception("spool replay failed")
             finally:
@@ -51,7 +53,7 @@ class SpoolReplayer:
         try:
             if self._replaying.acquire(blocking=False):
                 try:
-                    replay_spool(self.spool, self.conn, self.queue)
+                    replay_spool(self.spool, self.conn, self.queue, confirm_ms=self.confirm_ms)
                 finally:
                     self._replaying.release()
         except Exception:  # a replay failure must never disturb calls; the next turn tries again

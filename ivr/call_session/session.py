@@ -41,7 +41,7 @@ def _goodbye(reason: str, text: str = GOODBYE) -> list[A.Action]:
 class CallSession:
     def __init__(self, flows, *, redis_conn: redis.Redis, queue: Queue, spool: Spool, default_flow: str,
                  sessions: SessionStore | None = None, fallback_text: str = GOODBYE,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, confirm_ms: int = 0):
         self.flows = flows  # ivr.flows.FlowRepository
         self.fallback_text = fallback_text  # said when the flow cannot run at all (settings.fallback_message)
         self.redis, self.queue, self.spool, self.default_flow = redis_conn, queue, spool, default_flow
@@ -49,8 +49,9 @@ class CallSession:
         self.health = RedisHealth(clock=clock)  # after a failure, skip Redis for a moment instead of waiting on it
         self.local = LocalSpool(spool)
         self.copies = S.StateCopies(self.sessions, self.local, self.health)
-        self.turns = TurnStore(redis_conn, queue, self.local, self.health, self.sessions)
-        self.replayer = SpoolReplayer(spool, redis_conn, queue)
+        # confirm_ms (IVR_REDIS_WAIT_MS): each write waits for a replica, or stays in the spool until one has it
+        self.turns = TurnStore(redis_conn, queue, self.local, self.health, self.sessions, confirm_ms)
+        self.replayer = SpoolReplayer(spool, redis_conn, queue, confirm_ms)
 
     def start(self, *, call_id: str, channel: str, caller: str, called: str, at: float,
               flow_id: str | None = None) -> list[A.Action]:

@@ -20,7 +20,7 @@ from ivr.call_session import followups as jobs
 from ivr.call_session.writes import replay_spool
 from ivr.flows import FlowRepository
 from ivr.settings import Settings
-from ivr.store import UNAVAILABLE, connect, for_blocking, heartbeats
+from ivr.store import UNAVAILABLE, connect, connect_sentinel, for_blocking, heartbeats
 from ivr.store.dial_requests import DialRequests
 from ivr.store.embedded import EmbeddedRedis
 from ivr.store.flows import FlowStore
@@ -42,8 +42,13 @@ CLI_REDIS_TIMEOUT = 5.0  # seconds: a command run by hand may wait for a big rep
 
 def open_redis(settings: Settings, timeout: float | None = None) -> redis.Redis:
     """The connection of webhooks and call turns: each reply waited for at most IVR_REDIS_TIMEOUT (0.2 s), after
-    which the spool and fallback paths take over. Blocking commands get their own client (store.for_blocking)."""
-    return connect(redis_url(settings), socket_timeout=settings.redis_timeout if timeout is None else timeout)
+    which the spool and fallback paths take over. Blocking commands get their own client (store.for_blocking).
+    With REDIS_SENTINELS the client follows the master the sentinels name (RQ's queue and worker use it too)."""
+    socket_timeout = settings.redis_timeout if timeout is None else timeout
+    if settings.redis_sentinels:
+        return connect_sentinel(settings.redis_sentinels, settings.redis_sentinel_master,
+                                socket_timeout=socket_timeout)
+    return connect(redis_url(settings), socket_timeout=socket_timeout)
 
 
 def open_queue(conn: redis.Redis) -> Queue:
@@ -54,9 +59,9 @@ def open_spool(settings: Settings) -> Spool:
     return Spool(private_dir(settings.data_dir) / SPOOL_FILE)  # the data directory is created 0700
 
 
-def replay_quietly(spool: Spool, conn: redis.Redis, queue: Queue) -> int:
+def replay_quietly(spool: Spool, conn: redis.Redis, queue: Queue, confirm_ms: int = 0) -> int:
     try:
-        return replay_spool(spool, conn, queue)
+        return replay_spool(spool, conn, queue, confirm_ms=confirm_ms)
     except UNAVAILABLE as exc:
         log.warning("spool not replayed yet, redis unavailable: %s", exc)
         return 0
@@ -68,7 +73,8 @@ def open_call_session(settings: Settings, flows_dir: str | Path | None = None,
     conn = conn or open_redis(settings)
     queue, spool = open_queue(conn), open_spool(settings)
     flows = FlowRepository(flows_dir or settings.flows_dir, source=FlowStore(conn))
-    replay_quietly(spool, conn, queue)
+    replay_quietly(spool, conn, queue, settings.redis_wait_ms)
+    session_options.setdefault("confirm_ms", settings.redis_wait_ms)
     return CallSession(flows, redis_conn=conn, queue=queue, spool=spool, default_flow=settings.default_flow,
                        fallback_text=settings.fallback_message, **session_options)
 

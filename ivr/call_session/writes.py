@@ -19,6 +19,7 @@ from ivr.call_session import followups
 from ivr.call_session.health import UNAVAILABLE, RedisHealth
 from ivr.call_session.local_spool import KIND, LocalSpool
 from ivr.engine import events as E
+from ivr.store import Unconfirmed
 from ivr.store.call_writes import Applied, CallWriter, FollowupGroup
 from ivr.store.sessions import SessionStore
 from ivr.store.spool import Spool
@@ -58,20 +59,26 @@ def followup_groups(queue: Queue, write: dict) -> list[FollowupGroup]:
             for job in write.get("jobs") or ()]
 
 
-def apply_write(conn: redis.Redis, queue: Queue, write: dict, marker: bool = False) -> bool:
-    """Apply a turn write atomically. Returns False when `marker` is set and it was already applied."""
-    return CallWriter(conn).apply(write, marker_id=write["id"] if marker else None,
-                                  followups=followup_groups(queue, write)).applied
+def apply_write(conn: redis.Redis, queue: Queue, write: dict, marker: bool = False, confirm_ms: int = 0) -> bool:
+    """Apply a turn write atomically. Returns False when `marker` is set and it was already applied; raises
+    Unconfirmed when `confirm_ms` is set and no replica confirmed it."""
+    result = CallWriter(conn).apply(write, marker_id=write["id"] if marker else None,
+                                    followups=followup_groups(queue, write), confirm_ms=confirm_ms)
+    if not result.confirmed:
+        raise Unconfirmed(f"no replica confirmed write {write['id']} within {confirm_ms} ms")
+    return result.applied
 
 
-def replay_spool(spool: Spool, conn: redis.Redis, queue: Queue, budget: float | None = None) -> int:
-    """Replay everything spooled while Redis was down, in order. Safe to call from any number of processes."""
+def replay_spool(spool: Spool, conn: redis.Redis, queue: Queue, budget: float | None = None,
+                 confirm_ms: int = 0) -> int:
+    """Replay everything spooled while Redis was down, in order. Safe to call from any number of processes.
+    With `confirm_ms` (IVR_REDIS_WAIT_MS) an entry leaves the spool only once a replica confirmed it."""
     sessions = SessionStore(conn)
 
     def apply_entry(entry_id: str, kind: str, data: dict) -> None:
         if kind != KIND:
             raise ValueError(f"unknown spool entry kind {kind!r}")
-        apply_write(conn, queue, data, marker=True)
+        apply_write(conn, queue, data, marker=True, confirm_ms=confirm_ms)
 
     return spool.replay(apply_entry, apply_state=sessions.save, budget=budget)
 
@@ -89,12 +96,16 @@ def recreatable(write: dict, blob: dict) -> dict:
 class TurnStore:
     """Saves a turn: its write and the call's new blob in one script call, or in the spool while it is in use
     or Redis fails. (With the spool in use the write goes first: if the process dies in between, a retried turn
-    re-runs from the old state and queues the same deterministic job ids, which are then skipped.)"""
+    re-runs from the old state and queues the same deterministic job ids, which are then skipped.)
+    With `confirm_ms` a write carries its spool marker and waits for a replica; one that none confirmed is
+    spooled as well, so it reaches whichever server is master once a replica has it (the marker keeps the
+    replay from applying it twice where it already is)."""
 
     def __init__(self, conn: redis.Redis, queue: Queue, spool: LocalSpool, health: RedisHealth,
-                 sessions: SessionStore):
+                 sessions: SessionStore, confirm_ms: int = 0):
         self.conn, self.queue, self.spool, self.health, self.sessions = conn, queue, spool, health, sessions
         self.writer = CallWriter(conn)
+        self.confirm_ms = confirm_ms
 
     def spool_turn(self, write: dict, blob: dict) -> None:
         """Join the spooled writes (they are replayed in order), and save the state wherever it can go."""
@@ -106,11 +117,17 @@ class TurnStore:
         try:
             with self.health.guard():
                 result = self.writer.apply(write, state=blob, encoded_state=encoded_blob, create=create,
-                                           followups=followup_groups(self.queue, write))
+                                           followups=followup_groups(self.queue, write), confirm_ms=self.confirm_ms,
+                                           marker_id=write["id"] if self.confirm_ms else None)
         except Exception as exc:  # unavailable, or an unexpected Redis error: spool it (a replay retries it)
             log.warning("call %s: spooling its writes: %s: %s", write["call_id"], type(exc).__name__, exc)
             self.spool_turn(write, blob)
             return None
+        if not result.confirmed:  # only the master has it: keep it until a replica does
+            log.warning("call %s: no replica confirmed write %s, spooled too", write["call_id"], write["id"])
+            self.spool.append(recreatable(write, blob))
+            self.spool.save_state(blob)
+            return result
         if result.existing is None and not result.state_stored:
             log.error("call %s: saving the state in Redis failed", write["call_id"])
             self.spool.save_state(blob)  # the write is in Redis but not the state: keep the state locally

@@ -27,8 +27,10 @@ class Retryable(Exception):
 
 def deliver(kind: str, job_id: str, payload: dict, send: Callable[[JobContext], str]) -> str:
     ctx = current()
-    followups = FollowupStore(ctx.redis)
-    if not followups.begin(job_id, kind=kind, call_id=payload.get("call_id", ""), at=ctx.clock()):
+    followups, confirm_ms = FollowupStore(ctx.redis), ctx.settings.redis_wait_ms
+    # Unconfirmed (no replica has the sending mark yet) is raised before anything is sent: RQ retries the job
+    if not followups.begin(job_id, kind=kind, call_id=payload.get("call_id", ""), at=ctx.clock(),
+                           confirm_ms=confirm_ms):
         log.info("%s %s already delivered: not sending again", kind, job_id)
         return "already delivered"
     try:
@@ -42,5 +44,6 @@ def deliver(kind: str, job_id: str, payload: dict, send: Callable[[JobContext], 
         followups.record(job_id, Status.FAILED if final else Status.RETRYING, at=ctx.clock(),
                          detail=f"{type(exc).__name__}: {exc}")
         raise
-    followups.record(job_id, Status.DELIVERED, at=ctx.clock(), detail=detail)
+    if not followups.record(job_id, Status.DELIVERED, at=ctx.clock(), detail=detail, confirm_ms=confirm_ms):
+        log.warning("%s %s delivered, but no replica confirmed its record within %d ms", kind, job_id, confirm_ms)
     return detail

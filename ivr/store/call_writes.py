@@ -86,6 +86,7 @@ class Applied(NamedTuple):
     applied: bool  # False only when the spool marker showed the write was applied before
     state_stored: bool  # False when saving the state failed (True if the same or a newer version was there)
     existing: dict | None = None  # with `create`: the call's state blob, when it already existed (nothing written)
+    confirmed: bool = True  # with `confirm_ms`: False when no replica confirmed the write in time
 
 
 class CallWriter:
@@ -96,9 +97,10 @@ class CallWriter:
 
     def apply(self, write: dict, *, state: dict | None = None, encoded_state: str | None = None,
               marker_id: str | None = None, create: bool = False, followups: list[FollowupGroup] = (),
-              pipe=None) -> Applied:
+              pipe=None, confirm_ms: int = 0) -> Applied:
         """Apply `write` atomically (see Applied); `encoded_state` is `state` as JSON if the caller has it already.
-        With `pipe`, the script is queued on it instead."""
+        With `pipe`, the script is queued on it instead. With `confirm_ms`, `WAIT 1 confirm_ms` follows it on the
+        same connection (replication is asynchronous: a write only the master holds dies with it)."""
         call_id = write["call_id"]
         start, finish, path = write.get("start"), write.get("finish"), write.get("path")
         if path is None and finish:  # a write spooled before finish left its path to `path`
@@ -129,10 +131,24 @@ class CallWriter:
         if pipe is not None:
             self._apply(keys=script_keys, args=args, client=pipe)
             return Applied(True, True)
-        outcome, detail = self._apply(keys=script_keys, args=args)
+        if confirm_ms:
+            (outcome, detail), replicas = self._apply_confirmed(script_keys, args, marker_id, confirm_ms)
+        else:
+            (outcome, detail), replicas = self._apply(keys=script_keys, args=args), 1
         if outcome == 2:
             return Applied(False, False, json.loads(detail))
-        return Applied(bool(outcome), detail >= 0)
+        return Applied(bool(outcome), detail >= 0, confirmed=replicas >= 1)
+
+    def _apply_confirmed(self, script_keys: list, args: list, marker_id: str | None, confirm_ms: int):
+        """The script's reply and how many replicas confirmed. A marker's expiry is renewed first: that is a
+        write too, so a replay the marker skips still waits until a replica has everything before it."""
+        with self.conn.pipeline(transaction=False) as pipe:
+            self._apply(keys=script_keys, args=args, client=pipe)
+            if marker_id is not None:
+                pipe.expire(keys.spool_marker(marker_id), keys.SPOOL_MARKER_TTL)
+            pipe.execute_command("WAIT", 1, confirm_ms)
+            replies = pipe.execute()
+        return replies[0], int(replies[-1])
 
 
 def _start_fields(start: dict, retention: int) -> dict:

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 import redis
 
-from ivr.store import as_text, keys
+from ivr.store import Unconfirmed, as_text, keys
 
 
 class Status(StrEnum):
@@ -89,14 +89,30 @@ class FollowupStore:
         raw = self.conn.hget(keys.followup(job_id), "status")
         return None if raw is None else Status(as_text(raw))
 
-    def begin(self, job_id: str, *, kind: str, call_id: str, at: float) -> bool:
-        """Mark an attempt as sending. False when the follow-up already reached a final state (do not send)."""
+    def begin(self, job_id: str, *, kind: str, call_id: str, at: float, confirm_ms: int = 0) -> bool:
+        """Mark an attempt as sending. False when the follow-up already reached a final state (do not send).
+        With `confirm_ms`, raises Unconfirmed when no replica confirmed the mark in time (send nothing yet)."""
         args = [job_id, kind, call_id, repr(float(at)), self.retention]
-        return bool(self._begin(keys=[keys.followup(job_id)], args=args))
+        reply, replicas = self._confirmed(self._begin, [keys.followup(job_id)], args, confirm_ms)
+        if reply and replicas < 1:
+            raise Unconfirmed(f"follow-up {job_id}: no replica confirmed the sending mark within {confirm_ms} ms")
+        return bool(reply)
 
-    def record(self, job_id: str, status: Status, *, at: float, detail: str = "") -> None:
-        """Finish an attempt with `status` and append it (time, status, detail) to the attempt list."""
-        self._record(keys=[keys.followup(job_id)], args=[str(status), repr(float(at)), detail, self.retention])
+    def record(self, job_id: str, status: Status, *, at: float, detail: str = "", confirm_ms: int = 0) -> bool:
+        """Finish an attempt with `status` and append it (time, status, detail) to the attempt list. False when
+        `confirm_ms` is set and no replica confirmed it in time."""
+        args = [str(status), repr(float(at)), detail, self.retention]
+        return self._confirmed(self._record, [keys.followup(job_id)], args, confirm_ms)[1] >= 1
+
+    def _confirmed(self, script, script_keys: list, args: list, confirm_ms: int) -> tuple:
+        """The script's reply and how many replicas confirmed it (WAIT on the same connection, in one trip)."""
+        if not confirm_ms:
+            return script(keys=script_keys, args=args), 1
+        with self.conn.pipeline(transaction=False) as pipe:
+            script(keys=script_keys, args=args, client=pipe)
+            pipe.execute_command("WAIT", 1, confirm_ms)
+            reply, replicas = pipe.execute()
+        return reply, int(replicas)
 
     def many(self, job_ids: list[str]) -> list[dict]:
         with self.conn.pipeline(transaction=False) as p:

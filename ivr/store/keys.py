@@ -187,8 +187,14 @@ ANALYTICS_PENDING = f"{PREFIX}stats:pending"  # set of finished call ids not yet
 HEARTBEAT_TTL = 30
 
 
-def heartbeat(component: str) -> str:
-    return f"{PREFIX}heartbeat:{component}"  # string: JSON {at, pid, host, ...}, expires after HEARTBEAT_TTL
+def heartbeat(component: str, node: str = "") -> str:
+    """string: JSON {at, pid, host, ...}, expires after HEARTBEAT_TTL; one per node of a component that runs on
+    several (`ivr sip` behind Kamailio), so each node's state (draining...) is its own"""
+    return f"{PREFIX}heartbeat:{component}" + (f":node:{node}" if node else "")
+
+
+def heartbeat_nodes(component: str) -> str:
+    return f"{PREFIX}heartbeat:{component}:nodes"  # set: node names that beat; a name whose beat expired is dropped
 
 
 # Callbacks dialled over SIP: the worker pushes JSON requests, the `ivr sip` process answers per request

@@ -72,12 +72,28 @@ def test_healthz_reads_heartbeats_and_asks_sip_itself(settings, redis_conn, pass
     app = app_with(settings, redis_conn, password_hash, sip_port=sip_listener)
     admin = admin_client(app)
     heartbeats.beat(redis_conn, "worker", jobs_done=3)
-    heartbeats.beat(redis_conn, "sip", live_calls=2)
+    heartbeats.beat(redis_conn, "sip", node="node-a", live_calls=2)
     response = admin.get("/healthz")
     assert response.status_code == 200 and response.json["status"] == "ok", response.json
     assert response.json["sip"]["ok"] is True and response.json["sip"]["live_calls"] == 2
     assert response.json["worker"]["jobs_done"] == 3
-    assert redis_conn.ttl(keys.heartbeat("sip")) > 0  # a dead process disappears by itself
+    assert redis_conn.ttl(keys.heartbeat("sip", "node-a")) > 0  # a dead process disappears by itself
+
+
+def test_healthz_lists_every_sip_node_with_its_own_draining_flag(settings, redis_conn, password_hash,
+                                                                 sip_listener):
+    """Issue 15: every node wrote one heartbeat key, so /healthz showed whichever wrote last."""
+    admin = admin_client(app_with(settings, redis_conn, password_hash, sip_port=sip_listener))
+    heartbeats.beat(redis_conn, "sip", address="127.0.0.1:5071", live_calls=3, draining=True)
+    heartbeats.beat(redis_conn, "sip", address="127.0.0.1:5072", live_calls=4, draining=False)
+    heartbeats.beat(redis_conn, "sip", address="127.0.0.1:5071", live_calls=2, draining=True)  # beats again
+    sip = admin.get("/healthz").json["sip"]
+    by_address = {node["address"]: node for node in sip["nodes"]}
+    assert sorted(by_address) == ["127.0.0.1:5071", "127.0.0.1:5072"]
+    assert by_address["127.0.0.1:5071"]["draining"] is True and by_address["127.0.0.1:5072"]["draining"] is False
+    assert sip["live_calls"] == 6 and sip["draining"] is False  # one node still takes calls
+    redis_conn.delete(keys.heartbeat("sip", by_address["127.0.0.1:5072"]["node"]))  # its beat expired
+    assert [n["address"] for n in admin.get("/healthz").json["sip"]["nodes"]] == ["127.0.0.1:5071"]
 
 
 def test_a_sip_listener_that_cannot_receive_is_down_whatever_its_heartbeat(settings, redis_conn, password_hash,

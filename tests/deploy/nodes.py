@@ -85,9 +85,10 @@ class SipNode:
     """One `ivr sip` process on 127.0.0.1:`port`, recording into the Redis at `redis_url`."""
 
     def __init__(self, redis_url: str, data_dir: Path, port: int | None = None, drain_seconds: float = 60,
-                 preexec_fn=None) -> None:
+                 preexec_fn=None, env: dict | None = None) -> None:
         self.port = port or free_udp_port()
         self.preexec_fn = preexec_fn
+        self.extra_env = env or {}  # e.g. REDIS_SENTINELS (bench/cluster.py), then redis_url is ""
         self.redis_url, self.data_dir, self.drain_seconds = redis_url, data_dir, drain_seconds
         self.rtp_range = free_port_range()
         self.proc: subprocess.Popen | None = None
@@ -97,7 +98,7 @@ class SipNode:
         rtp_min, rtp_max = self.rtp_range
         env = dict(os.environ, REDIS_URL=self.redis_url, IVR_DATA_DIR=str(self.data_dir),
                    IVR_SIP_RTP_PORT_MIN=str(rtp_min), IVR_SIP_RTP_PORT_MAX=str(rtp_max),
-                   IVR_SIP_DRAIN_SECONDS=str(self.drain_seconds))
+                   IVR_SIP_DRAIN_SECONDS=str(self.drain_seconds), **self.extra_env)
         self.lines = []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ivr", "sip", "--host", "127.0.0.1", "--port", str(self.port), "--flow", str(FLOW)],

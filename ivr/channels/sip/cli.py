@@ -29,15 +29,18 @@ HEARTBEAT_SECONDS = 5.0
 ACCOUNTS_REFRESH_SECONDS = 10.0
 
 
-async def heartbeat(server: SipServer, beat, life: Lifecycle) -> None:
+async def heartbeat(server: SipServer, beat, life: Lifecycle, session) -> None:
     """Tell /healthz this process is alive, with its live calls and whether it drains; Redis work runs off
-    the media loop. A drain that starts is reported at once."""
+    the media loop. A drain that starts is reported at once. A spool left behind (Redis was away, or no
+    replica confirmed) is replayed here too, so it reaches Redis even when no call comes to trigger it."""
     while not life.stop.is_set():
         try:
             await asyncio.to_thread(beat, live_calls=len(server.live), calls_started=server.calls_started,
                                     address=":".join(map(str, server.address)), draining=life.draining.is_set())
         except Exception as exc:  # Redis down: calls go on; /healthz will show SIP as unknown meanwhile
             log.warning("sip heartbeat not written: %s", exc)
+        if session.local.pending():
+            session.replayer.in_background()
         await life.sleep(HEARTBEAT_SECONDS)
 
 
@@ -68,7 +71,7 @@ async def serve(settings: Settings, config: SipConfig, session, flow_id: str | N
     life = Lifecycle(server, settings.sip_drain_seconds)
     life.install_signal_handlers()
     beat = heartbeat_writer(session.redis, "sip")
-    tasks = [asyncio.create_task(heartbeat(server, beat, life)), asyncio.create_task(life.run()),
+    tasks = [asyncio.create_task(heartbeat(server, beat, life, session)), asyncio.create_task(life.run()),
              asyncio.create_task(refresh_accounts(accounts, load_accounts, life))]
     if settings.callback_channel == "sip":  # the worker hands callback calls to us (outbound.py)
         dialer = OutboundDialer(server, settings.sip_registrar, settings.sip_user, settings.sip_password)
