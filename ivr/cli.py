@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .capabilities import capabilities, flags
+from .settings.capabilities import capabilities, flags
 from .channels.simulator import SimulatedCall, TurnSyntaxError, as_json_line, describe, parse_turn, play
 from .flows import FlowInvalid, load_flow, validate_paths
 from .flows.deliverability import undeliverable
@@ -127,10 +127,11 @@ def _add_part_commands() -> None:
     """Each part keeps its commands beside its code; they all hang off this one group."""
     from .admin.cli import admin, calls
     from .admin.doctor import doctor
+    from .admin.sip_accounts_cli import sip_account
     from .channels.sip.cli import sip
     from .web_cli import web
     from .worker import worker_command
-    for command in (web, worker_command, calls, sip, admin, doctor):
+    for command in (web, worker_command, calls, sip, admin, doctor, sip_account):
         main.add_command(command)
 
 

@@ -100,8 +100,8 @@ def init_app(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from . import analytics, api, auth, callbacks, calls, chats, flows, health, home, simulator
-    for module in (auth, home, flows, calls, callbacks, chats, analytics, simulator, api, health):
+    from . import analytics, api, auth, callbacks, calls, chats, flows, health, home, simulator, sip_accounts
+    for module in (auth, home, flows, calls, callbacks, chats, analytics, simulator, api, health, sip_accounts):
         app.register_blueprint(module.bp)
 
 

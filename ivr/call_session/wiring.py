@@ -25,6 +25,7 @@ from ivr.store import UNAVAILABLE, connect, connect_sentinel, for_blocking, hear
 from ivr.store.dial_requests import DialRequests
 from ivr.store.embedded import EmbeddedRedis
 from ivr.store.flows import FlowStore
+from ivr.store.sip_accounts import SipAccountStore
 from ivr.store.spool import Spool
 from ivr.system.private_files import private_dir
 
@@ -92,3 +93,8 @@ def open_dial_requests(conn: redis.Redis) -> DialRequests:
     """The queue through which the worker hands callback calls to the `ivr sip` process. Its BLPOP client waits
     the block time + 1 s, not the turns' IVR_REDIS_TIMEOUT."""
     return DialRequests(for_blocking(conn, DIAL_POLL_SECONDS))
+
+
+def sip_account_loader(conn: redis.Redis) -> Callable[[], dict[tuple[str, str, str], str]]:
+    """What `ivr sip` calls (off its media loop) to refresh its copy of the digest accounts' HA1s."""
+    return SipAccountStore(conn).ha1_table

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+from urllib.parse import unquote
 
 import phonenumbers
 from phonenumbers import PhoneNumberFormat, PhoneNumberType
@@ -23,6 +24,7 @@ REFUSED_TYPES = frozenset({PhoneNumberType.PREMIUM_RATE, PhoneNumberType.SHARED_
 MAX_INPUT = 64  # characters: longer text is never a phone number (and must not cost a parse)
 _EXTENSION = re.compile(r"[A-Za-z0-9_.*#-]{1,6}")  # a PBX extension or name ("201", "sales"), dialled at the PBX
 _SIP_URI = re.compile(r"sips?:[^\s<>\"]+", re.IGNORECASE)
+_DIALLED = re.compile(r"\+?[0-9().\-]+")  # a SIP user part a trunk would dial as a number
 
 
 class Purpose(StrEnum):
@@ -115,11 +117,22 @@ class PhonePolicy:
         """What a dialer checks again before it dials: a valid number of no refused type, as E.164."""
         return self.destination(raw, Purpose.TRANSFER, country)
 
+    def _check_sip_user(self, uri: str, country: str) -> None:
+        """A SIP URI whose user part is a number (`sip:+1900...@trunk`) is held to the number rules too: the
+        trunk would dial it. Names and short extensions pass; a non-ASCII user part never does."""
+        user = uri.split(":", 1)[1].split("@", 1)[0] if "@" in uri else ""
+        user = unquote(user.split(";", 1)[0])  # %2B1900... is +1900... to the trunk
+        if not user.isascii():
+            raise NumberRefused(uri, "not an ASCII SIP user")
+        if _DIALLED.fullmatch(user) and not _EXTENSION.fullmatch(user):
+            self.destination(user, Purpose.TRANSFER, country)
+
     def transfer_target(self, raw: str, country: str = "", extensions: bool = True) -> str:
         """A transfer's target: a SIP URI, or a short PBX extension (where a PBX routes them: `extensions`), as
         given; a `tel:` URI or a number normalized (and held to the type rules); else NumberRefused."""
         target = str(raw).strip()
         if is_sip_uri(target):
+            self._check_sip_user(target, country)
             return target
         if target.lower().startswith("tel:"):
             return "tel:" + self.destination(target[4:].split(";")[0], Purpose.TRANSFER, country)

@@ -94,6 +94,17 @@ HELP: dict[str, tuple[str, tuple[str, ...]]] = {
     "sip_tls_port": ("Port of SIP over TLS, on when a certificate and key are set (0: any free port).", ()),
     "sip_tls_cert": ("PEM certificate chain for SIP over TLS (TLS 1.2 or higher).", ()),
     "sip_tls_key": ("The PEM private key of that certificate.", ()),
+    "sip_trusted": ("Addresses or CIDRs (trunks, PBXs) whose INVITEs are let in and whose caller id is believed; "
+                    "others need a SIP account or the public route.", ()),
+    "sip_trusted_proxies": ("Proxies in front (Kamailio), exempt from the flood limits; empty: the trusted "
+                            "list.", ()),
+    "sip_public_route": ("A flow id untrusted callers are sent to as caller `unknown`, instead of 403 or 401.", ()),
+    "sip_realm": ("Digest realm of SIP accounts; changing it invalidates their stored hashes.", ()),
+    "sip_digest_algorithms": ("Digest algorithms challenged, in order (SHA-256, MD5).", ()),
+    "sip_pike_requests": ("Requests one source may send per window before it is ignored for a while.", ()),
+    "sip_pike_dialogs": ("New dialogs (INVITEs) one source may open per window.", ()),
+    "sip_pike_window": ("Seconds of the flood limits' window.", ()),
+    "sip_pike_block_seconds": ("Seconds a source over a flood limit is ignored.", ()),
 }
 
 

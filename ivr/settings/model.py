@@ -68,7 +68,21 @@ class Settings:
     sip_password: str = ""
     sip_register_expiry: int = 300
     sip_no_rtp_timeout: float = 30.0
-    sip_no_ack_timeout: float = 32.0
+    # A call whose 200 OK is not ACKed within this many seconds ends (and its RTP stops): short, so junk INVITEs
+    # cannot hold call slots or make us stream to an address nobody confirmed
+    sip_no_ack_timeout: float = 4.0
+    # Who may call in (docs/security.md): INVITEs from other sources get 403 (401 when SIP accounts exist)
+    sip_trusted: tuple[str, ...] = ("127.0.0.0/8", "::1")  # addresses or CIDRs: trunks, PBXs
+    sip_trusted_proxies: tuple[str, ...] = ()  # proxies in front (Kamailio): exempt from the flood limits
+    sip_public_route: str = ""  # a flow id: untrusted callers go there as "unknown" instead of getting 403
+    sip_realm: str = "ivr"  # digest realm of SIP accounts (changing it invalidates their stored hashes)
+    # digest algorithms offered, in order (RFC 8760); put MD5 first for UAs that only read the first challenge
+    sip_digest_algorithms: tuple[str, ...] = ("SHA-256", "MD5")
+    # Flood limits per source (Kamailio pike): over either count per window, the source is blocked a while
+    sip_pike_requests: int = 60
+    sip_pike_dialogs: int = 10
+    sip_pike_window: float = 2.0
+    sip_pike_block_seconds: float = 60.0
     sip_drain_seconds: float = 120.0  # on SIGTERM: refuse new calls, wait this long at most for live ones to end
     # Codecs we accept (in the offerer's order) and offer (in this order): pcmu, pcma, g722 (wideband), opus
     sip_codecs: tuple[str, ...] = ("pcmu", "pcma", "g722", "opus")
@@ -129,6 +143,11 @@ class Settings:
         "sip_codecs": "IVR_SIP_CODECS", "sip_opus_bitrate": "IVR_SIP_OPUS_BITRATE", "sip_srtp": "IVR_SIP_SRTP",
         "sip_tcp": "IVR_SIP_TCP", "sip_tls_port": "IVR_SIP_TLS_PORT", "sip_tls_cert": "IVR_SIP_TLS_CERT",
         "sip_tls_key": "IVR_SIP_TLS_KEY",
+        "sip_trusted": "IVR_SIP_TRUSTED", "sip_trusted_proxies": "IVR_SIP_TRUSTED_PROXIES",
+        "sip_public_route": "IVR_SIP_PUBLIC_ROUTE", "sip_realm": "IVR_SIP_REALM",
+        "sip_digest_algorithms": "IVR_SIP_DIGEST_ALGORITHMS",
+        "sip_pike_requests": "IVR_SIP_PIKE_REQUESTS", "sip_pike_dialogs": "IVR_SIP_PIKE_DIALOGS",
+        "sip_pike_window": "IVR_SIP_PIKE_WINDOW", "sip_pike_block_seconds": "IVR_SIP_PIKE_BLOCK_SECONDS",
         "webhook_secret": "IVR_WEBHOOK_SECRET",
         "callback_max_attempts": "IVR_CALLBACK_MAX_ATTEMPTS",
         "callback_retry_spacing": "IVR_CALLBACK_RETRY_SPACING",

@@ -32,6 +32,7 @@ RETENTION = {
     "sms conversation": SMS_CONVERSATION_TTL,
     "analytics counters": 400 * DAY,
     "audit log": None,  # capped at AUDIT_KEPT entries instead
+    "sip account": None,  # until an operator removes it
 }
 
 
@@ -209,3 +210,7 @@ SIP_DIAL_REQUESTS = f"{PREFIX}sip:dial:requests"  # list: JSON dial requests, ol
 
 def sip_dial_result(reference: str) -> str:
     return f"{PREFIX}sip:dial:{reference}:result"  # list: the one JSON outcome of a dial request (short TTL)
+
+
+# SIP digest accounts (ivr/store/sip_accounts.py)
+SIP_ACCOUNTS = f"{PREFIX}sip:accounts"  # hash: username -> JSON {realm, ha1 per algorithm, created_at}

@@ -119,3 +119,21 @@ def test_normalize_is_idempotent_and_gives_ascii_e164_or_a_refusal(raw, region):
     assert E164.fullmatch(once) and once.isascii()
     assert normalize(once, region) == once
     assert normalize(once) == once  # E.164 needs no region
+
+
+@pytest.mark.parametrize("target", [
+    "sip:+19005551234@evil.example",  # a premium number inside a SIP URI: the trunk would dial it
+    "sip:%2B19005551234@trunk.example",  # the same, percent-escaped
+    "sip:0019005551234@trunk.example", "sip:00882345678901@trunk", "sip:+882345678901@trunk",
+    "sip:+1(900)555-1234@trunk", "sip:+1９００５５５１２３４@trunk",
+    "sip:+1" + "5" * 40 + "@trunk", "+1555;0123", "+12125550123@evil", "0019005551234", "tel:+19005551234",
+    "+" * 3 + "19005551234",
+])
+def test_transfer_bypasses_are_refused(target):
+    with pytest.raises(NumberRefused):
+        PhonePolicy(default_region="US").transfer_target(target)
+
+
+def test_sip_uris_with_names_extensions_and_valid_numbers_still_pass():
+    for target in ("sip:sales@pbx.example", "sip:201@pbx", "sip:+12125550123@trunk;user=phone"):
+        assert PhonePolicy(default_region="US").transfer_target(target) == target

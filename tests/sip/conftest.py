@@ -154,10 +154,11 @@ def header(msg: dict, name: str) -> str:
 class RawUac:
     """Sends hand-written SIP over UDP and reads what comes back (no SIP library involved)."""
 
-    def __init__(self, server_port: int) -> None:
+    def __init__(self, server_port: int, host: str = "127.0.0.1") -> None:
         self.server = ("127.0.0.1", server_port)
+        self.host = host  # another loopback address (127.0.0.2) plays an untrusted source
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((host, 0))
         self.port = self.sock.getsockname()[1]
         self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.rtp.bind(("127.0.0.1", 0))
@@ -189,12 +190,12 @@ class RawUac:
         to = f"<sip:ivr@127.0.0.1:{self.server[1]}>" + (f";tag={to_tag}" if to_tag else "")
         lines = [
             f"{method} sip:ivr@127.0.0.1:{self.server[1]} SIP/2.0",
-            f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch={branch};rport",
+            f"Via: SIP/2.0/UDP {self.host}:{self.port};branch={branch};rport",
             f"From: \"Caller\" <sip:+15550001111@127.0.0.1:{self.port}>;tag={self.tag}",
             f"To: {to}",
             f"Call-ID: {self.call_id}",
             f"CSeq: {cseq} {cseq_method or method}",
-            f"Contact: <sip:caller@127.0.0.1:{self.port}>",
+            f"Contact: <sip:caller@{self.host}:{self.port}>",
             "Max-Forwards: 70",
         ]
         if extra:
@@ -268,8 +269,8 @@ class RawUac:
 def uac_factory():
     made: list[RawUac] = []
 
-    def make(port: int) -> RawUac:
-        uac = RawUac(port)
+    def make(port: int, host: str = "127.0.0.1") -> RawUac:
+        uac = RawUac(port, host)
         made.append(uac)
         return uac
 
@@ -282,7 +283,8 @@ def uac_factory():
 
 def run_sipp(scenario: str, server_port: int, *, calls: int = 1, concurrent: int = 1, rate: float = 10,
              timeout: float = 60, extra: list[str] | None = None, keys: dict | None = None,
-             cwd: Path | None = None, subst: dict | None = None) -> subprocess.CompletedProcess:
+             cwd: Path | None = None, subst: dict | None = None,
+             local_ip: str = "127.0.0.1") -> subprocess.CompletedProcess:
     """Run a SIPp scenario; `subst` replaces @NAME@ placeholders (the edited copy goes to `cwd`)."""
     assert shutil.which("sipp"), "sip-tester (sipp) is not installed"
     cwd = Path(cwd) if cwd is not None else Path(tempfile.mkdtemp(prefix="sipp-"))  # SIPp writes logs to its cwd
@@ -293,8 +295,8 @@ def run_sipp(scenario: str, server_port: int, *, calls: int = 1, concurrent: int
             text = text.replace(f"@{name}@", str(value))
         path = Path(cwd) / f"{uuid.uuid4().hex[:6]}-{scenario}"
         path.write_text(text)
-    cmd = ["sipp", f"127.0.0.1:{server_port}", "-sf", str(path), "-i", "127.0.0.1",
-           "-p", str(free_udp_port()), "-mi", "127.0.0.1", "-mp", str(free_port_range(40)[0]),
+    cmd = ["sipp", f"127.0.0.1:{server_port}", "-sf", str(path), "-i", local_ip,
+           "-p", str(free_udp_port(local_ip)), "-mi", "127.0.0.1", "-mp", str(free_port_range(40)[0]),
            "-l", str(concurrent), "-r", str(rate), "-m", str(calls), "-timeout", f"{int(timeout)}s",
            "-timeout_error", "-nostdin", "-trace_err", "-trace_stat", "-stf", "stat.csv"]
     for key, value in (keys or {}).items():

@@ -5,6 +5,7 @@ import array
 import math
 import selectors
 import socket
+import struct
 import statistics
 import stat
 import time
@@ -270,3 +271,38 @@ def test_a_transfer_to_a_number_the_policy_refuses_sends_no_refer(start_server, 
     assert first["method"] == "BYE"  # "Transfer failed." and the app ended the call: never a REFER
     uac.answer_200(first)
     assert record.results[0].ok is False and record.results[0].reason == "refused"
+
+
+def test_rtp_hijack_a_stranger_that_sends_first_loses_the_stream_to_the_offered_address(start_server, uac_factory):
+    record = Recorded()
+    running = start_server(voicemail_app(record, max_length=30, silence_timeout=10, beep=False))
+    uac = uac_factory(running.port)
+    media = uac.media_port(uac.call())
+    stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stranger.bind(("127.0.0.1", 0))
+    voice = audioop.lin2ulaw(array.array("h", [4000] * 160).tobytes(), 2)
+
+    def strange(payload_type: int, seq: int) -> None:  # the stranger's own SSRC (it cannot see the caller's)
+        header = struct.pack("!BBHII", 0x80, payload_type, seq, seq * 160, 0xBEEF)
+        stranger.sendto(header + voice, ("127.0.0.1", media))
+
+    try:
+        assert wait_until(lambda: record.calls), "the call never reached the application"
+        stream = record.calls[0].stream
+        for i in range(5):  # junk that is not our codec: no latch
+            strange(96, i)
+        assert wait_until(lambda: stream.foreign_packets == 5)
+        for i in range(5):  # the stranger races the caller and sends first: latched, for now
+            strange(0, 10 + i)
+        assert wait_until(lambda: stream.packets_received == 5)
+        for i in range(20):  # the caller, from the address its SDP named, wins the stream back
+            uac.send_rtp(0, voice, seq=100 + i, ts=i * 160, to_port=media)
+        assert wait_until(lambda: stream.packets_received == 25)
+        for i in range(20):
+            strange(0, 200 + i)
+        assert wait_until(lambda: stream.foreign_packets == 25)
+        assert stream.remote == ("127.0.0.1", uac.rtp_port)  # our RTP goes to the caller, not the stranger
+        uac.rtp.settimeout(3)
+        assert uac.rtp.recvfrom(2048)  # the caller receives our stream
+    finally:
+        stranger.close()

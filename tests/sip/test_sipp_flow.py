@@ -136,3 +136,17 @@ def test_options_is_answered_without_a_call(flow_ivr, redis_conn):
     result = run_sipp("uac_options.xml", running.port, timeout=10)
     assert sipp_counts(result) == (1, 0), result.stdout[-3000:]
     assert CallStore(redis_conn).recent() == []
+
+
+def test_an_untrusted_caller_on_the_public_route_is_unknown_and_gets_no_sms_to_its_claimed_number(
+        flow_ivr, redis_conn, tmp_path):
+    # The attack run's SMS pumping: From claims a number, then DTMF 1 asks for the support links by SMS
+    running = flow_ivr(trusted=("127.0.0.1",), public_route="skype-receptionist")
+    result = run_sipp("uac_digit.xml", running.port, timeout=60, cwd=tmp_path, subst={"DIGIT": "1"},
+                      local_ip="127.0.0.2")
+    assert sipp_counts(result) == (1, 0), result.stdout[-3000:] + result.stderr[-1500:]
+    assert running.wait_idle()["live"] == 0
+    record = only_call(redis_conn)
+    assert record.caller == "unknown" and record.path[0] == "screen_caller" and "put_caller_through" not in record.path
+    timeline = CallStore(redis_conn).timeline(record.id)
+    assert "15557770001" not in str(timeline)  # the claimed number is never a destination, nor even recorded

@@ -67,6 +67,7 @@ class SipCall:
                  recordings_dir: Path, control: CallControl | None) -> None:
         self.call_id = call_id
         self.caller = caller
+        self.route = ""  # a flow id the edge sends this call to (the public route), else the app's own
         self.called = called
         self.stream = stream
         self.prompts = prompts

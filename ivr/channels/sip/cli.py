@@ -18,6 +18,7 @@ from ivr.system.handover import link_maker
 
 from .dial_loop import take_dial_requests
 from .drain import Lifecycle
+from .edge.accounts import AccountBook
 from .outbound import OutboundDialer
 from .server import SipConfig, SipServer
 from .session import flow_app
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 
 HEARTBEAT_SECONDS = 5.0
+ACCOUNTS_REFRESH_SECONDS = 10.0
 
 
 async def heartbeat(server: SipServer, beat, life: Lifecycle, session) -> None:
@@ -43,9 +45,27 @@ async def heartbeat(server: SipServer, beat, life: Lifecycle, session) -> None:
         await life.sleep(HEARTBEAT_SECONDS)
 
 
+async def refresh_accounts(book: AccountBook, load, life: Lifecycle) -> None:
+    """Keep the SIP accounts current (added or removed in the admin or the CLI); Redis down: keep the last copy."""
+    while not life.stop.is_set():
+        try:
+            book.replace(await asyncio.to_thread(load))
+        except Exception as exc:
+            log.warning("SIP accounts not refreshed: %s", exc)
+        try:  # not life.sleep(): that returns at once for the whole drain
+            await asyncio.wait_for(life.stop.wait(), ACCOUNTS_REFRESH_SECONDS)
+        except TimeoutError:
+            pass
+
+
 async def serve(settings: Settings, config: SipConfig, session, flow_id: str | None) -> None:
-    from ivr.call_session.wiring import heartbeat_writer, open_dial_requests
-    server = SipServer(config, flow_app(session, flow_id))
+    from ivr.call_session.wiring import heartbeat_writer, open_dial_requests, sip_account_loader
+    accounts, load_accounts = AccountBook(), sip_account_loader(session.redis)
+    try:
+        accounts.replace(await asyncio.to_thread(load_accounts))
+    except Exception as exc:
+        log.warning("SIP accounts not loaded: %s", exc)
+    server = SipServer(config, flow_app(session, flow_id), accounts=accounts)
     server.handover_link = link_maker(settings.public_base_url, settings.secret_key)  # for bridged transfers
     await server.start()
     host, port = server.address
@@ -53,7 +73,8 @@ async def serve(settings: Settings, config: SipConfig, session, flow_id: str | N
     life = Lifecycle(server, settings.sip_drain_seconds)
     life.install_signal_handlers()
     beat = heartbeat_writer(session.redis, "sip")
-    tasks = [asyncio.create_task(heartbeat(server, beat, life, session)), asyncio.create_task(life.run())]
+    tasks = [asyncio.create_task(heartbeat(server, beat, life, session)), asyncio.create_task(life.run()),
+             asyncio.create_task(refresh_accounts(accounts, load_accounts, life))]
     if settings.callback_channel == "sip":  # the worker hands callback calls to us (outbound.py)
         dialer = server.dialer = OutboundDialer(server, settings.sip_registrar, settings.sip_user,
                                                 settings.sip_password)

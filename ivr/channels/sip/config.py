@@ -15,6 +15,10 @@ FROM_SETTINGS = {
     "password": "sip_password", "register_expiry": "sip_register_expiry", "data_dir": "data_dir",
     "codecs": "sip_codecs", "opus_bitrate": "sip_opus_bitrate", "srtp": "sip_srtp", "tcp": "sip_tcp",
     "tls_port": "sip_tls_port", "tls_cert": "sip_tls_cert", "tls_key": "sip_tls_key",
+    "trusted": "sip_trusted", "trusted_proxies": "sip_trusted_proxies", "public_route": "sip_public_route",
+    "realm": "sip_realm", "digest_algorithms": "sip_digest_algorithms",
+    "pike_requests": "sip_pike_requests", "pike_dialogs": "sip_pike_dialogs",
+    "pike_window": "sip_pike_window", "pike_block_seconds": "sip_pike_block_seconds",
 }
 
 
@@ -42,6 +46,15 @@ class SipConfig:
     tls_port: int = Settings.sip_tls_port
     tls_cert: str = Settings.sip_tls_cert
     tls_key: str = Settings.sip_tls_key
+    trusted: tuple[str, ...] = Settings.sip_trusted
+    trusted_proxies: tuple[str, ...] = Settings.sip_trusted_proxies
+    public_route: str = Settings.sip_public_route
+    realm: str = Settings.sip_realm
+    digest_algorithms: tuple[str, ...] = Settings.sip_digest_algorithms
+    pike_requests: int = Settings.sip_pike_requests
+    pike_dialogs: int = Settings.sip_pike_dialogs
+    pike_window: float = Settings.sip_pike_window
+    pike_block_seconds: float = Settings.sip_pike_block_seconds
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides) -> SipConfig:

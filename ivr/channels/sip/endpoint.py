@@ -14,6 +14,8 @@ upstream fix we would propose for each):
 8. Behind a proxy: our 1xx/2xx carry the INVITE's Record-Route (transport.py), and our route set is the
    Record-Route list in order (RFC 3261 12.1.1; aiosipua reverses it), so our BYE and REFER go through
    the proxy too.
+The edge (edge/gate.py) sees every request first: it drops scanners and floods, answers RFC 3261 violations 400
+and decides who may open a dialog; the caller identity it grants is kept in `identities` by Call-ID.
 Overload: with `max_calls` calls in the table, a new INVITE gets 503 with Retry-After.
 Draining (`draining = True`, drain.py): OPTIONS and every new INVITE get 503 with Retry-After; calls in
 progress (BYE, INFO, re-INVITE, CANCEL) are served as usual.
@@ -29,6 +31,7 @@ from aiosipua.dialog import DialogState, dialog_matches
 from aiosipua.utils import format_addr
 
 from .aiosipua_adapter import UasAdapter, is_answered, stop_retransmissions
+from .edge.gate import Gate, Identity
 from .media.dtmf import parse_info_digit
 from .timers import retransmit
 from .transport import IvrUdpTransport, transaction_key
@@ -38,7 +41,7 @@ log = logging.getLogger(__name__)
 
 class Endpoint(UasAdapter):
     def __init__(self, transport: IvrUdpTransport, *, max_calls: int, retry_after: int = 5,
-                 user_agent: str = "ivr") -> None:
+                 user_agent: str = "ivr", gate: Gate | None = None) -> None:
         super().__init__(transport, user_agent=user_agent)
         self.transport: IvrUdpTransport = transport
         self.max_calls = max_calls
@@ -54,9 +57,20 @@ class Endpoint(UasAdapter):
         self.route("CANCEL", self._handle_cancel)
         self.rejected_overload = 0
         self.draining = False
+        self.gate = gate
+        self.identities: dict[str, Identity] = {}  # Call-ID -> who the gate let in; popped with the call
 
     # --- requests ----------------------------------------------------------------------
     def receive_request(self, request: SipRequest, addr) -> None:
+        identity = None
+        if self.gate is not None:
+            verdict = self.gate.admit(request, addr[0], (request.call_id or "") in self.calls)
+            if verdict.drop or (verdict.code and request.method == "ACK"):
+                return
+            if verdict.code:
+                self.transport.reply_error(request, verdict.code, verdict.reason, verdict.headers, to=addr)
+                return
+            identity = verdict.identity
         if self.draining and request.method.upper() == "OPTIONS":  # a proxy's keepalive: take us out
             self.transport.reply_error(request, 503, "Service Unavailable", {"Retry-After": str(self.retry_after)})
             return
@@ -79,6 +93,8 @@ class Endpoint(UasAdapter):
                 self.serve_request(request, addr)
                 if is_new and (call := self.calls.get(request.call_id or "")) is not None:
                     call.dialog.route_set = list(request.headers.get("record-route"))  # defect 8: in order
+                    if identity is not None:
+                        self.identities[call.call_id] = identity
             except Exception:  # e.g. a broken SDP: forget the half-made transaction, then reply 400
                 txn = self.transactions.match_request(request)
                 if txn is not None:

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from aiosipua import IncomingCall, SdpNegotiationError
 from aiosipua.dialog import DialogState
@@ -23,7 +22,11 @@ from .bridge import bridge_transfer
 from .call import CallEnded, SipCall, TransferOutcome
 from .config import SipConfig, primary_ip
 from .control import DialogControl
+from .edge.accounts import AccountBook
+from .edge.build import build_gate, open_edge_warning
 from .endpoint import Endpoint
+from .live import Live as _Live
+from .live import user_part as _user_part
 from .media.clock import PacingClock
 from .media.ports import PortPool
 from .media.prompts import PromptLibrary
@@ -37,26 +40,14 @@ from .transport import IvrUdpTransport
 log = logging.getLogger(__name__)
 
 App = Callable[[SipCall], Awaitable[None]]
-
-
-@dataclass
-class _Live:
-    incoming: IncomingCall
-    call: SipCall | None = None
-    stream: RtpStream | None = None
-    answered_at: float = 0.0
-    acked: bool = False
-    last_rx_count: int = 0
-    last_rx_at: float = 0.0
-
-
-def _user_part(address) -> str:
-    return (address.uri.user or "") if address is not None and address.uri is not None else ""
+UNACKED_RTP_FRAMES = 50  # 1 s of RTP to the offered address before the ACK; then none until it comes
 
 
 class SipServer:
-    def __init__(self, config: SipConfig, app: App, prompts: PromptLibrary | None = None) -> None:
+    def __init__(self, config: SipConfig, app: App, prompts: PromptLibrary | None = None,
+                 accounts: AccountBook | None = None) -> None:
         self.config = config
+        self.accounts = accounts if accounts is not None else AccountBook()
         self.app = app
         self.media_policy = MediaPolicy.from_config(config)  # part A: one per trusted source or account
         self.prompts = prompts or PromptLibrary(config.data_dir / "prompts", config.audio_root)
@@ -65,7 +56,8 @@ class SipServer:
         self.ports = PortPool(config.host, config.rtp_port_min, config.rtp_port_max)
         self.transport = IvrUdpTransport(local_addr=(config.host, config.port))
         self.transport.streams.extend(stream_listeners(config))
-        self.endpoint = Endpoint(self.transport, max_calls=config.max_calls)
+        self.gate = build_gate(config, self.accounts)
+        self.endpoint = Endpoint(self.transport, max_calls=config.max_calls, gate=self.gate)
         self.media_ip = config.public_host or (config.host if config.host not in ("", "0.0.0.0") else primary_ip())
         self.live: dict[str, _Live] = {}
         self.tasks: set[asyncio.Task] = set()
@@ -100,6 +92,9 @@ class SipServer:
         log.info("SIP listening on udp %s:%d", *self.address)
         for stream in self.transport.streams:
             log.info("SIP listening on %s %s:%d", stream.protocol.lower(), *stream.local_addr)
+        warning = open_edge_warning(self.config.host, self.gate.trusted, self.accounts, self.config.public_route)
+        if warning:
+            log.warning("!!! %s !!!", warning)
         if self.config.registrar:
             self.registration = RegistrationKeeper(self.endpoint, self.config.registrar, self.config.user,
                                                    self.config.password, self.config.register_expiry)
@@ -129,6 +124,8 @@ class SipServer:
         live = self.live.get(incoming.call_id)
         if live is not None:
             live.acked = True
+            if live.stream is not None:
+                live.stream.unconfirmed_ticks = None
 
     def _digit(self, call_id: str, digit: str) -> None:
         live = self.live.get(call_id)
@@ -155,11 +152,13 @@ class SipServer:
             if stream is None:
                 return
             live.stream = stream
+            identity = self.endpoint.identities.get(call_id)  # the gate's: a claimed From is not believed
+            caller = identity.caller if identity is not None else _user_part(incoming.invite.from_addr)
             call = live.call = SipCall(
-                call_id, _user_part(incoming.invite.from_addr), _user_part(incoming.invite.to_addr),
-                stream, self.prompts, self.recordings_dir,
+                call_id, caller, _user_part(incoming.invite.to_addr), stream, self.prompts, self.recordings_dir,
                 DialogControl(self.endpoint, incoming.dialog, incoming.source_addr))
             call.bridger = lambda call, transfer: self._bridge(call, transfer, incoming.source_addr)
+            call.route = identity.route if identity is not None else ""
             answer = self._answer_sdp(incoming.sdp_offer, stream)
             if self.config.answer_delay:
                 incoming.ringing()
@@ -168,6 +167,7 @@ class SipServer:
                 return
             incoming.accept(answer)
             live.answered_at = live.last_rx_at = time.monotonic()
+            stream.unconfirmed_ticks = None if live.acked else UNACKED_RTP_FRAMES
             self.clock.add(stream)
             try:
                 await self.app(call)
@@ -213,6 +213,7 @@ class SipServer:
             self.clock.remove(live.stream)
             self.ports.close(live.stream)
         self.live.pop(call_id, None)
+        self.endpoint.identities.pop(call_id, None)
         self.calls_finished += 1
         # The BYE transaction retransmits on its own (bounded by Timer F); the call is already gone
         self.endpoint.hangup(live.incoming)

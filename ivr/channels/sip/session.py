@@ -87,7 +87,7 @@ def flow_app(session, flow_id: str | None = None):
         try:
             actions = await asyncio.to_thread(
                 session.start, call_id=call.call_id, channel="sip", caller=call.caller, called=call.called,
-                at=time.time(), flow_id=flow_id)
+                at=time.time(), flow_id=call.route or flow_id)
         except Exception:
             log.exception("call %s: could not start the flow", call.call_id)
             await call.say(text=getattr(session, "fallback_text", A.GOODBYE), barge_in=False)

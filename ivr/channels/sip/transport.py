@@ -131,6 +131,7 @@ class IvrUdpTransport(StreamSending, UdpSipTransport):
             if isinstance(msg, SipRequest):
                 if not msg.method.isalpha() or not msg.headers.get("via"):
                     raise ValueError("bad request line or no Via")
+                msg.request_line = data.split(b"\n", 1)[0].decode("utf-8", "replace")  # edge/strict.py: version
                 stamp_via_received(msg, addr)
                 if stream is not None:  # its responses go back on this connection (RFC 3261 18.2.2)
                     self.stream_routes.remember(transaction_key(msg), stream, addr)
@@ -209,7 +210,7 @@ class IvrUdpTransport(StreamSending, UdpSipTransport):
         if response.status_code >= 200:
             del self.record_routes[key]
 
-    def reply_error(self, request: SipRequest, code: int, reason: str, headers: dict | None = None,
+    def reply_error(self, request: SipRequest, code: int, reason: str, headers=None,
                     to: tuple[str, int] | None = None) -> None:
         """An error response built from the request; sent by its Via, or to `to` when given."""
         response = SipResponse(status_code=code, reason_phrase=reason)
@@ -218,11 +219,10 @@ class IvrUdpTransport(StreamSending, UdpSipTransport):
         for name in ("from", "to", "call-id", "cseq"):
             value = request.get_header(name)
             if value:
-                if name == "to" and "tag=" not in value:
-                    value += ";tag=ivr-err"
+                value += ";tag=ivr-err" if name == "to" and "tag=" not in value else ""
                 response.headers.set_single(name, value)
-        for name, value in (headers or {}).items():
-            response.headers.set_single(name, value)
+        for name, value in headers.items() if isinstance(headers, dict) else headers or ():  # pairs: may repeat
+            response.headers.append(name, value)  # (one WWW-Authenticate per digest algorithm)
         if to is not None:
             self.send(response, to)
             return

@@ -25,6 +25,7 @@ import pylibsrtp
 from ..addresses import checked
 from .codecs import Codec, resolve
 from .dtmf import GoertzelDetector, Rfc2833Receiver
+from .playback import Playback
 from .sdes import SrtpKeys
 
 log = logging.getLogger(__name__)
@@ -33,18 +34,6 @@ _HEADER = struct.Struct("!BBHII")
 _TIMESTAMP = struct.Struct("!I")
 MAX_QUEUED_PROMPTS = 16
 MAX_PAYLOAD = 1500  # never decode more than one packet's worth, whatever the header claims
-
-
-class Playback:
-    """A prompt being played on one stream; `done` resolves True when its last frame was sent."""
-
-    __slots__ = ("frames", "index", "done", "heard")
-
-    def __init__(self, frames: tuple[bytes, ...], done: asyncio.Future, heard: dict | None = None) -> None:
-        self.frames = frames
-        self.index = 0
-        self.done = done
-        self.heard = heard  # gets "started_at" (its first packet sent) and "ended_at" (last packet, or stopped)
 
 
 class RtpStream(asyncio.DatagramProtocol):
@@ -59,7 +48,7 @@ class RtpStream(asyncio.DatagramProtocol):
         codec: Codec | None = None,
         srtp: SrtpKeys | None = None,
     ) -> None:
-        self.remote = remote
+        self.remote = self.offered = remote  # offered: the SDP's address; remote: where we send (latched)
         self.payload_type = payload_type  # as negotiated: Opus has a dynamic number
         self.codec = codec or resolve(payload_type)
         self.dtmf_payload_type = dtmf_payload_type
@@ -81,6 +70,8 @@ class RtpStream(asyncio.DatagramProtocol):
         self._rfc2833 = Rfc2833Receiver(on_digit)
         self._inband = GoertzelDetector(on_digit) if inband_dtmf else None
         self._latched = False
+        self._peer_ssrc = b""
+        self.unconfirmed_ticks: int | None = None  # set: frames we may still send before the dialog is ACKed
         self.sink: Callable[[bytes], None] | None = None  # PCM16 consumer (voicemail recorder)
         # a bridged transfer's relay (media/relay.py Forwarder): gets every packet after the address checks
         self.forward: Callable[[bytes, int, int], None] | None = None
@@ -157,6 +148,9 @@ class RtpStream(asyncio.DatagramProtocol):
         else:
             payload = self._silence
         send = self._sendto
+        if self.unconfirmed_ticks is not None:  # no ACK yet: a short window, then silence (RTP reflection)
+            self.unconfirmed_ticks -= 1
+            send = send if self.unconfirmed_ticks >= 0 else None
         if send is not None:
             packet = _HEADER.pack(0x80, self._marker | self.payload_type, self._seq, self._ts, self._ssrc) + payload
             try:
@@ -199,10 +193,18 @@ class RtpStream(asyncio.DatagramProtocol):
 
         Raises BadAddress for an address sendto() would choke on (the tick sends to it 50 times a second)."""
         sock = self.transport.get_extra_info("socket") if self.transport is not None else None
-        self.remote = checked(remote, sock.family if sock is not None else socket.AF_INET)
+        self.remote = self.offered = checked(remote, sock.family if sock is not None else socket.AF_INET)
         self._latched = False
 
     # --- receiving -------------------------------------------------------------------------
+    def _may_latch(self, source: tuple[str, int], payload_type: int) -> bool:
+        """Symmetric RTP: the SDP's address always wins; before any latch, the first source sending one of our
+        payload types (a NATed peer sends from elsewhere) is latched to, with its SSRC; after that, anyone else
+        is ignored. (A NAT rebinding mid-call is not followed: the SSRC alone is too easy to guess.)"""
+        if source == self.offered:
+            return True
+        return not self._latched and payload_type in (self.payload_type, self.dtmf_payload_type)
+
     def datagram_received(self, data: bytes, addr) -> None:
         if self._unprotect is not None:  # authenticate first: a forged packet must not move or latch the stream
             try:
@@ -210,15 +212,15 @@ class RtpStream(asyncio.DatagramProtocol):
             except pylibsrtp.Error:
                 self.bad_packets += 1
                 return
-        if addr[0] != self.remote[0] or addr[1] != self.remote[1]:
-            if self._latched or self.packets_received:
-                self.foreign_packets += 1
-                return
-            self.remote = (addr[0], addr[1])  # symmetric RTP: a NATed peer sends from elsewhere
         if len(data) < 12 or data[0] >> 6 != 2:
             self.bad_packets += 1
             return
-        self._latched = True
+        source, ssrc = (addr[0], addr[1]), data[8:12]
+        if source != self.remote or not self._latched:
+            if not self._may_latch(source, data[1] & 0x7F):
+                self.foreign_packets += 1  # RTP hijacking, or junk: never heard, never answered
+                return
+            self.remote, self._latched, self._peer_ssrc = source, True, ssrc
         self.packets_received += 1
         payload_type = data[1] & 0x7F
         offset = 12 + 4 * (data[0] & 0x0F)

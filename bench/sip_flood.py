@@ -1,0 +1,134 @@
+"""Does a flood from one source delay calls from another? INVITE-to-200 latency, flood off vs on, side by side.
+
+    .venv/bin/python bench/sip_flood.py --rounds 4 --calls 40 --flood 2000
+
+One in-process SipServer trusts 127.0.0.3 (the trunk). Each round measures `--calls` sequential INVITE -> 200
+(then ACK, BYE) from 127.0.0.3, alternating: quiet, then while 127.0.0.2 sends `--flood` OPTIONS as fast as one
+socket can (from a second process). Also the gate's own CPU per request (`Gate.admit` on a parsed OPTIONS).
+Loopback only, bounded.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from aiosipua import SipMessage  # noqa: E402
+
+from ivr.channels.sip.server import SipConfig, SipServer  # noqa: E402
+
+TRUNK, ATTACKER = "127.0.0.3", "127.0.0.2"
+RETRANSMITTED = [0]  # INVITEs the bench's UAC had to send again
+
+
+def request(method: str, port: int, src: tuple[str, int], call_id: str, body: str = "", to_tag: str = "") -> bytes:
+    to = f"<sip:ivr@127.0.0.1:{port}>" + (f";tag={to_tag}" if to_tag else "")
+    cseq = 2 if method == "BYE" else 1
+    head = (f"{method} sip:ivr@127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {src[0]}:{src[1]};branch=z9hG4bK"
+            f"{uuid.uuid4().hex[:12]};rport\r\nFrom: <sip:+12125550123@{src[0]}>;tag=b1\r\nTo: {to}\r\n"
+            f"Call-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nContact: <sip:b@{src[0]}:{src[1]}>\r\n"
+            f"Max-Forwards: 70\r\n")
+    if body:
+        head += "Content-Type: application/sdp\r\n"
+    return (head + f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
+
+
+def one_call(sock: socket.socket, port: int) -> float:
+    src = sock.getsockname()
+    sdp = (f"v=0\r\no=b 1 1 IN IP4 {TRUNK}\r\ns=-\r\nc=IN IP4 {TRUNK}\r\nt=0 0\r\n"
+           f"m=audio {src[1] + 1} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+    call_id = uuid.uuid4().hex
+    invite = request("INVITE", port, src, call_id, sdp)
+    start = time.perf_counter()
+    sock.sendto(invite, ("127.0.0.1", port))
+    interval = 0.5  # T1: a UAC resends the INVITE when nothing comes back (the kernel may have dropped it)
+    while True:
+        sock.settimeout(interval)
+        try:
+            data = sock.recv(65535)
+        except TimeoutError:
+            RETRANSMITTED[0] += 1
+            sock.sendto(invite, ("127.0.0.1", port))
+            interval *= 2
+            continue
+        if data.startswith(b"SIP/2.0 200") and b"INVITE" in data:
+            break
+    elapsed = time.perf_counter() - start
+    tag = data.split(b"To:", 1)[1].split(b"tag=", 1)[1].split(b"\r\n", 1)[0].decode()
+    sock.sendto(request("ACK", port, src, call_id, to_tag=tag), ("127.0.0.1", port))
+    sock.sendto(request("BYE", port, src, call_id, to_tag=tag), ("127.0.0.1", port))
+    return elapsed
+
+
+def flood(port: int, count: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((ATTACKER, 0))
+        src = sock.getsockname()
+        packets = [request("OPTIONS", port, src, f"flood-{n}") for n in range(count)]
+        print("go", flush=True)
+        for packet in packets:
+            sock.sendto(packet, ("127.0.0.1", port))
+
+
+def gate_cpu_per_request(server: SipServer, n: int = 20000) -> float:
+    message = SipMessage.parse(request("OPTIONS", 5060, ("10.1.1.1", 5060), "x"))
+    start = time.process_time()
+    for i in range(n):
+        server.gate.admit(message, f"10.{i % 250}.{i // 250 % 250}.1")
+    return (time.process_time() - start) / n
+
+
+async def main(args) -> None:
+    server = SipServer(SipConfig(host="127.0.0.1", port=0, trusted=(TRUNK,), data_dir=Path(tempfile.mkdtemp()),
+                                 rtp_port_min=46000, rtp_port_max=46800), lambda call: asyncio.sleep(0.2))
+    await server.start()
+    port = server.address[1]
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((TRUNK, 0))
+    sock.settimeout(5)
+    results: dict[str, list[float]] = {"quiet": [], "flood": []}
+    for round_no in range(args.rounds):
+        for mode in ("quiet", "flood") if round_no % 2 == 0 else ("flood", "quiet"):
+            attacker = None
+            if mode == "flood":  # its own process: an in-process sender would starve the server of the GIL
+                attacker = subprocess.Popen([sys.executable, __file__, "--flood-only", str(port), str(args.flood)],
+                                            stdout=subprocess.PIPE)
+                attacker.stdout.readline()  # it is bound and about to send
+            cpu = time.process_time()
+            latencies = [await asyncio.to_thread(one_call, sock, port) for _ in range(args.calls)]
+            if attacker is not None:
+                attacker.wait(60)
+            results[mode] += latencies
+            print(f"round {round_no} {mode}: p50 {statistics.median(latencies) * 1000:.2f} ms, "
+                  f"max {max(latencies) * 1000:.2f} ms, process CPU {time.process_time() - cpu:.2f} s", flush=True)
+    for mode, values in results.items():
+        values.sort()
+        print(f"{mode}: {len(values)} calls, p50 {statistics.median(values) * 1000:.2f} ms, "
+              f"p95 {values[int(len(values) * 0.95)] * 1000:.2f} ms, max {values[-1] * 1000:.1f} ms")
+    print(f"flood/quiet p50 ratio {statistics.median(results['flood']) / statistics.median(results['quiet']):.2f}")
+    print(f"INVITEs retransmitted (lost before the gate saw them): {RETRANSMITTED[0]}")
+    print(f"pike dropped {server.gate.pike.dropped}, blocks {server.gate.pike.blocks}")
+    print(f"gate CPU per request (new source each time): {gate_cpu_per_request(server) * 1e6:.1f} us")
+    print(f"load average {os.getloadavg()}")
+    await server.stop()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--flood-only"]:
+        flood(int(sys.argv[2]), int(sys.argv[3]))
+        sys.exit(0)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--calls", type=int, default=40)
+    parser.add_argument("--flood", type=int, default=2000)
+    asyncio.run(main(parser.parse_args()))
