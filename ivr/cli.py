@@ -9,6 +9,7 @@ import click
 
 from .channels.simulator import SimulatedCall, TurnSyntaxError, as_json_line, describe, parse_turn, play
 from .flows import FlowInvalid, load_flow, validate_paths
+from .flows.speech_check import speech_warnings
 from .settings import Settings
 
 
@@ -24,15 +25,27 @@ def main(ctx: click.Context) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
-def validate(paths: tuple[str, ...]) -> None:
+@click.pass_obj
+def validate(settings: Settings, paths: tuple[str, ...]) -> None:
     """Check flow files (or directories of them); print file:line:column: message for each problem."""
     problems = validate_paths(paths)
     for problem in problems:
         click.echo(str(problem))
+    for file in _flow_files(paths):  # warnings (what speech can do) never fail the check
+        for warning in speech_warnings(file, settings.asr_engine, settings.asr_model):
+            click.echo(str(warning), err=True)
     if problems:
         click.echo(f"{len(problems)} problem(s) found", err=True)
         sys.exit(1)
     click.echo("ok", err=True)
+
+
+def _flow_files(paths: tuple[str, ...]) -> list[Path]:
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        found += sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
+    return found
 
 
 def _parse_time(value: str | None) -> float:
