@@ -100,3 +100,13 @@ def test_english_only_model_listens_only_in_english(whisper):
     assert load_recognizer("off") is None
     with pytest.raises(ValueError):
         load_recognizer("vosk")
+
+
+def test_pocketsphinx_decodes_within_the_grammar():
+    pytest.importorskip("pocketsphinx")
+    sphinx = load_recognizer("pocketsphinx")
+    heard = RecognitionPool(sphinx, workers=1)
+    result = recognize(heard, phone_pcm("a live chat please"), MENU)
+    allowed = set(words_of(" ".join(MENU.hints))) | {"i", "need", "want", "a", "please", "the", "with", "to", "my",
+                                                      "is", "it's", "uh", "um"}
+    assert set(words_of(result.detail["heard"])) <= allowed, result
