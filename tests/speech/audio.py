@@ -44,15 +44,15 @@ def spoken(text: str, voice: str = "en-us", speed: int = 160) -> bytes:
     return _cached(f"speak\0{text}\0{voice}\0{speed}", make)
 
 
-def with_noise(pcm: bytes, snr_db: float | None, seed: int = 1) -> bytes:
-    """Pink noise from sox mixed in at `snr_db` (None: clean)."""
+def with_noise(pcm: bytes, snr_db: float | None, seed: int = 1, kind: str = "pinknoise") -> bytes:
+    """Noise from sox (`pinknoise`, `brownnoise`, `whitenoise`) mixed in at `snr_db` (None: clean)."""
     if snr_db is None:
         return pcm
     speech = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
     seconds = len(speech) / 8000
-    noise_raw = _cached(f"noise\0{seconds:.3f}\0{seed}", lambda: _run(
-        ["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", "-",
-         "synth", f"{seconds:.3f}", "pinknoise", "vol", "0.3"]))
+    noise_raw = _cached(f"noise\0{seconds:.3f}\0{seed}\0{kind}", lambda: _run(
+        ["sox", "-R", "-n", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", "-",
+         "synth", f"{seconds:.3f}", kind, "vol", "0.3"]))
     noise = np.frombuffer(noise_raw, dtype="<i2").astype(np.float64)[:len(speech)]
     noise = np.pad(noise, (0, len(speech) - len(noise)))
     voiced = speech[np.abs(speech) > 200]
@@ -74,9 +74,10 @@ def _sox_pipe(data: bytes, law: str, encode: bool) -> bytes:
 
 
 def phone_pcm(text: str, voice: str = "en-us", speed: int = 160, snr_db: float | None = None,
-              law: str = "ulaw") -> bytes:
+              law: str = "ulaw", noise: str = "pinknoise") -> bytes:
     """The phrase as it arrives from a phone line: noise, then G.711 and back."""
-    return _sox_pipe(g711_bytes(with_noise(spoken(text, voice, speed), snr_db), law), law, encode=False)
+    noisy = with_noise(spoken(text, voice, speed), snr_db, kind=noise)
+    return _sox_pipe(g711_bytes(noisy, law), law, encode=False)
 
 
 def frames(pcm: bytes, size: int = 320) -> list[bytes]:
