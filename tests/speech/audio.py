@@ -84,3 +84,17 @@ def frames(pcm: bytes, size: int = 320) -> list[bytes]:
     """20 ms frames (the last one padded with silence)."""
     pcm += b"\0" * (-len(pcm) % size)
     return [pcm[i:i + size] for i in range(0, len(pcm), size)]
+
+
+def silence(seconds: float) -> bytes:
+    return b"\0\0" * int(8000 * seconds)
+
+
+def rtp_pcap(path: Path, pcm: bytes, law: str = "ulaw") -> Path:
+    """An RTP pcap of `pcm` in G.711 (sox encodes), 20 ms a packet, for SIPp's play_pcap_audio."""
+    from tests.sip.pcap import write_rtp_pcap
+
+    encoded = g711_bytes(pcm, law)
+    encoded += (b"\xff" if law == "ulaw" else b"\xd5") * (-len(encoded) % 160)
+    payloads = [encoded[i:i + 160] for i in range(0, len(encoded), 160)]
+    return write_rtp_pcap(path, payloads, 0 if law == "ulaw" else 8)

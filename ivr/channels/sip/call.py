@@ -68,6 +68,7 @@ class SipCall:
         self.ended: asyncio.Future = loop.create_future()  # result: reason
         self._digit_waiter: asyncio.Future = loop.create_future()
         self.transfer_progress: asyncio.Future | None = None
+        self.speech_barge_in = False  # speech may stop the prompt playing now (speech_input.py)
 
     # --- fed by the server ---------------------------------------------------------------
     def on_digit(self, digit: str) -> None:

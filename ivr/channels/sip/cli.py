@@ -19,6 +19,7 @@ from .drain import Lifecycle
 from .outbound import OutboundDialer, take_dial_requests
 from .server import SipConfig, SipServer
 from .session import flow_app
+from .speech_input import speech_from_settings
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ async def heartbeat(server: SipServer, beat, life: Lifecycle) -> None:
 
 async def serve(settings: Settings, config: SipConfig, session, flow_id: str | None) -> None:
     from ivr.call_session.wiring import heartbeat_writer, open_dial_requests
-    server = SipServer(config, flow_app(session, flow_id))
+    server = SipServer(config, flow_app(session, flow_id, speech_from_settings(settings)))
     await server.start()
     host, port = server.address
     click.echo(f"SIP listening on udp {host}:{port} (max {config.max_calls} calls)", err=True)

@@ -13,6 +13,7 @@ FROM_SETTINGS = {
     "rtp_port_max": "sip_rtp_port_max", "max_calls": "sip_max_calls", "no_ack_timeout": "sip_no_ack_timeout",
     "no_rtp_timeout": "sip_no_rtp_timeout", "registrar": "sip_registrar", "user": "sip_user",
     "password": "sip_password", "register_expiry": "sip_register_expiry", "data_dir": "data_dir",
+    "tts_engine": "tts_engine",
 }
 
 
@@ -33,6 +34,7 @@ class SipConfig:
     register_expiry: int = Settings.sip_register_expiry
     data_dir: Path = Settings.data_dir
     audio_root: Path | None = None
+    tts_engine: str = Settings.tts_engine  # "espeak" | "piper" (ivr/channels/prompt_audio.py)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides) -> SipConfig:

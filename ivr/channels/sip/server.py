@@ -56,7 +56,8 @@ class SipServer:
     def __init__(self, config: SipConfig, app: App, prompts: PromptLibrary | None = None) -> None:
         self.config = config
         self.app = app
-        self.prompts = prompts or PromptLibrary(config.data_dir / "prompts", config.audio_root)
+        self.prompts = prompts or PromptLibrary(config.data_dir / "prompts", config.audio_root,
+                                                tts_engine=config.tts_engine)
         self.recordings_dir = folder_in(config.data_dir)
         self.clock = PacingClock()
         self.ports = PortPool(config.host, config.rtp_port_min, config.rtp_port_max)

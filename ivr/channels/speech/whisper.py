@@ -16,6 +16,7 @@ from .recognizer import Expect, Heard
 
 # Fitted by bench/speech.py --calibrate on the tuning voices (docs/speech.md): p(right) = 1/(1+exp(-(a*raw+b)))
 CALIBRATION = (9.0, -4.5)
+MAX_COMPRESSION_RATIO = 2.4  # Whisper's own hallucination test (a transcript that gzips this well repeats itself)
 
 
 def default_model() -> Path:
@@ -58,4 +59,8 @@ class WhisperRecognizer:
         text = " ".join(s.text.strip() for s in segments).strip()
         avg = sum(s.avg_logprob for s in segments) / len(segments)
         no_speech = max(s.no_speech_prob for s in segments)
-        return Heard(text, calibrated(avg, no_speech), {"avg_logprob": round(avg, 3), "no_speech": round(no_speech, 3)})
+        repeats = max(s.compression_ratio for s in segments)
+        detail = {"avg_logprob": round(avg, 3), "no_speech": round(no_speech, 3), "compression": round(repeats, 2)}
+        if repeats > MAX_COMPRESSION_RATIO:  # "help, help, help, ...": Whisper looping on noise, not speech
+            return Heard(text, 0.0, detail)
+        return Heard(text, calibrated(avg, no_speech), detail)
