@@ -61,9 +61,17 @@ def health_report() -> tuple[dict, int]:
     except UNAVAILABLE as exc:
         body = {"redis": {"ok": False, "error": str(exc)}, "worker": {"ok": None}, "sip": None}
     body["sip"] = sip_status(body.get("sip"))
-    body["status"] = "ok" if all(v.get("ok") for v in body.values() if isinstance(v, dict)) else (
-        "degraded" if body["redis"]["ok"] else "down")
+    body["status"] = overall_state(body)
     return body, 200 if body["redis"]["ok"] else 503
+
+
+def overall_state(body: dict) -> str:
+    """ok, draining (a SIP node lets its calls finish and takes no new ones), degraded or down."""
+    if not body["redis"]["ok"]:
+        return "down"
+    if not all(v.get("ok") for v in body.values() if isinstance(v, dict)):
+        return "degraded"
+    return "draining" if body["sip"].get("draining") else "ok"
 
 
 def signed_in() -> bool:

@@ -32,7 +32,7 @@ class DialRequests:
         got = self.conn.blpop([keys.sip_dial_result(reference)], timeout=max(1, int(round(timeout))))
         return json.loads(got[1]) if got else None
 
-    # the SIP process's side (ivr/channels/sip/outbound.py)
+    # the SIP process's side (ivr/channels/sip/dial_loop.py)
     def take(self, timeout: int) -> bytes | None:
         """The next request's JSON text, or None after `timeout` seconds without one."""
         got = self.conn.blpop([keys.SIP_DIAL_REQUESTS], timeout)

@@ -15,17 +15,23 @@ import threading
 from ivr.settings import Settings
 from ivr.store import connect, heartbeats
 from ivr.store.calls import CallStore
+from ivr.store.users import Role, TokenStore, UserStore
 from ivr.web import create_app
 from tests.sip.conftest import SCENARIOS, RawUac, free_port_range, free_udp_port, header
 
 from .nodes import ROOT, SipNode, collect_output, finish_sipp, start_sipp, wait_for
 
 
-def healthz(redis_url: str, tmp_path) -> dict:
-    """What the web app's /healthz says now (the real app, on the same Redis)."""
-    settings = Settings(data_dir=tmp_path / "web", flows_dir=ROOT / "flows", redis_url=redis_url, secret_key="t" * 32)
-    app = create_app({"IVR_SETTINGS": settings, "IVR_REDIS": connect(redis_url), "TESTING": True})
-    return app.test_client().get("/healthz").json
+def healthz(redis_url: str, tmp_path, sip_port: int) -> dict:
+    """What the web app's /healthz says now, in detail (the real app, on the same Redis, with an API token)."""
+    settings = Settings(data_dir=tmp_path / "web", flows_dir=ROOT / "flows", redis_url=redis_url, secret_key="t" * 32,
+                        sip_port=sip_port)
+    conn = connect(redis_url)
+    UserStore(conn).save("monitor", "monitor-password", Role.VIEWER)
+    _, secret = TokenStore(conn).create(name="healthz", role=Role.VIEWER, owner="monitor")
+    heartbeats.beat(conn, "worker")  # no worker runs here: say one does, so only SIP decides the state
+    app = create_app({"IVR_SETTINGS": settings, "IVR_REDIS": conn, "TESTING": True})
+    return app.test_client().get("/healthz", headers={"Authorization": f"Bearer {secret}"}).json
 
 
 def test_sigterm_drains_a_call_in_progress_then_exits_0(redis_server, redis_conn, tmp_path):
@@ -38,8 +44,9 @@ def test_sigterm_drains_a_call_in_progress_then_exits_0(redis_server, redis_conn
 
         beat = wait_for(lambda: (heartbeats.read(redis_conn)["sip"] or {}).get("draining"), 20, "a draining beat")
         assert beat is True
-        health = healthz(redis_server.url, tmp_path)
+        health = healthz(redis_server.url, tmp_path, node.port)
         assert health["sip"]["draining"] is True and health["sip"]["pid"] == node.proc.pid
+        assert health["status"] == "draining"  # the state anyone may see: the listener answers OPTIONS with 503
 
         uac.request("OPTIONS")
         options = uac.recv(5, want=lambda m: m["status"] >= 200)

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ivr.channels.sip.outbound import OutboundDialer, dial_target, refer_target, sipfrag_status, take_dial_requests
+from ivr.channels.sip.dial_loop import take_dial_requests
+from ivr.channels.sip.outbound import OutboundDialer
+from ivr.channels.sip.targets import dial_target, refer_target, sipfrag_status
 from ivr.jobs.callback import DialError
 from ivr.jobs.sip_dialer import SipCallbackDialer, make_dialer
 from ivr.phone import NumberRefused

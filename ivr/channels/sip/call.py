@@ -13,6 +13,7 @@ import struct
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from ivr.system.recordings import Recording, new_recording
 
@@ -52,16 +53,24 @@ async def await_transfer(call: "SipCall", refer_status: asyncio.Future, timeout:
     return TransferOutcome(200 <= final < 300, "completed" if final < 300 else "failed")
 
 
+class CallControl(Protocol):
+    """What a call asks of its dialog on the wire (control.py's DialogControl for inbound calls and callbacks)."""
+
+    async def transfer(self, call: SipCall, target: str, timeout: float) -> TransferOutcome: ...
+
+    async def hangup(self, call: SipCall, reason: str) -> None: ...
+
+
 class SipCall:
     def __init__(self, call_id: str, caller: str, called: str, stream: RtpStream, prompts: PromptLibrary,
-                 recordings_dir: Path, control) -> None:
+                 recordings_dir: Path, control: CallControl | None) -> None:
         self.call_id = call_id
         self.caller = caller
         self.called = called
         self.stream = stream
         self.prompts = prompts
         self.recordings_dir = recordings_dir
-        self._control = control  # the server: hangup/refer on the wire
+        self.control = control  # hang-up and REFER on the wire; set once the dialog exists
         self.digits: deque[str] = deque(maxlen=MAX_BUFFERED_DIGITS)
         self.digits_received = 0
         loop = asyncio.get_running_loop()
@@ -157,7 +166,12 @@ class SipCall:
 
     async def transfer(self, target: str, timeout: float = 30.0) -> TransferOutcome:
         self._check()
-        return await self._control.transfer(self, target, timeout)
+        assert self.control is not None, "transfer before the call was answered"
+        return await self.control.transfer(self, target, timeout)
 
     async def hangup(self, reason: str = "completed") -> None:
-        await self._control.hangup(self, reason)
+        """End the call (the BYE goes out as the call is released) and unwind the application: CallEnded."""
+        if self.control is not None:
+            await self.control.hangup(self, reason)
+        self.end(reason)
+        raise CallEnded(reason)

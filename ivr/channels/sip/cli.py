@@ -15,8 +15,9 @@ import click
 
 from ivr.settings import Settings
 
+from .dial_loop import take_dial_requests
 from .drain import Lifecycle
-from .outbound import OutboundDialer, take_dial_requests
+from .outbound import OutboundDialer
 from .server import SipConfig, SipServer
 from .session import flow_app
 from .speech_input import speech_from_settings

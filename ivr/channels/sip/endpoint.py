@@ -1,6 +1,6 @@
 """The SIP endpoint: aiosipua's SipUAS with the transaction fixes an IVR in front of callers needs.
 
-Fixes to aiosipua 0.7.1, made here through its handler table and a subclass (docs/sip.md lists the
+Fixes to aiosipua 0.7.1, made here through the one dispatch of aiosipua_adapter.py (docs/sip.md lists the
 upstream fix we would propose for each):
 1. A retransmitted INVITE is matched to its transaction first and answered with the last response
    we sent on it; it never creates a second call.
@@ -24,20 +24,19 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from aiosipua import IncomingCall, SipRequest, SipResponse, SipUAS
+from aiosipua import IncomingCall, SipRequest, SipResponse
 from aiosipua.dialog import DialogState, dialog_matches
-from aiosipua.uas_requests import handle_ack
 from aiosipua.utils import format_addr
 
+from .aiosipua_adapter import UasAdapter, is_answered, stop_retransmissions
 from .media.dtmf import parse_info_digit
+from .timers import retransmit
 from .transport import IvrUdpTransport, transaction_key
 
 log = logging.getLogger(__name__)
 
-T1, T2, TIMER_F = 0.5, 4.0, 32.0
 
-
-class Endpoint(SipUAS):
+class Endpoint(UasAdapter):
     def __init__(self, transport: IvrUdpTransport, *, max_calls: int, retry_after: int = 5,
                  user_agent: str = "ivr") -> None:
         super().__init__(transport, user_agent=user_agent)
@@ -50,20 +49,14 @@ class Endpoint(SipUAS):
         self.on_cancelled: Callable[[IncomingCall], None] | None = None
         self._client: dict[str, asyncio.Future] = {}  # our BYE/REFER transactions by branch
         self.on_reinvite = self._answer_reinvite
-        self._handlers["INFO"] = self._handle_info
-        self._handlers["ACK"] = self._handle_ack
-        self._handlers["CANCEL"] = self._handle_cancel
+        self.route("INFO", self._handle_info)
+        self.route("ACK", self._handle_ack)
+        self.route("CANCEL", self._handle_cancel)
         self.rejected_overload = 0
         self.draining = False
 
     # --- requests ----------------------------------------------------------------------
-    def _on_message(self, msg, addr) -> None:
-        if isinstance(msg, SipResponse):
-            self._handle_response(msg)
-        else:
-            self._handle_request(msg, addr)
-
-    def _handle_request(self, request: SipRequest, addr) -> None:
+    def receive_request(self, request: SipRequest, addr) -> None:
         if self.draining and request.method.upper() == "OPTIONS":  # a proxy's keepalive: take us out
             self.transport.reply_error(request, 503, "Service Unavailable", {"Retry-After": str(self.retry_after)})
             return
@@ -73,8 +66,8 @@ class Endpoint(SipUAS):
             if previous is not None:  # defect 1: a retransmission, not a new call
                 self.transport.send_reply(previous)
                 return
-            is_new = (request.call_id or "") not in self._calls
-            if is_new and (self.draining or len(self._calls) >= self.max_calls):
+            is_new = (request.call_id or "") not in self.calls
+            if is_new and (self.draining or len(self.calls) >= self.max_calls):
                 if not self.draining:
                     self.rejected_overload += 1
                 self.transport.reply_error(request, 503, "Service Unavailable",
@@ -83,31 +76,31 @@ class Endpoint(SipUAS):
             if is_new and key:
                 self.transport.remember_record_route(key, request)
             try:
-                super()._handle_request(request, addr)
-                if is_new and (call := self._calls.get(request.call_id or "")) is not None:
+                self.serve_request(request, addr)
+                if is_new and (call := self.calls.get(request.call_id or "")) is not None:
                     call.dialog.route_set = list(request.headers.get("record-route"))  # defect 8: in order
             except Exception:  # e.g. a broken SDP: forget the half-made transaction, then reply 400
                 txn = self.transactions.match_request(request)
                 if txn is not None:
                     self.transactions.remove(txn)
                 if is_new:
-                    self._calls.pop(request.call_id or "", None)
+                    self.calls.pop(request.call_id or "", None)
                 raise
             return
-        super()._handle_request(request, addr)
+        self.serve_request(request, addr)
 
     def _handle_ack(self, request: SipRequest, addr) -> None:
-        call = self._calls.get(request.call_id or "")
-        handle_ack(self, request, addr)
+        call = self.calls.get(request.call_id or "")
+        self.serve_ack(request, addr)
         if call is not None and dialog_matches(call.dialog, request) and self.on_ack is not None:
             self.on_ack(call)
 
     def _handle_info(self, request: SipRequest, addr) -> None:
-        call = self._calls.get(request.call_id or "")
+        call = self.calls.get(request.call_id or "")
         if call is None:
-            self._send_error(request, 481, "Call/Transaction Does Not Exist")
+            self.send_error(request, 481, "Call/Transaction Does Not Exist")
             return
-        if not self._validate_in_dialog(call.dialog, request):
+        if not self.in_dialog(call.dialog, request):
             return
         digit = parse_info_digit(request.content_type or "", request.text)
         if digit is None and request.body:
@@ -121,16 +114,16 @@ class Endpoint(SipUAS):
         vias = request.via
         branch = vias[0].branch if vias else None
         txn = self.transactions.get_server(branch, "INVITE") if branch else None
-        call = self._calls.get(txn.request.call_id or "") if txn and txn.request else None
+        call = self.calls.get(txn.request.call_id or "") if txn and txn.request else None
         if call is None:
-            self._send_error(request, 481, "Call/Transaction Does Not Exist")
+            self.send_error(request, 481, "Call/Transaction Does Not Exist")
             return
         self._reply(call, request, 200, "OK")
-        if call._answered:
+        if is_answered(call):
             return  # defect 6: too late to cancel; the call goes on until BYE
-        call._stop_retransmissions()
+        stop_retransmissions(call)
         call.reject(487, "Request Terminated")
-        self._calls.pop(call.call_id, None)
+        self.calls.pop(call.call_id, None)
         self.transactions.remove(txn)
         if self.on_cancelled is not None:
             self.on_cancelled(call)
@@ -152,16 +145,21 @@ class Endpoint(SipUAS):
     # --- our requests: BYE and REFER, retransmitted until answered --------------------
     def hangup(self, call: IncomingCall) -> asyncio.Future | None:
         """Defect 4: end the call, drop it from the tables now, resend the BYE until answered."""
-        self._calls.pop(call.call_id, None)
-        self._remove_invite_transaction(call.invite)
-        call._stop_retransmissions()
+        self.calls.pop(call.call_id, None)
+        self.forget_invite(call.invite)
+        stop_retransmissions(call)
         if call.dialog.state != DialogState.CONFIRMED:
-            if not call._answered and call.dialog.state != DialogState.TERMINATED:
+            if not is_answered(call) and call.dialog.state != DialogState.TERMINATED:
                 call.reject(480, "Temporarily Unavailable")
             return None
-        bye = call.dialog.create_request("BYE", via_host=self._local()[0], via_port=self._local()[1])
-        call.dialog.terminate()
-        return self.send_reliably(bye, call.source_addr)
+        return self.bye(call.dialog, call.source_addr)
+
+    def bye(self, dialog, addr: tuple[str, int]) -> asyncio.Future:
+        """End a confirmed dialog, ours as UAS or as UAC: BYE, retransmitted until answered (Timer E/F)."""
+        local = self.local_address()
+        bye = dialog.create_request("BYE", via_host=local[0], via_port=local[1])
+        dialog.terminate()
+        return self.send_reliably(bye, addr)
 
     def refer(self, call: IncomingCall, target: str) -> asyncio.Future:
         """Blind transfer: REFER on the call's dialog; resolves with the final status code."""
@@ -169,7 +167,7 @@ class Endpoint(SipUAS):
 
     def refer_in_dialog(self, dialog, target: str, addr: tuple[str, int]) -> asyncio.Future:
         """REFER on any confirmed dialog, ours as UAS or as UAC (outbound.py's callbacks)."""
-        local = self._local()
+        local = self.local_address()
         refer = dialog.create_request("REFER", via_host=local[0], via_port=local[1])
         refer.headers.set_single("Refer-To", f"<{target}>")
         refer.headers.set_single("Referred-By", f"<{dialog.local_uri}>")
@@ -187,16 +185,11 @@ class Endpoint(SipUAS):
         return result
 
     async def _retransmit(self, request: SipRequest, addr, result: asyncio.Future) -> None:
-        interval, elapsed = T1, 0.0
-        while elapsed < TIMER_F:
-            self.transport.send(request, addr)
-            await asyncio.sleep(interval)
-            elapsed += interval
-            interval = min(interval * 2, T2)
-        if not result.done():
-            result.set_result(408)
+        self.transport.send(request, addr)
+        if not await retransmit(lambda: self.transport.send(request, addr), result.done, capped=True):
+            result.set_result(408)  # Timer F
 
-    def _handle_response(self, response: SipResponse) -> None:
+    def receive_response(self, response: SipResponse) -> None:
         key = transaction_key(response)
         result = self._client.get(key) if key else None
         if result is not None:
@@ -204,9 +197,6 @@ class Endpoint(SipUAS):
                 result.set_result(response.status_code)
         elif self.uac is not None:  # REGISTER responses (registration.py)
             self.uac.handle_response(response, None)
-
-    def _local(self) -> tuple[str, int]:
-        return self.advertised_addr or self.transport.local_addr
 
     async def stop(self) -> None:
         for result in list(self._client.values()):

@@ -37,7 +37,8 @@ def options_request(host: str, port: int, local: tuple[str, int], call_id: str) 
 
 
 def probe(host: str, port: int, timeout: float = TIMEOUT) -> dict:
-    """{"ok": True, "latency_ms": ...} when the listener answered, else {"ok": False, "error": ...}."""
+    """{"ok": True, "latency_ms": ...} when the listener answered (with "draining": True for a 503: it is letting
+    its calls finish and takes no new ones), else {"ok": False, "error": ...}."""
     host = reachable_host(host)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     call_id = f"healthz-{uuid.uuid4().hex}"
@@ -52,7 +53,8 @@ def probe(host: str, port: int, timeout: float = TIMEOUT) -> dict:
                 sock.settimeout(max(0.001, deadline - time.perf_counter()))
                 data = sock.recv(65535)
                 if data.startswith(b"SIP/2.0 ") and call_id.encode() in data and data[8:9] in b"23456":
-                    return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+                    answer = {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2)}
+                    return {**answer, "draining": True} if data[8:11] == b"503" else answer
     except TimeoutError:
         return {"ok": False, "error": f"no answer to OPTIONS within {timeout:.1f} s"}
     except OSError as exc:

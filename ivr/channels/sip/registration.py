@@ -15,6 +15,8 @@ import time
 
 from aiosipua import Registration, RegistrationState, SipDigestAuth, SipUAC
 
+from .aiosipua_adapter import cancel_refresh
+
 log = logging.getLogger(__name__)
 
 
@@ -84,4 +86,4 @@ class RegistrationKeeper:
         if self.registration is not None and self.registration.state == RegistrationState.REGISTERED:
             self.registration.unregister()
         if self.registration is not None:
-            self.registration._cancel_timers()
+            cancel_refresh(self.registration)

@@ -13,22 +13,21 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from aiosipua import IncomingCall, SdpNegotiationError, negotiate_sdp
+from aiosipua import IncomingCall, SdpNegotiationError
 from aiosipua.dialog import DialogState
 
-from ivr.phone import NumberRefused
 from ivr.system.recordings import folder_in
 
-from .addresses import BadAddress, checked
-from .call import CallEnded, SipCall, TransferOutcome, await_transfer
+from .addresses import BadAddress
+from .call import CallEnded, SipCall
 from .config import SipConfig, primary_ip
+from .control import DialogControl
 from .endpoint import Endpoint
-from .media import g711
 from .media.clock import PacingClock
-from .media.ports import PortPool, PortsExhausted
+from .media.ports import PortPool
 from .media.prompts import PromptLibrary
 from .media.stream import RtpStream
-from .outbound import refer_target
+from .media_offer import answer_sdp, open_media
 from .registration import RegistrationKeeper
 from .transport import IvrUdpTransport
 
@@ -150,7 +149,8 @@ class SipServer:
             live.stream = stream
             call = live.call = SipCall(
                 call_id, _user_part(incoming.invite.from_addr), _user_part(incoming.invite.to_addr),
-                stream, self.prompts, self.recordings_dir, self)
+                stream, self.prompts, self.recordings_dir,
+                DialogControl(self.endpoint, incoming.dialog, incoming.source_addr))
             answer = self._answer_sdp(incoming.sdp_offer, stream)
             if self.config.answer_delay:
                 incoming.ringing()
@@ -172,41 +172,11 @@ class SipServer:
             await self._release(live)
 
     async def _open_media(self, incoming: IncomingCall) -> RtpStream | None:
-        offer = incoming.sdp_offer
-        remote = offer.rtp_address if offer is not None else None
-        audio = offer.audio if offer is not None else None
-        if remote is None or audio is None or not self._sendable(remote):
-            incoming.reject(488, "Not Acceptable Here")
-            return None
-        codecs = [c.payload_type for c in audio.codecs]
-        chosen = next((pt for pt in codecs if pt in (g711.PCMU, g711.PCMA)), None)
-        if chosen is None:
-            incoming.reject(488, "Not Acceptable Here")
-            return None
-        dtmf_pt = next((c.payload_type for c in audio.codecs
-                        if (c.encoding_name or "").lower() == "telephone-event"), None)
-        try:
-            return await self.ports.open(lambda: RtpStream(
-                remote, chosen, dtmf_pt, lambda d: self._digit(incoming.call_id, d),
-                inband_dtmf=dtmf_pt is None))
-        except PortsExhausted:
-            log.error("No RTP port for call %s", incoming.call_id)
-            incoming.reject(503, "Service Unavailable")
-            return None
-
-    def _sendable(self, remote) -> bool:
-        """RTP can go there: an IP literal and a port in 1-65535 (port 0 or c=0.0.0.0 in an offer get a 488)."""
-        try:
-            checked(remote, self.transport.family)
-        except BadAddress:
-            return False
-        return True
+        return await open_media(incoming, self.ports, self.transport.family,
+                                lambda digit: self._digit(incoming.call_id, digit))
 
     def _answer_sdp(self, offer, stream: RtpStream):
-        answer, _ = negotiate_sdp(
-            offer, local_ip=self.media_ip, rtp_port=stream.local_port,
-            supported_codecs=[stream.payload_type], dtmf_payload_type=stream.dtmf_payload_type or 0)
-        return answer
+        return answer_sdp(offer, self.media_ip, stream)
 
     def _reinvite_answer(self, incoming: IncomingCall):
         """A re-INVITE: keep our port and codec, follow the peer's new media address."""
@@ -237,23 +207,6 @@ class SipServer:
         self.calls_finished += 1
         # The BYE transaction retransmits on its own (bounded by Timer F); the call is already gone
         self.endpoint.hangup(live.incoming)
-
-    # --- control used by SipCall -------------------------------------------------------
-    async def hangup(self, call: SipCall, reason: str) -> None:
-        call.end(reason)
-        raise CallEnded(reason)
-
-    async def transfer(self, call: SipCall, target: str, timeout: float) -> TransferOutcome:
-        live = self.live.get(call.call_id)
-        if live is None:
-            raise CallEnded("gone")
-        try:
-            target = refer_target(target, "", live.incoming.source_addr)  # a bare number: at the PBX that sent it
-        except NumberRefused as exc:  # the phone-number policy refuses it: the flow takes its `failed` branch
-            log.warning("call %s: transfer refused: %s", call.call_id, exc)
-            return TransferOutcome(False, "refused")
-        call.transfer_progress = asyncio.get_running_loop().create_future()
-        return await await_transfer(call, self.endpoint.refer(live.incoming, target), timeout)
 
     def _transfer_progress(self, call_id: str, status: int, reason: str) -> None:
         live = self.live.get(call_id)

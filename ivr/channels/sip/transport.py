@@ -1,10 +1,8 @@
 """Our UDP SIP transport: aiosipua's parser behind a front door that survives any datagram.
 
-- Oversize datagrams, keep-alive CRLFs and bytes that do not parse are dropped and logged
-  (rate-limited, so a flood cannot fill the disk); an unparsable request that still names its
-  Via/Call-ID/CSeq gets a 400.
-- A handler that raises on a strange but parsable request turns into a 400/500 reply, never a dead
-  listener.
+- Oversize datagrams, keep-alive CRLFs and bytes that do not parse are dropped and logged (rate-limited:
+  datagram_guard.py); an unparsable request that still names its Via/Call-ID/CSeq gets a 400.
+- A handler that raises on a strange but parsable request turns into a 400/500 reply, never a dead listener.
 - Our own DatagramProtocol replaces aiosipua's `_UdpProtocol`, whose `connection_made` asserts a
   class asyncio's selector transport does not inherit from (defect 5: a traceback at every start).
 - The last response sent on each INVITE server transaction is kept (keyed by Via branch, ~32 s)
@@ -21,46 +19,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import socket
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
 from aiosipua import SipMessage, SipRequest, SipResponse, UdpSipTransport
-from aiosipua.transport import _response_destination, _stamp_via_received
 
 from .addresses import BadAddress, checked, request_problem
+from .aiosipua_adapter import response_destination, set_udp_socket, stamp_via_received, udp_socket
+from .datagram_guard import RateLimitedLog, salvage_400
+from .timers import TIMER_H
 
 log = logging.getLogger(__name__)
 
 MAX_DATAGRAM = 16 * 1024
-INVITE_RESPONSE_TTL = 32.0  # Timer H: how long a retransmitted INVITE may still arrive
+INVITE_RESPONSE_TTL = TIMER_H  # how long a retransmitted INVITE may still arrive
 MAX_REMEMBERED_RESPONSES = 20_000
 REOPEN_ATTEMPTS = 5
 REOPEN_DELAY = 0.2  # seconds between attempts: the port is normally free again at once
-
-
-class RateLimitedLog:
-    """At most `burst` warnings per `period`; the rest are counted and summarised."""
-
-    def __init__(self, burst: int = 20, period: float = 60.0) -> None:
-        self.burst, self.period = burst, period
-        self._window_start = 0.0
-        self._count = 0
-        self.suppressed = 0
-
-    def warning(self, msg: str, *args) -> None:
-        now = time.monotonic()
-        if now - self._window_start > self.period:
-            if self.suppressed:
-                log.warning("%d more bad SIP datagrams were dropped in the last minute", self.suppressed)
-            self._window_start, self._count, self.suppressed = now, 0, 0
-        self._count += 1
-        if self._count <= self.burst:
-            log.warning(msg, *args)
-        else:
-            self.suppressed += 1
 
 
 class _Protocol(asyncio.DatagramProtocol):
@@ -68,7 +45,7 @@ class _Protocol(asyncio.DatagramProtocol):
         self._owner = owner
 
     def connection_made(self, transport) -> None:
-        self._owner._udp_transport = transport
+        set_udp_socket(self._owner, transport)
 
     def datagram_received(self, data: bytes, addr) -> None:
         try:
@@ -81,10 +58,6 @@ class _Protocol(asyncio.DatagramProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._owner.connection_lost(self, exc)
-
-
-_SALVAGE = re.compile(rb"^(via|v|call-id|i|cseq|from|f|to|t)[ \t]*:[ \t]*(.+?)\r?$", re.IGNORECASE | re.MULTILINE)
-_FULL_NAMES = {b"v": b"via", b"i": b"call-id", b"f": b"from", b"t": b"to"}
 
 
 @dataclass
@@ -107,7 +80,7 @@ class IvrUdpTransport(UdpSipTransport):
     async def _open(self) -> None:
         protocol = _Protocol(self)
         await asyncio.get_running_loop().create_datagram_endpoint(lambda: protocol, local_addr=self.local_addr)
-        bound = self._udp_transport.get_extra_info("sockname")
+        bound = udp_socket(self).get_extra_info("sockname")
         self.local_addr = (self.local_addr[0], bound[1])  # port 0 -> the port the OS picked
         self._protocol = protocol
 
@@ -120,7 +93,7 @@ class IvrUdpTransport(UdpSipTransport):
         if self.stopping or protocol is not getattr(self, "_protocol", None):
             return
         log.error("SIP UDP socket on %s:%d closed (%r); reopening it", *self.local_addr, exc)
-        self._udp_transport = None
+        set_udp_socket(self, None)
         asyncio.get_running_loop().create_task(self._reopen())
 
     async def _reopen(self) -> None:
@@ -151,10 +124,10 @@ class IvrUdpTransport(UdpSipTransport):
             if isinstance(msg, SipRequest):
                 if not msg.method.isalpha() or not msg.headers.get("via"):
                     raise ValueError("bad request line or no Via")
-                _stamp_via_received(msg, addr)
+                stamp_via_received(msg, addr)
         except Exception as exc:  # the parser raises assorted errors on garbage
             self._drop(addr, f"unparsable ({type(exc).__name__})")
-            self._salvage_400(data, addr)
+            salvage_400(data, addr, self.send)
             return
         if isinstance(msg, SipRequest) and not self._addresses_ok(msg, addr):
             return
@@ -173,7 +146,7 @@ class IvrUdpTransport(UdpSipTransport):
         problem = request_problem(request, self.family)
         reply_to = None
         try:
-            reply_to = checked(_response_destination(request), self.family)
+            reply_to = checked(response_destination(request), self.family)
         except BadAddress as exc:
             problem = problem or f"reply address: {exc}"
         if problem is None:
@@ -187,29 +160,13 @@ class IvrUdpTransport(UdpSipTransport):
         self.dropped += 1
         self.bad_log.warning("Dropped SIP datagram from %s: %s", addr, why)
 
-    def _salvage_400(self, data: bytes, addr: tuple[str, int]) -> None:
-        """Answer 400 to garbage that still looks like a request with Via, Call-ID and CSeq."""
-        if data.startswith(b"SIP/") or b"ACK " == data[:4]:
-            return
-        found: dict[bytes, bytes] = {}
-        for name, value in _SALVAGE.findall(data[:4096]):
-            name = _FULL_NAMES.get(name.lower(), name.lower())
-            found.setdefault(name, value.strip())
-        if not {b"via", b"call-id", b"cseq"} <= found.keys():
-            return
-        lines = [b"SIP/2.0 400 Bad Request"]
-        for name in (b"via", b"from", b"to", b"call-id", b"cseq"):
-            if name in found:
-                lines.append(name.title().replace(b"Id", b"ID").replace(b"Cseq", b"CSeq") + b": " + found[name])
-        lines += [b"Content-Length: 0", b"", b""]
-        self.send(b"\r\n".join(lines), addr)
-
     # --- sending -------------------------------------------------------------------------
     def send(self, message, addr: tuple[str, int]) -> None:
-        if self._udp_transport is None:
+        sock = udp_socket(self)
+        if sock is None:
             return  # stopped or reopening: late timers must not raise
         try:
-            self._udp_transport.sendto(bytes(message), checked(addr, self.family))
+            sock.sendto(bytes(message), checked(addr, self.family))
         except BadAddress as exc:  # never reaches asyncio, which would close the socket
             self.bad_log.warning("Not sending SIP to %r: %s", addr, exc)
         except (OSError, ValueError, TypeError) as exc:
