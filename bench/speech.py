@@ -3,6 +3,7 @@
     .venv/bin/python bench/speech.py accuracy              # the corpus below, through 8 kHz G.711
     .venv/bin/python bench/speech.py accuracy --calibrate  # also fit the confidence logistic (whisper.py)
     .venv/bin/python bench/speech.py pool --utterances 24  # threads vs processes, utterances/s and CPU each
+    .venv/bin/python bench/speech.py tts                   # espeak-ng vs piper: synthesis time per audio second
 
 Corpus: espeak-ng voices x 3 speeds x 3 noise levels (clean, 20 dB, 10 dB SNR), over the shipped flow's main menu
 keywords and lead-in phrases, 10-digit numbers, and 24 phrases outside the menus; each through u-law (odd rows
@@ -180,6 +181,41 @@ def run_pool(args) -> None:
     print(f"threads / processes throughput: {ratio:.2f}; load average now {os.getloadavg()[0]:.2f}")
 
 
+TTS_TEXTS = ["Hello. You have reached a private phone number. This is not Skype.",
+             "To get Skype's support links by text message, press 1 or say support.",
+             "Thank you. We will call you back during business hours.",
+             "Sorry, that isn't one of the options.", "Please enter your phone number, then press the pound key."]
+
+
+def run_tts(args) -> None:
+    """Synthesis time per second of audio, espeak-ng vs piper, alternating (each its own fresh cache)."""
+    import resource
+    import tempfile
+    import wave
+
+    from ivr.channels.prompt_audio import render_tts
+
+    print(f"load average {os.getloadavg()[0]:.2f}")
+    totals = {"espeak": [0.0, 0.0, 0.0], "piper": [0.0, 0.0, 0.0]}  # wall, CPU, audio seconds
+    for round_ in range(args.rounds):
+        for engine in ("espeak", "piper"):
+            with tempfile.TemporaryDirectory() as tmp:
+                for text in TTS_TEXTS:
+                    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    started = time.monotonic()
+                    path = render_tts(f"{text} ({round_})", Path(tmp), engine=engine)
+                    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    with wave.open(str(path)) as wav:
+                        seconds = wav.getnframes() / wav.getframerate()
+                    totals[engine][0] += time.monotonic() - started
+                    totals[engine][1] += (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+                    totals[engine][2] += seconds
+    for engine, (wall, cpu, audio) in totals.items():
+        print(f"  {engine:6} {1000 * wall / audio:5.0f} ms wall and {1000 * cpu / audio:5.0f} ms CPU per second of "
+              f"audio ({audio:.0f} s of audio, one process start per prompt)")
+    print(f"load average now {os.getloadavg()[0]:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -194,8 +230,10 @@ def main() -> None:
     pool.add_argument("--utterances", type=int, default=12)
     pool.add_argument("--workers", type=int, default=2)
     pool.add_argument("--rounds", type=int, default=2)
+    tts = sub.add_parser("tts")
+    tts.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    {"accuracy": run_accuracy, "pool": run_pool}[args.command](args)
+    {"accuracy": run_accuracy, "pool": run_pool, "tts": run_tts}[args.command](args)
 
 
 if __name__ == "__main__":
