@@ -19,8 +19,8 @@ if [ -z "$UV" ]; then
 fi
 
 # What deploy/bootstrap.sh and CI install; the bench lock adds the bench tools and the GPL pyVoIP baseline.
-MAIN_EXPORT=(--extra dev --extra embedded --group bootstrap)
-BENCH_EXPORT=(--extra dev --extra embedded --extra bench --extra baseline --group bootstrap)
+MAIN_EXPORT=(--extra dev --extra embedded --extra speech --extra piper --group bootstrap)
+BENCH_EXPORT=(--extra dev --extra embedded --extra speech --extra piper --extra bench --extra baseline --group bootstrap)
 
 export_lock() {  # export_lock FILE ARGS... : the locked tree for pip, every file hashed, without the project
   "$UV" export --quiet --frozen --format requirements-txt --no-emit-project "${@:2}" -o "$1"

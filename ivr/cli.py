@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 
-from .settings.capabilities import capabilities, flags
 from .channels.simulator import SimulatedCall, TurnSyntaxError, as_json_line, describe, parse_turn, play
 from .flows import FlowInvalid, load_flow, validate_paths
 from .flows.deliverability import undeliverable
+from .flows.speech_check import speech_warnings
 from .settings import Settings
+from .settings.capabilities import capabilities, flags
 
 
 @click.group()
@@ -30,17 +31,29 @@ def main(ctx: click.Context) -> None:
 def validate(settings: Settings, paths: tuple[str, ...]) -> None:
     """Check flow files (or directories of them); print file:line:column: message for each problem.
 
-    Follow-up kinds these settings cannot deliver are warned about (they do not fail the check)."""
+    Follow-up kinds these settings cannot deliver, and choices speech cannot reach, are warned about (they do
+    not fail the check)."""
     problems = validate_paths(paths)
     cannot = {name: cap.reason for name, cap in capabilities(settings).items() if not cap.ok}
     for warning in undeliverable(paths, cannot):
         click.echo(str(warning), err=True)
     for problem in problems:
         click.echo(str(problem))
+    for file in _flow_files(paths):  # warnings (what speech can do) never fail the check
+        for warning in speech_warnings(file, settings.asr_engine, settings.asr_model):
+            click.echo(str(warning), err=True)
     if problems:
         click.echo(f"{len(problems)} problem(s) found", err=True)
         sys.exit(1)
     click.echo("ok", err=True)
+
+
+def _flow_files(paths: tuple[str, ...]) -> list[Path]:
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        found += sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
+    return found
 
 
 def _parse_time(value: str | None) -> float:

@@ -29,11 +29,11 @@ def locked_pins(path: Path) -> dict[str, tuple[str, int]]:
 
 
 def bootstrap_requirements() -> list[Requirement]:
-    """What requirements.lock must cover: runtime, the dev and embedded extras and the bootstrap group."""
+    """What requirements.lock must cover: runtime, the dev, embedded, speech and piper extras, the bootstrap group."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     extras = project["project"]["optional-dependencies"]
-    wanted = [*project["project"]["dependencies"], *extras["dev"], *extras["embedded"],
-              *project["dependency-groups"]["bootstrap"]]
+    wanted = [*project["project"]["dependencies"], *extras["dev"], *extras["embedded"], *extras["speech"],
+              *extras["piper"], *project["dependency-groups"]["bootstrap"]]
     return [Requirement(text) for text in wanted]
 
 

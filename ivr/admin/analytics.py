@@ -69,7 +69,8 @@ def build_report(conn, first: date, last: date) -> dict:
                           "exhausted": metrics.get("exhausted", 0)})
         if asked:
             rates.append({"flow": flow, "step": step, "asked": asked, "no_input": metrics.get("no_input", 0),
-                          "no_match": metrics.get("no_match", 0),
+                          "no_match": metrics.get("no_match", 0), "speech": metrics.get("speech", 0),
+                          "speech_no_match": metrics.get("speech_no_match", 0),
                           "no_input_rate": round(metrics.get("no_input", 0) / asked, 4),
                           "no_match_rate": round(metrics.get("no_match", 0) / asked, 4)})
     hours = [{"hour": h, "calls": sums.get(f"hour:{h}", 0)} for h in range(24)]

@@ -83,7 +83,7 @@ def describe(entry: dict) -> tuple[str, str]:
         "say": lambda: data.get("text") or f"[audio {data.get('audio')}]",
         "gather": lambda: f"waiting for {' or '.join(data.get('input', []))} at {data.get('step')}",
         "digits": lambda: f"pressed {data.get('digits')}",
-        "speech": lambda: f"said “{data.get('text')}”",
+        "speech": lambda: f"said “{data.get('text')}” (confidence {float(data.get('confidence', 0)):.2f})",
         "no_input": lambda: "(no input)",
         "job": lambda: f"{data.get('kind')} job {data.get('idempotency_key')}",
         "log": lambda: f"{data.get('event')} {_fmt(data.get('data', {}))}",

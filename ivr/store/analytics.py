@@ -82,14 +82,19 @@ def _add(p, call: dict, timeline: list) -> None:
                  f"hour:{hour}"):
         totals[name] += 1
     callbacks = []
+    asking, heard = "", False  # the step that gathered last, and whether its answer was speech
     for entry in (json.loads(e) for e in timeline):
         data = entry.get("data", {})
         if entry.get("kind") == "event":
             totals["turns"] += 1
+            heard = data.get("type") == "speech"
+            if heard and asking:
+                steps[f"{flow}|{asking}|speech"] += 1
             continue
         kind = data.get("type")
         if kind == "gather":
-            steps[f"{flow}|{data.get('step', '')}|asked"] += 1
+            asking = data.get("step", "")
+            steps[f"{flow}|{asking}|asked"] += 1
         elif kind == "job":
             totals[f"job:{data.get('kind', '')}"] += 1
             if data.get("kind") == "callback":
@@ -98,6 +103,8 @@ def _add(p, call: dict, timeline: list) -> None:
             event, step = data.get("event"), data.get("data", {}).get("step", "")
             if event in ("no_input", "no_match", "exhausted"):
                 steps[f"{flow}|{step}|{event}"] += 1
+                if event == "no_match" and heard:
+                    steps[f"{flow}|{step}|speech_no_match"] += 1
             elif event == "menu_choice":
                 steps[f"{flow}|{step}|choice:{data['data'].get('choice', '')}"] += 1
             elif event == "step":
@@ -106,6 +113,12 @@ def _add(p, call: dict, timeline: list) -> None:
     path = json.loads(call.get("path") or "[]")
     for here, there in zip(path, path[1:]):  # the flow graph's funnel: calls per edge
         steps[f"{flow}|{here}|to:{there}"] += 1
+    _queue_counts(p, day, totals, steps)
+    for request_id in filter(None, callbacks):
+        p.zadd(keys.ANALYTICS_OPEN_CALLBACKS, {request_id: started}, nx=True)
+
+
+def _queue_counts(p, day: str, totals: dict[str, int], steps: dict[str, int]) -> None:
     for name, count in totals.items():
         p.hincrby(keys.analytics_day(day), name, count)
         p.hincrby(keys.ANALYTICS_TOTALS, name, count)
@@ -113,8 +126,6 @@ def _add(p, call: dict, timeline: list) -> None:
         p.hincrby(keys.analytics_steps(day), name, count)
     for key in (keys.analytics_day(day), keys.analytics_steps(day)):
         p.expire(key, keys.ANALYTICS_RETENTION)
-    for request_id in filter(None, callbacks):
-        p.zadd(keys.ANALYTICS_OPEN_CALLBACKS, {request_id: started}, nx=True)
 
 
 def settle_callbacks(conn: redis.Redis, now: float, limit: int = 5000) -> int:

@@ -94,6 +94,17 @@ def test_analytics_counts_finished_calls(admin, session, flow, redis_conn):
     assert admin.get("/analytics/nope.csv").status_code == 404
 
 
+def test_speech_turns_and_their_no_matches_per_menu(admin, session, flow):
+    play(session, flow, ["say:a pizza please", "say:support"], call_id="s1")
+    play(session, flow, ["2"], call_id="s2")
+    report = admin.get("/api/v1/analytics?from=2026-11-22&to=2026-11-23").json
+    rates = next(r for r in report["step_rates"] if r["step"] == "main_menu")
+    assert (rates["speech"], rates["speech_no_match"], rates["no_match"]) == (2, 1, 1)
+    page = admin.get("/calls/s1").text
+    assert "said “a pizza please” (confidence 1.00)" in page
+    assert "Speech no match" in admin.get("/analytics/?from=2026-11-22&to=2026-11-23").text
+
+
 def test_callback_success_rate_settles_final_statuses(admin, session, flow, redis_conn):
     play(session, flow, ["3", "1"], call_id="cb1")
     play(session, flow, ["3", "1"], call_id="cb2")

@@ -126,3 +126,22 @@ def test_spoken_keywords_match_as_words_whatever_the_punctuation():
                             ("an olive chat", "say:Bye.")]:
         _, turns, _ = play(flow, [f"speech:{heard}", "silence", "silence", "silence"])
         assert expected in [s for turn in turns for s in turn], (heard, turns)
+
+
+def test_collect_digits_listens_for_spoken_digits_and_yes_or_no():
+    flow = flow_from(CONFIRMED_NUMBER)
+    _, _, actions = play(flow, ["speech:five five five, one 2 3 4.", "speech:Yeah, that's right."])
+    gathers = [a for a in actions if isinstance(a, A.Gather)]
+    assert gathers[0].input == ("dtmf", "speech") and "seven" in gathers[0].hints
+    assert gathers[1].input == ("dtmf", "speech") and set(gathers[1].hints) >= {"yes", "no"}
+    state, turns, _ = play(flow, ["speech:five five five, one 2 3 4.", "speech:Yeah, that's right."])
+    assert turns[-1] == ["say:Calling 5551234.", "hangup:completed"]
+    state, turns, _ = play(flow, ["speech:5551234", "speech:nope"])
+    assert state["vars"]["callback_number"] == "none yet" and turns[-1][-1] == "gather:ask"
+
+
+def test_collect_digits_is_keys_only_when_the_flow_turns_speech_off():
+    flow = flow_from(CONFIRMED_NUMBER.replace("start: ask", "start: ask\nspeech: false"))
+    _, _, actions = play(flow, [])
+    gather = next(a for a in actions if isinstance(a, A.Gather))
+    assert gather.input == ("dtmf",) and gather.hints == ()

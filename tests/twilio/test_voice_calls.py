@@ -78,8 +78,8 @@ def test_callback_at_an_entered_number_with_a_retry_and_confirmation(twilio, red
     call.press("3")
     entry = call.press("2")
     gather = entry.find("Gather")
-    assert (gather.get("input"), gather.get("numDigits"), gather.get("finishOnKey")) == ("dtmf", "15", "#")
-    assert gather.get("hints") is None and gather.get("speechTimeout") is None
+    assert (gather.get("input"), gather.get("numDigits"), gather.get("finishOnKey")) == ("dtmf speech", "15", "#")
+    assert gather.get("hints") == "zero,oh,one,two,three,four,five,six,seven,eight,nine"
     short = call.press("12345")  # Twilio strips the finishOnKey from Digits
     assert "doesn't look like a full phone number" in " ".join(short.said())
     confirm = call.press("5551234567")
@@ -91,6 +91,20 @@ def test_callback_at_an_entered_number_with_a_retry_and_confirmation(twilio, red
     done = call.press("1")
     assert "4 4 7 7 0 0 9 0 0 1 2 3" in done.said()[0] and done.verbs()[-1] == "Hangup"
     assert turn_number(call.replies[-2].action("Gather")) == 7
+
+
+def test_callback_at_a_spoken_number_confirmed_by_yes(twilio, redis_conn):
+    call = TwilioCall(twilio)
+    call.answer()
+    call.press("3")
+    call.press("2")
+    confirm = call.speak("5 5 5, 1 2 3, 4 5 6 7.", confidence=0.8)  # Twilio writes spoken digits as numerals
+    assert "You entered 5 5 5 1 2 3 4 5 6 7" in " ".join(confirm.said())
+    gather = confirm.find("Gather")
+    assert (gather.get("input"), gather.get("hints")) == ("dtmf speech", "yes,no,correct,one,two")
+    done = call.speak("Yes, that's right.")
+    assert "5 5 5 1 2 3 4 5 6 7" in done.said()[0] and done.verbs()[-1] == "Hangup"
+    assert CallStore(redis_conn).get(call.sid).outcome == "callback_requested"
 
 
 def test_no_input_and_bad_choices_run_out_into_links_anyway(twilio, redis_conn):

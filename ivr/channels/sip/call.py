@@ -82,6 +82,7 @@ class SipCall:
         self.bridger = None  # (call, Transfer) -> TransferOutcome: the server's bridged transfer (bridge.py)
         self.heard: list[dict] = []  # prompts as the caller heard them since the last turn (take_heard)
         self.on_playing = None  # called with the prompt when it starts and with None when it stops (live view)
+        self.speech_barge_in = False  # speech may stop the prompt playing now (speech_input.py)
 
     # --- fed by the server ---------------------------------------------------------------
     def on_digit(self, digit: str) -> None:

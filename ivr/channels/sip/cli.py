@@ -22,6 +22,7 @@ from .edge.accounts import AccountBook
 from .outbound import OutboundDialer
 from .server import SipConfig, SipServer
 from .session import flow_app
+from .speech_input import speech_from_settings
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ async def serve(settings: Settings, config: SipConfig, session, flow_id: str | N
         accounts.replace(await asyncio.to_thread(load_accounts))
     except Exception as exc:
         log.warning("SIP accounts not loaded: %s", exc)
-    server = SipServer(config, flow_app(session, flow_id), accounts=accounts)
+    server = SipServer(config, flow_app(session, flow_id, speech_from_settings(settings)), accounts=accounts)
     server.handover_link = link_maker(settings.public_base_url, settings.secret_key)  # for bridged transfers
     await server.start()
     host, port = server.address

@@ -19,6 +19,7 @@ FROM_SETTINGS = {
     "realm": "sip_realm", "digest_algorithms": "sip_digest_algorithms",
     "pike_requests": "sip_pike_requests", "pike_dialogs": "sip_pike_dialogs",
     "pike_window": "sip_pike_window", "pike_block_seconds": "sip_pike_block_seconds",
+    "tts_engine": "tts_engine",
 }
 
 
@@ -55,6 +56,7 @@ class SipConfig:
     pike_dialogs: int = Settings.sip_pike_dialogs
     pike_window: float = Settings.sip_pike_window
     pike_block_seconds: float = Settings.sip_pike_block_seconds
+    tts_engine: str = Settings.tts_engine  # "espeak" | "piper" (ivr/channels/prompt_audio.py)
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides) -> SipConfig:

@@ -50,7 +50,8 @@ class SipServer:
         self.accounts = accounts if accounts is not None else AccountBook()
         self.app = app
         self.media_policy = MediaPolicy.from_config(config)  # part A: one per trusted source or account
-        self.prompts = prompts or PromptLibrary(config.data_dir / "prompts", config.audio_root)
+        self.prompts = prompts or PromptLibrary(config.data_dir / "prompts", config.audio_root,
+                                                tts_engine=config.tts_engine)
         self.recordings_dir = folder_in(config.data_dir)
         self.clock = PacingClock()
         self.ports = PortPool(config.host, config.rtp_port_min, config.rtp_port_max)

@@ -2,8 +2,8 @@
 
 The session is an `ivr.call_session.CallSession` (or anything with its `start`/`turn` contract). Its
 calls touch Redis, so they run in worker threads and the media clock never waits for storage.
-Wire -> events: digits from any DTMF source -> Digits, gather timeout -> NoInput, REFER outcome ->
-TransferResult, recording -> RecordingDone, BYE/timeout -> HungUp.
+Wire -> events: digits from any DTMF source -> Digits, speech (speech_input.py) -> Speech, gather timeout ->
+NoInput, REFER outcome -> TransferResult, recording -> RecordingDone, BYE/timeout -> HungUp.
 """
 from __future__ import annotations
 
@@ -15,17 +15,33 @@ from ivr.engine import actions as A
 from ivr.engine import events as E
 
 from .call import CallEnded, SipCall
+from .speech_input import SpeechInput, gather_with_speech
 
 log = logging.getLogger(__name__)
 
 
-async def render(call: SipCall, actions: list) -> E.Event | None:
+async def render(call: SipCall, actions: list, speech: SpeechInput | None = None) -> E.Event | None:
     """Play the actions in order; return the event the engine waits for, or None when the call is over."""
+    listener = _listener(call, actions, speech)
+    try:
+        return await _render(call, actions, speech, listener)
+    finally:
+        if listener is not None:
+            call.stream.sink = None
+
+
+async def _render(call: SipCall, actions: list, speech: SpeechInput | None, listener) -> E.Event | None:
     for action in actions:
         if isinstance(action, A.Say):
+            if listener is not None and action.barge_in and listener.speaking:
+                continue  # the caller already talks over the prompts: skip the rest, as type-ahead digits do
+            call.speech_barge_in = action.barge_in
             await call.say(text=action.text, audio=action.audio, voice=action.voice,
                            language=action.language, barge_in=action.barge_in)
+            call.speech_barge_in = False
         elif isinstance(action, A.Gather):
+            if listener is not None and speech is not None:
+                return await gather_with_speech(call, action, listener, speech)
             digits = await call.gather(max_digits=action.max_digits, timeout=action.timeout,
                                        inter_digit_timeout=action.inter_digit_timeout,
                                        finish_on_key=action.finish_on_key, min_digits=action.min_digits)
@@ -78,8 +94,17 @@ class PlayingNotes:
         self.last = asyncio.get_running_loop().create_task(write())
 
 
-def flow_app(session, flow_id: str | None = None):
-    """The SipServer application that runs calls through `session` (channel "sip")."""
+def _listener(call: SipCall, actions: list, speech: SpeechInput | None):
+    """Listen from the first prompt on when this turn ends in a gather that accepts speech."""
+    if speech is None:
+        return None
+    gather = next((a for a in actions if isinstance(a, A.Gather)), None)
+    language = next((a.language for a in actions if isinstance(a, A.Say) and a.language), "en")
+    return speech.listen(call, gather, language)
+
+
+def flow_app(session, flow_id: str | None = None, speech: SpeechInput | None = None):
+    """The SipServer application that runs calls through `session` (channel "sip"); `speech` listens too."""
 
     async def app(call: SipCall) -> None:
         turn = 0
@@ -94,7 +119,7 @@ def flow_app(session, flow_id: str | None = None):
             return
         while True:
             try:
-                event = await render(call, actions)
+                event = await render(call, actions, speech)
             except CallEnded:
                 event = E.HungUp(at=time.time())
             await asyncio.to_thread(_keep_heard, session, call)

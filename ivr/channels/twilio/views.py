@@ -121,7 +121,7 @@ def _turn_id(form, kind: str, number: int) -> str:
 def _play_url(say: Say, settings) -> str | None:
     try:
         path = tts.prompt_wav(tts.cache_dir(settings.data_dir), text=say.text, audio=say.audio, voice=say.voice,
-                              language=say.language, audio_root=settings.flows_dir)
+                              language=say.language, audio_root=settings.flows_dir, engine=settings.tts_engine)
     except (tts.TtsError, OSError) as exc:  # no audio: Twilio's own TTS says it instead
         log.warning("prompt audio unavailable, using <Say>: %s", exc)
         return None

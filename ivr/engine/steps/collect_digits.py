@@ -10,6 +10,12 @@ from .base import Context, Outcome, Prompt, Spec, TemplateRefs
 from .input_base import InputStep
 from .menu import NUMBER_WORDS
 
+# What a speech recognizer is told to expect (Twilio `hints`, the SIP recognizer's vocabulary).
+YES = {"yes", "yeah", "yep", "correct", "right"}
+NO = {"no", "nope", "wrong"}
+_WORD = re.compile(r"[a-z0-9']+")
+DIGIT_HINTS = ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+CONFIRM_HINTS = ("yes", "no", "correct", "one", "two")
 DEFAULT_CONFIRM = "You entered {{%s|spell}}. Press 1 if that is correct, or 2 to enter it again."
 
 
@@ -38,12 +44,15 @@ class CollectDigits(InputStep):
         return found
 
     def make_gather(self, ctx: Context) -> Gather:
+        speech = ctx.flow.speech  # spoken digits, and "yes" / "no" at the read-back
         if ctx.scratch.get("candidate"):
-            return self.gather(input=("dtmf",), timeout=self.timeout, min_digits=1, max_digits=1,
+            return self.gather(input=("dtmf", "speech") if speech else ("dtmf",), timeout=self.timeout,
+                               min_digits=1, max_digits=1, hints=CONFIRM_HINTS if speech else (),
                                barge_in=self.barge_in)
-        return self.gather(input=("dtmf",), timeout=self.timeout, inter_digit_timeout=self.inter_digit_timeout,
-                           min_digits=self.min_digits, max_digits=self.max_digits,
-                           finish_on_key=self.finish_on_key, barge_in=self.barge_in)
+        return self.gather(input=("dtmf", "speech") if speech else ("dtmf",), timeout=self.timeout,
+                           inter_digit_timeout=self.inter_digit_timeout, min_digits=self.min_digits,
+                           max_digits=self.max_digits, finish_on_key=self.finish_on_key,
+                           hints=DIGIT_HINTS if speech else (), barge_in=self.barge_in)
 
     def enter(self, ctx: Context) -> Outcome:
         return self.ask(ctx)
@@ -58,10 +67,11 @@ class CollectDigits(InputStep):
         if isinstance(event, NoInput):
             return self.retry(ctx, "no_input")
         if isinstance(event, Speech):
-            words = event.text.lower().replace("-", " ").split()
+            words = _WORD.findall(event.text.lower().replace("-", " "))
             digits = "".join(NUMBER_WORDS.get(w, "".join(ch for ch in w if ch.isdigit())) for w in words)
-            if ctx.scratch.get("candidate"):  # "yes" / "one" confirms, "no" / "two" re-enters
-                answer = digits[:1] or ("1" if "yes" in words else "2" if "no" in words else "")
+            if ctx.scratch.get("candidate"):
+                said = set(words)  # "yes" / "one" confirms, "no" / "two" re-enters
+                answer = digits[:1] or ("1" if said & YES else "2" if said & NO else "")
                 return self.answer_confirm(ctx, answer) if answer else self.retry(ctx, "no_match", event.text)
             return self.accept(ctx, digits) if digits else self.retry(ctx, "no_match", event.text)
         if isinstance(event, Digits):

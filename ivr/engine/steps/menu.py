@@ -46,7 +46,8 @@ class Menu(InputStep):
             cached = self._gathers[speech] = self.gather(
                 input=("dtmf", "speech") if speech else ("dtmf",), timeout=self.timeout,
                 inter_digit_timeout=self.inter_digit_timeout, min_digits=1, max_digits=self.max_len,
-                hints=tuple(kw for kw, _, _ in self.keywords), barge_in=self.barge_in)
+                hints=tuple(kw for kw, _, _ in self.keywords), barge_in=self.barge_in,
+                min_confidence=float(self.spec.get("min_confidence", -1.0)))
         return cached
 
     def enter(self, ctx: Context) -> Outcome:

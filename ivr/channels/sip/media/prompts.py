@@ -38,8 +38,10 @@ def to_frames(pcm16: bytes, codec: Codec | int) -> tuple[bytes, ...]:
 class PromptLibrary:
     """Resolves Say actions to shared, encoded frames; all methods are safe to call from the loop."""
 
-    def __init__(self, cache_dir: Path, audio_root: Path | None = None, max_entries: int = 512) -> None:
+    def __init__(self, cache_dir: Path, audio_root: Path | None = None, max_entries: int = 512,
+                 tts_engine: str = "espeak") -> None:
         self.cache_dir = Path(cache_dir)
+        self.tts_engine = tts_engine
         self.audio_root = audio_root
         self.max_entries = max_entries
         self._frames: OrderedDict[tuple, tuple[bytes, ...]] = OrderedDict()
@@ -69,7 +71,7 @@ class PromptLibrary:
         """The 8 kHz WAV for a prompt (blocking; renders on a cache miss)."""
         if audio:  # only a file inside the flows folder (ivr.flows.audio)
             return convert_audio(flow_audio(audio, self.audio_root), self.cache_dir)
-        return render_tts(text, self.cache_dir, voice, language)
+        return render_tts(text, self.cache_dir, voice, language, self.tts_engine)
 
     def _load(self, codec: Codec, text: str, audio: str, voice: str, language: str) -> tuple[bytes, ...]:
         self.renders += 1

@@ -1,0 +1,240 @@
+"""Speech benchmark (issue 14): accuracy on a generated corpus, and recognizer cost per utterance.
+
+    .venv/bin/python bench/speech.py accuracy              # the corpus below, through 8 kHz G.711
+    .venv/bin/python bench/speech.py accuracy --calibrate  # also fit the confidence logistic (whisper.py)
+    .venv/bin/python bench/speech.py pool --utterances 24  # threads vs processes, utterances/s and CPU each
+    .venv/bin/python bench/speech.py tts                   # espeak-ng vs piper: synthesis time per audio second
+
+Corpus: espeak-ng voices x 3 speeds x 3 noise levels (clean, 20 dB, 10 dB SNR), over the shipped flow's main menu
+keywords and lead-in phrases, 10-digit numbers, and 24 phrases outside the menus; each through u-law (odd rows
+A-law) and back. Tuning voices/noise (pink) are reported apart from held-out voices and noise (brown) that were
+never used to choose the matching rules or the calibration. A menu phrase is right when the engine's own menu
+matching (ivr.engine.steps.menu) picks the expected choice at IVR_ASR_MIN_CONFIDENCE; an out-of-menu phrase is
+accepted when it picks any choice; a number is exact when collect_digits would store exactly its digits.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ivr.channels.speech.matching import match_digits, match_keywords  # noqa: E402
+from ivr.channels.speech.recognizer import Expect  # noqa: E402
+from ivr.channels.speech.whisper import WhisperRecognizer, calibrated  # noqa: E402
+from ivr.engine.steps.collect_digits import DIGIT_HINTS  # noqa: E402
+from ivr.flows import load_flow  # noqa: E402
+from tests.speech.audio import phone_pcm  # noqa: E402
+
+TUNING_VOICES = ("en-us", "en-gb", "en-us+f3", "en-029")
+HELD_OUT_VOICES = ("en-gb-scotland", "en-gb-x-gbcwmd", "en-us-nyc")
+SPEEDS = (130, 160, 190)
+SNRS = (None, 20, 10)
+MENU_PHRASES = {  # choice digit -> what callers say
+    "1": ["skype", "support", "help", "I need help with Skype", "Skype support please", "send me the links"],
+    "2": ["chat", "live chat", "a live chat please", "can I chat with someone"],
+    "3": ["call back", "call me back", "callback please", "can you call me"],
+    "0": ["operator", "a person please", "the owner", "I want to talk to a person"],
+}
+OUT_OF_MENU = ["what is the weather like tomorrow", "I would like to order a pizza", "is this the bank",
+               "my name is John", "good morning", "how much does it cost", "where are you located",
+               "I lost my wallet", "thank you very much", "what time do you open", "can I book a table",
+               "is the shop open today", "I am looking for my friend", "wrong number sorry", "hello hello",
+               "the car is broken", "I want a refund", "tell me a joke", "no thanks goodbye", "what is your address",
+               "I forgot my password for the bank", "the train is late", "my package did not arrive",
+               "how do I get to the station"]
+NUMBERS = ["2079460958", "4155550123", "3125557788", "6175550199", "2025550143", "7185550110"]
+
+
+def spoken_number(digits: str) -> str:
+    words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    return ", ".join(" ".join(words[int(d)] for d in chunk) for chunk in (digits[:3], digits[3:6], digits[6:]))
+
+
+def corpus(voices, noise: str, rows: int):
+    """(kind, expected, text, audio) rows: every phrase once per condition would be ~2,000 utterances; each
+    condition takes a rotating slice, so every phrase meets every voice, speed and noise level across the run."""
+    phrases = [("menu", digit, p) for digit, ps in MENU_PHRASES.items() for p in ps]
+    phrases += [("oog", "", p) for p in OUT_OF_MENU] + [("number", n, spoken_number(n)) for n in NUMBERS]
+    index = 0
+    for voice in voices:
+        for speed in SPEEDS:
+            for snr in SNRS:
+                for _ in range(rows):
+                    kind, expected, text = phrases[index % len(phrases)]
+                    law = "alaw" if index % 2 else "ulaw"
+                    index += 1
+                    yield kind, expected, text, phone_pcm(text, voice, speed, snr, law, noise), (voice, speed, snr)
+
+
+def judge(menu, kind: str, expected: str, heard, min_confidence: float) -> bool:
+    """True when the outcome is right: the expected choice / the exact number / no choice at all."""
+    if kind == "number":
+        match = match_digits(heard.text)
+        return match.text.replace(" ", "") == expected
+    match = match_keywords(heard.text, menu.hints)
+    confidence = heard.confidence * (match.score or 1.0)
+    choice = menu.step.match_speech(match.text) if confidence >= min_confidence else None
+    picked = str(choice["digit"]) if choice else ""
+    return picked == expected if kind == "menu" else picked == ""
+
+
+class MenuUnderTest:
+    def __init__(self) -> None:
+        flow = load_flow(ROOT / "flows" / "skype-receptionist.yaml")
+        self.step = flow.steps["main_menu"]
+        self.hints = tuple(kw for kw, _, _ in self.step.keywords)
+
+
+def run_accuracy(args) -> None:
+    recognizer = WhisperRecognizer(args.model)
+    menu = MenuUnderTest()
+    digits = Expect(hints=DIGIT_HINTS, digits=True)
+    keywords = Expect(hints=menu.hints)
+    for label, voices, noise in (("tuning voices, pink noise", TUNING_VOICES, "pinknoise"),
+                                 ("held-out voices, brown noise", HELD_OUT_VOICES, "brownnoise")):
+        rows = list(corpus(voices, noise, args.rows))
+        started, cpu = time.monotonic(), time.process_time()
+
+        def one(row):
+            kind, expected, text, pcm, _ = row
+            return row, recognizer.transcribe(pcm, digits if kind == "number" else keywords)
+        with ThreadPoolExecutor(args.workers) as pool:
+            results = list(pool.map(one, rows))
+        elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
+        report(label, results, menu, args, elapsed, cpu)
+
+
+def report(label, results, menu, args, elapsed, cpu) -> None:
+    tally: dict[str, list[bool]] = {"menu": [], "oog": [], "number": []}
+    misses = []
+    samples = []
+    for (kind, expected, text, _, condition), heard in results:
+        ok = judge(menu, kind, expected, heard, args.min_confidence)
+        tally[kind].append(ok)
+        if kind == "menu":
+            raw = calibrated(heard.detail.get("avg_logprob", -10), heard.detail.get("no_speech", 1))
+            samples.append((raw, judge(menu, kind, expected, heard, 0.0)))
+        if not ok:
+            misses.append(f"    {kind:6} {text!r} {condition} -> {heard.text!r} ({heard.confidence})")
+    print(f"{label}: {len(results)} utterances, {elapsed:.0f} s wall, {cpu / len(results):.2f} s CPU each")
+    print(f"  right choices     {pct(tally['menu'])}  (target >= 95%)")
+    print(f"  out-of-menu taken {pct([not ok for ok in tally['oog']])}  (target <= 2%)")
+    print(f"  10-digit exact    {pct(tally['number'])}  (target >= 90%)")
+    print("\n".join(misses[:args.show_misses]))
+    if args.calibrate:
+        print("  confidence bins (calibrated score -> share right):", bins(samples))
+
+
+def pct(values: list[bool]) -> str:
+    return f"{100 * sum(values) / max(1, len(values)):5.1f}% of {len(values)}"
+
+
+def bins(samples) -> str:
+    out = []
+    for low in (0.0, 0.3, 0.5, 0.7, 0.9):
+        inside = [ok for score, ok in samples if low <= score < low + (0.2 if low else 0.3) or (low == 0.9 and score >= 0.9)]
+        if inside:
+            out.append(f"[{low:.1f}: {100 * sum(inside) / len(inside):.0f}% of {len(inside)}]")
+    return " ".join(out)
+
+
+# --- pool: threads vs processes --------------------------------------------------------------------------
+_PROCESS_RECOGNIZER = None
+
+
+def _process_transcribe(pcm: bytes) -> str:
+    global _PROCESS_RECOGNIZER
+    if _PROCESS_RECOGNIZER is None:
+        _PROCESS_RECOGNIZER = WhisperRecognizer()
+    return _PROCESS_RECOGNIZER.transcribe(pcm, Expect(hints=("skype", "support"))).text
+
+
+def run_pool(args) -> None:
+    pcm = phone_pcm("I need help with Skype")
+    recognizer = WhisperRecognizer()
+    expect = Expect(hints=("skype", "support"))
+    print(f"load average {os.getloadavg()[0]:.2f}; {args.utterances} utterances, {args.workers} workers, "
+          f"alternating rounds")
+    figures: dict[str, list[float]] = {"threads": [], "processes": []}
+    with ProcessPoolExecutor(args.workers) as processes:
+        list(processes.map(_process_transcribe, [pcm] * args.workers))  # load the model in each process
+        for _ in range(args.rounds):
+            for mode in ("threads", "processes"):
+                started, cpu = time.monotonic(), time.process_time()
+                if mode == "threads":
+                    with ThreadPoolExecutor(args.workers) as threads:
+                        list(threads.map(lambda p: recognizer.transcribe(p, expect), [pcm] * args.utterances))
+                else:
+                    list(processes.map(_process_transcribe, [pcm] * args.utterances))
+                wall = time.monotonic() - started
+                figures[mode].append(args.utterances / wall)
+                print(f"  {mode:9} {args.utterances / wall:5.2f} utterances/s  "
+                      f"(this process CPU {(time.process_time() - cpu) / args.utterances:.2f} s each)")
+    ratio = statistics.median(figures["threads"]) / statistics.median(figures["processes"])
+    print(f"threads / processes throughput: {ratio:.2f}; load average now {os.getloadavg()[0]:.2f}")
+
+
+TTS_TEXTS = ["Hello. You have reached a private phone number. This is not Skype.",
+             "To get Skype's support links by text message, press 1 or say support.",
+             "Thank you. We will call you back during business hours.",
+             "Sorry, that isn't one of the options.", "Please enter your phone number, then press the pound key."]
+
+
+def run_tts(args) -> None:
+    """Synthesis time per second of audio, espeak-ng vs piper, alternating (each its own fresh cache)."""
+    import resource
+    import tempfile
+    import wave
+
+    from ivr.channels.prompt_audio import render_tts
+
+    print(f"load average {os.getloadavg()[0]:.2f}")
+    totals = {"espeak": [0.0, 0.0, 0.0], "piper": [0.0, 0.0, 0.0]}  # wall, CPU, audio seconds
+    for round_ in range(args.rounds):
+        for engine in ("espeak", "piper"):
+            with tempfile.TemporaryDirectory() as tmp:
+                for text in TTS_TEXTS:
+                    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    started = time.monotonic()
+                    path = render_tts(f"{text} ({round_})", Path(tmp), engine=engine)
+                    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    with wave.open(str(path)) as wav:
+                        seconds = wav.getnframes() / wav.getframerate()
+                    totals[engine][0] += time.monotonic() - started
+                    totals[engine][1] += (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+                    totals[engine][2] += seconds
+    for engine, (wall, cpu, audio) in totals.items():
+        print(f"  {engine:6} {1000 * wall / audio:5.0f} ms wall and {1000 * cpu / audio:5.0f} ms CPU per second of "
+              f"audio ({audio:.0f} s of audio, one process start per prompt)")
+    print(f"load average now {os.getloadavg()[0]:.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    acc = sub.add_parser("accuracy")
+    acc.add_argument("--rows", type=int, default=8, help="utterances per voice x speed x noise condition")
+    acc.add_argument("--workers", type=int, default=2)
+    acc.add_argument("--model", default="")
+    acc.add_argument("--min-confidence", type=float, default=0.3)
+    acc.add_argument("--calibrate", action="store_true")
+    acc.add_argument("--show-misses", type=int, default=30)
+    pool = sub.add_parser("pool")
+    pool.add_argument("--utterances", type=int, default=12)
+    pool.add_argument("--workers", type=int, default=2)
+    pool.add_argument("--rounds", type=int, default=2)
+    tts = sub.add_parser("tts")
+    tts.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+    {"accuracy": run_accuracy, "pool": run_pool, "tts": run_tts}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""Spoken test audio from real tools: espeak-ng speaks, sox resamples, adds pink noise and encodes G.711.
+
+`phone_pcm(text, voice, speed, snr_db, law)` is what a caller's phrase sounds like after a phone line: 8 kHz,
+through u-law or A-law and back (sox does both ways), as 16-bit little-endian PCM. `g711_bytes` gives the
+encoded payload for RTP pcaps. Used by tests/speech and bench/speech.py.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+CACHE = Path(tempfile.gettempdir()) / "ivr-speech-audio"
+SOX_LAW = {"ulaw": "u-law", "alaw": "a-law"}
+
+
+def _run(cmd: list[str]) -> bytes:
+    return subprocess.run(cmd, check=True, capture_output=True, timeout=60).stdout
+
+
+def _cached(key: str, make) -> bytes:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / (hashlib.sha256(key.encode()).hexdigest()[:24] + ".raw")
+    if not path.exists():
+        data = make()
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return path.read_bytes()
+
+
+def spoken(text: str, voice: str = "en-us", speed: int = 160) -> bytes:
+    """espeak-ng's `text` at 8 kHz 16-bit mono PCM, with 300 ms of silence either side (as a caller pauses)."""
+    def make() -> bytes:
+        with tempfile.TemporaryDirectory() as tmp:
+            wav = Path(tmp) / "s.wav"
+            _run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), "--", text])
+            return _run(["sox", str(wav), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw",
+                         "-", "pad", "0.3", "0.3"])
+    return _cached(f"speak\0{text}\0{voice}\0{speed}", make)
+
+
+def with_noise(pcm: bytes, snr_db: float | None, seed: int = 1, kind: str = "pinknoise") -> bytes:
+    """Noise from sox (`pinknoise`, `brownnoise`, `whitenoise`) mixed in at `snr_db` (None: clean)."""
+    if snr_db is None:
+        return pcm
+    speech = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    seconds = len(speech) / 8000
+    noise_raw = _cached(f"noise\0{seconds:.3f}\0{seed}\0{kind}", lambda: _run(
+        ["sox", "-R", "-n", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", "-",
+         "synth", f"{seconds:.3f}", kind, "vol", "0.3"]))
+    noise = np.frombuffer(noise_raw, dtype="<i2").astype(np.float64)[:len(speech)]
+    noise = np.pad(noise, (0, len(speech) - len(noise)))
+    voiced = speech[np.abs(speech) > 200]
+    power = float(np.mean(voiced ** 2)) if len(voiced) else 1.0
+    noise *= np.sqrt(power / (10 ** (snr_db / 10)) / max(float(np.mean(noise ** 2)), 1e-9))
+    return np.clip(speech + noise, -32768, 32767).astype("<i2").tobytes()
+
+
+def g711_bytes(pcm: bytes, law: str = "ulaw") -> bytes:
+    return _sox_pipe(pcm, law, encode=True)
+
+
+def _sox_pipe(data: bytes, law: str, encode: bool) -> bytes:
+    pcm_args = ["-t", "raw", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer"]
+    law_args = ["-t", "raw", "-r", "8000", "-c", "1", "-b", "8", "-e", SOX_LAW[law]]
+    source, target = (pcm_args, law_args) if encode else (law_args, pcm_args)
+    return subprocess.run(["sox", *source, "-", *target, "-"], input=data, check=True, capture_output=True,
+                          timeout=60).stdout
+
+
+def phone_pcm(text: str, voice: str = "en-us", speed: int = 160, snr_db: float | None = None,
+              law: str = "ulaw", noise: str = "pinknoise") -> bytes:
+    """The phrase as it arrives from a phone line: noise, then G.711 and back."""
+    noisy = with_noise(spoken(text, voice, speed), snr_db, kind=noise)
+    return _sox_pipe(g711_bytes(noisy, law), law, encode=False)
+
+
+def frames(pcm: bytes, size: int = 320) -> list[bytes]:
+    """20 ms frames (the last one padded with silence)."""
+    pcm += b"\0" * (-len(pcm) % size)
+    return [pcm[i:i + size] for i in range(0, len(pcm), size)]
+
+
+def silence(seconds: float) -> bytes:
+    return b"\0\0" * int(8000 * seconds)
+
+
+def rtp_pcap(path: Path, pcm: bytes, law: str = "ulaw") -> Path:
+    """An RTP pcap of `pcm` in G.711 (sox encodes), 20 ms a packet, for SIPp's play_pcap_audio."""
+    from tests.sip.pcap import write_rtp_pcap
+
+    encoded = g711_bytes(pcm, law)
+    encoded += (b"\xff" if law == "ulaw" else b"\xd5") * (-len(encoded) % 160)
+    payloads = [encoded[i:i + 160] for i in range(0, len(encoded), 160)]
+    return write_rtp_pcap(path, payloads, 0 if law == "ulaw" else 8)

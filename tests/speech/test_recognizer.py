@@ -1,0 +1,112 @@
+"""The recognizer in-process, on espeak-ng audio through G.711: no SIP at all."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from ivr.channels.speech.matching import words_of
+from ivr.channels.speech.pool import RecognitionPool
+from ivr.channels.speech.recognizer import Expect, load_recognizer, speaks
+from ivr.channels.speech.vad import SpeechDetector
+
+from .audio import frames, phone_pcm
+
+MENU = Expect(hints=("skype", "support", "help", "links", "chat", "live chat", "callback", "call back", "call me",
+                     "owner", "person", "operator"))
+
+
+def recognize(pool: RecognitionPool, pcm: bytes, expect: Expect):
+    async def run():
+        future = pool.submit(pcm, expect)
+        assert future is not None
+        return await future
+    return asyncio.run(run())
+
+
+CHOICES = {"support": ("skype", "support", "help", "links"), "callback": ("call", "callback")}
+
+
+@pytest.mark.parametrize("law", ["ulaw", "alaw"])
+@pytest.mark.parametrize(("phrase", "choice"), [("skype", "support"), ("I need help with Skype", "support"),
+                                                ("call me back", "callback")])
+def test_menu_words_are_heard(whisper, phrase, choice, law):
+    pool = RecognitionPool(whisper, workers=1)
+    heard = recognize(pool, phone_pcm(phrase, "en-us", 160, None, law), MENU)
+    words = words_of(heard.text)
+    assert any(k in words for k in CHOICES[choice]), heard
+    assert 0.3 < heard.confidence <= 1.0
+
+
+def test_spoken_digits_become_digits(whisper):
+    pool = RecognitionPool(whisper, workers=1)
+    heard = recognize(pool, phone_pcm("two zero seven, nine four six, zero nine five eight"),
+                      Expect(hints=("zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                                    "nine"), digits=True))
+    assert heard.text.replace(" ", "") == "2079460958", heard
+
+
+def test_out_of_grammar_matches_no_keyword(whisper):
+    pool = RecognitionPool(whisper, workers=1)
+    heard = recognize(pool, phone_pcm("what is the weather like tomorrow"), MENU)
+    assert heard.detail["match"] == 0.0, heard
+
+
+def test_silence_and_noise_give_low_confidence(whisper):
+    pool = RecognitionPool(whisper, workers=1)
+    heard = recognize(pool, b"\0" * 16000, MENU)
+    assert heard.confidence < 0.3 or not heard.text.strip(), heard
+
+
+def test_saturated_pool_refuses_at_once(whisper):
+    pool = RecognitionPool(whisper, workers=1, queue=0)
+    pcm = phone_pcm("skype")
+
+    async def run():
+        first = pool.submit(pcm, MENU)
+        second = pool.submit(pcm, MENU)  # the worker is busy and there is no queue
+        assert first is not None and second is None
+        await first
+        third = pool.submit(pcm, MENU)  # room again
+        assert third is not None
+        await third
+    asyncio.run(run())
+    assert pool.refused == 1 and pool.recognized == 2
+
+
+def test_vad_finds_start_and_end_of_speech():
+    events: list[str] = []
+    captured: list[bytes] = []
+    detector = SpeechDetector(lambda: events.append("start"), lambda pcm: (events.append("end"), captured.append(pcm)),
+                              trailing_silence_ms=500)
+    pcm = b"\0" * 8000 + phone_pcm("I need help with skype") + b"\0" * 16000
+    for frame in frames(pcm):
+        detector.feed(frame)
+    assert events == ["start", "end"]
+    assert 0.8 * 8000 * 2 < len(captured[0]) < len(pcm) - 16000
+
+
+def test_vad_stays_quiet_on_silence():
+    events: list[str] = []
+    detector = SpeechDetector(lambda: events.append("start"), lambda pcm: events.append("end"))
+    for frame in frames(b"\0" * 32000):
+        detector.feed(frame)
+    assert events == [] and not detector.speaking
+
+
+def test_english_only_model_listens_only_in_english(whisper):
+    assert not whisper.multilingual
+    assert speaks(whisper, "en-GB") and not speaks(whisper, "de-DE")
+    assert load_recognizer("off") is None
+    with pytest.raises(ValueError):
+        load_recognizer("vosk")
+
+
+def test_pocketsphinx_decodes_within_the_grammar():
+    pytest.importorskip("pocketsphinx")
+    sphinx = load_recognizer("pocketsphinx")
+    heard = RecognitionPool(sphinx, workers=1)
+    result = recognize(heard, phone_pcm("a live chat please"), MENU)
+    allowed = set(words_of(" ".join(MENU.hints))) | {"i", "need", "want", "a", "please", "the", "with", "to", "my",
+                                                      "is", "it's", "uh", "um"}
+    assert set(words_of(result.detail["heard"])) <= allowed, result
