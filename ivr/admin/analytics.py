@@ -18,7 +18,8 @@ from flask_login import login_required
 from ivr.store import analytics as counters
 
 from . import charts
-from .common import redis_conn
+from .common import redis_conn, settings
+from .outcome_kinds import outcome_kinds
 
 bp = Blueprint("analytics", __name__, url_prefix="/analytics")
 
@@ -41,8 +42,10 @@ def date_range(args) -> tuple[date, date]:
     return max(first, last - timedelta(days=365)), last
 
 
-def build_report(conn, first: date, last: date) -> dict:
-    """All six reports as plain data (the CSV, the API and the charts all come from here)."""
+def build_report(conn, first: date, last: date, kinds: dict[str, str] | None = None) -> dict:
+    """All six reports as plain data (the CSV, the API and the charts all come from here). `kinds`: outcome ->
+    success / neutral / failure, from the flows (outcome_kinds); an outcome no flow names has kind ""."""
+    kinds = kinds or {}
     counters.settle_callbacks(conn, time.time())
     days = counters.day_range(first, last)
     per_day, steps = counters.read_days(conn, days)
@@ -53,8 +56,8 @@ def build_report(conn, first: date, last: date) -> dict:
     channels = sorted(n.split(":", 1)[1] for n in sums if n.startswith("channel:"))
     calls_per_day = [{"day": d, "total": per_day[d].get("total", 0),
                       **{c: per_day[d].get(f"channel:{c}", 0) for c in channels}} for d in days]
-    outcomes = sorted(({"outcome": n.split(":", 1)[1], "calls": v} for n, v in sums.items()
-                       if n.startswith("outcome:")), key=lambda r: -r["calls"])
+    outcomes = sorted(({"outcome": n.split(":", 1)[1], "calls": v, "kind": kinds.get(n.split(":", 1)[1], "")}
+                       for n, v in sums.items() if n.startswith("outcome:")), key=lambda r: -r["calls"])
     by_step: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for name, count in steps.items():
         flow, step, metric = name.split("|", 2)
@@ -83,6 +86,12 @@ def build_report(conn, first: date, last: date) -> dict:
             "step_rates": rates, "hours": hours, "callbacks": [callbacks]}
 
 
+def current_report(first: date, last: date) -> dict:
+    """The report for this app's Redis, with outcome kinds from the flows calls run now."""
+    conn = redis_conn()
+    return build_report(conn, first, last, outcome_kinds(conn, settings()))
+
+
 def _pct(value: float) -> str:
     return f"{value * 100:.1f}%"
 
@@ -91,14 +100,15 @@ def _pct(value: float) -> str:
 @login_required
 def index():
     first, last = date_range(request.args)
-    report = build_report(redis_conn(), first, last)
+    report = current_report(first, last)
     per_day = report["calls_per_day"]
     svg = {
         "calls_per_day": charts.stacked_bars([r["day"] for r in per_day],
                                              {c: [r[c] for r in per_day] for c in report["channels"]},
                                              title="Calls per day by channel"),
         "outcomes": charts.hbars([(charts.words(r["outcome"]), r["calls"]) for r in report["outcomes"]],
-                                 colours=[charts.outcome_colour(r["outcome"]) for r in report["outcomes"]]),
+                                 colours=[charts.outcome_colour(r["outcome"], r["kind"]) for r in report["outcomes"]])
+        + charts.kind_legend({r["kind"] for r in report["outcomes"]}),
         "hours": charts.stacked_bars([f"{h['hour']:02d}h" for h in report["hours"]],
                                      {"calls": [h["calls"] for h in report["hours"]]}, title="Busiest hours (UTC)"),
         "menus": [(m, charts.hbars(list(m["choices"].items()))) for m in report["menus"]],
@@ -136,6 +146,6 @@ def csv_report(name: str):
     if name not in REPORTS:
         abort(404, description=f"no report {name!r}; reports: {', '.join(REPORTS)}")
     first, last = date_range(request.args)
-    report = build_report(redis_conn(), first, last)
+    report = current_report(first, last)
     return Response(to_csv(report[name]), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}-{first}-{last}.csv"'})

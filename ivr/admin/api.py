@@ -187,4 +187,4 @@ def callback_action(request_id: str, action: str):
 @bp.get("/analytics")
 def get_analytics():
     first, last = analytics.date_range(request.args)
-    return jsonify(analytics.build_report(redis_conn(), first, last))
+    return jsonify(analytics.current_report(first, last))

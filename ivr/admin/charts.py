@@ -19,12 +19,25 @@ def words(name: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def outcome_colour(name: str) -> str:
-    """Red for a failure, else a colour fixed by the name (the same outcome looks the same everywhere)."""
+KIND_COLOURS = {"success": "#16a34a", "neutral": "#94a3b8", "failure": "#dc2626"}  # a flow's `outcomes` kinds
+
+
+def outcome_colour(name: str, kind: str = "") -> str:
+    """The colour of the kind the flow gives the outcome; without one, red for the engine's failures, else a
+    colour fixed by the name (the same outcome looks the same everywhere)."""
+    if kind in KIND_COLOURS:
+        return KIND_COLOURS[kind]
     if name in FAILED_OUTCOMES:
         return "#dc2626"
     calm = ("#2563eb", "#16a34a", "#0891b2", "#7c3aed", "#64748b", "#db2777")
     return calm[sum(map(ord, name)) % len(calm)]
+
+
+def kind_legend(kinds: set[str]) -> Markup:
+    """A legend for the outcome kinds shown (success, neutral, failure, in that order)."""
+    items = "".join(f'<span class="legend-item kind-{kind}"><i style="background:{colour}"></i>{kind}</span>'
+                    for kind, colour in KIND_COLOURS.items() if kind in kinds)
+    return Markup(f'<div class="legend">{items}</div>' if items else "")
 
 
 def stacked_bars(labels: list[str], series: dict[str, list[int]], height: int = 220, title: str = "") -> Markup:

@@ -1,8 +1,9 @@
 """The flow model: a validated flow ready for the engine (built by ivr.flows from YAML).
 
 A Flow holds its steps (objects from ivr.engine.steps), flattened variables, contact lists,
-an optional business-hours Schedule, and the subflows that `goto` steps may enter
-(`library`, shared by a root flow and all its subflows, keyed by flow id).
+an optional business-hours Schedule, what its outcomes mean (`outcomes`: name -> success, neutral or failure,
+for analytics), and the subflows that `goto` steps may enter (`library`, shared by a root flow and all its
+subflows, keyed by flow id).
 """
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ class Flow:
     webhooks: tuple[str, ...] = ()
     max_steps: int = 200
     speech: bool = True  # offer speech input on menus that have keywords
+    outcomes: dict[str, str] = field(default_factory=dict)  # outcome name -> success | neutral | failure
     revision: str = "file"
     source: str = ""  # file name, for messages
     library: dict[str, Flow] = field(default_factory=dict)

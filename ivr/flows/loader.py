@@ -181,7 +181,7 @@ def build_flow(text: str, filename: str, flows_dir: Path | None = None, is_subfl
     flow = Flow(id=data["id"], start=data["start"], steps=steps, description=data.get("description", ""),
                 language=data.get("language", "en-US"), voice=data.get("voice", ""),
                 timezone=data.get("timezone", schedule.timezone if schedule else "UTC"), tz=tz,
-                country=data.get("country", ""), variables=variables,
+                country=data.get("country", ""), variables=variables, outcomes=dict(data.get("outcomes", {})),
                 contacts=contacts, contact_names=names, schedule=schedule, webhooks=tuple(data.get("webhooks", ())),
                 max_steps=int(data.get("max_steps", 200)), speech=bool(data.get("speech", True)), revision=revision,
                 source=filename, library=library if library is not None else {})

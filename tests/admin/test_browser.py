@@ -183,3 +183,28 @@ def test_chat_from_both_sides(browser, page, server, redis_conn):
     shot(caller, "chat-caller")
     caller.context.close()
     assert page.console_problems == []
+
+
+def test_failed_save_keeps_the_cursor_at_the_first_error(page):
+    """Issue 19: a save the server refused re-opened the editor with the cursor on line 1."""
+    page.goto("/login")
+    page.fill("input[name=username]", "ada")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/")
+    broken = shipped_yaml().replace("timeout: 25", "timeout: soon")  # two transfers: two problems
+    lines = [n for n, text in enumerate(broken.splitlines(), 1) if "timeout: soon" in text]
+    assert len(lines) == 2
+    page.goto(f"/flows/{FLOW}/edit")
+    page.fill("#yaml", broken)
+    page.wait_for_selector("#problems li:has-text('soon')")
+    page.fill("#message", "broken on purpose")
+    page.click("#save")
+    page.wait_for_selector("text=Not saved: 2 problem(s)")
+    assert page.evaluate("document.activeElement.id") == "yaml"
+    cursor_line = page.evaluate("(a => a.value.slice(0, a.selectionStart).split('\\n').length)"
+                                "(document.getElementById('yaml'))")
+    assert cursor_line == lines[0]
+    assert page.locator("#yaml").input_value() == broken  # the refused text is kept, not the saved one
+    # Chromium logs the refused save's own 400 response; nothing else may be logged
+    assert [m for m in page.console_problems if "status of 400" not in m] == []

@@ -150,3 +150,37 @@ def test_chart_axes_make_sense_when_empty_and_outcomes_read_as_words():
     assert charts.words("support_links_sent") == "Support links sent"
     assert charts.outcome_colour("abandoned") == "#dc2626" != charts.outcome_colour("support_links_sent")
     assert charts.outcome_colour("voicemail") == charts.outcome_colour("voicemail")
+
+
+def bar_fills(page: str) -> dict[str, str]:
+    """Each horizontal bar's label -> its fill colour, as drawn by charts.hbars."""
+    import re
+    return dict(re.findall(r'class="bar-label"[^>]*>([^<]+)</text><rect [^>]*fill="(#[0-9a-f]{6})"', page))
+
+
+def test_outcomes_are_coloured_and_labelled_by_the_kind_the_flow_gives_them(admin, session, flow):
+    """Issue 19: outcome colours came from the name (abandoned red); the shipped flow says abandoned is neutral."""
+    from ivr.admin import charts
+    play(session, flow, ["1"], call_id="k-links")
+    play(session, flow, ["hangup"], call_id="k-gone")
+    page = admin.get("/analytics/?from=2026-11-23&to=2026-11-23").text
+    fills = bar_fills(page)
+    assert fills["Support links sent"] == charts.KIND_COLOURS["success"] == "#16a34a"
+    assert fills["Abandoned"] == charts.KIND_COLOURS["neutral"] != charts.outcome_colour("abandoned")
+    assert 'class="legend-item kind-success"' in page and 'class="legend-item kind-neutral"' in page
+    assert "kind-failure" not in page  # the legend names the kinds shown
+    outcomes = admin.get("/api/v1/analytics?from=2026-11-23&to=2026-11-23").json["outcomes"]
+    assert {r["outcome"]: r["kind"] for r in outcomes} == {"support_links_sent": "success", "abandoned": "neutral"}
+    csv_text = admin.get("/analytics/outcomes.csv?from=2026-11-23&to=2026-11-23").text
+    assert csv_text.splitlines()[0] == "outcome,calls,kind"
+
+
+def test_outcomes_the_flow_does_not_name_keep_their_fixed_colours(admin, redis_conn):
+    calls = CallStore(redis_conn)
+    for call_id, outcome in (("u1", "mystery_ending"), ("u2", "error")):
+        calls.start(call_id, channel="sip", caller="+1555", called="+1", started_at=MONDAY_NOON, flow_id="gone")
+        calls.finish(call_id, ended_at=MONDAY_NOON + 5, outcome=outcome, path=["a"])
+    from ivr.admin import charts
+    fills = bar_fills(admin.get("/analytics/?from=2026-11-23&to=2026-11-23").text)
+    assert fills["Mystery ending"] == charts.outcome_colour("mystery_ending")
+    assert fills["Error"] == charts.KIND_COLOURS["failure"]  # the shipped flow names error as a failure

@@ -215,3 +215,19 @@ def test_validate_warns_about_follow_ups_the_settings_cannot_deliver():
     assert "TWILIO_FROM_NUMBER" in bare.output
     able = CliRunner().invoke(main, ["validate", str(FLOW_PATH)], env=CAN_TEXT)
     assert able.exit_code == 0 and "warning" not in able.output
+
+
+# The outcome a step of each kind gives the call when its flow names none (ivr/engine/steps), and the engine's own.
+DEFAULT_OUTCOMES = {"callback": "callback_requested", "voicemail": "voicemail", "transfer": "transferred"}
+ENGINE_OUTCOMES = {"completed", "transferred", "abandoned", "error"}
+
+
+def test_every_outcome_the_flow_can_end_with_has_a_kind(flow):
+    possible = set(ENGINE_OUTCOMES)
+    for each in flow.library.values():
+        for step in each.steps.values():
+            default = f"{step.job_kind}_sent" if step.kind == "follow_up" else DEFAULT_OUTCOMES.get(step.kind, "")
+            possible.add(step.outcome or default)
+    possible.discard("")
+    assert possible <= set(flow.outcomes), f"no kind for {sorted(possible - set(flow.outcomes))}"
+    assert flow.outcomes["support_links_sent"] == "success" and flow.outcomes["error"] == "failure"
