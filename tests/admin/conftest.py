@@ -20,7 +20,16 @@ def settings(tmp_path, redis_url) -> Settings:
     # An installation that can text (capabilities): the shipped flow sends its links rather than reading them out
     return Settings(data_dir=tmp_path / "data", flows_dir=flows, redis_url=redis_url, secret_key="test-secret",
                     twilio_account_sid="AC" + "0" * 32, twilio_auth_token="test-token",
-                    twilio_from_number="+15550000000", public_base_url="http://localhost")
+                    twilio_from_number="+15550000000", public_base_url="http://localhost",
+                    twilio_api_base_url=NO_TWILIO)
+
+
+NO_TWILIO = "http://127.0.0.1:9"  # the discard port: refused at once; no test ever reaches Twilio's own API
+
+
+def without_twilio(settings: Settings) -> Settings:
+    """An installation with no Twilio account: what a fresh install's set-up check and Settings page see."""
+    return settings.with_overrides(twilio_account_sid="", twilio_auth_token="", twilio_from_number="")
 
 
 @pytest.fixture(scope="session")

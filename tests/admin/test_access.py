@@ -135,8 +135,11 @@ def test_configuration_shown_to_admins_without_secrets(admin, viewer):
     assert 'id="configuration"' not in viewer.get("/settings").text
 
 
-def test_settings_page_names_variables_and_marks_what_is_unset_and_needed(admin):
+def test_settings_page_names_variables_and_marks_what_is_unset_and_needed(settings, redis_conn, password_hash):
     """Issue 19: the real variable names (IVR_ prefixes kept); an empty setting the shipped flow needs is marked."""
+    from tests.admin.conftest import without_twilio
+    from tests.admin.test_health import admin_client, app_with
+    admin = admin_client(app_with(without_twilio(settings), redis_conn, password_hash))
     page = admin.get("/settings").text
     assert 'data-env="TWILIO_AUTH_TOKEN" class="needed"' in page  # the flow texts links; no token, no SMS
     assert "needed by sms, chat" in page.split('data-env="TWILIO_ACCOUNT_SID"')[1].split("</tr>")[0]

@@ -11,6 +11,7 @@ from ivr.call_session.writes import apply_write, new_write
 from ivr.store import keys
 from ivr.store.followups import FollowupStore, Status
 from ivr.store.users import Role, TokenStore
+from tests.admin.conftest import without_twilio
 from tests.admin.test_health import app_with, fresh_probe_cache, sip_listener  # noqa: F401 (fixtures)
 
 
@@ -69,7 +70,7 @@ def test_test_sms_through_the_fake_twilio_and_the_policy(app, admin, twilio_api,
 
 def test_healthz_verbose_has_the_set_up_check_for_a_token_only(settings, redis_conn, password_hash,
                                                                  sip_listener):  # noqa: F811
-    app = app_with(settings, redis_conn, password_hash, sip_port=sip_listener)
+    app = app_with(without_twilio(settings), redis_conn, password_hash, sip_port=sip_listener)
     _, secret = TokenStore(redis_conn).create(name="monitor", role=Role.VIEWER, owner="ada")
     assert "setup" not in app.test_client().get("/healthz?verbose").json
     body = app.test_client().get("/healthz?verbose", headers={"Authorization": f"Bearer {secret}"}).json

@@ -23,9 +23,10 @@ ROOT = Path(__file__).resolve().parents[2]
 FLOW = ROOT / "flows" / "skype-receptionist.yaml"
 KAMAILIO_CFG = ROOT / "deploy" / "kamailio" / "kamailio.cfg"
 SCENARIOS = Path(__file__).parent / "scenarios"
-# Settings of an installation that can text (ivr/settings/capabilities.py): the shipped flow then sends its links by SMS
+# Settings of an installation that can text (ivr/settings/capabilities.py): the shipped flow then sends its links
+# by SMS; the API address is refused at once, so no test ever reaches Twilio's own API
 CAN_TEXT = {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "test-token",
-            "TWILIO_FROM_NUMBER": "+15550000000"}
+            "TWILIO_FROM_NUMBER": "+15550000000", "TWILIO_API_BASE_URL": "http://127.0.0.1:9"}
 
 
 def free_tcp_port(host: str = "127.0.0.1") -> int:

@@ -25,7 +25,8 @@ def test_sip_command_answers_calls_with_the_given_flow(redis_server, redis_conn,
     env = dict(os.environ, REDIS_URL=redis_server.url, IVR_DATA_DIR=str(tmp_path / "data"),
                IVR_SIP_RTP_PORT_MIN=str(rtp_min), IVR_SIP_RTP_PORT_MAX=str(rtp_max),
                # it can text (ivr/settings/capabilities.py): the shipped flow sends the links, not reading them out
-               TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_AUTH_TOKEN="t", TWILIO_FROM_NUMBER="+15550000000")
+               TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_AUTH_TOKEN="t", TWILIO_FROM_NUMBER="+15550000000",
+               TWILIO_API_BASE_URL="http://127.0.0.1:9")  # refused at once: never Twilio's own API
     proc = subprocess.Popen(
         [sys.executable, "-c", "from ivr.channels.sip.cli import sip; sip()", "--host", "127.0.0.1",
          "--port", str(port), "--flow", str(ROOT / "flows" / "skype-receptionist.yaml")],

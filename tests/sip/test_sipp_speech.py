@@ -82,7 +82,7 @@ def test_saying_skype_over_the_prompt_sends_the_support_links(speech_ivr, redis_
     # spoken 1 s into the greeting, which allows barge-in: it stops, and "skype" answers the menu
     record, timeline = speak_call(speech_ivr, redis_conn, tmp_path,
                                   phone_pcm("I need help with Skype", law=law) + silence(2), law=law)
-    assert record.path[-3:] == ["main_menu", "send_support_links", "goodbye"], record.path
+    assert record.path[-4:] == ["main_menu", "support_links_route", "send_support_links", "goodbye"], record.path
     assert [j["kind"] for j in jobs_of(timeline)] == ["sms"]
     heard = events(timeline, "speech")
     assert len(heard) == 1 and "help" in heard[0]["text"].lower() and heard[0]["confidence"] > 0.3
@@ -115,7 +115,7 @@ def test_silence_and_line_noise_run_the_retries_out(speech_ivr, redis_conn, tmp_
 
     hiss = with_noise(silence(60), 30)  # faint pink noise, no words: the VAD must not start an utterance
     record, timeline = speak_call(speech_ivr, redis_conn, tmp_path, hiss, timeout=150, no_rtp_timeout=150)
-    assert record.path[-3:] == ["main_menu", "send_links_anyway", "goodbye"], record.path
+    assert record.path[-4:] == ["main_menu", "links_anyway_route", "send_links_anyway", "goodbye"], record.path
     assert events(timeline, "speech") == [] and len(events(timeline, "no_input")) == 3
 
 

@@ -41,7 +41,8 @@ def settings(tmp_path, redis_server) -> Settings:
     # An installation that can text (capabilities): the shipped flow sends its links rather than reading them out
     return Settings(data_dir=tmp_path / "data", flows_dir=FLOWS, redis_url=redis_server.url,
                     twilio_auth_token=AUTH_TOKEN, public_base_url=PUBLIC_BASE, twilio_account_sid="AC" + "0" * 32,
-                    twilio_from_number="+15550000000")
+                    twilio_from_number="+15550000000",
+                    twilio_api_base_url="http://127.0.0.1:9")  # refused at once: no test reaches Twilio's own API
 
 
 @pytest.fixture
@@ -113,6 +114,7 @@ def stop_gunicorn(proc: subprocess.Popen) -> None:
 
 def server_env(redis_url: str, data_dir: Path, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_", "PUBLIC_", "REDIS_"))}
+    env["TWILIO_API_BASE_URL"] = "http://127.0.0.1:9"  # refused at once: no test reaches Twilio's own API
     env.update(REDIS_URL=redis_url, IVR_DATA_DIR=str(data_dir), IVR_FLOWS_DIR=str(FLOWS),
                TWILIO_AUTH_TOKEN=AUTH_TOKEN, PUBLIC_BASE_URL=PUBLIC_BASE, PYTHONPATH=str(ROOT),
                TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_FROM_NUMBER="+15550000000", **extra)  # it can text
