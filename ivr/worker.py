@@ -176,8 +176,15 @@ def make_worker(settings: Settings, conn: redis.Redis, spool: Spool | None = Non
 
 def run_worker(settings: Settings, conn: redis.Redis, spool: Spool | None = None, burst: bool = False,
                maintenance_interval: int = MAINTENANCE_INTERVAL, logging_level: str = "INFO") -> bool:
-    worker = make_worker(settings, conn, spool, maintenance_interval)
-    return worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
+    while True:  # Redis lost mid-run (a failover): a fresh worker reconnects through the same client
+        worker = make_worker(settings, conn, spool, maintenance_interval)
+        try:
+            return worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
+        except redis.ConnectionError as exc:
+            if burst:
+                raise
+            logging.getLogger(__name__).warning("worker lost Redis (%s); starting again in 1 s", exc)
+            time.sleep(1.0)
 
 
 @click.command("worker")
