@@ -54,7 +54,8 @@ class SentinelCluster:
         workdir.mkdir(parents=True, exist_ok=True)
         self.procs[name] = subprocess.Popen(
             ["redis-server", "--port", str(self.ports[name]), "--bind", "127.0.0.1", "--dir", str(workdir),
-             "--save", "", "--appendonly", "no", "--logfile", str(workdir / "redis.log"), *extra],
+             "--save", "", "--appendonly", "no", "--logfile", str(workdir / "redis.log"),
+             "--repl-diskless-sync-delay", "0", *extra],  # a full resync starts at once, not after 5 s
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def _sentinel(self, index: int) -> None:
@@ -108,10 +109,13 @@ class SentinelCluster:
 
     def restart_old_master_as_replica(self) -> None:
         """The killed master comes back (systemd restarts it) as a replica of the promoted one, as sentinel would
-        make it; until a replica is there again, WAIT confirms nothing and writes stay in the spool."""
+        make it; until a replica is there again, WAIT confirms nothing and writes stay in the spool.
+
+        Returns once the new master counts it as an online replica (its first REPLCONF ACK), which is what WAIT
+        needs; the replica's own `master_link_status: up` comes up to a second earlier."""
         self._redis("master", "--replicaof", "127.0.0.1", str(self.ports["replica"]))
-        wait_until(lambda: self.client("master").info("replication").get("master_link_status") == "up", 30,
-                   "the old master to sync as a replica")
+        wait_until(lambda: self.client("replica").execute_command("WAIT", 1, 100) >= 1, 60,
+                   "the old master to sync as a replica and acknowledge")
 
     def stop(self) -> None:
         for proc in self.procs.values():

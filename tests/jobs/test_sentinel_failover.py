@@ -98,7 +98,7 @@ def test_a_running_worker_follows_the_master_through_a_failover(settings, cluste
         worker = subprocess.Popen([*CLI, "worker", "--maintenance-interval", "1"], cwd=ROOT, env=env, stdout=log,
                                   stderr=subprocess.STDOUT)
     try:
-        session = open_call_session(settings.with_overrides(data_dir=tmp_path / "calls"))
+        session = open_call_session(settings)  # the node's one data dir: the worker replays what the session spools
         first = call(session, 1)
         wait_until(lambda: [m["to"] for m in twilio_api.messages] == [first], 60, "the first SMS")
         cluster.kill_master()
