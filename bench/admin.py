@@ -9,6 +9,7 @@ Requests go through Flask's test client (the whole app: login session, CSRF, tem
     deploy/bootstrap.sh bench      # once: .venv from requirements-bench.lock, plus wrk and tcpdump
     .venv/bin/python bench/admin.py [--calls 100000] [--requests 40]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,17 @@ from ivr.store.embedded import EmbeddedRedis  # noqa: E402
 from ivr.store.users import Role, UserStore  # noqa: E402
 from ivr.web import create_app  # noqa: E402
 
-SCRIPTS = [["1"], ["say:support"], ["2"], ["3", "1"], ["silence", "9", "1"], ["0", "record:14"],
-           ["3", "2", "442079460123#", "1"], ["silence", "silence", "silence"], ["hangup"]]
+SCRIPTS = [
+    ["1"],
+    ["say:support"],
+    ["2"],
+    ["3", "1"],
+    ["silence", "9", "1"],
+    ["0", "record:14"],
+    ["3", "2", "442079460123#", "1"],
+    ["silence", "silence", "silence"],
+    ["hangup"],
+]
 CHANNELS = ["sip", "twilio", "sms", "simulator"]
 DAYS = 90
 
@@ -46,10 +56,16 @@ DAYS = 90
 def script_turns(flow, script: list[str]) -> list[tuple[dict, list[dict]]]:
     """(event, actions) per turn of one scripted call, from the real engine."""
     from ivr.channels.simulator import parse_turn
-    state, actions = advance(flow, None, E.CallStarted(call_id="x", caller="+15550009999", called="+1555",
-                                                       channel="sip", at=0.0))
-    turns = [(E.to_dict(E.CallStarted(call_id="x", caller="+15550009999", called="+1555", channel="sip", at=0.0)),
-              [A.to_dict(a) for a in actions])]
+
+    state, actions = advance(
+        flow, None, E.CallStarted(call_id="x", caller="+15550009999", called="+1555", channel="sip", at=0.0)
+    )
+    turns = [
+        (
+            E.to_dict(E.CallStarted(call_id="x", caller="+15550009999", called="+1555", channel="sip", at=0.0)),
+            [A.to_dict(a) for a in actions],
+        )
+    ]
     for i, text in enumerate(script + ["hangup"]):
         if state.get("done"):
             break
@@ -71,8 +87,15 @@ def generate(conn, flow, count: int, now: float) -> float:
             for n in range(first, min(first + batch, count)):
                 *turns, state = variants[n % len(variants)]
                 call_id, at = f"bench-{n:06d}", now - rng.random() * DAYS * 86400
-                calls.start(call_id, channel=CHANNELS[n % 4], caller=f"+1555{rng.randrange(10**7):07d}",
-                            called="+15550000000", started_at=at, flow_id=flow.id, pipe=p)
+                calls.start(
+                    call_id,
+                    channel=CHANNELS[n % 4],
+                    caller=f"+1555{rng.randrange(10**7):07d}",
+                    called="+15550000000",
+                    started_at=at,
+                    flow_id=flow.id,
+                    pipe=p,
+                )
                 entries, jobs = [], []
                 for event, actions in turns:
                     t = at + event["at"]
@@ -81,8 +104,13 @@ def generate(conn, flow, count: int, now: float) -> float:
                     jobs += [a["idempotency_key"].replace("x", call_id, 1) for a in actions if a["type"] == "job"]
                 calls.append(call_id, entries, pipe=p)
                 calls.add_jobs(call_id, jobs, pipe=p)
-                calls.finish(call_id, ended_at=at + turns[-1][0]["at"], outcome=state.get("outcome") or "completed",
-                             path=state.get("path", []), pipe=p)
+                calls.finish(
+                    call_id,
+                    ended_at=at + turns[-1][0]["at"],
+                    outcome=state.get("outcome") or "completed",
+                    path=state.get("path", []),
+                    pipe=p,
+                )
                 ids.append(call_id)
             p.execute()
         record_calls_finished(conn, ids)  # what each call's last turn does, for 500 calls at a time
@@ -94,15 +122,28 @@ def generate_queues(conn, now: float, live: int = 200, callbacks: int = 300, roo
     calls, queue, chats = CallStore(conn), CallbackStore(conn), ChatStore(conn)
     with conn.pipeline(transaction=False) as p:
         for n in range(live):
-            calls.start(f"live-{n}", channel=CHANNELS[n % 4], caller=f"+1555{n:07d}", called="+15550000000",
-                        started_at=now - n, flow_id="skype-receptionist", pipe=p)
+            calls.start(
+                f"live-{n}",
+                channel=CHANNELS[n % 4],
+                caller=f"+1555{n:07d}",
+                called="+15550000000",
+                started_at=now - n,
+                flow_id="skype-receptionist",
+                pipe=p,
+            )
         p.execute()
     for n in range(callbacks):
         queue.create(f"cb-{n}", number=f"+1555{n:07d}", call_id=f"bench-{n:06d}", at=now - 3600 + n)
         queue.record_attempt(f"cb-{n}", at=now - 600, outcome="failed", detail="busy")
     for n in range(rooms):
-        chats.create_room(f"room-{n}", call_id=f"bench-{n:06d}", caller=f"+1555{n:07d}", at=now - n,
-                          token=f"token-{n:032d}", token_ttl=3600)
+        chats.create_room(
+            f"room-{n}",
+            call_id=f"bench-{n:06d}",
+            caller=f"+1555{n:07d}",
+            at=now - n,
+            token=f"token-{n:032d}",
+            token_ttl=3600,
+        )
         for m in range(20):
             chats.post(f"room-{n}", author="caller" if m % 2 else "operator:bench", text=f"message {m}", at=now)
 
@@ -131,8 +172,10 @@ def main() -> None:
         now = time.time()
         seconds = generate(conn, flow, args.calls, now)
         generate_queues(conn, now)
-        print(f"generated {args.calls} calls (+200 live, 300 callbacks, 100 chat rooms) in {seconds:.1f} s; redis used_memory "
-              f"{conn.info('memory')['used_memory'] / 2**20:.0f} MiB")
+        print(
+            f"generated {args.calls} calls (+200 live, 300 callbacks, 100 chat rooms) in {seconds:.1f} s; redis used_memory "
+            f"{conn.info('memory')['used_memory'] / 2**20:.0f} MiB"
+        )
         app = create_app({"IVR_SETTINGS": settings, "IVR_REDIS": conn})
         UserStore(conn).save("bench", "bench-password", Role.ADMIN)
         client = app.test_client()
@@ -141,13 +184,35 @@ def main() -> None:
         client.post("/login", data={"username": "bench", "password": "bench-password", "csrf_token": token})
         client.post("/flows/import", data={"csrf_token": token, "publish": "1"})
         some_call = "bench-000123"
-        pages = ["/flows/", "/flows/skype-receptionist", "/flows/skype-receptionist/edit", "/calls/",
-                 "/calls/?channel=sip", "/calls/?caller=5551", "/calls/?step=enter_callback_number",
-                 "/calls/?outcome=voicemail", f"/calls/{some_call}", "/calls/live", "/calls/live?fragment=1",
-                 "/callbacks/", "/chats/", "/chats/room-7", "/chats/room-7/messages", "/chat/" + "token-" + "7".zfill(32),
-                 "/simulator/", "/settings", "/analytics/", "/api/v1/calls", "/healthz", "/metrics"]
-        analytics = ["/api/v1/analytics", f"/api/v1/analytics?from={time.strftime('%Y-%m-%d', time.gmtime(now - DAYS * 86400))}",
-                     "/analytics/calls_per_day.csv"]
+        pages = [
+            "/flows/",
+            "/flows/skype-receptionist",
+            "/flows/skype-receptionist/edit",
+            "/calls/",
+            "/calls/?channel=sip",
+            "/calls/?caller=5551",
+            "/calls/?step=enter_callback_number",
+            "/calls/?outcome=voicemail",
+            f"/calls/{some_call}",
+            "/calls/live",
+            "/calls/live?fragment=1",
+            "/callbacks/",
+            "/chats/",
+            "/chats/room-7",
+            "/chats/room-7/messages",
+            "/chat/" + "token-" + "7".zfill(32),
+            "/simulator/",
+            "/settings",
+            "/analytics/",
+            "/api/v1/calls",
+            "/healthz",
+            "/metrics",
+        ]
+        analytics = [
+            "/api/v1/analytics",
+            f"/api/v1/analytics?from={time.strftime('%Y-%m-%d', time.gmtime(now - DAYS * 86400))}",
+            "/analytics/calls_per_day.csv",
+        ]
         print(f"{'page':58} {'p50 ms':>8} {'p95 ms':>8}  status")
         worst = 0.0
         for url in pages:
@@ -160,8 +225,10 @@ def main() -> None:
             worst_analytics = max(worst_analytics, p95)
             print(f"{url:58} {p50:8.1f} {p95:8.1f}  {status}")
         print(f"worst admin page p95: {worst:.1f} ms (target <= 200 ms) -> {'OK' if worst <= 200 else 'MISSED'}")
-        print(f"worst analytics p95: {worst_analytics:.1f} ms (target <= 500 ms) -> "
-              f"{'OK' if worst_analytics <= 500 else 'MISSED'}")
+        print(
+            f"worst analytics p95: {worst_analytics:.1f} ms (target <= 500 ms) -> "
+            f"{'OK' if worst_analytics <= 500 else 'MISSED'}"
+        )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 time `/` (set-up check cached, as a second view within 30 s sees it), `/` with the set-up check run afresh (SMTP
 connect + EHLO to a local aiosmtpd, the SIP bind, espeak-ng and sox), and the flow page (graph data + 30 days of
 edge counters), in alternating rounds; wall and CPU time per request, and the load average."""
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,13 @@ def seed(conn, calls: int) -> None:
     queue, followups, now = Queue(jobs.QUEUE_NAME, connection=conn), FollowupStore(conn), time.time()
     for i in range(calls):
         write = new_write(f"h{i}", 1, at=now)
-        write["start"] = {"channel": "sip", "caller": "+15550001111", "called": "+1", "started_at": now - i,
-                          "flow_id": "skype-receptionist"}
+        write["start"] = {
+            "channel": "sip",
+            "caller": "+15550001111",
+            "called": "+1",
+            "started_at": now - i,
+            "flow_id": "skype-receptionist",
+        }
         write["path"] = ["screen_caller", "not_skype", "main_menu", "send_support_links", "goodbye"]
         write["finish"] = {"ended_at": now - i + 30, "outcome": ("support_links_sent", "voicemail")[i % 2]}
         apply_write(conn, queue, write)
@@ -51,16 +57,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, EmbeddedRedis(Path(tmp) / "redis") as server, SmtpSink() as smtp:
         conn = redis.Redis.from_url(server.url)
         seed(conn, args.calls)
-        settings = Settings(data_dir=Path(tmp), flows_dir=ROOT / "flows", redis_url=server.url, secret_key="b" * 32,
-                            smtp_host="127.0.0.1", smtp_port=smtp.port)
+        settings = Settings(
+            data_dir=Path(tmp),
+            flows_dir=ROOT / "flows",
+            redis_url=server.url,
+            secret_key="b" * 32,
+            smtp_host="127.0.0.1",
+            smtp_port=smtp.port,
+        )
         app = create_app({"IVR_SETTINGS": settings, "IVR_REDIS": conn})
         UserStore(conn).save("bench", "bench-password", Role.ADMIN)
         client = app.test_client()
         token = client.get("/login").text.split('name="csrf-token" content="')[1].split('"')[0]
         client.post("/login", data={"username": "bench", "password": "bench-password", "csrf_token": token})
-        cases = {"/ (set-up check cached)": lambda: client.get("/"),
-                 "/ (set-up check afresh)": lambda: (app.extensions.pop("ivr_setup_check", None), client.get("/")),
-                 "/flows/skype-receptionist": lambda: client.get("/flows/skype-receptionist")}
+        cases = {
+            "/ (set-up check cached)": lambda: client.get("/"),
+            "/ (set-up check afresh)": lambda: (app.extensions.pop("ivr_setup_check", None), client.get("/")),
+            "/flows/skype-receptionist": lambda: client.get("/flows/skype-receptionist"),
+        }
         wall, cpu = {k: [] for k in cases}, {k: [] for k in cases}
         for _ in range(args.rounds):  # alternating rounds: the other agents' load hits every case alike
             for name, run in cases.items():

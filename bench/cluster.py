@@ -16,6 +16,7 @@ Needs root for tcpdump on lo. Bounded: each figure runs at most --seconds of cal
     .venv/bin/python bench/cluster.py                      # all four
     .venv/bin/python bench/cluster.py --only 3 --seconds 20
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,13 @@ class Cluster:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.redis = SentinelCluster(tmp / "redis").start()
-        env = {"REDIS_SENTINELS": ",".join(self.redis.sentinels), "REDIS_SENTINEL_MASTER": "ivr",
-               "IVR_REDIS_WAIT_MS": str(WAIT_MS), "IVR_REDIS_TIMEOUT": "0.5", "IVR_SIP_MAX_CALLS": "600"}
+        env = {
+            "REDIS_SENTINELS": ",".join(self.redis.sentinels),
+            "REDIS_SENTINEL_MASTER": "ivr",
+            "IVR_REDIS_WAIT_MS": str(WAIT_MS),
+            "IVR_REDIS_TIMEOUT": "0.5",
+            "IVR_SIP_MAX_CALLS": "600",
+        }
         self.nodes = [SipNode("", tmp / f"node{i}", env=env, drain_seconds=120) for i in (1, 2)]
         for node in self.nodes:  # two ports a call: room for 600 calls on each node
             node.rtp_range = free_port_range(1400)
@@ -85,8 +91,16 @@ class Cluster:
 def load(cluster: Cluster, name: str, seconds: float, rate: float, concurrent: int, subst=QUICK, target=None):
     work = cluster.workdir(name)
     calls = int(seconds * rate)
-    return work, start_sipp(MENU, target or cluster.kamailio.port, work, calls=calls, rate=rate, concurrent=concurrent,
-                            timeout=int(seconds) + 120, subst=subst)
+    return work, start_sipp(
+        MENU,
+        target or cluster.kamailio.port,
+        work,
+        calls=calls,
+        rate=rate,
+        concurrent=concurrent,
+        timeout=int(seconds) + 120,
+        subst=subst,
+    )
 
 
 def kill_node(cluster: Cluster, args) -> dict:
@@ -106,9 +120,16 @@ def kill_node(cluster: Cluster, args) -> dict:
     held = [c for c, port in answered_by(before_dir).items() if port == victim.port]
     victim.start()
     cluster.kamailio.wait_active(cluster.address(victim), timeout=60)
-    return {"calls before the kill": ok_before + lost, "lost": lost, "answered by the victim": len(held),
-            "new calls from 3 s after": ok_after + failed_after, "new calls failed": failed_after,
-            "survivor late %": round(100 * late, 3), "survivor rtp packets": packets, "capture drops": dropped}
+    return {
+        "calls before the kill": ok_before + lost,
+        "lost": lost,
+        "answered by the victim": len(held),
+        "new calls from 3 s after": ok_after + failed_after,
+        "new calls failed": failed_after,
+        "survivor late %": round(100 * late, 3),
+        "survivor rtp packets": packets,
+        "capture drops": dropped,
+    }
 
 
 def rolling(cluster: Cluster, args) -> dict:
@@ -124,9 +145,13 @@ def rolling(cluster: Cluster, args) -> dict:
         cluster.kamailio.wait_active(cluster.address(node), timeout=60)
     _, (ok, failed) = finish_sipp(sipp, 900)
     records = [r for r in CallStore(conn).recent(limit=100000) if r.id not in recorded_before]
-    return {"calls": ok + failed, "failed": failed, "recorded": len(records),
-            "recorded once": len({r.id for r in records}) == len(records),
-            "answered by": sorted(set(answered_by(work).values()))}
+    return {
+        "calls": ok + failed,
+        "failed": failed,
+        "recorded": len(records),
+        "recorded once": len({r.id for r in records}) == len(records),
+        "answered by": sorted(set(answered_by(work).values())),
+    }
 
 
 def first_new_record(conn, since: float, timeout: float) -> float | None:
@@ -161,12 +186,17 @@ def kill_redis(cluster: Cluster, args) -> dict:
     records = [r for r in CallStore(conn).recent(limit=100000) if r.id not in recorded_before]
     job_ids = [job for r in records for job in r.jobs]
     found = [f for f in FollowupStore(conn).many(job_ids) if f.get("status") != "unknown"]
-    return {"calls": ok + failed, "failed": failed, "recorded": len(records),
-            "recorded once": len({r.id for r in records}) == len(records),
-            "follow-ups": len(job_ids), "follow-ups queued once": len(set(job_ids)) == len(job_ids) == len(found),
-            "promotion s": round(failover.get("s", float("nan")), 2),
-            "records written again after s": None if again is None else round(again, 2),
-            "spools empty after s": round(spool_empty, 2)}
+    return {
+        "calls": ok + failed,
+        "failed": failed,
+        "recorded": len(records),
+        "recorded once": len({r.id for r in records}) == len(records),
+        "follow-ups": len(job_ids),
+        "follow-ups queued once": len(set(job_ids)) == len(job_ids) == len(found),
+        "promotion s": round(failover.get("s", float("nan")), 2),
+        "records written again after s": None if again is None else round(again, 2),
+        "spools empty after s": round(spool_empty, 2),
+    }
 
 
 def process_tree_cpu(pid: int) -> float:
@@ -187,15 +217,22 @@ def capacity(cluster: Cluster, args) -> dict:
     out = {}
     rate = max(1.0, args.capacity / 6.0)  # 6 s calls: about --capacity at once
     seconds = args.capacity / rate
-    runs = {"direct (half to each node)": [(f"direct-{n.port}", n.port, 2) for n in cluster.nodes],
-            "through kamailio": [("via-kamailio", cluster.kamailio.port, 1)]}
+    runs = {
+        "direct (half to each node)": [(f"direct-{n.port}", n.port, 2) for n in cluster.nodes],
+        "through kamailio": [("via-kamailio", cluster.kamailio.port, 1)],
+    }
     for name, targets in runs.items():
         kam_cpu = process_tree_cpu(cluster.kamailio.proc.pid)
-        sipps = [load(cluster, work, seconds, rate / share, args.capacity // share, target=port)[1]
-                 for work, port, share in targets]
+        sipps = [
+            load(cluster, work, seconds, rate / share, args.capacity // share, target=port)[1]
+            for work, port, share in targets
+        ]
         counts = [finish_sipp(sipp, 900)[1] for sipp in sipps]
-        out[name] = {"completed": sum(ok for ok, _ in counts), "failed": sum(bad for _, bad in counts),
-                     "kamailio cpu s": round(process_tree_cpu(cluster.kamailio.proc.pid) - kam_cpu, 2)}
+        out[name] = {
+            "completed": sum(ok for ok, _ in counts),
+            "failed": sum(bad for _, bad in counts),
+            "kamailio cpu s": round(process_tree_cpu(cluster.kamailio.proc.pid) - kam_cpu, 2),
+        }
     direct, proxied = (out[name]["completed"] for name in runs)
     out["ratio kamailio/direct"] = round(proxied / direct, 3) if direct else None
     return out
@@ -220,9 +257,12 @@ def main() -> None:
                 started = os.times()
                 result = FIGURES[figure](cluster, args)
                 spent = os.times()
-                print(f"figure {figure} {FIGURES[figure].__name__}: {result} (cpu of the SIPp runs it waited for "
-                      f"{spent.children_user + spent.children_system - started.children_user - started.children_system:.1f} s"
-                      f"; load {os.getloadavg()})", flush=True)
+                print(
+                    f"figure {figure} {FIGURES[figure].__name__}: {result} (cpu of the SIPp runs it waited for "
+                    f"{spent.children_user + spent.children_system - started.children_user - started.children_system:.1f} s"
+                    f"; load {os.getloadavg()})",
+                    flush=True,
+                )
         finally:
             cluster.stop()
 

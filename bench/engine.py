@@ -4,6 +4,7 @@ generated 1,000-step flow. Targets: >= 50,000 turns/s on one core; 1,000 steps v
     deploy/bootstrap.sh bench      # once: .venv from requirements-bench.lock, plus wrk and tcpdump
     .venv/bin/python bench/engine.py [--seconds 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,9 @@ def bench_turns(seconds: float) -> tuple[float, int]:
     deadline = start + seconds
     while time.perf_counter() < deadline:
         for script in SCRIPTS:
-            state, _ = advance(flow, None, CallStarted(f"c{calls}", "+15557770000", "+15550000000", "sip",
-                                                       1_795_000_000.0))
+            state, _ = advance(
+                flow, None, CallStarted(f"c{calls}", "+15557770000", "+15550000000", "sip", 1_795_000_000.0)
+            )
             turns += 1
             for event in script:
                 state, _ = advance(flow, state, event)
@@ -52,16 +54,23 @@ def generated_flow_text(steps: int) -> str:
         nxt = f"s{i + 1}"
         kind = i % 4
         if kind == 0:
-            body[f"s{i}"] = {"type": "menu", "prompt": f"Menu {i}, press 1.", "choices": [
-                {"digit": "1", "keywords": ["next"], "goto": nxt}, {"digit": "2", "goto": f"s{steps - 1}"}],
-                "max_retries": 2, "exhausted": f"s{steps - 1}"}
+            body[f"s{i}"] = {
+                "type": "menu",
+                "prompt": f"Menu {i}, press 1.",
+                "choices": [{"digit": "1", "keywords": ["next"], "goto": nxt}, {"digit": "2", "goto": f"s{steps - 1}"}],
+                "max_retries": 2,
+                "exhausted": f"s{steps - 1}",
+            }
         elif kind == 1:
             body[f"s{i}"] = {"type": "say", "text": f"Step {i} for {{{{caller.number}}}}.", "next": nxt}
         elif kind == 2:
             body[f"s{i}"] = {"type": "set", "vars": {f"v{i}": "{{caller.number}}"}, "next": nxt}
         else:
-            body[f"s{i}"] = {"type": "branch", "rules": [{"when": {"var": f"v{i - 1}", "equals": "x"},
-                                                          "goto": f"s{steps - 1}"}], "otherwise": nxt}
+            body[f"s{i}"] = {
+                "type": "branch",
+                "rules": [{"when": {"var": f"v{i - 1}", "equals": "x"}, "goto": f"s{steps - 1}"}],
+                "otherwise": nxt,
+            }
     body[f"s{steps - 1}"] = {"type": "hangup", "say": "Goodbye."}
     return json.dumps({"id": "generated", "start": "s0", "steps": body}, indent=1)  # JSON is YAML
 

@@ -8,6 +8,7 @@ configured "server"), so the only change to it is the usual workaround: `registe
 no-op and the "server" is the SIPp caller's address. Everything else is stock pyVoIP (the `baseline`
 extra, GPL-3.0: used only here, never imported by ivr/).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,8 +75,17 @@ def main() -> None:
             with lock:
                 counters["calls_finished"] += 1
 
-    phone = VoIPPhone("127.0.0.1", args.peer_port, "ivr", "", myIP="127.0.0.1", callCallback=answer,
-                      sipPort=args.port, rtpPortLow=args.rtp_min, rtpPortHigh=args.rtp_max)
+    phone = VoIPPhone(
+        "127.0.0.1",
+        args.peer_port,
+        "ivr",
+        "",
+        myIP="127.0.0.1",
+        callCallback=answer,
+        sipPort=args.port,
+        rtpPortLow=args.rtp_min,
+        rtpPortHigh=args.rtp_max,
+    )
     phone.sip.register = lambda: True  # no registrar: the plain-endpoint workaround
     phone.start()
     stop = threading.Event()

@@ -10,6 +10,7 @@ the relay latency p50/p99, the time from the owner's answer to the first relayed
 IVR), IVR CPU (% of one core) and CPU per bridged call-second, and the load average. Loopback only; needs
 sipp and tcpdump (root).
 """
+
 from __future__ import annotations
 
 import collections
@@ -37,7 +38,7 @@ def _packets(pcap: Path):
     offset = 24
     while offset + 16 <= len(data):
         sec, usec, incl, _ = struct.unpack_from("<IIII", data, offset)
-        packet = data[offset + 16:offset + 16 + incl]
+        packet = data[offset + 16 : offset + 16 + incl]
         offset += 16 + incl
         if len(packet) < l2 + 20:
             continue
@@ -46,7 +47,7 @@ def _packets(pcap: Path):
             continue
         sport, dport = struct.unpack_from("!HH", packet, udp)
         timestamp = struct.unpack_from("!I", packet, udp + 12)[0]
-        yield sec + usec / 1e6, sport, dport, timestamp, packet[udp + 20:]
+        yield sec + usec / 1e6, sport, dport, timestamp, packet[udp + 20 :]
 
 
 def relay_latencies(pcap: Path, pairs: list[tuple[int, int]]) -> tuple[list[float], int]:
@@ -68,8 +69,11 @@ def relay_latencies(pcap: Path, pairs: list[tuple[int, int]]) -> tuple[list[floa
     latencies, unmatched = [], 0
     for port, packets in sent.items():
         source = partner[port]
-        shifts = collections.Counter((ts - earlier) & 0xFFFFFFFF for _, ts, payload in packets[-200:]
-                                     for earlier in by_payload.get((source, payload), [])[-50:])
+        shifts = collections.Counter(
+            (ts - earlier) & 0xFFFFFFFF
+            for _, ts, payload in packets[-200:]
+            for earlier in by_payload.get((source, payload), [])[-50:]
+        )
         if not shifts:
             unmatched += len(packets)
             continue
@@ -84,9 +88,29 @@ def relay_latencies(pcap: Path, pairs: list[tuple[int, int]]) -> tuple[list[floa
 
 
 def _sipp(scenario: Path, work: Path, port: int, calls: int, *extra: str) -> list[str]:
-    return [*Ivr.tool_prefix(), "sipp", *extra, "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port),
-            "-mi", "127.0.0.1", "-mp", str(free_udp_port()), "-m", str(calls), "-nostdin", "-max_socket", "4096",
-            "-timeout", "180s", "-timeout_error"]
+    return [
+        *Ivr.tool_prefix(),
+        "sipp",
+        *extra,
+        "-sf",
+        str(scenario),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-mi",
+        "127.0.0.1",
+        "-mp",
+        str(free_udp_port()),
+        "-m",
+        str(calls),
+        "-nostdin",
+        "-max_socket",
+        "4096",
+        "-timeout",
+        "180s",
+        "-timeout_error",
+    ]
 
 
 def _counts(stdout: str) -> tuple[int, int]:
@@ -101,23 +125,65 @@ def _counts(stdout: str) -> tuple[int, int]:
 
 def run_step(work: Path, calls: int, rate: float) -> dict:
     owner_port, ivr_port = free_udp_port(), free_udp_port()
-    owner = subprocess.Popen(_sipp(OWNER, work, owner_port, calls), cwd=work, stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL, text=True)
+    owner = subprocess.Popen(
+        _sipp(OWNER, work, owner_port, calls), cwd=work, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     stats = work / f"bridge-{calls}.json"
-    ivr = Ivr("bridge", [sys.executable, str(HERE / "sip_ivr.py"), "--port", str(ivr_port), "--bridge",
-                         f"sip:owner@127.0.0.1:{owner_port}", "--stats", str(stats), "--rtp-min", str(RTP_MIN),
-                         "--rtp-max", str(RTP_MAX), "--data-dir", str(work / "data"), "--max-calls", "2000"],
-              ivr_port, RTP_MIN, RTP_MAX, stats)
+    ivr = Ivr(
+        "bridge",
+        [
+            sys.executable,
+            str(HERE / "sip_ivr.py"),
+            "--port",
+            str(ivr_port),
+            "--bridge",
+            f"sip:owner@127.0.0.1:{owner_port}",
+            "--stats",
+            str(stats),
+            "--rtp-min",
+            str(RTP_MIN),
+            "--rtp-max",
+            str(RTP_MAX),
+            "--data-dir",
+            str(work / "data"),
+            "--max-calls",
+            "2000",
+        ],
+        ivr_port,
+        RTP_MIN,
+        RTP_MAX,
+        stats,
+    )
     pcap = work / f"bridge-{calls}.pcap"
     capture = subprocess.Popen(  # both directions: each relayed packet and the packet it relays
-        [*Ivr.tool_prefix(), "tcpdump", "-i", "lo", "-n", "-B", "131072", "-s", "400", "-w", str(pcap),
-         f"udp and portrange {RTP_MIN}-{RTP_MAX}"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        [
+            *Ivr.tool_prefix(),
+            "tcpdump",
+            "-i",
+            "lo",
+            "-n",
+            "-B",
+            "131072",
+            "-s",
+            "400",
+            "-w",
+            str(pcap),
+            f"udp and portrange {RTP_MIN}-{RTP_MAX}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(1.0)  # tcpdump needs a moment before it captures
     cpu0, wall0 = cpu_seconds(ivr.proc.pid), time.monotonic()
     load = []
-    caller = subprocess.Popen(_sipp(CALLER, work, free_udp_port(), calls, f"127.0.0.1:{ivr_port}", "-l",
-                                    str(calls), "-r", str(rate)), cwd=work, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, text=True)
+    caller = subprocess.Popen(
+        _sipp(CALLER, work, free_udp_port(), calls, f"127.0.0.1:{ivr_port}", "-l", str(calls), "-r", str(rate)),
+        cwd=work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     while caller.poll() is None:
         load.append(os.getloadavg()[0])
         time.sleep(1.0)
@@ -134,22 +200,37 @@ def run_step(work: Path, calls: int, rate: float) -> dict:
     pcap.unlink(missing_ok=True)
     late = sum(1 for value in latencies if value > LATE)
     firsts = after.get("first_packet_delays", [])
-    return {"calls": calls, "rate": rate, "ok": ok, "failed": failed, "bridged": after.get("bridged", 0),
-            "bridge_failed": after.get("bridge_failed", 0), "outcomes": after.get("bridge_outcomes", {}),
-            "relayed": len(latencies), "late_pct": 100.0 * late / len(latencies) if latencies else float("nan"),
-            "relay_p50_ms": 1000 * percentile(latencies, 0.5), "relay_p99_ms": 1000 * percentile(latencies, 0.99),
-            "first_packet_p95_ms": 1000 * percentile(firsts, 0.95), "capture_dropped": dropped,
-            "ivr_cpu_pct": 100.0 * cpu / wall, "cpu_ms_per_call_second": 1000.0 * cpu / (calls * HOLD_MS / 1000),
-            "load_avg": max(load) if load else os.getloadavg()[0], "unmatched": unmatched}
+    return {
+        "calls": calls,
+        "rate": rate,
+        "ok": ok,
+        "failed": failed,
+        "bridged": after.get("bridged", 0),
+        "bridge_failed": after.get("bridge_failed", 0),
+        "outcomes": after.get("bridge_outcomes", {}),
+        "relayed": len(latencies),
+        "late_pct": 100.0 * late / len(latencies) if latencies else float("nan"),
+        "relay_p50_ms": 1000 * percentile(latencies, 0.5),
+        "relay_p99_ms": 1000 * percentile(latencies, 0.99),
+        "first_packet_p95_ms": 1000 * percentile(firsts, 0.95),
+        "capture_dropped": dropped,
+        "ivr_cpu_pct": 100.0 * cpu / wall,
+        "cpu_ms_per_call_second": 1000.0 * cpu / (calls * HOLD_MS / 1000),
+        "load_avg": max(load) if load else os.getloadavg()[0],
+        "unmatched": unmatched,
+    }
 
 
 def print_row(row: dict) -> None:
-    print(f"bridge {row['calls']:>4} calls {row['rate']:>4.0f}/s  ok {row['ok']}/{row['calls']} failed {row['failed']} "
-          f"bridged {row['bridged']} (failed {row['bridge_failed']} {row['outcomes']})  relayed {row['relayed']} "
-          f"late {row['late_pct']:.3f}%  relay p50/p99 {row['relay_p50_ms']:.2f}/{row['relay_p99_ms']:.2f} ms  "
-          f"answer->first relayed p95 {row['first_packet_p95_ms']:.2f} ms  IVR CPU {row['ivr_cpu_pct']:.1f}% "
-          f"({row['cpu_ms_per_call_second']:.2f} ms per call-second)  capture drops {row['capture_dropped']}  "
-          f"load {row['load_avg']:.1f}", flush=True)
+    print(
+        f"bridge {row['calls']:>4} calls {row['rate']:>4.0f}/s  ok {row['ok']}/{row['calls']} failed {row['failed']} "
+        f"bridged {row['bridged']} (failed {row['bridge_failed']} {row['outcomes']})  relayed {row['relayed']} "
+        f"late {row['late_pct']:.3f}%  relay p50/p99 {row['relay_p50_ms']:.2f}/{row['relay_p99_ms']:.2f} ms  "
+        f"answer->first relayed p95 {row['first_packet_p95_ms']:.2f} ms  IVR CPU {row['ivr_cpu_pct']:.1f}% "
+        f"({row['cpu_ms_per_call_second']:.2f} ms per call-second)  capture drops {row['capture_dropped']}  "
+        f"load {row['load_avg']:.1f}",
+        flush=True,
+    )
 
 
 def main(steps: list[int], rate: float, work: Path) -> None:

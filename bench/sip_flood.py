@@ -7,6 +7,7 @@ One in-process SipServer trusts 127.0.0.3 (the trunk). Each round measures `--ca
 socket can (from a second process). Also the gate's own CPU per request (`Gate.admit` on a parsed OPTIONS).
 Loopback only, bounded.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,10 +35,12 @@ RETRANSMITTED = [0]  # INVITEs the bench's UAC had to send again
 def request(method: str, port: int, src: tuple[str, int], call_id: str, body: str = "", to_tag: str = "") -> bytes:
     to = f"<sip:ivr@127.0.0.1:{port}>" + (f";tag={to_tag}" if to_tag else "")
     cseq = 2 if method == "BYE" else 1
-    head = (f"{method} sip:ivr@127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {src[0]}:{src[1]};branch=z9hG4bK"
-            f"{uuid.uuid4().hex[:12]};rport\r\nFrom: <sip:+12125550123@{src[0]}>;tag=b1\r\nTo: {to}\r\n"
-            f"Call-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nContact: <sip:b@{src[0]}:{src[1]}>\r\n"
-            f"Max-Forwards: 70\r\n")
+    head = (
+        f"{method} sip:ivr@127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP {src[0]}:{src[1]};branch=z9hG4bK"
+        f"{uuid.uuid4().hex[:12]};rport\r\nFrom: <sip:+12125550123@{src[0]}>;tag=b1\r\nTo: {to}\r\n"
+        f"Call-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nContact: <sip:b@{src[0]}:{src[1]}>\r\n"
+        f"Max-Forwards: 70\r\n"
+    )
     if body:
         head += "Content-Type: application/sdp\r\n"
     return (head + f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
@@ -45,8 +48,10 @@ def request(method: str, port: int, src: tuple[str, int], call_id: str, body: st
 
 def one_call(sock: socket.socket, port: int) -> float:
     src = sock.getsockname()
-    sdp = (f"v=0\r\no=b 1 1 IN IP4 {TRUNK}\r\ns=-\r\nc=IN IP4 {TRUNK}\r\nt=0 0\r\n"
-           f"m=audio {src[1] + 1} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n")
+    sdp = (
+        f"v=0\r\no=b 1 1 IN IP4 {TRUNK}\r\ns=-\r\nc=IN IP4 {TRUNK}\r\nt=0 0\r\n"
+        f"m=audio {src[1] + 1} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+    )
     call_id = uuid.uuid4().hex
     invite = request("INVITE", port, src, call_id, sdp)
     start = time.perf_counter()
@@ -89,8 +94,17 @@ def gate_cpu_per_request(server: SipServer, n: int = 20000) -> float:
 
 
 async def main(args) -> None:
-    server = SipServer(SipConfig(host="127.0.0.1", port=0, trusted=(TRUNK,), data_dir=Path(tempfile.mkdtemp()),
-                                 rtp_port_min=46000, rtp_port_max=46800), lambda call: asyncio.sleep(0.2))
+    server = SipServer(
+        SipConfig(
+            host="127.0.0.1",
+            port=0,
+            trusted=(TRUNK,),
+            data_dir=Path(tempfile.mkdtemp()),
+            rtp_port_min=46000,
+            rtp_port_max=46800,
+        ),
+        lambda call: asyncio.sleep(0.2),
+    )
     await server.start()
     port = server.address[1]
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -101,20 +115,26 @@ async def main(args) -> None:
         for mode in ("quiet", "flood") if round_no % 2 == 0 else ("flood", "quiet"):
             attacker = None
             if mode == "flood":  # its own process: an in-process sender would starve the server of the GIL
-                attacker = subprocess.Popen([sys.executable, __file__, "--flood-only", str(port), str(args.flood)],
-                                            stdout=subprocess.PIPE)
+                attacker = subprocess.Popen(
+                    [sys.executable, __file__, "--flood-only", str(port), str(args.flood)], stdout=subprocess.PIPE
+                )
                 attacker.stdout.readline()  # it is bound and about to send
             cpu = time.process_time()
             latencies = [await asyncio.to_thread(one_call, sock, port) for _ in range(args.calls)]
             if attacker is not None:
                 attacker.wait(60)
             results[mode] += latencies
-            print(f"round {round_no} {mode}: p50 {statistics.median(latencies) * 1000:.2f} ms, "
-                  f"max {max(latencies) * 1000:.2f} ms, process CPU {time.process_time() - cpu:.2f} s", flush=True)
+            print(
+                f"round {round_no} {mode}: p50 {statistics.median(latencies) * 1000:.2f} ms, "
+                f"max {max(latencies) * 1000:.2f} ms, process CPU {time.process_time() - cpu:.2f} s",
+                flush=True,
+            )
     for mode, values in results.items():
         values.sort()
-        print(f"{mode}: {len(values)} calls, p50 {statistics.median(values) * 1000:.2f} ms, "
-              f"p95 {values[int(len(values) * 0.95)] * 1000:.2f} ms, max {values[-1] * 1000:.1f} ms")
+        print(
+            f"{mode}: {len(values)} calls, p50 {statistics.median(values) * 1000:.2f} ms, "
+            f"p95 {values[int(len(values) * 0.95)] * 1000:.2f} ms, max {values[-1] * 1000:.1f} ms"
+        )
     print(f"flood/quiet p50 ratio {statistics.median(results['flood']) / statistics.median(results['quiet']):.2f}")
     print(f"INVITEs retransmitted (lost before the gate saw them): {RETRANSMITTED[0]}")
     print(f"pike dropped {server.gate.pike.dropped}, blocks {server.gate.pike.blocks}")

@@ -14,6 +14,7 @@ their stream (tcpdump on lo, measured on the receiving side), IVR CPU (% of one 
 /proc/PID/stat) and peak RSS, SIPp CPU, and digits received by the IVR. Loopback only; needs sipp,
 tcpdump (root, for capturing on lo), espeak-ng, sox; pyVoIP==1.6.8 for the baseline.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,14 +52,41 @@ def make_prompt(path: Path, seconds: float, work: Path) -> Path:
         return path
     raw = work / "speech.wav"
     if not raw.exists():
-        subprocess.run(["espeak-ng", "-v", "en-us", "-w", str(raw),
-                        "Welcome. To get support links by text message, press 1. For a live chat, press 2."], check=True)
-    subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(path), "repeat", "20",
-                    "trim", "0", f"{seconds:.2f}"], check=True)
+        subprocess.run(
+            [
+                "espeak-ng",
+                "-v",
+                "en-us",
+                "-w",
+                str(raw),
+                "Welcome. To get support links by text message, press 1. For a live chat, press 2.",
+            ],
+            check=True,
+        )
+    subprocess.run(
+        [
+            "sox",
+            str(raw),
+            "-r",
+            "8000",
+            "-c",
+            "1",
+            "-b",
+            "16",
+            str(path),
+            "repeat",
+            "20",
+            "trim",
+            "0",
+            f"{seconds:.2f}",
+        ],
+        check=True,
+    )
     return path
 
 
 # --- process probes ---------------------------------------------------------------------------
+
 
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -94,10 +122,27 @@ def read_stats(path: Path) -> dict:
 
 # --- the RTP capture -------------------------------------------------------------------------
 
+
 def start_capture(pcap: Path, port_min: int, port_max: int) -> subprocess.Popen:
-    proc = subprocess.Popen([*Ivr.tool_prefix(), "tcpdump", "-i", "lo", "-n", "-B", "65536", "-s", "64", "-w", str(pcap),
-                             f"udp and src portrange {port_min}-{port_max}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            *Ivr.tool_prefix(),
+            "tcpdump",
+            "-i",
+            "lo",
+            "-n",
+            "-B",
+            "65536",
+            "-s",
+            "64",
+            "-w",
+            str(pcap),
+            f"udp and src portrange {port_min}-{port_max}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(1.0)  # tcpdump needs a moment before it captures
     return proc
 
@@ -123,7 +168,7 @@ def late_share(pcap: Path, threshold: float = 0.030) -> tuple[float, int]:
     while offset + 16 <= len(data):
         sec, usec, incl, _ = struct.unpack_from("<IIII", data, offset)
         offset += 16
-        packet = data[offset:offset + incl]
+        packet = data[offset : offset + incl]
         offset += incl
         ip = l2
         if len(packet) < ip + 20:
@@ -133,7 +178,7 @@ def late_share(pcap: Path, threshold: float = 0.030) -> tuple[float, int]:
         if len(packet) < udp + 20:
             continue
         sport, dport = struct.unpack_from("!HH", packet, udp)
-        ssrc = packet[udp + 16:udp + 20]
+        ssrc = packet[udp + 16 : udp + 20]
         key = (sport, dport, ssrc)
         t = sec + usec / 1e6
         previous = last.get(key)
@@ -147,6 +192,7 @@ def late_share(pcap: Path, threshold: float = 0.030) -> tuple[float, int]:
 
 
 # --- one load step -----------------------------------------------------------------------------
+
 
 def rtt_values(work: Path) -> list[float]:
     values = []
@@ -170,16 +216,26 @@ def percentile(values: list[float], q: float) -> float:
 
 
 # --codec: what the SIPp caller offers (its own audio stays the G.711 pcap: the IVR only decodes while it listens)
-CODEC_SDP = {"pcmu": (0, "PCMU/8000"), "pcma": (8, "PCMA/8000"), "g722": (9, "G722/8000"), "opus": (111, "opus/48000/2")}
+CODEC_SDP = {
+    "pcmu": (0, "PCMU/8000"),
+    "pcma": (8, "PCMA/8000"),
+    "g722": (9, "G722/8000"),
+    "opus": (111, "opus/48000/2"),
+}
 
 
-def run_step(ivr, concurrent: int, rate: float, digit_delay_ms: int, work: Path, sipp_port: int,
-             codec: str = "pcmu") -> dict:
+def run_step(
+    ivr, concurrent: int, rate: float, digit_delay_ms: int, work: Path, sipp_port: int, codec: str = "pcmu"
+) -> dict:
     source = SCENARIO if ivr.name != "sipp-uas" else HERE / "scenarios" / "uac_bench_callerbye.xml"
     scenario = work / source.name
     pt, rtpmap = CODEC_SDP[codec]
-    scenario.write_text(source.read_text().replace("@DIGIT_DELAY@", str(digit_delay_ms))
-                        .replace("RTP/AVP 0 101", f"RTP/AVP {pt} 101").replace("a=rtpmap:0 PCMU/8000", f"a=rtpmap:{pt} {rtpmap}"))
+    scenario.write_text(
+        source.read_text()
+        .replace("@DIGIT_DELAY@", str(digit_delay_ms))
+        .replace("RTP/AVP 0 101", f"RTP/AVP {pt} 101")
+        .replace("a=rtpmap:0 PCMU/8000", f"a=rtpmap:{pt} {rtpmap}")
+    )
     before_stats = read_stats(ivr.stats)
     pcap = work / f"{ivr.name}-{concurrent}.pcap"
     capture = start_capture(pcap, ivr.rtp_min, ivr.rtp_max)
@@ -189,11 +245,41 @@ def run_step(ivr, concurrent: int, rate: float, digit_delay_ms: int, work: Path,
     children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     timeout = int(concurrent / rate + digit_delay_ms / 1000 + 60)
     result = subprocess.run(
-        [*Ivr.tool_prefix(), "sipp", f"127.0.0.1:{ivr.port}", "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(sipp_port),
-         "-mi", "127.0.0.1", "-mp", str(free_udp_port()), "-l", str(concurrent), "-r", str(rate),
-         "-m", str(concurrent), "-timeout", f"{timeout}s", "-timeout_error", "-nostdin", "-trace_rtt",
-         "-rtt_freq", "1", "-max_socket", "4096"],
-        capture_output=True, text=True, cwd=work, timeout=timeout + 60)
+        [
+            *Ivr.tool_prefix(),
+            "sipp",
+            f"127.0.0.1:{ivr.port}",
+            "-sf",
+            str(scenario),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(sipp_port),
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            str(free_udp_port()),
+            "-l",
+            str(concurrent),
+            "-r",
+            str(rate),
+            "-m",
+            str(concurrent),
+            "-timeout",
+            f"{timeout}s",
+            "-timeout_error",
+            "-nostdin",
+            "-trace_rtt",
+            "-rtt_freq",
+            "1",
+            "-max_socket",
+            "4096",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=work,
+        timeout=timeout + 60,
+    )
     children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.monotonic() - wall0
     cpu = cpu_seconds(ivr.proc.pid) - cpu0
@@ -212,12 +298,24 @@ def run_step(ivr, concurrent: int, rate: float, digit_delay_ms: int, work: Path,
     late, packets = late_share(pcap) if ivr.name != "sipp-uas" else (float("nan"), 0)
     pcap.unlink()
     return {
-        "impl": ivr.name, "codec": codec, "ivr_cpu_ms_per_call": 1000.0 * cpu / concurrent, "concurrent": concurrent, "rate": rate, "calls": concurrent,
-        "success_pct": 100.0 * ok / concurrent, "failed": failed,
-        "invite_200_p50_ms": percentile(rtts, 0.50), "invite_200_p95_ms": percentile(rtts, 0.95),
-        "late_pct": 100.0 * late, "rtp_packets": packets, "capture_dropped": dropped,
-        "ivr_cpu_pct": 100.0 * cpu / wall, "ivr_rss_peak_mb": peak.peak,
-        "sipp_cpu_pct": 100.0 * ((children1.ru_utime + children1.ru_stime) - (children0.ru_utime + children0.ru_stime)) / wall,
+        "impl": ivr.name,
+        "codec": codec,
+        "ivr_cpu_ms_per_call": 1000.0 * cpu / concurrent,
+        "concurrent": concurrent,
+        "rate": rate,
+        "calls": concurrent,
+        "success_pct": 100.0 * ok / concurrent,
+        "failed": failed,
+        "invite_200_p50_ms": percentile(rtts, 0.50),
+        "invite_200_p95_ms": percentile(rtts, 0.95),
+        "late_pct": 100.0 * late,
+        "rtp_packets": packets,
+        "capture_dropped": dropped,
+        "ivr_cpu_pct": 100.0 * cpu / wall,
+        "ivr_rss_peak_mb": peak.peak,
+        "sipp_cpu_pct": 100.0
+        * ((children1.ru_utime + children1.ru_stime) - (children0.ru_utime + children0.ru_stime))
+        / wall,
         "digits": after_stats.get("digits", 0) - before_stats.get("digits", 0),
         "rejected_503": after_stats.get("overload_503", 0) - before_stats.get("overload_503", 0),
         "clock_late_ticks": after_stats.get("clock_late_ticks", 0) - before_stats.get("clock_late_ticks", 0),
@@ -236,15 +334,17 @@ class Ivr:
         so other tenants of the machine cannot starve the measurement itself."""
         return ["chrt", "-f", str(cls.realtime - 1)] if cls.realtime > 1 else []
 
-    def __init__(self, name: str, cmd: list[str], port: int, rtp_min: int, rtp_max: int, stats: Path,
-                 env: dict | None = None) -> None:
+    def __init__(
+        self, name: str, cmd: list[str], port: int, rtp_min: int, rtp_max: int, stats: Path, env: dict | None = None
+    ) -> None:
         self.name, self.port, self.rtp_min, self.rtp_max, self.stats = name, port, rtp_min, rtp_max, stats
         if self.nice:
             cmd = ["nice", "-n", str(self.nice), *cmd]
         if self.realtime:
             cmd = ["chrt", "-f", str(self.realtime), *cmd]
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(stats.with_suffix(".log"), "w"),
-                                     env=env)
+        self.proc = subprocess.Popen(
+            cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(stats.with_suffix(".log"), "w"), env=env
+        )
         deadline = time.monotonic() + 20
         while not stats.exists():
             if self.proc.poll() is not None or time.monotonic() > deadline:
@@ -265,27 +365,96 @@ def start_ivr(name: str, work: Path, prompt: Path, bye: Path, sipp_port: int, ma
     if stats.exists():
         stats.unlink()
     if name == "ours":
-        cmd = [sys.executable, str(HERE / "sip_ivr.py"), "--port", str(port), "--prompt", str(prompt),
-               "--bye", str(bye), "--stats", str(stats), "--rtp-min", "20000", "--rtp-max", "30000",
-               "--data-dir", str(work / "data"), "--max-calls", str(max_calls)]
+        cmd = [
+            sys.executable,
+            str(HERE / "sip_ivr.py"),
+            "--port",
+            str(port),
+            "--prompt",
+            str(prompt),
+            "--bye",
+            str(bye),
+            "--stats",
+            str(stats),
+            "--rtp-min",
+            "20000",
+            "--rtp-max",
+            "30000",
+            "--data-dir",
+            str(work / "data"),
+            "--max-calls",
+            str(max_calls),
+        ]
         return Ivr(name, cmd, port, 20000, 30000, stats)
     if name == "flow":  # the shipped flow through call_session, with its own redis-server
         redis_sock = start_redis(work)
-        env = dict(os.environ, REDIS_URL=f"unix://{redis_sock}", IVR_FLOWS_DIR=str(ROOT / "flows"),
-                   IVR_DATA_DIR=str(work / "data"))
-        cmd = [sys.executable, str(HERE / "sip_ivr.py"), "--flow", "--port", str(port), "--prompt", "-", "--bye", "-",
-               "--stats", str(stats), "--rtp-min", "20000", "--rtp-max", "30000", "--data-dir", str(work / "data"),
-               "--max-calls", str(max_calls)]
+        env = dict(
+            os.environ,
+            REDIS_URL=f"unix://{redis_sock}",
+            IVR_FLOWS_DIR=str(ROOT / "flows"),
+            IVR_DATA_DIR=str(work / "data"),
+        )
+        cmd = [
+            sys.executable,
+            str(HERE / "sip_ivr.py"),
+            "--flow",
+            "--port",
+            str(port),
+            "--prompt",
+            "-",
+            "--bye",
+            "-",
+            "--stats",
+            str(stats),
+            "--rtp-min",
+            "20000",
+            "--rtp-max",
+            "30000",
+            "--data-dir",
+            str(work / "data"),
+            "--max-calls",
+            str(max_calls),
+        ]
         return Ivr(name, cmd, port, 20000, 30000, stats, env=env)
     if name == "sipp-uas":  # the machine's ceiling: SIPp's own UAS echoing RTP
         media = free_udp_port()
         stats.write_text("{}")
-        cmd = ["sipp", "-sn", "uas", "-rtp_echo", "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
-               "-mp", str(media), "-nostdin", "-max_socket", "4096"]
+        cmd = [
+            "sipp",
+            "-sn",
+            "uas",
+            "-rtp_echo",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            str(media),
+            "-nostdin",
+            "-max_socket",
+            "4096",
+        ]
         return Ivr(name, cmd, port, media, media, stats)
-    cmd = [sys.executable, str(HERE / "pyvoip_baseline.py"), "--port", str(port), "--peer-port", str(sipp_port),
-           "--prompt", str(prompt), "--bye", str(bye), "--stats", str(stats), "--rtp-min", "40000",
-           "--rtp-max", "50000"]
+    cmd = [
+        sys.executable,
+        str(HERE / "pyvoip_baseline.py"),
+        "--port",
+        str(port),
+        "--peer-port",
+        str(sipp_port),
+        "--prompt",
+        str(prompt),
+        "--bye",
+        str(bye),
+        "--stats",
+        str(stats),
+        "--rtp-min",
+        "40000",
+        "--rtp-max",
+        "50000",
+    ]
     return Ivr(name, cmd, port, 40000, 50000, stats)
 
 
@@ -296,9 +465,29 @@ def start_redis(work: Path) -> Path:
     """A private redis-server on a unix socket in the work directory (never the machine's own Redis)."""
     sock = work / "redis.sock"
     if not sock.exists():
-        _REDIS.append(subprocess.Popen(["redis-server", "--port", "0", "--unixsocket", str(sock), "--save", "", "--appendonly", "no",
-                          "--dir", str(work), "--daemonize", "no", "--loglevel", "warning"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        _REDIS.append(
+            subprocess.Popen(
+                [
+                    "redis-server",
+                    "--port",
+                    "0",
+                    "--unixsocket",
+                    str(sock),
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--dir",
+                    str(work),
+                    "--daemonize",
+                    "no",
+                    "--loglevel",
+                    "warning",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         for _ in range(100):
             if sock.exists():
                 break
@@ -307,17 +496,21 @@ def start_redis(work: Path) -> Path:
 
 
 def print_row(row: dict) -> None:
-    print(f"{row['impl']:>8} {row['concurrent']:>5} {row['rate']:>5.0f}/s  ok {row['success_pct']:6.2f}%  "
-          f"INVITE->200 p50/p95 {row['invite_200_p50_ms']:7.1f}/{row['invite_200_p95_ms']:7.1f} ms  "
-          f"late {row['late_pct']:5.2f}% of {row['rtp_packets']:>7} (capture drops {row['capture_dropped']})  "
-          f"IVR CPU {row['ivr_cpu_pct']:5.1f}% RSS {row['ivr_rss_peak_mb']:5.1f} MB  SIPp CPU {row['sipp_cpu_pct']:5.1f}%  "
-          f"digits {row['digits']}/{row['concurrent']}  503s {row['rejected_503']}  late ticks {row['clock_late_ticks']}  "
-          f"load {row['load_avg']:.1f}  "
-          f"after {row['idle_after']}", flush=True)
+    print(
+        f"{row['impl']:>8} {row['concurrent']:>5} {row['rate']:>5.0f}/s  ok {row['success_pct']:6.2f}%  "
+        f"INVITE->200 p50/p95 {row['invite_200_p50_ms']:7.1f}/{row['invite_200_p95_ms']:7.1f} ms  "
+        f"late {row['late_pct']:5.2f}% of {row['rtp_packets']:>7} (capture drops {row['capture_dropped']})  "
+        f"IVR CPU {row['ivr_cpu_pct']:5.1f}% RSS {row['ivr_rss_peak_mb']:5.1f} MB  SIPp CPU {row['sipp_cpu_pct']:5.1f}%  "
+        f"digits {row['digits']}/{row['concurrent']}  503s {row['rejected_503']}  late ticks {row['clock_late_ticks']}  "
+        f"load {row['load_avg']:.1f}  "
+        f"after {row['idle_after']}",
+        flush=True,
+    )
 
 
-def codec_comparison(work: Path, codecs: list[str], concurrent: int, rounds: int, rate: float, bye: Path,
-                     sipp_port: int) -> None:
+def codec_comparison(
+    work: Path, codecs: list[str], concurrent: int, rounds: int, rate: float, bye: Path, sipp_port: int
+) -> None:
     """The same load once per codec, codecs alternating within each round (a shared machine drifts): CPU per call."""
     prompt_s = max(3.0, round(concurrent / rate + 1.0, 1))
     prompt = make_prompt(work / f"p{prompt_s}.wav", prompt_s, work)
@@ -335,13 +528,17 @@ def codec_comparison(work: Path, codecs: list[str], concurrent: int, rounds: int
                 per_call[codec].append(row["ivr_cpu_ms_per_call"])
             time.sleep(1)
     base = statistics.median(per_call[codecs[0]]) if per_call[codecs[0]] else float("nan")
-    print(f"calls of {prompt_s + 1.5:.1f} s of IVR audio each, {concurrent} at once, {rounds} rounds; "
-          f"load average now {os.getloadavg()[0]:.1f}")
+    print(
+        f"calls of {prompt_s + 1.5:.1f} s of IVR audio each, {concurrent} at once, {rounds} rounds; "
+        f"load average now {os.getloadavg()[0]:.1f}"
+    )
     for codec in codecs:
         values = per_call[codec]
         median = statistics.median(values) if values else float("nan")
-        print(f"{codec:>5}: median {median:6.1f} ms CPU per call (rounds {[f'{v:.1f}' for v in values]}), "
-              f"x{median / base:.2f} of {codecs[0]}")
+        print(
+            f"{codec:>5}: median {median:6.1f} ms CPU per call (rounds {[f'{v:.1f}' for v in values]}), "
+            f"x{median / base:.2f} of {codecs[0]}"
+        )
 
 
 def sequential(work: Path, calls: int, sipp_port: int) -> None:
@@ -357,12 +554,17 @@ def sequential(work: Path, calls: int, sipp_port: int) -> None:
             batch = min(200, calls - done)
             row = run_step(ivr, batch, 25, 800, work, sipp_port)
             done += batch
-            print(f"after {done:>5} calls: ok {row['success_pct']:.1f}%  RSS {rss_mb(ivr.proc.pid):.1f} MB  "
-                  f"{row['idle_after']}", flush=True)
+            print(
+                f"after {done:>5} calls: ok {row['success_pct']:.1f}%  RSS {rss_mb(ivr.proc.pid):.1f} MB  "
+                f"{row['idle_after']}",
+                flush=True,
+            )
         time.sleep(2)
         after, rss1 = read_stats(ivr.stats), rss_mb(ivr.proc.pid)
         print(f"idle before: RSS {rss0:.1f} MB tasks {before['tasks']} fds {before['fds']} ports {before['ports']}")
-        print(f"idle after {calls} calls: RSS {rss1:.1f} MB tasks {after['tasks']} fds {after['fds']} ports {after['ports']}")
+        print(
+            f"idle after {calls} calls: RSS {rss1:.1f} MB tasks {after['tasks']} fds {after['fds']} ports {after['ports']}"
+        )
     finally:
         ivr.stop()
 
@@ -377,9 +579,12 @@ def overload(work: Path, max_calls: int, rate: float, bye: Path, sipp_port: int)
         row = run_step(ivr, offered, rate, int(prompt_s * 1000 + 500), work, sipp_port)
         print_row(row)
         admitted = offered - row["rejected_503"]
-        print(f"overload: offered {offered}, configured max {max_calls}, 503 {row['rejected_503']}, "
-              f"admitted {admitted}, admitted calls completed {row['success_pct'] * offered / 100:.0f}, "
-              f"digits {row['digits']}, late {row['late_pct']:.2f}%", flush=True)
+        print(
+            f"overload: offered {offered}, configured max {max_calls}, 503 {row['rejected_503']}, "
+            f"admitted {admitted}, admitted calls completed {row['success_pct'] * offered / 100:.0f}, "
+            f"digits {row['digits']}, late {row['late_pct']:.2f}%",
+            flush=True,
+        )
         time.sleep(2)
         after = run_step(ivr, max_calls // 2, rate, int(prompt_s * 1000 + 500), work, sipp_port)
         print("recovery (half the maximum, same process):")
@@ -400,10 +605,38 @@ def soak(work: Path, concurrent: int, minutes: float, sipp_port: int, call_secon
     scenario = work / "uac_bench.xml"
     scenario.write_text(SCENARIO.read_text().replace("@DIGIT_DELAY@", str(int(prompt_s * 1000 + 500))))
     sipp = subprocess.Popen(
-        [*Ivr.tool_prefix(), "sipp", f"127.0.0.1:{ivr.port}", "-sf", str(scenario), "-i", "127.0.0.1",
-         "-p", str(sipp_port), "-mi", "127.0.0.1", "-mp", str(free_udp_port()), "-l", str(concurrent),
-         "-r", str(rate), "-m", str(total), "-timeout", f"{int(minutes * 60 + 180)}s", "-timeout_error",
-         "-nostdin", "-max_socket", "4096"], cwd=work, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        [
+            *Ivr.tool_prefix(),
+            "sipp",
+            f"127.0.0.1:{ivr.port}",
+            "-sf",
+            str(scenario),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(sipp_port),
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            str(free_udp_port()),
+            "-l",
+            str(concurrent),
+            "-r",
+            str(rate),
+            "-m",
+            str(total),
+            "-timeout",
+            f"{int(minutes * 60 + 180)}s",
+            "-timeout_error",
+            "-nostdin",
+            "-max_socket",
+            "4096",
+        ],
+        cwd=work,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     print(f"soak: {concurrent} concurrent, {rate} calls/s, {total} calls, {minutes} min", flush=True)
     start = time.monotonic()
     rss_warm = None
@@ -429,10 +662,12 @@ def soak(work: Path, concurrent: int, minutes: float, sipp_port: int, call_secon
             rss = rss_mb(ivr.proc.pid)
             if rss_warm is None and elapsed > 120:
                 rss_warm = rss
-            print(f"  t={elapsed:5.0f}s RSS {rss:5.1f} MB CPU {100 * (now_cpu - cpu_prev) / (now - t_prev):5.1f}% "
-                  f"live {stats.get('live')} tasks {stats.get('tasks')} fds {stats.get('fds')} ports {stats.get('ports')} "
-                  f"calls {stats.get('calls_finished')} digits {stats.get('digits')} load {os.getloadavg()[0]:.1f}",
-                  flush=True)
+            print(
+                f"  t={elapsed:5.0f}s RSS {rss:5.1f} MB CPU {100 * (now_cpu - cpu_prev) / (now - t_prev):5.1f}% "
+                f"live {stats.get('live')} tasks {stats.get('tasks')} fds {stats.get('fds')} ports {stats.get('ports')} "
+                f"calls {stats.get('calls_finished')} digits {stats.get('digits')} load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
             cpu_prev, t_prev = now_cpu, now
     rss_loaded = rss_mb(ivr.proc.pid)
     out = sipp.stdout.read()
@@ -440,9 +675,11 @@ def soak(work: Path, concurrent: int, minutes: float, sipp_port: int, call_secon
     idle_after = read_stats(ivr.stats)
     ok = next((int(l.split("|")[2]) for l in out.splitlines() if l.strip().startswith("Successful call")), -1)
     bad = next((int(l.split("|")[2]) for l in out.splitlines() if l.strip().startswith("Failed call")), -1)
-    print(f"soak done: {ok} ok, {bad} failed of {total}; digits {idle_after.get('digits')}; "
-          f"RSS after warm-up {rss_warm} MB -> end of load {rss_loaded:.1f} MB "
-          f"({100 * (rss_loaded - (rss_warm or rss_loaded)) / (rss_warm or rss_loaded):+.1f}%)")
+    print(
+        f"soak done: {ok} ok, {bad} failed of {total}; digits {idle_after.get('digits')}; "
+        f"RSS after warm-up {rss_warm} MB -> end of load {rss_loaded:.1f} MB "
+        f"({100 * (rss_loaded - (rss_warm or rss_loaded)) / (rss_warm or rss_loaded):+.1f}%)"
+    )
     print(f"idle before: {idle_before}")
     print(f"idle after:  {idle_after}")
     ivr.stop()
@@ -457,8 +694,12 @@ def main() -> None:
     parser.add_argument("--sipp-uas-steps", default="200,500,1000")
     parser.add_argument("--soak", type=float, default=0, help="soak for this many minutes (with --soak-calls)")
     parser.add_argument("--soak-calls", type=int, default=800, help="concurrent calls held during the soak")
-    parser.add_argument("--overload", type=int, default=0,
-                        help="configure our IVR for this many calls, offer twice as many (503 + Retry-After check)")
+    parser.add_argument(
+        "--overload",
+        type=int,
+        default=0,
+        help="configure our IVR for this many calls, offer twice as many (503 + Retry-After check)",
+    )
     parser.add_argument("--bridge", action="store_true", help="bridged transfers instead (bench/sip_bridge.py)")
     parser.add_argument("--bridge-steps", default="50,100,250", help="bridged calls per step (--bridge)")
     parser.add_argument("--rate", type=float, default=50.0, help="maximum new calls per second")
@@ -466,8 +707,12 @@ def main() -> None:
     parser.add_argument("--sequential", type=int, default=0, help="leak check over N sequential calls")
     parser.add_argument("--keep-going", action="store_true", help="do not stop at the first unclean step")
     parser.add_argument("--nice", type=int, default=0, help="run each IVR with this nice value (e.g. -10, root)")
-    parser.add_argument("--codec", default="", help="compare CPU per call for these codecs (pcmu,pcma,g722,opus) "
-                        "at the first of --steps, alternating for --rounds")
+    parser.add_argument(
+        "--codec",
+        default="",
+        help="compare CPU per call for these codecs (pcmu,pcma,g722,opus) "
+        "at the first of --steps, alternating for --rounds",
+    )
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the --codec comparison")
     parser.add_argument("--rt", type=int, default=0, help="run each IVR under SCHED_FIFO with this priority (root)")
     args = parser.parse_args()
@@ -481,6 +726,7 @@ def main() -> None:
     sipp_port = free_udp_port()
     if args.bridge:
         import sip_bridge
+
         sip_bridge.main([int(n) for n in args.bridge_steps.split(",")], args.rate, work)
         return
     if args.sequential:
@@ -495,11 +741,22 @@ def main() -> None:
         overload(work, args.overload, args.rate, bye, sipp_port)
         return
     if args.codec:
-        codec_comparison(work, args.codec.split(","), int(args.steps.split(",")[0]), args.rounds,
-                         min(args.rate, 25.0), bye, sipp_port)
+        codec_comparison(
+            work,
+            args.codec.split(","),
+            int(args.steps.split(",")[0]),
+            args.rounds,
+            min(args.rate, 25.0),
+            bye,
+            sipp_port,
+        )
         return
-    plans = [("ours", args.steps), ("pyvoip", args.pyvoip_steps), ("sipp-uas", args.sipp_uas_steps),
-             ("flow", args.flow_steps)]
+    plans = [
+        ("ours", args.steps),
+        ("pyvoip", args.pyvoip_steps),
+        ("sipp-uas", args.sipp_uas_steps),
+        ("flow", args.flow_steps),
+    ]
     for name, steps in plans:
         if args.only and name != args.only:
             continue
@@ -519,8 +776,11 @@ def main() -> None:
                 break  # failures: the next step would only fail harder
             time.sleep(2)
     for name in ("ours", "pyvoip", "sipp-uas", "flow"):
-        clean = [r["concurrent"] for r in rows if r["impl"] == name and r["success_pct"] == 100.0
-                 and not r["late_pct"] >= 1.0]
+        clean = [
+            r["concurrent"]
+            for r in rows
+            if r["impl"] == name and r["success_pct"] == 100.0 and not r["late_pct"] >= 1.0
+        ]
         if any(r["impl"] == name for r in rows):
             print(f"max clean concurrency (0 failures, < 1% late) {name}: {max(clean, default=0)}")
     (work / "results.json").write_text(json.dumps(rows, indent=1))

@@ -12,6 +12,7 @@ never used to choose the matching rules or the calibration. A menu phrase is rig
 matching (ivr.engine.steps.menu) picks the expected choice at IVR_ASR_MIN_CONFIDENCE; an out-of-menu phrase is
 accepted when it picks any choice; a number is exact when collect_digits would store exactly its digits.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,13 +43,32 @@ MENU_PHRASES = {  # choice digit -> what callers say
     "3": ["call back", "call me back", "callback please", "can you call me"],
     "0": ["operator", "a person please", "the owner", "I want to talk to a person"],
 }
-OUT_OF_MENU = ["what is the weather like tomorrow", "I would like to order a pizza", "is this the bank",
-               "my name is John", "good morning", "how much does it cost", "where are you located",
-               "I lost my wallet", "thank you very much", "what time do you open", "can I book a table",
-               "is the shop open today", "I am looking for my friend", "wrong number sorry", "hello hello",
-               "the car is broken", "I want a refund", "tell me a joke", "no thanks goodbye", "what is your address",
-               "I forgot my password for the bank", "the train is late", "my package did not arrive",
-               "how do I get to the station"]
+OUT_OF_MENU = [
+    "what is the weather like tomorrow",
+    "I would like to order a pizza",
+    "is this the bank",
+    "my name is John",
+    "good morning",
+    "how much does it cost",
+    "where are you located",
+    "I lost my wallet",
+    "thank you very much",
+    "what time do you open",
+    "can I book a table",
+    "is the shop open today",
+    "I am looking for my friend",
+    "wrong number sorry",
+    "hello hello",
+    "the car is broken",
+    "I want a refund",
+    "tell me a joke",
+    "no thanks goodbye",
+    "what is your address",
+    "I forgot my password for the bank",
+    "the train is late",
+    "my package did not arrive",
+    "how do I get to the station",
+]
 NUMBERS = ["2079460958", "4155550123", "3125557788", "6175550199", "2025550143", "7185550110"]
 
 
@@ -97,14 +117,17 @@ def run_accuracy(args) -> None:
     menu = MenuUnderTest()
     digits = Expect(hints=DIGIT_HINTS, digits=True)
     keywords = Expect(hints=menu.hints)
-    for label, voices, noise in (("tuning voices, pink noise", TUNING_VOICES, "pinknoise"),
-                                 ("held-out voices, brown noise", HELD_OUT_VOICES, "brownnoise")):
+    for label, voices, noise in (
+        ("tuning voices, pink noise", TUNING_VOICES, "pinknoise"),
+        ("held-out voices, brown noise", HELD_OUT_VOICES, "brownnoise"),
+    ):
         rows = list(corpus(voices, noise, args.rows))
         started, cpu = time.monotonic(), time.process_time()
 
         def one(row):
             kind, expected, text, pcm, _ = row
             return row, recognizer.transcribe(pcm, digits if kind == "number" else keywords)
+
         with ThreadPoolExecutor(args.workers) as pool:
             results = list(pool.map(one, rows))
         elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
@@ -127,7 +150,7 @@ def report(label, results, menu, args, elapsed, cpu) -> None:
     print(f"  right choices     {pct(tally['menu'])}  (target >= 95%)")
     print(f"  out-of-menu taken {pct([not ok for ok in tally['oog']])}  (target <= 2%)")
     print(f"  10-digit exact    {pct(tally['number'])}  (target >= 90%)")
-    print("\n".join(misses[:args.show_misses]))
+    print("\n".join(misses[: args.show_misses]))
     if args.calibrate:
         print("  confidence bins (calibrated score -> share right):", bins(samples))
 
@@ -139,7 +162,9 @@ def pct(values: list[bool]) -> str:
 def bins(samples) -> str:
     out = []
     for low in (0.0, 0.3, 0.5, 0.7, 0.9):
-        inside = [ok for score, ok in samples if low <= score < low + (0.2 if low else 0.3) or (low == 0.9 and score >= 0.9)]
+        inside = [
+            ok for score, ok in samples if low <= score < low + (0.2 if low else 0.3) or (low == 0.9 and score >= 0.9)
+        ]
         if inside:
             out.append(f"[{low:.1f}: {100 * sum(inside) / len(inside):.0f}% of {len(inside)}]")
     return " ".join(out)
@@ -160,8 +185,10 @@ def run_pool(args) -> None:
     pcm = phone_pcm("I need help with Skype")
     recognizer = WhisperRecognizer()
     expect = Expect(hints=("skype", "support"))
-    print(f"load average {os.getloadavg()[0]:.2f}; {args.utterances} utterances, {args.workers} workers, "
-          f"alternating rounds")
+    print(
+        f"load average {os.getloadavg()[0]:.2f}; {args.utterances} utterances, {args.workers} workers, "
+        f"alternating rounds"
+    )
     figures: dict[str, list[float]] = {"threads": [], "processes": []}
     with ProcessPoolExecutor(args.workers) as processes:
         list(processes.map(_process_transcribe, [pcm] * args.workers))  # load the model in each process
@@ -175,16 +202,21 @@ def run_pool(args) -> None:
                     list(processes.map(_process_transcribe, [pcm] * args.utterances))
                 wall = time.monotonic() - started
                 figures[mode].append(args.utterances / wall)
-                print(f"  {mode:9} {args.utterances / wall:5.2f} utterances/s  "
-                      f"(this process CPU {(time.process_time() - cpu) / args.utterances:.2f} s each)")
+                print(
+                    f"  {mode:9} {args.utterances / wall:5.2f} utterances/s  "
+                    f"(this process CPU {(time.process_time() - cpu) / args.utterances:.2f} s each)"
+                )
     ratio = statistics.median(figures["threads"]) / statistics.median(figures["processes"])
     print(f"threads / processes throughput: {ratio:.2f}; load average now {os.getloadavg()[0]:.2f}")
 
 
-TTS_TEXTS = ["Hello. You have reached a private phone number. This is not Skype.",
-             "To get Skype's support links by text message, press 1 or say support.",
-             "Thank you. We will call you back during business hours.",
-             "Sorry, that isn't one of the options.", "Please enter your phone number, then press the pound key."]
+TTS_TEXTS = [
+    "Hello. You have reached a private phone number. This is not Skype.",
+    "To get Skype's support links by text message, press 1 or say support.",
+    "Thank you. We will call you back during business hours.",
+    "Sorry, that isn't one of the options.",
+    "Please enter your phone number, then press the pound key.",
+]
 
 
 def run_tts(args) -> None:
@@ -211,8 +243,10 @@ def run_tts(args) -> None:
                     totals[engine][1] += (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
                     totals[engine][2] += seconds
     for engine, (wall, cpu, audio) in totals.items():
-        print(f"  {engine:6} {1000 * wall / audio:5.0f} ms wall and {1000 * cpu / audio:5.0f} ms CPU per second of "
-              f"audio ({audio:.0f} s of audio, one process start per prompt)")
+        print(
+            f"  {engine:6} {1000 * wall / audio:5.0f} ms wall and {1000 * cpu / audio:5.0f} ms CPU per second of "
+            f"audio ({audio:.0f} s of audio, one process start per prompt)"
+        )
     print(f"load average now {os.getloadavg()[0]:.2f}")
 
 

@@ -7,6 +7,7 @@ the main thread that waits for the prompt, speaks "I need help with Skype" over 
 sends silence. The server notes the loop time (time.monotonic) of each end-of-speech decision; the caller notes
 when the first non-silent packet of the next prompt arrives. Calls one after another (light load). Loopback only.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,6 +44,7 @@ def make_app(speech: SpeechInput, ends: list[float]):
         await gather_with_speech(call, GATHER, listener, speech)
         ends.append(listener.speech_ended_at)
         await call.say(text="Thank you. I have sent you the support links. Goodbye.", barge_in=False)
+
     return app
 
 
@@ -57,7 +59,7 @@ def one_call(port: int, voice: bytes) -> float:
             data, _ = uac.rtp.recvfrom(2048)
             playing = playing + 1 if data[12:] != SILENT else 0
         uac.rtp.setblocking(False)
-        frames = [voice[i:i + 160] for i in range(0, len(voice) - 159, 160)]
+        frames = [voice[i : i + 160] for i in range(0, len(voice) - 159, 160)]
         quiet_seen, seq, deadline = False, 0, time.monotonic()
         while seq < 1500:
             uac.send_rtp(0, frames[seq] if seq < len(frames) else SILENT, seq=seq, ts=seq * 160, to_port=media)
@@ -88,8 +90,12 @@ def main() -> None:
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
     rtp_min, rtp_max = free_port_range(100)
-    config = SipConfig(port=free_udp_port(), rtp_port_min=rtp_min, rtp_port_max=rtp_max,
-                       data_dir=Path(tempfile.mkdtemp(prefix="ivr-speech-bench-")))
+    config = SipConfig(
+        port=free_udp_port(),
+        rtp_port_min=rtp_min,
+        rtp_port_max=rtp_max,
+        data_dir=Path(tempfile.mkdtemp(prefix="ivr-speech-bench-")),
+    )
     server = SipServer(config, make_app(speech, ends))
     asyncio.run_coroutine_threadsafe(server.start(), loop).result(10)
     voice = g711_bytes(phone_pcm("I need help with Skype"), "ulaw")
@@ -102,9 +108,11 @@ def main() -> None:
         latencies.append(1000 * (arrived - ends[-1]))
     latencies.sort()
     p95 = latencies[max(0, int(round(0.95 * len(latencies))) - 1)]
-    print(f"{len(latencies)} calls: end of speech -> next prompt's first packet: p50 "
-          f"{statistics.median(latencies):.0f} ms, p95 {p95:.0f} ms, max {latencies[-1]:.0f} ms "
-          f"(target p95 <= 600 ms); load average {os.getloadavg()[0]:.2f}")
+    print(
+        f"{len(latencies)} calls: end of speech -> next prompt's first packet: p50 "
+        f"{statistics.median(latencies):.0f} ms, p95 {p95:.0f} ms, max {latencies[-1]:.0f} ms "
+        f"(target p95 <= 600 ms); load average {os.getloadavg()[0]:.2f}"
+    )
     asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
 
 

@@ -14,6 +14,7 @@ Both servers run side by side and are measured in alternating rounds; the median
 Needs redis-server, and wrk (apt-get install wrk) for trustworthy figures: without it (or with --python-client) a
 multi-process Python client with keep-alive sends the same requests. Loopback only; a private redis-server.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,10 @@ from twilio.request_validator import RequestValidator  # noqa: E402
 
 TOKEN = "bench-twilio-auth-token"
 PUBLIC = "https://ivr.example.test"
-CEILING_TWIML = ('<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="/twilio/voice/gather?t=1" '
-                 'input="dtmf speech" timeout="6"><Say>Hello.</Say></Gather></Response>')
+CEILING_TWIML = (
+    '<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="/twilio/voice/gather?t=1" '
+    'input="dtmf speech" timeout="6"><Say>Hello.</Say></Gather></Response>'
+)
 
 LUA = r"""
 local requests, index = {}, 0
@@ -63,12 +66,14 @@ end
 def ceiling_app():
     """The framework ceiling: Flask returning constant TwiML, nothing else."""
     from flask import Flask, Response
+
     app = Flask("ceiling")
 
     @app.post("/twilio/voice")
     @app.post("/twilio/voice/<kind>")
     def constant(kind: str = ""):
         return Response(CEILING_TWIML, mimetype="text/xml")
+
     return app
 
 
@@ -101,11 +106,18 @@ def write_requests(directory: Path, name: str, threads: int, calls_per_thread: i
         with open(directory / f"{name}-{thread}.txt", "w") as out:
             for n in range(calls_per_thread):
                 sid = f"CA{tag}{thread:04d}{n:020d}"
-                base = {"CallSid": sid, "AccountSid": "AC" + "0" * 32, "From": f"+1555{thread:03d}{n % 10000:04d}",
-                        "To": "+15550000000", "Direction": "inbound"}
-                for path, extra in (("/twilio/voice", {"CallStatus": "ringing"}),
-                                    ("/twilio/voice/gather?t=1", {"CallStatus": "in-progress", "Digits": "1"}),
-                                    ("/twilio/voice/status", {"CallStatus": "completed", "CallDuration": "9"})):
+                base = {
+                    "CallSid": sid,
+                    "AccountSid": "AC" + "0" * 32,
+                    "From": f"+1555{thread:03d}{n % 10000:04d}",
+                    "To": "+15550000000",
+                    "Direction": "inbound",
+                }
+                for path, extra in (
+                    ("/twilio/voice", {"CallStatus": "ringing"}),
+                    ("/twilio/voice/gather?t=1", {"CallStatus": "in-progress", "Digits": "1"}),
+                    ("/twilio/voice/status", {"CallStatus": "completed", "CallDuration": "9"}),
+                ):
                     params = {**base, **extra}
                     signature = validator.compute_signature(PUBLIC + path, params)
                     out.write(f"{path} {signature} {urlencode(params)}\n")
@@ -116,9 +128,27 @@ def write_requests(directory: Path, name: str, threads: int, calls_per_thread: i
 def run_wrk(port: int, directory: Path, threads: int, seconds: int, name: str) -> dict:
     script = directory / "turns.lua"
     script.write_text(LUA)
-    out = subprocess.run(["wrk", "-t", str(threads), "-c", str(threads), "-d", f"{seconds}s", "--latency",
-                          "-s", str(script), f"http://127.0.0.1:{port}", "--", str(directory), name],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(threads),
+            "-d",
+            f"{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}",
+            "--",
+            str(directory),
+            name,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     figures = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
     for pct in ("50", "99"):
         value, unit = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
@@ -132,6 +162,7 @@ def run_wrk(port: int, directory: Path, threads: int, seconds: int, name: str) -
 def _client(args: tuple) -> tuple[list[float], int]:
     """One Python load process: its request file in order on one keep-alive connection, for `seconds`."""
     import http.client
+
     port, path, seconds = args
     lines = Path(path).read_text().splitlines()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -140,8 +171,9 @@ def _client(args: tuple) -> tuple[list[float], int]:
         target, signature, body = lines[index % len(lines)].split(" ", 2)
         index += 1
         started = time.perf_counter()
-        conn.request("POST", target, body, {"Content-Type": "application/x-www-form-urlencoded",
-                                            "X-Twilio-Signature": signature})
+        conn.request(
+            "POST", target, body, {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature}
+        )
         response = conn.getresponse()
         response.read()
         latencies.append((time.perf_counter() - started) * 1000)
@@ -153,12 +185,18 @@ def _client(args: tuple) -> tuple[list[float], int]:
 def run_python_client(port: int, directory: Path, threads: int, seconds: int, name: str) -> dict:
     """Fallback load generator without wrk: one process per connection (slower than wrk; it shares the CPUs)."""
     from multiprocessing import Pool
+
     with Pool(threads) as pool:
         results = pool.map(_client, [(port, directory / f"{name}-{n}.txt", seconds) for n in range(threads)])
     latencies = sorted(x for lat, _ in results for x in lat)
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
-    return {"rps": len(latencies) / seconds, "p50": pick(0.50), "p99": pick(0.99),
-            "errors": sum(e for _, e in results), "requests": len(latencies)}
+    return {
+        "rps": len(latencies) / seconds,
+        "p50": pick(0.50),
+        "p99": pick(0.99),
+        "errors": sum(e for _, e in results),
+        "requests": len(latencies),
+    }
 
 
 def cpu_seconds(root_pid: int) -> float:
@@ -211,14 +249,17 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3, help="measured runs of each, alternating")
-    parser.add_argument("--python-client", action="store_true", help="use the Python load client even if wrk is"
-                        " installed (it is used anyway when wrk is missing)")
+    parser.add_argument(
+        "--python-client",
+        action="store_true",
+        help="use the Python load client even if wrk is installed (it is used anyway when wrk is missing)",
+    )
     parser.add_argument("--serve-ceiling", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     from ivr.web_cli import GunicornServer, gunicorn_options
+
     if args.serve_ceiling:
-        GunicornServer(ceiling_app, gunicorn_options("127.0.0.1", args.serve_ceiling, args.workers,
-                                                     args.threads)).run()
+        GunicornServer(ceiling_app, gunicorn_options("127.0.0.1", args.serve_ceiling, args.workers, args.threads)).run()
         return
     load = run_wrk if shutil.which("wrk") and not args.python_client else run_python_client
     load_before = os.getloadavg()[0]  # other work on the machine; the run itself adds ~20 runnable threads
@@ -226,9 +267,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ivr-bench-") as tmp:
         work = Path(tmp)
         redis_sock = work / "redis.sock"
-        redis = subprocess.Popen(["redis-server", "--port", "0", "--unixsocket", str(redis_sock), "--save", "",
-                                  "--appendonly", "no", "--dir", str(work), "--loglevel", "warning"],
-                                 stdout=subprocess.DEVNULL)
+        redis = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                "0",
+                "--unixsocket",
+                str(redis_sock),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(work),
+                "--loglevel",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
         servers: dict[str, tuple[subprocess.Popen, int]] = {}
         try:
             while not redis_sock.exists():
@@ -239,12 +295,18 @@ def main() -> None:
                 total = write_requests(work, f"measured{r}", args.connections, calls)
             write_requests(work, "warmup", args.connections, max(100, args.warmup * 5000 // (3 * args.connections)))
             env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_", "REDIS_"))}
-            env.update(REDIS_URL=f"unix://{redis_sock}", IVR_DATA_DIR=str(work / "data"), TWILIO_AUTH_TOKEN=TOKEN,
-                       PUBLIC_BASE_URL=PUBLIC, IVR_FLOWS_DIR=str(ROOT / "flows"))
+            env.update(
+                REDIS_URL=f"unix://{redis_sock}",
+                IVR_DATA_DIR=str(work / "data"),
+                TWILIO_AUTH_TOKEN=TOKEN,
+                PUBLIC_BASE_URL=PUBLIC,
+                IVR_FLOWS_DIR=str(ROOT / "flows"),
+            )
             sizing = ["--workers", str(args.workers), "--threads", str(args.threads)]
             for name, argv in (
-                    ("ivr", [sys.executable, "-m", "ivr.web_cli", *sizing, "--host", "127.0.0.1", "--port"]),
-                    ("ceiling", [sys.executable, __file__, *sizing, "--serve-ceiling"])):
+                ("ivr", [sys.executable, "-m", "ivr.web_cli", *sizing, "--host", "127.0.0.1", "--port"]),
+                ("ceiling", [sys.executable, __file__, *sizing, "--serve-ceiling"]),
+            ):
                 port = free_port()
                 servers[name] = serve(argv + [str(port)], env, port), port
                 load(port, work, args.connections, args.warmup, "warmup")  # every worker connected and warm
@@ -264,26 +326,36 @@ def main() -> None:
             redis.terminate()
             redis.wait()
     print(f"load generator: {'wrk' if load is run_wrk else 'Python processes (http.client keep-alive)'}")
-    print(f"signed call turns prepared: {total} per round ({args.connections} connections, gunicorn {args.workers} "
-          f"workers x {args.threads} threads, {args.rounds} rounds of {args.seconds} s each, {os.cpu_count()} CPUs)")
+    print(
+        f"signed call turns prepared: {total} per round ({args.connections} connections, gunicorn {args.workers} "
+        f"workers x {args.threads} threads, {args.rounds} rounds of {args.seconds} s each, {os.cpu_count()} CPUs)"
+    )
     for r in range(args.rounds):
         for name in runs:
             x = runs[name][r]
-            print(f"round {r + 1} {name:8s} {x['rps']:6.0f} turns/s  p50 {x['p50']:6.2f} ms  p99 {x['p99']:6.2f} ms  "
-                  f"requests {x['requests']}  non-2xx {x['errors']}  CPU/turn: web {x['web_cpu_ms']:.2f} ms, "
-                  f"redis {x['redis_cpu_ms']:.2f} ms  steal {x['steal_pct']:.0f}%")
+            print(
+                f"round {r + 1} {name:8s} {x['rps']:6.0f} turns/s  p50 {x['p50']:6.2f} ms  p99 {x['p99']:6.2f} ms  "
+                f"requests {x['requests']}  non-2xx {x['errors']}  CPU/turn: web {x['web_cpu_ms']:.2f} ms, "
+                f"redis {x['redis_cpu_ms']:.2f} ms  steal {x['steal_pct']:.0f}%"
+            )
     ivr = {key: statistics.median(x[key] for x in runs["ivr"]) for key in runs["ivr"][0]}
     ceiling = {key: statistics.median(x[key] for x in runs["ceiling"]) for key in runs["ceiling"][0]}
     ratios = [i["rps"] / c["rps"] for i, c in zip(runs["ivr"], runs["ceiling"])]
-    print(f"median   ivr {ivr['rps']:.0f} turns/s, p99 {ivr['p99']:.1f} ms, web CPU {ivr['web_cpu_ms']:.2f} ms/turn; "
-          f"ceiling {ceiling['rps']:.0f} turns/s, web CPU {ceiling['web_cpu_ms']:.2f} ms/turn; "
-          f"non-2xx {sum(x['errors'] for x in runs['ivr'])}")
-    print(f"1-min load average before the run: {load_before:.1f}; CPU stolen by the hypervisor during the rounds: "
-          f"{statistics.median(x['steal_pct'] for x in runs['ivr'] + runs['ceiling']):.0f}% median (other work on "
-          f"the machine lowers turns/s much more than CPU/turn)")
-    print(f"ratio to ceiling: {statistics.median(ratios):.2f} median (rounds: {', '.join(f'{x:.2f}' for x in ratios)}; "
-          f"aim >= 0.5); targets: >= 1000 turns/s {'met' if ivr['rps'] >= 1000 else 'MISSED'}, "
-          f"p99 <= 50 ms {'met' if ivr['p99'] <= 50 else 'MISSED'} (medians)")
+    print(
+        f"median   ivr {ivr['rps']:.0f} turns/s, p99 {ivr['p99']:.1f} ms, web CPU {ivr['web_cpu_ms']:.2f} ms/turn; "
+        f"ceiling {ceiling['rps']:.0f} turns/s, web CPU {ceiling['web_cpu_ms']:.2f} ms/turn; "
+        f"non-2xx {sum(x['errors'] for x in runs['ivr'])}"
+    )
+    print(
+        f"1-min load average before the run: {load_before:.1f}; CPU stolen by the hypervisor during the rounds: "
+        f"{statistics.median(x['steal_pct'] for x in runs['ivr'] + runs['ceiling']):.0f}% median (other work on "
+        f"the machine lowers turns/s much more than CPU/turn)"
+    )
+    print(
+        f"ratio to ceiling: {statistics.median(ratios):.2f} median (rounds: {', '.join(f'{x:.2f}' for x in ratios)}; "
+        f"aim >= 0.5); targets: >= 1000 turns/s {'met' if ivr['rps'] >= 1000 else 'MISSED'}, "
+        f"p99 <= 50 ms {'met' if ivr['p99'] <= 50 else 'MISSED'} (medians)"
+    )
 
 
 if __name__ == "__main__":

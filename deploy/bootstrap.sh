@@ -3,7 +3,7 @@
 #   deploy/bootstrap.sh run    install everything, then start the whole product (`ivr run`)
 #   deploy/bootstrap.sh test   install everything, then run the whole test suite
 #   deploy/bootstrap.sh lint   install everything, then check the house rules: import contracts (lint-imports),
-#                              ruff check, mypy (strict on ivr/engine and ivr/flows) and the size limits
+#                              ruff check, ruff format --check, mypy (strict on ivr/engine and ivr/flows) and the size limits
 #   deploy/bootstrap.sh bench  install everything plus the benchmarks' tools (requirements-bench.lock: pyinstrument,
 #                              py-spy, the GPL pyVoIP baseline; wrk and tcpdump), then stop
 # System packages are installed non-interactively when missing (needs root or sudo). Python packages come only
@@ -65,6 +65,7 @@ case "${1:-run}" in
   lint)
     "$VENV/bin/lint-imports"
     "$VENV/bin/ruff" check .
+    "$VENV/bin/ruff" format --check .
     "$VENV/bin/mypy"
     exec "$VENV/bin/python" .ci/limits.py ;;
   bench) echo "installed from $LOCK into $VENV: run the benchmarks with $VENV/bin/python bench/NAME.py" ;;

@@ -1,4 +1,5 @@
 """The `ivr` command line (click): validate and simulate flows; later parts add run, web, sip, worker, calls."""
+
 from __future__ import annotations
 
 import sys
@@ -77,8 +78,16 @@ def _parse_time(value: str | None) -> float:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per action per line.")
 @click.option("--enqueue", is_flag=True, help="Run through call_session: record the call and queue its jobs.")
 @click.pass_obj
-def simulate(settings: Settings, flow_path: str, caller: str, called: str, at_text: str | None,
-             inputs: tuple[str, ...], as_json: bool, enqueue: bool) -> None:
+def simulate(
+    settings: Settings,
+    flow_path: str,
+    caller: str,
+    called: str,
+    at_text: str | None,
+    inputs: tuple[str, ...],
+    as_json: bool,
+    enqueue: bool,
+) -> None:
     """Play a call through a flow: interactively, or with --input turns."""
     try:
         flow = load_flow(flow_path)
@@ -90,6 +99,7 @@ def simulate(settings: Settings, flow_path: str, caller: str, called: str, at_te
     session = None
     if enqueue:
         from .call_session.wiring import open_call_session  # storage is only needed here
+
         session = open_call_session(settings, flows_dir=Path(flow_path).parent)
     emit = (lambda a: click.echo(as_json_line(a))) if as_json else _echo_readable
     call = SimulatedCall(flow, caller=caller, called=called, session=session, capabilities=flags(settings))
@@ -123,14 +133,20 @@ def _typed_turns():
 
 
 @main.command()
-@click.option("--without", "without", multiple=True, type=click.Choice(["web", "worker", "sip"]),
-              help="Leave a part out (repeatable).")
+@click.option(
+    "--without",
+    "without",
+    multiple=True,
+    type=click.Choice(["web", "worker", "sip"]),
+    help="Leave a part out (repeatable).",
+)
 @click.pass_obj
 def run(settings: Settings, without: tuple[str, ...]) -> None:
     """Run the whole product: embedded Redis (unless REDIS_URL is set), web + admin, worker and SIP."""
     import logging
 
     from .run import Supervisor
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     parts = tuple(p for p in ("web", "worker", "sip") if p in main.commands and p not in without)
     sys.exit(Supervisor(settings, parts).run())
@@ -144,6 +160,7 @@ def _add_part_commands() -> None:
     from .channels.sip.cli import sip
     from .web_cli import web
     from .worker import worker_command
+
     for command in (web, worker_command, calls, sip, admin, doctor, sip_account):
         main.add_command(command)
 

@@ -7,6 +7,7 @@ in progress finish, for up to IVR_SIP_DRAIN_SECONDS); Ctrl-C also reaches the ch
 process that gets two signals stops at once. Every child gets PR_SET_PDEATHSIG, so even
 a SIGKILL of `ivr run` leaves no orphan.
 """
+
 from __future__ import annotations
 
 import logging
@@ -69,6 +70,7 @@ class Supervisor:
         """
         from .call_session.wiring import CLI_REDIS_TIMEOUT, open_redis
         from .store.users import Role, UserStore
+
         users = UserStore(open_redis(self.settings.with_overrides(redis_url=url), timeout=CLI_REDIS_TIMEOUT))
         if users.names():
             return
@@ -82,12 +84,16 @@ class Supervisor:
         path = self.settings.data_dir / "initial-admin-password"
         write_private_file(path, password + "\n")
         users.save("admin", password, Role.ADMIN)
-        log.warning("first start: created the admin account 'admin'; its password is in %s "
-                    "(change it with `ivr admin create-user admin`)", path.resolve())
+        log.warning(
+            "first start: created the admin account 'admin'; its password is in %s "
+            "(change it with `ivr admin create-user admin`)",
+            path.resolve(),
+        )
 
     def spawn(self, child: Child, env: dict) -> None:
-        child.proc = subprocess.Popen(child.argv, env=env, stdin=subprocess.DEVNULL,
-                                      preexec_fn=die_with_parent(os.getpid()))
+        child.proc = subprocess.Popen(
+            child.argv, env=env, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent(os.getpid())
+        )
         child.started_at = time.monotonic()
         log.info("started %s (pid %s): %s", child.name, child.proc.pid, " ".join(child.argv[2:]))
 
@@ -143,4 +149,3 @@ class Supervisor:
         if self.redis is not None:
             self.redis.stop()
             self.redis = None
-

@@ -4,6 +4,7 @@ Each area is one blueprint (Twilio webhooks, admin UI, REST API, health). Connec
 one Settings object and kept on `app.extensions["ivr"]`, created lazily so the Twilio fallback keeps
 answering even when Redis is down.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -29,21 +30,25 @@ class WebRuntime:
         if self._redis is not None:
             return self._redis
         from .call_session.wiring import open_redis
+
         return open_redis(self.settings)
 
     @cached_property
     def call_session(self):
         from .call_session.wiring import open_call_session
+
         return open_call_session(self.settings, conn=self.redis)
 
     @cached_property
     def sms_conversations(self):
         from .store.sms_conversations import SmsConversationStore
+
         return SmsConversationStore(self.redis)
 
     @cached_property
     def call_status(self):
         from .call_session.status import CallStatusRecorder
+
         return CallStatusRecorder(self.redis, self.call_session)
 
 
@@ -83,4 +88,5 @@ def _register_blueprints(app: Flask) -> None:
     """One line per area; each area's module exposes `bp` (and any per-app setup it needs)."""
     twilio_web.init_app(app)  # /twilio/* webhooks and /audio prompt files
     from .admin import init_app as init_admin
+
     init_admin(app)  # admin UI, REST API, health and metrics (registers its own blueprints)

@@ -5,6 +5,7 @@ worker opens its own Redis connection and spool after the fork (warm_up does it 
 `gthread` workers keep HTTP connections alive for a proxy or Twilio's edge.
 Run it directly with `python -m ivr.web_cli --host H --port P` (the tests do) or through `ivr web` / `ivr run`.
 """
+
 from __future__ import annotations
 
 import gc
@@ -57,15 +58,21 @@ class GunicornServer(BaseApplication):
         return self.app_factory()
 
 
-def gunicorn_options(host: str, port: int, workers: int, threads: int, timeout: int = 30,
-                     metrics_bind: str = "") -> dict:
+def gunicorn_options(
+    host: str, port: int, workers: int, threads: int, timeout: int = 30, metrics_bind: str = ""
+) -> dict:
     return {
         # IVR_METRICS_BIND is a second listener of the same app; health.py tells them apart by socket address
-        "bind": [f"{host}:{port}", *([metrics_bind] if metrics_bind else [])], "workers": workers, "threads": threads,
+        "bind": [f"{host}:{port}", *([metrics_bind] if metrics_bind else [])],
+        "workers": workers,
+        "threads": threads,
         "worker_class": "gthread" if threads > 1 else "sync",
         "timeout": timeout,  # Twilio gives up on a webhook after 15 s; a stuck worker is recycled
-        "graceful_timeout": 10, "keepalive": 5,
-        "accesslog": None, "errorlog": "-", "loglevel": "info",
+        "graceful_timeout": 10,
+        "keepalive": 5,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "info",
         "proc_name": "ivr-web",
         # Build the app once in the master and fork: workers start serving at once, sharing the imported code.
         # Safe because connections are opened lazily, in each worker (see warm_up and web.WebRuntime).
@@ -89,8 +96,13 @@ def web(host: str | None, port: int | None, workers: int | None, threads: int, a
     from .web import create_app
 
     settings = Settings.from_env()
-    options = gunicorn_options(host or settings.web_host, port or settings.web_port,
-                               workers or default_workers(), threads, metrics_bind=settings.metrics_bind)
+    options = gunicorn_options(
+        host or settings.web_host,
+        port or settings.web_port,
+        workers or default_workers(),
+        threads,
+        metrics_bind=settings.metrics_bind,
+    )
     if access_log:
         options["accesslog"] = "-"
     GunicornServer(lambda: create_app({"IVR_SETTINGS": settings}), options).run()

@@ -6,6 +6,7 @@ RQ's periodic maintenance (which also requeues jobs abandoned by a killed worker
 calls wrote while Redis was down, ends calls no channel will ever end, and counts finished calls for analytics.
 A spool that is not empty is also replayed before each dequeue, so a worker that regains Redis replays first.
 """
+
 from __future__ import annotations
 
 import logging
@@ -71,9 +72,13 @@ class IvrWorker(SimpleWorker):
 
     def _start_scheduler(self, burst=False, logging_level="INFO", date_format=None, log_format=None):
         kwargs = {k: v for k, v in (("date_format", date_format), ("log_format", log_format)) if v is not None}
-        self.scheduler = IvrScheduler(self.queues, connection=self.connection, serializer=self.serializer,
-                                      logging_level=logging_level if logging_level is not None else self.log.level,
-                                      **kwargs)
+        self.scheduler = IvrScheduler(
+            self.queues,
+            connection=self.connection,
+            serializer=self.serializer,
+            logging_level=logging_level if logging_level is not None else self.log.level,
+            **kwargs,
+        )
         self.scheduler.acquire_locks()
         if self.scheduler.acquired_locks:
             if burst:
@@ -138,8 +143,9 @@ class IvrWorker(SimpleWorker):
         if self.spool is None:
             return 0
         try:
-            applied = replay_spool(self.spool, self.connection, self.context.queue,
-                                   confirm_ms=self.context.settings.redis_wait_ms)
+            applied = replay_spool(
+                self.spool, self.connection, self.context.queue, confirm_ms=self.context.settings.redis_wait_ms
+            )
         except UNAVAILABLE as exc:
             log.warning("spool replay postponed: redis unavailable: %s", exc)
             return 0
@@ -165,17 +171,27 @@ def sip_dialers(settings: Settings) -> dict:
     return {"sip": make_dialer(settings)}
 
 
-def make_worker(settings: Settings, conn: redis.Redis, spool: Spool | None = None,
-                maintenance_interval: int = MAINTENANCE_INTERVAL, **context_options) -> IvrWorker:
+def make_worker(
+    settings: Settings,
+    conn: redis.Redis,
+    spool: Spool | None = None,
+    maintenance_interval: int = MAINTENANCE_INTERVAL,
+    **context_options,
+) -> IvrWorker:
     queue = Queue(jobs.QUEUE_NAME, connection=conn)
     context_options.setdefault("dialers", sip_dialers(settings))
     context = JobContext(settings=settings, redis=conn, queue=queue, **context_options)
-    return IvrWorker([queue], connection=conn, context=context, spool=spool,
-                     maintenance_interval=maintenance_interval)
+    return IvrWorker([queue], connection=conn, context=context, spool=spool, maintenance_interval=maintenance_interval)
 
 
-def run_worker(settings: Settings, conn: redis.Redis, spool: Spool | None = None, burst: bool = False,
-               maintenance_interval: int = MAINTENANCE_INTERVAL, logging_level: str = "INFO") -> bool:
+def run_worker(
+    settings: Settings,
+    conn: redis.Redis,
+    spool: Spool | None = None,
+    burst: bool = False,
+    maintenance_interval: int = MAINTENANCE_INTERVAL,
+    logging_level: str = "INFO",
+) -> bool:
     while True:  # Redis lost mid-run (a failover): a fresh worker reconnects through the same client
         worker = make_worker(settings, conn, spool, maintenance_interval)
         try:
@@ -189,12 +205,18 @@ def run_worker(settings: Settings, conn: redis.Redis, spool: Spool | None = None
 
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Exit once the queues are empty (scheduled jobs due now included).")
-@click.option("--maintenance-interval", default=10, show_default=True, type=click.IntRange(1, 3600),
-              help="Seconds between clean-ups that requeue jobs of killed workers, spool replays and heartbeats.")
+@click.option(
+    "--maintenance-interval",
+    default=10,
+    show_default=True,
+    type=click.IntRange(1, 3600),
+    help="Seconds between clean-ups that requeue jobs of killed workers, spool replays and heartbeats.",
+)
 @click.pass_obj
 def worker_command(settings: Settings, burst: bool, maintenance_interval: int) -> None:
     """Run the follow-up worker (email, sms, webhook, chat, callback) with RQ's scheduler."""
     from ivr.call_session import wiring
+
     conn = wiring.open_redis(settings)
     spool = wiring.open_spool(settings)
     wiring.replay_quietly(spool, conn, wiring.open_queue(conn), settings.redis_wait_ms)

@@ -4,6 +4,7 @@ Tests never touch the machine's own Redis on 6379. One `redis-server` runs per t
 a temporary directory; `redis_conn` is flushed before each test. `redis_server.stop()` / `.start()` simulate
 Redis going down and coming back (the data survives, as with a real restart: `SHUTDOWN SAVE` then reload).
 """
+
 from __future__ import annotations
 
 import os
@@ -40,11 +41,29 @@ class RedisServer:
         if self.running:
             return
         args = [
-            self.executable, "--port", str(self.port), "--bind", "127.0.0.1",
-            "--unixsocket", str(self.socket_path), "--unixsocketperm", "700",
-            "--dir", str(self.dir), "--dbfilename", "dump.rdb",
-            "--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning",
-            "--logfile", str(self.dir / "redis.log"),
+            self.executable,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--unixsocket",
+            str(self.socket_path),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.dir),
+            "--dbfilename",
+            "dump.rdb",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
+            "--logfile",
+            str(self.dir / "redis.log"),
         ]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
@@ -125,6 +144,7 @@ def pytest_configure(config):
 @pytest.fixture
 def twilio_api():
     from tests.fakes.twilio_api import FakeTwilioAPI
+
     with FakeTwilioAPI() as server:
         yield server
 
@@ -132,6 +152,7 @@ def twilio_api():
 @pytest.fixture
 def smtp_sink():
     from tests.fakes.smtp_sink import SmtpSink
+
     with SmtpSink() as sink:
         yield sink
 
@@ -139,5 +160,6 @@ def smtp_sink():
 @pytest.fixture
 def webhook_receiver():
     from tests.fakes.webhook_receiver import WebhookReceiver
+
     with WebhookReceiver(secret="test-webhook-secret") as receiver:
         yield receiver

@@ -1,4 +1,5 @@
 """Process helpers for tests that start real processes: who a process's children are, and whether one still runs."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,6 +5,7 @@ Free ports, a temporary directory, the config files of deploy/redis/ with the po
 `wait_for_failover()` waits until the sentinels name the replica the new master and it accepts writes.
 Used by the failover test and bench/cluster.py.
 """
+
 from __future__ import annotations
 
 import socket
@@ -53,33 +54,59 @@ class SentinelCluster:
         workdir = self.dir / name
         workdir.mkdir(parents=True, exist_ok=True)
         self.procs[name] = subprocess.Popen(
-            ["redis-server", "--port", str(self.ports[name]), "--bind", "127.0.0.1", "--dir", str(workdir),
-             "--save", "", "--appendonly", "no", "--logfile", str(workdir / "redis.log"),
-             "--repl-diskless-sync-delay", "0", *extra],  # a full resync starts at once, not after 5 s
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "redis-server",
+                "--port",
+                str(self.ports[name]),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(workdir),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--logfile",
+                str(workdir / "redis.log"),
+                "--repl-diskless-sync-delay",
+                "0",
+                *extra,
+            ],  # a full resync starts at once, not after 5 s
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def _sentinel(self, index: int) -> None:
         workdir = self.dir / f"sentinel{index}"
         workdir.mkdir(parents=True, exist_ok=True)
         template = (ROOT / "deploy/redis/sentinel.conf").read_text()
-        text = (template.replace("port 26379", f"port {self.sentinel_ports[index]}")
-                .replace("127.0.0.1 6379 2", f"127.0.0.1 {self.ports['master']} 2")
-                .replace("down-after-milliseconds ivr 5000", f"down-after-milliseconds ivr {self.down_after_ms}")
-                .replace("failover-timeout ivr 60000", "failover-timeout ivr 10000"))
+        text = (
+            template.replace("port 26379", f"port {self.sentinel_ports[index]}")
+            .replace("127.0.0.1 6379 2", f"127.0.0.1 {self.ports['master']} 2")
+            .replace("down-after-milliseconds ivr 5000", f"down-after-milliseconds ivr {self.down_after_ms}")
+            .replace("failover-timeout ivr 60000", "failover-timeout ivr 10000")
+        )
         conf = workdir / "sentinel.conf"
         conf.write_text(text + f"\ndir {workdir}\nlogfile {workdir / 'sentinel.log'}\n")
-        self.procs[f"sentinel{index}"] = subprocess.Popen(["redis-sentinel", str(conf)],
-                                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs[f"sentinel{index}"] = subprocess.Popen(
+            ["redis-sentinel", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
 
     def start(self) -> SentinelCluster:
         self._redis("master")
         self._redis("replica", "--replicaof", "127.0.0.1", str(self.ports["master"]))
-        wait_until(lambda: self.client("replica").info("replication").get("master_link_status") == "up", 20,
-                   "the replica to sync")
+        wait_until(
+            lambda: self.client("replica").info("replication").get("master_link_status") == "up",
+            20,
+            "the replica to sync",
+        )
         for index in range(3):
             self._sentinel(index)
-        wait_until(lambda: all(self._sentinel_sees_all(port) for port in self.sentinel_ports), 30,
-                   "the sentinels to see the replica and each other")
+        wait_until(
+            lambda: all(self._sentinel_sees_all(port) for port in self.sentinel_ports),
+            30,
+            "the sentinels to see the replica and each other",
+        )
         return self
 
     def _sentinel_sees_all(self, port: int) -> bool:
@@ -91,7 +118,8 @@ class SentinelCluster:
 
     def master_port(self) -> int:
         host, port = redis.Redis(port=self.sentinel_ports[0], socket_timeout=1).sentinel_get_master_addr_by_name(
-            MASTER_NAME)
+            MASTER_NAME
+        )
         return int(port)
 
     def kill_master(self) -> None:
@@ -102,8 +130,14 @@ class SentinelCluster:
         """Seconds until every sentinel names the replica and it takes writes."""
         started = time.monotonic()
         replica = self.ports["replica"]
-        wait_until(lambda: all(redis.Redis(port=p, socket_timeout=1).sentinel_get_master_addr_by_name(
-            MASTER_NAME)[1] == replica for p in self.sentinel_ports), timeout, "the sentinels to promote the replica")
+        wait_until(
+            lambda: all(
+                redis.Redis(port=p, socket_timeout=1).sentinel_get_master_addr_by_name(MASTER_NAME)[1] == replica
+                for p in self.sentinel_ports
+            ),
+            timeout,
+            "the sentinels to promote the replica",
+        )
         wait_until(lambda: self.client("replica").set("failover:probe", "1"), timeout, "the new master to take writes")
         return time.monotonic() - started
 
@@ -114,8 +148,11 @@ class SentinelCluster:
         Returns once the new master counts it as an online replica (its first REPLCONF ACK), which is what WAIT
         needs; the replica's own `master_link_status: up` comes up to a second earlier."""
         self._redis("master", "--replicaof", "127.0.0.1", str(self.ports["replica"]))
-        wait_until(lambda: self.client("replica").execute_command("WAIT", 1, 100) >= 1, 60,
-                   "the old master to sync as a replica and acknowledge")
+        wait_until(
+            lambda: self.client("replica").execute_command("WAIT", 1, 100) >= 1,
+            60,
+            "the old master to sync as a replica and acknowledge",
+        )
 
     def stop(self) -> None:
         for proc in self.procs.values():

@@ -1,4 +1,5 @@
 """Private files are 0600, written whole, and with replace=False the first writer wins."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """The shared redis fixtures: a private server, flushed per test, that can be stopped and restarted."""
+
 import pytest
 import redis
 

@@ -1,5 +1,6 @@
 """Ready for Python 3.13: no module of ours imports a stdlib module that 3.13 removed (PEP 594), except `audioop`
 through its one shim, tests/audioop_shim.py (the stdlib module up to 3.12, the audioop-lts package from 3.13)."""
+
 from __future__ import annotations
 
 import ast
@@ -9,10 +10,30 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIM = ROOT / "tests" / "audioop_shim.py"
-REMOVED_IN_3_13 = frozenset({
-    "aifc", "audioop", "cgi", "cgitb", "chunk", "crypt", "imghdr", "mailcap", "msilib", "nis", "nntplib",
-    "ossaudiodev", "pipes", "sndhdr", "spwd", "sunau", "telnetlib", "uu", "xdrlib", "lib2to3",
-})
+REMOVED_IN_3_13 = frozenset(
+    {
+        "aifc",
+        "audioop",
+        "cgi",
+        "cgitb",
+        "chunk",
+        "crypt",
+        "imghdr",
+        "mailcap",
+        "msilib",
+        "nis",
+        "nntplib",
+        "ossaudiodev",
+        "pipes",
+        "sndhdr",
+        "spwd",
+        "sunau",
+        "telnetlib",
+        "uu",
+        "xdrlib",
+        "lib2to3",
+    }
+)
 IMPORTING_CALLS = {"import_module", "importorskip", "__import__"}  # importlib.import_module, pytest.importorskip
 
 
@@ -39,12 +60,21 @@ def our_modules() -> list[Path]:
 
 
 def test_the_scan_finds_every_form_of_import():
-    source = ("import os, audioop as a\nfrom cgi import escape\nimport lib2to3.pgen2\n"
-              "def f():\n    try:\n        import telnetlib\n    except ImportError:\n        pass\n"
-              "pytest.importorskip('crypt')\nimportlib.import_module('pipes')\n__import__('uu')\n"
-              "from . import audioop\nimport audioop_lts\nfrom email import message\n")
-    assert removed_imports(source) == ["1: audioop", "2: cgi", "3: lib2to3.pgen2", "6: telnetlib", "9: crypt",
-                                       "10: pipes", "11: uu"]
+    source = (
+        "import os, audioop as a\nfrom cgi import escape\nimport lib2to3.pgen2\n"
+        "def f():\n    try:\n        import telnetlib\n    except ImportError:\n        pass\n"
+        "pytest.importorskip('crypt')\nimportlib.import_module('pipes')\n__import__('uu')\n"
+        "from . import audioop\nimport audioop_lts\nfrom email import message\n"
+    )
+    assert removed_imports(source) == [
+        "1: audioop",
+        "2: cgi",
+        "3: lib2to3.pgen2",
+        "6: telnetlib",
+        "9: crypt",
+        "10: pipes",
+        "11: uu",
+    ]
 
 
 def test_the_shim_is_the_only_door_to_audioop():

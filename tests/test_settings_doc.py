@@ -1,4 +1,5 @@
 """docs/settings.md is generated from ivr/settings/, and every setting has its help text and variable."""
+
 from __future__ import annotations
 
 from dataclasses import fields

@@ -5,6 +5,7 @@ api (/api/v1/), health (/healthz, /metrics), home (/). Errors are JSON under /ap
 checked on every unsafe request except the Twilio webhooks (signed by Twilio instead) and API requests carrying
 a bearer token (no cookie, so no cross-site forgery).
 """
+
 from __future__ import annotations
 
 from flask import Flask, has_request_context, jsonify, make_response, render_template, request
@@ -20,8 +21,10 @@ FLOW_MAX_BYTES = 2 * 1024 * 1024
 FLOW_ENDPOINTS = {"flows.save", "flows.validate", "api.create_revision", "api.validate_flow"}
 CSRF_EXEMPT_PREFIXES = ("/twilio/",)
 # Every asset is served by the app itself: scripts only from our origin, never inline.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-       "media-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "media-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
 
 
 class InsecureSettings(RuntimeError):
@@ -46,15 +49,22 @@ def check_settings(settings) -> None:
     if settings.environment != "development" and not settings.secret_key:
         raise InsecureSettings(
             f"IVR_SECRET_KEY must be set when IVR_ENV={settings.environment!r} (it signs session cookies). "
-            "Generate one with: python -c 'import secrets; print(secrets.token_hex(32))'")
+            "Generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
 
 
 def init_app(app: Flask) -> None:
     settings = app.config["IVR_SETTINGS"]
     check_settings(settings)
     secure = settings.public_base_url.startswith("https://")
-    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=secure,
-                      REMEMBER_COOKIE_HTTPONLY=True, REMEMBER_COOKIE_SAMESITE="Lax", REMEMBER_COOKIE_SECURE=secure)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=secure,
+    )
     app.session_interface = SessionCookies()
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in _csrf_guard, with our two exemptions
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # tied to the session instead of a wall-clock hour
@@ -101,6 +111,7 @@ def init_app(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from . import analytics, api, auth, callbacks, calls, chats, flows, health, home, simulator, sip_accounts
+
     for module in (auth, home, flows, calls, callbacks, chats, analytics, simulator, api, health, sip_accounts):
         app.register_blueprint(module.bp)
 
@@ -129,4 +140,3 @@ def _error(code: int, message: str, exc: HTTPException | None = None):
     if exc is not None and code == 405 and getattr(exc, "valid_methods", None):
         response.headers["Allow"] = ", ".join(exc.valid_methods)
     return response
-

@@ -4,6 +4,7 @@ step, busiest hours and the callback success rate, as SVG charts and as CSV, for
 Everything is read from the per-day counters of ivr.store.analytics (one pipelined round trip for the whole range),
 never by scanning calls, so it stays fast with any number of call records.
 """
+
 from __future__ import annotations
 
 import csv
@@ -35,6 +36,7 @@ def date_range(args) -> tuple[date, date]:
             return date.fromisoformat(args.get(name, ""))
         except ValueError:
             return default
+
     last = parse("to", today)
     first = parse("from", last - timedelta(days=DEFAULT_DAYS - 1))
     if first > last:
@@ -54,10 +56,18 @@ def build_report(conn, first: date, last: date, kinds: dict[str, str] | None = N
         for name, count in values.items():
             sums[name] += count
     channels = sorted(n.split(":", 1)[1] for n in sums if n.startswith("channel:"))
-    calls_per_day = [{"day": d, "total": per_day[d].get("total", 0),
-                      **{c: per_day[d].get(f"channel:{c}", 0) for c in channels}} for d in days]
-    outcomes = sorted(({"outcome": n.split(":", 1)[1], "calls": v, "kind": kinds.get(n.split(":", 1)[1], "")}
-                       for n, v in sums.items() if n.startswith("outcome:")), key=lambda r: -r["calls"])
+    calls_per_day = [
+        {"day": d, "total": per_day[d].get("total", 0), **{c: per_day[d].get(f"channel:{c}", 0) for c in channels}}
+        for d in days
+    ]
+    outcomes = sorted(
+        (
+            {"outcome": n.split(":", 1)[1], "calls": v, "kind": kinds.get(n.split(":", 1)[1], "")}
+            for n, v in sums.items()
+            if n.startswith("outcome:")
+        ),
+        key=lambda r: -r["calls"],
+    )
     by_step: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for name, count in steps.items():
         flow, step, metric = name.split("|", 2)
@@ -67,23 +77,50 @@ def build_report(conn, first: date, last: date, kinds: dict[str, str] | None = N
         asked = metrics.get("asked", 0)
         choices = {m.split(":", 1)[1]: v for m, v in metrics.items() if m.startswith("choice:")}
         if choices:
-            menus.append({"flow": flow, "step": step, "asked": asked, "visits": metrics.get("visits", 0),
-                          "choices": dict(sorted(choices.items(), key=lambda kv: -kv[1])),
-                          "exhausted": metrics.get("exhausted", 0)})
+            menus.append(
+                {
+                    "flow": flow,
+                    "step": step,
+                    "asked": asked,
+                    "visits": metrics.get("visits", 0),
+                    "choices": dict(sorted(choices.items(), key=lambda kv: -kv[1])),
+                    "exhausted": metrics.get("exhausted", 0),
+                }
+            )
         if asked:
-            rates.append({"flow": flow, "step": step, "asked": asked, "no_input": metrics.get("no_input", 0),
-                          "no_match": metrics.get("no_match", 0), "speech": metrics.get("speech", 0),
-                          "speech_no_match": metrics.get("speech_no_match", 0),
-                          "no_input_rate": round(metrics.get("no_input", 0) / asked, 4),
-                          "no_match_rate": round(metrics.get("no_match", 0) / asked, 4)})
+            rates.append(
+                {
+                    "flow": flow,
+                    "step": step,
+                    "asked": asked,
+                    "no_input": metrics.get("no_input", 0),
+                    "no_match": metrics.get("no_match", 0),
+                    "speech": metrics.get("speech", 0),
+                    "speech_no_match": metrics.get("speech_no_match", 0),
+                    "no_input_rate": round(metrics.get("no_input", 0) / asked, 4),
+                    "no_match_rate": round(metrics.get("no_match", 0) / asked, 4),
+                }
+            )
     hours = [{"hour": h, "calls": sums.get(f"hour:{h}", 0)} for h in range(24)]
     settled = {s: sums.get(f"callback:{s}", 0) for s in ("completed", "failed", "refused", "expired")}
     finished = sum(settled.values())
-    callbacks = {"requested": sums.get("callback:requested", 0), **settled,
-                 "success_rate": round(settled["completed"] / finished, 4) if finished else None}
-    return {"from": first.isoformat(), "to": last.isoformat(), "total_calls": sums.get("total", 0),
-            "channels": channels, "calls_per_day": calls_per_day, "outcomes": outcomes, "menus": menus,
-            "step_rates": rates, "hours": hours, "callbacks": [callbacks]}
+    callbacks = {
+        "requested": sums.get("callback:requested", 0),
+        **settled,
+        "success_rate": round(settled["completed"] / finished, 4) if finished else None,
+    }
+    return {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "total_calls": sums.get("total", 0),
+        "channels": channels,
+        "calls_per_day": calls_per_day,
+        "outcomes": outcomes,
+        "menus": menus,
+        "step_rates": rates,
+        "hours": hours,
+        "callbacks": [callbacks],
+    }
 
 
 def current_report(first: date, last: date) -> dict:
@@ -103,25 +140,34 @@ def index():
     report = current_report(first, last)
     per_day = report["calls_per_day"]
     svg = {
-        "calls_per_day": charts.stacked_bars([r["day"] for r in per_day],
-                                             {c: [r[c] for r in per_day] for c in report["channels"]},
-                                             title="Calls per day by channel"),
-        "outcomes": charts.hbars([(charts.words(r["outcome"]), r["calls"]) for r in report["outcomes"]],
-                                 colours=[charts.outcome_colour(r["outcome"], r["kind"]) for r in report["outcomes"]])
+        "calls_per_day": charts.stacked_bars(
+            [r["day"] for r in per_day],
+            {c: [r[c] for r in per_day] for c in report["channels"]},
+            title="Calls per day by channel",
+        ),
+        "outcomes": charts.hbars(
+            [(charts.words(r["outcome"]), r["calls"]) for r in report["outcomes"]],
+            colours=[charts.outcome_colour(r["outcome"], r["kind"]) for r in report["outcomes"]],
+        )
         + charts.kind_legend({r["kind"] for r in report["outcomes"]}),
-        "hours": charts.stacked_bars([f"{h['hour']:02d}h" for h in report["hours"]],
-                                     {"calls": [h["calls"] for h in report["hours"]]}, title="Busiest hours (UTC)"),
+        "hours": charts.stacked_bars(
+            [f"{h['hour']:02d}h" for h in report["hours"]],
+            {"calls": [h["calls"] for h in report["hours"]]},
+            title="Busiest hours (UTC)",
+        ),
         "menus": [(m, charts.hbars(list(m["choices"].items()))) for m in report["menus"]],
-        "step_rates": charts.hbars([(f"{r['step']} no input", r["no_input_rate"]) for r in report["step_rates"]]
-                                   + [(f"{r['step']} no match", r["no_match_rate"]) for r in report["step_rates"]],
-                                   fmt=_pct, max_value=1),
+        "step_rates": charts.hbars(
+            [(f"{r['step']} no input", r["no_input_rate"]) for r in report["step_rates"]]
+            + [(f"{r['step']} no match", r["no_match_rate"]) for r in report["step_rates"]],
+            fmt=_pct,
+            max_value=1,
+        ),
     }
     cb = report["callbacks"][0]
     svg["callbacks"] = charts.hbars([(k, cb[k]) for k in ("requested", "completed", "failed", "refused", "expired")])
     today = datetime.now(timezone.utc).date()
     presets = [(f"{n} days", (today - timedelta(days=n - 1)).isoformat(), today.isoformat()) for n in (7, 30, 90)]
-    return render_template("analytics.html", report=report, svg=svg, first=first, last=last, pct=_pct,
-                           presets=presets)
+    return render_template("analytics.html", report=report, svg=svg, first=first, last=last, pct=_pct, presets=presets)
 
 
 def to_csv(rows: list[dict]) -> str:
@@ -147,5 +193,8 @@ def csv_report(name: str):
         abort(404, description=f"no report {name!r}; reports: {', '.join(REPORTS)}")
     first, last = date_range(request.args)
     report = current_report(first, last)
-    return Response(to_csv(report[name]), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}-{first}-{last}.csv"'})
+    return Response(
+        to_csv(report[name]),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}-{first}-{last}.csv"'},
+    )

@@ -2,6 +2,7 @@
 analytics, as JSON. Authenticated by a bearer token (admins create and revoke them in Settings) or by the browser
 session; viewer tokens are read-only. Errors are JSON `{"error": {"code", "message"}}` with a 4xx status.
 The OpenAPI document is served at /api/v1/openapi.json (api_spec.py)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -69,9 +70,14 @@ def get_flow(flow_id: str):
     revisions = store.list_revisions(_flow_id(flow_id))
     if not revisions and svc.file_text(settings(), flow_id) is None:
         abort(404, description=f"no flow {flow_id!r}")
-    return jsonify(id=flow_id, published=store.published_rev(flow_id), history=store.history(flow_id),
-                   revisions=[{"rev": r.rev, "message": r.message, "author": r.author, "created_at": r.created_at}
-                              for r in revisions])
+    return jsonify(
+        id=flow_id,
+        published=store.published_rev(flow_id),
+        history=store.history(flow_id),
+        revisions=[
+            {"rev": r.rev, "message": r.message, "author": r.author, "created_at": r.created_at} for r in revisions
+        ],
+    )
 
 
 @bp.get("/flows/<flow_id>/revisions/<int:rev>")
@@ -101,8 +107,9 @@ def create_revision(flow_id: str):
     try:
         rev = svc.save(store, settings(), _flow_id(flow_id), text, message, actor())
     except svc.Invalid as exc:
-        response = jsonify(error={"code": 422, "message": f"{len(exc.problems)} problem(s)"},
-                           problems=svc.problem_dicts(exc.problems))
+        response = jsonify(
+            error={"code": 422, "message": f"{len(exc.problems)} problem(s)"}, problems=svc.problem_dicts(exc.problems)
+        )
         return response, 422
     audit("save revision", f"flow:{flow_id}", f"revision {rev}: {message or '(no message)'} (API)")
     if body.get("publish") is True:
@@ -142,8 +149,9 @@ def rollback_flow(flow_id: str):
 @bp.get("/calls")
 def list_calls():
     limit = min(max(request.args.get("limit", 50, type=int), 1), 500)
-    page = find_calls(redis_conn(), calls.filter_from(request.args), limit=limit,
-                      before=request.args.get("before", type=float))
+    page = find_calls(
+        redis_conn(), calls.filter_from(request.args), limit=limit, before=request.args.get("before", type=float)
+    )
     return jsonify(calls=page.rows, next_before=page.before, scanned=page.scanned)
 
 

@@ -1,4 +1,5 @@
 """The OpenAPI 3 document of /api/v1/ (served at /api/v1/openapi.json, checked by schemathesis in the tests)."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -14,8 +15,10 @@ def _json(schema: dict, description: str = "OK") -> dict:
 
 ERRORS = {code: {"$ref": "#/components/responses/Error"} for code in ("400", "401", "403", "404", "405", "413")}
 FLOW_ID = {"name": "flow_id", "in": "path", "required": True, "schema": {"type": "string"}}
-DATES = [{"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
-         {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}}]
+DATES = [
+    {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+    {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}},
+]
 OBJ = {"type": "object"}
 
 
@@ -30,62 +33,120 @@ COMPONENTS = {
     "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
     "responses": {"Error": _json(_ref("Error"), "An error, as JSON")},
     "schemas": {
-        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
-            "type": "object", "required": ["code", "message"],
-            "properties": {"code": {"type": "integer"}, "message": {"type": "string"}}}}},
-        "Validation": {"type": "object", "required": ["ok", "problems"], "properties": {
-            "ok": {"type": "boolean"}, "problems": {"type": "array", "items": {"type": "object"}}}},
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {"code": {"type": "integer"}, "message": {"type": "string"}},
+                }
+            },
+        },
+        "Validation": {
+            "type": "object",
+            "required": ["ok", "problems"],
+            "properties": {"ok": {"type": "boolean"}, "problems": {"type": "array", "items": {"type": "object"}}},
+        },
     },
 }
 
 
 @lru_cache(maxsize=1)
 def openapi_document() -> dict:
-    revision_body = {"type": "object", "required": ["yaml"], "properties": {
-        "yaml": {"type": "string"}, "message": {"type": "string"}, "publish": {"type": "boolean"}}}
+    revision_body = {
+        "type": "object",
+        "required": ["yaml"],
+        "properties": {"yaml": {"type": "string"}, "message": {"type": "string"}, "publish": {"type": "boolean"}},
+    }
     rev_body = {"type": "object", "required": ["rev"], "properties": {"rev": {"type": "integer"}}}
-    call_filters = DATES + [{"name": n, "in": "query", "schema": {"type": "string"}}
-                            for n in ("channel", "caller", "outcome", "step", "followup")] + [
-        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
-        {"name": "before", "in": "query", "schema": {"type": "number"}}]
+    call_filters = (
+        DATES
+        + [
+            {"name": n, "in": "query", "schema": {"type": "string"}}
+            for n in ("channel", "caller", "outcome", "step", "followup")
+        ]
+        + [
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+            {"name": "before", "in": "query", "schema": {"type": "number"}},
+        ]
+    )
     return {
         "openapi": "3.0.3",
-        "info": {"title": "IVR admin API", "version": "1.0.0",
-                 "description": "Flows, calls, callbacks and analytics of the self-hosted IVR. "
-                                "Authenticate with 'Authorization: Bearer <token>' (admins create tokens in "
-                                "Settings); viewer tokens are read-only."},
+        "info": {
+            "title": "IVR admin API",
+            "version": "1.0.0",
+            "description": "Flows, calls, callbacks and analytics of the self-hosted IVR. "
+            "Authenticate with 'Authorization: Bearer <token>' (admins create tokens in "
+            "Settings); viewer tokens are read-only.",
+        },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
         "paths": {
             "/flows": {"get": _op("List flows with their published revision and draft", {"200": _json(OBJ)})},
-            "/flows/{flow_id}": {"get": _op("A flow's revisions and publish history", {"200": _json(OBJ)},
-                                            [FLOW_ID])},
-            "/flows/{flow_id}/revisions": {"post": _op(
-                "Save a new immutable revision (validated like `ivr validate`)", {"201": _json(OBJ, "Created")},
-                [FLOW_ID], revision_body, {"422": _json(OBJ, "The flow has problems")})},
-            "/flows/{flow_id}/revisions/{rev}": {"get": _op("One revision's YAML", {"200": _json(OBJ)}, [
-                FLOW_ID, {"name": "rev", "in": "path", "required": True, "schema": {"type": "integer"}}])},
-            "/flows/{flow_id}/validate": {"post": _op(
-                "Validate YAML without saving", {"200": _json(_ref("Validation"))}, [FLOW_ID],
-                {"type": "object", "required": ["yaml"], "properties": {"yaml": {"type": "string"}}})},
-            "/flows/{flow_id}/publish": {"post": _op("Publish a revision", {"200": _json(OBJ)}, [FLOW_ID],
-                                                     rev_body)},
-            "/flows/{flow_id}/rollback": {"post": _op(
-                "Publish an earlier revision (default: the one published before)", {"200": _json(OBJ)},
-                [FLOW_ID], {"type": "object", "properties": {"rev": {"type": "integer"}}},
-                {"409": _json(_ref("Error"), "Nothing to roll back to")})},
+            "/flows/{flow_id}": {"get": _op("A flow's revisions and publish history", {"200": _json(OBJ)}, [FLOW_ID])},
+            "/flows/{flow_id}/revisions": {
+                "post": _op(
+                    "Save a new immutable revision (validated like `ivr validate`)",
+                    {"201": _json(OBJ, "Created")},
+                    [FLOW_ID],
+                    revision_body,
+                    {"422": _json(OBJ, "The flow has problems")},
+                )
+            },
+            "/flows/{flow_id}/revisions/{rev}": {
+                "get": _op(
+                    "One revision's YAML",
+                    {"200": _json(OBJ)},
+                    [FLOW_ID, {"name": "rev", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                )
+            },
+            "/flows/{flow_id}/validate": {
+                "post": _op(
+                    "Validate YAML without saving",
+                    {"200": _json(_ref("Validation"))},
+                    [FLOW_ID],
+                    {"type": "object", "required": ["yaml"], "properties": {"yaml": {"type": "string"}}},
+                )
+            },
+            "/flows/{flow_id}/publish": {"post": _op("Publish a revision", {"200": _json(OBJ)}, [FLOW_ID], rev_body)},
+            "/flows/{flow_id}/rollback": {
+                "post": _op(
+                    "Publish an earlier revision (default: the one published before)",
+                    {"200": _json(OBJ)},
+                    [FLOW_ID],
+                    {"type": "object", "properties": {"rev": {"type": "integer"}}},
+                    {"409": _json(_ref("Error"), "Nothing to roll back to")},
+                )
+            },
             "/calls": {"get": _op("Calls, newest first, filtered", {"200": _json(OBJ)}, call_filters)},
             "/calls/live": {"get": _op("Calls in progress", {"200": _json(OBJ)})},
-            "/calls/{call_id}": {"get": _op("A call and its timeline", {"200": _json(OBJ)}, [
-                {"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
+            "/calls/{call_id}": {
+                "get": _op(
+                    "A call and its timeline",
+                    {"200": _json(OBJ)},
+                    [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                )
+            },
             "/callbacks": {"get": _op("The pending callback queue", {"200": _json(OBJ)})},
-            "/callbacks/{request_id}/{action}": {"post": _op(
-                "Call now, reschedule (when = epoch seconds), mark done or drop", {"200": _json(OBJ)}, [
-                    {"name": "request_id", "in": "path", "required": True, "schema": {"type": "string"}},
-                    {"name": "action", "in": "path", "required": True,
-                     "schema": {"type": "string", "enum": ["call-now", "reschedule", "done", "drop"]}}],
-                {"type": "object", "properties": {"when": {"type": "number"}}},
-                {"409": _json(_ref("Error"), "Not pending any more")})},
+            "/callbacks/{request_id}/{action}": {
+                "post": _op(
+                    "Call now, reschedule (when = epoch seconds), mark done or drop",
+                    {"200": _json(OBJ)},
+                    [
+                        {"name": "request_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                        {
+                            "name": "action",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "enum": ["call-now", "reschedule", "done", "drop"]},
+                        },
+                    ],
+                    {"type": "object", "properties": {"when": {"type": "number"}}},
+                    {"409": _json(_ref("Error"), "Not pending any more")},
+                )
+            },
             "/analytics": {"get": _op("Counters for a range of days (UTC)", {"200": _json(OBJ)}, DATES)},
         },
         "components": COMPONENTS,

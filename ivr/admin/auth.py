@@ -3,6 +3,7 @@ accounts, API tokens (created and revoked here; only hashes are stored) and the 
 
 A login starts a fresh session (a new CSRF token: one planted before login is worth nothing after it); a logout
 or a password change voids every session of that account (store.users' session version)."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -16,8 +17,7 @@ from ivr.store.users import Role, TokenStore, UserStore
 
 from .common import LoginUser, admin_required, audit, redis_conn, settings
 
-bp = Blueprint("auth", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/admin-static")
+bp = Blueprint("auth", __name__, template_folder="templates", static_folder="static", static_url_path="/admin-static")
 
 
 def _client_ip() -> str:
@@ -80,6 +80,7 @@ def configuration() -> list[dict]:
     from ivr.settings import describe
 
     from .setup_check import flow_uses
+
     config = settings()
     used = flow_uses(config) | {"twilio", "sip", "web"}
     rows = []
@@ -90,17 +91,28 @@ def configuration() -> list[dict]:
             value = "not set" if empty else "set"
         if info.name == "secret_key" and empty and config.environment == "development":
             value = "generated in the data folder (development only)"
-        rows.append({"env": info.env or info.name, "value": ", ".join(value) if isinstance(value, tuple) else
-                     str(value), "help": info.help, "unset": empty and info.env not in config.from_environment,
-                     "needed_by": [f for f in info.needed_by if f in used] if empty else []})
+        rows.append(
+            {
+                "env": info.env or info.name,
+                "value": ", ".join(value) if isinstance(value, tuple) else str(value),
+                "help": info.help,
+                "unset": empty and info.env not in config.from_environment,
+                "needed_by": [f for f in info.needed_by if f in used] if empty else [],
+            }
+        )
     return rows
 
 
 def _settings_page(new_token: str | None = None):
     conn = redis_conn()
-    return render_template("settings.html", users=[UserStore(conn).get(n) for n in UserStore(conn).names()],
-                           tokens=TokenStore(conn).list(), roles=list(Role), new_token=new_token,
-                           configuration=configuration() if current_user.is_admin else [])
+    return render_template(
+        "settings.html",
+        users=[UserStore(conn).get(n) for n in UserStore(conn).names()],
+        tokens=TokenStore(conn).list(),
+        roles=list(Role),
+        new_token=new_token,
+        configuration=configuration() if current_user.is_admin else [],
+    )
 
 
 @bp.get("/settings")

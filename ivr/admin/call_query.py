@@ -4,6 +4,7 @@ Candidates come from the time index (`keys.CALLS_BY_TIME`) in batches, newest fi
 shows are fetched (one pipelined HMGET per batch). A page stops at `limit` matches or after `budget` candidates,
 and returns a cursor (`before`) to continue with older calls, so a rare filter never makes a slow page.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,18 @@ import redis
 
 from ivr.store import as_text, keys, sessions
 
-FIELDS = ("id", "channel", "caller", "called", "flow_id", "started_at", "ended_at", "outcome", "path",
-          "followups_failed")
+FIELDS = (
+    "id",
+    "channel",
+    "caller",
+    "called",
+    "flow_id",
+    "started_at",
+    "ended_at",
+    "outcome",
+    "path",
+    "followups_failed",
+)
 BATCH = 500
 
 
@@ -70,8 +81,9 @@ def _row(values: list) -> dict:
     return row
 
 
-def find_calls(conn: redis.Redis, flt: CallFilter, limit: int = 50, before: float | None = None,
-               budget: int = 20_000) -> Page:
+def find_calls(
+    conn: redis.Redis, flt: CallFilter, limit: int = 50, before: float | None = None, budget: int = 20_000
+) -> Page:
     page = Page()
     high = f"({before}" if before is not None else (f"({flt.end!r}" if flt.end is not None else "+inf")
     low = flt.start if flt.start is not None else "-inf"

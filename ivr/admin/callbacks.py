@@ -1,5 +1,6 @@
 """The callback queue: position, number, requested time, attempts and outcome; admins can call now, reschedule,
 mark done or drop an entry. Dialling itself is the worker's `ivr.jobs.callback.dial`, queued here through RQ."""
+
 from __future__ import annotations
 
 import time
@@ -29,8 +30,15 @@ def queue_dial(conn, request, when: float | None = None) -> str:
     if when is None:
         queue.enqueue_call(DIAL, args=(request.id, payload, attempt), job_id=job_id, timeout=jobs.JOB_TIMEOUT)
     else:
-        queue.enqueue_at(datetime.fromtimestamp(when, timezone.utc), DIAL, request.id, payload, attempt,
-                         job_id=job_id, job_timeout=jobs.JOB_TIMEOUT)
+        queue.enqueue_at(
+            datetime.fromtimestamp(when, timezone.utc),
+            DIAL,
+            request.id,
+            payload,
+            attempt,
+            job_id=job_id,
+            job_timeout=jobs.JOB_TIMEOUT,
+        )
     return job_id
 
 

@@ -1,5 +1,6 @@
 """Calls: the log with filters (date, channel, caller, outcome, step reached), each call's timeline (prompts,
 digits and speech, path, jobs with their delivery status, voicemail player) and the live view of calls in progress."""
+
 from __future__ import annotations
 
 import time
@@ -32,10 +33,15 @@ def parse_day(text: str | None, end: bool = False) -> float | None:
 
 
 def filter_from(args) -> CallFilter:
-    return CallFilter(start=parse_day(args.get("from")), end=parse_day(args.get("to"), end=True),
-                      channel=args.get("channel", "").strip(), caller=args.get("caller", "").strip(),
-                      outcome=args.get("outcome", "").strip(), step=args.get("step", "").strip(),
-                      followup=args.get("followup", "").strip())
+    return CallFilter(
+        start=parse_day(args.get("from")),
+        end=parse_day(args.get("to"), end=True),
+        channel=args.get("channel", "").strip(),
+        caller=args.get("caller", "").strip(),
+        outcome=args.get("outcome", "").strip(),
+        step=args.get("step", "").strip(),
+        followup=args.get("followup", "").strip(),
+    )
 
 
 def delivery_state(jobs: list[dict]) -> str:
@@ -52,8 +58,9 @@ def delivery_state(jobs: list[dict]) -> str:
 @login_required
 def index():
     page = find_calls(redis_conn(), filter_from(request.args), limit=50, before=request.args.get("before", type=float))
-    return render_template("calls/index.html", page=page, args=request.args, channels=CHANNELS,
-                           stored=CallStore(redis_conn()).count())
+    return render_template(
+        "calls/index.html", page=page, args=request.args, channels=CHANNELS, stored=CallStore(redis_conn()).count()
+    )
 
 
 @bp.get("/live")
@@ -123,10 +130,13 @@ def show(call_id: str):
     entries = [(e, *describe(e)) for e in timeline]
     jobs = FollowupStore(redis_conn()).many(call.jobs)
     folder = recordings.folder_in(settings().data_dir)
-    found = [(i, reference, recordings.resolve(reference, folder, call_id))
-             for i, reference in enumerate(recordings_of(timeline))]
-    return render_template("calls/show.html", call=call, entries=entries, jobs=jobs, recordings=found,
-                           delivery=delivery_state(jobs))
+    found = [
+        (i, reference, recordings.resolve(reference, folder, call_id))
+        for i, reference in enumerate(recordings_of(timeline))
+    ]
+    return render_template(
+        "calls/show.html", call=call, entries=entries, jobs=jobs, recordings=found, delivery=delivery_state(jobs)
+    )
 
 
 @bp.get("/<call_id>/recordings/<int:index>")

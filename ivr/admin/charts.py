@@ -1,4 +1,5 @@
 """Small server-side SVG charts (no JavaScript, no CDN): stacked vertical bars and labelled horizontal bars."""
+
 from __future__ import annotations
 
 from markupsafe import Markup, escape
@@ -35,8 +36,11 @@ def outcome_colour(name: str, kind: str = "") -> str:
 
 def kind_legend(kinds: set[str]) -> Markup:
     """A legend for the outcome kinds shown (success, neutral, failure, in that order)."""
-    items = "".join(f'<span class="legend-item kind-{kind}"><i style="background:{colour}"></i>{kind}</span>'
-                    for kind, colour in KIND_COLOURS.items() if kind in kinds)
+    items = "".join(
+        f'<span class="legend-item kind-{kind}"><i style="background:{colour}"></i>{kind}</span>'
+        for kind, colour in KIND_COLOURS.items()
+        if kind in kinds
+    )
     return Markup(f'<div class="legend">{items}</div>' if items else "")
 
 
@@ -55,19 +59,32 @@ def stacked_bars(labels: list[str], series: dict[str, list[int]], height: int = 
             h = values[i] / peak * plot_h
             if h > 0:
                 y -= h
-                parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{step * 0.7:.1f}" height="{h:.1f}" '
-                             f'fill="{colour(s)}"><title>{escape(label)} {escape(name)}: {values[i]}</title></rect>')
+                parts.append(
+                    f'<rect x="{x:.1f}" y="{y:.1f}" width="{step * 0.7:.1f}" height="{h:.1f}" '
+                    f'fill="{colour(s)}"><title>{escape(label)} {escape(name)}: {values[i]}</title></rect>'
+                )
         if len(labels) <= 16 or i % max(len(labels) // 12, 1) == 0:
-            parts.append(f'<text class="tick" x="{x + step * 0.35:.1f}" y="{top + plot_h + 14}" '
-                         f'text-anchor="middle">{escape(label[-5:])}</text>')
-    legend = "".join(f'<span class="legend-item"><i style="background:{colour(s)}"></i>{escape(n)}</span>'
-                     for s, n in enumerate(series))
-    return Markup(f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
-                  f'xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg><div class="legend">{legend}</div>')
+            parts.append(
+                f'<text class="tick" x="{x + step * 0.35:.1f}" y="{top + plot_h + 14}" '
+                f'text-anchor="middle">{escape(label[-5:])}</text>'
+            )
+    legend = "".join(
+        f'<span class="legend-item"><i style="background:{colour(s)}"></i>{escape(n)}</span>'
+        for s, n in enumerate(series)
+    )
+    return Markup(
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+        f'xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg><div class="legend">{legend}</div>'
+    )
 
 
-def hbars(items: list[tuple[str, float]], fmt=lambda v: f"{v:g}", max_value: float | None = None,
-          label_width: int = 230, colours: list[str] | None = None) -> Markup:
+def hbars(
+    items: list[tuple[str, float]],
+    fmt=lambda v: f"{v:g}",
+    max_value: float | None = None,
+    label_width: int = 230,
+    colours: list[str] | None = None,
+) -> Markup:
     """Labelled horizontal bars, largest scale first (outcomes, a menu's choices, rates)."""
     if not items:
         return Markup('<p class="muted">No data in this period.</p>')
@@ -78,14 +95,18 @@ def hbars(items: list[tuple[str, float]], fmt=lambda v: f"{v:g}", max_value: flo
         y = i * row
         w = max(value / peak * (width - label_width - 70), 0)
         fill = colours[i] if colours else colour(i)
-        parts.append(f'<text class="bar-label" x="{label_width - 8}" y="{y + 16}" text-anchor="end">'
-                     f'{escape(label)}</text><rect x="{label_width}" y="{y + 4}" width="{w:.1f}" height="16" rx="3" '
-                     f'fill="{fill}"/><text class="bar-value" x="{label_width + w + 6:.1f}" y="{y + 16}">'
-                     f'{escape(fmt(value))}</text>')
+        parts.append(
+            f'<text class="bar-label" x="{label_width - 8}" y="{y + 16}" text-anchor="end">'
+            f'{escape(label)}</text><rect x="{label_width}" y="{y + 4}" width="{w:.1f}" height="16" rx="3" '
+            f'fill="{fill}"/><text class="bar-value" x="{label_width + w + 6:.1f}" y="{y + 16}">'
+            f"{escape(fmt(value))}</text>"
+        )
     height = len(items) * row + 6
-    return Markup(f'<svg class="chart hbars" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-                  f'role="img" '
-                  f'xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>')
+    return Markup(
+        f'<svg class="chart hbars" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'role="img" '
+        f'xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>'
+    )
 
 
 def _axis(left: int, top: int, plot_h: int, width: int, peak: int) -> str:
@@ -93,6 +114,8 @@ def _axis(left: int, top: int, plot_h: int, width: int, peak: int) -> str:
     lines = []
     for value in sorted({0, peak // 2, peak}):
         y = top + plot_h - value / peak * plot_h
-        lines.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}"/>'
-                     f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{value}</text>')
+        lines.append(
+            f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}"/>'
+            f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{value}</text>'
+        )
     return "".join(lines)

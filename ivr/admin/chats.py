@@ -1,5 +1,6 @@
 """Chats: the operator's side (rooms, a room's history, replying) and the caller's side, a public page at the
 unguessable, expiring link sent by SMS (`/chat/<token>`, no login). Both sides poll for messages after a cursor."""
+
 from __future__ import annotations
 
 import time
@@ -22,9 +23,17 @@ CALLER = "caller"
 def _messages_json(store: ChatStore, room_id: str, after: str, public: bool = False):
     """Messages after a cursor. Callers see "operator", not which operator (account names stay internal)."""
     messages = store.read(room_id, after or "0-0")
-    return jsonify(messages=[{"id": m.id, "text": m.text, "at": m.at,
-                              "author": OPERATOR if public and m.author.startswith(OPERATOR) else m.author}
-                             for m in messages])
+    return jsonify(
+        messages=[
+            {
+                "id": m.id,
+                "text": m.text,
+                "at": m.at,
+                "author": OPERATOR if public and m.author.startswith(OPERATOR) else m.author,
+            }
+            for m in messages
+        ]
+    )
 
 
 def _post(store: ChatStore, room_id: str, author: str):
@@ -62,9 +71,16 @@ def room(room_id: str):
     if link and store.room_for_token(found["token"]) is None:
         link = ""  # expired: the caller's link no longer opens the room
     delivery = FollowupStore(redis_conn()).get(found["job_id"]) if found.get("job_id") else None
-    return render_template("chats/room.html", room=found, room_id=room_id, me=OPERATOR, link=link,
-                           delivery=delivery, poll_url=f"/chats/{room_id}/messages",
-                           post_url=f"/chats/{room_id}/messages")
+    return render_template(
+        "chats/room.html",
+        room=found,
+        room_id=room_id,
+        me=OPERATOR,
+        link=link,
+        delivery=delivery,
+        poll_url=f"/chats/{room_id}/messages",
+        post_url=f"/chats/{room_id}/messages",
+    )
 
 
 @bp.get("/chats/<room_id>/messages")
@@ -94,8 +110,9 @@ def _room_for(token: str) -> tuple[ChatStore, str]:
 @bp.get("/chat/<token>")
 def caller_page(token: str):
     _, room_id = _room_for(token)
-    return render_template("chats/public.html", me=CALLER, poll_url=f"/chat/{token}/messages",
-                           post_url=f"/chat/{token}/messages")
+    return render_template(
+        "chats/public.html", me=CALLER, poll_url=f"/chat/{token}/messages", post_url=f"/chat/{token}/messages"
+    )
 
 
 @bp.get("/chat/<token>/messages")

@@ -1,4 +1,5 @@
 """`ivr admin ...`: create, delete and log out admin accounts, rebuild the analytics counters; `ivr calls`."""
+
 from __future__ import annotations
 
 import json
@@ -12,6 +13,7 @@ from ivr.settings import Settings
 
 def _conn(settings: Settings):
     from ivr.call_session.wiring import CLI_REDIS_TIMEOUT, open_redis
+
     return open_redis(settings, timeout=CLI_REDIS_TIMEOUT)
 
 
@@ -22,13 +24,19 @@ def admin() -> None:
 
 @admin.command("create-user")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["admin", "viewer"]), default="admin", show_default=True,
-              help="admin: edit, publish, settings; viewer: read only.")
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "viewer"]),
+    default="admin",
+    show_default=True,
+    help="admin: edit, publish, settings; viewer: read only.",
+)
 @click.pass_context
 def create_user(ctx: click.Context, name: str, role: str) -> None:
     """Create an account (or reset its password and role). The password comes from IVR_ADMIN_PASSWORD or a prompt."""
     from ivr.store.audit import AuditLog
     from ivr.store.users import Role, UserStore
+
     settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
     password = settings.admin_password or click.prompt("Password", hide_input=True, confirmation_prompt=True)
     conn = _conn(settings)
@@ -48,6 +56,7 @@ def delete_user(ctx: click.Context, name: str) -> None:
     """Delete an account: its sessions end and its API tokens are revoked."""
     from ivr.store.audit import AuditLog
     from ivr.store.users import UserStore
+
     settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
     conn = _conn(settings)
     users = UserStore(conn)
@@ -66,6 +75,7 @@ def end_sessions(ctx: click.Context, name: str) -> None:
     """Log an account out everywhere (a lost laptop, a shared cookie); its password and tokens stay."""
     from ivr.store.audit import AuditLog
     from ivr.store.users import UserStore
+
     settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
     conn = _conn(settings)
     if not UserStore(conn).end_sessions(name):
@@ -81,6 +91,7 @@ def rebuild_analytics(ctx: click.Context) -> None:
     """Count every finished call not yet in the analytics counters (safe to run any time)."""
     from ivr.store import keys
     from ivr.store.analytics import record_calls_finished
+
     settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
     conn = _conn(settings)
     counted, batch = 0, []
@@ -101,15 +112,20 @@ def calls(settings: Settings, as_json: bool, limit: int) -> None:
     """List recent calls, newest first, with their outcome, path and follow-up jobs."""
     from ivr.store.calls import CallStore
     from ivr.store.followups import FollowupStore
+
     conn = _conn(settings)
     store, followups = CallStore(conn), FollowupStore(conn)
     for record in store.recent(limit):
-        jobs = [{"id": f["job_id"], "kind": f.get("kind", ""), "status": f.get("status", ""),
-                 "detail": f.get("detail", "")} for f in followups.many(record.jobs)]
+        jobs = [
+            {"id": f["job_id"], "kind": f.get("kind", ""), "status": f.get("status", ""), "detail": f.get("detail", "")}
+            for f in followups.many(record.jobs)
+        ]
         if as_json:
             click.echo(json.dumps(dict(record.to_dict(), jobs=jobs), sort_keys=True))
             continue
         started = datetime.fromtimestamp(record.started_at or 0, timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
         summary = ", ".join(f"{j['kind']}:{j['status']}" for j in jobs) or "no follow-ups"
-        click.echo(f"{started}  {record.id}  {record.channel:<9} {record.caller:<16} "
-                   f"{record.outcome or 'in progress':<20} {' > '.join(record.path)}  [{summary}]")
+        click.echo(
+            f"{started}  {record.id}  {record.channel:<9} {record.caller:<16} "
+            f"{record.outcome or 'in progress':<20} {' > '.join(record.path)}  [{summary}]"
+        )

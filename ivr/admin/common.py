@@ -1,4 +1,5 @@
 """Shared helpers of the admin blueprints: the app's connections, the logged-in user's role, audit, formatting."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -69,11 +70,13 @@ def is_admin() -> bool:
 
 def admin_required(view):
     """Only admins may run this view (viewers are read-only): 403 otherwise."""
+
     @wraps(view)
     def wrapped(*args, **kwargs):
         if not is_admin():
             abort(403, description="This needs the admin role; your account is read-only.")
         return view(*args, **kwargs)
+
     return wrapped
 
 

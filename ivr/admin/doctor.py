@@ -1,5 +1,6 @@
 """`ivr doctor`: the set-up check (setup_check.py) on the console; exits 1 when something the shipped flows need
 is broken, so an install script or a monitor can stop on it."""
+
 from __future__ import annotations
 
 import json

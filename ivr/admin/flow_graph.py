@@ -3,6 +3,7 @@ calls that took them in the last 30 days) and the path of a selected call. stati
 dagre (vendored in static/vendor/, no CDN: edge labels are laid out as nodes of their own, so no label box meets
 another or a step, and edges are routed between the layers) and draws it as SVG; clicking a step opens the editor
 at its line."""
+
 from __future__ import annotations
 
 import json
@@ -43,14 +44,22 @@ def step_lines(text: str | None) -> dict[str, int]:
 
 def graph_data(flow, text: str | None = None, counts: dict | None = None, path: list[str] | None = None) -> dict:
     lines, counts = step_lines(text), counts or {}
-    nodes = [{"id": step_id, "kind": step.kind, "line": lines.get(step_id), "start": step_id == flow.start}
-             for step_id, step in flow.steps.items()]
+    nodes = [
+        {"id": step_id, "kind": step.kind, "line": lines.get(step_id), "start": step_id == flow.start}
+        for step_id, step in flow.steps.items()
+    ]
     edges = []
     for step_id, step in flow.steps.items():
         for label, target in step.exits().items():
             if target in flow.steps:
-                edges.append({"from": step_id, "to": target, "label": exit_label(step, label),
-                              "calls": counts.get((step_id, target), 0)})
+                edges.append(
+                    {
+                        "from": step_id,
+                        "to": target,
+                        "label": exit_label(step, label),
+                        "calls": counts.get((step_id, target), 0),
+                    }
+                )
     taken = list(zip(path or [], (path or [])[1:]))
     return {"flow": flow.id, "nodes": nodes, "edges": edges, "path": list(path or []), "taken": taken}
 
@@ -59,9 +68,12 @@ def funnel_days(today: date) -> list[str]:
     return [(today - timedelta(days=i)).isoformat() for i in range(FUNNEL_DAYS)]
 
 
-def graph_markup(flow, text: str | None = None, counts: dict | None = None, path: list[str] | None = None,
-                 edit_url: str = "") -> Markup:
+def graph_markup(
+    flow, text: str | None = None, counts: dict | None = None, path: list[str] | None = None, edit_url: str = ""
+) -> Markup:
     """The element flow_graph.js draws into (its data in an attribute: the page's CSP runs no inline script)."""
     data = json.dumps(graph_data(flow, text, counts, path))
-    return Markup(f'<div class="flow-graph-host" data-graph="{escape(data)}" data-edit="{escape(edit_url)}" '
-                  f'aria-label="Graph of flow {escape(flow.id)}" role="img"></div>')
+    return Markup(
+        f'<div class="flow-graph-host" data-graph="{escape(data)}" data-edit="{escape(edit_url)}" '
+        f'aria-label="Graph of flow {escape(flow.id)}" role="img"></div>'
+    )

@@ -4,6 +4,7 @@ import from and export to the YAML files in `flows/`, and summarise each flow.
 Validation is `ivr.flows.build_flow`, the code behind `ivr validate`, so the editor shows exactly its problems;
 on top of that a revision's `id` must be the flow it is saved under.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -50,9 +51,17 @@ def problem_dicts(problems: list[Problem]) -> list[dict]:
     follow = [p for p in problems if causes and "unreachable step" in p.message]
     ordered = [p for p in problems if p not in follow]
     first = ordered.index(causes[0]) if causes else -1
-    ordered[first + 1:first + 1] = follow
-    return [{"line": p.line, "column": p.column, "message": p.message, "text": str(p),
-             "follows": first if p in follow else None} for p in ordered]
+    ordered[first + 1 : first + 1] = follow
+    return [
+        {
+            "line": p.line,
+            "column": p.column,
+            "message": p.message,
+            "text": str(p),
+            "follows": first if p in follow else None,
+        }
+        for p in ordered
+    ]
 
 
 def save(store: FlowStore, settings: Settings, flow_id: str, text: str, message: str, author: str) -> int:
@@ -96,9 +105,17 @@ def summaries(store: FlowStore, settings: Settings) -> list[FlowSummary]:
     for flow_id in sorted(set(store.flow_ids()) | files):
         revisions = store.conn.zrevrange(keys.flow_revisions(flow_id), 0, 0)
         latest = store.get_revision(flow_id, int(revisions[0])) if revisions else None
-        out.append(FlowSummary(flow_id, store.published_rev(flow_id), latest.rev if latest else None,
-                               latest.message if latest else "", latest.author if latest else "",
-                               latest.created_at if latest else None, flow_id in files))
+        out.append(
+            FlowSummary(
+                flow_id,
+                store.published_rev(flow_id),
+                latest.rev if latest else None,
+                latest.message if latest else "",
+                latest.author if latest else "",
+                latest.created_at if latest else None,
+                flow_id in files,
+            )
+        )
     return out
 
 
@@ -120,10 +137,19 @@ def import_preview(store: FlowStore, settings: Settings) -> list[dict]:
         elif newest and old == text:
             action = f"unchanged (revision {newest[0].rev})"
         else:
-            action = "new revision, published (nothing is published yet)" if store.published_rev(flow_id) is None \
+            action = (
+                "new revision, published (nothing is published yet)"
+                if store.published_rev(flow_id) is None
                 else "new draft revision (the published one stays)"
-        diff = difflib.unified_diff(old.splitlines(), text.splitlines(), f"revision {newest[0].rev}" if newest
-                                    else "nothing", path.name, lineterm="", n=2)
+            )
+        diff = difflib.unified_diff(
+            old.splitlines(),
+            text.splitlines(),
+            f"revision {newest[0].rev}" if newest else "nothing",
+            path.name,
+            lineterm="",
+            n=2,
+        )
         out.append({"flow_id": flow_id, "action": action, "diff": list(diff) if old != text else []})
     return out
 

@@ -1,5 +1,6 @@
 """Flows: the list (published revision and draft), the YAML editor with live validation, immutable revisions
 with messages, diffs, publish and rollback, import from and export to flows/*.yaml, and the flow graph."""
+
 from __future__ import annotations
 
 import difflib
@@ -98,12 +99,21 @@ def show(flow_id: str):
     else:
         counts = edge_counts(redis_conn(), flow_id, funnel_days(datetime.now(timezone.utc).date()))
         call = CallStore(redis_conn()).get(request.args.get("call", "")) if request.args.get("call") else None
-        graph = graph_markup(flow, text, counts, call.path if call else None,
-                             edit_url=url_for("flows.edit", flow_id=flow_id, rev=shown))
-    return render_template("flows/show.html", flow_id=flow_id, revisions=revisions, published=published,
-                           shown=shown, graph=graph, problems=problems, history=store.history(flow_id)[::-1],
-                           closures=closures,
-                           audit=AuditLog(redis_conn()).recent(20, target=f"flow:{flow_id}"))
+        graph = graph_markup(
+            flow, text, counts, call.path if call else None, edit_url=url_for("flows.edit", flow_id=flow_id, rev=shown)
+        )
+    return render_template(
+        "flows/show.html",
+        flow_id=flow_id,
+        revisions=revisions,
+        published=published,
+        shown=shown,
+        graph=graph,
+        problems=problems,
+        history=store.history(flow_id)[::-1],
+        closures=closures,
+        audit=AuditLog(redis_conn()).recent(20, target=f"flow:{flow_id}"),
+    )
 
 
 @bp.get("/<flow_id>/edit")
@@ -111,8 +121,14 @@ def show(flow_id: str):
 def edit(flow_id: str):
     _check_id(flow_id)
     text, base = _text_of(flow_id, request.args.get("rev", type=int))
-    return render_template("flows/edit.html", flow_id=flow_id, text=text, base=base, message="",
-                           problems=svc.problem_dicts(svc.validate(settings(), flow_id, text)))
+    return render_template(
+        "flows/edit.html",
+        flow_id=flow_id,
+        text=text,
+        base=base,
+        message="",
+        problems=svc.problem_dicts(svc.validate(settings(), flow_id, text)),
+    )
 
 
 @bp.post("/<flow_id>/validate")
@@ -122,7 +138,7 @@ def validate(flow_id: str):
     body = request.get_json(silent=True, force=True)
     text = body.get("yaml") if isinstance(body, dict) else None
     if not isinstance(text, str):
-        abort(400, description="send JSON {\"yaml\": \"...\"}")
+        abort(400, description='send JSON {"yaml": "..."}')
     problems = svc.validate(settings(), flow_id, text)
     return jsonify(ok=not problems, problems=svc.problem_dicts(problems))
 
@@ -137,8 +153,14 @@ def save(flow_id: str):
         rev = svc.save(_store(), settings(), flow_id, text, message, actor())
     except svc.Invalid as exc:
         flash(f"Not saved: {len(exc.problems)} problem(s). Fix them and save again.", "error")
-        return render_template("flows/edit.html", flow_id=flow_id, text=text, base=None, message=message,
-                               problems=svc.problem_dicts(exc.problems)), 400
+        return render_template(
+            "flows/edit.html",
+            flow_id=flow_id,
+            text=text,
+            base=None,
+            message=message,
+            problems=svc.problem_dicts(exc.problems),
+        ), 400
     audit("save revision", f"flow:{flow_id}", f"revision {rev}: {message.strip() or '(no message)'}")
     if request.form.get("publish"):
         _store().publish(flow_id, rev, author=actor())
@@ -160,8 +182,11 @@ def publish(flow_id: str):
     except (RevisionNotFound, TypeError):
         abort(404, description=f"flow {flow_id!r} has no revision {rev}")
     audit("publish", f"flow:{flow_id}", f"revision {rev}")
-    flash(f"Published revision {rev}. Running processes use it within seconds; calls in progress finish on "
-          f"their revision.", "info")
+    flash(
+        f"Published revision {rev}. Running processes use it within seconds; calls in progress finish on "
+        f"their revision.",
+        "info",
+    )
     return redirect(url_for("flows.show", flow_id=flow_id))
 
 
@@ -187,10 +212,12 @@ def diff(flow_id: str):
     a, b = request.args.get("a", type=int), request.args.get("b", type=int)
     old, _ = _text_of(flow_id, a) if a else ("", None)
     new, _ = _text_of(flow_id, b) if b else ("", None)
-    lines = list(difflib.unified_diff(old.splitlines(), new.splitlines(), f"revision {a}", f"revision {b}",
-                                      lineterm="", n=3))
-    return render_template("flows/diff.html", flow_id=flow_id, a=a, b=b, lines=lines,
-                           revisions=_store().list_revisions(flow_id))
+    lines = list(
+        difflib.unified_diff(old.splitlines(), new.splitlines(), f"revision {a}", f"revision {b}", lineterm="", n=3)
+    )
+    return render_template(
+        "flows/diff.html", flow_id=flow_id, a=a, b=b, lines=lines, revisions=_store().list_revisions(flow_id)
+    )
 
 
 @bp.get("/<flow_id>/revisions/<int:rev>.yaml")
@@ -198,8 +225,9 @@ def diff(flow_id: str):
 def raw(flow_id: str, rev: int):
     _check_id(flow_id)
     text, _ = _text_of(flow_id, rev)
-    return Response(text, mimetype="text/yaml",
-                    headers={"Content-Disposition": f'attachment; filename="{flow_id}-r{rev}.yaml"'})
+    return Response(
+        text, mimetype="text/yaml", headers={"Content-Disposition": f'attachment; filename="{flow_id}-r{rev}.yaml"'}
+    )
 
 
 @bp.get("/import")

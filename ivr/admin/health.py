@@ -8,6 +8,7 @@ tells the state alone ("ok", "degraded" or "down"); the detail (pids, hosts, add
 to a login or API token, to `Authorization: Bearer <IVR_METRICS_TOKEN>`, or without either on the separate
 address IVR_METRICS_BIND (then only there). A refusal is a bare 403; the log names the setting.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -37,8 +38,11 @@ def component_status(conn) -> dict:
     beats = heartbeats.read(conn)
     out = {}
     for name, beat in beats.items():
-        out[name] = {"ok": beat is not None, "last_seen": beat["at"] if beat else None,
-                     **({k: v for k, v in beat.items() if k != "at"} if beat else {})}
+        out[name] = {
+            "ok": beat is not None,
+            "last_seen": beat["at"] if beat else None,
+            **({k: v for k, v in beat.items() if k != "at"} if beat else {}),
+        }
     if not out["worker"]["ok"]:  # a worker without our heartbeat still registers itself with RQ
         workers = Worker.count(connection=conn)
         out["worker"].update(ok=workers > 0, rq_workers=workers)
@@ -93,6 +97,7 @@ def healthz():
         return jsonify(status=body["status"]), code
     if "verbose" in request.args:  # the set-up check as well (it connects to SMTP and Twilio: only on request)
         from .setup_check import failing, run_checks
+
         items = run_checks(settings())
         body["setup"] = {"items": [i.as_dict() for i in items], "failing": [i.key for i in failing(items)]}
     return jsonify(body), code
@@ -121,15 +126,18 @@ class RedisCollector:
         yield from self._labelled("ivr_calls", "Finished calls by channel", "channel", totals)
         yield from self._labelled("ivr_call_outcomes", "Finished calls by outcome", "outcome", totals)
         yield from self._labelled("ivr_jobs", "Follow-up jobs emitted, by kind", "job", totals, label="kind")
-        yield from self._labelled("ivr_callbacks", "Callback requests by final status", "callback", totals,
-                                  label="status")
+        yield from self._labelled(
+            "ivr_callbacks", "Callback requests by final status", "callback", totals, label="status"
+        )
         turns = CounterMetricFamily("ivr_turns", "Caller turns (events) of finished calls")
         turns.add_metric([], totals.get("turns", 0))
         yield turns
-        for name, doc, value in (("ivr_calls_live", "Calls in progress", live),
-                                 ("ivr_calls_stored", "Call records kept", recorded),
-                                 ("ivr_jobs_queued", "Jobs waiting in the queue", queued),
-                                 ("ivr_job_failures", "Jobs in RQ's failed registry", failed)):
+        for name, doc, value in (
+            ("ivr_calls_live", "Calls in progress", live),
+            ("ivr_calls_stored", "Call records kept", recorded),
+            ("ivr_jobs_queued", "Jobs waiting in the queue", queued),
+            ("ivr_job_failures", "Jobs in RQ's failed registry", failed),
+        ):
             gauge = GaugeMetricFamily(name, doc)
             gauge.add_metric([], value)
             yield gauge
@@ -166,9 +174,13 @@ def metrics_allowed() -> bool:
         return True
     if signed_in():
         return True
-    log.warning("refused /metrics from %s: no login or API token, and %s", request.remote_addr,
-                "the bearer token is not IVR_METRICS_TOKEN" if config.metrics_token else
-                "IVR_METRICS_TOKEN is not set (or bind /metrics apart with IVR_METRICS_BIND)")
+    log.warning(
+        "refused /metrics from %s: no login or API token, and %s",
+        request.remote_addr,
+        "the bearer token is not IVR_METRICS_TOKEN"
+        if config.metrics_token
+        else "IVR_METRICS_TOKEN is not set (or bind /metrics apart with IVR_METRICS_BIND)",
+    )
     return False
 
 

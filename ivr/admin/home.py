@@ -2,6 +2,7 @@
 app; today's calls and their outcomes; follow-ups that failed or are retrying, with the reason; open callbacks and
 chats; and the set-up checklist (setup_check.py, the same items as `ivr doctor`), with "send a test email" and
 "send a test SMS" for admins: sent at once, through the follow-up jobs' own code, the result flashed in words."""
+
 from __future__ import annotations
 
 import os
@@ -43,8 +44,12 @@ def today_calls(conn, now: float) -> dict:
     midnight = datetime.fromtimestamp(now, timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
     page = find_calls(conn, CallFilter(start=midnight.timestamp()), limit=500)
     outcomes = Counter(row["outcome"] or "in progress" for row in page.rows)
-    return {"count": len(page.rows), "more": page.before is not None, "outcomes": outcomes.most_common(),
-            "day": midnight.strftime("%Y-%m-%d")}
+    return {
+        "count": len(page.rows),
+        "more": page.before is not None,
+        "outcomes": outcomes.most_common(),
+        "day": midnight.strftime("%Y-%m-%d"),
+    }
 
 
 def health() -> dict:
@@ -60,23 +65,36 @@ def index():
     items = setup_items()
     try:
         callbacks = CallbackStore(conn)
-        data = {"calls": today_calls(conn, now), "troubled": FollowupStore(conn).troubled(20),
-                "callbacks_waiting": callbacks.queued(), "callbacks": callbacks.pending(5),
-                "chats": ChatStore(conn).rooms(5)}
+        data = {
+            "calls": today_calls(conn, now),
+            "troubled": FollowupStore(conn).troubled(20),
+            "callbacks_waiting": callbacks.queued(),
+            "callbacks": callbacks.pending(5),
+            "chats": ChatStore(conn).rooms(5),
+        }
     except UNAVAILABLE:
         data = {"redis_down": True}
-    return render_template("home.html", health=health(), items=items, failing=failing(items),
-                           features=capabilities(settings()).values(), now=now, **data)
+    return render_template(
+        "home.html",
+        health=health(),
+        items=items,
+        failing=failing(items),
+        features=capabilities(settings()).values(),
+        now=now,
+        **data,
+    )
 
 
 def _job_context():
     from ivr.jobs.context import JobContext
+
     conn = redis_conn()
     return JobContext(settings=settings(), redis=conn, queue=Queue(jobs.QUEUE_NAME, connection=conn))
 
 
 def _try(kind: str, send) -> None:
     from ivr.jobs.delivery import Permanent, Retryable, explain
+
     to = request.form.get("to", "").strip()
     try:
         detail = send(_job_context(), to)
@@ -92,8 +110,12 @@ def _try(kind: str, send) -> None:
 @admin_required
 def test_email():
     from ivr.jobs.email import send
-    payload = {"to": request.form.get("to", ""), "subject": "IVR test email",
-               "message": f"A test email, sent from the admin by {actor()}."}
+
+    payload = {
+        "to": request.form.get("to", ""),
+        "subject": "IVR test email",
+        "message": f"A test email, sent from the admin by {actor()}.",
+    }
     _try("email", lambda ctx, to: send(ctx, f"test-email-{time.time_ns()}", payload))
     return redirect(url_for("home.index") + "#setup")
 
@@ -103,6 +125,7 @@ def test_email():
 @admin_required
 def test_sms():
     from ivr.jobs.sms import send_sms
+
     job_id = f"test-sms-{time.time_ns()}"
     _try("SMS", lambda ctx, to: send_sms(ctx, to, f"A test SMS from your IVR, sent by {actor()}.", {}, job_id))
     return redirect(url_for("home.index") + "#setup")

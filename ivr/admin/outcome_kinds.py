@@ -4,6 +4,7 @@ Read from the flows calls run now: the published revision of each flow in the st
 (the same FlowRepository the channels use). A flow that does not load adds nothing; where two flows give one
 outcome different kinds, the flow first by id wins.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

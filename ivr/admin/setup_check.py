@@ -5,6 +5,7 @@ detail says why), in plain sentences that name the settings by their environment
 live in `setup_items.py`; this module runs them, marks what the shipped flows need (from the follow-up kinds and
 audio files the flows in IVR_FLOWS_DIR use), and decides whether `ivr doctor` fails.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -78,6 +79,7 @@ def flow_needs(settings: Settings) -> set[str]:
 def run_checks(settings: Settings, sip_probe=None) -> list[Item]:
     """Every item, in the order a person sets the product up. `sip_probe(host, port)` answers an OPTIONS."""
     from . import setup_items
+
     needs = flow_needs(settings)
     found = setup_items.all_items(settings, sip_probe)
     return [Item(**{**asdict(i), "needed": i.key in needs}) for i in found]

@@ -2,6 +2,7 @@
 engine as the phone channels (turn syntax of `ivr simulate`). Unrecorded calls keep their engine state in a
 signed blob held by the page; recorded ones go through call_session (channel "simulator"), so they appear in the
 call log and the analytics and their jobs are queued like a phone call's."""
+
 from __future__ import annotations
 
 import time
@@ -53,8 +54,14 @@ def _flow(flow_id: str, revision: str | None):
 
 def _session(revision: str | None) -> CallSession:
     shared = runtime().call_session
-    return CallSession(PinnedFlows(shared.flows, revision), redis_conn=shared.redis, queue=shared.queue,
-                       spool=shared.spool, default_flow=shared.default_flow, capabilities=shared.capabilities)
+    return CallSession(
+        PinnedFlows(shared.flows, revision),
+        redis_conn=shared.redis,
+        queue=shared.queue,
+        spool=shared.spool,
+        default_flow=shared.default_flow,
+        capabilities=shared.capabilities,
+    )
 
 
 def _reply(blob: dict, call: SimulatedCall, actions: list):
@@ -64,10 +71,16 @@ def _reply(blob: dict, call: SimulatedCall, actions: list):
     else:
         state = blob["state"] = call.state
     done = bool(state.get("done")) if state else call.ended
-    return jsonify(sim=_signer().dumps(blob), done=done, call_id=blob["call_id"], recorded=blob["record"],
-                   revision=blob["revision"], waiting=(state or {}).get("waiting"),
-                   path=(state or {}).get("path", []),
-                   actions=[{**A.to_dict(a), "line": (describe(a) or "").strip()} for a in actions])
+    return jsonify(
+        sim=_signer().dumps(blob),
+        done=done,
+        call_id=blob["call_id"],
+        recorded=blob["record"],
+        revision=blob["revision"],
+        waiting=(state or {}).get("waiting"),
+        path=(state or {}).get("path", []),
+        actions=[{**A.to_dict(a), "line": (describe(a) or "").strip()} for a in actions],
+    )
 
 
 @bp.get("/")
@@ -77,8 +90,9 @@ def index():
     flows = svc.summaries(store, settings())
     revisions = {f.id: [r.rev for r in store.list_revisions(f.id)] for f in flows}
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M")
-    return render_template("simulator.html", flows=flows, revisions=revisions, now=now,
-                           default_flow=settings().default_flow)
+    return render_template(
+        "simulator.html", flows=flows, revisions=revisions, now=now, default_flow=settings().default_flow
+    )
 
 
 @bp.get("/graph")
@@ -102,10 +116,19 @@ def start():
     if record and not is_admin():  # a recorded call queues real jobs (texts, callbacks): not for read-only users
         abort(403, description="Recording simulated calls needs the admin role; untick 'record it'.")
     flow = _flow(flow_id, revision)
-    call = SimulatedCall(flow, caller=caller, session=_session(flow.revision) if record else None,
-                         capabilities=flags(settings()))
-    blob = {"call_id": call.call_id, "flow": flow_id, "revision": flow.revision, "caller": caller, "at": at,
-            "turn": 0, "record": record, "state": None}
+    call = SimulatedCall(
+        flow, caller=caller, session=_session(flow.revision) if record else None, capabilities=flags(settings())
+    )
+    blob = {
+        "call_id": call.call_id,
+        "flow": flow_id,
+        "revision": flow.revision,
+        "caller": caller,
+        "at": at,
+        "turn": 0,
+        "record": record,
+        "state": None,
+    }
     return _reply(blob, call, call.start(at))
 
 
@@ -125,6 +148,11 @@ def turn():
     if not blob["record"] and (not blob["state"] or blob["state"].get("done")):
         abort(400, description="this call has ended; start a new one")
     flow = None if blob["record"] else _flow(blob["flow"], blob["revision"])  # a recorded call's session loads it
-    call = SimulatedCall(flow, caller=blob["caller"], call_id=blob["call_id"], state=blob["state"],
-                         session=_session(blob["revision"]) if blob["record"] else None)
+    call = SimulatedCall(
+        flow,
+        caller=blob["caller"],
+        call_id=blob["call_id"],
+        state=blob["state"],
+        session=_session(blob["revision"]) if blob["record"] else None,
+    )
     return _reply(blob, call, call.send(event, turn_id=f"t{blob['turn']}" if blob["record"] else None))

@@ -3,6 +3,7 @@
 Viewers see the names; only admins add, change or remove. Passwords are hashed at once (store/sip_accounts.py)
 and never shown again. `ivr sip` picks changes up within ACCOUNTS_REFRESH_SECONDS.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -18,8 +19,9 @@ bp = Blueprint("sip_accounts", __name__)
 @bp.get("/sip-accounts/")
 @login_required
 def index():
-    return render_template("sip_accounts/index.html", accounts=SipAccountStore(redis_conn()).list(),
-                           realm=settings().sip_realm)
+    return render_template(
+        "sip_accounts/index.html", accounts=SipAccountStore(redis_conn()).list(), realm=settings().sip_realm
+    )
 
 
 @bp.post("/sip-accounts/")
@@ -31,8 +33,9 @@ def save():
         SipAccountStore(redis_conn()).save(name, request.form.get("password", ""), settings().sip_realm)
     except ValueError as exc:
         flash(str(exc), "error")
-        return render_template("sip_accounts/index.html", accounts=SipAccountStore(redis_conn()).list(),
-                               realm=settings().sip_realm), 400
+        return render_template(
+            "sip_accounts/index.html", accounts=SipAccountStore(redis_conn()).list(), realm=settings().sip_realm
+        ), 400
     audit("save sip account", f"sip-account:{name}")
     flash(f"SIP account {name} saved", "ok")
     return redirect(url_for("sip_accounts.index"))

@@ -1,4 +1,5 @@
 """`ivr sip-account add|list|remove`: the digest accounts of softphones that dial in directly."""
+
 from __future__ import annotations
 
 import sys
@@ -11,6 +12,7 @@ from ivr.settings import Settings
 def _store(ctx: click.Context):
     from ivr.call_session.wiring import CLI_REDIS_TIMEOUT, open_redis
     from ivr.store.sip_accounts import SipAccountStore
+
     settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
     return settings, SipAccountStore(open_redis(settings, timeout=CLI_REDIS_TIMEOUT))
 
@@ -27,6 +29,7 @@ def sip_account() -> None:
 def add(ctx: click.Context, name: str, password: str | None) -> None:
     """Create an account or set its password."""
     from ivr.store.audit import AuditLog
+
     settings, store = _store(ctx)
     password = password or click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
@@ -53,6 +56,7 @@ def list_accounts(ctx: click.Context) -> None:
 def remove(ctx: click.Context, name: str) -> None:
     """Remove an account; `ivr sip` refuses it within 10 seconds."""
     from ivr.store.audit import AuditLog
+
     _, store = _store(ctx)
     if not store.delete(name):
         click.echo(f"error: no SIP account {name}", err=True)

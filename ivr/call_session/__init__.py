@@ -4,6 +4,7 @@ session.py (the turn), writes.py (a turn's Redis writes, applied or replayed fro
 provider's final call status), followups.py (how a Job action becomes an RQ job), wiring.py (a process's
 connections, built from Settings).
 """
+
 from ivr.call_session.session import CallSession
 
 __all__ = ["CallSession"]

@@ -5,6 +5,7 @@ is the engine's idempotency key and the follow-up record (store.followups) is cr
 write, so a replayed turn or spool entry never queues a job twice. Each task takes plain JSON arguments
 `(job_id, payload)` and gets its connections from the worker's `JobContext` (ivr/jobs/context.py).
 """
+
 from __future__ import annotations
 
 import re
@@ -47,8 +48,9 @@ def rq_job_id(idempotency_key: str) -> str:
     return _UNSAFE.sub(lambda m: "".join(f"_{b:02x}" for b in m.group().encode()), idempotency_key)
 
 
-def queue_commands(queue: Queue, *, job_id: str, kind: str, payload: dict, call_id: str,
-                   at: float) -> tuple[str, list[tuple]]:
+def queue_commands(
+    queue: Queue, *, job_id: str, kind: str, payload: dict, call_id: str, at: float
+) -> tuple[str, list[tuple]]:
     """(The follow-up record's key, the Redis commands that create the record and queue its RQ job), for the turn
     write script (store.call_writes), which runs them only if the record does not exist yet: never twice.
 
@@ -58,14 +60,28 @@ def queue_commands(queue: Queue, *, job_id: str, kind: str, payload: dict, call_
     records = FollowupStore(queue.connection)
     guard = keys.followup(job_id)
     if kind not in FUNCTIONS:
-        return guard, records.create_commands(job_id, kind=kind, call_id=call_id, at=at, status=Status.FAILED,
-                                              detail=f"unknown follow-up kind {kind!r}")
-    job = Job.create(FUNCTIONS[kind], args=(job_id, payload), id=rq_job_id(job_id), connection=queue.connection,
-                     timeout=JOB_TIMEOUT, retry=RETRIES[kind], result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
-                     description=f"{kind} {job_id}", meta={"enqueued_at": at}, status=JobStatus.QUEUED,
-                     origin=queue.name)
+        return guard, records.create_commands(
+            job_id, kind=kind, call_id=call_id, at=at, status=Status.FAILED, detail=f"unknown follow-up kind {kind!r}"
+        )
+    job = Job.create(
+        FUNCTIONS[kind],
+        args=(job_id, payload),
+        id=rq_job_id(job_id),
+        connection=queue.connection,
+        timeout=JOB_TIMEOUT,
+        retry=RETRIES[kind],
+        result_ttl=RESULT_TTL,
+        failure_ttl=FAILURE_TTL,
+        description=f"{kind} {job_id}",
+        meta={"enqueued_at": at},
+        status=JobStatus.QUEUED,
+        origin=queue.name,
+    )
     job.enqueued_at = datetime.now(timezone.utc).replace(tzinfo=None)  # RQ keeps naive UTC times
     fields = [item for pair in job.to_dict().items() for item in pair]
-    return guard, [*records.create_commands(job_id, kind=kind, call_id=call_id, at=at),
-                   ("SADD", queue.redis_queues_keys, queue.key), ("HSET", job.key, *fields),
-                   ("RPUSH", queue.key, job.id)]
+    return guard, [
+        *records.create_commands(job_id, kind=kind, call_id=call_id, at=at),
+        ("SADD", queue.redis_queues_keys, queue.key),
+        ("HSET", job.key, *fields),
+        ("RPUSH", queue.key, job.id),
+    ]

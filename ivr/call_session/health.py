@@ -4,6 +4,7 @@ After a connection failure the session skips Redis for DOWN_BACKOFF seconds inst
 every turn (the turn goes to the spool meanwhile). `guard()` wraps each Redis step of a turn: it fails at once
 while Redis is marked down, and marks it down when the step fails with one of the UNAVAILABLE errors.
 """
+
 from __future__ import annotations
 
 import time

@@ -3,6 +3,7 @@
 If even the local disk fails, the call goes on (the loss is logged); a failed check reads as "the spool is in
 use", the careful answer. The spool itself is store/spool.py.
 """
+
 from __future__ import annotations
 
 import logging

@@ -3,6 +3,7 @@
 One replay at a time per process (a lock); the spool's own lock keeps processes from replaying at once. A replay
 failure never disturbs a call: the next turn, or the worker's maintenance, tries again.
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,8 +36,7 @@ class SpoolReplayer:
         """Replay for up to REPLAY_BUDGET seconds in this turn, then go on in the background."""
         if self._replaying.acquire(blocking=False):
             try:
-                replay_spool(self.spool, self.conn, self.queue, budget=REPLAY_BUDGET,
-                             confirm_ms=self.confirm_ms)
+                replay_spool(self.spool, self.conn, self.queue, budget=REPLAY_BUDGET, confirm_ms=self.confirm_ms)
             except Exception:  # never let the catch-up fail the turn
                 log.exception("spool replay failed")
             finally:

@@ -8,6 +8,7 @@ While the spool holds entries, new writes join it too, so a call's timeline stay
 The parts: state.py (the blob, its copies, its encoding), writes.py (what a turn writes, and where it goes),
 health.py (the Redis breaker), replay.py (the spool's way back), followups.py (queueing a Job action).
 """
+
 from __future__ import annotations
 
 import logging
@@ -41,10 +42,20 @@ def _goodbye(reason: str, text: str = GOODBYE) -> list[A.Action]:
 
 
 class CallSession:
-    def __init__(self, flows, *, redis_conn: redis.Redis, queue: Queue, spool: Spool, default_flow: str,
-                 sessions: SessionStore | None = None, fallback_text: str = GOODBYE,
-                 clock: Callable[[], float] = time.monotonic, confirm_ms: int = 0,
-                 capabilities: dict[str, bool] | None = None):
+    def __init__(
+        self,
+        flows,
+        *,
+        redis_conn: redis.Redis,
+        queue: Queue,
+        spool: Spool,
+        default_flow: str,
+        sessions: SessionStore | None = None,
+        fallback_text: str = GOODBYE,
+        clock: Callable[[], float] = time.monotonic,
+        confirm_ms: int = 0,
+        capabilities: dict[str, bool] | None = None,
+    ):
         self.flows = flows  # ivr.flows.FlowRepository
         self.capabilities = dict(capabilities or {})  # ivr.settings.capabilities.flags(settings), told to every call
         self.fallback_text = fallback_text  # said when the flow cannot run at all (settings.fallback_message)
@@ -57,8 +68,9 @@ class CallSession:
         self.turns = TurnStore(redis_conn, queue, self.local, self.health, self.sessions, confirm_ms)
         self.replayer = SpoolReplayer(spool, redis_conn, queue, confirm_ms)
 
-    def start(self, *, call_id: str, channel: str, caller: str, called: str, at: float,
-              flow_id: str | None = None) -> list[A.Action]:
+    def start(
+        self, *, call_id: str, channel: str, caller: str, called: str, at: float, flow_id: str | None = None
+    ) -> list[A.Action]:
         # A retried first request finds the call's state. Usually (the spool empty, the call unknown here) the
         # write itself checks that, atomically: one round trip for the whole first turn.
         spool_used = not self.local.is_empty()  # looked at once per turn: usually the only spool I/O
@@ -66,8 +78,9 @@ class CallSession:
         blob = None if quick else self.copies.load(call_id, spool_used, self.replayer.catch_up)
         if blob is not None:  # the channel retried the call's first request
             return S.cached_actions(blob, S.START_TURN) or []
-        event = E.CallStarted(call_id=call_id, caller=caller, called=called, channel=channel, at=at,
-                              capabilities=self.capabilities)
+        event = E.CallStarted(
+            call_id=call_id, caller=caller, called=called, channel=channel, at=at, capabilities=self.capabilities
+        )
         flow_id = flow_id or self.default_flow
         start = {"channel": channel, "caller": caller, "called": called, "started_at": at, "flow_id": flow_id}
         state, actions = self._first_turn(flow_id, event)
@@ -102,8 +115,9 @@ class CallSession:
             with self.health.guard():
                 calls = CallStore(self.redis)
                 calls.append(call_id, entries)
-                calls.extend_end(call_id, max(float(p.get("ended_at") or p["started_at"]) for p in prompts
-                                              if "started_at" in p))
+                calls.extend_end(
+                    call_id, max(float(p.get("ended_at") or p["started_at"]) for p in prompts if "started_at" in p)
+                )
         except UNAVAILABLE as exc:
             log.warning("call %s: prompt times not kept (Redis: %s)", call_id, exc)
 
@@ -124,14 +138,30 @@ class CallSession:
             flow = self.flows.get(flow_id)
         except Exception as exc:  # no such flow, or it cannot be loaded: apologise, record it, never crash
             log.error("call %s: cannot load flow %s: %s", event.call_id, flow_id, exc)
-            state = {"call_id": event.call_id, "flow_id": flow_id, "done": True, "waiting": None,
-                     "outcome": "error", "path": []}
-            return state, [A.Log(event="error", data={"error": f"cannot load flow: {exc}"}),
-                           *_goodbye("error", self.fallback_text)]
+            state = {
+                "call_id": event.call_id,
+                "flow_id": flow_id,
+                "done": True,
+                "waiting": None,
+                "outcome": "error",
+                "path": [],
+            }
+            return state, [
+                A.Log(event="error", data={"error": f"cannot load flow: {exc}"}),
+                *_goodbye("error", self.fallback_text),
+            ]
         return advance(flow, None, event)
 
-    def _save(self, blob: dict, state: dict, event, actions: list[A.Action], turn_id: str, spool_used: bool,
-              start: dict | None = None) -> dict | None:
+    def _save(
+        self,
+        blob: dict,
+        state: dict,
+        event,
+        actions: list[A.Action],
+        turn_id: str,
+        spool_used: bool,
+        start: dict | None = None,
+    ) -> dict | None:
         """Save the turn. A first turn (`start`) is only written if the call is new; else the call's blob is
         returned (the first request was delivered twice) and nothing is written."""
         texts = S.encode_actions(actions)  # the one encoding of this turn's actions

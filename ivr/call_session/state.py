@@ -7,6 +7,7 @@ if the disk fails too); `StateCopies.load` picks the newest. Each turn's actions
 were encoded to when the turn ran (`encode_actions`): the blob carries them verbatim afterwards, and the
 timeline entries of that turn are built from the same texts, so an action is encoded once.
 """
+
 from __future__ import annotations
 
 import json

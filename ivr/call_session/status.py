@@ -5,6 +5,7 @@ a repeated status (same CallSid + CallStatus) or an older one changes nothing. A
 telephony status and duration and, if the flow had not finished the call itself, tells the engine once that the
 caller hung up (a `HungUp` turn with a fixed turn id), which finishes the record (outcome, path, ended_at).
 """
+
 from __future__ import annotations
 
 import logging
@@ -15,8 +16,18 @@ from ivr.store.calls import CallStore
 
 log = logging.getLogger(__name__)
 
-RANK = {"queued": 1, "initiated": 1, "ringing": 2, "in-progress": 3, "answered": 3,
-        "completed": 4, "busy": 4, "failed": 4, "no-answer": 4, "canceled": 4}
+RANK = {
+    "queued": 1,
+    "initiated": 1,
+    "ringing": 2,
+    "in-progress": 3,
+    "answered": 3,
+    "completed": 4,
+    "busy": 4,
+    "failed": 4,
+    "no-answer": 4,
+    "canceled": 4,
+}
 FINAL_RANK = 4
 HUNG_UP_TURN = "provider-status-final"
 

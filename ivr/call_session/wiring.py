@@ -5,6 +5,7 @@ Redis timeouts are chosen here (and in `ivr.store.connect` / `for_blocking`) onl
 embedded redis-server's socket in the data directory is used (`ivr run` starts it).
 Opening a session replays whatever an earlier process left in the spool.
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,8 +48,7 @@ def open_redis(settings: Settings, timeout: float | None = None) -> redis.Redis:
     With REDIS_SENTINELS the client follows the master the sentinels name (RQ's queue and worker use it too)."""
     socket_timeout = settings.redis_timeout if timeout is None else timeout
     if settings.redis_sentinels:
-        return connect_sentinel(settings.redis_sentinels, settings.redis_sentinel_master,
-                                socket_timeout=socket_timeout)
+        return connect_sentinel(settings.redis_sentinels, settings.redis_sentinel_master, socket_timeout=socket_timeout)
     return connect(redis_url(settings), socket_timeout=socket_timeout)
 
 
@@ -68,8 +68,9 @@ def replay_quietly(spool: Spool, conn: redis.Redis, queue: Queue, confirm_ms: in
         return 0
 
 
-def open_call_session(settings: Settings, flows_dir: str | Path | None = None,
-                      conn: redis.Redis | None = None, **session_options) -> CallSession:
+def open_call_session(
+    settings: Settings, flows_dir: str | Path | None = None, conn: redis.Redis | None = None, **session_options
+) -> CallSession:
     """`session_options` go to CallSession (e.g. `clock`, the Redis breaker's monotonic clock, for tests)."""
     conn = conn or open_redis(settings)
     queue, spool = open_queue(conn), open_spool(settings)
@@ -77,8 +78,15 @@ def open_call_session(settings: Settings, flows_dir: str | Path | None = None,
     replay_quietly(spool, conn, queue, settings.redis_wait_ms)
     session_options.setdefault("confirm_ms", settings.redis_wait_ms)
     session_options.setdefault("capabilities", flags(settings))  # what every call is told it can deliver
-    return CallSession(flows, redis_conn=conn, queue=queue, spool=spool, default_flow=settings.default_flow,
-                       fallback_text=settings.fallback_message, **session_options)
+    return CallSession(
+        flows,
+        redis_conn=conn,
+        queue=queue,
+        spool=spool,
+        default_flow=settings.default_flow,
+        fallback_text=settings.fallback_message,
+        **session_options,
+    )
 
 
 def heartbeat_writer(conn: redis.Redis, component: str) -> Callable[..., None]:

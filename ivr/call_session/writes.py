@@ -6,6 +6,7 @@ queued twice), and a spooled write also sets a marker key so replaying it again 
 the same dict goes to the spool. The commands that queue a follow-up are built by call_session.followups from RQ's
 public Job API and run inside the script.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,21 +31,30 @@ _ENCODE = json.JSONEncoder(sort_keys=True).encode
 
 
 def new_write(call_id: str, version: int, at: float | None = None) -> dict:
-    return {"id": f"{call_id}:v{version}", "call_id": call_id, "at": time.time() if at is None else at,
-            "start": None, "timeline": [], "jobs": [], "path": None, "finish": None}
+    return {
+        "id": f"{call_id}:v{version}",
+        "call_id": call_id,
+        "at": time.time() if at is None else at,
+        "start": None,
+        "timeline": [],
+        "jobs": [],
+        "path": None,
+        "finish": None,
+    }
 
 
-def turn_write(blob: dict, state: dict, event, actions: list, action_texts: list[str], *,
-               start: dict | None) -> dict:
+def turn_write(blob: dict, state: dict, event, actions: list, action_texts: list[str], *, start: dict | None) -> dict:
     """The write of the turn that took `blob` (the state before it) to `state`. Timeline entries are JSON text,
     the actions' from `action_texts` (the same texts as the turn cache)."""
     write = new_write(blob["call_id"], blob["version"] + 1, at=event.at)
     at = _ENCODE(event.at)
     write["start"] = start
     write["timeline"] = [_ENCODE({"at": event.at, "kind": "event", "data": E.to_dict(event)})] + [
-        f'{{"at": {at}, "data": {text}, "kind": "action"}}' for text in action_texts]
-    write["jobs"] = [{"job_id": a.idempotency_key, "kind": a.kind, "payload": a.payload}
-                     for a in actions if a.type == "job"]
+        f'{{"at": {at}, "data": {text}, "kind": "action"}}' for text in action_texts
+    ]
+    write["jobs"] = [
+        {"job_id": a.idempotency_key, "kind": a.kind, "payload": a.payload} for a in actions if a.type == "job"
+    ]
     write["path"] = list(state.get("path", [])) if state else None
     was_done = bool((blob.get("state") or {}).get("done"))
     if state and state.get("done") and not was_done:
@@ -54,23 +64,33 @@ def turn_write(blob: dict, state: dict, event, actions: list, action_texts: list
 
 def followup_groups(queue: Queue, write: dict) -> list[FollowupGroup]:
     """Per follow-up job of `write`: its record's key and the commands that create it and queue the RQ job."""
-    return [followups.queue_commands(queue, job_id=job["job_id"], kind=job["kind"], payload=job["payload"],
-                                     call_id=write["call_id"], at=write["at"])
-            for job in write.get("jobs") or ()]
+    return [
+        followups.queue_commands(
+            queue,
+            job_id=job["job_id"],
+            kind=job["kind"],
+            payload=job["payload"],
+            call_id=write["call_id"],
+            at=write["at"],
+        )
+        for job in write.get("jobs") or ()
+    ]
 
 
 def apply_write(conn: redis.Redis, queue: Queue, write: dict, marker: bool = False, confirm_ms: int = 0) -> bool:
     """Apply a turn write atomically. Returns False when `marker` is set and it was already applied; raises
     Unconfirmed when `confirm_ms` is set and no replica confirmed it."""
-    result = CallWriter(conn).apply(write, marker_id=write["id"] if marker else None,
-                                    followups=followup_groups(queue, write), confirm_ms=confirm_ms)
+    result = CallWriter(conn).apply(
+        write, marker_id=write["id"] if marker else None, followups=followup_groups(queue, write), confirm_ms=confirm_ms
+    )
     if not result.confirmed:
         raise Unconfirmed(f"no replica confirmed write {write['id']} within {confirm_ms} ms")
     return result.applied
 
 
-def replay_spool(spool: Spool, conn: redis.Redis, queue: Queue, budget: float | None = None,
-                 confirm_ms: int = 0) -> int:
+def replay_spool(
+    spool: Spool, conn: redis.Redis, queue: Queue, budget: float | None = None, confirm_ms: int = 0
+) -> int:
     """Replay everything spooled while Redis was down, in order. Safe to call from any number of processes.
     With `confirm_ms` (IVR_REDIS_WAIT_MS) an entry leaves the spool only once a replica confirmed it."""
     sessions = SessionStore(conn)
@@ -101,8 +121,15 @@ class TurnStore:
     spooled as well, so it reaches whichever server is master once a replica has it (the marker keeps the
     replay from applying it twice where it already is)."""
 
-    def __init__(self, conn: redis.Redis, queue: Queue, spool: LocalSpool, health: RedisHealth,
-                 sessions: SessionStore, confirm_ms: int = 0):
+    def __init__(
+        self,
+        conn: redis.Redis,
+        queue: Queue,
+        spool: LocalSpool,
+        health: RedisHealth,
+        sessions: SessionStore,
+        confirm_ms: int = 0,
+    ):
         self.conn, self.queue, self.spool, self.health, self.sessions = conn, queue, spool, health, sessions
         self.writer = CallWriter(conn)
         self.confirm_ms = confirm_ms
@@ -116,9 +143,15 @@ class TurnStore:
         """The script's answer (`existing` is the call's blob when `create` found the call), None if spooled."""
         try:
             with self.health.guard():
-                result = self.writer.apply(write, state=blob, encoded_state=encoded_blob, create=create,
-                                           followups=followup_groups(self.queue, write), confirm_ms=self.confirm_ms,
-                                           marker_id=write["id"] if self.confirm_ms else None)
+                result = self.writer.apply(
+                    write,
+                    state=blob,
+                    encoded_state=encoded_blob,
+                    create=create,
+                    followups=followup_groups(self.queue, write),
+                    confirm_ms=self.confirm_ms,
+                    marker_id=write["id"] if self.confirm_ms else None,
+                )
         except Exception as exc:  # unavailable, or an unexpected Redis error: spool it (a replay retries it)
             log.warning("call %s: spooling its writes: %s: %s", write["call_id"], type(exc).__name__, exc)
             self.spool_turn(write, blob)

@@ -8,6 +8,7 @@ SIP channel's prompt library, so with the same cache directory (`<data_dir>/prom
 hears exactly the WAV a SIP caller hears. Files are written atomically, so concurrent renders of one prompt by
 several processes are harmless (the last rename wins with identical content). The cache is 0700, its files 0600.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -99,8 +100,16 @@ def convert_audio(path: Path, directory: Path) -> Path:
     return target
 
 
-def prompt_wav(directory: Path, *, text: str = "", audio: str = "", voice: str = "", language: str = "",
-               audio_root: Path | None = None, engine: str = "espeak") -> Path:
+def prompt_wav(
+    directory: Path,
+    *,
+    text: str = "",
+    audio: str = "",
+    voice: str = "",
+    language: str = "",
+    audio_root: Path | None = None,
+    engine: str = "espeak",
+) -> Path:
     """The cached WAV for a Say action: its audio file if it has one, else its text spoken by espeak-ng."""
     if audio:
         return convert_audio(flow_audio(audio, audio_root), directory)

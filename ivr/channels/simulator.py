@@ -7,6 +7,7 @@ Turn syntax: digits (`3`, `5551234567#`), `say:words` for speech, `silence` for 
 (a CallSession) each turn goes through storage and the job queue exactly as a phone call's would. `play` is the one
 loop that feeds it turns (a script, or lines typed at the console) until the call ends.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,10 @@ def parse_turn(text: str, at: float):
         return E.RecordingDone(url="simulator://recording.wav" if seconds > 0 else "", duration=seconds, at=at)
     if all(ch in "0123456789*#" for ch in value):
         return E.Digits(digits=value, at=at)
-    raise TurnSyntaxError(f"cannot read {text!r}: type digits (e.g. 3 or 5551234567#), say:words, silence, "
-                          f"hangup, transfer:ok|fail or record:SECONDS")
+    raise TurnSyntaxError(
+        f"cannot read {text!r}: type digits (e.g. 3 or 5551234567#), say:words, silence, "
+        f"hangup, transfer:ok|fail or record:SECONDS"
+    )
 
 
 def describe(action) -> str | None:
@@ -79,9 +82,18 @@ class SimulatedCall:
     `state` is the engine state while the engine runs in memory; with a session the session keeps it (None here).
     """
 
-    def __init__(self, flow, *, caller: str = DEFAULT_CALLER, called: str = DEFAULT_CALLED, session=None,
-                 call_id: str | None = None, channel: str = "simulator", state: dict | None = None,
-                 capabilities: dict[str, bool] | None = None):
+    def __init__(
+        self,
+        flow,
+        *,
+        caller: str = DEFAULT_CALLER,
+        called: str = DEFAULT_CALLED,
+        session=None,
+        call_id: str | None = None,
+        channel: str = "simulator",
+        state: dict | None = None,
+        capabilities: dict[str, bool] | None = None,
+    ):
         self.flow, self.session = flow, session
         self.capabilities = dict(capabilities or {})  # without a session: what the engine is told it can do
         self.call_id = call_id or f"sim-{uuid.uuid4().hex[:12]}"
@@ -92,10 +104,24 @@ class SimulatedCall:
 
     def start(self, at: float) -> list[A.Action]:
         if self.session is not None:
-            return self._took(self.session.start(call_id=self.call_id, channel=self.channel, caller=self.caller,
-                                                 called=self.called, at=at, flow_id=self.flow.id))
-        started = E.CallStarted(call_id=self.call_id, caller=self.caller, called=self.called, channel=self.channel,
-                                at=at, capabilities=self.capabilities)
+            return self._took(
+                self.session.start(
+                    call_id=self.call_id,
+                    channel=self.channel,
+                    caller=self.caller,
+                    called=self.called,
+                    at=at,
+                    flow_id=self.flow.id,
+                )
+            )
+        started = E.CallStarted(
+            call_id=self.call_id,
+            caller=self.caller,
+            called=self.called,
+            channel=self.channel,
+            at=at,
+            capabilities=self.capabilities,
+        )
         self.state, actions = advance(self.flow, None, started)
         return self._took(actions)
 
@@ -122,9 +148,15 @@ class SimulatedCall:
         return [a.text for a in self.actions if isinstance(a, A.Say)]
 
 
-def play(call: SimulatedCall, turns: Iterable[str], *, at: float, step_seconds: float = STEP_SECONDS,
-         show: Callable[[A.Action], None] = lambda action: None,
-         on_error: Callable[[TurnSyntaxError], None] | None = None) -> SimulatedCall:
+def play(
+    call: SimulatedCall,
+    turns: Iterable[str],
+    *,
+    at: float,
+    step_seconds: float = STEP_SECONDS,
+    show: Callable[[A.Action], None] = lambda action: None,
+    on_error: Callable[[TurnSyntaxError], None] | None = None,
+) -> SimulatedCall:
     """Start `call` and feed it `turns` while it goes on; when they run out first, the caller hangs up.
 
     `turns` may be a list or a generator reading the console: it is only asked for a turn the call waits for.
@@ -154,10 +186,20 @@ def play(call: SimulatedCall, turns: Iterable[str], *, at: float, step_seconds: 
     return call
 
 
-def run_script(flow, turns, caller: str = DEFAULT_CALLER, called: str = DEFAULT_CALLED, at: float = 0.0,
-               step_seconds: float = STEP_SECONDS, session=None, call_id: str | None = None,
-               channel: str = "simulator", capabilities: dict[str, bool] | None = None) -> SimulatedCall:
+def run_script(
+    flow,
+    turns,
+    caller: str = DEFAULT_CALLER,
+    called: str = DEFAULT_CALLED,
+    at: float = 0.0,
+    step_seconds: float = STEP_SECONDS,
+    session=None,
+    call_id: str | None = None,
+    channel: str = "simulator",
+    capabilities: dict[str, bool] | None = None,
+) -> SimulatedCall:
     """A whole call from a list of turns (the tests' and `ivr simulate --input`'s way in)."""
-    call = SimulatedCall(flow, caller=caller, called=called, session=session, call_id=call_id, channel=channel,
-                         capabilities=capabilities)
+    call = SimulatedCall(
+        flow, caller=caller, called=called, session=session, call_id=call_id, channel=channel, capabilities=capabilities
+    )
     return play(call, turns, at=at, step_seconds=step_seconds)

@@ -4,6 +4,7 @@ A channel renders them into its wire format (RTP audio, TwiML, SMS text, console
 Each action has a `type` field in its dict form; the dict form is what goes into call timelines
 and `ivr simulate --json`.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ GOODBYE = "Sorry, something went wrong and this call can no longer be continued.
 @dataclass(frozen=True, slots=True)
 class Say:
     """Speak `text` (TTS) or play `audio` (a file path relative to the flow directory)."""
+
     text: str = ""
     audio: str = ""
     voice: str = ""
@@ -31,6 +33,7 @@ class Gather:
     `timeout` counts from the end of the last prompt; `inter_digit_timeout` between digits.
     The channel answers with Digits, Speech or NoInput.
     """
+
     step: str
     input: tuple[str, ...] = ("dtmf",)  # subset of ("dtmf", "speech")
     timeout: float = 5.0
@@ -47,6 +50,7 @@ class Gather:
 @dataclass(frozen=True, slots=True)
 class Job:
     """A follow-up for the worker. `idempotency_key` is deterministic (call id + step id + visit)."""
+
     kind: str  # "email" | "sms" | "webhook" | "chat" | "callback"
     payload: dict[str, Any]
     idempotency_key: str
@@ -63,6 +67,7 @@ class Transfer:
     warm hand-over summary (the steps visited) a channel may pass on to the answering party. With `record`, the
     bridged conversation is recorded (the flow has played its consent prompt first).
     """
+
     target: str
     timeout: float = 30.0
     caller_id: str = ""
@@ -81,6 +86,7 @@ class Transfer:
 @dataclass(frozen=True, slots=True)
 class Record:
     """Record the caller; the channel answers with RecordingDone."""
+
     max_length: float = 120.0
     silence_timeout: float = 5.0
     finish_on_key: str = "#"
@@ -97,6 +103,7 @@ class Hangup:
 @dataclass(frozen=True, slots=True)
 class Log:
     """A timeline/analytics entry; channels do not render it. `event` names what happened."""
+
     event: str
     data: dict[str, Any] = field(default_factory=dict)
     type: str = field(default="log", init=False)

@@ -4,6 +4,7 @@ Every event carries `at`, seconds since the epoch (UTC); the engine never reads 
 Events round-trip through plain dicts (`to_dict` / `event_from_dict`) so they can be
 queued, logged and replayed by any process.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -5,6 +5,7 @@ an optional business-hours Schedule, what its outcomes mean (`outcomes`: name ->
 for analytics), and the subflows that `goto` steps may enter (`library`, shared by a root flow and all its
 subflows, keyed by flow id).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

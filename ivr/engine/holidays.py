@@ -5,6 +5,7 @@ Pure. Each list item is one kind: `{date: "2026-12-24"}` (that day once), `{date
 flow's time zone closes its whole day, or with `hours` opens only then. `parse_holiday` raises ValueError with
 a message that says what to write instead, for the validator to put at the entry's file:line.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -14,8 +15,19 @@ from datetime import date, time, timedelta
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_ORDINALS = {"1st": 1, "first": 1, "2nd": 2, "second": 2, "3rd": 3, "third": 3, "4th": 4, "fourth": 4,
-             "5th": 5, "fifth": 5, "last": -1}
+_ORDINALS = {
+    "1st": 1,
+    "first": 1,
+    "2nd": 2,
+    "second": 2,
+    "3rd": 3,
+    "third": 3,
+    "4th": 4,
+    "fourth": 4,
+    "5th": 5,
+    "fifth": 5,
+    "last": -1,
+}
 _RULE = re.compile(r"^\s*(\w+)\s+([a-z]{3})[a-z]*\s+of\s+([a-z]{3})[a-z]*\s*$", re.I)
 _YEARLY = re.compile(r"^(\d{2})-(\d{2})$")
 
@@ -62,12 +74,21 @@ class Holiday:
 def _rule(text: str) -> tuple[int, int, int]:
     """'4th thu of nov' -> (month 11, weekday 3, nth 4)."""
     match = _RULE.match(text)
-    if not match or match.group(1).lower() not in _ORDINALS or match.group(2).lower() not in DAYS or \
-            match.group(3).lower() not in MONTHS:
-        raise ValueError(f"bad rule {text!r}: write it like '4th thu of nov' or 'last mon of may' (1st-5th or "
-                         f"last, a weekday, a month)")
-    return (MONTHS.index(match.group(3).lower()) + 1, DAYS.index(match.group(2).lower()),
-            _ORDINALS[match.group(1).lower()])
+    if (
+        not match
+        or match.group(1).lower() not in _ORDINALS
+        or match.group(2).lower() not in DAYS
+        or match.group(3).lower() not in MONTHS
+    ):
+        raise ValueError(
+            f"bad rule {text!r}: write it like '4th thu of nov' or 'last mon of may' (1st-5th or "
+            f"last, a weekday, a month)"
+        )
+    return (
+        MONTHS.index(match.group(3).lower()) + 1,
+        DAYS.index(match.group(2).lower()),
+        _ORDINALS[match.group(1).lower()],
+    )
 
 
 def parse_holiday(entry: dict[str, object], hours: Ranges = ()) -> Holiday:

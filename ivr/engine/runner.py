@@ -4,6 +4,7 @@ A turn: copy the state, let the waiting step handle the event (or start the call
 until one waits for the caller or the call ends. It never raises: an unexpected error or a runaway flow
 ends the call with a polite goodbye and a logged error. The state stays plain JSON data.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -23,14 +24,39 @@ TYPEAHEAD_LIMIT = 32
 
 def new_state(flow: Flow, event: CallStarted) -> State:
     variables = dict(flow.variables)
-    variables.update({"caller.number": event.caller, "caller.name": flow.contact_names.get(event.caller, ""),
-                      "called.number": event.called, "channel": event.channel, "call.id": event.call_id})
+    variables.update(
+        {
+            "caller.number": event.caller,
+            "caller.name": flow.contact_names.get(event.caller, ""),
+            "called.number": event.called,
+            "channel": event.channel,
+            "call.id": event.call_id,
+        }
+    )
     variables.update({f"capabilities.{name}": "yes" if ok else "no" for name, ok in event.capabilities.items()})
-    return {"call_id": event.call_id, "flow_id": flow.id, "revision": flow.revision, "caller": event.caller,
-            "called": event.called, "channel": event.channel, "started_at": event.at, "at": event.at,
-            "capabilities": dict(event.capabilities),
-            "vars": variables, "step": None, "current_flow": None, "stack": [], "scratch": {}, "visits": {},
-            "path": [], "steps": 0, "waiting": None, "done": False, "outcome": "", "typeahead": ""}
+    return {
+        "call_id": event.call_id,
+        "flow_id": flow.id,
+        "revision": flow.revision,
+        "caller": event.caller,
+        "called": event.called,
+        "channel": event.channel,
+        "started_at": event.at,
+        "at": event.at,
+        "capabilities": dict(event.capabilities),
+        "vars": variables,
+        "step": None,
+        "current_flow": None,
+        "stack": [],
+        "scratch": {},
+        "visits": {},
+        "path": [],
+        "steps": 0,
+        "waiting": None,
+        "done": False,
+        "outcome": "",
+        "typeahead": "",
+    }
 
 
 def _copy(state: State) -> State:
@@ -47,20 +73,34 @@ def advance(flow: Flow, state: State | None, event: Event) -> tuple[State | None
         return _advance(flow, state, event)
     except Exception as exc:  # the engine must never take a call down
         if not state or not isinstance(state, dict) or "call_id" not in state:
-            state = new_state(flow, event) if isinstance(event, CallStarted) else {
-                "call_id": "", "flow_id": flow.id, "done": True, "waiting": None, "outcome": "error", "path": []}
+            state = (
+                new_state(flow, event)
+                if isinstance(event, CallStarted)
+                else {"call_id": "", "flow_id": flow.id, "done": True, "waiting": None, "outcome": "error", "path": []}
+            )
         state = dict(state, done=True, waiting=None, outcome="error")
-        return state, [Log(event="error", data={"error": f"{type(exc).__name__}: {exc}"}),
-                       Say(text=GOODBYE, voice=flow.voice, language=flow.language, barge_in=False),
-                       Hangup(reason="error")]
+        return state, [
+            Log(event="error", data={"error": f"{type(exc).__name__}: {exc}"}),
+            Say(text=GOODBYE, voice=flow.voice, language=flow.language, barge_in=False),
+            Hangup(reason="error"),
+        ]
 
 
 def _advance(flow: Flow, state: State | None, event: Event) -> tuple[State | None, list[Action]]:
     if isinstance(event, CallStarted):
         state = new_state(flow, event)
-        actions: list[Action] = [Log(event="call_started", data={"caller": event.caller, "called": event.called,
-                                                   "channel": event.channel, "flow": flow.id,
-                                                   "revision": flow.revision})]
+        actions: list[Action] = [
+            Log(
+                event="call_started",
+                data={
+                    "caller": event.caller,
+                    "called": event.called,
+                    "channel": event.channel,
+                    "flow": flow.id,
+                    "revision": flow.revision,
+                },
+            )
+        ]
         return _run(flow, state, Context(flow, state, event.at), flow.start, actions)
     if not state or state.get("done"):
         return state, []
@@ -161,12 +201,17 @@ def _enter(ctx: Context, step: Step | None, outcome: Outcome, actions: list[Acti
 
 # The transition table: each Move and the handler that makes it.
 _TRANSITIONS: dict[Move, Callable[[Context, Step | None, Outcome, list[Action]], Next]] = {
-    Move.TYPEAHEAD: _typeahead, Move.WAIT: _wait, Move.RETURN: _return, Move.FINISH: _end, Move.ENTER: _enter,
+    Move.TYPEAHEAD: _typeahead,
+    Move.WAIT: _wait,
+    Move.RETURN: _return,
+    Move.FINISH: _end,
+    Move.ENTER: _enter,
 }
 
 
-def _finish(ctx: Context, actions: list[Action], how: str, caller_hung_up: bool = False,
-            hangup_reason: str = "") -> Turn:
+def _finish(
+    ctx: Context, actions: list[Action], how: str, caller_hung_up: bool = False, hangup_reason: str = ""
+) -> Turn:
     state = ctx.state
     if how == End.TRANSFERRED:
         state["outcome"] = state["outcome"] or "transferred"
@@ -176,9 +221,14 @@ def _finish(ctx: Context, actions: list[Action], how: str, caller_hung_up: bool 
     state["waiting"] = None
     flow = ctx.flow.flow_for(state["flow_id"])
     for index, url in enumerate(flow.webhooks):
-        actions.append(ctx.job("__end__", "webhook", {"url": url, "event": "call.finished",
-                                                       "data": {"outcome": state["outcome"], "path": state["path"]}},
-                               suffix=f":wh{index}"))
+        actions.append(
+            ctx.job(
+                "__end__",
+                "webhook",
+                {"url": url, "event": "call.finished", "data": {"outcome": state["outcome"], "path": state["path"]}},
+                suffix=f":wh{index}",
+            )
+        )
     actions.append(Log(event="call_finished", data={"outcome": state["outcome"], "steps": state["steps"]}))
     if not caller_hung_up:
         actions.append(Hangup(reason=hangup_reason or how))

@@ -3,6 +3,7 @@
 Pure: the caller passes a tzinfo (resolved when the flow loads) and the time as epoch seconds.
 `is_open(at)` answers now-or-not; `next_open(at)` gives the next opening time (used to schedule callbacks).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,8 +33,10 @@ def parse_range(text: str) -> tuple[time, time]:
         raise ValueError(f"bad hours {text!r}: use HH:MM-HH:MM")
     opens, closes = parse_clock(start), parse_clock(end)
     if closes <= opens:
-        raise ValueError(f"bad hours {text!r}: closing time must be after opening time (for hours past "
-                         f"midnight use two ranges, e.g. '17:00-24:00' and '00:00-09:00' on the next day)")
+        raise ValueError(
+            f"bad hours {text!r}: closing time must be after opening time (for hours past "
+            f"midnight use two ranges, e.g. '17:00-24:00' and '00:00-09:00' on the next day)"
+        )
     return opens, closes
 
 
@@ -58,8 +61,15 @@ class Schedule:
                 fixed.append(holiday)
             else:
                 recurring.append(holiday)
-        return cls(tz=tz, timezone=spec.get("timezone", "UTC"), weekly=weekly, holidays=holidays, spec=spec,
-                   recurring=tuple(recurring), fixed=tuple(fixed))
+        return cls(
+            tz=tz,
+            timezone=spec.get("timezone", "UTC"),
+            weekly=weekly,
+            holidays=holidays,
+            spec=spec,
+            recurring=tuple(recurring),
+            fixed=tuple(fixed),
+        )
 
     def local(self, at: float) -> datetime:
         return datetime.fromtimestamp(at, self.tz)
@@ -75,7 +85,8 @@ class Schedule:
     def holiday_on(self, day: date) -> Holiday | None:
         """The holiday entry that decides `day` (a fixed date first, then yearly dates and rules), if any."""
         return next((h for h in self.fixed if h.fixed == day), None) or next(
-            (h for h in self.recurring if h.on(day)), None)
+            (h for h in self.recurring if h.on(day)), None
+        )
 
     def closures(self, at: float, count: int = 10, horizon_days: int = 3 * 366) -> list[tuple[date, Holiday]]:
         """The next `count` holidays from the day of `at` on (the admin's flow page shows them)."""

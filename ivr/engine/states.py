@@ -4,6 +4,7 @@
 `End` is how a step's Outcome ends the call (or a subflow). `Move` names what the runner does with an Outcome;
 runner.py maps each Move to its handler in one table, as h11's _state.py does.
 """
+
 from __future__ import annotations
 
 from enum import StrEnum

@@ -3,6 +3,7 @@
 Names are dotted (`caller.number`, `owner.email`). One filter exists, `|spell`, which spaces out
 characters so TTS reads a number digit by digit ("5 5 5 1 2").
 """
+
 from __future__ import annotations
 
 import re
@@ -29,7 +30,7 @@ class Template:
         parts: list[str | tuple[str, str]] = []
         pos = 0
         for match in _TOKEN.finditer(source):
-            parts.append(source[pos:match.start()])
+            parts.append(source[pos : match.start()])
             name, flt = match.group(1), match.group(2) or ""
             if flt and flt not in FILTERS:
                 raise TemplateError(f"unknown filter '|{flt}' in {{{{{name}|{flt}}}}} (known: {', '.join(FILTERS)})")

@@ -6,6 +6,7 @@ the process can read. The validator refuses, at its file:line, an `audio:` that 
 they play it: a link can change after the flow was validated. With the folder known, a file that is not there
 is refused too (a call would otherwise play silence).
 """
+
 from __future__ import annotations
 
 import os
@@ -60,8 +61,13 @@ def audio_problems(data: dict[str, object], located: Located, flows_dir: Path | 
         inside = target is not None if flows_dir is not None else _lexically_inside(audio)
         where = ".".join(map(str, path))
         if not inside:
-            problems.append(located.problem(path, f"{where}: audio {audio!r} is outside the flows folder; use a "
-                                                  f"path relative to it, such as prompts/welcome.wav"))
+            problems.append(
+                located.problem(
+                    path,
+                    f"{where}: audio {audio!r} is outside the flows folder; use a "
+                    f"path relative to it, such as prompts/welcome.wav",
+                )
+            )
         elif target is not None and not target.is_file():
             problems.append(located.problem(path, f"{where}: audio file {audio!r} does not exist in {flows_dir}"))
     return problems + (template_problems(data, located, flows_dir) if flows_dir is not None else [])
@@ -71,12 +77,16 @@ def template_problems(data: dict[str, object], located: Located, flows_dir: Path
     """A follow-up's `template: NAME` needs templates/NAME.txt in the flows folder (jobs/followup_text.py)."""
     problems = []
     steps = data.get("steps")
-    for step_id, spec in (steps.items() if isinstance(steps, dict) else ()):
+    for step_id, spec in steps.items() if isinstance(steps, dict) else ():
         name = spec.get("template") if isinstance(spec, dict) and spec.get("type") == "follow_up" else None
         if not isinstance(name, str) or "{{" in name:
             continue
         target = resolve_audio(f"{TEMPLATES_FOLDER}/{name}.txt", flows_dir)
         if target is None or not target.is_file():
-            problems.append(located.problem(("steps", step_id, "template"), f"steps.{step_id}.template: no "
-                                            f"{TEMPLATES_FOLDER}/{name}.txt in {flows_dir} (a Jinja2 template)"))
+            problems.append(
+                located.problem(
+                    ("steps", step_id, "template"),
+                    f"steps.{step_id}.template: no {TEMPLATES_FOLDER}/{name}.txt in {flows_dir} (a Jinja2 template)",
+                )
+            )
     return problems

@@ -1,5 +1,6 @@
 """Finding cycles in a step graph: Tarjan's strongly connected components (iterative, so a 1,000-step chain
 cannot hit Python's recursion limit), and one concrete loop through a component for the error message."""
+
 from __future__ import annotations
 
 from collections import deque

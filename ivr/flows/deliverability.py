@@ -3,6 +3,7 @@
 The caller passes what cannot work (`{kind: reason}`, from ivr.settings.capabilities); a flow file is never wrong for
 it (another installation may have the SMS provider), so these are warnings, not problems.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -41,6 +42,11 @@ def undeliverable(paths: Iterable[str | Path], cannot: dict[str, str]) -> list[P
             steps = data.get("steps") if isinstance(data, dict) else None
             for spec_path, kind in _requested_kinds(steps if isinstance(steps, dict) else {}):
                 if kind in cannot:
-                    warnings.append(located.problem(spec_path, f"warning: follow-up kind {kind!r} cannot be "
-                                                               f"delivered with these settings ({cannot[kind]})"))
+                    warnings.append(
+                        located.problem(
+                            spec_path,
+                            f"warning: follow-up kind {kind!r} cannot be "
+                            f"delivered with these settings ({cannot[kind]})",
+                        )
+                    )
     return warnings

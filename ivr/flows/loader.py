@@ -4,6 +4,7 @@ Order: YAML syntax -> JSON Schema -> building steps -> time zone / regex / audio
 -> subflows named by `goto` (loaded from the same directory, recursively, each checked the same way).
 A flow with any problem is never returned, so a broken flow cannot reach a caller.
 """
+
 from __future__ import annotations
 
 import re
@@ -34,8 +35,11 @@ def _zone(name: str, path: NodePath, located: Located, problems: list[Problem]) 
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        problems.append(located.problem(path, f"{'.'.join(path)}: unknown time zone {name!r} "
-                                              f"(use an IANA name such as 'Europe/London')"))
+        problems.append(
+            located.problem(
+                path, f"{'.'.join(path)}: unknown time zone {name!r} (use an IANA name such as 'Europe/London')"
+            )
+        )
         return None
 
 
@@ -61,8 +65,11 @@ def _failing_template(spec: Any, path: NodePath = ()) -> NodePath:
 def _schedule_problems(spec: dict[str, Any], located: Located) -> list[Problem]:
     """Each opening-hours range and holiday date checked where it is written."""
     problems = []
-    ranges: list[tuple[NodePath, Any]] = [(("business_hours", "weekly", day, i), text)
-              for day, texts in spec.get("weekly", {}).items() for i, text in enumerate(texts)]
+    ranges: list[tuple[NodePath, Any]] = [
+        (("business_hours", "weekly", day, i), text)
+        for day, texts in spec.get("weekly", {}).items()
+        for i, text in enumerate(texts)
+    ]
     first_listed: dict[tuple[object, ...], int] = {}
     for index, holiday in enumerate(spec.get("holidays", ())):
         where: NodePath = ("business_hours", "holidays", index)
@@ -72,9 +79,14 @@ def _schedule_problems(spec: dict[str, Any], located: Located) -> list[Problem]:
         except ValueError as exc:
             problems.append(located.problem(where + (field,), f"{_dotted(where)}.{field}: {exc}"))
         if first_listed.setdefault(key, index) != index:
-            problems.append(located.problem(where + (field,), f"{_dotted(where)}.{field}: {holiday[field]} is already"
-                                                              f" holiday {first_listed[key]}: merge their hours "
-                                                              f"into one entry"))
+            problems.append(
+                located.problem(
+                    where + (field,),
+                    f"{_dotted(where)}.{field}: {holiday[field]} is already"
+                    f" holiday {first_listed[key]}: merge their hours "
+                    f"into one entry",
+                )
+            )
         ranges += [(where + ("hours", i), text) for i, text in enumerate(holiday.get("hours", ()))]
     for where, text in ranges:
         try:
@@ -142,8 +154,14 @@ def _build_steps(data: dict[str, Any], located: Located, problems: list[Problem]
     return steps
 
 
-def build_flow(text: str, filename: str, flows_dir: Path | None = None, is_subflow: bool = False,
-               library: dict[str, Flow] | None = None, revision: str = "file") -> Flow:
+def build_flow(
+    text: str,
+    filename: str,
+    flows_dir: Path | None = None,
+    is_subflow: bool = False,
+    library: dict[str, Flow] | None = None,
+    revision: str = "file",
+) -> Flow:
     """Parse and check one flow (and its subflows); raise FlowInvalid listing every problem."""
     is_root = library is None  # the flow a call starts in: it checks goto loops across all the flows it enters
     data, located = read_yaml(text, filename)
@@ -178,13 +196,28 @@ def build_flow(text: str, filename: str, flows_dir: Path | None = None, is_subfl
     if problems:
         raise FlowInvalid(sorted(problems))
     contacts, names = _contacts(data.get("contacts", {}))
-    flow = Flow(id=data["id"], start=data["start"], steps=steps, description=data.get("description", ""),
-                language=data.get("language", "en-US"), voice=data.get("voice", ""),
-                timezone=data.get("timezone", schedule.timezone if schedule else "UTC"), tz=tz,
-                country=data.get("country", ""), variables=variables, outcomes=dict(data.get("outcomes", {})),
-                contacts=contacts, contact_names=names, schedule=schedule, webhooks=tuple(data.get("webhooks", ())),
-                max_steps=int(data.get("max_steps", 200)), speech=bool(data.get("speech", True)), revision=revision,
-                source=filename, library=library if library is not None else {})
+    flow = Flow(
+        id=data["id"],
+        start=data["start"],
+        steps=steps,
+        description=data.get("description", ""),
+        language=data.get("language", "en-US"),
+        voice=data.get("voice", ""),
+        timezone=data.get("timezone", schedule.timezone if schedule else "UTC"),
+        tz=tz,
+        country=data.get("country", ""),
+        variables=variables,
+        outcomes=dict(data.get("outcomes", {})),
+        contacts=contacts,
+        contact_names=names,
+        schedule=schedule,
+        webhooks=tuple(data.get("webhooks", ())),
+        max_steps=int(data.get("max_steps", 200)),
+        speech=bool(data.get("speech", True)),
+        revision=revision,
+        source=filename,
+        library=library if library is not None else {},
+    )
     flow.library.setdefault(flow.id, flow)
     _load_subflows(flow, located, flows_dir)
     recursion = subflow_recursion(flow, located) if is_root else []
@@ -206,13 +239,22 @@ def _load_subflows(flow: Flow, located: Located, flows_dir: Path | None) -> None
             continue
         path = (flows_dir / f"{step.flow_id}.yaml") if flows_dir is not None else None
         if path is None or not path.is_file():
-            problems.append(located.problem(("steps", step_id, "flow"),
-                                            f"steps.{step_id}.flow: no flow file '{step.flow_id}.yaml' next to "
-                                            f"this flow"))
+            problems.append(
+                located.problem(
+                    ("steps", step_id, "flow"),
+                    f"steps.{step_id}.flow: no flow file '{step.flow_id}.yaml' next to this flow",
+                )
+            )
             continue
         try:
-            build_flow(path.read_text(encoding="utf-8"), str(path), flows_dir, is_subflow=True,
-                       library=flow.library, revision=flow.revision)
+            build_flow(
+                path.read_text(encoding="utf-8"),
+                str(path),
+                flows_dir,
+                is_subflow=True,
+                library=flow.library,
+                revision=flow.revision,
+            )
         except FlowInvalid as exc:
             problems += exc.problems
     if problems:

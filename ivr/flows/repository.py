@@ -4,6 +4,7 @@ Published revisions come from an optional revision source (the Redis store); wit
 fails (Redis down), the files in `flows_dir` and the flows already cached keep calls running. A call
 pins the revision it started on: `get(flow_id, revision)` returns exactly that revision.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,8 +27,13 @@ class RevisionSource(Protocol):
 
 
 class FlowRepository:
-    def __init__(self, flows_dir: str | Path, source: RevisionSource | None = None, refresh_seconds: float = 2.0,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        flows_dir: str | Path,
+        source: RevisionSource | None = None,
+        refresh_seconds: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.flows_dir = Path(flows_dir)
         self.source = source
         self.refresh_seconds = refresh_seconds
@@ -65,8 +71,9 @@ class FlowRepository:
         if found is None:
             return None
         revision, text = found
-        return self._cache(flow_id, revision, lambda: build_flow(text, f"{flow_id}@{revision}", self.flows_dir,
-                                                                 revision=revision))
+        return self._cache(
+            flow_id, revision, lambda: build_flow(text, f"{flow_id}@{revision}", self.flows_dir, revision=revision)
+        )
 
     def _load_revision(self, flow_id: str, revision: str) -> Flow:
         if revision == "file":
@@ -74,8 +81,9 @@ class FlowRepository:
         text = self.source.revision_text(flow_id, revision) if self.source is not None else None
         if text is None:
             raise KeyError(f"no revision {revision} of flow {flow_id}")
-        return self._cache(flow_id, revision, lambda: build_flow(text, f"{flow_id}@{revision}", self.flows_dir,
-                                                                 revision=revision))
+        return self._cache(
+            flow_id, revision, lambda: build_flow(text, f"{flow_id}@{revision}", self.flows_dir, revision=revision)
+        )
 
     def _load_file(self, flow_id: str) -> Flow:
         path = self.flows_dir / f"{flow_id}.yaml"

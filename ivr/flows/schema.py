@@ -1,4 +1,5 @@
 """The flow JSON Schema (shipped as flow.schema.json) and schema errors turned into located Problems."""
+
 from __future__ import annotations
 
 import json
@@ -71,8 +72,14 @@ PATTERN_HINTS = {
     "^[*#0-9]?$": "one key from 0-9, * and #, or empty",
     "^https?://": "an http:// or https:// URL",
 }
-TYPE_WORDS = {"string": "text", "number": "a number", "integer": "a whole number", "boolean": "true or false",
-              "object": "a mapping", "array": "a list"}
+TYPE_WORDS = {
+    "string": "text",
+    "number": "a number",
+    "integer": "a whole number",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+}
 
 
 def schema_problems(data: Any, located: Located) -> list[Problem]:
@@ -110,28 +117,37 @@ def _to_problem(error: Any, located: Located, prefix: NodePath = ()) -> Problem:
         if extra:
             close = get_close_matches(str(extra[0]), sorted(allowed), n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""
-            return located.problem(path + (extra[0],), f"{where}: unknown field '{extra[0]}' ({hint}allowed: "
-                                                       f"{', '.join(sorted(allowed))})", key=True)
+            return located.problem(
+                path + (extra[0],),
+                f"{where}: unknown field '{extra[0]}' ({hint}allowed: {', '.join(sorted(allowed))})",
+                key=True,
+            )
     if error.validator == "required":
         field = error.message.split("'")[1]
         hint = f" ({REQUIRED_HINTS[field]})" if field in REQUIRED_HINTS else ""
         return located.problem(path, f"{where}: missing required field '{field}'{hint}", key=True)
     if error.validator == "enum" and path and path[-1] == "type":
-        return located.problem(path, f"{where}: unknown step type {error.instance!r} "
-                                     f"(known: {', '.join(error.validator_value)})")
+        return located.problem(
+            path, f"{where}: unknown step type {error.instance!r} (known: {', '.join(error.validator_value)})"
+        )
     if error.validator == "pattern":
         wanted = PATTERN_HINTS.get(error.validator_value, f"text matching {error.validator_value!r}")
         if "propertyNames" in error.relative_schema_path:
-            return located.problem(path + (error.instance,), f"{where}: bad name {error.instance!r}: use {wanted}",
-                                   key=True)
+            return located.problem(
+                path + (error.instance,), f"{where}: bad name {error.instance!r}: use {wanted}", key=True
+            )
         return located.problem(path, f"{where}: {error.instance!r} is not {wanted}")
     if error.validator == "type":
         return located.problem(path, f"{where}: expected {_types(error.validator_value)}, got {error.instance!r}")
     if error.validator in ("minItems", "minProperties") and not error.instance:
         return located.problem(path, f"{where}: must not be empty")
     if error.validator in ("maximum", "minimum", "exclusiveMinimum", "exclusiveMaximum"):
-        words = {"maximum": "at most", "minimum": "at least", "exclusiveMinimum": "more than",
-                 "exclusiveMaximum": "less than"}[error.validator]
+        words = {
+            "maximum": "at most",
+            "minimum": "at least",
+            "exclusiveMinimum": "more than",
+            "exclusiveMaximum": "less than",
+        }[error.validator]
         return located.problem(path, f"{where}: must be {words} {error.validator_value} (got {error.instance!r})")
     if error.validator in ("oneOf", "anyOf"):
         missing = [e.message.split("'")[1] for e in error.context if e.validator == "required"]
@@ -142,7 +158,8 @@ def _to_problem(error: Any, located: Located, prefix: NodePath = ()) -> Problem:
             return _to_problem(inner, located, prefix)
         types = [e.validator_value for e in error.context if e.validator == "type"]
         if types:
-            return located.problem(path, f"{where}: expected {' or '.join(_types(t) for t in types)}, "
-                                         f"got {error.instance!r}")
+            return located.problem(
+                path, f"{where}: expected {' or '.join(_types(t) for t in types)}, got {error.instance!r}"
+            )
         return located.problem(path, f"{where}: {error.instance!r} is not valid here")
     return located.problem(path, f"{where}: {error.message}")

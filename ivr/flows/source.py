@@ -4,6 +4,7 @@ Scalars follow the YAML 1.2 core schema: `on`, `no`, `9:30` and dates stay strin
 turn them into booleans, sexagesimal numbers and dates); numbers are written as in JSON, so `+1555...` and
 `0044` stay text. Duplicate keys are reported, not silently merged.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,17 +36,20 @@ class CoreResolver(BaseResolver):
     """YAML 1.2 core schema resolution for plain scalars."""
 
 
-CoreResolver.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                                   list("tTfF"))
+CoreResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 # Numbers as in JSON: no leading '+' or '0', so phone numbers (+15550100100, 0044...) and keys such as 08 keep
 # every character as text instead of silently becoming 15550100100 or 8 (stricter than YAML 1.2's [-+]?[0-9]+).
-CoreResolver.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^-?(?:0|[1-9][0-9]*)$"),
-                                   list("-0123456789"))
-CoreResolver.add_implicit_resolver("tag:yaml.org,2002:float",
-                                   re.compile(r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$"),
-                                   list("-0123456789"))
-CoreResolver.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"),
-                                   ["~", "n", "N", ""])
+CoreResolver.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^-?(?:0|[1-9][0-9]*)$"), list("-0123456789"))
+CoreResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$"),
+    list("-0123456789"),
+)
+CoreResolver.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+)
 
 
 class _Composer(Reader, Scanner, Parser, Composer, CoreResolver):
@@ -63,6 +67,7 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
     CParser = None  # type: ignore[misc,assignment]
 
 if CParser is not None:
+
     class _FastComposer(CParser, CoreResolver):  # libyaml: the same nodes and marks, several times faster
         def __init__(self, stream: str) -> None:
             CParser.__init__(self, stream)
@@ -132,8 +137,11 @@ class _TooBig(Exception):
 def _build(node: yaml.Node, path: NodePath, located: Located, active: frozenset[int] = frozenset()) -> Any:
     located.built += 1
     if located.built > MAX_NODES:
-        raise _TooBig(node, f"the file expands to more than {MAX_NODES} YAML nodes (aliases of aliases?): "
-                            f"write the repeated parts out or reference fewer aliases")
+        raise _TooBig(
+            node,
+            f"the file expands to more than {MAX_NODES} YAML nodes (aliases of aliases?): "
+            f"write the repeated parts out or reference fewer aliases",
+        )
     if len(path) > MAX_DEPTH:
         raise _TooBig(node, f"nesting deeper than {MAX_DEPTH} levels is not allowed in a flow")
     if id(node) in active:
@@ -146,18 +154,28 @@ def _build(node: yaml.Node, path: NodePath, located: Located, active: frozenset[
         for key_node, value_node in node.value:
             key = _scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, (str, int, float, bool)):
-                located.problems.append(Problem(located.filename, key_node.start_mark.line + 1,
-                                                key_node.start_mark.column + 1, "mapping keys must be plain scalars"))
+                located.problems.append(
+                    Problem(
+                        located.filename,
+                        key_node.start_mark.line + 1,
+                        key_node.start_mark.column + 1,
+                        "mapping keys must be plain scalars",
+                    )
+                )
                 continue
             key = str(key) if not isinstance(key, str) else key
             child = path + (key,)
             if key in first_seen:
                 what = f"step id '{key}'" if path == ("steps",) else f"key '{key}'"
                 where = ".".join(map(str, path)) or "flow"
-                located.problems.append(Problem(located.filename, key_node.start_mark.line + 1,
-                                                key_node.start_mark.column + 1,
-                                                f"{where}: duplicate {what} (first defined at line {first_seen[key]}):"
-                                                f" rename or remove one"))
+                located.problems.append(
+                    Problem(
+                        located.filename,
+                        key_node.start_mark.line + 1,
+                        key_node.start_mark.column + 1,
+                        f"{where}: duplicate {what} (first defined at line {first_seen[key]}): rename or remove one",
+                    )
+                )
                 continue
             first_seen[key] = key_node.start_mark.line + 1
             located.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
@@ -182,8 +200,9 @@ def _depth_problem(text: str, filename: str, composer: ComposerType) -> Problem 
             if isinstance(event, _NODE_EVENTS) and depth > MAX_DEPTH:
                 mark = event.start_mark
                 line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-                return Problem(filename, line, column,
-                               f"nesting deeper than {MAX_DEPTH} levels is not allowed in a flow")
+                return Problem(
+                    filename, line, column, f"nesting deeper than {MAX_DEPTH} levels is not allowed in a flow"
+                )
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
             elif isinstance(event, yaml.CollectionEndEvent):

@@ -5,6 +5,7 @@
 - A flow in a language other than English while the recognizer is English-only (the bundled tiny.en, or an
   `IVR_ASR_MODEL` directory named `*.en`): its callers get DTMF only on SIP.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,9 +27,14 @@ def speech_warnings(path: Path, asr_engine: str = "whisper", asr_model: str = ""
     speech_on = bool(data.get("speech", True)) and asr_engine != "off"
     language = str(data.get("language", "en-US"))
     if speech_on and not language.lower().startswith("en") and english_only(asr_engine, asr_model):
-        warnings.append(located.problem(("language",), f"warning: language {language!r}: the speech recognizer "
-                                        "is English-only, so SIP callers get DTMF only (set IVR_ASR_MODEL to a "
-                                        "multilingual Whisper model)"))
+        warnings.append(
+            located.problem(
+                ("language",),
+                f"warning: language {language!r}: the speech recognizer "
+                "is English-only, so SIP callers get DTMF only (set IVR_ASR_MODEL to a "
+                "multilingual Whisper model)",
+            )
+        )
     if speech_on:
         return warnings
     for step_id, step in data["steps"].items():
@@ -43,6 +49,11 @@ def _keyword_only_choices(step_id: str, step: Any, located: Any) -> list[Problem
     for index, choice in enumerate(step.get("choices") or ()):
         if isinstance(choice, dict) and "digit" not in choice and choice.get("keywords"):
             where = ("steps", step_id, "choices", index)
-            found.append(located.problem(where, f"warning: steps.{step_id}.choices.{index}: reachable only by "
-                                         "saying a keyword, but speech is off, so no voice caller can reach it"))
+            found.append(
+                located.problem(
+                    where,
+                    f"warning: steps.{step_id}.choices.{index}: reachable only by "
+                    "saying a keyword, but speech is off, so no voice caller can reach it",
+                )
+            )
     return found

@@ -10,6 +10,7 @@ IVR_CALLBACK_CHANNEL=sip - and on failure schedules the next attempt IVR_CALLBAC
 within business hours), up to IVR_CALLBACK_MAX_ATTEMPTS. Every attempt is recorded on the request and in the
 follow-up record.
 """
+
 from __future__ import annotations
 
 import logging
@@ -55,9 +56,15 @@ class TwilioDialer:
     def place(self, number: str, request: CallbackRequest) -> str:
         s = self.ctx.settings
         if not (s.twilio_account_sid and s.twilio_auth_token and s.twilio_from_number):
-            missing = [n for n, v in (("TWILIO_ACCOUNT_SID", s.twilio_account_sid),
-                                      ("TWILIO_AUTH_TOKEN", s.twilio_auth_token),
-                                      ("TWILIO_FROM_NUMBER", s.twilio_from_number)) if not v]
+            missing = [
+                n
+                for n, v in (
+                    ("TWILIO_ACCOUNT_SID", s.twilio_account_sid),
+                    ("TWILIO_AUTH_TOKEN", s.twilio_auth_token),
+                    ("TWILIO_FROM_NUMBER", s.twilio_from_number),
+                )
+                if not v
+            ]
             raise ConfigurationError(f"{', '.join(missing)} not set: Twilio cannot place the call")
         policy = PhonePolicy.from_settings(s)
         try:  # queued numbers are E.164 already: this only refuses a record that did not come through the queue
@@ -73,8 +80,9 @@ class TwilioDialer:
             call = self.ctx.twilio().calls.create(to=to, from_=s.twilio_from_number, twiml=str(twiml))
         except TwilioRestException as exc:
             final = exc.status in (401, 403)  # the credentials, not the line: the next attempt fails the same way
-            raise (ConfigurationError if final else DialError)(f"Twilio {exc.status} error {exc.code}: {exc.msg}") \
-                from None
+            raise (ConfigurationError if final else DialError)(
+                f"Twilio {exc.status} error {exc.code}: {exc.msg}"
+            ) from None
         return call.sid
 
 
@@ -93,7 +101,8 @@ def accepted(ctx: JobContext, job_id: str, payload: dict) -> tuple[str, str]:
     if connect_to:
         try:
             connect_to = PhonePolicy.from_settings(ctx.settings).transfer_target(
-                connect_to, payload.get("country") or "", extensions=ctx.settings.callback_channel == "sip")
+                connect_to, payload.get("country") or "", extensions=ctx.settings.callback_channel == "sip"
+            )
         except NumberRefused as refused:  # the request is refused as a whole: it names the callback's number
             raise NumberRefused(number, f"connect_to {refused.raw}: {refused.reason}") from None
     return destination(ctx, payload, number, Purpose.CALLBACK, job_id), connect_to
@@ -122,8 +131,9 @@ def run(job_id: str, payload: dict) -> str:
             followups.record(job_id, Status.REFUSED, at=now, detail=f"{refused.raw}: {refused.reason}")
             note_refusal(ctx, payload, Purpose.CALLBACK, refused)
             return f"refused: {refused.reason}"
-        callbacks.create(job_id, number=number, call_id=call_id, at=float(payload.get("requested_at") or now),
-                         connect_to=connect_to)
+        callbacks.create(
+            job_id, number=number, call_id=call_id, at=float(payload.get("requested_at") or now), connect_to=connect_to
+        )
     else:
         number = existing.number
     when = next_open(payload.get("schedule"), now)
@@ -168,8 +178,16 @@ def dial(request_id: str, payload: dict, attempt: int) -> str:
 def _schedule_dial(ctx: JobContext, request_id: str, payload: dict, attempt: int, when: float) -> None:
     at = datetime.fromtimestamp(when, timezone.utc)
     try:
-        ctx.queue.enqueue_at(at, dial, request_id, payload, attempt, job_id=f"{rq_job_id(request_id)}-dial{attempt}",
-                             job_timeout=JOB_TIMEOUT, unique=True)
+        ctx.queue.enqueue_at(
+            at,
+            dial,
+            request_id,
+            payload,
+            attempt,
+            job_id=f"{rq_job_id(request_id)}-dial{attempt}",
+            job_timeout=JOB_TIMEOUT,
+            unique=True,
+        )
     except DuplicateJobError:
         pass  # already scheduled by an earlier run of the same job
 

@@ -5,6 +5,7 @@ and link. The link `{PUBLIC_BASE_URL}/chat/<token>` is unguessable (secrets.toke
 IVR_CHAT_LINK_TTL; the room's messages live in a Redis stream (store.chats). A number the phone-number policy
 refuses (jobs/sms.py `number_to_text`) gets no room and no text.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,8 +36,15 @@ def invite(ctx: JobContext, job_id: str, payload: dict) -> str:
     token = room.get("token") if room else None
     if not token:
         token = secrets.token_urlsafe(24)
-        chats.create_room(room_id, call_id=payload.get("call_id", ""), caller=payload.get("caller", ""),
-                          at=ctx.clock(), token=token, token_ttl=ctx.settings.chat_link_ttl, job_id=job_id)
+        chats.create_room(
+            room_id,
+            call_id=payload.get("call_id", ""),
+            caller=payload.get("caller", ""),
+            at=ctx.clock(),
+            token=token,
+            token_ttl=ctx.settings.chat_link_ttl,
+            job_id=job_id,
+        )
     link = f"{base}/chat/{token}"
     text = f"{payload.get('message') or 'Chat with us here:'} {link}".strip()
     detail = send_sms(ctx, number, text, payload, job_id, checked=True)

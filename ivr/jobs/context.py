@@ -3,6 +3,7 @@
 The worker (ivr/worker.py) binds one JobContext around each job it performs; tasks read it with `current()`.
 This keeps task arguments plain JSON (ids and payloads) while connections stay explicit and owned by the worker.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -35,8 +36,12 @@ class JobContext:
         if self._twilio is None:
             from twilio.http.http_client import TwilioHttpClient
             from twilio.rest import Client
-            client = Client(self.settings.twilio_account_sid, self.settings.twilio_auth_token,
-                            http_client=TwilioHttpClient(timeout=HTTP_TIMEOUT))
+
+            client = Client(
+                self.settings.twilio_account_sid,
+                self.settings.twilio_auth_token,
+                http_client=TwilioHttpClient(timeout=HTTP_TIMEOUT),
+            )
             if self.settings.twilio_api_base_url:
                 client.api.base_url = self.settings.twilio_api_base_url.rstrip("/")
             self._twilio = client

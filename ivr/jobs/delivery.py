@@ -4,6 +4,7 @@ A `Permanent` error (bad address, 4xx other than 429, missing configuration) is 
 retried; any other error is recorded (retrying, or failed when RQ has no retries left) and re-raised so RQ's
 `Retry` runs the job again with backoff. Delivered follow-ups are never sent again, whoever runs the job.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,8 +40,9 @@ def deliver(kind: str, job_id: str, payload: dict, send: Callable[[JobContext], 
     ctx = current()
     followups, confirm_ms = FollowupStore(ctx.redis), ctx.settings.redis_wait_ms
     # Unconfirmed (no replica has the sending mark yet) is raised before anything is sent: RQ retries the job
-    if not followups.begin(job_id, kind=kind, call_id=payload.get("call_id", ""), at=ctx.clock(),
-                           confirm_ms=confirm_ms):
+    if not followups.begin(
+        job_id, kind=kind, call_id=payload.get("call_id", ""), at=ctx.clock(), confirm_ms=confirm_ms
+    ):
         log.info("%s %s already delivered: not sending again", kind, job_id)
         return "already delivered"
     try:

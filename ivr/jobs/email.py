@@ -7,6 +7,7 @@ so even an at-least-once edge (a worker killed right after the server accepted t
 same message to the recipient's mail system. A follow-up's `link` is shown under its message; `template` swaps
 our text for the flow's own (jobs/followup_text.py).
 """
+
 from __future__ import annotations
 
 import mimetypes
@@ -29,8 +30,9 @@ from ivr.system.plain_errors import network_error
 SMTP_TIMEOUT = 10.0
 MAX_ATTACHMENT = 20 * 1024 * 1024
 
-_templates = Environment(loader=PackageLoader("ivr.jobs", "templates"),
-                         autoescape=select_autoescape(["html"]), undefined=StrictUndefined)
+_templates = Environment(
+    loader=PackageLoader("ivr.jobs", "templates"), autoescape=select_autoescape(["html"]), undefined=StrictUndefined
+)
 
 
 def run(job_id: str, payload: dict) -> str:
@@ -39,8 +41,11 @@ def run(job_id: str, payload: dict) -> str:
 
 def voicemail(settings, payload: dict) -> recordings.Recording | None:
     """The call's recording, if it is one the product made (attached) or Twilio's (linked); else nothing."""
-    found = recordings.resolve(str(payload.get("recording_url") or ""), recordings.folder_in(settings.data_dir),
-                               str(payload.get("call_id") or ""))
+    found = recordings.resolve(
+        str(payload.get("recording_url") or ""),
+        recordings.folder_in(settings.data_dir),
+        str(payload.get("call_id") or ""),
+    )
     if found is not None and found.path is not None and found.path.stat().st_size > MAX_ATTACHMENT:
         return recordings.Recording(reference=found.reference)  # too big to attach, and no URL to link
     return found
@@ -50,8 +55,10 @@ def text_parts(settings, payload: dict, fields: dict) -> list[tuple[str, str]]:
     """(text, MIME subtype) parts: the flow's own template (NAME.txt, NAME.html if there), else ours."""
     name = str(payload.get("template") or "")
     if not name:
-        return [(_templates.get_template("followup_email.txt").render(fields), "plain"),
-                (_templates.get_template("followup_email.html").render(fields), "html")]
+        return [
+            (_templates.get_template("followup_email.txt").render(fields), "plain"),
+            (_templates.get_template("followup_email.html").render(fields), "html"),
+        ]
     parts = [(followup_text.render_flow_template(settings.flows_dir, name, "txt", fields) or "", "plain")]
     html = followup_text.render_flow_template(settings.flows_dir, name, "html", fields, optional=True)
     return parts + ([(html, "html")] if html is not None else [])
@@ -64,8 +71,12 @@ def build_message(settings, job_id: str, payload: dict) -> MIMEMultipart:
         raise Permanent("no recipient address")
     found = voicemail(settings, payload)
     recording = found.path if found is not None else None
-    fields = {**followup_text.fields(payload), "recording_url": (found.url or "") if found is not None else "",
-              "recording_duration": float(payload.get("recording_duration") or 0), "attached": recording is not None}
+    fields = {
+        **followup_text.fields(payload),
+        "recording_url": (found.url or "") if found is not None else "",
+        "recording_duration": float(payload.get("recording_duration") or 0),
+        "attached": recording is not None,
+    }
     # email.mime (compat32) rather than EmailMessage: same wire format, a fraction of the CPU per message.
     body = MIMEMultipart("alternative")
     for part, subtype in text_parts(settings, payload, fields):
@@ -98,8 +109,9 @@ def send(ctx: JobContext, job_id: str, payload: dict) -> str:
     msg = build_message(s, job_id, payload)
     try:
         if s.smtp_security == "ssl":
-            smtp = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=SMTP_TIMEOUT,
-                                    context=ssl.create_default_context())
+            smtp = smtplib.SMTP_SSL(
+                s.smtp_host, s.smtp_port, timeout=SMTP_TIMEOUT, context=ssl.create_default_context()
+            )
         else:
             smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=SMTP_TIMEOUT)
         with smtp:
@@ -120,7 +132,9 @@ def send(ctx: JobContext, job_id: str, payload: dict) -> str:
             raise Permanent(f"SMTP {exc.smtp_code} {exc.smtp_error!r}") from None
         raise
     except OSError as exc:  # connection refused, unknown host, timeout: worth retrying, said in words
-        raise Retryable(f"the mail server at SMTP_HOST={s.smtp_host}, SMTP_PORT={s.smtp_port} cannot be "
-                        f"reached: {network_error(exc)}") from None
+        raise Retryable(
+            f"the mail server at SMTP_HOST={s.smtp_host}, SMTP_PORT={s.smtp_port} cannot be "
+            f"reached: {network_error(exc)}"
+        ) from None
     sent_to = msg["To"]
     return f"sent to {sent_to}" + (f"; refused: {sorted(refused)}" if refused else "")

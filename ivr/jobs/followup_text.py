@@ -6,6 +6,7 @@ templates are rendered in Jinja2's sandbox (a flow editor is not a code author) 
 message, link, caller, call_id, flow_id, subject. A missing or broken template fails the job for good (Permanent),
 and `ivr validate` reports a missing one at its file:line first.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -21,13 +22,17 @@ TEMPLATES_FOLDER = "templates"  # inside the flows folder
 
 @lru_cache(maxsize=8)
 def _environment(flows_dir: str) -> SandboxedEnvironment:
-    return SandboxedEnvironment(loader=FileSystemLoader(str(Path(flows_dir) / TEMPLATES_FOLDER)),
-                                autoescape=select_autoescape(["html"]), undefined=StrictUndefined)
+    return SandboxedEnvironment(
+        loader=FileSystemLoader(str(Path(flows_dir) / TEMPLATES_FOLDER)),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+    )
 
 
 def fields(payload: dict) -> dict:
-    return {name: payload.get(name, "") or "" for name in ("message", "link", "caller", "call_id", "flow_id",
-                                                           "subject")}
+    return {
+        name: payload.get(name, "") or "" for name in ("message", "link", "caller", "call_id", "flow_id", "subject")
+    }
 
 
 def with_link(message: str, link: str) -> str:
@@ -35,8 +40,9 @@ def with_link(message: str, link: str) -> str:
     return message if not link or link in message else (f"{message}\n{link}" if message else link)
 
 
-def render_flow_template(flows_dir: Path | str, name: str, suffix: str, values: dict,
-                         optional: bool = False) -> str | None:
+def render_flow_template(
+    flows_dir: Path | str, name: str, suffix: str, values: dict, optional: bool = False
+) -> str | None:
     """`name.suffix` from the flows folder's templates/, rendered; None if `optional` and it does not exist."""
     environment = _environment(str(flows_dir))
     try:
@@ -44,8 +50,9 @@ def render_flow_template(flows_dir: Path | str, name: str, suffix: str, values: 
     except TemplateError as exc:
         if optional and type(exc).__name__ == "TemplateNotFound":
             return None
-        raise Permanent(f"template {name}.{suffix} in {Path(flows_dir) / TEMPLATES_FOLDER}: "
-                        f"{type(exc).__name__}: {exc}") from None
+        raise Permanent(
+            f"template {name}.{suffix} in {Path(flows_dir) / TEMPLATES_FOLDER}: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 def sms_body(flows_dir: Path | str, payload: dict) -> str:

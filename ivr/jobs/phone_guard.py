@@ -6,6 +6,7 @@ then counts it against the per-number and overall limits (store.phone_limits). T
 the one stored, rate-limited and dialled. `note_refusal()` writes why into the call's timeline, so a caller ID
 such as `tester` shows there as "not a valid phone number", never as a silent gap.
 """
+
 from __future__ import annotations
 
 import logging

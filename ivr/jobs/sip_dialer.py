@@ -5,6 +5,7 @@ The worker and the SIP endpoint are different processes, so they meet in Redis (
 the outcome - at the 200 OK, so the job never waits for the whole call (ivr/channels/sip/outbound.py).
 A request nobody took within the wait is withdrawn, so a SIP process that starts later never rings a stale callback.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,9 +28,15 @@ RING_TIMEOUT = JOB_TIMEOUT - PICKUP_WAIT - REPORT_MARGIN - 3.0  # seconds the ca
 def dial_request(number: str, request, ring_timeout: float = RING_TIMEOUT) -> dict:
     """The JSON-able request the SIP process dials from; its id is stable per callback attempt."""
     attempt = len(getattr(request, "attempts", []) or []) + 1
-    return {"id": f"{request.id}-{attempt}", "number": number, "greeting": GREETING,
-            "connect_to": getattr(request, "connect_to", ""), "connect_failed": CONNECT_FAILED,
-            "ring_timeout": ring_timeout, "queued_at": time.time()}
+    return {
+        "id": f"{request.id}-{attempt}",
+        "number": number,
+        "greeting": GREETING,
+        "connect_to": getattr(request, "connect_to", ""),
+        "connect_failed": CONNECT_FAILED,
+        "ring_timeout": ring_timeout,
+        "queued_at": time.time(),
+    }
 
 
 class SipCallbackDialer:

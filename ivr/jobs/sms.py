@@ -7,6 +7,7 @@ Every text (SMS follow-ups and chat links alike) goes through `send_sms`, which 
 texted; a refusal is final and noted in the call's timeline. The body is the follow-up's message and link, or its
 flow template (jobs/followup_text.py).
 """
+
 from __future__ import annotations
 
 from twilio.base.exceptions import TwilioRestException
@@ -21,9 +22,18 @@ MAX_BODY = 1600  # Twilio's limit for one message body
 
 
 def run(job_id: str, payload: dict) -> str:
-    return deliver("sms", job_id, payload, lambda ctx: send_sms(ctx, payload.get("to") or payload.get("caller", ""),
-                                                                sms_body(ctx.settings.flows_dir, payload), payload,
-                                                                job_id))
+    return deliver(
+        "sms",
+        job_id,
+        payload,
+        lambda ctx: send_sms(
+            ctx,
+            payload.get("to") or payload.get("caller", ""),
+            sms_body(ctx.settings.flows_dir, payload),
+            payload,
+            job_id,
+        ),
+    )
 
 
 def number_to_text(ctx: JobContext, to: str, payload: dict, job_id: str = "") -> str:

@@ -6,6 +6,7 @@ and the body are signed: the headers repeat the body's `id` and `event`, which i
 Timeouts, connection errors, 429 and 5xx are retried with exponential backoff (RQ Retry); any other 4xx is
 final. Every attempt's outcome stays in the follow-up record.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -33,10 +34,16 @@ FOLLOW_UP_FIELDS = ("message", "link", "subject", "to", "template")  # what a fl
 
 def body_for(job_id: str, payload: dict) -> bytes:
     """The event document; identical on every retry so the idempotency key names one body."""
-    event = {"id": job_id, "event": payload.get("event", "ivr.event"), "call_id": payload.get("call_id", ""),
-             "flow_id": payload.get("flow_id", ""), "step": payload.get("step", ""),
-             "caller": payload.get("caller", ""), "channel": payload.get("channel", ""),
-             "data": {**{k: payload[k] for k in FOLLOW_UP_FIELDS if k in payload}, **payload.get("data", {})}}
+    event = {
+        "id": job_id,
+        "event": payload.get("event", "ivr.event"),
+        "call_id": payload.get("call_id", ""),
+        "flow_id": payload.get("flow_id", ""),
+        "step": payload.get("step", ""),
+        "caller": payload.get("caller", ""),
+        "channel": payload.get("channel", ""),
+        "data": {**{k: payload[k] for k in FOLLOW_UP_FIELDS if k in payload}, **payload.get("data", {})},
+    }
     return json.dumps(event, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -45,8 +52,7 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-def verify(secret: str, header: str, body: bytes, now: float | None = None,
-           tolerance: int = DEFAULT_TOLERANCE) -> bool:
+def verify(secret: str, header: str, body: bytes, now: float | None = None, tolerance: int = DEFAULT_TOLERANCE) -> bool:
     """For receivers: True if `header` signs `body` with `secret` and its time is within `tolerance` of now."""
     try:
         parts = dict(p.split("=", 1) for p in header.split(","))
@@ -66,13 +72,15 @@ def post(ctx: JobContext, job_id: str, payload: dict) -> str:
     if not ctx.settings.webhook_secret:
         raise Permanent("IVR_WEBHOOK_SECRET is not set: refusing to send unsigned webhooks")
     body = body_for(job_id, payload)
-    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(ctx.settings.webhook_secret,
-                                                                          int(ctx.clock()), body),
-               IDEMPOTENCY_HEADER: job_id, EVENT_HEADER: payload.get("event", "ivr.event"),
-               "User-Agent": "ivr-webhook/1"}
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: sign(ctx.settings.webhook_secret, int(ctx.clock()), body),
+        IDEMPOTENCY_HEADER: job_id,
+        EVENT_HEADER: payload.get("event", "ivr.event"),
+        "User-Agent": "ivr-webhook/1",
+    }
     try:
-        response = requests.post(url, data=body, headers=headers, timeout=(3.0, HTTP_TIMEOUT),
-                                 allow_redirects=False)
+        response = requests.post(url, data=body, headers=headers, timeout=(3.0, HTTP_TIMEOUT), allow_redirects=False)
     except (requests.Timeout, requests.ConnectionError) as exc:
         raise Retryable(f"{type(exc).__name__} posting to {url}") from None
     if response.status_code == 429 or response.status_code >= 500:

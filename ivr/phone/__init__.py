@@ -3,6 +3,7 @@
 `policy.py` is pure (the `phonenumbers` library, no I/O): normalization to ASCII E.164 and the destination
 rules. The counters behind the rate limits live in Redis (`ivr.store.phone_limits`), used by the jobs.
 """
+
 from .policy import (
     REFUSED_TYPES,
     NumberRefused,
@@ -14,5 +15,13 @@ from .policy import (
     normalize,
 )
 
-__all__ = ["REFUSED_TYPES", "NumberRefused", "PhonePolicy", "Purpose", "caller_number", "is_sip_uri", "known_region",
-           "normalize"]
+__all__ = [
+    "REFUSED_TYPES",
+    "NumberRefused",
+    "PhonePolicy",
+    "Purpose",
+    "caller_number",
+    "is_sip_uri",
+    "known_region",
+    "normalize",
+]

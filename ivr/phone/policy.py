@@ -9,6 +9,7 @@ national number or one typed with its country code both work. Anything that is n
 and callbacks and SMS go only to IVR_CALLBACK_REGIONS (default: the flow's country). Transfers keep SIP URIs and
 short PBX extensions as written by the flow, and hold numbers to the same type rules.
 """
+
 from __future__ import annotations
 
 import re
@@ -92,8 +93,9 @@ class PhonePolicy:
 
     @classmethod
     def from_settings(cls, settings: Any) -> PhonePolicy:
-        return cls(default_region=settings.default_region.upper(),
-                   regions=tuple(r.upper() for r in settings.callback_regions))
+        return cls(
+            default_region=settings.default_region.upper(), regions=tuple(r.upper() for r in settings.callback_regions)
+        )
 
     def region_for(self, country: str = "") -> str:
         return (country or self.default_region).upper()

@@ -5,6 +5,7 @@ test `capabilities.sms`), `ivr validate` warns about follow-up kinds that cannot
 set-up check shows each capability with the settings it misses. A feature needs every setting whose `HELP` entry
 names it (help.py) to be non-empty; a callback also needs the channel it dials on.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, fields

@@ -2,6 +2,7 @@
 
 tests/test_settings_doc.py keeps the committed file equal to this output, so the doc cannot drift from the code.
 """
+
 from __future__ import annotations
 
 import sys

@@ -5,6 +5,7 @@ call never waits on a dead Redis; callers fall back to the spool instead. `conne
 through redis-sentinel: every new connection asks the sentinels for the current master, and a connection to a
 master that was demoted fails as unavailable (READONLY), so the next one reaches the new master.
 """
+
 from __future__ import annotations
 
 import redis
@@ -39,10 +40,18 @@ def connect_sentinel(sentinels: tuple[str, ...], master: str, *, socket_timeout:
     """A client of the master that `sentinels` ("host:port" each) know as `master`, with `connect`'s timeouts."""
     addresses = [_host_port(address) for address in sentinels]
     timeout = min(1.0, socket_timeout)
-    sentinel = Sentinel(addresses, socket_timeout=timeout, sentinel_kwargs={"socket_timeout": timeout,
-                                                                             "socket_connect_timeout": timeout})
-    return sentinel.master_for(master, socket_timeout=socket_timeout, socket_connect_timeout=timeout,
-                               retry=Retry(NoBackoff(), 1), health_check_interval=30)
+    sentinel = Sentinel(
+        addresses,
+        socket_timeout=timeout,
+        sentinel_kwargs={"socket_timeout": timeout, "socket_connect_timeout": timeout},
+    )
+    return sentinel.master_for(
+        master,
+        socket_timeout=socket_timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 1),
+        health_check_interval=30,
+    )
 
 
 def _host_port(address: str) -> tuple[str, int]:
@@ -67,7 +76,8 @@ def for_blocking(conn: redis.Redis, block_seconds: float) -> redis.Redis:
     pool = conn.connection_pool
     if isinstance(pool, SentinelConnectionPool):  # a client of the same master, with the longer timeout
         own = {k: v for k, v in pool.connection_kwargs.items() if k != "connection_pool"}
-        return pool.sentinel_manager.master_for(pool.service_name,
-                                                **{**own, "socket_timeout": block_seconds + BLOCKING_MARGIN})
+        return pool.sentinel_manager.master_for(
+            pool.service_name, **{**own, "socket_timeout": block_seconds + BLOCKING_MARGIN}
+        )
     kwargs = {**pool.connection_kwargs, "socket_timeout": block_seconds + BLOCKING_MARGIN}
     return redis.Redis(connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs))

@@ -10,6 +10,7 @@ timeline, ~20 HINCRBY) out of the webhook request that ends the call.
 Callback requests are followed in an "open" set and settled when they reach a final status (`settle_callbacks`).
 Hours and days are UTC.
 """
+
 from __future__ import annotations
 
 import json
@@ -78,8 +79,7 @@ def _add(p, call: dict, timeline: list) -> None:
     totals: dict[str, int] = defaultdict(int)
     steps: dict[str, int] = defaultdict(int)
     flow = call.get("flow_id", "")
-    for name in ("total", f"channel:{call.get('channel', '')}", f"outcome:{call.get('outcome', '')}",
-                 f"hour:{hour}"):
+    for name in ("total", f"channel:{call.get('channel', '')}", f"outcome:{call.get('outcome', '')}", f"hour:{hour}"):
         totals[name] += 1
     callbacks = []
     asking, heard = "", False  # the step that gathered last, and whether its answer was speech

@@ -2,6 +2,7 @@
 
 Entries are JSON in one capped Redis list, newest first (`keys.AUDIT_KEPT` entries are kept).
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,13 @@ class AuditLog:
         self.conn = conn
 
     def record(self, who: str, action: str, target: str, detail: str = "", at: float | None = None) -> dict:
-        entry = {"at": time.time() if at is None else at, "who": who, "action": action, "target": target,
-                 "detail": detail}
+        entry = {
+            "at": time.time() if at is None else at,
+            "who": who,
+            "action": action,
+            "target": target,
+            "detail": detail,
+        }
         with self.conn.pipeline() as p:
             p.lpush(keys.AUDIT_LOG, json.dumps(entry))
             p.ltrim(keys.AUDIT_LOG, 0, keys.AUDIT_KEPT - 1)

@@ -11,6 +11,7 @@ A turn write (see ivr.call_session.writes) is a JSON-able dict: `call_id`, and o
   from RQ's Job API), run only if that follow-up's record does not exist yet, so nothing is queued twice.
 This script is the one place where call records are written; `store.calls.CallStore` reads them.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,7 +28,9 @@ from ivr.store.sessions import SAVE_STATE_LUA
 #       13 timeline entry count n, 14..13+n timeline entries, then the follow-up commands' arguments.
 # An empty string means "none". Timestamps stay strings (Lua numbers would round them).
 # Returns {1, state saved: 1, 0 (a newer one is there) or -1 (failed)}, {0, 0} (marker seen) or {2, blob} (exists).
-_APPLY = SAVE_STATE_LUA + """
+_APPLY = (
+    SAVE_STATE_LUA
+    + """
 if ARGV[11] ~= '' and redis.call('EXISTS', KEYS[7]) == 1 then
   return {2, redis.call('HGET', KEYS[7], 'blob')}
 end
@@ -77,6 +80,7 @@ local ok, saved = pcall(save_state, KEYS[7], ARGV[7], ARGV[8], ARGV[9])
 if not ok then return {1, -1} end
 return {1, saved}
 """
+)
 
 FollowupGroup = tuple[str, list[tuple]]  # (follow-up record key, the commands that queue it)
 _ENCODE_ENTRY = json.JSONEncoder(sort_keys=True).encode  # one encoder for every entry (json.dumps builds one per call)
@@ -95,9 +99,18 @@ class CallWriter:
         self.retention = retention
         self._apply = conn.register_script(_APPLY)
 
-    def apply(self, write: dict, *, state: dict | None = None, encoded_state: str | None = None,
-              marker_id: str | None = None, create: bool = False, followups: list[FollowupGroup] = (),
-              pipe=None, confirm_ms: int = 0) -> Applied:
+    def apply(
+        self,
+        write: dict,
+        *,
+        state: dict | None = None,
+        encoded_state: str | None = None,
+        marker_id: str | None = None,
+        create: bool = False,
+        followups: list[FollowupGroup] = (),
+        pipe=None,
+        confirm_ms: int = 0,
+    ) -> Applied:
         """Apply `write` atomically (see Applied); `encoded_state` is `state` as JSON if the caller has it already.
         With `pipe`, the script is queued on it instead. With `confirm_ms`, `WAIT 1 confirm_ms` follows it on the
         same connection (replication is asynchronous: a write only the master holds dies with it)."""
@@ -114,20 +127,36 @@ class CallWriter:
             groups.append([guard, *(len(args) for args in recorded)])
             commands.extend(arg for args in recorded for arg in args)
         args = [
-            call_id, self.retention,
+            call_id,
+            self.retention,
             "" if start_fields is None else json.dumps(start_fields),
             "" if path is None else json.dumps(list(path)),
-            "" if not finish else json.dumps({"ended_at": repr(float(finish["ended_at"])),
-                                              "outcome": finish.get("outcome") or "completed"}),
+            ""
+            if not finish
+            else json.dumps(
+                {"ended_at": repr(float(finish["ended_at"])), "outcome": finish.get("outcome") or "completed"}
+            ),
             json.dumps([j["job_id"] for j in write.get("jobs") or ()]),
             "" if state is None else encoded_state or json.dumps(state),
-            0 if state is None else int(state["version"]), keys.STATE_TTL,
-            "" if marker_id is None else keys.SPOOL_MARKER_TTL, "1" if create else "",
-            json.dumps(groups), len(timeline), *timeline, *commands,
+            0 if state is None else int(state["version"]),
+            keys.STATE_TTL,
+            "" if marker_id is None else keys.SPOOL_MARKER_TTL,
+            "1" if create else "",
+            json.dumps(groups),
+            len(timeline),
+            *timeline,
+            *commands,
         ]
-        script_keys = [keys.call(call_id), keys.call_timeline(call_id), keys.call_jobs(call_id), keys.CALLS_BY_TIME,
-                       keys.CALLS_LIVE, keys.ANALYTICS_PENDING, keys.call_state(call_id),
-                       keys.spool_marker(marker_id or "")]
+        script_keys = [
+            keys.call(call_id),
+            keys.call_timeline(call_id),
+            keys.call_jobs(call_id),
+            keys.CALLS_BY_TIME,
+            keys.CALLS_LIVE,
+            keys.ANALYTICS_PENDING,
+            keys.call_state(call_id),
+            keys.spool_marker(marker_id or ""),
+        ]
         if pipe is not None:
             self._apply(keys=script_keys, args=args, client=pipe)
             return Applied(True, True)
@@ -153,6 +182,11 @@ class CallWriter:
 
 def _start_fields(start: dict, retention: int) -> dict:
     started_at = float(start["started_at"])
-    return {"channel": start.get("channel", ""), "caller": start.get("caller", ""), "called": start.get("called", ""),
-            "flow_id": start.get("flow_id") or "", "started_at": repr(started_at),
-            "cutoff": repr(started_at - retention)}
+    return {
+        "channel": start.get("channel", ""),
+        "caller": start.get("caller", ""),
+        "called": start.get("called", ""),
+        "flow_id": start.get("flow_id") or "",
+        "started_at": repr(started_at),
+        "cutoff": repr(started_at - retention),
+    }

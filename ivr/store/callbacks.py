@@ -4,6 +4,7 @@ A request is a hash (`keys.callback`); while pending it also sits in `keys.CALLB
 so its position is its rank there. Refused numbers get a record with the reason and never enter the queue.
 Rate limits are counted by the phone-number policy (store.phone_limits). Kept `keys.CALLBACK_RETENTION` after a change.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,11 +43,16 @@ def _request(request_id: str, raw: dict, rank: int | None) -> CallbackRequest | 
         return None
     data = {as_text(k): as_text(v) for k, v in raw.items()}
     return CallbackRequest(
-        id=request_id, number=data.get("number", ""), call_id=data.get("call_id", ""),
-        status=data.get("status", ""), requested_at=float(data.get("requested_at") or 0),
+        id=request_id,
+        number=data.get("number", ""),
+        call_id=data.get("call_id", ""),
+        status=data.get("status", ""),
+        requested_at=float(data.get("requested_at") or 0),
         scheduled_for=float(data["scheduled_for"]) if data.get("scheduled_for") else None,
-        reason=data.get("reason", ""), attempts=json.loads(data.get("attempts") or "[]"),
-        position=None if rank is None else int(rank) + 1, connect_to=data.get("connect_to", ""),
+        reason=data.get("reason", ""),
+        attempts=json.loads(data.get("attempts") or "[]"),
+        position=None if rank is None else int(rank) + 1,
+        connect_to=data.get("connect_to", ""),
     )
 
 
@@ -61,8 +67,17 @@ class CallbackStore:
         if not self.conn.hsetnx(key, "id", request_id):
             return False
         with self.conn.pipeline() as p:
-            p.hset(key, mapping={"number": number, "call_id": call_id, "status": CallbackStatus.PENDING,
-                                 "requested_at": repr(float(at)), "attempts": "[]", "connect_to": connect_to})
+            p.hset(
+                key,
+                mapping={
+                    "number": number,
+                    "call_id": call_id,
+                    "status": CallbackStatus.PENDING,
+                    "requested_at": repr(float(at)),
+                    "attempts": "[]",
+                    "connect_to": connect_to,
+                },
+            )
             p.expire(key, self.retention)
             p.zadd(keys.CALLBACK_QUEUE, {request_id: float(at)})
             p.execute()
@@ -71,9 +86,17 @@ class CallbackStore:
     def refuse(self, request_id: str, *, number: str, call_id: str, at: float, reason: str) -> None:
         key = keys.callback(request_id)
         with self.conn.pipeline() as p:
-            p.hset(key, mapping={"id": request_id, "number": number, "call_id": call_id,
-                                 "status": CallbackStatus.REFUSED, "requested_at": repr(float(at)),
-                                 "reason": reason})
+            p.hset(
+                key,
+                mapping={
+                    "id": request_id,
+                    "number": number,
+                    "call_id": call_id,
+                    "status": CallbackStatus.REFUSED,
+                    "requested_at": repr(float(at)),
+                    "reason": reason,
+                },
+            )
             p.hsetnx(key, "attempts", "[]")
             p.expire(key, self.retention)
             p.zrem(keys.CALLBACK_QUEUE, request_id)

@@ -5,6 +5,7 @@ A call is a hash (`keys.call`), its timeline a list of JSON entries `{"at", "kin
 while running, kept in a set of live calls. Everything is kept `keys.CALL_RETENTION` after the last write.
 Write methods accept a pipeline (bulk imports); each is one call of the call write script.
 """
+
 from __future__ import annotations
 
 import json
@@ -87,10 +88,20 @@ class CallStore:
     def _write(self, call_id: str, pipe, **parts) -> None:
         self._writer.apply({"call_id": call_id, **parts}, pipe=pipe)
 
-    def start(self, call_id: str, *, channel: str, caller: str, called: str, started_at: float,
-              flow_id: str = "", pipe=None) -> None:
-        self._write(call_id, pipe, start={"channel": channel, "caller": caller, "called": called,
-                                          "started_at": started_at, "flow_id": flow_id})
+    def start(
+        self, call_id: str, *, channel: str, caller: str, called: str, started_at: float, flow_id: str = "", pipe=None
+    ) -> None:
+        self._write(
+            call_id,
+            pipe,
+            start={
+                "channel": channel,
+                "caller": caller,
+                "called": called,
+                "started_at": started_at,
+                "flow_id": flow_id,
+            },
+        )
 
     def append(self, call_id: str, entries: list[dict], pipe=None) -> None:
         """Append timeline entries (dicts with at/kind/data) in order."""
@@ -114,11 +125,15 @@ class CallStore:
             return None
         data = {as_text(k): as_text(v) for k, v in raw.items()}
         return CallRecord(
-            id=data.get("id", call_id), channel=data.get("channel", ""), caller=data.get("caller", ""),
-            called=data.get("called", ""), flow_id=data.get("flow_id", ""),
+            id=data.get("id", call_id),
+            channel=data.get("channel", ""),
+            caller=data.get("caller", ""),
+            called=data.get("called", ""),
+            flow_id=data.get("flow_id", ""),
             started_at=float(data["started_at"]) if data.get("started_at") else None,
             ended_at=float(data["ended_at"]) if data.get("ended_at") else None,
-            outcome=data.get("outcome", ""), path=json.loads(data.get("path") or "[]"),
+            outcome=data.get("outcome", ""),
+            path=json.loads(data.get("path") or "[]"),
             jobs=list(dict.fromkeys(as_text(j) for j in jobs)),  # a replayed turn may list a job twice
             followups_failed=int(data.get("followups_failed") or 0),
         )

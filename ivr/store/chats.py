@@ -4,6 +4,7 @@ A reader asks for everything after its cursor (the last stream id it saw), so a 
 every message written meanwhile. Rooms are reached by an unguessable token that expires with the link
 (`settings.chat_link_ttl`); the room itself is kept `keys.CHAT_RETENTION` after its last message.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,13 +36,22 @@ class ChatStore:
         self.conn = conn
         self.retention = retention
 
-    def create_room(self, room_id: str, *, call_id: str, caller: str, at: float, token: str,
-                    token_ttl: int, job_id: str = "") -> None:
+    def create_room(
+        self, room_id: str, *, call_id: str, caller: str, at: float, token: str, token_ttl: int, job_id: str = ""
+    ) -> None:
         """`job_id`: the follow-up that texts the link (its delivery state shows in the admin)."""
         with self.conn.pipeline() as p:
-            p.hset(keys.chat_room(room_id), mapping={"id": room_id, "call_id": call_id, "caller": caller,
-                                                    "created_at": repr(float(at)), "token": token,
-                                                    "job_id": job_id})
+            p.hset(
+                keys.chat_room(room_id),
+                mapping={
+                    "id": room_id,
+                    "call_id": call_id,
+                    "caller": caller,
+                    "created_at": repr(float(at)),
+                    "token": token,
+                    "job_id": job_id,
+                },
+            )
             p.expire(keys.chat_room(room_id), self.retention)
             p.set(keys.chat_token(token), room_id, ex=token_ttl)
             p.zadd(keys.CHAT_ROOMS, {room_id: float(at)})  # the operator's list of rooms
@@ -98,8 +108,11 @@ class ChatStore:
             found = p.execute()
         out = set()
         for room_id, last, cursor in zip(room_ids, found[::2], found[1::2]):
-            if last and not as_text(last[0][1][b"author"]).startswith(participant) and (
-                    cursor is None or _stream_id(as_text(last[0][0])) > _stream_id(as_text(cursor))):
+            if (
+                last
+                and not as_text(last[0][1][b"author"]).startswith(participant)
+                and (cursor is None or _stream_id(as_text(last[0][0])) > _stream_id(as_text(cursor)))
+            ):
                 out.add(room_id)
         return out
 

@@ -5,6 +5,7 @@ result list (`keys.sip_dial_result`); the SIP process takes requests off the lis
 once, then the outcome. A request nobody took can be withdrawn, so a SIP process that starts later never rings a
 stale callback. Outcomes expire after RESULT_TTL.
 """
+
 from __future__ import annotations
 
 import json

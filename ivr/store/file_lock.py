@@ -4,6 +4,7 @@ A lock recorded in a table outlives a holder that exits without releasing it (a 
 exit, a SIGKILL), and everyone else waits for it to expire. An OS file lock cannot outlive its process. The lock
 is held by an open file description, so a forked child closes its copy: it must not keep its parent's lock alive.
 """
+
 from __future__ import annotations
 
 import fcntl

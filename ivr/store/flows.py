@@ -4,6 +4,7 @@ Revisions are numbered 1, 2, 3... per flow (an atomic INCR, so two editors never
 written once, never changed. Publishing and rolling back only move the `published` pointer and append to the
 flow's history. Kept forever (`keys.FLOW_RETENTION`): the history is the audit trail.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,9 @@ class FlowStore:
     def __init__(self, conn: redis.Redis):
         self.conn = conn
 
-    def save_revision(self, flow_id: str, yaml_text: str, message: str = "", author: str = "",
-                      at: float | None = None) -> int:
+    def save_revision(
+        self, flow_id: str, yaml_text: str, message: str = "", author: str = "", at: float | None = None
+    ) -> int:
         """Store a new immutable revision (not published) and return its number."""
         rev = int(self.conn.incr(keys.flow_revision_counter(flow_id)))
         key = keys.flow_revision(flow_id, rev)
@@ -53,8 +55,14 @@ class FlowStore:
         if not raw:
             return None
         data = {as_text(k): as_text(v) for k, v in raw.items()}
-        return FlowRevision(flow_id, int(rev), data.get("yaml", ""), data.get("message", ""),
-                            data.get("author", ""), float(data.get("created_at") or 0))
+        return FlowRevision(
+            flow_id,
+            int(rev),
+            data.get("yaml", ""),
+            data.get("message", ""),
+            data.get("author", ""),
+            float(data.get("created_at") or 0),
+        )
 
     def list_revisions(self, flow_id: str) -> list[FlowRevision]:
         """Newest first."""
@@ -70,12 +78,18 @@ class FlowStore:
         rev = self.published_rev(flow_id)
         return None if rev is None else self.get_revision(flow_id, rev)
 
-    def publish(self, flow_id: str, rev: int, author: str = "", at: float | None = None,
-                action: str = "publish") -> None:
+    def publish(
+        self, flow_id: str, rev: int, author: str = "", at: float | None = None, action: str = "publish"
+    ) -> None:
         if not self.conn.exists(keys.flow_revision(flow_id, int(rev))):
             raise RevisionNotFound(f"flow {flow_id!r} has no revision {rev}")
-        entry = {"action": action, "rev": int(rev), "author": author,
-                 "at": time.time() if at is None else float(at), "previous": self.published_rev(flow_id)}
+        entry = {
+            "action": action,
+            "rev": int(rev),
+            "author": author,
+            "at": time.time() if at is None else float(at),
+            "previous": self.published_rev(flow_id),
+        }
         with self.conn.pipeline() as p:
             p.set(keys.flow_published(flow_id), int(rev))
             p.rpush(keys.flow_history(flow_id), json.dumps(entry))

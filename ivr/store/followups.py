@@ -4,6 +4,7 @@ The job id is the engine's idempotency key, so this record is what makes deliver
 enqueued when no record exists, and a worker only sends while the record is not in a final state. Every attempt
 is appended to `attempts` with its time and outcome, so failures stay visible. Kept `keys.FOLLOWUP_RETENTION`.
 """
+
 from __future__ import annotations
 
 import json
@@ -75,12 +76,19 @@ class FollowupStore:
         if pipe is None:
             p.execute()
 
-    def create_commands(self, job_id: str, *, kind: str, call_id: str, at: float, status: Status = Status.QUEUED,
-                        detail: str = "") -> list[tuple]:
+    def create_commands(
+        self, job_id: str, *, kind: str, call_id: str, at: float, status: Status = Status.QUEUED, detail: str = ""
+    ) -> list[tuple]:
         """The commands `create` runs (the turn write script runs them too); fields already there are kept."""
         key = keys.followup(job_id)
-        fields = [("job_id", job_id), ("kind", kind), ("call_id", call_id), ("status", status),
-                  ("created_at", repr(float(at))), ("attempts", "[]")] + ([("detail", detail)] if detail else [])
+        fields = [
+            ("job_id", job_id),
+            ("kind", kind),
+            ("call_id", call_id),
+            ("status", status),
+            ("created_at", repr(float(at))),
+            ("attempts", "[]"),
+        ] + ([("detail", detail)] if detail else [])
         return [("HSETNX", key, name, str(value)) for name, value in fields] + [("EXPIRE", key, self.retention)]
 
     def exists(self, job_id: str) -> bool:

@@ -4,6 +4,7 @@ A heartbeat is a small JSON blob that expires after `keys.HEARTBEAT_TTL`, so a d
 Components in NODE_COMPONENTS (SIP, several nodes behind Kamailio) beat one key per node, named in a set;
 `read` reports each node under `nodes` and sums them up, so /healthz never shows one node's state for another's.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,12 @@ def summary(beats: list[dict]) -> dict | None:
     """One node: its beat. Several: the newest beat's time, live calls summed, draining only if all drain."""
     if len(beats) <= 1:
         return {**beats[0], "nodes": beats} if beats else None
-    return {"at": max(b["at"] for b in beats), "live_calls": sum(b.get("live_calls") or 0 for b in beats),
-            "draining": all(b.get("draining") for b in beats), "nodes": beats}
+    return {
+        "at": max(b["at"] for b in beats),
+        "live_calls": sum(b.get("live_calls") or 0 for b in beats),
+        "draining": all(b.get("draining") for b in beats),
+        "nodes": beats,
+    }
 
 
 def read(conn: redis.Redis, components=COMPONENTS) -> dict[str, dict | None]:

@@ -3,6 +3,7 @@
 This is the only module that spells key names (RQ's own keys are RQ's business). Retentions are in seconds;
 `None` means kept until deleted by an operator. docs/storage.md has the same table in prose.
 """
+
 from __future__ import annotations
 
 PREFIX = "ivr:"

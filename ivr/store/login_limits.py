@@ -7,6 +7,7 @@ accounts). Each counter admits `free` attempts; after that, each attempt admitte
 counted, so waiting always gets the next try. Admission is one Lua script, so concurrent guesses served by
 different workers cannot all pass one check before any is counted. A successful login gives back its attempt.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -57,21 +58,41 @@ def _account(name: str) -> str:
 
 
 class LoginLimiter:
-    def __init__(self, conn: redis.Redis, per_account_address: int = 5, per_address: int = 20,
-                 base_delay: float = 1.0, max_delay: float = keys.LOGIN_WINDOW):
+    def __init__(
+        self,
+        conn: redis.Redis,
+        per_account_address: int = 5,
+        per_address: int = 20,
+        base_delay: float = 1.0,
+        max_delay: float = keys.LOGIN_WINDOW,
+    ):
         self.conn = conn
         self.per_pair, self.per_address = per_account_address, per_address
         self.base_ms, self.max_ms = int(base_delay * 1000), int(max_delay * 1000)
 
     def _keys(self, name: str, address: str) -> list[str]:
         pair = f"{_account(name)}:{address}"
-        return [keys.login_attempts("pair", pair), keys.login_wait("pair", pair),
-                keys.login_attempts("address", address), keys.login_wait("address", address)]
+        return [
+            keys.login_attempts("pair", pair),
+            keys.login_wait("pair", pair),
+            keys.login_attempts("address", address),
+            keys.login_wait("address", address),
+        ]
 
     def admit(self, name: str, address: str) -> Admission:
         """Count this attempt and let its password be checked, or refuse it for now (counting nothing)."""
-        wait_ms = int(self.conn.eval(_ADMIT, 4, *self._keys(name, address), self.per_pair, self.per_address,
-                                     self.base_ms, self.max_ms, keys.LOGIN_WINDOW))
+        wait_ms = int(
+            self.conn.eval(
+                _ADMIT,
+                4,
+                *self._keys(name, address),
+                self.per_pair,
+                self.per_address,
+                self.base_ms,
+                self.max_ms,
+                keys.LOGIN_WINDOW,
+            )
+        )
         if wait_ms <= 0:
             return Admission(True)
         return Admission(False, max(1, math.ceil(wait_ms / 1000)))

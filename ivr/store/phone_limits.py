@@ -6,6 +6,7 @@ everyone's; a request with an id (a job retried after a Twilio 5xx) counts once.
 windows of `keys.PHONE_RATE_WINDOW`. Numbers arrive normalized (E.164, ivr.phone.normalize), so every spelling
 of a number shares one counter.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,10 +47,16 @@ class Limits:
 
 def limits_for(settings, purpose: str) -> Limits:
     if purpose == "callback":
-        return Limits(settings.callback_rate_limit_per_day, settings.callback_global_rate_limit_per_day,
-                      "IVR_CALLBACK_RATE_LIMIT / IVR_CALLBACK_GLOBAL_RATE_LIMIT")
-    return Limits(settings.sms_rate_limit_per_day, settings.sms_global_rate_limit_per_day,
-                  "IVR_SMS_RATE_LIMIT / IVR_SMS_GLOBAL_RATE_LIMIT")
+        return Limits(
+            settings.callback_rate_limit_per_day,
+            settings.callback_global_rate_limit_per_day,
+            "IVR_CALLBACK_RATE_LIMIT / IVR_CALLBACK_GLOBAL_RATE_LIMIT",
+        )
+    return Limits(
+        settings.sms_rate_limit_per_day,
+        settings.sms_global_rate_limit_per_day,
+        "IVR_SMS_RATE_LIMIT / IVR_SMS_GLOBAL_RATE_LIMIT",
+    )
 
 
 class PhoneRateLimiter:
@@ -61,10 +68,16 @@ class PhoneRateLimiter:
         """Count one request to `number` (E.164); '' if it is within the limits, else why it is refused. A
         `request_id` (the job's) is counted once: a retried job gets the verdict of its first run."""
         window = int(at // self.window)
-        counters = [keys.phone_rate(purpose, number, window), keys.phone_rate_total(purpose, window),
-                    keys.phone_rate_request(purpose, request_id or "-")]
-        verdict = int(self._take(keys=counters, args=[limits.per_number, limits.overall, 2 * self.window,
-                                                      "1" if request_id else "0"]))
+        counters = [
+            keys.phone_rate(purpose, number, window),
+            keys.phone_rate_total(purpose, window),
+            keys.phone_rate_request(purpose, request_id or "-"),
+        ]
+        verdict = int(
+            self._take(
+                keys=counters, args=[limits.per_number, limits.overall, 2 * self.window, "1" if request_id else "0"]
+            )
+        )
         if verdict == 1:
             return f"rate limit: more than {limits.per_number} {purpose} requests to this number today"
         if verdict == 2:

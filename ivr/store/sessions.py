@@ -5,6 +5,7 @@ newer version, so a copy replayed from the local spool after a Redis outage cann
 version is a field of its own so the check never decodes the blob. Kept `keys.STATE_TTL` after the last turn.
 A live turn saves its state inside its call write (store.call_writes), which includes SAVE_STATE_LUA.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,9 @@ class SessionStore:
 
     def save(self, blob: dict) -> bool:
         """Store `blob` (with `call_id` and an int `version`) unless Redis holds that version or a newer one."""
-        return bool(self._save(keys=[keys.call_state(blob["call_id"])],
-                               args=[json.dumps(blob), int(blob["version"]), self.ttl]))
+        return bool(
+            self._save(keys=[keys.call_state(blob["call_id"])], args=[json.dumps(blob), int(blob["version"]), self.ttl])
+        )
 
     def delete(self, call_id: str) -> None:
         self.conn.delete(keys.call_state(call_id))

@@ -6,6 +6,7 @@ password-equivalent for its realm, so the Redis that holds it must stay private.
 invalidates every account (set their passwords again). Usernames are names, never numbers, so an
 account can never claim a phone number as its caller id.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -46,8 +47,11 @@ class SipAccountStore:
         if len(password) < MIN_PASSWORD:
             raise ValueError(f"a SIP account password has at least {MIN_PASSWORD} characters")
         account = SipAccount(username, realm, time.time())
-        record = {"realm": realm, "created_at": account.created_at,
-                  "ha1": {alg: _ha1(username, realm, password, alg) for alg in ALGORITHMS}}
+        record = {
+            "realm": realm,
+            "created_at": account.created_at,
+            "ha1": {alg: _ha1(username, realm, password, alg) for alg in ALGORITHMS},
+        }
         self.conn.hset(keys.SIP_ACCOUNTS, username, json.dumps(record))
         return account
 
@@ -55,13 +59,18 @@ class SipAccountStore:
         return bool(self.conn.hdel(keys.SIP_ACCOUNTS, username))
 
     def list(self) -> list[SipAccount]:
-        return sorted((SipAccount(name, rec["realm"], rec["created_at"]) for name, rec in self._records().items()),
-                      key=lambda a: a.username)
+        return sorted(
+            (SipAccount(name, rec["realm"], rec["created_at"]) for name, rec in self._records().items()),
+            key=lambda a: a.username,
+        )
 
     def ha1_table(self) -> dict[tuple[str, str, str], str]:
         """(username, realm, algorithm) -> HA1, what the SIP process's AccountBook holds."""
-        return {(name, rec["realm"], alg): value
-                for name, rec in self._records().items() for alg, value in rec["ha1"].items()}
+        return {
+            (name, rec["realm"], alg): value
+            for name, rec in self._records().items()
+            for alg, value in rec["ha1"].items()
+        }
 
     def _records(self) -> dict[str, dict]:
         raw = self.conn.hgetall(keys.SIP_ACCOUNTS)

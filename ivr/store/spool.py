@@ -11,6 +11,7 @@ Entries that fail for a reason other than Redis being down move to `dead` with t
 never blocks the rest. `is_empty()` is cheap enough for every call turn: it reads no table unless some connection
 changed the file since it last found the spool empty (SQLite's `data_version`).
 """
+
 from __future__ import annotations
 
 import json
@@ -60,8 +61,9 @@ class Spool:
             version = self._db.execute("PRAGMA data_version").fetchone()[0]
             if self._empty_at == version:
                 return True
-            empty = not self._db.execute("SELECT EXISTS (SELECT 1 FROM entries) OR EXISTS (SELECT 1 FROM states)"
-                                         ).fetchone()[0]
+            empty = not self._db.execute(
+                "SELECT EXISTS (SELECT 1 FROM entries) OR EXISTS (SELECT 1 FROM states)"
+            ).fetchone()[0]
             self._empty_at = version if empty else None
             return empty
 
@@ -69,8 +71,10 @@ class Spool:
     def append(self, entry_id: str, kind: str, data: dict) -> None:
         with self._mutex:
             self._empty_at = None
-            self._db.execute("INSERT INTO entries (id, kind, data, created_at) VALUES (?, ?, ?, ?)",
-                             (entry_id, kind, json.dumps(data), time.time()))
+            self._db.execute(
+                "INSERT INTO entries (id, kind, data, created_at) VALUES (?, ?, ?, ?)",
+                (entry_id, kind, json.dumps(data), time.time()),
+            )
 
     def pending(self) -> int:
         with self._mutex:
@@ -91,7 +95,8 @@ class Spool:
                 "INSERT INTO states (call_id, version, blob, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(call_id) DO UPDATE SET version=excluded.version, blob=excluded.blob, "
                 "updated_at=excluded.updated_at WHERE excluded.version > states.version",
-                (call_id, int(blob["version"]), json.dumps(blob), time.time()))
+                (call_id, int(blob["version"]), json.dumps(blob), time.time()),
+            )
 
     def load_state(self, call_id: str) -> dict | None:
         with self._mutex:
@@ -116,9 +121,13 @@ class Spool:
     def release(self) -> None:
         self._replay_lock.release()
 
-    def replay(self, apply_entry: Callable[[str, str, dict], None],
-               apply_state: Callable[[dict], bool] | None = None, batch: int = 200,
-               budget: float | None = None) -> int:
+    def replay(
+        self,
+        apply_entry: Callable[[str, str, dict], None],
+        apply_state: Callable[[dict], bool] | None = None,
+        batch: int = 200,
+        budget: float | None = None,
+    ) -> int:
         """Apply spooled entries in order (then spooled states), deleting each once applied.
 
         Returns how many entries were applied; stops quietly if Redis goes away again, another process holds
@@ -146,8 +155,9 @@ class Spool:
         applied = 0
         while True:
             with self._mutex:
-                rows = self._db.execute("SELECT seq, id, kind, data FROM entries ORDER BY seq LIMIT ?",
-                                        (batch,)).fetchall()
+                rows = self._db.execute(
+                    "SELECT seq, id, kind, data FROM entries ORDER BY seq LIMIT ?", (batch,)
+                ).fetchall()
             if not rows:
                 return applied, True
             for seq, entry_id, kind, data in rows:
@@ -157,8 +167,10 @@ class Spool:
                     return applied, False
                 except Exception as exc:  # a broken entry must not block the ones behind it
                     with self._mutex:
-                        self._db.execute("INSERT OR REPLACE INTO dead VALUES (?, ?, ?, ?, ?, ?)",
-                                         (seq, entry_id, kind, data, f"{type(exc).__name__}: {exc}", time.time()))
+                        self._db.execute(
+                            "INSERT OR REPLACE INTO dead VALUES (?, ?, ?, ?, ?, ?)",
+                            (seq, entry_id, kind, data, f"{type(exc).__name__}: {exc}", time.time()),
+                        )
                 with self._mutex:
                     self._db.execute("DELETE FROM entries WHERE seq = ?", (seq,))
                 applied += 1

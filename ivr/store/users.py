@@ -5,6 +5,7 @@ shown once, at creation). Each account has a session version, part of every sess
 change or a logout bumps it, so every cookie issued before stops working. A token lives no longer than its owner
 and never acts with more than the owner's current role.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -71,8 +72,15 @@ class UserStore:
         if not valid_name(name):
             raise ValueError("a user name is 1-64 letters, digits, '.', '_', '-' or '@'")
         with self.conn.pipeline() as p:
-            p.hset(keys.user(name), mapping={"name": name, "role": str(Role(role)), "password_hash": password_hash,
-                                             "created_at": repr(time.time())})
+            p.hset(
+                keys.user(name),
+                mapping={
+                    "name": name,
+                    "role": str(Role(role)),
+                    "password_hash": password_hash,
+                    "created_at": repr(time.time()),
+                },
+            )
             p.hincrby(keys.user(name), "session_version", 1)
             p.sadd(keys.USERS, name)
             p.execute()
@@ -119,8 +127,14 @@ class TokenStore:
     def create(self, *, name: str, role: Role, owner: str) -> tuple[str, str]:
         """Returns (token id, secret). Only the secret's hash is stored."""
         token_id, secret = secrets.token_hex(6), "ivr_" + secrets.token_urlsafe(32)
-        meta = {"id": token_id, "name": name, "role": str(Role(role)), "owner": owner,
-                "created_at": time.time(), "hash": _digest(secret)}
+        meta = {
+            "id": token_id,
+            "name": name,
+            "role": str(Role(role)),
+            "owner": owner,
+            "created_at": time.time(),
+            "hash": _digest(secret),
+        }
         with self.conn.pipeline() as p:
             p.hset(keys.API_TOKENS, token_id, json.dumps(meta))
             p.set(keys.api_token(meta["hash"]), token_id)

@@ -5,6 +5,7 @@ call's timeline to whoever holds it, without a login, until it expires (IVR_HAND
 The token is the call id signed with IVR_SECRET_KEY (itsdangerous, HMAC-SHA1 with a salt of its own) and the time
 it was made; nothing else can be read or changed through it. `now` is injectable for tests.
 """
+
 from __future__ import annotations
 
 import time
@@ -20,6 +21,7 @@ def _serializer(secret: str, now: Callable[[], float]) -> URLSafeTimedSerializer
     class ClockedSigner(TimestampSigner):
         def get_timestamp(self) -> int:
             return int(now())
+
     return URLSafeTimedSerializer(secret, salt=SALT, signer=ClockedSigner)
 
 

@@ -1,5 +1,6 @@
 """Network and OS errors as plain sentences (the admin, `ivr doctor` and the worker's log show these, never
 `ConnectionRefusedError: [Errno 111]`). Each sentence says what happened; callers add which setting it concerns."""
+
 from __future__ import annotations
 
 import errno
@@ -31,8 +32,12 @@ def _root_cause(exc: BaseException) -> BaseException:
         if _known(current):
             return current
         seen.add(id(current))
-        inner = [getattr(current, "reason", None), current.__cause__, current.__context__,
-                 *getattr(current, "args", ())]
+        inner = [
+            getattr(current, "reason", None),
+            current.__cause__,
+            current.__context__,
+            *getattr(current, "args", ()),
+        ]
         current = next((e for e in inner if isinstance(e, BaseException)), None)
     return exc
 

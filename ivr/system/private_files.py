@@ -7,6 +7,7 @@
   file in the same directory (mkstemp creates it 0600), is synced, and only then takes the final name.
 - `tighten_tree(root)` brings what an older version left (0755 directories, 0644 recordings) to 0700/0600.
 """
+
 from __future__ import annotations
 
 import logging

@@ -11,6 +11,7 @@ recordings folder's). The SIP recorder makes
 them with `new_recording`; the Twilio channel keeps only `is_twilio_url` ones; the admin's player and the
 email attachment go through `resolve`. Anything else resolves to None: it is neither read, served nor linked.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,10 @@ from pathlib import Path
 LOCAL_PREFIX = "recording:"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _LOCAL_ID = re.compile(r"(?P<call>[A-Za-z0-9._-]{1,80})-[0-9]{1,20}")
-_TWILIO_URL = re.compile(r"https://api\.twilio\.com/2010-04-01/Accounts/AC[0-9a-fA-F]{32}"
-                         r"/Recordings/RE[0-9a-fA-F]{32}(?:\.wav|\.mp3)?")
+_TWILIO_URL = re.compile(
+    r"https://api\.twilio\.com/2010-04-01/Accounts/AC[0-9a-fA-F]{32}"
+    r"/Recordings/RE[0-9a-fA-F]{32}(?:\.wav|\.mp3)?"
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ def is_twilio_url(url: str) -> bool:
 
 def _local_id(reference: str, folder: Path) -> str | None:
     if reference.startswith(LOCAL_PREFIX):
-        return reference[len(LOCAL_PREFIX):]
+        return reference[len(LOCAL_PREFIX) :]
     legacy = Path(reference)  # calls recorded before ids existed: the SIP channel reported the file's own path
     try:
         if legacy.suffix == ".wav" and legacy.parent.resolve() == folder.resolve():

@@ -1,5 +1,6 @@
 """Fixtures of the admin tests: a fresh app per test on the session's real redis-server (flushed per test), a copy
 of flows/ in a temporary directory, and logged-in clients for an admin and a viewer."""
+
 from __future__ import annotations
 
 import shutil
@@ -18,10 +19,17 @@ def settings(tmp_path, redis_url) -> Settings:
     flows = tmp_path / "flows"
     shutil.copytree(REPO / "flows", flows)
     # An installation that can text (capabilities): the shipped flow sends its links rather than reading them out
-    return Settings(data_dir=tmp_path / "data", flows_dir=flows, redis_url=redis_url, secret_key="test-secret",
-                    twilio_account_sid="AC" + "0" * 32, twilio_auth_token="test-token",
-                    twilio_from_number="+15550000000", public_base_url="http://localhost",
-                    twilio_api_base_url=NO_TWILIO)
+    return Settings(
+        data_dir=tmp_path / "data",
+        flows_dir=flows,
+        redis_url=redis_url,
+        secret_key="test-secret",
+        twilio_account_sid="AC" + "0" * 32,
+        twilio_auth_token="test-token",
+        twilio_from_number="+15550000000",
+        public_base_url="http://localhost",
+        twilio_api_base_url=NO_TWILIO,
+    )
 
 
 NO_TWILIO = "http://127.0.0.1:9"  # the discard port: refused at once; no test ever reaches Twilio's own API

@@ -1,4 +1,5 @@
 """Helpers of the admin tests: logging in and posting with the CSRF token, as the pages do."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Access: login, rate limits, roles, CSRF, cookie flags, the secret-key rule and `ivr admin create-user`."""
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,10 @@ def test_login_and_logout(app):
 def test_login_redirects_only_within_the_site(app):
     client = app.test_client()
     token = csrf_token(client)
-    response = client.post("/login?next=//evil.example/x", data={"username": "ada", "password": "correct horse battery",
-                                                                  "csrf_token": token})
+    response = client.post(
+        "/login?next=//evil.example/x",
+        data={"username": "ada", "password": "correct horse battery", "csrf_token": token},
+    )
     assert response.location == "/"  # not the other host: the home page
 
 
@@ -57,8 +60,10 @@ def test_login_rate_limited_per_address(app):
 
 
 def test_viewer_is_read_only(viewer, admin):
-    rev = admin.post("/api/v1/flows/skype-receptionist/revisions", json={"yaml": (
-        REPO / "flows/skype-receptionist.yaml").read_text(), "message": "first"}).json["rev"]
+    rev = admin.post(
+        "/api/v1/flows/skype-receptionist/revisions",
+        json={"yaml": (REPO / "flows/skype-receptionist.yaml").read_text(), "message": "first"},
+    ).json["rev"]
     assert viewer.get("/flows/skype-receptionist").status_code == 200
     assert viewer.post("/flows/skype-receptionist/publish", data={"rev": rev}).status_code == 403
     assert viewer.post("/flows/skype-receptionist/rollback").status_code == 403
@@ -87,35 +92,58 @@ def test_session_cookie_flags(app, settings, redis_conn):
     response = login(client, "ada")
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
-    secure = create_app({"IVR_SETTINGS": settings.with_overrides(public_base_url="https://ivr.example.com"),
-                         "IVR_REDIS": redis_conn})
+    secure = create_app(
+        {"IVR_SETTINGS": settings.with_overrides(public_base_url="https://ivr.example.com"), "IVR_REDIS": redis_conn}
+    )
     client = secure.test_client()
     response = login(client, "ada")
     assert "Secure" in response.headers["Set-Cookie"]
     client = app.test_client()  # no https base URL, but this request came over https
     token = csrf_token(client)
-    response = client.post("/login", base_url="https://localhost", headers={"Referer": "https://localhost/login"},
-                           data={"username": "ada", "password": "correct horse battery", "csrf_token": token})
+    response = client.post(
+        "/login",
+        base_url="https://localhost",
+        headers={"Referer": "https://localhost/login"},
+        data={"username": "ada", "password": "correct horse battery", "csrf_token": token},
+    )
     assert response.status_code == 302 and "Secure" in response.headers["Set-Cookie"]
 
 
 def test_secret_key_required_outside_development(settings, redis_conn):
     with pytest.raises(InsecureSettings, match="IVR_SECRET_KEY"):
-        create_app({"IVR_SETTINGS": settings.with_overrides(environment="production", secret_key=""),
-                    "IVR_REDIS": redis_conn})
-    create_app({"IVR_SETTINGS": settings.with_overrides(environment="production", secret_key="k" * 32),
-                "IVR_REDIS": redis_conn})
+        create_app(
+            {"IVR_SETTINGS": settings.with_overrides(environment="production", secret_key=""), "IVR_REDIS": redis_conn}
+        )
+    create_app(
+        {
+            "IVR_SETTINGS": settings.with_overrides(environment="production", secret_key="k" * 32),
+            "IVR_REDIS": redis_conn,
+        }
+    )
 
 
 def test_cli_create_user(redis_server, redis_conn):
     env = {**os.environ, "REDIS_URL": redis_server.url, "IVR_ADMIN_PASSWORD": "from-the-env-1"}
-    done = subprocess.run([sys.executable, "-m", "ivr", "admin", "create-user", "olga", "--role", "viewer"],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "ivr", "admin", "create-user", "olga", "--role", "viewer"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert UserStore(redis_conn).check("olga", "from-the-env-1").role == "viewer"
     env.pop("IVR_ADMIN_PASSWORD")
-    done = subprocess.run([sys.executable, "-m", "ivr", "admin", "create-user", "pat"], cwd=REPO, env=env,
-                          input="prompted-pass\nprompted-pass\n", capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "ivr", "admin", "create-user", "pat"],
+        cwd=REPO,
+        env=env,
+        input="prompted-pass\nprompted-pass\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert UserStore(redis_conn).check("pat", "prompted-pass").role == "admin"
     assert AuditLog(redis_conn).recent()[0]["target"] == "user:pat"
@@ -139,6 +167,7 @@ def test_settings_page_names_variables_and_marks_what_is_unset_and_needed(settin
     """Issue 19: the real variable names (IVR_ prefixes kept); an empty setting the shipped flow needs is marked."""
     from tests.admin.conftest import without_twilio
     from tests.admin.test_health import admin_client, app_with
+
     admin = admin_client(app_with(without_twilio(settings), redis_conn, password_hash))
     page = admin.get("/settings").text
     assert 'data-env="TWILIO_AUTH_TOKEN" class="needed"' in page  # the flow texts links; no token, no SMS

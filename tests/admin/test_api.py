@@ -1,5 +1,6 @@
 """The REST API: bearer tokens (created/revoked by admins, stored as hashes), viewer tokens read-only, JSON errors,
 flows/calls/callbacks/analytics endpoints, the OpenAPI document, and schemathesis finding no 5xx."""
+
 from __future__ import annotations
 
 import hashlib
@@ -42,11 +43,15 @@ def test_tokens_created_in_settings_and_revoked(app, admin, redis_conn):
 
 def test_flow_lifecycle_over_the_api(app, admin_token, redis_conn):
     client, auth = app.test_client(), bearer(admin_token)
-    bad = client.post(f"/api/v1/flows/{FLOW}/revisions", headers=auth,
-                      json={"yaml": shipped_yaml().replace("next: goodbye", "next: good_bye", 1)})
+    bad = client.post(
+        f"/api/v1/flows/{FLOW}/revisions",
+        headers=auth,
+        json={"yaml": shipped_yaml().replace("next: goodbye", "next: good_bye", 1)},
+    )
     assert bad.status_code == 422 and "good_bye" in bad.json["problems"][0]["message"]
-    made = client.post(f"/api/v1/flows/{FLOW}/revisions", headers=auth, json={"yaml": shipped_yaml(),
-                                                                             "message": "v1", "publish": True})
+    made = client.post(
+        f"/api/v1/flows/{FLOW}/revisions", headers=auth, json={"yaml": shipped_yaml(), "message": "v1", "publish": True}
+    )
     assert made.status_code == 201 and made.json == {"rev": 1, "published": 1}
     client.post(f"/api/v1/flows/{FLOW}/revisions", headers=auth, json={"yaml": shipped_yaml() + "\n", "message": "v2"})
     assert client.post(f"/api/v1/flows/{FLOW}/publish", headers=auth, json={"rev": 2}).json == {"published": 2}
@@ -70,15 +75,19 @@ def test_viewer_token_is_read_only(app, redis_conn):
 
 def test_errors_are_json(app, admin_token):
     client, auth = app.test_client(), bearer(admin_token)
-    for response, code in ((client.get("/api/v1/nothing", headers=auth), 404),
-                           (client.put("/api/v1/flows", headers=auth), 405),
-                           (client.post(f"/api/v1/flows/{FLOW}/validate", headers=auth,
-                                        json={"yaml": "x" * 3_000_000}), 413),
-                           (client.post(f"/api/v1/flows/{FLOW}/publish", headers=auth,
-                                        json={"rev": 1, "pad": "x" * 70_000}), 413),
-                           (client.post(f"/api/v1/flows/{FLOW}/publish", headers=auth, data="not json",
-                                        content_type="application/json"), 400),
-                           (client.get("/api/v1/calls/nope", headers=auth), 404)):
+    for response, code in (
+        (client.get("/api/v1/nothing", headers=auth), 404),
+        (client.put("/api/v1/flows", headers=auth), 405),
+        (client.post(f"/api/v1/flows/{FLOW}/validate", headers=auth, json={"yaml": "x" * 3_000_000}), 413),
+        (client.post(f"/api/v1/flows/{FLOW}/publish", headers=auth, json={"rev": 1, "pad": "x" * 70_000}), 413),
+        (
+            client.post(
+                f"/api/v1/flows/{FLOW}/publish", headers=auth, data="not json", content_type="application/json"
+            ),
+            400,
+        ),
+        (client.get("/api/v1/calls/nope", headers=auth), 404),
+    ):
         assert response.status_code == code
         assert response.is_json and response.json["error"]["code"] == code and response.json["error"]["message"]
 

@@ -1,5 +1,6 @@
 """Sessions and the login limit through a real gunicorn with two workers, as an attacker on the network meets them:
 a kept cookie after logout, and 30 concurrent password guesses (each worker has its own Redis connection)."""
+
 from __future__ import annotations
 
 import threading

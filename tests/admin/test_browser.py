@@ -2,6 +2,7 @@
 log in, break a flow and see the error on its line, fix and publish it, see the new revision used by a simulated
 call, roll back, play the shipped flow through the callback branch, find the call in the log and the analytics,
 with the browser console free of errors. Screenshots of the main pages go to artifacts/screenshots/."""
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,14 @@ from tests.admin.helpers import PASSWORD, REPO, shipped_yaml
 pytestmark = pytest.mark.slow  # Chromium
 
 SHOTS = REPO / "artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 FLOW = "skype-receptionist"
 NEW_GOODBYE = "Thanks for calling revision two. Goodbye."
 
@@ -162,8 +169,9 @@ def test_admin_journey(page, redis_conn):
 
 def test_chat_from_both_sides(browser, page, server, redis_conn):
     token = "t" * 32
-    ChatStore(redis_conn).create_room("room-b", call_id="call-b", caller="+15550007777", at=time.time(),
-                                      token=token, token_ttl=600)
+    ChatStore(redis_conn).create_room(
+        "room-b", call_id="call-b", caller="+15550007777", at=time.time(), token=token, token_ttl=600
+    )
     caller = browser.new_context(base_url=server).new_page()  # no login: the link is the key
     caller.on("pageerror", lambda e: page.console_problems.append(str(e)))
     caller.goto(f"/chat/{token}")
@@ -202,8 +210,9 @@ def test_failed_save_keeps_the_cursor_at_the_first_error(page):
     page.click("#save")
     page.wait_for_selector("text=Not saved: 2 problem(s)")
     assert page.evaluate("document.activeElement.id") == "yaml"
-    cursor_line = page.evaluate("(a => a.value.slice(0, a.selectionStart).split('\\n').length)"
-                                "(document.getElementById('yaml'))")
+    cursor_line = page.evaluate(
+        "(a => a.value.slice(0, a.selectionStart).split('\\n').length)(document.getElementById('yaml'))"
+    )
     assert cursor_line == lines[0]
     assert page.locator("#yaml").input_value() == broken  # the refused text is kept, not the saved one
     # Chromium logs the refused save's own 400 response; nothing else may be logged

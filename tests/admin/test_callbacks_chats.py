@@ -1,4 +1,5 @@
 """The callback queue and its operator actions; chat rooms from both sides (operator pages, the public link)."""
+
 from __future__ import annotations
 
 import time
@@ -59,8 +60,9 @@ def test_viewer_cannot_act_on_callbacks(viewer, redis_conn):
 
 def make_room(redis_conn, ttl=600) -> tuple[str, str]:
     token = "tok_" + "x" * 30
-    ChatStore(redis_conn).create_room("room1", call_id="call-1", caller="+15550007777", at=time.time(),
-                                      token=token, token_ttl=ttl)
+    ChatStore(redis_conn).create_room(
+        "room1", call_id="call-1", caller="+15550007777", at=time.time(), token=token, token_ttl=ttl
+    )
     return "room1", token
 
 
@@ -70,8 +72,10 @@ def test_chat_both_sides(app, admin, redis_conn):
     page = caller.get(f"/chat/{token}")
     assert page.status_code == 200 and "chat-log" in page.text
     csrf = page.text.split('name="csrf-token" content="')[1].split('"')[0]
-    assert caller.post(f"/chat/{token}/messages", json={"text": "hello?"},
-                       headers={"X-CSRFToken": csrf}).status_code == 200
+    assert (
+        caller.post(f"/chat/{token}/messages", json={"text": "hello?"}, headers={"X-CSRFToken": csrf}).status_code
+        == 200
+    )
     assert "+15550007777" in admin.get("/chats/").text
     assert admin.get(f"/chats/{room}").status_code == 200
     messages = admin.get(f"/chats/{room}/messages").json["messages"]
@@ -99,12 +103,14 @@ def test_chat_room_shows_the_link_its_sms_state_and_unread_markers(admin, redis_
 
     from ivr.store.chats import ChatStore
     from ivr.store.followups import FollowupStore, Status
+
     app.config["IVR_SETTINGS"] = settings.with_overrides(public_base_url="https://ivr.example.test")
     chats, followups = ChatStore(redis_conn), FollowupStore(redis_conn)
     followups.create("c9:chat:1", kind="chat", call_id="c9", at=_time.time())
     followups.record("c9:chat:1", Status.FAILED, at=_time.time(), detail="not retried: refused tester: not a number")
-    chats.create_room("room-u", call_id="c9", caller="tester", at=_time.time(), token="u" * 32, token_ttl=600,
-                      job_id="c9:chat:1")
+    chats.create_room(
+        "room-u", call_id="c9", caller="tester", at=_time.time(), token="u" * 32, token_ttl=600, job_id="c9:chat:1"
+    )
     chats.post("room-u", author="caller", text="hello?", at=_time.time())
     listing = admin.get("/chats/").text
     assert 'data-room="room-u" class="unread"' in listing

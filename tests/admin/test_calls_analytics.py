@@ -1,5 +1,6 @@
 """Calls recorded through the real call_session show up in the log (with filters), the timeline, the live view
 and the analytics counters (charts and CSV)."""
+
 from __future__ import annotations
 
 import csv
@@ -126,6 +127,7 @@ def test_rebuild_analytics_counts_calls_written_without_the_hook(redis_server, r
     import sys
 
     from tests.admin.helpers import REPO
+
     calls = CallStore(redis_conn)
     for n in range(3):
         calls.start(f"old{n}", channel="sip", caller="+1555", called="+1", started_at=MONDAY_NOON, flow_id="f")
@@ -145,6 +147,7 @@ def test_chart_axes_make_sense_when_empty_and_outcomes_read_as_words():
     import re
 
     from ivr.admin import charts
+
     empty = str(charts.stacked_bars(["2026-11-01", "2026-11-02"], {"sip": [0, 0]}))
     assert re.findall(r'class="tick" x="\d+" y="[\d.]+" text-anchor="end">(\d+)<', empty) == ["0", "1"]
     assert charts.words("support_links_sent") == "Support links sent"
@@ -155,12 +158,14 @@ def test_chart_axes_make_sense_when_empty_and_outcomes_read_as_words():
 def bar_fills(page: str) -> dict[str, str]:
     """Each horizontal bar's label -> its fill colour, as drawn by charts.hbars."""
     import re
+
     return dict(re.findall(r'class="bar-label"[^>]*>([^<]+)</text><rect [^>]*fill="(#[0-9a-f]{6})"', page))
 
 
 def test_outcomes_are_coloured_and_labelled_by_the_kind_the_flow_gives_them(admin, session, flow):
     """Issue 19: outcome colours came from the name (abandoned red); the shipped flow says abandoned is neutral."""
     from ivr.admin import charts
+
     play(session, flow, ["1"], call_id="k-links")
     play(session, flow, ["hangup"], call_id="k-gone")
     page = admin.get("/analytics/?from=2026-11-23&to=2026-11-23").text
@@ -181,6 +186,7 @@ def test_outcomes_the_flow_does_not_name_keep_their_fixed_colours(admin, redis_c
         calls.start(call_id, channel="sip", caller="+1555", called="+1", started_at=MONDAY_NOON, flow_id="gone")
         calls.finish(call_id, ended_at=MONDAY_NOON + 5, outcome=outcome, path=["a"])
     from ivr.admin import charts
+
     fills = bar_fills(admin.get("/analytics/?from=2026-11-23&to=2026-11-23").text)
     assert fills["Mystery ending"] == charts.outcome_colour("mystery_ending")
     assert fills["Error"] == charts.KIND_COLOURS["failure"]  # the shipped flow names error as a failure

@@ -1,5 +1,6 @@
 """Flows: live validation gives exactly `ivr validate`'s problems, immutable revisions, diff, publish, rollback,
 import/export of flows/*.yaml, the graph, and running processes picking up a published revision."""
+
 from __future__ import annotations
 
 import html
@@ -22,27 +23,29 @@ AUDIO_OUTSIDE = shipped_yaml().replace(NOT_AVAILABLE, NOT_AVAILABLE + "\n    aud
 def cli_problems(tmp_path, text: str) -> list[tuple[int, int, str]]:
     path = tmp_path / f"{FLOW}.yaml"
     path.write_text(text)
-    done = subprocess.run([sys.executable, "-m", "ivr", "validate", str(path)], cwd=REPO, capture_output=True,
-                          text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "ivr", "validate", str(path)], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
     found = []
     for line in done.stdout.splitlines():
-        rest = line[len(str(path)) + 1:]
+        rest = line[len(str(path)) + 1 :]
         row, column, message = rest.split(":", 2)
         found.append((int(row), int(column), message.strip()))
     return found
 
 
 def test_validation_matches_the_cli(admin, tmp_path):
-    for text in (BROKEN, "id: x\nsteps: [\n", shipped_yaml().replace("timeout: 25", "timeout: soon", 1),
-                 AUDIO_OUTSIDE):
+    for text in (BROKEN, "id: x\nsteps: [\n", shipped_yaml().replace("timeout: 25", "timeout: soon", 1), AUDIO_OUTSIDE):
         body = admin.post(f"/flows/{FLOW}/validate", json={"yaml": text}).json
         expected = cli_problems(tmp_path, text)
         assert expected, "the CLI found nothing: the fixture text is not broken"
         assert [(p["line"], p["column"], p["message"]) for p in body["problems"]] == expected
         assert body["ok"] is False
     line = BROKEN.splitlines().index("        goto: send_suport_links") + 1
-    assert any(p["line"] == line and "send_suport_links" in p["message"] for p in
-               admin.post(f"/flows/{FLOW}/validate", json={"yaml": BROKEN}).json["problems"])
+    assert any(
+        p["line"] == line and "send_suport_links" in p["message"]
+        for p in admin.post(f"/flows/{FLOW}/validate", json={"yaml": BROKEN}).json["problems"]
+    )
     assert admin.post(f"/flows/{FLOW}/validate", json={"yaml": shipped_yaml()}).json == {"ok": True, "problems": []}
     outside = admin.post(f"/flows/{FLOW}/validate", json={"yaml": AUDIO_OUTSIDE}).json["problems"]
     assert [p["message"].split(":")[0] for p in outside] == ["steps.after_hours.audio"]

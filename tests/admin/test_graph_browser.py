@@ -1,6 +1,7 @@
 """The flow graph in a real Chromium (issue 19): laid out by the vendored dagre, no label box meets another label
 or a step, no edge passes through a step other than its ends; a click opens the editor at the step's line; a
 selected call's path is drawn; each edge shows its calls of the last 30 days."""
+
 from __future__ import annotations
 
 import pytest
@@ -33,8 +34,12 @@ GEOMETRY = """() => {
 
 
 def overlap(a: dict, b: dict, pad: float = 0.5) -> bool:
-    return (a["x"] + pad < b["x"] + b["w"] and b["x"] + pad < a["x"] + a["w"]
-            and a["y"] + pad < b["y"] + b["h"] and b["y"] + pad < a["y"] + a["h"])
+    return (
+        a["x"] + pad < b["x"] + b["w"]
+        and b["x"] + pad < a["x"] + a["w"]
+        and a["y"] + pad < b["y"] + b["h"]
+        and b["y"] + pad < a["y"] + a["h"]
+    )
 
 
 def inside(point, rect: dict, pad: float = 2.0) -> bool:
@@ -44,9 +49,15 @@ def inside(point, rect: dict, pad: float = 2.0) -> bool:
 
 def finished_call(conn, call_id: str, path: list[str]) -> None:
     import time
+
     write = new_write(call_id, 1, at=time.time())
-    write["start"] = {"channel": "sip", "caller": "+15550001111", "called": "+1", "started_at": time.time(),
-                      "flow_id": "skype-receptionist"}
+    write["start"] = {
+        "channel": "sip",
+        "caller": "+15550001111",
+        "called": "+1",
+        "started_at": time.time(),
+        "flow_id": "skype-receptionist",
+    }
     write["path"] = path
     write["finish"] = {"ended_at": time.time(), "outcome": "support_links_sent"}
     apply_write(conn, Queue(jobs.QUEUE_NAME, connection=conn), write)
@@ -78,12 +89,18 @@ def test_graph_rules_click_to_edit_path_and_funnel(browser, server, redis_conn):
     found = page.evaluate(GEOMETRY)
     nodes, labels, edges = found["nodes"], found["labels"], found["edges"]
     assert len(nodes) >= 10 and len(labels) == len(edges) >= 25
-    crossings = [(a["text"], b["text"]) for i, a in enumerate(labels) for b in labels[i + 1:] if overlap(a, b)]
+    crossings = [(a["text"], b["text"]) for i, a in enumerate(labels) for b in labels[i + 1 :] if overlap(a, b)]
     assert crossings == []
     on_steps = [(a["text"], n["id"]) for a in labels for n in nodes if overlap(a, n)]
     assert on_steps == []
-    through = {(e["from"], e["to"], n["id"]) for e in edges for n in nodes if n["id"] not in (e["from"], e["to"])
-               for point in e["points"] if inside(point, n)}
+    through = {
+        (e["from"], e["to"], n["id"])
+        for e in edges
+        for n in nodes
+        if n["id"] not in (e["from"], e["to"])
+        for point in e["points"]
+        if inside(point, n)
+    }
     assert through == set()
     hot = {(e["from"], e["to"]) for e in edges if e["hot"]}
     assert hot == set(zip(path, path[1:]))
@@ -91,7 +108,9 @@ def test_graph_rules_click_to_edit_path_and_funnel(browser, server, redis_conn):
     assert funnel and funnel[0].endswith("1 call")
     page.click(f".flow-graph .node[data-step='{path[1]}']")
     page.wait_for_url("**/edit**line=*")
-    selected = page.evaluate("() => { const a = document.querySelector('textarea');"
-                             " return a.value.slice(a.selectionStart, a.selectionEnd); }")
+    selected = page.evaluate(
+        "() => { const a = document.querySelector('textarea');"
+        " return a.value.slice(a.selectionStart, a.selectionEnd); }"
+    )
     assert selected.strip() == f"{path[1]}:"
     assert page.problems == []

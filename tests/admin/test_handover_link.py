@@ -1,4 +1,5 @@
 """A bridged transfer's hand-over link: the call's timeline without a login, read-only, until it expires."""
+
 from __future__ import annotations
 
 import time

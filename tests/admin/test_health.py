@@ -1,5 +1,6 @@
 """/healthz: Redis by PING, worker by heartbeat, SIP by a real OPTIONS; the detail only with a login or token.
 /metrics: the shared counters, to a login, an API token, IVR_METRICS_TOKEN, or on IVR_METRICS_BIND only."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,10 @@ def sip_listener(tmp_path):
     """A real SipServer on a free port (on its own loop thread); yields its port."""
     loop = LoopThread()
     rtp_min, rtp_max = free_port_range(40)
-    server = SipServer(SipConfig(host="127.0.0.1", port=0, rtp_port_min=rtp_min, rtp_port_max=rtp_max,
-                                 data_dir=tmp_path / "sip"), never)
+    server = SipServer(
+        SipConfig(host="127.0.0.1", port=0, rtp_port_min=rtp_min, rtp_port_max=rtp_max, data_dir=tmp_path / "sip"),
+        never,
+    )
     loop.run(server.start())
     yield server.address[1]
     loop.run(server.stop(), timeout=20)
@@ -56,6 +59,7 @@ def deaf_socket():
 
 def app_with(settings, redis_conn, password_hash, **overrides):
     from ivr.store.users import UserStore
+
     settings = settings.with_overrides(**overrides)
     app = create_app({"IVR_SETTINGS": settings, "IVR_REDIS": redis_conn, "TESTING": True})
     UserStore(redis_conn).save_hashed("ada", password_hash, Role.ADMIN)
@@ -80,8 +84,7 @@ def test_healthz_reads_heartbeats_and_asks_sip_itself(settings, redis_conn, pass
     assert redis_conn.ttl(keys.heartbeat("sip", "node-a")) > 0  # a dead process disappears by itself
 
 
-def test_healthz_lists_every_sip_node_with_its_own_draining_flag(settings, redis_conn, password_hash,
-                                                                 sip_listener):
+def test_healthz_lists_every_sip_node_with_its_own_draining_flag(settings, redis_conn, password_hash, sip_listener):
     """Issue 15: every node wrote one heartbeat key, so /healthz showed whichever wrote last."""
     admin = admin_client(app_with(settings, redis_conn, password_hash, sip_port=sip_listener))
     heartbeats.beat(redis_conn, "sip", address="127.0.0.1:5071", live_calls=3, draining=True)
@@ -96,8 +99,9 @@ def test_healthz_lists_every_sip_node_with_its_own_draining_flag(settings, redis
     assert [n["address"] for n in admin.get("/healthz").json["sip"]["nodes"]] == ["127.0.0.1:5071"]
 
 
-def test_a_sip_listener_that_cannot_receive_is_down_whatever_its_heartbeat(settings, redis_conn, password_hash,
-                                                                          deaf_socket):
+def test_a_sip_listener_that_cannot_receive_is_down_whatever_its_heartbeat(
+    settings, redis_conn, password_hash, deaf_socket
+):
     """Issue 12 item 1: the SIP process kept beating while its socket was closed, and /healthz said ok."""
     app = app_with(settings, redis_conn, password_hash, sip_port=deaf_socket)
     heartbeats.beat(redis_conn, "worker")
@@ -185,8 +189,13 @@ def test_metrics_bind_serves_metrics_apart_on_a_real_gunicorn(redis_server, tmp_
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         metrics_port = s.getsockname()[1]
-    env = server_env(redis_server.url, tmp_path / "data", IVR_METRICS_BIND=f"127.0.0.1:{metrics_port}",
-                     IVR_METRICS_TOKEN="tok", IVR_SIP_PORT=str(deaf_socket))
+    env = server_env(
+        redis_server.url,
+        tmp_path / "data",
+        IVR_METRICS_BIND=f"127.0.0.1:{metrics_port}",
+        IVR_METRICS_TOKEN="tok",
+        IVR_SIP_PORT=str(deaf_socket),
+    )
     proc, base = start_gunicorn(env)
     try:
         status, text = _get(f"http://127.0.0.1:{metrics_port}/metrics")

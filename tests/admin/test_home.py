@@ -1,5 +1,6 @@
 """The home page (issue 19): health, today's calls, failed follow-ups with their reason, open callbacks and chats,
 the set-up checklist, the test email/SMS buttons; and /healthz?verbose with the same set-up check."""
+
 from __future__ import annotations
 
 import time
@@ -26,8 +27,14 @@ def start_call(conn, call_id: str, outcome: str = "") -> None:
 def test_login_lands_on_home_with_health_and_the_checklist(admin):
     page = admin.get("/")
     assert page.status_code == 200
-    for section in ('id="health"', 'id="today"', 'id="followups"', 'id="open-callbacks"', 'id="open-chats"',
-                    'id="setup"'):
+    for section in (
+        'id="health"',
+        'id="today"',
+        'id="followups"',
+        'id="open-callbacks"',
+        'id="open-chats"',
+        'id="setup"',
+    ):
         assert section in page.text
     assert 'id="setup-smtp" data-state="not configured"' in page.text
     assert "SMTP_HOST is not set" in page.text and "No calls today yet." in page.text
@@ -37,8 +44,9 @@ def test_home_shows_todays_outcomes_and_a_failed_follow_up_with_its_reason(admin
     start_call(redis_conn, "c1", outcome="support_links_sent")
     followups = FollowupStore(redis_conn)
     followups.create("c1:sms:1", kind="sms", call_id="c1", at=time.time())
-    followups.record("c1:sms:1", Status.FAILED, at=time.time(), detail="not retried: refused tester: not a valid "
-                     "phone number")
+    followups.record(
+        "c1:sms:1", Status.FAILED, at=time.time(), detail="not retried: refused tester: not a valid phone number"
+    )
     page = admin.get("/").text
     assert "support_links_sent" in page and "1 call" in page
     assert "refused tester: not a valid phone number" in page
@@ -60,16 +68,18 @@ def test_test_email_goes_through_smtp_and_a_missing_smtp_host_is_said(app, admin
 
 def test_test_sms_through_the_fake_twilio_and_the_policy(app, admin, twilio_api, settings):
     app.config["IVR_SETTINGS"] = settings.with_overrides(
-        twilio_account_sid=twilio_api.account_sid, twilio_auth_token=twilio_api.auth_token,
-        twilio_from_number="+15550000000", twilio_api_base_url=twilio_api.base_url)
+        twilio_account_sid=twilio_api.account_sid,
+        twilio_auth_token=twilio_api.auth_token,
+        twilio_from_number="+15550000000",
+        twilio_api_base_url=twilio_api.base_url,
+    )
     refused = admin.post("/setup/test-sms", data={"to": "tester"}, follow_redirects=True)
     assert "not sent" in refused.text and twilio_api.messages == []
     sent = admin.post("/setup/test-sms", data={"to": "+12125550001"}, follow_redirects=True)
     assert "Test SMS sent" in sent.text and [m["to"] for m in twilio_api.messages] == ["+12125550001"]
 
 
-def test_healthz_verbose_has_the_set_up_check_for_a_token_only(settings, redis_conn, password_hash,
-                                                                 sip_listener):  # noqa: F811
+def test_healthz_verbose_has_the_set_up_check_for_a_token_only(settings, redis_conn, password_hash, sip_listener):  # noqa: F811
     app = app_with(without_twilio(settings), redis_conn, password_hash, sip_port=sip_listener)
     _, secret = TokenStore(redis_conn).create(name="monitor", role=Role.VIEWER, owner="ada")
     assert "setup" not in app.test_client().get("/healthz?verbose").json

@@ -1,5 +1,6 @@
 """The login limit, on the real Redis and through the app: keyed on account + address, an exponential wait and
 no lock-out, and the source address taken from X-Forwarded-For only when IVR_PROXY_FIX says a proxy is trusted."""
+
 from __future__ import annotations
 
 from ivr.store import keys
@@ -76,8 +77,12 @@ def test_odd_user_names_get_fixed_length_keys(redis_conn):
 
 
 def _login(client, name, password, address):
-    return client.post("/login", data={"username": name, "password": password, "csrf_token": csrf_token(client)},
-                       environ_base={"REMOTE_ADDR": "127.0.0.1"}, headers={"X-Forwarded-For": address})
+    return client.post(
+        "/login",
+        data={"username": name, "password": password, "csrf_token": csrf_token(client)},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+        headers={"X-Forwarded-For": address},
+    )
 
 
 def test_forwarded_for_ignored_without_proxy_fix(app):
@@ -91,6 +96,7 @@ def test_forwarded_for_ignored_without_proxy_fix(app):
 def test_forwarded_for_trusted_with_proxy_fix(settings, redis_conn):
     app = create_app({"IVR_SETTINGS": settings.with_overrides(proxy_fix=1), "IVR_REDIS": redis_conn})
     from ivr.store.users import Role, UserStore
+
     UserStore(redis_conn).save("ada", PASSWORD, Role.ADMIN)
     client = app.test_client()
     for _ in range(5):

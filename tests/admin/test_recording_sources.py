@@ -1,6 +1,7 @@
 """A recording is a file the product wrote into its recordings directory, or a URL on Twilio's API host; nothing
 a webhook names is ever served (issue 12 item 4: `RecordingUrl=secret-key` made the Flask secret key
 downloadable by a viewer, who could then forge admin sessions)."""
+
 from __future__ import annotations
 
 import shutil
@@ -26,8 +27,13 @@ def settings(tmp_path, redis_url) -> Settings:
     flows = tmp_path / "flows"
     shutil.copytree(REPO / "flows", flows)
     # No IVR_SECRET_KEY: the app keeps its key in <data_dir>/secret-key, the file the attack asked for.
-    return Settings(data_dir=tmp_path / "data", flows_dir=flows, redis_url=redis_url,
-                    twilio_auth_token=AUTH_TOKEN, public_base_url=PUBLIC_BASE)
+    return Settings(
+        data_dir=tmp_path / "data",
+        flows_dir=flows,
+        redis_url=redis_url,
+        twilio_auth_token=AUTH_TOKEN,
+        public_base_url=PUBLIC_BASE,
+    )
 
 
 @pytest.fixture
@@ -57,9 +63,16 @@ def voicemail_over_twilio(app, recording_url: str) -> str:
 def test_a_record_webhook_naming_a_local_file_serves_nothing(app, viewer, settings, caplog):
     secret = (settings.data_dir / "secret-key").read_text().strip()
     (settings.data_dir / "recordings").mkdir()
-    sneaky = ["secret-key", str(settings.data_dir / "secret-key"), f"file://{settings.data_dir}/secret-key",
-              "recordings/../secret-key", str(settings.data_dir / "recordings" / ".." / "secret-key"),
-              "recording:../secret-key", "/etc/passwd", "http://evil.example.test/x.wav"]
+    sneaky = [
+        "secret-key",
+        str(settings.data_dir / "secret-key"),
+        f"file://{settings.data_dir}/secret-key",
+        "recordings/../secret-key",
+        str(settings.data_dir / "recordings" / ".." / "secret-key"),
+        "recording:../secret-key",
+        "/etc/passwd",
+        "http://evil.example.test/x.wav",
+    ]
     for url in sneaky:
         sid = voicemail_over_twilio(app, url)
         response = viewer.get(f"/calls/{sid}/recordings/0")
@@ -86,9 +99,14 @@ def test_only_a_recording_this_call_made_is_played(app, viewer, settings, redis_
     (folder / "elsewhere.wav").symlink_to(settings.data_dir / "secret-key")
     (folder / "sip-call-5-7.wav").symlink_to(settings.data_dir / "secret-key")  # an id's name, but a link
     other_call = recordings.new_recording(folder, "sip-call-4")  # an id of the right call, but no file
-    for call_id, url in (("sip-call-1@host", made.reference), ("sip-call-2@host", made.reference),
-                         ("sip-call-3", str(made.path)), ("sip-call-4", other_call.reference),
-                         ("elsewhere", "recording:elsewhere"), ("sip-call-5", "recording:sip-call-5-7")):
+    for call_id, url in (
+        ("sip-call-1@host", made.reference),
+        ("sip-call-2@host", made.reference),
+        ("sip-call-3", str(made.path)),
+        ("sip-call-4", other_call.reference),
+        ("elsewhere", "recording:elsewhere"),
+        ("sip-call-5", "recording:sip-call-5-7"),
+    ):
         session.start(call_id=call_id, channel="sip", caller="+15550005555", called="+1555", at=1.0e9)
         session.turn(call_id, Digits(digits="0", at=1.0e9 + 5))
         session.turn(call_id, RecordingDone(url=url, duration=4, at=1.0e9 + 20))

@@ -1,5 +1,6 @@
 """Sessions and tokens die with what they belong to: a cookie with its logout or password reset, a token with its
 owner (or the owner's admin role), and the CSRF token with the anonymous session it was issued to."""
+
 from __future__ import annotations
 
 import os
@@ -58,8 +59,14 @@ def test_cookie_dies_at_cli_password_reset(app, redis_server):
     vic = app.test_client()
     assert login(vic, "vic").status_code == 302
     env = {**os.environ, "REDIS_URL": redis_server.url, "IVR_ADMIN_PASSWORD": "reset from the cli"}
-    done = subprocess.run([sys.executable, "-m", "ivr", "admin", "create-user", "vic", "--role", "viewer"],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "ivr", "admin", "create-user", "vic", "--role", "viewer"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert vic.get("/flows/").status_code == 302
 
@@ -96,15 +103,27 @@ def test_cli_delete_user_revokes_tokens(app, redis_server, redis_conn, password_
     TokenStore(redis_conn).create(name="ci", role=Role.ADMIN, owner="bob")
     kept = TokenStore(redis_conn).create(name="ci", role=Role.ADMIN, owner="ada")[1]
     env = {**os.environ, "REDIS_URL": redis_server.url}
-    done = subprocess.run([sys.executable, "-m", "ivr", "admin", "delete-user", "bob"],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "ivr", "admin", "delete-user", "bob"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert "1 API token" in done.stdout
     assert UserStore(redis_conn).get("bob") is None
     assert [t["owner"] for t in TokenStore(redis_conn).list()] == ["ada"]
     assert TokenStore(redis_conn).authenticate(kept) is not None
-    done = subprocess.run([sys.executable, "-m", "ivr", "admin", "delete-user", "nobody"],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "ivr", "admin", "delete-user", "nobody"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2 and "no user" in done.stderr
 
 
@@ -122,8 +141,14 @@ def test_cli_end_sessions(app, redis_server):
     vic = app.test_client()
     assert login(vic, "vic").status_code == 302
     env = {**os.environ, "REDIS_URL": redis_server.url}
-    done = subprocess.run([sys.executable, "-m", "ivr", "admin", "end-sessions", "vic"],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "ivr", "admin", "end-sessions", "vic"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert vic.get("/flows/").status_code == 302
     assert login(vic, "vic").status_code == 302  # the password still works

@@ -1,5 +1,6 @@
 """The set-up check, item by item, in its "ok", "not configured" and "broken" states, against real parts: aiosmtpd,
 the fake Twilio REST API, a real UDP bind, real files and the real espeak-ng/sox (or a PATH without them)."""
+
 from __future__ import annotations
 
 import os
@@ -38,31 +39,53 @@ def test_twilio_not_configured(base):
 
 
 def test_twilio_ok_against_the_fake_api(base, twilio_api):
-    item = setup_remote.twilio(base.with_overrides(
-        twilio_account_sid=twilio_api.account_sid, twilio_auth_token=twilio_api.auth_token,
-        twilio_from_number="+15550001111", twilio_api_base_url=twilio_api.base_url))
+    item = setup_remote.twilio(
+        base.with_overrides(
+            twilio_account_sid=twilio_api.account_sid,
+            twilio_auth_token=twilio_api.auth_token,
+            twilio_from_number="+15550001111",
+            twilio_api_base_url=twilio_api.base_url,
+        )
+    )
     assert item.state == State.OK, item.detail
     assert twilio_api.messages == [] and twilio_api.calls == []  # a check never sends
 
 
 def test_twilio_broken_by_a_wrong_token(base, twilio_api):
-    item = setup_remote.twilio(base.with_overrides(
-        twilio_account_sid=twilio_api.account_sid, twilio_auth_token="wrong", twilio_from_number="+15550001111",
-        twilio_api_base_url=twilio_api.base_url))
+    item = setup_remote.twilio(
+        base.with_overrides(
+            twilio_account_sid=twilio_api.account_sid,
+            twilio_auth_token="wrong",
+            twilio_from_number="+15550001111",
+            twilio_api_base_url=twilio_api.base_url,
+        )
+    )
     assert item.state == State.BROKEN and "TWILIO_AUTH_TOKEN" in item.detail and "401" in item.detail
 
 
 def test_twilio_broken_when_unreachable(base):
     port = _free_udp_port()  # a TCP port nobody listens on, most likely: the check says it in words
-    item = setup_remote.twilio(base.with_overrides(
-        twilio_account_sid="AC" + "0" * 32, twilio_auth_token="t", twilio_from_number="+15550001111",
-        twilio_api_base_url=f"http://127.0.0.1:{port}"))
+    item = setup_remote.twilio(
+        base.with_overrides(
+            twilio_account_sid="AC" + "0" * 32,
+            twilio_auth_token="t",
+            twilio_from_number="+15550001111",
+            twilio_api_base_url=f"http://127.0.0.1:{port}",
+        )
+    )
     assert item.state == State.BROKEN and "refused" in item.detail and "Errno" not in item.detail
 
 
 # PUBLIC_BASE_URL
-@pytest.mark.parametrize("url, state", [("", State.NOT_CONFIGURED), ("https://ivr.example.com", State.OK),
-                                        ("ivr.example.com", State.BROKEN), ("http://ivr.example.com", State.BROKEN)])
+@pytest.mark.parametrize(
+    "url, state",
+    [
+        ("", State.NOT_CONFIGURED),
+        ("https://ivr.example.com", State.OK),
+        ("ivr.example.com", State.BROKEN),
+        ("http://ivr.example.com", State.BROKEN),
+    ],
+)
 def test_public_base_url(base, url, state):
     item = setup_remote.public_url(base.with_overrides(public_base_url=url))
     assert item.state == state and "PUBLIC_BASE_URL" in item.detail
@@ -91,8 +114,9 @@ def test_smtp_broken_connection_refused_named_in_words(base):
 
 
 def test_smtp_broken_when_starttls_is_asked_for_but_not_offered(base, smtp_sink):
-    item = setup_remote.smtp(base.with_overrides(smtp_host="127.0.0.1", smtp_port=smtp_sink.port,
-                                                 smtp_security="starttls"))
+    item = setup_remote.smtp(
+        base.with_overrides(smtp_host="127.0.0.1", smtp_port=smtp_sink.port, smtp_security="starttls")
+    )
     assert item.state == State.BROKEN and "STARTTLS" in item.detail
 
 
@@ -169,20 +193,33 @@ def test_the_shipped_flow_needs_email_sms_and_chat(base):
 
 
 def test_doctor_exits_non_zero_only_for_a_needed_broken_item(tmp_path):
-    env = {**os.environ, "IVR_DATA_DIR": str(tmp_path / "data"), "IVR_FLOWS_DIR": str(REPO / "flows"),
-           "IVR_SIP_PORT": str(_free_udp_port()), "IVR_SECRET_KEY": "k" * 40}
+    env = {
+        **os.environ,
+        "IVR_DATA_DIR": str(tmp_path / "data"),
+        "IVR_FLOWS_DIR": str(REPO / "flows"),
+        "IVR_SIP_PORT": str(_free_udp_port()),
+        "IVR_SECRET_KEY": "k" * 40,
+    }
     env.pop("SMTP_HOST", None)
     ok = subprocess.run([sys.executable, "-m", "ivr", "doctor"], env=env, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "SMTP_HOST is not set" in ok.stdout
     env["IVR_SECRET_KEY"] = "short"
-    broken = subprocess.run([sys.executable, "-m", "ivr", "doctor", "--json"], env=env, capture_output=True,
-                            text=True)
+    broken = subprocess.run([sys.executable, "-m", "ivr", "doctor", "--json"], env=env, capture_output=True, text=True)
     assert broken.returncode == 1 and '"secret_key"' in broken.stdout
 
 
 def test_run_checks_lists_every_item_once(base):
     items = run_checks(base, sip_probe=_silent)
-    assert [i.key for i in items] == ["secret_key", "data_dir", "public_url", "twilio", "smtp", "sip",
-                                      "sip_public", "espeak_ng", "sox"]
+    assert [i.key for i in items] == [
+        "secret_key",
+        "data_dir",
+        "public_url",
+        "twilio",
+        "smtp",
+        "sip",
+        "sip_public",
+        "espeak_ng",
+        "sox",
+    ]
     assert failing(items) == []

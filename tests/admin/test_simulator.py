@@ -1,5 +1,6 @@
 """The browser simulator's endpoints: the same engine, a chosen revision, a tamper-proof client-held state, and
 recorded calls that reach the call log through call_session."""
+
 from __future__ import annotations
 
 from ivr.store.calls import CallStore
@@ -41,8 +42,9 @@ def test_tampered_or_bad_input_is_refused(admin):
 
 
 def test_recorded_call_goes_through_call_session(admin, redis_conn):
-    started = admin.post("/simulator/start", json={"flow": FLOW, "at": AT, "record": True,
-                                                   "caller": "+15550001234"}).json
+    started = admin.post(
+        "/simulator/start", json={"flow": FLOW, "at": AT, "record": True, "caller": "+15550001234"}
+    ).json
     body = started
     for turn in ("3", "2", "442079460123#", "1"):
         body = admin.post("/simulator/turn", json={"sim": body["sim"], "input": turn}).json

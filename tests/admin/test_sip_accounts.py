@@ -1,4 +1,5 @@
 """SIP accounts in the admin and the CLI: hashed at rest (HA1 per algorithm), admins change, viewers read."""
+
 from __future__ import annotations
 
 import hashlib
@@ -45,8 +46,15 @@ def test_the_cli_adds_lists_and_removes_accounts(redis_server, redis_conn):
     env = {**os.environ, "REDIS_URL": redis_server.url, "IVR_SIP_REALM": "office"}
 
     def ivr(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "ivr", "sip-account", *args], cwd=REPO, env=env,
-                              input=stdin, capture_output=True, text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "ivr", "sip-account", *args],
+            cwd=REPO,
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
 
     done = ivr("add", "deskphone", stdin=f"{PASSWORD}\n{PASSWORD}\n")
     assert done.returncode == 0, done.stderr

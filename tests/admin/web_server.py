@@ -1,5 +1,6 @@
 """A real `ivr web` (gunicorn, several workers) on a free loopback port, for the admin tests that need real HTTP,
 and a browser-like requests session that logs in with the page's CSRF token."""
+
 from __future__ import annotations
 
 import os
@@ -25,18 +26,40 @@ def _free_port() -> int:
 
 def server_env(redis_url: str, data_dir: Path, **extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_", "PUBLIC_", "REDIS_"))}
-    env.update(REDIS_URL=redis_url, IVR_DATA_DIR=str(data_dir), IVR_FLOWS_DIR=str(REPO / "flows"),
-               IVR_SECRET_KEY="gunicorn-test-secret", PYTHONPATH=str(REPO), **extra)
+    env.update(
+        REDIS_URL=redis_url,
+        IVR_DATA_DIR=str(data_dir),
+        IVR_FLOWS_DIR=str(REPO / "flows"),
+        IVR_SECRET_KEY="gunicorn-test-secret",
+        PYTHONPATH=str(REPO),
+        **extra,
+    )
     return env
 
 
 def start(env: dict, workers: int = 2, threads: int = 4) -> tuple[subprocess.Popen, str]:
     """`python -m ivr.web_cli` (what `ivr web` runs); returns (process, base URL) once it accepts connections."""
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "ivr.web_cli", "--host", "127.0.0.1", "--port", str(port),
-                             "--workers", str(workers), "--threads", str(threads)],
-                            cwd=REPO, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            preexec_fn=die_with_parent(os.getpid()))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ivr.web_cli",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+        ],
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=die_with_parent(os.getpid()),
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:

@@ -4,6 +4,7 @@
 never blocks it). `Kamailio` runs deploy/kamailio/kamailio.cfg with defines only, as docs/deploy.md does,
 and reads the dispatcher's view of the nodes through kamcmd.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,12 @@ KAMAILIO_CFG = ROOT / "deploy" / "kamailio" / "kamailio.cfg"
 SCENARIOS = Path(__file__).parent / "scenarios"
 # Settings of an installation that can text (ivr/settings/capabilities.py): the shipped flow then sends its links
 # by SMS; the API address is refused at once, so no test ever reaches Twilio's own API
-CAN_TEXT = {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "test-token",
-            "TWILIO_FROM_NUMBER": "+15550000000", "TWILIO_API_BASE_URL": "http://127.0.0.1:9"}
+CAN_TEXT = {
+    "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+    "TWILIO_AUTH_TOKEN": "test-token",
+    "TWILIO_FROM_NUMBER": "+15550000000",
+    "TWILIO_API_BASE_URL": "http://127.0.0.1:9",
+}
 
 
 def free_tcp_port(host: str = "127.0.0.1") -> int:
@@ -48,8 +53,18 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.1, detail
         time.sleep(interval)
 
 
-def start_sipp(scenario: Path, target_port: int, cwd, *, calls: int = 1, rate: float = 1, rate_period_ms: int = 1000,
-               concurrent: int = 20, timeout: int = 90, subst: dict | None = None) -> subprocess.Popen:
+def start_sipp(
+    scenario: Path,
+    target_port: int,
+    cwd,
+    *,
+    calls: int = 1,
+    rate: float = 1,
+    rate_period_ms: int = 1000,
+    concurrent: int = 20,
+    timeout: int = 90,
+    subst: dict | None = None,
+) -> subprocess.Popen:
     """SIPp in the background (the test acts while its calls run); `sipp_counts` reads its result."""
     path = scenario
     if subst:
@@ -58,10 +73,34 @@ def start_sipp(scenario: Path, target_port: int, cwd, *, calls: int = 1, rate: f
             text = text.replace(f"@{name}@", str(value))
         path = cwd / f"bg-{scenario.name}"
         path.write_text(text)
-    cmd = ["sipp", f"127.0.0.1:{target_port}", "-sf", str(path), "-i", "127.0.0.1", "-p", str(free_udp_port()),
-           "-mi", "127.0.0.1", "-mp", str(free_port_range(80)[0]), "-l", str(concurrent), "-r", str(rate),
-           "-rp", str(rate_period_ms), "-m", str(calls), "-timeout", f"{timeout}s", "-timeout_error", "-nostdin",
-           "-trace_err", "-trace_logs"]
+    cmd = [
+        "sipp",
+        f"127.0.0.1:{target_port}",
+        "-sf",
+        str(path),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(free_udp_port()),
+        "-mi",
+        "127.0.0.1",
+        "-mp",
+        str(free_port_range(80)[0]),
+        "-l",
+        str(concurrent),
+        "-r",
+        str(rate),
+        "-rp",
+        str(rate_period_ms),
+        "-m",
+        str(calls),
+        "-timeout",
+        f"{timeout}s",
+        "-timeout_error",
+        "-nostdin",
+        "-trace_err",
+        "-trace_logs",
+    ]
     return subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -88,8 +127,15 @@ def collect_output(proc: subprocess.Popen, lines: list[str]) -> None:
 class SipNode:
     """One `ivr sip` process on 127.0.0.1:`port`, recording into the Redis at `redis_url`."""
 
-    def __init__(self, redis_url: str, data_dir: Path, port: int | None = None, drain_seconds: float = 60,
-                 preexec_fn=None, env: dict | None = None) -> None:
+    def __init__(
+        self,
+        redis_url: str,
+        data_dir: Path,
+        port: int | None = None,
+        drain_seconds: float = 60,
+        preexec_fn=None,
+        env: dict | None = None,
+    ) -> None:
         self.port = port or free_udp_port()
         self.preexec_fn = preexec_fn
         self.extra_env = env or {}  # e.g. REDIS_SENTINELS (bench/cluster.py), then redis_url is ""
@@ -100,16 +146,32 @@ class SipNode:
 
     def start(self) -> SipNode:
         rtp_min, rtp_max = self.rtp_range
-        env = dict(os.environ, **CAN_TEXT, REDIS_URL=self.redis_url, IVR_DATA_DIR=str(self.data_dir),
-                   IVR_SIP_RTP_PORT_MIN=str(rtp_min), IVR_SIP_RTP_PORT_MAX=str(rtp_max),
-                   IVR_SIP_DRAIN_SECONDS=str(self.drain_seconds), **self.extra_env)
+        env = dict(
+            os.environ,
+            **CAN_TEXT,
+            REDIS_URL=self.redis_url,
+            IVR_DATA_DIR=str(self.data_dir),
+            IVR_SIP_RTP_PORT_MIN=str(rtp_min),
+            IVR_SIP_RTP_PORT_MAX=str(rtp_max),
+            IVR_SIP_DRAIN_SECONDS=str(self.drain_seconds),
+            **self.extra_env,
+        )
         self.lines = []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "ivr", "sip", "--host", "127.0.0.1", "--port", str(self.port), "--flow", str(FLOW)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=self.preexec_fn)
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            preexec_fn=self.preexec_fn,
+        )
         threading.Thread(target=collect_output, args=(self.proc, self.lines), daemon=True).start()
-        wait_for(lambda: any("SIP listening" in line for line in self.lines) or self.proc.poll() is not None,
-                 30, f"ivr sip on port {self.port} to listen")
+        wait_for(
+            lambda: any("SIP listening" in line for line in self.lines) or self.proc.poll() is not None,
+            30,
+            f"ivr sip on port {self.port} to listen",
+        )
         assert self.proc.poll() is None, self.output()
         return self
 
@@ -143,11 +205,26 @@ class Kamailio:
         self.lines: list[str] = []
 
     def start(self) -> Kamailio:
-        cmd = ["kamailio", "-f", str(KAMAILIO_CFG), "-DD", "-E", "-A", f"LISTEN=udp:127.0.0.1:{self.port}",
-               "-A", f'DISPATCHER_LIST="{self.list_file}"', "-A", f'CTL_SOCKET="unix:{self.ctl}"',
-               "-Y", str(self.workdir), "-m", "64", "-M", "8"]
-        self.proc = subprocess.Popen(cmd, cwd=self.workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True)
+        cmd = [
+            "kamailio",
+            "-f",
+            str(KAMAILIO_CFG),
+            "-DD",
+            "-E",
+            "-A",
+            f"LISTEN=udp:127.0.0.1:{self.port}",
+            "-A",
+            f'DISPATCHER_LIST="{self.list_file}"',
+            "-A",
+            f'CTL_SOCKET="unix:{self.ctl}"',
+            "-Y",
+            str(self.workdir),
+            "-m",
+            "64",
+            "-M",
+            "8",
+        ]
+        self.proc = subprocess.Popen(cmd, cwd=self.workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         threading.Thread(target=collect_output, args=(self.proc, self.lines), daemon=True).start()
         wait_for(lambda: self.ctl.exists() or self.proc.poll() is not None, 30, "kamailio to start")
         assert self.proc.poll() is None, self.output()
@@ -158,8 +235,13 @@ class Kamailio:
 
     def node_flags(self) -> dict[str, str]:
         """The dispatcher's flags per node URI: "AP" active (probed), "IP"/"TP" inactive or trying."""
-        result = subprocess.run(["kamcmd", "-s", f"unix:{self.ctl}", "dispatcher.list"], check=False,
-                                capture_output=True, text=True, timeout=10)
+        result = subprocess.run(
+            ["kamcmd", "-s", f"unix:{self.ctl}", "dispatcher.list"],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         uris = re.findall(r"URI:\s*(\S+)", result.stdout)
         flags = re.findall(r"FLAGS:\s*(\S+)", result.stdout)
         return dict(zip(uris, flags))
@@ -168,6 +250,7 @@ class Kamailio:
         def reached():
             flag = self.node_flags().get(f"sip:{node}", "")
             return flag.startswith("A") == active and bool(flag)
+
         wait_for(reached, timeout, f"kamailio to see {node} {'active' if active else 'inactive'}", interval=0.2)
 
     def stop(self) -> None:

@@ -4,6 +4,7 @@ While draining, OPTIONS gets 503 (so Kamailio takes the node out), a new INVITE 
 the heartbeat says "draining" and so does /healthz, the call in progress runs to its end, and the process
 exits 0 once no call is left.
 """
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,9 @@ from .nodes import CAN_TEXT, ROOT, SipNode, collect_output, finish_sipp, start_s
 
 def healthz(redis_url: str, tmp_path, sip_port: int) -> dict:
     """What the web app's /healthz says now, in detail (the real app, on the same Redis, with an API token)."""
-    settings = Settings(data_dir=tmp_path / "web", flows_dir=ROOT / "flows", redis_url=redis_url, secret_key="t" * 32,
-                        sip_port=sip_port)
+    settings = Settings(
+        data_dir=tmp_path / "web", flows_dir=ROOT / "flows", redis_url=redis_url, secret_key="t" * 32, sip_port=sip_port
+    )
     conn = connect(redis_url)
     UserStore(conn).save("monitor", "monitor-password", Role.VIEWER)
     _, secret = TokenStore(conn).create(name="healthz", role=Role.VIEWER, owner="monitor")
@@ -83,11 +85,24 @@ def test_drain_stops_at_the_maximum_drain_time(redis_server, redis_conn, tmp_pat
 
 def test_ivr_run_drains_its_sip_child_on_sigterm(redis_server, redis_conn, tmp_path):
     port, (rtp_min, rtp_max) = free_udp_port(), free_port_range()
-    env = dict(os.environ, **CAN_TEXT, REDIS_URL=redis_server.url, IVR_DATA_DIR=str(tmp_path / "var"),
-               IVR_SIP_PORT=str(port),
-               IVR_SIP_RTP_PORT_MIN=str(rtp_min), IVR_SIP_RTP_PORT_MAX=str(rtp_max), IVR_ADMIN_PASSWORD="x" * 16)
-    proc = subprocess.Popen([sys.executable, "-m", "ivr", "run", "--without", "web", "--without", "worker"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = dict(
+        os.environ,
+        **CAN_TEXT,
+        REDIS_URL=redis_server.url,
+        IVR_DATA_DIR=str(tmp_path / "var"),
+        IVR_SIP_PORT=str(port),
+        IVR_SIP_RTP_PORT_MIN=str(rtp_min),
+        IVR_SIP_RTP_PORT_MAX=str(rtp_max),
+        IVR_ADMIN_PASSWORD="x" * 16,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ivr", "run", "--without", "web", "--without", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: list[str] = []
     threading.Thread(target=collect_output, args=(proc, lines), daemon=True).start()
     try:

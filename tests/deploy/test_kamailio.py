@@ -8,6 +8,7 @@
 - With every node down, INVITEs and a trunk's OPTIONS to Kamailio get 503.
 Bounded (about 20 calls per test); no timing assertions.
 """
+
 from __future__ import annotations
 
 import signal
@@ -32,10 +33,18 @@ def cluster_state(kamailio: Kamailio, nodes: list[SipNode], sipp, redis_conn) ->
         sipp_output = sipp.stdout.read()[-2500:] + sipp.stderr.read()[-1500:]
     else:
         sipp_output = "(SIPp still running)"
-    return "\n".join([f"dispatcher: {kamailio.node_flags()}", f"live calls: {CallStore(redis_conn).live()}",
-                      f"records: {len(CallStore(redis_conn).recent(limit=100))}",
-                      "kamailio:", kamailio.output()[-2500:],
-                      *(f"node {n.port}:\n{n.output()[-1500:]}" for n in nodes), "sipp:", sipp_output])
+    return "\n".join(
+        [
+            f"dispatcher: {kamailio.node_flags()}",
+            f"live calls: {CallStore(redis_conn).live()}",
+            f"records: {len(CallStore(redis_conn).recent(limit=100))}",
+            "kamailio:",
+            kamailio.output()[-2500:],
+            *(f"node {n.port}:\n{n.output()[-1500:]}" for n in nodes),
+            "sipp:",
+            sipp_output,
+        ]
+    )
 
 
 @pytest.fixture
@@ -60,8 +69,12 @@ def test_sigkill_of_one_node_loses_only_its_calls(cluster, redis_conn, tmp_path)
     before.mkdir(), after.mkdir()
     # long calls, so that both nodes still hold some when the victim dies, even on a machine that stalls
     first = start_sipp(MENU, kamailio.port, before, calls=10, rate=5, timeout=90, subst=SLOW)
-    wait_for(lambda: len(CallStore(redis_conn).recent(limit=100)) >= 6, 60, "calls answered on both nodes",
-             detail=lambda: cluster_state(kamailio, [victim, survivor], first, redis_conn))
+    wait_for(
+        lambda: len(CallStore(redis_conn).recent(limit=100)) >= 6,
+        60,
+        "calls answered on both nodes",
+        detail=lambda: cluster_state(kamailio, [victim, survivor], first, redis_conn),
+    )
     victim.signal(signal.SIGKILL)
     killed_at = time.monotonic()
     victim.wait(10)
@@ -89,8 +102,12 @@ def test_sigkill_of_one_node_loses_only_its_calls(cluster, redis_conn, tmp_path)
 def test_rolling_restart_loses_no_call(cluster, redis_conn, tmp_path):
     kamailio, nodes = cluster
     sipp = start_sipp(MENU, kamailio.port, tmp_path, calls=20, rate=1, timeout=120, subst=QUICK)
-    wait_for(lambda: len(CallStore(redis_conn).recent(limit=100)) >= 2, 60, "calls answered on both nodes",
-             detail=lambda: cluster_state(kamailio, nodes, sipp, redis_conn))
+    wait_for(
+        lambda: len(CallStore(redis_conn).recent(limit=100)) >= 2,
+        60,
+        "calls answered on both nodes",
+        detail=lambda: cluster_state(kamailio, nodes, sipp, redis_conn),
+    )
     for node in nodes:
         address = f"127.0.0.1:{node.port}"
         node.signal(signal.SIGTERM)
@@ -114,8 +131,10 @@ def test_in_dialog_requests_reach_the_node_that_holds_the_call(cluster, redis_co
     kamailio, nodes = cluster
     dialog, hangup = tmp_path / "dialog", tmp_path / "hangup"
     dialog.mkdir(), hangup.mkdir()
-    runs = [start_sipp(SCENARIOS / "uac_dialog_via_proxy.xml", kamailio.port, dialog, calls=2, rate=2),
-            start_sipp(SCENARIOS / "uac_bye_via_proxy.xml", kamailio.port, hangup, calls=2, rate=2)]
+    runs = [
+        start_sipp(SCENARIOS / "uac_dialog_via_proxy.xml", kamailio.port, dialog, calls=2, rate=2),
+        start_sipp(SCENARIOS / "uac_bye_via_proxy.xml", kamailio.port, hangup, calls=2, rate=2),
+    ]
     for run in runs:
         result, counts = finish_sipp(run)
         assert counts == (2, 0), result.stdout[-3000:] + kamailio.output()

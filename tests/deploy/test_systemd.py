@@ -6,6 +6,7 @@ copy of this machine's /usr/lib/systemd/system, as a real root has it, so `syste
 resolve sysinit.target and check that ExecStart names the venv's real `ivr`. What the kernel enforces for
 MemoryDenyWriteExecute=yes is tried on real processes with prctl(PR_SET_MDWE).
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -35,8 +36,12 @@ EXPOSURE_OK = {"SAFE", "OK"}  # systemd-analyze's levels, best first: SAFE, OK, 
 
 
 def run_install(root: Path, *args: str) -> subprocess.CompletedProcess:
-    result = subprocess.run(["bash", str(ROOT / "deploy" / "install.sh"), "--root", str(root), "--user", SERVICE_USER,
-                             *args], capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        ["bash", str(ROOT / "deploy" / "install.sh"), "--root", str(root), "--user", SERVICE_USER, *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result
 
@@ -61,8 +66,9 @@ def test_install_lays_down_the_tree_with_modes_and_owners(installed):
     assert mode_and_owner(root / "etc/ivr/ivr.env") == (0o640, "root", group)  # secrets: not world-readable
     assert mode_and_owner(root / "var/lib/ivr") == (0o750, SERVICE_USER, group)
     assert mode_and_owner(root / "var/lib/ivr/flows")[1:] == (SERVICE_USER, group)
-    assert (root / "var/lib/ivr/flows/skype-receptionist.yaml").read_text() == \
-        (ROOT / "flows/skype-receptionist.yaml").read_text()
+    assert (root / "var/lib/ivr/flows/skype-receptionist.yaml").read_text() == (
+        ROOT / "flows/skype-receptionist.yaml"
+    ).read_text()
     for unit in ("ivr-web.service", "ivr-worker.service", "ivr-sip@.service", "ivr.target"):
         assert mode_and_owner(root / "etc/systemd/system" / unit) == (0o644, "root", "root")
     wants = root / "etc/systemd/system/ivr.target.wants"
@@ -98,16 +104,21 @@ def test_the_settings_file_gets_a_secret_key_and_survives_a_second_install(insta
 
 def test_units_pass_systemd_analyze_verify(installed):
     root, _ = installed
-    result = subprocess.run(["systemd-analyze", "verify", f"--root={root}", *UNITS],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", f"--root={root}", *UNITS], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0 and "ivr" not in result.stdout + result.stderr, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("unit", SERVICES)
 def test_no_unit_is_exposed_worse_than_ok(installed, unit):
     root, _ = installed
-    result = subprocess.run(["systemd-analyze", "security", "--offline=true", f"--root={root}", "--no-pager", unit],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", f"--root={root}", "--no-pager", unit],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     found = re.search(r"Overall exposure level for \S+: ([\d.]+) (\w+)", result.stdout)
     assert found, result.stdout[-2000:] + result.stderr[-2000:]
     assert found.group(2) in EXPOSURE_OK, result.stdout
@@ -157,9 +168,14 @@ def test_ivr_sip_and_web_run_under_memory_deny_write_execute(redis_server, redis
         node.stop()
     assert CallStore(redis_conn).recent()[0].outcome == "support_links_sent"
     port = free_tcp_port()
-    web = subprocess.Popen([sys.executable, "-m", "ivr.web_cli", "--host", "127.0.0.1", "--port", str(port),
-                            "--workers", "1"], cwd=ROOT, env=server_env(redis_server.url, tmp_path / "web"),
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=memory_deny_write_execute)
+    web = subprocess.Popen(
+        [sys.executable, "-m", "ivr.web_cli", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        cwd=ROOT,
+        env=server_env(redis_server.url, tmp_path / "web"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=memory_deny_write_execute,
+    )
     try:
         health = wait_for(lambda: healthz_json(f"http://127.0.0.1:{port}/healthz"), 30, "ivr web under MDWE")
         assert health["status"] in ("ok", "degraded")  # Redis answered it (no worker or SIP runs here)

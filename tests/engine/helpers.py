@@ -1,4 +1,5 @@
 """Helpers for table-driven engine tests: build a flow from YAML text, feed events, summarise actions."""
+
 from __future__ import annotations
 
 import textwrap
@@ -34,8 +35,9 @@ def summary(action) -> str | None:
 
 def play(flow, turns, caller="+15550001111", channel="sip", at=T0):
     """Start a call, feed events (built from compact specs), return (state, list of per-turn summaries)."""
-    state, actions = advance(flow, None, E.CallStarted(call_id="c1", caller=caller, called="+15550000000",
-                                                        channel=channel, at=at))
+    state, actions = advance(
+        flow, None, E.CallStarted(call_id="c1", caller=caller, called="+15550000000", channel=channel, at=at)
+    )
     turns_out = [[s for s in map(summary, actions) if s]]
     all_actions = list(actions)
     for index, turn in enumerate(turns, 1):
@@ -56,7 +58,8 @@ def make_event(turn, at):
         "silence": lambda: E.NoInput(at=at),
         "hangup": lambda: E.HungUp(at=at),
         "transfer": lambda: E.TransferResult(ok=value == "ok", reason=value, at=at),
-        "record": lambda: E.RecordingDone(url="/tmp/vm.wav" if float(value or 0) > 0 else "",
-                                          duration=float(value or 0), at=at),
+        "record": lambda: E.RecordingDone(
+            url="/tmp/vm.wav" if float(value or 0) > 0 else "", duration=float(value or 0), at=at
+        ),
         "job": lambda: E.JobResult(job_id="j1", ok=value == "ok", at=at),
     }[kind]()

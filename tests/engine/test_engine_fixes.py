@@ -1,4 +1,5 @@
 """Regression tests for engine bugs found by the QA pass (each named after what used to go wrong)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,15 +18,22 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 def test_subflow_variables_are_spoken_and_do_not_override_the_callers(tmp_path):
-    main = write(tmp_path, "main.yaml", """
+    main = write(
+        tmp_path,
+        "main.yaml",
+        """
 id: main
 variables: {owner: Alex}
 start: enter
 steps:
   enter: {type: goto, flow: survey, next: bye}
   bye: {type: hangup, say: "Bye from {{owner}}, {{greeting}}."}
-""")
-    write(tmp_path, "survey.yaml", """
+""",
+    )
+    write(
+        tmp_path,
+        "survey.yaml",
+        """
 id: survey
 subflow: true
 variables: {greeting: "Hi from the survey", owner: nobody}
@@ -33,10 +41,14 @@ start: hi
 steps:
   hi: {type: say, text: "{{greeting}} for {{owner}}.", next: done}
   done: {type: return}
-""")
+""",
+    )
     state, turns, _ = play(load_flow(main), [])
-    assert turns[0] == ["say:Hi from the survey for Alex.", "say:Bye from Alex, Hi from the survey.",
-                        "hangup:completed"]
+    assert turns[0] == [
+        "say:Hi from the survey for Alex.",
+        "say:Bye from Alex, Hi from the survey.",
+        "hangup:completed",
+    ]
 
 
 def test_subflow_save_as_is_visible_after_return():
@@ -67,8 +79,10 @@ steps:
 
 def test_an_unconfirmed_number_is_not_kept_when_the_caller_gives_up():
     state, turns, _ = play(flow_from(CONFIRMED_NUMBER), ["digits:5551234#", "silence", "silence"])
-    assert turns[1] == ["say:You entered 5 5 5 1 2 3 4. Press 1 if that is correct, or 2 to enter it again.",
-                        "gather:ask"]
+    assert turns[1] == [
+        "say:You entered 5 5 5 1 2 3 4. Press 1 if that is correct, or 2 to enter it again.",
+        "gather:ask",
+    ]
     assert turns[-1] == ["say:Keeping none yet.", "hangup:completed"]
 
 
@@ -121,9 +135,13 @@ steps:
 
 def test_spoken_keywords_match_as_words_whatever_the_punctuation():
     flow = flow_from(SPOKEN)
-    for heard, expected in [("Live-chat, please", "say:Chat."), ("I want a call back.", "say:Callback."),
-                            ("the LIVE   CHAT", "say:Chat."), ("skype?", "say:Skype."),
-                            ("an olive chat", "say:Bye.")]:
+    for heard, expected in [
+        ("Live-chat, please", "say:Chat."),
+        ("I want a call back.", "say:Callback."),
+        ("the LIVE   CHAT", "say:Chat."),
+        ("skype?", "say:Skype."),
+        ("an olive chat", "say:Bye."),
+    ]:
         _, turns, _ = play(flow, [f"speech:{heard}", "silence", "silence", "silence"])
         assert expected in [s for turn in turns for s in turn], (heard, turns)
 

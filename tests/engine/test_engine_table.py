@@ -1,4 +1,5 @@
 """Table-driven engine tests: events go in, the expected actions come out (logs left out)."""
+
 from __future__ import annotations
 
 import json
@@ -32,20 +33,48 @@ GREETING = "say:Press 1 for sales or say sales."
 
 CASES = [
     ("menu digit", MENU, ["digits:1"], [[GREETING, "gather:menu"], ["say:Sales.", "hangup:completed"]]),
-    ("menu speech keyword", MENU, ["speech:I want SALES please"],
-     [[GREETING, "gather:menu"], ["say:Sales.", "hangup:completed"]]),
+    (
+        "menu speech keyword",
+        MENU,
+        ["speech:I want SALES please"],
+        [[GREETING, "gather:menu"], ["say:Sales.", "hangup:completed"]],
+    ),
     ("menu spoken digit", MENU, ["speech:one"], [[GREETING, "gather:menu"], ["say:Sales.", "hangup:completed"]]),
-    ("menu multi-digit choice", MENU, ["digits:22"],
-     [[GREETING, "gather:menu"], ["say:Twenty two.", "hangup:completed"]]),
-    ("menu no input then exhausted", MENU, ["silence", "silence"],
-     [[GREETING, "gather:menu"], ["say:Nothing heard.", GREETING, "gather:menu"], ["say:Bye.", "hangup:completed"]]),
-    ("menu no match then match", MENU, ["digits:9", "digits:1"],
-     [[GREETING, "gather:menu"], ["say:Not an option.", GREETING, "gather:menu"], ["say:Sales.", "hangup:completed"]]),
-    ("menu mixed failures exhaust", MENU, ["digits:9", "silence"],
-     [[GREETING, "gather:menu"], ["say:Not an option.", GREETING, "gather:menu"], ["say:Bye.", "hangup:completed"]]),
+    (
+        "menu multi-digit choice",
+        MENU,
+        ["digits:22"],
+        [[GREETING, "gather:menu"], ["say:Twenty two.", "hangup:completed"]],
+    ),
+    (
+        "menu no input then exhausted",
+        MENU,
+        ["silence", "silence"],
+        [[GREETING, "gather:menu"], ["say:Nothing heard.", GREETING, "gather:menu"], ["say:Bye.", "hangup:completed"]],
+    ),
+    (
+        "menu no match then match",
+        MENU,
+        ["digits:9", "digits:1"],
+        [
+            [GREETING, "gather:menu"],
+            ["say:Not an option.", GREETING, "gather:menu"],
+            ["say:Sales.", "hangup:completed"],
+        ],
+    ),
+    (
+        "menu mixed failures exhaust",
+        MENU,
+        ["digits:9", "silence"],
+        [[GREETING, "gather:menu"], ["say:Not an option.", GREETING, "gather:menu"], ["say:Bye.", "hangup:completed"]],
+    ),
     ("caller hangs up mid menu", MENU, ["hangup"], [[GREETING, "gather:menu"], []]),
-    ("events after the end are ignored", MENU, ["digits:1", "digits:1", "silence"],
-     [[GREETING, "gather:menu"], ["say:Sales.", "hangup:completed"], [], []]),
+    (
+        "events after the end are ignored",
+        MENU,
+        ["digits:1", "digits:1", "silence"],
+        [[GREETING, "gather:menu"], ["say:Sales.", "hangup:completed"], [], []],
+    ),
 ]
 
 COLLECT = """
@@ -67,19 +96,46 @@ steps:
   fail: {type: hangup, say: "Failed."}
 """
 CASES += [
-    ("collect and confirm", COLLECT, ["digits:1234#", "digits:1"],
-     [["say:Enter your number.", "gather:ask"], ["say:You said 1 2 3 4. 1 yes, 2 no.", "gather:ask"],
-      ["say:Got 1234.", "hangup:completed"]]),
-    ("collect re-entry", COLLECT, ["digits:1234", "digits:2", "digits:98765"],
-     [["say:Enter your number.", "gather:ask"], ["say:You said 1 2 3 4. 1 yes, 2 no.", "gather:ask"],
-      ["say:Enter your number.", "gather:ask"], ["say:You said 9 8 7 6 5. 1 yes, 2 no.", "gather:ask"]]),
-    ("collect too short twice", COLLECT, ["digits:12#", "digits:1#"],
-     [["say:Enter your number.", "gather:ask"],
-      ["say:Sorry, that isn't one of the options.", "say:Enter your number.", "gather:ask"],
-      ["say:Failed.", "hangup:completed"]]),
-    ("collect pattern mismatch", COLLECT, ["digits:12*4#"],
-     [["say:Enter your number.", "gather:ask"],
-      ["say:Sorry, that isn't one of the options.", "say:Enter your number.", "gather:ask"]]),
+    (
+        "collect and confirm",
+        COLLECT,
+        ["digits:1234#", "digits:1"],
+        [
+            ["say:Enter your number.", "gather:ask"],
+            ["say:You said 1 2 3 4. 1 yes, 2 no.", "gather:ask"],
+            ["say:Got 1234.", "hangup:completed"],
+        ],
+    ),
+    (
+        "collect re-entry",
+        COLLECT,
+        ["digits:1234", "digits:2", "digits:98765"],
+        [
+            ["say:Enter your number.", "gather:ask"],
+            ["say:You said 1 2 3 4. 1 yes, 2 no.", "gather:ask"],
+            ["say:Enter your number.", "gather:ask"],
+            ["say:You said 9 8 7 6 5. 1 yes, 2 no.", "gather:ask"],
+        ],
+    ),
+    (
+        "collect too short twice",
+        COLLECT,
+        ["digits:12#", "digits:1#"],
+        [
+            ["say:Enter your number.", "gather:ask"],
+            ["say:Sorry, that isn't one of the options.", "say:Enter your number.", "gather:ask"],
+            ["say:Failed.", "hangup:completed"],
+        ],
+    ),
+    (
+        "collect pattern mismatch",
+        COLLECT,
+        ["digits:12*4#"],
+        [
+            ["say:Enter your number.", "gather:ask"],
+            ["say:Sorry, that isn't one of the options.", "say:Enter your number.", "gather:ask"],
+        ],
+    ),
 ]
 
 TRANSFER = """
@@ -96,14 +152,32 @@ steps:
   bye: {type: hangup, say: "Bye."}
 """
 CASES += [
-    ("transfer ok ends the call", TRANSFER, ["transfer:ok"],
-     [["say:Connecting.", "transfer:sip:owner@pbx"], ["hangup:transferred"]]),
-    ("transfer failed -> voicemail -> email", TRANSFER, ["transfer:busy", "record:7"],
-     [["say:Connecting.", "transfer:sip:owner@pbx"], ["say:Leave a message.", "record:60"],
-      ["job:email", "say:Bye.", "hangup:completed"]]),
-    ("empty voicemail sends nothing", TRANSFER, ["transfer:busy", "record:0"],
-     [["say:Connecting.", "transfer:sip:owner@pbx"], ["say:Leave a message.", "record:60"],
-      ["say:Bye.", "hangup:completed"]]),
+    (
+        "transfer ok ends the call",
+        TRANSFER,
+        ["transfer:ok"],
+        [["say:Connecting.", "transfer:sip:owner@pbx"], ["hangup:transferred"]],
+    ),
+    (
+        "transfer failed -> voicemail -> email",
+        TRANSFER,
+        ["transfer:busy", "record:7"],
+        [
+            ["say:Connecting.", "transfer:sip:owner@pbx"],
+            ["say:Leave a message.", "record:60"],
+            ["job:email", "say:Bye.", "hangup:completed"],
+        ],
+    ),
+    (
+        "empty voicemail sends nothing",
+        TRANSFER,
+        ["transfer:busy", "record:0"],
+        [
+            ["say:Connecting.", "transfer:sip:owner@pbx"],
+            ["say:Leave a message.", "record:60"],
+            ["say:Bye.", "hangup:completed"],
+        ],
+    ),
 ]
 
 BRANCH = """
@@ -144,14 +218,17 @@ def test_table(name, flow_yaml, turns, expected):
     json.loads(json.dumps(state))
 
 
-@pytest.mark.parametrize("caller,channel,at,expected", [
-    ("+15550001111", "sip", T0, "say:VIP."),
-    ("+441234567", "sip", T0, "say:UK."),
-    ("+15552222222", "sms", T0, "say:Text."),
-    ("+15552222222", "sip", 1_795_262_400.0, "say:Weekend."),  # Sat 2026-11-21 12:00 London
-    ("+15552222222", "sip", T0, "say:Day."),  # Wed 11:06 London
-    ("+15552222222", "sip", T0 - 4 * 3600, "say:Night."),  # Wed 07:06 London
-])
+@pytest.mark.parametrize(
+    "caller,channel,at,expected",
+    [
+        ("+15550001111", "sip", T0, "say:VIP."),
+        ("+441234567", "sip", T0, "say:UK."),
+        ("+15552222222", "sms", T0, "say:Text."),
+        ("+15552222222", "sip", 1_795_262_400.0, "say:Weekend."),  # Sat 2026-11-21 12:00 London
+        ("+15552222222", "sip", T0, "say:Day."),  # Wed 11:06 London
+        ("+15552222222", "sip", T0 - 4 * 3600, "say:Night."),  # Wed 07:06 London
+    ],
+)
 def test_branch_conditions(caller, channel, at, expected):
     _, got, _ = play(flow_from(BRANCH), [], caller=caller, channel=channel, at=at)
     assert got[0][0] == expected
@@ -173,17 +250,21 @@ steps:
 """
 
 
-@pytest.mark.parametrize("local_iso,expected", [
-    ("2026-11-17T10:00:00-05:00", "say:Open."),  # Tuesday inside hours
-    ("2026-11-17T17:00:00-05:00", "say:Closed."),  # closing time is exclusive
-    ("2026-11-17T08:59:00-05:00", "say:Closed."),
-    ("2026-11-18T10:00:00-05:00", "say:Closed."),  # Wednesday: no hours
-    ("2026-11-23T10:00:00-05:00", "say:Closed."),  # whole-day holiday on a Monday
-    ("2026-11-24T11:00:00-05:00", "say:Open."),  # partial holiday morning
-    ("2026-11-24T13:00:00-05:00", "say:Closed."),  # partial holiday afternoon
-])
+@pytest.mark.parametrize(
+    "local_iso,expected",
+    [
+        ("2026-11-17T10:00:00-05:00", "say:Open."),  # Tuesday inside hours
+        ("2026-11-17T17:00:00-05:00", "say:Closed."),  # closing time is exclusive
+        ("2026-11-17T08:59:00-05:00", "say:Closed."),
+        ("2026-11-18T10:00:00-05:00", "say:Closed."),  # Wednesday: no hours
+        ("2026-11-23T10:00:00-05:00", "say:Closed."),  # whole-day holiday on a Monday
+        ("2026-11-24T11:00:00-05:00", "say:Open."),  # partial holiday morning
+        ("2026-11-24T13:00:00-05:00", "say:Closed."),  # partial holiday afternoon
+    ],
+)
 def test_business_hours(local_iso, expected):
     from datetime import datetime
+
     at = datetime.fromisoformat(local_iso).timestamp()
     _, got, _ = play(flow_from(HOURS), [], at=at)
     assert got[0][0] == expected
@@ -191,6 +272,7 @@ def test_business_hours(local_iso, expected):
 
 def test_next_open_skips_holidays():
     from datetime import datetime
+
     schedule = flow_from(HOURS).schedule
     friday = datetime.fromisoformat("2026-11-20T18:00:00-05:00").timestamp()
     assert datetime.fromtimestamp(schedule.next_open(friday), schedule.tz).isoformat() == "2026-11-24T09:00:00-05:00"
@@ -256,13 +338,16 @@ steps:
   hello: {type: say, text: "In the subflow.", next: back}
   back: {type: return}
 """)
-    flow = flow_from("""
+    flow = flow_from(
+        """
     id: main
     start: enter
     steps:
       enter: {type: goto, flow: sub, next: bye}
       bye: {type: hangup, say: "Back in main."}
-    """, flows_dir=tmp_path)
+    """,
+        flows_dir=tmp_path,
+    )
     state, got, _ = play(flow, [])
     assert got[0] == ["say:In the subflow.", "say:Back in main.", "hangup:completed"]
     assert state["path"] == ["enter", "sub/hello", "sub/back", "bye"]
@@ -278,9 +363,16 @@ def test_state_survives_json_between_turns():
 
 
 def test_event_round_trip():
-    for event in (E.CallStarted("c", "a", "b", "sip", 1.0), E.Digits("12", 2.0), E.Speech("hi", 3.0, 0.5),
-                  E.NoInput(4.0), E.TransferResult(False, 5.0, "busy"), E.RecordingDone(6.0, "/x.wav", 3.0),
-                  E.JobResult("j", True, 7.0), E.HungUp(8.0)):
+    for event in (
+        E.CallStarted("c", "a", "b", "sip", 1.0),
+        E.Digits("12", 2.0),
+        E.Speech("hi", 3.0, 0.5),
+        E.NoInput(4.0),
+        E.TransferResult(False, 5.0, "busy"),
+        E.RecordingDone(6.0, "/x.wav", 3.0),
+        E.JobResult("j", True, 7.0),
+        E.HungUp(8.0),
+    ):
         assert E.event_from_dict(E.to_dict(event)) == event
     with pytest.raises(ValueError):
         E.event_from_dict({"type": "nope"})
@@ -360,20 +452,20 @@ def test_a_failed_transfer_keeps_its_reason_for_the_failed_path():
 
 
 def test_refer_mode_is_kept_for_pbxs_that_want_it():
-    flow = flow_from(TRANSFER.replace('timeout: 20,', 'timeout: 20, mode: refer,'))
+    flow = flow_from(TRANSFER.replace("timeout: 20,", "timeout: 20, mode: refer,"))
     _, _, actions = play(flow, [])
     transfer = next(a for a in actions if isinstance(a, A.Transfer))
     assert (transfer.mode, transfer.whisper) == ("refer", "")
 
 
 def test_a_recorded_transfer_asks_consent_first_and_logs_the_recording():
-    flow = flow_from(TRANSFER.replace('timeout: 20,', 'timeout: 20, record: true,'))
+    flow = flow_from(TRANSFER.replace("timeout: 20,", "timeout: 20, record: true,"))
     _, turns, actions = play(flow, [E.TransferResult(ok=True, reason="completed", recording="local:c1-1", at=T0 + 9)])
     assert turns[0] == ["say:Connecting.", "say:This call will be recorded.", "transfer:sip:owner@pbx"]
     assert next(a for a in actions if isinstance(a, A.Transfer)).record
     logged = [a for a in actions if isinstance(a, A.Log) and a.event == "transfer_result"]
     assert logged[0].data["recording"] == "local:c1-1"
-    refer = flow_from(TRANSFER.replace('timeout: 20,', 'timeout: 20, mode: refer, record: true,'))
+    refer = flow_from(TRANSFER.replace("timeout: 20,", "timeout: 20, mode: refer, record: true,"))
     assert not next(a for a in play(refer, [])[2] if isinstance(a, A.Transfer)).record  # a REFER leaves us
 
 
@@ -396,12 +488,15 @@ steps:
 """
 
 
-@pytest.mark.parametrize("capabilities,expected", [
-    ({"sms": True, "chat": True}, "say:texted yes"),
-    ({"sms": True, "chat": False}, "say:read aloud yes"),
-    ({"sms": False}, "say:read aloud no"),  # not named: cannot
-    ({}, "say:texted "),  # told nothing (an old state, a bare test): everything is assumed to work
-])
+@pytest.mark.parametrize(
+    "capabilities,expected",
+    [
+        ({"sms": True, "chat": True}, "say:texted yes"),
+        ({"sms": True, "chat": False}, "say:read aloud yes"),
+        ({"sms": False}, "say:read aloud no"),  # not named: cannot
+        ({}, "say:texted "),  # told nothing (an old state, a bare test): everything is assumed to work
+    ],
+)
 def test_branch_can_tests_what_the_installation_can_deliver(capabilities, expected):
     started = E.CallStarted("c1", "+15550001111", "+15550000000", "sip", T0, capabilities=capabilities)
     state, actions = advance(flow_from(CAN), None, started)

@@ -1,4 +1,5 @@
 """Holiday kinds of business_hours.holidays: fixed dates, yearly MM-DD, nth-weekday rules; bad ones at file:line."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -29,18 +30,21 @@ steps:
 """
 
 
-@pytest.mark.parametrize("local_iso,expected", [
-    ("2026-12-25T10:00:00-05:00", "say:Closed."),  # Christmas, a Friday
-    ("2028-12-25T10:00:00-05:00", "say:Closed."),  # and every year (a Monday)
-    ("2026-12-24T10:00:00-05:00", "say:Closed."),  # yearly 12-24 closes all day...
-    ("2027-12-24T10:00:00-05:00", "say:Open."),  # ...but 2027's fixed entry opens the morning
-    ("2027-12-24T13:00:00-05:00", "say:Closed."),
-    ("2026-11-26T10:00:00-05:00", "say:Closed."),  # Thanksgiving 2026: 4th Thursday
-    ("2026-11-19T10:00:00-05:00", "say:Open."),  # the 3rd Thursday is a working day
-    ("2027-11-25T10:00:00-05:00", "say:Closed."),  # Thanksgiving 2027
-    ("2026-05-25T10:00:00-04:00", "say:Closed."),  # Memorial Day 2026: last Monday of May
-    ("2026-05-18T10:00:00-04:00", "say:Open."),
-])
+@pytest.mark.parametrize(
+    "local_iso,expected",
+    [
+        ("2026-12-25T10:00:00-05:00", "say:Closed."),  # Christmas, a Friday
+        ("2028-12-25T10:00:00-05:00", "say:Closed."),  # and every year (a Monday)
+        ("2026-12-24T10:00:00-05:00", "say:Closed."),  # yearly 12-24 closes all day...
+        ("2027-12-24T10:00:00-05:00", "say:Open."),  # ...but 2027's fixed entry opens the morning
+        ("2027-12-24T13:00:00-05:00", "say:Closed."),
+        ("2026-11-26T10:00:00-05:00", "say:Closed."),  # Thanksgiving 2026: 4th Thursday
+        ("2026-11-19T10:00:00-05:00", "say:Open."),  # the 3rd Thursday is a working day
+        ("2027-11-25T10:00:00-05:00", "say:Closed."),  # Thanksgiving 2027
+        ("2026-05-25T10:00:00-04:00", "say:Closed."),  # Memorial Day 2026: last Monday of May
+        ("2026-05-18T10:00:00-04:00", "say:Open."),
+    ],
+)
 def test_holiday_kinds(local_iso, expected):
     _, got, _ = play(flow_from(FLOW), [], at=datetime.fromisoformat(local_iso).timestamp())
     assert got[0][0] == expected
@@ -60,15 +64,19 @@ def test_nth_weekday():
     assert parse_holiday({"rule": "1st Monday of September"}).on(date(2026, 9, 7))
 
 
-@pytest.mark.parametrize("entry,line,message", [
-    ('{rule: "4th thursday in nov"}', 7, "holidays.0.rule: bad rule '4th thursday in nov'"),
-    ('{rule: "6th thu of nov"}', 7, "bad rule '6th thu of nov'"),
-    ('{date: "02-30"}', 7, "holidays.0.date: bad date '02-30'"),
-    ('{date: "2026-13-01"}', 7, "holidays.0.date: bad date '2026-13-01'"),
-])
+@pytest.mark.parametrize(
+    "entry,line,message",
+    [
+        ('{rule: "4th thursday in nov"}', 7, "holidays.0.rule: bad rule '4th thursday in nov'"),
+        ('{rule: "6th thu of nov"}', 7, "bad rule '6th thu of nov'"),
+        ('{date: "02-30"}', 7, "holidays.0.date: bad date '02-30'"),
+        ('{date: "2026-13-01"}', 7, "holidays.0.date: bad date '2026-13-01'"),
+    ],
+)
 def test_bad_holidays_are_reported_at_their_line(entry, line, message):
-    text = FLOW.split("  holidays:")[0] + f"  holidays:\n    - {entry}\nstart: hours\nsteps:\n" + FLOW.split(
-        "steps:\n")[1]
+    text = (
+        FLOW.split("  holidays:")[0] + f"  holidays:\n    - {entry}\nstart: hours\nsteps:\n" + FLOW.split("steps:\n")[1]
+    )
     problems = validate_text(text.lstrip("\n"), "t.yaml")
     assert any(p.line == line and message in p.message for p in problems), problems
 

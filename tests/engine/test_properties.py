@@ -10,6 +10,7 @@ only input steps may jump backwards, so every cycle waits for the caller). For a
 - each turn renders sensibly (prompts before the one action that waits or ends), and once a call is done
   nothing more happens; job idempotency keys are unique within a call.
 """
+
 from __future__ import annotations
 
 import copy
@@ -29,38 +30,84 @@ from ivr.flows import FlowInvalid, build_flow
 EXAMPLES = int(os.environ.get("IVR_PROPERTY_EXAMPLES", "250"))  # raise it to hunt for bugs locally
 SUBFLOWS = Path(__file__).parents[1] / "flows" / "good" / "subflow"  # survey.yaml: a menu, then return
 T0 = 1_790_000_000.0  # 2026-09-21, a Monday
-VARIABLES = {"owner": {"name": "Alex", "number": "+15550100100", "email": "owner@example.com"}, "plan": "gold",
-             "zero": 0, "flag": True}
-NAMES = ["owner.name", "owner.number", "plan", "zero", "flag", "caller.number", "caller.name", "called.number",
-         "channel", "call.id", "digits", "speech"]
+VARIABLES = {
+    "owner": {"name": "Alex", "number": "+15550100100", "email": "owner@example.com"},
+    "plan": "gold",
+    "zero": 0,
+    "flag": True,
+}
+NAMES = [
+    "owner.name",
+    "owner.number",
+    "plan",
+    "zero",
+    "flag",
+    "caller.number",
+    "caller.name",
+    "called.number",
+    "channel",
+    "call.id",
+    "digits",
+    "speech",
+]
 INPUT_TYPES = ("menu", "collect_digits")
-STEP_TYPES = ("say", "menu", "collect_digits", "branch", "business_hours", "set", "follow_up", "callback",
-              "transfer", "voicemail", "goto", "hangup")
+STEP_TYPES = (
+    "say",
+    "menu",
+    "collect_digits",
+    "branch",
+    "business_hours",
+    "set",
+    "follow_up",
+    "callback",
+    "transfer",
+    "voicemail",
+    "goto",
+    "hangup",
+)
 KEYS = "0123456789*#"
 KEYWORD_POOLS = [["sales", "buy"], ["support", "help"], ["operator", "live chat"], ["one", "yes"]]
 WORDS = ["sales", "support", "one", "two", "three", "nine", "star", "help", "operator", "yes", "no", "the", "a"]
 
-text = st.sampled_from(["Hello.", "Press a key.", "", "Welcome to {{owner.name}}.", "You said {{speech}}.",
-                        "Your number is {{caller.number|spell}}.", "{{digits|upper}} {{plan|lower}}",
-                        "Plan {{ plan }} for {{caller.name}} on {{channel}}."])
-prompt = st.one_of(text.filter(bool), st.fixed_dictionaries({"text": text}, optional={"voice": st.just("alice"),
-                                                                                     "language": st.just("en-GB")}),
-                   st.just({"audio": "prompts/hello.wav"}))
+text = st.sampled_from(
+    [
+        "Hello.",
+        "Press a key.",
+        "",
+        "Welcome to {{owner.name}}.",
+        "You said {{speech}}.",
+        "Your number is {{caller.number|spell}}.",
+        "{{digits|upper}} {{plan|lower}}",
+        "Plan {{ plan }} for {{caller.name}} on {{channel}}.",
+    ]
+)
+prompt = st.one_of(
+    text.filter(bool),
+    st.fixed_dictionaries({"text": text}, optional={"voice": st.just("alice"), "language": st.just("en-GB")}),
+    st.just({"audio": "prompts/hello.wav"}),
+)
 timeout = st.one_of(st.integers(1, 30), st.floats(0.5, 30, allow_nan=False))
 
 
 @st.composite
 def condition(draw):
-    kinds = draw(st.lists(st.sampled_from(["var", "caller", "caller_prefix", "caller_in", "channel", "days", "time",
-                                           "date"]), min_size=1, max_size=3, unique=True))
+    kinds = draw(
+        st.lists(
+            st.sampled_from(["var", "caller", "caller_prefix", "caller_in", "channel", "days", "time", "date"]),
+            min_size=1,
+            max_size=3,
+            unique=True,
+        )
+    )
     when = {}
     for kind in kinds:
         if kind == "var":
             when["var"] = draw(st.sampled_from(NAMES + ["unset"]))
             test = draw(st.sampled_from(["equals", "not_equals", "in", "matches", "empty"]))
             if test == "equals" or test == "not_equals":
-                when[test] = draw(st.one_of(st.sampled_from(["gold", "1", "", "sip"]), st.integers(0, 3),
-                                            st.booleans()))
+                when[test] = draw(
+                    st.one_of(st.sampled_from(["gold", "1", "", "sip"]), st.integers(0, 3), st.booleans())
+                )
             elif test == "in":
                 when["in"] = draw(st.lists(st.sampled_from(["gold", "1", "2", "sip", 1]), max_size=3))
             elif test == "matches":
@@ -76,8 +123,9 @@ def condition(draw):
         elif kind == "channel":
             when["channel"] = draw(st.sampled_from(["sip", "sms", ["twilio", "simulator"]]))
         elif kind == "days":
-            when["days"] = draw(st.lists(st.sampled_from(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]),
-                                         max_size=3))
+            when["days"] = draw(
+                st.lists(st.sampled_from(["mon", "tue", "wed", "thu", "fri", "sat", "sun"]), max_size=3)
+            )
         elif kind == "time":
             when["time"] = draw(st.sampled_from([["09:00", "17:00"], ["22:00", "06:00"], ["00:00", "24:00"]]))
         else:
@@ -90,7 +138,7 @@ def step(draw, index: int, count: int):
     """Step `index` of `count`; step ids are s0..s{count-1}, and `end` (a hangup) closes the spine."""
     ids = [f"s{i}" for i in range(count)] + ["end"]
     spine = ids[index + 1]
-    forward = st.sampled_from(ids[index + 1:])
+    forward = st.sampled_from(ids[index + 1 :])
     anywhere = st.sampled_from(ids)
     kind = draw(st.sampled_from(STEP_TYPES[:-1]))  # hangup is the `end` step (and a possible target)
     spec: dict = {"type": kind}
@@ -102,37 +150,65 @@ def step(draw, index: int, count: int):
         digits = draw(st.lists(st.text(KEYS, min_size=1, max_size=2), min_size=1, max_size=4, unique=True))
         choices = []
         for digit, own_words in zip(digits, KEYWORD_POOLS):  # each choice has its own words (no duplicates)
-            choice = {"digit": int(digit) if digit.isdigit() and draw(st.booleans()) and str(int(digit)) == digit
-                      else digit, "goto": draw(anywhere)}
+            choice = {
+                "digit": int(digit) if digit.isdigit() and draw(st.booleans()) and str(int(digit)) == digit else digit,
+                "goto": draw(anywhere),
+            }
             if draw(st.booleans()):
                 choice["keywords"] = draw(st.lists(st.sampled_from(own_words), min_size=1, max_size=2))
             choices.append(choice)
-        spec.update(prompt=draw(prompt), choices=choices, exhausted=spine, max_retries=draw(st.integers(0, 3)),
-                    timeout=draw(timeout))
+        spec.update(
+            prompt=draw(prompt),
+            choices=choices,
+            exhausted=spine,
+            max_retries=draw(st.integers(0, 3)),
+            timeout=draw(timeout),
+        )
         if draw(st.booleans()):
-            spec.update(no_input=draw(prompt), no_match=draw(prompt), save_as="choice",
-                        min_confidence=draw(st.floats(0, 1)), barge_in=draw(st.booleans()))
+            spec.update(
+                no_input=draw(prompt),
+                no_match=draw(prompt),
+                save_as="choice",
+                min_confidence=draw(st.floats(0, 1)),
+                barge_in=draw(st.booleans()),
+            )
     elif kind == "collect_digits":
         low = draw(st.integers(1, 6))
-        spec.update(prompt=draw(prompt), save_as="number", min_digits=low, max_digits=draw(st.integers(low, 10)),
-                    finish_on_key=draw(st.sampled_from(["#", "*", ""])), max_retries=draw(st.integers(0, 3)),
-                    next=spine, exhausted=draw(anywhere))
+        spec.update(
+            prompt=draw(prompt),
+            save_as="number",
+            min_digits=low,
+            max_digits=draw(st.integers(low, 10)),
+            finish_on_key=draw(st.sampled_from(["#", "*", ""])),
+            max_retries=draw(st.integers(0, 3)),
+            next=spine,
+            exhausted=draw(anywhere),
+        )
         if draw(st.booleans()):
             spec["pattern"] = draw(st.sampled_from(["[0-9]+", "1.*", "[0-9]{3,}", "(12)+|5*"]))
         confirm = draw(st.sampled_from([None, True, False, "You typed {{number|spell}}. Press 1 or 2."]))
         if confirm is not None:
             spec["confirm"] = confirm
     elif kind == "branch":
-        rules = draw(st.lists(st.builds(lambda when, goto: {"when": when, "goto": goto}, condition(), forward),
-                              max_size=3))
+        rules = draw(
+            st.lists(st.builds(lambda when, goto: {"when": when, "goto": goto}, condition(), forward), max_size=3)
+        )
         spec.update(rules=rules, otherwise=spine)
     elif kind == "business_hours":
         other = draw(forward)
         spec.update(open=spine, closed=other) if draw(st.booleans()) else spec.update(open=other, closed=spine)
     elif kind == "set":
-        spec.update(vars=draw(st.dictionaries(st.sampled_from(["plan", "note", "owner.name", "n"]),
-                                              st.one_of(text, st.integers(-5, 5), st.booleans()), min_size=1,
-                                              max_size=3)), next=spine)
+        spec.update(
+            vars=draw(
+                st.dictionaries(
+                    st.sampled_from(["plan", "note", "owner.name", "n"]),
+                    st.one_of(text, st.integers(-5, 5), st.booleans()),
+                    min_size=1,
+                    max_size=3,
+                )
+            ),
+            next=spine,
+        )
     elif kind == "follow_up":
         job_kind = draw(st.sampled_from(["email", "sms", "webhook", "chat"]))
         spec.update(kind=job_kind, next=spine, message=draw(text))
@@ -149,15 +225,20 @@ def step(draw, index: int, count: int):
         if draw(st.booleans()):
             spec.update(number="{{caller.number}}", say=draw(prompt))
     elif kind == "transfer":
-        spec.update(to=draw(st.sampled_from(["{{owner.number}}", "sip:owner@example.com"])), failed=spine,
-                    timeout=draw(timeout))
+        spec.update(
+            to=draw(st.sampled_from(["{{owner.number}}", "sip:owner@example.com"])), failed=spine, timeout=draw(timeout)
+        )
         if draw(st.booleans()):
             spec["say"] = draw(prompt)
     elif kind == "voicemail":
         spec.update(next=spine, max_length=draw(st.integers(1, 300)))
         if draw(st.booleans()):
-            spec["follow_up"] = {"kind": "email", "to": "{{owner.email}}", "subject": "Voicemail",
-                                 "message": "{{recording.url}} ({{recording.duration}} s)"}
+            spec["follow_up"] = {
+                "kind": "email",
+                "to": "{{owner.email}}",
+                "subject": "Voicemail",
+                "message": "{{recording.url}} ({{recording.duration}} s)",
+            }
     else:  # goto the survey subflow, which asks for a rating and returns
         spec.update(flow="survey", next=spine)
     return spec
@@ -168,14 +249,21 @@ def flows(draw):
     count = draw(st.integers(1, 12))
     steps = {f"s{i}": draw(step(i, count)) for i in range(count)}
     steps["end"] = {"type": "hangup"} | ({"say": draw(prompt)} if draw(st.booleans()) else {})
-    data = {"id": "generated", "start": "s0", "max_steps": draw(st.integers(3, 60)), "variables": VARIABLES,
-            "speech": draw(st.booleans()), "timezone": draw(st.sampled_from(["UTC", "Europe/London",
-                                                                             "America/New_York"])),
-            "contacts": {"staff": ["+15550001111"], "family": [{"number": "+442071234567", "name": "Sam"}]},
-            "business_hours": {"timezone": "Europe/London",
-                               "weekly": {"mon": ["09:00-17:00"], "sat": ["10:00-12:00", "13:00-24:00"]},
-                               "holidays": [{"date": "2026-12-25"}, {"date": "2026-09-22", "hours": ["10:00-11:00"]}]},
-            "steps": steps}
+    data = {
+        "id": "generated",
+        "start": "s0",
+        "max_steps": draw(st.integers(3, 60)),
+        "variables": VARIABLES,
+        "speech": draw(st.booleans()),
+        "timezone": draw(st.sampled_from(["UTC", "Europe/London", "America/New_York"])),
+        "contacts": {"staff": ["+15550001111"], "family": [{"number": "+442071234567", "name": "Sam"}]},
+        "business_hours": {
+            "timezone": "Europe/London",
+            "weekly": {"mon": ["09:00-17:00"], "sat": ["10:00-12:00", "13:00-24:00"]},
+            "holidays": [{"date": "2026-12-25"}, {"date": "2026-09-22", "hours": ["10:00-11:00"]}],
+        },
+        "steps": steps,
+    }
     if draw(st.booleans()):
         data["webhooks"] = ["https://example.com/ivr"]
     return yaml.safe_dump(data, sort_keys=False)
@@ -183,13 +271,17 @@ def flows(draw):
 
 def random_event(draw, flow, state: dict, at: float):
     """Any event at all, or (more often) a plausible answer to what the call is waiting for."""
-    kind = draw(st.sampled_from(["answer"] * 8 + ["digits", "speech", "no_input", "transfer", "recording", "job",
-                                                 "hung_up"]))
+    kind = draw(
+        st.sampled_from(["answer"] * 8 + ["digits", "speech", "no_input", "transfer", "recording", "job", "hung_up"])
+    )
     waiting = state["waiting"] if state else None
     current = flow.flow_for(state["current_flow"]).steps.get(state["step"]) if state else None
     if kind == "answer":
-        kind = {"input": draw(st.sampled_from(["choice", "choice", "number", "digits", "speech", "no_input"])),
-                "transfer": "transfer", "record": "recording"}.get(waiting, "no_input")
+        kind = {
+            "input": draw(st.sampled_from(["choice", "choice", "number", "digits", "speech", "no_input"])),
+            "transfer": "transfer",
+            "record": "recording",
+        }.get(waiting, "no_input")
         if kind in ("choice", "number") and getattr(current, "kind", "") == "collect_digits":
             kind = "choice" if state["scratch"].get("candidate") else "number"
     if kind == "choice":  # a key the current menu offers, or a confirmation key
@@ -224,8 +316,11 @@ WAIT_ACTION = {"input": A.Gather, "transfer": A.Transfer, "record": A.Record}
 def drain_event(state: dict, at: float):
     """The answer that makes the least progress for what the call waits for: silence, a failed transfer,
     an empty recording. Even so the call must end (retries are bounded, the step budget is finite)."""
-    return {"input": E.NoInput(at=at), "transfer": E.TransferResult(ok=False, at=at, reason="busy"),
-            "record": E.RecordingDone(at=at)}.get(state["waiting"], E.NoInput(at=at))
+    return {
+        "input": E.NoInput(at=at),
+        "transfer": E.TransferResult(ok=False, at=at, reason="busy"),
+        "record": E.RecordingDone(at=at),
+    }.get(state["waiting"], E.NoInput(at=at))
 
 
 def run_call(flow, first, choose, turns_wanted: int, through_json: bool):
@@ -266,7 +361,7 @@ def check_turn(flow, event, state, actions, was_done: bool):
     blocking = [a for a in actions if isinstance(a, BLOCKING)]
     assert len(blocking) <= 1, f"one wait or end per turn, got {blocking}"
     if blocking:
-        tail = actions[actions.index(blocking[0]) + 1:]
+        tail = actions[actions.index(blocking[0]) + 1 :]
         assert not any(isinstance(a, (A.Say, A.Gather)) for a in tail), "nothing is said after a wait or hangup"
         if isinstance(blocking[0], A.Hangup):
             assert state["done"] and state["waiting"] is None
@@ -274,22 +369,31 @@ def check_turn(flow, event, state, actions, was_done: bool):
             assert not state["done"] and isinstance(blocking[0], WAIT_ACTION[state["waiting"]])
     elif isinstance(event, E.CallStarted):
         assert False, "a call start always waits for something or ends"
-    if state["done"] and not isinstance(event, E.HungUp) and not (
-            isinstance(event, E.TransferResult) and state["outcome"] in ("transferred",) and not blocking):
+    if (
+        state["done"]
+        and not isinstance(event, E.HungUp)
+        and not (isinstance(event, E.TransferResult) and state["outcome"] in ("transferred",) and not blocking)
+    ):
         assert blocking and isinstance(blocking[0], A.Hangup), "a call the IVR ends is hung up"
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(flow_text=flows(), data=st.data(), turns_wanted=st.integers(0, 30), start_offset=st.integers(0, 400 * 86_400),
-       channel=st.sampled_from(["sip", "twilio", "sms", "simulator"]),
-       caller=st.sampled_from(["+15550001111", "+442071234567", "+15559998888", ""]))
+@settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+@given(
+    flow_text=flows(),
+    data=st.data(),
+    turns_wanted=st.integers(0, 30),
+    start_offset=st.integers(0, 400 * 86_400),
+    channel=st.sampled_from(["sip", "twilio", "sms", "simulator"]),
+    caller=st.sampled_from(["+15550001111", "+442071234567", "+15559998888", ""]),
+)
 def test_random_flows_and_callers(flow_text, data, turns_wanted, start_offset, channel, caller):
     try:
         flow = build_flow(flow_text, "generated.yaml", flows_dir=SUBFLOWS)
     except FlowInvalid:  # the generator aims to be valid (checked below); skip the rare miss
         assume(False)
-    first = E.CallStarted(call_id="call-1", caller=caller, called="+15550000000", channel=channel,
-                          at=T0 + start_offset)
+    first = E.CallStarted(call_id="call-1", caller=caller, called="+15550000000", channel=channel, at=T0 + start_offset)
     played = []
 
     def choose(state, index):
@@ -311,8 +415,9 @@ def test_random_flows_and_callers(flow_text, data, turns_wanted, start_offset, c
         was_done = state["done"]
     # deterministic, and a call continued from JSON copies of its state (another process) is the same call
     again = run_call(flow, first, lambda state, index: played[index - 1], len(played), through_json=True)
-    assert [(s, [A.to_dict(a) for a in acts]) for _, s, acts in again] == \
-        [(s, [A.to_dict(a) for a in acts]) for _, s, acts in turns]
+    assert [(s, [A.to_dict(a) for a in acts]) for _, s, acts in again] == [
+        (s, [A.to_dict(a) for a in acts]) for _, s, acts in turns
+    ]
 
 
 def test_the_generator_mostly_makes_valid_flows():

@@ -1,4 +1,5 @@
 """What the fake HTTP servers share: a keep-alive handler without Nagle delay or access log, and the server lifecycle."""
+
 from __future__ import annotations
 
 import socket

@@ -3,6 +3,7 @@
 `hold()` makes the server stall each RCPT until `release()`: a test can catch a sender mid-conversation
 (before the message was accepted) and kill it there.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -58,7 +59,6 @@ class SmtpSink:
 
     def release(self) -> None:
         self._open.set()
-
 
     @property
     def messages(self) -> list[email.message.EmailMessage]:

@@ -6,6 +6,7 @@ Real HTTP over loopback, so `twilio.rest.Client` is exercised for real (point it
 error shapes (`{"code", "message", "more_info", "status"}`), and records what it accepted. `fail_next` makes it
 answer the next requests with an error (429, 500, ...); `delay` slows every answer down.
 """
+
 from __future__ import annotations
 
 import base64
@@ -24,8 +25,12 @@ ROUTE = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)(?:/(?P<kind>Messag
 
 
 def error(status: int, code: int, message: str) -> tuple[int, dict]:
-    return status, {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
-                    "status": status}
+    return status, {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
 
 
 class FakeTwilioAPI(LoopbackServer):
@@ -44,8 +49,9 @@ class FakeTwilioAPI(LoopbackServer):
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def fail_next(self, status: int = 500, code: int = 20500, message: str = "Internal Server Error",
-                  times: int = 1) -> None:
+    def fail_next(
+        self, status: int = 500, code: int = 20500, message: str = "Internal Server Error", times: int = 1
+    ) -> None:
         with self._lock:
             self._failures.extend([(status, code, message)] * times)
 
@@ -53,7 +59,6 @@ class FakeTwilioAPI(LoopbackServer):
         fake = self
 
         class Handler(QuietHandler):
-
             def do_POST(self):
                 self._answer(*fake.handle("POST", self.path, self.headers, self._body()))
 
@@ -74,7 +79,6 @@ class FakeTwilioAPI(LoopbackServer):
         self.serve(Handler, "fake-twilio")
         return self
 
-
     def _authorized(self, headers) -> bool:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         return headers.get("Authorization", "") == f"Basic {expected}"
@@ -94,8 +98,14 @@ class FakeTwilioAPI(LoopbackServer):
             return error(*failure)
         kind = match["kind"]
         if kind is None:  # the account itself
-            return 200, {"sid": self.account_sid, "friendly_name": "fake", "status": self.account_status,
-                         "type": "Full", "auth_token": self.auth_token, "date_created": formatdate(usegmt=True)}
+            return 200, {
+                "sid": self.account_sid,
+                "friendly_name": "fake",
+                "status": self.account_status,
+                "type": "Full",
+                "auth_token": self.auth_token,
+                "date_created": formatdate(usegmt=True),
+            }
         if method == "GET":
             found = [r for r in (self.messages if kind == "Messages" else self.calls) if r["sid"] == match["sid"]]
             return (200, found[0]) if found else error(404, 20404, f"The requested resource {path} was not found")
@@ -105,9 +115,18 @@ class FakeTwilioAPI(LoopbackServer):
     def _resource(self, prefix: str, kind: str, form: dict) -> dict:
         sid = prefix + uuid.uuid4().hex
         now = formatdate(usegmt=True)
-        return {"sid": sid, "account_sid": self.account_sid, "api_version": "2010-04-01", "to": form.get("To"),
-                "from": form.get("From"), "status": "queued", "direction": "outbound-api", "date_created": now,
-                "date_updated": now, "uri": f"/2010-04-01/Accounts/{self.account_sid}/{kind}/{sid}.json"}
+        return {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "api_version": "2010-04-01",
+            "to": form.get("To"),
+            "from": form.get("From"),
+            "status": "queued",
+            "direction": "outbound-api",
+            "date_created": now,
+            "date_updated": now,
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/{kind}/{sid}.json",
+        }
 
     def _check_numbers(self, form: dict) -> tuple[int, dict] | None:
         if not form.get("To"):
@@ -125,8 +144,16 @@ class FakeTwilioAPI(LoopbackServer):
         if not form.get("Body"):
             return error(400, 21602, "Message body is required.")
         resource = self._resource("SM", "Messages", form) | {
-            "body": form["Body"], "num_segments": "1", "num_media": "0", "price": None, "price_unit": "USD",
-            "error_code": None, "error_message": None, "messaging_service_sid": None, "date_sent": None}
+            "body": form["Body"],
+            "num_segments": "1",
+            "num_media": "0",
+            "price": None,
+            "price_unit": "USD",
+            "error_code": None,
+            "error_message": None,
+            "messaging_service_sid": None,
+            "date_sent": None,
+        }
         with self._lock:
             self.messages.append(resource)
         return 201, resource
@@ -138,8 +165,13 @@ class FakeTwilioAPI(LoopbackServer):
         if not form.get("Url") and not form.get("Twiml") and not form.get("ApplicationSid"):
             return error(400, 21205, "Url parameter is required.")
         resource = self._resource("CA", "Calls", form) | {
-            "url": form.get("Url"), "twiml": form.get("Twiml"), "parent_call_sid": None, "price": None,
-            "duration": None, "answered_by": None}
+            "url": form.get("Url"),
+            "twiml": form.get("Twiml"),
+            "parent_call_sid": None,
+            "price": None,
+            "duration": None,
+            "answered_by": None,
+        }
         with self._lock:
             self.calls.append(resource)
         return 201, resource

@@ -3,6 +3,7 @@
 It verifies `X-IVR-Signature` with the shared secret (rejecting bad or stale signatures with 401), remembers each
 delivery and answers with the statuses queued in `responses` (default 200), so tests can script 500/429/400.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,6 @@ class WebhookReceiver(LoopbackServer):
         receiver = self
 
         class Handler(QuietHandler):
-
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 status = receiver.receive(self.headers, body)
@@ -50,7 +50,12 @@ class WebhookReceiver(LoopbackServer):
             return 401
         with self._lock:
             status = self.responses.pop(0) if self.responses else 200
-            self.deliveries.append({"status": status, "idempotency_key": headers.get(IDEMPOTENCY_HEADER, ""),
-                                    "event": json.loads(body), "headers": dict(headers)})
+            self.deliveries.append(
+                {
+                    "status": status,
+                    "idempotency_key": headers.get(IDEMPOTENCY_HEADER, ""),
+                    "event": json.loads(body),
+                    "headers": dict(headers),
+                }
+            )
         return status
-

@@ -1,5 +1,6 @@
 """Flow `audio:` paths stay inside the flows folder, symlinks resolved (issue 12 item 10); the lexical cases are in
 tests/flows/bad/audio_outside_flows.yaml."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -3,6 +3,7 @@ top, each problem the validator must report (at exactly that line and column, wi
 and nothing else may be reported. A flow in a subfolder is its `main.yaml`; an expectation about another file
 of the folder names it first (`# expect: survey.yaml:11:16: ...`). tests/flows/good/ must validate cleanly.
 """
+
 from __future__ import annotations
 
 import re
@@ -48,7 +49,8 @@ def test_bad_flow_reports_exactly_the_expected_problems(path: Path):
     reported = [(Path(p.file).name, p.line, p.column, p.message) for p in problems]
     for name, line, column, text in expected:
         assert any(r[:3] == (name, line, column) and text in r[3] for r in reported), (
-            f"expected {name}:{line}:{column}: ...{text}... among\n" + "\n".join(map(str, problems)))
+            f"expected {name}:{line}:{column}: ...{text}... among\n" + "\n".join(map(str, problems))
+        )
     assert len(reported) == len(expected), "unexpected extra problems:\n" + "\n".join(map(str, problems))
     with pytest.raises(FlowInvalid) as raised:  # the loader refuses it: a broken flow never reaches a caller
         load_flow(path)
@@ -63,8 +65,9 @@ def test_good_flow_validates_cleanly(path: Path):
 @pytest.mark.parametrize("name", ["unknown_target_menu_choice", "bad_hours_range", "duplicate_step_id"])
 def test_cli_prints_file_line_column_message_and_exits_1(name: str):
     path = HERE / "bad" / f"{name}.yaml"
-    run = subprocess.run([sys.executable, "-m", "ivr", "validate", str(path)], cwd=ROOT, capture_output=True,
-                         text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "ivr", "validate", str(path)], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert run.returncode == 1, run.stderr
     lines = run.stdout.splitlines()
     assert len(lines) == len(expectations(path))
@@ -77,14 +80,24 @@ def test_cli_prints_file_line_column_message_and_exits_1(name: str):
 
 
 def test_cli_exits_0_on_a_directory_of_good_flows():
-    run = subprocess.run([sys.executable, "-m", "ivr", "validate", str(HERE / "good"), str(HERE / "good/subflow")],
-                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "ivr", "validate", str(HERE / "good"), str(HERE / "good/subflow")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert (run.returncode, run.stdout) == (0, ""), run.stdout + run.stderr
 
 
 def test_cli_on_the_bad_directory_reports_every_file():
-    run = subprocess.run([sys.executable, "-m", "ivr", "validate", str(HERE / "bad")], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "ivr", "validate", str(HERE / "bad")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 1
     files = {LINE_FORMAT.match(line)["file"] for line in run.stdout.splitlines()}
     assert files == {str(path) for path in sorted(HERE.glob("bad/*.yaml"))}
@@ -92,8 +105,17 @@ def test_cli_on_the_bad_directory_reports_every_file():
 
 def test_yaml_1_2_scalars_stay_strings():
     flow = load_flow(HERE / "good" / "yaml12_scalars.yaml")
-    assert flow.variables == {"answer": "no", "switch": "on", "opens": "9:30", "country": "NO", "day": "2026-12-25",
-                              "owner": "+15550100100", "prefix": "0044", "count": "3", "ratio": "0.5"}
+    assert flow.variables == {
+        "answer": "no",
+        "switch": "on",
+        "opens": "9:30",
+        "country": "NO",
+        "day": "2026-12-25",
+        "owner": "+15550100100",
+        "prefix": "0044",
+        "count": "3",
+        "ratio": "0.5",
+    }
     assert sorted(flow.steps["pick"].by_digit) == ["08", "8"]
 
 
@@ -102,8 +124,11 @@ def test_alias_bomb_is_refused_quickly_with_a_located_problem():
     levels = ["a: &a [" + ", ".join(['"lol"'] * 10) + "]"]
     for previous, name in zip("abcdefghijk", "bcdefghijkl"):
         levels.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 10) + "]")
-    text = "id: lol\nstart: bye\nvariables:\n" + "".join(f"  {level}\n" for level in levels) + \
-        "steps:\n  bye:\n    type: hangup\n"
+    text = (
+        "id: lol\nstart: bye\nvariables:\n"
+        + "".join(f"  {level}\n" for level in levels)
+        + "steps:\n  bye:\n    type: hangup\n"
+    )
     problems = validate_text(text, "bomb.yaml")
     assert len(problems) == 1
     assert "more than 200000 YAML nodes" in problems[0].message
@@ -126,7 +151,8 @@ def test_nesting_is_checked_by_us_whatever_the_parser_would_allow(composer: str,
     data, located = read_yaml(text, "deep.yaml", composer=COMPOSERS[composer])
     assert data is None
     assert [str(p) for p in located.problems] == [
-        "deep.yaml:66:65: nesting deeper than 64 levels is not allowed in a flow"]
+        "deep.yaml:66:65: nesting deeper than 64 levels is not allowed in a flow"
+    ]
 
 
 @pytest.mark.parametrize("composer", sorted(COMPOSERS))
@@ -140,7 +166,9 @@ def test_nesting_at_the_limit_is_read(composer: str):
 
 
 def test_a_large_ordinary_flow_is_not_mistaken_for_a_bomb():
-    steps = "".join(f"  s{i}:\n    type: say\n    text: Step {i} of many, for {{{{caller.number}}}}.\n"
-                    f"    next: s{i + 1}\n" for i in range(2000))
+    steps = "".join(
+        f"  s{i}:\n    type: say\n    text: Step {i} of many, for {{{{caller.number}}}}.\n    next: s{i + 1}\n"
+        for i in range(2000)
+    )
     text = "id: big\nmax_steps: 10000\nstart: s0\nsteps:\n" + steps + "  s2000:\n    type: hangup\n"
     assert validate_text(text, "big.yaml") == []

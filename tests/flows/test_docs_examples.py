@@ -1,6 +1,7 @@
 """Every ```yaml example in docs/flows.md is a complete flow that validates; the one marked broken reports exactly
 the problems printed in the ```text block after it. Examples are written to a folder as `<id>.yaml`, so `goto`
 examples find their subflows."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,21 @@ from ivr.flows import load_flow, validate_paths
 
 DOC = Path(__file__).parents[2] / "docs" / "flows.md"
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```$", re.S | re.M)
-STEP_TYPES = ("say", "menu", "collect_digits", "branch", "business_hours", "set", "follow_up", "callback",
-              "transfer", "voicemail", "hangup", "goto", "return")
+STEP_TYPES = (
+    "say",
+    "menu",
+    "collect_digits",
+    "branch",
+    "business_hours",
+    "set",
+    "follow_up",
+    "callback",
+    "transfer",
+    "voicemail",
+    "hangup",
+    "goto",
+    "return",
+)
 
 
 def blocks() -> list[tuple[str, str]]:

@@ -1,4 +1,5 @@
 """Every branch of the shipped skype-receptionist flow, played through the simulator."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,12 @@ CONTACT = "+15550100200"
 OPEN = datetime.fromisoformat("2026-11-18T11:00:00+00:00").timestamp()  # Wednesday, London office hours
 CLOSED = datetime.fromisoformat("2026-11-18T20:00:00+00:00").timestamp()
 # Settings that can text (the shipped flow reads the links aloud instead when it cannot)
-CAN_TEXT = {"TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "+15550001111",
-            "PUBLIC_BASE_URL": "https://ivr.example.com"}
+CAN_TEXT = {
+    "TWILIO_ACCOUNT_SID": "AC1",
+    "TWILIO_AUTH_TOKEN": "t",
+    "TWILIO_FROM_NUMBER": "+15550001111",
+    "PUBLIC_BASE_URL": "https://ivr.example.com",
+}
 CHRISTMAS = datetime.fromisoformat("2026-12-25T11:00:00+00:00").timestamp()
 
 
@@ -145,9 +150,28 @@ def test_caller_hangs_up_in_the_menu(flow):
 
 
 def test_cli_simulate_json(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "ivr", "simulate", str(FLOW_PATH), "--caller", STRANGER,
-                          "--at", "2026-11-18T11:00:00+00:00", "--input", "3", "--input", "1", "--json"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ivr",
+            "simulate",
+            str(FLOW_PATH),
+            "--caller",
+            STRANGER,
+            "--at",
+            "2026-11-18T11:00:00+00:00",
+            "--input",
+            "3",
+            "--input",
+            "1",
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert {line["type"] for line in lines} <= {"say", "gather", "job", "transfer", "record", "hangup", "log"}
@@ -156,15 +180,26 @@ def test_cli_simulate_json(tmp_path):
 
 
 def test_cli_simulate_rejects_bad_turn():
-    out = subprocess.run([sys.executable, "-m", "ivr", "simulate", str(FLOW_PATH), "--input", "hello"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "ivr", "simulate", str(FLOW_PATH), "--input", "hello"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and "say:words" in out.stderr
 
 
 def test_cli_interactive_console():
-    out = subprocess.run([sys.executable, "-m", "ivr", "simulate", str(FLOW_PATH), "--caller", STRANGER],
-                         cwd=ROOT, input="1\n", capture_output=True, text=True, timeout=60,
-                         env={**os.environ, **CAN_TEXT})
+    out = subprocess.run(
+        [sys.executable, "-m", "ivr", "simulate", str(FLOW_PATH), "--caller", STRANGER],
+        cwd=ROOT,
+        input="1\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **CAN_TEXT},
+    )
     assert out.returncode == 0, out.stderr
     assert "[job] sms " + STRANGER in out.stdout
 
@@ -172,8 +207,15 @@ def test_cli_interactive_console():
 def test_cli_interactive_console_enqueue_records_the_call(redis_conn, redis_url, tmp_path):
     """`ivr simulate --enqueue` typed at the console goes through call_session: the call and its job are recorded."""
     env = {**os.environ, **CAN_TEXT, "REDIS_URL": redis_url, "IVR_DATA_DIR": str(tmp_path)}
-    out = subprocess.run([sys.executable, "-m", "ivr", "simulate", str(FLOW_PATH), "--caller", STRANGER, "--enqueue"],
-                         cwd=ROOT, input="1\n", capture_output=True, text=True, timeout=60, env=env)
+    out = subprocess.run(
+        [sys.executable, "-m", "ivr", "simulate", str(FLOW_PATH), "--caller", STRANGER, "--enqueue"],
+        cwd=ROOT,
+        input="1\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert out.returncode == 0, out.stderr
     assert "[job] sms " + STRANGER in out.stdout
     [record] = CallStore(redis_conn).recent()
@@ -190,7 +232,8 @@ def test_links_are_read_aloud_twice_when_they_cannot_be_texted(flow, turns):
     assert t.jobs == []
     spoken = t.said[-2]
     assert spoken.count("support. dot. skype. dot. com") == 2 and "text message" not in spoken.replace(
-        "cannot send text messages", "")
+        "cannot send text messages", ""
+    )
     assert t.state["outcome"] == "support_links_read"
 
 
@@ -198,8 +241,14 @@ def test_links_are_texted_when_the_settings_can(flow):
     from ivr.settings import Settings
     from ivr.settings.capabilities import flags
 
-    able = flags(Settings(twilio_account_sid="AC1", twilio_auth_token="t", twilio_from_number="+15550001111",
-                          public_base_url="https://ivr.example.com"))
+    able = flags(
+        Settings(
+            twilio_account_sid="AC1",
+            twilio_auth_token="t",
+            twilio_from_number="+15550001111",
+            public_base_url="https://ivr.example.com",
+        )
+    )
     assert jobs(run_script(flow, ["1"], caller=STRANGER, at=OPEN, capabilities=able)) == [("sms", STRANGER)]
     assert jobs(run_script(flow, ["2"], caller=STRANGER, at=OPEN, capabilities=able)) == [("chat", STRANGER)]
 

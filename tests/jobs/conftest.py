@@ -1,4 +1,5 @@
 """Fixtures for the follow-up tasks: settings pointing at the local fakes, a way to queue jobs and run a worker."""
+
 import pytest
 from rq import Queue
 
@@ -12,11 +13,19 @@ from ivr.worker import make_worker
 @pytest.fixture
 def settings(tmp_path, twilio_api, smtp_sink, webhook_receiver):
     return Settings(
-        data_dir=tmp_path, twilio_account_sid=twilio_api.account_sid, twilio_auth_token=twilio_api.auth_token,
-        twilio_from_number="+15550000000", twilio_api_base_url=twilio_api.base_url,
-        smtp_host="127.0.0.1", smtp_port=smtp_sink.port, smtp_from="ivr@example.test",
-        webhook_secret=webhook_receiver.secret, public_base_url="https://ivr.example.test",
-        callback_retry_spacing=0, callback_max_attempts=3, callback_rate_limit_per_day=3,
+        data_dir=tmp_path,
+        twilio_account_sid=twilio_api.account_sid,
+        twilio_auth_token=twilio_api.auth_token,
+        twilio_from_number="+15550000000",
+        twilio_api_base_url=twilio_api.base_url,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp_sink.port,
+        smtp_from="ivr@example.test",
+        webhook_secret=webhook_receiver.secret,
+        public_base_url="https://ivr.example.test",
+        callback_retry_spacing=0,
+        callback_max_attempts=3,
+        callback_rate_limit_per_day=3,
     )
 
 

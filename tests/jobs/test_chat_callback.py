@@ -1,4 +1,5 @@
 """chat and callback tasks through a real worker and the fake Twilio API: links, queue, guard, retries, hours."""
+
 import re
 import time
 from datetime import datetime, timezone
@@ -14,7 +15,6 @@ from ivr.store.callbacks import CallbackStore
 from ivr.store.calls import CallStore
 from ivr.store.chats import ChatStore
 from ivr.store.followups import FollowupStore
-
 
 
 def closed_now_spec() -> dict:
@@ -106,8 +106,17 @@ def test_the_overall_callback_limit_holds_across_numbers(harness, settings, twil
 def test_premium_shared_cost_and_unicode_premium_numbers_never_reach_twilio(harness, settings, twilio_api):
     """Issue 12: `+1٩٠٠٥٥٥١٢٣٤` and `+1900５５５１２３６` passed the guard and went verbatim to the Calls API."""
     harness.settings = settings.with_overrides(callback_regions=("US", "GB", "ES"))
-    numbers = ["+1٩٠٠٥٥٥١٢٣٤", "+1900５５５１２３٦", "+19005551234", "+448712345678", "+34901123456",
-               "+445512345678", "tester", "+1555", "+882345678901"]
+    numbers = [
+        "+1٩٠٠٥٥٥١٢٣٤",
+        "+1900５５５１２３٦",
+        "+19005551234",
+        "+448712345678",
+        "+34901123456",
+        "+445512345678",
+        "tester",
+        "+1555",
+        "+882345678901",
+    ]
     for n, number in enumerate(numbers):
         harness.queue_job("callback", f"c{n}:cb:1", {"number": number}, call_id=f"c{n}")
         harness.queue_job("sms", f"c{n}:sms:1", {"to": number, "message": "hi"}, call_id=f"c{n}")
@@ -123,8 +132,7 @@ def test_premium_shared_cost_and_unicode_premium_numbers_never_reach_twilio(harn
 
 
 def test_a_caller_id_that_is_not_a_number_gets_no_sms_and_the_timeline_says_so(harness, twilio_api):
-    harness.queue_job("sms", "t1:send_support_links:1", {"caller": "tester", "message": "Skype help"},
-                      call_id="t1")
+    harness.queue_job("sms", "t1:send_support_links:1", {"caller": "tester", "message": "Skype help"}, call_id="t1")
     harness.queue_job("callback", "t1:request_callback:1", {"number": "tester"}, call_id="t1")
     harness.work()
     assert twilio_api.messages == [] and twilio_api.calls == []
@@ -132,7 +140,8 @@ def test_a_caller_id_that_is_not_a_number_gets_no_sms_and_the_timeline_says_so(h
     notes = [e["data"] for e in CallStore(harness.conn).timeline("t1") if e["kind"] == "note"]
     assert sorted((n["event"], n["data"]["number"], n["data"]["reason"]) for n in notes) == [
         ("callback_refused", "tester", "not a valid phone number"),
-        ("sms_refused", "tester", "not a valid phone number")]
+        ("sms_refused", "tester", "not a valid phone number"),
+    ]
 
 
 def test_keypad_digits_are_read_in_the_flows_country(harness, settings, twilio_api):
@@ -144,20 +153,27 @@ def test_keypad_digits_are_read_in_the_flows_country(harness, settings, twilio_a
     harness.work()
     callbacks = CallbackStore(harness.conn)
     assert [callbacks.get(f"g{n}:cb:1").number for n in range(1, 5)] == [
-        "+442079460123", "+442079460123", "+12125550123", "02079460123"]
+        "+442079460123",
+        "+442079460123",
+        "+12125550123",
+        "02079460123",
+    ]
     assert callbacks.get("g4:cb:1").status == "refused"
     assert sorted(c["to"] for c in twilio_api.calls) == ["+12125550123", "+442079460123", "+442079460123"]
 
 
 def test_a_connect_to_the_policy_refuses_refuses_the_callback(harness, twilio_api):
     harness.queue_job("callback", "c1:cb:1", {"number": "+12125550001", "connect_to": "+1٩٠٠٥٥٥١٢٣٤"})
-    harness.queue_job("callback", "c2:cb:1", {"number": "+12125550002", "connect_to": "+1 (212) 555-0100"},
-                      call_id="c2")
+    harness.queue_job(
+        "callback", "c2:cb:1", {"number": "+12125550002", "connect_to": "+1 (212) 555-0100"}, call_id="c2"
+    )
     harness.work()
     harness.work()
     callbacks = CallbackStore(harness.conn)
     assert (callbacks.get("c1:cb:1").status, callbacks.get("c1:cb:1").reason) == (
-        "refused", "connect_to +19005551234: premium-rate number")
+        "refused",
+        "connect_to +19005551234: premium-rate number",
+    )
     assert callbacks.get("c2:cb:1").connect_to == "+12125550100"
     assert [c["to"] for c in twilio_api.calls] == ["+12125550002"]
     assert "<Dial>+12125550100</Dial>" in twilio_api.calls[0]["twiml"]
@@ -204,6 +220,7 @@ class RecordingDialer:
 
     def place(self, number, request):
         from ivr.jobs.callback import DialError
+
         if self.fail_times:
             self.fail_times -= 1
             raise DialError("486 Busy Here")
@@ -218,8 +235,10 @@ def test_sip_callbacks_go_through_the_channels_dialer(harness, settings, twilio_
     for _ in range(3):
         harness.work(dialers={"sip": dialer})
     request = CallbackStore(harness.conn).get("c1:cb:1")
-    assert [(a["outcome"], a["detail"]) for a in request.attempts] == [("failed", "486 Busy Here"),
-                                                                      ("placed", "sip-call-1")]
+    assert [(a["outcome"], a["detail"]) for a in request.attempts] == [
+        ("failed", "486 Busy Here"),
+        ("placed", "sip-call-1"),
+    ]
     assert dialer.placed == ["+12125550001"] and twilio_api.calls == []
 
 

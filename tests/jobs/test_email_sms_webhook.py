@@ -1,4 +1,5 @@
 """email, sms and webhook tasks through a real RQ worker to aiosmtpd, the fake Twilio API and a webhook receiver."""
+
 import time
 
 import pytest
@@ -20,9 +21,18 @@ def test_email_text_and_html_with_voicemail_attached(harness, smtp_sink, setting
     made.path.parent.mkdir()
     made.path.write_bytes(b"RIFF....WAVEfmt fake audio")
     recording = made.path
-    harness.queue_job("email", "c1:owner_unavailable:1", {
-        "to": "owner@example.test", "subject": "Voicemail from +12125550001", "message": "You have a voicemail.",
-        "caller": "+12125550001", "recording_url": made.reference, "recording_duration": 7.4})
+    harness.queue_job(
+        "email",
+        "c1:owner_unavailable:1",
+        {
+            "to": "owner@example.test",
+            "subject": "Voicemail from +12125550001",
+            "message": "You have a voicemail.",
+            "caller": "+12125550001",
+            "recording_url": made.reference,
+            "recording_duration": 7.4,
+        },
+    )
     harness.work()
     assert smtp_sink.wait_for(1)
     message = smtp_sink.messages[0]
@@ -39,8 +49,16 @@ def test_email_text_and_html_with_voicemail_attached(harness, smtp_sink, setting
 
 
 def test_email_links_a_twilio_voicemail_and_escapes_html(harness, smtp_sink):
-    harness.queue_job("email", "c1:vm:1", {"to": "owner@example.test", "message": "<b>hi</b>",
-                                            "recording_url": TWILIO_RECORDING, "recording_duration": 3})
+    harness.queue_job(
+        "email",
+        "c1:vm:1",
+        {
+            "to": "owner@example.test",
+            "message": "<b>hi</b>",
+            "recording_url": TWILIO_RECORDING,
+            "recording_duration": 3,
+        },
+    )
     harness.work()
     assert smtp_sink.wait_for(1)
     message = smtp_sink.messages[0]
@@ -57,11 +75,27 @@ def test_email_attaches_or_links_no_file_or_url_the_product_did_not_make(harness
     folder.mkdir()
     other = recordings.new_recording(folder, "another-call")
     other.path.write_bytes(b"RIFF another caller's voicemail")
-    sneaky = [str(secret), f"file://{secret}", "secret-key", "../secret-key", other.reference, str(other.path),
-              "recording:../secret-key", "https://rec.example.test/r1.wav"]
+    sneaky = [
+        str(secret),
+        f"file://{secret}",
+        "secret-key",
+        "../secret-key",
+        other.reference,
+        str(other.path),
+        "recording:../secret-key",
+        "https://rec.example.test/r1.wav",
+    ]
     for n, url in enumerate(sneaky):
-        harness.queue_job("email", f"c1:vm:{n}", {"to": "owner@example.test", "message": "You have a voicemail.",
-                                                  "recording_url": url, "recording_duration": 3})
+        harness.queue_job(
+            "email",
+            f"c1:vm:{n}",
+            {
+                "to": "owner@example.test",
+                "message": "You have a voicemail.",
+                "recording_url": url,
+                "recording_duration": 3,
+            },
+        )
     harness.work()
     assert smtp_sink.wait_for(len(sneaky))
     by_id = {message["Message-ID"]: message for message in smtp_sink.messages}
@@ -95,7 +129,8 @@ def test_sms_through_twilio_rest_client(harness, twilio_api):
     harness.queue_job("sms", "c1:send_support_links:1", {"to": "+12125550001", "message": "Skype help: ..."})
     harness.work()
     assert [(m["to"], m["from"], m["body"]) for m in twilio_api.messages] == [
-        ("+12125550001", "+15550000000", "Skype help: ...")]
+        ("+12125550001", "+15550000000", "Skype help: ...")
+    ]
     record = _status(harness, "c1:send_support_links:1")
     assert record["status"] == "delivered" and twilio_api.messages[0]["sid"] in record["detail"]
 
@@ -149,8 +184,11 @@ def test_a_retried_sms_counts_once_against_its_numbers_limit(harness, settings, 
 @pytest.mark.slow
 def test_webhook_signed_retried_on_5xx_and_429_then_delivered_once(harness, webhook_receiver):
     webhook_receiver.responses = [500, 429]
-    harness.queue_job("webhook", "c1:__end__:1:wh0", {"url": webhook_receiver.url, "event": "call.finished",
-                                                      "data": {"outcome": "voicemail"}})
+    harness.queue_job(
+        "webhook",
+        "c1:__end__:1:wh0",
+        {"url": webhook_receiver.url, "event": "call.finished", "data": {"outcome": "voicemail"}},
+    )
     deadline = time.monotonic() + 30
     while _status(harness, "c1:__end__:1:wh0")["status"] != "delivered" and time.monotonic() < deadline:
         harness.work()  # each burst also moves due retries (1 s, then 4 s backoff) back onto the queue
@@ -193,14 +231,16 @@ def test_signature_helpers_reject_tampering_and_replays():
 
 def test_the_worker_reports_its_heartbeat_for_healthz(harness):
     from ivr.store import heartbeats
+
     harness.work()
     beat = heartbeats.read(harness.conn)["worker"]
     assert beat is not None and beat["queues"] == ["ivr"]
 
 
 def test_non_ascii_subject_and_body_survive_the_trip(harness, smtp_sink):
-    harness.queue_job("email", "c1:mail:9", {"to": "owner@example.test", "subject": "Voicemail von Müller ☎",
-                                             "message": "Grüße"})
+    harness.queue_job(
+        "email", "c1:mail:9", {"to": "owner@example.test", "subject": "Voicemail von Müller ☎", "message": "Grüße"}
+    )
     harness.work()
     assert smtp_sink.wait_for(1)
     message = smtp_sink.messages[0]
@@ -212,6 +252,17 @@ def test_a_follow_up_webhook_carries_the_fields_the_flow_rendered():
     import json
 
     from ivr.jobs.webhook import body_for
-    body = json.loads(body_for("c1:notify:1", {"url": "http://x", "event": "lead", "call_id": "c1",
-                                                "message": "Caller +1555 wants a demo", "link": "https://x/y"}))
+
+    body = json.loads(
+        body_for(
+            "c1:notify:1",
+            {
+                "url": "http://x",
+                "event": "lead",
+                "call_id": "c1",
+                "message": "Caller +1555 wants a demo",
+                "link": "https://x/y",
+            },
+        )
+    )
     assert body["event"] == "lead" and body["data"] == {"message": "Caller +1555 wants a demo", "link": "https://x/y"}

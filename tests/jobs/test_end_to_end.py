@@ -1,4 +1,5 @@
 """Calls through call_session while Redis is down, then Redis back: every follow-up delivered exactly once."""
+
 # Callers are UK numbers: the shipped flow has `country: GB`, so it texts UK numbers only (docs/phone-numbers.md).
 import threading
 from pathlib import Path
@@ -11,16 +12,18 @@ from ivr.store.followups import FollowupStore
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 
 
-def test_twenty_calls_during_an_outage_are_recorded_and_followed_up_exactly_once(harness, settings, redis_server,
-                                                                                twilio_api, tmp_path):
+def test_twenty_calls_during_an_outage_are_recorded_and_followed_up_exactly_once(
+    harness, settings, redis_server, twilio_api, tmp_path
+):
     settings = settings.with_overrides(redis_url=redis_server.url, flows_dir=FLOWS)
     session = open_call_session(settings)
     session.flows.get("skype-receptionist")  # cached in the process, as in a running server
     redis_server.stop()
     for n in range(20):
         call_id = f"out-{n}"
-        first = session.start(call_id=call_id, channel="twilio", caller=f"+44207946{n:04d}", called="+15550000000",
-                              at=1_790_000_000.0 + n)
+        first = session.start(
+            call_id=call_id, channel="twilio", caller=f"+44207946{n:04d}", called="+15550000000", at=1_790_000_000.0 + n
+        )
         assert first[-1].type == "gather"
         second = session.turn(call_id, Digits(digits="1", at=1_790_000_005.0 + n), turn_id=f"{call_id}:1")
         assert [a.type for a in second][-1] == "hangup"

@@ -1,5 +1,6 @@
 """Failures visible where they happen (issue 19): configuration errors are final and named in words, failed and
 retrying follow-ups are listed with their reason, and the call record counts its failed follow-ups."""
+
 import logging
 
 from rq import Queue

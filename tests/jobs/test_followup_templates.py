@@ -1,4 +1,5 @@
 """follow_up `link` and `template` reach the email and the SMS (through a real worker, aiosmtpd, the fake Twilio)."""
+
 from __future__ import annotations
 
 from ivr.flows import validate_text
@@ -26,12 +27,23 @@ def test_link_is_added_to_the_sms_and_the_email(harness, smtp_sink, twilio_api):
 
 
 def test_flow_templates_render_in_the_sandbox(harness, tmp_path, smtp_sink, twilio_api):
-    _templates(harness, tmp_path, {"thanks.txt": "Thanks {{ caller }}! {{ link }}",
-                                   "thanks.html": "<p>Hi {{ message }}</p>", "plain.txt": "Only text for {{ caller }}"})
-    harness.queue_job("sms", "c1:sms:2", {"to": "+12125550001", "template": "thanks", "link": "https://h.test/z",
-                                          "caller": "+12125550001"})
-    harness.queue_job("email", "c1:mail:2", {"to": "o@example.test", "template": "thanks", "message": "<b>x</b>",
-                                             "caller": "+1"})
+    _templates(
+        harness,
+        tmp_path,
+        {
+            "thanks.txt": "Thanks {{ caller }}! {{ link }}",
+            "thanks.html": "<p>Hi {{ message }}</p>",
+            "plain.txt": "Only text for {{ caller }}",
+        },
+    )
+    harness.queue_job(
+        "sms",
+        "c1:sms:2",
+        {"to": "+12125550001", "template": "thanks", "link": "https://h.test/z", "caller": "+12125550001"},
+    )
+    harness.queue_job(
+        "email", "c1:mail:2", {"to": "o@example.test", "template": "thanks", "message": "<b>x</b>", "caller": "+1"}
+    )
     harness.queue_job("email", "c1:mail:3", {"to": "o@example.test", "template": "plain", "caller": "+1"})
     harness.work()
     assert [m["body"] for m in twilio_api.messages] == ["Thanks +12125550001! https://h.test/z"]
@@ -70,8 +82,10 @@ steps:
 
 def test_validate_reports_a_missing_template_at_its_line(tmp_path):
     [problem] = validate_text(FLOW, "t.yaml", flows_dir=tmp_path)
-    assert (problem.line, problem.message) == (8, f"steps.text.template: no templates/thanks.txt in {tmp_path} "
-                                                  f"(a Jinja2 template)")
+    assert (problem.line, problem.message) == (
+        8,
+        f"steps.text.template: no templates/thanks.txt in {tmp_path} (a Jinja2 template)",
+    )
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "thanks.txt").write_text("Thanks")
     assert validate_text(FLOW, "t.yaml", flows_dir=tmp_path) == []

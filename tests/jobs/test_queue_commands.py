@@ -1,4 +1,5 @@
 """The RQ job a turn write queues (call_session.followups.queue_commands) is one the locked RQ reads and runs."""
+
 from rq.job import Job, JobStatus
 
 from ivr.call_session import followups
@@ -11,8 +12,11 @@ def test_rq_reads_the_job_hash_the_turn_write_made(harness, twilio_api):
     job = Job.fetch(rq_job_id("c1:links:1"), connection=harness.conn)
     assert (job.func_name, job.args[0], job.origin) == ("ivr.jobs.sms.run", "c1:links:1", followups.QUEUE_NAME)
     assert job.get_status() == JobStatus.QUEUED and job.enqueued_at is not None
-    assert (job.timeout, job.result_ttl, job.failure_ttl) == (followups.JOB_TIMEOUT, followups.RESULT_TTL,
-                                                              followups.FAILURE_TTL)
+    assert (job.timeout, job.result_ttl, job.failure_ttl) == (
+        followups.JOB_TIMEOUT,
+        followups.RESULT_TTL,
+        followups.FAILURE_TTL,
+    )
     assert (job.retries_left, job.retry_intervals) == (4, [5, 30, 120, 600])
     assert job.meta == {"enqueued_at": 1_790_000_000.5} and job.description == "sms c1:links:1"
     assert harness.queue.job_ids == [job.id]

@@ -5,6 +5,7 @@ Redis starts; `ivr worker --burst` must replay the spool before it reads the que
 even if the simulate process died holding the replay lock; a second burst delivers nothing more. (The issue ran
 the bursts 2 s apart: that gap only mattered while a dead holder's lock had to expire; here none is waited for.)
 """
+
 import subprocess
 
 import pytest
@@ -23,7 +24,8 @@ def _ivr(env, *args) -> subprocess.CompletedProcess:
 
 
 def test_a_call_spooled_while_redis_was_down_gets_its_sms_from_the_first_burst_every_time(
-        harness, settings, redis_server, twilio_api):
+    harness, settings, redis_server, twilio_api
+):
     env = env_for(settings, redis_server.url)
     flow = str(FLOWS / "skype-receptionist.yaml")
     for run in range(RUNS):
@@ -48,18 +50,32 @@ def _states(conn) -> list[str]:
 
 
 def test_a_running_worker_that_regains_redis_replays_the_spool_before_it_reads_the_queue(
-        harness, settings, redis_server, twilio_api):
+    harness, settings, redis_server, twilio_api
+):
     """With maintenance (the periodic replay) 10 minutes away, only the replay on regaining Redis delivers it."""
     env = env_for(settings, redis_server.url)
-    worker = subprocess.Popen([*CLI, "worker", "--maintenance-interval", "600"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen(
+        [*CLI, "worker", "--maintenance-interval", "600"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         # Idle: waiting on the queue, where RQ retries a lost connection (RQ quits if Redis goes away while the
         # worker is still starting up, which its supervisor then restarts: not the case tested here)
         assert _wait_until(lambda: _states(harness.conn) == ["idle"]), "the worker never waited on the queue"
         redis_server.stop()
-        simulated = _ivr(env, "simulate", str(FLOWS / "skype-receptionist.yaml"), "--caller", "+442079460042",
-                         "--input", "1", "--enqueue")
+        simulated = _ivr(
+            env,
+            "simulate",
+            str(FLOWS / "skype-receptionist.yaml"),
+            "--caller",
+            "+442079460042",
+            "--input",
+            "1",
+            "--enqueue",
+        )
         assert simulated.returncode == 0, simulated.stderr
         redis_server.start()
         assert _wait_until(lambda: [m["to"] for m in twilio_api.messages] == ["+442079460042"]), twilio_api.messages

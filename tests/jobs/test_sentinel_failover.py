@@ -5,6 +5,7 @@ and an RQ worker connect through REDIS_SENTINELS with IVR_REDIS_WAIT_MS set. Cal
 the failover; the master is SIGKILLed right after writes that only it may hold. Afterwards the new master has
 every call once, every follow-up queued once, and one worker burst sends each caller exactly one SMS.
 """
+
 import pytest
 from rq import Queue
 
@@ -32,6 +33,7 @@ def cluster(tmp_path):
 def call(session, n: int) -> str:
     """The shipped flow's support-links path: two turns, one SMS follow-up to a GB number."""
     from ivr.engine.events import Digits
+
     call_id, caller, at = f"failover-{n}", f"+44207946{n:04d}", 1_790_000_000.0 + n
     first = session.start(call_id=call_id, channel="sip", caller=caller, called="+15550000000", at=at)
     assert first and first[-1].type != "hangup", first
@@ -41,8 +43,13 @@ def call(session, n: int) -> str:
 
 
 def test_a_killed_master_loses_no_call_and_sends_no_follow_up_twice(settings, cluster, twilio_api):
-    settings = settings.with_overrides(flows_dir=ROOT / "flows", redis_sentinels=cluster.sentinels,
-                                       redis_sentinel_master="ivr", redis_wait_ms=100, redis_timeout=0.5)
+    settings = settings.with_overrides(
+        flows_dir=ROOT / "flows",
+        redis_sentinels=cluster.sentinels,
+        redis_sentinel_master="ivr",
+        redis_wait_ms=100,
+        redis_timeout=0.5,
+    )
     session = open_call_session(settings)
     callers = [call(session, n) for n in range(CALLS_BEFORE)]
     assert session.spool.pending() == 0  # the replica confirmed every write
@@ -89,14 +96,26 @@ def test_a_running_worker_follows_the_master_through_a_failover(settings, cluste
     import subprocess
 
     from tests.jobs.test_worker_process import CLI, env_for
-    settings = settings.with_overrides(flows_dir=ROOT / "flows", redis_sentinels=cluster.sentinels,
-                                       redis_sentinel_master="ivr", redis_wait_ms=100, redis_timeout=0.5)
-    env = {**env_for(settings, ""), "REDIS_SENTINELS": ",".join(cluster.sentinels), "REDIS_SENTINEL_MASTER": "ivr",
-           "IVR_REDIS_WAIT_MS": "100", "IVR_REDIS_TIMEOUT": "0.5"}
+
+    settings = settings.with_overrides(
+        flows_dir=ROOT / "flows",
+        redis_sentinels=cluster.sentinels,
+        redis_sentinel_master="ivr",
+        redis_wait_ms=100,
+        redis_timeout=0.5,
+    )
+    env = {
+        **env_for(settings, ""),
+        "REDIS_SENTINELS": ",".join(cluster.sentinels),
+        "REDIS_SENTINEL_MASTER": "ivr",
+        "IVR_REDIS_WAIT_MS": "100",
+        "IVR_REDIS_TIMEOUT": "0.5",
+    }
     del env["REDIS_URL"]
     with open(tmp_path / "worker.log", "w") as log:
-        worker = subprocess.Popen([*CLI, "worker", "--maintenance-interval", "1"], cwd=ROOT, env=env, stdout=log,
-                                  stderr=subprocess.STDOUT)
+        worker = subprocess.Popen(
+            [*CLI, "worker", "--maintenance-interval", "1"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
     try:
         session = open_call_session(settings)  # the node's one data dir: the worker replays what the session spools
         first = call(session, 1)
@@ -106,8 +125,11 @@ def test_a_running_worker_follows_the_master_through_a_failover(settings, cluste
         cluster.restart_old_master_as_replica()
         wait_until(lambda: session.replay() >= 0 and session.spool.pending() == 0, 60, "the spool to drain")
         second = call(session, 2)
-        wait_until(lambda: sorted(m["to"] for m in twilio_api.messages) == sorted([first, second]), 90,
-                   "the SMS queued on the new master, from the same worker")
+        wait_until(
+            lambda: sorted(m["to"] for m in twilio_api.messages) == sorted([first, second]),
+            90,
+            "the SMS queued on the new master, from the same worker",
+        )
         assert worker.poll() is None, (tmp_path / "worker.log").read_text()[-3000:]
     finally:
         worker.terminate()

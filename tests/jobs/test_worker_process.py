@@ -1,4 +1,5 @@
 """`ivr worker` as a real process: burst mode, `ivr calls --json`, and SIGKILL in the middle of a job."""
+
 import json
 import os
 import signal
@@ -21,12 +22,22 @@ CLI = [sys.executable, "-m", "ivr"]
 
 def env_for(settings, redis_url) -> dict:
     env = dict(os.environ)
-    env.update({"REDIS_URL": redis_url, "IVR_DATA_DIR": str(settings.data_dir), "SMTP_HOST": settings.smtp_host,
-                "SMTP_PORT": str(settings.smtp_port), "SMTP_FROM": settings.smtp_from,
-                "TWILIO_ACCOUNT_SID": settings.twilio_account_sid, "TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
-                "TWILIO_FROM_NUMBER": settings.twilio_from_number,
-                "TWILIO_API_BASE_URL": settings.twilio_api_base_url, "IVR_WEBHOOK_SECRET": settings.webhook_secret,
-                "PUBLIC_BASE_URL": settings.public_base_url, "IVR_FLOWS_DIR": str(FLOWS)})
+    env.update(
+        {
+            "REDIS_URL": redis_url,
+            "IVR_DATA_DIR": str(settings.data_dir),
+            "SMTP_HOST": settings.smtp_host,
+            "SMTP_PORT": str(settings.smtp_port),
+            "SMTP_FROM": settings.smtp_from,
+            "TWILIO_ACCOUNT_SID": settings.twilio_account_sid,
+            "TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
+            "TWILIO_FROM_NUMBER": settings.twilio_from_number,
+            "TWILIO_API_BASE_URL": settings.twilio_api_base_url,
+            "IVR_WEBHOOK_SECRET": settings.webhook_secret,
+            "PUBLIC_BASE_URL": settings.public_base_url,
+            "IVR_FLOWS_DIR": str(FLOWS),
+        }
+    )
     return env
 
 
@@ -55,9 +66,13 @@ def _never_runs_again(harness, followup_id: str) -> bool:
 
     from ivr import jobs
     from ivr.store.followups import FINAL, Status
+
     job_id = jobs.rq_job_id(followup_id)
-    waiting = (job_id in harness.queue.job_ids or job_id in StartedJobRegistry(queue=harness.queue)
-               or job_id in ScheduledJobRegistry(queue=harness.queue))
+    waiting = (
+        job_id in harness.queue.job_ids
+        or job_id in StartedJobRegistry(queue=harness.queue)
+        or job_id in ScheduledJobRegistry(queue=harness.queue)
+    )
     finished = Job.fetch(job_id, connection=harness.conn).get_status() == JobStatus.FINISHED
     return finished and not waiting and Status(FollowupStore(harness.conn).get(followup_id)["status"]) in FINAL
 
@@ -69,17 +84,35 @@ def test_burst_worker_process_and_calls_listing(harness, settings, redis_server,
     env = env_for(settings, redis_server.url)
     subprocess.run([*CLI, "worker", "--burst"], cwd=ROOT, env=env, check=True, timeout=60, capture_output=True)
     assert [m["to"] for m in twilio_api.messages] == ["+442079460001"]
-    out = subprocess.run([*CLI, "calls", "--json", "--limit", "5"], cwd=ROOT, env=env, check=True, timeout=60,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [*CLI, "calls", "--json", "--limit", "5"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=60,
+        capture_output=True,
+        text=True,
+    ).stdout
     [call] = [json.loads(line) for line in out.splitlines()]
     assert (call["id"], call["channel"], call["caller"], call["outcome"]) == (
-        "p-1", "sip", "+442079460001", "support_links_sent")
+        "p-1",
+        "sip",
+        "+442079460001",
+        "support_links_sent",
+    )
     assert call["started_at"] == 1_790_000_000.0
-    assert call["path"] == ["screen_caller", "not_skype", "main_menu", "support_links_route", "send_support_links",
-                           "goodbye"]
+    assert call["path"] == [
+        "screen_caller",
+        "not_skype",
+        "main_menu",
+        "support_links_route",
+        "send_support_links",
+        "goodbye",
+    ]
     assert [(j["kind"], j["status"]) for j in call["jobs"]] == [("sms", "delivered")]
-    text = subprocess.run([*CLI, "calls"], cwd=ROOT, env=env, check=True, timeout=60, capture_output=True,
-                          text=True).stdout
+    text = subprocess.run(
+        [*CLI, "calls"], cwd=ROOT, env=env, check=True, timeout=60, capture_output=True, text=True
+    ).stdout
     assert "p-1" in text and "sms:delivered" in text
 
 
@@ -91,8 +124,7 @@ def test_a_worker_killed_mid_job_gets_the_job_done_exactly_once(harness, setting
     harness.queue_job("email", "k-1:mail:1", {"to": "owner@example.test", "subject": "kill test", "message": "x"})
     smtp_sink.hold()
     env = env_for(settings, redis_server.url)
-    first = subprocess.Popen([*CLI, "worker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+    first = subprocess.Popen([*CLI, "worker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     second = None
     try:
         assert smtp_sink.rcpt_seen.wait(30), "the worker never reached the SMTP server"
@@ -104,8 +136,13 @@ def test_a_worker_killed_mid_job_gets_the_job_done_exactly_once(harness, setting
         assert _all_gone(scheduler), "the worker's scheduler process outlived it"
         smtp_sink.release()
         assert smtp_sink.messages == []
-        second = subprocess.Popen([*CLI, "worker", "--maintenance-interval", "3"], cwd=ROOT, env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        second = subprocess.Popen(
+            [*CLI, "worker", "--maintenance-interval", "3"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         assert smtp_sink.wait_for(1, timeout=90), "the abandoned job was never completed"
         # No duplicate can come once the job has finished and nothing would run it again; and a run would find
         # the follow-up delivered (final) and not send. Both are conditions, waited for, not a time.
@@ -125,6 +162,7 @@ def test_a_worker_killed_mid_job_gets_the_job_done_exactly_once(harness, setting
 def test_worker_maintenance_counts_finished_calls_for_analytics(redis_conn, settings):
     from ivr.store import keys
     from ivr.worker import make_worker
+
     redis_conn.sadd(keys.ANALYTICS_PENDING, "no-such-call")
     make_worker(settings, redis_conn).run_maintenance_tasks()
     assert redis_conn.scard(keys.ANALYTICS_PENDING) == 0
@@ -134,6 +172,7 @@ def test_worker_maintenance_ends_calls_nothing_else_will_end(redis_conn, setting
     from ivr.store import analytics, keys
     from ivr.store.calls import CallStore
     from ivr.worker import make_worker
+
     session = open_call_session(settings, FLOWS, conn=redis_conn)
     at = 1_790_000_000.0
     for call_id in ("gone-quiet", "still-on"):  # both wait in the menu; only the first one's state has expired

@@ -1,4 +1,5 @@
 """The phone-number policy (ivr.phone): one normalization, one set of destination rules, checked as pure code."""
+
 from __future__ import annotations
 
 import re
@@ -29,18 +30,27 @@ def test_unicode_digits_are_the_same_premium_number_and_refused(spelling):
 
 def test_every_spelling_of_a_number_is_one_e164_string():
     plain = "+12125550123"
-    spellings = [plain, plain.translate(ARABIC_INDIC), plain.translate(FULLWIDTH), "+1 212-555-0123",
-                 "+1212555012" + "３", "＋1 (212) 555 0123"]
+    spellings = [
+        plain,
+        plain.translate(ARABIC_INDIC),
+        plain.translate(FULLWIDTH),
+        "+1 212-555-0123",
+        "+1212555012" + "３",
+        "＋1 (212) 555 0123",
+    ]
     assert {normalize(s) for s in spellings} == {plain}
 
 
-@pytest.mark.parametrize("number, reason", [
-    ("+19005551234", "premium-rate number"),  # US 1-900
-    ("+448712345678", "premium-rate number"),  # GB 0871
-    ("+448431234567", "premium-rate number"),  # GB 0843 (phonenumbers files it as premium)
-    ("+445512345678", "uan number"),  # GB 055 corporate
-    ("+34901123456", "shared-cost number"),  # ES 901
-])
+@pytest.mark.parametrize(
+    "number, reason",
+    [
+        ("+19005551234", "premium-rate number"),  # US 1-900
+        ("+448712345678", "premium-rate number"),  # GB 0871
+        ("+448431234567", "premium-rate number"),  # GB 0843 (phonenumbers files it as premium)
+        ("+445512345678", "uan number"),  # GB 055 corporate
+        ("+34901123456", "shared-cost number"),  # ES 901
+    ],
+)
 def test_premium_shared_cost_and_uan_numbers_are_refused_for_every_purpose(number, reason):
     everywhere = PhonePolicy(regions=("US", "GB", "ES"))
     for purpose in Purpose:
@@ -56,8 +66,10 @@ def test_regions_default_to_the_flows_country_then_to_the_default_region():
     assert listed.destination("+353 1 234 5678", Purpose.CALLBACK, "US") == "+35312345678"
     assert refusal(listed, "+12125550123", country="US") == "region US not allowed (IVR_CALLBACK_REGIONS)"
     # international networks (+882...) have no region
-    assert refusal(PhonePolicy(regions=("US",)), "+88234567890") in {"not a valid phone number",
-                                                                      "region 001 not allowed (IVR_CALLBACK_REGIONS)"}
+    assert refusal(PhonePolicy(regions=("US",)), "+88234567890") in {
+        "not a valid phone number",
+        "region 001 not allowed (IVR_CALLBACK_REGIONS)",
+    }
 
 
 def test_keypad_digits_are_read_in_the_flows_country():
@@ -71,8 +83,20 @@ def test_keypad_digits_are_read_in_the_flows_country():
     assert refusal(us, "02079460123") == "not a valid phone number"  # not a US number
 
 
-@pytest.mark.parametrize("raw", ["tester", "", "4420794600", "+1555", "+44 20 7946 0123;ext=1", "+442079460123@evil",
-                                 "sip:+442079460123@x", "1" * 200, "+44 20 7946 0123 x 12"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "tester",
+        "",
+        "4420794600",
+        "+1555",
+        "+44 20 7946 0123;ext=1",
+        "+442079460123@evil",
+        "sip:+442079460123@x",
+        "1" * 200,
+        "+44 20 7946 0123 x 12",
+    ],
+)
 def test_anything_that_is_not_a_valid_number_is_refused(raw):
     assert refusal(GB, raw) in {"not a valid phone number", "not a phone number"}
 
@@ -121,14 +145,24 @@ def test_normalize_is_idempotent_and_gives_ascii_e164_or_a_refusal(raw, region):
     assert normalize(once) == once  # E.164 needs no region
 
 
-@pytest.mark.parametrize("target", [
-    "sip:+19005551234@evil.example",  # a premium number inside a SIP URI: the trunk would dial it
-    "sip:%2B19005551234@trunk.example",  # the same, percent-escaped
-    "sip:0019005551234@trunk.example", "sip:00882345678901@trunk", "sip:+882345678901@trunk",
-    "sip:+1(900)555-1234@trunk", "sip:+1９００５５５１２３４@trunk",
-    "sip:+1" + "5" * 40 + "@trunk", "+1555;0123", "+12125550123@evil", "0019005551234", "tel:+19005551234",
-    "+" * 3 + "19005551234",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "sip:+19005551234@evil.example",  # a premium number inside a SIP URI: the trunk would dial it
+        "sip:%2B19005551234@trunk.example",  # the same, percent-escaped
+        "sip:0019005551234@trunk.example",
+        "sip:00882345678901@trunk",
+        "sip:+882345678901@trunk",
+        "sip:+1(900)555-1234@trunk",
+        "sip:+1９００５５５１２３４@trunk",
+        "sip:+1" + "5" * 40 + "@trunk",
+        "+1555;0123",
+        "+12125550123@evil",
+        "0019005551234",
+        "tel:+19005551234",
+        "+" * 3 + "19005551234",
+    ],
+)
 def test_transfer_bypasses_are_refused(target):
     with pytest.raises(NumberRefused):
         PhonePolicy(default_region="US").transfer_target(target)

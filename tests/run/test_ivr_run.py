@@ -1,4 +1,5 @@
 """`ivr run` as a user starts it: embedded Redis and every part come up; nothing survives its death."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,13 @@ def _start(tmp_path, extra_env=None):
     env = dict(os.environ, IVR_DATA_DIR=str(tmp_path / "var"), IVR_WEB_PORT="0", IVR_SIP_PORT="0")
     env.pop("REDIS_URL", None)
     env.update(extra_env or {})
-    return subprocess.Popen([sys.executable, "-m", "ivr", "run", "--without", "sip", "--without", "web"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "ivr", "run", "--without", "sip", "--without", "web"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _wait_for_socket(path: Path, timeout=20.0) -> redis.Redis:
@@ -49,6 +55,7 @@ def _wait_until(condition, timeout: float = 20.0) -> bool:
 def _worker_is_up(conn: redis.Redis, run_pid: int) -> bool:
     """The supervised worker, a child of `ivr run`, has registered with RQ (so it runs, not only exists)."""
     from rq import Worker
+
     return any(w.pid in children(run_pid) for w in Worker.all(connection=conn))
 
 
@@ -80,6 +87,7 @@ def test_no_orphan_when_ivr_run_is_killed(tmp_path):
 
 def test_first_start_creates_the_admin_account_with_a_private_password_file(tmp_path):
     from werkzeug.security import check_password_hash
+
     (tmp_path / "var" / "recordings").mkdir(parents=True)  # as an older version left them: 0755 and 0644
     (tmp_path / "var").chmod(0o755)
     old_recording = tmp_path / "var" / "recordings" / "call-1.wav"
@@ -89,6 +97,7 @@ def test_first_start_creates_the_admin_account_with_a_private_password_file(tmp_
     try:
         conn = _wait_for_socket(tmp_path / "var" / "redis" / "redis.sock")
         from ivr.store import keys
+
         password_file = tmp_path / "var" / "initial-admin-password"
         assert _wait_until(lambda: conn.exists(keys.user("admin")), timeout=10), "no admin account"
         # The file is written whole before the account exists.
@@ -97,7 +106,8 @@ def test_first_start_creates_the_admin_account_with_a_private_password_file(tmp_
         password = password_file.read_text().strip()
         assert password
         assert [p.name for p in password_file.parent.iterdir() if "initial-admin-password" in p.name] == [
-            "initial-admin-password"]  # no temporary file left behind
+            "initial-admin-password"
+        ]  # no temporary file left behind
         stored = conn.hget(keys.user("admin"), "password_hash")
         assert stored and check_password_hash(stored.decode(), password)
         assert oct(old_recording.stat().st_mode & 0o777) == "0o600"

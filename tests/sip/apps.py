@@ -1,4 +1,5 @@
 """Small IVR scripts on the SipCall API, used by the endpoint and media tests (the engine runs the real flows)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,6 +23,7 @@ def menu_app(record: Recorded, timeout: float = 6.0):
         digit = await call.gather(max_digits=1, timeout=timeout)
         record.digits.append(digit)
         await call.say(text=f"You pressed {digit or 'nothing'}. Goodbye.")
+
     return app
 
 
@@ -30,6 +32,7 @@ def hold_app(record: Recorded, seconds: float = 30.0):
         record.calls.append(call)
         digits = await call.gather(max_digits=20, timeout=seconds, inter_digit_timeout=seconds)
         record.digits.append(digits)
+
     return app
 
 
@@ -39,6 +42,7 @@ def transfer_app(record: Recorded, target: str = "sip:sales@127.0.0.1"):
         record.results.append(await call.transfer(target, timeout=5))
         if not record.results[-1].ok:
             await call.say(text="Transfer failed.")
+
     return app
 
 
@@ -46,6 +50,7 @@ def voicemail_app(record: Recorded, **kwargs):
     async def app(call):
         record.calls.append(call)
         record.results.append(await call.record(**kwargs))
+
     return app
 
 

@@ -1,4 +1,5 @@
 """Fixtures for SIP tests: a real SipServer on its own event loop thread, free ports, a raw UDP UAC, SIPp."""
+
 from __future__ import annotations
 
 import asyncio
@@ -70,6 +71,7 @@ class LoopThread:
     def call(self, fn, *args):
         async def wrapper():
             return fn(*args)
+
         return self.run(wrapper())
 
     def close(self) -> None:
@@ -91,9 +93,17 @@ class RunningServer:
     def state(self) -> dict:
         def snapshot():
             s = self.server
-            return {"live": len(s.live), "uas_calls": len(s.endpoint._calls), "ports": len(s.ports.in_use),
-                    "clock": len(s.clock), "tasks": len(s.tasks), "started": s.calls_started,
-                    "finished": s.calls_finished, "digits": s.digits_received}
+            return {
+                "live": len(s.live),
+                "uas_calls": len(s.endpoint._calls),
+                "ports": len(s.ports.in_use),
+                "clock": len(s.clock),
+                "tasks": len(s.tasks),
+                "started": s.calls_started,
+                "finished": s.calls_finished,
+                "digits": s.digits_received,
+            }
+
         return self.loop.call(snapshot)
 
     def wait_idle(self, timeout: float = 15.0) -> dict:
@@ -115,8 +125,7 @@ def start_server(tmp_path):
     def start(app, **overrides) -> RunningServer:
         loop = LoopThread()
         rtp_min, rtp_max = free_port_range()
-        values = dict(host="127.0.0.1", port=0, rtp_port_min=rtp_min, rtp_port_max=rtp_max,
-                      data_dir=tmp_path / "data")
+        values = dict(host="127.0.0.1", port=0, rtp_port_min=rtp_min, rtp_port_max=rtp_max, data_dir=tmp_path / "data")
         values.update(overrides)
         server = SipServer(SipConfig(**values), app)
         loop.run(server.start())
@@ -134,6 +143,7 @@ def start_server(tmp_path):
 
 # --- a raw UDP user agent for precise protocol tests -------------------------------------
 
+
 def parse_sip(data: bytes) -> dict:
     head, _, body = data.partition(b"\r\n\r\n")
     lines = head.decode(errors="replace").split("\r\n")
@@ -144,7 +154,13 @@ def parse_sip(data: bytes) -> dict:
     first = lines[0]
     status = int(first.split()[1]) if first.startswith("SIP/2.0") else 0
     method = "" if status else first.split()[0]
-    return {"status": status, "method": method, "first": first, "headers": headers, "body": body.decode(errors="replace")}
+    return {
+        "status": status,
+        "method": method,
+        "first": first,
+        "headers": headers,
+        "body": body.decode(errors="replace"),
+    }
 
 
 def header(msg: dict, name: str) -> str:
@@ -173,15 +189,32 @@ class RawUac:
 
     def sdp(self, rtp_port: int | None = None, codecs: str = "0 101") -> str:
         port = rtp_port or self.rtp_port
-        lines = ["v=0", "o=raw 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
-                 f"m=audio {port} RTP/AVP {codecs}", "a=rtpmap:0 PCMU/8000", "a=rtpmap:8 PCMA/8000"]
+        lines = [
+            "v=0",
+            "o=raw 1 1 IN IP4 127.0.0.1",
+            "s=-",
+            "c=IN IP4 127.0.0.1",
+            "t=0 0",
+            f"m=audio {port} RTP/AVP {codecs}",
+            "a=rtpmap:0 PCMU/8000",
+            "a=rtpmap:8 PCMA/8000",
+        ]
         if "101" in codecs.split():
             lines += ["a=rtpmap:101 telephone-event/8000", "a=fmtp:101 0-16"]
         return "\r\n".join(lines) + "\r\n"
 
-    def request(self, method: str, *, branch: str | None = None, to_tag: str = "", body: str = "",
-                content_type: str = "application/sdp", cseq: int | None = None, extra: str = "",
-                cseq_method: str | None = None) -> str:
+    def request(
+        self,
+        method: str,
+        *,
+        branch: str | None = None,
+        to_tag: str = "",
+        body: str = "",
+        content_type: str = "application/sdp",
+        cseq: int | None = None,
+        extra: str = "",
+        cseq_method: str | None = None,
+    ) -> str:
         branch = branch or f"z9hG4bK{uuid.uuid4().hex[:12]}"
         if cseq is None:
             if method not in ("ACK", "CANCEL"):
@@ -191,7 +224,7 @@ class RawUac:
         lines = [
             f"{method} sip:ivr@127.0.0.1:{self.server[1]} SIP/2.0",
             f"Via: SIP/2.0/UDP {self.host}:{self.port};branch={branch};rport",
-            f"From: \"Caller\" <sip:+15550001111@127.0.0.1:{self.port}>;tag={self.tag}",
+            f'From: "Caller" <sip:+15550001111@127.0.0.1:{self.port}>;tag={self.tag}',
             f"To: {to}",
             f"Call-ID: {self.call_id}",
             f"CSeq: {cseq} {cseq_method or method}",
@@ -210,11 +243,18 @@ class RawUac:
     def last_sent_with_via(self, via: str, method: str = "OPTIONS") -> bytes:
         """A fresh request like `request(method)` would send, but with this top Via (nothing is sent)."""
         self.cseq += 1
-        lines = [f"{method} sip:ivr@127.0.0.1:{self.server[1]} SIP/2.0", f"Via: {via}",
-                 f"From: <sip:+15550001111@127.0.0.1>;tag={self.tag}",
-                 f"To: <sip:ivr@127.0.0.1:{self.server[1]}>",
-                 f"Call-ID: {uuid.uuid4().hex}@127.0.0.1", f"CSeq: {self.cseq} {method}", "Max-Forwards: 70",
-                 "Content-Length: 0", "", ""]
+        lines = [
+            f"{method} sip:ivr@127.0.0.1:{self.server[1]} SIP/2.0",
+            f"Via: {via}",
+            f"From: <sip:+15550001111@127.0.0.1>;tag={self.tag}",
+            f"To: <sip:ivr@127.0.0.1:{self.server[1]}>",
+            f"Call-ID: {uuid.uuid4().hex}@127.0.0.1",
+            f"CSeq: {self.cseq} {method}",
+            "Max-Forwards: 70",
+            "Content-Length: 0",
+            "",
+            "",
+        ]
         return "\r\n".join(lines).encode()
 
     def send_raw(self, data: bytes) -> None:
@@ -248,8 +288,9 @@ class RawUac:
         self.request("ACK", to_tag=self.to_tag, cseq=self.cseq)
         return ok
 
-    def send_rtp(self, payload_type: int, payload: bytes, seq: int, ts: int, marker: int = 0,
-                 to_port: int = 0, sock=None) -> None:
+    def send_rtp(
+        self, payload_type: int, payload: bytes, seq: int, ts: int, marker: int = 0, to_port: int = 0, sock=None
+    ) -> None:
         header_bytes = struct.pack("!BBHII", 0x80, (marker << 7) | payload_type, seq & 0xFFFF, ts & 0xFFFFFFFF, 0x1234)
         (sock or self.rtp).sendto(header_bytes + payload, ("127.0.0.1", to_port))
 
@@ -281,10 +322,21 @@ def uac_factory():
 
 # --- SIPp ------------------------------------------------------------------------------------
 
-def run_sipp(scenario: str, server_port: int, *, calls: int = 1, concurrent: int = 1, rate: float = 10,
-             timeout: float = 60, extra: list[str] | None = None, keys: dict | None = None,
-             cwd: Path | None = None, subst: dict | None = None,
-             local_ip: str = "127.0.0.1") -> subprocess.CompletedProcess:
+
+def run_sipp(
+    scenario: str,
+    server_port: int,
+    *,
+    calls: int = 1,
+    concurrent: int = 1,
+    rate: float = 10,
+    timeout: float = 60,
+    extra: list[str] | None = None,
+    keys: dict | None = None,
+    cwd: Path | None = None,
+    subst: dict | None = None,
+    local_ip: str = "127.0.0.1",
+) -> subprocess.CompletedProcess:
     """Run a SIPp scenario; `subst` replaces @NAME@ placeholders (the edited copy goes to `cwd`)."""
     assert shutil.which("sipp"), "sip-tester (sipp) is not installed"
     cwd = Path(cwd) if cwd is not None else Path(tempfile.mkdtemp(prefix="sipp-"))  # SIPp writes logs to its cwd
@@ -295,10 +347,34 @@ def run_sipp(scenario: str, server_port: int, *, calls: int = 1, concurrent: int
             text = text.replace(f"@{name}@", str(value))
         path = Path(cwd) / f"{uuid.uuid4().hex[:6]}-{scenario}"
         path.write_text(text)
-    cmd = ["sipp", f"127.0.0.1:{server_port}", "-sf", str(path), "-i", local_ip,
-           "-p", str(free_udp_port(local_ip)), "-mi", "127.0.0.1", "-mp", str(free_port_range(40)[0]),
-           "-l", str(concurrent), "-r", str(rate), "-m", str(calls), "-timeout", f"{int(timeout)}s",
-           "-timeout_error", "-nostdin", "-trace_err", "-trace_stat", "-stf", "stat.csv"]
+    cmd = [
+        "sipp",
+        f"127.0.0.1:{server_port}",
+        "-sf",
+        str(path),
+        "-i",
+        local_ip,
+        "-p",
+        str(free_udp_port(local_ip)),
+        "-mi",
+        "127.0.0.1",
+        "-mp",
+        str(free_port_range(40)[0]),
+        "-l",
+        str(concurrent),
+        "-r",
+        str(rate),
+        "-m",
+        str(calls),
+        "-timeout",
+        f"{int(timeout)}s",
+        "-timeout_error",
+        "-nostdin",
+        "-trace_err",
+        "-trace_stat",
+        "-stf",
+        "stat.csv",
+    ]
     for key, value in (keys or {}).items():
         cmd += ["-key", key, str(value)]
     cmd += extra or []

@@ -2,6 +2,7 @@
 
 It reads the IVR's INVITE, answers it the way a test asks (180, then 200 with its own SDP, or a final failure),
 acknowledges BYE and CANCEL, and sends and captures RTP on its own socket, so a test can check content."""
+
 from __future__ import annotations
 
 import re
@@ -59,8 +60,13 @@ class RawOwner:
     def reply(self, request: dict, status: int, reason: str, body: str = "", tag: bool = True) -> None:
         lines = [f"SIP/2.0 {status} {reason}"] + [f"Via: {v}" for v in request["headers"]["via"]]
         to = header(request, "to") + (f";tag={self.tag}" if tag and "tag=" not in header(request, "to") else "")
-        lines += [f"From: {header(request, 'from')}", f"To: {to}", f"Call-ID: {header(request, 'call-id')}",
-                  f"CSeq: {header(request, 'cseq')}", f"Contact: <sip:owner@127.0.0.1:{self.port}>"]
+        lines += [
+            f"From: {header(request, 'from')}",
+            f"To: {to}",
+            f"Call-ID: {header(request, 'call-id')}",
+            f"CSeq: {header(request, 'cseq')}",
+            f"Contact: <sip:owner@127.0.0.1:{self.port}>",
+        ]
         if body:
             lines.append("Content-Type: application/sdp")
         lines += [f"Content-Length: {len(body.encode())}", "", body]
@@ -68,10 +74,23 @@ class RawOwner:
 
     def sdp(self, payload_type: int, dtmf: int = 101) -> str:
         name = {0: "PCMU", 8: "PCMA"}[payload_type]
-        return "\r\n".join([
-            "v=0", "o=owner 1 1 IN IP4 127.0.0.1", "s=-", "c=IN IP4 127.0.0.1", "t=0 0",
-            f"m=audio {self.rtp_port} RTP/AVP {payload_type} {dtmf}", f"a=rtpmap:{payload_type} {name}/8000",
-            f"a=rtpmap:{dtmf} telephone-event/8000", f"a=fmtp:{dtmf} 0-16", "a=sendrecv"]) + "\r\n"
+        return (
+            "\r\n".join(
+                [
+                    "v=0",
+                    "o=owner 1 1 IN IP4 127.0.0.1",
+                    "s=-",
+                    "c=IN IP4 127.0.0.1",
+                    "t=0 0",
+                    f"m=audio {self.rtp_port} RTP/AVP {payload_type} {dtmf}",
+                    f"a=rtpmap:{payload_type} {name}/8000",
+                    f"a=rtpmap:{dtmf} telephone-event/8000",
+                    f"a=fmtp:{dtmf} 0-16",
+                    "a=sendrecv",
+                ]
+            )
+            + "\r\n"
+        )
 
     def answer(self, payload_type: int = 0, dtmf: int = 101) -> None:
         """180, 200 with our SDP, then wait for the ACK."""
@@ -83,11 +102,18 @@ class RawOwner:
     def bye(self) -> dict | None:
         """Hang up first: BYE on the dialog; returns the IVR's answer."""
         invite = self.invite
-        lines = [f"BYE {re.search(r'<([^>]+)>', header(invite, 'contact')).group(1)} SIP/2.0",
-                 f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch=z9hG4bK{uuid.uuid4().hex[:10]};rport",
-                 f"From: {header(invite, 'to')};tag={self.tag}", f"To: {header(invite, 'from')}",
-                 f"Call-ID: {header(invite, 'call-id')}", "CSeq: 1 BYE", "Max-Forwards: 70", "Content-Length: 0",
-                 "", ""]
+        lines = [
+            f"BYE {re.search(r'<([^>]+)>', header(invite, 'contact')).group(1)} SIP/2.0",
+            f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch=z9hG4bK{uuid.uuid4().hex[:10]};rport",
+            f"From: {header(invite, 'to')};tag={self.tag}",
+            f"To: {header(invite, 'from')}",
+            f"Call-ID: {header(invite, 'call-id')}",
+            "CSeq: 1 BYE",
+            "Max-Forwards: 70",
+            "Content-Length: 0",
+            "",
+            "",
+        ]
         self.sock.sendto("\r\n".join(lines).encode(), self.ivr_addr)
         return self.recv(5, want=lambda m: m["status"] and "BYE" in header(m, "cseq"))
 
@@ -113,6 +139,13 @@ def rtp(payload_type: int, seq: int, ts: int, payload: bytes, marker: int = 0, s
 
 def dtmf_press(payload_type: int, digit: int, seq: int, ts: int) -> list[bytes]:
     """One RFC 2833 key press: three updates, then three end packets, all with the same timestamp."""
-    return [rtp(payload_type, seq + i, ts,
-                bytes([digit, 0x8A if i >= 3 else 0x0A]) + (160 * (i + 1)).to_bytes(2, "big"), marker=int(i == 0))
-            for i in range(6)]
+    return [
+        rtp(
+            payload_type,
+            seq + i,
+            ts,
+            bytes([digit, 0x8A if i >= 3 else 0x0A]) + (160 * (i + 1)).to_bytes(2, "big"),
+            marker=int(i == 0),
+        )
+        for i in range(6)
+    ]

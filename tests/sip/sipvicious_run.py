@@ -5,6 +5,7 @@
 they send from whatever the kernel picks: 127.0.0.1, our trusted source). Both are patched here, in the tool's
 process only, so the attack really comes from the address and with the agent the test names.
 """
+
 from __future__ import annotations
 
 import importlib

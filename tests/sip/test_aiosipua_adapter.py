@@ -3,6 +3,7 @@
 Real aiosipua objects on a real loopback UDP socket (our IvrUdpTransport: aiosipua's own asserts at start);
 an aiosipua upgrade that moves an internal fails here, by name.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,11 +39,16 @@ class Peer:
         self.call_id = uuid.uuid4().hex
 
     def request(self, method: str, to: tuple[str, int], body: str = "", call_id: str = "") -> str:
-        lines = [f"{method} sip:ivr@127.0.0.1:{to[1]} SIP/2.0",
-                 f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch=z9hG4bK{uuid.uuid4().hex[:12]};rport",
-                 f"From: <sip:peer@127.0.0.1:{self.port}>;tag=peer1", f"To: <sip:ivr@127.0.0.1:{to[1]}>",
-                 f"Call-ID: {call_id or self.call_id}", f"CSeq: 1 {method}",
-                 f"Contact: <sip:peer@127.0.0.1:{self.port}>", "Max-Forwards: 70"]
+        lines = [
+            f"{method} sip:ivr@127.0.0.1:{to[1]} SIP/2.0",
+            f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch=z9hG4bK{uuid.uuid4().hex[:12]};rport",
+            f"From: <sip:peer@127.0.0.1:{self.port}>;tag=peer1",
+            f"To: <sip:ivr@127.0.0.1:{to[1]}>",
+            f"Call-ID: {call_id or self.call_id}",
+            f"CSeq: 1 {method}",
+            f"Contact: <sip:peer@127.0.0.1:{self.port}>",
+            "Max-Forwards: 70",
+        ]
         if body:
             lines.append("Content-Type: application/sdp")
         return "\r\n".join([*lines, f"Content-Length: {len(body)}", "", body])
@@ -75,6 +81,7 @@ def run(coro_fn) -> None:
 
 def test_claim_sees_requests_first_and_the_rest_reach_aiosipua():
     """`_on_message` -> `_handle_request` -> `_handlers[method]`: a claim takes its own, aiosipua answers others."""
+
     async def main():
         adapter, addr = await started()
         peer, claimed = Peer(), []
@@ -85,6 +92,7 @@ def test_claim_sees_requests_first_and_the_rest_reach_aiosipua():
         assert answer.status_code == 200 and answer.call_id == "other"
         assert [r.call_id for r in claimed] == ["mine"]
         await adapter.stop()
+
     run(main)
 
 
@@ -96,6 +104,7 @@ def test_route_replaces_aiosipua_handler():
         peer.send(peer.request("INFO", addr), addr)
         assert await seen == "INFO"
         await adapter.stop()
+
     run(main)
 
 
@@ -104,16 +113,21 @@ def test_watchers_see_every_response():
         adapter, addr = await started()
         peer, seen = Peer(), asyncio.get_running_loop().create_future()
         adapter.watch_responses(lambda response: seen.set_result(response.status_code))
-        peer.send(f"SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP 127.0.0.1:{addr[1]};branch=z9hG4bKx\r\n"
-                  f"Call-ID: c\r\nCSeq: 1 INVITE\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\n"
-                  "Content-Length: 0\r\n\r\n", addr)
+        peer.send(
+            f"SIP/2.0 486 Busy Here\r\nVia: SIP/2.0/UDP 127.0.0.1:{addr[1]};branch=z9hG4bKx\r\n"
+            f"Call-ID: c\r\nCSeq: 1 INVITE\r\nFrom: <sip:a@b>;tag=1\r\nTo: <sip:c@d>;tag=2\r\n"
+            "Content-Length: 0\r\n\r\n",
+            addr,
+        )
         assert await seen == 486
         await adapter.stop()
+
     run(main)
 
 
 def test_call_table_answered_flag_retransmissions_and_invite_transaction():
     """`_calls` is the live table; `_answered`, `_stop_retransmissions`, `_remove_invite_transaction` exist."""
+
     async def main():
         adapter, addr = await started()
         peer, invited = Peer(), asyncio.get_running_loop().create_future()
@@ -131,6 +145,7 @@ def test_call_table_answered_flag_retransmissions_and_invite_transaction():
         adapter.calls.pop(call.call_id)
         assert call.call_id not in adapter.active_calls
         await adapter.stop()
+
     run(main)
 
 
@@ -151,6 +166,7 @@ def test_send_error_and_in_dialog_checks():
         in_call.headers.set_single("To", f"<sip:ivr@127.0.0.1:{addr[1]}>;tag=someone-else")
         assert not adapter.in_dialog(call.dialog, in_call)  # aiosipua answered it 481 itself
         await adapter.stop()
+
     run(main)
 
 
@@ -168,18 +184,24 @@ def test_serve_ack_confirms_the_dialog():
         adapter.serve_ack(ack, ("127.0.0.1", peer.port))
         assert call.dialog.state.name == "CONFIRMED"
         await adapter.stop()
+
     run(main)
 
 
 def test_rejection_and_failure_ack_for_our_invite():
     """`OutgoingCall._reject_code/_reject_reason`; the ACK to a 486 keeps the INVITE's branch, takes its To."""
+
     async def main():
         adapter, addr = await started()
         peer = Peer()
         uac = adapter.client()
         assert adapter.client() is uac
-        outgoing = uac.send_invite("sip:ivr@127.0.0.1", f"sip:peer@127.0.0.1:{peer.port}", ("127.0.0.1", peer.port),
-                                   build_sdp("127.0.0.1", 40004, 0, "PCMU"))
+        outgoing = uac.send_invite(
+            "sip:ivr@127.0.0.1",
+            f"sip:peer@127.0.0.1:{peer.port}",
+            ("127.0.0.1", peer.port),
+            build_sdp("127.0.0.1", 40004, 0, "PCMU"),
+        )
         invite = await peer.receive()
         busy = SipResponse(status_code=486, reason_phrase="Busy Here")
         for name in ("via", "from", "call-id", "cseq"):
@@ -195,11 +217,13 @@ def test_rejection_and_failure_ack_for_our_invite():
         assert ack.method == "ACK" and ack.get_header("via") == invite.get_header("via")
         assert ack.get_header("to").endswith("tag=callee") and ack.get_header("cseq") == f"{busy.cseq.seq} ACK"
         await adapter.stop()
+
     run(main)
 
 
 def test_transport_socket_and_via_helpers():
     """`UdpSipTransport._udp_transport`, `transport._stamp_via_received`, `transport._response_destination`."""
+
     async def main():
         adapter, addr = await started()
         assert adapter.local_address() == addr
@@ -214,11 +238,13 @@ def test_transport_socket_and_via_helpers():
         assert "received=127.0.0.2" in request.get_header("via") and "rport=5999" in request.get_header("via")
         assert response_destination(request) == ("127.0.0.2", 5999)
         await adapter.stop()
+
     run(main)
 
 
 def test_cancel_refresh_stops_the_registration_timer():
     """`Registration._cancel_timers()`: the refresh task aiosipua schedules is cancelled and forgotten."""
+
     async def main():
         adapter, _addr = await started()
         registration = Registration(adapter.client(), "sip:ivr@127.0.0.1", ("127.0.0.1", 9))
@@ -228,11 +254,13 @@ def test_cancel_refresh_stops_the_registration_timer():
         await asyncio.sleep(0)
         assert refresh.cancelled() and registration._refresh_task is None
         await adapter.stop()
+
     run(main)
 
 
 def test_read_sip_message_frames_a_stream_by_content_length():
     """`transport._read_sip_message` (streams.py): one message per call, its body by Content-Length, None at EOF."""
+
     async def scenario():
         reader = asyncio.StreamReader()
         one = b"OPTIONS sip:a@b SIP/2.0\r\nl: 5\r\n\r\nhello"
@@ -240,5 +268,9 @@ def test_read_sip_message_frames_a_stream_by_content_length():
         reader.feed_data(one + two)
         reader.feed_eof()
         return [await read_sip_message(reader), await read_sip_message(reader), await read_sip_message(reader)]
-    assert asyncio.run(scenario()) == [b"OPTIONS sip:a@b SIP/2.0\r\nl: 5\r\n\r\nhello",
-                                       b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 0\r\n\r\n", None]
+
+    assert asyncio.run(scenario()) == [
+        b"OPTIONS sip:a@b SIP/2.0\r\nl: 5\r\n\r\nhello",
+        b"OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 0\r\n\r\n",
+        None,
+    ]

@@ -4,6 +4,7 @@ asyncio's datagram transport closes itself on an OverflowError from sendto() (a 
 so one request with such a Via used to stop SIP for good. Each bad address gets a 400 at the datagram's
 source (or is dropped and logged when no reply is possible), and the listener keeps answering.
 """
+
 from __future__ import annotations
 
 import time
@@ -22,10 +23,16 @@ def options_answered(uac) -> bool:
 
 def raw_request(uac, method: str, via: str, *, contact: str | None = None, extra: str = "", body: str = "") -> bytes:
     uac.cseq += 1
-    lines = [f"{method} sip:ivr@127.0.0.1:{uac.server[1]} SIP/2.0", f"Via: {via}",
-             f"From: <sip:+15550001111@127.0.0.1>;tag={uac.tag}", f"To: <sip:ivr@127.0.0.1:{uac.server[1]}>",
-             f"Call-ID: bad-{uac.cseq}-{uac.call_id}", f"CSeq: {uac.cseq} {method}", "Max-Forwards: 70",
-             f"Contact: {contact or f'<sip:caller@127.0.0.1:{uac.port}>'}"]
+    lines = [
+        f"{method} sip:ivr@127.0.0.1:{uac.server[1]} SIP/2.0",
+        f"Via: {via}",
+        f"From: <sip:+15550001111@127.0.0.1>;tag={uac.tag}",
+        f"To: <sip:ivr@127.0.0.1:{uac.server[1]}>",
+        f"Call-ID: bad-{uac.cseq}-{uac.call_id}",
+        f"CSeq: {uac.cseq} {method}",
+        "Max-Forwards: 70",
+        f"Contact: {contact or f'<sip:caller@127.0.0.1:{uac.port}>'}",
+    ]
     if extra:
         lines.append(extra)
     if body:
@@ -62,8 +69,9 @@ def test_a_via_received_that_is_no_address_is_refused(start_server, uac_factory)
 def test_a_contact_port_out_of_range_gets_400(start_server, uac_factory, contact):
     running = start_server(never)
     uac = uac_factory(running.port)
-    raw_request(uac, "INVITE", f"SIP/2.0/UDP 127.0.0.1:{uac.port};branch=z9hG4bKbadct;rport",
-                contact=contact, body=uac.sdp())
+    raw_request(
+        uac, "INVITE", f"SIP/2.0/UDP 127.0.0.1:{uac.port};branch=z9hG4bKbadct;rport", contact=contact, body=uac.sdp()
+    )
     reply = uac.recv(3, want=lambda m: m["status"] >= 200)
     assert reply is not None and reply["status"] == 400, reply
     assert running.state()["live"] == 0 and options_answered(uac)
@@ -72,16 +80,27 @@ def test_a_contact_port_out_of_range_gets_400(start_server, uac_factory, contact
 def test_a_record_route_port_out_of_range_gets_400(start_server, uac_factory):
     running = start_server(never)
     uac = uac_factory(running.port)
-    raw_request(uac, "INVITE", f"SIP/2.0/UDP 127.0.0.1:{uac.port};branch=z9hG4bKbadrr;rport",
-                extra="Record-Route: <sip:127.0.0.1:70000;lr>", body=uac.sdp())
+    raw_request(
+        uac,
+        "INVITE",
+        f"SIP/2.0/UDP 127.0.0.1:{uac.port};branch=z9hG4bKbadrr;rport",
+        extra="Record-Route: <sip:127.0.0.1:70000;lr>",
+        body=uac.sdp(),
+    )
     reply = uac.recv(3, want=lambda m: m["status"] >= 200)
     assert reply is not None and reply["status"] == 400, reply
     assert options_answered(uac)
 
 
-@pytest.mark.parametrize("edit", [("m=audio {rtp}", "m=audio 99999"), ("m=audio {rtp}", "m=audio 70000"),
-                                  ("c=IN IP4 127.0.0.1", "c=IN IP4 evil.example"),
-                                  ("c=IN IP4 127.0.0.1", "c=IN IP4 999.1.1.1")])
+@pytest.mark.parametrize(
+    "edit",
+    [
+        ("m=audio {rtp}", "m=audio 99999"),
+        ("m=audio {rtp}", "m=audio 70000"),
+        ("c=IN IP4 127.0.0.1", "c=IN IP4 evil.example"),
+        ("c=IN IP4 127.0.0.1", "c=IN IP4 999.1.1.1"),
+    ],
+)
 def test_an_sdp_media_address_we_cannot_send_to_gets_400(start_server, uac_factory, edit):
     running = start_server(never)
     uac = uac_factory(running.port)
@@ -114,6 +133,7 @@ def test_a_transport_closed_under_us_is_reopened(start_server, uac_factory):
 
     async def fatal_send():  # exactly what asyncio does on a bad sendto(), bypassing every guard of ours
         running.server.transport._udp_transport.sendto(b"x", ("127.0.0.1", 99999))
+
     running.loop.run(fatal_send())
     deadline = time.monotonic() + 10
     while not options_answered(uac):
@@ -134,6 +154,7 @@ def test_a_socket_that_cannot_be_reopened_sets_failed_so_ivr_sip_exits(start_ser
         transport._udp_transport.sendto(b"x", ("127.0.0.1", 99999))  # asyncio closes the socket...
         await asyncio.sleep(0)  # ...its connection_lost runs (and schedules the reopen) before we go on
         squatter.bind(transport.local_addr)
+
     try:
         running.loop.run(close_then_take_the_port())
         deadline = time.monotonic() + 15

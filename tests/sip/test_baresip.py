@@ -1,4 +1,5 @@
 """baresip, scripted through ctrl_tcp, dials the shipped flow, presses 1, and the SMS job appears."""
+
 from __future__ import annotations
 
 import json
@@ -50,8 +51,8 @@ class CtrlTcp:
                 size, _, rest = self.buffer.partition(b":")
                 if len(rest) < int(size) + 1:
                     break
-                yield json.loads(rest[:int(size)])
-                self.buffer = rest[int(size) + 1:]
+                yield json.loads(rest[: int(size)])
+                self.buffer = rest[int(size) + 1 :]
             self.sock.settimeout(max(0.05, deadline - time.monotonic()))
             try:
                 chunk = self.sock.recv(65536)
@@ -86,13 +87,22 @@ def test_baresip_dials_in_and_presses_a_digit(flow_ivr, redis_conn, tmp_path):
     config_dir = tmp_path / "baresip"
     config_dir.mkdir()
     text = (CONFIG_DIR / "config").read_text()
-    for name, value in {"SIP_PORT": free_udp_port(), "CALLER_WAV": caller_wav(tmp_path / "caller.wav"),
-                        "RTP_MIN": rtp_min, "RTP_MAX": rtp_max, "CTRL_PORT": ctrl_port}.items():
+    for name, value in {
+        "SIP_PORT": free_udp_port(),
+        "CALLER_WAV": caller_wav(tmp_path / "caller.wav"),
+        "RTP_MIN": rtp_min,
+        "RTP_MAX": rtp_max,
+        "CTRL_PORT": ctrl_port,
+    }.items():
         text = text.replace(f"@{name}@", str(value))
     (config_dir / "config").write_text(text)
     shutil.copy(CONFIG_DIR / "accounts", config_dir / "accounts")
-    proc = subprocess.Popen(["baresip", "-f", str(config_dir), "-t", "60"], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        ["baresip", "-f", str(config_dir), "-t", "60"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         ctrl = CtrlTcp(ctrl_port)
         ctrl.send("dial", f"sip:ivr@127.0.0.1:{running.port}")

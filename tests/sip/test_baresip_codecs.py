@@ -1,5 +1,6 @@
 """baresip with only G.722 or only Opus loaded calls the shipped flow: the IVR negotiates that codec, plays its
 prompts in it (encoded once per codec), receives the caller's audio in it, and the RFC 2833 digit still works."""
+
 from __future__ import annotations
 
 import time
@@ -17,10 +18,19 @@ pytestmark = pytest.mark.slow  # a real baresip softphone
 
 def live_streams(running) -> list[dict]:
     def snapshot():
-        return [{"codec": live.stream.codec.name, "pt": live.stream.payload_type, "sent": live.stream.packets_sent,
-                 "received": live.stream.packets_received, "bad": live.stream.bad_packets,
-                 "srtp": live.stream.srtp is not None}
-                for live in running.server.live.values() if live.stream is not None]
+        return [
+            {
+                "codec": live.stream.codec.name,
+                "pt": live.stream.payload_type,
+                "sent": live.stream.packets_sent,
+                "received": live.stream.packets_received,
+                "bad": live.stream.bad_packets,
+                "srtp": live.stream.srtp is not None,
+            }
+            for live in running.server.live.values()
+            if live.stream is not None
+        ]
+
     return running.loop.call(snapshot)
 
 
@@ -33,8 +43,9 @@ def wait_for_media(running, timeout: float = 10.0) -> list[dict]:
         time.sleep(0.05)
 
 
-@pytest.mark.parametrize(("module", "codec", "rate", "channels"),
-                         [("g722.so", "G722", 16000, 1), ("opus.so", "opus", 48000, 2)])
+@pytest.mark.parametrize(
+    ("module", "codec", "rate", "channels"), [("g722.so", "G722", 16000, 1), ("opus.so", "opus", 48000, 2)]
+)
 def test_baresip_with_one_wideband_codec(flow_ivr, redis_conn, tmp_path, module, codec, rate, channels):
     running = flow_ivr()
     with baresip(tmp_path, modules=(module,), rate=rate, channels=channels) as (ctrl, output):

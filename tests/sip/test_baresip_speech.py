@@ -1,4 +1,5 @@
 """baresip plays a WAV file as its microphone ("I need help with Skype") into the shipped flow: the SMS job appears."""
+
 from __future__ import annotations
 
 import shutil
@@ -38,13 +39,22 @@ def test_baresip_says_skype(speech_ivr, redis_conn, tmp_path):  # noqa: F811
     config_dir = tmp_path / "baresip"
     config_dir.mkdir()
     text = (CONFIG_DIR / "config").read_text()
-    for name, value in {"SIP_PORT": free_udp_port(), "CALLER_WAV": speaking_wav(tmp_path / "caller.wav"),
-                        "RTP_MIN": rtp_min, "RTP_MAX": rtp_max, "CTRL_PORT": ctrl_port}.items():
+    for name, value in {
+        "SIP_PORT": free_udp_port(),
+        "CALLER_WAV": speaking_wav(tmp_path / "caller.wav"),
+        "RTP_MIN": rtp_min,
+        "RTP_MAX": rtp_max,
+        "CTRL_PORT": ctrl_port,
+    }.items():
         text = text.replace(f"@{name}@", str(value))
     (config_dir / "config").write_text(text)
     shutil.copy(CONFIG_DIR / "accounts", config_dir / "accounts")
-    proc = subprocess.Popen(["baresip", "-f", str(config_dir), "-t", "60"], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        ["baresip", "-f", str(config_dir), "-t", "60"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         ctrl = CtrlTcp(ctrl_port)
         ctrl.send("dial", f"sip:ivr@127.0.0.1:{running.port}")

@@ -1,5 +1,6 @@
 """baresip with SRTP (SDES, its srtp module, mediaenc=srtp-mand) calls the IVR: both directions are encrypted and
 authenticate (baresip logs every packet it cannot decrypt; we count ours), and the policy settings refuse with 488."""
+
 from __future__ import annotations
 
 import pytest
@@ -42,10 +43,13 @@ def test_srtp_both_ways_with_baresip(flow_ivr, redis_conn, tmp_path):
     assert record.path == SUPPORT_PATH and job_kinds(redis_conn, record.id) == ["sms"]
 
 
-@pytest.mark.parametrize(("policy", "accounts"), [
-    ("required", "<sip:tester@127.0.0.1>;regint=0;answermode=manual\n"),  # plain RTP offered
-    ("off", SRTP_ACCOUNT),  # RTP/SAVP offered
-])
+@pytest.mark.parametrize(
+    ("policy", "accounts"),
+    [
+        ("required", "<sip:tester@127.0.0.1>;regint=0;answermode=manual\n"),  # plain RTP offered
+        ("off", SRTP_ACCOUNT),  # RTP/SAVP offered
+    ],
+)
 def test_srtp_policy_refuses_with_488(flow_ivr, tmp_path, policy, accounts):
     running = flow_ivr(srtp=policy)
     with baresip(tmp_path, modules=("g711.so", "srtp.so"), accounts=accounts) as (ctrl, output):
@@ -60,8 +64,10 @@ def test_tls_and_srtp_with_baresip(flow_ivr, redis_conn, tmp_path):
     running = flow_ivr(srtp="required", tls_cert=str(cert), tls_key=str(key), tls_port=0)
     tls = next(s for s in running.server.transport.streams if s.protocol == "TLS")
     account = "<sip:tester@127.0.0.1;transport=tls>;regint=0;answermode=manual;mediaenc=srtp-mand\n"
-    with baresip(tmp_path, modules=("g711.so", "srtp.so"), accounts=account,
-                 extra=f"sip_cafile\t\t{cert}\n") as (ctrl, output):
+    with baresip(tmp_path, modules=("g711.so", "srtp.so"), accounts=account, extra=f"sip_cafile\t\t{cert}\n") as (
+        ctrl,
+        output,
+    ):
         ctrl.send("dial", f"sip:ivr@127.0.0.1:{tls.local_addr[1]};transport=tls")
         assert ctrl.wait_for("CALL_ESTABLISHED", 10) is not None, output()[-3000:]
         streams = wait_for_media(running)

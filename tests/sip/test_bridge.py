@@ -1,5 +1,6 @@
 """Bridged transfers (B2BUA) on loopback: a raw UAC as the caller, a raw UAS (tests/sip/raw_owner.py) or SIPp as
 the owner's phone. The relayed audio is checked by content in both directions with an independent decoder."""
+
 from __future__ import annotations
 
 import math
@@ -30,17 +31,19 @@ def bridge_app(record: Recorded, transfer: Transfer):
             record.results.append(await call.bridge(transfer))
         except CallEnded as ended:
             record.results.append(f"ended:{ended}")
+
     return app
 
 
 def tone(frequency: float, frames: int) -> bytes:
-    return struct.pack(f"<{160 * frames}h", *(int(9000 * math.sin(2 * math.pi * frequency * n / 8000))
-                                             for n in range(160 * frames)))
+    return struct.pack(
+        f"<{160 * frames}h", *(int(9000 * math.sin(2 * math.pi * frequency * n / 8000)) for n in range(160 * frames))
+    )
 
 
 def similarity(a: bytes, b: bytes) -> float:
     n = min(len(a), len(b)) // 2
-    x, y = struct.unpack(f"<{n}h", a[:2 * n]), struct.unpack(f"<{n}h", b[:2 * n])
+    x, y = struct.unpack(f"<{n}h", a[: 2 * n]), struct.unpack(f"<{n}h", b[: 2 * n])
     return sum(p * q for p, q in zip(x, y)) / math.sqrt(sum(p * p for p in x) * sum(q * q for q in y) or 1)
 
 
@@ -97,7 +100,8 @@ def accept(owner, record, payload_type=8, dtmf=96, digit=1):
 
 def test_owner_presses_1_and_audio_goes_both_ways_pcmu_caller_pcma_owner(start_server, uac_factory, owner):
     record, running, caller, ivr_port, invite = ring_owner(
-        start_server, uac_factory, owner, whisper="A caller from plus one five five five. Press 1 to take the call.")
+        start_server, uac_factory, owner, whisper="A caller from plus one five five five. Press 1 to take the call."
+    )
     context, _, link = header(invite, "x-ivr-context").partition("; link=")
     assert context == CONTEXT
     assert link.startswith("https://ivr.example.test/calls/shared/")
@@ -111,20 +115,27 @@ def test_owner_presses_1_and_audio_goes_both_ways_pcmu_caller_pcma_owner(start_s
     drain(owner.rtp)
     drain(caller.rtp)
     for seq in range(25):  # the caller speaks (PCMU), the owner hears it (PCMA)
-        caller.send_rtp(0, audioop.lin2ulaw(tone(440, 25)[320 * seq:320 * (seq + 1)], 2), seq, 160 * seq,
-                        to_port=ivr_port)
+        caller.send_rtp(
+            0, audioop.lin2ulaw(tone(440, 25)[320 * seq : 320 * (seq + 1)], 2), seq, 160 * seq, to_port=ivr_port
+        )
     heard = owner.rtp_packets(25)
     assert {p[1] & 0x7F for p in heard} == {8}
     assert similarity(b"".join(audioop.alaw2lin(p[12:], 2) for p in heard), tone(440, 25)) > 0.99
     pcma = audioop.lin2alaw(tone(1100, 25), 2)
     for seq in range(25):  # and back
-        owner.send_rtp(rtp(8, 1000 + seq, 4000 + 160 * seq, pcma[160 * seq:160 * (seq + 1)]))
+        owner.send_rtp(rtp(8, 1000 + seq, 4000 + 160 * seq, pcma[160 * seq : 160 * (seq + 1)]))
     back = caller_rtp(caller, 25)
     assert {p[1] & 0x7F for p in back} == {0}
     assert similarity(b"".join(audioop.ulaw2lin(p[12:], 2) for p in back), tone(1100, 25)) > 0.99
     for packet in dtmf_press(101, 7, 40, 9000):  # the caller's key press reaches the owner, re-typed to 96
-        caller.send_rtp(packet[1] & 0x7F, packet[12:], struct.unpack("!H", packet[2:4])[0], 9000,
-                        marker=packet[1] >> 7, to_port=ivr_port)
+        caller.send_rtp(
+            packet[1] & 0x7F,
+            packet[12:],
+            struct.unpack("!H", packet[2:4])[0],
+            9000,
+            marker=packet[1] >> 7,
+            to_port=ivr_port,
+        )
     keys = owner.rtp_packets(6, want=lambda p: p[1] & 0x7F == 96)
     assert len(keys) == 6 and {p[12] for p in keys} == {7} and len({p[4:8] for p in keys}) == 1
     assert owner.bye()["status"] == 200  # the owner hangs up first: the caller's leg ends too
@@ -200,7 +211,7 @@ def test_a_caller_reinvite_moves_the_bridged_audio_with_it(start_server, uac_fac
         caller.request("ACK", to_tag=caller.to_tag, cseq=caller.cseq)
         pcmu = audioop.lin2ulaw(tone(1100, 5), 2)
         for seq in range(5):
-            owner.send_rtp(rtp(0, 2000 + seq, 160 * seq, pcmu[160 * seq:160 * (seq + 1)]))
+            owner.send_rtp(rtp(0, 2000 + seq, 160 * seq, pcmu[160 * seq : 160 * (seq + 1)]))
         moved.settimeout(5)
         assert moved.recv(2048)[12:] == pcmu[:160]  # the owner's audio follows the caller to its new address
         caller.send_rtp(0, pcmu[:160], 1, 160, to_port=ivr_port, sock=moved)
@@ -217,14 +228,15 @@ def test_a_recorded_bridge_mixes_both_legs_into_one_wav(start_server, uac_factor
     from ivr.system import recordings
 
     from .test_bridge_baresip import power_at
+
     record, running, caller, ivr_port, _ = ring_owner(start_server, uac_factory, owner, record=True)
     before = STATS.bridged
     owner.answer(payload_type=8)
     assert wait_until(lambda: STATS.bridged > before)
     caller_voice, owner_voice = audioop.lin2ulaw(tone(440, 50), 2), audioop.lin2alaw(tone(1100, 50), 2)
     for seq in range(50):  # both talk at once
-        caller.send_rtp(0, caller_voice[160 * seq:160 * (seq + 1)], seq, 160 * seq, to_port=ivr_port)
-        owner.send_rtp(rtp(8, seq, 160 * seq, owner_voice[160 * seq:160 * (seq + 1)]))
+        caller.send_rtp(0, caller_voice[160 * seq : 160 * (seq + 1)], seq, 160 * seq, to_port=ivr_port)
+        owner.send_rtp(rtp(8, seq, 160 * seq, owner_voice[160 * seq : 160 * (seq + 1)]))
     assert len(owner.rtp_packets(50)) == 50 and len(caller_rtp(caller, 50)) == 50
     assert owner.bye()["status"] == 200
     assert wait_until(lambda: bool(record.results))
@@ -240,12 +252,14 @@ def test_a_recorded_bridge_mixes_both_legs_into_one_wav(start_server, uac_factor
     assert power_at(mixed, 440) > 100 * power_at(mixed, 2000)
 
 
-@pytest.mark.parametrize("scenario,expected", [("uas_busy.xml", (False, "busy")),
-                                               ("uas_answer.xml", (True, "completed"))])
+@pytest.mark.parametrize(
+    "scenario,expected", [("uas_busy.xml", (False, "busy")), ("uas_answer.xml", (True, "completed"))]
+)
 def test_sipp_as_the_owner(start_server, uac_factory, tmp_path, scenario, expected):
     """SIPp's own UAS as the owner: busy -> the failed exit's reason; answered -> bridged until the caller's BYE,
     which reaches SIPp as our BYE (SIPp counts the call successful only then)."""
     from .test_callback_dial import start_callee
+
     callee, port = start_callee(scenario, tmp_path)
     try:
         record = Recorded()

@@ -1,5 +1,6 @@
 """baresip as the owner's phone of a bridged transfer, answering by itself: the caller hears the owner's audio
 (baresip's aufile source, a 1,100 Hz tone) relayed, and the caller hanging up closes baresip's call."""
+
 from __future__ import annotations
 
 import math
@@ -30,14 +31,15 @@ def tone_wav(path: Path, frequency: float = 1100.0, seconds: int = 20) -> Path:
         wav.setsampwidth(2)
         wav.setframerate(8000)
         count = 8000 * seconds
-        wav.writeframes(struct.pack(f"<{count}h", *(int(8000 * math.sin(2 * math.pi * frequency * n / 8000))
-                                                    for n in range(count))))
+        wav.writeframes(
+            struct.pack(f"<{count}h", *(int(8000 * math.sin(2 * math.pi * frequency * n / 8000)) for n in range(count)))
+        )
     return path
 
 
 def power_at(pcm: bytes, frequency: float) -> float:
     """Goertzel: the signal's power at `frequency` (8 kHz samples)."""
-    samples = struct.unpack(f"<{len(pcm) // 2}h", pcm[:len(pcm) // 2 * 2])
+    samples = struct.unpack(f"<{len(pcm) // 2}h", pcm[: len(pcm) // 2 * 2])
     coefficient, previous, before = 2 * math.cos(2 * math.pi * frequency / 8000), 0.0, 0.0
     for sample in samples:
         previous, before = sample + coefficient * previous - before, previous
@@ -50,13 +52,22 @@ def start_baresip(tmp_path: Path) -> tuple[subprocess.Popen, int, int]:
     config_dir = tmp_path / "baresip"
     config_dir.mkdir()
     text = (CONFIG_DIR / "config").read_text()
-    for name, value in {"SIP_PORT": sip_port, "CALLER_WAV": tone_wav(tmp_path / "owner.wav"),
-                        "RTP_MIN": rtp_min, "RTP_MAX": rtp_max, "CTRL_PORT": ctrl_port}.items():
+    for name, value in {
+        "SIP_PORT": sip_port,
+        "CALLER_WAV": tone_wav(tmp_path / "owner.wav"),
+        "RTP_MIN": rtp_min,
+        "RTP_MAX": rtp_max,
+        "CTRL_PORT": ctrl_port,
+    }.items():
         text = text.replace(f"@{name}@", str(value))
     (config_dir / "config").write_text(text)
     (config_dir / "accounts").write_text("<sip:owner@127.0.0.1>;regint=0;answermode=auto\n")
-    proc = subprocess.Popen(["baresip", "-f", str(config_dir), "-t", "60"], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        ["baresip", "-f", str(config_dir), "-t", "60"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     return proc, sip_port, ctrl_port
 
 

@@ -1,6 +1,7 @@
 """A flow's bridged transfer end to end on SIP: engine + call session + real Redis + the SIP channel, a raw UAC
 as the caller pressing 0 and a raw UAS as the owner. The owner declining (2) or not answering takes the
 transfer's `failed` exit with the reason, and the caller is offered voicemail."""
+
 from __future__ import annotations
 
 import pytest
@@ -53,10 +54,15 @@ def bridged_ivr(start_server, redis_server, tmp_path):
         flows.mkdir(exist_ok=True)
         (flows / "bridged.yaml").write_text(FLOW.replace("OWNER_URI", owner.uri).replace("TIMEOUT", str(timeout)))
         conn = connect(redis_server.url)
-        session = CallSession(FlowRepository(flows, source=FlowStore(conn)), redis_conn=conn,
-                              queue=Queue(jobs.QUEUE_NAME, connection=conn), spool=Spool(tmp_path / "spool.sqlite3"),
-                              default_flow="bridged")
+        session = CallSession(
+            FlowRepository(flows, source=FlowStore(conn)),
+            redis_conn=conn,
+            queue=Queue(jobs.QUEUE_NAME, connection=conn),
+            spool=Spool(tmp_path / "spool.sqlite3"),
+            default_flow="bridged",
+        )
         return start_server(flow_app(session), audio_root=flows)
+
     return start
 
 
@@ -79,8 +85,7 @@ def transfer_reason(redis_conn, call_id: str) -> str | None:
 
 
 @pytest.mark.parametrize("owner_does", ["presses 2", "does not answer"])
-def test_the_owner_not_taking_the_call_sends_the_caller_to_voicemail(bridged_ivr, uac_factory, redis_conn,
-                                                                        owner_does):
+def test_the_owner_not_taking_the_call_sends_the_caller_to_voicemail(bridged_ivr, uac_factory, redis_conn, owner_does):
     owner = RawOwner()
     try:
         running = bridged_ivr(owner, timeout=10 if owner_does == "presses 2" else 1.5)

@@ -1,5 +1,6 @@
 """Callbacks over SIP: the worker's `place()` hands the call to the SIP process through a real Redis, the SIP
 process INVITEs a real SIPp UAS on loopback, and the outcome comes back to `place()`."""
+
 from __future__ import annotations
 
 import asyncio
@@ -35,9 +36,32 @@ def start_callee(scenario: str, cwd: Path) -> tuple[subprocess.Popen, int]:
 
 def start_callee_on(scenario: str, cwd: Path, port: int, *extra: str) -> tuple[subprocess.Popen, int]:
     proc = subprocess.Popen(
-        ["sipp", "-sf", str(SCENARIOS / scenario), "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
-         "-mp", str(free_port_range(40)[0]), "-m", "1", "-timeout", "40s", "-timeout_error", "-nostdin",
-         "-trace_err", *extra], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            "sipp",
+            "-sf",
+            str(SCENARIOS / scenario),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-mi",
+            "127.0.0.1",
+            "-mp",
+            str(free_port_range(40)[0]),
+            "-m",
+            "1",
+            "-timeout",
+            "40s",
+            "-timeout_error",
+            "-nostdin",
+            "-trace_err",
+            *extra,
+        ],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     return proc, port
 
 
@@ -52,6 +76,7 @@ def sip_side(start_server, redis_server, redis_conn):
 
         async def setup():
             return OutboundDialer(running.server, **options), asyncio.Event()
+
         dialer, stop = running.loop.run(setup())
         requests = DialRequests(conn)
         task = asyncio.run_coroutine_threadsafe(take_dial_requests(dialer, requests, stop), running.loop.loop)
@@ -67,6 +92,7 @@ def sip_side(start_server, redis_server, redis_conn):
 def last_outcome(dialer: OutboundDialer, reference: str) -> dict:
     """The SIP side's final outcome of a call (the worker's place() returns at the 200 OK, before it ends)."""
     import time
+
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         found = [o for o in dialer.outcomes if o["id"] == reference]
@@ -84,7 +110,8 @@ def test_an_answered_callback_is_invited_greeted_and_hung_up(sip_side, redis_ser
     _, dialer = sip_side()
     callee, port = start_callee("uas_answer.xml", tmp_path)
     reference = worker_dialer(redis_server, ring_timeout=10).place(
-        f"sip:callee@127.0.0.1:{port}", CallbackRequest(id="cb-1", number=f"sip:callee@127.0.0.1:{port}"))
+        f"sip:callee@127.0.0.1:{port}", CallbackRequest(id="cb-1", number=f"sip:callee@127.0.0.1:{port}")
+    )
     output = callee.communicate(timeout=60)[0]
     assert callee.returncode == 0, output[-2000:]
     assert sipp_counts(subprocess.CompletedProcess([], 0, output)) == (1, 0)  # INVITE, ACK, our BYE
@@ -109,8 +136,10 @@ def test_an_answered_callback_with_connect_to_is_put_through_by_refer(sip_side, 
 def test_a_refused_connect_to_is_explained_to_the_callee_before_we_hang_up(sip_side, redis_server, tmp_path):
     _, dialer = sip_side()
     sent = {}
-    for reference, scenario, connect_to in (("cb-p", "uas_answer.xml", ""),
-                                            ("cb-r", "uas_connect_refused.xml", "sip:sales@127.0.0.1:5999")):
+    for reference, scenario, connect_to in (
+        ("cb-p", "uas_answer.xml", ""),
+        ("cb-r", "uas_connect_refused.xml", "sip:sales@127.0.0.1:5999"),
+    ):
         callee, port = start_callee(scenario, tmp_path)
         target = f"sip:callee@127.0.0.1:{port}"
         request = CallbackRequest(id=reference, number=target, connect_to=connect_to)
@@ -156,9 +185,14 @@ def test_the_callee_is_invited_at_exactly_the_normalized_number(sip_side, redis_
     assert f"INVITE sip:+12125550123@127.0.0.1:{port} SIP/2.0" in seen, seen[-2000:]
 
 
-@pytest.mark.parametrize("number, reason", [("+1٩٠٠٥٥٥١٢٣٤", "premium-rate number"),
-                                            ("+1900５５５１２３６", "premium-rate number"),
-                                            ("tester", "not a valid phone number")])
+@pytest.mark.parametrize(
+    "number, reason",
+    [
+        ("+1٩٠٠٥٥٥١٢٣٤", "premium-rate number"),
+        ("+1900５５５１２３６", "premium-rate number"),
+        ("tester", "not a valid phone number"),
+    ],
+)
 def test_the_sip_dialer_never_invites_a_number_the_policy_refuses(sip_side, redis_server, number, reason):
     _, dialer = sip_side(registrar="127.0.0.1:9")  # nothing listens there: an INVITE would go unanswered
     with pytest.raises(DialError, match=reason):
@@ -171,7 +205,8 @@ def test_a_challenging_registrar_gets_digest_credentials(sip_side, redis_server,
     callee, port = start_callee("uas_auth.xml", tmp_path)
     _, dialer = sip_side(registrar=f"127.0.0.1:{port}", user="alice", password=password)
     place = lambda: worker_dialer(redis_server, ring_timeout=10).place(  # noqa: E731
-        "+12125550100", CallbackRequest(id="cb-6", number="x"))
+        "+12125550100", CallbackRequest(id="cb-6", number="x")
+    )
     if answered:
         assert place().startswith("sip:")
     else:
@@ -195,8 +230,10 @@ def test_an_undiallable_number_is_reported_as_failed(sip_side, redis_server):
 
 def test_dial_targets():
     assert dial_target("sip:bob@10.0.0.5:5070", "") == ("sip:bob@10.0.0.5:5070", ("10.0.0.5", 5070))
-    assert dial_target("+1 212 555 0123", "pbx.example.com:5080") == ("sip:+12125550123@pbx.example.com:5080",
-                                                                      ("pbx.example.com", 5080))
+    assert dial_target("+1 212 555 0123", "pbx.example.com:5080") == (
+        "sip:+12125550123@pbx.example.com:5080",
+        ("pbx.example.com", 5080),
+    )
     for refused in ("+1555", "+1 555 123", "+19005551234", "tester"):
         with pytest.raises(NumberRefused):
             dial_target(refused, "pbx.example.com")
@@ -218,11 +255,16 @@ def test_refer_targets_and_sipfrag():
         with pytest.raises(NumberRefused):
             refer_target(refused, "", callee_host)
     assert [sipfrag_status(b) for b in ("SIP/2.0 200 OK\r\n", "SIP/2.0 486 Busy Here", "", "garbage")] == [
-        200, 486, 0, 0]
+        200,
+        486,
+        0,
+        0,
+    ]
 
 
 def test_the_worker_gets_the_sip_dialer_when_configured(redis_server):
     from ivr.worker import sip_dialers
+
     dialers = sip_dialers(Settings(callback_channel="sip", redis_url=redis_server.url))
     assert isinstance(dialers["sip"], SipCallbackDialer)
     assert isinstance(make_dialer(Settings(redis_url=redis_server.url)), SipCallbackDialer)
@@ -239,15 +281,28 @@ def test_a_real_ivr_sip_process_places_the_workers_callback(redis_server, redis_
     import signal
     import sys
     import time
+
     root = Path(__file__).resolve().parents[2]
     callee, callee_port = start_callee("uas_answer.xml", tmp_path)
     rtp_min, rtp_max = free_port_range()
-    env = dict(os.environ, REDIS_URL=redis_server.url, IVR_DATA_DIR=str(tmp_path / "data"),
-               IVR_SIP_RTP_PORT_MIN=str(rtp_min), IVR_SIP_RTP_PORT_MAX=str(rtp_max), IVR_CALLBACK_CHANNEL="sip",
-               IVR_SIP_REGISTRAR="", IVR_SIP_PASSWORD="")
-    proc = subprocess.Popen([sys.executable, "-m", "ivr", "sip", "--host", "127.0.0.1", "--port",
-                             str(free_udp_port())], cwd=root, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    env = dict(
+        os.environ,
+        REDIS_URL=redis_server.url,
+        IVR_DATA_DIR=str(tmp_path / "data"),
+        IVR_SIP_RTP_PORT_MIN=str(rtp_min),
+        IVR_SIP_RTP_PORT_MAX=str(rtp_max),
+        IVR_CALLBACK_CHANNEL="sip",
+        IVR_SIP_REGISTRAR="",
+        IVR_SIP_PASSWORD="",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ivr", "sip", "--host", "127.0.0.1", "--port", str(free_udp_port())],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline, line = time.monotonic() + 20, ""
         while "SIP listening" not in line and time.monotonic() < deadline:
@@ -277,13 +332,19 @@ def test_the_rq_worker_retries_a_busy_sip_callback_until_answered(sip_side, redi
 
     busy, port = start_callee("uas_busy.xml", tmp_path)
     sip_side(registrar=f"127.0.0.1:{port}")
-    settings = Settings(data_dir=tmp_path, redis_url=redis_server.url, callback_channel="sip",
-                        callback_retry_spacing=0, callback_max_attempts=3)
+    settings = Settings(
+        data_dir=tmp_path,
+        redis_url=redis_server.url,
+        callback_channel="sip",
+        callback_retry_spacing=0,
+        callback_max_attempts=3,
+    )
     conn = connect(redis_server.url, socket_timeout=60)
     queue = Queue(jobs.QUEUE_NAME, connection=conn)
     write = new_write("call-1", 1, at=1.0)
-    write["jobs"] = [{"job_id": "c1:cb:1", "kind": "callback", "payload": {"call_id": "call-1",
-                                                                          "number": "+12125550001"}}]
+    write["jobs"] = [
+        {"job_id": "c1:cb:1", "kind": "callback", "payload": {"call_id": "call-1", "number": "+12125550001"}}
+    ]
     apply_write(conn, queue, write)
 
     def work():

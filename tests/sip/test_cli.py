@@ -1,4 +1,5 @@
 """`ivr sip --host --port --flow FILE` as a real process: answers a SIPp call and records it in Redis."""
+
 from __future__ import annotations
 
 import os
@@ -22,15 +23,36 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_sip_command_answers_calls_with_the_given_flow(redis_server, redis_conn, tmp_path):
     port = free_udp_port()
     rtp_min, rtp_max = free_port_range()
-    env = dict(os.environ, REDIS_URL=redis_server.url, IVR_DATA_DIR=str(tmp_path / "data"),
-               IVR_SIP_RTP_PORT_MIN=str(rtp_min), IVR_SIP_RTP_PORT_MAX=str(rtp_max),
-               # it can text (ivr/settings/capabilities.py): the shipped flow sends the links, not reading them out
-               TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_AUTH_TOKEN="t", TWILIO_FROM_NUMBER="+15550000000",
-               TWILIO_API_BASE_URL="http://127.0.0.1:9")  # refused at once: never Twilio's own API
+    env = dict(
+        os.environ,
+        REDIS_URL=redis_server.url,
+        IVR_DATA_DIR=str(tmp_path / "data"),
+        IVR_SIP_RTP_PORT_MIN=str(rtp_min),
+        IVR_SIP_RTP_PORT_MAX=str(rtp_max),
+        # it can text (ivr/settings/capabilities.py): the shipped flow sends the links, not reading them out
+        TWILIO_ACCOUNT_SID="AC" + "0" * 32,
+        TWILIO_AUTH_TOKEN="t",
+        TWILIO_FROM_NUMBER="+15550000000",
+        TWILIO_API_BASE_URL="http://127.0.0.1:9",
+    )  # refused at once: never Twilio's own API
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from ivr.channels.sip.cli import sip; sip()", "--host", "127.0.0.1",
-         "--port", str(port), "--flow", str(ROOT / "flows" / "skype-receptionist.yaml")],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-c",
+            "from ivr.channels.sip.cli import sip; sip()",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--flow",
+            str(ROOT / "flows" / "skype-receptionist.yaml"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 15
         line = ""
@@ -53,11 +75,21 @@ def test_one_datagram_with_a_bad_via_port_never_silences_ivr_sip(redis_server, t
     """Issue 12 item 1: an OPTIONS whose Via names port 99999 (no rport) used to close the socket for good."""
     port = free_udp_port()
     rtp_min, rtp_max = free_port_range()
-    env = dict(os.environ, REDIS_URL=redis_server.url, IVR_DATA_DIR=str(tmp_path / "data"),
-               IVR_SIP_RTP_PORT_MIN=str(rtp_min), IVR_SIP_RTP_PORT_MAX=str(rtp_max))
+    env = dict(
+        os.environ,
+        REDIS_URL=redis_server.url,
+        IVR_DATA_DIR=str(tmp_path / "data"),
+        IVR_SIP_RTP_PORT_MIN=str(rtp_min),
+        IVR_SIP_RTP_PORT_MAX=str(rtp_max),
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "ivr", "sip", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     uac = RawUac(port)
     try:
         deadline = time.monotonic() + 15
@@ -84,16 +116,37 @@ def test_a_hung_redis_never_holds_up_a_sip_caller(tmp_path):
     """Issue 12 item 7: with Redis stopped by SIGSTOP, the caller hears the flow's greeting (from the spool path)
     promptly. The bound only proves there is no hang: far above IVR_REDIS_TIMEOUT, far below a caller's patience."""
     from tests.conftest import RedisServer
+
     redis_server = RedisServer(tmp_path / "redis")
     redis_server.start()
     port = free_udp_port()
     rtp_min, rtp_max = free_port_range()
-    env = dict(os.environ, REDIS_URL=redis_server.url, IVR_DATA_DIR=str(tmp_path / "data"),
-               IVR_SIP_RTP_PORT_MIN=str(rtp_min), IVR_SIP_RTP_PORT_MAX=str(rtp_max))
+    env = dict(
+        os.environ,
+        REDIS_URL=redis_server.url,
+        IVR_DATA_DIR=str(tmp_path / "data"),
+        IVR_SIP_RTP_PORT_MIN=str(rtp_min),
+        IVR_SIP_RTP_PORT_MAX=str(rtp_max),
+    )
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ivr", "sip", "--host", "127.0.0.1", "--port", str(port),
-         "--flow", str(ROOT / "flows" / "skype-receptionist.yaml")],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "ivr",
+            "sip",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--flow",
+            str(ROOT / "flows" / "skype-receptionist.yaml"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     uac = RawUac(port)
     try:
         line = ""

@@ -1,5 +1,6 @@
 """The codec table: G.722 and Opus from their C libraries encode a prompt once and decode back to the same tone;
 payload types and clocks as the RFCs say; the offer's codec order and dynamic payload type win."""
+
 from __future__ import annotations
 
 import array
@@ -12,8 +13,9 @@ from ivr.channels.sip.media import codecs
 
 
 def tone(freq: float, seconds: float = 1.0, rate: int = 8000, amplitude: int = 8000) -> bytes:
-    return array.array("h", (int(amplitude * math.sin(2 * math.pi * freq * n / rate))
-                             for n in range(int(rate * seconds)))).tobytes()
+    return array.array(
+        "h", (int(amplitude * math.sin(2 * math.pi * freq * n / rate)) for n in range(int(rate * seconds)))
+    ).tobytes()
 
 
 def power_at(pcm16: bytes, freq: float, rate: int = 8000) -> float:

@@ -2,6 +2,7 @@
 
 The server trusts 127.0.0.1 alone; a RawUac bound to 127.0.0.2 plays a caller from the internet.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,8 +30,14 @@ def edge_server(tmp_path):
     def start(app, accounts: AccountBook | None = None, **overrides) -> RunningServer:
         loop = LoopThread()
         rtp_min, rtp_max = free_port_range()
-        values = {"host": "127.0.0.1", "port": 0, "rtp_port_min": rtp_min, "rtp_port_max": rtp_max,
-                  "data_dir": tmp_path / "data", "trusted": ("127.0.0.1",)}
+        values = {
+            "host": "127.0.0.1",
+            "port": 0,
+            "rtp_port_min": rtp_min,
+            "rtp_port_max": rtp_max,
+            "data_dir": tmp_path / "data",
+            "trusted": ("127.0.0.1",),
+        }
         values.update(overrides)
         server = SipServer(SipConfig(**values), app, accounts=accounts)
         loop.run(server.start())
@@ -98,8 +105,9 @@ def test_the_public_route_takes_untrusted_callers_as_unknown(edge_server, uac_fa
     assert (call.caller, call.route) == ("unknown", "public-menu")
 
 
-def digest_header(challenge: str, method: str, uri: str, user: str, password: str, nc: int = 1,
-                  cnonce: str = "c0ffee") -> str:
+def digest_header(
+    challenge: str, method: str, uri: str, user: str, password: str, nc: int = 1, cnonce: str = "c0ffee"
+) -> str:
     """The client's side of RFC 8760, written out here, independent of the server's code."""
     params = dict(re.findall(r'(\w+)="?([^",]+)"?', challenge))
     h = {"SHA-256": hashlib.sha256, "MD5": hashlib.md5}[params["algorithm"]]
@@ -107,9 +115,11 @@ def digest_header(challenge: str, method: str, uri: str, user: str, password: st
     a2 = h(f"{method}:{uri}".encode()).hexdigest()
     ncv = f"{nc:08x}"
     response = h(f"{a1}:{params['nonce']}:{ncv}:{cnonce}:auth:{a2}".encode()).hexdigest()
-    return (f'Authorization: Digest username="{user}", realm="{params["realm"]}", nonce="{params["nonce"]}", '
-            f'uri="{uri}", response="{response}", algorithm={params["algorithm"]}, qop=auth, nc={ncv}, '
-            f'cnonce="{cnonce}"')
+    return (
+        f'Authorization: Digest username="{user}", realm="{params["realm"]}", nonce="{params["nonce"]}", '
+        f'uri="{uri}", response="{response}", algorithm={params["algorithm"]}, qop=auth, nc={ncv}, '
+        f'cnonce="{cnonce}"'
+    )
 
 
 def accounts_for(user: str, password: str, realm: str = "ivr") -> AccountBook:
@@ -160,25 +170,36 @@ def request_line_of(uac, method: str, line: str, cseq_method: str | None = None)
     uac.send_raw(uac.last_sent.replace(uac.last_sent.split(b"\r\n")[0], line.encode(), 1))
 
 
-@pytest.mark.parametrize("first, method, cseq_method", [
-    ("INVITE sip:ivr@127.0.0.1 SIP/2.0", "INVITE", "BYE"),  # CSeq method mismatch
-    ("invite sip:ivr@127.0.0.1 SIP/2.0", "invite", None),  # lowercase method
-    ("INVITE sip:ivr@127.0.0.1 SIP/3.0", "INVITE", None),  # wrong version
-    ("INVITE garbage!!uri SIP/2.0", "INVITE", None),  # unparseable Request-URI
-    ("OPTIONS sip:ivr@127.0.0.1 SIP/3.0", "OPTIONS", None),
-])
-def test_rfc_3261_violations_get_400_even_from_a_trusted_source(edge_server, uac_factory, first, method,
-                                                                 cseq_method):
+@pytest.mark.parametrize(
+    "first, method, cseq_method",
+    [
+        ("INVITE sip:ivr@127.0.0.1 SIP/2.0", "INVITE", "BYE"),  # CSeq method mismatch
+        ("invite sip:ivr@127.0.0.1 SIP/2.0", "invite", None),  # lowercase method
+        ("INVITE sip:ivr@127.0.0.1 SIP/3.0", "INVITE", None),  # wrong version
+        ("INVITE garbage!!uri SIP/2.0", "INVITE", None),  # unparseable Request-URI
+        ("OPTIONS sip:ivr@127.0.0.1 SIP/3.0", "OPTIONS", None),
+    ],
+)
+def test_rfc_3261_violations_get_400_even_from_a_trusted_source(edge_server, uac_factory, first, method, cseq_method):
     record = Recorded()
     running = edge_server(hold_app(record, seconds=1))
     uac = uac_factory(running.port)
     uac.cseq += 1
     body = uac.sdp()
-    lines = [first, f"Via: SIP/2.0/UDP 127.0.0.1:{uac.port};branch=z9hG4bK{uuid.uuid4().hex[:10]};rport",
-             f"From: <sip:+15550001111@127.0.0.1>;tag={uac.tag}", "To: <sip:ivr@127.0.0.1>",
-             f"Call-ID: {uac.call_id}", f"CSeq: {uac.cseq} {cseq_method or method}", "Max-Forwards: 70",
-             f"Contact: <sip:caller@127.0.0.1:{uac.port}>", "Content-Type: application/sdp",
-             f"Content-Length: {len(body)}", "", body]
+    lines = [
+        first,
+        f"Via: SIP/2.0/UDP 127.0.0.1:{uac.port};branch=z9hG4bK{uuid.uuid4().hex[:10]};rport",
+        f"From: <sip:+15550001111@127.0.0.1>;tag={uac.tag}",
+        "To: <sip:ivr@127.0.0.1>",
+        f"Call-ID: {uac.call_id}",
+        f"CSeq: {uac.cseq} {cseq_method or method}",
+        "Max-Forwards: 70",
+        f"Contact: <sip:caller@127.0.0.1:{uac.port}>",
+        "Content-Type: application/sdp",
+        f"Content-Length: {len(body)}",
+        "",
+        body,
+    ]
     uac.send_raw("\r\n".join(lines).encode())
     reply = uac.recv(3, want=lambda m: m["status"] >= 200)
     assert reply is not None and reply["status"] == 400, reply
@@ -194,8 +215,7 @@ def test_a_scanner_user_agent_from_outside_gets_no_answer_at_all(edge_server, ua
     assert running.server.gate.scanners == 1
 
 
-def test_requests_outside_a_dialog_from_outside_get_no_answer_but_a_trusted_source_gets_one(edge_server,
-                                                                                        uac_factory):
+def test_requests_outside_a_dialog_from_outside_get_no_answer_but_a_trusted_source_gets_one(edge_server, uac_factory):
     running = edge_server(hold_app(Recorded()))
     outsider = uac_factory(running.port, UNTRUSTED)
     for method in ("OPTIONS", "REGISTER", "SUBSCRIBE", "MESSAGE"):
@@ -208,9 +228,13 @@ def test_requests_outside_a_dialog_from_outside_get_no_answer_but_a_trusted_sour
 
 def test_a_flood_from_one_source_is_blocked_while_another_source_is_served(edge_server, uac_factory):
     # 127.0.0.2 is trusted (so its OPTIONS are answered and countable) but not a proxy: it is limited
-    running = edge_server(hold_app(Recorded()), trusted=("127.0.0.1", UNTRUSTED, "127.0.0.3"),
-                          trusted_proxies=("127.0.0.1",),
-                          pike_requests=20, pike_window=60)
+    running = edge_server(
+        hold_app(Recorded()),
+        trusted=("127.0.0.1", UNTRUSTED, "127.0.0.3"),
+        trusted_proxies=("127.0.0.1",),
+        pike_requests=20,
+        pike_window=60,
+    )
     flooder = uac_factory(running.port, UNTRUSTED)
     for _ in range(60):
         flooder.request("OPTIONS")
@@ -269,11 +293,19 @@ def test_rport_replies_go_to_the_source_port_with_received_stamped(edge_server, 
 
 def test_sipp_answers_the_digest_challenge_and_its_call_goes_through(edge_server, tmp_path):
     from .conftest import run_sipp, sipp_counts
+
     record = Recorded()
     # SIPp 3.6 reads only the first challenge and knows MD5 alone
-    running = edge_server(hold_app(record, seconds=5), accounts=accounts_for("alice", "s3cret-Pass"),
-                          digest_algorithms=("MD5", "SHA-256"))
-    result = run_sipp("uac_auth.xml", running.port, timeout=30, cwd=tmp_path, local_ip=UNTRUSTED,
-                      extra=["-au", "alice", "-ap", "s3cret-Pass"])
+    running = edge_server(
+        hold_app(record, seconds=5), accounts=accounts_for("alice", "s3cret-Pass"), digest_algorithms=("MD5", "SHA-256")
+    )
+    result = run_sipp(
+        "uac_auth.xml",
+        running.port,
+        timeout=30,
+        cwd=tmp_path,
+        local_ip=UNTRUSTED,
+        extra=["-au", "alice", "-ap", "s3cret-Pass"],
+    )
     assert sipp_counts(result) == (1, 0), result.stdout[-2500:] + result.stderr[-1500:]
     assert until(lambda: record.calls)[0].caller == "alice"

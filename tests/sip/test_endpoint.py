@@ -1,4 +1,5 @@
 """The SIP endpoint against hand-written SIP over UDP: transactions, the aiosipua defect fixes, timeouts."""
+
 from __future__ import annotations
 
 import logging
@@ -61,6 +62,7 @@ def test_reinvite_is_answered_and_media_follows(start_server, uac_factory):
     ok = uac.call()
     media_port = uac.media_port(ok)
     import socket
+
     moved = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     moved.bind(("127.0.0.1", 0))
     try:

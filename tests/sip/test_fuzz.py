@@ -7,6 +7,7 @@ addresses we would send to (Via without rport, received, Contact, Record-Route, 
 out of range or no IP address at all: asyncio closes a datagram socket on such a sendto() for good.
 Afterwards a normal SIPp call succeeds and no call, port or task is left behind.
 """
+
 from __future__ import annotations
 
 import random
@@ -21,29 +22,61 @@ from .conftest import free_port_range, header, run_sipp, sipp_counts
 
 pytestmark = pytest.mark.slow  # hundreds of fuzzed datagrams and SIPp calls
 
-SDP = ("v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-       "m=audio {rtp} RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n")
+SDP = (
+    "v=0\r\no=x 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+    "m=audio {rtp} RTP/AVP 0 8 101\r\na=rtpmap:101 telephone-event/8000\r\n"
+)
 
-COMPACT = {"Via": "v", "From": "f", "To": "t", "Call-ID": "i", "Contact": "m", "Content-Length": "l",
-           "Content-Type": "c", "Supported": "k"}
+COMPACT = {
+    "Via": "v",
+    "From": "f",
+    "To": "t",
+    "Call-ID": "i",
+    "Contact": "m",
+    "Content-Length": "l",
+    "Content-Type": "c",
+    "Supported": "k",
+}
 
 
 def base_messages(port: int, rtp: int, n: int) -> list[list[str]]:
     """Valid messages as [start line, headers..., body] (the body is the last element)."""
+
     def req(method, body="", extra=()):
-        return [f"{method} sip:ivr@127.0.0.1:{port} SIP/2.0",
-                f"Via: SIP/2.0/UDP 127.0.0.1:{port + 1};branch=z9hG4bKfz{n};rport",
-                f"From: <sip:+1555{n:07d}@127.0.0.1>;tag=f{n}", f"To: <sip:ivr@127.0.0.1:{port}>",
-                f"Call-ID: fuzz-{n}@127.0.0.1", f"CSeq: {n % 1000 + 1} {method}", "Max-Forwards: 70",
-                "Contact: <sip:fuzz@127.0.0.1>", "Supported: replaces, timer", *extra,
-                f"Content-Length: {len(body)}", body]
+        return [
+            f"{method} sip:ivr@127.0.0.1:{port} SIP/2.0",
+            f"Via: SIP/2.0/UDP 127.0.0.1:{port + 1};branch=z9hG4bKfz{n};rport",
+            f"From: <sip:+1555{n:07d}@127.0.0.1>;tag=f{n}",
+            f"To: <sip:ivr@127.0.0.1:{port}>",
+            f"Call-ID: fuzz-{n}@127.0.0.1",
+            f"CSeq: {n % 1000 + 1} {method}",
+            "Max-Forwards: 70",
+            "Contact: <sip:fuzz@127.0.0.1>",
+            "Supported: replaces, timer",
+            *extra,
+            f"Content-Length: {len(body)}",
+            body,
+        ]
+
     sdp = SDP.format(rtp=rtp)
     return [
         req("INVITE", sdp, ("Content-Type: application/sdp",)),
-        req("OPTIONS"), req("BYE"), req("CANCEL"), req("ACK"), req("REGISTER", extra=("Expires: 60",)),
+        req("OPTIONS"),
+        req("BYE"),
+        req("CANCEL"),
+        req("ACK"),
+        req("REGISTER", extra=("Expires: 60",)),
         req("INFO", "Signal=5\r\n", ("Content-Type: application/dtmf-relay",)),
-        ["SIP/2.0 200 OK", f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKx{n}", f"Call-ID: r{n}",
-         "CSeq: 2 BYE", "From: <sip:a@b>;tag=1", "To: <sip:c@d>;tag=2", "Content-Length: 0", ""],
+        [
+            "SIP/2.0 200 OK",
+            f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKx{n}",
+            f"Call-ID: r{n}",
+            "CSeq: 2 BYE",
+            "From: <sip:a@b>;tag=1",
+            "To: <sip:c@d>;tag=2",
+            "Content-Length: 0",
+            "",
+        ],
     ]
 
 
@@ -56,14 +89,19 @@ def mutate_addresses(rng: random.Random, headers: list[str], body: str) -> tuple
     port, host = rng.choice(BAD_PORTS), rng.choice(BAD_HOSTS)
     where = rng.randrange(6)
     if where == 0:  # Via sent-by port, rport removed so the reply would go there
-        headers = [re.sub(r"127\.0\.0\.1:\d+;branch", f"127.0.0.1:{port};branch", h).replace(";rport", "")
-                   if h.startswith("Via") else h for h in headers]
+        headers = [
+            re.sub(r"127\.0\.0\.1:\d+;branch", f"127.0.0.1:{port};branch", h).replace(";rport", "")
+            if h.startswith("Via")
+            else h
+            for h in headers
+        ]
     elif where == 1:  # Via received / rport values
         params = rng.choice([f";received={host}", f";rport={port}", f";rport={port};received={host}"])
         headers = [h.replace(";rport", params) if h.startswith("Via") else h for h in headers]
     elif where == 2:  # Contact
-        headers = [f"Contact: <sip:fuzz@{host or '127.0.0.1'}:{port}>" if h.startswith("Contact") else h
-                   for h in headers]
+        headers = [
+            f"Contact: <sip:fuzz@{host or '127.0.0.1'}:{port}>" if h.startswith("Contact") else h for h in headers
+        ]
     elif where == 3:  # Record-Route
         headers.append(f"Record-Route: <sip:{host or '127.0.0.1'}:{port};lr>")
     elif where == 4:  # SDP m= port
@@ -83,8 +121,10 @@ def mutate(rng: random.Random, msg: list[str]) -> bytes:
         i = rng.randrange(len(headers))
         headers[i] = headers[i].split(":")[0] + ":"
     elif kind == 2:  # compact and mixed-case names
-        headers = [COMPACT.get(h.split(":")[0], h.split(":")[0].swapcase()) + ":" + h.split(":", 1)[1]
-                   if ":" in h else h for h in headers]
+        headers = [
+            COMPACT.get(h.split(":")[0], h.split(":")[0].swapcase()) + ":" + h.split(":", 1)[1] if ":" in h else h
+            for h in headers
+        ]
     elif kind == 3 and headers:  # duplicate headers
         headers += rng.sample(headers, min(len(headers), 3))
     elif kind == 4:  # no Content-Length at all
@@ -93,17 +133,30 @@ def mutate(rng: random.Random, msg: list[str]) -> bytes:
         headers = [h for h in headers if not h.lower().startswith("content-length")]
         headers.append(f"Content-Length: {rng.choice(['-5', '999999', 'abc', '', '1e9', str(len(body) + 40)])}")
     elif kind == 6:  # bad numbers in CSeq / Via port / Max-Forwards
-        headers = [h.replace("CSeq: ", rng.choice(["CSeq: x", "CSeq: -1 ", "CSeq: 99999999999999 "]))
-                   .replace(";branch", rng.choice([":99999;branch", ":0;branch", ":-1;branch", ";branch"]))
-                   for h in headers]
+        headers = [
+            h.replace("CSeq: ", rng.choice(["CSeq: x", "CSeq: -1 ", "CSeq: 99999999999999 "])).replace(
+                ";branch", rng.choice([":99999;branch", ":0;branch", ":-1;branch", ";branch"])
+            )
+            for h in headers
+        ]
     elif kind == 7:  # broken SDP
         body = body.replace("m=audio", rng.choice(["m=audio x", "m=video", "m=", "m=audio 70000"]))
     elif kind == 8:  # truncated anywhere
         raw = "\r\n".join([start, *headers, "", body]).encode()
         return raw[: rng.randrange(len(raw))]
     elif kind == 9:  # garbage start line
-        start = rng.choice(["", "INVITE", "INV ITE sip:x SIP/2.0", "SIP/2.0 abc", "\x00\x01", "GET / HTTP/1.1",
-                            "INVITE sip:x SIP/3.0", "SIP/2.0"])
+        start = rng.choice(
+            [
+                "",
+                "INVITE",
+                "INV ITE sip:x SIP/2.0",
+                "SIP/2.0 abc",
+                "\x00\x01",
+                "GET / HTTP/1.1",
+                "INVITE sip:x SIP/3.0",
+                "SIP/2.0",
+            ]
+        )
     elif kind == 10:  # non-UTF-8 and control bytes in values
         raw = "\r\n".join([start, *headers, "", body]).encode()
         pos = rng.randrange(len(raw))

@@ -3,6 +3,7 @@ answering, every connection is closed and forgotten, memory stays bounded, and a
 
 On a stream a lying Content-Length swallows the messages after it, so each connection carries a batch of
 20 messages and is then closed, as a scanner's would be; the server must survive whatever state it is left in."""
+
 from __future__ import annotations
 
 import random
@@ -61,8 +62,15 @@ def wait_no_connections(listener, running, timeout: float = 20.0) -> int:
 @pytest.mark.parametrize("protocol", ["TCP", "TLS"])
 def test_fuzzed_sip_over_streams_never_kills_the_listener(start_server, tmp_path, protocol):
     cert, key = self_signed(tmp_path)
-    running = start_server(menu_app(Recorded(), timeout=1), max_calls=20, no_ack_timeout=1.0, no_rtp_timeout=2.0,
-                           tls_cert=str(cert), tls_key=str(key), tls_port=0)
+    running = start_server(
+        menu_app(Recorded(), timeout=1),
+        max_calls=20,
+        no_ack_timeout=1.0,
+        no_rtp_timeout=2.0,
+        tls_cert=str(cert),
+        tls_key=str(key),
+        tls_port=0,
+    )
     listener = next(s for s in running.server.transport.streams if s.protocol == protocol)
     context = client_context(cert) if protocol == "TLS" else None
     rng = random.Random(20261201)

@@ -1,4 +1,5 @@
 """Media on real calls over loopback: the audio itself, codecs, barge-in, voicemail, hostile RTP, REFER."""
+
 from __future__ import annotations
 
 import array
@@ -73,15 +74,17 @@ def first_voiced_rtp(sock: socket.socket, timeout: float = 10.0) -> bytes | None
 def envelope(pcm16: bytes, window: int = 80) -> list[float]:
     """RMS level per 10 ms window."""
     samples = array.array("h", pcm16[: len(pcm16) // 2 * 2])
-    return [math.sqrt(sum(x * x for x in samples[i:i + window]) / window)
-            for i in range(0, len(samples) - window + 1, window)]
+    return [
+        math.sqrt(sum(x * x for x in samples[i : i + window]) / window)
+        for i in range(0, len(samples) - window + 1, window)
+    ]
 
 
 def best_correlation(reference: list[float], captured: list[float]) -> float:
     """The best Pearson correlation of the reference envelope against any alignment in the capture."""
     best = 0.0
     for offset in range(0, len(captured) - len(reference) + 1):
-        window = captured[offset:offset + len(reference)]
+        window = captured[offset : offset + len(reference)]
         if statistics.pstdev(window) > 0:
             best = max(best, statistics.correlation(reference, window))
     return best
@@ -226,8 +229,13 @@ def _answer_refer(uac, status: int, notify_status: int | None) -> None:
     uac.send_raw(("\r\n".join(lines + ["Content-Length: 0", "", ""])).encode())
     if notify_status is not None:
         body = f"SIP/2.0 {notify_status} OK\r\n"
-        uac.request("NOTIFY", to_tag=uac.to_tag, body=body, content_type="message/sipfrag;version=2.0",
-                    extra="Event: refer\r\nSubscription-State: terminated;reason=noresource")
+        uac.request(
+            "NOTIFY",
+            to_tag=uac.to_tag,
+            body=body,
+            content_type="message/sipfrag;version=2.0",
+            extra="Event: refer\r\nSubscription-State: terminated;reason=noresource",
+        )
         assert uac.recv(3, want=lambda m: "NOTIFY" in header(m, "cseq"))["status"] == 200
 
 

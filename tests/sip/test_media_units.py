@@ -1,4 +1,5 @@
 """Media building blocks on their own: pacing clock, G.711, DTMF receivers, prompt frames, port pool."""
+
 from __future__ import annotations
 
 import asyncio
@@ -129,14 +130,16 @@ def test_goertzel_detects_each_digit_once_and_ignores_speechlike_audio():
     for digit in "0123456789*#ABCD":
         pcm = tone_pcm(digit, 0.1) + bytes(640)
         for i in range(0, len(pcm) - 319, 320):
-            detector.feed(pcm[i:i + 320])
+            detector.feed(pcm[i : i + 320])
     assert "".join(got) == "0123456789*#ABCD"
     got.clear()
     rng = random.Random(1)
-    sweep = struct.pack("<8000h", *(int(9000 * math.sin(2 * math.pi * (300 + t / 4) * t / 8000)
-                                         + rng.randint(-300, 300)) for t in range(8000)))
+    sweep = struct.pack(
+        "<8000h",
+        *(int(9000 * math.sin(2 * math.pi * (300 + t / 4) * t / 8000) + rng.randint(-300, 300)) for t in range(8000)),
+    )
     for i in range(0, len(sweep), 320):
-        detector.feed(sweep[i:i + 320])
+        detector.feed(sweep[i : i + 320])
     assert got == []
 
 
@@ -163,6 +166,7 @@ def test_port_pool_releases_ports_and_closes_sockets():
         again = [await pool.open(lambda: RtpStream(("127.0.0.1", 9), 0, 101, lambda d: None)) for _ in range(5)]
         for stream in again:
             pool.close(stream)
+
     asyncio.run(scenario())
 
 
@@ -200,5 +204,6 @@ def test_buffers_are_bounded():
 
     import tempfile
     from pathlib import Path
+
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(scenario(Path(tmp)))

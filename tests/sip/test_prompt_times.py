@@ -2,6 +2,7 @@
 each prompt's "heard" entry in the timeline starts within 100 ms of its first packet on the wire (the packet with
 the RTP marker bit, which every prompt sets), ends at or after the start, and the call lasts until the goodbye
 was heard."""
+
 from __future__ import annotations
 
 import shutil
@@ -25,12 +26,12 @@ def marker_times(pcap: bytes) -> list[float]:
     out, offset = [], 24
     while offset + 16 <= len(pcap):
         seconds, micros, length, _ = struct.unpack_from("<IIII", pcap, offset)
-        frame = pcap[offset + 16: offset + 16 + length]
+        frame = pcap[offset + 16 : offset + 16 + length]
         offset += 16 + length
         ip = frame[14:]
         if len(ip) < 20 or ip[9] != 17:
             continue
-        rtp = ip[(ip[0] & 0x0F) * 4 + 8:]
+        rtp = ip[(ip[0] & 0x0F) * 4 + 8 :]
         if len(rtp) >= 12 and rtp[0] >> 6 == 2 and rtp[1] & 0x80:
             out.append(seconds + micros / 1e6)
     return out
@@ -41,14 +42,23 @@ def test_prompt_stamps_match_the_rtp_capture(flow_ivr, redis_conn, tmp_path):  #
     running = flow_ivr()
     media_port = free_port_range(4)[0]
     capture = tmp_path / "rtp.pcap"
-    dump = subprocess.Popen(["tcpdump", "-i", "lo", "-U", "-w", str(capture), "-s", "64",
-                             f"udp and dst port {media_port}"], stderr=subprocess.PIPE)
+    dump = subprocess.Popen(
+        ["tcpdump", "-i", "lo", "-U", "-w", str(capture), "-s", "64", f"udp and dst port {media_port}"],
+        stderr=subprocess.PIPE,
+    )
     try:
         first = dump.stderr.readline()  # "listening on lo ..." once it captures (or why it cannot)
         assert b"listening" in first, first
         with ThreadPoolExecutor(1) as pool:
-            sipp = pool.submit(run_sipp, "uac_digit.xml", running.port, timeout=60, cwd=tmp_path,
-                               subst={"DIGIT": "1"}, extra=["-mp", str(media_port)])
+            sipp = pool.submit(
+                run_sipp,
+                "uac_digit.xml",
+                running.port,
+                timeout=60,
+                cwd=tmp_path,
+                subst={"DIGIT": "1"},
+                extra=["-mp", str(media_port)],
+            )
             playing = ""
             while not playing and not wait([sipp], timeout=0.05).done:  # the live view names the prompt playing
                 playing = next((row["playing"] for row in live_calls(redis_conn) if row["playing"]), "")

@@ -4,6 +4,7 @@ RFC 3261 12.1.1: the UAS copies every Record-Route of the INVITE into its 1xx/2x
 learns the route set and sends its ACK, BYE, INFO and re-INVITE through the proxy to this node. aiosipua
 0.7.1 leaves them out (defect 8 in docs/sip.md); our transport puts them back.
 """
+
 from __future__ import annotations
 
 from .apps import Recorded, hold_app, menu_app

@@ -1,4 +1,5 @@
 """Registration to a PBX/trunk: digest auth, refresh before expiry, clear errors and retries on failure."""
+
 from __future__ import annotations
 
 import hashlib
@@ -39,7 +40,9 @@ def digest_ok(authorization: str, password: str, method: str = "REGISTER") -> bo
     ha1 = hashlib.md5(f"{fields['username']}:{fields['realm']}:{password}".encode()).hexdigest()
     ha2 = hashlib.md5(f"{method}:{fields['uri']}".encode()).hexdigest()
     if "qop" in fields:
-        expected = hashlib.md5(f"{ha1}:{fields['nonce']}:{fields['nc']}:{fields['cnonce']}:{fields['qop']}:{ha2}".encode())
+        expected = hashlib.md5(
+            f"{ha1}:{fields['nonce']}:{fields['nc']}:{fields['cnonce']}:{fields['qop']}:{ha2}".encode()
+        )
     else:
         expected = hashlib.md5(f"{ha1}:{fields['nonce']}:{ha2}".encode())
     return expected.hexdigest() == fields["response"]
@@ -48,8 +51,9 @@ def digest_ok(authorization: str, password: str, method: str = "REGISTER") -> bo
 def test_registers_with_digest_and_refreshes_before_expiry(start_server):
     registrar = Registrar()
     try:
-        running = start_server(never, registrar=f"127.0.0.1:{registrar.port}", user="ivr-user",
-                               password="s3cret", register_expiry=60)
+        running = start_server(
+            never, registrar=f"127.0.0.1:{registrar.port}", user="ivr-user", password="s3cret", register_expiry=60
+        )
         granted = 0
         deadline = time.monotonic() + 10
         while granted < 2 and time.monotonic() < deadline:
@@ -58,8 +62,12 @@ def test_registers_with_digest_and_refreshes_before_expiry(start_server):
             assert "sip:ivr-user@127.0.0.1" in header(request, "from")
             authorization = header(request, "authorization")
             if not authorization:
-                registrar.reply(request, addr, "401 Unauthorized",
-                                'WWW-Authenticate: Digest realm="pbx", nonce="n0nce", algorithm=MD5')
+                registrar.reply(
+                    request,
+                    addr,
+                    "401 Unauthorized",
+                    'WWW-Authenticate: Digest realm="pbx", nonce="n0nce", algorithm=MD5',
+                )
                 continue
             assert digest_ok(authorization, "s3cret")
             registrar.reply(request, addr, "200 OK", "Expires: 2")  # short: the refresh comes within 2 s
@@ -85,9 +93,14 @@ def test_a_refused_registration_is_logged_and_retried(start_server, caplog):
         probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-        probe.sendto((f"OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKo1\r\n"
-                      "From: <sip:a@b>;tag=1\r\nTo: <sip:x@127.0.0.1>\r\nCall-ID: o1\r\nCSeq: 1 OPTIONS\r\n"
-                      "Content-Length: 0\r\n\r\n").encode(), ("127.0.0.1", running.port))
+        probe.sendto(
+            (
+                f"OPTIONS sip:x@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bKo1\r\n"
+                "From: <sip:a@b>;tag=1\r\nTo: <sip:x@127.0.0.1>\r\nCall-ID: o1\r\nCSeq: 1 OPTIONS\r\n"
+                "Content-Length: 0\r\n\r\n"
+            ).encode(),
+            ("127.0.0.1", running.port),
+        )
         probe.settimeout(3)
         assert parse_sip(probe.recvfrom(65535)[0])["status"] == 200
         probe.close()

@@ -2,6 +2,7 @@
 sockets as the caller's and the owner's phones. Checked by content: the audio each phone sends arrives at the
 other, decoded by an independent G.711 decoder (audioop); PCMU on one leg and PCMA on the other; RFC 2833 events
 re-typed to the other leg's telephone-event payload type with their timestamps intact; our SSRC and sequence."""
+
 from __future__ import annotations
 
 import asyncio
@@ -37,8 +38,10 @@ def tone(frequency: float, frames: int) -> bytes:
 def packets(pcm: bytes, payload_type: int, ssrc: int, first_ts: int = 1000) -> list[bytes]:
     law = audioop.lin2ulaw if payload_type == g711.PCMU else audioop.lin2alaw
     encoded = law(pcm, 2)
-    return [HEADER.pack(0x80, payload_type, seq, first_ts + 160 * seq, ssrc) + encoded[i:i + 160]
-            for seq, i in enumerate(range(0, len(encoded), 160))]
+    return [
+        HEADER.pack(0x80, payload_type, seq, first_ts + 160 * seq, ssrc) + encoded[i : i + 160]
+        for seq, i in enumerate(range(0, len(encoded), 160))
+    ]
 
 
 async def receive(sock: socket.socket, count: int, timeout: float = 10.0) -> list[bytes]:
@@ -49,12 +52,9 @@ async def receive(sock: socket.socket, count: int, timeout: float = 10.0) -> lis
     return got
 
 
-
-
-
 def _normalised(a: bytes, b: bytes) -> float:
     n = min(len(a), len(b)) // 2
-    x, y = struct.unpack(f"<{n}h", a[:2 * n]), struct.unpack(f"<{n}h", b[:2 * n])
+    x, y = struct.unpack(f"<{n}h", a[: 2 * n]), struct.unpack(f"<{n}h", b[: 2 * n])
     dot = sum(p * q for p, q in zip(x, y))
     return dot / math.sqrt(sum(p * p for p in x) * sum(q * q for q in y))
 
@@ -71,7 +71,8 @@ class Legs:
         self.pool = pool
         self.to_caller = await pool.open(lambda: RtpStream(self.caller.getsockname(), g711.PCMU, 101, lambda d: None))
         self.to_owner = await pool.open(
-            lambda: RtpStream(self.owner.getsockname(), self.owner_type, self.owner_dtmf, lambda d: None))
+            lambda: RtpStream(self.owner.getsockname(), self.owner_type, self.owner_dtmf, lambda d: None)
+        )
         return self
 
     def close(self):
@@ -121,8 +122,12 @@ def test_rfc2833_is_retyped_and_keeps_its_timestamp():
     async def scenario():
         legs = await Legs(g711.PCMA, owner_dtmf=96).open()
         MediaBridge(legs.to_caller, legs.to_owner).start()
-        press = [HEADER.pack(0x80, (0x80 if i == 0 else 0) | 101, 50 + i, 8000, 0x3333)
-                 + bytes([5, 0x80 if i >= 3 else 0x0A]) + (160 * (i + 1)).to_bytes(2, "big") for i in range(5)]
+        press = [
+            HEADER.pack(0x80, (0x80 if i == 0 else 0) | 101, 50 + i, 8000, 0x3333)
+            + bytes([5, 0x80 if i >= 3 else 0x0A])
+            + (160 * (i + 1)).to_bytes(2, "big")
+            for i in range(5)
+        ]
         for packet in press:
             legs.caller.sendto(packet, ("127.0.0.1", legs.to_caller.local_port))
         got = await receive(legs.owner, 5)
@@ -204,7 +209,7 @@ def test_ringback_loops_the_tone_until_stopped_then_the_caller_hears_silence():
     heard, after, frames = asyncio.run(scenario())
     payloads = [media_of(p)[4] for p in heard]
     first = payloads.index(frames[0])
-    assert payloads[first:first + 8] == list(frames) * 2  # looped
+    assert payloads[first : first + 8] == list(frames) * 2  # looped
     assert all(media_of(p)[4] == b"\xff" * 160 for p in after)
     assert len(music_frames(g711.PCMA)) == 6 * 20 and len(tone_frames(g711.PCMA)) == 250
 
@@ -212,11 +217,15 @@ def test_ringback_loops_the_tone_until_stopped_then_the_caller_hears_silence():
 def test_the_rest_of_the_accept_key_press_is_not_relayed_to_the_caller():
     """The owner's accept key starts the bridge after its first packet; the press's later packets (same timestamp)
     must not reach the caller as a stray key, while the owner's next press does."""
+
     async def scenario():
         legs = await Legs(g711.PCMU, owner_dtmf=96).open()
-        press = [HEADER.pack(0x80, 96, 70 + i, 4000, 7) + bytes([1, 0x8A if i >= 2 else 0x0A])
-             + (160 * (i + 1)).to_bytes(2, "big")
-                 for i in range(5)]
+        press = [
+            HEADER.pack(0x80, 96, 70 + i, 4000, 7)
+            + bytes([1, 0x8A if i >= 2 else 0x0A])
+            + (160 * (i + 1)).to_bytes(2, "big")
+            for i in range(5)
+        ]
         heard = asyncio.get_running_loop().create_future()
         legs.to_owner._rfc2833._on_digit = lambda digit: heard.done() or heard.set_result(digit)
         legs.owner.sendto(press[0], ("127.0.0.1", legs.to_owner.local_port))

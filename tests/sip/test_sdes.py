@@ -1,4 +1,5 @@
 """SDES (RFC 4568) negotiation against the policy, and libsrtp protecting and authenticating real packets."""
+
 from __future__ import annotations
 
 import base64
@@ -24,12 +25,19 @@ def test_a_crypto_line_parses_and_odd_ones_are_declined():
     assert parse_crypto("1 AES_CM_128_HMAC_SHA1_80 inline:" + base64.b64encode(b"short").decode()) is None
 
 
-@pytest.mark.parametrize(("proto", "lines", "policy", "result"), [
-    ("RTP/AVP", [], "off", None), ("RTP/AVP", [], "optional", None), ("RTP/AVP", [], "required", "488"),
-    ("RTP/AVP", [LINE], "optional", None),  # best-effort SRTP on AVP: answered as plain RTP
-    ("RTP/SAVP", [LINE], "off", "488"), ("RTP/SAVP", [LINE], "optional", "keys"),
-    ("RTP/SAVP", [LINE], "required", "keys"), ("RTP/SAVP", ["1 F8_128_HMAC_SHA1_80 inline:x"], "optional", "488"),
-])
+@pytest.mark.parametrize(
+    ("proto", "lines", "policy", "result"),
+    [
+        ("RTP/AVP", [], "off", None),
+        ("RTP/AVP", [], "optional", None),
+        ("RTP/AVP", [], "required", "488"),
+        ("RTP/AVP", [LINE], "optional", None),  # best-effort SRTP on AVP: answered as plain RTP
+        ("RTP/SAVP", [LINE], "off", "488"),
+        ("RTP/SAVP", [LINE], "optional", "keys"),
+        ("RTP/SAVP", [LINE], "required", "keys"),
+        ("RTP/SAVP", ["1 F8_128_HMAC_SHA1_80 inline:x"], "optional", "488"),
+    ],
+)
 def test_the_policy_table(proto, lines, policy, result):
     if result == "488":
         with pytest.raises(SrtpRefused):

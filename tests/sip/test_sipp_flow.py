@@ -3,6 +3,7 @@
 Each test checks the call record (channel "sip", caller from the From user part, path, outcome) and
 the follow-up jobs the call queued.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,12 +34,18 @@ CALLER = "+15557770001"
 @pytest.fixture
 def flow_ivr(start_server, redis_conn, redis_server, tmp_path):
     """start(**config) -> the SIP channel answering with the shipped flow, recording into the test Redis."""
+
     def start(**config):
         conn = connect(redis_server.url)
-        session = CallSession(FlowRepository(FLOWS, source=FlowStore(conn)), redis_conn=conn,
-                              queue=Queue(jobs.QUEUE_NAME, connection=conn), spool=Spool(tmp_path / "spool.sqlite3"),
-                              default_flow="skype-receptionist")
+        session = CallSession(
+            FlowRepository(FLOWS, source=FlowStore(conn)),
+            redis_conn=conn,
+            queue=Queue(jobs.QUEUE_NAME, connection=conn),
+            spool=Spool(tmp_path / "spool.sqlite3"),
+            default_flow="skype-receptionist",
+        )
         return start_server(flow_app(session), audio_root=FLOWS, **config)
+
     return start
 
 
@@ -82,7 +89,7 @@ def test_digit_1_by_sip_info(flow_ivr, redis_conn, tmp_path):
 
 def test_digit_2_in_band_sends_the_chat_link(flow_ivr, redis_conn, tmp_path):
     tone = tone_pcm("2", 0.12) + bytes(2 * 8000 // 5)
-    frames = [g711.encode(tone[i:i + 320], g711.PCMU) for i in range(0, len(tone) - 319, 320)]
+    frames = [g711.encode(tone[i : i + 320], g711.PCMU) for i in range(0, len(tone) - 319, 320)]
     pcap = write_rtp_pcap(tmp_path / "inband_2.pcap", frames, g711.PCMU)
     record = run_flow_call(flow_ivr, redis_conn, tmp_path, "uac_inband.xml", PCAP=pcap)
     assert record.path[-2:] == ["send_chat_link", "goodbye"] and record.outcome == "chat_link_sent"
@@ -91,8 +98,13 @@ def test_digit_2_in_band_sends_the_chat_link(flow_ivr, redis_conn, tmp_path):
 
 def test_callback_number_entry(flow_ivr, redis_conn, tmp_path):
     record = run_flow_call(flow_ivr, redis_conn, tmp_path, "uac_callback.xml", timeout=90)
-    assert record.path[2:] == ["main_menu", "callback_number_choice", "enter_callback_number",
-                               "request_callback", "goodbye"]
+    assert record.path[2:] == [
+        "main_menu",
+        "callback_number_choice",
+        "enter_callback_number",
+        "request_callback",
+        "goodbye",
+    ]
     assert job_kinds(redis_conn, record.id) == ["callback"]
     timeline = CallStore(redis_conn).timeline(record.id)
     job = next(e["data"] for e in timeline if e["kind"] == "action" and e["data"]["type"] == "job")
@@ -101,8 +113,9 @@ def test_callback_number_entry(flow_ivr, redis_conn, tmp_path):
 
 def test_silence_until_the_retries_run_out(flow_ivr, redis_conn, tmp_path):
     # SIPp's caller audio lasts 7 s; keep the no-RTP teardown out of the way of this long call
-    record = run_flow_call(flow_ivr, redis_conn, tmp_path, "uac_silence.xml", timeout=150,
-                           server={"no_rtp_timeout": 150})
+    record = run_flow_call(
+        flow_ivr, redis_conn, tmp_path, "uac_silence.xml", timeout=150, server={"no_rtp_timeout": 150}
+    )
     assert record.path[-4:] == ["main_menu", "links_anyway_route", "send_links_anyway", "goodbye"]
     assert record.outcome == "support_links_sent" and job_kinds(redis_conn, record.id) == ["sms"]
 
@@ -139,11 +152,13 @@ def test_options_is_answered_without_a_call(flow_ivr, redis_conn):
 
 
 def test_an_untrusted_caller_on_the_public_route_is_unknown_and_gets_no_sms_to_its_claimed_number(
-        flow_ivr, redis_conn, tmp_path):
+    flow_ivr, redis_conn, tmp_path
+):
     # The attack run's SMS pumping: From claims a number, then DTMF 1 asks for the support links by SMS
     running = flow_ivr(trusted=("127.0.0.1",), public_route="skype-receptionist")
-    result = run_sipp("uac_digit.xml", running.port, timeout=60, cwd=tmp_path, subst={"DIGIT": "1"},
-                      local_ip="127.0.0.2")
+    result = run_sipp(
+        "uac_digit.xml", running.port, timeout=60, cwd=tmp_path, subst={"DIGIT": "1"}, local_ip="127.0.0.2"
+    )
     assert sipp_counts(result) == (1, 0), result.stdout[-3000:] + result.stderr[-1500:]
     assert running.wait_idle()["live"] == 0
     record = only_call(redis_conn)

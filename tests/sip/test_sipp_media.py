@@ -1,4 +1,5 @@
 """SIPp against the SIP channel with a one-question IVR: each way a digit can arrive, and each transaction shape."""
+
 from __future__ import annotations
 
 import pytest
@@ -35,7 +36,7 @@ def test_info_digit_from_sipp(start_server, tmp_path):
 
 def test_inband_digit_from_sipp(start_server, tmp_path):
     tone = tone_pcm("7", 0.12) + bytes(2 * 8000 // 5)
-    frames = [g711.encode(tone[i:i + 320], g711.PCMU) for i in range(0, len(tone) - 319, 320)]
+    frames = [g711.encode(tone[i : i + 320], g711.PCMU) for i in range(0, len(tone) - 319, 320)]
     pcap = write_rtp_pcap(tmp_path / "inband_7.pcap", frames, g711.PCMU)
     record, _ = _call(start_server, tmp_path, "uac_inband.xml", PCAP=pcap)
     assert record.digits == ["7"]
@@ -79,8 +80,9 @@ def test_fifty_concurrent_sipp_calls_all_succeed_and_leave_nothing_behind(start_
     """A bounded load test: correctness only (every call answered, every digit heard, all released)."""
     record = Recorded()
     running = start_server(menu_app(record, timeout=6))
-    result = run_sipp("uac_digit.xml", running.port, calls=50, concurrent=50, rate=25, timeout=60,
-                      cwd=tmp_path, subst={"DIGIT": "1"})
+    result = run_sipp(
+        "uac_digit.xml", running.port, calls=50, concurrent=50, rate=25, timeout=60, cwd=tmp_path, subst={"DIGIT": "1"}
+    )
     assert sipp_counts(result) == (50, 0), result.stdout[-3000:]
     state = running.wait_idle()
     assert state["live"] == state["uas_calls"] == state["ports"] == state["clock"] == state["tasks"] == 0, state

@@ -1,5 +1,6 @@
 """Speech on SIP with real parts: SIPp plays espeak-ng audio (RTP pcaps, u-law and A-law) into the shipped flow,
 the SIP channel's VAD and Whisper recognizer hear it, and the call goes where the words say."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -42,21 +43,31 @@ def pool():
 def speech_ivr(start_server, redis_server, tmp_path, pool):
     def start(**config):
         conn = connect(redis_server.url)
-        session = CallSession(FlowRepository(FLOWS, source=FlowStore(conn)), redis_conn=conn,
-                              queue=Queue(jobs.QUEUE_NAME, connection=conn), spool=Spool(tmp_path / "spool.sqlite3"),
-                              default_flow="skype-receptionist")
+        session = CallSession(
+            FlowRepository(FLOWS, source=FlowStore(conn)),
+            redis_conn=conn,
+            queue=Queue(jobs.QUEUE_NAME, connection=conn),
+            spool=Spool(tmp_path / "spool.sqlite3"),
+            default_flow="skype-receptionist",
+        )
         return start_server(flow_app(session, speech=SpeechInput(pool)), audio_root=FLOWS, **config)
+
     return start
 
 
-def speak_call(speech_ivr, redis_conn, tmp_path, pcm: bytes, law: str = "ulaw", pause_ms: int = 1000,
-               timeout: int = 90, **server):
+def speak_call(
+    speech_ivr, redis_conn, tmp_path, pcm: bytes, law: str = "ulaw", pause_ms: int = 1000, timeout: int = 90, **server
+):
     running = speech_ivr(**server)
     payload_type, codec = CODECS[law]
     pcap = rtp_pcap(tmp_path / f"speech-{law}.pcap", pcm, law)
-    result = run_sipp("uac_speech.xml", running.port, timeout=timeout, cwd=tmp_path,
-                      subst={"PCAP": pcap, "PT": payload_type, "CODEC": codec, "PAUSE": pause_ms,
-                             "BYE_TIMEOUT": timeout * 1000})
+    result = run_sipp(
+        "uac_speech.xml",
+        running.port,
+        timeout=timeout,
+        cwd=tmp_path,
+        subst={"PCAP": pcap, "PT": payload_type, "CODEC": codec, "PAUSE": pause_ms, "BYE_TIMEOUT": timeout * 1000},
+    )
     assert sipp_counts(result) == (1, 0), result.stdout[-3000:] + result.stderr[-1500:]
     running.wait_idle()
     calls = CallStore(redis_conn).recent()
@@ -69,8 +80,11 @@ def events(timeline, kind: str) -> list[dict]:
 
 
 def logs(timeline, name: str) -> list[dict]:
-    return [e["data"]["data"] for e in timeline if e["kind"] == "action" and e["data"]["type"] == "log"
-            and e["data"]["event"] == name]
+    return [
+        e["data"]["data"]
+        for e in timeline
+        if e["kind"] == "action" and e["data"]["type"] == "log" and e["data"]["event"] == name
+    ]
 
 
 def jobs_of(timeline) -> list[dict]:
@@ -80,8 +94,9 @@ def jobs_of(timeline) -> list[dict]:
 @pytest.mark.parametrize("law", ["ulaw", "alaw"])
 def test_saying_skype_over_the_prompt_sends_the_support_links(speech_ivr, redis_conn, tmp_path, law):
     # spoken 1 s into the greeting, which allows barge-in: it stops, and "skype" answers the menu
-    record, timeline = speak_call(speech_ivr, redis_conn, tmp_path,
-                                  phone_pcm("I need help with Skype", law=law) + silence(2), law=law)
+    record, timeline = speak_call(
+        speech_ivr, redis_conn, tmp_path, phone_pcm("I need help with Skype", law=law) + silence(2), law=law
+    )
     assert record.path[-4:] == ["main_menu", "support_links_route", "send_support_links", "goodbye"], record.path
     assert [j["kind"] for j in jobs_of(timeline)] == ["sms"]
     heard = events(timeline, "speech")
@@ -90,8 +105,7 @@ def test_saying_skype_over_the_prompt_sends_the_support_links(speech_ivr, redis_
 
 
 def test_out_of_grammar_is_a_no_match_then_the_retry_hears_chat(speech_ivr, redis_conn, tmp_path):
-    pcm = (phone_pcm("what is the weather like tomorrow") + silence(4) + phone_pcm("a live chat please")
-           + silence(2))
+    pcm = phone_pcm("what is the weather like tomorrow") + silence(4) + phone_pcm("a live chat please") + silence(2)
     record, timeline = speak_call(speech_ivr, redis_conn, tmp_path, pcm)
     assert [m["input"] for m in logs(timeline, "no_match")][:1] != [], timeline
     assert record.path[-2:] == ["send_chat_link", "goodbye"], record.path
@@ -100,14 +114,20 @@ def test_out_of_grammar_is_a_no_match_then_the_retry_hears_chat(speech_ivr, redi
 
 def test_spoken_callback_number_reaches_the_callback_job(speech_ivr, redis_conn, tmp_path):
     # "call me back" -> "a different number" -> the number -> "yes" at the read-back
-    pcm = (phone_pcm("call me back") + silence(3.5) + phone_pcm("different number please") + silence(3.5)
-           + phone_pcm("two zero seven, nine four six, zero nine five eight") + silence(3.5)
-           + phone_pcm("yes") + silence(2))
+    pcm = (
+        phone_pcm("call me back")
+        + silence(3.5)
+        + phone_pcm("different number please")
+        + silence(3.5)
+        + phone_pcm("two zero seven, nine four six, zero nine five eight")
+        + silence(3.5)
+        + phone_pcm("yes")
+        + silence(2)
+    )
     record, timeline = speak_call(speech_ivr, redis_conn, tmp_path, pcm, timeout=120)
     assert record.path[-3:] == ["enter_callback_number", "request_callback", "goodbye"], record.path
     callback = [j for j in jobs_of(timeline) if j["kind"] == "callback"]
     assert len(callback) == 1 and "2079460958" in str(callback[0]["payload"]), callback
-
 
 
 def test_silence_and_line_noise_run_the_retries_out(speech_ivr, redis_conn, tmp_path):
@@ -132,7 +152,7 @@ def test_talking_over_the_prompt_stops_it(speech_ivr, uac_factory):
     voice = g711_bytes(phone_pcm("I need help with Skype"), "ulaw")
     quiet_run, after_start = 0, 0
     for index in range(0, len(voice) - 159, 160):
-        uac.send_rtp(0, voice[index:index + 160], seq=index // 160, ts=index, to_port=media)
+        uac.send_rtp(0, voice[index : index + 160], seq=index // 160, ts=index, to_port=media)
         for payload in _received_payloads(uac, 1):  # one IVR packet per packet sent: the pace of a phone
             after_start += 1
             quiet_run = quiet_run + 1 if payload == SILENT else 0

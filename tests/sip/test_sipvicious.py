@@ -5,6 +5,7 @@ default User-Agent (`friendly-scanner`) and once with a softphone's. A scan, an 
 and INVITE), and a digest brute force (with the right password in the dictionary) must find nothing and start
 no call. docs/security.md records the run. A control run from 127.0.0.1 shows the tools do find a listener.
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -24,8 +25,12 @@ PASSWORD = "s3cret-Pass-42"
 
 
 def attack(agent: str, tool: str, port: int, *args: str, source: str = "127.0.0.2") -> str:
-    done = subprocess.run([sys.executable, str(HARNESS), agent, tool, "-b", source, "-p", str(port), *args,
-                           "127.0.0.1"], capture_output=True, text=True, timeout=90)
+    done = subprocess.run(
+        [sys.executable, str(HARNESS), agent, tool, "-b", source, "-p", str(port), *args, "127.0.0.1"],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     return done.stdout + done.stderr
 
 

@@ -1,6 +1,7 @@
 """SIP over TCP and TLS: framing by Content-Length (split and coalesced segments), responses on the request's
 connection, TLS 1.2+ only, a bad message on a stream answered 400 without closing the listener, and a request
 we send over 1,300 bytes going over TCP (RFC 3261 18.1.1)."""
+
 from __future__ import annotations
 
 import socket
@@ -33,8 +34,9 @@ def status_of(message: str | None) -> int:
 @pytest.mark.parametrize("protocol", ["TCP", "TLS"])
 def test_framing_split_and_coalesced(tls_server, protocol):
     running, tls_port, cert = tls_server
-    uac = StreamUac(tls_port if protocol == "TLS" else running.port,
-                    client_context(cert) if protocol == "TLS" else None)
+    uac = StreamUac(
+        tls_port if protocol == "TLS" else running.port, client_context(cert) if protocol == "TLS" else None
+    )
     try:
         if protocol == "TLS":
             assert uac.sock.version() in ("TLSv1.2", "TLSv1.3")
@@ -48,8 +50,10 @@ def test_framing_split_and_coalesced(tls_server, protocol):
         assert [status_of(r) for r in replies] == [200, 200]
         assert "Call-ID: one" in replies[0] and "Call-ID: two" in replies[1]
         assert f"SIP/2.0/{protocol} 127.0.0.1:{uac.local[1]}" in replies[0]  # our Via answered, on this connection
-        uac.send(b"INVITE sip:x SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bKbad\r\nCall-ID: bad\r\n"
-                 b"CSeq: x INVITE\r\nContent-Length: 0\r\n\r\n")
+        uac.send(
+            b"INVITE sip:x SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:1;branch=z9hG4bKbad\r\nCall-ID: bad\r\n"
+            b"CSeq: x INVITE\r\nContent-Length: 0\r\n\r\n"
+        )
         assert status_of(uac.recv_message()) == 400
         uac.send(uac.options(running.port, "after"))
         assert status_of(uac.recv_message()) == 200  # the same connection still works
@@ -109,15 +113,21 @@ def test_a_request_over_1300_bytes_goes_over_tcp(start_server):
 
 def uac_request(port: int, pad: int) -> bytes:
     body = "x" * pad
-    return (f"MESSAGE sip:peer@127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKbig{pad}\r\n"
-            f"From: <sip:ivr@127.0.0.1>;tag=a\r\nTo: <sip:peer@127.0.0.1>\r\nCall-ID: c-{pad}\r\nCSeq: 1 MESSAGE\r\n"
-            f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n{body}").encode()
+    return (
+        f"MESSAGE sip:peer@127.0.0.1:{port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:5060;branch=z9hG4bKbig{pad}\r\n"
+        f"From: <sip:ivr@127.0.0.1>;tag=a\r\nTo: <sip:peer@127.0.0.1>\r\nCall-ID: c-{pad}\r\nCSeq: 1 MESSAGE\r\n"
+        f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n{body}"
+    ).encode()
 
 
-@pytest.mark.parametrize(("setting", "value", "message"), [
-    ("srtp", "maybe", "IVR_SIP_SRTP: 'maybe'"), ("codecs", ("pcmu", "g729"), "unknown codec 'g729'"),
-    ("tls_cert", "/nonexistent/cert.pem", "IVR_SIP_TLS_CERT/IVR_SIP_TLS_KEY"),
-])
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("srtp", "maybe", "IVR_SIP_SRTP: 'maybe'"),
+        ("codecs", ("pcmu", "g729"), "unknown codec 'g729'"),
+        ("tls_cert", "/nonexistent/cert.pem", "IVR_SIP_TLS_CERT/IVR_SIP_TLS_KEY"),
+    ],
+)
 def test_bad_settings_stop_the_start_with_a_clear_error(tmp_path, setting, value, message):
     values = {"tls_key": "/nonexistent/key.pem"} if setting == "tls_cert" else {}
     with pytest.raises(ValueError, match=message):

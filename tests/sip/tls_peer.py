@@ -1,5 +1,6 @@
 """Test helpers for SIP over TCP and TLS: a self-signed certificate made with openssl, and a client that
 speaks SIP on a stream (framing by Content-Length) through Python's ssl module or plain TCP."""
+
 from __future__ import annotations
 
 import re
@@ -13,9 +14,28 @@ from pathlib import Path
 
 def self_signed(tmp_path: Path) -> tuple[Path, Path]:
     cert, key = tmp_path / "sip-cert.pem", tmp_path / "sip-key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
@@ -50,10 +70,12 @@ class StreamUac:
 
     def options(self, port: int, call_id: str | None = None, pad: int = 0) -> bytes:
         call_id = call_id or uuid.uuid4().hex
-        head = (f"OPTIONS sip:ivr@127.0.0.1:{port} SIP/2.0\r\n"
-                f"Via: SIP/2.0/{self.transport} 127.0.0.1:{self.local[1]};branch=z9hG4bK{uuid.uuid4().hex[:12]}\r\n"
-                f"From: <sip:tester@127.0.0.1>;tag=t1\r\nTo: <sip:ivr@127.0.0.1>\r\nCall-ID: {call_id}\r\n"
-                f"CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n")
+        head = (
+            f"OPTIONS sip:ivr@127.0.0.1:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/{self.transport} 127.0.0.1:{self.local[1]};branch=z9hG4bK{uuid.uuid4().hex[:12]}\r\n"
+            f"From: <sip:tester@127.0.0.1>;tag=t1\r\nTo: <sip:ivr@127.0.0.1>\r\nCall-ID: {call_id}\r\n"
+            f"CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\n"
+        )
         body = "x" * pad
         return (head + f"Content-Length: {len(body)}\r\n\r\n" + body).encode()
 

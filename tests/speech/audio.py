@@ -4,6 +4,7 @@
 through u-law or A-law and back (sox does both ways), as 16-bit little-endian PCM. `g711_bytes` gives the
 encoded payload for RTP pcaps. Used by tests/speech and bench/speech.py.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,12 +36,32 @@ def _cached(key: str, make) -> bytes:
 
 def spoken(text: str, voice: str = "en-us", speed: int = 160) -> bytes:
     """espeak-ng's `text` at 8 kHz 16-bit mono PCM, with 300 ms of silence either side (as a caller pauses)."""
+
     def make() -> bytes:
         with tempfile.TemporaryDirectory() as tmp:
             wav = Path(tmp) / "s.wav"
             _run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), "--", text])
-            return _run(["sox", str(wav), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw",
-                         "-", "pad", "0.3", "0.3"])
+            return _run(
+                [
+                    "sox",
+                    str(wav),
+                    "-r",
+                    "8000",
+                    "-c",
+                    "1",
+                    "-b",
+                    "16",
+                    "-e",
+                    "signed-integer",
+                    "-t",
+                    "raw",
+                    "-",
+                    "pad",
+                    "0.3",
+                    "0.3",
+                ]
+            )
+
     return _cached(f"speak\0{text}\0{voice}\0{speed}", make)
 
 
@@ -50,14 +71,37 @@ def with_noise(pcm: bytes, snr_db: float | None, seed: int = 1, kind: str = "pin
         return pcm
     speech = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
     seconds = len(speech) / 8000
-    noise_raw = _cached(f"noise\0{seconds:.3f}\0{seed}\0{kind}", lambda: _run(
-        ["sox", "-R", "-n", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw", "-",
-         "synth", f"{seconds:.3f}", kind, "vol", "0.3"]))
-    noise = np.frombuffer(noise_raw, dtype="<i2").astype(np.float64)[:len(speech)]
+    noise_raw = _cached(
+        f"noise\0{seconds:.3f}\0{seed}\0{kind}",
+        lambda: _run(
+            [
+                "sox",
+                "-R",
+                "-n",
+                "-r",
+                "8000",
+                "-c",
+                "1",
+                "-b",
+                "16",
+                "-e",
+                "signed-integer",
+                "-t",
+                "raw",
+                "-",
+                "synth",
+                f"{seconds:.3f}",
+                kind,
+                "vol",
+                "0.3",
+            ]
+        ),
+    )
+    noise = np.frombuffer(noise_raw, dtype="<i2").astype(np.float64)[: len(speech)]
     noise = np.pad(noise, (0, len(speech) - len(noise)))
     voiced = speech[np.abs(speech) > 200]
-    power = float(np.mean(voiced ** 2)) if len(voiced) else 1.0
-    noise *= np.sqrt(power / (10 ** (snr_db / 10)) / max(float(np.mean(noise ** 2)), 1e-9))
+    power = float(np.mean(voiced**2)) if len(voiced) else 1.0
+    noise *= np.sqrt(power / (10 ** (snr_db / 10)) / max(float(np.mean(noise**2)), 1e-9))
     return np.clip(speech + noise, -32768, 32767).astype("<i2").tobytes()
 
 
@@ -69,12 +113,19 @@ def _sox_pipe(data: bytes, law: str, encode: bool) -> bytes:
     pcm_args = ["-t", "raw", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer"]
     law_args = ["-t", "raw", "-r", "8000", "-c", "1", "-b", "8", "-e", SOX_LAW[law]]
     source, target = (pcm_args, law_args) if encode else (law_args, pcm_args)
-    return subprocess.run(["sox", *source, "-", *target, "-"], input=data, check=True, capture_output=True,
-                          timeout=60).stdout
+    return subprocess.run(
+        ["sox", *source, "-", *target, "-"], input=data, check=True, capture_output=True, timeout=60
+    ).stdout
 
 
-def phone_pcm(text: str, voice: str = "en-us", speed: int = 160, snr_db: float | None = None,
-              law: str = "ulaw", noise: str = "pinknoise") -> bytes:
+def phone_pcm(
+    text: str,
+    voice: str = "en-us",
+    speed: int = 160,
+    snr_db: float | None = None,
+    law: str = "ulaw",
+    noise: str = "pinknoise",
+) -> bytes:
     """The phrase as it arrives from a phone line: noise, then G.711 and back."""
     noisy = with_noise(spoken(text, voice, speed), snr_db, kind=noise)
     return _sox_pipe(g711_bytes(noisy, law), law, encode=False)
@@ -83,7 +134,7 @@ def phone_pcm(text: str, voice: str = "en-us", speed: int = 160, snr_db: float |
 def frames(pcm: bytes, size: int = 320) -> list[bytes]:
     """20 ms frames (the last one padded with silence)."""
     pcm += b"\0" * (-len(pcm) % size)
-    return [pcm[i:i + size] for i in range(0, len(pcm), size)]
+    return [pcm[i : i + size] for i in range(0, len(pcm), size)]
 
 
 def silence(seconds: float) -> bytes:
@@ -96,5 +147,5 @@ def rtp_pcap(path: Path, pcm: bytes, law: str = "ulaw") -> Path:
 
     encoded = g711_bytes(pcm, law)
     encoded += (b"\xff" if law == "ulaw" else b"\xd5") * (-len(encoded) % 160)
-    payloads = [encoded[i:i + 160] for i in range(0, len(encoded), 160)]
+    payloads = [encoded[i : i + 160] for i in range(0, len(encoded), 160)]
     return write_rtp_pcap(path, payloads, 0 if law == "ulaw" else 8)

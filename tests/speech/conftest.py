@@ -1,4 +1,5 @@
 """Speech tests need the `speech` extra (faster-whisper, webrtcvad, jellyfish); one Whisper model per session."""
+
 from __future__ import annotations
 
 import pytest

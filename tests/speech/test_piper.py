@@ -1,4 +1,5 @@
 """piper as the natural voice: a separate program, the same cache, its own keys."""
+
 from __future__ import annotations
 
 import wave

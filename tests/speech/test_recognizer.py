@@ -1,4 +1,5 @@
 """The recognizer in-process, on espeak-ng audio through G.711: no SIP at all."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,8 +13,22 @@ from ivr.channels.speech.vad import SpeechDetector
 
 from .audio import frames, phone_pcm
 
-MENU = Expect(hints=("skype", "support", "help", "links", "chat", "live chat", "callback", "call back", "call me",
-                     "owner", "person", "operator"))
+MENU = Expect(
+    hints=(
+        "skype",
+        "support",
+        "help",
+        "links",
+        "chat",
+        "live chat",
+        "callback",
+        "call back",
+        "call me",
+        "owner",
+        "person",
+        "operator",
+    )
+)
 
 
 def recognize(pool: RecognitionPool, pcm: bytes, expect: Expect):
@@ -21,6 +36,7 @@ def recognize(pool: RecognitionPool, pcm: bytes, expect: Expect):
         future = pool.submit(pcm, expect)
         assert future is not None
         return await future
+
     return asyncio.run(run())
 
 
@@ -28,8 +44,9 @@ CHOICES = {"support": ("skype", "support", "help", "links"), "callback": ("call"
 
 
 @pytest.mark.parametrize("law", ["ulaw", "alaw"])
-@pytest.mark.parametrize(("phrase", "choice"), [("skype", "support"), ("I need help with Skype", "support"),
-                                                ("call me back", "callback")])
+@pytest.mark.parametrize(
+    ("phrase", "choice"), [("skype", "support"), ("I need help with Skype", "support"), ("call me back", "callback")]
+)
 def test_menu_words_are_heard(whisper, phrase, choice, law):
     pool = RecognitionPool(whisper, workers=1)
     heard = recognize(pool, phone_pcm(phrase, "en-us", 160, None, law), MENU)
@@ -40,9 +57,11 @@ def test_menu_words_are_heard(whisper, phrase, choice, law):
 
 def test_spoken_digits_become_digits(whisper):
     pool = RecognitionPool(whisper, workers=1)
-    heard = recognize(pool, phone_pcm("two zero seven, nine four six, zero nine five eight"),
-                      Expect(hints=("zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
-                                    "nine"), digits=True))
+    heard = recognize(
+        pool,
+        phone_pcm("two zero seven, nine four six, zero nine five eight"),
+        Expect(hints=("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"), digits=True),
+    )
     assert heard.text.replace(" ", "") == "2079460958", heard
 
 
@@ -70,6 +89,7 @@ def test_saturated_pool_refuses_at_once(whisper):
         third = pool.submit(pcm, MENU)  # room again
         assert third is not None
         await third
+
     asyncio.run(run())
     assert pool.refused == 1 and pool.recognized == 2
 
@@ -77,8 +97,11 @@ def test_saturated_pool_refuses_at_once(whisper):
 def test_vad_finds_start_and_end_of_speech():
     events: list[str] = []
     captured: list[bytes] = []
-    detector = SpeechDetector(lambda: events.append("start"), lambda pcm: (events.append("end"), captured.append(pcm)),
-                              trailing_silence_ms=500)
+    detector = SpeechDetector(
+        lambda: events.append("start"),
+        lambda pcm: (events.append("end"), captured.append(pcm)),
+        trailing_silence_ms=500,
+    )
     pcm = b"\0" * 8000 + phone_pcm("I need help with skype") + b"\0" * 16000
     for frame in frames(pcm):
         detector.feed(frame)
@@ -107,6 +130,19 @@ def test_pocketsphinx_decodes_within_the_grammar():
     sphinx = load_recognizer("pocketsphinx")
     heard = RecognitionPool(sphinx, workers=1)
     result = recognize(heard, phone_pcm("a live chat please"), MENU)
-    allowed = set(words_of(" ".join(MENU.hints))) | {"i", "need", "want", "a", "please", "the", "with", "to", "my",
-                                                      "is", "it's", "uh", "um"}
+    allowed = set(words_of(" ".join(MENU.hints))) | {
+        "i",
+        "need",
+        "want",
+        "a",
+        "please",
+        "the",
+        "with",
+        "to",
+        "my",
+        "is",
+        "it's",
+        "uh",
+        "um",
+    }
     assert set(words_of(result.detail["heard"])) <= allowed, result

@@ -1,4 +1,5 @@
 """call_session against a real redis-server and the shipped flow: records, jobs, turn dedup, Redis outages."""
+
 import threading
 from pathlib import Path
 
@@ -25,9 +26,14 @@ STRANGER = "+15557770001"
 def make_session(redis_conn, redis_server, tmp_path):
     def make(spool_path=tmp_path / "spool.sqlite3"):
         conn = connect(redis_server.url)
-        return CallSession(FlowRepository(FLOWS, source=FlowStore(conn)), redis_conn=conn,
-                           queue=Queue(jobs.QUEUE_NAME, connection=conn), spool=Spool(spool_path),
-                           default_flow="skype-receptionist")
+        return CallSession(
+            FlowRepository(FLOWS, source=FlowStore(conn)),
+            redis_conn=conn,
+            queue=Queue(jobs.QUEUE_NAME, connection=conn),
+            spool=Spool(spool_path),
+            default_flow="skype-receptionist",
+        )
+
     return make
 
 
@@ -48,8 +54,14 @@ def test_a_call_is_recorded_with_timeline_path_and_its_job_queued(make_session, 
     job = next(a for a in second if isinstance(a, A.Job))
     record = CallStore(redis_conn).get("call-1")
     assert (record.channel, record.caller, record.outcome) == ("sip", STRANGER, "support_links_sent")
-    assert record.path == ["screen_caller", "not_skype", "main_menu", "support_links_route", "send_support_links",
-                           "goodbye"]
+    assert record.path == [
+        "screen_caller",
+        "not_skype",
+        "main_menu",
+        "support_links_route",
+        "send_support_links",
+        "goodbye",
+    ]
     assert record.ended_at == 1_790_000_005.0
     assert record.jobs == [job.idempotency_key]
     timeline = CallStore(redis_conn).timeline("call-1")
@@ -62,8 +74,7 @@ def test_a_call_is_recorded_with_timeline_path_and_its_job_queued(make_session, 
     assert CallStore(redis_conn).live() == []
 
 
-def test_repeated_turn_id_and_repeated_start_return_the_same_actions_and_queue_nothing_new(make_session,
-                                                                                           redis_conn):
+def test_repeated_turn_id_and_repeated_start_return_the_same_actions_and_queue_nothing_new(make_session, redis_conn):
     session = make_session()
     first, second = run_support_links_call(session, "call-2")
     again_start = session.start(call_id="call-2", channel="sip", caller=STRANGER, called="x", at=1.0)
@@ -89,8 +100,9 @@ def test_caller_hanging_up_finishes_the_record(make_session, redis_conn):
     assert (record.outcome, record.ended_at) == ("abandoned", 107.0)
 
 
-def test_redis_down_calls_continue_and_the_spool_is_replayed_exactly_once(make_session, redis_server, redis_conn,
-                                                                         tmp_path):
+def test_redis_down_calls_continue_and_the_spool_is_replayed_exactly_once(
+    make_session, redis_server, redis_conn, tmp_path
+):
     session = make_session()
     session.flows.get("skype-receptionist")  # the process has the flow cached, as a running server would
     redis_server.stop()
@@ -121,8 +133,9 @@ def test_redis_down_calls_continue_and_the_spool_is_replayed_exactly_once(make_s
     assert Queue(jobs.QUEUE_NAME, connection=redis_conn).count == 20
 
 
-def test_a_replayed_call_whose_start_record_was_lost_is_listed_with_what_its_state_knows(make_session,
-                                                                                         redis_server, redis_conn):
+def test_a_replayed_call_whose_start_record_was_lost_is_listed_with_what_its_state_knows(
+    make_session, redis_server, redis_conn
+):
     """Redis lost the call's first write (restarted without it), then went down: the later turn is spooled and
     replayed onto no record at all. It must come back as a listable call, not an orphan without a caller."""
     session = make_session()
@@ -136,19 +149,32 @@ def test_a_replayed_call_whose_start_record_was_lost_is_listed_with_what_its_sta
     calls = CallStore(redis_conn)
     [listed] = calls.recent()
     assert (listed.id, listed.channel, listed.caller, listed.called, listed.flow_id, listed.started_at) == (
-        "lost-start", "sip", STRANGER, "+15550000000", "skype-receptionist", at)
+        "lost-start",
+        "sip",
+        STRANGER,
+        "+15550000000",
+        "skype-receptionist",
+        at,
+    )
     assert (listed.outcome, listed.ended_at, listed.path[-1]) == ("support_links_sent", at + 5, "goodbye")
     assert calls.live() == []
 
 
-def test_after_a_redis_failure_the_session_skips_redis_for_the_backoff_on_its_own_clock(redis_conn, redis_server,
-                                                                                         tmp_path):
+def test_after_a_redis_failure_the_session_skips_redis_for_the_backoff_on_its_own_clock(
+    redis_conn, redis_server, tmp_path
+):
     from ivr.call_session.health import DOWN_BACKOFF
+
     now = [1000.0]
     conn = connect(redis_server.url)
-    session = CallSession(FlowRepository(FLOWS, source=FlowStore(conn)), redis_conn=conn,
-                          queue=Queue(jobs.QUEUE_NAME, connection=conn), spool=Spool(tmp_path / "spool.sqlite3"),
-                          default_flow="skype-receptionist", clock=lambda: now[0])
+    session = CallSession(
+        FlowRepository(FLOWS, source=FlowStore(conn)),
+        redis_conn=conn,
+        queue=Queue(jobs.QUEUE_NAME, connection=conn),
+        spool=Spool(tmp_path / "spool.sqlite3"),
+        default_flow="skype-receptionist",
+        clock=lambda: now[0],
+    )
     session.flows.get("skype-receptionist")
     at = 1_790_000_000.0
     redis_server.stop()
@@ -182,8 +208,9 @@ def test_each_turn_saves_its_state_with_its_writes_and_keeps_nothing_in_the_spoo
     blob = SessionStore(redis_conn).load("call-s")
     assert blob["version"] == 2 and blob["state"]["done"] and set(blob["turns"]) == {"__start__", "call-s-t1"}
     assert session.spool.load_state("call-s") is None and session.spool.pending() == 0
-    assert make_session().turn("call-s", Digits(digits="1", at=1_790_000_006.0), turn_id="call-s-t1")[-1].type \
-        == "hangup"  # another process answers the retried turn from the state in Redis
+    assert (
+        make_session().turn("call-s", Digits(digits="1", at=1_790_000_006.0), turn_id="call-s-t1")[-1].type == "hangup"
+    )  # another process answers the retried turn from the state in Redis
 
 
 def test_a_first_request_delivered_to_two_processes_at_once_starts_the_call_once(make_session, redis_conn):

@@ -1,4 +1,5 @@
 """Store records against a real redis-server: calls, follow-ups, flows + revisions, callbacks, chats, retention."""
+
 import pytest
 from rq import Queue
 
@@ -17,8 +18,13 @@ def test_call_record_timeline_index_and_live_set(redis_conn):
     calls = CallStore(redis_conn)
     calls.start("c1", channel="sip", caller="+15550001", called="100", started_at=1000.0, flow_id="main")
     calls.start("c2", channel="twilio", caller="+15550002", called="100", started_at=2000.0)
-    calls.append("c1", [{"at": 1000.0, "kind": "event", "data": {"type": "call_started"}},
-                        {"at": 1000.5, "kind": "action", "data": {"type": "say", "text": "hi"}}])
+    calls.append(
+        "c1",
+        [
+            {"at": 1000.0, "kind": "event", "data": {"type": "call_started"}},
+            {"at": 1000.5, "kind": "action", "data": {"type": "say", "text": "hi"}},
+        ],
+    )
     calls.add_jobs("c1", ["c1:mail:1"])
     assert calls.live() == ["c1", "c2"]
     calls.finish("c1", ended_at=1010.0, outcome="voicemail", path=["welcome", "menu"])
@@ -149,8 +155,13 @@ def test_a_finished_call_is_counted_once_by_the_first_read_of_the_analytics(redi
     queue = Queue("ivr", connection=redis_conn)
     for n in range(3):  # more than one batch of pending calls
         write = new_write(f"f{n}", 1, at=1_790_000_000.0)
-        write["start"] = {"channel": "twilio", "caller": "+1555", "called": "+1", "started_at": 1_790_000_000.0,
-                          "flow_id": "main"}
+        write["start"] = {
+            "channel": "twilio",
+            "caller": "+1555",
+            "called": "+1",
+            "started_at": 1_790_000_000.0,
+            "flow_id": "main",
+        }
         write["finish"] = {"ended_at": 1_790_000_009.0, "outcome": "completed", "path": ["welcome"]}
         apply_write(redis_conn, queue, write)
     assert redis_conn.scard(keys.ANALYTICS_PENDING) == 3 and redis_conn.hgetall(keys.ANALYTICS_TOTALS) == {}

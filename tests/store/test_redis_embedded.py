@@ -1,4 +1,5 @@
 """The embedded redis-server: unix socket mode 700, AOF persistence, SIGTERM stop, and no orphan after SIGKILL."""
+
 import os
 import signal
 import stat
@@ -74,14 +75,20 @@ def test_stale_socket_file_is_replaced(tmp_path):
 
 def test_no_orphan_when_the_owner_is_sigkilled(tmp_path):
     owner = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import sys, time
             from ivr.store.embedded import EmbeddedRedis
             server = EmbeddedRedis({str(tmp_path)!r}).start()
             print(server.pid, flush=True)
             time.sleep(120)
-        """)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        """),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         redis_pid = int(owner.stdout.readline())

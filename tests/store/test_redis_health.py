@@ -1,4 +1,5 @@
 """The call session's Redis breaker (call_session/health.py) on an injected clock, against a Redis that is gone."""
+
 import pytest
 import redis
 
@@ -31,6 +32,13 @@ def test_the_call_session_passes_its_clock_to_the_breaker(redis_conn, tmp_path):
 
     def clock():
         return 42.0
-    session = CallSession({}, redis_conn=redis_conn, queue=Queue("ivr", connection=redis_conn),
-                          spool=Spool(tmp_path / "spool.sqlite3"), default_flow="x", clock=clock)
+
+    session = CallSession(
+        {},
+        redis_conn=redis_conn,
+        queue=Queue("ivr", connection=redis_conn),
+        spool=Spool(tmp_path / "spool.sqlite3"),
+        default_flow="x",
+        clock=clock,
+    )
     assert session.health.clock is clock

@@ -1,6 +1,7 @@
 """IVR_REDIS_WAIT_MS against a real redis-server without a replica: no write is confirmed, so each stays in the
 spool (the master has it too) and a replay keeps it there; the follow-up is not sent before a replica has its
 mark. With a replica attached, the same replay empties the spool without applying anything twice."""
+
 import subprocess
 
 import pytest
@@ -20,9 +21,14 @@ from tests.store.test_call_session import FLOWS, run_support_links_call
 
 def session_for(url: str, spool: Spool, confirm_ms: int) -> CallSession:
     conn = connect(url)
-    return CallSession(FlowRepository(FLOWS, source=FlowStore(conn)), redis_conn=conn,
-                       queue=Queue(jobs.QUEUE_NAME, connection=conn), spool=spool,
-                       default_flow="skype-receptionist", confirm_ms=confirm_ms)
+    return CallSession(
+        FlowRepository(FLOWS, source=FlowStore(conn)),
+        redis_conn=conn,
+        queue=Queue(jobs.QUEUE_NAME, connection=conn),
+        spool=spool,
+        default_flow="skype-receptionist",
+        confirm_ms=confirm_ms,
+    )
 
 
 def test_unconfirmed_writes_stay_in_the_spool_until_a_replica_has_them(redis_server, redis_conn, tmp_path):
@@ -37,12 +43,29 @@ def test_unconfirmed_writes_stay_in_the_spool_until_a_replica_has_them(redis_ser
         FollowupStore(redis_conn).begin(job_id, kind="sms", call_id="unconfirmed-1", at=1.0, confirm_ms=20)
 
     port = free_tcp_port()
-    replica = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--dir", str(tmp_path), "--replicaof", "127.0.0.1", str(redis_server.port)],
-                               stdout=subprocess.DEVNULL)
+    replica = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--dir",
+            str(tmp_path),
+            "--replicaof",
+            "127.0.0.1",
+            str(redis_server.port),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
     try:
-        wait_until(lambda: connect(f"redis://127.0.0.1:{port}").info("replication")["master_link_status"] == "up",
-                   30, "the replica to sync")
+        wait_until(
+            lambda: connect(f"redis://127.0.0.1:{port}").info("replication")["master_link_status"] == "up",
+            30,
+            "the replica to sync",
+        )
         wait_until(lambda: session.replay() >= 0 and session.spool.pending() == 0, 30, "a confirmed replay")
         calls = CallStore(redis_conn)
         events = [e["data"]["type"] for e in calls.timeline("unconfirmed-1") if e["kind"] == "event"]

@@ -1,4 +1,5 @@
 """The SQLite spool: durable entries replayed in order, one replayer at a time, bad entries set aside."""
+
 import signal
 import sqlite3
 import subprocess
@@ -63,8 +64,9 @@ def test_a_forked_child_does_not_keep_its_dead_parents_lock(tmp_path):
     path = tmp_path / "s.db"
     spool = Spool(path)
     spool.append("e1", "turn", {})
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_THEN_FORK, str(path)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THEN_FORK, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline() == "holding\n"
         holder.send_signal(signal.SIGKILL)
@@ -83,8 +85,9 @@ def test_a_lock_holder_that_dies_does_not_block_the_replay(tmp_path, how):
     path = tmp_path / "s.db"
     spool = Spool(path)
     spool.append("e1", "turn", {})
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_LOCK, str(path)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_LOCK, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout.readline() == "holding\n"
         assert spool.replay(lambda *args: None) == 0  # a live holder is respected
@@ -109,6 +112,7 @@ def test_redis_down_stops_the_replay_and_keeps_the_rest(tmp_path):
     def apply(entry_id, kind, data):
         if data["n"] == 1:
             raise redis.ConnectionError("down")
+
     assert spool.replay(apply) == 1
     assert spool.pending() == 2
 
@@ -123,6 +127,7 @@ def test_a_broken_entry_is_set_aside_and_does_not_block_the_others(tmp_path):
         if entry_id == "bad":
             raise KeyError("call_id")
         applied.append(entry_id)
+
     assert spool.replay(apply) == 2
     assert applied == ["good"]
     assert [d["id"] for d in spool.dead()] == ["bad"]
@@ -169,7 +174,10 @@ def test_a_spool_left_readable_by_an_older_version_is_made_private(tmp_path):
     path.chmod(0o644)
     Spool(path).append("e1", "turn", {})
     assert {f.name: f.stat().st_mode & 0o777 for f in tmp_path.iterdir()} == {
-        "s.db": 0o600, "s.db-wal": 0o600, "s.db-shm": 0o600}
+        "s.db": 0o600,
+        "s.db-wal": 0o600,
+        "s.db-shm": 0o600,
+    }
 
 
 def test_a_replay_leaves_no_caller_number_in_the_files(tmp_path):

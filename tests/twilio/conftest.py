@@ -1,5 +1,6 @@
 """Fixtures for the Twilio channel: the real app (create_app) on a private redis-server, a pinned clock, and a
 signed poster that plays Twilio."""
+
 from __future__ import annotations
 
 import os
@@ -39,10 +40,16 @@ class Clock:
 @pytest.fixture
 def settings(tmp_path, redis_server) -> Settings:
     # An installation that can text (capabilities): the shipped flow sends its links rather than reading them out
-    return Settings(data_dir=tmp_path / "data", flows_dir=FLOWS, redis_url=redis_server.url,
-                    twilio_auth_token=AUTH_TOKEN, public_base_url=PUBLIC_BASE, twilio_account_sid="AC" + "0" * 32,
-                    twilio_from_number="+15550000000",
-                    twilio_api_base_url="http://127.0.0.1:9")  # refused at once: no test reaches Twilio's own API
+    return Settings(
+        data_dir=tmp_path / "data",
+        flows_dir=FLOWS,
+        redis_url=redis_server.url,
+        twilio_auth_token=AUTH_TOKEN,
+        public_base_url=PUBLIC_BASE,
+        twilio_account_sid="AC" + "0" * 32,
+        twilio_from_number="+15550000000",
+        twilio_api_base_url="http://127.0.0.1:9",
+    )  # refused at once: no test reaches Twilio's own API
 
 
 @pytest.fixture
@@ -53,8 +60,16 @@ def clock() -> Clock:
 @pytest.fixture
 def make_app(redis_conn, redis_server, clock):
     def make(settings: Settings, **config):
-        return create_app({"IVR_SETTINGS": settings, "IVR_REDIS": connect(redis_server.url), "IVR_CLOCK": clock,
-                           "TESTING": True, **config})
+        return create_app(
+            {
+                "IVR_SETTINGS": settings,
+                "IVR_REDIS": connect(redis_server.url),
+                "IVR_CLOCK": clock,
+                "TESTING": True,
+                **config,
+            }
+        )
+
     return make
 
 
@@ -86,10 +101,26 @@ def _free_port() -> int:
 def start_gunicorn(env: dict, workers: int = 1, threads: int = 2) -> tuple[subprocess.Popen, str]:
     """`python -m ivr.web_cli` (what `ivr web` runs) on a free loopback port; returns (process, base URL)."""
     port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "ivr.web_cli", "--host", "127.0.0.1", "--port", str(port),
-                             "--workers", str(workers), "--threads", str(threads)],
-                            cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            preexec_fn=die_with_parent(os.getpid()))
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ivr.web_cli",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=die_with_parent(os.getpid()),
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -115,9 +146,17 @@ def stop_gunicorn(proc: subprocess.Popen) -> None:
 def server_env(redis_url: str, data_dir: Path, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_", "PUBLIC_", "REDIS_"))}
     env["TWILIO_API_BASE_URL"] = "http://127.0.0.1:9"  # refused at once: no test reaches Twilio's own API
-    env.update(REDIS_URL=redis_url, IVR_DATA_DIR=str(data_dir), IVR_FLOWS_DIR=str(FLOWS),
-               TWILIO_AUTH_TOKEN=AUTH_TOKEN, PUBLIC_BASE_URL=PUBLIC_BASE, PYTHONPATH=str(ROOT),
-               TWILIO_ACCOUNT_SID="AC" + "0" * 32, TWILIO_FROM_NUMBER="+15550000000", **extra)  # it can text
+    env.update(
+        REDIS_URL=redis_url,
+        IVR_DATA_DIR=str(data_dir),
+        IVR_FLOWS_DIR=str(FLOWS),
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        PUBLIC_BASE_URL=PUBLIC_BASE,
+        PYTHONPATH=str(ROOT),
+        TWILIO_ACCOUNT_SID="AC" + "0" * 32,
+        TWILIO_FROM_NUMBER="+15550000000",
+        **extra,
+    )  # it can text
     return env
 
 

@@ -5,6 +5,7 @@ Twilio's signing string is the URL followed by name+value pairs with no separato
 request also signs a URL that carries its pairs as a query string. Sent with a multipart body (which Flask
 reads into `request.form` too), that signature once drove another caller's gather.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,11 @@ def send(poster, url: str, body: bytes, content_type: str | None, signature: str
 
 
 def digits_heard(redis_conn, call_sid: str) -> list[str]:
-    return [e["data"]["digits"] for e in CallStore(redis_conn).timeline(call_sid)
-            if e["kind"] == "event" and e["data"]["type"] == "digits"]
+    return [
+        e["data"]["digits"]
+        for e in CallStore(redis_conn).timeline(call_sid)
+        if e["kind"] == "event" and e["data"]["type"] == "digits"
+    ]
 
 
 def test_a_captured_signature_moved_into_the_query_cannot_drive_another_call(twilio, redis_conn):
@@ -54,18 +58,25 @@ def test_a_captured_signature_moved_into_the_query_cannot_drive_another_call(twi
     assert digits_heard(redis_conn, victim.sid) == []
     assert Queue(jobs.QUEUE_NAME, connection=redis_conn).job_ids == []
     # Url-encoded, the same pairs are signed as parameters: the forged signature no longer matches.
-    status, _ = send(twilio, forged_url, urlencode({"CallSid": victim.sid, "Digits": "1"}).encode(),
-                     "application/x-www-form-urlencoded", signature)
+    status, _ = send(
+        twilio,
+        forged_url,
+        urlencode({"CallSid": victim.sid, "Digits": "1"}).encode(),
+        "application/x-www-form-urlencoded",
+        signature,
+    )
     assert status == 403
     assert digits_heard(redis_conn, victim.sid) == []
 
 
 def _bodies(params: dict) -> dict[str, tuple[bytes, str | None]]:
     multipart, multipart_type = encode_multipart_formdata(params)
-    return {"multipart": (multipart, multipart_type),
-            "json": (json.dumps(params).encode(), "application/json"),
-            "text": (urlencode(params).encode(), "text/plain"),
-            "none": (urlencode(params).encode(), None)}
+    return {
+        "multipart": (multipart, multipart_type),
+        "json": (json.dumps(params).encode(), "application/json"),
+        "text": (urlencode(params).encode(), "text/plain"),
+        "none": (urlencode(params).encode(), None),
+    }
 
 
 @pytest.mark.parametrize("kind", ["multipart", "json", "text", "none"])
@@ -75,8 +86,10 @@ def test_every_endpoint_refuses_a_body_that_is_not_url_encoded_with_415(twilio, 
     body, content_type = _bodies(params)[kind]
     for path in ENDPOINTS:
         # signed as the old check did for such bodies (URL alone), and as if the pairs were form parameters
-        for signature in (VALIDATOR.compute_signature(url_of(path), {}),
-                          VALIDATOR.compute_signature(url_of(path), params)):
+        for signature in (
+            VALIDATOR.compute_signature(url_of(path), {}),
+            VALIDATOR.compute_signature(url_of(path), params),
+        ):
             status, reply = send(twilio, url_of(path), body, content_type, signature)
             assert status == 415, (path, kind, status, reply)
             assert "application/x-www-form-urlencoded" in reply
@@ -88,11 +101,17 @@ def test_url_encoded_with_a_charset_is_accepted_and_signed_over_its_parameters(t
     params = call.params(CallStatus="ringing")
     body = urlencode(params).encode()
     content_type = "application/x-www-form-urlencoded; charset=utf-8"
-    status, reply = send(twilio, url_of("/twilio/voice"), body, content_type,
-                         VALIDATOR.compute_signature(url_of("/twilio/voice"), params))
+    status, reply = send(
+        twilio,
+        url_of("/twilio/voice"),
+        body,
+        content_type,
+        VALIDATOR.compute_signature(url_of("/twilio/voice"), params),
+    )
     assert status == 200 and "<Gather" in reply
-    status, _ = send(twilio, url_of("/twilio/voice"), body, content_type,
-                     VALIDATOR.compute_signature(url_of("/twilio/voice"), {}))
+    status, _ = send(
+        twilio, url_of("/twilio/voice"), body, content_type, VALIDATOR.compute_signature(url_of("/twilio/voice"), {})
+    )
     assert status == 403  # a signature over the URL alone does not cover the parameters read
     assert CallStore(redis_conn).get(call.sid) is not None
 
@@ -109,7 +128,6 @@ def test_pairs_moved_into_the_turn_number_cannot_replay_a_turn_as_a_new_one(twil
     forged_url = captured_url + "".join(name + captured[name] for name in names[:2])
     rest = {name: captured[name] for name in names[2:]}
     assert VALIDATOR.compute_signature(forged_url, rest) == signature
-    status, reply = send(twilio, forged_url, urlencode(rest).encode(), "application/x-www-form-urlencoded",
-                         signature)
+    status, reply = send(twilio, forged_url, urlencode(rest).encode(), "application/x-www-form-urlencoded", signature)
     assert status == 400 and "t must be" in reply
     assert digits_heard(redis_conn, call.sid) == ["3"]

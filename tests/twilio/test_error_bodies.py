@@ -1,4 +1,5 @@
 """Issue 12 item 11: a refusal never names the configuration in its body; the log says which setting is missing."""
+
 from __future__ import annotations
 
 import logging

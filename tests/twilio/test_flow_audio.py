@@ -2,6 +2,7 @@
 in "play" mode Twilio's <Play> URL serves the converted file to anyone, so a link swapped after the flow was
 validated must not turn another caller's voicemail into public prompt audio. SIP's prompt library is the other
 reader of the same rule."""
+
 from __future__ import annotations
 
 import shutil
@@ -50,8 +51,7 @@ def voicemail(settings):
     return path
 
 
-def test_play_mode_does_not_serve_a_file_a_link_now_points_to_outside_the_flows(make_app, settings, flows,
-                                                                                voicemail):
+def test_play_mode_does_not_serve_a_file_a_link_now_points_to_outside_the_flows(make_app, settings, flows, voicemail):
     app = make_app(settings.with_overrides(flows_dir=flows, twilio_prompt_mode="play"))
     client = app.test_client()
     poster = SignedPoster(FlaskTransport(client))

@@ -4,6 +4,7 @@ connections, and /healthz answers "down" promptly. Real gunicorn, real redis-ser
 
 The only timing bound proves there is no hang: far above IVR_REDIS_TIMEOUT (0.2 s), far below Twilio's 15 s.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,14 @@ def test_a_hung_redis_never_hangs_the_webhooks_or_healthz(tmp_path):
             assert took < NO_HANG and "This is not Skype" in first.said()[0] and first.find("Gather") is not None
             done, took = timed(call.press, "1")
             assert took < NO_HANG and "sent Skype's support links" in done.said()[0], done.body
-            sms_params = {"MessageSid": "SM" + "1" * 32, "AccountSid": "AC" + "0" * 32, "From": STRANGER,
-                          "To": IVR_NUMBER, "Body": "hello", "NumMedia": "0"}
+            sms_params = {
+                "MessageSid": "SM" + "1" * 32,
+                "AccountSid": "AC" + "0" * 32,
+                "From": STRANGER,
+                "To": IVR_NUMBER,
+                "Body": "hello",
+                "NumMedia": "0",
+            }
             sms, took = timed(poster.post, "/twilio/sms", sms_params)
             assert took < NO_HANG and sms.status == 200 and "<Message" in sms.body, sms.body
             health, took = timed(requests.get, f"{base}/healthz", None)

@@ -1,4 +1,5 @@
 """Signatures (missing, bad, wrong URL, replay), proxies (PUBLIC_BASE_URL, ProxyFix), CSRF and body limits."""
+
 from __future__ import annotations
 
 from flask import Flask
@@ -11,17 +12,34 @@ from ivr.channels.twilio import views as twilio_web
 from ivr.store.calls import CallStore
 from tests.twilio.twilio_caller import AUTH_TOKEN, FlaskTransport, SignedPoster, TwilioCall
 
-ENDPOINTS = ["/twilio/voice", "/twilio/voice/gather?t=1", "/twilio/voice/dial?t=1", "/twilio/voice/record?t=1",
-             "/twilio/voice/status", "/twilio/voice/fallback", "/twilio/sms"]
+ENDPOINTS = [
+    "/twilio/voice",
+    "/twilio/voice/gather?t=1",
+    "/twilio/voice/dial?t=1",
+    "/twilio/voice/record?t=1",
+    "/twilio/voice/status",
+    "/twilio/voice/fallback",
+    "/twilio/sms",
+]
 
 
 def test_every_endpoint_refuses_missing_and_bad_signatures_and_changes_nothing(twilio, redis_conn):
-    params = {"CallSid": "CAbad", "From": "+15557770001", "To": "+15550000000", "MessageSid": "SMbad",
-              "Body": "hi", "Digits": "1", "CallStatus": "completed"}
+    params = {
+        "CallSid": "CAbad",
+        "From": "+15557770001",
+        "To": "+15550000000",
+        "MessageSid": "SMbad",
+        "Body": "hi",
+        "Digits": "1",
+        "CallStatus": "completed",
+    }
     forged = SignedPoster(twilio.transport, token="not-the-auth-token")
     for path in ENDPOINTS:
-        for reply in (twilio.post(path, params, sign=False), forged.post(path, params),
-                      twilio.post(path, params, signature="")):
+        for reply in (
+            twilio.post(path, params, sign=False),
+            forged.post(path, params),
+            twilio.post(path, params, signature=""),
+        ):
             assert reply.status == 403, (path, reply.body)
             assert "X-Twilio-Signature" in reply.body
     assert redis_conn.dbsize() == 0
@@ -66,8 +84,12 @@ def test_public_base_url_behind_a_tls_proxy(make_app, settings):
     assert inner.status_code == 200
     # Twilio may sign with the default port spelled out; RequestValidator accepts both forms.
     with_port = RequestValidator(AUTH_TOKEN).compute_signature("https://ivr.example.test:443/twilio/voice", params)
-    assert client.post("http://10.0.0.5:8000/twilio/voice", data=params,
-                       headers={"X-Twilio-Signature": with_port}).status_code == 200
+    assert (
+        client.post(
+            "http://10.0.0.5:8000/twilio/voice", data=params, headers={"X-Twilio-Signature": with_port}
+        ).status_code
+        == 200
+    )
 
 
 def test_without_public_base_url_proxy_headers_are_trusted_only_with_proxy_fix(make_app, settings):
@@ -93,6 +115,7 @@ def test_body_over_the_limit_gets_413_even_unsigned(make_app, settings, redis_co
 def test_admin_csrf_does_not_block_the_webhooks(settings, redis_conn, clock):
     """With Flask-WTF's CSRFProtect on the app (as the admin sets up), signed webhooks still pass."""
     from ivr.web import WebRuntime
+
     app = Flask(__name__)
     app.config.update(SECRET_KEY="x", IVR_SETTINGS=settings, IVR_CLOCK=clock)
     app.extensions["ivr"] = WebRuntime(settings, redis_conn)
@@ -119,14 +142,17 @@ def test_webhooks_neither_open_nor_set_session_cookies(app):
     @app.before_request
     def note_session():
         from flask import session
+
         seen.append(dict(session))
+
     poster = SignedPoster(FlaskTransport(client))
     call = TwilioCall(poster)
-    for path, params in (("/twilio/voice", call.params(CallStatus="ringing")),
-                         ("/twilio/voice/gather?t=1", call.params(Digits="1")),
-                         ("/twilio/voice/status", call.params(CallStatus="completed", CallDuration="9")),
-                         ("/twilio/sms", {"MessageSid": "SM1", "From": "+15557770001", "To": "+15550000000",
-                                          "Body": "hi"})):
+    for path, params in (
+        ("/twilio/voice", call.params(CallStatus="ringing")),
+        ("/twilio/voice/gather?t=1", call.params(Digits="1")),
+        ("/twilio/voice/status", call.params(CallStatus="completed", CallDuration="9")),
+        ("/twilio/sms", {"MessageSid": "SM1", "From": "+15557770001", "To": "+15550000000", "Body": "hi"}),
+    ):
         url = "https://ivr.example.test" + path
         signature = RequestValidator(AUTH_TOKEN).compute_signature(url, params)
         response = client.post(path, data=params, headers={"X-Twilio-Signature": signature})
@@ -149,8 +175,9 @@ def test_a_proxy_path_prefix_in_public_base_url_is_signed_and_kept_in_action_url
     app = make_app(settings.with_overrides(public_base_url="https://example.test/ivr"))
     params = TwilioCall(SignedPoster(None)).params()
     signature = RequestValidator(AUTH_TOKEN).compute_signature("https://example.test/ivr/twilio/voice", params)
-    reply = app.test_client().post("http://10.0.0.5:8000/twilio/voice", data=params,
-                                   headers={"X-Twilio-Signature": signature})
+    reply = app.test_client().post(
+        "http://10.0.0.5:8000/twilio/voice", data=params, headers={"X-Twilio-Signature": signature}
+    )
     assert reply.status_code == 200
     assert 'action="https://example.test/ivr/twilio/voice/gather?t=1"' in reply.get_data(as_text=True)
 

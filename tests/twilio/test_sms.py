@@ -1,5 +1,6 @@
 """The flow in SMS text mode, end to end: signed /twilio/sms webhooks, real Redis, a real RQ worker run, and the
 SMS the texter receives through the fake Twilio REST API."""
+
 from __future__ import annotations
 
 import itertools
@@ -17,8 +18,12 @@ _messages = itertools.count(1)
 
 @pytest.fixture
 def sms_settings(settings, twilio_api):
-    return settings.with_overrides(twilio_account_sid=twilio_api.account_sid, twilio_from_number=IVR_NUMBER,
-                                   twilio_api_base_url=twilio_api.base_url, twilio_auth_token=twilio_api.auth_token)
+    return settings.with_overrides(
+        twilio_account_sid=twilio_api.account_sid,
+        twilio_from_number=IVR_NUMBER,
+        twilio_api_base_url=twilio_api.base_url,
+        twilio_auth_token=twilio_api.auth_token,
+    )
 
 
 @pytest.fixture
@@ -26,11 +31,18 @@ def texting(make_app, sms_settings):
     poster = SignedPoster(FlaskTransport(make_app(sms_settings).test_client()), token=sms_settings.twilio_auth_token)
 
     def text(body: str, sender: str = STRANGER, sid: str | None = None):
-        params = {"MessageSid": sid or f"SM{next(_messages):032x}", "AccountSid": "AC" + "0" * 32,
-                  "From": sender, "To": IVR_NUMBER, "Body": body, "NumMedia": "0"}
+        params = {
+            "MessageSid": sid or f"SM{next(_messages):032x}",
+            "AccountSid": "AC" + "0" * 32,
+            "From": sender,
+            "To": IVR_NUMBER,
+            "Body": body,
+            "NumMedia": "0",
+        }
         reply = poster.post("/twilio/sms", params)
         assert reply.status == 200, reply.body
         return reply, params
+
     return text
 
 
@@ -125,13 +137,17 @@ def test_a_message_without_sender_or_sid_is_a_json_400(sms_settings, make_app):
     assert reply.status == 400 and "MessageSid" in reply.body
 
 
-@pytest.mark.parametrize("caller, number, reason", [
-    ("tester", "tester", "not a valid phone number"),  # a softphone's caller ID
-    ("+1٩٠٠٥٥٥١٢٣٤", "+19005551234", "premium-rate number"),
-    ("+12125550123", "+12125550123", "region US not allowed (IVR_CALLBACK_REGIONS)"),  # the flow's country is GB
-])
+@pytest.mark.parametrize(
+    "caller, number, reason",
+    [
+        ("tester", "tester", "not a valid phone number"),  # a softphone's caller ID
+        ("+1٩٠٠٥٥٥١٢٣٤", "+19005551234", "premium-rate number"),
+        ("+12125550123", "+12125550123", "region US not allowed (IVR_CALLBACK_REGIONS)"),  # the flow's country is GB
+    ],
+)
 def test_a_caller_the_policy_refuses_can_call_but_gets_no_text_and_the_timeline_says_why(
-        make_app, sms_settings, redis_server, redis_conn, twilio_api, caller, number, reason):
+    make_app, sms_settings, redis_server, redis_conn, twilio_api, caller, number, reason
+):
     poster = SignedPoster(FlaskTransport(make_app(sms_settings).test_client()), token=sms_settings.twilio_auth_token)
     call = TwilioCall(poster, caller=caller)
     assert "This is not Skype" in " ".join(call.answer().said())

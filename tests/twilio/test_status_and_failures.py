@@ -1,4 +1,5 @@
 """Status callbacks (duplicates, out of order), unknown calls, the fallback URL, Redis down, prompt audio."""
+
 from __future__ import annotations
 
 import wave
@@ -32,7 +33,9 @@ def test_status_callbacks_complete_the_record_once_and_in_order(twilio, redis_co
         reply = call.status(late, duration=99)
         assert reply.status == 200 and '"result":"stale"' in reply.body.replace(" ", "")
     assert (call_hash(redis_conn, call.sid)["status"], call_hash(redis_conn, call.sid)["duration"]) == (
-        "completed", "37")
+        "completed",
+        "37",
+    )
     assert CallStore(redis_conn).timeline(call.sid) == timeline
     hung_up = [e for e in timeline if e["kind"] == "event" and e["data"]["type"] == "hung_up"]
     assert len(hung_up) == 1
@@ -74,9 +77,12 @@ def test_fallback_needs_neither_redis_nor_flows(make_app, settings, redis_server
     redis_server.stop()
     try:
         from tests.twilio.twilio_caller import FlaskTransport, SignedPoster
+
         poster = SignedPoster(FlaskTransport(app.test_client()))
-        reply = poster.post("/twilio/voice/fallback", {**TwilioCall(poster).params(), "ErrorCode": "11200",
-                                                       "ErrorUrl": "https://ivr.example.test/twilio/voice"})
+        reply = poster.post(
+            "/twilio/voice/fallback",
+            {**TwilioCall(poster).params(), "ErrorCode": "11200", "ErrorUrl": "https://ivr.example.test/twilio/voice"},
+        )
         assert reply.status == 200 and reply.verbs() == ["Say", "Hangup"]
         assert "not Skype" in reply.said()[0] and "support dot skype dot com" in reply.said()[0]
         # the main webhook with no flow and no Redis still answers with the same key information
@@ -113,6 +119,7 @@ def test_play_mode_serves_the_shared_tts_audio_with_caching_headers(make_app, se
     app = make_app(settings.with_overrides(twilio_prompt_mode="play"))
     client = app.test_client()
     from tests.twilio.twilio_caller import FlaskTransport, SignedPoster
+
     call = TwilioCall(SignedPoster(FlaskTransport(client)))
     first = call.answer()
     plays = [e.text for e in first.xml.iter("Play")]
@@ -132,14 +139,17 @@ def test_play_mode_audio_is_the_sip_channels_cached_file(make_app, settings):
     """One voice on both channels: the WAV a Twilio caller is sent is the very file SIP's prompt library plays."""
     from ivr.channels.sip.media.prompts import PromptLibrary
     from tests.twilio.twilio_caller import FlaskTransport, SignedPoster
+
     app = make_app(settings.with_overrides(twilio_prompt_mode="play"))
     first = TwilioCall(SignedPoster(FlaskTransport(app.test_client()))).answer()
     served = [settings.data_dir / "prompts" / e.text.rsplit("/", 1)[1] for e in first.xml.iter("Play")]
     library = PromptLibrary(settings.data_dir / "prompts")
-    texts = ["Hello. You have reached a private phone number. This is not Skype, and Skype does not offer support "
-             "by phone, so nobody here can help with a Skype account. I can send you Skype's own help instead.",
-             "To get Skype's support links by text message, press 1 or say support. For a link to a live chat, "
-             "press 2. To ask for a call back, press 3. To reach the owner of this number, press 0."]
+    texts = [
+        "Hello. You have reached a private phone number. This is not Skype, and Skype does not offer support "
+        "by phone, so nobody here can help with a Skype account. I can send you Skype's own help instead.",
+        "To get Skype's support links by text message, press 1 or say support. For a link to a live chat, "
+        "press 2. To ask for a call back, press 3. To reach the owner of this number, press 0.",
+    ]
     mtimes = [p.stat().st_mtime_ns for p in served]
     assert [library.wav_path(text=t, language="en-US") for t in texts] == served
     assert [p.stat().st_mtime_ns for p in served] == mtimes  # found in the cache, not rendered again
@@ -155,9 +165,11 @@ class SteppedClock:
         return self.now
 
 
-def test_status_callback_while_redis_is_down_gets_503_and_its_retry_completes_the_call(app, flask_twilio,
-                                                                                        redis_server, settings):
+def test_status_callback_while_redis_is_down_gets_503_and_its_retry_completes_the_call(
+    app, flask_twilio, redis_server, settings
+):
     from ivr.call_session.wiring import open_call_session
+
     breaker_clock = SteppedClock()
     runtime = app.extensions["ivr"]
     runtime.call_session = open_call_session(settings, conn=runtime.redis, clock=breaker_clock)

@@ -1,4 +1,5 @@
 """The pure translation layers: engine actions -> TwiML / SMS text, Twilio parameters -> engine events."""
+
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
@@ -15,8 +16,14 @@ def tree(actions, play_url=None) -> ET.Element:
 
 
 def test_only_the_trailing_interruptible_prompts_go_inside_the_gather():
-    doc = tree([A.Say(text="one", barge_in=True), A.Say(text="two", barge_in=False), A.Say(text="three"),
-                A.Gather(step="m", input=("dtmf",))])
+    doc = tree(
+        [
+            A.Say(text="one", barge_in=True),
+            A.Say(text="two", barge_in=False),
+            A.Say(text="three"),
+            A.Gather(step="m", input=("dtmf",)),
+        ]
+    )
     assert [c.tag for c in doc] == ["Say", "Say", "Gather"]
     assert [s.text for s in doc.find("Gather")] == ["three"]
 
@@ -28,20 +35,24 @@ def test_a_gather_without_barge_in_plays_every_prompt_first():
 
 
 def test_voices_twilio_knows_pass_others_do_not():
-    doc = tree([A.Say(text="a", voice="Polly.Joanna", language="en-GB"), A.Say(text="b", voice="en-us+f3"),
-                A.Hangup()])
+    doc = tree([A.Say(text="a", voice="Polly.Joanna", language="en-GB"), A.Say(text="b", voice="en-us+f3"), A.Hangup()])
     first, second = doc.findall("Say")
     assert (first.get("voice"), first.get("language")) == ("Polly.Joanna", "en-GB")
     assert second.get("voice") is None
 
 
 def test_sip_transfer_with_caller_id_and_play_urls():
-    doc = tree([A.Say(text="hold on"), A.Transfer(target="sip:owner@pbx.example", timeout=10, caller_id="+1555")],
-               play_url=lambda say: f"/audio/{len(say.text)}.wav")
+    doc = tree(
+        [A.Say(text="hold on"), A.Transfer(target="sip:owner@pbx.example", timeout=10, caller_id="+1555")],
+        play_url=lambda say: f"/audio/{len(say.text)}.wav",
+    )
     assert [c.tag for c in doc] == ["Play", "Dial"] and doc.find("Play").text == "/audio/7.wav"
     dial = doc.find("Dial")
-    assert (dial.get("callerId"), dial.get("timeout"), dial.find("Sip").text) == ("+1555", "10",
-                                                                                   "sip:owner@pbx.example")
+    assert (dial.get("callerId"), dial.get("timeout"), dial.find("Sip").text) == (
+        "+1555",
+        "10",
+        "sip:owner@pbx.example",
+    )
 
 
 def test_a_turn_that_waits_for_nothing_ends_with_hangup():
@@ -51,16 +62,26 @@ def test_a_turn_that_waits_for_nothing_ends_with_hangup():
 def test_webhook_parameters_become_events():
     assert voice.gather_event({"Digits": "12#"}, 1.0) == E.Digits(digits="12#", at=1.0)
     assert voice.gather_event({"SpeechResult": " live chat ", "Confidence": "0.42"}, 1.0) == E.Speech(
-        text="live chat", at=1.0, confidence=0.42)
+        text="live chat", at=1.0, confidence=0.42
+    )
     assert voice.gather_event({"Digits": "", "SpeechResult": ""}, 1.0) == E.NoInput(at=1.0)
     assert voice.dial_event({"DialCallStatus": "answered"}, 1.0).ok
     assert not voice.dial_event({"DialCallStatus": "busy"}, 1.0).ok
     assert not voice.dial_event({}, 1.0).ok
     twilio_url = f"https://api.twilio.com/2010-04-01/Accounts/AC{'0' * 32}/Recordings/RE{'1' * 32}"
     assert voice.record_event({"RecordingUrl": twilio_url, "RecordingDuration": "x"}, 1.0) == E.RecordingDone(
-        url=twilio_url, duration=0.0, at=1.0)
-    for elsewhere in ("https://r", "secret-key", "/etc/passwd", "file:///etc/passwd", "recording:CA1-1",
-                      twilio_url.replace("https://", "http://"), twilio_url + "?x=1", twilio_url + "/../../x"):
+        url=twilio_url, duration=0.0, at=1.0
+    )
+    for elsewhere in (
+        "https://r",
+        "secret-key",
+        "/etc/passwd",
+        "file:///etc/passwd",
+        "recording:CA1-1",
+        twilio_url.replace("https://", "http://"),
+        twilio_url + "?x=1",
+        twilio_url + "/../../x",
+    ):
         assert voice.record_event({"RecordingUrl": elsewhere, "RecordingDuration": "5"}, 1.0).url == ""
 
 
@@ -98,5 +119,10 @@ def test_a_transfer_dials_the_normalized_number_and_never_a_refused_one():
         assert doc.find("Dial") is None and [el.tag for el in doc] == ["Say", "Redirect"]
         assert doc.find("Redirect").text == URLS.dial  # the dial action: no DialCallStatus, a failed transfer
     gb = voice.PhonePolicy(default_region="GB")
-    assert ET.fromstring(voice.render([A.Transfer(target="020 7946 0123")], URLS, policy=gb)).find(
-        "Dial").find("Number").text == "+442079460123"
+    assert (
+        ET.fromstring(voice.render([A.Transfer(target="020 7946 0123")], URLS, policy=gb))
+        .find("Dial")
+        .find("Number")
+        .text
+        == "+442079460123"
+    )

@@ -2,6 +2,7 @@
 
 Each turn's TwiML is asserted: the verbs and their attributes, and the action URL the next turn follows.
 """
+
 from __future__ import annotations
 
 from rq import Queue
@@ -24,10 +25,18 @@ def assert_menu(reply, turn: int) -> None:
     assert reply.verbs() == ["Gather"]
     gather = reply.find("Gather")
     assert gather.attrib == {
-        "action": f"{PUBLIC_BASE}/twilio/voice/gather?t={turn}", "method": "POST", "input": "dtmf speech", "timeout": "6",
-        "numDigits": "1", "finishOnKey": "", "actionOnEmptyResult": "true", "bargeIn": "true",
-        "speechTimeout": "auto", "language": "en-US",
-        "hints": "skype,support,help,links,chat,live chat,callback,call back,call me,owner,person,operator"}
+        "action": f"{PUBLIC_BASE}/twilio/voice/gather?t={turn}",
+        "method": "POST",
+        "input": "dtmf speech",
+        "timeout": "6",
+        "numDigits": "1",
+        "finishOnKey": "",
+        "actionOnEmptyResult": "true",
+        "bargeIn": "true",
+        "speechTimeout": "auto",
+        "language": "en-US",
+        "hints": "skype,support,help,links,chat,live chat,callback,call back,call me,owner,person,operator",
+    }
     assert MENU in " ".join(reply.said())
     assert [e.tag for e in gather] == ["Say"] * len(list(gather))
 
@@ -136,7 +145,10 @@ def test_known_contact_is_put_through_and_the_call_ends_when_the_bridge_ends(twi
     assert first.verbs() == ["Say", "Dial"] and "Hi Sam, putting you through to Alex" in first.said()[0]
     dial = first.find("Dial")
     assert (dial.get("timeout"), dial.get("action"), dial.find("Number").text) == (
-        "25", f"{PUBLIC_BASE}/twilio/voice/dial?t=1", "+442079460100")
+        "25",
+        f"{PUBLIC_BASE}/twilio/voice/dial?t=1",
+        "+442079460100",
+    )
     done = call.dial_result("completed", duration=42)
     assert done.verbs() == ["Hangup"]
     assert CallStore(redis_conn).get(call.sid).ended_at is not None
@@ -148,8 +160,14 @@ def test_owner_busy_leads_to_voicemail_and_the_email_follow_up(twilio, redis_con
     voicemail = call.dial_result("busy")
     assert voicemail.verbs() == ["Say", "Record"] and "leave a message" in voicemail.said()[0]
     record = voicemail.find("Record")
-    assert record.attrib == {"maxLength": "120", "timeout": "5", "finishOnKey": "#", "playBeep": "true",
-                             "action": f"{PUBLIC_BASE}/twilio/voice/record?t=2", "method": "POST"}
+    assert record.attrib == {
+        "maxLength": "120",
+        "timeout": "5",
+        "finishOnKey": "#",
+        "playBeep": "true",
+        "action": f"{PUBLIC_BASE}/twilio/voice/record?t=2",
+        "method": "POST",
+    }
     done = call.recorded(17)
     assert done.verbs() == ["Say", "Hangup"]
     assert len(queued(redis_conn)) == 1  # the voicemail email

@@ -1,5 +1,6 @@
 """The bridged transfer's whisper on Twilio, through signed webhooks: `<Dial><Number url=...>`, the prompt and
 the accept key on the owner's leg, and the dial action's `DialBridged` (the owner declined) -> voicemail."""
+
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -11,8 +12,16 @@ OWNER = "+442079460100"
 
 def owner_leg(call: TwilioCall, number_element) -> dict:
     """What Twilio posts on the owner's leg: its own CallSid, the parent call's, the owner as To."""
-    return {"CallSid": new_sid(), "ParentCallSid": call.sid, "AccountSid": "AC" + "0" * 32, "From": call.called,
-            "To": OWNER, "CallStatus": "in-progress", "Direction": "outbound-dial", "ApiVersion": "2010-04-01"}
+    return {
+        "CallSid": new_sid(),
+        "ParentCallSid": call.sid,
+        "AccountSid": "AC" + "0" * 32,
+        "From": call.called,
+        "To": OWNER,
+        "CallStatus": "in-progress",
+        "Direction": "outbound-dial",
+        "ApiVersion": "2010-04-01",
+    }
 
 
 def dial_the_owner(flask_twilio) -> tuple[TwilioCall, object]:
@@ -38,8 +47,9 @@ def test_the_owner_hears_who_is_calling_and_takes_the_call_with_1(flask_twilio, 
     assert f"A caller from {STRANGER}, looking for Skype support. Press 1 to take the call" in said
     accepted = flask_twilio.post(urljoin(url, gather.get("action")), {**owner_leg(call, number), "Digits": "1"})
     assert accepted.status == 200 and accepted.verbs() == []  # an empty response ends the whisper: bridged
-    done = call._post(call.last.action("Dial"), call.params(DialCallStatus="completed", DialCallDuration=40,
-                                                           DialBridged="true"))
+    done = call._post(
+        call.last.action("Dial"), call.params(DialCallStatus="completed", DialCallDuration=40, DialBridged="true")
+    )
     assert done.verbs() == ["Hangup"]
 
 
@@ -49,8 +59,9 @@ def test_the_owner_pressing_2_sends_the_caller_to_voicemail(flask_twilio, redis_
     answer_url = urljoin(number.get("url"), whisper.find("Gather").get("action"))
     declined = flask_twilio.post(answer_url, {**owner_leg(call, number), "Digits": "2"})
     assert declined.verbs() == ["Say", "Hangup"]
-    voicemail = call._post(call.last.action("Dial"), call.params(DialCallStatus="completed", DialCallDuration=6,
-                                                                DialBridged="false"))
+    voicemail = call._post(
+        call.last.action("Dial"), call.params(DialCallStatus="completed", DialCallDuration=6, DialBridged="false")
+    )
     assert voicemail.find("Record") is not None
 
 
@@ -69,13 +80,17 @@ def test_only_a_bridged_transfer_with_a_whisper_gets_a_whisper_url():
 
     from ivr.channels.twilio import voice
     from ivr.engine import actions as A
+
     urls = voice.TurnUrls("/g?t=1", "/d?t=1", "/r?t=1", whisper="/w")
 
     def dialled(transfer):
         return ET.fromstring(voice.render([transfer], urls)).find("Dial")[0]
+
     whispered = dialled(A.Transfer(target="sip:owner@pbx.example", whisper="Press 1.", accept_digit="5"))
     assert whispered.tag == "Sip" and parse_qs(urlsplit(whispered.get("url")).query) == {
-        "text": ["Press 1."], "accept": ["5"]}
+        "text": ["Press 1."],
+        "accept": ["5"],
+    }
     assert dialled(A.Transfer(target="+442079460100")).get("url") is None
     assert dialled(A.Transfer(target="+442079460100", whisper="Press 1.", mode="refer")).get("url") is None
     assert voice.dial_event({"DialCallStatus": "completed", "DialBridged": "false"}, 1.0).reason == "declined"

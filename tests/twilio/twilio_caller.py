@@ -4,6 +4,7 @@
 full public URL plus the sorted parameters, through any transport (Flask's test client or HTTP to gunicorn).
 `TwilioCall` plays one call: it answers, reads the TwiML, and posts each turn to the URL the TwiML asked for.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -89,8 +90,15 @@ class SignedPoster:
     token: str = AUTH_TOKEN
     base: str = PUBLIC_BASE
 
-    def post(self, path_or_url: str, params: dict, *, sign: bool = True, signature: str | None = None,
-             headers: dict | None = None) -> Reply:
+    def post(
+        self,
+        path_or_url: str,
+        params: dict,
+        *,
+        sign: bool = True,
+        signature: str | None = None,
+        headers: dict | None = None,
+    ) -> Reply:
         url = urljoin(self.base, path_or_url)
         all_headers = dict(headers or {})
         if signature is not None:
@@ -111,8 +119,15 @@ class TwilioCall:
     replies: list[Reply] = field(default_factory=list)
 
     def params(self, **extra) -> dict:
-        base = {"CallSid": self.sid, "AccountSid": "AC" + "0" * 32, "From": self.caller, "To": self.called,
-                "CallStatus": "in-progress", "Direction": "inbound", "ApiVersion": "2010-04-01"}
+        base = {
+            "CallSid": self.sid,
+            "AccountSid": "AC" + "0" * 32,
+            "From": self.caller,
+            "To": self.called,
+            "CallStatus": "in-progress",
+            "Direction": "inbound",
+            "ApiVersion": "2010-04-01",
+        }
         return {**base, **{k: str(v) for k, v in extra.items()}}
 
     def _post(self, url: str, params: dict) -> Reply:
@@ -139,8 +154,10 @@ class TwilioCall:
 
     def recorded(self, seconds: int) -> Reply:
         url = f"https://api.twilio.com/2010-04-01/Accounts/AC{'0' * 32}/Recordings/RE{self.sid[2:]}" if seconds else ""
-        return self._post(self.last.action("Record"), self.params(RecordingUrl=url, RecordingDuration=seconds,
-                                                                  RecordingSid="RE" + self.sid[2:]))
+        return self._post(
+            self.last.action("Record"),
+            self.params(RecordingUrl=url, RecordingDuration=seconds, RecordingSid="RE" + self.sid[2:]),
+        )
 
     def status(self, status: str, duration: int | None = None) -> Reply:
         extra = {"CallStatus": status}

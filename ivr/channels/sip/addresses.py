@@ -8,6 +8,7 @@ the socket's family with a port in 1-65535: `destination()` is the one check, us
 before each send and by the RTP streams; `request_problem()` finds a request's bad addresses up front,
 so it gets a 400 instead of a reply nobody can route.
 """
+
 from __future__ import annotations
 
 import ipaddress

@@ -13,6 +13,7 @@ an internal, this module and its test break, nowhere else. The relied-on interna
 `UasAdapter` owns the one request dispatch: a handler `claim`ed for a method sees each request first and
 returns True when it took it; otherwise the endpoint's own handler (or aiosipua's) serves it.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -7,6 +7,7 @@
    (the target's with a BYE here, the caller's by the flow's Hangup after the TransferResult).
 The caller hanging up at any point cancels the ringing leg (CANCEL) or ends the answered one (BYE).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,6 +33,7 @@ WHISPER_KEY_TIMEOUT = 8.0  # seconds the answering party has to press a key afte
 @dataclass
 class BridgeStats:
     """Per-process figures for the benchmark and logs: accept key (or answer) -> first relayed packet."""
+
     bridged: int = 0
     failed: int = 0
     first_packet_delays: deque[float] = field(default_factory=lambda: deque(maxlen=5000))
@@ -56,8 +58,13 @@ async def _accepted(leg: Leg, transfer: Transfer) -> bool:
     if not (transfer.whisper or transfer.whisper_audio):
         return True
     owner = leg.call
-    await owner.say(text=transfer.whisper, audio=transfer.whisper_audio, voice=transfer.voice,
-                    language=transfer.language, barge_in=True)
+    await owner.say(
+        text=transfer.whisper,
+        audio=transfer.whisper_audio,
+        voice=transfer.voice,
+        language=transfer.language,
+        barge_in=True,
+    )
     return await owner.gather(max_digits=1, timeout=WHISPER_KEY_TIMEOUT) == transfer.accept_digit
 
 
@@ -80,20 +87,32 @@ async def _relay(caller: SipCall, leg: Leg, clock, record: bool) -> str:
     firsts = [f.first_at for f in bridge.forwarders if f.first_at is not None]
     if firsts:
         STATS.first_packet_delays.append(min(firsts) - since)
-    log.info("call %s: bridge ended (%s), relayed %s packets", caller.call_id,
-             "caller hung up" if caller.ended.done() else "target hung up", bridge.packets)
+    log.info(
+        "call %s: bridge ended (%s), relayed %s packets",
+        caller.call_id,
+        "caller hung up" if caller.ended.done() else "target hung up",
+        bridge.packets,
+    )
     return recording.reference if recording is not None and duration > 0 else ""
 
 
-async def bridge_transfer(caller: SipCall, transfer: Transfer, dialer, caller_addr: tuple[str, int],
-                          clock) -> TransferOutcome:
+async def bridge_transfer(
+    caller: SipCall, transfer: Transfer, dialer, caller_addr: tuple[str, int], clock
+) -> TransferOutcome:
     """Run one bridged transfer for `caller`; raises CallEnded if the caller hung up before the bridge."""
     frames = await ringback_frames(transfer.ringback, caller.stream.payload_type, caller.prompts)
     ringing = Ringback(caller.stream, frames)
     ringing.start()
-    task = asyncio.get_running_loop().create_task(place_leg(
-        dialer, transfer.target, caller=caller, caller_addr=caller_addr, timeout=transfer.timeout,
-        context=_context(transfer, caller, getattr(dialer.server, "handover_link", None))))
+    task = asyncio.get_running_loop().create_task(
+        place_leg(
+            dialer,
+            transfer.target,
+            caller=caller,
+            caller_addr=caller_addr,
+            timeout=transfer.timeout,
+            context=_context(transfer, caller, getattr(dialer.server, "handover_link", None)),
+        )
+    )
     leg: Leg | None = None
     try:
         leg = await _ring(caller, task)

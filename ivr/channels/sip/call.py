@@ -5,6 +5,7 @@ actions and events. Each await ends early with `CallEnded` when the caller hangs
 Digits from every source (RFC 2833, INFO, in-band) land in one bounded buffer: digits typed
 during a prompt stop it when barge-in is allowed, and stay in the buffer for the next gather.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -44,8 +45,9 @@ async def await_transfer(call: "SipCall", refer_status: asyncio.Future, timeout:
     code = refer_status.result()
     if not 200 <= code < 300:
         return TransferOutcome(False, "refused" if code != 408 else "no-answer")
-    done, _ = await asyncio.wait({call.transfer_progress, call.ended}, timeout=timeout,
-                                 return_when=asyncio.FIRST_COMPLETED)
+    done, _ = await asyncio.wait(
+        {call.transfer_progress, call.ended}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+    )
     if call.ended in done:
         return TransferOutcome(True, "completed")  # the peer took the call and hung up on us
     if not done:
@@ -63,8 +65,16 @@ class CallControl(Protocol):
 
 
 class SipCall:
-    def __init__(self, call_id: str, caller: str, called: str, stream: RtpStream, prompts: PromptLibrary,
-                 recordings_dir: Path, control: CallControl | None) -> None:
+    def __init__(
+        self,
+        call_id: str,
+        caller: str,
+        called: str,
+        stream: RtpStream,
+        prompts: PromptLibrary,
+        recordings_dir: Path,
+        control: CallControl | None,
+    ) -> None:
         self.call_id = call_id
         self.caller = caller
         self.route = ""  # a flow id the edge sends this call to (the public route), else the app's own
@@ -112,15 +122,17 @@ class SipCall:
         return done
 
     # --- the application API ------------------------------------------------------------
-    async def say(self, text: str = "", audio: str = "", voice: str = "", language: str = "",
-                  barge_in: bool = True) -> bool:
+    async def say(
+        self, text: str = "", audio: str = "", voice: str = "", language: str = "", barge_in: bool = True
+    ) -> bool:
         """Play a prompt to its end; True if it finished, False if a digit interrupted it."""
         self._check()
         if barge_in and self.digits:
             return False  # type-ahead: the caller already answered, skip the prompt
         try:
-            frames = await self.prompts.frames(self.stream.codec, text=text, audio=audio,
-                                               voice=voice, language=language)
+            frames = await self.prompts.frames(
+                self.stream.codec, text=text, audio=audio, voice=voice, language=language
+            )
         except (PromptError, OSError):
             frames = await self.prompts.frames(self.stream.codec, text="Sorry, this message is unavailable.")
         self._check()
@@ -149,8 +161,14 @@ class SipCall:
         taken, self.heard = self.heard, []
         return taken
 
-    async def gather(self, max_digits: int = 1, timeout: float = 5.0, inter_digit_timeout: float = 3.0,
-                     finish_on_key: str = "", min_digits: int = 1) -> str:
+    async def gather(
+        self,
+        max_digits: int = 1,
+        timeout: float = 5.0,
+        inter_digit_timeout: float = 3.0,
+        finish_on_key: str = "",
+        min_digits: int = 1,
+    ) -> str:
         """Collect digits; the timeout counts from now, i.e. from the end of the preceding prompt."""
         collected = ""
         wait = timeout
@@ -167,8 +185,9 @@ class SipCall:
                 return collected if len(collected) >= min_digits else ""
             wait = inter_digit_timeout
 
-    async def record(self, max_length: float = 120.0, silence_timeout: float = 5.0,
-                     beep: bool = True) -> tuple[Recording, float]:
+    async def record(
+        self, max_length: float = 120.0, silence_timeout: float = 5.0, beep: bool = True
+    ) -> tuple[Recording, float]:
         """Record the caller to a WAV until max length, silence, a digit or hang-up; (recording, seconds)."""
         self._check()
         if beep:
@@ -178,8 +197,7 @@ class SipCall:
         recorder = Recorder(recording.path, max_length, silence_timeout)
         self.stream.sink = recorder.feed
         try:  # ends at max length, silence, any digit or hang-up
-            await asyncio.wait({recorder.finished, self._next_digit(), self.ended},
-                               return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({recorder.finished, self._next_digit(), self.ended}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             self.stream.sink = None
             duration = recorder.close()

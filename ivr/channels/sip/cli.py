@@ -5,6 +5,7 @@ otherwise the default flow from the settings. Calls are recorded and jobs queued
 call_session, so Redis (REDIS_URL or the embedded one `ivr run` starts) must be reachable. With IVR_CALLBACK_CHANNEL=sip
 it also places the callback calls the worker hands over (outbound.py).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,8 +38,13 @@ async def heartbeat(server: SipServer, beat, life: Lifecycle, session) -> None:
     replica confirmed) is replayed here too, so it reaches Redis even when no call comes to trigger it."""
     while not life.stop.is_set():
         try:
-            await asyncio.to_thread(beat, live_calls=len(server.live), calls_started=server.calls_started,
-                                    address=":".join(map(str, server.address)), draining=life.draining.is_set())
+            await asyncio.to_thread(
+                beat,
+                live_calls=len(server.live),
+                calls_started=server.calls_started,
+                address=":".join(map(str, server.address)),
+                draining=life.draining.is_set(),
+            )
         except Exception as exc:  # Redis down: calls go on; /healthz will show SIP as unknown meanwhile
             log.warning("sip heartbeat not written: %s", exc)
         if session.local.pending():
@@ -61,6 +67,7 @@ async def refresh_accounts(book: AccountBook, load, life: Lifecycle) -> None:
 
 async def serve(settings: Settings, config: SipConfig, session, flow_id: str | None) -> None:
     from ivr.call_session.wiring import heartbeat_writer, open_dial_requests, sip_account_loader
+
     accounts, load_accounts = AccountBook(), sip_account_loader(session.redis)
     try:
         accounts.replace(await asyncio.to_thread(load_accounts))
@@ -74,11 +81,15 @@ async def serve(settings: Settings, config: SipConfig, session, flow_id: str | N
     life = Lifecycle(server, settings.sip_drain_seconds)
     life.install_signal_handlers()
     beat = heartbeat_writer(session.redis, "sip")
-    tasks = [asyncio.create_task(heartbeat(server, beat, life, session)), asyncio.create_task(life.run()),
-             asyncio.create_task(refresh_accounts(accounts, load_accounts, life))]
+    tasks = [
+        asyncio.create_task(heartbeat(server, beat, life, session)),
+        asyncio.create_task(life.run()),
+        asyncio.create_task(refresh_accounts(accounts, load_accounts, life)),
+    ]
     if settings.callback_channel == "sip":  # the worker hands callback calls to us (outbound.py)
-        dialer = server.dialer = OutboundDialer(server, settings.sip_registrar, settings.sip_user,
-                                                settings.sip_password)
+        dialer = server.dialer = OutboundDialer(
+            server, settings.sip_registrar, settings.sip_user, settings.sip_password
+        )
         requests = open_dial_requests(session.redis)
         tasks.append(asyncio.create_task(take_dial_requests(dialer, requests, life.draining)))
     # A socket that closed and could not be reopened: exit non-zero so the supervisor starts us again
@@ -95,8 +106,13 @@ async def serve(settings: Settings, config: SipConfig, session, flow_id: str | N
 @click.command("sip")
 @click.option("--host", default=None, help="Address to listen on (default: IVR_SIP_HOST).")
 @click.option("--port", default=None, type=int, help="UDP port (default: IVR_SIP_PORT).")
-@click.option("--flow", "flow_path", default=None, type=click.Path(exists=True, dir_okay=False),
-              help="Flow file to answer every call with (default: the settings' default flow).")
+@click.option(
+    "--flow",
+    "flow_path",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Flow file to answer every call with (default: the settings' default flow).",
+)
 @click.pass_obj
 def sip(settings: Settings | None, host: str | None, port: int | None, flow_path: str | None) -> None:
     """Answer SIP calls (softphones, PBXs, trunks) on UDP with the IVR flows."""
@@ -114,7 +130,8 @@ def sip(settings: Settings | None, host: str | None, port: int | None, flow_path
                 click.echo(str(problem), err=True)
             raise SystemExit(1) from None
         flows_dir = Path(flow_path).resolve().parent
-    config = SipConfig.from_settings(settings, audio_root=flows_dir, **{
-        k: v for k, v in (("host", host), ("port", port)) if v is not None})
+    config = SipConfig.from_settings(
+        settings, audio_root=flows_dir, **{k: v for k, v in (("host", host), ("port", port)) if v is not None}
+    )
     session = open_call_session(settings, flows_dir)
     asyncio.run(serve(settings, config, session, flow_id))

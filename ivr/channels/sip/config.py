@@ -1,4 +1,5 @@
 """Configuration of the SIP channel, built from the one Settings object (`SipConfig.from_settings`)."""
+
 from __future__ import annotations
 
 import socket
@@ -9,16 +10,35 @@ from ivr.settings import Settings
 
 # SipConfig field -> the Settings field it comes from (and takes its default from)
 FROM_SETTINGS = {
-    "host": "sip_host", "port": "sip_port", "public_host": "sip_public_host", "rtp_port_min": "sip_rtp_port_min",
-    "rtp_port_max": "sip_rtp_port_max", "max_calls": "sip_max_calls", "no_ack_timeout": "sip_no_ack_timeout",
-    "no_rtp_timeout": "sip_no_rtp_timeout", "registrar": "sip_registrar", "user": "sip_user",
-    "password": "sip_password", "register_expiry": "sip_register_expiry", "data_dir": "data_dir",
-    "codecs": "sip_codecs", "opus_bitrate": "sip_opus_bitrate", "srtp": "sip_srtp", "tcp": "sip_tcp",
-    "tls_port": "sip_tls_port", "tls_cert": "sip_tls_cert", "tls_key": "sip_tls_key",
-    "trusted": "sip_trusted", "trusted_proxies": "sip_trusted_proxies", "public_route": "sip_public_route",
-    "realm": "sip_realm", "digest_algorithms": "sip_digest_algorithms",
-    "pike_requests": "sip_pike_requests", "pike_dialogs": "sip_pike_dialogs",
-    "pike_window": "sip_pike_window", "pike_block_seconds": "sip_pike_block_seconds",
+    "host": "sip_host",
+    "port": "sip_port",
+    "public_host": "sip_public_host",
+    "rtp_port_min": "sip_rtp_port_min",
+    "rtp_port_max": "sip_rtp_port_max",
+    "max_calls": "sip_max_calls",
+    "no_ack_timeout": "sip_no_ack_timeout",
+    "no_rtp_timeout": "sip_no_rtp_timeout",
+    "registrar": "sip_registrar",
+    "user": "sip_user",
+    "password": "sip_password",
+    "register_expiry": "sip_register_expiry",
+    "data_dir": "data_dir",
+    "codecs": "sip_codecs",
+    "opus_bitrate": "sip_opus_bitrate",
+    "srtp": "sip_srtp",
+    "tcp": "sip_tcp",
+    "tls_port": "sip_tls_port",
+    "tls_cert": "sip_tls_cert",
+    "tls_key": "sip_tls_key",
+    "trusted": "sip_trusted",
+    "trusted_proxies": "sip_trusted_proxies",
+    "public_route": "sip_public_route",
+    "realm": "sip_realm",
+    "digest_algorithms": "sip_digest_algorithms",
+    "pike_requests": "sip_pike_requests",
+    "pike_dialogs": "sip_pike_dialogs",
+    "pike_window": "sip_pike_window",
+    "pike_block_seconds": "sip_pike_block_seconds",
     "tts_engine": "tts_engine",
 }
 

@@ -4,6 +4,7 @@ One `DialogControl` per answered call: the endpoint that sends the REFER, the co
 for inbound calls, as UAC for callbacks), the peer's address, and the registrar that bare numbers are
 transferred through (none for inbound calls: a number goes to the PBX that sent the call).
 """
+
 from __future__ import annotations
 
 import asyncio

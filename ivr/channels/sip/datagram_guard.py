@@ -1,4 +1,5 @@
 """The front door's guards against hostile datagrams: a rate-limited drop log and a 400 for salvageable garbage."""
+
 from __future__ import annotations
 
 import logging

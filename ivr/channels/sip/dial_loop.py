@@ -4,6 +4,7 @@ The dial request queue (store/dial_requests.py, through call_session.wiring) is 
 the media loop never waits on Redis; "taken" goes on the request's result list at once, the outcome as soon as the
 callee answers (or the call fails).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -60,6 +61,7 @@ async def _serve(dialer: OutboundDialer, requests: DialRequestSource, reference:
             nonlocal reported
             reported = True
             await asyncio.to_thread(requests.report, reference, outcome)
+
         outcome = await dialer.dial(job, answered)
         dialer.outcomes.append({"id": reference, **outcome})
         log.info("callback %s to %s: %s", reference, job.get("number"), outcome)

@@ -4,6 +4,7 @@
 maximum drain time passed, or a second signal came). While draining, the endpoint answers OPTIONS and new
 INVITEs with 503 + Retry-After, so a proxy in front (deploy/kamailio) sends new calls to another node at once.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,8 +38,11 @@ class Lifecycle:
         self.server.endpoint.draining = True
         self.draining.set()
         self._changed.set()
-        log.info("draining: refusing new calls, waiting up to %.0f s for %d call(s) in progress",
-                 self.max_drain_seconds, len(self.server.live))
+        log.info(
+            "draining: refusing new calls, waiting up to %.0f s for %d call(s) in progress",
+            self.max_drain_seconds,
+            len(self.server.live),
+        )
 
     async def run(self) -> None:
         """Wait for the first signal, then for the last call to end (or the maximum drain time), then stop."""

@@ -20,6 +20,7 @@ Overload: with `max_calls` calls in the table, a new INVITE gets 503 with Retry-
 Draining (`draining = True`, drain.py): OPTIONS and every new INVITE get 503 with Retry-After; calls in
 progress (BYE, INFO, re-INVITE, CANCEL) are served as usual.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -40,8 +41,15 @@ log = logging.getLogger(__name__)
 
 
 class Endpoint(UasAdapter):
-    def __init__(self, transport: IvrUdpTransport, *, max_calls: int, retry_after: int = 5,
-                 user_agent: str = "ivr", gate: Gate | None = None) -> None:
+    def __init__(
+        self,
+        transport: IvrUdpTransport,
+        *,
+        max_calls: int,
+        retry_after: int = 5,
+        user_agent: str = "ivr",
+        gate: Gate | None = None,
+    ) -> None:
         super().__init__(transport, user_agent=user_agent)
         self.transport: IvrUdpTransport = transport
         self.max_calls = max_calls
@@ -84,8 +92,7 @@ class Endpoint(UasAdapter):
             if is_new and (self.draining or len(self.calls) >= self.max_calls):
                 if not self.draining:
                     self.rejected_overload += 1
-                self.transport.reply_error(request, 503, "Service Unavailable",
-                                           {"Retry-After": str(self.retry_after)})
+                self.transport.reply_error(request, 503, "Service Unavailable", {"Retry-After": str(self.retry_after)})
                 return
             if is_new and key:
                 self.transport.remember_record_route(key, request)

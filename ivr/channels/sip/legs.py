@@ -6,6 +6,7 @@ law second, with the hand-over context in an `X-IVR-Context` header. It returns 
 `LegFailed` with the reason the flow's `failed` exit gets: refused (policy), unreachable, busy, declined (603),
 no-answer, failed. Cancelling the task while it rings sends a CANCEL (the caller hung up).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -90,8 +91,9 @@ def _answered_codec(outgoing, stream: RtpStream) -> tuple[int, int | None]:
 
 async def _open_stream(server, address, payload_type: int, digit_to) -> tuple[RtpStream, tuple[str, int]]:
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(address[0], address[1], family=socket.AF_INET,
-                                                             type=socket.SOCK_DGRAM)
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            address[0], address[1], family=socket.AF_INET, type=socket.SOCK_DGRAM
+        )
     except (OSError, OverflowError) as exc:
         raise LegFailed("unreachable", f"cannot resolve {address[0]}: {exc}") from None
     resolved = infos[0][4][:2]
@@ -102,21 +104,40 @@ async def _open_stream(server, address, payload_type: int, digit_to) -> tuple[Rt
     return stream, resolved
 
 
-async def place_leg(dialer: OutboundDialer, target: str, *, caller: SipCall, caller_addr: tuple[str, int],
-                    timeout: float, context: str = "") -> Leg:
+async def place_leg(
+    dialer: OutboundDialer,
+    target: str,
+    *,
+    caller: SipCall,
+    caller_addr: tuple[str, int],
+    timeout: float,
+    context: str = "",
+) -> Leg:
     server, uac = dialer.server, dialer.server.endpoint.client()
     uri, address = _route(target, dialer.registrar, caller_addr)
     holder: list[SipCall] = []
-    stream, address = await _open_stream(server, address, caller.stream.payload_type,
-                                lambda digit: holder[0].on_digit(digit) if holder else None)
+    stream, address = await _open_stream(
+        server, address, caller.stream.payload_type, lambda digit: holder[0].on_digit(digit) if holder else None
+    )
     local_host = (server.endpoint.advertised_addr or server.address)[0]
     headers = {CONTEXT_HEADER: context.replace("\r", " ").replace("\n", " ")[:500]} if context else None
-    outgoing = uac.send_invite(f"sip:{caller.caller or dialer.user}@{local_host}", uri, address,
-                               _offer(server, stream), extra_headers=headers, user_agent="ivr", auth=dialer.auth)
+    outgoing = uac.send_invite(
+        f"sip:{caller.caller or dialer.user}@{local_host}",
+        uri,
+        address,
+        _offer(server, stream),
+        extra_headers=headers,
+        user_agent="ivr",
+        auth=dialer.auth,
+    )
     dialer.placed += 1
-    resend = asyncio.get_running_loop().create_task(retransmit(  # Timer A: aiosipua sends the INVITE once
-        lambda: server.endpoint.transport.send(outgoing.invite, outgoing.remote_addr),
-        lambda: outgoing.call_id in dialer._heard, capped=False))
+    resend = asyncio.get_running_loop().create_task(
+        retransmit(  # Timer A: aiosipua sends the INVITE once
+            lambda: server.endpoint.transport.send(outgoing.invite, outgoing.remote_addr),
+            lambda: outgoing.call_id in dialer._heard,
+            capped=False,
+        )
+    )
     try:
         await outgoing.wait_answered(timeout=timeout)
     except BaseException as exc:
@@ -128,8 +149,15 @@ async def place_leg(dialer: OutboundDialer, target: str, *, caller: SipCall, cal
             raise LegFailed("no-answer", f"no answer within {timeout:.0f} s") from None
         if isinstance(exc, RuntimeError):
             code, text = rejection(outgoing)
-            reason = "busy" if code in BUSY else "declined" if code in DECLINE else \
-                "no-answer" if code in NO_ANSWER else "failed"
+            reason = (
+                "busy"
+                if code in BUSY
+                else "declined"
+                if code in DECLINE
+                else "no-answer"
+                if code in NO_ANSWER
+                else "failed"
+            )
             raise LegFailed(reason, f"{code} {text}") from None
         raise
     finally:

@@ -1,4 +1,5 @@
 """A call the SIP server holds: its INVITE, call, stream and the liveness figures the sweeper reads."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

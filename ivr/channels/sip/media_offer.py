@@ -5,6 +5,7 @@ as the policy says (media/sdes.py), RFC 2833 digits when the offer has telephone
 otherwise. An offer we cannot send RTP to (no audio, port 0, c=0.0.0.0, a name), with no codec we enable, or
 whose SRTP does not meet the policy is refused with 488.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,6 +25,7 @@ log = logging.getLogger("ivr.channels.sip.server")
 @dataclass(frozen=True)
 class MediaPolicy:
     """What a call may use: settings IVR_SIP_CODECS and IVR_SIP_SRTP (part A can hand one per source/account)."""
+
     codec_names: tuple[str, ...] = ("pcmu", "pcma", "g722", "opus")
     srtp: sdes.SrtpPolicy = sdes.SrtpPolicy.OPTIONAL
 
@@ -33,8 +35,13 @@ class MediaPolicy:
         return cls(tuple(codecs.parse_names(",".join(config.codecs))), sdes.SrtpPolicy.parse(config.srtp))
 
 
-async def open_media(incoming: IncomingCall, ports: PortPool, family: int,
-                     on_digit: Callable[[str], None], policy: MediaPolicy = MediaPolicy()) -> RtpStream | None:
+async def open_media(
+    incoming: IncomingCall,
+    ports: PortPool,
+    family: int,
+    on_digit: Callable[[str], None],
+    policy: MediaPolicy = MediaPolicy(),
+) -> RtpStream | None:
     """The call's RTP stream on a pooled port, or None after rejecting the INVITE (488, or 503 without ports)."""
     offer = incoming.sdp_offer
     remote = offer.rtp_address if offer is not None else None
@@ -52,11 +59,13 @@ async def open_media(incoming: IncomingCall, ports: PortPool, family: int,
         incoming.reject(488, "Not Acceptable Here")
         return None
     codec, payload_type = chosen
-    dtmf_pt = next((c.payload_type for c in audio.codecs
-                    if (c.encoding_name or "").lower() == "telephone-event"), None)
+    dtmf_pt = next((c.payload_type for c in audio.codecs if (c.encoding_name or "").lower() == "telephone-event"), None)
     try:
-        return await ports.open(lambda: RtpStream(remote, payload_type, dtmf_pt, on_digit, inband_dtmf=dtmf_pt is None,
-                                                  codec=codec, srtp=keys))
+        return await ports.open(
+            lambda: RtpStream(
+                remote, payload_type, dtmf_pt, on_digit, inband_dtmf=dtmf_pt is None, codec=codec, srtp=keys
+            )
+        )
     except PortsExhausted:
         log.error("No RTP port for call %s", incoming.call_id)
         incoming.reject(503, "Service Unavailable")
@@ -75,8 +84,12 @@ def _sendable(remote, family: int) -> bool:
 def answer_sdp(offer, media_ip: str, stream: RtpStream):
     """Our SDP answer: the stream's port, codec and telephone-event payload type (SdpNegotiationError if none fit)."""
     answer, _ = negotiate_sdp(
-        offer, local_ip=media_ip, rtp_port=stream.local_port,
-        supported_codecs=[stream.payload_type], dtmf_payload_type=stream.dtmf_payload_type or 0)
+        offer,
+        local_ip=media_ip,
+        rtp_port=stream.local_port,
+        supported_codecs=[stream.payload_type],
+        dtmf_payload_type=stream.dtmf_payload_type or 0,
+    )
     codecs.describe_codec(answer, stream.payload_type, stream.codec)
     if stream.srtp is not None and answer.audio is not None:
         answer.audio.attributes["crypto"] = [stream.srtp.answer_line()]

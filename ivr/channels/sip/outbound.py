@@ -9,6 +9,7 @@ the NOTIFYs on our outbound dialog report how it went) and, should that fail, th
 up (BYE, retransmitted). The outcome - answered / busy / no-answer / rejected /
 failed, with the SIP status - is returned to the dial loop, which reports it to the worker's `place()`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -89,8 +90,12 @@ class OutboundDialer:
         self._heard.add(response.call_id or "")
         uac = self.server.endpoint.uac
         outgoing = uac.get_call(response.call_id or "") if uac is not None else None
-        if outgoing is not None and cseq is not None and cseq.method.upper() == "INVITE" \
-                and response.status_code >= 300:
+        if (
+            outgoing is not None
+            and cseq is not None
+            and cseq.method.upper() == "INVITE"
+            and response.status_code >= 300
+        ):
             self.server.endpoint.transport.send(failure_ack(outgoing, response), outgoing.remote_addr)
 
     async def dial(self, job: dict, on_answer=None) -> dict:
@@ -107,8 +112,9 @@ class OutboundDialer:
             return {"state": "failed", "detail": f"no RTP port: {exc}"}
         try:
             host, port = address
-            infos = await asyncio.get_running_loop().getaddrinfo(host, port, family=socket.AF_INET,
-                                                                 type=socket.SOCK_DGRAM)
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, port, family=socket.AF_INET, type=socket.SOCK_DGRAM
+            )
             address = infos[0][4][:2]
             stream.update_remote(address)
         except (OSError, OverflowError, BadAddress) as exc:
@@ -129,8 +135,15 @@ class OutboundDialer:
             return failed
         uac = self.server.endpoint.client()
         control = DialogControl(self.server.endpoint, outgoing.dialog, outgoing.remote_addr, self.registrar)
-        call = SipCall(outgoing.call_id, self.user, str(job.get("number", "")), stream, self.server.prompts,
-                       self.server.recordings_dir, control)
+        call = SipCall(
+            outgoing.call_id,
+            self.user,
+            str(job.get("number", "")),
+            stream,
+            self.server.prompts,
+            self.server.recordings_dir,
+            control,
+        )
         self.calls[outgoing.call_id] = Answered(call, outgoing.dialog)
         self.server.clock.add(stream)
         if on_answer is not None:
@@ -145,9 +158,14 @@ class OutboundDialer:
             uac.remove_call(outgoing.call_id)
             if not call.ended.done() or call.ended.result() != "hangup":
                 self._bye(outgoing)
-        outcome = {"state": "answered", "status": 200, "call_id": outgoing.call_id, "greeted": greeted,
-                   "rtp_sent": stream.packets_sent,
-                   "ended": call.ended.result() if call.ended.done() else "completed"}
+        outcome = {
+            "state": "answered",
+            "status": 200,
+            "call_id": outgoing.call_id,
+            "greeted": greeted,
+            "rtp_sent": stream.packets_sent,
+            "ended": call.ended.result() if call.ended.done() else "completed",
+        }
         if connected is not None:
             outcome["connected"], outcome["connect"] = connected.ok, connected.reason
         return outcome
@@ -157,20 +175,24 @@ class OutboundDialer:
         server, uac = self.server, self.server.endpoint.client()
         local_host = (server.endpoint.advertised_addr or server.address)[0]
         offer = build_sdp(server.media_ip, stream.local_port, g711.PCMU, "PCMU", dtmf_payload_type=101)
-        outgoing = uac.send_invite(f"sip:{self.user}@{local_host}", uri, address, offer,
-                                   user_agent="ivr", auth=self.auth)
+        outgoing = uac.send_invite(
+            f"sip:{self.user}@{local_host}", uri, address, offer, user_agent="ivr", auth=self.auth
+        )
         self.placed += 1
         ring = float(job.get("ring_timeout") or 30)
-        resend = asyncio.get_running_loop().create_task(retransmit(  # Timer A: aiosipua sends the INVITE once
-            lambda: server.endpoint.transport.send(outgoing.invite, outgoing.remote_addr),
-            lambda: outgoing.call_id in self._heard, capped=False))
+        resend = asyncio.get_running_loop().create_task(
+            retransmit(  # Timer A: aiosipua sends the INVITE once
+                lambda: server.endpoint.transport.send(outgoing.invite, outgoing.remote_addr),
+                lambda: outgoing.call_id in self._heard,
+                capped=False,
+            )
+        )
         try:
             await outgoing.wait_answered(timeout=ring)
         except TimeoutError:
             outgoing.cancel(uac)
             uac.remove_call(outgoing.call_id)
-            return None, {"state": "no-answer", "detail": f"no answer within {ring:.0f} s",
-                          "call_id": outgoing.call_id}
+            return None, {"state": "no-answer", "detail": f"no answer within {ring:.0f} s", "call_id": outgoing.call_id}
         except RuntimeError:
             code, reason = rejection(outgoing)
             state = "busy" if code in BUSY else "no-answer" if code in NO_ANSWER else "rejected"
@@ -185,8 +207,11 @@ class OutboundDialer:
             except BadAddress as exc:  # the callee's answer names media we can never send to
                 uac.remove_call(outgoing.call_id)
                 self._bye(outgoing)
-                return None, {"state": "failed", "detail": f"unusable media address in the answer: {exc}",
-                              "call_id": outgoing.call_id}
+                return None, {
+                    "state": "failed",
+                    "detail": f"unusable media address in the answer: {exc}",
+                    "call_id": outgoing.call_id,
+                }
         return outgoing, None
 
     async def _greet(self, call: SipCall, job: dict) -> tuple[bool, TransferOutcome | None]:
@@ -197,8 +222,9 @@ class OutboundDialer:
         assert call.control is not None
         connected = await call.control.transfer(call, str(job["connect_to"]), CONNECT_TIMEOUT)
         if not connected.ok:
-            await call.say(text=str(job.get("connect_failed") or "Sorry, we could not put you through."),
-                           barge_in=False)
+            await call.say(
+                text=str(job.get("connect_failed") or "Sorry, we could not put you through."), barge_in=False
+            )
         return greeted, connected
 
     def _bye(self, outgoing) -> None:

@@ -6,6 +6,7 @@ within `timeout` means the listener receives and answers. Results are kept for `
 monitor polling /healthz cannot turn the web process into an OPTIONS flood. Stdlib only: no SIP stack
 is imported into the web process.
 """
+
 from __future__ import annotations
 
 import socket
@@ -28,11 +29,19 @@ def reachable_host(host: str) -> str:
 def options_request(host: str, port: int, local: tuple[str, int], call_id: str) -> bytes:
     uri_host = f"[{host}]" if ":" in host else host
     via_host = f"[{local[0]}]" if ":" in local[0] else local[0]
-    lines = [f"OPTIONS sip:{uri_host}:{port} SIP/2.0",
-             f"Via: SIP/2.0/UDP {via_host}:{local[1]};branch=z9hG4bK{uuid.uuid4().hex[:16]};rport",
-             "Max-Forwards: 70", f"From: <sip:healthz@{via_host}>;tag={uuid.uuid4().hex[:8]}",
-             f"To: <sip:{uri_host}:{port}>", f"Call-ID: {call_id}", "CSeq: 1 OPTIONS",
-             "User-Agent: ivr-healthz", "Content-Length: 0", "", ""]
+    lines = [
+        f"OPTIONS sip:{uri_host}:{port} SIP/2.0",
+        f"Via: SIP/2.0/UDP {via_host}:{local[1]};branch=z9hG4bK{uuid.uuid4().hex[:16]};rport",
+        "Max-Forwards: 70",
+        f"From: <sip:healthz@{via_host}>;tag={uuid.uuid4().hex[:8]}",
+        f"To: <sip:{uri_host}:{port}>",
+        f"Call-ID: {call_id}",
+        "CSeq: 1 OPTIONS",
+        "User-Agent: ivr-healthz",
+        "Content-Length: 0",
+        "",
+        "",
+    ]
     return "\r\n".join(lines).encode()
 
 

@@ -6,6 +6,7 @@ answer, retries failed or expired registrations every `retry` seconds, and logs 
 words an operator can act on. Without a registrar the endpoint simply listens (softphones dial
 `sip:anything@HOST:PORT` directly).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,14 +22,22 @@ log = logging.getLogger(__name__)
 
 
 def parse_registrar(value: str) -> tuple[str, int]:
-    """"pbx.example.com", "pbx.example.com:5080", "sip:pbx.example.com:5080" -> (host, port)."""
+    """ "pbx.example.com", "pbx.example.com:5080", "sip:pbx.example.com:5080" -> (host, port)."""
     host, _, port = value.strip().removeprefix("sip:").split(";")[0].partition(":")
     return host, int(port) if port else 5060
 
 
 class RegistrationKeeper:
-    def __init__(self, endpoint, registrar: str, user: str, password: str, expiry: int,
-                 retry: float = 30.0, answer_timeout: float = 8.0) -> None:
+    def __init__(
+        self,
+        endpoint,
+        registrar: str,
+        user: str,
+        password: str,
+        expiry: int,
+        retry: float = 30.0,
+        answer_timeout: float = 8.0,
+    ) -> None:
         self.endpoint = endpoint
         self.host, self.port = parse_registrar(registrar)
         self.user, self.password, self.expiry = user, password, expiry
@@ -49,13 +58,22 @@ class RegistrationKeeper:
         uac = SipUAC(self.endpoint.transport, advertised_addr=self.endpoint.advertised_addr)
         self.endpoint.uac = uac
         auth = SipDigestAuth(self.user, self.password) if self.password else None
-        self.registration = reg = Registration(uac, f"sip:{self.user}@{self.host}", address,
-                                               expires=self.expiry, auth=auth, user_agent="ivr")
+        self.registration = reg = Registration(
+            uac, f"sip:{self.user}@{self.host}", address, expires=self.expiry, auth=auth, user_agent="ivr"
+        )
         reg.on_registered = self._registered
         reg.on_failed = lambda _r, status, reason: log.error(
             "SIP registration to %s:%d as %s FAILED: %d %s (check IVR_SIP_USER/IVR_SIP_PASSWORD); retrying in %.0f s",
-            self.host, self.port, self.user, status, reason, self.retry)
-        reg.on_expired = lambda _r: log.error("SIP registration to %s:%d expired; registering again", self.host, self.port)
+            self.host,
+            self.port,
+            self.user,
+            status,
+            reason,
+            self.retry,
+        )
+        reg.on_expired = lambda _r: log.error(
+            "SIP registration to %s:%d expired; registering again", self.host, self.port
+        )
         self._task = loop.create_task(self._keep())
 
     def _registered(self, reg: Registration) -> None:

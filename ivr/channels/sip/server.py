@@ -5,6 +5,7 @@ RTP stream on the shared pacing clock, runs `await app(call)` and always cleans 
 leaves the clock, its port returns to the pool, the call leaves every table, and a BYE is sent
 (reliably) unless the caller already hung up. A sweeper ends calls with no ACK or no RTP.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -44,14 +45,16 @@ UNACKED_RTP_FRAMES = 50  # 1 s of RTP to the offered address before the ACK; the
 
 
 class SipServer:
-    def __init__(self, config: SipConfig, app: App, prompts: PromptLibrary | None = None,
-                 accounts: AccountBook | None = None) -> None:
+    def __init__(
+        self, config: SipConfig, app: App, prompts: PromptLibrary | None = None, accounts: AccountBook | None = None
+    ) -> None:
         self.config = config
         self.accounts = accounts if accounts is not None else AccountBook()
         self.app = app
         self.media_policy = MediaPolicy.from_config(config)  # part A: one per trusted source or account
-        self.prompts = prompts or PromptLibrary(config.data_dir / "prompts", config.audio_root,
-                                                tts_engine=config.tts_engine)
+        self.prompts = prompts or PromptLibrary(
+            config.data_dir / "prompts", config.audio_root, tts_engine=config.tts_engine
+        )
         self.recordings_dir = folder_in(config.data_dir)
         self.clock = PacingClock()
         self.ports = PortPool(config.host, config.rtp_port_min, config.rtp_port_max)
@@ -97,8 +100,13 @@ class SipServer:
         if warning:
             log.warning("!!! %s !!!", warning)
         if self.config.registrar:
-            self.registration = RegistrationKeeper(self.endpoint, self.config.registrar, self.config.user,
-                                                   self.config.password, self.config.register_expiry)
+            self.registration = RegistrationKeeper(
+                self.endpoint,
+                self.config.registrar,
+                self.config.user,
+                self.config.password,
+                self.config.register_expiry,
+            )
             await self.registration.start()
 
     async def stop(self) -> None:
@@ -156,8 +164,14 @@ class SipServer:
             identity = self.endpoint.identities.get(call_id)  # the gate's: a claimed From is not believed
             caller = identity.caller if identity is not None else _user_part(incoming.invite.from_addr)
             call = live.call = SipCall(
-                call_id, caller, _user_part(incoming.invite.to_addr), stream, self.prompts, self.recordings_dir,
-                DialogControl(self.endpoint, incoming.dialog, incoming.source_addr))
+                call_id,
+                caller,
+                _user_part(incoming.invite.to_addr),
+                stream,
+                self.prompts,
+                self.recordings_dir,
+                DialogControl(self.endpoint, incoming.dialog, incoming.source_addr),
+            )
             call.bridger = lambda call, transfer: self._bridge(call, transfer, incoming.source_addr)
             call.route = identity.route if identity is not None else ""
             answer = self._answer_sdp(incoming.sdp_offer, stream)
@@ -182,8 +196,13 @@ class SipServer:
             await self._release(live)
 
     async def _open_media(self, incoming: IncomingCall) -> RtpStream | None:
-        return await open_media(incoming, self.ports, self.transport.family,
-                                lambda digit: self._digit(incoming.call_id, digit), self.media_policy)
+        return await open_media(
+            incoming,
+            self.ports,
+            self.transport.family,
+            lambda digit: self._digit(incoming.call_id, digit),
+            self.media_policy,
+        )
 
     def _answer_sdp(self, offer, stream: RtpStream):
         return answer_sdp(offer, self.media_ip, stream)

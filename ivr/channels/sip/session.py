@@ -5,6 +5,7 @@ calls touch Redis, so they run in worker threads and the media clock never waits
 Wire -> events: digits from any DTMF source -> Digits, speech (speech_input.py) -> Speech, gather timeout ->
 NoInput, REFER outcome -> TransferResult, recording -> RecordingDone, BYE/timeout -> HungUp.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,19 +37,29 @@ async def _render(call: SipCall, actions: list, speech: SpeechInput | None, list
             if listener is not None and action.barge_in and listener.speaking:
                 continue  # the caller already talks over the prompts: skip the rest, as type-ahead digits do
             call.speech_barge_in = action.barge_in
-            await call.say(text=action.text, audio=action.audio, voice=action.voice,
-                           language=action.language, barge_in=action.barge_in)
+            await call.say(
+                text=action.text,
+                audio=action.audio,
+                voice=action.voice,
+                language=action.language,
+                barge_in=action.barge_in,
+            )
             call.speech_barge_in = False
         elif isinstance(action, A.Gather):
             if listener is not None and speech is not None:
                 return await gather_with_speech(call, action, listener, speech)
-            digits = await call.gather(max_digits=action.max_digits, timeout=action.timeout,
-                                       inter_digit_timeout=action.inter_digit_timeout,
-                                       finish_on_key=action.finish_on_key, min_digits=action.min_digits)
+            digits = await call.gather(
+                max_digits=action.max_digits,
+                timeout=action.timeout,
+                inter_digit_timeout=action.inter_digit_timeout,
+                finish_on_key=action.finish_on_key,
+                min_digits=action.min_digits,
+            )
             return E.Digits(digits=digits, at=time.time()) if digits else E.NoInput(at=time.time())
         elif isinstance(action, A.Record):
-            recording, duration = await call.record(max_length=action.max_length,
-                                                    silence_timeout=action.silence_timeout, beep=action.beep)
+            recording, duration = await call.record(
+                max_length=action.max_length, silence_timeout=action.silence_timeout, beep=action.beep
+            )
             return E.RecordingDone(at=time.time(), url=recording.reference if duration else "", duration=duration)
         elif isinstance(action, A.Transfer):
             if action.mode == "bridge":
@@ -111,8 +122,14 @@ def flow_app(session, flow_id: str | None = None, speech: SpeechInput | None = N
         call.on_playing = PlayingNotes(session, call.call_id)
         try:
             actions = await asyncio.to_thread(
-                session.start, call_id=call.call_id, channel="sip", caller=call.caller, called=call.called,
-                at=time.time(), flow_id=call.route or flow_id)
+                session.start,
+                call_id=call.call_id,
+                channel="sip",
+                caller=call.caller,
+                called=call.called,
+                at=time.time(),
+                flow_id=call.route or flow_id,
+            )
         except Exception:
             log.exception("call %s: could not start the flow", call.call_id)
             await call.say(text=getattr(session, "fallback_text", A.GOODBYE), barge_in=False)

@@ -7,6 +7,7 @@ The gather ends with the first of: digits (as before), a recognized utterance (S
 from the end of the prompt (NoInput) unless the caller is speaking then, in which case it waits for the result.
 A saturated pool refuses the utterance: the caller is asked to use the keypad and the digit gather goes on.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -66,9 +67,15 @@ def _barge_in(call) -> None:
 
 async def gather_with_speech(call, gather: A.Gather, listener: Listener, speech: SpeechInput) -> E.Event:
     """Digits, Speech or NoInput for `gather`, whichever the caller gives first."""
-    digits = asyncio.ensure_future(call.gather(
-        max_digits=gather.max_digits, timeout=gather.timeout, inter_digit_timeout=gather.inter_digit_timeout,
-        finish_on_key=gather.finish_on_key, min_digits=gather.min_digits))
+    digits = asyncio.ensure_future(
+        call.gather(
+            max_digits=gather.max_digits,
+            timeout=gather.timeout,
+            inter_digit_timeout=gather.inter_digit_timeout,
+            finish_on_key=gather.finish_on_key,
+            min_digits=gather.min_digits,
+        )
+    )
     try:
         await asyncio.wait({digits, listener.result}, return_when=asyncio.FIRST_COMPLETED)
         if digits.done() and (digits.result() or not listener.speaking):
@@ -90,7 +97,11 @@ async def gather_with_speech(call, gather: A.Gather, listener: Listener, speech:
 
 
 async def _digits_only(call, gather: A.Gather) -> E.Event:
-    entered = await call.gather(max_digits=gather.max_digits, timeout=gather.timeout,
-                                inter_digit_timeout=gather.inter_digit_timeout, finish_on_key=gather.finish_on_key,
-                                min_digits=gather.min_digits)
+    entered = await call.gather(
+        max_digits=gather.max_digits,
+        timeout=gather.timeout,
+        inter_digit_timeout=gather.inter_digit_timeout,
+        finish_on_key=gather.finish_on_key,
+        min_digits=gather.min_digits,
+    )
     return E.Digits(digits=entered, at=time.time()) if entered else E.NoInput(at=time.time())

@@ -9,6 +9,7 @@ transport's front door (transport.py: parse checks, address checks, 400s; a hand
 - A request we send that is over 1,300 bytes goes over a new TCP connection when none is open (18.1.1).
 - Bounded: at most `max_connections` per listener; idle ones are closed after `idle_timeout` seconds.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -43,8 +44,15 @@ def server_tls_context(cert: str, key: str) -> ssl.SSLContext:
 
 
 class StreamListener:
-    def __init__(self, local_addr: tuple[str, int], protocol: str = "TCP", ssl_context: ssl.SSLContext | None = None,
-                 *, max_connections: int = 1024, idle_timeout: float = 300.0) -> None:
+    def __init__(
+        self,
+        local_addr: tuple[str, int],
+        protocol: str = "TCP",
+        ssl_context: ssl.SSLContext | None = None,
+        *,
+        max_connections: int = 1024,
+        idle_timeout: float = 300.0,
+    ) -> None:
         self.local_addr, self.protocol, self.ssl_context = local_addr, protocol, ssl_context
         self.max_connections, self.idle_timeout = max_connections, idle_timeout
         self.receive: Receive | None = None
@@ -56,8 +64,12 @@ class StreamListener:
 
     async def start(self) -> None:
         self._server = await asyncio.start_server(
-            self._serve, host=self.local_addr[0], port=self.local_addr[1], ssl=self.ssl_context,
-            ssl_handshake_timeout=10.0 if self.ssl_context else None)
+            self._serve,
+            host=self.local_addr[0],
+            port=self.local_addr[1],
+            ssl=self.ssl_context,
+            ssl_handshake_timeout=10.0 if self.ssl_context else None,
+        )
         self.local_addr = (self.local_addr[0], self._server.sockets[0].getsockname()[1])  # port 0: the OS's pick
 
     async def stop(self) -> None:
@@ -124,6 +136,7 @@ class StreamListener:
 
     def connect_and_send(self, data: bytes, addr: tuple[str, int]) -> None:
         """18.1.1: open a connection to `addr` and send there; what comes back on it is read like the rest."""
+
         async def go() -> None:
             try:
                 reader, writer = await asyncio.open_connection(addr[0], addr[1])
@@ -134,6 +147,7 @@ class StreamListener:
             await asyncio.sleep(0)  # let the reader register the connection
             self.write(data, addr)
             await reading
+
         task = asyncio.get_running_loop().create_task(go())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -218,6 +232,7 @@ def stream_listeners(config) -> list[StreamListener]:
     """TCP on the SIP port (IVR_SIP_TCP), TLS on the TLS port when a certificate and key are set."""
     listeners = [StreamListener((config.host, config.port), "TCP")] if config.tcp else []
     if config.tls_cert and config.tls_key:
-        listeners.append(StreamListener((config.host, config.tls_port), "TLS",
-                                        server_tls_context(config.tls_cert, config.tls_key)))
+        listeners.append(
+            StreamListener((config.host, config.tls_port), "TLS", server_tls_context(config.tls_cert, config.tls_key))
+        )
     return listeners

@@ -1,5 +1,6 @@
 """Where SIP requests of ours go: the Request-URI and address of a callback's INVITE, a REFER's Refer-To,
 and the status a transfer's NOTIFY reports (its message/sipfrag body)."""
+
 from __future__ import annotations
 
 import re

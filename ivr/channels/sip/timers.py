@@ -6,6 +6,7 @@ final response up to T2, H bounds how long its retransmissions may arrive). Our 
 callback (Timer A/B, outbound.py), BYE and REFER (Timer E/F, endpoint.py), and the memory of INVITE
 responses (Timer H, transport.py). aiosipua retransmits its 2xx to an INVITE itself (Timer G).
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -1,4 +1,5 @@
 """Which transaction a SIP message belongs to: its top Via branch and its Call-ID (RFC 3261 17.2.3)."""
+
 from __future__ import annotations
 
 

@@ -17,6 +17,7 @@
 - Behind a proxy, the 1xx/2xx to an INVITE carry its Record-Route (RFC 3261 12.1.1; aiosipua leaves
   them out, defect 8), so the caller's ACK, BYE and re-INVITE come back through the proxy.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -210,8 +211,9 @@ class IvrUdpTransport(StreamSending, UdpSipTransport):
         if response.status_code >= 200:
             del self.record_routes[key]
 
-    def reply_error(self, request: SipRequest, code: int, reason: str, headers=None,
-                    to: tuple[str, int] | None = None) -> None:
+    def reply_error(
+        self, request: SipRequest, code: int, reason: str, headers=None, to: tuple[str, int] | None = None
+    ) -> None:
         """An error response built from the request; sent by its Via, or to `to` when given."""
         response = SipResponse(status_code=code, reason_phrase=reason)
         for via in request.headers.get("via"):
@@ -247,4 +249,3 @@ class IvrUdpTransport(StreamSending, UdpSipTransport):
         if entry is None or entry[0] < time.monotonic():
             return None
         return entry[1]
-

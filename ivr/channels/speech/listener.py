@@ -4,6 +4,7 @@ Wire-agnostic: a channel feeds it 20 ms frames of 8 kHz PCM (`feed`, on its medi
 `on_speech_start` fires once when the VAD hears speech (a channel stops a barge-in prompt there). `result`
 resolves to a `Heard`, or to None when the pool refused the utterance (saturated: keypad only for this turn).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,8 +19,13 @@ log = logging.getLogger(__name__)
 
 
 class Listener:
-    def __init__(self, pool: RecognitionPool, expect: Expect, trailing_silence_ms: int,
-                 on_speech_start: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        pool: RecognitionPool,
+        expect: Expect,
+        trailing_silence_ms: int,
+        on_speech_start: Callable[[], None] | None = None,
+    ) -> None:
         self.pool = pool
         self.expect = expect
         self.loop = asyncio.get_running_loop()

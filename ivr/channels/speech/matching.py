@@ -8,6 +8,7 @@ more letters match by sound, and words of 5 or more one letter off: short words 
 ("call my" is not "call me").
 Spoken numbers are normalised to words the engine reads as digits ("double five" -> "five five", "5-5" -> "5 5").
 """
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,20 @@ _WORD = re.compile(r"[a-z0-9']+")
 PHONETIC_SCORE = 0.85
 MIN_PHONETIC_LETTERS = 4
 MIN_NEAR_LETTERS = 5
-_DIGIT_WORDS = {"zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "three": "3",
-                "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+_DIGIT_WORDS = {
+    "zero": "0",
+    "oh": "0",
+    "o": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+}
 _REPEATS = {"double": 2, "triple": 3}
 
 

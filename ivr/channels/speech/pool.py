@@ -5,6 +5,7 @@ media loop, which only hands over a finished utterance, keeps its 20 ms pace. At
 at once and `queue` more wait; past that `submit` refuses (returns None) and logs, and the caller goes on with
 the keypad. A refused utterance never waits, so no call's audio is delayed by another call's speech.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -40,8 +41,11 @@ class RecognitionPool:
                 self.pending += 1
                 full = False
         if full:
-            log.warning("speech recognition saturated (%d in hand): utterance refused, keypad only (%d refused)",
-                        self.limit, refused)
+            log.warning(
+                "speech recognition saturated (%d in hand): utterance refused, keypad only (%d refused)",
+                self.limit,
+                refused,
+            )
             return None
         future: Future = self._executor.submit(self._recognize, pcm, expect)
         return asyncio.wrap_future(future)

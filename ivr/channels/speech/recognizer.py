@@ -6,6 +6,7 @@ pocketsphinx (`sphinx.py`); a user can plug in another one (a Vosk or Whisper se
 giving `SipServer` any such object. `load_recognizer` builds the one the settings name, or None (DTMF only)
 when speech is off or the `speech` extra is not installed, which it logs once.
 """
+
 from __future__ import annotations
 
 import logging
@@ -20,6 +21,7 @@ ENGLISH = ("en", "en-us", "en-gb", "en-au", "en-ca", "en-in", "en-ie", "en-nz", 
 @dataclass(frozen=True)
 class Expect:
     """What the step listens for: its keywords (a menu) or digits (collect_digits), in the flow's language."""
+
     hints: tuple[str, ...] = ()
     digits: bool = False
     language: str = "en"
@@ -65,7 +67,10 @@ def load_recognizer(engine: str, model: str = "", threads: int = 1) -> Recognize
     except ImportError as exc:
         if engine not in _warned:
             _warned.add(engine)
-            log.warning("speech recognition is off: %s (install the extra: pip install 'ivr[speech]'); "
-                        "callers can use the keypad", exc)
+            log.warning(
+                "speech recognition is off: %s (install the extra: pip install 'ivr[speech]'); "
+                "callers can use the keypad",
+                exc,
+            )
         return None
     raise ValueError(f"IVR_ASR_ENGINE={engine!r}: use whisper, pocketsphinx or off")

@@ -7,6 +7,7 @@ Confidence: pocketsphinx's posterior is not usable with a grammar search (it is 
 0.6 when the hypothesis holds a hint and 0.0 otherwise; IVR_ASR_MIN_CONFIDENCE below 0.6 accepts its hits.
 Its model wants 16 kHz, so the 8 kHz phone audio is interpolated up first.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,10 @@ _SAFE = re.compile(r"[^a-z' ]")
 def grammar(hints: tuple[str, ...]) -> str:
     words = sorted({_SAFE.sub("", h.lower()).strip() for h in hints} - {""})
     choice = " | ".join(words) or "<NULL>"
-    return ("#JSGF V1.0;\ngrammar step;\n"
-            f"public <step> = [<filler>] ({choice})+ [<filler>];\n<filler> = ({' | '.join(FILLERS)})+;\n")
+    return (
+        "#JSGF V1.0;\ngrammar step;\n"
+        f"public <step> = [<filler>] ({choice})+ [<filler>];\n<filler> = ({' | '.join(FILLERS)})+;\n"
+    )
 
 
 class SphinxRecognizer:

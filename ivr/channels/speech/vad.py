@@ -5,6 +5,7 @@ media loop). webrtcvad (the `webrtcvad-wheels` package, in the `speech` extra) d
 speech starts after `start_frames` voiced frames in a row and ends after `trailing_silence_ms` of unvoiced frames.
 The audio of the utterance (with a short lead-in kept from before the start) is handed to `on_end`.
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -20,8 +21,15 @@ MAX_UTTERANCE_MS = 12_000  # a caller who never stops: recognize what we have
 class SpeechDetector:
     """One utterance at a time: `feed(pcm)` per frame; `on_start()` once speech starts, `on_end(pcm)` once it ends."""
 
-    def __init__(self, on_start: Callable[[], None], on_end: Callable[[bytes], None], *,
-                 trailing_silence_ms: int = 700, aggressiveness: int = 2, start_frames: int = 4) -> None:
+    def __init__(
+        self,
+        on_start: Callable[[], None],
+        on_end: Callable[[bytes], None],
+        *,
+        trailing_silence_ms: int = 700,
+        aggressiveness: int = 2,
+        start_frames: int = 4,
+    ) -> None:
         import webrtcvad  # the speech extra; the caller checked it is installed
 
         self._vad = webrtcvad.Vad(aggressiveness)
@@ -53,6 +61,6 @@ class SpeechDetector:
         self._silent_run = 0 if voiced else self._silent_run + 1
         if self._silent_run >= self._end_frames or len(self._utterance) >= self._max_frames:
             self.finished = True
-            kept = self._utterance[:len(self._utterance) - self._silent_run + 5]  # keep 100 ms of the tail
+            kept = self._utterance[: len(self._utterance) - self._silent_run + 5]  # keep 100 ms of the tail
             self._utterance = []
             self._on_end(b"".join(kept))

@@ -7,6 +7,7 @@ and its no-speech probability, `exp(avg_logprob) * (1 - no_speech_prob)`, and ma
 on the generated corpus (bench/speech.py --calibrate), so that 0.5 means about half the utterances with that
 score were matched to the right choice. CTranslate2 releases the GIL while it decodes, so threads run in parallel.
 """
+
 from __future__ import annotations
 
 import math
@@ -38,8 +39,7 @@ class WhisperRecognizer:
         from faster_whisper import WhisperModel
 
         path = Path(model) if model else default_model()
-        self.model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads,
-                                  num_workers=1)
+        self.model = WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads, num_workers=1)
         self.multilingual = bool(self.model.model.is_multilingual)
 
     def transcribe(self, pcm: bytes, expect: Expect) -> Heard:
@@ -51,8 +51,15 @@ class WhisperRecognizer:
         prompt = ", ".join(expect.hints) if expect.hints else None
         language = (expect.language or "en").split("-")[0].lower() if self.multilingual else "en"
         segments, _ = self.model.transcribe(
-            audio, language=language, beam_size=1, initial_prompt=prompt, without_timestamps=True,
-            condition_on_previous_text=False, vad_filter=False, temperature=0.0)
+            audio,
+            language=language,
+            beam_size=1,
+            initial_prompt=prompt,
+            without_timestamps=True,
+            condition_on_previous_text=False,
+            vad_filter=False,
+            temperature=0.0,
+        )
         segments = list(segments)
         if not segments:
             return Heard("", 0.0)

@@ -11,6 +11,7 @@ the parameters. Twilio only ever posts url-encoded forms, so any other body is r
 `request.form` from multipart bodies too, and since the signing string has no separators, one captured
 signature also signs its own pairs moved into the query string (issue 12 item 2).
 """
+
 from __future__ import annotations
 
 import hmac

@@ -4,6 +4,7 @@ Translation only: no I/O. Voice-only actions have no SMS meaning, so the channel
 result that lets the flow go on: a Transfer fails (the flow's "failed" exit runs) and a Record records nothing.
 Flows can still branch on `channel: sms` to do better (the shipped flow emails the owner instead).
 """
+
 from __future__ import annotations
 
 import re

@@ -7,6 +7,7 @@ message is answered from the turn cache). Voice-only waits (transfer, voicemail)
 that reached a Hangup, or stayed quiet past its expiry, is over: the next message starts a new one. The
 signature check is done by the blueprint (`channels.twilio.views.bp`), which registers this view.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,8 +38,16 @@ def sms_reply():
     try:
         conversations = runtime.sms_conversations  # ivr.store.sms_conversations, built by ivr/web.py
         current = conversations.get(caller, called)
-        actions, conversation = _run(runtime.call_session, current, caller, called, sid, form.get("Body", ""), at,
-                                     flow_id=request.args.get("flow") or None)
+        actions, conversation = _run(
+            runtime.call_session,
+            current,
+            caller,
+            called,
+            sid,
+            form.get("Body", ""),
+            at,
+            flow_id=request.args.get("flow") or None,
+        )
         conversations.save(caller, called, **conversation)
     except UNAVAILABLE as exc:
         log.warning("sms from %s answered with the fallback text, redis unavailable: %s", caller, exc)
@@ -49,8 +58,7 @@ def sms_reply():
     return _answer(sms.reply_text(explain_error(actions, current_app.config["IVR_SETTINGS"].fallback_sms)))
 
 
-def _run(session, current, caller: str, called: str, sid: str, body: str, at: float,
-         flow_id: str | None = None):
+def _run(session, current, caller: str, called: str, sid: str, body: str, at: float, flow_id: str | None = None):
     """One incoming message -> (all actions of the turn, the conversation record to save).
 
     `current` is the conversation's record (store.sms_conversations.Conversation) or None."""
@@ -61,8 +69,9 @@ def _run(session, current, caller: str, called: str, sid: str, body: str, at: fl
     else:
         start, call_id = True, f"sms-{sid}"
     if start:
-        actions = list(session.start(call_id=call_id, channel="sms", caller=caller, called=called, at=at,
-                                     flow_id=flow_id))
+        actions = list(
+            session.start(call_id=call_id, channel="sms", caller=caller, called=called, at=at, flow_id=flow_id)
+        )
     else:
         actions = list(session.turn(call_id, sms.reply_event(body, at), turn_id=sid))
     for n in range(MAX_AUTOMATIC_TURNS):

@@ -8,6 +8,7 @@ turn number `t`; the turn id given to the call session is derived from it and th
 request Twilio delivers twice gets the same TwiML and queues nothing twice. Any failure still answers with
 TwiML: a caller never hears dead air. Prompt audio for "play" mode is served by `audio_bp` (/audio/<key>.wav).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -76,8 +77,13 @@ def require_signature():
     request.form  # noqa: B018 - parse first: a body over MAX_CONTENT_LENGTH raises 413 here
     if not is_signed(request._get_current_object(), settings.twilio_auth_token, settings.public_base_url):
         # the body stays generic; the operator's log names the setting when that is the cause
-        log.warning("refused %s: %s", request.path, "missing or invalid X-Twilio-Signature"
-                    if settings.twilio_auth_token else "TWILIO_AUTH_TOKEN is not set, so no request can be verified")
+        log.warning(
+            "refused %s: %s",
+            request.path,
+            "missing or invalid X-Twilio-Signature"
+            if settings.twilio_auth_token
+            else "TWILIO_AUTH_TOKEN is not set, so no request can be verified",
+        )
         return jsonify(error="missing or invalid X-Twilio-Signature"), 403
     return None
 
@@ -120,8 +126,15 @@ def _turn_id(form, kind: str, number: int) -> str:
 
 def _play_url(say: Say, settings) -> str | None:
     try:
-        path = tts.prompt_wav(tts.cache_dir(settings.data_dir), text=say.text, audio=say.audio, voice=say.voice,
-                              language=say.language, audio_root=settings.flows_dir, engine=settings.tts_engine)
+        path = tts.prompt_wav(
+            tts.cache_dir(settings.data_dir),
+            text=say.text,
+            audio=say.audio,
+            voice=say.voice,
+            language=say.language,
+            audio_root=settings.flows_dir,
+            engine=settings.tts_engine,
+        )
     except (tts.TtsError, OSError) as exc:  # no audio: Twilio's own TTS says it instead
         log.warning("prompt audio unavailable, using <Say>: %s", exc)
         return None
@@ -143,14 +156,14 @@ def _public_root(settings) -> str:
 def _render(actions: list, next_turn: int, settings) -> Response:
     actions = voice.explain_error(actions, settings.fallback_message)
     base = f"{_public_root(settings)}{bp.url_prefix}/voice"
-    urls = voice.TurnUrls(*(f"{base}/{kind}?t={next_turn}" for kind in ("gather", "dial", "record")),
-                          whisper=f"{base}/whisper")
+    urls = voice.TurnUrls(
+        *(f"{base}/{kind}?t={next_turn}" for kind in ("gather", "dial", "record")), whisper=f"{base}/whisper"
+    )
     policy = PhonePolicy.from_settings(settings)
     if settings.twilio_prompt_mode == "play":
         return twiml(voice.render(actions, urls, lambda say: _play_url(say, settings), policy))
     if any(isinstance(a, Say) and a.audio for a in actions):  # a flow's audio file is <Play>ed in say mode too
-        return twiml(voice.render(actions, urls, lambda say: _play_url(say, settings) if say.audio else None,
-                                  policy))
+        return twiml(voice.render(actions, urls, lambda say: _play_url(say, settings) if say.audio else None, policy))
     return twiml(_render_said(tuple(a for a in actions if isinstance(a, voice.VISIBLE)), urls, policy))
 
 
@@ -160,8 +173,13 @@ def voice_start():
     call_id = _call_id(form)
     try:
         actions = _runtime().call_session.start(
-            call_id=call_id, channel="twilio", caller=form.get("From", ""), called=form.get("To", ""), at=now(),
-            flow_id=request.args.get("flow") or None)
+            call_id=call_id,
+            channel="twilio",
+            caller=form.get("From", ""),
+            called=form.get("To", ""),
+            at=now(),
+            flow_id=request.args.get("flow") or None,
+        )
         return _render(actions, 1, settings)
     except Exception as exc:  # noqa: BLE001 - whatever broke, the caller still hears something useful
         return _fallback(exc)
@@ -173,8 +191,11 @@ def voice_turn(kind: str):
     call_id, number = _call_id(form), _turn_number()
     event = EVENT_READERS[kind](form, now())
     if kind == "record" and form.get("RecordingUrl") and not event.url:
-        log.warning("call %s: ignored RecordingUrl %r, not a recording on Twilio's API host", call_id,
-                    form["RecordingUrl"][:200])
+        log.warning(
+            "call %s: ignored RecordingUrl %r, not a recording on Twilio's API host",
+            call_id,
+            form["RecordingUrl"][:200],
+        )
     try:
         actions = _runtime().call_session.turn(call_id, event, turn_id=_turn_id(form, kind, number))
         return _render(actions, number + 1, settings)
@@ -200,8 +221,7 @@ def voice_status():
     call_id, status = _call_id(form), form.get("CallStatus", "")
     runtime = _runtime()
     try:
-        result = runtime.call_status.record(
-            call_id, status, at=now(), duration=form.get("CallDuration", ""))
+        result = runtime.call_status.record(call_id, status, at=now(), duration=form.get("CallDuration", ""))
     except Exception:  # noqa: BLE001
         log.exception("status callback for %s failed", call_id)
         result = "error"
@@ -213,8 +233,12 @@ def voice_status():
 @bp.post("/voice/fallback")
 def voice_fallback():
     """Twilio's fallback URL: static, needs neither Redis nor the flows."""
-    log.warning("twilio fallback used for %s: %s %s", request.form.get("CallSid"), request.form.get("ErrorCode"),
-                request.form.get("ErrorUrl"))
+    log.warning(
+        "twilio fallback used for %s: %s %s",
+        request.form.get("CallSid"),
+        request.form.get("ErrorCode"),
+        request.form.get("ErrorUrl"),
+    )
     return _fallback()
 
 

@@ -6,6 +6,7 @@ may be interrupted (barge-in), so a key press or speech stops them as on SIP. A 
 the phone-number policy gives it (ivr/phone: E.164, or a SIP URI); a target the policy refuses is never dialled:
 the TwiML redirects to the dial action at once, which reports the transfer as failed.
 """
+
 from __future__ import annotations
 
 import math
@@ -31,6 +32,7 @@ DIAL_OK = frozenset({"completed", "answered"})  # DialCallStatus values that mea
 @dataclass(frozen=True)
 class TurnUrls:
     """Action URLs for the next turn (relative URLs resolve against the URL Twilio just requested)."""
+
     gather: str
     dial: str
     record: str
@@ -61,9 +63,13 @@ def _prompt(parent, say: A.Say, play_url: PlayUrl | None) -> None:
 def _gather_attributes(gather: A.Gather, action_url: str, language: str) -> dict:
     speech = "speech" in gather.input
     attrs = {
-        "input": " ".join(gather.input), "action": action_url, "method": "POST",
-        "timeout": _seconds(gather.timeout), "finish_on_key": gather.finish_on_key,
-        "action_on_empty_result": True, "barge_in": gather.barge_in,
+        "input": " ".join(gather.input),
+        "action": action_url,
+        "method": "POST",
+        "timeout": _seconds(gather.timeout),
+        "finish_on_key": gather.finish_on_key,
+        "action_on_empty_result": True,
+        "barge_in": gather.barge_in,
     }
     if "dtmf" in gather.input:
         attrs["num_digits"] = gather.max_digits
@@ -81,8 +87,9 @@ def _dial(response: VoiceResponse, transfer: A.Transfer, urls: TurnUrls, policy:
     except NumberRefused:  # no DialCallStatus: the dial action reads it as a failed transfer
         response.redirect(urls.dial, method="POST")
         return
-    dial = response.dial(timeout=_seconds(transfer.timeout), action=urls.dial, method="POST",
-                         caller_id=transfer.caller_id or None)
+    dial = response.dial(
+        timeout=_seconds(transfer.timeout), action=urls.dial, method="POST", caller_id=transfer.caller_id or None
+    )
     url = whisper_url(urls.whisper, transfer)
     if target.startswith(("sip:", "sips:")):
         dial.sip(target, url=url, method="POST" if url else None)
@@ -123,9 +130,14 @@ def render(actions: list, urls: TurnUrls, play_url: PlayUrl | None = None, polic
             _dial(response, action, urls, policy)
         elif isinstance(action, A.Record):
             flush()
-            response.record(max_length=_seconds(action.max_length), timeout=_seconds(action.silence_timeout),
-                            finish_on_key=action.finish_on_key, play_beep=action.beep, action=urls.record,
-                            method="POST")
+            response.record(
+                max_length=_seconds(action.max_length),
+                timeout=_seconds(action.silence_timeout),
+                finish_on_key=action.finish_on_key,
+                play_beep=action.beep,
+                action=urls.record,
+                method="POST",
+            )
         elif isinstance(action, A.Hangup):
             flush()
             response.hangup()

@@ -6,6 +6,7 @@ call (an empty response ends the whisper) when the key is `accept_digit`, and ha
 The prompt and key travel in the whisper URL's query, which Twilio's request signature covers, so no state is kept.
 The dial action then sees `DialBridged=false` and the engine takes the `failed` exit with the reason "declined".
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -24,8 +25,12 @@ def whisper_url(base: str, transfer: A.Transfer) -> str | None:
     """Where Twilio fetches the whisper for `transfer`, or None when it has none (bridge at once)."""
     if transfer.mode != "bridge" or not (transfer.whisper or transfer.whisper_audio):
         return None
-    query = {"text": transfer.whisper[:PROMPT_LIMIT], "accept": transfer.accept_digit,
-             "voice": transfer.voice, "language": transfer.language}
+    query = {
+        "text": transfer.whisper[:PROMPT_LIMIT],
+        "accept": transfer.accept_digit,
+        "voice": transfer.voice,
+        "language": transfer.language,
+    }
     return f"{base}?{urlencode({k: v for k, v in query.items() if v})}"
 
 
@@ -33,8 +38,14 @@ def whisper_twiml(args: Mapping[str, str], answer_url: str, say_voice: str | Non
     """The prompt in a one-key Gather; no key at all hangs up the answering party's leg (a decline)."""
     accept = args.get("accept", "1")
     response = VoiceResponse()
-    gather = response.gather(input="dtmf", num_digits=1, timeout=WHISPER_KEY_TIMEOUT, method="POST",
-                             action=f"{answer_url}?{urlencode({'accept': accept})}", action_on_empty_result=True)
+    gather = response.gather(
+        input="dtmf",
+        num_digits=1,
+        timeout=WHISPER_KEY_TIMEOUT,
+        method="POST",
+        action=f"{answer_url}?{urlencode({'accept': accept})}",
+        action_on_empty_result=True,
+    )
     gather.say(args.get("text", ""), voice=say_voice, language=args.get("language") or None)
     response.say(DECLINED_SAY)
     response.hangup()

@@ -1,4 +1,5 @@
 """The step registry: one table from step type name to the class that implements it (one file per type)."""
+
 from __future__ import annotations
 
 from .base import Context, Outcome, Spec, Step
@@ -16,10 +17,24 @@ from .set_vars import SetStep
 from .transfer import TransferStep
 from .voicemail import Voicemail
 
-STEP_TYPES: dict[str, type[Step]] = {cls.kind: cls for cls in (
-    SayStep, Menu, CollectDigits, Branch, BusinessHours, SetStep, FollowUp, Callback, TransferStep, Voicemail,
-    HangupStep, Goto, Return,
-)}
+STEP_TYPES: dict[str, type[Step]] = {
+    cls.kind: cls
+    for cls in (
+        SayStep,
+        Menu,
+        CollectDigits,
+        Branch,
+        BusinessHours,
+        SetStep,
+        FollowUp,
+        Callback,
+        TransferStep,
+        Voicemail,
+        HangupStep,
+        Goto,
+        Return,
+    )
+}
 
 
 def build_step(step_id: str, spec: Spec) -> Step:

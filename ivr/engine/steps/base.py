@@ -4,6 +4,7 @@ A step never performs I/O: it reads the context (variables, caller, time from th
 actions plus where to go next. Waiting steps (menu, collect_digits, transfer, voicemail) also `handle`
 the event that answers them.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -58,8 +59,9 @@ class Context:
             key = (voice, language, barge_in)
             cached = prompt.cache.get(key)
             if cached is None:
-                cached = prompt.cache[key] = Say(text=self.render(prompt.text), audio=prompt.audio, voice=voice,
-                                                 language=language, barge_in=barge_in)
+                cached = prompt.cache[key] = Say(
+                    text=self.render(prompt.text), audio=prompt.audio, voice=voice, language=language, barge_in=barge_in
+                )
             return [cached]
         text = self.render(prompt.text)
         if not text.strip() and not prompt.audio:  # e.g. "{{caller.name}}" for a caller with no name
@@ -70,8 +72,13 @@ class Context:
         """A job whose idempotency key is the same whenever the same call reaches the same step visit."""
         visit = self.state["visits"].get(self.state_key(step_id), 1)
         key = f"{self.state['call_id']}:{self.state_key(step_id)}:{visit}{suffix}"
-        base = {"call_id": self.state["call_id"], "flow_id": self.state["flow_id"], "step": step_id,
-                "caller": self.state["caller"], "channel": self.state["channel"]}
+        base = {
+            "call_id": self.state["call_id"],
+            "flow_id": self.state["flow_id"],
+            "step": step_id,
+            "caller": self.state["caller"],
+            "channel": self.state["channel"],
+        }
         base.update(payload)
         return Job(kind=kind, payload=base, idempotency_key=key)
 
@@ -83,6 +90,7 @@ class Context:
 @dataclass(frozen=True)
 class Prompt:
     """Text (a template) and/or an audio file, with optional voice and language overrides."""
+
     text: Template | None = None
     audio: str = ""
     voice: str = ""
@@ -99,8 +107,12 @@ class Prompt:
         if spec is None:
             return None
         if isinstance(spec, dict):
-            return cls(text=compile_template(spec["text"]) if "text" in spec else None, audio=spec.get("audio", ""),
-                       voice=spec.get("voice", ""), language=spec.get("language", ""))
+            return cls(
+                text=compile_template(spec["text"]) if "text" in spec else None,
+                audio=spec.get("audio", ""),
+                voice=spec.get("voice", ""),
+                language=spec.get("language", ""),
+            )
         return cls(text=compile_template(spec))
 
     def templates(self) -> list[Template]:

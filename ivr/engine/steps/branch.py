@@ -4,6 +4,7 @@ Conditions: a variable (equals / not_equals / in / matches / empty), the caller 
 or membership of a named contact list), what the installation can deliver (`can: sms`), the channel,
 the day of week, a time-of-day range, or a date, in the flow's time zone.
 """
+
 from __future__ import annotations
 
 import re
@@ -90,5 +91,6 @@ class Branch(Step):
         for index, rule in enumerate(self.rules):
             if rule.holds(ctx, local):
                 return Outcome(actions=[Log(event="branch", data={"step": self.id, "rule": index})], next=rule.target)
-        return Outcome(actions=[Log(event="branch", data={"step": self.id, "rule": "otherwise"})],
-                       next=self.spec.get("otherwise"))
+        return Outcome(
+            actions=[Log(event="branch", data={"step": self.id, "rule": "otherwise"})], next=self.spec.get("otherwise")
+        )

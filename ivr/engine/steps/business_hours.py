@@ -1,4 +1,5 @@
 """business_hours: take the `open` or `closed` exit by the flow's weekly schedule and holidays."""
+
 from __future__ import annotations
 
 from ..actions import Log
@@ -15,5 +16,7 @@ class BusinessHours(Step):
         schedule = ctx.flow.schedule
         is_open = schedule is not None and schedule.is_open(ctx.at)
         exit_name = "open" if is_open else "closed"
-        return Outcome(actions=[Log(event="business_hours", data={"step": self.id, "open": is_open})],
-                       next=self.spec.get(exit_name))
+        return Outcome(
+            actions=[Log(event="business_hours", data={"step": self.id, "open": is_open})],
+            next=self.spec.get(exit_name),
+        )

@@ -1,5 +1,6 @@
 """collect_digits: read a number (e.g. for a callback) with length limits, a finish key, a pattern,
 optional read-back-and-confirm, and bounded retries with an `exhausted` exit."""
+
 from __future__ import annotations
 
 import re
@@ -46,13 +47,24 @@ class CollectDigits(InputStep):
     def make_gather(self, ctx: Context) -> Gather:
         speech = ctx.flow.speech  # spoken digits, and "yes" / "no" at the read-back
         if ctx.scratch.get("candidate"):
-            return self.gather(input=("dtmf", "speech") if speech else ("dtmf",), timeout=self.timeout,
-                               min_digits=1, max_digits=1, hints=CONFIRM_HINTS if speech else (),
-                               barge_in=self.barge_in)
-        return self.gather(input=("dtmf", "speech") if speech else ("dtmf",), timeout=self.timeout,
-                           inter_digit_timeout=self.inter_digit_timeout, min_digits=self.min_digits,
-                           max_digits=self.max_digits, finish_on_key=self.finish_on_key,
-                           hints=DIGIT_HINTS if speech else (), barge_in=self.barge_in)
+            return self.gather(
+                input=("dtmf", "speech") if speech else ("dtmf",),
+                timeout=self.timeout,
+                min_digits=1,
+                max_digits=1,
+                hints=CONFIRM_HINTS if speech else (),
+                barge_in=self.barge_in,
+            )
+        return self.gather(
+            input=("dtmf", "speech") if speech else ("dtmf",),
+            timeout=self.timeout,
+            inter_digit_timeout=self.inter_digit_timeout,
+            min_digits=self.min_digits,
+            max_digits=self.max_digits,
+            finish_on_key=self.finish_on_key,
+            hints=DIGIT_HINTS if speech else (),
+            barge_in=self.barge_in,
+        )
 
     def enter(self, ctx: Context) -> Outcome:
         return self.ask(ctx)
@@ -103,8 +115,9 @@ class CollectDigits(InputStep):
             ctx.scratch["failures"] = ctx.scratch.get("failures", 0) + 1  # re-entries count: no endless loop
             log = Log(event="reentry", data={"step": self.id, "attempt": ctx.scratch["failures"]})
             if ctx.scratch["failures"] > self.max_retries:
-                return Outcome(actions=[log, Log(event="exhausted", data={"step": self.id})],
-                               next=self.spec["exhausted"])
+                return Outcome(
+                    actions=[log, Log(event="exhausted", data={"step": self.id})], next=self.spec["exhausted"]
+                )
             return self.ask(ctx, [log])
         ctx.scratch["candidate"] = candidate
         return self.retry(ctx, "no_match", key)
@@ -128,5 +141,7 @@ class CollectDigits(InputStep):
         ctx.scratch.pop("before", None)
         ctx.vars[self.save_as] = digits
         ctx.vars["digits"] = digits
-        return Outcome(actions=[Log(event="digits_collected", data={"step": self.id, "digits": digits})],
-                       next=self.spec.get("next"))
+        return Outcome(
+            actions=[Log(event="digits_collected", data={"step": self.id, "digits": digits})],
+            next=self.spec.get("next"),
+        )

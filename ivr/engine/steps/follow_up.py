@@ -2,6 +2,7 @@
 
 The job's idempotency key is call id + step id + visit, so a replayed turn never sends twice.
 """
+
 from __future__ import annotations
 
 from ..actions import Action, Log
@@ -32,7 +33,9 @@ class FollowUp(Step):
             payload["country"] = ctx.flow.country
         job = ctx.job(self.id, self.job_kind, payload)
         ctx.state["outcome"] = self.outcome or f"{self.job_kind}_sent"
-        actions: list[Action] = [job, Log(event="follow_up", data={"step": self.id, "kind": self.job_kind,
-                                                      "job_id": job.idempotency_key})]
+        actions: list[Action] = [
+            job,
+            Log(event="follow_up", data={"step": self.id, "kind": self.job_kind, "job_id": job.idempotency_key}),
+        ]
         actions += ctx.say(self.confirmation)
         return Outcome(actions=actions, next=self.spec.get("next"))

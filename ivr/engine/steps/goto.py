@@ -1,6 +1,7 @@
 """goto: enter another flow file (a subflow); when it reaches a `return` step, continue at `next`.
 
 Variables are shared by the whole call; a subflow's `variables` fill in names the call does not have yet."""
+
 from __future__ import annotations
 
 from .base import Context, Outcome, Spec, Step

@@ -1,4 +1,5 @@
 """hangup: an optional goodbye, then end the call."""
+
 from __future__ import annotations
 
 from ..states import End

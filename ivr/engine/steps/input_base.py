@@ -3,6 +3,7 @@
 Bounded retries: every no-input or no-match counts; after `max_retries` re-prompts the step
 takes its mandatory `exhausted` exit, so no menu can loop forever.
 """
+
 from __future__ import annotations
 
 from ..actions import Action, Gather, Log
@@ -57,7 +58,6 @@ class InputStep(Step):
         scratch["failures"] = scratch.get("failures", 0) + 1
         log = Log(event=reason, data={"step": self.id, "input": detail, "attempt": scratch["failures"]})
         if scratch["failures"] > self.max_retries:
-            return Outcome(actions=[log, Log(event="exhausted", data={"step": self.id})],
-                           next=self.spec["exhausted"])
+            return Outcome(actions=[log, Log(event="exhausted", data={"step": self.id})], next=self.spec["exhausted"])
         apology = ctx.say(self.no_input if reason == "no_input" else self.no_match, self.barge_in)
         return self.ask(ctx, [log] + apology)

@@ -1,4 +1,5 @@
 """menu: a prompt with choices by digit and by spoken keyword, bounded retries and an `exhausted` exit."""
+
 from __future__ import annotations
 
 import re
@@ -10,8 +11,22 @@ from .base import Context, Outcome, Spec
 from .input_base import InputStep
 
 # Spoken digits map onto digit choices ("press or say one").
-NUMBER_WORDS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
-                "six": "6", "seven": "7", "eight": "8", "nine": "9", "star": "*", "pound": "#", "hash": "#"}
+NUMBER_WORDS = {
+    "zero": "0",
+    "oh": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+    "star": "*",
+    "pound": "#",
+    "hash": "#",
+}
 _WORD = re.compile(r"[a-z0-9']+")
 
 
@@ -24,7 +39,8 @@ class Menu(InputStep):
         self.by_digit = {str(c["digit"]): c for c in self.choices if "digit" in c}
         # keywords as word sequences, so "live chat", "Live-chat" and "live  chat." all match the same way
         self.keywords: list[tuple[str, tuple[str, ...], dict[str, Any]]] = [
-            (kw.lower(), tuple(_WORD.findall(kw.lower())), c) for c in self.choices for kw in c.get("keywords", ())]
+            (kw.lower(), tuple(_WORD.findall(kw.lower())), c) for c in self.choices for kw in c.get("keywords", ())
+        ]
         self.max_len = max((len(d) for d in self.by_digit), default=1)
         self.min_confidence = float(spec.get("min_confidence", 0.0))
         self.save_as = spec.get("save_as", "")
@@ -44,10 +60,15 @@ class Menu(InputStep):
         cached = self._gathers.get(speech)
         if cached is None:  # the same immutable Gather every time this menu asks
             cached = self._gathers[speech] = self.gather(
-                input=("dtmf", "speech") if speech else ("dtmf",), timeout=self.timeout,
-                inter_digit_timeout=self.inter_digit_timeout, min_digits=1, max_digits=self.max_len,
-                hints=tuple(kw for kw, _, _ in self.keywords), barge_in=self.barge_in,
-                min_confidence=float(self.spec.get("min_confidence", -1.0)))
+                input=("dtmf", "speech") if speech else ("dtmf",),
+                timeout=self.timeout,
+                inter_digit_timeout=self.inter_digit_timeout,
+                min_digits=1,
+                max_digits=self.max_len,
+                hints=tuple(kw for kw, _, _ in self.keywords),
+                barge_in=self.barge_in,
+                min_confidence=float(self.spec.get("min_confidence", -1.0)),
+            )
         return cached
 
     def enter(self, ctx: Context) -> Outcome:
@@ -69,7 +90,7 @@ class Menu(InputStep):
         words = tuple(_WORD.findall(text.lower()))
         for _, keyword, choice in self.keywords:
             size = len(keyword)
-            if size and any(words[i:i + size] == keyword for i in range(len(words) - size + 1)):
+            if size and any(words[i : i + size] == keyword for i in range(len(words) - size + 1)):
                 return choice
         spoken = "".join(NUMBER_WORDS.get(w, w if w.isdigit() else "") for w in words)
         return self.by_digit.get(spoken)
@@ -81,5 +102,6 @@ class Menu(InputStep):
         ctx.vars["digits" if via == "dtmf" else "speech"] = heard
         if self.save_as:
             ctx.vars[self.save_as] = label
-        return Outcome(actions=[Log(event="menu_choice", data={"step": self.id, "choice": label, "via": via})],
-                       next=choice["goto"])
+        return Outcome(
+            actions=[Log(event="menu_choice", data={"step": self.id, "choice": label, "via": via})], next=choice["goto"]
+        )

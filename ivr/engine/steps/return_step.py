@@ -1,4 +1,5 @@
 """return: leave a subflow and continue at the calling goto step's `next`."""
+
 from __future__ import annotations
 
 from ..states import End

@@ -1,4 +1,5 @@
 """say: speak text (with {{variables}}) or play an audio file, optionally repeated, then go on."""
+
 from __future__ import annotations
 
 from .base import Context, Outcome, Prompt, Spec, Step, TemplateRefs

@@ -1,4 +1,5 @@
 """set: assign variables from templates, then go on."""
+
 from __future__ import annotations
 
 from ..template import compile_template

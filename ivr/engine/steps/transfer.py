@@ -5,6 +5,7 @@
 `mode: refer` is the blind transfer some PBXs want. The channel answers with TransferResult; its reason
 ("no-answer", "busy", "declined", "refused", ...) is kept in the variable `transfer.reason` for the `failed` path.
 """
+
 from __future__ import annotations
 
 from ..actions import Log, Transfer
@@ -40,8 +41,11 @@ class TransferStep(Step):
 
     def templates(self) -> TemplateRefs:
         found = [(("to",), self.target)]
-        for field_name, prompt in (("say", self.announcement), ("whisper", self.whisper),
-                                   ("record_consent", self.consent)):
+        for field_name, prompt in (
+            ("say", self.announcement),
+            ("whisper", self.whisper),
+            ("record_consent", self.consent),
+        ):
             if prompt is not None:
                 found += [((field_name,), t) for t in prompt.templates()]
         return found
@@ -52,18 +56,29 @@ class TransferStep(Step):
     def enter(self, ctx: Context) -> Outcome:
         target = ctx.render(self.target)
         actions = ctx.say(self.announcement, barge_in=False) + ctx.say(self.consent, barge_in=False)
-        actions += [Log(event="transfer", data={"step": self.id, "target": target, "mode": self.mode}),
-                    self._action(ctx, target)]
+        actions += [
+            Log(event="transfer", data={"step": self.id, "target": target, "mode": self.mode}),
+            self._action(ctx, target),
+        ]
         return Outcome(actions=actions, wait=self.waits)
 
     def _action(self, ctx: Context, target: str) -> Transfer:
         whisper = self.whisper
         voice = (whisper.voice if whisper else "") or ctx.flow.voice
         language = (whisper.language if whisper else "") or ctx.flow.language
-        return Transfer(target=target, timeout=self.timeout, mode=self.mode, accept_digit=self.accept_digit,
-                        whisper=ctx.render(whisper.text) if whisper else "",
-                        whisper_audio=whisper.audio if whisper else "", ringback=self.ringback,
-                        context=hand_over_context(ctx), voice=voice, language=language, record=self.record)
+        return Transfer(
+            target=target,
+            timeout=self.timeout,
+            mode=self.mode,
+            accept_digit=self.accept_digit,
+            whisper=ctx.render(whisper.text) if whisper else "",
+            whisper_audio=whisper.audio if whisper else "",
+            ringback=self.ringback,
+            context=hand_over_context(ctx),
+            voice=voice,
+            language=language,
+            record=self.record,
+        )
 
     def handle(self, ctx: Context, event: Event) -> Outcome:
         if not isinstance(event, TransferResult):

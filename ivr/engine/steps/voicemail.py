@@ -1,5 +1,6 @@
 """voicemail: prompt, record up to `max_length` (ended by silence, a key or hang-up), then follow up
 with the recording (email/sms/webhook) and go on."""
+
 from __future__ import annotations
 
 from ..actions import Action, Log, Record
@@ -34,8 +35,9 @@ class Voicemail(Step):
 
     def enter(self, ctx: Context) -> Outcome:
         actions = ctx.say(self.prompt, barge_in=False)
-        actions.append(Record(max_length=self.max_length, silence_timeout=self.silence_timeout,
-                              finish_on_key=self.finish_on_key))
+        actions.append(
+            Record(max_length=self.max_length, silence_timeout=self.silence_timeout, finish_on_key=self.finish_on_key)
+        )
         return Outcome(actions=actions, wait=self.waits)
 
     def handle(self, ctx: Context, event: Event) -> Outcome:
@@ -51,6 +53,8 @@ class Voicemail(Step):
         if self.follow_kind:
             payload = {k: ctx.render(t) for k, t in self.follow_fields.items()} | recording
             actions.append(ctx.job(self.id, self.follow_kind, payload))
-        actions += [ctx.job(self.id, "webhook", {"url": url, "event": "voicemail.left", "data": recording},
-                            suffix=f":wh{i}") for i, url in enumerate(ctx.flow.webhooks)]
+        actions += [
+            ctx.job(self.id, "webhook", {"url": url, "event": "voicemail.left", "data": recording}, suffix=f":wh{i}")
+            for i, url in enumerate(ctx.flow.webhooks)
+        ]
         return Outcome(actions=actions, next=self.spec.get("next"))

@@ -3,6 +3,7 @@
 The channel never reads Redis itself (architecture.md): `ivr sip` hands `refresh` a loader from call_session's
 wiring and calls it off the media loop. Lookups are dict reads, so a flood of digest attempts costs no I/O.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

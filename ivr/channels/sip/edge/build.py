@@ -1,4 +1,5 @@
 """Build the gate from the SIP configuration, and say loudly when the edge is open to the internet."""
+
 from __future__ import annotations
 
 import logging
@@ -16,8 +17,12 @@ def build_gate(config, accounts: AccountBook) -> Gate:
     """`config` is a SipConfig (trusted, trusted_proxies, public_route, realm, pike_*)."""
     trusted = SourceList(config.trusted)
     exempt = SourceList(tuple(config.trusted_proxies) or tuple(config.trusted))
-    limits = PikeLimits(requests=config.pike_requests, dialogs=config.pike_dialogs, window=config.pike_window,
-                        block_seconds=config.pike_block_seconds)
+    limits = PikeLimits(
+        requests=config.pike_requests,
+        dialogs=config.pike_dialogs,
+        window=config.pike_window,
+        block_seconds=config.pike_block_seconds,
+    )
     auth = DigestAuth(config.realm, accounts.lookup, algorithms=tuple(a.upper() for a in config.digest_algorithms))
     return Gate(trusted, Pike(limits, exempt), auth, config.public_route, has_accounts=lambda: bool(accounts))
 
@@ -27,10 +32,14 @@ def open_edge_warning(host: str, trusted: SourceList, accounts: AccountBook, pub
     if not is_public_bind(host):
         return None
     if public_route:
-        return (f"SIP listens on a public address ({host or '*'}) and sends every untrusted caller to the "
-                f"public route {public_route!r}: make sure that flow never transfers or dials out")
+        return (
+            f"SIP listens on a public address ({host or '*'}) and sends every untrusted caller to the "
+            f"public route {public_route!r}: make sure that flow never transfers or dials out"
+        )
     if (not trusted or trusted.only_loopback()) and not accounts:
-        return (f"SIP listens on a public address ({host or '*'}) but IVR_SIP_TRUSTED lists no trunk or PBX "
-                "and there are no SIP accounts: every call from outside gets 403. Set IVR_SIP_TRUSTED or add "
-                "accounts with `ivr sip-account add`")
+        return (
+            f"SIP listens on a public address ({host or '*'}) but IVR_SIP_TRUSTED lists no trunk or PBX "
+            "and there are no SIP accounts: every call from outside gets 403. Set IVR_SIP_TRUSTED or add "
+            "accounts with `ivr sip-account add`"
+        )
     return None

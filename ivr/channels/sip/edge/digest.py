@@ -6,6 +6,7 @@ Nonces are stateless: `<issued>.<random>.<hmac>` signed with a per-process key, 
 (an expired one is answered with `stale=true`). Replay protection: each nonce's last nonce-count is kept
 (bounded), and a response must use a higher one.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,9 +45,15 @@ class AuthResult:
 
 
 class DigestAuth:
-    def __init__(self, realm: str, lookup: Ha1Lookup, nonce_ttl: float = 300.0,
-                 clock: Callable[[], float] = time.time, key: bytes | None = None,
-                 algorithms: tuple[str, ...] = tuple(ALGORITHMS)) -> None:
+    def __init__(
+        self,
+        realm: str,
+        lookup: Ha1Lookup,
+        nonce_ttl: float = 300.0,
+        clock: Callable[[], float] = time.time,
+        key: bytes | None = None,
+        algorithms: tuple[str, ...] = tuple(ALGORITHMS),
+    ) -> None:
         self.realm, self.lookup, self.nonce_ttl, self.clock = realm, lookup, nonce_ttl, clock
         unknown = set(algorithms) - set(ALGORITHMS)
         if unknown or not algorithms:
@@ -59,8 +66,10 @@ class DigestAuth:
         """WWW-Authenticate values: one per algorithm, the strongest first."""
         nonce = self._nonce()
         extra = ", stale=true" if stale else ""
-        return [f'Digest realm="{self.realm}", nonce="{nonce}", algorithm={alg}, qop="auth"{extra}'
-                for alg in self.algorithms]
+        return [
+            f'Digest realm="{self.realm}", nonce="{nonce}", algorithm={alg}, qop="auth"{extra}'
+            for alg in self.algorithms
+        ]
 
     def verify(self, method: str, header: str) -> AuthResult:
         creds = parse_credentials(header)

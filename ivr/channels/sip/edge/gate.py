@@ -10,6 +10,7 @@ is a new dialog like any other). Every other request from an
 untrusted source outside a dialog (OPTIONS, REGISTER, SUBSCRIBE...) is dropped silently, so a scan or an
 extension enumeration (SIPVicious svmap, svwar, svcrack) finds nothing to report.
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,20 @@ log = logging.getLogger(__name__)
 
 UNKNOWN = "unknown"  # the caller id of a caller whose claimed number we cannot believe
 # User-Agents of scanners (SIPVicious, sipsak's friends); lowercase substrings. The limits hold without them.
-SCANNER_AGENTS = ("friendly-scanner", "sipvicious", "sip-scan", "sipcli", "sundayddr", "iwar", "sippts",
-                  "vaxsipuseragent", "pplsip", "sipscan", "voipbuster", "smap")
+SCANNER_AGENTS = (
+    "friendly-scanner",
+    "sipvicious",
+    "sip-scan",
+    "sipcli",
+    "sundayddr",
+    "iwar",
+    "sippts",
+    "vaxsipuseragent",
+    "pplsip",
+    "sipscan",
+    "voipbuster",
+    "smap",
+)
 
 
 @dataclass(frozen=True)
@@ -56,7 +69,7 @@ def _user(header: str | None) -> str:
     """The user part of a name-addr's sip:/tel: URI, or ''."""
     if not header:
         return ""
-    uri = header[header.find("<") + 1:header.find(">")] if "<" in header else header.split(";")[0]
+    uri = header[header.find("<") + 1 : header.find(">")] if "<" in header else header.split(";")[0]
     scheme, _, rest = uri.strip().partition(":")
     if scheme.lower() == "tel":
         return rest.split(";")[0]
@@ -64,8 +77,14 @@ def _user(header: str | None) -> str:
 
 
 class Gate:
-    def __init__(self, trusted: SourceList, pike: Pike, auth: DigestAuth | None = None,
-                 public_route: str = "", has_accounts: Callable[[], bool] = lambda: True) -> None:
+    def __init__(
+        self,
+        trusted: SourceList,
+        pike: Pike,
+        auth: DigestAuth | None = None,
+        public_route: str = "",
+        has_accounts: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.trusted, self.pike, self.auth, self.public_route = trusted, pike, auth, public_route
         self.has_accounts = has_accounts  # no accounts: no challenge, a plain 403
         self.refused = 0

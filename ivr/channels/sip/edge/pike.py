@@ -6,6 +6,7 @@ request while blocked extends nothing (so a blocked source learns nothing and co
 `max_sources` sources are tracked; the least recently seen is forgotten first, so a spoofed-address flood costs
 bounded memory. Exempt sources (trusted proxies) are never counted.
 """
+
 from __future__ import annotations
 
 import time

@@ -3,6 +3,7 @@
 aiosipua's parser accepts a lowercase method, any SIP version, any Request-URI and a CSeq naming another
 method. The transport keeps the raw request line (`request_line`, set in transport.py) for the version check.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,7 +13,8 @@ from aiosipua import SipRequest
 # sip:/sips: URI (RFC 3261 19.1.1: optional userinfo, host or [IPv6], port, params, headers) or tel: (RFC 3966)
 _SIP_URI = re.compile(
     r"sips?:(?:[^@\s<>\"]+@)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)"
-    r"(?::[0-9]{1,5})?(?:;[^\s<>\"?]*)?(?:\?[^\s<>\"]*)?")
+    r"(?::[0-9]{1,5})?(?:;[^\s<>\"?]*)?(?:\?[^\s<>\"]*)?"
+)
 _TEL_URI = re.compile(r"tel:\+?[0-9A-Fa-f*#().\-]+(?:;[^\s<>\"]*)?")
 _METHOD = re.compile(r"[A-Z]+")
 MAX_CSEQ = 2**31 - 1  # RFC 3261 8.1.1.5

@@ -1,4 +1,5 @@
 """Lists of trusted sources: addresses and CIDRs (IVR_SIP_TRUSTED, IVR_SIP_TRUSTED_PROXIES)."""
+
 from __future__ import annotations
 
 import ipaddress

@@ -9,6 +9,7 @@ the clock re-anchors instead of sending a long burst.
 
 `now` and `sleep` are injected so tests can drive the clock with a fake time source.
 """
+
 from __future__ import annotations
 
 import asyncio

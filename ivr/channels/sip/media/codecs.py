@@ -5,6 +5,7 @@ call) and gives each call its own decoder. G.711 is ours (g711.py), G.722 and Op
 (g722.py, opus.py). Opus needs the system's libopus; without it Opus is simply not offered or accepted.
 `choose(offered, names)` picks the first offered codec we enable, in the offerer's order (RFC 3264).
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,7 +40,7 @@ def _g722_frames(pcm16: bytes) -> tuple[bytes, ...]:
 
 def _cut(encoded: bytes, size: int, pad_byte: int) -> tuple[bytes, ...]:
     encoded += bytes([pad_byte]) * ((-len(encoded)) % size)
-    return tuple(encoded[i:i + size] for i in range(0, len(encoded), size))
+    return tuple(encoded[i : i + size] for i in range(0, len(encoded), size))
 
 
 @dataclass(frozen=True)
@@ -62,19 +63,46 @@ class Codec:
 
 def _build(opus_bitrate: int) -> dict[str, Codec]:
     table = {
-        "pcmu": Codec("PCMU", g711.PCMU, 8000, g711.SAMPLES_PER_FRAME, partial(_g711_frames, g711.PCMU),
-                      bytes([g711.SILENCE_BYTE[g711.PCMU]]) * g711.SAMPLES_PER_FRAME,
-                      partial(_g711_decoder, g711.PCMU)),
-        "pcma": Codec("PCMA", g711.PCMA, 8000, g711.SAMPLES_PER_FRAME, partial(_g711_frames, g711.PCMA),
-                      bytes([g711.SILENCE_BYTE[g711.PCMA]]) * g711.SAMPLES_PER_FRAME,
-                      partial(_g711_decoder, g711.PCMA)),
-        "g722": Codec("G722", g722.PAYLOAD_TYPE, 8000, g722.FRAME_BYTES, _g722_frames, _g722_frames(bytes(320))[0],
-                      g722.new_decoder),
+        "pcmu": Codec(
+            "PCMU",
+            g711.PCMU,
+            8000,
+            g711.SAMPLES_PER_FRAME,
+            partial(_g711_frames, g711.PCMU),
+            bytes([g711.SILENCE_BYTE[g711.PCMU]]) * g711.SAMPLES_PER_FRAME,
+            partial(_g711_decoder, g711.PCMU),
+        ),
+        "pcma": Codec(
+            "PCMA",
+            g711.PCMA,
+            8000,
+            g711.SAMPLES_PER_FRAME,
+            partial(_g711_frames, g711.PCMA),
+            bytes([g711.SILENCE_BYTE[g711.PCMA]]) * g711.SAMPLES_PER_FRAME,
+            partial(_g711_decoder, g711.PCMA),
+        ),
+        "g722": Codec(
+            "G722",
+            g722.PAYLOAD_TYPE,
+            8000,
+            g722.FRAME_BYTES,
+            _g722_frames,
+            _g722_frames(bytes(320))[0],
+            g722.new_decoder,
+        ),
     }
     if opus is not None:
-        table["opus"] = Codec("opus", opus.DEFAULT_PAYLOAD_TYPE, opus.RTP_CLOCK, opus.TIMESTAMP_STEP,
-                              partial(opus.encode_frames, bitrate=opus_bitrate), opus.silence_frame(opus_bitrate),
-                              opus.new_decoder, channels=2, fmtp=opus.FMTP)
+        table["opus"] = Codec(
+            "opus",
+            opus.DEFAULT_PAYLOAD_TYPE,
+            opus.RTP_CLOCK,
+            opus.TIMESTAMP_STEP,
+            partial(opus.encode_frames, bitrate=opus_bitrate),
+            opus.silence_frame(opus_bitrate),
+            opus.new_decoder,
+            channels=2,
+            fmtp=opus.FMTP,
+        )
     return table
 
 
@@ -131,7 +159,8 @@ def describe_codec(answer, payload_type: int, codec: Codec) -> None:
     if media is None:
         return
     rtpmaps = media.attributes.setdefault("rtpmap", [])
-    media.attributes["rtpmap"] = [f"{payload_type} {codec.rtpmap}" if line.split(" ", 1)[0] == str(payload_type)
-                                  else line for line in rtpmaps]
+    media.attributes["rtpmap"] = [
+        f"{payload_type} {codec.rtpmap}" if line.split(" ", 1)[0] == str(payload_type) else line for line in rtpmaps
+    ]
     if codec.fmtp:
         media.attributes.setdefault("fmtp", []).insert(0, f"{payload_type} {codec.fmtp}")

@@ -6,6 +6,7 @@ first packet (or the marker) never loses the digit, and the redundant end packet
 A press replayed with the very same timestamp (SIPp replays a capture) is told apart by a start
 packet that follows the end of the previous one. Events 16 and above (flash, tones) are ignored.
 """
+
 from __future__ import annotations
 
 import math
@@ -94,7 +95,7 @@ class GoertzelDetector:
 
     def _classify(self, samples) -> str | None:
         energy = sum(s * s for s in samples)
-        if energy < self.BLOCK * 300.0 ** 2:  # quieter than about -40 dBFS: no tone
+        if energy < self.BLOCK * 300.0**2:  # quieter than about -40 dBFS: no tone
             return None
         powers = []
         for coeff in self._coeffs:
@@ -120,6 +121,8 @@ def tone_pcm(digit: str, duration: float = 0.1, rate: int = 8000, amplitude: int
     n = int(duration * rate)
     return struct.pack(
         f"<{n}h",
-        *(int(amplitude * (math.sin(2 * math.pi * f1 * t / rate) + math.sin(2 * math.pi * f2 * t / rate)) / 2)
-          for t in range(n)),
+        *(
+            int(amplitude * (math.sin(2 * math.pi * f1 * t / rate) + math.sin(2 * math.pi * f2 * t / rate)) / 2)
+            for t in range(n)
+        ),
     )

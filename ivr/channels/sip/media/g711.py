@@ -5,6 +5,7 @@ ITU-T G.711 and every peer use 0xD5), so our A-law bytes would not be real A-law
 once from the ITU-T reference algorithm; encoding a prompt is one `bytes.translate`-free table
 lookup per sample and happens once per prompt (see prompts.py), decoding is two `translate` passes.
 """
+
 from __future__ import annotations
 
 import array

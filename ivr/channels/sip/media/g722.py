@@ -4,6 +4,7 @@ We run libg722 in its 8 kHz linear mode: prompts, the recorder and the DTMF dete
 the bitstream is plain 64 kbit/s G.722 that every wideband terminal decodes. The RTP clock of G.722 is 8,000 Hz
 by RFC 3551's historical error, so a 20 ms frame is 160 bytes and advances the timestamp by 160, as G.711 does.
 """
+
 from __future__ import annotations
 
 import array

@@ -6,6 +6,7 @@ packets: the peer sends nothing during silence, or hung up) holds nothing back: 
 `MAX_LEAD` frames ahead, its frames are written alone. Bounded like voicemail: at most `max_length` seconds.
 The file is 0600 in a 0700 directory (a caller's voice).
 """
+
 from __future__ import annotations
 
 import array
@@ -63,7 +64,7 @@ class BridgeMixer:
         if len(a) < len(b):
             a, b = b, a
         mixed = array.array("h", (max(-32768, min(32767, x + y)) for x, y in zip(a, b)))
-        mixed.extend(a[len(b):])
+        mixed.extend(a[len(b) :])
         if sys.byteorder == "big":
             mixed.byteswap()
         return mixed.tobytes()

@@ -6,6 +6,7 @@ peer fuller audio from the same prompts. Every prompt is encoded once (one encod
 all calls); each call has one decoder, used only while something listens (the recorder, in-band DTMF).
 The RTP clock is always 48 kHz (RFC 7587), so a 20 ms frame advances the timestamp by 960.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -34,7 +35,7 @@ def encode_frames(pcm16: bytes, bitrate: int = DEFAULT_BITRATE) -> tuple[bytes, 
     pcm16 = pcm16[: len(pcm16) & ~1]
     pcm16 += bytes((-len(pcm16)) % size)
     encoder = _encoder(bitrate)
-    return tuple(encoder.encode(pcm16[i:i + size], FRAME_SAMPLES) for i in range(0, len(pcm16), size))
+    return tuple(encoder.encode(pcm16[i : i + size], FRAME_SAMPLES) for i in range(0, len(pcm16), size))
 
 
 def silence_frame(bitrate: int = DEFAULT_BITRATE) -> bytes:

@@ -1,4 +1,5 @@
 """A prompt being played on one RTP stream: its shared frames, how far it got, and when the caller heard it."""
+
 from __future__ import annotations
 
 import asyncio

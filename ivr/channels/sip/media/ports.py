@@ -4,6 +4,7 @@ pyVoIP searched its range linearly on every call and never released inbound port
 back to the pool the moment its stream closes. A port another process holds is skipped and retried
 later, and only the RTP port is bound (we send no RTCP), so each call costs one file descriptor.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -5,6 +5,7 @@ Disk cache (ivr/channels/prompt_audio.py): `<data_dir>/prompts/<sha256(kind, tex
 Rendering runs in a thread (espeak-ng and sox are subprocesses) so the media clock never waits for it, and concurrent
 requests for the same prompt share one rendering. The encoded-frames cache is an LRU of bounded size.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -38,8 +39,9 @@ def to_frames(pcm16: bytes, codec: Codec | int) -> tuple[bytes, ...]:
 class PromptLibrary:
     """Resolves Say actions to shared, encoded frames; all methods are safe to call from the loop."""
 
-    def __init__(self, cache_dir: Path, audio_root: Path | None = None, max_entries: int = 512,
-                 tts_engine: str = "espeak") -> None:
+    def __init__(
+        self, cache_dir: Path, audio_root: Path | None = None, max_entries: int = 512, tts_engine: str = "espeak"
+    ) -> None:
         self.cache_dir = Path(cache_dir)
         self.tts_engine = tts_engine
         self.audio_root = audio_root
@@ -48,8 +50,9 @@ class PromptLibrary:
         self._pending: dict[tuple, asyncio.Future] = {}
         self.renders = 0  # how many prompts were rendered/converted (tests: cache hits do not count)
 
-    async def frames(self, codec: Codec | int, *, text: str = "", audio: str = "", voice: str = "",
-                     language: str = "") -> tuple[bytes, ...]:
+    async def frames(
+        self, codec: Codec | int, *, text: str = "", audio: str = "", voice: str = "", language: str = ""
+    ) -> tuple[bytes, ...]:
         codec = resolve(codec)
         key = (codec.name, text, audio, voice, language)  # one encoding per codec, whatever its payload type
         cached = self._frames.get(key)
@@ -59,7 +62,8 @@ class PromptLibrary:
         pending = self._pending.get(key)
         if pending is None:
             pending = self._pending[key] = asyncio.ensure_future(
-                asyncio.to_thread(self._load, codec, text, audio, voice, language))
+                asyncio.to_thread(self._load, codec, text, audio, voice, language)
+            )
             pending.add_done_callback(lambda _f: self._pending.pop(key, None))
         frames = await asyncio.shield(pending)
         self._frames[key] = frames

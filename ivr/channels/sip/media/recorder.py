@@ -4,6 +4,7 @@ The stream hands over decoded 20 ms frames in arrival order; nothing is padded f
 so a hostile timestamp jump cannot make the recorder allocate. The file is bounded by the maximum
 length: frames past it are ignored and `full` resolves. Recordings are 0600 in a 0700 directory.
 """
+
 from __future__ import annotations
 
 import array

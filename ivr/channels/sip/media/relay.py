@@ -7,6 +7,7 @@ transcoded with one 256-byte table (`bytes.translate`, C speed); RFC 2833 events
 negotiated telephone-event payload type and keep their timestamps, so a key press stays one event end to end.
 While bridged, the two streams are off the pacing clock: the peers' own packets set the pace.
 """
+
 from __future__ import annotations
 
 import struct
@@ -38,8 +39,7 @@ TRANSCODE = {(s, t): _transcode_table(s, t) for s in (g711.PCMU, g711.PCMA) for 
 class Forwarder:
     """Installed as `source.forward`: relays each packet `source` receives out of `target`."""
 
-    __slots__ = ("source", "target", "_table", "_ts_shift", "forwarded", "dropped", "dtmf_forwarded", "first_at",
-                 "tap")
+    __slots__ = ("source", "target", "_table", "_ts_shift", "forwarded", "dropped", "dtmf_forwarded", "first_at", "tap")
 
     def __init__(self, source: RtpStream, target: RtpStream) -> None:
         self.source = source
@@ -61,7 +61,7 @@ class Forwarder:
             if _TIMESTAMP.unpack_from(data, 4)[0] == self.source.last_event_timestamp:
                 self.dropped += 1  # the rest of the key press heard before the bridge (the accept key): ours
                 return
-            out_type, payload = self.target.dtmf_payload_type, data[offset:offset + 4]
+            out_type, payload = self.target.dtmf_payload_type, data[offset : offset + 4]
             self.dtmf_forwarded += 1
         else:
             self.dropped += 1

@@ -4,6 +4,7 @@ The tone is the ITU-T E.180 European ringing tone (425 Hz, 1 s on, 4 s off); the
 here (no bundled recording, nothing to license). Both are encoded once per codec and shared by every call;
 an audio file comes from the PromptLibrary like any prompt. `Ringback` keeps a stream playing until stopped.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -7,6 +7,7 @@
 libsrtp sessions: ours encrypts with our fresh key, theirs authenticates and decrypts with the offered key.
 Part A's per-source or per-account policy plugs in by passing another `SrtpPolicy` per INVITE (server.py).
 """
+
 from __future__ import annotations
 
 import base64
@@ -56,8 +57,9 @@ class SrtpKeys:
 
 
 def _session(key: bytes, ssrc_type: int) -> pylibsrtp.Session:
-    policy = pylibsrtp.Policy(key=key, ssrc_type=ssrc_type,
-                              srtp_profile=pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80)
+    policy = pylibsrtp.Policy(
+        key=key, ssrc_type=ssrc_type, srtp_profile=pylibsrtp.Policy.SRTP_PROFILE_AES128_CM_SHA1_80
+    )
     return pylibsrtp.Session(policy=policy)
 
 
@@ -66,7 +68,7 @@ def parse_crypto(line: str) -> tuple[str, bytes] | None:
     parts = line.split()
     if len(parts) < 3 or parts[1] != SUITE or not parts[0].isdigit() or not parts[2].startswith("inline:"):
         return None
-    key_params = parts[2][len("inline:"):].split("|")
+    key_params = parts[2][len("inline:") :].split("|")
     if len(key_params) > 2:  # an MKI: we speak one key per direction, without MKIs (RFC 4568 6.1)
         return None
     try:

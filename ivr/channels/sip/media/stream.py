@@ -9,6 +9,7 @@ the negotiated one (or the one latched from the very first packet) are counted a
 timestamps are never used to size anything, and audio is decoded only while something listens
 (a recording, or the in-band DTMF detector for peers that did not offer telephone-event).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -225,17 +226,17 @@ class RtpStream(asyncio.DatagramProtocol):
         payload_type = data[1] & 0x7F
         offset = 12 + 4 * (data[0] & 0x0F)
         if data[0] & 0x10 and len(data) >= offset + 4:  # header extension
-            offset += 4 + 4 * int.from_bytes(data[offset + 2:offset + 4], "big")
+            offset += 4 + 4 * int.from_bytes(data[offset + 2 : offset + 4], "big")
         if self.forward is not None:
             self.forward(data, offset, payload_type)
         elif payload_type == self.dtmf_payload_type:
             self.last_event_timestamp = _TIMESTAMP.unpack_from(data, 4)[0]
-            self._rfc2833.feed(self.last_event_timestamp, data[offset:offset + 4])
+            self._rfc2833.feed(self.last_event_timestamp, data[offset : offset + 4])
         elif payload_type == self.payload_type and (self.sink is not None or self._inband is not None):
             if self._decode is None:
                 self._decode = self.codec.new_decoder()
             try:
-                pcm = self._decode(data[offset:offset + MAX_PAYLOAD])
+                pcm = self._decode(data[offset : offset + MAX_PAYLOAD])
             except Exception:  # a corrupt Opus/G.722 packet: count it, keep the call
                 self.bad_packets += 1
                 return
