@@ -127,6 +127,7 @@ def test_a_hung_redis_never_holds_up_a_sip_caller(tmp_path):
         IVR_DATA_DIR=str(tmp_path / "data"),
         IVR_SIP_RTP_PORT_MIN=str(rtp_min),
         IVR_SIP_RTP_PORT_MAX=str(rtp_max),
+        IVR_SIP_DRAIN_SECONDS="1",  # the call is still up at SIGTERM: end it, don't wait for the flow to finish
     )
     proc = subprocess.Popen(
         [
