@@ -19,7 +19,7 @@ from flask_login import login_required
 from ivr.store import analytics as counters
 
 from . import charts
-from .common import redis_conn, settings
+from .common import flow_repository, redis_conn, settings
 from .outcome_kinds import outcome_kinds
 
 bp = Blueprint("analytics", __name__, url_prefix="/analytics")
@@ -126,7 +126,7 @@ def build_report(conn, first: date, last: date, kinds: dict[str, str] | None = N
 def current_report(first: date, last: date) -> dict:
     """The report for this app's Redis, with outcome kinds from the flows calls run now."""
     conn = redis_conn()
-    return build_report(conn, first, last, outcome_kinds(conn, settings()))
+    return build_report(conn, first, last, outcome_kinds(conn, settings(), flow_repository()))
 
 
 def _pct(value: float) -> str:

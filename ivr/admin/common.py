@@ -8,8 +8,10 @@ from functools import wraps
 from flask import abort, current_app, g, request
 from flask_login import UserMixin, current_user
 
+from ivr.flows.repository import FlowRepository
 from ivr.settings import Settings
 from ivr.store.audit import AuditLog
+from ivr.store.flows import FlowStore
 from ivr.store.users import Role, User, UserStore
 
 
@@ -51,6 +53,17 @@ def redis_conn():
 
 def settings() -> Settings:
     return current_app.config["IVR_SETTINGS"]
+
+
+def flow_repository() -> FlowRepository:
+    """One per app: it keeps the flows it built between requests (published revisions refreshed, files re-read
+    when they change)."""
+    repository = current_app.extensions.get("ivr_flow_repository")
+    if repository is None:
+        repository = current_app.extensions["ivr_flow_repository"] = FlowRepository(
+            settings().flows_dir, source=FlowStore(redis_conn())
+        )
+    return repository
 
 
 def actor() -> str:

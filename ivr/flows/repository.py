@@ -40,6 +40,7 @@ class FlowRepository:
         self.clock = clock
         self._flows: dict[tuple[str, str], Flow] = {}
         self._current: dict[str, tuple[float, str]] = {}  # flow id -> (checked at, revision)
+        self._file_mtimes: dict[str, int] = {}  # flow id -> mtime of the file last loaded
 
     def get(self, flow_id: str, revision: str | None = None) -> Flow:
         """The flow to run: a pinned revision, or the currently published one (refreshed every few seconds)."""
@@ -52,11 +53,16 @@ class FlowRepository:
         if checked and self.clock() - checked[0] < self.refresh_seconds:
             return self._flows[(flow_id, checked[1])]
         flow = self._load_published(flow_id)
-        if flow is None and checked:  # none published, or the source failed: keep the last known revision
+        if flow is None and checked and checked[1] != "file":  # the source failed: keep the last known revision
             self._current[flow_id] = (self.clock(), checked[1])  # and look again in refresh_seconds, not now
             return self._flows[(flow_id, checked[1])]
         if flow is None:
-            flow = self._load_file(flow_id)
+            try:
+                flow = self._load_file(flow_id)
+            except KeyError:
+                if not checked:
+                    raise
+                flow = self._flows[(flow_id, checked[1])]  # the file went away: calls keep the flow they had
         self._current[flow_id] = (self.clock(), flow.revision)
         return flow
 
@@ -87,8 +93,13 @@ class FlowRepository:
 
     def _load_file(self, flow_id: str) -> Flow:
         path = self.flows_dir / f"{flow_id}.yaml"
-        if not path.is_file():
-            raise KeyError(f"no flow file {path}")
+        try:
+            changed = path.stat().st_mtime_ns
+        except OSError:
+            raise KeyError(f"no flow file {path}") from None
+        if self._file_mtimes.get(flow_id, changed) != changed:  # edited on disk: a long-lived repository re-reads it
+            self._flows.pop((flow_id, "file"), None)
+        self._file_mtimes[flow_id] = changed
         return self._cache(flow_id, "file", lambda: load_flow(path))
 
     def _cache(self, flow_id: str, revision: str, build: Callable[[], Flow]) -> Flow:

@@ -190,3 +190,25 @@ def test_outcomes_the_flow_does_not_name_keep_their_fixed_colours(admin, redis_c
     fills = bar_fills(admin.get("/analytics/?from=2026-11-23&to=2026-11-23").text)
     assert fills["Mystery ending"] == charts.outcome_colour("mystery_ending")
     assert fills["Error"] == charts.KIND_COLOURS["failure"]  # the shipped flow names error as a failure
+
+
+def test_the_analytics_keep_their_flows_between_requests_and_see_an_edited_file(app, admin, session, flow, settings):
+    """The page once built every flow on every request; one repository per app now keeps them, and re-reads a
+    flow file that changed on disk."""
+    import os
+
+    from ivr.admin import charts
+
+    play(session, flow, ["hangup"], call_id="k-gone")
+    page = "/analytics/?from=2026-11-23&to=2026-11-23"
+    assert bar_fills(admin.get(page).text)["Abandoned"] == charts.KIND_COLOURS["neutral"]
+    repository = app.extensions["ivr_flow_repository"]
+    built = repository.get("skype-receptionist")
+    admin.get(page)
+    assert app.extensions["ivr_flow_repository"] is repository and repository.get("skype-receptionist") is built
+    path = settings.flows_dir / "skype-receptionist.yaml"
+    path.write_text(path.read_text().replace("abandoned: neutral", "abandoned: failure"))
+    os.utime(path, ns=(1, path.stat().st_mtime_ns + 1_000_000))
+    later = repository.clock() + repository.refresh_seconds + 1
+    repository.clock = lambda: later  # past the refresh interval, without a sleep
+    assert bar_fills(admin.get(page).text)["Abandoned"] == charts.KIND_COLOURS["failure"]
