@@ -107,7 +107,7 @@ def _advance(flow: Flow, state: State | None, event: Event) -> tuple[State | Non
     state = _copy(state)
     state["at"] = event.at
     current = flow.flow_for(state["current_flow"])
-    ctx = Context(current, state, event.at)
+    ctx = Context(current, state, event.at, root=flow)
     if isinstance(event, HungUp):
         return _finish(ctx, [Log(event="hung_up", data={"step": state["step"]})], "abandoned", caller_hung_up=True)
     if isinstance(event, JobResult):
@@ -173,22 +173,23 @@ def _return(ctx: Context, step: Step | None, outcome: Outcome, actions: list[Act
     state = ctx.state
     frame = state["stack"].pop()
     state["current_flow"] = None if frame["flow"] == state["flow_id"] else frame["flow"]
-    ctx.flow = ctx.flow.flow_for(state["flow_id"]).flow_for(state["current_flow"])
+    ctx.flow = ctx.root.flow_for(state["current_flow"])
     return step, Outcome(next=frame["next"], end=None if frame["next"] else End.COMPLETED), None
 
 
 def _enter(ctx: Context, step: Step | None, outcome: Outcome, actions: list[Action]) -> Next:
     state = ctx.state
     state["steps"] += 1
-    root = ctx.flow.flow_for(state["flow_id"])
+    root = ctx.root
     if state["steps"] > root.max_steps:  # a runaway flow: end politely
         actions.append(Log(event="error", data={"error": "step budget exceeded", "step": outcome.next}))
         actions.append(Say(text=GOODBYE, voice=root.voice, language=root.language, barge_in=False))
         state["outcome"] = "error"
         return step, outcome, _finish(ctx, actions, "error", hangup_reason="error")
-    ctx.flow = root.flow_for(state["current_flow"])  # a goto may have switched flows
+    current = state["current_flow"]  # a goto may have switched flows; inline, as this runs for every step entered
+    ctx.flow = root if not current or current == root.id else root.library[current]
     entered = ctx.flow.steps[outcome.next]
-    key = ctx.state_key(entered.id)
+    key = entered.id if ctx.flow is root else f"{current}/{entered.id}"
     state["step"] = entered.id
     state["scratch"] = {}
     state["visits"][key] = state["visits"].get(key, 0) + 1
@@ -219,7 +220,7 @@ def _finish(
         state["outcome"] = how
     state["done"] = True
     state["waiting"] = None
-    flow = ctx.flow.flow_for(state["flow_id"])
+    flow = ctx.root
     for index, url in enumerate(flow.webhooks):
         actions.append(
             ctx.job(

@@ -30,12 +30,13 @@ class Outcome:
 class Context:
     """One turn's view of the call, given to steps. Mutations go to the (copied) state."""
 
-    __slots__ = ("flow", "state", "at")
+    __slots__ = ("flow", "state", "at", "root")
 
-    def __init__(self, flow: Any, state: dict[str, Any], at: float):
-        self.flow = flow
+    def __init__(self, flow: Any, state: dict[str, Any], at: float, root: Any = None):
+        self.flow = flow  # the flow whose step runs now (a subflow after a goto)
         self.state = state
         self.at = at
+        self.root = flow if root is None else root  # the call's own flow, which holds every subflow
 
     @property
     def vars(self) -> dict[str, Any]:
