@@ -1,8 +1,9 @@
 """The words of the engine's state machine, as str enums (they are plain strings in the JSON state).
 
 `Waiting` is what `state["waiting"]` holds after a turn: what the engine expects next from the channel.
-`End` is how a step's Outcome ends the call (or a subflow). `Move` names what the runner does with an Outcome;
-runner.py maps each Move to its handler in one table, as h11's _state.py does.
+`End` is how a step's Outcome ends the call (or a subflow). `Move` names what the runner does with an Outcome that
+does not wait (a waiting step simply ends the turn); runner.py maps each Move to its handler in one table, as h11's
+_state.py does.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ class End(StrEnum):
 
 class Move(StrEnum):
     TYPEAHEAD = "typeahead"  # waits for input and digits were typed ahead: the step handles them at once
-    WAIT = "wait"  # the step waits for the channel: the turn is over
     RETURN = "return"  # a subflow returned: go on after the goto that called it
     FINISH = "finish"  # the call ends
     ENTER = "enter"  # enter the next step (or, past the flow's max_steps, end politely)
