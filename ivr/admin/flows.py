@@ -22,21 +22,6 @@ from .flow_graph import funnel_days, graph_markup
 
 bp = Blueprint("flows", __name__, url_prefix="/flows")
 
-NEW_FLOW = """id: {flow_id}
-description: A new flow
-start: welcome
-
-steps:
-  welcome:
-    type: say
-    text: "Hello, thank you for calling."
-    next: goodbye
-
-  goodbye:
-    type: hangup
-    say: "Goodbye."
-"""
-
 
 def _store() -> FlowStore:
     return FlowStore(redis_conn())
@@ -55,10 +40,18 @@ def _text_of(flow_id: str, rev: int | None) -> tuple[str, int | None]:
         if found is None:
             abort(404, description=f"flow {flow_id!r} has no revision {rev}")
         return found.yaml_text, rev
-    newest = store.list_revisions(flow_id)[:1]
-    if newest:
-        return newest[0].yaml_text, newest[0].rev
-    return svc.file_text(settings(), flow_id) or NEW_FLOW.format(flow_id=flow_id), None
+    return svc.editable_text(store, settings(), flow_id)
+
+
+def _editor(flow_id: str, text: str, base: int | None, message: str, problems: list):
+    return render_template(
+        "flows/edit.html",
+        flow_id=flow_id,
+        text=text,
+        base=base,
+        message=message,
+        problems=svc.problem_dicts(problems),
+    )
 
 
 @bp.get("/")
@@ -121,14 +114,7 @@ def show(flow_id: str):
 def edit(flow_id: str):
     _check_id(flow_id)
     text, base = _text_of(flow_id, request.args.get("rev", type=int))
-    return render_template(
-        "flows/edit.html",
-        flow_id=flow_id,
-        text=text,
-        base=base,
-        message="",
-        problems=svc.problem_dicts(svc.validate(settings(), flow_id, text)),
-    )
+    return _editor(flow_id, text, base, "", svc.validate(settings(), flow_id, text))
 
 
 @bp.post("/<flow_id>/validate")
@@ -153,14 +139,7 @@ def save(flow_id: str):
         rev = svc.save(_store(), settings(), flow_id, text, message, actor())
     except svc.Invalid as exc:
         flash(f"Not saved: {len(exc.problems)} problem(s). Fix them and save again.", "error")
-        return render_template(
-            "flows/edit.html",
-            flow_id=flow_id,
-            text=text,
-            base=None,
-            message=message,
-            problems=svc.problem_dicts(exc.problems),
-        ), 400
+        return _editor(flow_id, text, None, message, exc.problems), 400
     audit("save revision", f"flow:{flow_id}", f"revision {rev}: {message.strip() or '(no message)'}")
     if request.form.get("publish"):
         _store().publish(flow_id, rev, author=actor())
