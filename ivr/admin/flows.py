@@ -17,7 +17,7 @@ from ivr.store.calls import CallStore
 from ivr.store.flows import FlowStore, RevisionNotFound
 
 from . import flow_service as svc
-from .common import actor, admin_required, audit, redis_conn, settings
+from .common import actor, admin_required, audit, audited, redis_conn, settings
 from .flow_graph import funnel_days, graph_markup
 
 bp = Blueprint("flows", __name__, url_prefix="/flows")
@@ -143,8 +143,7 @@ def save(flow_id: str):
     audit("save revision", f"flow:{flow_id}", f"revision {rev}: {message.strip() or '(no message)'}")
     if request.form.get("publish"):
         _store().publish(flow_id, rev, author=actor())
-        audit("publish", f"flow:{flow_id}", f"revision {rev}")
-        flash(f"Saved and published revision {rev}.", "info")
+        audited("publish", f"flow:{flow_id}", f"Saved and published revision {rev}.", f"revision {rev}")
     else:
         flash(f"Saved revision {rev} (draft, not published).", "info")
     return redirect(url_for("flows.show", flow_id=flow_id, rev=rev))
@@ -179,8 +178,7 @@ def rollback(flow_id: str):
     except RevisionNotFound as exc:
         flash(str(exc), "error")
         return redirect(url_for("flows.show", flow_id=flow_id))
-    audit("rollback", f"flow:{flow_id}", f"to revision {rev}")
-    flash(f"Rolled back to revision {rev}.", "info")
+    audited("rollback", f"flow:{flow_id}", f"Rolled back to revision {rev}.", f"to revision {rev}")
     return redirect(url_for("flows.show", flow_id=flow_id))
 
 
@@ -237,6 +235,5 @@ def export(flow_id: str):
     except LookupError as exc:
         flash(str(exc), "error")
     else:
-        audit("export", f"flow:{flow_id}", str(path))
-        flash(f"Wrote {path}. Commit it to keep the flow in git.", "info")
+        audited("export", f"flow:{flow_id}", f"Wrote {path}. Commit it to keep the flow in git.", str(path))
     return redirect(url_for("flows.show", flow_id=flow_id))
