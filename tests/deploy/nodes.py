@@ -18,6 +18,7 @@ import threading
 import time
 from pathlib import Path
 
+from tests.procs import stop_process
 from tests.sip.conftest import free_port_range, free_udp_port, sipp_counts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -279,9 +280,4 @@ class Kamailio:
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+            stop_process(self.proc)
