@@ -22,7 +22,18 @@ import sys
 import time
 from pathlib import Path
 
-from sip_load import HERE, Ivr, cpu_seconds, free_udp_port, percentile, read_stats, stop_capture
+from sip_load import (
+    HERE,
+    Ivr,
+    cpu_seconds,
+    free_udp_port,
+    percentile,
+    read_stats,
+    sipp_command,
+    sipp_counts,
+    start_capture,
+    stop_capture,
+)
 
 CALLER = HERE / "scenarios" / "uac_bridge_caller.xml"
 OWNER = HERE / "scenarios" / "uas_bridge_owner.xml"
@@ -87,46 +98,15 @@ def relay_latencies(pcap: Path, pairs: list[tuple[int, int]]) -> tuple[list[floa
     return latencies, unmatched
 
 
-def _sipp(scenario: Path, work: Path, port: int, calls: int, *extra: str) -> list[str]:
-    return [
-        *Ivr.tool_prefix(),
-        "sipp",
-        *extra,
-        "-sf",
-        str(scenario),
-        "-i",
-        "127.0.0.1",
-        "-p",
-        str(port),
-        "-mi",
-        "127.0.0.1",
-        "-mp",
-        str(free_udp_port()),
-        "-m",
-        str(calls),
-        "-nostdin",
-        "-max_socket",
-        "4096",
-        "-timeout",
-        "180s",
-        "-timeout_error",
-    ]
-
-
-def _counts(stdout: str) -> tuple[int, int]:
-    ok = failed = 0
-    for line in stdout.splitlines():
-        if line.strip().startswith("Successful call"):
-            ok = int(line.split("|")[2])
-        elif line.strip().startswith("Failed call"):
-            failed = int(line.split("|")[2])
-    return ok, failed
+def _sipp(scenario: Path, port: int, calls: int, *extra: str) -> list[str]:
+    limits = ("-m", str(calls), "-nostdin", "-max_socket", "4096", "-timeout", "180s", "-timeout_error")
+    return sipp_command(port, *extra, "-sf", str(scenario), *limits)
 
 
 def run_step(work: Path, calls: int, rate: float) -> dict:
     owner_port, ivr_port = free_udp_port(), free_udp_port()
     owner = subprocess.Popen(
-        _sipp(OWNER, work, owner_port, calls), cwd=work, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        _sipp(OWNER, owner_port, calls), cwd=work, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     stats = work / f"bridge-{calls}.json"
     ivr = Ivr(
@@ -155,30 +135,12 @@ def run_step(work: Path, calls: int, rate: float) -> dict:
         stats,
     )
     pcap = work / f"bridge-{calls}.pcap"
-    capture = subprocess.Popen(  # both directions: each relayed packet and the packet it relays
-        [
-            *Ivr.tool_prefix(),
-            "tcpdump",
-            "-i",
-            "lo",
-            "-n",
-            "-B",
-            "131072",
-            "-s",
-            "400",
-            "-w",
-            str(pcap),
-            f"udp and portrange {RTP_MIN}-{RTP_MAX}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    time.sleep(1.0)  # tcpdump needs a moment before it captures
+    # both directions: each relayed packet and the packet it relays
+    capture = start_capture(pcap, RTP_MIN, RTP_MAX, both_ways=True, buffer_kb=131072, snaplen=400)
     cpu0, wall0 = cpu_seconds(ivr.proc.pid), time.monotonic()
     load = []
     caller = subprocess.Popen(
-        _sipp(CALLER, work, free_udp_port(), calls, f"127.0.0.1:{ivr_port}", "-l", str(calls), "-r", str(rate)),
+        _sipp(CALLER, free_udp_port(), calls, f"127.0.0.1:{ivr_port}", "-l", str(calls), "-r", str(rate)),
         cwd=work,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -195,7 +157,7 @@ def run_step(work: Path, calls: int, rate: float) -> dict:
     owner.terminate()
     owner.communicate(timeout=30)
     ivr.stop()
-    ok, failed = _counts(out)
+    ok, failed = sipp_counts(out)
     latencies, unmatched = relay_latencies(pcap, [tuple(p) for p in after.get("port_pairs", [])])
     pcap.unlink(missing_ok=True)
     late = sum(1 for value in latencies if value > LATE)

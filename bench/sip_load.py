@@ -46,6 +46,27 @@ def free_udp_port() -> int:
         return sock.getsockname()[1]
 
 
+def sipp_on(port: int, media: int) -> list[str]:
+    """SIPp's addresses on loopback: SIP on `port`, media on `media`."""
+    return ["-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1", "-mp", str(media)]
+
+
+def sipp_command(port: int, *options: str) -> list[str]:
+    """SIPp as a load generator (under --rt, one step below the IVR): SIP on `port`, media on a free port."""
+    return [*Ivr.tool_prefix(), "sipp", *options, *sipp_on(port, free_udp_port())]
+
+
+def sipp_counts(stdout: str) -> tuple[int, int]:
+    """(successful, failed) calls from SIPp's final statistics screen."""
+    ok = failed = 0
+    for line in stdout.splitlines():
+        if line.strip().startswith("Successful call"):
+            ok = int(line.split("|")[2])
+        elif line.strip().startswith("Failed call"):
+            failed = int(line.split("|")[2])
+    return ok, failed
+
+
 def make_prompt(path: Path, seconds: float, work: Path) -> Path:
     """Speech of exactly `seconds` at 8 kHz mono 16-bit (espeak-ng, looped and trimmed by sox)."""
     if path.exists():
@@ -123,7 +144,11 @@ def read_stats(path: Path) -> dict:
 # --- the RTP capture -------------------------------------------------------------------------
 
 
-def start_capture(pcap: Path, port_min: int, port_max: int) -> subprocess.Popen:
+def start_capture(
+    pcap: Path, port_min: int, port_max: int, both_ways: bool = False, buffer_kb: int = 65536, snaplen: int = 64
+) -> subprocess.Popen:
+    """tcpdump on lo into `pcap`: the packets sent from the port range (`both_ways`: to it as well)."""
+    ports = f"udp and {'' if both_ways else 'src '}portrange {port_min}-{port_max}"
     proc = subprocess.Popen(
         [
             *Ivr.tool_prefix(),
@@ -132,12 +157,12 @@ def start_capture(pcap: Path, port_min: int, port_max: int) -> subprocess.Popen:
             "lo",
             "-n",
             "-B",
-            "65536",
+            str(buffer_kb),
             "-s",
-            "64",
+            str(snaplen),
             "-w",
             str(pcap),
-            f"udp and src portrange {port_min}-{port_max}",
+            ports,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -245,36 +270,13 @@ def run_step(
     children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     timeout = int(concurrent / rate + digit_delay_ms / 1000 + 60)
     result = subprocess.run(
-        [
-            *Ivr.tool_prefix(),
-            "sipp",
+        sipp_command(
+            sipp_port,
             f"127.0.0.1:{ivr.port}",
-            "-sf",
-            str(scenario),
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(sipp_port),
-            "-mi",
-            "127.0.0.1",
-            "-mp",
-            str(free_udp_port()),
-            "-l",
-            str(concurrent),
-            "-r",
-            str(rate),
-            "-m",
-            str(concurrent),
-            "-timeout",
-            f"{timeout}s",
-            "-timeout_error",
-            "-nostdin",
-            "-trace_rtt",
-            "-rtt_freq",
-            "1",
-            "-max_socket",
-            "4096",
-        ],
+            *("-sf", str(scenario), "-l", str(concurrent), "-r", str(rate), "-m", str(concurrent)),
+            *("-timeout", f"{timeout}s", "-timeout_error", "-nostdin", "-trace_rtt", "-rtt_freq", "1"),
+            *("-max_socket", "4096"),
+        ),
         capture_output=True,
         text=True,
         cwd=work,
@@ -287,12 +289,7 @@ def run_step(
     peak.running = False
     dropped = stop_capture(capture)
     after_stats = read_stats(ivr.stats)
-    ok = failed = 0
-    for line in result.stdout.splitlines():
-        if line.strip().startswith("Successful call"):
-            ok = int(line.split("|")[2])
-        elif line.strip().startswith("Failed call"):
-            failed = int(line.split("|")[2])
+    ok, failed = sipp_counts(result.stdout)
     rtts = rtt_values(work)
     # SIPp's UAS echoes every call on one port with the caller's one SSRC: streams cannot be told apart
     late, packets = late_share(pcap) if ivr.name != "sipp-uas" else (float("nan"), 0)
@@ -419,23 +416,7 @@ def start_ivr(name: str, work: Path, prompt: Path, bye: Path, sipp_port: int, ma
     if name == "sipp-uas":  # the machine's ceiling: SIPp's own UAS echoing RTP
         media = free_udp_port()
         stats.write_text("{}")
-        cmd = [
-            "sipp",
-            "-sn",
-            "uas",
-            "-rtp_echo",
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "-mi",
-            "127.0.0.1",
-            "-mp",
-            str(media),
-            "-nostdin",
-            "-max_socket",
-            "4096",
-        ]
+        cmd = ["sipp", "-sn", "uas", "-rtp_echo", *sipp_on(port, media), "-nostdin", "-max_socket", "4096"]
         return Ivr(name, cmd, port, media, media, stats)
     cmd = [
         sys.executable,
@@ -458,41 +439,19 @@ def start_ivr(name: str, work: Path, prompt: Path, bye: Path, sipp_port: int, ma
     return Ivr(name, cmd, port, 40000, 50000, stats)
 
 
-_REDIS: list[subprocess.Popen] = []
+_REDIS: list = []  # the private redis-server of the "flow" runs (tests.conftest.RedisServer), stopped at exit
 
 
 def start_redis(work: Path) -> Path:
     """A private redis-server on a unix socket in the work directory (never the machine's own Redis)."""
-    sock = work / "redis.sock"
-    if not sock.exists():
-        _REDIS.append(
-            subprocess.Popen(
-                [
-                    "redis-server",
-                    "--port",
-                    "0",
-                    "--unixsocket",
-                    str(sock),
-                    "--save",
-                    "",
-                    "--appendonly",
-                    "no",
-                    "--dir",
-                    str(work),
-                    "--daemonize",
-                    "no",
-                    "--loglevel",
-                    "warning",
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-        for _ in range(100):
-            if sock.exists():
-                break
-            time.sleep(0.05)
-    return sock
+    if not _REDIS:
+        sys.path.insert(0, str(ROOT))
+        from tests.conftest import RedisServer
+
+        server = RedisServer(work / "redis")
+        server.start()
+        _REDIS.append(server)
+    return _REDIS[0].socket_path
 
 
 def print_row(row: dict) -> None:
@@ -605,33 +564,12 @@ def soak(work: Path, concurrent: int, minutes: float, sipp_port: int, call_secon
     scenario = work / "uac_bench.xml"
     scenario.write_text(SCENARIO.read_text().replace("@DIGIT_DELAY@", str(int(prompt_s * 1000 + 500))))
     sipp = subprocess.Popen(
-        [
-            *Ivr.tool_prefix(),
-            "sipp",
+        sipp_command(
+            sipp_port,
             f"127.0.0.1:{ivr.port}",
-            "-sf",
-            str(scenario),
-            "-i",
-            "127.0.0.1",
-            "-p",
-            str(sipp_port),
-            "-mi",
-            "127.0.0.1",
-            "-mp",
-            str(free_udp_port()),
-            "-l",
-            str(concurrent),
-            "-r",
-            str(rate),
-            "-m",
-            str(total),
-            "-timeout",
-            f"{int(minutes * 60 + 180)}s",
-            "-timeout_error",
-            "-nostdin",
-            "-max_socket",
-            "4096",
-        ],
+            *("-sf", str(scenario), "-l", str(concurrent), "-r", str(rate), "-m", str(total)),
+            *("-timeout", f"{int(minutes * 60 + 180)}s", "-timeout_error", "-nostdin", "-max_socket", "4096"),
+        ),
         cwd=work,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -673,8 +611,7 @@ def soak(work: Path, concurrent: int, minutes: float, sipp_port: int, call_secon
     out = sipp.stdout.read()
     time.sleep(5)
     idle_after = read_stats(ivr.stats)
-    ok = next((int(l.split("|")[2]) for l in out.splitlines() if l.strip().startswith("Successful call")), -1)
-    bad = next((int(l.split("|")[2]) for l in out.splitlines() if l.strip().startswith("Failed call")), -1)
+    ok, bad = sipp_counts(out) if "Successful call" in out else (-1, -1)
     print(
         f"soak done: {ok} ok, {bad} failed of {total}; digits {idle_after.get('digits')}; "
         f"RSS after warm-up {rss_warm} MB -> end of load {rss_loaded:.1f} MB "
@@ -791,5 +728,5 @@ if __name__ == "__main__":
     try:
         main()
     finally:
-        for redis_proc in _REDIS:
-            redis_proc.terminate()
+        for redis_server in _REDIS:
+            redis_server.kill()

@@ -37,6 +37,8 @@ sys.path.insert(0, str(ROOT))
 
 from twilio.request_validator import RequestValidator  # noqa: E402
 
+from tests.conftest import RedisServer  # noqa: E402
+
 TOKEN = "bench-twilio-auth-token"
 PUBLIC = "https://ivr.example.test"
 CEILING_TWIML = (
@@ -266,29 +268,11 @@ def main() -> None:
     runs: dict[str, list[dict]] = {"ivr": [], "ceiling": []}
     with tempfile.TemporaryDirectory(prefix="ivr-bench-") as tmp:
         work = Path(tmp)
-        redis_sock = work / "redis.sock"
-        redis = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                "0",
-                "--unixsocket",
-                str(redis_sock),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(work),
-                "--loglevel",
-                "warning",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
+        redis = RedisServer(work / "redis")  # no persistence, as a bench wants
+        redis.start()
+        redis_sock = redis.socket_path
         servers: dict[str, tuple[subprocess.Popen, int]] = {}
         try:
-            while not redis_sock.exists():
-                time.sleep(0.02)
             # room for 5,000 turns/s without reusing a call: each round has its own CallSids
             calls = max(200, args.seconds * 5000 // (3 * args.connections))
             for r in range(args.rounds):
@@ -313,9 +297,9 @@ def main() -> None:
             # Alternate the two, round by round, so that a change in the machine's speed hits both alike.
             for r in range(args.rounds):
                 for name, (proc, port) in servers.items():
-                    before = cpu_seconds(proc.pid), cpu_seconds(redis.pid), cpu_times()
+                    before = cpu_seconds(proc.pid), cpu_seconds(redis.proc.pid), cpu_times()
                     result = load(port, work, args.connections, args.seconds, f"measured{r}")
-                    after = cpu_seconds(proc.pid), cpu_seconds(redis.pid), cpu_times()
+                    after = cpu_seconds(proc.pid), cpu_seconds(redis.proc.pid), cpu_times()
                     result["steal_pct"] = 100 * (after[2][0] - before[2][0]) / max(1, after[2][1] - before[2][1])
                     result["web_cpu_ms"] = (after[0] - before[0]) * 1000 / result["requests"]
                     result["redis_cpu_ms"] = (after[1] - before[1]) * 1000 / result["requests"]
@@ -323,8 +307,7 @@ def main() -> None:
         finally:
             for proc, _ in servers.values():
                 stop(proc)
-            redis.terminate()
-            redis.wait()
+            redis.kill()
     print(f"load generator: {'wrk' if load is run_wrk else 'Python processes (http.client keep-alive)'}")
     print(
         f"signed call turns prepared: {total} per round ({args.connections} connections, gunicorn {args.workers} "

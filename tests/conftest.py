@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from tests.procs import reap, stop_process
+
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -40,31 +42,11 @@ class RedisServer:
     def start(self) -> None:
         if self.running:
             return
-        args = [
-            self.executable,
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--unixsocket",
-            str(self.socket_path),
-            "--unixsocketperm",
-            "700",
-            "--dir",
-            str(self.dir),
-            "--dbfilename",
-            "dump.rdb",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--daemonize",
-            "no",
-            "--loglevel",
-            "warning",
-            "--logfile",
-            str(self.dir / "redis.log"),
-        ]
+        listen = ["--port", str(self.port), "--bind", "127.0.0.1", "--unixsocket", str(self.socket_path)]
+        files = ["--unixsocketperm", "700", "--dir", str(self.dir), "--dbfilename", "dump.rdb"]
+        no_persistence = ["--save", "", "--appendonly", "no", "--daemonize", "no"]
+        logs = ["--loglevel", "warning", "--logfile", str(self.dir / "redis.log")]
+        args = [self.executable, *listen, *files, *no_persistence, *logs]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -85,22 +67,13 @@ class RedisServer:
             redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=5, retry=None).shutdown(save=True)
         except redis.ConnectionError:
             pass  # the server closes the connection as it exits
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        reap(self.proc)
         self.proc = None
 
     def kill(self) -> None:
         """Stop without saving (tear-down)."""
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc)
         self.proc = None
 
     @property

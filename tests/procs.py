@@ -1,7 +1,9 @@
-"""Process helpers for tests that start real processes: who a process's children are, and whether one still runs."""
+"""Process helpers for tests that start real processes: who a process's children are, whether one still runs, and
+stopping one (politely first)."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 
@@ -26,3 +28,18 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def reap(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """Wait up to `timeout` seconds for `proc` (already asked to stop) to exit; then SIGKILL it and wait."""
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """SIGTERM, then SIGKILL after `timeout` seconds."""
+    proc.terminate()
+    reap(proc, timeout)

@@ -56,7 +56,24 @@ def check_settings(settings) -> None:
 def init_app(app: Flask) -> None:
     settings = app.config["IVR_SETTINGS"]
     check_settings(settings)
-    secure = settings.public_base_url.startswith("https://")
+    _configure_cookies(app, settings.public_base_url.startswith("https://"))
+    csrf = CSRFProtect(app)
+    login = LoginManager(app)
+    login.login_view = "auth.login"
+    login.login_message_category = "info"
+
+    @login.user_loader
+    def load_user(login_id: str):
+        return common.LoginUser.load(common.redis_conn(), login_id)
+
+    _register_request_hooks(app, csrf)
+    app.jinja_env.filters["time"] = common.fmt_time
+    app.jinja_env.globals["is_admin"] = common.is_admin
+    _register_errors(app)
+    _register_blueprints(app)
+
+
+def _configure_cookies(app: Flask, secure: bool) -> None:
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -69,14 +86,9 @@ def init_app(app: Flask) -> None:
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in _csrf_guard, with our two exemptions
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)  # tied to the session instead of a wall-clock hour
 
-    csrf = CSRFProtect(app)
-    login = LoginManager(app)
-    login.login_view = "auth.login"
-    login.login_message_category = "info"
 
-    @login.user_loader
-    def load_user(login_id: str):
-        return common.LoginUser.load(common.redis_conn(), login_id)
+def _register_request_hooks(app: Flask, csrf: CSRFProtect) -> None:
+    """The flow-size allowance, the CSRF check with its exemptions, and the security headers."""
 
     @app.before_request
     def _flow_size_limit():
@@ -102,11 +114,6 @@ def init_app(app: Flask) -> None:
             response.headers.setdefault("X-Frame-Options", "DENY")
             response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
-
-    app.jinja_env.filters["time"] = common.fmt_time
-    app.jinja_env.globals["is_admin"] = common.is_admin
-    _register_errors(app)
-    _register_blueprints(app)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -47,7 +47,6 @@ def date_range(args) -> tuple[date, date]:
 def build_report(conn, first: date, last: date, kinds: dict[str, str] | None = None) -> dict:
     """All six reports as plain data (the CSV, the API and the charts all come from here). `kinds`: outcome ->
     success / neutral / failure, from the flows (outcome_kinds); an outcome no flow names has kind ""."""
-    kinds = kinds or {}
     counters.settle_callbacks(conn, time.time())
     days = counters.day_range(first, last)
     per_day, steps = counters.read_days(conn, days)
@@ -60,14 +59,33 @@ def build_report(conn, first: date, last: date, kinds: dict[str, str] | None = N
         {"day": d, "total": per_day[d].get("total", 0), **{c: per_day[d].get(f"channel:{c}", 0) for c in channels}}
         for d in days
     ]
-    outcomes = sorted(
-        (
-            {"outcome": n.split(":", 1)[1], "calls": v, "kind": kinds.get(n.split(":", 1)[1], "")}
-            for n, v in sums.items()
-            if n.startswith("outcome:")
-        ),
-        key=lambda r: -r["calls"],
-    )
+    menus, rates = _step_reports(steps)
+    return {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "total_calls": sums.get("total", 0),
+        "channels": channels,
+        "calls_per_day": calls_per_day,
+        "outcomes": _outcomes(sums, kinds or {}),
+        "menus": menus,
+        "step_rates": rates,
+        "hours": [{"hour": h, "calls": sums.get(f"hour:{h}", 0)} for h in range(24)],
+        "callbacks": [_callbacks(sums)],
+    }
+
+
+def _outcomes(sums: dict[str, int], kinds: dict[str, str]) -> list[dict]:
+    """Each outcome's calls and kind, the most frequent first."""
+    rows = []
+    for name, calls in sums.items():
+        if name.startswith("outcome:"):
+            outcome = name.split(":", 1)[1]
+            rows.append({"outcome": outcome, "calls": calls, "kind": kinds.get(outcome, "")})
+    return sorted(rows, key=lambda r: -r["calls"])
+
+
+def _step_reports(steps: dict[str, int]) -> tuple[list[dict], list[dict]]:
+    """(menus, step rates): each menu's choices, and the no-input / no-match rates of every step that asked."""
     by_step: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for name, count in steps.items():
         flow, step, metric = name.split("|", 2)
@@ -88,38 +106,28 @@ def build_report(conn, first: date, last: date, kinds: dict[str, str] | None = N
                 }
             )
         if asked:
+            counts = {m: metrics.get(m, 0) for m in ("no_input", "no_match", "speech", "speech_no_match")}
             rates.append(
                 {
                     "flow": flow,
                     "step": step,
                     "asked": asked,
-                    "no_input": metrics.get("no_input", 0),
-                    "no_match": metrics.get("no_match", 0),
-                    "speech": metrics.get("speech", 0),
-                    "speech_no_match": metrics.get("speech_no_match", 0),
-                    "no_input_rate": round(metrics.get("no_input", 0) / asked, 4),
-                    "no_match_rate": round(metrics.get("no_match", 0) / asked, 4),
+                    **counts,
+                    "no_input_rate": round(counts["no_input"] / asked, 4),
+                    "no_match_rate": round(counts["no_match"] / asked, 4),
                 }
             )
-    hours = [{"hour": h, "calls": sums.get(f"hour:{h}", 0)} for h in range(24)]
+    return menus, rates
+
+
+def _callbacks(sums: dict[str, int]) -> dict:
+    """Callbacks requested, how each settled, and the share that completed (None before any settled)."""
     settled = {s: sums.get(f"callback:{s}", 0) for s in ("completed", "failed", "refused", "expired")}
     finished = sum(settled.values())
-    callbacks = {
+    return {
         "requested": sums.get("callback:requested", 0),
         **settled,
         "success_rate": round(settled["completed"] / finished, 4) if finished else None,
-    }
-    return {
-        "from": first.isoformat(),
-        "to": last.isoformat(),
-        "total_calls": sums.get("total", 0),
-        "channels": channels,
-        "calls_per_day": calls_per_day,
-        "outcomes": outcomes,
-        "menus": menus,
-        "step_rates": rates,
-        "hours": hours,
-        "callbacks": [callbacks],
     }
 
 

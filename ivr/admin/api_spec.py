@@ -53,14 +53,56 @@ COMPONENTS = {
 }
 
 
-@lru_cache(maxsize=1)
-def openapi_document() -> dict:
+def _path_param(name: str, schema: dict | None = None) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": schema or {"type": "string"}}
+
+
+def _flow_paths() -> dict:
+    """/flows: list, revisions, validate, publish and roll back."""
     revision_body = {
         "type": "object",
         "required": ["yaml"],
         "properties": {"yaml": {"type": "string"}, "message": {"type": "string"}, "publish": {"type": "boolean"}},
     }
     rev_body = {"type": "object", "required": ["rev"], "properties": {"rev": {"type": "integer"}}}
+    return {
+        "/flows": {"get": _op("List flows with their published revision and draft", {"200": _json(OBJ)})},
+        "/flows/{flow_id}": {"get": _op("A flow's revisions and publish history", {"200": _json(OBJ)}, [FLOW_ID])},
+        "/flows/{flow_id}/revisions": {
+            "post": _op(
+                "Save a new immutable revision (validated like `ivr validate`)",
+                {"201": _json(OBJ, "Created")},
+                [FLOW_ID],
+                revision_body,
+                {"422": _json(OBJ, "The flow has problems")},
+            )
+        },
+        "/flows/{flow_id}/revisions/{rev}": {
+            "get": _op("One revision's YAML", {"200": _json(OBJ)}, [FLOW_ID, _path_param("rev", {"type": "integer"})])
+        },
+        "/flows/{flow_id}/validate": {
+            "post": _op(
+                "Validate YAML without saving",
+                {"200": _json(_ref("Validation"))},
+                [FLOW_ID],
+                {"type": "object", "required": ["yaml"], "properties": {"yaml": {"type": "string"}}},
+            )
+        },
+        "/flows/{flow_id}/publish": {"post": _op("Publish a revision", {"200": _json(OBJ)}, [FLOW_ID], rev_body)},
+        "/flows/{flow_id}/rollback": {
+            "post": _op(
+                "Publish an earlier revision (default: the one published before)",
+                {"200": _json(OBJ)},
+                [FLOW_ID],
+                {"type": "object", "properties": {"rev": {"type": "integer"}}},
+                {"409": _json(_ref("Error"), "Nothing to roll back to")},
+            )
+        },
+    }
+
+
+def _call_paths() -> dict:
+    """/calls, /callbacks and /analytics: what the calls did, the callback queue, the counters."""
     call_filters = (
         DATES
         + [
@@ -72,6 +114,27 @@ def openapi_document() -> dict:
             {"name": "before", "in": "query", "schema": {"type": "number"}},
         ]
     )
+    callback_action = _path_param("action", {"type": "string", "enum": ["call-now", "reschedule", "done", "drop"]})
+    return {
+        "/calls": {"get": _op("Calls, newest first, filtered", {"200": _json(OBJ)}, call_filters)},
+        "/calls/live": {"get": _op("Calls in progress", {"200": _json(OBJ)})},
+        "/calls/{call_id}": {"get": _op("A call and its timeline", {"200": _json(OBJ)}, [_path_param("call_id")])},
+        "/callbacks": {"get": _op("The pending callback queue", {"200": _json(OBJ)})},
+        "/callbacks/{request_id}/{action}": {
+            "post": _op(
+                "Call now, reschedule (when = epoch seconds), mark done or drop",
+                {"200": _json(OBJ)},
+                [_path_param("request_id"), callback_action],
+                {"type": "object", "properties": {"when": {"type": "number"}}},
+                {"409": _json(_ref("Error"), "Not pending any more")},
+            )
+        },
+        "/analytics": {"get": _op("Counters for a range of days (UTC)", {"200": _json(OBJ)}, DATES)},
+    }
+
+
+@lru_cache(maxsize=1)
+def openapi_document() -> dict:
     return {
         "openapi": "3.0.3",
         "info": {
@@ -83,71 +146,6 @@ def openapi_document() -> dict:
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": {
-            "/flows": {"get": _op("List flows with their published revision and draft", {"200": _json(OBJ)})},
-            "/flows/{flow_id}": {"get": _op("A flow's revisions and publish history", {"200": _json(OBJ)}, [FLOW_ID])},
-            "/flows/{flow_id}/revisions": {
-                "post": _op(
-                    "Save a new immutable revision (validated like `ivr validate`)",
-                    {"201": _json(OBJ, "Created")},
-                    [FLOW_ID],
-                    revision_body,
-                    {"422": _json(OBJ, "The flow has problems")},
-                )
-            },
-            "/flows/{flow_id}/revisions/{rev}": {
-                "get": _op(
-                    "One revision's YAML",
-                    {"200": _json(OBJ)},
-                    [FLOW_ID, {"name": "rev", "in": "path", "required": True, "schema": {"type": "integer"}}],
-                )
-            },
-            "/flows/{flow_id}/validate": {
-                "post": _op(
-                    "Validate YAML without saving",
-                    {"200": _json(_ref("Validation"))},
-                    [FLOW_ID],
-                    {"type": "object", "required": ["yaml"], "properties": {"yaml": {"type": "string"}}},
-                )
-            },
-            "/flows/{flow_id}/publish": {"post": _op("Publish a revision", {"200": _json(OBJ)}, [FLOW_ID], rev_body)},
-            "/flows/{flow_id}/rollback": {
-                "post": _op(
-                    "Publish an earlier revision (default: the one published before)",
-                    {"200": _json(OBJ)},
-                    [FLOW_ID],
-                    {"type": "object", "properties": {"rev": {"type": "integer"}}},
-                    {"409": _json(_ref("Error"), "Nothing to roll back to")},
-                )
-            },
-            "/calls": {"get": _op("Calls, newest first, filtered", {"200": _json(OBJ)}, call_filters)},
-            "/calls/live": {"get": _op("Calls in progress", {"200": _json(OBJ)})},
-            "/calls/{call_id}": {
-                "get": _op(
-                    "A call and its timeline",
-                    {"200": _json(OBJ)},
-                    [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                )
-            },
-            "/callbacks": {"get": _op("The pending callback queue", {"200": _json(OBJ)})},
-            "/callbacks/{request_id}/{action}": {
-                "post": _op(
-                    "Call now, reschedule (when = epoch seconds), mark done or drop",
-                    {"200": _json(OBJ)},
-                    [
-                        {"name": "request_id", "in": "path", "required": True, "schema": {"type": "string"}},
-                        {
-                            "name": "action",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string", "enum": ["call-now", "reschedule", "done", "drop"]},
-                        },
-                    ],
-                    {"type": "object", "properties": {"when": {"type": "number"}}},
-                    {"409": _json(_ref("Error"), "Not pending any more")},
-                )
-            },
-            "/analytics": {"get": _op("Counters for a range of days (UTC)", {"200": _json(OBJ)}, DATES)},
-        },
+        "paths": {**_flow_paths(), **_call_paths()},
         "components": COMPONENTS,
     }

@@ -15,7 +15,7 @@ from ivr.store.audit import AuditLog
 from ivr.store.login_limits import LoginLimiter
 from ivr.store.users import Role, TokenStore, UserStore
 
-from .common import LoginUser, admin_required, audit, redis_conn, settings
+from .common import LoginUser, admin_required, audit, audited, redis_conn, settings
 
 bp = Blueprint("auth", __name__, template_folder="templates", static_folder="static", static_url_path="/admin-static")
 
@@ -136,8 +136,7 @@ def save_user():
     saved = UserStore(redis_conn()).get(name)
     if name == current_user.name and saved is not None:  # the new password voided every session: keep this one
         login_user(LoginUser(saved))
-    audit("save user", f"user:{name}", f"role {role}")
-    flash(f"Saved user {name} ({role}).", "info")
+    audited("save user", f"user:{name}", f"Saved user {name} ({role}).", f"role {role}")
     return redirect(url_for("auth.settings_page"))
 
 
@@ -149,8 +148,7 @@ def delete_user(name: str):
         flash("You cannot delete your own account.", "error")
     else:
         revoked = UserStore(redis_conn()).delete(name)
-        audit("delete user", f"user:{name}", f"{revoked} API token(s) revoked")
-        flash(f"Deleted user {name}.", "info")
+        audited("delete user", f"user:{name}", f"Deleted user {name}.", f"{revoked} API token(s) revoked")
     return redirect(url_for("auth.settings_page"))
 
 
@@ -173,8 +171,7 @@ def create_token():
 @admin_required
 def revoke_token(token_id: str):
     if TokenStore(redis_conn()).revoke(token_id):
-        audit("revoke token", f"token:{token_id}")
-        flash("Token revoked.", "info")
+        audited("revoke token", f"token:{token_id}", "Token revoked.")
     return redirect(url_for("auth.settings_page"))
 
 

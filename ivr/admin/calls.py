@@ -14,7 +14,7 @@ from ivr.store.followups import FollowupStore
 from ivr.system import handover, recordings
 
 from .call_query import CallFilter, find_calls, live_calls
-from .common import redis_conn, settings
+from .common import found_or_404, redis_conn, settings
 
 bp = Blueprint("calls", __name__, url_prefix="/calls")
 
@@ -123,9 +123,7 @@ def _fmt(data: dict) -> str:
 @login_required
 def show(call_id: str):
     store = CallStore(redis_conn())
-    call = store.get(call_id)
-    if call is None:
-        abort(404, description=f"no call {call_id!r} (calls are kept 90 days)")
+    call = found_or_404(store.get(call_id), f"no call {call_id!r} (calls are kept 90 days)")
     timeline = store.timeline(call_id)
     entries = [(e, *describe(e)) for e in timeline]
     jobs = FollowupStore(redis_conn()).many(call.jobs)

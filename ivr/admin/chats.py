@@ -11,7 +11,7 @@ from flask_login import login_required
 from ivr.store.chats import ChatStore, RoomNotFound
 from ivr.store.followups import FollowupStore
 
-from .common import actor, admin_required, redis_conn, settings
+from .common import actor, admin_required, found_or_404, redis_conn, settings
 
 bp = Blueprint("chats", __name__)
 
@@ -63,9 +63,7 @@ def index():
 @login_required
 def room(room_id: str):
     store = ChatStore(redis_conn())
-    found = store.room(room_id)
-    if found is None:
-        abort(404, description="no such chat room (rooms are kept 30 days after the last message)")
+    found = found_or_404(store.room(room_id), "no such chat room (rooms are kept 30 days after the last message)")
     store.mark_seen(room_id, OPERATOR)
     link = settings().public_base_url.rstrip("/") + f"/chat/{found['token']}" if found.get("token") else ""
     if link and store.room_for_token(found["token"]) is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime, timezone
+from typing import NoReturn
 
 import click
 
@@ -15,6 +16,23 @@ def _conn(settings: Settings):
     from ivr.call_session.wiring import CLI_REDIS_TIMEOUT, open_redis
 
     return open_redis(settings, timeout=CLI_REDIS_TIMEOUT)
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+def _done(conn, action: str, target: str, detail: str, message: str) -> None:
+    """Audit what the command changed (as "cli"), then say so."""
+    from ivr.store.audit import AuditLog
+
+    AuditLog(conn).record("cli", action, target, detail)
+    click.echo(message)
 
 
 @click.group()
@@ -34,19 +52,16 @@ def admin() -> None:
 @click.pass_context
 def create_user(ctx: click.Context, name: str, role: str) -> None:
     """Create an account (or reset its password and role). The password comes from IVR_ADMIN_PASSWORD or a prompt."""
-    from ivr.store.audit import AuditLog
     from ivr.store.users import Role, UserStore
 
-    settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
+    settings = _settings(ctx)
     password = settings.admin_password or click.prompt("Password", hide_input=True, confirmation_prompt=True)
     conn = _conn(settings)
     try:
         UserStore(conn).save(name, password, Role(role))
     except ValueError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
-    AuditLog(conn).record("cli", "save user", f"user:{name}", f"role {role}")
-    click.echo(f"user {name} saved with role {role}")
+        _fail(str(exc))
+    _done(conn, "save user", f"user:{name}", f"role {role}", f"user {name} saved with role {role}")
 
 
 @admin.command("delete-user")
@@ -54,18 +69,15 @@ def create_user(ctx: click.Context, name: str, role: str) -> None:
 @click.pass_context
 def delete_user(ctx: click.Context, name: str) -> None:
     """Delete an account: its sessions end and its API tokens are revoked."""
-    from ivr.store.audit import AuditLog
     from ivr.store.users import UserStore
 
-    settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
-    conn = _conn(settings)
+    conn = _conn(_settings(ctx))
     users = UserStore(conn)
     if users.get(name) is None:
-        click.echo(f"error: no user {name!r}", err=True)
-        sys.exit(2)
+        _fail(f"no user {name!r}")
     revoked = users.delete(name)
-    AuditLog(conn).record("cli", "delete user", f"user:{name}", f"{revoked} API token(s) revoked")
-    click.echo(f"user {name} deleted, {revoked} API token(s) revoked")
+    detail = f"{revoked} API token(s) revoked"
+    _done(conn, "delete user", f"user:{name}", detail, f"user {name} deleted, {detail}")
 
 
 @admin.command("end-sessions")
@@ -73,16 +85,12 @@ def delete_user(ctx: click.Context, name: str) -> None:
 @click.pass_context
 def end_sessions(ctx: click.Context, name: str) -> None:
     """Log an account out everywhere (a lost laptop, a shared cookie); its password and tokens stay."""
-    from ivr.store.audit import AuditLog
     from ivr.store.users import UserStore
 
-    settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
-    conn = _conn(settings)
+    conn = _conn(_settings(ctx))
     if not UserStore(conn).end_sessions(name):
-        click.echo(f"error: no user {name!r}", err=True)
-        sys.exit(2)
-    AuditLog(conn).record("cli", "end sessions", f"user:{name}")
-    click.echo(f"every session of {name} has ended")
+        _fail(f"no user {name!r}")
+    _done(conn, "end sessions", f"user:{name}", "", f"every session of {name} has ended")
 
 
 @admin.command("rebuild-analytics")
@@ -92,8 +100,7 @@ def rebuild_analytics(ctx: click.Context) -> None:
     from ivr.store import keys
     from ivr.store.analytics import record_calls_finished
 
-    settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings.from_env()
-    conn = _conn(settings)
+    conn = _conn(_settings(ctx))
     counted, batch = 0, []
     for call_id, _ in conn.zscan_iter(keys.CALLS_BY_TIME, count=1000):
         batch.append(call_id.decode())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from functools import wraps
 
-from flask import abort, current_app, g, request
+from flask import abort, current_app, flash, g, request
 from flask_login import UserMixin, current_user
 
 from ivr.flows.repository import FlowRepository
@@ -95,6 +95,19 @@ def admin_required(view):
 
 def audit(action: str, target: str, detail: str = "") -> None:
     AuditLog(redis_conn()).record(actor(), action, target, detail)
+
+
+def found_or_404(found, description: str):
+    """`found`, unless it is None: then a 404 saying `description`."""
+    if found is None:
+        abort(404, description=description)
+    return found
+
+
+def audited(action: str, target: str, message: str, detail: str = "", category: str = "info") -> None:
+    """An admin's change done: recorded in the audit log, and `message` flashed to them."""
+    audit(action, target, detail)
+    flash(message, category)
 
 
 def fmt_time(at, with_seconds: bool = True) -> str:

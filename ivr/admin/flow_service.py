@@ -19,6 +19,20 @@ from ivr.store import keys
 from ivr.store.flows import FlowStore
 
 FLOW_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+NEW_FLOW = """id: {flow_id}
+description: A new flow
+start: welcome
+
+steps:
+  welcome:
+    type: say
+    text: "Hello, thank you for calling."
+    next: goodbye
+
+  goodbye:
+    type: hangup
+    say: "Goodbye."
+"""
 
 
 class Invalid(ValueError):
@@ -122,6 +136,14 @@ def summaries(store: FlowStore, settings: Settings) -> list[FlowSummary]:
 def file_text(settings: Settings, flow_id: str) -> str | None:
     path = Path(settings.flows_dir) / f"{flow_id}.yaml"
     return path.read_text(encoding="utf-8") if valid_flow_id(flow_id) and path.is_file() else None
+
+
+def editable_text(store: FlowStore, settings: Settings, flow_id: str) -> tuple[str, int | None]:
+    """What the editor opens: the newest revision (text, rev), else the file in flows/, else a starter flow."""
+    newest = store.list_revisions(flow_id)[:1]
+    if newest:
+        return newest[0].yaml_text, newest[0].rev
+    return file_text(settings, flow_id) or NEW_FLOW.format(flow_id=flow_id), None
 
 
 def import_preview(store: FlowStore, settings: Settings) -> list[dict]:

@@ -17,25 +17,10 @@ from ivr.store.calls import CallStore
 from ivr.store.flows import FlowStore, RevisionNotFound
 
 from . import flow_service as svc
-from .common import actor, admin_required, audit, redis_conn, settings
+from .common import actor, admin_required, audit, audited, redis_conn, settings
 from .flow_graph import funnel_days, graph_markup
 
 bp = Blueprint("flows", __name__, url_prefix="/flows")
-
-NEW_FLOW = """id: {flow_id}
-description: A new flow
-start: welcome
-
-steps:
-  welcome:
-    type: say
-    text: "Hello, thank you for calling."
-    next: goodbye
-
-  goodbye:
-    type: hangup
-    say: "Goodbye."
-"""
 
 
 def _store() -> FlowStore:
@@ -55,10 +40,18 @@ def _text_of(flow_id: str, rev: int | None) -> tuple[str, int | None]:
         if found is None:
             abort(404, description=f"flow {flow_id!r} has no revision {rev}")
         return found.yaml_text, rev
-    newest = store.list_revisions(flow_id)[:1]
-    if newest:
-        return newest[0].yaml_text, newest[0].rev
-    return svc.file_text(settings(), flow_id) or NEW_FLOW.format(flow_id=flow_id), None
+    return svc.editable_text(store, settings(), flow_id)
+
+
+def _editor(flow_id: str, text: str, base: int | None, message: str, problems: list):
+    return render_template(
+        "flows/edit.html",
+        flow_id=flow_id,
+        text=text,
+        base=base,
+        message=message,
+        problems=svc.problem_dicts(problems),
+    )
 
 
 @bp.get("/")
@@ -121,14 +114,7 @@ def show(flow_id: str):
 def edit(flow_id: str):
     _check_id(flow_id)
     text, base = _text_of(flow_id, request.args.get("rev", type=int))
-    return render_template(
-        "flows/edit.html",
-        flow_id=flow_id,
-        text=text,
-        base=base,
-        message="",
-        problems=svc.problem_dicts(svc.validate(settings(), flow_id, text)),
-    )
+    return _editor(flow_id, text, base, "", svc.validate(settings(), flow_id, text))
 
 
 @bp.post("/<flow_id>/validate")
@@ -153,19 +139,11 @@ def save(flow_id: str):
         rev = svc.save(_store(), settings(), flow_id, text, message, actor())
     except svc.Invalid as exc:
         flash(f"Not saved: {len(exc.problems)} problem(s). Fix them and save again.", "error")
-        return render_template(
-            "flows/edit.html",
-            flow_id=flow_id,
-            text=text,
-            base=None,
-            message=message,
-            problems=svc.problem_dicts(exc.problems),
-        ), 400
+        return _editor(flow_id, text, None, message, exc.problems), 400
     audit("save revision", f"flow:{flow_id}", f"revision {rev}: {message.strip() or '(no message)'}")
     if request.form.get("publish"):
         _store().publish(flow_id, rev, author=actor())
-        audit("publish", f"flow:{flow_id}", f"revision {rev}")
-        flash(f"Saved and published revision {rev}.", "info")
+        audited("publish", f"flow:{flow_id}", f"Saved and published revision {rev}.", f"revision {rev}")
     else:
         flash(f"Saved revision {rev} (draft, not published).", "info")
     return redirect(url_for("flows.show", flow_id=flow_id, rev=rev))
@@ -200,8 +178,7 @@ def rollback(flow_id: str):
     except RevisionNotFound as exc:
         flash(str(exc), "error")
         return redirect(url_for("flows.show", flow_id=flow_id))
-    audit("rollback", f"flow:{flow_id}", f"to revision {rev}")
-    flash(f"Rolled back to revision {rev}.", "info")
+    audited("rollback", f"flow:{flow_id}", f"Rolled back to revision {rev}.", f"to revision {rev}")
     return redirect(url_for("flows.show", flow_id=flow_id))
 
 
@@ -258,6 +235,5 @@ def export(flow_id: str):
     except LookupError as exc:
         flash(str(exc), "error")
     else:
-        audit("export", f"flow:{flow_id}", str(path))
-        flash(f"Wrote {path}. Commit it to keep the flow in git.", "info")
+        audited("export", f"flow:{flow_id}", f"Wrote {path}. Commit it to keep the flow in git.", str(path))
     return redirect(url_for("flows.show", flow_id=flow_id))

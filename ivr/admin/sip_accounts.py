@@ -11,17 +11,21 @@ from flask_login import login_required
 
 from ivr.store.sip_accounts import SipAccountStore
 
-from .common import admin_required, audit, redis_conn, settings
+from .common import admin_required, audited, redis_conn, settings
 
 bp = Blueprint("sip_accounts", __name__)
+
+
+def _page():
+    return render_template(
+        "sip_accounts/index.html", accounts=SipAccountStore(redis_conn()).list(), realm=settings().sip_realm
+    )
 
 
 @bp.get("/sip-accounts/")
 @login_required
 def index():
-    return render_template(
-        "sip_accounts/index.html", accounts=SipAccountStore(redis_conn()).list(), realm=settings().sip_realm
-    )
+    return _page()
 
 
 @bp.post("/sip-accounts/")
@@ -33,11 +37,8 @@ def save():
         SipAccountStore(redis_conn()).save(name, request.form.get("password", ""), settings().sip_realm)
     except ValueError as exc:
         flash(str(exc), "error")
-        return render_template(
-            "sip_accounts/index.html", accounts=SipAccountStore(redis_conn()).list(), realm=settings().sip_realm
-        ), 400
-    audit("save sip account", f"sip-account:{name}")
-    flash(f"SIP account {name} saved", "ok")
+        return _page(), 400
+    audited("save sip account", f"sip-account:{name}", f"SIP account {name} saved", category="ok")
     return redirect(url_for("sip_accounts.index"))
 
 
@@ -46,6 +47,5 @@ def save():
 @admin_required
 def delete(username: str):
     if SipAccountStore(redis_conn()).delete(username):
-        audit("delete sip account", f"sip-account:{username}")
-        flash(f"SIP account {username} removed", "ok")
+        audited("delete sip account", f"sip-account:{username}", f"SIP account {username} removed", category="ok")
     return redirect(url_for("sip_accounts.index"))

@@ -1,6 +1,7 @@
 """Load a flow file into an engine Flow, or report every problem with its `file:line:column`.
 
-Order: YAML syntax -> JSON Schema -> building steps -> time zone / regex / audio path / graph / template checks
+Order: YAML syntax -> JSON Schema -> building steps -> regex / audio path / time zone and hours (schedule_check.py)
+/ graph / template checks
 -> subflows named by `goto` (loaded from the same directory, recursively, each checked the same way).
 A flow with any problem is never returned, so a broken flow cannot reach a caller.
 """
@@ -11,16 +12,16 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from ..engine.flow import Flow, flatten
-from ..engine.holidays import parse_holiday
-from ..engine.schedule import Schedule, parse_range
+from ..engine.schedule import Schedule
 from ..engine.steps import Step, build_step
 from ..engine.template import TemplateError, compile_template
 from ..phone.policy import known_region
 from .audio import audio_problems
 from .graph import graph_problems, regex_problems, subflow_recursion
+from .schedule_check import time_settings
 from .schema import schema_problems
 from .source import Located, NodePath, Problem, read_yaml
 
@@ -29,18 +30,6 @@ class FlowInvalid(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(map(str, problems)))
-
-
-def _zone(name: str, path: NodePath, located: Located, problems: list[Problem]) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        problems.append(
-            located.problem(
-                path, f"{'.'.join(path)}: unknown time zone {name!r} (use an IANA name such as 'Europe/London')"
-            )
-        )
-        return None
 
 
 def _failing_template(spec: Any, path: NodePath = ()) -> NodePath:
@@ -60,44 +49,6 @@ def _failing_template(spec: Any, path: NodePath = ()) -> NodePath:
         if found:
             return found
     return ()
-
-
-def _schedule_problems(spec: dict[str, Any], located: Located) -> list[Problem]:
-    """Each opening-hours range and holiday date checked where it is written."""
-    problems = []
-    ranges: list[tuple[NodePath, Any]] = [
-        (("business_hours", "weekly", day, i), text)
-        for day, texts in spec.get("weekly", {}).items()
-        for i, text in enumerate(texts)
-    ]
-    first_listed: dict[tuple[object, ...], int] = {}
-    for index, holiday in enumerate(spec.get("holidays", ())):
-        where: NodePath = ("business_hours", "holidays", index)
-        field, key = "rule" if "rule" in holiday else "date", tuple[object, ...]((index,))  # a bad one: unique
-        try:
-            key = parse_holiday(holiday).key
-        except ValueError as exc:
-            problems.append(located.problem(where + (field,), f"{_dotted(where)}.{field}: {exc}"))
-        if first_listed.setdefault(key, index) != index:
-            problems.append(
-                located.problem(
-                    where + (field,),
-                    f"{_dotted(where)}.{field}: {holiday[field]} is already"
-                    f" holiday {first_listed[key]}: merge their hours "
-                    f"into one entry",
-                )
-            )
-        ranges += [(where + ("hours", i), text) for i, text in enumerate(holiday.get("hours", ()))]
-    for where, text in ranges:
-        try:
-            parse_range(text)
-        except ValueError as exc:
-            problems.append(located.problem(where, f"{_dotted(where)}: {exc}"))
-    return problems
-
-
-def _dotted(path: NodePath) -> str:
-    return ".".join(map(str, path))
 
 
 def _subflow_names(data: dict[str, Any], flows_dir: Path | None, seen: set[str]) -> set[str]:
@@ -165,36 +116,10 @@ def build_flow(
     """Parse and check one flow (and its subflows); raise FlowInvalid listing every problem."""
     is_root = library is None  # the flow a call starts in: it checks goto loops across all the flows it enters
     data, located = read_yaml(text, filename)
-    problems = list(located.problems)
-    if data is None:
-        raise FlowInvalid(problems)
     if not isinstance(data, dict):
-        raise FlowInvalid(problems + [located.problem((), "a flow must be a mapping with id, start and steps")])
-    problems += schema_problems(data, located)
-    is_subflow = is_subflow or data.get("subflow") is True
-    if problems:
-        raise FlowInvalid(sorted(problems))
-    steps = _build_steps(data, located, problems)
-    problems += regex_problems(data, located)
-    problems += audio_problems(data, located, flows_dir)
-    tz = _zone(data.get("timezone", "UTC"), ("timezone",), located, problems)
-    problems += _country_problems(data, located)
-    schedule = None
-    if "business_hours" in data:
-        spec = data["business_hours"]
-        zone = _zone(spec["timezone"], ("business_hours", "timezone"), located, problems)
-        hours_problems = _schedule_problems(spec, located)
-        problems += hours_problems
-        if zone is not None and not hours_problems:
-            schedule = Schedule.from_spec(spec, zone)
-        if "timezone" not in data:
-            tz = zone
-    variables = flatten(data.get("variables", {}))
-    if len(steps) == len(data["steps"]):
-        known = set(variables) | _subflow_names(data, flows_dir, {data["id"]})
-        problems += graph_problems(data, steps, located, known, is_subflow)
-    if problems:
-        raise FlowInvalid(sorted(problems))
+        shape = [] if data is None else [located.problem((), "a flow must be a mapping with id, start and steps")]
+        raise FlowInvalid(list(located.problems) + shape)
+    steps, variables, tz, schedule = _checked_parts(data, located, flows_dir, is_subflow)
     contacts, names = _contacts(data.get("contacts", {}))
     flow = Flow(
         id=data["id"],
@@ -224,6 +149,30 @@ def build_flow(
     if recursion:
         raise FlowInvalid(recursion)
     return flow
+
+
+def _checked_parts(
+    data: dict[str, Any], located: Located, flows_dir: Path | None, is_subflow: bool
+) -> tuple[dict[str, Step], dict[str, Any], ZoneInfo | None, Schedule | None]:
+    """A flow file's steps, variables, time zone and schedule, once every check passed (else FlowInvalid with
+    every problem)."""
+    problems = list(located.problems)
+    problems += schema_problems(data, located)
+    is_subflow = is_subflow or data.get("subflow") is True
+    if problems:
+        raise FlowInvalid(sorted(problems))
+    steps = _build_steps(data, located, problems)
+    problems += regex_problems(data, located)
+    problems += audio_problems(data, located, flows_dir)
+    tz, schedule = time_settings(data, located, problems)
+    problems += _country_problems(data, located)
+    variables = flatten(data.get("variables", {}))
+    if len(steps) == len(data["steps"]):
+        known = set(variables) | _subflow_names(data, flows_dir, {data["id"]})
+        problems += graph_problems(data, steps, located, known, is_subflow)
+    if problems:
+        raise FlowInvalid(sorted(problems))
+    return steps, variables, tz, schedule
 
 
 def _country_problems(data: dict[str, Any], located: Located) -> list[Problem]:

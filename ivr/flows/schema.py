@@ -72,6 +72,12 @@ PATTERN_HINTS = {
     "^[*#0-9]?$": "one key from 0-9, * and #, or empty",
     "^https?://": "an http:// or https:// URL",
 }
+BOUND_WORDS = {
+    "maximum": "at most",
+    "minimum": "at least",
+    "exclusiveMinimum": "more than",
+    "exclusiveMaximum": "less than",
+}
 TYPE_WORDS = {
     "string": "text",
     "number": "a number",
@@ -141,25 +147,27 @@ def _to_problem(error: Any, located: Located, prefix: NodePath = ()) -> Problem:
         return located.problem(path, f"{where}: expected {_types(error.validator_value)}, got {error.instance!r}")
     if error.validator in ("minItems", "minProperties") and not error.instance:
         return located.problem(path, f"{where}: must not be empty")
-    if error.validator in ("maximum", "minimum", "exclusiveMinimum", "exclusiveMaximum"):
-        words = {
-            "maximum": "at most",
-            "minimum": "at least",
-            "exclusiveMinimum": "more than",
-            "exclusiveMaximum": "less than",
-        }[error.validator]
+    if error.validator in BOUND_WORDS:
+        words = BOUND_WORDS[error.validator]
         return located.problem(path, f"{where}: must be {words} {error.validator_value} (got {error.instance!r})")
     if error.validator in ("oneOf", "anyOf"):
-        missing = [e.message.split("'")[1] for e in error.context if e.validator == "required"]
-        if missing and len(missing) == len(error.context):
-            return located.problem(path, f"{where}: needs {' or '.join(repr(m) for m in missing)}", key=True)
-        inner = _alternative(error)
-        if inner is not None:
-            return _to_problem(inner, located, prefix)
-        types = [e.validator_value for e in error.context if e.validator == "type"]
-        if types:
-            return located.problem(
-                path, f"{where}: expected {' or '.join(_types(t) for t in types)}, got {error.instance!r}"
-            )
-        return located.problem(path, f"{where}: {error.instance!r} is not valid here")
+        return _no_alternative_fits(error, located, prefix)
     return located.problem(path, f"{where}: {error.message}")
+
+
+def _no_alternative_fits(error: Any, located: Located, prefix: NodePath) -> Problem:
+    """A failed oneOf/anyOf: the fields every alternative needs, else the one sub-error to act on, else the types."""
+    path = prefix + tuple(error.absolute_path)
+    where = _dotted(path)
+    missing = [e.message.split("'")[1] for e in error.context if e.validator == "required"]
+    if missing and len(missing) == len(error.context):
+        return located.problem(path, f"{where}: needs {' or '.join(repr(m) for m in missing)}", key=True)
+    inner = _alternative(error)
+    if inner is not None:
+        return _to_problem(inner, located, prefix)
+    types = [e.validator_value for e in error.context if e.validator == "type"]
+    if types:
+        return located.problem(
+            path, f"{where}: expected {' or '.join(_types(t) for t in types)}, got {error.instance!r}"
+        )
+    return located.problem(path, f"{where}: {error.instance!r} is not valid here")

@@ -1,22 +1,17 @@
 """Read YAML while remembering where every node is, so errors can say `file:line:column`.
 
-Scalars follow the YAML 1.2 core schema: `on`, `no`, `9:30` and dates stay strings (YAML 1.1 would
-turn them into booleans, sexagesimal numbers and dates); numbers are written as in JSON, so `+1555...` and
-`0044` stay text. Duplicate keys are reported, not silently merged.
+Scalars follow the YAML 1.2 core schema (yaml_core.py). Duplicate keys are reported, not silently merged; alias
+bombs, recursive aliases and absurd nesting are refused before they exhaust memory.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
-from yaml.composer import Composer
-from yaml.parser import Parser
-from yaml.reader import Reader
-from yaml.resolver import BaseResolver
-from yaml.scanner import Scanner
+
+from .yaml_core import ComposerType, LibyamlComposer, PythonComposer
 
 NodePath = tuple[Any, ...]  # ('steps', 'menu', 'choices', 0)
 
@@ -30,54 +25,6 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}: {self.message}"
-
-
-class CoreResolver(BaseResolver):
-    """YAML 1.2 core schema resolution for plain scalars."""
-
-
-CoreResolver.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-# Numbers as in JSON: no leading '+' or '0', so phone numbers (+15550100100, 0044...) and keys such as 08 keep
-# every character as text instead of silently becoming 15550100100 or 8 (stricter than YAML 1.2's [-+]?[0-9]+).
-CoreResolver.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^-?(?:0|[1-9][0-9]*)$"), list("-0123456789"))
-CoreResolver.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?$"),
-    list("-0123456789"),
-)
-CoreResolver.add_implicit_resolver(
-    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
-)
-
-
-class _Composer(Reader, Scanner, Parser, Composer, CoreResolver):
-    def __init__(self, stream: str) -> None:
-        Reader.__init__(self, stream)
-        Scanner.__init__(self)
-        Parser.__init__(self)
-        Composer.__init__(self)
-        CoreResolver.__init__(self)
-
-
-try:
-    from yaml.cyaml import CParser  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    CParser = None  # type: ignore[misc,assignment]
-
-if CParser is not None:
-
-    class _FastComposer(CParser, CoreResolver):  # libyaml: the same nodes and marks, several times faster
-        def __init__(self, stream: str) -> None:
-            CParser.__init__(self, stream)
-            CoreResolver.__init__(self)
-else:  # pragma: no cover
-    _FastComposer = _Composer  # type: ignore[misc,assignment]
-
-# Both parsers PyYAML may come with; read_yaml uses libyaml when it is there, and must behave the same on either.
-ComposerType = Any  # a composing loader class: _FastComposer (libyaml) or _Composer (pure Python)
-COMPOSERS = {"libyaml": _FastComposer, "python": _Composer}
 
 
 class Located:
@@ -105,6 +52,11 @@ class Located:
     def problem(self, path: NodePath, message: str, key: bool = False) -> Problem:
         line, column = self.where(path, key)
         return Problem(self.filename, line, column, message)
+
+
+def _at(filename: str, node: yaml.Node, message: str) -> Problem:
+    """A problem at the node's start."""
+    return Problem(filename, node.start_mark.line + 1, node.start_mark.column + 1, message)
 
 
 def _scalar(node: yaml.ScalarNode) -> Any:
@@ -154,28 +106,15 @@ def _build(node: yaml.Node, path: NodePath, located: Located, active: frozenset[
         for key_node, value_node in node.value:
             key = _scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
             if not isinstance(key, (str, int, float, bool)):
-                located.problems.append(
-                    Problem(
-                        located.filename,
-                        key_node.start_mark.line + 1,
-                        key_node.start_mark.column + 1,
-                        "mapping keys must be plain scalars",
-                    )
-                )
+                located.problems.append(_at(located.filename, key_node, "mapping keys must be plain scalars"))
                 continue
             key = str(key) if not isinstance(key, str) else key
             child = path + (key,)
             if key in first_seen:
                 what = f"step id '{key}'" if path == ("steps",) else f"key '{key}'"
                 where = ".".join(map(str, path)) or "flow"
-                located.problems.append(
-                    Problem(
-                        located.filename,
-                        key_node.start_mark.line + 1,
-                        key_node.start_mark.column + 1,
-                        f"{where}: duplicate {what} (first defined at line {first_seen[key]}): rename or remove one",
-                    )
-                )
+                message = f"{where}: duplicate {what} (first defined at line {first_seen[key]}): rename or remove one"
+                located.problems.append(_at(located.filename, key_node, message))
                 continue
             first_seen[key] = key_node.start_mark.line + 1
             located.keys[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
@@ -220,12 +159,12 @@ def _compose(text: str, filename: str, composer: ComposerType) -> Any:
     try:
         problem = _depth_problem(text, filename, composer)
     except yaml.YAMLError as error:
-        if composer is _Composer:
+        if composer is PythonComposer:
             raise
         # libyaml scans far ahead and may stop at its own limit before we see the events; the pure-Python parser
         # has no limit and tells whether ours came first. Only a broken file pays for this second scan.
         try:
-            problem = _depth_problem(text, filename, _Composer)
+            problem = _depth_problem(text, filename, PythonComposer)
         except yaml.YAMLError:
             problem = None
         if problem is None:
@@ -239,7 +178,7 @@ def _compose(text: str, filename: str, composer: ComposerType) -> Any:
         loader.dispose()
 
 
-def read_yaml(text: str, filename: str, composer: ComposerType = _FastComposer) -> tuple[object, Located]:
+def read_yaml(text: str, filename: str, composer: ComposerType = LibyamlComposer) -> tuple[object, Located]:
     """Parse YAML text; syntax errors and oversized documents become Problems (data is then None)."""
     located = Located(filename)
     try:
@@ -261,6 +200,5 @@ def read_yaml(text: str, filename: str, composer: ComposerType = _FastComposer) 
     try:
         return _build(node, (), located), located
     except _TooBig as exc:
-        mark = exc.node.start_mark
-        located.problems.append(Problem(filename, mark.line + 1, mark.column + 1, str(exc)))
+        located.problems.append(_at(filename, exc.node, str(exc)))
         return None, located

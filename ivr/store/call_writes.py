@@ -114,6 +114,28 @@ class CallWriter:
         """Apply `write` atomically (see Applied); `encoded_state` is `state` as JSON if the caller has it already.
         With `pipe`, the script is queued on it instead. With `confirm_ms`, `WAIT 1 confirm_ms` follows it on the
         same connection (replication is asynchronous: a write only the master holds dies with it)."""
+        script_keys, args = self._script_input(write, state, encoded_state, marker_id, create, followups)
+        if pipe is not None:
+            self._apply(keys=script_keys, args=args, client=pipe)
+            return Applied(True, True)
+        if confirm_ms:
+            (outcome, detail), replicas = self._apply_confirmed(script_keys, args, marker_id, confirm_ms)
+        else:
+            (outcome, detail), replicas = self._apply(keys=script_keys, args=args), 1
+        if outcome == 2:
+            return Applied(False, False, json.loads(detail))
+        return Applied(bool(outcome), detail >= 0, confirmed=replicas >= 1)
+
+    def _script_input(
+        self,
+        write: dict,
+        state: dict | None,
+        encoded_state: str | None,
+        marker_id: str | None,
+        create: bool,
+        followups: list[FollowupGroup],
+    ) -> tuple[list, list]:
+        """The _APPLY script's KEYS and ARGV for one write."""
         call_id = write["call_id"]
         start, finish, path = write.get("start"), write.get("finish"), write.get("path")
         if path is None and finish:  # a write spooled before finish left its path to `path`
@@ -131,11 +153,7 @@ class CallWriter:
             self.retention,
             "" if start_fields is None else json.dumps(start_fields),
             "" if path is None else json.dumps(list(path)),
-            ""
-            if not finish
-            else json.dumps(
-                {"ended_at": repr(float(finish["ended_at"])), "outcome": finish.get("outcome") or "completed"}
-            ),
+            "" if not finish else _finish_arg(finish),
             json.dumps([j["job_id"] for j in write.get("jobs") or ()]),
             "" if state is None else encoded_state or json.dumps(state),
             0 if state is None else int(state["version"]),
@@ -147,26 +165,7 @@ class CallWriter:
             *timeline,
             *commands,
         ]
-        script_keys = [
-            keys.call(call_id),
-            keys.call_timeline(call_id),
-            keys.call_jobs(call_id),
-            keys.CALLS_BY_TIME,
-            keys.CALLS_LIVE,
-            keys.ANALYTICS_PENDING,
-            keys.call_state(call_id),
-            keys.spool_marker(marker_id or ""),
-        ]
-        if pipe is not None:
-            self._apply(keys=script_keys, args=args, client=pipe)
-            return Applied(True, True)
-        if confirm_ms:
-            (outcome, detail), replicas = self._apply_confirmed(script_keys, args, marker_id, confirm_ms)
-        else:
-            (outcome, detail), replicas = self._apply(keys=script_keys, args=args), 1
-        if outcome == 2:
-            return Applied(False, False, json.loads(detail))
-        return Applied(bool(outcome), detail >= 0, confirmed=replicas >= 1)
+        return _script_keys(call_id, marker_id), args
 
     def _apply_confirmed(self, script_keys: list, args: list, marker_id: str | None, confirm_ms: int):
         """The script's reply and how many replicas confirmed. A marker's expiry is renewed first: that is a
@@ -190,3 +189,21 @@ def _start_fields(start: dict, retention: int) -> dict:
         "started_at": repr(started_at),
         "cutoff": repr(started_at - retention),
     }
+
+
+def _script_keys(call_id: str, marker_id: str | None) -> list[str]:
+    """The keys _APPLY touches, in its KEYS order."""
+    return [
+        keys.call(call_id),
+        keys.call_timeline(call_id),
+        keys.call_jobs(call_id),
+        keys.CALLS_BY_TIME,
+        keys.CALLS_LIVE,
+        keys.ANALYTICS_PENDING,
+        keys.call_state(call_id),
+        keys.spool_marker(marker_id or ""),
+    ]
+
+
+def _finish_arg(finish: dict) -> str:
+    return json.dumps({"ended_at": repr(float(finish["ended_at"])), "outcome": finish.get("outcome") or "completed"})

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -36,3 +39,16 @@ class Client:
 
 def shipped_yaml() -> str:
     return (REPO / "flows" / "skype-receptionist.yaml").read_text()
+
+
+def ivr_cli(redis_url: str, *args: str, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess:
+    """`python -m ivr ARGS` against the Redis at `redis_url`, as an operator runs it, `env` added (60 s at most)."""
+    return subprocess.run(
+        [sys.executable, "-m", "ivr", *args],
+        cwd=REPO,
+        env={**os.environ, "REDIS_URL": redis_url, **env},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )

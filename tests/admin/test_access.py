@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from ivr.admin import InsecureSettings
 from ivr.store.audit import AuditLog
 from ivr.store.users import UserStore
 from ivr.web import create_app
-from tests.admin.helpers import REPO, csrf_token, login
+from tests.admin.helpers import REPO, csrf_token, ivr_cli, login
 
 
 def test_pages_need_login(app):
@@ -123,27 +119,12 @@ def test_secret_key_required_outside_development(settings, redis_conn):
 
 
 def test_cli_create_user(redis_server, redis_conn):
-    env = {**os.environ, "REDIS_URL": redis_server.url, "IVR_ADMIN_PASSWORD": "from-the-env-1"}
-    done = subprocess.run(
-        [sys.executable, "-m", "ivr", "admin", "create-user", "olga", "--role", "viewer"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    done = ivr_cli(
+        redis_server.url, "admin", "create-user", "olga", "--role", "viewer", IVR_ADMIN_PASSWORD="from-the-env-1"
     )
     assert done.returncode == 0, done.stderr
     assert UserStore(redis_conn).check("olga", "from-the-env-1").role == "viewer"
-    env.pop("IVR_ADMIN_PASSWORD")
-    done = subprocess.run(
-        [sys.executable, "-m", "ivr", "admin", "create-user", "pat"],
-        cwd=REPO,
-        env=env,
-        input="prompted-pass\nprompted-pass\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = ivr_cli(redis_server.url, "admin", "create-user", "pat", stdin="prompted-pass\nprompted-pass\n")
     assert done.returncode == 0, done.stderr
     assert UserStore(redis_conn).check("pat", "prompted-pass").role == "admin"
     assert AuditLog(redis_conn).recent()[0]["target"] == "user:pat"

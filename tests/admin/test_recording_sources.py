@@ -4,10 +4,7 @@ downloadable by a viewer, who could then forge admin sessions)."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
-from werkzeug.security import generate_password_hash
 
 from ivr.call_session.wiring import open_call_session
 from ivr.engine.events import Digits, RecordingDone
@@ -15,7 +12,6 @@ from ivr.settings import Settings
 from ivr.store.users import Role, UserStore
 from ivr.system import recordings
 from ivr.web import create_app
-from tests.admin.helpers import PASSWORD, REPO, Client, login
 from tests.twilio.conftest import Clock
 from tests.twilio.twilio_caller import AUTH_TOKEN, KNOWN, PUBLIC_BASE, FlaskTransport, SignedPoster, TwilioCall
 
@@ -23,32 +19,24 @@ TWILIO_URL = "https://api.twilio.com/2010-04-01/Accounts/AC" + "0" * 32 + "/Reco
 
 
 @pytest.fixture
-def settings(tmp_path, redis_url) -> Settings:
-    flows = tmp_path / "flows"
-    shutil.copytree(REPO / "flows", flows)
+def settings(settings) -> Settings:
     # No IVR_SECRET_KEY: the app keeps its key in <data_dir>/secret-key, the file the attack asked for.
-    return Settings(
-        data_dir=tmp_path / "data",
-        flows_dir=flows,
-        redis_url=redis_url,
+    return settings.with_overrides(
+        secret_key="",
+        twilio_account_sid="",
+        twilio_from_number="",
+        twilio_api_base_url="",
         twilio_auth_token=AUTH_TOKEN,
         public_base_url=PUBLIC_BASE,
     )
 
 
 @pytest.fixture
-def app(settings, redis_conn):
+def app(settings, redis_conn, password_hash):  # conftest's `viewer` logs in to this one
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = create_app({"IVR_SETTINGS": settings, "IVR_REDIS": redis_conn, "IVR_CLOCK": Clock(), "TESTING": True})
-    UserStore(redis_conn).save_hashed("vic", generate_password_hash(PASSWORD), Role.VIEWER)
+    UserStore(redis_conn).save_hashed("vic", password_hash, Role.VIEWER)
     return app
-
-
-@pytest.fixture
-def viewer(app) -> Client:
-    client = app.test_client()
-    assert login(client, "vic").status_code == 302
-    return Client(client)
 
 
 def voicemail_over_twilio(app, recording_url: str) -> str:

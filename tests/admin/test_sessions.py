@@ -3,12 +3,8 @@ owner (or the owner's admin role), and the CSRF token with the anonymous session
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 from ivr.store.users import Role, TokenStore, UserStore
-from tests.admin.helpers import PASSWORD, REPO, Client, csrf_token, login
+from tests.admin.helpers import PASSWORD, Client, csrf_token, ivr_cli, login
 
 
 def _copy_cookies(source, target) -> None:
@@ -58,14 +54,8 @@ def test_own_password_change_keeps_this_session_only(app, admin):
 def test_cookie_dies_at_cli_password_reset(app, redis_server):
     vic = app.test_client()
     assert login(vic, "vic").status_code == 302
-    env = {**os.environ, "REDIS_URL": redis_server.url, "IVR_ADMIN_PASSWORD": "reset from the cli"}
-    done = subprocess.run(
-        [sys.executable, "-m", "ivr", "admin", "create-user", "vic", "--role", "viewer"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    done = ivr_cli(
+        redis_server.url, "admin", "create-user", "vic", "--role", "viewer", IVR_ADMIN_PASSWORD="reset from the cli"
     )
     assert done.returncode == 0, done.stderr
     assert vic.get("/flows/").status_code == 302
@@ -102,28 +92,13 @@ def test_cli_delete_user_revokes_tokens(app, redis_server, redis_conn, password_
     UserStore(redis_conn).save_hashed("bob", password_hash, Role.ADMIN)
     TokenStore(redis_conn).create(name="ci", role=Role.ADMIN, owner="bob")
     kept = TokenStore(redis_conn).create(name="ci", role=Role.ADMIN, owner="ada")[1]
-    env = {**os.environ, "REDIS_URL": redis_server.url}
-    done = subprocess.run(
-        [sys.executable, "-m", "ivr", "admin", "delete-user", "bob"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = ivr_cli(redis_server.url, "admin", "delete-user", "bob")
     assert done.returncode == 0, done.stderr
     assert "1 API token" in done.stdout
     assert UserStore(redis_conn).get("bob") is None
     assert [t["owner"] for t in TokenStore(redis_conn).list()] == ["ada"]
     assert TokenStore(redis_conn).authenticate(kept) is not None
-    done = subprocess.run(
-        [sys.executable, "-m", "ivr", "admin", "delete-user", "nobody"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = ivr_cli(redis_server.url, "admin", "delete-user", "nobody")
     assert done.returncode == 2 and "no user" in done.stderr
 
 
@@ -140,15 +115,7 @@ def test_csrf_token_rotates_at_login(app):
 def test_cli_end_sessions(app, redis_server):
     vic = app.test_client()
     assert login(vic, "vic").status_code == 302
-    env = {**os.environ, "REDIS_URL": redis_server.url}
-    done = subprocess.run(
-        [sys.executable, "-m", "ivr", "admin", "end-sessions", "vic"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = ivr_cli(redis_server.url, "admin", "end-sessions", "vic")
     assert done.returncode == 0, done.stderr
     assert vic.get("/flows/").status_code == 302
     assert login(vic, "vic").status_code == 302  # the password still works

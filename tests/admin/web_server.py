@@ -16,6 +16,7 @@ import requests
 
 from ivr.system.procs import die_with_parent
 from tests.admin.helpers import PASSWORD, REPO
+from tests.procs import reap
 
 
 def _free_port() -> int:
@@ -74,12 +75,8 @@ def start(env: dict, workers: int = 2, threads: int = 4) -> tuple[subprocess.Pop
 
 
 def stop(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    proc.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: no wait for idle keep-alive connections
+    reap(proc, 15)
 
 
 class Browser:

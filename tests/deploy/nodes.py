@@ -18,6 +18,7 @@ import threading
 import time
 from pathlib import Path
 
+from tests.procs import stop_process
 from tests.sip.conftest import free_port_range, free_udp_port, sipp_counts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,8 +125,24 @@ def collect_output(proc: subprocess.Popen, lines: list[str]) -> None:
     lines.extend(proc.stdout)
 
 
+def node_env(redis_url: str, data_dir: Path, rtp_range: tuple[int, int], **extra: str) -> dict[str, str]:
+    """The environment of an `ivr` process under test: this process's, an installation that can text (CAN_TEXT),
+    the Redis and data directory given, RTP ports from `rtp_range`, then `extra` (which may override any of them)."""
+    rtp_min, rtp_max = rtp_range
+    return {
+        **os.environ,
+        **CAN_TEXT,
+        "REDIS_URL": redis_url,
+        "IVR_DATA_DIR": str(data_dir),
+        "IVR_SIP_RTP_PORT_MIN": str(rtp_min),
+        "IVR_SIP_RTP_PORT_MAX": str(rtp_max),
+        **extra,
+    }
+
+
 class SipNode:
-    """One `ivr sip` process on 127.0.0.1:`port`, recording into the Redis at `redis_url`."""
+    """One `ivr sip` process on 127.0.0.1:`port`, recording into the Redis at `redis_url`. `flow`: the flow file it
+    answers with (None: the settings' default); `argv`: the command before `--host` (by default `python -m ivr sip`)."""
 
     def __init__(
         self,
@@ -135,30 +152,31 @@ class SipNode:
         drain_seconds: float = 60,
         preexec_fn=None,
         env: dict | None = None,
+        flow: Path | None = FLOW,
+        argv: list[str] | None = None,
     ) -> None:
         self.port = port or free_udp_port()
         self.preexec_fn = preexec_fn
         self.extra_env = env or {}  # e.g. REDIS_SENTINELS (bench/cluster.py), then redis_url is ""
         self.redis_url, self.data_dir, self.drain_seconds = redis_url, data_dir, drain_seconds
+        self.flow, self.argv = flow, argv or [sys.executable, "-m", "ivr", "sip"]
         self.rtp_range = free_port_range()
         self.proc: subprocess.Popen | None = None
         self.lines: list[str] = []
+        self.reader: threading.Thread | None = None
 
     def start(self) -> SipNode:
-        rtp_min, rtp_max = self.rtp_range
-        env = dict(
-            os.environ,
-            **CAN_TEXT,
-            REDIS_URL=self.redis_url,
-            IVR_DATA_DIR=str(self.data_dir),
-            IVR_SIP_RTP_PORT_MIN=str(rtp_min),
-            IVR_SIP_RTP_PORT_MAX=str(rtp_max),
+        env = node_env(
+            self.redis_url,
+            self.data_dir,
+            self.rtp_range,
             IVR_SIP_DRAIN_SECONDS=str(self.drain_seconds),
             **self.extra_env,
         )
         self.lines = []
+        flow = ["--flow", str(self.flow)] if self.flow is not None else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ivr", "sip", "--host", "127.0.0.1", "--port", str(self.port), "--flow", str(FLOW)],
+            [*self.argv, "--host", "127.0.0.1", "--port", str(self.port), *flow],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -166,7 +184,8 @@ class SipNode:
             text=True,
             preexec_fn=self.preexec_fn,
         )
-        threading.Thread(target=collect_output, args=(self.proc, self.lines), daemon=True).start()
+        self.reader = threading.Thread(target=collect_output, args=(self.proc, self.lines), daemon=True)
+        self.reader.start()
         wait_for(
             lambda: any("SIP listening" in line for line in self.lines) or self.proc.poll() is not None,
             30,
@@ -175,14 +194,20 @@ class SipNode:
         assert self.proc.poll() is None, self.output()
         return self
 
-    def output(self) -> str:
-        return "".join(self.lines)[-4000:]
+    def output(self, tail: int | None = 4000) -> str:
+        """What it printed: the last `tail` characters (None: all)."""
+        text = "".join(self.lines)
+        return text if tail is None else text[-tail:]
 
     def signal(self, sig: int) -> None:
         self.proc.send_signal(sig)
 
     def wait(self, timeout: float) -> int:
-        return self.proc.wait(timeout)
+        """The exit code, once the process and the thread reading its output are done."""
+        code = self.proc.wait(timeout)
+        if self.reader is not None:
+            self.reader.join(10)
+        return code
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -255,9 +280,4 @@ class Kamailio:
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+            stop_process(self.proc)

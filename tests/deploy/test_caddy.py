@@ -16,6 +16,7 @@ import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
+from tests.procs import stop_process
 from tests.twilio.conftest import server_env, start_gunicorn, stop_gunicorn
 from tests.twilio.twilio_caller import AUTH_TOKEN
 
@@ -91,12 +92,7 @@ class Caddy:
         )
 
     def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+        stop_process(self.proc)
 
 
 @pytest.fixture(params=["IVR_PROXY_FIX", "PUBLIC_BASE_URL"])

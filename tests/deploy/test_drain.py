@@ -7,7 +7,6 @@ exits 0 once no call is left.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from ivr.store.users import Role, TokenStore, UserStore
 from ivr.web import create_app
 from tests.sip.conftest import SCENARIOS, RawUac, free_port_range, free_udp_port, header
 
-from .nodes import CAN_TEXT, ROOT, SipNode, collect_output, finish_sipp, start_sipp, wait_for
+from .nodes import ROOT, SipNode, collect_output, finish_sipp, node_env, start_sipp, wait_for
 
 
 def healthz(redis_url: str, tmp_path, sip_port: int) -> dict:
@@ -84,16 +83,9 @@ def test_drain_stops_at_the_maximum_drain_time(redis_server, redis_conn, tmp_pat
 
 
 def test_ivr_run_drains_its_sip_child_on_sigterm(redis_server, redis_conn, tmp_path):
-    port, (rtp_min, rtp_max) = free_udp_port(), free_port_range()
-    env = dict(
-        os.environ,
-        **CAN_TEXT,
-        REDIS_URL=redis_server.url,
-        IVR_DATA_DIR=str(tmp_path / "var"),
-        IVR_SIP_PORT=str(port),
-        IVR_SIP_RTP_PORT_MIN=str(rtp_min),
-        IVR_SIP_RTP_PORT_MAX=str(rtp_max),
-        IVR_ADMIN_PASSWORD="x" * 16,
+    port = free_udp_port()
+    env = node_env(
+        redis_server.url, tmp_path / "var", free_port_range(), IVR_SIP_PORT=str(port), IVR_ADMIN_PASSWORD="x" * 16
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "ivr", "run", "--without", "web", "--without", "worker"],

@@ -16,21 +16,27 @@ def flow_from(yaml_text: str, **kwargs):
     return build_flow(textwrap.dedent(yaml_text), "test.yaml", **kwargs)
 
 
+# One row per action type: a compact, stable description for tables (logs are left out).
+_SUMMARIES = {
+    A.Say: lambda a: f"say:{a.text}" if a.text else f"play:{a.audio}",
+    A.Gather: lambda a: f"gather:{a.step}",
+    A.Job: lambda a: f"job:{a.kind}",
+    A.Transfer: lambda a: f"transfer:{a.target}",
+    A.Record: lambda a: f"record:{a.max_length:g}",
+    A.Hangup: lambda a: f"hangup:{a.reason}",
+}
+# The steps of a business-hours flow: "Open." or "Closed.", then hang up (after the flow's own business_hours).
+OPEN_OR_CLOSED = """start: hours
+steps:
+  hours: {type: business_hours, open: open, closed: closed}
+  open: {type: hangup, say: "Open."}
+  closed: {type: hangup, say: "Closed."}
+"""
+
+
 def summary(action) -> str | None:
-    """A compact, stable description of an action for tables (logs are left out)."""
-    if isinstance(action, A.Say):
-        return f"say:{action.text}" if action.text else f"play:{action.audio}"
-    if isinstance(action, A.Gather):
-        return f"gather:{action.step}"
-    if isinstance(action, A.Job):
-        return f"job:{action.kind}"
-    if isinstance(action, A.Transfer):
-        return f"transfer:{action.target}"
-    if isinstance(action, A.Record):
-        return f"record:{action.max_length:g}"
-    if isinstance(action, A.Hangup):
-        return f"hangup:{action.reason}"
-    return None
+    describe = _SUMMARIES.get(type(action))
+    return describe(action) if describe else None
 
 
 def play(flow, turns, caller="+15550001111", channel="sip", at=T0):

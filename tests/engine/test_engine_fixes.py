@@ -62,16 +62,8 @@ id: t
 variables: {callback_number: "none yet"}
 start: ask
 steps:
-  ask:
-    type: collect_digits
-    prompt: "Enter your number."
-    min_digits: 4
-    max_digits: 8
-    save_as: callback_number
-    confirm: true
-    max_retries: 1
-    exhausted: given_up
-    next: got_it
+  ask: {type: collect_digits, prompt: "Enter your number.", min_digits: 4, max_digits: 8, save_as: callback_number,
+        confirm: true, max_retries: 1, exhausted: given_up, next: got_it}
   got_it: {type: hangup, say: "Calling {{callback_number}}."}
   given_up: {type: hangup, say: "Keeping {{callback_number}}."}
 """

@@ -9,7 +9,7 @@ import pytest
 from ivr.engine import actions as A
 from ivr.engine import advance
 from ivr.engine import events as E
-from tests.engine.helpers import T0, flow_from, play, summary
+from tests.engine.helpers import OPEN_OR_CLOSED, T0, flow_from, play, summary
 
 MENU = """
 id: t
@@ -234,7 +234,8 @@ def test_branch_conditions(caller, channel, at, expected):
     assert got[0][0] == expected
 
 
-HOURS = """
+HOURS = (
+    """
 id: t
 business_hours:
   timezone: America/New_York
@@ -242,12 +243,9 @@ business_hours:
   holidays:
     - {date: "2026-11-24", hours: ["09:00-12:00"]}
     - {date: "2026-11-23"}
-start: hours
-steps:
-  hours: {type: business_hours, open: open, closed: closed}
-  open: {type: hangup, say: "Open."}
-  closed: {type: hangup, say: "Closed."}
 """
+    + OPEN_OR_CLOSED
+)
 
 
 @pytest.mark.parametrize(
@@ -417,12 +415,7 @@ variables:
   owner: {number: "+442079460123"}
 start: menu
 steps:
-  menu:
-    type: menu
-    prompt: "Press 0 for the owner."
-    choices:
-      - {digit: "0", goto: xfer}
-    exhausted: bye
+  menu: {type: menu, prompt: "Press 0 for the owner.", choices: [{digit: "0", goto: xfer}], exhausted: bye}
   xfer:
     type: transfer
     to: "{{owner.number}}"

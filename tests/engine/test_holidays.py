@@ -8,9 +8,10 @@ import pytest
 
 from ivr.engine.holidays import nth_weekday, parse_holiday
 from ivr.flows import FlowInvalid, validate_text
-from tests.engine.helpers import flow_from, play
+from tests.engine.helpers import OPEN_OR_CLOSED, flow_from, play
 
-FLOW = """
+FLOW = (
+    """
 id: t
 business_hours:
   timezone: America/New_York
@@ -22,12 +23,9 @@ business_hours:
     - {date: "12-24"}
     - {rule: "4th thu of nov", name: Thanksgiving}
     - {rule: "last mon of may", name: Memorial Day}
-start: hours
-steps:
-  hours: {type: business_hours, open: open, closed: closed}
-  open: {type: hangup, say: "Open."}
-  closed: {type: hangup, say: "Closed."}
 """
+    + OPEN_OR_CLOSED
+)
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from ivr.engine import actions as A
 from ivr.engine import advance
 from ivr.engine import events as E
 from ivr.flows import FlowInvalid, build_flow
+from ivr.flows.names import BUILTIN_NAMES
 
 EXAMPLES = int(os.environ.get("IVR_PROPERTY_EXAMPLES", "250"))  # raise it to hunt for bugs locally
 SUBFLOWS = Path(__file__).parents[1] / "flows" / "good" / "subflow"  # survey.yaml: a menu, then return
@@ -36,19 +37,14 @@ VARIABLES = {
     "zero": 0,
     "flag": True,
 }
+BUILTIN = ("caller.", "called.", "channel", "call.id", "digits", "speech")  # not recording.*, capabilities.*
 NAMES = [
     "owner.name",
     "owner.number",
     "plan",
     "zero",
     "flag",
-    "caller.number",
-    "caller.name",
-    "called.number",
-    "channel",
-    "call.id",
-    "digits",
-    "speech",
+    *sorted(n for n in BUILTIN_NAMES if n.startswith(BUILTIN)),
 ]
 INPUT_TYPES = ("menu", "collect_digits")
 STEP_TYPES = (

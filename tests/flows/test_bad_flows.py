@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from ivr.flows import FlowInvalid, load_flow, validate_paths, validate_text
-from ivr.flows.source import COMPOSERS, read_yaml
+from ivr.flows.source import read_yaml
+from ivr.flows.yaml_core import COMPOSERS
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]

@@ -9,25 +9,11 @@ from pathlib import Path
 
 import yaml
 
+from ivr.engine.steps import STEP_TYPES  # every registered step type needs an example
 from ivr.flows import load_flow, validate_paths
 
 DOC = Path(__file__).parents[2] / "docs" / "flows.md"
 BLOCK = re.compile(r"^```(\w+)\n(.*?)^```$", re.S | re.M)
-STEP_TYPES = (
-    "say",
-    "menu",
-    "collect_digits",
-    "branch",
-    "business_hours",
-    "set",
-    "follow_up",
-    "callback",
-    "transfer",
-    "voicemail",
-    "hangup",
-    "goto",
-    "return",
-)
 
 
 def blocks() -> list[tuple[str, str]]:

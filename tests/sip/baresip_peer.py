@@ -1,18 +1,66 @@
-"""A baresip softphone for tests: the shipped config with chosen codec modules and extra lines, driven by ctrl_tcp."""
+"""A baresip softphone for tests: the shipped config (tests/sip/baresip/) with chosen codec modules, accounts,
+microphone WAV and extra lines, driven by ctrl_tcp."""
 
 from __future__ import annotations
 
 import array
+import json
 import math
 import shutil
 import socket
 import subprocess
+import time
 import wave
 from contextlib import contextmanager
 from pathlib import Path
 
 from .conftest import free_port_range, free_udp_port
-from .test_baresip import CONFIG_DIR, CtrlTcp
+
+CONFIG_DIR = Path(__file__).parent / "baresip"
+
+
+class CtrlTcp:
+    """baresip's ctrl_tcp: JSON commands and events framed as netstrings."""
+
+    def __init__(self, port: int) -> None:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.sock = socket.create_connection(("127.0.0.1", port), timeout=1)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        self.buffer = b""
+
+    def send(self, command: str, params: str = "") -> None:
+        body = json.dumps({"command": command, "params": params, "token": command}).encode()
+        self.sock.sendall(str(len(body)).encode() + b":" + body + b",")
+
+    def events(self, timeout: float):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            while b":" in self.buffer:
+                size, _, rest = self.buffer.partition(b":")
+                if len(rest) < int(size) + 1:
+                    break
+                yield json.loads(rest[: int(size)])
+                self.buffer = rest[int(size) + 1 :]
+            self.sock.settimeout(max(0.05, deadline - time.monotonic()))
+            try:
+                chunk = self.sock.recv(65536)
+            except TimeoutError:
+                continue
+            if not chunk:
+                return
+            self.buffer += chunk
+
+    def wait_for(self, event_type: str, timeout: float) -> dict | None:
+        for event in self.events(timeout):
+            if event.get("type") == event_type:
+                return event
+        return None
 
 
 def free_sip_ports() -> int:
@@ -35,17 +83,28 @@ def free_sip_ports() -> int:
     raise RuntimeError("no free SIP port pair for baresip")
 
 
-def tone_wav(path: Path, rate: int, channels: int = 1) -> Path:
-    """Ten seconds of a quiet 440 Hz tone, 16-bit at `rate`, the same on every channel."""
-    samples = array.array(
-        "h", (int(800 * math.sin(2 * math.pi * 440 * (n // channels) / rate)) for n in range(rate * 10 * channels))
-    )
+def write_wav(path: Path, pcm: bytes, rate: int = 8000, channels: int = 1) -> Path:
+    """16-bit PCM as a WAV file (what baresip's aufile source plays as its microphone)."""
     with wave.open(str(path), "wb") as wav:
         wav.setnchannels(channels)
         wav.setsampwidth(2)
         wav.setframerate(rate)
-        wav.writeframes(samples.tobytes())
+        wav.writeframes(pcm)
     return path
+
+
+def tone_wav(
+    path: Path, rate: int, channels: int = 1, frequency: float = 440.0, seconds: int = 10, amplitude: int = 800
+) -> Path:
+    """`seconds` of a `frequency` Hz tone, 16-bit at `rate`, the same on every channel (by default quiet 440 Hz)."""
+    samples = array.array(
+        "h",
+        (
+            int(amplitude * math.sin(2 * math.pi * frequency * (n // channels) / rate))
+            for n in range(rate * seconds * channels)
+        ),
+    )
+    return write_wav(path, samples.tobytes(), rate, channels)
 
 
 @contextmanager
@@ -57,9 +116,12 @@ def baresip(
     accounts: str = "",
     rate: int = 8000,
     channels: int = 1,
+    wav: Path | None = None,
+    sip_port: int | None = None,
 ):
     """`rate`: the caller WAV's sample rate, which baresip's aufile wants equal to the codec's (G.722 16 kHz, Opus 48
-    kHz stereo).
+    kHz stereo). `wav`: what baresip sends as its microphone (by default a quiet 440 Hz tone at `rate`); `sip_port`:
+    where it listens (by default a free pair, see free_sip_ports).
 
     Yields (ctrl, output) where output() returns what baresip printed so far (after it stopped: all of it)."""
     assert shutil.which("baresip"), "baresip is not installed"
@@ -69,8 +131,8 @@ def baresip(
     config_dir.mkdir()
     text = (CONFIG_DIR / "config").read_text()
     for name, value in {
-        "SIP_PORT": free_sip_ports(),
-        "CALLER_WAV": tone_wav(tmp_path / "caller.wav", rate, channels),
+        "SIP_PORT": sip_port or free_sip_ports(),
+        "CALLER_WAV": wav or tone_wav(tmp_path / "caller.wav", rate, channels),
         "RTP_MIN": rtp_min,
         "RTP_MAX": rtp_max,
         "CTRL_PORT": ctrl_port,

@@ -4,11 +4,7 @@
 from __future__ import annotations
 
 import math
-import shutil
 import struct
-import subprocess
-import wave
-from pathlib import Path
 
 import pytest
 
@@ -17,24 +13,13 @@ from ivr.engine.actions import Transfer
 
 from ..audioop_shim import audioop
 from .apps import Recorded
-from .conftest import free_port_range, free_udp_port
-from .test_baresip import CONFIG_DIR, CtrlTcp
+from .baresip_peer import baresip, free_sip_ports, tone_wav
 from .test_bridge import bridge_app, caller_rtp, drain
 from .test_media_calls import wait_until
 
 pytestmark = pytest.mark.slow  # a real baresip softphone
 
-
-def tone_wav(path: Path, frequency: float = 1100.0, seconds: int = 20) -> Path:
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(8000)
-        count = 8000 * seconds
-        wav.writeframes(
-            struct.pack(f"<{count}h", *(int(8000 * math.sin(2 * math.pi * frequency * n / 8000)) for n in range(count)))
-        )
-    return path
+OWNER_ANSWERS = "<sip:owner@127.0.0.1>;regint=0;answermode=auto\n"
 
 
 def power_at(pcm: bytes, frequency: float) -> float:
@@ -46,36 +31,10 @@ def power_at(pcm: bytes, frequency: float) -> float:
     return previous * previous + before * before - coefficient * previous * before
 
 
-def start_baresip(tmp_path: Path) -> tuple[subprocess.Popen, int, int]:
-    sip_port, ctrl_port = free_udp_port(), free_udp_port()
-    rtp_min, rtp_max = free_port_range(40)
-    config_dir = tmp_path / "baresip"
-    config_dir.mkdir()
-    text = (CONFIG_DIR / "config").read_text()
-    for name, value in {
-        "SIP_PORT": sip_port,
-        "CALLER_WAV": tone_wav(tmp_path / "owner.wav"),
-        "RTP_MIN": rtp_min,
-        "RTP_MAX": rtp_max,
-        "CTRL_PORT": ctrl_port,
-    }.items():
-        text = text.replace(f"@{name}@", str(value))
-    (config_dir / "config").write_text(text)
-    (config_dir / "accounts").write_text("<sip:owner@127.0.0.1>;regint=0;answermode=auto\n")
-    proc = subprocess.Popen(
-        ["baresip", "-f", str(config_dir), "-t", "60"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    return proc, sip_port, ctrl_port
-
-
 def test_baresip_answers_by_itself_and_its_audio_reaches_the_caller(start_server, uac_factory, tmp_path):
-    assert shutil.which("baresip"), "baresip is not installed"
-    proc, sip_port, ctrl_port = start_baresip(tmp_path)
-    try:
-        ctrl = CtrlTcp(ctrl_port)
+    sip_port = free_sip_ports()
+    owner = tone_wav(tmp_path / "owner.wav", 8000, frequency=1100.0, seconds=20, amplitude=8000)
+    with baresip(tmp_path, wav=owner, accounts=OWNER_ANSWERS, sip_port=sip_port) as (ctrl, _output):
         record = Recorded()
         before = STATS.bridged
         running = start_server(bridge_app(record, Transfer(target=f"sip:owner@127.0.0.1:{sip_port}", timeout=10)))
@@ -89,6 +48,3 @@ def test_baresip_answers_by_itself_and_its_audio_reaches_the_caller(start_server
         caller.request("BYE", to_tag=caller.to_tag)
         assert ctrl.wait_for("CALL_CLOSED", 10) is not None
         assert wait_until(lambda: bool(record.results)) and record.results[0].ok
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=10)

@@ -4,6 +4,7 @@ process INVITEs a real SIPp UAS on loopback, and the outcome comes back to `plac
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from ivr.settings import Settings
 from ivr.store import connect, keys
 from ivr.store.callbacks import CallbackRequest
 from ivr.store.dial_requests import DialRequests
+from tests.deploy.nodes import SipNode
 
 from .conftest import SCENARIOS, free_port_range, free_udp_port, sipp_counts
 
@@ -277,37 +279,10 @@ def test_redis_trouble_is_a_dial_error(redis_server):
 
 
 def test_a_real_ivr_sip_process_places_the_workers_callback(redis_server, redis_conn, tmp_path):
-    import os
-    import signal
-    import sys
-    import time
-
-    root = Path(__file__).resolve().parents[2]
     callee, callee_port = start_callee("uas_answer.xml", tmp_path)
-    rtp_min, rtp_max = free_port_range()
-    env = dict(
-        os.environ,
-        REDIS_URL=redis_server.url,
-        IVR_DATA_DIR=str(tmp_path / "data"),
-        IVR_SIP_RTP_PORT_MIN=str(rtp_min),
-        IVR_SIP_RTP_PORT_MAX=str(rtp_max),
-        IVR_CALLBACK_CHANNEL="sip",
-        IVR_SIP_REGISTRAR="",
-        IVR_SIP_PASSWORD="",
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ivr", "sip", "--host", "127.0.0.1", "--port", str(free_udp_port())],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    dial_env = {"IVR_CALLBACK_CHANNEL": "sip", "IVR_SIP_REGISTRAR": "", "IVR_SIP_PASSWORD": ""}
+    node = SipNode(redis_server.url, tmp_path / "data", flow=None, env=dial_env).start()
     try:
-        deadline, line = time.monotonic() + 20, ""
-        while "SIP listening" not in line and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-        assert "SIP listening" in line, line
         target = f"sip:callee@127.0.0.1:{callee_port}"
         dialer = SipCallbackDialer(connect(redis_server.url, socket_timeout=60))
         reference = dialer.place(target, CallbackRequest(id="cb-5", number=target))
@@ -315,9 +290,10 @@ def test_a_real_ivr_sip_process_places_the_workers_callback(redis_server, redis_
         assert callee.wait(timeout=30) == 0
     finally:
         callee.kill()
-        proc.send_signal(signal.SIGTERM)
-        output = proc.communicate(timeout=20)[0]
-    assert proc.returncode == 0, output[-3000:]
+        node.signal(signal.SIGTERM)
+        code = node.wait(20)
+    output = node.output(None)
+    assert code == 0, output[-3000:]
     assert "callback cb-5-1" in output and "'state': 'answered'" in output, output[-3000:]
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 CACHE = Path(tempfile.gettempdir()) / "ivr-speech-audio"
 SOX_LAW = {"ulaw": "u-law", "alaw": "a-law"}
+RAW_PCM = ["-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", "-t", "raw"]  # sox: 8 kHz 16-bit mono, raw
 
 
 def _run(cmd: list[str]) -> bytes:
@@ -41,26 +42,7 @@ def spoken(text: str, voice: str = "en-us", speed: int = 160) -> bytes:
         with tempfile.TemporaryDirectory() as tmp:
             wav = Path(tmp) / "s.wav"
             _run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), "--", text])
-            return _run(
-                [
-                    "sox",
-                    str(wav),
-                    "-r",
-                    "8000",
-                    "-c",
-                    "1",
-                    "-b",
-                    "16",
-                    "-e",
-                    "signed-integer",
-                    "-t",
-                    "raw",
-                    "-",
-                    "pad",
-                    "0.3",
-                    "0.3",
-                ]
-            )
+            return _run(["sox", str(wav), *RAW_PCM, "-", "pad", "0.3", "0.3"])
 
     return _cached(f"speak\0{text}\0{voice}\0{speed}", make)
 
@@ -73,29 +55,7 @@ def with_noise(pcm: bytes, snr_db: float | None, seed: int = 1, kind: str = "pin
     seconds = len(speech) / 8000
     noise_raw = _cached(
         f"noise\0{seconds:.3f}\0{seed}\0{kind}",
-        lambda: _run(
-            [
-                "sox",
-                "-R",
-                "-n",
-                "-r",
-                "8000",
-                "-c",
-                "1",
-                "-b",
-                "16",
-                "-e",
-                "signed-integer",
-                "-t",
-                "raw",
-                "-",
-                "synth",
-                f"{seconds:.3f}",
-                kind,
-                "vol",
-                "0.3",
-            ]
-        ),
+        lambda: _run(["sox", "-R", "-n", *RAW_PCM, "-", "synth", f"{seconds:.3f}", kind, "vol", "0.3"]),
     )
     noise = np.frombuffer(noise_raw, dtype="<i2").astype(np.float64)[: len(speech)]
     noise = np.pad(noise, (0, len(speech) - len(noise)))
@@ -110,7 +70,7 @@ def g711_bytes(pcm: bytes, law: str = "ulaw") -> bytes:
 
 
 def _sox_pipe(data: bytes, law: str, encode: bool) -> bytes:
-    pcm_args = ["-t", "raw", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer"]
+    pcm_args = RAW_PCM
     law_args = ["-t", "raw", "-r", "8000", "-c", "1", "-b", "8", "-e", SOX_LAW[law]]
     source, target = (pcm_args, law_args) if encode else (law_args, pcm_args)
     return subprocess.run(

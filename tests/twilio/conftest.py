@@ -3,12 +3,7 @@ signed poster that plays Twilio."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
-import sys
-import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,8 +12,8 @@ import pytest
 
 from ivr.settings import Settings
 from ivr.store import connect
-from ivr.system.procs import die_with_parent
 from ivr.web import create_app
+from tests.admin import web_server
 from tests.twilio.twilio_caller import AUTH_TOKEN, PUBLIC_BASE, FlaskTransport, HttpTransport, SignedPoster
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,72 +87,25 @@ def twilio(request, app) -> SignedPoster:
     return SignedPoster(HttpTransport(request.getfixturevalue("gunicorn_pair")))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_gunicorn(env: dict, workers: int = 1, threads: int = 2) -> tuple[subprocess.Popen, str]:
     """`python -m ivr.web_cli` (what `ivr web` runs) on a free loopback port; returns (process, base URL)."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "ivr.web_cli",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-        ],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=die_with_parent(os.getpid()),
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc, f"http://127.0.0.1:{port}"
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {proc.returncode}") from None
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("gunicorn did not listen within 20 s")
+    return web_server.start(env, workers, threads)
 
 
-def stop_gunicorn(proc: subprocess.Popen) -> None:
-    proc.send_signal(signal.SIGINT)  # gunicorn's quick shutdown: no wait for idle keep-alive connections
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+stop_gunicorn = web_server.stop
+
+# An installation that can text; the API address is refused at once, so no test reaches Twilio's own API
+CAN_TEXT_ENV = {
+    "TWILIO_API_BASE_URL": "http://127.0.0.1:9",
+    "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+    "PUBLIC_BASE_URL": PUBLIC_BASE,
+    "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+    "TWILIO_FROM_NUMBER": "+15550000000",
+}
 
 
 def server_env(redis_url: str, data_dir: Path, **extra) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_", "PUBLIC_", "REDIS_"))}
-    env["TWILIO_API_BASE_URL"] = "http://127.0.0.1:9"  # refused at once: no test reaches Twilio's own API
-    env.update(
-        REDIS_URL=redis_url,
-        IVR_DATA_DIR=str(data_dir),
-        IVR_FLOWS_DIR=str(FLOWS),
-        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
-        PUBLIC_BASE_URL=PUBLIC_BASE,
-        PYTHONPATH=str(ROOT),
-        TWILIO_ACCOUNT_SID="AC" + "0" * 32,
-        TWILIO_FROM_NUMBER="+15550000000",
-        **extra,
-    )  # it can text
-    return env
+    return web_server.server_env(redis_url, data_dir, **{**CAN_TEXT_ENV, **extra})
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,9 @@
-"""A call the SIP server holds: its INVITE, call, stream and the liveness figures the sweeper reads."""
+"""A call the SIP server holds: its INVITE, call, stream and the liveness figures; the sweep that ends calls
+with no ACK or no RTP."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aiosipua import IncomingCall
@@ -23,3 +25,16 @@ class Live:
 
 def user_part(address) -> str:
     return (address.uri.user or "") if address is not None and address.uri is not None else ""
+
+
+def end_silent_calls(lives: Iterable[Live], now: float, no_ack_timeout: float, no_rtp_timeout: float) -> None:
+    """One sweep (each second): end answered calls with no ACK, or no RTP received, for longer than allowed."""
+    for live in list(lives):
+        if live.call is None or not live.answered_at or live.call.ended.done():
+            continue
+        if not live.acked and now - live.answered_at > no_ack_timeout:
+            live.call.end("no-ack")
+        elif live.stream.packets_received != live.last_rx_count:
+            live.last_rx_count, live.last_rx_at = live.stream.packets_received, now
+        elif now - live.last_rx_at > no_rtp_timeout:
+            live.call.end("no-rtp")

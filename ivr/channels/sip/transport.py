@@ -15,7 +15,7 @@
 - TCP and TLS listeners (streams.py) feed this same front door; a response or request for a peer with an open
   connection goes on it, and a request over 1,300 bytes goes over TCP.
 - Behind a proxy, the 1xx/2xx to an INVITE carry its Record-Route (RFC 3261 12.1.1; aiosipua leaves
-  them out, defect 8), so the caller's ACK, BYE and re-INVITE come back through the proxy.
+  them out, defect 8), so the caller's ACK, BYE and re-INVITE come back through the proxy (invite_memory.py).
 """
 
 from __future__ import annotations
@@ -23,8 +23,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from aiosipua import SipMessage, SipRequest, SipResponse, UdpSipTransport
@@ -32,15 +30,13 @@ from aiosipua import SipMessage, SipRequest, SipResponse, UdpSipTransport
 from .addresses import BadAddress, checked, request_problem
 from .aiosipua_adapter import response_destination, set_udp_socket, stamp_via_received, udp_socket
 from .datagram_guard import RateLimitedLog, salvage_400
+from .invite_memory import InviteMemory
 from .streams import StreamListener, StreamRoutes, StreamSending
-from .timers import TIMER_H
 from .transactions import transaction_key
 
 log = logging.getLogger(__name__)
 
 MAX_DATAGRAM = 16 * 1024
-INVITE_RESPONSE_TTL = TIMER_H  # how long a retransmitted INVITE may still arrive
-MAX_REMEMBERED_RESPONSES = 20_000
 REOPEN_ATTEMPTS = 5
 REOPEN_DELAY = 0.2  # seconds between attempts: the port is normally free again at once
 
@@ -66,16 +62,15 @@ class _Protocol(asyncio.DatagramProtocol):
 
 
 @dataclass
-class IvrUdpTransport(StreamSending, UdpSipTransport):
+class IvrUdpTransport(InviteMemory, StreamSending, UdpSipTransport):
     def __post_init__(self) -> None:
         self.bad_log = RateLimitedLog()
         self.dropped = 0
-        self.invite_responses: OrderedDict[str, tuple[float, SipResponse]] = OrderedDict()
+        self.start_invite_memory()
         self.family = socket.AF_INET6 if ":" in self.local_addr[0] else socket.AF_INET
         self.reopened = 0
         self.stopping = False
         self.failed: asyncio.Future | None = None  # set when the socket closed and could not be reopened
-        self.record_routes: dict[str, list[str]] = {}  # open INVITE transactions that came through proxies
         self.streams: list[StreamListener] = []  # TCP and TLS (streams.py), started with the UDP socket
         self.stream_routes = StreamRoutes()
 
@@ -194,23 +189,6 @@ class IvrUdpTransport(StreamSending, UdpSipTransport):
         if not self.reply_on_stream(transaction_key(response), response):
             super().send_reply(response)
 
-    def remember_record_route(self, key: str, request: SipRequest) -> None:
-        routes = request.headers.get("record-route")
-        if routes:
-            if len(self.record_routes) >= MAX_REMEMBERED_RESPONSES:  # INVITEs never answered: forget the oldest
-                del self.record_routes[next(iter(self.record_routes))]
-            self.record_routes[key] = list(routes)
-
-    def _copy_record_route(self, key: str, response: SipResponse) -> None:
-        routes = self.record_routes.get(key)
-        if routes is None:
-            return
-        if 100 < response.status_code < 300 and not response.headers.get("record-route"):
-            for route in routes:
-                response.headers.append("Record-Route", route)
-        if response.status_code >= 200:
-            del self.record_routes[key]
-
     def reply_error(
         self, request: SipRequest, code: int, reason: str, headers=None, to: tuple[str, int] | None = None
     ) -> None:
@@ -232,20 +210,3 @@ class IvrUdpTransport(StreamSending, UdpSipTransport):
             self.send_reply(response)
         except ValueError:
             pass
-
-    # --- INVITE retransmission memory (defect 1) ----------------------------------------
-    def remember_invite_response(self, key: str, response: SipResponse) -> None:
-        now = time.monotonic()
-        self.invite_responses[key] = (now + INVITE_RESPONSE_TTL, response)
-        self.invite_responses.move_to_end(key)
-        while self.invite_responses:
-            oldest_branch, (expires, _) = next(iter(self.invite_responses.items()))
-            if expires > now and len(self.invite_responses) <= MAX_REMEMBERED_RESPONSES:
-                break
-            del self.invite_responses[oldest_branch]
-
-    def last_invite_response(self, key: str) -> SipResponse | None:
-        entry = self.invite_responses.get(key)
-        if entry is None or entry[0] < time.monotonic():
-            return None
-        return entry[1]

@@ -15,24 +15,14 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from ivr.engine.steps.menu import NUMBER_WORDS
+
 _WORD = re.compile(r"[a-z0-9']+")
 PHONETIC_SCORE = 0.85
 MIN_PHONETIC_LETTERS = 4
 MIN_NEAR_LETTERS = 5
-_DIGIT_WORDS = {
-    "zero": "0",
-    "oh": "0",
-    "o": "0",
-    "one": "1",
-    "two": "2",
-    "three": "3",
-    "four": "4",
-    "five": "5",
-    "six": "6",
-    "seven": "7",
-    "eight": "8",
-    "nine": "9",
-}
+# Spoken digits, as the engine's menu hears them (without star and pound), plus "o" for zero.
+_DIGIT_WORDS = {**{word: key for word, key in NUMBER_WORDS.items() if key.isdigit()}, "o": "0"}
 _REPEATS = {"double": 2, "triple": 3}
 
 

@@ -61,26 +61,23 @@ class Codec:
         return f"{self.name}/{self.clock_rate}{suffix}"
 
 
+def _g711_codec(name: str, payload_type: int) -> Codec:
+    """PCMU or PCMA: 8 kHz, one byte a sample; the payload type picks the law."""
+    return Codec(
+        name,
+        payload_type,
+        8000,
+        g711.SAMPLES_PER_FRAME,
+        partial(_g711_frames, payload_type),
+        bytes([g711.SILENCE_BYTE[payload_type]]) * g711.SAMPLES_PER_FRAME,
+        partial(_g711_decoder, payload_type),
+    )
+
+
 def _build(opus_bitrate: int) -> dict[str, Codec]:
     table = {
-        "pcmu": Codec(
-            "PCMU",
-            g711.PCMU,
-            8000,
-            g711.SAMPLES_PER_FRAME,
-            partial(_g711_frames, g711.PCMU),
-            bytes([g711.SILENCE_BYTE[g711.PCMU]]) * g711.SAMPLES_PER_FRAME,
-            partial(_g711_decoder, g711.PCMU),
-        ),
-        "pcma": Codec(
-            "PCMA",
-            g711.PCMA,
-            8000,
-            g711.SAMPLES_PER_FRAME,
-            partial(_g711_frames, g711.PCMA),
-            bytes([g711.SILENCE_BYTE[g711.PCMA]]) * g711.SAMPLES_PER_FRAME,
-            partial(_g711_decoder, g711.PCMA),
-        ),
+        "pcmu": _g711_codec("PCMU", g711.PCMU),
+        "pcma": _g711_codec("PCMA", g711.PCMA),
         "g722": Codec(
             "G722",
             g722.PAYLOAD_TYPE,
