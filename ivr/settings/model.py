@@ -1,4 +1,5 @@
-"""The Settings dataclass: every setting, its default, and its environment variable (`_ENV`).
+"""The Settings dataclass: every setting, its default, and its environment variable (`_ENV`, derived: IVR_<FIELD>
+unless `_ENV_NAMES` names another).
 
 `Settings.from_env` is the one place the environment is read; everything else receives a Settings instance.
 What each setting is for lives beside it in help.py.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import ClassVar
 
 
 def _bool(value: str) -> bool:
@@ -129,88 +131,7 @@ class Settings:
         "For Skype's own help, visit https://support.skype.com"
     )
 
-    _ENV = {
-        "data_dir": "IVR_DATA_DIR",
-        "flows_dir": "IVR_FLOWS_DIR",
-        "default_flow": "IVR_DEFAULT_FLOW",
-        "redis_url": "REDIS_URL",
-        "redis_timeout": "IVR_REDIS_TIMEOUT",
-        "redis_sentinels": "REDIS_SENTINELS",
-        "redis_sentinel_master": "REDIS_SENTINEL_MASTER",
-        "redis_wait_ms": "IVR_REDIS_WAIT_MS",
-        "web_host": "IVR_WEB_HOST",
-        "web_port": "IVR_WEB_PORT",
-        "metrics_token": "IVR_METRICS_TOKEN",
-        "metrics_bind": "IVR_METRICS_BIND",
-        "handover_link_hours": "IVR_HANDOVER_LINK_HOURS",
-        "public_base_url": "PUBLIC_BASE_URL",
-        "proxy_fix": "IVR_PROXY_FIX",
-        "secret_key": "IVR_SECRET_KEY",
-        "environment": "IVR_ENV",
-        "admin_password": "IVR_ADMIN_PASSWORD",
-        "max_request_bytes": "IVR_MAX_REQUEST_BYTES",
-        "twilio_account_sid": "TWILIO_ACCOUNT_SID",
-        "twilio_auth_token": "TWILIO_AUTH_TOKEN",
-        "twilio_from_number": "TWILIO_FROM_NUMBER",
-        "twilio_api_base_url": "TWILIO_API_BASE_URL",
-        "twilio_prompt_mode": "IVR_TWILIO_PROMPTS",
-        "smtp_host": "SMTP_HOST",
-        "smtp_port": "SMTP_PORT",
-        "smtp_username": "SMTP_USERNAME",
-        "smtp_password": "SMTP_PASSWORD",
-        "smtp_security": "SMTP_SECURITY",
-        "smtp_from": "SMTP_FROM",
-        "sip_host": "IVR_SIP_HOST",
-        "sip_port": "IVR_SIP_PORT",
-        "sip_public_host": "IVR_SIP_PUBLIC_HOST",
-        "sip_rtp_port_min": "IVR_SIP_RTP_PORT_MIN",
-        "sip_rtp_port_max": "IVR_SIP_RTP_PORT_MAX",
-        "sip_max_calls": "IVR_SIP_MAX_CALLS",
-        "sip_registrar": "IVR_SIP_REGISTRAR",
-        "sip_user": "IVR_SIP_USER",
-        "sip_password": "IVR_SIP_PASSWORD",
-        "sip_register_expiry": "IVR_SIP_REGISTER_EXPIRY",
-        "sip_no_rtp_timeout": "IVR_SIP_NO_RTP_TIMEOUT",
-        "sip_no_ack_timeout": "IVR_SIP_NO_ACK_TIMEOUT",
-        "sip_drain_seconds": "IVR_SIP_DRAIN_SECONDS",
-        "sip_codecs": "IVR_SIP_CODECS",
-        "sip_opus_bitrate": "IVR_SIP_OPUS_BITRATE",
-        "sip_srtp": "IVR_SIP_SRTP",
-        "sip_tcp": "IVR_SIP_TCP",
-        "sip_tls_port": "IVR_SIP_TLS_PORT",
-        "sip_tls_cert": "IVR_SIP_TLS_CERT",
-        "sip_tls_key": "IVR_SIP_TLS_KEY",
-        "sip_trusted": "IVR_SIP_TRUSTED",
-        "sip_trusted_proxies": "IVR_SIP_TRUSTED_PROXIES",
-        "sip_public_route": "IVR_SIP_PUBLIC_ROUTE",
-        "sip_realm": "IVR_SIP_REALM",
-        "sip_digest_algorithms": "IVR_SIP_DIGEST_ALGORITHMS",
-        "sip_pike_requests": "IVR_SIP_PIKE_REQUESTS",
-        "sip_pike_dialogs": "IVR_SIP_PIKE_DIALOGS",
-        "sip_pike_window": "IVR_SIP_PIKE_WINDOW",
-        "sip_pike_block_seconds": "IVR_SIP_PIKE_BLOCK_SECONDS",
-        "webhook_secret": "IVR_WEBHOOK_SECRET",
-        "callback_max_attempts": "IVR_CALLBACK_MAX_ATTEMPTS",
-        "callback_retry_spacing": "IVR_CALLBACK_RETRY_SPACING",
-        "callback_rate_limit_per_day": "IVR_CALLBACK_RATE_LIMIT",
-        "callback_channel": "IVR_CALLBACK_CHANNEL",
-        "default_region": "IVR_DEFAULT_REGION",
-        "callback_regions": "IVR_CALLBACK_REGIONS",
-        "callback_global_rate_limit_per_day": "IVR_CALLBACK_GLOBAL_RATE_LIMIT",
-        "sms_rate_limit_per_day": "IVR_SMS_RATE_LIMIT",
-        "sms_global_rate_limit_per_day": "IVR_SMS_GLOBAL_RATE_LIMIT",
-        "asr_engine": "IVR_ASR_ENGINE",
-        "asr_model": "IVR_ASR_MODEL",
-        "asr_min_confidence": "IVR_ASR_MIN_CONFIDENCE",
-        "asr_trailing_silence_ms": "IVR_ASR_TRAILING_SILENCE_MS",
-        "asr_workers": "IVR_ASR_WORKERS",
-        "tts_engine": "IVR_TTS_ENGINE",
-        "chat_link_ttl": "IVR_CHAT_LINK_TTL",
-        "max_steps_per_call": "IVR_MAX_STEPS",
-        "http_allowlist": "IVR_HTTP_ALLOWLIST",
-        "fallback_message": "IVR_FALLBACK_MESSAGE",
-        "fallback_sms": "IVR_FALLBACK_SMS",
-    }
+    _ENV: ClassVar[dict[str, str]]  # field name -> environment variable, set below from the fields
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides) -> Settings:
@@ -252,3 +173,31 @@ class Settings:
         made = replace(self, **overrides)
         object.__setattr__(made, "_from_environment", self.from_environment)
         return made
+
+
+# The variables not spelled IVR_<FIELD>: the usual names of Redis, Twilio and SMTP settings, and a few shorter ones.
+_ENV_NAMES = {
+    "redis_url": "REDIS_URL",
+    "redis_sentinels": "REDIS_SENTINELS",
+    "redis_sentinel_master": "REDIS_SENTINEL_MASTER",
+    "public_base_url": "PUBLIC_BASE_URL",
+    "environment": "IVR_ENV",
+    "twilio_account_sid": "TWILIO_ACCOUNT_SID",
+    "twilio_auth_token": "TWILIO_AUTH_TOKEN",
+    "twilio_from_number": "TWILIO_FROM_NUMBER",
+    "twilio_api_base_url": "TWILIO_API_BASE_URL",
+    "twilio_prompt_mode": "IVR_TWILIO_PROMPTS",
+    "smtp_host": "SMTP_HOST",
+    "smtp_port": "SMTP_PORT",
+    "smtp_username": "SMTP_USERNAME",
+    "smtp_password": "SMTP_PASSWORD",
+    "smtp_security": "SMTP_SECURITY",
+    "smtp_from": "SMTP_FROM",
+    "callback_rate_limit_per_day": "IVR_CALLBACK_RATE_LIMIT",
+    "callback_global_rate_limit_per_day": "IVR_CALLBACK_GLOBAL_RATE_LIMIT",
+    "sms_rate_limit_per_day": "IVR_SMS_RATE_LIMIT",
+    "sms_global_rate_limit_per_day": "IVR_SMS_GLOBAL_RATE_LIMIT",
+    "max_steps_per_call": "IVR_MAX_STEPS",
+}
+# Each field's environment variable: IVR_ plus its name in capitals, unless _ENV_NAMES says otherwise.
+Settings._ENV = {f.name: _ENV_NAMES.get(f.name, f"IVR_{f.name.upper()}") for f in fields(Settings)}
