@@ -6,7 +6,8 @@ gets a polite goodbye. If Redis is down the call goes on: the flow comes from th
 the state and the turn's writes go to the local spool, which is replayed in order once Redis answers again.
 While the spool holds entries, new writes join it too, so a call's timeline stays in order.
 The parts: state.py (the blob, its copies, its encoding), writes.py (what a turn writes, and where it goes),
-health.py (the Redis breaker), replay.py (the spool's way back), followups.py (queueing a Job action).
+health.py (the Redis breaker), replay.py (the spool's way back), followups.py (queueing a Job action),
+routing.py (which flow a new call gets: the routing table by called number).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ivr.call_session import state as S
 from ivr.call_session.health import DOWN_BACKOFF, RedisHealth
 from ivr.call_session.local_spool import LocalSpool
 from ivr.call_session.replay import SpoolReplayer
+from ivr.call_session.routing import FlowRouter
 from ivr.call_session.writes import TurnStore, turn_write
 from ivr.engine import actions as A
 from ivr.engine import advance
@@ -62,6 +64,7 @@ class CallSession:
         self.redis, self.queue, self.spool, self.default_flow = redis_conn, queue, spool, default_flow
         self.sessions = sessions or SessionStore(redis_conn)
         self.health = RedisHealth(clock=clock)  # after a failure, skip Redis for a moment instead of waiting on it
+        self.router = FlowRouter(None, self.health)  # no routing table (wiring.open_call_session gives it one)
         self.local = LocalSpool(spool)
         self.copies = S.StateCopies(self.sessions, self.local, self.health)
         # confirm_ms (IVR_REDIS_WAIT_MS): each write waits for a replica, or stays in the spool until one has it
@@ -81,7 +84,7 @@ class CallSession:
         event = E.CallStarted(
             call_id=call_id, caller=caller, called=called, channel=channel, at=at, capabilities=self.capabilities
         )
-        flow_id = flow_id or self.default_flow
+        flow_id = flow_id or self.router.flow_for(called) or self.default_flow  # forced, routed, the default
         start = {"channel": channel, "caller": caller, "called": called, "started_at": at, "flow_id": flow_id}
         state, actions = self._first_turn(flow_id, event)
         existing = self._save(S.new_blob(call_id), state, event, actions, S.START_TURN, spool_used, start)

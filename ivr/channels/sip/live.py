@@ -1,10 +1,13 @@
-"""A call the SIP server holds: its INVITE, call, stream and the liveness figures the sweeper reads."""
+"""A call the SIP server holds: its INVITE, call, stream and the liveness figures the sweeper reads
+(`end_silent_calls`: no ACK, or no RTP), and the caller's and called party's user parts of its INVITE."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from aiosipua import IncomingCall
+
+from ivr.phone.policy import uri_user
 
 from .call import SipCall
 from .media.stream import RtpStream
@@ -23,3 +26,22 @@ class Live:
 
 def user_part(address) -> str:
     return (address.uri.user or "") if address is not None and address.uri is not None else ""
+
+
+def called_user(invite) -> str:
+    """Who was called: the Request-URI's user (`sip:+4420...@ivr`, `sip:support@ivr`, `tel:+4420...`), which a
+    proxy or trunk sets to the number dialled, else the To header's."""
+    return uri_user(invite.uri or "") or user_part(invite.to_addr)
+
+
+def end_silent_calls(lives: list[Live], now: float, config) -> None:
+    """End each answered call that got no ACK within config.no_ack_timeout, or no RTP for config.no_rtp_timeout."""
+    for live in lives:
+        if live.call is None or not live.answered_at or live.call.ended.done():
+            continue
+        if not live.acked and now - live.answered_at > config.no_ack_timeout:
+            live.call.end("no-ack")
+        elif live.stream.packets_received != live.last_rx_count:
+            live.last_rx_count, live.last_rx_at = live.stream.packets_received, now
+        elif now - live.last_rx_at > config.no_rtp_timeout:
+            live.call.end("no-rtp")

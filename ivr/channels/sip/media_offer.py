@@ -3,7 +3,7 @@
 The offer's first codec among those the `MediaPolicy` enables (media/codecs.py: PCMU, PCMA, G.722, Opus), SRTP
 as the policy says (media/sdes.py), RFC 2833 digits when the offer has telephone-event, in-band detection
 otherwise. An offer we cannot send RTP to (no audio, port 0, c=0.0.0.0, a name), with no codec we enable, or
-whose SRTP does not meet the policy is refused with 488.
+whose SRTP does not meet the policy is refused with 488. A re-INVITE keeps our port and codec (`reinvite_answer`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiosipua import IncomingCall, negotiate_sdp
+from aiosipua import IncomingCall, SdpNegotiationError, negotiate_sdp
 
 from .addresses import BadAddress, checked
 from .media import codecs, sdes
@@ -93,4 +93,22 @@ def answer_sdp(offer, media_ip: str, stream: RtpStream):
     codecs.describe_codec(answer, stream.payload_type, stream.codec)
     if stream.srtp is not None and answer.audio is not None:
         answer.audio.attributes["crypto"] = [stream.srtp.answer_line()]
+    return answer
+
+
+def reinvite_answer(incoming: IncomingCall, stream: RtpStream, media_ip: str):
+    """A re-INVITE's answer: keep our port and codec, follow the peer's new media address (None: 488)."""
+    offer = incoming.sdp_offer
+    if offer is None or incoming.invite.content_type != "application/sdp":
+        return incoming.sdp_answer  # offerless re-INVITE: offer what we have
+    try:
+        answer = answer_sdp(offer, media_ip, stream)
+    except SdpNegotiationError:
+        return None
+    remote = offer.rtp_address
+    if remote is not None and remote[1] and remote[0] not in ("0.0.0.0", "::"):  # not on hold
+        try:
+            stream.update_remote(remote)
+        except BadAddress:
+            return None  # 488; the transport already refuses most of these with a 400
     return answer

@@ -13,12 +13,11 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from aiosipua import IncomingCall, SdpNegotiationError
+from aiosipua import IncomingCall
 from aiosipua.dialog import DialogState
 
 from ivr.system.recordings import folder_in
 
-from .addresses import BadAddress
 from .bridge import bridge_transfer
 from .call import CallEnded, SipCall, TransferOutcome
 from .config import SipConfig, primary_ip
@@ -27,12 +26,13 @@ from .edge.accounts import AccountBook
 from .edge.build import build_gate, open_edge_warning
 from .endpoint import Endpoint
 from .live import Live as _Live
+from .live import called_user, end_silent_calls
 from .live import user_part as _user_part
 from .media.clock import PacingClock
 from .media.ports import PortPool
 from .media.prompts import PromptLibrary
 from .media.stream import RtpStream
-from .media_offer import MediaPolicy, answer_sdp, open_media
+from .media_offer import MediaPolicy, answer_sdp, open_media, reinvite_answer
 from .outbound import OutboundDialer
 from .registration import RegistrationKeeper
 from .streams import stream_listeners
@@ -166,7 +166,7 @@ class SipServer:
             call = live.call = SipCall(
                 call_id,
                 caller,
-                _user_part(incoming.invite.to_addr),
+                called_user(incoming.invite),  # the Request-URI's user: what routes the call (routing table)
                 stream,
                 self.prompts,
                 self.recordings_dir,
@@ -208,24 +208,10 @@ class SipServer:
         return answer_sdp(offer, self.media_ip, stream)
 
     def _reinvite_answer(self, incoming: IncomingCall):
-        """A re-INVITE: keep our port and codec, follow the peer's new media address."""
         live = self.live.get(incoming.call_id)
         if live is None or live.stream is None:
             return None
-        offer = incoming.sdp_offer
-        if offer is None or incoming.invite.content_type != "application/sdp":
-            return incoming.sdp_answer  # offerless re-INVITE: offer what we have
-        try:
-            answer = self._answer_sdp(offer, live.stream)
-        except SdpNegotiationError:
-            return None
-        remote = offer.rtp_address
-        if remote is not None and remote[1] and remote[0] not in ("0.0.0.0", "::"):  # not on hold
-            try:
-                live.stream.update_remote(remote)
-            except BadAddress:
-                return None  # 488; the transport already refuses most of these with a 400
-        return answer
+        return reinvite_answer(incoming, live.stream, self.media_ip)
 
     async def _release(self, live: _Live) -> None:
         call_id = live.incoming.call_id
@@ -254,13 +240,4 @@ class SipServer:
     async def _sweep(self) -> None:
         while True:
             await asyncio.sleep(1.0)
-            now = time.monotonic()
-            for live in list(self.live.values()):
-                if live.call is None or not live.answered_at or live.call.ended.done():
-                    continue
-                if not live.acked and now - live.answered_at > self.config.no_ack_timeout:
-                    live.call.end("no-ack")
-                elif live.stream.packets_received != live.last_rx_count:
-                    live.last_rx_count, live.last_rx_at = live.stream.packets_received, now
-                elif now - live.last_rx_at > self.config.no_rtp_timeout:
-                    live.call.end("no-rtp")
+            end_silent_calls(list(self.live.values()), time.monotonic(), self.config)
