@@ -1,9 +1,9 @@
 """The admin web app and REST API: `init_app(app)` adds login, CSRF, cookie policy, error pages and every blueprint.
 
 One blueprint per area: auth (login, users, tokens, audit), flows, calls, callbacks, chats, analytics, simulator,
-api (/api/v1/), health (/healthz, /metrics), home (/). Errors are JSON under /api/ and an HTML page elsewhere. CSRF is
-checked on every unsafe request except the Twilio webhooks (signed by Twilio instead) and API requests carrying
-a bearer token (no cookie, so no cross-site forgery).
+api (/api/v1/), health (/healthz, /metrics), home (/), sip_accounts, routes (+ routes_api: flows per number).
+Errors are JSON under /api/ and an HTML page elsewhere. CSRF is checked on every unsafe request except the Twilio
+webhooks (signed by Twilio instead) and API requests carrying a bearer token (no cookie, so no cross-site forgery).
 """
 
 from __future__ import annotations
@@ -78,6 +78,16 @@ def init_app(app: Flask) -> None:
     def load_user(login_id: str):
         return common.LoginUser.load(common.redis_conn(), login_id)
 
+    _register_hooks(app, csrf)
+    app.jinja_env.filters["time"] = common.fmt_time
+    app.jinja_env.globals["is_admin"] = common.is_admin
+    _register_errors(app)
+    _register_blueprints(app)
+
+
+def _register_hooks(app: Flask, csrf: CSRFProtect) -> None:
+    """Per-request checks: the flow endpoints' size limit, CSRF (with its two exemptions), security headers."""
+
     @app.before_request
     def _flow_size_limit():
         # Flow YAML may be far larger than a webhook (the app-wide limit): allow it on the flow endpoints only.
@@ -103,17 +113,16 @@ def init_app(app: Flask) -> None:
             response.headers.setdefault("Referrer-Policy", "same-origin")
         return response
 
-    app.jinja_env.filters["time"] = common.fmt_time
-    app.jinja_env.globals["is_admin"] = common.is_admin
-    _register_errors(app)
-    _register_blueprints(app)
-
 
 def _register_blueprints(app: Flask) -> None:
     from . import analytics, api, auth, callbacks, calls, chats, flows, health, home, simulator, sip_accounts
+    from .routes import bp as routes_page
+    from .routes_api import bp as routes_api
 
     for module in (auth, home, flows, calls, callbacks, chats, analytics, simulator, api, health, sip_accounts):
         app.register_blueprint(module.bp)
+    for blueprint in (routes_page, routes_api):  # flows per number: the page, the REST API
+        app.register_blueprint(blueprint)
 
 
 def _register_errors(app: Flask) -> None:

@@ -53,14 +53,54 @@ COMPONENTS = {
 }
 
 
-@lru_cache(maxsize=1)
-def openapi_document() -> dict:
+def _flow_paths() -> dict:
     revision_body = {
         "type": "object",
         "required": ["yaml"],
         "properties": {"yaml": {"type": "string"}, "message": {"type": "string"}, "publish": {"type": "boolean"}},
     }
     rev_body = {"type": "object", "required": ["rev"], "properties": {"rev": {"type": "integer"}}}
+    return {
+        "/flows": {"get": _op("List flows with their published revision and draft", {"200": _json(OBJ)})},
+        "/flows/{flow_id}": {"get": _op("A flow's revisions and publish history", {"200": _json(OBJ)}, [FLOW_ID])},
+        "/flows/{flow_id}/revisions": {
+            "post": _op(
+                "Save a new immutable revision (validated like `ivr validate`)",
+                {"201": _json(OBJ, "Created")},
+                [FLOW_ID],
+                revision_body,
+                {"422": _json(OBJ, "The flow has problems")},
+            )
+        },
+        "/flows/{flow_id}/revisions/{rev}": {
+            "get": _op(
+                "One revision's YAML",
+                {"200": _json(OBJ)},
+                [FLOW_ID, {"name": "rev", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            )
+        },
+        "/flows/{flow_id}/validate": {
+            "post": _op(
+                "Validate YAML without saving",
+                {"200": _json(_ref("Validation"))},
+                [FLOW_ID],
+                {"type": "object", "required": ["yaml"], "properties": {"yaml": {"type": "string"}}},
+            )
+        },
+        "/flows/{flow_id}/publish": {"post": _op("Publish a revision", {"200": _json(OBJ)}, [FLOW_ID], rev_body)},
+        "/flows/{flow_id}/rollback": {
+            "post": _op(
+                "Publish an earlier revision (default: the one published before)",
+                {"200": _json(OBJ)},
+                [FLOW_ID],
+                {"type": "object", "properties": {"rev": {"type": "integer"}}},
+                {"409": _json(_ref("Error"), "Nothing to roll back to")},
+            )
+        },
+    }
+
+
+def _call_paths() -> dict:
     call_filters = (
         DATES
         + [
@@ -73,81 +113,80 @@ def openapi_document() -> dict:
         ]
     )
     return {
+        "/calls": {"get": _op("Calls, newest first, filtered", {"200": _json(OBJ)}, call_filters)},
+        "/calls/live": {"get": _op("Calls in progress", {"200": _json(OBJ)})},
+        "/calls/{call_id}": {
+            "get": _op(
+                "A call and its timeline",
+                {"200": _json(OBJ)},
+                [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            )
+        },
+        "/callbacks": {"get": _op("The pending callback queue", {"200": _json(OBJ)})},
+        "/callbacks/{request_id}/{action}": {
+            "post": _op(
+                "Call now, reschedule (when = epoch seconds), mark done or drop",
+                {"200": _json(OBJ)},
+                [
+                    {"name": "request_id", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {
+                        "name": "action",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "enum": ["call-now", "reschedule", "done", "drop"]},
+                    },
+                ],
+                {"type": "object", "properties": {"when": {"type": "number"}}},
+                {"409": _json(_ref("Error"), "Not pending any more")},
+            )
+        },
+        "/analytics": {"get": _op("Counters for a range of days (UTC)", {"200": _json(OBJ)}, DATES)},
+    }
+
+
+def _route_paths() -> dict:
+    """Flows per number (routes_api.py): numbers are kept as E.164 (or a SIP user name)."""
+    number = {"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}
+    table = {
+        "type": "object",
+        "required": ["routes"],
+        "properties": {
+            "routes": {"type": "object", "additionalProperties": {"type": "string"}},
+            "default": {"type": "string"},
+        },
+    }
+    invalid = {"422": _json(_ref("Error"), "A number or a flow id is not valid")}
+    return {
+        "/routes": {
+            "get": _op("The routing table: which flow answers each called number", {"200": _json(OBJ)}),
+            "put": _op("Replace the whole routing table", {"200": _json(OBJ)}, (), table, invalid),
+        },
+        "/routes/{number}": {
+            "put": _op(
+                "Route one called number to a flow",
+                {"200": _json(OBJ)},
+                [number],
+                {"type": "object", "required": ["flow_id"], "properties": {"flow_id": {"type": "string"}}},
+                invalid,
+            ),
+            "delete": _op("Remove a called number's row", {"200": _json(OBJ)}, [number], None, invalid),
+        },
+    }
+
+
+@lru_cache(maxsize=1)
+def openapi_document() -> dict:
+    return {
         "openapi": "3.0.3",
         "info": {
             "title": "IVR admin API",
             "version": "1.0.0",
-            "description": "Flows, calls, callbacks and analytics of the self-hosted IVR. "
+            "description": "Flows, calls, callbacks, analytics and the routing table of the self-hosted IVR. "
             "Authenticate with 'Authorization: Bearer <token>' (admins create tokens in "
             "Settings); viewer tokens are read-only.",
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": {
-            "/flows": {"get": _op("List flows with their published revision and draft", {"200": _json(OBJ)})},
-            "/flows/{flow_id}": {"get": _op("A flow's revisions and publish history", {"200": _json(OBJ)}, [FLOW_ID])},
-            "/flows/{flow_id}/revisions": {
-                "post": _op(
-                    "Save a new immutable revision (validated like `ivr validate`)",
-                    {"201": _json(OBJ, "Created")},
-                    [FLOW_ID],
-                    revision_body,
-                    {"422": _json(OBJ, "The flow has problems")},
-                )
-            },
-            "/flows/{flow_id}/revisions/{rev}": {
-                "get": _op(
-                    "One revision's YAML",
-                    {"200": _json(OBJ)},
-                    [FLOW_ID, {"name": "rev", "in": "path", "required": True, "schema": {"type": "integer"}}],
-                )
-            },
-            "/flows/{flow_id}/validate": {
-                "post": _op(
-                    "Validate YAML without saving",
-                    {"200": _json(_ref("Validation"))},
-                    [FLOW_ID],
-                    {"type": "object", "required": ["yaml"], "properties": {"yaml": {"type": "string"}}},
-                )
-            },
-            "/flows/{flow_id}/publish": {"post": _op("Publish a revision", {"200": _json(OBJ)}, [FLOW_ID], rev_body)},
-            "/flows/{flow_id}/rollback": {
-                "post": _op(
-                    "Publish an earlier revision (default: the one published before)",
-                    {"200": _json(OBJ)},
-                    [FLOW_ID],
-                    {"type": "object", "properties": {"rev": {"type": "integer"}}},
-                    {"409": _json(_ref("Error"), "Nothing to roll back to")},
-                )
-            },
-            "/calls": {"get": _op("Calls, newest first, filtered", {"200": _json(OBJ)}, call_filters)},
-            "/calls/live": {"get": _op("Calls in progress", {"200": _json(OBJ)})},
-            "/calls/{call_id}": {
-                "get": _op(
-                    "A call and its timeline",
-                    {"200": _json(OBJ)},
-                    [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                )
-            },
-            "/callbacks": {"get": _op("The pending callback queue", {"200": _json(OBJ)})},
-            "/callbacks/{request_id}/{action}": {
-                "post": _op(
-                    "Call now, reschedule (when = epoch seconds), mark done or drop",
-                    {"200": _json(OBJ)},
-                    [
-                        {"name": "request_id", "in": "path", "required": True, "schema": {"type": "string"}},
-                        {
-                            "name": "action",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string", "enum": ["call-now", "reschedule", "done", "drop"]},
-                        },
-                    ],
-                    {"type": "object", "properties": {"when": {"type": "number"}}},
-                    {"409": _json(_ref("Error"), "Not pending any more")},
-                )
-            },
-            "/analytics": {"get": _op("Counters for a range of days (UTC)", {"200": _json(OBJ)}, DATES)},
-        },
+        "paths": {**_flow_paths(), **_call_paths(), **_route_paths()},
         "components": COMPONENTS,
     }

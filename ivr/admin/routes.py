@@ -1,0 +1,111 @@
+"""Flows per number: the routing table page (which flow answers each called number, and the table's default).
+
+Viewers see the table; only admins add, change or remove a row, set the default, or import and export
+flows/routes.yaml. Every change is audited and reaches every process within REFRESH_SECONDS
+(route_service.py checks each number and flow first).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+
+from .common import admin_required, audit, redis_conn, settings
+from .route_service import REFRESH_SECONDS, Invalid, RouteService
+
+bp = Blueprint("routes", __name__)
+
+
+def _service() -> RouteService:
+    return RouteService(redis_conn(), settings())
+
+
+def _page(status: int = 200):
+    service = _service()
+    table = service.table()
+    return render_template(
+        "routes/index.html",
+        rows=sorted(table.routes.items()),
+        default=table.default,
+        flows=sorted(service.known_flows()),
+        process_default=settings().default_flow,
+        refresh_seconds=REFRESH_SECONDS,
+        file_exists=service.file_path().is_file(),
+    ), status
+
+
+@bp.get("/routes/")
+@login_required
+def index():
+    return _page()
+
+
+def _changed(what: str, target: str, detail: str = ""):
+    audit(what, target, detail)
+    flash(f"{what[0].upper()}{what[1:]}: {target} {detail}".strip(), "ok")
+    return redirect(url_for("routes.index"))
+
+
+@bp.post("/routes/")
+@login_required
+@admin_required
+def save():
+    number, flow_id = request.form.get("number", "").strip(), request.form.get("flow_id", "").strip()
+    try:
+        key = _service().set_row(number, flow_id)
+    except Invalid as exc:
+        flash(str(exc), "error")
+        return _page(400)
+    return _changed("route number", f"route:{key}", f"to flow {flow_id}")
+
+
+@bp.post("/routes/delete")
+@login_required
+@admin_required
+def delete():
+    try:
+        key = _service().remove_row(request.form.get("number", ""))
+    except Invalid as exc:
+        flash(str(exc), "error")
+        return _page(400)
+    if key is None:
+        flash("No such row", "error")
+        return _page(404)
+    return _changed("remove route", f"route:{key}")
+
+
+@bp.post("/routes/default")
+@login_required
+@admin_required
+def set_default():
+    flow_id = request.form.get("flow_id", "").strip()
+    try:
+        _service().set_default(flow_id)
+    except Invalid as exc:
+        flash(str(exc), "error")
+        return _page(400)
+    return _changed("set default route", "route:default", f"to flow {flow_id or '(IVR_DEFAULT_FLOW)'}")
+
+
+@bp.post("/routes/export")
+@login_required
+@admin_required
+def export():
+    return _changed("export routes", "routes.yaml", f"to {_service().export_file()}")
+
+
+@bp.post("/routes/import")
+@login_required
+@admin_required
+def import_file():
+    service = _service()
+    try:
+        table = service.import_text(service.file_path().read_text(encoding="utf-8"), str(service.file_path()))
+    except OSError as exc:
+        flash(f"cannot read {service.file_path()}: {exc.strerror}", "error")
+        return _page(400)
+    except Invalid as exc:
+        for problem in exc.problems:
+            flash(str(problem), "error")
+        return _page(400)
+    return _changed("import routes", "routes.yaml", f"{len(table.routes)} row(s)")
