@@ -27,8 +27,9 @@ class Invalid(ValueError):
     """A row, a default or a routes.yaml that cannot be stored; `problems` say where (file:line for a file)."""
 
     def __init__(self, problems: list[Problem]):
-        super().__init__("; ".join(p.message if p.file == "-" else str(p) for p in problems))
         self.problems = problems
+        self.lines = [p.message if p.file == "-" else str(p) for p in problems]  # a file's problems: file:line:col
+        super().__init__("; ".join(self.lines))
 
 
 def _invalid(message: str) -> Invalid:
@@ -107,6 +108,15 @@ class RouteService:
         table = RouteTable(found.routes, found.default)
         self.store.replace(table)
         return table
+
+    def import_file(self, path: Path | None = None) -> RouteTable:
+        """`path` (default: flows/routes.yaml) in place of the table, as import_text."""
+        path = path or self.file_path()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise _invalid(f"cannot read {path}: {exc.strerror}") from None
+        return self.import_text(text, str(path))
 
     def export_text(self) -> str:
         table = self.store.table()

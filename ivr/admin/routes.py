@@ -34,6 +34,14 @@ def _page(status: int = 200):
     ), status
 
 
+@bp.errorhandler(Invalid)
+def _refused(exc: Invalid):
+    """A number or flow that cannot be stored: the page again, with each reason (file:line for routes.yaml)."""
+    for line in exc.lines:
+        flash(line, "error")
+    return _page(400)
+
+
 @bp.get("/routes/")
 @login_required
 def index():
@@ -51,11 +59,7 @@ def _changed(what: str, target: str, detail: str = ""):
 @admin_required
 def save():
     number, flow_id = request.form.get("number", "").strip(), request.form.get("flow_id", "").strip()
-    try:
-        key = _service().set_row(number, flow_id)
-    except Invalid as exc:
-        flash(str(exc), "error")
-        return _page(400)
+    key = _service().set_row(number, flow_id)
     return _changed("route number", f"route:{key}", f"to flow {flow_id}")
 
 
@@ -63,11 +67,7 @@ def save():
 @login_required
 @admin_required
 def delete():
-    try:
-        key = _service().remove_row(request.form.get("number", ""))
-    except Invalid as exc:
-        flash(str(exc), "error")
-        return _page(400)
+    key = _service().remove_row(request.form.get("number", ""))
     if key is None:
         flash("No such row", "error")
         return _page(404)
@@ -79,11 +79,7 @@ def delete():
 @admin_required
 def set_default():
     flow_id = request.form.get("flow_id", "").strip()
-    try:
-        _service().set_default(flow_id)
-    except Invalid as exc:
-        flash(str(exc), "error")
-        return _page(400)
+    _service().set_default(flow_id)
     return _changed("set default route", "route:default", f"to flow {flow_id or '(IVR_DEFAULT_FLOW)'}")
 
 
@@ -98,14 +94,5 @@ def export():
 @login_required
 @admin_required
 def import_file():
-    service = _service()
-    try:
-        table = service.import_text(service.file_path().read_text(encoding="utf-8"), str(service.file_path()))
-    except OSError as exc:
-        flash(f"cannot read {service.file_path()}: {exc.strerror}", "error")
-        return _page(400)
-    except Invalid as exc:
-        for problem in exc.problems:
-            flash(str(problem), "error")
-        return _page(400)
+    table = _service().import_file()
     return _changed("import routes", "routes.yaml", f"{len(table.routes)} row(s)")

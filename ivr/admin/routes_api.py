@@ -21,9 +21,9 @@ def _service() -> RouteService:
     return RouteService(redis_conn(), settings())
 
 
+@bp.errorhandler(Invalid)
 def _unprocessable(exc: Invalid):
-    problems = [str(p) if p.file != "-" else p.message for p in exc.problems]
-    return jsonify(error={"code": 422, "message": "; ".join(problems)}, problems=problems), 422
+    return jsonify(error={"code": 422, "message": str(exc)}, problems=exc.lines), 422
 
 
 def _table_json(table):
@@ -44,10 +44,7 @@ def replace_routes():
         abort(400, description="'routes' (an object: number -> flow id) is required")
     if not isinstance(default, str):
         abort(400, description="'default' is a flow id (a string; '' for IVR_DEFAULT_FLOW)")
-    try:
-        table = _service().replace(routes, default)
-    except Invalid as exc:
-        return _unprocessable(exc)
+    table = _service().replace(routes, default)
     audit("replace routes", "routes", f"{len(table.routes)} row(s), default {default or '(IVR_DEFAULT_FLOW)'} (API)")
     return _table_json(table)
 
@@ -57,20 +54,14 @@ def route_number(number: str):
     flow_id = _body().get("flow_id")
     if not isinstance(flow_id, str):
         abort(400, description="'flow_id' (a string) is required")
-    try:
-        key = _service().set_row(number, flow_id)
-    except Invalid as exc:
-        return _unprocessable(exc)
+    key = _service().set_row(number, flow_id)
     audit("route number", f"route:{key}", f"to flow {flow_id} (API)")
     return jsonify(number=key, flow_id=flow_id)
 
 
 @bp.delete("/routes/<number>")
 def unroute_number(number: str):
-    try:
-        key = _service().remove_row(number)
-    except Invalid as exc:
-        return _unprocessable(exc)
+    key = _service().remove_row(number)
     if key is None:
         abort(404, description=f"no row for {number!r}")
     audit("remove route", f"route:{key}", "(API)")

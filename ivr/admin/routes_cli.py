@@ -71,12 +71,10 @@ def import_routes(ctx: click.Context, file: str | None) -> None:
     service = _service(ctx)
     path = Path(file) if file else service.file_path()
     try:
-        table = service.import_text(path.read_text(encoding="utf-8"), str(path))
-    except OSError as exc:
-        raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
+        table = service.import_file(path)
     except Invalid as exc:
-        for problem in exc.problems:
-            click.echo(str(problem))
+        for line in exc.lines:
+            click.echo(line)
         click.echo(f"{len(exc.problems)} problem(s) found; the routing table is unchanged", err=True)
         sys.exit(1)
     _audit(service, "import routes", f"{len(table.routes)} row(s) from {path}")
