@@ -84,7 +84,7 @@ class CallSession:
         event = E.CallStarted(
             call_id=call_id, caller=caller, called=called, channel=channel, at=at, capabilities=self.capabilities
         )
-        flow_id = flow_id or self.router.flow_for(called) or self.default_flow  # forced, routed, the default
+        flow_id = flow_id or self._routed(called)  # a flow the channel forces, else the routing table's
         start = {"channel": channel, "caller": caller, "called": called, "started_at": at, "flow_id": flow_id}
         state, actions = self._first_turn(flow_id, event)
         existing = self._save(S.new_blob(call_id), state, event, actions, S.START_TURN, spool_used, start)
@@ -135,6 +135,21 @@ class CallSession:
     def replay(self) -> int:
         """Replay the spool now (in this thread). Returns the number of entries applied."""
         return self.replayer.replay()
+
+    def _routed(self, called: str) -> str:
+        """The routing table's flow for `called` if it loads, else the process's default flow (a row may name a
+        flow that was removed since: the caller still gets the default one rather than an apology)."""
+        routed = self.router.flow_for(called)
+        if not routed or routed == self.default_flow:
+            return self.default_flow
+        try:
+            self.flows.get(routed)  # kept in the repository's cache for the first turn
+        except Exception as exc:
+            log.error(
+                "call to %s: routed flow %s cannot be loaded (%s); %s answers", called, routed, exc, self.default_flow
+            )
+            return self.default_flow
+        return routed
 
     def _first_turn(self, flow_id: str, event: E.CallStarted) -> tuple[dict, list[A.Action]]:
         try:

@@ -109,3 +109,11 @@ def test_a_process_started_while_redis_is_down_routes_by_routes_yaml(open_sessio
     assert start(session, "0044 20 7946 0123", "c1") == "sales"
     assert start(session, "support", "c2") == "main"
     assert "not read from Redis yet" in caplog.text
+
+
+def test_a_row_naming_a_flow_that_is_gone_gets_the_default_flow(open_session, redis_conn, caplog):
+    RouteStore(redis_conn).set(SALES, "closed-down")
+    caplog.set_level(logging.ERROR, "ivr.call_session.session")
+    assert start(open_session(Clock()), SALES, "c1") == "fallback"
+    assert CallStore(redis_conn).get("c1").flow_id == "fallback"
+    assert "routed flow closed-down cannot be loaded" in caplog.text
