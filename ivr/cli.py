@@ -11,6 +11,7 @@ import click
 from .channels.simulator import SimulatedCall, TurnSyntaxError, as_json_line, describe, parse_turn, play
 from .flows import FlowInvalid, load_flow, validate_paths
 from .flows.deliverability import undeliverable
+from .flows.routes_file import ROUTES_FILE, flow_files, read_routes
 from .flows.speech_check import speech_warnings
 from .settings import Settings
 from .settings.capabilities import capabilities, flags
@@ -30,17 +31,19 @@ def main(ctx: click.Context) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
 @click.pass_obj
 def validate(settings: Settings, paths: tuple[str, ...]) -> None:
-    """Check flow files (or directories of them); print file:line:column: message for each problem.
+    """Check flow files (or directories of them, with their routes.yaml); print file:line:column: message for each
+    problem.
 
     Follow-up kinds these settings cannot deliver, and choices speech cannot reach, are warned about (they do
     not fail the check)."""
-    problems = validate_paths(paths)
+    files = _flow_files(paths)
+    problems = validate_paths(files) + _routes_problems(paths, settings.default_region)
     cannot = {name: cap.reason for name, cap in capabilities(settings).items() if not cap.ok}
-    for warning in undeliverable(paths, cannot):
+    for warning in undeliverable(files, cannot):
         click.echo(str(warning), err=True)
     for problem in problems:
         click.echo(str(problem))
-    for file in _flow_files(paths):  # warnings (what speech can do) never fail the check
+    for file in files:  # warnings (what speech can do) never fail the check
         for warning in speech_warnings(file, settings.asr_engine, settings.asr_model):
             click.echo(str(warning), err=True)
     if problems:
@@ -53,8 +56,25 @@ def _flow_files(paths: tuple[str, ...]) -> list[Path]:
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
-        found += sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
+        found += flow_files(path) if path.is_dir() else [] if path.name == ROUTES_FILE else [path]
     return found
+
+
+def _routes_problems(paths: tuple[str, ...], region: str) -> list:
+    """flows/routes.yaml is checked as the routing table; a flow id it names that has no file beside it is only
+    warned about (the flow may live in the admin)."""
+    problems = []
+    for raw in paths:
+        path = Path(raw) / ROUTES_FILE if Path(raw).is_dir() else Path(raw)
+        if path.name != ROUTES_FILE or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        found = read_routes(text, str(path), None, region).problems
+        problems += found
+        beside = {p.stem for p in flow_files(path.parent)}
+        for warning in sorted(set(read_routes(text, str(path), beside, region).problems) - set(found)):
+            click.echo(f"{warning.file}:{warning.line}:{warning.column}: warning: {warning.message}", err=True)
+    return problems
 
 
 def _parse_time(value: str | None) -> float:
@@ -156,12 +176,13 @@ def _add_part_commands() -> None:
     """Each part keeps its commands beside its code; they all hang off this one group."""
     from .admin.cli import admin, calls
     from .admin.doctor import doctor
+    from .admin.routes_cli import routes
     from .admin.sip_accounts_cli import sip_account
     from .channels.sip.cli import sip
     from .web_cli import web
     from .worker import worker_command
 
-    for command in (web, worker_command, calls, sip, admin, doctor, sip_account):
+    for command in (web, worker_command, calls, sip, admin, doctor, sip_account, routes):
         main.add_command(command)
 
 

@@ -1,9 +1,9 @@
 """The admin web app and REST API: `init_app(app)` adds login, CSRF, cookie policy, error pages and every blueprint.
 
 One blueprint per area: auth (login, users, tokens, audit), flows, calls, callbacks, chats, analytics, simulator,
-api (/api/v1/), health (/healthz, /metrics), home (/). Errors are JSON under /api/ and an HTML page elsewhere. CSRF is
-checked on every unsafe request except the Twilio webhooks (signed by Twilio instead) and API requests carrying
-a bearer token (no cookie, so no cross-site forgery).
+api (/api/v1/), health (/healthz, /metrics), home (/), sip_accounts, routes (+ routes_api: flows per number).
+Errors are JSON under /api/ and an HTML page elsewhere. CSRF is checked on every unsafe request except the Twilio
+webhooks (signed by Twilio instead) and API requests carrying a bearer token (no cookie, so no cross-site forgery).
 """
 
 from __future__ import annotations
@@ -118,9 +118,13 @@ def _register_request_hooks(app: Flask, csrf: CSRFProtect) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from . import analytics, api, auth, callbacks, calls, chats, flows, health, home, simulator, sip_accounts
+    from .routes import bp as routes_page
+    from .routes_api import bp as routes_api
 
     for module in (auth, home, flows, calls, callbacks, chats, analytics, simulator, api, health, sip_accounts):
         app.register_blueprint(module.bp)
+    for blueprint in (routes_page, routes_api):  # flows per number: the page, the REST API
+        app.register_blueprint(blueprint)
 
 
 def _register_errors(app: Flask) -> None:

@@ -134,18 +134,49 @@ def _call_paths() -> dict:
 
 
 @lru_cache(maxsize=1)
+def _route_paths() -> dict:
+    """Flows per number (routes_api.py): numbers are kept as E.164 (or a SIP user name)."""
+    number = {"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}
+    table = {
+        "type": "object",
+        "required": ["routes"],
+        "properties": {
+            "routes": {"type": "object", "additionalProperties": {"type": "string"}},
+            "default": {"type": "string"},
+        },
+    }
+    invalid = {"422": _json(_ref("Error"), "A number or a flow id is not valid")}
+    return {
+        "/routes": {
+            "get": _op("The routing table: which flow answers each called number", {"200": _json(OBJ)}),
+            "put": _op("Replace the whole routing table", {"200": _json(OBJ)}, (), table, invalid),
+        },
+        "/routes/{number}": {
+            "put": _op(
+                "Route one called number to a flow",
+                {"200": _json(OBJ)},
+                [number],
+                {"type": "object", "required": ["flow_id"], "properties": {"flow_id": {"type": "string"}}},
+                invalid,
+            ),
+            "delete": _op("Remove a called number's row", {"200": _json(OBJ)}, [number], None, invalid),
+        },
+    }
+
+
+@lru_cache(maxsize=1)
 def openapi_document() -> dict:
     return {
         "openapi": "3.0.3",
         "info": {
             "title": "IVR admin API",
             "version": "1.0.0",
-            "description": "Flows, calls, callbacks and analytics of the self-hosted IVR. "
+            "description": "Flows, calls, callbacks, analytics and the routing table of the self-hosted IVR. "
             "Authenticate with 'Authorization: Bearer <token>' (admins create tokens in "
             "Settings); viewer tokens are read-only.",
         },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
-        "paths": {**_flow_paths(), **_call_paths()},
+        "paths": {**_flow_paths(), **_call_paths(), **_route_paths()},
         "components": COMPONENTS,
     }

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ivr.flows import FlowInvalid, Problem
 from ivr.flows.loader import build_flow
+from ivr.flows.routes_file import ROUTES_FILE
 from ivr.settings import Settings
 from ivr.store import keys
 from ivr.store.flows import FlowStore
@@ -39,6 +40,11 @@ class Invalid(ValueError):
     def __init__(self, problems: list[Problem]):
         super().__init__("; ".join(str(p) for p in problems))
         self.problems = problems
+
+
+def flow_yaml_files(settings: Settings) -> list[Path]:
+    """flows/*.yaml, sorted, without flows/routes.yaml (the routing table, route_service.py)."""
+    return sorted(p for p in Path(settings.flows_dir).glob("*.yaml") if p.name != ROUTES_FILE)
 
 
 def valid_flow_id(flow_id: str) -> bool:
@@ -114,7 +120,7 @@ class FlowSummary:
 
 
 def summaries(store: FlowStore, settings: Settings) -> list[FlowSummary]:
-    files = {p.stem for p in Path(settings.flows_dir).glob("*.yaml")}
+    files = {p.stem for p in flow_yaml_files(settings)}
     out = []
     for flow_id in sorted(set(store.flow_ids()) | files):
         revisions = store.conn.zrevrange(keys.flow_revisions(flow_id), 0, 0)
@@ -150,7 +156,7 @@ def import_preview(store: FlowStore, settings: Settings) -> list[dict]:
     """What "Import from flows/" would do, per file, with the diff against the flow's newest revision: shown
     before anything is saved or published."""
     out = []
-    for path in sorted(Path(settings.flows_dir).glob("*.yaml")):
+    for path in flow_yaml_files(settings):
         flow_id, text = path.stem, path.read_text(encoding="utf-8")
         newest = store.list_revisions(flow_id)[:1] if valid_flow_id(flow_id) else []
         old = newest[0].yaml_text if newest else ""
@@ -180,7 +186,7 @@ def import_files(store: FlowStore, settings: Settings, author: str, publish: boo
     """Save each flows/*.yaml whose text differs from the flow's newest revision; publish it if nothing is
     published yet (and `publish`). Returns (flow id, what happened) per file."""
     report = []
-    for path in sorted(Path(settings.flows_dir).glob("*.yaml")):
+    for path in flow_yaml_files(settings):
         flow_id, text = path.stem, path.read_text(encoding="utf-8")
         if not valid_flow_id(flow_id):
             report.append((flow_id, "skipped: not a valid flow id"))

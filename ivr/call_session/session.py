@@ -6,7 +6,8 @@ gets a polite goodbye. If Redis is down the call goes on: the flow comes from th
 the state and the turn's writes go to the local spool, which is replayed in order once Redis answers again.
 While the spool holds entries, new writes join it too, so a call's timeline stays in order.
 The parts: state.py (the blob, its copies, its encoding), writes.py (what a turn writes, and where it goes),
-health.py (the Redis breaker), replay.py (the spool's way back), followups.py (queueing a Job action).
+health.py (the Redis breaker), replay.py (the spool's way back), followups.py (queueing a Job action),
+routing.py (which flow a new call gets: the routing table by called number).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ivr.call_session import state as S
 from ivr.call_session.health import DOWN_BACKOFF, RedisHealth
 from ivr.call_session.local_spool import LocalSpool
 from ivr.call_session.replay import SpoolReplayer
+from ivr.call_session.routing import FlowRouter
 from ivr.call_session.writes import TurnStore, turn_write
 from ivr.engine import actions as A
 from ivr.engine import advance
@@ -62,6 +64,7 @@ class CallSession:
         self.redis, self.queue, self.spool, self.default_flow = redis_conn, queue, spool, default_flow
         self.sessions = sessions or SessionStore(redis_conn)
         self.health = RedisHealth(clock=clock)  # after a failure, skip Redis for a moment instead of waiting on it
+        self.router = FlowRouter(None, self.health)  # no routing table (wiring.open_call_session gives it one)
         self.local = LocalSpool(spool)
         self.copies = S.StateCopies(self.sessions, self.local, self.health)
         # confirm_ms (IVR_REDIS_WAIT_MS): each write waits for a replica, or stays in the spool until one has it
@@ -81,7 +84,7 @@ class CallSession:
         event = E.CallStarted(
             call_id=call_id, caller=caller, called=called, channel=channel, at=at, capabilities=self.capabilities
         )
-        flow_id = flow_id or self.default_flow
+        flow_id = flow_id or self._routed(called)  # a flow the channel forces, else the routing table's
         start = {"channel": channel, "caller": caller, "called": called, "started_at": at, "flow_id": flow_id}
         state, actions = self._first_turn(flow_id, event)
         existing = self._save(S.new_blob(call_id), state, event, actions, S.START_TURN, spool_used, start)
@@ -132,6 +135,21 @@ class CallSession:
     def replay(self) -> int:
         """Replay the spool now (in this thread). Returns the number of entries applied."""
         return self.replayer.replay()
+
+    def _routed(self, called: str) -> str:
+        """The routing table's flow for `called` if it loads, else the process's default flow (a row may name a
+        flow that was removed since: the caller still gets the default one rather than an apology)."""
+        routed = self.router.flow_for(called)
+        if not routed or routed == self.default_flow:
+            return self.default_flow
+        try:
+            self.flows.get(routed)  # kept in the repository's cache for the first turn
+        except Exception as exc:
+            log.error(
+                "call to %s: routed flow %s cannot be loaded (%s); %s answers", called, routed, exc, self.default_flow
+            )
+            return self.default_flow
+        return routed
 
     def _first_turn(self, flow_id: str, event: E.CallStarted) -> tuple[dict, list[A.Action]]:
         try:

@@ -3,7 +3,7 @@
 Every `ivr` command that records calls or queues jobs builds its objects here from the one Settings object.
 Redis timeouts are chosen here (and in `ivr.store.connect` / `for_blocking`) only. Without REDIS_URL the
 embedded redis-server's socket in the data directory is used (`ivr run` starts it).
-Opening a session replays whatever an earlier process left in the spool.
+Opening a session replays whatever an earlier process left in the spool, and gives it the routing table.
 """
 
 from __future__ import annotations
@@ -18,14 +18,17 @@ from rq import Queue
 
 from ivr.call_session import CallSession
 from ivr.call_session import followups as jobs
+from ivr.call_session.routing import FlowRouter, file_copy
 from ivr.call_session.writes import replay_spool
 from ivr.flows import FlowRepository
+from ivr.flows.routes_file import ROUTES_FILE
 from ivr.settings import Settings
 from ivr.settings.capabilities import flags
 from ivr.store import UNAVAILABLE, connect, connect_sentinel, for_blocking, heartbeats
 from ivr.store.dial_requests import DialRequests
 from ivr.store.embedded import EmbeddedRedis
 from ivr.store.flows import FlowStore
+from ivr.store.routes import RouteStore
 from ivr.store.sip_accounts import SipAccountStore
 from ivr.store.spool import Spool
 from ivr.system.private_files import private_dir
@@ -78,7 +81,7 @@ def open_call_session(
     replay_quietly(spool, conn, queue, settings.redis_wait_ms)
     session_options.setdefault("confirm_ms", settings.redis_wait_ms)
     session_options.setdefault("capabilities", flags(settings))  # what every call is told it can deliver
-    return CallSession(
+    session = CallSession(
         flows,
         redis_conn=conn,
         queue=queue,
@@ -87,6 +90,16 @@ def open_call_session(
         fallback_text=settings.fallback_message,
         **session_options,
     )
+    session.router = open_router(settings, conn, session, Path(flows_dir or settings.flows_dir))
+    return session
+
+
+def open_router(settings: Settings, conn: redis.Redis, session: CallSession, flows_dir: Path) -> FlowRouter:
+    """The routing table of every call this process starts: Redis's, copied in the process (flows/routes.yaml
+    until Redis first answers), behind the session's Redis breaker."""
+    region = settings.default_region
+    initial = file_copy(flows_dir / ROUTES_FILE, region)
+    return FlowRouter(RouteStore(conn).table, session.health, region=region, initial=initial)
 
 
 def heartbeat_writer(conn: redis.Redis, component: str) -> Callable[..., None]:

@@ -85,6 +85,16 @@ def is_sip_uri(target: str) -> bool:
     return bool(_SIP_URI.fullmatch(target.strip()))
 
 
+def uri_user(uri: str) -> str:
+    """The user part of a `sip:`/`sips:` URI (`sip:+1900...;user=phone@trunk`: `+1900...`) or the number of a
+    `tel:` URI, percent-decoded (%2B1900... is +1900... to a trunk); '' when there is none."""
+    scheme, _, rest = uri.strip().partition(":")
+    if scheme.lower() == "tel":
+        return unquote(rest.split(";", 1)[0])
+    user = rest.split("@", 1)[0] if "@" in rest else ""
+    return unquote(user.split(";", 1)[0])
+
+
 @dataclass(frozen=True)
 class PhonePolicy:
     default_region: str = "US"  # IVR_DEFAULT_REGION: where keypad digits are read when the flow has no country
@@ -122,8 +132,7 @@ class PhonePolicy:
     def _check_sip_user(self, uri: str, country: str) -> None:
         """A SIP URI whose user part is a number (`sip:+1900...@trunk`) is held to the number rules too: the
         trunk would dial it. Names and short extensions pass; a non-ASCII user part never does."""
-        user = uri.split(":", 1)[1].split("@", 1)[0] if "@" in uri else ""
-        user = unquote(user.split(";", 1)[0])  # %2B1900... is +1900... to the trunk
+        user = uri_user(uri)
         if not user.isascii():
             raise NumberRefused(uri, "not an ASCII SIP user")
         if _DIALLED.fullmatch(user) and not _EXTENSION.fullmatch(user):

@@ -34,6 +34,7 @@ RETENTION = {
     "analytics counters": 400 * DAY,
     "audit log": None,  # capped at AUDIT_KEPT entries instead
     "sip account": None,  # until an operator removes it
+    "routing table": None,  # until an operator changes it
 }
 
 
@@ -215,3 +216,8 @@ def sip_dial_result(reference: str) -> str:
 
 # SIP digest accounts (ivr/store/sip_accounts.py)
 SIP_ACCOUNTS = f"{PREFIX}sip:accounts"  # hash: username -> JSON {realm, ha1 per algorithm, created_at}
+
+
+# Flows per number (ivr/store/routes.py): which flow answers each called number
+ROUTES = f"{PREFIX}routes"  # hash: route key (E.164 number or SIP user name) -> flow id
+ROUTES_DEFAULT = f"{PREFIX}routes:default"  # string: the flow id for a called number with no row

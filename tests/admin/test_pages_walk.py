@@ -27,6 +27,7 @@ PAGES = [
     "/chats/room-w",
     "/analytics/",
     "/simulator/",
+    "/routes/",
     "/settings",
     "/audit",
     "/chat/" + "w" * 32,

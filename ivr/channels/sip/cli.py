@@ -1,7 +1,8 @@
 """`ivr sip`: run the SIP channel (UDP endpoint + media) until SIGINT/SIGTERM, then drain (drain.py).
 
-`--flow FILE` answers every call with that flow (its directory becomes the flows directory);
-otherwise the default flow from the settings. Calls are recorded and jobs queued through
+`--flow FILE` answers every call with that flow (its directory becomes the flows directory, for tests);
+otherwise the routing table picks the flow by the Request-URI's user, else its default, else IVR_DEFAULT_FLOW
+(call_session/routing.py). Calls are recorded and jobs queued through
 call_session, so Redis (REDIS_URL or the embedded one `ivr run` starts) must be reachable. With IVR_CALLBACK_CHANNEL=sip
 it also places the callback calls the worker hands over (outbound.py).
 """
@@ -111,7 +112,7 @@ async def serve(settings: Settings, config: SipConfig, session, flow_id: str | N
     "flow_path",
     default=None,
     type=click.Path(exists=True, dir_okay=False),
-    help="Flow file to answer every call with (default: the settings' default flow).",
+    help="Flow file to answer every call with (default: the routing table, then IVR_DEFAULT_FLOW).",
 )
 @click.pass_obj
 def sip(settings: Settings | None, host: str | None, port: int | None, flow_path: str | None) -> None:

@@ -1,5 +1,5 @@
 """A call the SIP server holds: its INVITE, call, stream and the liveness figures; the sweep that ends calls
-with no ACK or no RTP."""
+with no ACK or no RTP; the called party's user part of its INVITE (what routes the call)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aiosipua import IncomingCall
+
+from ivr.phone.policy import uri_user
 
 from .call import SipCall
 from .media.stream import RtpStream
@@ -25,6 +27,12 @@ class Live:
 
 def user_part(address) -> str:
     return (address.uri.user or "") if address is not None and address.uri is not None else ""
+
+
+def called_user(invite) -> str:
+    """Who was called: the Request-URI's user (`sip:+4420...@ivr`, `sip:support@ivr`, `tel:+4420...`), which a
+    proxy or trunk sets to the number dialled, else the To header's."""
+    return uri_user(invite.uri or "") or user_part(invite.to_addr)
 
 
 def end_silent_calls(lives: Iterable[Live], now: float, no_ack_timeout: float, no_rtp_timeout: float) -> None:

@@ -26,7 +26,7 @@ from .edge.accounts import AccountBook
 from .edge.build import build_gate, open_edge_warning
 from .endpoint import Endpoint
 from .live import Live as _Live
-from .live import end_silent_calls
+from .live import called_user, end_silent_calls
 from .live import user_part as _user_part
 from .media.clock import PacingClock
 from .media.ports import PortPool
@@ -166,7 +166,7 @@ class SipServer:
             call = live.call = SipCall(
                 call_id,
                 caller,
-                _user_part(incoming.invite.to_addr),
+                called_user(incoming.invite),  # the Request-URI's user: what routes the call (routing table)
                 stream,
                 self.prompts,
                 self.recordings_dir,
