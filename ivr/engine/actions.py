@@ -95,6 +95,30 @@ class Record:
 
 
 @dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """Make an HTTP request for an http step; the channel answers with HttpResult.
+
+    `body` is JSON text ("" for none); `timeout` bounds all `retries` + 1 tries together. Past `filler_after`
+    seconds without an answer the caller hears `filler` (text or audio), so there is no dead air.
+    """
+
+    step: str
+    url: str
+    method: str = "GET"  # "GET" | "POST"
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+    timeout: float = 5.0
+    retries: int = 0
+    filler_after: float = 1.5
+    filler: str = ""
+    filler_audio: str = ""
+    voice: str = ""
+    language: str = ""
+    idempotency_key: str = ""  # the same for every try of one step visit
+    type: str = field(default="http", init=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Hangup:
     reason: str = "completed"
     type: str = field(default="hangup", init=False)
@@ -109,7 +133,7 @@ class Log:
     type: str = field(default="log", init=False)
 
 
-Action = Say | Gather | Job | Transfer | Record | Hangup | Log
+Action = Say | Gather | Job | Transfer | Record | HttpRequest | Hangup | Log
 
 
 def to_dict(action: Action) -> dict[str, Any]:
@@ -123,7 +147,7 @@ def to_dict(action: Action) -> dict[str, Any]:
 
 ACTION_TYPES: dict[str, type[Action]] = {
     cls.__dataclass_fields__["type"].default: cls  # type: ignore[misc]
-    for cls in (Say, Gather, Job, Transfer, Record, Hangup, Log)
+    for cls in (Say, Gather, Job, Transfer, Record, HttpRequest, Hangup, Log)
 }
 
 

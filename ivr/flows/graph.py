@@ -1,9 +1,8 @@
-"""Checks of the flow graph, after the schema: targets, reachability, dead ends, input-free cycles,
-templates naming unknown variables, time zones, regexes, contact lists, and subflow references."""
+"""Checks of the flow graph, after the schema: targets, reachability, dead ends, input-free cycles, time zones,
+regexes, contact lists, and subflow references (templates naming unknown variables: names.py)."""
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Collection, Iterable
 from typing import Any
@@ -13,21 +12,8 @@ from ..engine.steps import Step
 from ..engine.steps.collect_digits import CollectDigits
 from ..engine.steps.goto import Goto
 from .cycles import cyclic_components, loop_through
+from .names import did_you_mean, unknown_names
 from .source import Located, Problem
-
-BUILTIN_NAMES = {
-    "caller.number",
-    "caller.name",
-    "called.number",
-    "channel",
-    "call.id",
-    "digits",
-    "speech",
-    "recording.url",
-    "recording.duration",
-    # yes/no, from CallStarted.capabilities (ivr/settings/capabilities.py; the schema's `capability` enum)
-    *(f"capabilities.{name}" for name in ("email", "sms", "chat", "webhook", "callback", "twilio", "sip", "simulator")),
-}
 
 
 def graph_problems(
@@ -49,22 +35,7 @@ def graph_problems(
     problems += _dead_ends(steps, located, is_subflow)
     problems += _impossible_inputs(steps, located)
     problems += _input_free_cycles(steps, located)
-    names = known_vars | BUILTIN_NAMES
-    for step in steps.values():
-        names.update(step.defines())
-    for step_id, step in steps.items():
-        for path, template in step.templates():
-            for name in template.names:
-                if name not in names:
-                    problems.append(
-                        located.problem(
-                            ("steps", step_id) + path,
-                            f"steps.{step_id}.{'.'.join(map(str, path))}: unknown variable "
-                            f"'{{{{{name}}}}}' "
-                            f"({_did_you_mean(name, names, 0.75)}define it under "
-                            f"variables, or assign it with set or save_as)",
-                        )
-                    )
+    problems += unknown_names(steps, located, known_vars)
     contacts = set(data.get("contacts", {}))
     for step_id, step in steps.items():
         for index, rule in enumerate(step.spec.get("rules", ()) if step.kind == "branch" else ()):
@@ -122,13 +93,8 @@ def _hint(target: str, steps: Collection[str]) -> str:
     return f" (steps are: {', '.join(sorted(steps))})"
 
 
-def _did_you_mean(name: str, candidates: Iterable[str], cutoff: float) -> str:
-    match = difflib.get_close_matches(name, list(candidates), n=1, cutoff=cutoff)
-    return f"did you mean '{match[0]}'? " if match else ""
-
-
 def _closest(name: str, candidates: Iterable[str]) -> str:
-    hint = _did_you_mean(name, candidates, 0.6)
+    hint = did_you_mean(name, candidates, 0.6)
     return f" ({hint.strip()})" if hint else ""
 
 

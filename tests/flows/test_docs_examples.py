@@ -24,6 +24,7 @@ STEP_TYPES = (
     "callback",
     "transfer",
     "voicemail",
+    "http",
     "hangup",
     "goto",
     "return",
