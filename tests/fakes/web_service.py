@@ -50,13 +50,16 @@ def _handler(service: WebService) -> type:
             route(self, service, query)
 
         def send(self, status: int, body: bytes, kind: str = "application/json", extra: dict | None = None) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in (extra or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in (extra or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+            except OSError:  # the client gave up (its timeout): nothing to answer
+                self.close_connection = True
 
     return Handler
 
