@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from urllib.parse import parse_qs, urlsplit
 
 from .http import LoopbackServer, QuietHandler
@@ -44,7 +45,13 @@ def _handler(service: WebService) -> type:
             parts = urlsplit(self.path)
             query = {k: v[0] for k, v in parse_qs(parts.query).items()}
             service.requests.append(
-                {"method": self.command, "path": parts.path, "headers": dict(self.headers), "body": body}
+                {
+                    "at": time.time(),
+                    "method": self.command,
+                    "path": parts.path,
+                    "headers": dict(self.headers),
+                    "body": body,
+                }
             )
             route = ROUTES.get(parts.path, _not_found)
             route(self, service, query)
