@@ -109,3 +109,18 @@ def test_polls_may_reach_another_web_process(redis_server, redis_conn, tmp_path,
     finally:
         for proc, _ in servers:
             stop_gunicorn(proc)
+
+
+def test_with_redis_down_the_filler_poll_and_answer_work_from_the_spool(
+    make_app, settings, tmp_path, service, redis_server, redis_conn
+):
+    poster = poster_for(make_app, settings, tmp_path, service, "/slow?s=1.5")
+    TwilioCall(poster).answer("/twilio/voice?flow=lookup")  # the process has loaded the flow
+    redis_server.stop()
+    try:
+        call = TwilioCall(poster)
+        replies = follow_redirects(call, call.answer("/twilio/voice?flow=lookup"))
+        assert replies[0].said() == ["One moment while I look you up."]
+        assert replies[-1].said() == ["Hello Slow."] and replies[-1].find("Hangup") is not None
+    finally:
+        redis_server.start()
