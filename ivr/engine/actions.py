@@ -107,8 +107,10 @@ class HttpRequest:
     method: str = "GET"  # "GET" | "POST"
     headers: dict[str, str] = field(default_factory=dict)
     body: str = ""
+    # seconds all tries take together (the channel caps it at 10), and the tries after the first (0-2)
     timeout: float = 5.0
     retries: int = 0
+    # what the caller hears once `filler_after` seconds have gone by without an answer
     filler_after: float = 1.5
     filler: str = ""
     filler_audio: str = ""

@@ -12,26 +12,9 @@ from pathlib import Path
 import pytest
 
 from ivr.store.calls import CallStore
-from tests.fakes.web_service import WebService
+from tests.fakes.web_service import WebService, lookup_flow
 
 ROOT = Path(__file__).resolve().parents[2]
-FLOW = """id: lookup
-start: ask
-steps:
-  ask:
-    type: http
-    url: "{url}"
-    filler_after: 0.3
-    filler: "Just a moment."
-    ok: greet
-    failed: sorry
-  greet:
-    type: hangup
-    say: "Hello {{{{http.json.name}}}}."
-  sorry:
-    type: hangup
-    say: "Sorry, {{{{http.reason}}}}."
-"""
 
 
 @pytest.fixture
@@ -42,7 +25,9 @@ def service():
 
 @pytest.fixture
 def settings(settings, service):
-    (settings.flows_dir / "lookup.yaml").write_text(FLOW.format(url=service.url + "/slow?s=0.8"))
+    (settings.flows_dir / "lookup.yaml").write_text(
+        lookup_flow(service.url + "/slow?s=0.8", filler_after=0.3, filler="Just a moment.")
+    )
     return settings.with_overrides(http_allowlist=(service.url + "/",))
 
 
@@ -62,7 +47,7 @@ def test_the_browser_simulator_makes_the_request_and_shows_the_filler(admin, red
 
 def test_ivr_simulate_makes_the_request_under_the_allowlist(tmp_path, service):
     flow = tmp_path / "lookup.yaml"
-    flow.write_text(FLOW.format(url=service.url + "/customer"))
+    flow.write_text(lookup_flow(service.url + "/customer"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
 
     def simulate(**extra) -> list[dict]:

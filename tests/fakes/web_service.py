@@ -135,3 +135,26 @@ ROUTES = {
     "/big": _big,
     "/redirect": _redirect,
 }
+
+
+def lookup_flow(url: str, *, timeout: float = 5, filler_after: float = 0.5, filler: str = "One moment please.") -> str:
+    """A flow `lookup` that asks `url` and greets the caller with the answer's `name`, or says why it failed."""
+    return f"""id: lookup
+start: ask
+steps:
+  ask:
+    type: http
+    url: "{url}"
+    body: {{number: "{{{{caller.number}}}}"}}
+    timeout: {timeout}
+    filler_after: {filler_after}
+    filler: "{filler}"
+    ok: greet
+    failed: sorry
+  greet:
+    type: hangup
+    say: "Hello {{{{http.json.name}}}}."
+  sorry:
+    type: hangup
+    say: "Sorry, {{{{http.reason}}}}."
+"""

@@ -17,31 +17,13 @@ from ivr.flows import FlowRepository
 from ivr.store import connect
 from ivr.store.calls import CallStore
 from ivr.store.spool import Spool
-from tests.fakes.web_service import WebService
+from tests.fakes.web_service import WebService, lookup_flow
 
 from .conftest import run_sipp, sipp_counts
 
 pytestmark = pytest.mark.slow  # a SIPp call in real time (~6 s)
 
 SLOW = 3.0
-FLOW = """id: lookup
-start: ask
-steps:
-  ask:
-    type: http
-    url: "{url}/slow?s={slow}"
-    timeout: 6
-    filler_after: 0.5
-    filler: "One moment please."
-    ok: greet
-    failed: sorry
-  greet:
-    type: hangup
-    say: "Hello {{{{http.json.name}}}}."
-  sorry:
-    type: hangup
-    say: "Sorry."
-"""
 
 
 def test_a_slow_answer_has_the_caller_hear_the_filler_with_rtp_flowing(
@@ -50,7 +32,7 @@ def test_a_slow_answer_has_the_caller_hear_the_filler_with_rtp_flowing(
     flows = tmp_path / "flows"
     flows.mkdir()
     with WebService() as service:
-        (flows / "lookup.yaml").write_text(FLOW.format(url=service.url, slow=SLOW))
+        (flows / "lookup.yaml").write_text(lookup_flow(f"{service.url}/slow?s={SLOW}", timeout=6))
         conn = connect(redis_server.url)
         session = CallSession(
             FlowRepository(flows),

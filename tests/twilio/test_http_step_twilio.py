@@ -8,29 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.fakes.web_service import WebService
+from tests.fakes.web_service import WebService, lookup_flow
 from tests.twilio.conftest import server_env, start_gunicorn, stop_gunicorn
 from tests.twilio.twilio_caller import FlaskTransport, HttpTransport, SignedPoster, TwilioCall
-
-FLOW = """id: lookup
-start: ask
-steps:
-  ask:
-    type: http
-    url: "{base}{path}"
-    body: {{number: "{{{{caller.number}}}}"}}
-    timeout: 5
-    filler_after: 0.5
-    filler: "One moment while I look you up."
-    ok: greet
-    failed: sorry
-  greet:
-    type: hangup
-    say: "Hello {{{{http.json.name}}}}."
-  sorry:
-    type: hangup
-    say: "Sorry, {{{{http.reason}}}}."
-"""
 
 
 @pytest.fixture
@@ -41,7 +21,7 @@ def service():
 
 def flows_for(folder, service, path: str):
     folder.mkdir(exist_ok=True)
-    (folder / "lookup.yaml").write_text(FLOW.format(base=service.url, path=path))
+    (folder / "lookup.yaml").write_text(lookup_flow(service.url + path, filler="One moment while I look you up."))
     return folder
 
 
