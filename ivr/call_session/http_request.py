@@ -50,7 +50,7 @@ class HttpRunner:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         max_bytes: int = MAX_BODY_BYTES,
-        threads: int = 8,
+        threads: int = 32,  # requests at once in one process; more wait for a thread
     ):
         self.policy = UrlPolicy(allowlist, resolver)
         self.secret, self.clock, self.wall, self.max_bytes = secret, clock, wall, max_bytes
