@@ -72,6 +72,11 @@ def describe(action) -> str | None:
         return f"  [http] {action.method} {action.url}"
     if isinstance(action, A.Hangup):
         return f"  [hangup] {action.reason}"
+    if isinstance(action, A.Log) and action.event == "http_result":
+        data = action.data
+        return (
+            f"  [http] {'ok' if data.get('ok') else 'failed'}: {data.get('status')} {data.get('reason', '')}".rstrip()
+        )
     if isinstance(action, A.Log) and action.event == "error":
         return f"  [error] {action.data.get('error')}"
     return None
