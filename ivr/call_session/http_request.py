@@ -19,6 +19,7 @@ from urllib.parse import urljoin
 
 import requests
 
+from ivr.call_session.http_pinning import pinned_session
 from ivr.call_session.http_policy import Resolver, UrlPolicy, resolve
 from ivr.engine import actions as A
 from ivr.engine import events as E
@@ -99,14 +100,15 @@ class HttpRunner:
     def _try(self, action: A.HttpRequest, deadline: float) -> tuple[int, object, str]:
         url, method, body = action.url, action.method.upper(), action.body.encode()
         for _hop in range(MAX_REDIRECTS + 1):
-            refusal = self.policy.refusal(url)
+            refusal, address = self.policy.check(url)
             if refusal:
                 raise Failed(f"refused: {refusal}")
-            response = self._send(method, url, self._headers(action, body), body, deadline)
-            with response:
-                if not response.is_redirect:
-                    return response.status_code, *self._read(response, deadline)
-                url = urljoin(url, response.headers.get("Location", ""))
+            with pinned_session(address) as session:
+                response = self._send(method, url, self._headers(action, body), body, deadline, session)
+                with response:
+                    if not response.is_redirect:
+                        return response.status_code, *self._read(response, deadline)
+                    url = urljoin(url, response.headers.get("Location", ""))
             if response.status_code == 303 or (response.status_code in (301, 302) and method == "POST"):
                 method, body = "GET", b""  # what browsers (and requests) do
         raise Failed(f"more than {MAX_REDIRECTS} redirects")
@@ -123,12 +125,12 @@ class HttpRunner:
             headers[SIGNATURE_HEADER] = sign(self.secret, int(self.wall()), body)
         return headers
 
-    def _send(self, method: str, url: str, headers: dict, body: bytes, deadline: float) -> requests.Response:
+    def _send(self, method: str, url: str, headers: dict, body: bytes, deadline: float, session) -> requests.Response:
         left = deadline - self.clock()
         if left <= 0:
             raise Failed("timeout", retry=True)
         try:
-            return requests.request(
+            return session.request(
                 method,
                 url,
                 headers=headers,

@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from ivr.call_session.http_pinning import pinned_session
 from ivr.call_session.http_policy import UrlPolicy
 from ivr.call_session.http_request import HttpRunner
 from ivr.engine.actions import HttpRequest
@@ -118,3 +119,14 @@ def test_the_policy_checks_every_address_and_prefix_boundaries():
     assert "credentials" in listed.refusal("https://user:pw@api.example.com/")
     scheme_only = UrlPolicy(["https://"], resolver=lambda host, port: ["192.168.1.1"])
     assert "private" in scheme_only.refusal("https://router.example.com/")  # no host named: addresses checked
+
+
+def test_the_request_connects_to_the_checked_address_whatever_the_name_resolves_to(service):
+    """DNS rebinding: the policy's answer is where the socket goes; the Host header keeps the URL's name."""
+    port = service.url.rsplit(":", 1)[1]
+    with pinned_session("127.0.0.1") as session:
+        answer = session.get(f"http://rebinding.invalid:{port}/customer", timeout=5)  # .invalid never resolves
+    assert answer.json() == CUSTOMER and service.requests[0]["headers"]["Host"] == f"rebinding.invalid:{port}"
+    policy = UrlPolicy(resolver=lambda host, port: ["93.184.216.34", "93.184.216.35"])
+    assert policy.check("https://api.example.com/x") == ("", "93.184.216.34")
+    assert UrlPolicy([service.url + "/"]).check(service.url + "/customer") == ("", None)  # named: resolved as usual
