@@ -1,5 +1,5 @@
-"""The http step without a phone: the browser simulator and `ivr simulate` make the request (IVR_HTTP_ALLOWLIST)
-and show the filler a caller would have heard while a slow answer was out."""
+"""The http step without a phone: the browser simulator (its endpoints, and its page in Chromium) and `ivr simulate`
+make the request (IVR_HTTP_ALLOWLIST) and show the filler a caller would have heard while a slow answer was out."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from ivr.store.calls import CallStore
+from tests.admin.helpers import PASSWORD
+from tests.admin.test_browser import browser, page, server  # noqa: F401 - the Chromium fixtures
 from tests.fakes.web_service import WebService, lookup_flow
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,3 +71,18 @@ def test_ivr_simulate_makes_the_request_under_the_allowlist(tmp_path, service):
     (sorry,) = [line["text"] for line in refused if line["type"] == "say"]
     assert sorry.startswith("Sorry, refused: ") and "loopback" in sorry
     assert len(service.requests) == 1
+
+
+@pytest.mark.slow  # Chromium
+def test_the_simulator_page_plays_the_http_step(page, service):  # noqa: F811 - the imported fixture
+    page.goto("/login")
+    page.fill("input[name=username]", "ada")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto("/simulator/?flow=lookup")
+    page.click("#sim-start")
+    page.wait_for_selector("#sim-status:has-text('ended')")
+    transcript = page.inner_text("#sim-transcript")
+    assert transcript.index("Just a moment.") < transcript.index("Hello Slow.")
+    assert f"[http] POST {service.url}/slow?s=0.8" in transcript and "[http] ok: 200" in transcript
+    assert page.console_problems == []
