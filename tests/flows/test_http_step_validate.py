@@ -30,6 +30,8 @@ def problems(tmp_path, text: str) -> list[str]:
 
 def test_a_good_http_step_validates_with_any_answer_field(tmp_path):
     assert problems(tmp_path, GOOD) == []
+    body = GOOD.replace('who: "{{caller.number}}"', 'who: "{{caller.number}}"\n      audio: "no-such.wav"')
+    assert problems(tmp_path, body) == []  # the request's data is no prompt: no audio file is looked for
 
 
 def test_unknown_names_in_the_url_headers_and_body_are_reported_where_they_are(tmp_path):
