@@ -26,13 +26,20 @@ pytestmark = pytest.mark.slow  # a SIPp call in real time (~6 s)
 SLOW = 3.0
 
 
-def test_a_slow_answer_has_the_caller_hear_the_filler_with_rtp_flowing(
-    start_server, redis_conn, redis_server, tmp_path
-):
-    flows = tmp_path / "flows"
-    flows.mkdir()
-    with WebService() as service:
-        (flows / "lookup.yaml").write_text(lookup_flow(f"{service.url}/slow?s={SLOW}", timeout=6))
+@pytest.fixture
+def service():
+    with WebService() as running:
+        yield running
+
+
+@pytest.fixture
+def lookup_ivr(start_server, redis_server, tmp_path, service):
+    """start(slow) -> (the SIP channel running the lookup flow against a service answering after `slow` s, samples)"""
+
+    def start(slow: float):
+        flows = tmp_path / "flows"
+        flows.mkdir()
+        (flows / "lookup.yaml").write_text(lookup_flow(f"{service.url}/slow?s={slow}", timeout=6))
         conn = connect(redis_server.url)
         session = CallSession(
             FlowRepository(flows),
@@ -42,11 +49,22 @@ def test_a_slow_answer_has_the_caller_hear_the_filler_with_rtp_flowing(
             default_flow="lookup",
         )
         samples: list[tuple[float, int, bool]] = []
-        running = start_server(sampled(flow_app(session, http=HttpRunner([service.url + "/"])), samples))
-        result = run_sipp("uac_silence.xml", running.port, timeout=40, cwd=tmp_path)
-        assert sipp_counts(result) == (1, 0), result.stdout[-3000:] + result.stderr[-1500:]
-        running.wait_idle()
-        (asked,) = service.requests
+        return start_server(sampled(flow_app(session, http=HttpRunner([service.url + "/"])), samples)), samples
+
+    return start
+
+
+def call(running, scenario: str, tmp_path) -> None:
+    result = run_sipp(scenario, running.port, timeout=40, cwd=tmp_path)
+    assert sipp_counts(result) == (1, 0), result.stdout[-3000:] + result.stderr[-1500:]
+    state = running.wait_idle()
+    assert state["live"] == state["uas_calls"] == state["ports"] == state["tasks"] == 0, state
+
+
+def test_a_slow_answer_has_the_caller_hear_the_filler_with_rtp_flowing(lookup_ivr, service, redis_conn, tmp_path):
+    running, samples = lookup_ivr(SLOW)
+    call(running, "uac_silence.xml", tmp_path)
+    (asked,) = service.requests
     (record,) = CallStore(redis_conn).recent()
     assert record.path == ["ask", "greet"] and record.outcome == "completed"
     heard = [e["data"] for e in CallStore(redis_conn).timeline(record.id) if e["kind"] == "heard"]
@@ -78,3 +96,12 @@ def sampled(app, samples: list):
             sampler.cancel()
 
     return wrapped
+
+
+def test_a_caller_hanging_up_while_the_request_runs_ends_the_call_at_once(lookup_ivr, service, redis_conn, tmp_path):
+    running, _ = lookup_ivr(5.0)
+    started = time.monotonic()
+    call(running, "uac_hangup.xml", tmp_path)  # BYE 1.5 s after the answer, during the filler
+    assert time.monotonic() - started < 4.5  # nobody waited for the answer
+    (record,) = CallStore(redis_conn).recent()
+    assert record.path == ["ask"] and record.outcome == "abandoned" and len(service.requests) == 1
