@@ -105,18 +105,18 @@ class HttpRequest:
     step: str
     url: str
     method: str = "GET"  # "GET" | "POST"
-    headers: dict[str, str] = field(default_factory=dict)
     body: str = ""
+    idempotency_key: str = ""  # the same for every try of one step visit
     # seconds all tries take together (the channel caps it at 10), and the tries after the first (0-2)
     timeout: float = 5.0
     retries: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
     # what the caller hears once `filler_after` seconds have gone by without an answer
     filler_after: float = 1.5
     filler: str = ""
     filler_audio: str = ""
     voice: str = ""
     language: str = ""
-    idempotency_key: str = ""  # the same for every try of one step visit
     type: str = field(default="http", init=False)
 
 

@@ -15,6 +15,20 @@ from .cycles import cyclic_components, loop_through
 from .names import did_you_mean, unknown_names
 from .source import Located, Problem
 
+BUILTIN_NAMES = {
+    "caller.number",
+    "caller.name",
+    "called.number",
+    "channel",
+    "call.id",
+    "digits",
+    "speech",
+    "recording.url",
+    "recording.duration",
+    # yes/no, from CallStarted.capabilities (ivr/settings/capabilities.py; the schema's `capability` enum)
+    *(f"capabilities.{name}" for name in ("email", "sms", "chat", "webhook", "callback", "twilio", "sip", "simulator")),
+}
+
 
 def graph_problems(
     data: dict[str, Any], steps: dict[str, Step], located: Located, known_vars: set[str], is_subflow: bool
@@ -35,7 +49,7 @@ def graph_problems(
     problems += _dead_ends(steps, located, is_subflow)
     problems += _impossible_inputs(steps, located)
     problems += _input_free_cycles(steps, located)
-    problems += unknown_names(steps, located, known_vars)
+    problems += unknown_names(steps, located, known_vars | BUILTIN_NAMES)
     contacts = set(data.get("contacts", {}))
     for step_id, step in steps.items():
         for index, rule in enumerate(step.spec.get("rules", ()) if step.kind == "branch" else ()):

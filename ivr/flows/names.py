@@ -1,5 +1,5 @@
-"""Templates naming unknown variables: the names a flow knows (built-in, `variables`, and what its steps
-assign) against every name its templates use, reported at the template's file:line with a did-you-mean.
+"""Templates naming unknown variables: the names a flow knows (built-in, graph.BUILTIN_NAMES, `variables`, and what
+its steps assign) against every name its templates use, reported at the template's file:line with a did-you-mean.
 
 A step may define a family of names with a trailing `.*` (the http step's `http.json.*`): any name below
 that prefix is known, since the fields of a web service's answer cannot be listed in advance.
@@ -13,24 +13,12 @@ from collections.abc import Iterable
 from ..engine.steps import Step
 from .source import Located, Problem
 
-BUILTIN_NAMES = {
-    "caller.number",
-    "caller.name",
-    "called.number",
-    "channel",
-    "call.id",
-    "digits",
-    "speech",
-    "recording.url",
-    "recording.duration",
-    # yes/no, from CallStarted.capabilities (ivr/settings/capabilities.py; the schema's `capability` enum)
-    *(f"capabilities.{name}" for name in ("email", "sms", "chat", "webhook", "callback", "twilio", "sip", "simulator")),
-}
 FAMILY = ".*"  # a defined name ending so stands for every name below it
 
 
-def unknown_names(steps: dict[str, Step], located: Located, known_vars: set[str]) -> list[Problem]:
-    names = known_vars | BUILTIN_NAMES
+def unknown_names(steps: dict[str, Step], located: Located, known: set[str]) -> list[Problem]:
+    """`known`: the built-in names and the flow's `variables`; the steps add what they assign."""
+    names = set(known)
     for step in steps.values():
         names.update(step.defines())
     families = tuple(name[: -len(FAMILY) + 1] for name in names if name.endswith(FAMILY))

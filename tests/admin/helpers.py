@@ -36,3 +36,11 @@ class Client:
 
 def shipped_yaml() -> str:
     return (REPO / "flows" / "skype-receptionist.yaml").read_text()
+
+
+def browser_login(page, name: str = "ada") -> None:
+    """Log a Playwright page in through the login form."""
+    page.goto("/login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")

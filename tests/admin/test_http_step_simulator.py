@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ivr.store.calls import CallStore
-from tests.admin.helpers import PASSWORD
+from tests.admin.helpers import browser_login
 from tests.admin.test_browser import browser, page, server  # noqa: F401 - the Chromium fixtures
 from tests.fakes.web_service import WebService, lookup_flow
 
@@ -75,10 +75,7 @@ def test_ivr_simulate_makes_the_request_under_the_allowlist(tmp_path, service):
 
 @pytest.mark.slow  # Chromium
 def test_the_simulator_page_plays_the_http_step(page, service):  # noqa: F811 - the imported fixture
-    page.goto("/login")
-    page.fill("input[name=username]", "ada")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    browser_login(page)
     page.goto("/simulator/?flow=lookup")
     page.click("#sim-start")
     page.wait_for_selector("#sim-status:has-text('ended')")
