@@ -36,6 +36,11 @@ class PendingRequests:
             if key in self._futures:  # the same request delivered twice: one HTTP request
                 return
             self._purge()
+        if self.session.answered(call_id, turn_id) is not None:  # another process made it already
+            return
+        with self._lock:
+            if key in self._futures:  # begun meanwhile by another thread
+                return
             request = self.runner.submit(action)
             answered: Future[list[A.Action]] = Future()
             self._futures[key] = answered

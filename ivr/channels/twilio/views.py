@@ -7,6 +7,7 @@ processes can serve the turns of one call. Each action URL carries the
 turn number `t`; the turn id given to the call session is derived from it and the signed parameters, so a
 request Twilio delivers twice gets the same TwiML and queues nothing twice. Any failure still answers with
 TwiML: a caller never hears dead air. Prompt audio for "play" mode is served by `audio_bp` (/audio/<key>.wav).
+An http step's turn is answered by http_view.py (the filler, then polls of /twilio/voice/http); replies.py renders.
 """
 
 from __future__ import annotations
