@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from .call_session.http_request import HttpRunner
 from .channels.simulator import SimulatedCall, TurnSyntaxError, as_json_line, describe, parse_turn, play
 from .flows import FlowInvalid, load_flow, validate_paths
 from .flows.deliverability import undeliverable
@@ -122,7 +123,14 @@ def simulate(
 
         session = open_call_session(settings, flows_dir=Path(flow_path).parent)
     emit = (lambda a: click.echo(as_json_line(a))) if as_json else _echo_readable
-    call = SimulatedCall(flow, caller=caller, called=called, session=session, capabilities=flags(settings))
+    call = SimulatedCall(
+        flow,
+        caller=caller,
+        called=called,
+        session=session,
+        capabilities=flags(settings),
+        http=HttpRunner.from_settings(settings),
+    )
     if inputs:
         try:
             for turn in inputs:

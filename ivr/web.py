@@ -40,6 +40,14 @@ class WebRuntime:
         return open_call_session(self.settings, conn=self.redis)
 
     @cached_property
+    def http_requests(self):
+        """http steps' requests, made in this process's threads (ivr/channels/twilio/http_view.py)."""
+        from .call_session.http_pending import PendingRequests
+        from .call_session.http_request import HttpRunner
+
+        return PendingRequests(self.call_session, HttpRunner.from_settings(self.settings))
+
+    @cached_property
     def sms_conversations(self):
         from .store.sms_conversations import SmsConversationStore
 

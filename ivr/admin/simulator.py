@@ -13,6 +13,7 @@ from flask_login import login_required
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from ivr.call_session import CallSession
+from ivr.call_session.http_request import HttpRunner
 from ivr.channels.simulator import STEP_SECONDS, SimulatedCall, TurnSyntaxError, describe, parse_turn
 from ivr.engine import actions as A
 from ivr.settings.capabilities import flags
@@ -117,7 +118,11 @@ def start():
         abort(403, description="Recording simulated calls needs the admin role; untick 'record it'.")
     flow = _flow(flow_id, revision)
     call = SimulatedCall(
-        flow, caller=caller, session=_session(flow.revision) if record else None, capabilities=flags(settings())
+        flow,
+        caller=caller,
+        session=_session(flow.revision) if record else None,
+        capabilities=flags(settings()),
+        http=HttpRunner.from_settings(settings()),
     )
     blob = {
         "call_id": call.call_id,
@@ -154,5 +159,6 @@ def turn():
         call_id=blob["call_id"],
         state=blob["state"],
         session=_session(blob["revision"]) if blob["record"] else None,
+        http=HttpRunner.from_settings(settings()),
     )
     return _reply(blob, call, call.send(event, turn_id=f"t{blob['turn']}" if blob["record"] else None))

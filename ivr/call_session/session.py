@@ -108,6 +108,12 @@ class CallSession:
         self._save(blob, new_state, event, actions, turn_id or f"v{blob['version'] + 1}", spool_used)
         return actions
 
+    def answered(self, call_id: str, turn_id: str) -> list[A.Action] | None:
+        """The actions of turn `turn_id` if some process took it already (an http step's answer is a turn taken
+        in a worker thread: the Twilio poll that waits for it may reach any web process), else None."""
+        blob = self.copies.load(call_id, not self.local.is_empty(), self.replayer.catch_up)
+        return None if blob is None else S.cached_actions(blob, turn_id)
+
     def heard(self, call_id: str, prompts: list[dict]) -> None:
         """The channel's account of what the caller heard: each prompt with the time its first packet went out
         and its end (or barge-in), as timeline entries. Best effort: with Redis away they are only logged."""

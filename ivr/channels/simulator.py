@@ -4,8 +4,10 @@ Turn syntax: digits (`3`, `5551234567#`), `say:words` for speech, `silence` for 
 `hangup`, and for the channel's own results `transfer:ok|fail`, `record:SECONDS`.
 
 `SimulatedCall` is one call: without a session the engine runs in memory and nothing is recorded; with a session
-(a CallSession) each turn goes through storage and the job queue exactly as a phone call's would. `play` is the one
-loop that feeds it turns (a script, or lines typed at the console) until the call ends.
+(a CallSession) each turn goes through storage and the job queue exactly as a phone call's would. An http step's
+request is made for real (its `http` runner, IVR_HTTP_ALLOWLIST), inline, and its answer is the next turn; a
+request that took longer than `filler_after` shows the filler prompt the caller would have heard meanwhile.
+`play` is the one loop that feeds it turns (a script, or lines typed at the console) until the call ends.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable
 
+from ivr.call_session.http_request import HttpRunner, filler_say
 from ivr.engine import actions as A
 from ivr.engine import advance
 from ivr.engine import events as E
@@ -65,11 +68,25 @@ def describe(action) -> str | None:
         return f"  [transfer] to {action.target} (answer with transfer:ok or transfer:fail)"
     if isinstance(action, A.Record):
         return f"  [record] up to {action.max_length:g}s (answer with record:SECONDS)"
+    if isinstance(action, A.HttpRequest):
+        return f"  [http] {action.method} {action.url}"
     if isinstance(action, A.Hangup):
         return f"  [hangup] {action.reason}"
+    if isinstance(action, A.Log) and action.event == "http_result":
+        data = action.data
+        return (
+            f"  [http] {'ok' if data.get('ok') else 'failed'}: {data.get('status')} {data.get('reason', '')}".rstrip()
+        )
     if isinstance(action, A.Log) and action.event == "error":
         return f"  [error] {action.data.get('error')}"
     return None
+
+
+def filler_heard(request: A.HttpRequest, result: E.HttpResult) -> list[A.Action]:
+    """The filler prompt, if the answer took longer than the step's `filler_after`."""
+    if result.elapsed <= request.filler_after or not (request.filler or request.filler_audio):
+        return []
+    return [filler_say(request)]
 
 
 def as_json_line(action) -> str:
@@ -93,8 +110,10 @@ class SimulatedCall:
         channel: str = "simulator",
         state: dict | None = None,
         capabilities: dict[str, bool] | None = None,
+        http: HttpRunner | None = None,
     ):
         self.flow, self.session = flow, session
+        self.http = http or HttpRunner()  # without settings: public addresses only, unsigned
         self.capabilities = dict(capabilities or {})  # without a session: what the engine is told it can do
         self.call_id = call_id or f"sim-{uuid.uuid4().hex[:12]}"
         self.caller, self.called, self.channel = caller, called, channel
@@ -112,7 +131,8 @@ class SimulatedCall:
                     called=self.called,
                     at=at,
                     flow_id=self.flow.id,
-                )
+                ),
+                at,
             )
         started = E.CallStarted(
             call_id=self.call_id,
@@ -123,21 +143,27 @@ class SimulatedCall:
             capabilities=self.capabilities,
         )
         self.state, actions = advance(self.flow, None, started)
-        return self._took(actions)
+        return self._took(actions, at)
 
     def send(self, event, turn_id: str | None = None) -> list[A.Action]:
         if self.session is not None:
-            return self._took(self.session.turn(self.call_id, event, turn_id=turn_id))
+            return self._took(self.session.turn(self.call_id, event, turn_id=turn_id), event.at, turn_id)
         self.state, actions = advance(self.flow, self.state, event)
-        return self._took(actions)
+        return self._took(actions, event.at)
 
-    def _took(self, actions: list[A.Action]) -> list[A.Action]:
+    def _took(self, actions: list[A.Action], at: float, turn_id: str | None = None) -> list[A.Action]:
         self.actions.extend(actions)
         if self.state is not None:
             self.ended = bool(self.state.get("done"))
         else:  # the session keeps the state: a Hangup is how the call's end shows here
             self.ended = self.ended or any(isinstance(a, A.Hangup) for a in actions)
-        return actions
+        request = actions[-1] if actions and isinstance(actions[-1], A.HttpRequest) else None
+        if request is None or self.ended:
+            return actions
+        result = self.http.perform(request, at=at)
+        heard = filler_heard(request, result)
+        self.actions.extend(heard)
+        return actions + heard + self.send(result, turn_id=f"{turn_id}-http" if turn_id else None)
 
     @property
     def jobs(self) -> list[A.Job]:

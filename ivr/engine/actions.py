@@ -95,6 +95,32 @@ class Record:
 
 
 @dataclass(frozen=True, slots=True)
+class HttpRequest:
+    """Make an HTTP request for an http step; the channel answers with HttpResult.
+
+    `body` is JSON text ("" for none); `timeout` bounds all `retries` + 1 tries together. Past `filler_after`
+    seconds without an answer the caller hears `filler` (text or audio), so there is no dead air.
+    """
+
+    step: str
+    url: str
+    method: str = "GET"  # "GET" | "POST"
+    body: str = ""
+    idempotency_key: str = ""  # the same for every try of one step visit
+    # seconds all tries take together (the channel caps it at 10), and the tries after the first (0-2)
+    timeout: float = 5.0
+    retries: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    # what the caller hears once `filler_after` seconds have gone by without an answer
+    filler_after: float = 1.5
+    filler: str = ""
+    filler_audio: str = ""
+    voice: str = ""
+    language: str = ""
+    type: str = field(default="http", init=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Hangup:
     reason: str = "completed"
     type: str = field(default="hangup", init=False)
@@ -109,7 +135,7 @@ class Log:
     type: str = field(default="log", init=False)
 
 
-Action = Say | Gather | Job | Transfer | Record | Hangup | Log
+Action = Say | Gather | Job | Transfer | Record | HttpRequest | Hangup | Log
 
 
 def to_dict(action: Action) -> dict[str, Any]:
@@ -123,7 +149,7 @@ def to_dict(action: Action) -> dict[str, Any]:
 
 ACTION_TYPES: dict[str, type[Action]] = {
     cls.__dataclass_fields__["type"].default: cls  # type: ignore[misc]
-    for cls in (Say, Gather, Job, Transfer, Record, Hangup, Log)
+    for cls in (Say, Gather, Job, Transfer, Record, HttpRequest, Hangup, Log)
 }
 
 

@@ -71,16 +71,30 @@ class JobResult:
 
 
 @dataclass(frozen=True, slots=True)
+class HttpResult:
+    """The answer to an HttpRequest action: `ok` for a 2xx whose body (if JSON) parsed, within the size limit."""
+
+    ok: bool
+    at: float
+    status: int = 0  # 0: no HTTP answer (refused, timed out, unreachable)
+    data: Any = None  # the parsed JSON body, or None
+    body: str = ""  # a non-JSON body's text (truncated)
+    reason: str = ""  # why it failed ("timeout", "HTTP 503", "refused: ...", "malformed JSON", ...)
+    elapsed: float = 0.0  # seconds all tries took
+    type: str = field(default="http_result", init=False)
+
+
+@dataclass(frozen=True, slots=True)
 class HungUp:
     at: float
     type: str = field(default="hung_up", init=False)
 
 
-Event = CallStarted | Digits | Speech | NoInput | TransferResult | RecordingDone | JobResult | HungUp
+Event = CallStarted | Digits | Speech | NoInput | TransferResult | RecordingDone | JobResult | HttpResult | HungUp
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.__dataclass_fields__["type"].default: cls  # type: ignore[misc]
-    for cls in (CallStarted, Digits, Speech, NoInput, TransferResult, RecordingDone, JobResult, HungUp)
+    for cls in (CallStarted, Digits, Speech, NoInput, TransferResult, RecordingDone, JobResult, HttpResult, HungUp)
 }
 
 

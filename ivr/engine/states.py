@@ -15,6 +15,7 @@ class Waiting(StrEnum):
     INPUT = "input"  # answer a Gather with Digits, Speech or NoInput
     TRANSFER = "transfer"  # TransferResult
     RECORD = "record"  # RecordingDone
+    HTTP = "http"  # HttpResult (an http step's request, made by the channel)
 
 
 class End(StrEnum):

@@ -38,11 +38,14 @@ def _lexically_inside(audio: str) -> bool:
 TEMPLATES_FOLDER = "templates"  # follow-up templates, inside the flows folder (jobs/followup_text.py)
 FieldPath = tuple[str | int, ...]
 RINGBACK_SOUNDS = ("tone", "music")  # a transfer's `ringback` that is not one of these names an audio file
+HTTP_DATA = ("body", "headers")
 
 
 def _audio_fields(node: object, path: FieldPath) -> Iterator[tuple[FieldPath, str]]:
     if isinstance(node, dict):
         for key, value in node.items():
+            if key in HTTP_DATA and node.get("type") == "http":
+                continue  # an http step's request data: its "audio" keys are the web service's business
             if isinstance(value, str) and (key == "audio" or (key == "ringback" and value not in RINGBACK_SOUNDS)):
                 yield path + (key,), value
             else:

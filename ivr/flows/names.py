@@ -1,6 +1,10 @@
 """Checks that what a flow's steps name is defined: the variables their templates use (the flow's variables,
 what steps assign, and the built-in names), the contact lists a branch tests the caller against, and the
-business_hours schedule a business_hours step reads."""
+business_hours schedule a business_hours step reads.
+
+A step may define a family of names with a trailing `.*` (the http step's `http.json.*`): any name below that
+prefix is known, since the fields of a web service's answer cannot be listed in advance.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from typing import Any
 
 from ..engine.steps import Step
 from .source import Located, Problem
+
+FAMILY = ".*"  # a defined name ending so stands for every name below it
 
 BUILTIN_NAMES = {
     "caller.number",
@@ -38,10 +44,12 @@ def name_problems(
     names = known_vars | BUILTIN_NAMES
     for step in steps.values():
         names.update(step.defines())
+    families = tuple(name[: -len(FAMILY) + 1] for name in names if name.endswith(FAMILY)) or ("\0",)
+    names = {name for name in names if not name.endswith(FAMILY)}
     for step_id, step in steps.items():
         for path, template in step.templates():
             for name in template.names:
-                if name not in names:
+                if name not in names and not name.startswith(families):
                     problems.append(
                         located.problem(
                             ("steps", step_id) + path,

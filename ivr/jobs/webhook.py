@@ -1,6 +1,6 @@
 """webhook task: POST a JSON event to a URL, signed so the receiver can check origin and reject replays.
 
-Header `X-IVR-Signature: t=<unix time>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>` (as jambonz signs), plus
+Header `X-IVR-Signature` (ivr/system/signing.py, shared with the http step), plus
 `Idempotency-Key: <job id>` so a receiver can drop a retried delivery it already processed. Only the timestamp
 and the body are signed: the headers repeat the body's `id` and `event`, which is what a receiver must act on.
 Timeouts, connection errors, 429 and 5xx are retried with exponential backoff (RQ Retry); any other 4xx is
@@ -9,20 +9,17 @@ final. Every attempt's outcome stays in the follow-up record.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import time
 
 import requests
 
 from ivr.jobs.context import HTTP_TIMEOUT, JobContext
 from ivr.jobs.delivery import Permanent, Retryable, deliver
+from ivr.system.signing import DEFAULT_TOLERANCE, SIGNATURE_HEADER, sign, verify
 
-SIGNATURE_HEADER = "X-IVR-Signature"
+__all__ = ["DEFAULT_TOLERANCE", "SIGNATURE_HEADER", "body_for", "post", "run", "sign", "verify"]
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 EVENT_HEADER = "X-IVR-Event"
-DEFAULT_TOLERANCE = 300  # seconds a receiver should accept between the signed time and now
 
 
 def run(job_id: str, payload: dict) -> str:
@@ -45,24 +42,6 @@ def body_for(job_id: str, payload: dict) -> bytes:
         "data": {**{k: payload[k] for k in FOLLOW_UP_FIELDS if k in payload}, **payload.get("data", {})},
     }
     return json.dumps(event, sort_keys=True, separators=(",", ":")).encode()
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
-def verify(secret: str, header: str, body: bytes, now: float | None = None, tolerance: int = DEFAULT_TOLERANCE) -> bool:
-    """For receivers: True if `header` signs `body` with `secret` and its time is within `tolerance` of now."""
-    try:
-        parts = dict(p.split("=", 1) for p in header.split(","))
-        timestamp = int(parts["t"])
-    except (ValueError, KeyError):
-        return False
-    if abs((time.time() if now is None else now) - timestamp) > tolerance:
-        return False
-    expected = sign(secret, timestamp, body).split("v1=", 1)[1]
-    return hmac.compare_digest(expected, parts.get("v1", ""))
 
 
 def post(ctx: JobContext, job_id: str, payload: dict) -> str:

@@ -52,3 +52,11 @@ def ivr_cli(redis_url: str, *args: str, stdin: str | None = None, **env: str) ->
         text=True,
         timeout=60,
     )
+
+
+def browser_login(page, name: str = "ada") -> None:
+    """Log a Playwright page in through the login form."""
+    page.goto("/login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")

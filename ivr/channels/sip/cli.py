@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from ivr.call_session.http_request import HttpRunner
 from ivr.settings import Settings
 from ivr.system.handover import link_maker
 
@@ -74,7 +75,8 @@ async def serve(settings: Settings, config: SipConfig, session, flow_id: str | N
         accounts.replace(await asyncio.to_thread(load_accounts))
     except Exception as exc:
         log.warning("SIP accounts not loaded: %s", exc)
-    server = SipServer(config, flow_app(session, flow_id, speech_from_settings(settings)), accounts=accounts)
+    http = HttpRunner.from_settings(settings)
+    server = SipServer(config, flow_app(session, flow_id, speech_from_settings(settings), http), accounts=accounts)
     server.handover_link = link_maker(settings.public_base_url, settings.secret_key)  # for bridged transfers
     await server.start()
     host, port = server.address

@@ -3,7 +3,8 @@
 The session is an `ivr.call_session.CallSession` (or anything with its `start`/`turn` contract). Its
 calls touch Redis, so they run in worker threads and the media clock never waits for storage.
 Wire -> events: digits from any DTMF source -> Digits, speech (speech_input.py) -> Speech, gather timeout ->
-NoInput, REFER outcome -> TransferResult, recording -> RecordingDone, BYE/timeout -> HungUp.
+NoInput, REFER outcome -> TransferResult, recording -> RecordingDone, BYE/timeout -> HungUp, an http step's
+request (made in a worker thread while the media loop plays the filler, http_wait.py) -> HttpResult.
 """
 
 from __future__ import annotations
@@ -12,26 +13,28 @@ import asyncio
 import logging
 import time
 
+from ivr.call_session.http_request import HttpRunner
 from ivr.engine import actions as A
 from ivr.engine import events as E
 
 from .call import CallEnded, SipCall
+from .http_wait import ask
 from .speech_input import SpeechInput, gather_with_speech
 
 log = logging.getLogger(__name__)
 
 
-async def render(call: SipCall, actions: list, speech: SpeechInput | None = None) -> E.Event | None:
+async def render(call: SipCall, actions: list, speech: SpeechInput | None = None, http=None) -> E.Event | None:
     """Play the actions in order; return the event the engine waits for, or None when the call is over."""
     listener = _listener(call, actions, speech)
     try:
-        return await _render(call, actions, speech, listener)
+        return await _render(call, actions, speech, listener, http)
     finally:
         if listener is not None:
             call.stream.sink = None
 
 
-async def _render(call: SipCall, actions: list, speech: SpeechInput | None, listener) -> E.Event | None:
+async def _render(call: SipCall, actions: list, speech: SpeechInput | None, listener, http) -> E.Event | None:
     for action in actions:
         if isinstance(action, A.Say):
             if listener is not None and action.barge_in and listener.speaking:
@@ -67,6 +70,8 @@ async def _render(call: SipCall, actions: list, speech: SpeechInput | None, list
             else:
                 outcome = await call.transfer(action.target, timeout=action.timeout)
             return E.TransferResult(ok=outcome.ok, at=time.time(), reason=outcome.reason, recording=outcome.recording)
+        elif isinstance(action, A.HttpRequest):
+            return await ask(call, action, http)
         elif isinstance(action, A.Hangup):
             return None
         # Job and Log: call_session already queued/recorded them
@@ -114,8 +119,10 @@ def _listener(call: SipCall, actions: list, speech: SpeechInput | None):
     return speech.listen(call, gather, language)
 
 
-def flow_app(session, flow_id: str | None = None, speech: SpeechInput | None = None):
-    """The SipServer application that runs calls through `session` (channel "sip"); `speech` listens too."""
+def flow_app(session, flow_id: str | None = None, speech: SpeechInput | None = None, http=None):
+    """The SipServer application that runs calls through `session` (channel "sip"); `speech` listens too;
+    `http` (an HttpRunner, IVR_HTTP_ALLOWLIST) makes http steps' requests."""
+    http = http or HttpRunner()
 
     async def app(call: SipCall) -> None:
         turn = 0
@@ -136,7 +143,7 @@ def flow_app(session, flow_id: str | None = None, speech: SpeechInput | None = N
             return
         while True:
             try:
-                event = await render(call, actions, speech)
+                event = await render(call, actions, speech, http)
             except CallEnded:
                 event = E.HungUp(at=time.time())
             await asyncio.to_thread(_keep_heard, session, call)

@@ -7,6 +7,7 @@ processes can serve the turns of one call. Each action URL carries the
 turn number `t`; the turn id given to the call session is derived from it and the signed parameters, so a
 request Twilio delivers twice gets the same TwiML and queues nothing twice. Any failure still answers with
 TwiML: a caller never hears dead air. Prompt audio for "play" mode is served by `audio_bp` (/audio/<key>.wav).
+An http step's turn is answered by http_view.py (the filler, then polls of /twilio/voice/http); replies.py renders.
 """
 
 from __future__ import annotations
@@ -15,18 +16,16 @@ import hashlib
 import logging
 import re
 import time
-from functools import lru_cache
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request, send_file
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr.channels import prompt_audio as tts
+from ivr.channels.twilio import http_view, replies, voice, whisper
 from ivr.channels.twilio import sms_view as twilio_sms
-from ivr.channels.twilio import voice, whisper
+from ivr.channels.twilio.replies import twiml
 from ivr.channels.twilio.signature import FORM_MIMETYPE, is_signed
-from ivr.engine.actions import Say
-from ivr.phone import PhonePolicy
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +61,6 @@ def _runtime():
 def now() -> float:
     """Seconds since the epoch; tests may pin the clock with the `IVR_CLOCK` config key (a callable)."""
     return current_app.config.get("IVR_CLOCK", time.time)()
-
-
-def twiml(document: str) -> Response:
-    return Response(document, mimetype="text/xml")
 
 
 @bp.before_request
@@ -124,49 +119,6 @@ def _turn_id(form, kind: str, number: int) -> str:
     return f"{kind}{number}-{hashlib.sha256(signed.encode()).hexdigest()[:16]}"
 
 
-def _play_url(say: Say, settings) -> str | None:
-    try:
-        path = tts.prompt_wav(
-            tts.cache_dir(settings.data_dir),
-            text=say.text,
-            audio=say.audio,
-            voice=say.voice,
-            language=say.language,
-            audio_root=settings.flows_dir,
-            engine=settings.tts_engine,
-        )
-    except (tts.TtsError, OSError) as exc:  # no audio: Twilio's own TTS says it instead
-        log.warning("prompt audio unavailable, using <Say>: %s", exc)
-        return None
-    return f"{_public_root(settings)}/audio/{path.stem}.wav"
-
-
-@lru_cache(maxsize=2048)
-def _render_said(visible: tuple, urls: voice.TurnUrls, policy: PhonePolicy) -> str:
-    """Say-mode TwiML depends only on the visible actions, URLs and policy; menus repeat across calls: cache it."""
-    return voice.render(list(visible), urls, policy=policy)
-
-
-def _public_root(settings) -> str:
-    """Where Twilio reaches the app: PUBLIC_BASE_URL (so a proxy that strips a path prefix keeps working), else
-    a root-relative path that Twilio resolves against the URL it just requested."""
-    return settings.public_base_url.rstrip("/") or request.script_root
-
-
-def _render(actions: list, next_turn: int, settings) -> Response:
-    actions = voice.explain_error(actions, settings.fallback_message)
-    base = f"{_public_root(settings)}{bp.url_prefix}/voice"
-    urls = voice.TurnUrls(
-        *(f"{base}/{kind}?t={next_turn}" for kind in ("gather", "dial", "record")), whisper=f"{base}/whisper"
-    )
-    policy = PhonePolicy.from_settings(settings)
-    if settings.twilio_prompt_mode == "play":
-        return twiml(voice.render(actions, urls, lambda say: _play_url(say, settings), policy))
-    if any(isinstance(a, Say) and a.audio for a in actions):  # a flow's audio file is <Play>ed in say mode too
-        return twiml(voice.render(actions, urls, lambda say: _play_url(say, settings) if say.audio else None, policy))
-    return twiml(_render_said(tuple(a for a in actions if isinstance(a, voice.VISIBLE)), urls, policy))
-
-
 @bp.post("/voice")
 def voice_start():
     form, settings = request.form, _settings()
@@ -180,7 +132,7 @@ def voice_start():
             at=now(),
             flow_id=request.args.get("flow") or None,
         )
-        return _render(actions, 1, settings)
+        return http_view.answer(_runtime().http_requests, call_id, actions, 1, settings, now)
     except Exception as exc:  # noqa: BLE001 - whatever broke, the caller still hears something useful
         return _fallback(exc)
 
@@ -198,7 +150,18 @@ def voice_turn(kind: str):
         )
     try:
         actions = _runtime().call_session.turn(call_id, event, turn_id=_turn_id(form, kind, number))
-        return _render(actions, number + 1, settings)
+        return http_view.answer(_runtime().http_requests, call_id, actions, number + 1, settings, now)
+    except Exception as exc:  # noqa: BLE001
+        return _fallback(exc)
+
+
+@bp.post("/voice/http")
+def voice_http():
+    """A poll for an http step's answer, after its filler prompt (ivr/channels/twilio/http_view.py)."""
+    form, settings = request.form, _settings()
+    call_id, number = _call_id(form), _turn_number()
+    try:
+        return http_view.poll(_runtime().http_requests, call_id, number, request.args, settings, now)
     except Exception as exc:  # noqa: BLE001
         return _fallback(exc)
 
@@ -206,7 +169,7 @@ def voice_turn(kind: str):
 @bp.post("/voice/whisper")
 def voice_whisper():
     """The answering party of a bridged transfer: the whisper, then their key (ivr/channels/twilio/whisper.py)."""
-    answer_url = f"{_public_root(_settings())}{bp.url_prefix}/voice/whisper/answer"
+    answer_url = f"{replies.public_root(_settings())}{bp.url_prefix}/voice/whisper/answer"
     return twiml(whisper.whisper_twiml(request.args, answer_url, voice.twilio_voice(request.args.get("voice", ""))))
 
 

@@ -37,6 +37,7 @@ class TurnUrls:
     dial: str
     record: str
     whisper: str = "whisper"  # where the answering party of a bridged transfer hears its whisper
+    http: str = ""  # where a turn waiting for an http step's answer redirects to (the poll URL)
 
 
 PlayUrl = Callable[[A.Say], "str | None"]  # URL of a prompt's audio, or None to fall back to <Say>
@@ -97,6 +98,17 @@ def _dial(response: VoiceResponse, transfer: A.Transfer, urls: TurnUrls, policy:
         dial.number(target.removeprefix("tel:"), url=url, method="POST" if url else None)
 
 
+def _record(response: VoiceResponse, record: A.Record, urls: TurnUrls) -> None:
+    response.record(
+        max_length=_seconds(record.max_length),
+        timeout=_seconds(record.silence_timeout),
+        finish_on_key=record.finish_on_key,
+        play_beep=record.beep,
+        action=urls.record,
+        method="POST",
+    )
+
+
 def render(actions: list, urls: TurnUrls, play_url: PlayUrl | None = None, policy: PhonePolicy | None = None) -> str:
     """One turn's actions as a TwiML document. Jobs and Logs are not the caller's business and render nothing."""
     policy = policy or PhonePolicy()
@@ -130,14 +142,10 @@ def render(actions: list, urls: TurnUrls, play_url: PlayUrl | None = None, polic
             _dial(response, action, urls, policy)
         elif isinstance(action, A.Record):
             flush()
-            response.record(
-                max_length=_seconds(action.max_length),
-                timeout=_seconds(action.silence_timeout),
-                finish_on_key=action.finish_on_key,
-                play_beep=action.beep,
-                action=urls.record,
-                method="POST",
-            )
+            _record(response, action, urls)
+        elif isinstance(action, A.HttpRequest) and urls.http:  # the filler was said: ask again for the answer
+            flush()
+            response.redirect(urls.http, method="POST")
         elif isinstance(action, A.Hangup):
             flush()
             response.hangup()

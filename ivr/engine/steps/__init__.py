@@ -10,6 +10,7 @@ from .collect_digits import CollectDigits
 from .follow_up import FollowUp
 from .goto import Goto
 from .hangup import HangupStep
+from .http import HttpStep
 from .menu import Menu
 from .return_step import Return
 from .say import SayStep
@@ -30,6 +31,7 @@ STEP_TYPES: dict[str, type[Step]] = {
         Callback,
         TransferStep,
         Voicemail,
+        HttpStep,
         HangupStep,
         Goto,
         Return,
