@@ -64,67 +64,18 @@ PHRASES: dict[str, dict[str, str]] = {
     },
 }
 
+
+def _digits(words: str, **more: str) -> dict[str, str]:
+    """The ten digit words in order, zero first, plus other words for keys."""
+    return dict(zip(words.split(), "0123456789"), **more)
+
+
 # Spoken digits, per language (a caller's speech in a menu or collect_digits); English is always understood too.
 DIGIT_WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "zero": "0",
-        "oh": "0",
-        "one": "1",
-        "two": "2",
-        "three": "3",
-        "four": "4",
-        "five": "5",
-        "six": "6",
-        "seven": "7",
-        "eight": "8",
-        "nine": "9",
-        "star": "*",
-        "pound": "#",
-        "hash": "#",
-    },
-    "de": {
-        "null": "0",
-        "eins": "1",
-        "zwei": "2",
-        "zwo": "2",
-        "drei": "3",
-        "vier": "4",
-        "fünf": "5",
-        "sechs": "6",
-        "sieben": "7",
-        "acht": "8",
-        "neun": "9",
-        "stern": "*",
-        "raute": "#",
-    },
-    "fr": {
-        "zéro": "0",
-        "un": "1",
-        "deux": "2",
-        "trois": "3",
-        "quatre": "4",
-        "cinq": "5",
-        "six": "6",
-        "sept": "7",
-        "huit": "8",
-        "neuf": "9",
-        "étoile": "*",
-        "dièse": "#",
-    },
-    "es": {
-        "cero": "0",
-        "uno": "1",
-        "dos": "2",
-        "tres": "3",
-        "cuatro": "4",
-        "cinco": "5",
-        "seis": "6",
-        "siete": "7",
-        "ocho": "8",
-        "nueve": "9",
-        "asterisco": "*",
-        "almohadilla": "#",
-    },
+    "en": _digits("zero one two three four five six seven eight nine", oh="0", star="*", pound="#", hash="#"),
+    "de": _digits("null eins zwei drei vier fünf sechs sieben acht neun", zwo="2", stern="*", raute="#"),
+    "fr": _digits("zéro un deux trois quatre cinq six sept huit neuf", étoile="*", dièse="#"),
+    "es": _digits("cero uno dos tres cuatro cinco seis siete ocho nueve", asterisco="*", almohadilla="#"),
 }
 
 YES: dict[str, frozenset[str]] = {
