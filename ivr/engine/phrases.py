@@ -110,6 +110,16 @@ def digit_words(language: str) -> dict[str, str]:
     return words
 
 
+def hints(language: str, english: tuple[str, ...], confirm: bool = False) -> tuple[str, ...]:
+    """What a recognizer is told to expect in `language`: `english` for English calls, else that language's digit
+    words (with `confirm`, its yes and no words and the words for 1 and 2)."""
+    lang = primary(language)
+    if lang == "en" or lang not in DIGIT_WORDS:
+        return english
+    words = list(DIGIT_WORDS[lang])[:10]
+    return (*sorted(YES[lang]), *sorted(NO[lang]), words[1], words[2]) if confirm else tuple(words)
+
+
 def yes_no(language: str) -> tuple[frozenset[str], frozenset[str]]:
     lang = primary(language)
     return YES["en"] | YES.get(lang, frozenset()), NO["en"] | NO.get(lang, frozenset())

@@ -9,7 +9,7 @@ import pytest
 
 from ivr.engine import actions as A
 from ivr.engine.language import fallback_chain, language_for_caller, locale, pick
-from ivr.engine.phrases import DIGIT_WORDS, LANGUAGES, PHRASES
+from ivr.engine.phrases import DIGIT_WORDS, LANGUAGES, PHRASES, hints
 from ivr.flows import load_flow
 from tests.engine.helpers import flow_from, play
 
@@ -84,6 +84,9 @@ def test_the_chain_and_locale_rules():
     assert locale("en", "de", "en-GB") == "en-GB"
     assert language_for_caller("+4930", {"+4": "x", "+49": "de"}, "en-US") == "de"  # the longest prefix wins
     assert language_for_caller("+4412", {"+49": "de"}, "en-US") == "en-US"
+    assert hints("en-GB", ("one", "two")) == ("one", "two")  # English calls keep the step's hints
+    assert hints("de-AT", (), confirm=True) == ("genau", "ja", "richtig", "stimmt", "falsch", "nein", "eins", "zwei")
+    assert hints("it", ("uno",)) == ("uno",)  # no words of its own: the English hints
 
 
 def test_a_plain_text_prompt_stays_in_the_flows_language_and_voice_for_every_call():

@@ -32,7 +32,11 @@ def test_an_english_caller_who_picks_german_hears_the_rest_in_german(make_app, s
     app = make_app(settings.with_overrides(flows_dir=GOOD_FLOWS))
     call = TwilioCall(SignedPoster(FlaskTransport(app.test_client())), caller="+15550001234")
     assert languages(call.answer("/twilio/voice?flow=languages"))[0] == ("en-US", "Welcome to the test line.")
-    assert languages(call.press("2")) == [("de-DE", "Bitte geben Sie Ihre Nummer ein.")]
+    number = call.press("2")
+    assert languages(number) == [("de-DE", "Bitte geben Sie Ihre Nummer ein.")]
+    gather = number.find("Gather")  # spoken digits too, heard in German
+    assert (gather.get("input"), gather.get("language")) == ("dtmf speech", "de-DE")
+    assert gather.get("hints") == "null,eins,zwei,drei,vier,fünf,sechs,sieben,acht,neun"
     read_back = languages(call.press("4711"))
     assert read_back[0][0] == "de-DE" and read_back[0][1].startswith("Sie haben 4 7 1 1 eingegeben.")
     assert languages(call.press("1")) == [("de-DE", "Vielen Dank. Auf Wiederhören.")]

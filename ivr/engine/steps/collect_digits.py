@@ -7,7 +7,7 @@ import re
 
 from ..actions import Action, Gather, Log
 from ..events import Digits, Event, NoInput, Speech
-from ..phrases import digit_words, yes_no
+from ..phrases import digit_words, hints, yes_no
 from .base import Context, Outcome, Prompt, Spec, TemplateRefs
 from .input_base import InputStep
 
@@ -47,7 +47,7 @@ class CollectDigits(InputStep):
                 timeout=self.timeout,
                 min_digits=1,
                 max_digits=1,
-                hints=CONFIRM_HINTS if speech else (),
+                hints=hints(ctx.language, CONFIRM_HINTS, confirm=True) if speech else (),
                 barge_in=self.barge_in,
             )
         return self.gather(
@@ -57,7 +57,7 @@ class CollectDigits(InputStep):
             min_digits=self.min_digits,
             max_digits=self.max_digits,
             finish_on_key=self.finish_on_key,
-            hints=DIGIT_HINTS if speech else (),
+            hints=hints(ctx.language, DIGIT_HINTS) if speech else (),
             barge_in=self.barge_in,
         )
 
