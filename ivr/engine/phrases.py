@@ -55,6 +55,13 @@ PHRASES: dict[str, dict[str, str]] = {
         "Veuillez rappeler plus tard. Au revoir.",
         "es": "Lo siento, algo ha fallado y esta llamada no puede continuar. Por favor, llame más tarde. Adiós.",
     },
+    # said by the SIP channel instead of a prompt it cannot render (ivr/channels/sip/call.py)
+    "unavailable": {
+        "en": "Sorry, this message is unavailable.",
+        "de": "Entschuldigung, diese Ansage ist nicht verfügbar.",
+        "fr": "Désolé, ce message n'est pas disponible.",
+        "es": "Lo siento, este mensaje no está disponible.",
+    },
     # said by the SIP channel when its speech recognizer is saturated (ivr/channels/sip/speech_input.py)
     "use_keypad": {
         "en": "Sorry, I can't listen right now. Please use your keypad.",

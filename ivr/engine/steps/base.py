@@ -61,6 +61,8 @@ class Context:
     def spoken(self, prompt: Prompt) -> tuple[str, Template | None, str, str]:
         """(text key, template, voice, language) of what this call hears of `prompt`."""
         flow = self.flow
+        if not prompt.texts and not prompt.language and not flow.voices:  # one text: the flow's, as it always was
+            return "", prompt.text, prompt.voice or flow.voice, flow.language
         key, text, language = prompt.choose(self.language, flow.language)
         voice = prompt.voice or voice_for(language, flow.voice, flow.voices, flow.language)
         return key, text, voice, language
