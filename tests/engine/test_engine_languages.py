@@ -128,6 +128,8 @@ def test_german_and_french_spoken_digits_and_yes_in_collect_digits():
     _, turns, _ = play(FLOW, ["digits:1", "speech:eins zwei drei", "speech:ja"], caller="+4930123456")
     assert turns[2][0].startswith("say:Sie haben 1 2 3 eingegeben.")
     assert turns[3] == ["say:Vielen Dank. Auf Wiederhören.", "hangup:completed"]
+    state, _, _ = play(FLOW, ["speech:zwei"], caller="+4930123456")  # a menu choice by a German digit word
+    assert state["path"] == ["welcome", "pick", "german", "number"]
     _, turns, _ = play(FLOW, ["digits:1", "speech:quatre cinq six", "speech:non"], caller="+33140000000")
     assert turns[2][0].startswith("say:Vous avez saisi 4 5 6.")
     assert turns[3][0] == "say:Veuillez saisir votre numéro."  # "non": enter it again

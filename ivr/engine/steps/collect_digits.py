@@ -12,7 +12,7 @@ from .base import Context, Outcome, Prompt, Spec, TemplateRefs
 from .input_base import InputStep
 
 # What a speech recognizer is told to expect (Twilio `hints`, the SIP recognizer's vocabulary).
-_WORD = re.compile(r"[\w']+")  # letters of any language ("fünf", "zéro"), digits
+_WORD = re.compile(r"(?:[^\W_]|')+")  # letters of any language ("fünf", "zéro") and digits
 DIGIT_HINTS = ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 CONFIRM_HINTS = ("yes", "no", "correct", "one", "two")
 

@@ -13,7 +13,7 @@ from .input_base import InputStep
 
 # Spoken digits map onto digit choices ("press or say one"); the call's language adds its own words.
 NUMBER_WORDS = DIGIT_WORDS["en"]
-_WORD = re.compile(r"[\w']+")  # letters of any language ("fünf", "zéro"), digits
+_WORD = re.compile(r"(?:[^\W_]|')+")  # letters of any language ("fünf", "zéro") and digits
 
 
 class Menu(InputStep):
