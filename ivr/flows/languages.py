@@ -1,8 +1,9 @@
 """A flow's languages: reading `languages:` and `voice:` for the engine, and the validator's language checks.
 
-`languages: [en, de]` declares the languages every prompt is given in; the long form adds how a call's language
-is chosen from the caller's number (`by_prefix: {"+49": de}`, and `by_region: true` for the countries whose
-language is declared, by their calling codes from `phonenumbers`). With languages declared, the validator
+`languages: [en, de]` declares the languages every prompt is given in; the long form (`declared`, optional) adds
+how a call's language is chosen from the caller's number (`by_prefix: {"+49": de}`, and `by_region: true` for the
+countries whose language is declared, or of the built-in languages without `declared`, by their calling codes from
+`phonenumbers`). With languages declared, the validator
 reports at its `file:line`: a prompt without a text in one of them (a plain string is in the flow's language
 only), a `by_prefix` or `set` language that is not declared, and a step that falls back on a built-in phrase the
 engine does not have in a declared language (ivr/engine/phrases.py has en, de, fr and es).
@@ -42,7 +43,7 @@ def languages_by_prefix(data: dict[str, Any]) -> dict[str, str]:
         return {}
     found: dict[str, str] = {}
     if spec.get("by_region"):
-        for tag in declared_languages(data):
+        for tag in declared_languages(data) or tuple(REGION_LANGUAGES):
             for region in REGION_LANGUAGES.get(primary(tag), ()):
                 found.setdefault(f"+{phonenumbers.country_code_for_region(region)}", tag)
     found.update({str(prefix): str(tag) for prefix, tag in (spec.get("by_prefix") or {}).items()})

@@ -31,6 +31,21 @@ def test_by_region_maps_the_calling_codes_of_the_declared_languages_countries():
     assert "+34" not in prefixes  # Spanish is not declared
 
 
+def test_a_prefix_map_alone_chooses_languages_without_declaring_any():
+    flow = flow_from(
+        """
+        id: prefixes
+        languages: {by_prefix: {"+49": de, "+43": de, "+33": fr}}
+        start: bye
+        steps:
+          bye: {type: hangup, say: Bye}
+        """
+    )
+    assert flow.languages == () and flow.language_by_prefix == {"+49": "de", "+43": "de", "+33": "fr"}
+    regions = flow_from("id: r\nlanguages: {by_region: true}\nstart: a\nsteps:\n  a: {type: hangup}\n")
+    assert (regions.language_by_prefix["+34"], regions.language_by_prefix["+1"]) == ("es", "en")
+
+
 def test_a_voice_map_gives_the_flows_own_voice_and_the_others():
     flow = flow_from(
         """
