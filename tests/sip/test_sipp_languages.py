@@ -1,5 +1,6 @@
 """Translations on SIP (issue 18): SIPp calls from a German number; the prompts are rendered with espeak-ng's
-German voice into the prompt cache under a key that holds the language, and the call's timeline says de-DE."""
+German voice into the prompt cache under a key that holds the language, and the call's timeline says de-DE. A
+prompt the channel cannot play is replaced by its built-in apology in the prompt's language."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ivr import jobs
 from ivr.call_session import CallSession
 from ivr.channels import prompt_audio
 from ivr.channels.sip.session import flow_app
+from ivr.engine.phrases import phrase
 from ivr.flows import FlowRepository
 from ivr.store import connect
 from ivr.store.calls import CallStore
@@ -31,7 +33,8 @@ language: en-US
 languages: {{declared: [en, de], by_prefix: {{"+49": de}}}}
 start: welcome
 steps:
-  welcome: {{type: say, text: {{en: "{WELCOME["en"]}", de: "{WELCOME["de"]}"}}, next: bye}}
+  welcome: {{type: say, text: {{en: "{WELCOME["en"]}", de: "{WELCOME["de"]}"}}, next: jingle}}
+  jingle: {{type: say, audio: prompts/jingle.wav, language: de-DE, barge_in: false, next: bye}}  # not audio: the apology, in German
   bye: {{type: hangup, say: {{text: {{en: Goodbye., de: Auf Wiederhören.}}}}}}
 """
 
@@ -40,6 +43,8 @@ def test_a_call_from_germany_hears_prompts_in_the_german_voice(start_server, red
     flows = tmp_path / "flows"
     flows.mkdir()
     (flows / "hallo.yaml").write_text(FLOW, encoding="utf-8")
+    (flows / "prompts").mkdir()
+    (flows / "prompts" / "jingle.wav").write_bytes(b"not a sound file")
     conn = connect(redis_server.url)
     session = CallSession(
         FlowRepository(flows),
@@ -60,9 +65,15 @@ def test_a_call_from_germany_hears_prompts_in_the_german_voice(start_server, red
     record = only_call(redis_conn)
     timeline = CallStore(redis_conn).timeline(record.id)
     said = [e["data"] for e in timeline if e["kind"] == "action" and e["data"]["type"] == "say"]
-    assert [(s["text"], s["language"]) for s in said] == [(WELCOME["de"], "de-DE"), ("Auf Wiederhören.", "de-DE")]
+    assert [(s["text"], s["language"]) for s in said] == [
+        (WELCOME["de"], "de-DE"),
+        ("", "de-DE"),
+        ("Auf Wiederhören.", "de-DE"),
+    ]
     cache = tmp_path / "data" / "prompts"
     german = cache / f"{prompt_audio.tts_key(WELCOME['de'], '', 'de-DE')}.wav"
+    apology = cache / f"{prompt_audio.tts_key(phrase('unavailable', 'de'), '', 'de-DE')}.wav"
+    assert apology.is_file()  # the prompt the channel could not play was replaced by its German apology
     assert german.is_file() and not (cache / f"{prompt_audio.tts_key(WELCOME['en'], '', 'en-US')}.wav").exists()
     # the same audio as espeak-ng's German voice itself gives (up to sox's dither), and not its English one
     german_voice = samples(prompt_audio.render_tts(WELCOME["de"], tmp_path / "by-voice", voice="de"))
