@@ -34,7 +34,7 @@ languages: {{declared: [en, de], by_prefix: {{"+49": de}}}}
 start: welcome
 steps:
   welcome: {{type: say, text: {{en: "{WELCOME["en"]}", de: "{WELCOME["de"]}"}}, next: jingle}}
-  jingle: {{type: say, audio: prompts/jingle.wav, language: de-DE, barge_in: false, next: bye}}  # not audio: the apology, in German
+  jingle: {{type: say, audio: prompts/jingle.wav, language: de-DE, barge_in: false, next: bye}}  # unplayable
   bye: {{type: hangup, say: {{text: {{en: Goodbye., de: Auf Wiederhören.}}}}}}
 """
 
