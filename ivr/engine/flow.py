@@ -2,8 +2,9 @@
 
 A Flow holds its steps (objects from ivr.engine.steps), flattened variables, contact lists,
 an optional business-hours Schedule, what its outcomes mean (`outcomes`: name -> success, neutral or failure,
-for analytics), and the subflows that `goto` steps may enter (`library`, shared by a root flow and all its
-subflows, keyed by flow id).
+for analytics), its languages (`languages`: the declared ones, `language_by_prefix`: caller prefix -> the
+call's language, `voices`: a voice per language; ivr/engine/language.py), and the subflows that `goto` steps may
+enter (`library`, shared by a root flow and all its subflows, keyed by flow id).
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ class Flow:
     description: str = ""
     language: str = "en-US"
     voice: str = ""
+    voices: dict[str, str] = field(default_factory=dict)  # language tag -> voice, when `voice:` is given per language
+    languages: tuple[str, ...] = ()  # declared: every prompt must be given in each (the validator checks)
+    language_by_prefix: dict[str, str] = field(default_factory=dict)  # caller number prefix -> the call's language
     timezone: str = "UTC"
     tz: tzinfo | None = None
     country: str = ""  # ISO 3166 code: the region keypad digits (no '+') are read in; "" = IVR_DEFAULT_REGION

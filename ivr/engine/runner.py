@@ -13,6 +13,8 @@ from typing import Any
 from .actions import GOODBYE, Action, Hangup, Log, Say
 from .events import CallStarted, Digits, Event, HungUp, JobResult
 from .flow import Flow
+from .language import LANGUAGE_VAR, language_for_caller
+from .prompt import Prompt
 from .states import End, Move, Waiting
 from .steps import Context, Outcome, Step
 
@@ -31,6 +33,7 @@ def new_state(flow: Flow, event: CallStarted) -> State:
             "called.number": event.called,
             "channel": event.channel,
             "call.id": event.call_id,
+            LANGUAGE_VAR: language_for_caller(event.caller, flow.language_by_prefix, flow.language),
         }
     )
     variables.update({f"capabilities.{name}": "yes" if ok else "no" for name, ok in event.capabilities.items()})
@@ -82,7 +85,7 @@ def advance(flow: Flow, state: State | None, event: Event) -> tuple[State | None
         state = dict(state, done=True, waiting=None, outcome="error")
         return state, [
             Log(event="error", data={"error": f"{type(exc).__name__}: {exc}"}),
-            Say(text=GOODBYE, voice=flow.voice, language=flow.language, barge_in=False),
+            _goodbye(flow, state),
             Hangup(reason="error"),
         ]
 
@@ -102,7 +105,7 @@ def _advance(flow: Flow, state: State | None, event: Event) -> tuple[State | Non
                 },
             )
         ]
-        return _run(flow, state, Context(flow, state, event.at), flow.start, actions)
+        return _follow(Context(flow, state, event.at), None, Outcome(next=flow.start), actions)
     if not state or state.get("done"):
         return state, []
     state = _copy(state)
@@ -122,8 +125,16 @@ def _advance(flow: Flow, state: State | None, event: Event) -> tuple[State | Non
     return _follow(ctx, step, outcome, [])
 
 
-def _run(flow: Flow, state: State, ctx: Context, step_id: str | None, actions: list[Action]) -> Turn:
-    return _follow(ctx, None, Outcome(next=step_id), actions)
+_GOODBYE = Prompt.builtin("goodbye")
+
+
+def _goodbye(flow: Flow, state: State) -> Action:
+    """The polite goodbye of a call that cannot go on, in the call's language (English if even that fails)."""
+    try:
+        ctx = Context(flow, state if isinstance(state.get("vars"), dict) else {"vars": {}}, 0.0)
+        return ctx.say(_GOODBYE, barge_in=False)[0]
+    except Exception:  # this runs while a call is failing: it must not fail too
+        return Say(text=GOODBYE, voice=flow.voice, language=flow.language, barge_in=False)
 
 
 # Read once: the loop below runs for every step a call enters, and enum attribute lookups are not free.
@@ -184,7 +195,7 @@ def _enter(ctx: Context, step: Step | None, outcome: Outcome, actions: list[Acti
     root = ctx.root
     if state["steps"] > root.max_steps:  # a runaway flow: end politely
         actions.append(Log(event="error", data={"error": "step budget exceeded", "step": outcome.next}))
-        actions.append(Say(text=GOODBYE, voice=root.voice, language=root.language, barge_in=False))
+        actions.append(_goodbye(root, state))
         state["outcome"] = "error"
         return step, outcome, _finish(ctx, actions, "error", hangup_reason="error")
     current = state["current_flow"]  # a goto may have switched flows; inline, as this runs for every step entered

@@ -1,108 +1,36 @@
 """Load a flow file into an engine Flow, or report every problem with its `file:line:column`.
 
-Order: YAML syntax -> JSON Schema -> building steps -> regex / audio path / time zone and hours (schedule_check.py)
-/ graph / template checks
+Order: YAML syntax -> JSON Schema -> building steps (parts.py) -> regex / audio path / time zone and hours
+(schedule_check.py) / languages (languages.py) / graph / template checks
 -> subflows named by `goto` (loaded from the same directory, recursively, each checked the same way).
 A flow with any problem is never returned, so a broken flow cannot reach a caller.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..engine.flow import Flow, flatten
+from ..engine.language import LANGUAGE_VAR
 from ..engine.schedule import Schedule
-from ..engine.steps import Step, build_step
-from ..engine.template import TemplateError, compile_template
+from ..engine.steps import Step
 from ..phone.policy import known_region
 from .audio import audio_problems
 from .graph import graph_problems, regex_problems, subflow_recursion
+from .languages import language_problems
+from .parts import build_steps, make_flow, subflow_names
 from .schedule_check import time_settings
 from .schema import schema_problems
-from .source import Located, NodePath, Problem, read_yaml
+from .source import Located, Problem, read_yaml
 
 
 class FlowInvalid(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(map(str, problems)))
-
-
-def _failing_template(spec: Any, path: NodePath = ()) -> NodePath:
-    """The path of the first text in a step spec that is not a valid template (to point at the field)."""
-    if isinstance(spec, dict):
-        items: Iterable[tuple[Any, Any]] = spec.items()
-    elif isinstance(spec, list):
-        items = enumerate(spec)
-    else:
-        try:
-            compile_template(spec)
-        except TemplateError:
-            return path
-        return ()
-    for key, value in items:
-        found = _failing_template(value, path + (key,))
-        if found:
-            return found
-    return ()
-
-
-def _subflow_names(data: dict[str, Any], flows_dir: Path | None, seen: set[str]) -> set[str]:
-    """Variables that subflows entered by goto define (their defaults, save_as, set): the caller may use them
-    after the subflow returns. Unreadable subflows add nothing here; loading them reports their problems."""
-    names: set[str] = set()
-    for spec in data.get("steps", {}).values():
-        flow_id = spec.get("flow") if isinstance(spec, dict) and spec.get("type") == "goto" else None
-        if not isinstance(flow_id, str) or flow_id in seen or flows_dir is None:
-            continue
-        seen.add(flow_id)
-        try:
-            sub, _ = read_yaml((flows_dir / f"{flow_id}.yaml").read_text(encoding="utf-8"), flow_id)
-        except (OSError, UnicodeDecodeError):
-            continue
-        if not isinstance(sub, dict):
-            continue
-        names.update(flatten(sub.get("variables") or {}) if isinstance(sub.get("variables"), dict) else ())
-        for step in (sub.get("steps") or {}).values() if isinstance(sub.get("steps"), dict) else ():
-            if isinstance(step, dict):
-                names.update([step["save_as"]] if isinstance(step.get("save_as"), str) else ())
-                names.update(step["vars"] if step.get("type") == "set" and isinstance(step.get("vars"), dict) else ())
-        names |= _subflow_names(sub, flows_dir, seen)
-    return names
-
-
-def _contacts(spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    lists: dict[str, Any] = {}
-    names: dict[str, str] = {}
-    for list_name, entries in spec.items():
-        numbers = []
-        for entry in entries:
-            number = entry if isinstance(entry, str) else entry["number"]
-            numbers.append(number)
-            if isinstance(entry, dict) and entry.get("name"):
-                names[number] = entry["name"]
-        lists[list_name] = tuple(numbers)
-    return lists, names
-
-
-def _build_steps(data: dict[str, Any], located: Located, problems: list[Problem]) -> dict[str, Step]:
-    """The flow's steps; a step that cannot be built adds its problem instead (at the field, where known)."""
-    steps = {}
-    for step_id, spec in data["steps"].items():
-        try:
-            steps[step_id] = build_step(step_id, spec)
-        except re.error:
-            pass  # regex_problems reports it at the pattern itself
-        except TemplateError as exc:
-            where = ("steps", step_id) + _failing_template(spec)
-            problems.append(located.problem(where, f"{'.'.join(map(str, where))}: {exc}"))
-        except ValueError as exc:
-            problems.append(located.problem(("steps", step_id), f"steps.{step_id}: {exc}"))
-    return steps
 
 
 def build_flow(
@@ -120,29 +48,7 @@ def build_flow(
         shape = [] if data is None else [located.problem((), "a flow must be a mapping with id, start and steps")]
         raise FlowInvalid(list(located.problems) + shape)
     steps, variables, tz, schedule = _checked_parts(data, located, flows_dir, is_subflow)
-    contacts, names = _contacts(data.get("contacts", {}))
-    flow = Flow(
-        id=data["id"],
-        start=data["start"],
-        steps=steps,
-        description=data.get("description", ""),
-        language=data.get("language", "en-US"),
-        voice=data.get("voice", ""),
-        timezone=data.get("timezone", schedule.timezone if schedule else "UTC"),
-        tz=tz,
-        country=data.get("country", ""),
-        variables=variables,
-        outcomes=dict(data.get("outcomes", {})),
-        contacts=contacts,
-        contact_names=names,
-        schedule=schedule,
-        webhooks=tuple(data.get("webhooks", ())),
-        max_steps=int(data.get("max_steps", 200)),
-        speech=bool(data.get("speech", True)),
-        revision=revision,
-        source=filename,
-        library=library if library is not None else {},
-    )
+    flow = make_flow(data, steps, variables, schedule, tz, filename, revision, library)
     flow.library.setdefault(flow.id, flow)
     _load_subflows(flow, located, flows_dir)
     recursion = subflow_recursion(flow, located) if is_root else []
@@ -161,14 +67,14 @@ def _checked_parts(
     is_subflow = is_subflow or data.get("subflow") is True
     if problems:
         raise FlowInvalid(sorted(problems))
-    steps = _build_steps(data, located, problems)
+    steps = build_steps(data, located, problems)
     problems += regex_problems(data, located)
     problems += audio_problems(data, located, flows_dir)
     tz, schedule = time_settings(data, located, problems)
-    problems += _country_problems(data, located)
+    problems += _country_problems(data, located) + language_problems(data, located)
     variables = flatten(data.get("variables", {}))
     if len(steps) == len(data["steps"]):
-        known = set(variables) | _subflow_names(data, flows_dir, {data["id"]})
+        known = set(variables) | subflow_names(data, flows_dir, {data["id"]}) | {LANGUAGE_VAR}
         problems += graph_problems(data, steps, located, known, is_subflow)
     if problems:
         raise FlowInvalid(sorted(problems))

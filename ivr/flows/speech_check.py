@@ -3,7 +3,8 @@
 - A menu choice reachable only by a keyword (no digit) when speech is off (the flow's `speech: false`, or
   `IVR_ASR_ENGINE=off`): no voice caller can reach it.
 - A flow in a language other than English while the recognizer is English-only (the bundled tiny.en, or an
-  `IVR_ASR_MODEL` directory named `*.en`): its callers get DTMF only on SIP.
+  `IVR_ASR_MODEL` directory named `*.en`): its callers get DTMF only on SIP. The same for each other language the
+  flow declares (`languages:`): its calls get DTMF only.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .languages import declared_languages
 from .source import Problem, read_yaml
 
 
@@ -33,6 +35,16 @@ def speech_warnings(path: Path, asr_engine: str = "whisper", asr_model: str = ""
                 f"warning: language {language!r}: the speech recognizer "
                 "is English-only, so SIP callers get DTMF only (set IVR_ASR_MODEL to a "
                 "multilingual Whisper model)",
+            )
+        )
+    foreign = [tag for tag in declared_languages(data) if not tag.lower().startswith("en")]
+    if speech_on and foreign and english_only(asr_engine, asr_model):
+        warnings.append(
+            located.problem(
+                ("languages",),
+                f"warning: languages {', '.join(foreign)}: the speech recognizer is English-only, so SIP calls "
+                "in these languages get DTMF only (set IVR_ASR_MODEL to a multilingual Whisper model)",
+                key=True,
             )
         )
     if speech_on:

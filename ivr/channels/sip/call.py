@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ivr.engine.phrases import phrase
 from ivr.system.recordings import Recording, new_recording
 
 from .media.prompts import PromptError, PromptLibrary, to_frames
@@ -134,7 +135,8 @@ class SipCall:
                 self.stream.codec, text=text, audio=audio, voice=voice, language=language
             )
         except (PromptError, OSError):
-            frames = await self.prompts.frames(self.stream.codec, text="Sorry, this message is unavailable.")
+            apology = phrase("unavailable", language)  # in the prompt's language, with its voice
+            frames = await self.prompts.frames(self.stream.codec, text=apology, language=language)
         self._check()
         heard = {"text": text[:200], "audio": audio}
         finished = self.stream.play(frames, heard)

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 
 from ivr.engine import actions as A
 from ivr.engine import events as E
+from ivr.engine.phrases import phrase
 
 from ..speech.listener import Listener
 from ..speech.pool import RecognitionPool
 from ..speech.recognizer import Expect, load_recognizer, speaks
 
 log = logging.getLogger(__name__)
-USE_THE_KEYPAD = "Sorry, I can't listen right now. Please use your keypad."
+USE_THE_KEYPAD = phrase("use_keypad", "en")
 RESULT_WAIT = 15.0  # seconds a finished utterance may take to recognize before the turn gives up on it
 
 
@@ -90,7 +91,8 @@ async def gather_with_speech(call, gather: A.Gather, listener: Listener, speech:
         call.stream.sink = None
         digits.cancel()
     if heard is None:  # refused (saturated) or failed: keypad only for this turn
-        await call.say(text=USE_THE_KEYPAD, barge_in=True)
+        language = listener.expect.language
+        await call.say(text=phrase("use_keypad", language), language=language, barge_in=True)
         return await _digits_only(call, gather)
     confident = heard.confidence >= speech.threshold(gather)
     return E.Speech(text=heard.text if confident else "", at=time.time(), confidence=heard.confidence)

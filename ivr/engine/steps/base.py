@@ -12,8 +12,10 @@ from typing import Any, ClassVar
 
 from ..actions import Action, Gather, Job, Say
 from ..events import Event
+from ..language import LANGUAGE_VAR, voice_for
+from ..prompt import Prompt as Prompt  # the steps import it from here
 from ..states import End, Waiting
-from ..template import Template, compile_template
+from ..template import Template
 
 Spec = dict[str, Any]  # a step's mapping from the flow file
 TemplateRefs = list[tuple[tuple[Any, ...], Template]]  # (spec path, template) pairs, for the validator
@@ -52,19 +54,33 @@ class Context:
     def render(self, template: Template | None) -> str:
         return template.render(self.state["vars"]) if template is not None else ""
 
+    @property
+    def language(self) -> str:
+        """The call's language (the variable `language`; ivr/engine/language.py)."""
+        return str(self.state["vars"].get(LANGUAGE_VAR) or self.flow.language)
+
+    def spoken(self, prompt: Prompt) -> tuple[str, Template | None, str, str]:
+        """(text key, template, voice, language) of what this call hears of `prompt`."""
+        flow = self.flow
+        if not prompt.texts and not prompt.language and not flow.voices:  # one text: the flow's, as it always was
+            return "", prompt.text, prompt.voice or flow.voice, flow.language
+        key, text, language = prompt.choose(self.language, flow.language)
+        voice = prompt.voice or voice_for(language, flow.voice, flow.voices, flow.language)
+        return key, text, voice, language
+
     def say(self, prompt: Prompt | None, barge_in: bool = True) -> list[Action]:
         if prompt is None or prompt.empty:
             return []
-        voice, language = prompt.voice or self.flow.voice, prompt.language or self.flow.language
-        if prompt.text is None or not prompt.text.names:  # fixed text: build the (immutable) action once
-            key = (voice, language, barge_in)
-            cached = prompt.cache.get(key)
+        key, template, voice, language = self.spoken(prompt)
+        if template is None or not template.names:  # fixed text: build the (immutable) action once
+            cache_key = (voice, language, barge_in, key)
+            cached = prompt.cache.get(cache_key)
             if cached is None:
-                cached = prompt.cache[key] = Say(
-                    text=self.render(prompt.text), audio=prompt.audio, voice=voice, language=language, barge_in=barge_in
+                cached = prompt.cache[cache_key] = Say(
+                    text=self.render(template), audio=prompt.audio, voice=voice, language=language, barge_in=barge_in
                 )
             return [cached]
-        text = self.render(prompt.text)
+        text = self.render(template)
         if not text.strip() and not prompt.audio:  # e.g. "{{caller.name}}" for a caller with no name
             return []
         return [Say(text=text, audio=prompt.audio, voice=voice, language=language, barge_in=barge_in)]
@@ -86,38 +102,6 @@ class Context:
     def state_key(self, step_id: str) -> str:
         current = self.state.get("current_flow") or self.state["flow_id"]
         return step_id if current == self.state["flow_id"] else f"{current}/{step_id}"
-
-
-@dataclass(frozen=True)
-class Prompt:
-    """Text (a template) and/or an audio file, with optional voice and language overrides."""
-
-    text: Template | None = None
-    audio: str = ""
-    voice: str = ""
-    language: str = ""
-    # prebuilt Say actions by (voice, language, barge_in)
-    cache: dict[tuple[str, str, bool], Say] = field(default_factory=dict, compare=False, repr=False)
-
-    @property
-    def empty(self) -> bool:
-        return not self.audio and (self.text is None or not self.text.source)
-
-    @classmethod
-    def parse(cls, spec: Any) -> Prompt | None:
-        if spec is None:
-            return None
-        if isinstance(spec, dict):
-            return cls(
-                text=compile_template(spec["text"]) if "text" in spec else None,
-                audio=spec.get("audio", ""),
-                voice=spec.get("voice", ""),
-                language=spec.get("language", ""),
-            )
-        return cls(text=compile_template(spec))
-
-    def templates(self) -> list[Template]:
-        return [self.text] if self.text is not None else []
 
 
 class Step:

@@ -7,17 +7,14 @@ import re
 
 from ..actions import Action, Gather, Log
 from ..events import Digits, Event, NoInput, Speech
+from ..phrases import digit_words, hints, yes_no
 from .base import Context, Outcome, Prompt, Spec, TemplateRefs
 from .input_base import InputStep
-from .menu import NUMBER_WORDS
 
 # What a speech recognizer is told to expect (Twilio `hints`, the SIP recognizer's vocabulary).
-YES = {"yes", "yeah", "yep", "correct", "right"}
-NO = {"no", "nope", "wrong"}
-_WORD = re.compile(r"[a-z0-9']+")
+_WORD = re.compile(r"(?:[^\W_]|')+")  # letters of any language ("fünf", "zéro") and digits
 DIGIT_HINTS = ("zero", "oh", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 CONFIRM_HINTS = ("yes", "no", "correct", "one", "two")
-DEFAULT_CONFIRM = "You entered {{%s|spell}}. Press 1 if that is correct, or 2 to enter it again."
 
 
 class CollectDigits(InputStep):
@@ -30,10 +27,8 @@ class CollectDigits(InputStep):
         self.finish_on_key = str(spec.get("finish_on_key", "#"))
         self.pattern = re.compile(spec["pattern"]) if spec.get("pattern") else None
         self.save_as = spec["save_as"]
-        confirm = spec.get("confirm", False)
-        if confirm is True:
-            confirm = DEFAULT_CONFIRM % self.save_as
-        self.confirm = Prompt.parse(confirm) if confirm else None
+        confirm = spec.get("confirm", False)  # true: the built-in read-back, in the call's language
+        self.confirm = Prompt.builtin("confirm", self.save_as) if confirm is True else Prompt.parse(confirm or None)
 
     def defines(self) -> tuple[str, ...]:
         return (self.save_as,)
@@ -52,7 +47,7 @@ class CollectDigits(InputStep):
                 timeout=self.timeout,
                 min_digits=1,
                 max_digits=1,
-                hints=CONFIRM_HINTS if speech else (),
+                hints=hints(ctx.language, CONFIRM_HINTS, confirm=True) if speech else (),
                 barge_in=self.barge_in,
             )
         return self.gather(
@@ -62,7 +57,7 @@ class CollectDigits(InputStep):
             min_digits=self.min_digits,
             max_digits=self.max_digits,
             finish_on_key=self.finish_on_key,
-            hints=DIGIT_HINTS if speech else (),
+            hints=hints(ctx.language, DIGIT_HINTS) if speech else (),
             barge_in=self.barge_in,
         )
 
@@ -80,10 +75,11 @@ class CollectDigits(InputStep):
             return self.retry(ctx, "no_input")
         if isinstance(event, Speech):
             words = _WORD.findall(event.text.lower().replace("-", " "))
-            digits = "".join(NUMBER_WORDS.get(w, "".join(ch for ch in w if ch.isdigit())) for w in words)
+            numbers = digit_words(ctx.language)
+            digits = "".join(numbers.get(w, "".join(ch for ch in w if ch.isdigit())) for w in words)
             if ctx.scratch.get("candidate"):
-                said = set(words)  # "yes" / "one" confirms, "no" / "two" re-enters
-                answer = digits[:1] or ("1" if said & YES else "2" if said & NO else "")
+                said, (yes, no) = set(words), yes_no(ctx.language)  # "yes" / "one" confirms, "no" / "two" re-enters
+                answer = digits[:1] or ("1" if said & yes else "2" if said & no else "")
                 return self.answer_confirm(ctx, answer) if answer else self.retry(ctx, "no_match", event.text)
             return self.accept(ctx, digits) if digits else self.retry(ctx, "no_match", event.text)
         if isinstance(event, Digits):

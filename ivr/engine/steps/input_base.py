@@ -10,9 +10,6 @@ from ..actions import Action, Gather, Log
 from ..states import Waiting
 from .base import Context, Outcome, Prompt, Spec, Step, TemplateRefs
 
-DEFAULT_NO_INPUT = "Sorry, I didn't hear anything."
-DEFAULT_NO_MATCH = "Sorry, that isn't one of the options."
-
 
 class InputStep(Step):
     waits = Waiting.INPUT
@@ -21,8 +18,9 @@ class InputStep(Step):
     def __init__(self, step_id: str, spec: Spec):
         super().__init__(step_id, spec)
         self.prompt = Prompt.parse(spec.get("prompt"))
-        self.no_input = Prompt.parse(spec.get("no_input", DEFAULT_NO_INPUT))
-        self.no_match = Prompt.parse(spec.get("no_match", DEFAULT_NO_MATCH))
+        # without their own, the built-in phrases in the call's language (ivr/engine/phrases.py)
+        self.no_input = Prompt.given_or_builtin(spec.get("no_input"), "no_input")
+        self.no_match = Prompt.given_or_builtin(spec.get("no_match"), "no_match")
         self.timeout = float(spec.get("timeout", 6))
         self.inter_digit_timeout = float(spec.get("inter_digit_timeout", 3))
         self.max_retries = int(spec.get("max_retries", 2))

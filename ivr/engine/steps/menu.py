@@ -7,27 +7,13 @@ from typing import Any
 
 from ..actions import Gather, Log
 from ..events import Digits, Event, NoInput, Speech
+from ..phrases import DIGIT_WORDS, digit_words
 from .base import Context, Outcome, Spec
 from .input_base import InputStep
 
-# Spoken digits map onto digit choices ("press or say one").
-NUMBER_WORDS = {
-    "zero": "0",
-    "oh": "0",
-    "one": "1",
-    "two": "2",
-    "three": "3",
-    "four": "4",
-    "five": "5",
-    "six": "6",
-    "seven": "7",
-    "eight": "8",
-    "nine": "9",
-    "star": "*",
-    "pound": "#",
-    "hash": "#",
-}
-_WORD = re.compile(r"[a-z0-9']+")
+# Spoken digits map onto digit choices ("press or say one"); the call's language adds its own words.
+NUMBER_WORDS = DIGIT_WORDS["en"]
+_WORD = re.compile(r"(?:[^\W_]|')+")  # letters of any language ("fünf", "zéro") and digits
 
 
 class Menu(InputStep):
@@ -83,16 +69,17 @@ class Menu(InputStep):
         if isinstance(event, Speech):
             if event.confidence < self.min_confidence or not event.text.strip():
                 return self.retry(ctx, "no_match", event.text)
-            return self.choose(ctx, self.match_speech(event.text), "speech", event.text)
+            return self.choose(ctx, self.match_speech(event.text, ctx.language), "speech", event.text)
         return Outcome(wait=self.waits)
 
-    def match_speech(self, text: str) -> dict[str, Any] | None:
+    def match_speech(self, text: str, language: str = "en") -> dict[str, Any] | None:
         words = tuple(_WORD.findall(text.lower()))
         for _, keyword, choice in self.keywords:
             size = len(keyword)
             if size and any(words[i : i + size] == keyword for i in range(len(words) - size + 1)):
                 return choice
-        spoken = "".join(NUMBER_WORDS.get(w, w if w.isdigit() else "") for w in words)
+        numbers = digit_words(language)
+        spoken = "".join(numbers.get(w, w if w.isdigit() else "") for w in words)
         return self.by_digit.get(spoken)
 
     def choose(self, ctx: Context, choice: dict[str, Any] | None, via: str, heard: str) -> Outcome:

@@ -14,7 +14,6 @@ from ..states import End, Waiting
 from ..template import compile_template
 from .base import Context, Outcome, Prompt, Spec, Step, TemplateRefs
 
-DEFAULT_CONSENT = "This call will be recorded."
 CONTEXT_STEPS = 12  # the last steps visited that go into the hand-over context (a SIP header stays short)
 
 
@@ -34,7 +33,7 @@ class TransferStep(Step):
         self.accept_digit = str(spec.get("accept_digit", "1"))
         self.ringback = str(spec.get("ringback", "tone"))
         self.record = bool(spec.get("record", False)) and self.mode == "bridge"
-        self.consent = Prompt.parse(spec.get("record_consent", DEFAULT_CONSENT)) if self.record else None
+        self.consent = Prompt.given_or_builtin(spec.get("record_consent"), "record_consent") if self.record else None
 
     def exits(self) -> dict[str, str]:
         return {"failed": self.spec["failed"]} if "failed" in self.spec else {}
@@ -64,14 +63,16 @@ class TransferStep(Step):
 
     def _action(self, ctx: Context, target: str) -> Transfer:
         whisper = self.whisper
-        voice = (whisper.voice if whisper else "") or ctx.flow.voice
-        language = (whisper.language if whisper else "") or ctx.flow.language
+        if whisper is not None:  # given per language, it follows the call's; a single text stays the flow's
+            _, text, voice, language = ctx.spoken(whisper)
+        else:
+            text, voice, language = None, ctx.flow.voice, ctx.flow.language
         return Transfer(
             target=target,
             timeout=self.timeout,
             mode=self.mode,
             accept_digit=self.accept_digit,
-            whisper=ctx.render(whisper.text) if whisper else "",
+            whisper=ctx.render(text),
             whisper_audio=whisper.audio if whisper else "",
             ringback=self.ringback,
             context=hand_over_context(ctx),

@@ -10,8 +10,6 @@ from ..template import compile_template
 from .base import Context, Outcome, Prompt, Spec, Step, TemplateRefs
 from .follow_up import FIELDS
 
-DEFAULT_PROMPT = "Please leave a message after the tone. Press the pound key when you are done."
-
 
 class Voicemail(Step):
     kind = "voicemail"
@@ -21,7 +19,7 @@ class Voicemail(Step):
 
     def __init__(self, step_id: str, spec: Spec):
         super().__init__(step_id, spec)
-        self.prompt = Prompt.parse(spec.get("prompt", DEFAULT_PROMPT))
+        self.prompt = Prompt.given_or_builtin(spec.get("prompt"), "voicemail")
         self.max_length = float(spec.get("max_length", 120))
         self.silence_timeout = float(spec.get("silence_timeout", 5))
         self.finish_on_key = str(spec.get("finish_on_key", "#"))
