@@ -11,16 +11,15 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..engine.flow import Flow, flatten
-from ..engine.holidays import parse_holiday
-from ..engine.schedule import Schedule, parse_range
 from ..engine.steps import Step, build_step
 from ..engine.template import TemplateError, compile_template
 from ..phone.policy import known_region
 from .audio import audio_problems
 from .graph import graph_problems, regex_problems, subflow_recursion
+from .holiday_sources import CalendarSource
+from .hours import build_schedule, zone
 from .schema import schema_problems
 from .source import Located, NodePath, Problem, read_yaml
 
@@ -29,18 +28,6 @@ class FlowInvalid(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(map(str, problems)))
-
-
-def _zone(name: str, path: NodePath, located: Located, problems: list[Problem]) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        problems.append(
-            located.problem(
-                path, f"{'.'.join(path)}: unknown time zone {name!r} (use an IANA name such as 'Europe/London')"
-            )
-        )
-        return None
 
 
 def _failing_template(spec: Any, path: NodePath = ()) -> NodePath:
@@ -60,44 +47,6 @@ def _failing_template(spec: Any, path: NodePath = ()) -> NodePath:
         if found:
             return found
     return ()
-
-
-def _schedule_problems(spec: dict[str, Any], located: Located) -> list[Problem]:
-    """Each opening-hours range and holiday date checked where it is written."""
-    problems = []
-    ranges: list[tuple[NodePath, Any]] = [
-        (("business_hours", "weekly", day, i), text)
-        for day, texts in spec.get("weekly", {}).items()
-        for i, text in enumerate(texts)
-    ]
-    first_listed: dict[tuple[object, ...], int] = {}
-    for index, holiday in enumerate(spec.get("holidays", ())):
-        where: NodePath = ("business_hours", "holidays", index)
-        field, key = "rule" if "rule" in holiday else "date", tuple[object, ...]((index,))  # a bad one: unique
-        try:
-            key = parse_holiday(holiday).key
-        except ValueError as exc:
-            problems.append(located.problem(where + (field,), f"{_dotted(where)}.{field}: {exc}"))
-        if first_listed.setdefault(key, index) != index:
-            problems.append(
-                located.problem(
-                    where + (field,),
-                    f"{_dotted(where)}.{field}: {holiday[field]} is already"
-                    f" holiday {first_listed[key]}: merge their hours "
-                    f"into one entry",
-                )
-            )
-        ranges += [(where + ("hours", i), text) for i, text in enumerate(holiday.get("hours", ()))]
-    for where, text in ranges:
-        try:
-            parse_range(text)
-        except ValueError as exc:
-            problems.append(located.problem(where, f"{_dotted(where)}: {exc}"))
-    return problems
-
-
-def _dotted(path: NodePath) -> str:
-    return ".".join(map(str, path))
 
 
 def _subflow_names(data: dict[str, Any], flows_dir: Path | None, seen: set[str]) -> set[str]:
@@ -161,8 +110,11 @@ def build_flow(
     is_subflow: bool = False,
     library: dict[str, Flow] | None = None,
     revision: str = "file",
+    calendars: CalendarSource | None = None,
 ) -> Flow:
-    """Parse and check one flow (and its subflows); raise FlowInvalid listing every problem."""
+    """Parse and check one flow (and its subflows); raise FlowInvalid listing every problem.
+
+    `calendars` gives the last good copies of `{ical: URL}` holiday feeds (none: those add no days)."""
     is_root = library is None  # the flow a call starts in: it checks goto loops across all the flows it enters
     data, located = read_yaml(text, filename)
     problems = list(located.problems)
@@ -175,28 +127,38 @@ def build_flow(
     if problems:
         raise FlowInvalid(sorted(problems))
     steps = _build_steps(data, located, problems)
-    problems += regex_problems(data, located)
-    problems += audio_problems(data, located, flows_dir)
-    tz = _zone(data.get("timezone", "UTC"), ("timezone",), located, problems)
+    problems += regex_problems(data, located) + audio_problems(data, located, flows_dir)
+    tz = zone(data.get("timezone", "UTC"), ("timezone",), located, problems)
     problems += _country_problems(data, located)
     schedule = None
     if "business_hours" in data:
-        spec = data["business_hours"]
-        zone = _zone(spec["timezone"], ("business_hours", "timezone"), located, problems)
-        hours_problems = _schedule_problems(spec, located)
-        problems += hours_problems
-        if zone is not None and not hours_problems:
-            schedule = Schedule.from_spec(spec, zone)
-        if "timezone" not in data:
-            tz = zone
-    variables = flatten(data.get("variables", {}))
+        schedule, hours_zone = build_schedule(data["business_hours"], located, problems, flows_dir, calendars)
+        tz = tz if "timezone" in data else hours_zone
     if len(steps) == len(data["steps"]):
-        known = set(variables) | _subflow_names(data, flows_dir, {data["id"]})
+        known = set(flatten(data.get("variables", {}))) | _subflow_names(data, flows_dir, {data["id"]})
         problems += graph_problems(data, steps, located, known, is_subflow)
     if problems:
         raise FlowInvalid(sorted(problems))
+    flow = _flow(data, steps, tz, schedule, revision, filename, library if library is not None else {})
+    flow.library.setdefault(flow.id, flow)
+    _load_subflows(flow, located, flows_dir, calendars)
+    recursion = subflow_recursion(flow, located) if is_root else []
+    if recursion:
+        raise FlowInvalid(recursion)
+    return flow
+
+
+def _flow(
+    data: dict[str, Any],
+    steps: dict[str, Step],
+    tz: Any,
+    schedule: Any,
+    revision: str,
+    filename: str,
+    library: dict[str, Flow],
+) -> Flow:
     contacts, names = _contacts(data.get("contacts", {}))
-    flow = Flow(
+    return Flow(
         id=data["id"],
         start=data["start"],
         steps=steps,
@@ -206,7 +168,7 @@ def build_flow(
         timezone=data.get("timezone", schedule.timezone if schedule else "UTC"),
         tz=tz,
         country=data.get("country", ""),
-        variables=variables,
+        variables=flatten(data.get("variables", {})),
         outcomes=dict(data.get("outcomes", {})),
         contacts=contacts,
         contact_names=names,
@@ -216,14 +178,8 @@ def build_flow(
         speech=bool(data.get("speech", True)),
         revision=revision,
         source=filename,
-        library=library if library is not None else {},
+        library=library,
     )
-    flow.library.setdefault(flow.id, flow)
-    _load_subflows(flow, located, flows_dir)
-    recursion = subflow_recursion(flow, located) if is_root else []
-    if recursion:
-        raise FlowInvalid(recursion)
-    return flow
 
 
 def _country_problems(data: dict[str, Any], located: Located) -> list[Problem]:
@@ -232,7 +188,7 @@ def _country_problems(data: dict[str, Any], located: Located) -> list[Problem]:
     return [located.problem(("country",), f"country: {data['country']!r} is not a known ISO 3166 code, e.g. GB")]
 
 
-def _load_subflows(flow: Flow, located: Located, flows_dir: Path | None) -> None:
+def _load_subflows(flow: Flow, located: Located, flows_dir: Path | None, calendars: CalendarSource | None) -> None:
     problems = []
     for step_id, step in flow.steps.items():
         if step.kind != "goto" or step.flow_id in flow.library:
@@ -254,6 +210,7 @@ def _load_subflows(flow: Flow, located: Located, flows_dir: Path | None) -> None
                 is_subflow=True,
                 library=flow.library,
                 revision=flow.revision,
+                calendars=calendars,
             )
         except FlowInvalid as exc:
             problems += exc.problems
@@ -261,13 +218,13 @@ def _load_subflows(flow: Flow, located: Located, flows_dir: Path | None) -> None
         raise FlowInvalid(problems)
 
 
-def load_flow(path: str | Path, revision: str = "file") -> Flow:
+def load_flow(path: str | Path, revision: str = "file", calendars: CalendarSource | None = None) -> Flow:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise FlowInvalid([Problem(str(path), 1, 1, f"cannot read flow file: {exc}")]) from None
-    return build_flow(text, str(path), path.parent, revision=revision)
+    return build_flow(text, str(path), path.parent, revision=revision, calendars=calendars)
 
 
 def validate_text(text: str, filename: str, flows_dir: Path | None = None) -> list[Problem]:
