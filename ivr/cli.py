@@ -11,6 +11,7 @@ import click
 from .channels.simulator import SimulatedCall, TurnSyntaxError, as_json_line, describe, parse_turn, play
 from .flows import FlowInvalid, load_flow, validate_paths
 from .flows.deliverability import undeliverable
+from .flows.holiday_sources import feed_warnings
 from .flows.speech_check import speech_warnings
 from .settings import Settings
 from .settings.capabilities import capabilities, flags
@@ -32,8 +33,8 @@ def main(ctx: click.Context) -> None:
 def validate(settings: Settings, paths: tuple[str, ...]) -> None:
     """Check flow files (or directories of them); print file:line:column: message for each problem.
 
-    Follow-up kinds these settings cannot deliver, and choices speech cannot reach, are warned about (they do
-    not fail the check)."""
+    Follow-up kinds these settings cannot deliver, choices speech cannot reach, and holiday feeds not fetched (or
+    not allowed) are warned about (they do not fail the check)."""
     problems = validate_paths(paths)
     cannot = {name: cap.reason for name, cap in capabilities(settings).items() if not cap.ok}
     for warning in undeliverable(paths, cannot):
@@ -43,10 +44,20 @@ def validate(settings: Settings, paths: tuple[str, ...]) -> None:
     for file in _flow_files(paths):  # warnings (what speech can do) never fail the check
         for warning in speech_warnings(file, settings.asr_engine, settings.asr_model):
             click.echo(str(warning), err=True)
+        for warning in feed_warnings(file, _feed_copies(settings), settings.http_allowlist):
+            click.echo(str(warning), err=True)
     if problems:
         click.echo(f"{len(problems)} problem(s) found", err=True)
         sys.exit(1)
     click.echo("ok", err=True)
+
+
+def _feed_copies(settings: Settings):
+    """The holiday feeds' last good copies (Redis, else the file copies), for `validate`'s warnings."""
+    from .call_session.calendars import StoredCalendars
+    from .call_session.wiring import open_redis
+
+    return StoredCalendars(open_redis(settings), settings.data_dir)
 
 
 def _flow_files(paths: tuple[str, ...]) -> list[Path]:

@@ -130,3 +130,34 @@ def resolve_sources(
             key = "subdivision" if str(exc).startswith("subdivision") else field
             problems.append(located.problem(where + (key,), f"business_hours.holidays.{index}.{key}: {exc}"))
     return tuple(resolved), problems
+
+
+def feed_entries(data: object) -> list[tuple[int, str]]:
+    """(index in business_hours.holidays, URL) of each `{ical: URL}` feed in a flow's parsed YAML, checked or not."""
+    hours = data.get("business_hours") if isinstance(data, dict) else None
+    entries = hours.get("holidays") if isinstance(hours, dict) else None
+    found = []
+    for index, entry in enumerate(entries if isinstance(entries, list) else ()):
+        url = str(entry.get("ical", "")) if isinstance(entry, dict) else ""
+        if is_url(url):
+            found.append((index, url))
+    return found
+
+
+def feed_warnings(path: Path, calendars: CalendarSource | None, allowlist: tuple[str, ...]) -> list[Problem]:
+    """`ivr validate`'s warnings for `{ical: URL}` feeds the worker may not fetch, or has no copy of yet (the flow
+    is not wrong for it: another installation may allow and have fetched it)."""
+    from .source import read_yaml
+
+    data, located = read_yaml(path.read_text(encoding="utf-8"), str(path))
+    warnings = []
+    for index, url in feed_entries(data):
+        where = f"warning: business_hours.holidays.{index}.ical: {url}"
+        if not any(prefix and url.startswith(prefix) for prefix in allowlist):
+            reason = "is not under any IVR_HTTP_ALLOWLIST prefix, so the worker will not fetch it"
+        elif calendars is None or calendars.text(url) is None:
+            reason = "has not been fetched yet (ivr worker fetches it): it closes no days until then"
+        else:
+            continue
+        warnings.append(located.problem(("business_hours", "holidays", index, "ical"), f"{where} {reason}"))
+    return warnings

@@ -34,6 +34,7 @@ RETENTION = {
     "analytics counters": 400 * DAY,
     "audit log": None,  # capped at AUDIT_KEPT entries instead
     "sip account": None,  # until an operator removes it
+    "holiday calendar copy": None,  # the last good copy of a feed, until a newer one replaces it
 }
 
 
@@ -215,3 +216,8 @@ def sip_dial_result(reference: str) -> str:
 
 # SIP digest accounts (ivr/store/sip_accounts.py)
 SIP_ACCOUNTS = f"{PREFIX}sip:accounts"  # hash: username -> JSON {realm, ha1 per algorithm, created_at}
+
+
+# Holiday calendar feeds (business_hours `{ical: URL}`): the last good copy and the last attempt, per URL
+def calendar_copy(url_digest: str) -> str:
+    return f"{PREFIX}calendar:{url_digest}"  # hash: url, text, fetched_at, digest; checked_at, error (last try)

@@ -11,8 +11,10 @@ import sys
 
 from ivr.flows import FlowRepository
 from ivr.store.audit import AuditLog
+from ivr.store.calendars import CalendarCopies
 from ivr.store.flows import FlowStore
 from tests.admin.helpers import REPO, shipped_yaml
+from tests.engine.test_holiday_sources import OFFICE_ICS, STEPS, WEEK
 
 FLOW = "skype-receptionist"
 BROKEN = shipped_yaml().replace("goto: send_support_links", "goto: send_suport_links")
@@ -181,3 +183,16 @@ def test_one_bad_reference_is_one_problem_with_its_consequences_under_it(admin):
     assert len(problems) > 5 and all(p["follows"] == 0 for p in problems[1:])
     page = admin.post(f"/flows/{FLOW}/save", data={"yaml": bad, "message": "x"}).text
     assert "1 problem(s) (+" in page and 'class="follows"' in page
+
+
+def test_the_closures_show_each_source_with_a_feed_from_its_last_good_copy(admin, settings, redis_conn):
+    """A country's holidays and a feed the worker fetched (its copy in Redis): the page names where each came from."""
+    url = "https://calendars.example.org/office.ics"
+    CalendarCopies(redis_conn, settings.data_dir).save(url, OFFICE_ICS, 1000.0)
+    holidays = f'    - {{country: GB, subdivision: ENG}}\n    - {{ical: "{url}", name: Office calendar}}\n'
+    flow = f"id: office\nbusiness_hours:\n  timezone: Europe/London\n  weekly: {WEEK}\n  holidays:\n{holidays}{STEPS}"
+    (settings.flows_dir / "office.yaml").write_text(flow)
+    section = admin.get("/flows/office").text.split('id="closures"', 1)[1].split("</section>", 1)[0]
+    assert section.count("<tr><td>") == 10
+    assert 'Christmas Day</td><td class="small">GB-ENG public holidays' in section
+    assert 'Founders&#39; day</td><td class="small">Office calendar' in section  # yearly, so always ahead

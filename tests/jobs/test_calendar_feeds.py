@@ -1,0 +1,103 @@
+"""Holiday calendar feeds: a real worker fetches an .ics from a loopback HTTP server (only under
+IVR_HTTP_ALLOWLIST), keeps the last good copy in Redis and a file, and calls read that copy, even with Redis down."""
+
+from __future__ import annotations
+
+import socket
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+
+from ivr.call_session.calendars import StoredCalendars
+from ivr.cli import main
+from ivr.flows import FlowRepository
+from ivr.jobs.calendars import RETRY_EVERY, refresh_feeds
+from ivr.settings import Settings
+from ivr.store import connect
+from ivr.store.calendars import CalendarCopies
+from ivr.worker import make_worker
+from tests.engine.helpers import play
+from tests.engine.test_holiday_sources import OFFICE_ICS, STEPS, WEEK
+from tests.fakes.calendar_feed import CalendarFeed
+
+LONDON = ZoneInfo("Europe/London")
+OFFICE_MOVE = datetime(2026, 6, 17, 10, tzinfo=LONDON).timestamp()  # an all-day event of the feed
+
+
+@pytest.fixture
+def feed():
+    with CalendarFeed(OFFICE_ICS) as server:
+        yield server
+
+
+@pytest.fixture
+def feed_settings(tmp_path, feed) -> Settings:
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    holidays = f'    - {{ical: "{feed.url}", name: Office calendar}}\n'
+    text = f"id: office\nbusiness_hours:\n  timezone: Europe/London\n  weekly: {WEEK}\n  holidays:\n{holidays}{STEPS}"
+    (flows / "office.yaml").write_text(text)
+    return Settings(data_dir=tmp_path / "data", flows_dir=flows, http_allowlist=(feed.base,))
+
+
+def said(repository: FlowRepository, at: float) -> str:
+    return play(repository.get("office"), [], at=at)[1][0][0]
+
+
+def test_a_real_worker_fetches_the_feed_and_calls_read_its_copy(feed, feed_settings, redis_server, redis_conn):
+    conn = connect(redis_server.url)
+    repository = FlowRepository(feed_settings.flows_dir, calendars=StoredCalendars(conn, feed_settings.data_dir, 0))
+    assert said(repository, OFFICE_MOVE) == "say:Open."  # not fetched yet: the week's hours
+    make_worker(feed_settings, conn).work(burst=True, with_scheduler=True, logging_level="WARNING")
+    assert feed.downloads == 1
+    assert said(repository, OFFICE_MOVE) == "say:Closed."  # the cached flow was built again with the copy
+    make_worker(feed_settings, conn).work(burst=True, with_scheduler=True, logging_level="WARNING")
+    assert feed.downloads == 1  # not due again for an hour
+    day, holiday = repository.get("office").schedule.closures(OFFICE_MOVE, 1)[0]
+    assert (day.isoformat(), holiday.name, holiday.source) == ("2026-06-17", "Office move", "Office calendar")
+
+
+def test_a_bad_download_keeps_the_last_good_copy(feed, feed_settings, redis_conn):
+    assert refresh_feeds(feed_settings, redis_conn, now=1000.0) == {feed.url: "ok"}
+    feed.body = "<html>maintenance</html>"
+    assert refresh_feeds(feed_settings, redis_conn, now=1001.0) == {}  # not due
+    assert "not an iCalendar file" in refresh_feeds(feed_settings, redis_conn, now=1000.0 + 3600)[feed.url]
+    feed.status, feed.body = 500, OFFICE_ICS
+    assert refresh_feeds(feed_settings, redis_conn, now=1000.0 + 3600 + RETRY_EVERY)[feed.url] == "HTTP 500"
+    copy = CalendarCopies(redis_conn, feed_settings.data_dir).get(feed.url)
+    assert (copy.text, copy.fetched_at, copy.error) == (OFFICE_ICS, 1000.0, "HTTP 500")
+
+
+def test_a_feed_outside_the_allowlist_is_never_fetched(feed, feed_settings, redis_conn, redis_url):
+    elsewhere = feed_settings.with_overrides(http_allowlist=("https://calendars.example.org/",))
+    assert "IVR_HTTP_ALLOWLIST" in refresh_feeds(elsewhere, redis_conn, now=1000.0)[feed.url]
+    assert feed.downloads == 0
+    env = {"IVR_DATA_DIR": str(feed_settings.data_dir), "REDIS_URL": redis_url}
+    for allowlist, warning in (
+        (elsewhere, "is not under any IVR_HTTP_ALLOWLIST prefix"),
+        (feed, "has not been fetched yet"),
+    ):
+        done = CliRunner().invoke(
+            main, ["validate", str(feed_settings.flows_dir)], env={**env, "IVR_HTTP_ALLOWLIST": allowlist_of(allowlist)}
+        )
+        assert done.exit_code == 0 and "office.yaml:6:14: warning: business_hours.holidays.0.ical" in done.output
+        assert warning in done.output
+
+
+def allowlist_of(source) -> str:
+    return source.base if isinstance(source, CalendarFeed) else ",".join(source.http_allowlist)
+
+
+def _refused_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_with_redis_down_calls_read_the_file_copy(feed, feed_settings, redis_conn):
+    refresh_feeds(feed_settings, redis_conn, now=1000.0)
+    down = connect(f"redis://127.0.0.1:{_refused_port()}", socket_timeout=0.2)
+    repository = FlowRepository(feed_settings.flows_dir, calendars=StoredCalendars(down, feed_settings.data_dir))
+    assert said(repository, OFFICE_MOVE) == "say:Closed."
