@@ -41,10 +41,11 @@ def validate(settings: Settings, paths: tuple[str, ...]) -> None:
         click.echo(str(warning), err=True)
     for problem in problems:
         click.echo(str(problem))
-    for file in _flow_files(paths):  # warnings (what speech can do) never fail the check
+    copies = _feed_copies(settings)
+    for file in _flow_files(paths):  # warnings (what speech can do, holiday feeds) never fail the check
         for warning in speech_warnings(file, settings.asr_engine, settings.asr_model):
             click.echo(str(warning), err=True)
-        for warning in feed_warnings(file, _feed_copies(settings), settings.http_allowlist):
+        for warning in feed_warnings(file, copies, settings.http_allowlist):
             click.echo(str(warning), err=True)
     if problems:
         click.echo(f"{len(problems)} problem(s) found", err=True)
@@ -101,7 +102,7 @@ def simulate(
 ) -> None:
     """Play a call through a flow: interactively, or with --input turns."""
     try:
-        flow = load_flow(flow_path)
+        flow = load_flow(flow_path, calendars=_feed_copies(settings))  # feeds as their last good copies
     except FlowInvalid as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)

@@ -12,6 +12,7 @@ pure engine gets dates only (ivr/engine/schedule.py). Problems point at the entr
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable
 from datetime import date, time, tzinfo
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,6 +33,16 @@ class CalendarSource(Protocol):
 
 def is_url(ical_ref: str) -> bool:
     return ical_ref.startswith(("http://", "https://"))
+
+
+def allowed_url(url: str, prefixes: Iterable[str]) -> bool:
+    """Under one of the IVR_HTTP_ALLOWLIST prefixes, at a boundary ("https://cal.example" does not allow
+    "https://cal.example.evil/"); none set: nothing may be fetched."""
+    for prefix in prefixes:
+        rest = url[len(prefix) :] if prefix and url.startswith(prefix) else None
+        if rest is not None and (prefix.endswith("/") or rest[:1] in ("", "/", "?", "#")):
+            return True
+    return False
 
 
 def resolved_years(today: date) -> range:
@@ -153,7 +164,7 @@ def feed_warnings(path: Path, calendars: CalendarSource | None, allowlist: tuple
     warnings = []
     for index, url in feed_entries(data):
         where = f"warning: business_hours.holidays.{index}.ical: {url}"
-        if not any(prefix and url.startswith(prefix) for prefix in allowlist):
+        if not allowed_url(url, allowlist):
             reason = "is not under any IVR_HTTP_ALLOWLIST prefix, so the worker will not fetch it"
         elif calendars is None or calendars.text(url) is None:
             reason = "has not been fetched yet (ivr worker fetches it): it closes no days until then"

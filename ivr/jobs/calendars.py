@@ -18,7 +18,7 @@ import requests
 import yaml
 
 from ivr.flows import ical
-from ivr.flows.holiday_sources import feed_entries
+from ivr.flows.holiday_sources import allowed_url, feed_entries
 from ivr.settings import Settings
 from ivr.store import UNAVAILABLE
 from ivr.store.calendars import CalendarCopies
@@ -30,11 +30,6 @@ REFRESH_EVERY = 3600.0
 RETRY_EVERY = 300.0
 FETCH_TIMEOUT = 10.0
 MAX_BYTES = 2 * 1024 * 1024
-
-
-def allowed(url: str, prefixes: Iterable[str]) -> bool:
-    """Under one of the IVR_HTTP_ALLOWLIST prefixes; none set: nothing may be fetched."""
-    return any(prefix and url.startswith(prefix) for prefix in prefixes)
 
 
 def feeds_in(text: str) -> set[str]:
@@ -61,17 +56,19 @@ def flow_feeds(flows_dir: Path, conn: redis.Redis | None) -> set[str]:
 
 def fetch(url: str, prefixes: Iterable[str]) -> str:
     """The feed's text, checked as iCalendar; ValueError saying why not."""
-    if not allowed(url, prefixes):
+    if not allowed_url(url, prefixes):
         raise ValueError("not under any IVR_HTTP_ALLOWLIST prefix: not fetched")
     try:
         with requests.get(url, timeout=FETCH_TIMEOUT, allow_redirects=False, stream=True) as response:
             if response.status_code != 200:
                 raise ValueError(f"HTTP {response.status_code}")
-            body = b""
+            body, deadline = b"", time.monotonic() + FETCH_TIMEOUT
             for chunk in response.iter_content(64 * 1024):
                 body += chunk
                 if len(body) > MAX_BYTES:
                     raise ValueError(f"larger than {MAX_BYTES} bytes")
+                if time.monotonic() > deadline:
+                    raise ValueError(f"took longer than {FETCH_TIMEOUT:g} s")
     except requests.RequestException as exc:
         raise ValueError(f"cannot fetch: {exc}") from None
     text = body.decode("utf-8", errors="replace")

@@ -10,9 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
+from ivr.admin.setup_check import State, flow_needs
+from ivr.admin.setup_feeds import holiday_feeds
 from ivr.call_session.calendars import StoredCalendars
 from ivr.cli import main
 from ivr.flows import FlowRepository
+from ivr.flows.holiday_sources import allowed_url
 from ivr.jobs.calendars import RETRY_EVERY, refresh_feeds
 from ivr.settings import Settings
 from ivr.store import connect
@@ -33,13 +36,13 @@ def feed():
 
 
 @pytest.fixture
-def feed_settings(tmp_path, feed) -> Settings:
+def feed_settings(tmp_path, feed, redis_url) -> Settings:
     flows = tmp_path / "flows"
     flows.mkdir()
     holidays = f'    - {{ical: "{feed.url}", name: Office calendar}}\n'
     text = f"id: office\nbusiness_hours:\n  timezone: Europe/London\n  weekly: {WEEK}\n  holidays:\n{holidays}{STEPS}"
     (flows / "office.yaml").write_text(text)
-    return Settings(data_dir=tmp_path / "data", flows_dir=flows, http_allowlist=(feed.base,))
+    return Settings(data_dir=tmp_path / "data", flows_dir=flows, http_allowlist=(feed.base,), redis_url=redis_url)
 
 
 def said(repository: FlowRepository, at: float) -> str:
@@ -59,8 +62,10 @@ def test_a_real_worker_fetches_the_feed_and_calls_read_its_copy(feed, feed_setti
     assert (day.isoformat(), holiday.name, holiday.source) == ("2026-06-17", "Office move", "Office calendar")
 
 
-def test_a_bad_download_keeps_the_last_good_copy(feed, feed_settings, redis_conn):
+def test_a_bad_download_keeps_the_last_good_copy_and_doctor_says_so(feed, feed_settings, redis_conn):
+    assert "has not been fetched yet" in holiday_feeds(feed_settings).detail
     assert refresh_feeds(feed_settings, redis_conn, now=1000.0) == {feed.url: "ok"}
+    assert holiday_feeds(feed_settings).state == State.OK
     feed.body = "<html>maintenance</html>"
     assert refresh_feeds(feed_settings, redis_conn, now=1001.0) == {}  # not due
     assert "not an iCalendar file" in refresh_feeds(feed_settings, redis_conn, now=1000.0 + 3600)[feed.url]
@@ -68,6 +73,9 @@ def test_a_bad_download_keeps_the_last_good_copy(feed, feed_settings, redis_conn
     assert refresh_feeds(feed_settings, redis_conn, now=1000.0 + 3600 + RETRY_EVERY)[feed.url] == "HTTP 500"
     copy = CalendarCopies(redis_conn, feed_settings.data_dir).get(feed.url)
     assert (copy.text, copy.fetched_at, copy.error) == (OFFICE_ICS, 1000.0, "HTTP 500")
+    item = holiday_feeds(feed_settings)  # a warning: doctor never needs it, so it never fails for a feed
+    assert item.state == State.BROKEN and "HTTP 500); calls use the copy fetched 1970-01-01 00:16 UTC" in item.detail
+    assert "holiday_feeds" not in flow_needs(feed_settings)
 
 
 def test_a_feed_outside_the_allowlist_is_never_fetched(feed, feed_settings, redis_conn, redis_url):
@@ -88,6 +96,20 @@ def test_a_feed_outside_the_allowlist_is_never_fetched(feed, feed_settings, redi
 
 def allowlist_of(source) -> str:
     return source.base if isinstance(source, CalendarFeed) else ",".join(source.http_allowlist)
+
+
+@pytest.mark.parametrize(
+    "url,allowed",
+    [
+        ("https://cal.example.org/office.ics", True),
+        ("https://cal.example.org", True),
+        ("https://cal.example.org.evil.test/office.ics", False),
+        ("https://cal.example.orgx/office.ics", False),
+        ("http://cal.example.org/office.ics", False),
+    ],
+)
+def test_the_allowlist_matches_whole_hosts_and_paths(url, allowed):
+    assert allowed_url(url, ("https://cal.example.org",)) is allowed
 
 
 def _refused_port() -> int:
