@@ -26,12 +26,7 @@ class CalendarFeed(LoopbackServer):
         class Handler(QuietHandler):
             def do_GET(self):
                 feed.downloads += 1
-                body = feed.body.encode("utf-8")
-                self.send_response(feed.status)
-                self.send_header("Content-Type", "text/calendar")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply(feed.status, feed.body.encode("utf-8"), "text/calendar")
 
         self.serve(Handler, "calendar-feed")
         return self
