@@ -1,6 +1,7 @@
 """iCalendar text -> the days it closes: all-day events close whole days, timed events the span they cover.
 
-Recurrences (RRULE, RDATE, EXDATE) are expanded by `recurring-ical-events` over a bounded range of years. Times
+Recurrences (RRULE, RDATE, EXDATE) are expanded by `recurring-ical-events` over a bounded range of years (rules
+repeating more often than daily are skipped: they would expand into millions of occurrences). Times
 are read in the flow's time zone (an event's own TZID or UTC is converted; a floating time is taken as local).
 `closed_days` raises ValueError for text that is not iCalendar, so the validator and the fetching worker can
 refuse it; a refused download never replaces the last good copy.
@@ -14,7 +15,8 @@ from typing import Any
 
 Span = tuple[time, time]  # closed from-to within one day; time.max ends the day
 WHOLE_DAY: tuple[Span, ...] = ()  # no spans: closed all day
-MAX_EVENTS = 5000  # occurrences read from one calendar over the years resolved (a runaway RRULE stops here)
+MAX_EVENTS = 5000  # occurrences read from one calendar over the years resolved
+SUB_DAILY = {"SECONDLY", "MINUTELY", "HOURLY"}  # RRULE frequencies skipped: a closure is at most daily
 
 
 def _calendar(text: str) -> Any:
@@ -36,6 +38,16 @@ def check(text: str) -> int:
 
 def _local(moment: datetime, tz: tzinfo) -> datetime:
     return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment.astimezone(tz)
+
+
+def _drop_sub_daily(calendar: Any) -> None:
+    """Rules repeating more often than daily close no business day on purpose, and would expand into millions."""
+    for event in list(calendar.walk("VEVENT")):
+        rule = event.get("RRULE")
+        if rule is not None and set(rule.get("FREQ", ())) & SUB_DAILY:
+            for parent in calendar.walk():
+                if event in parent.subcomponents:
+                    parent.subcomponents.remove(event)
 
 
 def _event_days(event: Any, tz: tzinfo) -> list[tuple[date, Span | None]]:
@@ -74,9 +86,10 @@ def closed_days(text: str, tz: tzinfo, years: range) -> dict[date, tuple[str, tu
     calendar = _calendar(text)
     found: dict[date, tuple[str, tuple[Span, ...]]] = {}
     window = (date(years.start, 1, 1), date(years.stop, 1, 1))
+    _drop_sub_daily(calendar)
     occurrences = recurring_ical_events.of(calendar).between(*window)
     for count, event in enumerate(occurrences):
-        if count >= MAX_EVENTS or "DTSTART" not in event:
+        if count >= MAX_EVENTS:
             break
         name = str(event.get("SUMMARY", ""))
         for day, span in _event_days(event, tz):

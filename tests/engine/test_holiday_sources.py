@@ -37,6 +37,18 @@ DTEND;TZID=Europe/London:20260623T150000
 SUMMARY:Staff training
 END:VEVENT
 BEGIN:VEVENT
+UID:night@example.org
+DTSTART:20260625T210000Z
+DTEND:20260626T090000Z
+SUMMARY:Network upgrade
+END:VEVENT
+BEGIN:VEVENT
+UID:minutely@example.org
+DTSTART:20260101T000000Z
+RRULE:FREQ=MINUTELY
+SUMMARY:A rule more often than daily: skipped, it would expand into millions
+END:VEVENT
+BEGIN:VEVENT
 UID:founders@example.org
 DTSTART;VALUE=DATE:20250704
 RRULE:FREQ=YEARLY
@@ -100,12 +112,16 @@ def test_the_callback_worker_rebuilds_the_schedule_with_the_resolved_days(tmp_pa
 @pytest.mark.parametrize(
     "moment,expected",
     [
+        ("2026-01-01T10:00", "say:Open."),  # the minutely rule is skipped
         ("2026-06-17T10:00", "say:Closed."),  # an all-day event over two days: DTEND is exclusive
         ("2026-06-18T16:00", "say:Closed."),
         ("2026-06-19T10:00", "say:Open."),
         ("2026-06-23T12:59", "say:Open."),  # a timed event closes only its span
         ("2026-06-23T13:30", "say:Closed."),
         ("2026-06-23T15:00", "say:Open."),
+        ("2026-06-25T16:59", "say:Open."),  # a timed event over midnight, in UTC: 22:00-10:00 in London (BST)
+        ("2026-06-26T09:59", "say:Closed."),
+        ("2026-06-26T10:00", "say:Open."),
         ("2026-07-03T10:00", "say:Open."),
         ("2026-07-04T10:00", "say:Closed."),  # RRULE:FREQ=YEARLY from 2025 (a Saturday in 2026; 2028 is a Tuesday)
         ("2028-07-04T10:00", "say:Closed."),
