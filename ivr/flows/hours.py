@@ -81,14 +81,16 @@ def build_schedule(
     located: Located,
     problems: list[Problem],
     flows_dir: Path | None,
-    calendars: CalendarSource | None = None,
+    calendars: CalendarSource | None,
+    today: date,
 ) -> tuple[Schedule | None, ZoneInfo | None]:
-    """The flow's Schedule (None when its spec has problems, which are added) and its time zone."""
+    """The flow's Schedule (None when its spec has problems, which are added) and its time zone; the days of
+    countries and calendars are those of the years around `today`."""
     tz = zone(spec["timezone"], ("business_hours", "timezone"), located, problems)
     hours_problems = schedule_problems(spec, located)
     problems += hours_problems
     if tz is None or hours_problems:
         return None, tz
-    resolved, source_problems = resolve_sources(spec, tz, located, flows_dir, calendars, date.today())
+    resolved, source_problems = resolve_sources(spec, tz, located, flows_dir, calendars, today)
     problems += source_problems
     return (Schedule.from_spec(spec, tz, resolved) if not source_problems else None), tz

@@ -1,7 +1,8 @@
 """Load a flow file into an engine Flow, or report every problem with its `file:line:column`.
 
-Order: YAML syntax -> JSON Schema -> building steps -> time zone / regex / audio path / graph / template checks
--> subflows named by `goto` (loaded from the same directory, recursively, each checked the same way).
+Order: YAML syntax -> JSON Schema -> building steps -> time zone / regex / audio path / business hours and their
+holidays (hours.py) / graph / template checks -> the Flow (assemble.py) -> subflows named by `goto` (loaded from
+the same directory, recursively, each checked the same way).
 A flow with any problem is never returned, so a broken flow cannot reach a caller.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from ..engine.flow import Flow, flatten
 from ..engine.steps import Step, build_step
 from ..engine.template import TemplateError, compile_template
 from ..phone.policy import known_region
+from .assemble import assemble_flow
 from .audio import audio_problems
 from .graph import graph_problems, regex_problems, subflow_recursion
 from .holiday_sources import CalendarSource
@@ -73,20 +76,6 @@ def _subflow_names(data: dict[str, Any], flows_dir: Path | None, seen: set[str])
     return names
 
 
-def _contacts(spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    lists: dict[str, Any] = {}
-    names: dict[str, str] = {}
-    for list_name, entries in spec.items():
-        numbers = []
-        for entry in entries:
-            number = entry if isinstance(entry, str) else entry["number"]
-            numbers.append(number)
-            if isinstance(entry, dict) and entry.get("name"):
-                names[number] = entry["name"]
-        lists[list_name] = tuple(numbers)
-    return lists, names
-
-
 def _build_steps(data: dict[str, Any], located: Located, problems: list[Problem]) -> dict[str, Step]:
     """The flow's steps; a step that cannot be built adds its problem instead (at the field, where known)."""
     steps = {}
@@ -111,10 +100,12 @@ def build_flow(
     library: dict[str, Flow] | None = None,
     revision: str = "file",
     calendars: CalendarSource | None = None,
+    today: date | None = None,
 ) -> Flow:
     """Parse and check one flow (and its subflows); raise FlowInvalid listing every problem.
 
-    `calendars` gives the last good copies of `{ical: URL}` holiday feeds (none: those add no days)."""
+    `calendars` gives the last good copies of `{ical: URL}` holiday feeds (none: those add no days); holidays
+    from outside the file are resolved for the years around `today` (default: the date now)."""
     is_root = library is None  # the flow a call starts in: it checks goto loops across all the flows it enters
     data, located = read_yaml(text, filename)
     problems = list(located.problems)
@@ -132,54 +123,21 @@ def build_flow(
     problems += _country_problems(data, located)
     schedule = None
     if "business_hours" in data:
-        schedule, hours_zone = build_schedule(data["business_hours"], located, problems, flows_dir, calendars)
+        hours = data["business_hours"]
+        schedule, hours_zone = build_schedule(hours, located, problems, flows_dir, calendars, today or date.today())
         tz = tz if "timezone" in data else hours_zone
     if len(steps) == len(data["steps"]):
         known = set(flatten(data.get("variables", {}))) | _subflow_names(data, flows_dir, {data["id"]})
         problems += graph_problems(data, steps, located, known, is_subflow)
     if problems:
         raise FlowInvalid(sorted(problems))
-    flow = _flow(data, steps, tz, schedule, revision, filename, library if library is not None else {})
+    flow = assemble_flow(data, steps, tz, schedule, revision, filename, library if library is not None else {})
     flow.library.setdefault(flow.id, flow)
-    _load_subflows(flow, located, flows_dir, calendars)
+    _load_subflows(flow, located, flows_dir, (calendars, today))
     recursion = subflow_recursion(flow, located) if is_root else []
     if recursion:
         raise FlowInvalid(recursion)
     return flow
-
-
-def _flow(
-    data: dict[str, Any],
-    steps: dict[str, Step],
-    tz: Any,
-    schedule: Any,
-    revision: str,
-    filename: str,
-    library: dict[str, Flow],
-) -> Flow:
-    contacts, names = _contacts(data.get("contacts", {}))
-    return Flow(
-        id=data["id"],
-        start=data["start"],
-        steps=steps,
-        description=data.get("description", ""),
-        language=data.get("language", "en-US"),
-        voice=data.get("voice", ""),
-        timezone=data.get("timezone", schedule.timezone if schedule else "UTC"),
-        tz=tz,
-        country=data.get("country", ""),
-        variables=flatten(data.get("variables", {})),
-        outcomes=dict(data.get("outcomes", {})),
-        contacts=contacts,
-        contact_names=names,
-        schedule=schedule,
-        webhooks=tuple(data.get("webhooks", ())),
-        max_steps=int(data.get("max_steps", 200)),
-        speech=bool(data.get("speech", True)),
-        revision=revision,
-        source=filename,
-        library=library,
-    )
 
 
 def _country_problems(data: dict[str, Any], located: Located) -> list[Problem]:
@@ -188,7 +146,9 @@ def _country_problems(data: dict[str, Any], located: Located) -> list[Problem]:
     return [located.problem(("country",), f"country: {data['country']!r} is not a known ISO 3166 code, e.g. GB")]
 
 
-def _load_subflows(flow: Flow, located: Located, flows_dir: Path | None, calendars: CalendarSource | None) -> None:
+def _load_subflows(
+    flow: Flow, located: Located, flows_dir: Path | None, holidays: tuple[CalendarSource | None, date | None]
+) -> None:
     problems = []
     for step_id, step in flow.steps.items():
         if step.kind != "goto" or step.flow_id in flow.library:
@@ -210,7 +170,8 @@ def _load_subflows(flow: Flow, located: Located, flows_dir: Path | None, calenda
                 is_subflow=True,
                 library=flow.library,
                 revision=flow.revision,
-                calendars=calendars,
+                calendars=holidays[0],
+                today=holidays[1],
             )
         except FlowInvalid as exc:
             problems += exc.problems
@@ -218,13 +179,15 @@ def _load_subflows(flow: Flow, located: Located, flows_dir: Path | None, calenda
         raise FlowInvalid(problems)
 
 
-def load_flow(path: str | Path, revision: str = "file", calendars: CalendarSource | None = None) -> Flow:
+def load_flow(
+    path: str | Path, revision: str = "file", calendars: CalendarSource | None = None, today: date | None = None
+) -> Flow:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise FlowInvalid([Problem(str(path), 1, 1, f"cannot read flow file: {exc}")]) from None
-    return build_flow(text, str(path), path.parent, revision=revision, calendars=calendars)
+    return build_flow(text, str(path), path.parent, revision=revision, calendars=calendars, today=today)
 
 
 def validate_text(text: str, filename: str, flows_dir: Path | None = None) -> list[Problem]:

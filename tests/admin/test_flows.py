@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+from datetime import date, timedelta
 
 from ivr.flows import FlowRepository
 from ivr.store.audit import AuditLog
@@ -186,13 +187,17 @@ def test_one_bad_reference_is_one_problem_with_its_consequences_under_it(admin):
 
 
 def test_the_closures_show_each_source_with_a_feed_from_its_last_good_copy(admin, settings, redis_conn):
-    """A country's holidays and a feed the worker fetched (its copy in Redis): the page names where each came from."""
+    """A feed the worker fetched (its copy in Redis) and a country's holidays: the page names where each came from."""
     url = "https://calendars.example.org/office.ics"
-    CalendarCopies(redis_conn, settings.data_dir).save(url, OFFICE_ICS, 1000.0)
-    holidays = f'    - {{country: GB, subdivision: ENG}}\n    - {{ical: "{url}", name: Office calendar}}\n'
+    tomorrow = (date.today() + timedelta(days=1)).strftime("%Y%m%d")
+    stocktake = OFFICE_ICS.replace(
+        "DTSTART;VALUE=DATE:20260617\nDTEND;VALUE=DATE:20260619", f"DTSTART;VALUE=DATE:{tomorrow}"
+    )
+    CalendarCopies(redis_conn, settings.data_dir).save(url, stocktake.replace("Office move", "Stocktake"), 1000.0)
+    holidays = f'    - {{ical: "{url}", name: Office calendar}}\n    - {{country: GB, subdivision: ENG}}\n'
     flow = f"id: office\nbusiness_hours:\n  timezone: Europe/London\n  weekly: {WEEK}\n  holidays:\n{holidays}{STEPS}"
     (settings.flows_dir / "office.yaml").write_text(flow)
     section = admin.get("/flows/office").text.split('id="closures"', 1)[1].split("</section>", 1)[0]
     assert section.count("<tr><td>") == 10
+    assert 'Stocktake</td><td class="small">Office calendar' in section.split("</tr>")[1]  # tomorrow, first
     assert 'Christmas Day</td><td class="small">GB-ENG public holidays' in section
-    assert 'Founders&#39; day</td><td class="small">Office calendar' in section  # yearly, so always ahead

@@ -4,7 +4,7 @@ file in the flows folder (all-day, timed and yearly RRULE events), resolved at l
 from __future__ import annotations
 
 import textwrap
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,6 +14,7 @@ from ivr.flows import FlowInvalid, load_flow
 from tests.engine.helpers import play
 
 LONDON = ZoneInfo("Europe/London")
+TODAY = date(2026, 11, 18)  # the flows load "today": countries and calendars resolve 2025-2029
 WEEK = '{mon: ["09:00-17:00"], tue: ["09:00-17:00"], wed: ["09:00-17:00"], thu: ["09:00-17:00"], fri: ["09:00-17:00"]}'
 STEPS = """start: hours
 steps:
@@ -65,7 +66,7 @@ def flow_with(tmp_path, holidays: str, **files: str):
     tmp_path.mkdir(exist_ok=True)
     text = f"id: t\nbusiness_hours:\n  timezone: Europe/London\n  weekly: {WEEK}\n  holidays:\n"
     (tmp_path / "t.yaml").write_text(text + textwrap.indent(holidays.strip(), "    ") + "\n" + STEPS)
-    return load_flow(tmp_path / "t.yaml")
+    return load_flow(tmp_path / "t.yaml", today=TODAY)
 
 
 def said(flow, local_iso: str) -> str:

@@ -4,7 +4,7 @@ IVR_HTTP_ALLOWLIST), keeps the last good copy in Redis and a file, and calls rea
 from __future__ import annotations
 
 import socket
-from datetime import datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +16,7 @@ from ivr.call_session.calendars import StoredCalendars
 from ivr.cli import main
 from ivr.flows import FlowRepository
 from ivr.flows.holiday_sources import allowed_url
-from ivr.jobs.calendars import RETRY_EVERY, refresh_feeds
+from ivr.jobs.calendars import MAX_BYTES, RETRY_EVERY, refresh_feeds
 from ivr.settings import Settings
 from ivr.store import connect
 from ivr.store.calendars import CalendarCopies
@@ -26,7 +26,15 @@ from tests.engine.test_holiday_sources import OFFICE_ICS, STEPS, WEEK
 from tests.fakes.calendar_feed import CalendarFeed
 
 LONDON = ZoneInfo("Europe/London")
-OFFICE_MOVE = datetime(2026, 6, 17, 10, tzinfo=LONDON).timestamp()  # an all-day event of the feed
+
+
+def founders_day() -> date:
+    """A 4 July (yearly in OFFICE_ICS) on a weekday, within the years a flow loaded today resolves."""
+    today = date.today()
+    return next(d for y in range(today.year, today.year + 4) if (d := date(y, 7, 4)) >= today and d.weekday() < 5)
+
+
+FOUNDERS = datetime.combine(founders_day(), time(10), LONDON).timestamp()
 
 
 @pytest.fixture
@@ -52,14 +60,14 @@ def said(repository: FlowRepository, at: float) -> str:
 def test_a_real_worker_fetches_the_feed_and_calls_read_its_copy(feed, feed_settings, redis_server, redis_conn):
     conn = connect(redis_server.url)
     repository = FlowRepository(feed_settings.flows_dir, calendars=StoredCalendars(conn, feed_settings.data_dir, 0))
-    assert said(repository, OFFICE_MOVE) == "say:Open."  # not fetched yet: the week's hours
+    assert said(repository, FOUNDERS) == "say:Open."  # not fetched yet: the week's hours
     make_worker(feed_settings, conn).work(burst=True, with_scheduler=True, logging_level="WARNING")
     assert feed.downloads == 1
-    assert said(repository, OFFICE_MOVE) == "say:Closed."  # the cached flow was built again with the copy
+    assert said(repository, FOUNDERS) == "say:Closed."  # the cached flow was built again with the copy
     make_worker(feed_settings, conn).work(burst=True, with_scheduler=True, logging_level="WARNING")
     assert feed.downloads == 1  # not due again for an hour
-    day, holiday = repository.get("office").schedule.closures(OFFICE_MOVE, 1)[0]
-    assert (day.isoformat(), holiday.name, holiday.source) == ("2026-06-17", "Office move", "Office calendar")
+    day, holiday = repository.get("office").schedule.closures(FOUNDERS, 1)[0]
+    assert (day, holiday.name, holiday.source) == (founders_day(), "Founders' day", "Office calendar")
 
 
 def test_a_bad_download_keeps_the_last_good_copy_and_doctor_says_so(feed, feed_settings, redis_conn):
@@ -69,8 +77,14 @@ def test_a_bad_download_keeps_the_last_good_copy_and_doctor_says_so(feed, feed_s
     feed.body = "<html>maintenance</html>"
     assert refresh_feeds(feed_settings, redis_conn, now=1001.0) == {}  # not due
     assert "not an iCalendar file" in refresh_feeds(feed_settings, redis_conn, now=1000.0 + 3600)[feed.url]
-    feed.status, feed.body = 500, OFFICE_ICS
-    assert refresh_feeds(feed_settings, redis_conn, now=1000.0 + 3600 + RETRY_EVERY)[feed.url] == "HTTP 500"
+    later = 1000.0 + 3600
+    for status, body, reason in (
+        (302, "", "HTTP 302"),  # a redirect is never followed: it could leave the allowlist
+        (200, "BEGIN:VCALENDAR\n" + "X" * MAX_BYTES, f"larger than {MAX_BYTES} bytes"),
+        (500, OFFICE_ICS, "HTTP 500"),
+    ):
+        feed.status, feed.body, later = status, body, later + RETRY_EVERY
+        assert refresh_feeds(feed_settings, redis_conn, now=later)[feed.url] == reason
     copy = CalendarCopies(redis_conn, feed_settings.data_dir).get(feed.url)
     assert (copy.text, copy.fetched_at, copy.error) == (OFFICE_ICS, 1000.0, "HTTP 500")
     item = holiday_feeds(feed_settings)  # a warning: doctor never needs it, so it never fails for a feed
@@ -122,4 +136,4 @@ def test_with_redis_down_calls_read_the_file_copy(feed, feed_settings, redis_con
     refresh_feeds(feed_settings, redis_conn, now=1000.0)
     down = connect(f"redis://127.0.0.1:{_refused_port()}", socket_timeout=0.2)
     repository = FlowRepository(feed_settings.flows_dir, calendars=StoredCalendars(down, feed_settings.data_dir))
-    assert said(repository, OFFICE_MOVE) == "say:Closed."
+    assert said(repository, FOUNDERS) == "say:Closed."
