@@ -54,7 +54,7 @@ class IvrWorker(SimpleWorker):
         super().__init__(queues, *args, **kwargs)
         self.context = context
         self.spool = spool
-        self._last_beat = self._last_rq_beat = float("-inf")
+        self._last_beat = self._last_rq_beat = self._next_feed_scan = float("-inf")
 
     @property
     def dequeue_timeout(self) -> int:
@@ -123,7 +123,9 @@ class IvrWorker(SimpleWorker):
         self.replay_spool()
         self.end_abandoned_calls()
         self.count_analytics()
-        calendars.refresh_quietly(self.context.settings, self.connection)  # holiday feeds due (hourly)
+        if time.monotonic() >= self._next_feed_scan:  # reading every flow for its feeds: once a minute is plenty
+            self._next_feed_scan = time.monotonic() + calendars.SCAN_EVERY
+            calendars.refresh_quietly(self.context.settings, self.connection)  # holiday feeds due (hourly)
 
     def count_analytics(self) -> None:
         """Count finished calls into the analytics counters, so the pending set stays small without readers."""

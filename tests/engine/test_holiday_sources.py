@@ -9,6 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from ivr.engine import advance
+from ivr.engine.actions import Log
+from ivr.engine.events import CallStarted
 from ivr.engine.schedule import Schedule
 from ivr.flows import FlowInvalid, load_flow
 from tests.engine.helpers import play
@@ -87,6 +90,13 @@ def said(flow, local_iso: str) -> str:
 )
 def test_england_public_holidays(tmp_path, day, expected):
     assert said(flow_with(tmp_path, "- {country: GB, subdivision: ENG}"), day) == expected
+
+
+def test_the_timeline_says_which_holiday_closed_the_day(tmp_path):
+    flow = flow_with(tmp_path, "- {country: GB, subdivision: ENG}")
+    _, actions = advance(flow, None, CallStarted("c1", "+441", "+442", "sip", datetime(2026, 12, 28, 10).timestamp()))
+    logged = next(a.data for a in actions if isinstance(a, Log) and a.event == "business_hours")
+    assert logged["holiday"] == {"name": "Boxing Day (observed)", "source": "GB-ENG public holidays"}
 
 
 def test_closures_name_each_day_and_its_source(tmp_path):
