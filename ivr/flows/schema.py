@@ -150,16 +150,30 @@ def _to_problem(error: Any, located: Located, prefix: NodePath = ()) -> Problem:
         }[error.validator]
         return located.problem(path, f"{where}: must be {words} {error.validator_value} (got {error.instance!r})")
     if error.validator in ("oneOf", "anyOf"):
-        missing = [e.message.split("'")[1] for e in error.context if e.validator == "required"]
-        if missing and len(missing) == len(error.context):
-            return located.problem(path, f"{where}: needs {' or '.join(repr(m) for m in missing)}", key=True)
-        inner = _alternative(error)
-        if inner is not None:
-            return _to_problem(inner, located, prefix)
-        types = [e.validator_value for e in error.context if e.validator == "type"]
-        if types:
-            return located.problem(
-                path, f"{where}: expected {' or '.join(_types(t) for t in types)}, got {error.instance!r}"
-            )
-        return located.problem(path, f"{where}: {error.instance!r} is not valid here")
+        return _alternatives_problem(error, located, prefix)
     return located.problem(path, f"{where}: {error.message}")
+
+
+def _alternatives_problem(error: Any, located: Located, prefix: NodePath) -> Problem:
+    """A failed oneOf/anyOf: the field it needs, the two alternatives given at once, or the sub-error to act on."""
+    path = prefix + tuple(error.absolute_path)
+    where = _dotted(path)
+    missing = [e.message.split("'")[1] for e in error.context if e.validator == "required"]
+    if missing and len(missing) == len(error.context):
+        return located.problem(path, f"{where}: needs {' or '.join(repr(m) for m in missing)}", key=True)
+    given = [
+        alternative["required"][0]
+        for alternative in error.validator_value
+        if isinstance(error.instance, dict) and set(alternative.get("required", ["\0"])) <= set(error.instance)
+    ]
+    if error.validator == "oneOf" and len(given) > 1:  # e.g. a holiday with both `date` and `country`
+        return located.problem(path, f"{where}: give one of {' or '.join(map(repr, given))}, not both (one per entry)")
+    inner = _alternative(error)
+    if inner is not None:
+        return _to_problem(inner, located, prefix)
+    types = [e.validator_value for e in error.context if e.validator == "type"]
+    if types:
+        return located.problem(
+            path, f"{where}: expected {' or '.join(_types(t) for t in types)}, got {error.instance!r}"
+        )
+    return located.problem(path, f"{where}: {error.instance!r} is not valid here")

@@ -76,6 +76,7 @@ def test_nth_weekday():
         ("{country: QQ}", 7, "holidays.0.country: country 'QQ': the holidays package has no such country"),
         ("{subdivision: ENG, date: 12-25}", 7, "holidays.0: 'country' is a dependency of 'subdivision'"),
         ("{ical: calendars/none.ics}", 7, "holidays.0.ical: no calendar file 'calendars/none.ics' inside"),
+        ('{country: GB, date: "12-25"}', 7, "holidays.0: give one of 'date' or 'country', not both (one per entry)"),
     ],
 )
 def test_bad_holidays_are_reported_at_their_line(entry, line, message):
