@@ -20,6 +20,7 @@ from ivr.jobs.calendars import MAX_BYTES, RETRY_EVERY, refresh_feeds
 from ivr.settings import Settings
 from ivr.store import connect
 from ivr.store.calendars import CalendarCopies
+from ivr.store.flows import FlowStore
 from ivr.worker import make_worker
 from tests.engine.helpers import play
 from tests.engine.test_holiday_sources import OFFICE_ICS, STEPS, WEEK
@@ -90,6 +91,14 @@ def test_a_bad_download_keeps_the_last_good_copy_and_doctor_says_so(feed, feed_s
     item = holiday_feeds(feed_settings)  # a warning: doctor never needs it, so it never fails for a feed
     assert item.state == State.BROKEN and "HTTP 500); calls use the copy fetched 1970-01-01 00:16 UTC" in item.detail
     assert "holiday_feeds" not in flow_needs(feed_settings)
+
+
+def test_a_feed_only_in_a_published_revision_is_fetched_too(feed, feed_settings, redis_conn):
+    text = (feed_settings.flows_dir / "office.yaml").read_text()
+    (feed_settings.flows_dir / "office.yaml").unlink()
+    store = FlowStore(redis_conn)
+    store.publish("office", store.save_revision("office", text.replace("office.ics", "published.ics")))
+    assert refresh_feeds(feed_settings, redis_conn, now=1000.0) == {feed.base + "published.ics": "ok"}
 
 
 def test_a_feed_outside_the_allowlist_is_never_fetched(feed, feed_settings, redis_conn, redis_url):
