@@ -61,7 +61,10 @@ def country_days(country: str, subdivision: str, years: range) -> tuple[tuple[da
         raise ValueError(
             f"subdivision {subdivision!r}: {country} has {', '.join(supported[country]) or 'no subdivisions'}"
         )
-    found = holidays.country_holidays(country, subdiv=subdivision or None, years=years)
+    try:
+        found = holidays.country_holidays(country, subdiv=subdivision or None, years=years)
+    except (NotImplementedError, KeyError, ValueError) as exc:
+        raise ValueError(f"country {country!r}: the holidays package cannot list its holidays ({exc})") from None
     return tuple(sorted(found.items()))
 
 

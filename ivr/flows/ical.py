@@ -10,7 +10,7 @@ refuse it; a refused download never replaces the last good copy.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 Span = tuple[time, time]  # closed from-to within one day; time.max ends the day
@@ -31,9 +31,10 @@ def _calendar(text: str) -> Any:
     return calendar
 
 
-def check(text: str) -> int:
-    """How many events the text has; ValueError if it is not iCalendar (the worker keeps only good copies)."""
-    return len(_calendar(text).walk("VEVENT"))
+def check(text: str, years: range) -> int:
+    """How many days the text closes in `years`; ValueError if it is not usable iCalendar (the worker keeps only
+    copies that a flow can load)."""
+    return len(closed_days(text, timezone.utc, years))
 
 
 def _local(moment: datetime, tz: tzinfo) -> datetime:
@@ -81,14 +82,19 @@ def _spans(start: datetime, end: datetime) -> Iterable[tuple[date, Span | None]]
 
 def closed_days(text: str, tz: tzinfo, years: range) -> dict[date, tuple[str, tuple[Span, ...]]]:
     """date -> (the event's summary, closed spans; () = all day), for the days within `years`."""
+    calendar = _calendar(text)
+    try:
+        _drop_sub_daily(calendar)
+        return _collect(calendar, tz, (date(years.start, 1, 1), date(years.stop, 1, 1)))
+    except Exception as exc:  # the recurrence expander's own errors on a malformed rule or date, whatever the class
+        raise ValueError(f"not a usable iCalendar file: {type(exc).__name__}: {exc}") from None
+
+
+def _collect(calendar: Any, tz: tzinfo, window: tuple[date, date]) -> dict[date, tuple[str, tuple[Span, ...]]]:
     import recurring_ical_events  # type: ignore[import-untyped]
 
-    calendar = _calendar(text)
     found: dict[date, tuple[str, tuple[Span, ...]]] = {}
-    window = (date(years.start, 1, 1), date(years.stop, 1, 1))
-    _drop_sub_daily(calendar)
-    occurrences = recurring_ical_events.of(calendar).between(*window)
-    for count, event in enumerate(occurrences):
+    for count, event in enumerate(recurring_ical_events.of(calendar).between(*window)):
         if count >= MAX_EVENTS:
             break
         name = str(event.get("SUMMARY", ""))

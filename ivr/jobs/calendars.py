@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
 
 import redis
@@ -18,7 +19,7 @@ import requests
 import yaml
 
 from ivr.flows import ical
-from ivr.flows.holiday_sources import allowed_url, feed_entries
+from ivr.flows.holiday_sources import allowed_url, feed_entries, resolved_years
 from ivr.settings import Settings
 from ivr.store import UNAVAILABLE
 from ivr.store.calendars import CalendarCopies
@@ -73,7 +74,7 @@ def fetch(url: str, prefixes: Iterable[str]) -> str:
     except requests.RequestException as exc:
         raise ValueError(f"cannot fetch: {exc}") from None
     text = body.decode("utf-8", errors="replace")
-    ical.check(text)
+    ical.check(text, resolved_years(date.today()))
     return text
 
 

@@ -161,6 +161,7 @@ def test_a_timed_event_leaves_the_rest_of_the_day_open(tmp_path):
     "ics,message",
     [
         ("hello\n", "holidays.0.ical: not an iCalendar file"),
+        (OFFICE_ICS.replace("RRULE:FREQ=YEARLY", "RRULE:FREQ=YEARLY;UNTIL=soon"), "ical: not a usable iCalendar file"),
         ("../outside.ics", "holidays.0.ical: no calendar file '../outside.ics' inside"),
     ],
 )
