@@ -118,6 +118,8 @@ def _entry_days(
     for day, (name, closed) in sorted(closed_days.items()):
         week_hours = tuple(parse_range(r) for r in weekly.get(DAYS[day.weekday()], ()))
         left = hours if hours or not closed else open_after(week_hours, closed)
+        if closed and not hours and left == open_after(week_hours, ()):
+            continue  # an event outside the day's opening hours closes nothing
         resolved.append({"date": day.isoformat(), "name": name, "source": source, "hours": left})
     return resolved
 

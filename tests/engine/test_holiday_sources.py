@@ -41,6 +41,12 @@ DTEND;TZID=Europe/London:20260623T150000
 SUMMARY:Staff training
 END:VEVENT
 BEGIN:VEVENT
+UID:evening@example.org
+DTSTART;TZID=Europe/London:20260624T180000
+DTEND;TZID=Europe/London:20260624T210000
+SUMMARY:Summer party, after hours
+END:VEVENT
+BEGIN:VEVENT
 UID:night@example.org
 DTSTART:20260625T210000Z
 DTEND:20260626T090000Z
@@ -145,7 +151,9 @@ def test_an_ical_file_in_the_flows_folder(tmp_path, moment, expected):
 
 def test_a_timed_event_leaves_the_rest_of_the_day_open(tmp_path):
     flow = flow_with(tmp_path, "- {ical: calendars/office.ics}", **{"calendars/office.ics": OFFICE_ICS})
-    day, holiday = flow.schedule.closures(datetime(2026, 6, 20, tzinfo=LONDON).timestamp(), 1)[0]
+    closures = flow.schedule.closures(datetime(2026, 6, 20, tzinfo=LONDON).timestamp(), 2)
+    assert closures[1][0].isoformat() == "2026-06-26"  # the party after hours on the 24th closes nothing
+    day, holiday = closures[0]
     assert (day.isoformat(), holiday.name, holiday.source) == (
         "2026-06-23",
         "Staff training",
