@@ -25,47 +25,33 @@ steps:
   open: {type: hangup, say: "Open."}
   closed: {type: hangup, say: "Closed."}
 """
-OFFICE_ICS = """BEGIN:VCALENDAR
-VERSION:2.0
-PRODID:-//ivr tests//EN
-BEGIN:VEVENT
-UID:party@example.org
-DTSTART;VALUE=DATE:20260617
-DTEND;VALUE=DATE:20260619
-SUMMARY:Office move
-END:VEVENT
-BEGIN:VEVENT
-UID:training@example.org
-DTSTART;TZID=Europe/London:20260623T130000
-DTEND;TZID=Europe/London:20260623T150000
-SUMMARY:Staff training
-END:VEVENT
-BEGIN:VEVENT
-UID:evening@example.org
-DTSTART;TZID=Europe/London:20260624T180000
-DTEND;TZID=Europe/London:20260624T210000
-SUMMARY:Summer party, after hours
-END:VEVENT
-BEGIN:VEVENT
-UID:night@example.org
-DTSTART:20260625T210000Z
-DTEND:20260626T090000Z
-SUMMARY:Network upgrade
-END:VEVENT
-BEGIN:VEVENT
-UID:minutely@example.org
-DTSTART:20260101T000000Z
-RRULE:FREQ=MINUTELY
-SUMMARY:A rule more often than daily: skipped, it would expand into millions
-END:VEVENT
-BEGIN:VEVENT
-UID:founders@example.org
-DTSTART;VALUE=DATE:20250704
-RRULE:FREQ=YEARLY
-SUMMARY:Founders' day
-END:VEVENT
-END:VCALENDAR
-"""
+EVENTS = [  # (uid, the event's time lines, summary)
+    ("move", "DTSTART;VALUE=DATE:20260617\nDTEND;VALUE=DATE:20260619", "Office move"),
+    (
+        "training",
+        "DTSTART;TZID=Europe/London:20260623T130000\nDTEND;TZID=Europe/London:20260623T150000",
+        "Staff training",
+    ),
+    (
+        "evening",
+        "DTSTART;TZID=Europe/London:20260624T180000\nDTEND;TZID=Europe/London:20260624T210000",
+        "Party, after hours",
+    ),
+    ("night", "DTSTART:20260625T210000Z\nDTEND:20260626T090000Z", "Network upgrade"),
+    ("minutely", "DTSTART:20260101T000000Z\nRRULE:FREQ=MINUTELY", "More often than daily: skipped (millions)"),
+    ("founders", "DTSTART;VALUE=DATE:20250704\nRRULE:FREQ=YEARLY", "Founders' day"),
+]
+
+
+def calendar_text(events: list[tuple[str, str, str]]) -> str:
+    body = "".join(
+        f"BEGIN:VEVENT\nUID:{uid}@example.org\n{times}\nSUMMARY:{summary}\nEND:VEVENT\n"
+        for uid, times, summary in events
+    )
+    return f"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//ivr tests//EN\n{body}END:VCALENDAR\n"
+
+
+OFFICE_ICS = calendar_text(EVENTS)
 
 
 def flow_with(tmp_path, holidays: str, **files: str):
