@@ -12,6 +12,7 @@ from .call_session.http_request import HttpRunner
 from .channels.simulator import SimulatedCall, TurnSyntaxError, as_json_line, describe, parse_turn, play
 from .flows import FlowInvalid, load_flow, validate_paths
 from .flows.deliverability import undeliverable
+from .flows.holiday_sources import feed_warnings
 from .flows.routes_file import ROUTES_FILE, flow_files, read_routes
 from .flows.speech_check import speech_warnings
 from .settings import Settings
@@ -35,8 +36,8 @@ def validate(settings: Settings, paths: tuple[str, ...]) -> None:
     """Check flow files (or directories of them, with their routes.yaml); print file:line:column: message for each
     problem.
 
-    Follow-up kinds these settings cannot deliver, and choices speech cannot reach, are warned about (they do
-    not fail the check)."""
+    Follow-up kinds these settings cannot deliver, choices speech cannot reach, and holiday feeds not fetched (or
+    not allowed) are warned about (they do not fail the check)."""
     files = _flow_files(paths)
     problems = validate_paths(files) + _routes_problems(paths, settings.default_region)
     cannot = {name: cap.reason for name, cap in capabilities(settings).items() if not cap.ok}
@@ -44,13 +45,24 @@ def validate(settings: Settings, paths: tuple[str, ...]) -> None:
         click.echo(str(warning), err=True)
     for problem in problems:
         click.echo(str(problem))
-    for file in files:  # warnings (what speech can do) never fail the check
+    copies = _feed_copies(settings)
+    for file in files:  # warnings (what speech can do, holiday feeds) never fail the check
         for warning in speech_warnings(file, settings.asr_engine, settings.asr_model):
+            click.echo(str(warning), err=True)
+        for warning in feed_warnings(file, copies, settings.http_allowlist):
             click.echo(str(warning), err=True)
     if problems:
         click.echo(f"{len(problems)} problem(s) found", err=True)
         sys.exit(1)
     click.echo("ok", err=True)
+
+
+def _feed_copies(settings: Settings):
+    """The holiday feeds' last good copies (Redis, else the file copies), for `validate`'s warnings."""
+    from .call_session.calendars import StoredCalendars
+    from .call_session.wiring import open_redis
+
+    return StoredCalendars(open_redis(settings), settings.data_dir)
 
 
 def _flow_files(paths: tuple[str, ...]) -> list[Path]:
@@ -111,7 +123,7 @@ def simulate(
 ) -> None:
     """Play a call through a flow: interactively, or with --input turns."""
     try:
-        flow = load_flow(flow_path)
+        flow = load_flow(flow_path, calendars=_feed_copies(settings))  # feeds as their last good copies
     except FlowInvalid as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)

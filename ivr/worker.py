@@ -3,7 +3,8 @@
 IvrWorker is RQ's SimpleWorker (jobs run in the worker process: they are short, I/O-bound and bounded by
 JOB_TIMEOUT, and no fork per job keeps throughput high) that binds a JobContext around every job and, as part of
 RQ's periodic maintenance (which also requeues jobs abandoned by a killed worker), replays the local spool that
-calls wrote while Redis was down, ends calls no channel will ever end, and counts finished calls for analytics.
+calls wrote while Redis was down, ends calls no channel will ever end, counts finished calls for analytics, and
+fetches the holiday calendar feeds that are due (jobs/calendars.py).
 A spool that is not empty is also replayed before each dequeue, so a worker that regains Redis replays first.
 """
 
@@ -20,6 +21,7 @@ from rq.scheduler import RQScheduler
 
 from ivr import jobs
 from ivr.call_session.writes import replay_spool
+from ivr.jobs import calendars
 from ivr.jobs.context import JobContext, bound
 from ivr.settings import Settings
 from ivr.store import UNAVAILABLE, analytics, heartbeats
@@ -52,7 +54,7 @@ class IvrWorker(SimpleWorker):
         super().__init__(queues, *args, **kwargs)
         self.context = context
         self.spool = spool
-        self._last_beat = self._last_rq_beat = float("-inf")
+        self._last_beat = self._last_rq_beat = self._next_feed_scan = float("-inf")
 
     @property
     def dequeue_timeout(self) -> int:
@@ -121,6 +123,9 @@ class IvrWorker(SimpleWorker):
         self.replay_spool()
         self.end_abandoned_calls()
         self.count_analytics()
+        if time.monotonic() >= self._next_feed_scan:  # reading every flow for its feeds: once a minute is plenty
+            self._next_feed_scan = time.monotonic() + calendars.SCAN_EVERY
+            calendars.refresh_quietly(self.context.settings, self.connection)  # holiday feeds due (hourly)
 
     def count_analytics(self) -> None:
         """Count finished calls into the analytics counters, so the pending set stays small without readers."""

@@ -4,21 +4,16 @@ with messages, diffs, publish and rollback, import from and export to flows/*.ya
 from __future__ import annotations
 
 import difflib
-import time
-from datetime import datetime, timezone
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from ivr.flows.loader import build_flow
-from ivr.store.analytics import edge_counts
 from ivr.store.audit import AuditLog
-from ivr.store.calls import CallStore
 from ivr.store.flows import FlowStore, RevisionNotFound
 
 from . import flow_service as svc
 from .common import actor, admin_required, audit, audited, redis_conn, settings
-from .flow_graph import funnel_days, graph_markup
+from .flow_page import revision_view
 
 bp = Blueprint("flows", __name__, url_prefix="/flows")
 
@@ -83,28 +78,14 @@ def show(flow_id: str):
     text = found.yaml_text if found else None if shown else svc.file_text(settings(), flow_id)
     if text is None:
         abort(404, description=f"no flow {flow_id!r}" + (f" revision {shown}" if shown else ""))
-    graph, problems, closures = None, [], []
-    try:
-        flow = build_flow(text, f"{flow_id}.yaml", settings().flows_dir)
-        closures = flow.schedule.closures(time.time(), 10) if flow.schedule is not None else []
-    except svc.FlowInvalid as exc:
-        problems = exc.problems
-    else:
-        counts = edge_counts(redis_conn(), flow_id, funnel_days(datetime.now(timezone.utc).date()))
-        call = CallStore(redis_conn()).get(request.args.get("call", "")) if request.args.get("call") else None
-        graph = graph_markup(
-            flow, text, counts, call.path if call else None, edit_url=url_for("flows.edit", flow_id=flow_id, rev=shown)
-        )
     return render_template(
         "flows/show.html",
         flow_id=flow_id,
         revisions=revisions,
         published=published,
         shown=shown,
-        graph=graph,
-        problems=problems,
         history=store.history(flow_id)[::-1],
-        closures=closures,
+        **revision_view(flow_id, text, shown, request.args.get("call", "")),
         audit=AuditLog(redis_conn()).recent(20, target=f"flow:{flow_id}"),
     )
 

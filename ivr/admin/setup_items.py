@@ -1,5 +1,5 @@
 """Set-up check items on this host: the secret key, the data directory, the SIP bind and public address, and the
-audio tools (espeak-ng, sox); `all_items` lists every item, these and setup_remote's, in set-up order."""
+audio tools (espeak-ng, sox); `all_items` lists every item, these, setup_remote's and setup_feeds', in set-up order."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from ivr.channels.sip.probe import cached_probe, reachable_host
 from ivr.settings import Settings
 from ivr.system.plain_errors import network_error
 
-from . import setup_remote
+from . import setup_feeds, setup_remote
 from .setup_check import Item, State
 
 MIN_SECRET = 16  # characters; secrets.token_hex(32) gives 64
@@ -183,4 +183,5 @@ def all_items(s: Settings, sip_probe=None) -> list[Item]:
         sip_public(s),
         tool("espeak-ng"),
         tool("sox"),
+        setup_feeds.holiday_feeds(s),
     ]

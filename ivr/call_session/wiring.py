@@ -18,6 +18,7 @@ from rq import Queue
 
 from ivr.call_session import CallSession
 from ivr.call_session import followups as jobs
+from ivr.call_session.calendars import StoredCalendars
 from ivr.call_session.routing import FlowRouter, file_copy
 from ivr.call_session.writes import replay_spool
 from ivr.flows import FlowRepository
@@ -77,7 +78,9 @@ def open_call_session(
     """`session_options` go to CallSession (e.g. `clock`, the Redis breaker's monotonic clock, for tests)."""
     conn = conn or open_redis(settings)
     queue, spool = open_queue(conn), open_spool(settings)
-    flows = FlowRepository(flows_dir or settings.flows_dir, source=FlowStore(conn))
+    flows = FlowRepository(
+        flows_dir or settings.flows_dir, source=FlowStore(conn), calendars=StoredCalendars(conn, settings.data_dir)
+    )
     replay_quietly(spool, conn, queue, settings.redis_wait_ms)
     session_options.setdefault("confirm_ms", settings.redis_wait_ms)
     session_options.setdefault("capabilities", flags(settings))  # what every call is told it can deliver

@@ -4,6 +4,10 @@ Pure. Each list item is one kind: `{date: "2026-12-24"}` (that day once), `{date
 `{rule: "4th thu of nov"}` / `{rule: "last mon of may"}` (an nth weekday of a month, every year). A holiday in the
 flow's time zone closes its whole day, or with `hours` opens only then. `parse_holiday` raises ValueError with
 a message that says what to write instead, for the validator to put at the entry's file:line.
+
+The other two kinds, `{country, subdivision}` and `{ical}`, need data from outside (the `holidays` package, a
+calendar file): ivr/flows/holiday_sources.py resolves them into plain dated entries (`parse_resolved`), which
+the engine takes as they are.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ _ORDINALS = {
 }
 _RULE = re.compile(r"^\s*(\w+)\s+([a-z]{3})[a-z]*\s+of\s+([a-z]{3})[a-z]*\s*$", re.I)
 _YEARLY = re.compile(r"^(\d{2})-(\d{2})$")
+SOURCED = ("country", "ical")  # entry kinds resolved outside the engine into dated entries
 
 Ranges = tuple[tuple[time, time], ...]
 
@@ -46,10 +51,14 @@ def nth_weekday(year: int, month: int, weekday: int, nth: int) -> date | None:
 
 @dataclass(frozen=True)
 class Holiday:
-    """One entry: `fixed` (a date), or `month`+`day` (yearly), or `month`+`weekday`+`nth` (a rule)."""
+    """One entry: `fixed` (a date), or `month`+`day` (yearly), or `month`+`weekday`+`nth` (a rule).
+
+    `source` says where it comes from, for the admin's closures: "date", "every year", "rule ...", or the
+    country or calendar a resolved date came from."""
 
     hours: Ranges
     name: str = ""
+    source: str = "date"
     fixed: date | None = None
     month: int = 0
     day: int = 0
@@ -96,14 +105,26 @@ def parse_holiday(entry: dict[str, object], hours: Ranges = ()) -> Holiday:
     name = str(entry.get("name", "") or "")
     if "rule" in entry:
         month, weekday, nth = _rule(str(entry["rule"]))
-        return Holiday(hours, name, month=month, weekday=weekday, nth=nth)
+        return Holiday(hours, name, f"rule {entry['rule']}", month=month, weekday=weekday, nth=nth)
     text = str(entry.get("date", ""))
     yearly = _YEARLY.match(text)
     try:
         if yearly:
             month, day = int(yearly.group(1)), int(yearly.group(2))
             date(2024, month, day)  # a leap year: 02-29 is a (rare) yearly date; 02-30 raises
-            return Holiday(hours, name, month=month, day=day)
+            return Holiday(hours, name, "every year", month=month, day=day)
         return Holiday(hours, name, fixed=date.fromisoformat(text))
     except ValueError as exc:
         raise ValueError(f"bad date {text!r}: {exc} (use YYYY-MM-DD once, or MM-DD every year)") from None
+
+
+def is_sourced(entry: dict[str, object]) -> bool:
+    """A `{country}` or `{ical}` entry: its days come resolved, in the schedule's `resolved` list."""
+    return any(kind in entry for kind in SOURCED)
+
+
+def parse_resolved(entry: dict[str, object], hours: Ranges) -> Holiday:
+    """A resolved day, `{date: YYYY-MM-DD, name, source, hours}`, as ivr/flows/holiday_sources.py writes it."""
+    return Holiday(
+        hours, str(entry.get("name", "")), str(entry.get("source", "")), fixed=date.fromisoformat(str(entry["date"]))
+    )

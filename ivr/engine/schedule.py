@@ -1,6 +1,8 @@
-"""Business hours: a weekly schedule in a time zone plus whole- or partial-day holidays (fixed, yearly, rules).
+"""Business hours: a weekly schedule in a time zone plus whole- or partial-day holidays (fixed, yearly, rules,
+and the days of countries and calendars, resolved by ivr/flows/holiday_sources.py into the spec's `resolved`).
 
 Pure: the caller passes a tzinfo (resolved when the flow loads) and the time as epoch seconds.
+A day's hours come from the first that has it: a fixed date, a yearly date or rule, a resolved day, the week.
 `is_open(at)` answers now-or-not; `next_open(at)` gives the next opening time (used to schedule callbacks).
 """
 
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from .holidays import DAYS, Holiday, parse_holiday
+from .holidays import DAYS, Holiday, is_sourced, parse_holiday, parse_resolved
 
 __all__ = ["DAYS", "Schedule", "parse_clock", "parse_range"]
 
@@ -46,30 +48,33 @@ class Schedule:
     timezone: str
     weekly: dict[str, tuple[tuple[time, time], ...]]  # "mon" -> ranges
     holidays: dict[date, tuple[tuple[time, time], ...]]  # date -> open ranges that day (empty: closed all day)
-    spec: dict[str, Any]  # the original mapping, so a worker can rebuild the schedule
+    spec: dict[str, Any]  # the mapping with the resolved days, so a worker can rebuild the schedule without I/O
     recurring: tuple[Holiday, ...] = ()  # yearly dates and nth-weekday rules (holidays.py), after the fixed dates
     fixed: tuple[Holiday, ...] = ()  # the fixed-date entries again, with their names (for `closures`)
+    dated: dict[date, Holiday] | None = None  # resolved days of countries and calendars, after the rules
 
     @classmethod
-    def from_spec(cls, spec: dict[str, Any], tz: tzinfo) -> Schedule:
+    def from_spec(cls, spec: dict[str, Any], tz: tzinfo, resolved: tuple[dict[str, Any], ...] = ()) -> Schedule:
+        """`resolved`: the days of the `{country}` and `{ical}` entries (holiday_sources.py); they are kept in
+        the spec's `resolved` list, which a rebuilt schedule (the callback worker's) reads again."""
+        if resolved:
+            spec = {**spec, "resolved": [*spec.get("resolved", ()), *resolved]}
         weekly = {day: tuple(parse_range(r) for r in spec.get("weekly", {}).get(day, ())) for day in DAYS}
         holidays, recurring, fixed = {}, [], []
         for entry in spec.get("holidays", ()):
+            if is_sourced(entry):
+                continue
             holiday = parse_holiday(entry, tuple(parse_range(r) for r in entry.get("hours", ())))
             if holiday.fixed is not None:
                 holidays[holiday.fixed] = holiday.hours
                 fixed.append(holiday)
             else:
                 recurring.append(holiday)
-        return cls(
-            tz=tz,
-            timezone=spec.get("timezone", "UTC"),
-            weekly=weekly,
-            holidays=holidays,
-            spec=spec,
-            recurring=tuple(recurring),
-            fixed=tuple(fixed),
-        )
+        dated: dict[date, Holiday] = {}
+        for entry in spec.get("resolved", ()):
+            day = parse_resolved(entry, tuple(parse_range(r) for r in entry.get("hours", ())))
+            dated.setdefault(day.fixed or date.min, day)  # the first listed source wins a shared day
+        return cls(tz, spec.get("timezone", "UTC"), weekly, holidays, spec, tuple(recurring), tuple(fixed), dated)
 
     def local(self, at: float) -> datetime:
         return datetime.fromtimestamp(at, self.tz)
@@ -80,12 +85,16 @@ class Schedule:
         for holiday in self.recurring:
             if holiday.on(day):
                 return holiday.hours
+        if self.dated and day in self.dated:
+            return self.dated[day].hours
         return self.weekly[DAYS[day.weekday()]]
 
     def holiday_on(self, day: date) -> Holiday | None:
-        """The holiday entry that decides `day` (a fixed date first, then yearly dates and rules), if any."""
-        return next((h for h in self.fixed if h.fixed == day), None) or next(
-            (h for h in self.recurring if h.on(day)), None
+        """The holiday entry that decides `day` (a fixed date, a yearly date or rule, a resolved day), if any."""
+        return (
+            next((h for h in self.fixed if h.fixed == day), None)
+            or next((h for h in self.recurring if h.on(day)), None)
+            or (self.dated or {}).get(day)
         )
 
     def closures(self, at: float, count: int = 10, horizon_days: int = 3 * 366) -> list[tuple[date, Holiday]]:

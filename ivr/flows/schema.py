@@ -156,12 +156,20 @@ def _to_problem(error: Any, located: Located, prefix: NodePath = ()) -> Problem:
 
 
 def _no_alternative_fits(error: Any, located: Located, prefix: NodePath) -> Problem:
-    """A failed oneOf/anyOf: the fields every alternative needs, else the one sub-error to act on, else the types."""
+    """A failed oneOf/anyOf: the fields every alternative needs, two alternatives given at once, else the one
+    sub-error to act on, else the types."""
     path = prefix + tuple(error.absolute_path)
     where = _dotted(path)
     missing = [e.message.split("'")[1] for e in error.context if e.validator == "required"]
     if missing and len(missing) == len(error.context):
         return located.problem(path, f"{where}: needs {' or '.join(repr(m) for m in missing)}", key=True)
+    given = [
+        alternative["required"][0]
+        for alternative in error.validator_value
+        if isinstance(error.instance, dict) and set(alternative.get("required", ["\0"])) <= set(error.instance)
+    ]
+    if error.validator == "oneOf" and len(given) > 1:  # e.g. a holiday with both `date` and `country`
+        return located.problem(path, f"{where}: give one of {' or '.join(map(repr, given))}, not both (one per entry)")
     inner = _alternative(error)
     if inner is not None:
         return _to_problem(inner, located, prefix)

@@ -35,6 +35,7 @@ RETENTION = {
     "audit log": None,  # capped at AUDIT_KEPT entries instead
     "sip account": None,  # until an operator removes it
     "routing table": None,  # until an operator changes it
+    "holiday calendar copy": None,  # the last good copy of a feed, until a newer one replaces it
 }
 
 
@@ -221,3 +222,8 @@ SIP_ACCOUNTS = f"{PREFIX}sip:accounts"  # hash: username -> JSON {realm, ha1 per
 # Flows per number (ivr/store/routes.py): which flow answers each called number
 ROUTES = f"{PREFIX}routes"  # hash: route key (E.164 number or SIP user name) -> flow id
 ROUTES_DEFAULT = f"{PREFIX}routes:default"  # string: the flow id for a called number with no row
+
+
+# Holiday calendar feeds (business_hours `{ical: URL}`): the last good copy and the last attempt, per URL
+def calendar_copy(url_digest: str) -> str:
+    return f"{PREFIX}calendar:{url_digest}"  # hash: url, text, fetched_at, digest; checked_at, error (last try)

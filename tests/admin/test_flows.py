@@ -8,11 +8,14 @@ import json
 import re
 import subprocess
 import sys
+from datetime import date, timedelta
 
 from ivr.flows import FlowRepository
 from ivr.store.audit import AuditLog
+from ivr.store.calendars import CalendarCopies
 from ivr.store.flows import FlowStore
 from tests.admin.helpers import REPO, shipped_yaml
+from tests.engine.test_holiday_sources import OFFICE_ICS, STEPS, WEEK
 
 FLOW = "skype-receptionist"
 BROKEN = shipped_yaml().replace("goto: send_support_links", "goto: send_suport_links")
@@ -181,3 +184,20 @@ def test_one_bad_reference_is_one_problem_with_its_consequences_under_it(admin):
     assert len(problems) > 5 and all(p["follows"] == 0 for p in problems[1:])
     page = admin.post(f"/flows/{FLOW}/save", data={"yaml": bad, "message": "x"}).text
     assert "1 problem(s) (+" in page and 'class="follows"' in page
+
+
+def test_the_closures_show_each_source_with_a_feed_from_its_last_good_copy(admin, settings, redis_conn):
+    """A feed the worker fetched (its copy in Redis) and a country's holidays: the page names where each came from."""
+    url = "https://calendars.example.org/office.ics"
+    tomorrow = (date.today() + timedelta(days=1)).strftime("%Y%m%d")
+    stocktake = OFFICE_ICS.replace(
+        "DTSTART;VALUE=DATE:20260617\nDTEND;VALUE=DATE:20260619", f"DTSTART;VALUE=DATE:{tomorrow}"
+    )
+    CalendarCopies(redis_conn, settings.data_dir).save(url, stocktake.replace("Office move", "Stocktake"), 1000.0)
+    holidays = f'    - {{ical: "{url}", name: Office calendar}}\n    - {{country: GB, subdivision: ENG}}\n'
+    flow = f"id: office\nbusiness_hours:\n  timezone: Europe/London\n  weekly: {WEEK}\n  holidays:\n{holidays}{STEPS}"
+    (settings.flows_dir / "office.yaml").write_text(flow)
+    section = admin.get("/flows/office").text.split('id="closures"', 1)[1].split("</section>", 1)[0]
+    assert section.count("<tr><td>") == 10
+    assert 'Stocktake</td><td class="small">Office calendar' in section.split("</tr>")[1]  # tomorrow, first
+    assert 'Christmas Day</td><td class="small">GB-ENG public holidays' in section

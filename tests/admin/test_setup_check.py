@@ -221,5 +221,6 @@ def test_run_checks_lists_every_item_once(base):
         "sip_public",
         "espeak_ng",
         "sox",
+        "holiday_feeds",
     ]
     assert failing(items) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 
@@ -69,13 +70,18 @@ def test_nth_weekday():
         ('{rule: "6th thu of nov"}', 7, "bad rule '6th thu of nov'"),
         ('{date: "02-30"}', 7, "holidays.0.date: bad date '02-30'"),
         ('{date: "2026-13-01"}', 7, "holidays.0.date: bad date '2026-13-01'"),
+        ("{country: GB, subdivision: XYZ}", 7, "holidays.0.subdivision: subdivision 'XYZ': GB has ENG, NIR, SCT, WLS"),
+        ("{country: QQ}", 7, "holidays.0.country: country 'QQ': the holidays package has no such country"),
+        ("{subdivision: ENG, date: 12-25}", 7, "holidays.0: 'country' is a dependency of 'subdivision'"),
+        ("{ical: calendars/none.ics}", 7, "holidays.0.ical: no calendar file 'calendars/none.ics' inside"),
+        ('{country: GB, date: "12-25"}', 7, "holidays.0: give one of 'date' or 'country', not both (one per entry)"),
     ],
 )
 def test_bad_holidays_are_reported_at_their_line(entry, line, message):
     text = (
         FLOW.split("  holidays:")[0] + f"  holidays:\n    - {entry}\nstart: hours\nsteps:\n" + FLOW.split("steps:\n")[1]
     )
-    problems = validate_text(text.lstrip("\n"), "t.yaml")
+    problems = validate_text(text.lstrip("\n"), "t.yaml", flows_dir=Path(__file__).parent)
     assert any(p.line == line and message in p.message for p in problems), problems
 
 

@@ -18,6 +18,14 @@ class QuietHandler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
+    def reply(self, status: int, body: bytes, content_type: str) -> None:
+        """One whole answer: status, type, length, body."""
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
 
 class LoopbackServer:
     """Start/stop of a threaded HTTP server on 127.0.0.1 with a free port; usable as a context manager."""
