@@ -91,12 +91,13 @@ async def gather_with_speech(call, gather: A.Gather, listener: Listener, speech:
         digits.cancel()
     if heard is None:  # refused (saturated) or failed: keypad only for this turn
         await call.say(text=USE_THE_KEYPAD, barge_in=True)
-        return await _digits_only(call, gather)
+        return await gather_digits(call, gather)
     confident = heard.confidence >= speech.threshold(gather)
     return E.Speech(text=heard.text if confident else "", at=time.time(), confidence=heard.confidence)
 
 
-async def _digits_only(call, gather: A.Gather) -> E.Event:
+async def gather_digits(call, gather: A.Gather) -> E.Event:
+    """A Gather answered with the keypad only: Digits, or NoInput when none came."""
     entered = await call.gather(
         max_digits=gather.max_digits,
         timeout=gather.timeout,
