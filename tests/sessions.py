@@ -15,6 +15,8 @@ from ivr.store.flows import FlowStore
 from ivr.store.spool import Spool
 
 FLOWS = Path(__file__).resolve().parents[1] / "flows"
+# The shipped flow's steps for a caller who is not a Skype number and presses 1 (the support links by SMS)
+SUPPORT_PATH = ["screen_caller", "not_skype", "main_menu", "support_links_route", "send_support_links", "goodbye"]
 
 
 def flow_session(

@@ -13,6 +13,7 @@ from ivr.call_session.wiring import open_call_session
 from ivr.engine.events import Digits
 from ivr.store.followups import FollowupStore
 from tests.procs import alive, children, wait_until
+from tests.sessions import SUPPORT_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOWS = ROOT / "flows"
@@ -96,14 +97,7 @@ def test_burst_worker_process_and_calls_listing(harness, settings, redis_server,
         "support_links_sent",
     )
     assert call["started_at"] == 1_790_000_000.0
-    assert call["path"] == [
-        "screen_caller",
-        "not_skype",
-        "main_menu",
-        "support_links_route",
-        "send_support_links",
-        "goodbye",
-    ]
+    assert call["path"] == SUPPORT_PATH
     assert [(j["kind"], j["status"]) for j in call["jobs"]] == [("sms", "delivered")]
     text = subprocess.run(
         [*CLI, "calls"], cwd=ROOT, env=env, check=True, timeout=60, capture_output=True, text=True

@@ -16,7 +16,7 @@ from ivr.channels.sip.media import g711
 from ivr.channels.sip.media.dtmf import tone_pcm
 from ivr.channels.sip.session import flow_app
 from ivr.store.calls import CallStore
-from tests.sessions import flow_session
+from tests.sessions import SUPPORT_PATH, flow_session
 
 from .conftest import run_sipp, sipp_counts
 from .pcap import write_rtp_pcap
@@ -59,9 +59,6 @@ def run_flow_call(flow_ivr, redis_conn, tmp_path, scenario, timeout=60, server=N
     assert (record.channel, record.caller, record.flow_id) == ("sip", CALLER, "skype-receptionist")
     assert record.ended_at is not None and CallStore(redis_conn).live() == []
     return record
-
-
-SUPPORT_PATH = ["screen_caller", "not_skype", "main_menu", "support_links_route", "send_support_links", "goodbye"]
 
 
 def test_digit_1_by_rfc2833_sends_the_support_links(flow_ivr, redis_conn, tmp_path):
