@@ -361,27 +361,19 @@ def start_ivr(name: str, work: Path, prompt: Path, bye: Path, sipp_port: int, ma
     stats = work / f"{name}-stats.json"
     if stats.exists():
         stats.unlink()
+    ours = [sys.executable, str(HERE / "sip_ivr.py"), "--port", str(port), "--stats", str(stats)]
+    ours += [
+        "--rtp-min",
+        "20000",
+        "--rtp-max",
+        "30000",
+        "--data-dir",
+        str(work / "data"),
+        "--max-calls",
+        str(max_calls),
+    ]
     if name == "ours":
-        cmd = [
-            sys.executable,
-            str(HERE / "sip_ivr.py"),
-            "--port",
-            str(port),
-            "--prompt",
-            str(prompt),
-            "--bye",
-            str(bye),
-            "--stats",
-            str(stats),
-            "--rtp-min",
-            "20000",
-            "--rtp-max",
-            "30000",
-            "--data-dir",
-            str(work / "data"),
-            "--max-calls",
-            str(max_calls),
-        ]
+        cmd = [*ours, "--prompt", str(prompt), "--bye", str(bye)]
         return Ivr(name, cmd, port, 20000, 30000, stats)
     if name == "flow":  # the shipped flow through call_session, with its own redis-server
         redis_sock = start_redis(work)
@@ -391,27 +383,7 @@ def start_ivr(name: str, work: Path, prompt: Path, bye: Path, sipp_port: int, ma
             IVR_FLOWS_DIR=str(ROOT / "flows"),
             IVR_DATA_DIR=str(work / "data"),
         )
-        cmd = [
-            sys.executable,
-            str(HERE / "sip_ivr.py"),
-            "--flow",
-            "--port",
-            str(port),
-            "--prompt",
-            "-",
-            "--bye",
-            "-",
-            "--stats",
-            str(stats),
-            "--rtp-min",
-            "20000",
-            "--rtp-max",
-            "30000",
-            "--data-dir",
-            str(work / "data"),
-            "--max-calls",
-            str(max_calls),
-        ]
+        cmd = [*ours, "--flow", "--prompt", "-", "--bye", "-"]
         return Ivr(name, cmd, port, 20000, 30000, stats, env=env)
     if name == "sipp-uas":  # the machine's ceiling: SIPp's own UAS echoing RTP
         media = free_udp_port()

@@ -1,9 +1,10 @@
-"""Process helpers for tests that start real processes: who a process's children are, whether one still runs, and
-stopping one (politely first)."""
+"""Process helpers for tests that start real processes: who a process's children are, whether one still runs,
+stopping one (politely first), and waiting on a condition (never on a fixed sleep)."""
 
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 
@@ -43,3 +44,13 @@ def stop_process(proc: subprocess.Popen, timeout: float = 10) -> None:
     """SIGTERM, then SIGKILL after `timeout` seconds."""
     proc.terminate()
     reap(proc, timeout)
+
+
+def wait_until(condition, timeout: float = 10.0, interval: float = 0.01) -> bool:
+    """Poll `condition()` every `interval` seconds until it holds (True) or `timeout` passed (its last answer)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return bool(condition())

@@ -4,6 +4,7 @@ with messages, diffs, publish and rollback, import from and export to flows/*.ya
 from __future__ import annotations
 
 import difflib
+import functools
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
@@ -25,6 +26,20 @@ def _store() -> FlowStore:
 def _check_id(flow_id: str) -> None:
     if not svc.valid_flow_id(flow_id):
         abort(404, description=f"no flow {flow_id!r}")
+
+
+def _flow_change(rule: str):
+    """An admin's POST that changes the flow named in the URL (whose id is checked first)."""
+
+    def register(view):
+        @functools.wraps(view)
+        def checked(flow_id: str):
+            _check_id(flow_id)
+            return view(flow_id)
+
+        return bp.post(rule)(login_required(admin_required(checked)))
+
+    return register
 
 
 def _text_of(flow_id: str, rev: int | None) -> tuple[str, int | None]:
@@ -110,11 +125,8 @@ def validate(flow_id: str):
     return jsonify(ok=not problems, problems=svc.problem_dicts(problems))
 
 
-@bp.post("/<flow_id>/save")
-@login_required
-@admin_required
+@_flow_change("/<flow_id>/save")
 def save(flow_id: str):
-    _check_id(flow_id)
     text, message = request.form.get("yaml", ""), request.form.get("message", "")
     try:
         rev = svc.save(_store(), settings(), flow_id, text, message, actor())
@@ -130,11 +142,8 @@ def save(flow_id: str):
     return redirect(url_for("flows.show", flow_id=flow_id, rev=rev))
 
 
-@bp.post("/<flow_id>/publish")
-@login_required
-@admin_required
+@_flow_change("/<flow_id>/publish")
 def publish(flow_id: str):
-    _check_id(flow_id)
     rev = request.form.get("rev", type=int)
     try:
         _store().publish(flow_id, rev, author=actor())
@@ -149,11 +158,8 @@ def publish(flow_id: str):
     return redirect(url_for("flows.show", flow_id=flow_id))
 
 
-@bp.post("/<flow_id>/rollback")
-@login_required
-@admin_required
+@_flow_change("/<flow_id>/rollback")
 def rollback(flow_id: str):
-    _check_id(flow_id)
     try:
         rev = _store().rollback(flow_id, request.form.get("rev", type=int), author=actor())
     except RevisionNotFound as exc:
@@ -206,11 +212,8 @@ def import_files():
     return redirect(url_for("flows.index"))
 
 
-@bp.post("/<flow_id>/export")
-@login_required
-@admin_required
+@_flow_change("/<flow_id>/export")
 def export(flow_id: str):
-    _check_id(flow_id)
     try:
         path = svc.export_file(_store(), settings(), flow_id, request.form.get("rev", type=int))
     except LookupError as exc:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .loader import flow_files
 from .source import NodePath, Problem, read_yaml
 
 
@@ -31,22 +32,14 @@ def _requested_kinds(steps: dict[str, Any]) -> Iterator[tuple[NodePath, str]]:
 def undeliverable(paths: Iterable[str | Path], cannot: dict[str, str]) -> list[Problem]:
     """A warning for every follow-up kind in `cannot` ({kind: "needs TWILIO_FROM_NUMBER"}) the flows request."""
     warnings: list[Problem] = []
-    for raw in paths:
-        path = Path(raw)
-        files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
-        for file in files:
-            try:
-                data, located = read_yaml(file.read_text(encoding="utf-8"), str(file))
-            except (OSError, UnicodeDecodeError):
-                continue  # validate_paths reports an unreadable file
-            steps = data.get("steps") if isinstance(data, dict) else None
-            for spec_path, kind in _requested_kinds(steps if isinstance(steps, dict) else {}):
-                if kind in cannot:
-                    warnings.append(
-                        located.problem(
-                            spec_path,
-                            f"warning: follow-up kind {kind!r} cannot be "
-                            f"delivered with these settings ({cannot[kind]})",
-                        )
-                    )
+    for file in flow_files(paths):
+        try:
+            data, located = read_yaml(file.read_text(encoding="utf-8"), str(file))
+        except (OSError, UnicodeDecodeError):
+            continue  # validate_paths reports an unreadable file
+        steps = data.get("steps") if isinstance(data, dict) else None
+        for spec_path, kind in _requested_kinds(steps if isinstance(steps, dict) else {}):
+            if kind in cannot:
+                message = f"warning: follow-up kind {kind!r} cannot be delivered with these settings ({cannot[kind]})"
+                warnings.append(located.problem(spec_path, message))
     return warnings

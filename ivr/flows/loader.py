@@ -149,12 +149,17 @@ def validate_text(text: str, filename: str, flows_dir: Path | None = None) -> li
 def validate_paths(paths: Iterable[str | Path]) -> list[Problem]:
     """Validate files and directories (every *.yaml / *.yml inside); returns all problems."""
     problems: list[Problem] = []
-    for raw in paths:
-        path = Path(raw)
-        files = sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
-        for file in files:
-            try:
-                load_flow(file)
-            except FlowInvalid as exc:
-                problems += exc.problems
+    for file in flow_files(paths):
+        try:
+            load_flow(file)
+        except FlowInvalid as exc:
+            problems += exc.problems
     return problems
+
+
+def flow_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Each path that is a file, and every *.yaml / *.yml in each one that is a directory (sorted)."""
+    files: list[Path] = []
+    for path in map(Path, paths):
+        files += sorted([*path.glob("*.yaml"), *path.glob("*.yml")]) if path.is_dir() else [path]
+    return files

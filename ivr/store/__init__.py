@@ -66,6 +66,14 @@ def as_text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def hgetall_many(conn: redis.Redis, names: list[str]) -> list[dict]:
+    """HGETALL of each hash named, in one round trip (pipelined, no transaction); {} where one is gone."""
+    with conn.pipeline(transaction=False) as p:
+        for name in names:
+            p.hgetall(name)
+        return p.execute()
+
+
 BLOCKING_MARGIN = 1.0  # seconds a blocking command's reply may lag behind its own block time
 
 

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 import redis
 
-from ivr.store import as_text, keys
+from ivr.store import as_text, hgetall_many, keys
 
 
 class CallbackStatus(StrEnum):
@@ -67,17 +67,8 @@ class CallbackStore:
         if not self.conn.hsetnx(key, "id", request_id):
             return False
         with self.conn.pipeline() as p:
-            p.hset(
-                key,
-                mapping={
-                    "number": number,
-                    "call_id": call_id,
-                    "status": CallbackStatus.PENDING,
-                    "requested_at": repr(float(at)),
-                    "attempts": "[]",
-                    "connect_to": connect_to,
-                },
-            )
+            requested = _requested(number, call_id, CallbackStatus.PENDING, at)
+            p.hset(key, mapping={**requested, "attempts": "[]", "connect_to": connect_to})
             p.expire(key, self.retention)
             p.zadd(keys.CALLBACK_QUEUE, {request_id: float(at)})
             p.execute()
@@ -86,17 +77,8 @@ class CallbackStore:
     def refuse(self, request_id: str, *, number: str, call_id: str, at: float, reason: str) -> None:
         key = keys.callback(request_id)
         with self.conn.pipeline() as p:
-            p.hset(
-                key,
-                mapping={
-                    "id": request_id,
-                    "number": number,
-                    "call_id": call_id,
-                    "status": CallbackStatus.REFUSED,
-                    "requested_at": repr(float(at)),
-                    "reason": reason,
-                },
-            )
+            requested = _requested(number, call_id, CallbackStatus.REFUSED, at)
+            p.hset(key, mapping={"id": request_id, **requested, "reason": reason})
             p.hsetnx(key, "attempts", "[]")
             p.expire(key, self.retention)
             p.zrem(keys.CALLBACK_QUEUE, request_id)
@@ -112,10 +94,7 @@ class CallbackStore:
     def pending(self, limit: int = 100) -> list[CallbackRequest]:
         """The queue, oldest request first (two round trips, however long the queue)."""
         ids = [as_text(i) for i in self.conn.zrange(keys.CALLBACK_QUEUE, 0, max(limit, 1) - 1)]
-        with self.conn.pipeline(transaction=False) as p:
-            for request_id in ids:
-                p.hgetall(keys.callback(request_id))
-            rows = p.execute()
+        rows = hgetall_many(self.conn, [keys.callback(i) for i in ids])
         found = (_request(i, raw, rank) for rank, (i, raw) in enumerate(zip(ids, rows)))
         return [r for r in found if r is not None]
 
@@ -142,3 +121,8 @@ class CallbackStore:
         attempts.append({"at": at, "outcome": outcome, "detail": detail})
         self.conn.hset(key, "attempts", json.dumps(attempts))
         return len(attempts)
+
+
+def _requested(number: str, call_id: str, status: CallbackStatus, at: float) -> dict[str, str]:
+    """The fields every request has from the start: who to call, for which call, its state and when asked."""
+    return {"number": number, "call_id": call_id, "status": status, "requested_at": repr(float(at))}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import redis
 
-from ivr.store import as_text, keys
+from ivr.store import as_text, hgetall_many, keys
 
 
 class RoomNotFound(LookupError):
@@ -64,10 +64,7 @@ class ChatStore:
     def rooms(self, limit: int = 100) -> list[dict]:
         """Rooms by last activity, newest first (rooms that expired meanwhile are dropped from the index)."""
         ids = [as_text(i) for i in self.conn.zrevrange(keys.CHAT_ROOMS, 0, max(limit, 1) - 1)]
-        with self.conn.pipeline(transaction=False) as p:
-            for room_id in ids:
-                p.hgetall(keys.chat_room(room_id))
-            found = p.execute()
+        found = hgetall_many(self.conn, [keys.chat_room(i) for i in ids])
         gone = [room_id for room_id, raw in zip(ids, found) if not raw]
         if gone:
             self.conn.zrem(keys.CHAT_ROOMS, *gone)

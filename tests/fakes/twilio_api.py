@@ -143,17 +143,9 @@ class FakeTwilioAPI(LoopbackServer):
             return problem
         if not form.get("Body"):
             return error(400, 21602, "Message body is required.")
-        resource = self._resource("SM", "Messages", form) | {
-            "body": form["Body"],
-            "num_segments": "1",
-            "num_media": "0",
-            "price": None,
-            "price_unit": "USD",
-            "error_code": None,
-            "error_message": None,
-            "messaging_service_sid": None,
-            "date_sent": None,
-        }
+        sent = {"body": form["Body"], "num_segments": "1", "num_media": "0", "price_unit": "USD"}
+        unknown_yet = ("price", "error_code", "error_message", "messaging_service_sid", "date_sent")
+        resource = self._resource("SM", "Messages", form) | sent | dict.fromkeys(unknown_yet)
         with self._lock:
             self.messages.append(resource)
         return 201, resource
@@ -164,14 +156,9 @@ class FakeTwilioAPI(LoopbackServer):
             return problem
         if not form.get("Url") and not form.get("Twiml") and not form.get("ApplicationSid"):
             return error(400, 21205, "Url parameter is required.")
-        resource = self._resource("CA", "Calls", form) | {
-            "url": form.get("Url"),
-            "twiml": form.get("Twiml"),
-            "parent_call_sid": None,
-            "price": None,
-            "duration": None,
-            "answered_by": None,
-        }
+        placed = {"url": form.get("Url"), "twiml": form.get("Twiml")}
+        unknown_yet = ("parent_call_sid", "price", "duration", "answered_by")
+        resource = self._resource("CA", "Calls", form) | placed | dict.fromkeys(unknown_yet)
         with self._lock:
             self.calls.append(resource)
         return 201, resource

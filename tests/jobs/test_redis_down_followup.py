@@ -13,7 +13,7 @@ from rq import Worker
 
 from ivr.store.calls import CallStore
 from ivr.store.followups import FollowupStore
-from tests.jobs.test_worker_process import CLI, FLOWS, ROOT, _wait_until, env_for
+from tests.jobs.test_worker_process import CLI, FLOWS, ROOT, _wait_until, env_for, start_worker
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 RUNS = 20
@@ -54,13 +54,7 @@ def test_a_running_worker_that_regains_redis_replays_the_spool_before_it_reads_t
 ):
     """With maintenance (the periodic replay) 10 minutes away, only the replay on regaining Redis delivers it."""
     env = env_for(settings, redis_server.url)
-    worker = subprocess.Popen(
-        [*CLI, "worker", "--maintenance-interval", "600"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = start_worker(env, "--maintenance-interval", "600")
     try:
         # Idle: waiting on the queue, where RQ retries a lost connection (RQ quits if Redis goes away while the
         # worker is still starting up, which its supervisor then restarts: not the case tested here)

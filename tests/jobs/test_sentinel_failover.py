@@ -42,14 +42,19 @@ def call(session, n: int) -> str:
     return caller
 
 
-def test_a_killed_master_loses_no_call_and_sends_no_follow_up_twice(settings, cluster, twilio_api):
-    settings = settings.with_overrides(
+def through_sentinels(settings, cluster):
+    """The settings of a node on the cluster: Redis found through its sentinels, writes confirmed by a replica."""
+    return settings.with_overrides(
         flows_dir=ROOT / "flows",
         redis_sentinels=cluster.sentinels,
         redis_sentinel_master="ivr",
         redis_wait_ms=100,
         redis_timeout=0.5,
     )
+
+
+def test_a_killed_master_loses_no_call_and_sends_no_follow_up_twice(settings, cluster, twilio_api):
+    settings = through_sentinels(settings, cluster)
     session = open_call_session(settings)
     callers = [call(session, n) for n in range(CALLS_BEFORE)]
     assert session.spool.pending() == 0  # the replica confirmed every write
@@ -93,17 +98,10 @@ def test_a_killed_master_loses_no_call_and_sends_no_follow_up_twice(settings, cl
 
 def test_a_running_worker_follows_the_master_through_a_failover(settings, cluster, twilio_api, tmp_path):
     """`ivr worker` keeps running across the failover and delivers what is queued on the new master."""
-    import subprocess
 
-    from tests.jobs.test_worker_process import CLI, env_for
+    from tests.jobs.test_worker_process import env_for, start_worker
 
-    settings = settings.with_overrides(
-        flows_dir=ROOT / "flows",
-        redis_sentinels=cluster.sentinels,
-        redis_sentinel_master="ivr",
-        redis_wait_ms=100,
-        redis_timeout=0.5,
-    )
+    settings = through_sentinels(settings, cluster)
     env = {
         **env_for(settings, ""),
         "REDIS_SENTINELS": ",".join(cluster.sentinels),
@@ -113,9 +111,7 @@ def test_a_running_worker_follows_the_master_through_a_failover(settings, cluste
     }
     del env["REDIS_URL"]
     with open(tmp_path / "worker.log", "w") as log:
-        worker = subprocess.Popen(
-            [*CLI, "worker", "--maintenance-interval", "1"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
+        worker = start_worker(env, "--maintenance-interval", "1", stdout=log)
     try:
         session = open_call_session(settings)  # the node's one data dir: the worker replays what the session spools
         first = call(session, 1)

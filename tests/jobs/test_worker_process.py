@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,8 @@ import pytest
 from ivr.call_session.wiring import open_call_session
 from ivr.engine.events import Digits
 from ivr.store.followups import FollowupStore
-from tests.procs import alive, children
+from tests.procs import alive, children, wait_until
+from tests.sessions import SUPPORT_PATH
 
 ROOT = Path(__file__).resolve().parents[2]
 FLOWS = ROOT / "flows"
@@ -41,22 +41,18 @@ def env_for(settings, redis_url) -> dict:
     return env
 
 
+def start_worker(env: dict, *options: str, stdout=subprocess.DEVNULL) -> subprocess.Popen:
+    """`ivr worker OPTIONS` as a process, its output to `stdout` (discarded by default)."""
+    stderr = subprocess.DEVNULL if stdout == subprocess.DEVNULL else subprocess.STDOUT
+    return subprocess.Popen([*CLI, "worker", *options], cwd=ROOT, env=env, stdout=stdout, stderr=stderr)
+
+
 def _all_gone(pids, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not any(alive(p) for p in pids):
-            return True
-        time.sleep(0.05)
-    return False
+    return wait_until(lambda: not any(alive(p) for p in pids), timeout, interval=0.05)
 
 
 def _wait_until(condition, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
+    return wait_until(condition, timeout, interval=0.05)
 
 
 def _never_runs_again(harness, followup_id: str) -> bool:
@@ -101,14 +97,7 @@ def test_burst_worker_process_and_calls_listing(harness, settings, redis_server,
         "support_links_sent",
     )
     assert call["started_at"] == 1_790_000_000.0
-    assert call["path"] == [
-        "screen_caller",
-        "not_skype",
-        "main_menu",
-        "support_links_route",
-        "send_support_links",
-        "goodbye",
-    ]
+    assert call["path"] == SUPPORT_PATH
     assert [(j["kind"], j["status"]) for j in call["jobs"]] == [("sms", "delivered")]
     text = subprocess.run(
         [*CLI, "calls"], cwd=ROOT, env=env, check=True, timeout=60, capture_output=True, text=True
@@ -124,7 +113,7 @@ def test_a_worker_killed_mid_job_gets_the_job_done_exactly_once(harness, setting
     harness.queue_job("email", "k-1:mail:1", {"to": "owner@example.test", "subject": "kill test", "message": "x"})
     smtp_sink.hold()
     env = env_for(settings, redis_server.url)
-    first = subprocess.Popen([*CLI, "worker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = start_worker(env)
     second = None
     try:
         assert smtp_sink.rcpt_seen.wait(30), "the worker never reached the SMTP server"
@@ -136,13 +125,7 @@ def test_a_worker_killed_mid_job_gets_the_job_done_exactly_once(harness, setting
         assert _all_gone(scheduler), "the worker's scheduler process outlived it"
         smtp_sink.release()
         assert smtp_sink.messages == []
-        second = subprocess.Popen(
-            [*CLI, "worker", "--maintenance-interval", "3"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        second = start_worker(env, "--maintenance-interval", "3")
         assert smtp_sink.wait_for(1, timeout=90), "the abandoned job was never completed"
         # No duplicate can come once the job has finished and nothing would run it again; and a run would find
         # the follow-up delivered (final) and not send. Both are conditions, waited for, not a time.

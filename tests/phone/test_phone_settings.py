@@ -8,6 +8,16 @@ from ivr.phone import PhonePolicy, Purpose
 from ivr.settings import Settings
 
 
+def rate_limits(settings: Settings) -> tuple[int, int, int, int]:
+    """Per number and globally, per day: callbacks, then texts."""
+    return (
+        settings.callback_rate_limit_per_day,
+        settings.callback_global_rate_limit_per_day,
+        settings.sms_rate_limit_per_day,
+        settings.sms_global_rate_limit_per_day,
+    )
+
+
 def test_regions_and_limits_come_from_the_environment():
     settings = Settings.from_env(
         {
@@ -19,12 +29,7 @@ def test_regions_and_limits_come_from_the_environment():
             "IVR_SMS_GLOBAL_RATE_LIMIT": "40",
         }
     )
-    assert (
-        settings.callback_rate_limit_per_day,
-        settings.callback_global_rate_limit_per_day,
-        settings.sms_rate_limit_per_day,
-        settings.sms_global_rate_limit_per_day,
-    ) == (2, 50, 4, 40)
+    assert rate_limits(settings) == (2, 50, 4, 40)
     policy = PhonePolicy.from_settings(settings)
     assert (policy.default_region, policy.regions) == ("GB", ("GB", "IE"))
     assert policy.destination("01 234 5678", Purpose.SMS, country="IE") == "+35312345678"
@@ -33,12 +38,7 @@ def test_regions_and_limits_come_from_the_environment():
 def test_defaults():
     settings = Settings.from_env({})
     assert (settings.default_region, settings.callback_regions) == ("US", ())
-    assert (
-        settings.callback_rate_limit_per_day,
-        settings.callback_global_rate_limit_per_day,
-        settings.sms_rate_limit_per_day,
-        settings.sms_global_rate_limit_per_day,
-    ) == (3, 200, 5, 1000)
+    assert rate_limits(settings) == (3, 200, 5, 1000)
 
 
 def test_the_old_regex_setting_stops_start_up_with_its_replacement_named():

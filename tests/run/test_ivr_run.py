@@ -11,7 +11,7 @@ from pathlib import Path
 
 import redis
 
-from tests.procs import alive, children
+from tests.procs import alive, children, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,12 +44,7 @@ def _wait_for_socket(path: Path, timeout=20.0) -> redis.Redis:
 
 
 def _wait_until(condition, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return bool(condition())
+    return wait_until(condition, timeout, interval=0.1)
 
 
 def _worker_is_up(conn: redis.Redis, run_pid: int) -> bool:

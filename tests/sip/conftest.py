@@ -119,15 +119,16 @@ class RunningServer:
 
 @pytest.fixture
 def start_server(tmp_path):
-    """start_server(app, **config) -> RunningServer on 127.0.0.1, a free SIP port and a free RTP range."""
+    """start_server(app, accounts=None, **config) -> RunningServer on 127.0.0.1, a free SIP port and a free RTP range
+    (`accounts`: the SIP accounts' HA1s the edge checks digests against)."""
     started: list[RunningServer] = []
 
-    def start(app, **overrides) -> RunningServer:
+    def start(app, accounts=None, **overrides) -> RunningServer:
         loop = LoopThread()
         rtp_min, rtp_max = free_port_range()
         values = dict(host="127.0.0.1", port=0, rtp_port_min=rtp_min, rtp_port_max=rtp_max, data_dir=tmp_path / "data")
         values.update(overrides)
-        server = SipServer(SipConfig(**values), app)
+        server = SipServer(SipConfig(**values), app, accounts=accounts)
         loop.run(server.start())
         running = RunningServer(server, loop)
         started.append(running)
@@ -301,6 +302,15 @@ class RawUac:
             lines.append(f"{name.title()}: {header(request, name)}")
         lines += ["Content-Length: 0", "", ""]
         self.sock.sendto("\r\n".join(lines).encode(), self.server)
+
+    def move_media(self) -> tuple[socket.socket, dict]:
+        """A re-INVITE that moves this caller's RTP to a new loopback socket, then the ACK: (the socket, the answer)."""
+        moved = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        moved.bind(("127.0.0.1", 0))
+        self.request("INVITE", to_tag=self.to_tag, body=self.sdp(rtp_port=moved.getsockname()[1]))
+        reply = self.recv(3, want=lambda m: m["status"] >= 200)
+        self.request("ACK", to_tag=self.to_tag, cseq=self.cseq)
+        return moved, reply
 
     def media_port(self, response: dict) -> int:
         return int(re.search(r"m=audio (\d+)", response["body"]).group(1))

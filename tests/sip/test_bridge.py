@@ -14,12 +14,12 @@ from ivr.channels.sip.bridge import STATS
 from ivr.channels.sip.call import CallEnded
 from ivr.engine.actions import Transfer
 from ivr.system import handover
+from tests.procs import wait_until
 
 from ..audioop_shim import audioop
 from .apps import Recorded
 from .conftest import header
 from .raw_owner import RawOwner, dtmf_press, rtp
-from .test_media_calls import wait_until
 
 CONTEXT = "path=main_menu>owner_hours>put_caller_through; digits=0; caller=+15550001111"
 
@@ -202,13 +202,9 @@ def test_a_caller_reinvite_moves_the_bridged_audio_with_it(start_server, uac_fac
     before = STATS.bridged
     owner.answer(payload_type=0)
     assert wait_until(lambda: STATS.bridged > before)
-    moved = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    moved.bind(("127.0.0.1", 0))
+    moved, reply = caller.move_media()
     try:
-        caller.request("INVITE", to_tag=caller.to_tag, body=caller.sdp(rtp_port=moved.getsockname()[1]))
-        reply = caller.recv(3, want=lambda m: m["status"] >= 200)
         assert reply["status"] == 200 and caller.media_port(reply) == ivr_port
-        caller.request("ACK", to_tag=caller.to_tag, cseq=caller.cseq)
         pcmu = audioop.lin2ulaw(tone(1100, 5), 2)
         for seq in range(5):
             owner.send_rtp(rtp(0, 2000 + seq, 160 * seq, pcmu[160 * seq : 160 * (seq + 1)]))

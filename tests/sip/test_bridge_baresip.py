@@ -10,12 +10,12 @@ import pytest
 
 from ivr.channels.sip.bridge import STATS
 from ivr.engine.actions import Transfer
+from tests.procs import wait_until
 
 from ..audioop_shim import audioop
 from .apps import Recorded
 from .baresip_peer import baresip, free_sip_ports, tone_wav
 from .test_bridge import bridge_app, caller_rtp, drain
-from .test_media_calls import wait_until
 
 pytestmark = pytest.mark.slow  # a real baresip softphone
 

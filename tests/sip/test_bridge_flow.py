@@ -5,20 +5,14 @@ transfer's `failed` exit with the reason, and the caller is offered voicemail.""
 from __future__ import annotations
 
 import pytest
-from rq import Queue
 
-from ivr import jobs
-from ivr.call_session import CallSession
 from ivr.channels.sip.session import flow_app
-from ivr.flows import FlowRepository
-from ivr.store import connect
 from ivr.store.calls import CallStore
-from ivr.store.flows import FlowStore
-from ivr.store.spool import Spool
+from tests.procs import wait_until
+from tests.sessions import flow_session
 
 from .raw_owner import RawOwner, dtmf_press
 from .test_bridge import caller_rtp
-from .test_media_calls import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -53,14 +47,7 @@ def bridged_ivr(start_server, redis_server, tmp_path):
         flows = tmp_path / "flows"
         flows.mkdir(exist_ok=True)
         (flows / "bridged.yaml").write_text(FLOW.replace("OWNER_URI", owner.uri).replace("TIMEOUT", str(timeout)))
-        conn = connect(redis_server.url)
-        session = CallSession(
-            FlowRepository(flows, source=FlowStore(conn)),
-            redis_conn=conn,
-            queue=Queue(jobs.QUEUE_NAME, connection=conn),
-            spool=Spool(tmp_path / "spool.sqlite3"),
-            default_flow="bridged",
-        )
+        session = flow_session(redis_server.url, tmp_path / "spool.sqlite3", flows, "bridged")
         return start_server(flow_app(session), audio_root=flows)
 
     return start

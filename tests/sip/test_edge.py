@@ -14,42 +14,21 @@ import pytest
 
 from ivr.channels.sip.edge.accounts import AccountBook
 from ivr.channels.sip.edge.digest import ha1
-from ivr.channels.sip.server import SipConfig, SipServer
 
 from .apps import Recorded, hold_app
-from .conftest import LoopThread, RunningServer, free_port_range, header
+from .conftest import RunningServer, header
 
 UNTRUSTED = "127.0.0.2"
 
 
 @pytest.fixture
-def edge_server(tmp_path):
+def edge_server(start_server):
     """edge_server(app, accounts=None, **config): a server that trusts 127.0.0.1 only."""
-    started = []
 
     def start(app, accounts: AccountBook | None = None, **overrides) -> RunningServer:
-        loop = LoopThread()
-        rtp_min, rtp_max = free_port_range()
-        values = {
-            "host": "127.0.0.1",
-            "port": 0,
-            "rtp_port_min": rtp_min,
-            "rtp_port_max": rtp_max,
-            "data_dir": tmp_path / "data",
-            "trusted": ("127.0.0.1",),
-        }
-        values.update(overrides)
-        server = SipServer(SipConfig(**values), app, accounts=accounts)
-        loop.run(server.start())
-        started.append(RunningServer(server, loop))
-        return started[-1]
+        return start_server(app, accounts=accounts, **{"trusted": ("127.0.0.1",), **overrides})
 
-    yield start
-    for running in started:
-        try:
-            running.loop.run(running.server.stop(), timeout=20)
-        finally:
-            running.loop.close()
+    return start
 
 
 def until(condition, timeout: float = 5.0):

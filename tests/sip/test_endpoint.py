@@ -61,15 +61,9 @@ def test_reinvite_is_answered_and_media_follows(start_server, uac_factory):
     uac = uac_factory(running.port)
     ok = uac.call()
     media_port = uac.media_port(ok)
-    import socket
-
-    moved = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    moved.bind(("127.0.0.1", 0))
+    moved, reply = uac.move_media()
     try:
-        uac.request("INVITE", to_tag=uac.to_tag, body=uac.sdp(rtp_port=moved.getsockname()[1]))
-        reply = uac.recv(3, want=lambda m: m["status"] >= 200)
         assert reply["status"] == 200 and uac.media_port(reply) == media_port
-        uac.request("ACK", to_tag=uac.to_tag, cseq=uac.cseq)
         moved.settimeout(2)
         packet, _ = moved.recvfrom(2048)
         assert len(packet) == 172 and packet[1] & 0x7F == 0

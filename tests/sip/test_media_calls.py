@@ -17,20 +17,13 @@ from ivr.system import recordings
 from ivr.channels.sip.media.prompts import read_pcm, render_tts
 
 from ..audioop_shim import audioop  # an independent G.711 decoder, not ours
+from tests.procs import wait_until
+
 from .apps import WELCOME, Recorded, menu_app, transfer_app, voicemail_app
 from .conftest import header, parse_sip
 
 
 SILENT_PCMU = b"\xff" * 160
-
-
-def wait_until(condition, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return bool(condition())
 
 
 def capture_rtp(sock: socket.socket, seconds: float, count: int | None = None) -> list[bytes]:
@@ -165,14 +158,20 @@ def test_gather_timeout_counts_from_the_end_of_the_prompt(start_server, uac_fact
     assert gather_seconds >= 0.95  # silence for the gather's timeout after the prompt ended, not from the start
 
 
-def test_voicemail_ends_on_a_digit_and_ignores_foreign_rtp_and_timestamp_jumps(start_server, uac_factory):
+def voicemail_call_and_a_stranger(start_server, uac_factory):
+    """(record, uac, its media port on the IVR, a stranger's socket, a loud PCMU frame): a caller in voicemail, and
+    another address on loopback that can send RTP to the same port."""
     record = Recorded()
     running = start_server(voicemail_app(record, max_length=30, silence_timeout=10, beep=False))
     uac = uac_factory(running.port)
     media = uac.media_port(uac.call())
     stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     stranger.bind(("127.0.0.1", 0))
-    voice = audioop.lin2ulaw(array.array("h", [4000] * 160).tobytes(), 2)
+    return record, uac, media, stranger, audioop.lin2ulaw(array.array("h", [4000] * 160).tobytes(), 2)
+
+
+def test_voicemail_ends_on_a_digit_and_ignores_foreign_rtp_and_timestamp_jumps(start_server, uac_factory):
+    record, uac, media, stranger, voice = voicemail_call_and_a_stranger(start_server, uac_factory)
     try:
         for i in range(50):  # the caller, with a 2^31 timestamp jump on every packet
             uac.send_rtp(0, voice, seq=i, ts=i * (2**31 + 160), to_port=media)
@@ -282,13 +281,7 @@ def test_a_transfer_to_a_number_the_policy_refuses_sends_no_refer(start_server, 
 
 
 def test_rtp_hijack_a_stranger_that_sends_first_loses_the_stream_to_the_offered_address(start_server, uac_factory):
-    record = Recorded()
-    running = start_server(voicemail_app(record, max_length=30, silence_timeout=10, beep=False))
-    uac = uac_factory(running.port)
-    media = uac.media_port(uac.call())
-    stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    stranger.bind(("127.0.0.1", 0))
-    voice = audioop.lin2ulaw(array.array("h", [4000] * 160).tobytes(), 2)
+    record, uac, media, stranger, voice = voicemail_call_and_a_stranger(start_server, uac_factory)
 
     def strange(payload_type: int, seq: int) -> None:  # the stranger's own SSRC (it cannot see the caller's)
         header = struct.pack("!BBHII", 0x80, payload_type, seq, seq * 160, 0xBEEF)

@@ -12,15 +12,11 @@ import pytest
 from rq import Queue
 
 from ivr import jobs
-from ivr.call_session import CallSession
 from ivr.channels.sip.media import g711
 from ivr.channels.sip.media.dtmf import tone_pcm
 from ivr.channels.sip.session import flow_app
-from ivr.flows import FlowRepository
-from ivr.store import connect
 from ivr.store.calls import CallStore
-from ivr.store.flows import FlowStore
-from ivr.store.spool import Spool
+from tests.sessions import SUPPORT_PATH, flow_session
 
 from .conftest import run_sipp, sipp_counts
 from .pcap import write_rtp_pcap
@@ -36,14 +32,7 @@ def flow_ivr(start_server, redis_conn, redis_server, tmp_path):
     """start(**config) -> the SIP channel answering with the shipped flow, recording into the test Redis."""
 
     def start(**config):
-        conn = connect(redis_server.url)
-        session = CallSession(
-            FlowRepository(FLOWS, source=FlowStore(conn)),
-            redis_conn=conn,
-            queue=Queue(jobs.QUEUE_NAME, connection=conn),
-            spool=Spool(tmp_path / "spool.sqlite3"),
-            default_flow="skype-receptionist",
-        )
+        session = flow_session(redis_server.url, tmp_path / "spool.sqlite3")
         return start_server(flow_app(session), audio_root=FLOWS, **config)
 
     return start
@@ -70,9 +59,6 @@ def run_flow_call(flow_ivr, redis_conn, tmp_path, scenario, timeout=60, server=N
     assert (record.channel, record.caller, record.flow_id) == ("sip", CALLER, "skype-receptionist")
     assert record.ended_at is not None and CallStore(redis_conn).live() == []
     return record
-
-
-SUPPORT_PATH = ["screen_caller", "not_skype", "main_menu", "support_links_route", "send_support_links", "goodbye"]
 
 
 def test_digit_1_by_rfc2833_sends_the_support_links(flow_ivr, redis_conn, tmp_path):

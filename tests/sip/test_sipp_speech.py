@@ -6,17 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rq import Queue
 
-from ivr import jobs
-from ivr.call_session import CallSession
 from ivr.channels.sip.session import flow_app
 from ivr.channels.sip.speech_input import SpeechInput
-from ivr.flows.repository import FlowRepository
-from ivr.store import connect
 from ivr.store.calls import CallStore
-from ivr.store.flows import FlowStore
-from ivr.store.spool import Spool
 
 from .conftest import run_sipp, sipp_counts
 
@@ -24,6 +17,7 @@ pytest.importorskip("faster_whisper")
 pytest.importorskip("webrtcvad")
 from ivr.channels.speech.pool import RecognitionPool  # noqa: E402
 from ivr.channels.speech.whisper import WhisperRecognizer  # noqa: E402
+from tests.sessions import flow_session
 from tests.speech.audio import g711_bytes, phone_pcm, rtp_pcap, silence  # noqa: E402
 
 pytestmark = pytest.mark.slow  # real-time calls with real recognition
@@ -42,14 +36,7 @@ def pool():
 @pytest.fixture
 def speech_ivr(start_server, redis_server, tmp_path, pool):
     def start(**config):
-        conn = connect(redis_server.url)
-        session = CallSession(
-            FlowRepository(FLOWS, source=FlowStore(conn)),
-            redis_conn=conn,
-            queue=Queue(jobs.QUEUE_NAME, connection=conn),
-            spool=Spool(tmp_path / "spool.sqlite3"),
-            default_flow="skype-receptionist",
-        )
+        session = flow_session(redis_server.url, tmp_path / "spool.sqlite3")
         return start_server(flow_app(session, speech=SpeechInput(pool)), audio_root=FLOWS, **config)
 
     return start

@@ -7,16 +7,12 @@ import pytest
 from rq import Queue
 
 from ivr import jobs
-from ivr.call_session import CallSession
 from ivr.engine import actions as A
 from ivr.engine.events import Digits, HungUp
-from ivr.flows import FlowRepository
-from ivr.store import connect
 from ivr.store.calls import CallStore
-from ivr.store.flows import FlowStore
 from ivr.store.followups import FollowupStore
 from ivr.store.sessions import SessionStore
-from ivr.store.spool import Spool
+from tests.sessions import SUPPORT_PATH, flow_session
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
 STRANGER = "+15557770001"
@@ -25,14 +21,7 @@ STRANGER = "+15557770001"
 @pytest.fixture
 def make_session(redis_conn, redis_server, tmp_path):
     def make(spool_path=tmp_path / "spool.sqlite3"):
-        conn = connect(redis_server.url)
-        return CallSession(
-            FlowRepository(FLOWS, source=FlowStore(conn)),
-            redis_conn=conn,
-            queue=Queue(jobs.QUEUE_NAME, connection=conn),
-            spool=Spool(spool_path),
-            default_flow="skype-receptionist",
-        )
+        return flow_session(redis_server.url, spool_path)
 
     return make
 
@@ -54,14 +43,7 @@ def test_a_call_is_recorded_with_timeline_path_and_its_job_queued(make_session, 
     job = next(a for a in second if isinstance(a, A.Job))
     record = CallStore(redis_conn).get("call-1")
     assert (record.channel, record.caller, record.outcome) == ("sip", STRANGER, "support_links_sent")
-    assert record.path == [
-        "screen_caller",
-        "not_skype",
-        "main_menu",
-        "support_links_route",
-        "send_support_links",
-        "goodbye",
-    ]
+    assert record.path == SUPPORT_PATH
     assert record.ended_at == 1_790_000_005.0
     assert record.jobs == [job.idempotency_key]
     timeline = CallStore(redis_conn).timeline("call-1")
@@ -166,15 +148,7 @@ def test_after_a_redis_failure_the_session_skips_redis_for_the_backoff_on_its_ow
     from ivr.call_session.health import DOWN_BACKOFF
 
     now = [1000.0]
-    conn = connect(redis_server.url)
-    session = CallSession(
-        FlowRepository(FLOWS, source=FlowStore(conn)),
-        redis_conn=conn,
-        queue=Queue(jobs.QUEUE_NAME, connection=conn),
-        spool=Spool(tmp_path / "spool.sqlite3"),
-        default_flow="skype-receptionist",
-        clock=lambda: now[0],
-    )
+    session = flow_session(redis_server.url, tmp_path / "spool.sqlite3", clock=lambda: now[0])
     session.flows.get("skype-receptionist")
     at = 1_790_000_000.0
     redis_server.stop()

@@ -9,26 +9,17 @@ from rq import Queue
 
 from ivr import jobs
 from ivr.call_session import CallSession
-from ivr.flows import FlowRepository
 from ivr.store import Unconfirmed, connect
 from ivr.store.calls import CallStore
-from ivr.store.flows import FlowStore
 from ivr.store.followups import FollowupStore
 from ivr.store.spool import Spool
 from tests.sentinel_cluster import free_tcp_port, wait_until
-from tests.store.test_call_session import FLOWS, run_support_links_call
+from tests.sessions import flow_session
+from tests.store.test_call_session import run_support_links_call
 
 
 def session_for(url: str, spool: Spool, confirm_ms: int) -> CallSession:
-    conn = connect(url)
-    return CallSession(
-        FlowRepository(FLOWS, source=FlowStore(conn)),
-        redis_conn=conn,
-        queue=Queue(jobs.QUEUE_NAME, connection=conn),
-        spool=spool,
-        default_flow="skype-receptionist",
-        confirm_ms=confirm_ms,
-    )
+    return flow_session(url, spool, confirm_ms=confirm_ms)
 
 
 def test_unconfirmed_writes_stay_in_the_spool_until_a_replica_has_them(redis_server, redis_conn, tmp_path):

@@ -60,13 +60,20 @@ sys.stdin.read()
 """
 
 
-def test_a_forked_child_does_not_keep_its_dead_parents_lock(tmp_path):
+def spool_and_holder(tmp_path, holder_script: str) -> tuple[Spool, subprocess.Popen]:
+    """A spool with one entry, and a process running `holder_script` on its file (it prints "holding" once it
+    holds the replay lock, then waits on its stdin)."""
     path = tmp_path / "s.db"
     spool = Spool(path)
     spool.append("e1", "turn", {})
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_THEN_FORK, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", holder_script, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
+    return spool, holder
+
+
+def test_a_forked_child_does_not_keep_its_dead_parents_lock(tmp_path):
+    spool, holder = spool_and_holder(tmp_path, HOLD_THEN_FORK)
     try:
         assert holder.stdout.readline() == "holding\n"
         holder.send_signal(signal.SIGKILL)
@@ -82,12 +89,7 @@ def test_a_forked_child_does_not_keep_its_dead_parents_lock(tmp_path):
 @pytest.mark.parametrize("how", ["SIGKILL", "exit"])
 def test_a_lock_holder_that_dies_does_not_block_the_replay(tmp_path, how):
     """The lock is the kernel's (flock): it goes with its holder, even one killed with SIGKILL mid-replay."""
-    path = tmp_path / "s.db"
-    spool = Spool(path)
-    spool.append("e1", "turn", {})
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLD_THE_LOCK, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
+    spool, holder = spool_and_holder(tmp_path, HOLD_THE_LOCK)
     try:
         assert holder.stdout.readline() == "holding\n"
         assert spool.replay(lambda *args: None) == 0  # a live holder is respected

@@ -41,6 +41,13 @@ def assert_menu(reply, turn: int) -> None:
     assert [e.tag for e in gather] == ["Say"] * len(list(gather))
 
 
+def answered(twilio) -> TwilioCall:
+    """A caller (the default: not a Skype number) whose call Twilio has just answered."""
+    call = TwilioCall(twilio)
+    call.answer()
+    return call
+
+
 def test_stranger_presses_1_and_gets_the_support_links_job(twilio, redis_conn):
     call = TwilioCall(twilio)
     first = call.answer()
@@ -55,24 +62,21 @@ def test_stranger_presses_1_and_gets_the_support_links_job(twilio, redis_conn):
 
 
 def test_speech_choice_and_the_turn_urls_advance(twilio, redis_conn):
-    call = TwilioCall(twilio)
-    call.answer()
+    call = answered(twilio)
     reply = call.speak("support please")
     assert "sent Skype's support links" in reply.said()[0]
     assert reply.verbs()[-1] == "Hangup"
 
 
 def test_chat_link(twilio, redis_conn):
-    call = TwilioCall(twilio)
-    call.answer()
+    call = answered(twilio)
     reply = call.press("2")
     assert "link to a live chat" in reply.said()[0] and reply.verbs()[-1] == "Hangup"
     assert CallStore(redis_conn).get(call.sid).outcome == "chat_link_sent"
 
 
 def test_callback_at_the_caller_id(twilio, redis_conn):
-    call = TwilioCall(twilio)
-    call.answer()
+    call = answered(twilio)
     choice = call.press("3")
     assert choice.verbs() == ["Gather"] and turn_number(choice.action("Gather")) == 2
     assert choice.find("Gather").get("hints") == "this number,same number,different,other number"
@@ -82,8 +86,7 @@ def test_callback_at_the_caller_id(twilio, redis_conn):
 
 
 def test_callback_at_an_entered_number_with_a_retry_and_confirmation(twilio, redis_conn):
-    call = TwilioCall(twilio)
-    call.answer()
+    call = answered(twilio)
     call.press("3")
     entry = call.press("2")
     gather = entry.find("Gather")
@@ -103,8 +106,7 @@ def test_callback_at_an_entered_number_with_a_retry_and_confirmation(twilio, red
 
 
 def test_callback_at_a_spoken_number_confirmed_by_yes(twilio, redis_conn):
-    call = TwilioCall(twilio)
-    call.answer()
+    call = answered(twilio)
     call.press("3")
     call.press("2")
     confirm = call.speak("5 5 5, 1 2 3, 4 5 6 7.", confidence=0.8)  # Twilio writes spoken digits as numerals
@@ -117,8 +119,7 @@ def test_callback_at_a_spoken_number_confirmed_by_yes(twilio, redis_conn):
 
 
 def test_no_input_and_bad_choices_run_out_into_links_anyway(twilio, redis_conn):
-    call = TwilioCall(twilio)
-    call.answer()
+    call = answered(twilio)
     first = call.silence()
     assert "didn't hear a choice" in first.said()[0] and first.find("Gather") is not None
     second = call.press("9")
@@ -130,8 +131,7 @@ def test_no_input_and_bad_choices_run_out_into_links_anyway(twilio, redis_conn):
 
 
 def test_callback_choice_exhausted_uses_the_caller_id(twilio, redis_conn):
-    call = TwilioCall(twilio)
-    call.answer()
+    call = answered(twilio)
     call.press("3")
     call.silence()
     call.silence()
@@ -195,8 +195,7 @@ def test_owner_after_hours_goes_straight_to_voicemail(flask_twilio, redis_conn, 
 
 def test_owner_route_on_the_real_clock(twilio, redis_conn):
     """Over gunicorn the clock is real: in hours the owner is dialled, out of hours the caller hears why not."""
-    call = TwilioCall(twilio)
-    call.answer()
+    call = answered(twilio)
     reply = call.press("0")
     if reply.find("Dial") is not None:
         reply = call.dial_result("failed")

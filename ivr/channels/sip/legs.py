@@ -25,7 +25,6 @@ from .media import g711
 from .media.stream import RtpStream
 from .outbound import BUSY, NO_ANSWER, Answered, OutboundDialer
 from .targets import dial_target, refer_target
-from .timers import retransmit
 
 log = logging.getLogger(__name__)
 
@@ -131,13 +130,7 @@ async def place_leg(
         auth=dialer.auth,
     )
     dialer.placed += 1
-    resend = asyncio.get_running_loop().create_task(
-        retransmit(  # Timer A: aiosipua sends the INVITE once
-            lambda: server.endpoint.transport.send(outgoing.invite, outgoing.remote_addr),
-            lambda: outgoing.call_id in dialer._heard,
-            capped=False,
-        )
-    )
+    resend = dialer.resend_until_heard(outgoing)
     try:
         await outgoing.wait_answered(timeout=timeout)
     except BaseException as exc:

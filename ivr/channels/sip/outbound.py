@@ -180,13 +180,7 @@ class OutboundDialer:
         )
         self.placed += 1
         ring = float(job.get("ring_timeout") or 30)
-        resend = asyncio.get_running_loop().create_task(
-            retransmit(  # Timer A: aiosipua sends the INVITE once
-                lambda: server.endpoint.transport.send(outgoing.invite, outgoing.remote_addr),
-                lambda: outgoing.call_id in self._heard,
-                capped=False,
-            )
-        )
+        resend = self.resend_until_heard(outgoing)
         try:
             await outgoing.wait_answered(timeout=ring)
         except TimeoutError:
@@ -226,6 +220,17 @@ class OutboundDialer:
                 text=str(job.get("connect_failed") or "Sorry, we could not put you through."), barge_in=False
             )
         return greeted, connected
+
+    def resend_until_heard(self, outgoing) -> asyncio.Task:
+        """Timer A: aiosipua sends an INVITE once; resend it until any response to it is heard."""
+
+        def send() -> None:
+            self.server.endpoint.transport.send(outgoing.invite, outgoing.remote_addr)
+
+        def heard() -> bool:
+            return outgoing.call_id in self._heard
+
+        return asyncio.get_running_loop().create_task(retransmit(send, heard, capped=False))
 
     def _bye(self, outgoing) -> None:
         self.server.endpoint.bye(outgoing.dialog, outgoing.remote_addr)  # retransmitted until answered (Timer F)

@@ -19,7 +19,7 @@ from ivr.engine import events as E
 
 from .call import CallEnded, SipCall
 from .http_wait import ask
-from .speech_input import SpeechInput, gather_with_speech
+from .speech_input import SpeechInput, gather_digits, gather_with_speech
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +51,7 @@ async def _render(call: SipCall, actions: list, speech: SpeechInput | None, list
         elif isinstance(action, A.Gather):
             if listener is not None and speech is not None:
                 return await gather_with_speech(call, action, listener, speech)
-            digits = await call.gather(
-                max_digits=action.max_digits,
-                timeout=action.timeout,
-                inter_digit_timeout=action.inter_digit_timeout,
-                finish_on_key=action.finish_on_key,
-                min_digits=action.min_digits,
-            )
-            return E.Digits(digits=digits, at=time.time()) if digits else E.NoInput(at=time.time())
+            return await gather_digits(call, action)
         elif isinstance(action, A.Record):
             recording, duration = await call.record(
                 max_length=action.max_length, silence_timeout=action.silence_timeout, beep=action.beep

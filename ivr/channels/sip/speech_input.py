@@ -24,7 +24,6 @@ from ..speech.pool import RecognitionPool
 from ..speech.recognizer import Expect, load_recognizer, speaks
 
 log = logging.getLogger(__name__)
-USE_THE_KEYPAD = phrase("use_keypad", "en")
 RESULT_WAIT = 15.0  # seconds a finished utterance may take to recognize before the turn gives up on it
 
 
@@ -93,12 +92,13 @@ async def gather_with_speech(call, gather: A.Gather, listener: Listener, speech:
     if heard is None:  # refused (saturated) or failed: keypad only for this turn
         language = listener.expect.language
         await call.say(text=phrase("use_keypad", language), language=language, barge_in=True)
-        return await _digits_only(call, gather)
+        return await gather_digits(call, gather)
     confident = heard.confidence >= speech.threshold(gather)
     return E.Speech(text=heard.text if confident else "", at=time.time(), confidence=heard.confidence)
 
 
-async def _digits_only(call, gather: A.Gather) -> E.Event:
+async def gather_digits(call, gather: A.Gather) -> E.Event:
+    """A Gather answered with the keypad only: Digits, or NoInput when none came."""
     entered = await call.gather(
         max_digits=gather.max_digits,
         timeout=gather.timeout,
