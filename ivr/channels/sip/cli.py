@@ -56,7 +56,7 @@ async def refresh_accounts(book: AccountBook, load, life: Lifecycle) -> None:
     """Keep the SIP accounts current (added or removed in the admin or the CLI); Redis down: keep the last copy."""
     while not life.stop.is_set():
         try:
-            book.replace(await asyncio.to_thread(load))
+            book.replace(*await asyncio.to_thread(load))
         except Exception as exc:
             log.warning("SIP accounts not refreshed: %s", exc)
         try:  # not life.sleep(): that returns at once for the whole drain
@@ -70,7 +70,7 @@ async def serve(settings: Settings, config: SipConfig, session, flow_id: str | N
 
     accounts, load_accounts = AccountBook(), sip_account_loader(session.redis)
     try:
-        accounts.replace(await asyncio.to_thread(load_accounts))
+        accounts.replace(*await asyncio.to_thread(load_accounts))
     except Exception as exc:
         log.warning("SIP accounts not loaded: %s", exc)
     server = SipServer(config, flow_app(session, flow_id, speech_from_settings(settings)), accounts=accounts)

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiosipua import IncomingCall, negotiate_sdp
+from aiosipua import IncomingCall, SdpNegotiationError, negotiate_sdp
 
 from .addresses import BadAddress, checked
 from .media import codecs, sdes
@@ -24,7 +24,7 @@ log = logging.getLogger("ivr.channels.sip.server")
 
 @dataclass(frozen=True)
 class MediaPolicy:
-    """What a call may use: settings IVR_SIP_CODECS and IVR_SIP_SRTP (part A can hand one per source/account)."""
+    """What a call may use: settings IVR_SIP_CODECS and its SRTP policy (per account or source: edge/srtp_rules.py)."""
 
     codec_names: tuple[str, ...] = ("pcmu", "pcma", "g722", "opus")
     srtp: sdes.SrtpPolicy = sdes.SrtpPolicy.OPTIONAL
@@ -93,4 +93,23 @@ def answer_sdp(offer, media_ip: str, stream: RtpStream):
     codecs.describe_codec(answer, stream.payload_type, stream.codec)
     if stream.srtp is not None and answer.audio is not None:
         answer.audio.attributes["crypto"] = [stream.srtp.answer_line()]
+    return answer
+
+
+def reinvite_answer(incoming: IncomingCall, stream: RtpStream, media_ip: str):
+    """The answer to a re-INVITE on a live call: our port and codec, following the peer's new media address;
+    None gets the re-INVITE a 488."""
+    offer = incoming.sdp_offer
+    if offer is None or incoming.invite.content_type != "application/sdp":
+        return incoming.sdp_answer  # offerless re-INVITE: offer what we have
+    try:
+        answer = answer_sdp(offer, media_ip, stream)
+    except SdpNegotiationError:
+        return None
+    remote = offer.rtp_address
+    if remote is not None and remote[1] and remote[0] not in ("0.0.0.0", "::"):  # not on hold
+        try:
+            stream.update_remote(remote)
+        except BadAddress:
+            return None  # 488; the transport already refuses most of these with a 400
     return answer

@@ -12,19 +12,20 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
-from aiosipua import IncomingCall, SdpNegotiationError
+from aiosipua import IncomingCall
 from aiosipua.dialog import DialogState
 
 from ivr.system.recordings import folder_in
 
-from .addresses import BadAddress
 from .bridge import bridge_transfer
 from .call import CallEnded, SipCall, TransferOutcome
 from .config import SipConfig, primary_ip
 from .control import DialogControl
 from .edge.accounts import AccountBook
 from .edge.build import build_gate, open_edge_warning
+from .edge.srtp_rules import SrtpRules
 from .endpoint import Endpoint
 from .live import Live as _Live
 from .live import user_part as _user_part
@@ -32,7 +33,7 @@ from .media.clock import PacingClock
 from .media.ports import PortPool
 from .media.prompts import PromptLibrary
 from .media.stream import RtpStream
-from .media_offer import MediaPolicy, answer_sdp, open_media
+from .media_offer import MediaPolicy, answer_sdp, open_media, reinvite_answer
 from .outbound import OutboundDialer
 from .registration import RegistrationKeeper
 from .streams import stream_listeners
@@ -51,7 +52,8 @@ class SipServer:
         self.config = config
         self.accounts = accounts if accounts is not None else AccountBook()
         self.app = app
-        self.media_policy = MediaPolicy.from_config(config)  # part A: one per trusted source or account
+        self.media_policy = MediaPolicy.from_config(config)  # its SRTP policy: per call, from srtp_rules
+        self.srtp_rules = SrtpRules(config.srtp, config.srtp_by_source)
         self.prompts = prompts or PromptLibrary(
             config.data_dir / "prompts", config.audio_root, tts_engine=config.tts_engine
         )
@@ -174,7 +176,7 @@ class SipServer:
             )
             call.bridger = lambda call, transfer: self._bridge(call, transfer, incoming.source_addr)
             call.route = identity.route if identity is not None else ""
-            answer = self._answer_sdp(incoming.sdp_offer, stream)
+            answer = answer_sdp(incoming.sdp_offer, self.media_ip, stream)
             if self.config.answer_delay:
                 incoming.ringing()
                 await asyncio.wait({call.ended}, timeout=self.config.answer_delay)
@@ -196,36 +198,24 @@ class SipServer:
             await self._release(live)
 
     async def _open_media(self, incoming: IncomingCall) -> RtpStream | None:
+        """The call's media, under the SRTP policy of its account, or of its source (edge/srtp_rules.py)."""
+        identity = self.endpoint.identities.get(incoming.call_id)
+        account_policy = self.accounts.srtp_policy(identity.account) if identity and identity.account else ""
+        srtp = self.srtp_rules.policy_for(incoming.source_addr[0], account_policy)
         return await open_media(
             incoming,
             self.ports,
             self.transport.family,
             lambda digit: self._digit(incoming.call_id, digit),
-            self.media_policy,
+            replace(self.media_policy, srtp=srtp),
         )
-
-    def _answer_sdp(self, offer, stream: RtpStream):
-        return answer_sdp(offer, self.media_ip, stream)
 
     def _reinvite_answer(self, incoming: IncomingCall):
         """A re-INVITE: keep our port and codec, follow the peer's new media address."""
         live = self.live.get(incoming.call_id)
         if live is None or live.stream is None:
             return None
-        offer = incoming.sdp_offer
-        if offer is None or incoming.invite.content_type != "application/sdp":
-            return incoming.sdp_answer  # offerless re-INVITE: offer what we have
-        try:
-            answer = self._answer_sdp(offer, live.stream)
-        except SdpNegotiationError:
-            return None
-        remote = offer.rtp_address
-        if remote is not None and remote[1] and remote[0] not in ("0.0.0.0", "::"):  # not on hold
-            try:
-                live.stream.update_remote(remote)
-            except BadAddress:
-                return None  # 488; the transport already refuses most of these with a 400
-        return answer
+        return reinvite_answer(incoming, live.stream, self.media_ip)
 
     async def _release(self, live: _Live) -> None:
         call_id = live.incoming.call_id
@@ -256,11 +246,4 @@ class SipServer:
             await asyncio.sleep(1.0)
             now = time.monotonic()
             for live in list(self.live.values()):
-                if live.call is None or not live.answered_at or live.call.ended.done():
-                    continue
-                if not live.acked and now - live.answered_at > self.config.no_ack_timeout:
-                    live.call.end("no-ack")
-                elif live.stream.packets_received != live.last_rx_count:
-                    live.last_rx_count, live.last_rx_at = live.stream.packets_received, now
-                elif now - live.last_rx_at > self.config.no_rtp_timeout:
-                    live.call.end("no-rtp")
+                live.expire(now, self.config.no_ack_timeout, self.config.no_rtp_timeout)
