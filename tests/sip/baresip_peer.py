@@ -57,9 +57,10 @@ def baresip(
     accounts: str = "",
     rate: int = 8000,
     channels: int = 1,
+    sip_port: int = 0,
 ):
     """`rate`: the caller WAV's sample rate, which baresip's aufile wants equal to the codec's (G.722 16 kHz, Opus 48
-    kHz stereo).
+    kHz stereo). `sip_port`: where baresip listens (from free_sip_ports()), for tests that call it.
 
     Yields (ctrl, output) where output() returns what baresip printed so far (after it stopped: all of it)."""
     assert shutil.which("baresip"), "baresip is not installed"
@@ -69,7 +70,7 @@ def baresip(
     config_dir.mkdir()
     text = (CONFIG_DIR / "config").read_text()
     for name, value in {
-        "SIP_PORT": free_sip_ports(),
+        "SIP_PORT": sip_port or free_sip_ports(),
         "CALLER_WAV": tone_wav(tmp_path / "caller.wav", rate, channels),
         "RTP_MIN": rtp_min,
         "RTP_MAX": rtp_max,

@@ -87,13 +87,13 @@ def test_an_accounts_own_policy_wins_over_its_sources(edge_server, uac_factory):
 
 @pytest.mark.slow
 def test_sipp_plain_rtp_is_refused_from_a_required_source_only(edge_server, tmp_path):  # noqa: F811
-    running = edge_server(
-        hold_app(Recorded(), seconds=1), trusted=("127.0.0.0/8",), srtp_by_source=("127.0.0.3=required",)
+    running = edge_server(  # holds the call longer than SIPp's pause before its BYE
+        hold_app(Recorded(), seconds=10), trusted=("127.0.0.0/8",), srtp_by_source=("127.0.0.3=required",)
     )
     refused = run_sipp("uac_hangup.xml", running.port, timeout=30, cwd=tmp_path, local_ip="127.0.0.3")
     answered = run_sipp("uac_hangup.xml", running.port, timeout=30, cwd=tmp_path, local_ip="127.0.0.2")
     assert sipp_counts(refused) == (0, 1), refused.stdout[-2000:]
-
+    assert "488" in refused.stdout + "".join(p.read_text() for p in tmp_path.glob("*errors.log"))
     assert sipp_counts(answered) == (1, 0), answered.stdout[-2000:]
 
 
