@@ -3,11 +3,13 @@
     .venv/bin/python bench/sip_flood.py --rounds 4 --calls 40 --flood 2000
 
 Two in-process SipServers trust 127.0.0.3 (the trunk): "guarded" as shipped (a blocked source's datagrams are
-dropped before parsing, a 4 MB socket receive buffer) and "baseline" without those two (the edge's gate only,
-after parsing, and the kernel's default buffer). Each round measures `--calls` sequential INVITE -> 200 (then ACK,
+dropped before parsing, up to 64 queued datagrams read per loop turn, a 4 MB socket receive buffer) and "baseline"
+without those three (the edge's gate only, after parsing; one datagram per loop turn; the kernel's default
+buffer). Each round measures `--calls` sequential INVITE -> 200 (then ACK,
 BYE) from 127.0.0.3: quiet, then on each server while 127.0.0.2 sends `--flood` OPTIONS as fast as one socket can
 (from a second process), in alternating order. Also the gate's own CPU per request (`Gate.admit` on a parsed
-OPTIONS). Loopback only, bounded.
+OPTIONS), and the wall time per queued datagram of a blocked source, read one per loop turn vs in batches.
+Loopback only, bounded.
 """
 
 from __future__ import annotations
@@ -109,8 +111,9 @@ async def start_server(rtp_base: int, guarded: bool) -> SipServer:
         lambda call: asyncio.sleep(0.2),
     )
     await server.start()
-    if not guarded:  # what the edge did before: parse everything, the kernel's default buffer
+    if not guarded:  # what the edge did before: parse everything, one datagram per loop turn, the default buffer
         server.transport.refuses = lambda _host: False
+        server.transport._protocol.drain_batch = 0  # noqa: SLF001
         udp = udp_socket(server.transport).get_extra_info("socket")
         udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, int(Path("/proc/sys/net/core/rmem_default").read_text()))
         server.transport.receive_buffer = udp.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
@@ -149,6 +152,26 @@ def report(results: dict[str, list[float]], resent: dict[str, int], servers: dic
         )
 
 
+async def drain_cost(server: SipServer, batch: int, count: int = 2000) -> float:
+    """Microseconds of wall time per queued datagram of a blocked source: `count` OPTIONS are queued in the
+    socket while the loop is busy, then the loop is let go until the transport has refused them all."""
+    protocol = server.transport._protocol  # noqa: SLF001 (the bench sets what it compares)
+    protocol.drain_batch, kept = batch, protocol.drain_batch
+    pike, port = server.gate.pike, server.address[1]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((ATTACKER, 0))
+        packets = [request("OPTIONS", port, sock.getsockname(), f"drain-{n}") for n in range(count)]
+        before = pike.dropped_unparsed
+        for packet in packets:  # the loop does not run meanwhile: they all wait in the kernel's queue
+            sock.sendto(packet, ("127.0.0.1", port))
+        start = time.perf_counter()
+        while pike.dropped_unparsed - before < count and time.perf_counter() - start < 5:
+            await asyncio.sleep(0)
+        elapsed = time.perf_counter() - start
+    protocol.drain_batch = kept
+    return elapsed / count * 1e6
+
+
 async def main(args) -> None:
     servers = {"guarded": await start_server(46000, True), "baseline": await start_server(46500, False)}
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -170,6 +193,13 @@ async def main(args) -> None:
                 flush=True,
             )
     report(results, resent, servers)
+    guarded = servers["guarded"]
+    if guarded.gate.pike.blocked(ATTACKER):
+        costs: dict[int, list[float]] = {0: [], 64: []}
+        for batch in (0, 64, 64, 0, 0, 64):
+            costs[batch].append(await drain_cost(guarded, batch))
+        for batch, values in costs.items():
+            print(f"a blocked source's queued datagram, drain batch {batch}: {statistics.median(values):.1f} us each")
     print(f"gate CPU per request (new source each time): {gate_cpu_per_request(servers['guarded']) * 1e6:.1f} us")
     print(f"load average {os.getloadavg()}")
     for server in servers.values():
