@@ -7,6 +7,9 @@ IVR_SIP_SRTP. Raw UDP requests, SIPp (plain RTP only) and baresip (its srtp modu
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -112,3 +115,14 @@ def test_baresip_gets_its_sources_policy(flow_ivr, tmp_path, config, accounts, e
     assert streams is not None, output[-3000:]
     assert len(streams) == 1 and bool(streams[0]["srtp"]) is encrypted and streams[0]["bad"] == 0, streams
     assert running.wait_idle()["live"] == 0
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"), [("IVR_SIP_SRTP_BY_SOURCE", "10.0.0.0/8=maybe"), ("IVR_SIP_TRUSTED", "bogus")]
+)
+def test_ivr_sip_names_a_bad_edge_setting_and_exits(tmp_path, variable, value):
+    env = {**os.environ, variable: value, "IVR_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "ivr", "sip", "--port", "0"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2 and done.stderr.startswith(f"error: {variable}: "), done.stderr[-1000:]

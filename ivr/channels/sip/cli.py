@@ -20,6 +20,7 @@ from ivr.system.handover import link_maker
 from .dial_loop import take_dial_requests
 from .drain import Lifecycle
 from .edge.accounts import AccountBook
+from .edge.build import check_settings
 from .outbound import OutboundDialer
 from .server import SipConfig, SipServer
 from .session import flow_app
@@ -133,5 +134,10 @@ def sip(settings: Settings | None, host: str | None, port: int | None, flow_path
     config = SipConfig.from_settings(
         settings, audio_root=flows_dir, **{k: v for k, v in (("host", host), ("port", port)) if v is not None}
     )
+    try:
+        check_settings(config)
+    except ValueError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
     session = open_call_session(settings, flows_dir)
     asyncio.run(serve(settings, config, session, flow_id))
