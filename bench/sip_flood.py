@@ -2,9 +2,13 @@
 
     .venv/bin/python bench/sip_flood.py --rounds 4 --calls 40 --flood 2000
 
-One in-process SipServer trusts 127.0.0.3 (the trunk). Each round measures `--calls` sequential INVITE -> 200
-(then ACK, BYE) from 127.0.0.3, alternating: quiet, then while 127.0.0.2 sends `--flood` OPTIONS as fast as one
-socket can (from a second process). Also the gate's own CPU per request (`Gate.admit` on a parsed OPTIONS).
+Two in-process SipServers trust 127.0.0.3 (the trunk): "guarded" as shipped (a blocked source's datagrams are
+dropped before parsing, up to 64 queued datagrams read per loop turn, a 4 MB socket receive buffer) and "baseline"
+without those three (the edge's gate only, after parsing; one datagram per loop turn; the kernel's default
+buffer). Each round measures `--calls` sequential INVITE -> 200 (then ACK,
+BYE) from 127.0.0.3: quiet, then on each server while 127.0.0.2 sends `--flood` OPTIONS as fast as one socket can
+(from a second process), in alternating order. Also the gate's own CPU per request (`Gate.admit` on a parsed
+OPTIONS), and the wall time per queued datagram of a blocked source, read one per loop turn vs in batches.
 Loopback only, bounded.
 """
 
@@ -26,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aiosipua import SipMessage  # noqa: E402
 
+from ivr.channels.sip.aiosipua_adapter import udp_socket  # noqa: E402
 from ivr.channels.sip.server import SipConfig, SipServer  # noqa: E402
 
 TRUNK, ATTACKER = "127.0.0.3", "127.0.0.2"
@@ -93,54 +98,112 @@ def gate_cpu_per_request(server: SipServer, n: int = 20000) -> float:
     return (time.process_time() - start) / n
 
 
-async def main(args) -> None:
+async def start_server(rtp_base: int, guarded: bool) -> SipServer:
     server = SipServer(
         SipConfig(
             host="127.0.0.1",
             port=0,
             trusted=(TRUNK,),
             data_dir=Path(tempfile.mkdtemp()),
-            rtp_port_min=46000,
-            rtp_port_max=46800,
+            rtp_port_min=rtp_base,
+            rtp_port_max=rtp_base + 400,
         ),
         lambda call: asyncio.sleep(0.2),
     )
     await server.start()
-    port = server.address[1]
+    if not guarded:  # what the edge did before: parse everything, one datagram per loop turn, the default buffer
+        server.transport.refuses = lambda _host: False
+        server.transport._protocol.drain_batch = 0  # noqa: SLF001
+        udp = udp_socket(server.transport).get_extra_info("socket")
+        udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, int(Path("/proc/sys/net/core/rmem_default").read_text()))
+        server.transport.receive_buffer = udp.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    return server
+
+
+async def measure(server: SipServer, sock: socket.socket, calls: int, flood_count: int) -> tuple[list[float], int]:
+    """Latencies of `calls` INVITEs, with a flood from ATTACKER meanwhile when `flood_count`; (latencies, resent)."""
+    port, resent = server.address[1], RETRANSMITTED[0]
+    attacker = None
+    if flood_count:  # its own process: an in-process sender would starve the server of the GIL
+        attacker = subprocess.Popen(
+            [sys.executable, __file__, "--flood-only", str(port), str(flood_count)], stdout=subprocess.PIPE
+        )
+        attacker.stdout.readline()  # it is bound and about to send
+    latencies = [await asyncio.to_thread(one_call, sock, port) for _ in range(calls)]
+    if attacker is not None:
+        attacker.wait(60)
+    return latencies, RETRANSMITTED[0] - resent
+
+
+def report(results: dict[str, list[float]], resent: dict[str, int], servers: dict[str, SipServer]) -> None:
+    quiet = statistics.median(results["quiet"])
+    for mode, values in results.items():
+        values.sort()
+        print(
+            f"{mode}: {len(values)} calls, p50 {statistics.median(values) * 1000:.2f} ms "
+            f"(x{statistics.median(values) / quiet:.2f} quiet), p95 {values[int(len(values) * 0.95)] * 1000:.2f} ms, "
+            f"max {values[-1] * 1000:.1f} ms, INVITEs resent {resent[mode]}"
+        )
+    for name, server in servers.items():
+        pike = server.gate.pike
+        print(
+            f"{name}: pike dropped {pike.dropped} ({pike.dropped_unparsed} before parsing), blocks {pike.blocks}, "
+            f"receive buffer {server.transport.receive_buffer} bytes"
+        )
+
+
+async def drain_cost(server: SipServer, batch: int, count: int = 2000) -> float:
+    """Microseconds of wall time per queued datagram of a blocked source: `count` OPTIONS are queued in the
+    socket while the loop is busy, then the loop is let go until the transport has refused them all."""
+    protocol = server.transport._protocol  # noqa: SLF001 (the bench sets what it compares)
+    protocol.drain_batch, kept = batch, protocol.drain_batch
+    pike, port = server.gate.pike, server.address[1]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((ATTACKER, 0))
+        packets = [request("OPTIONS", port, sock.getsockname(), f"drain-{n}") for n in range(count)]
+        before = pike.dropped_unparsed
+        for packet in packets:  # the loop does not run meanwhile: they all wait in the kernel's queue
+            sock.sendto(packet, ("127.0.0.1", port))
+        start = time.perf_counter()
+        while pike.dropped_unparsed - before < count and time.perf_counter() - start < 5:
+            await asyncio.sleep(0)
+        elapsed = time.perf_counter() - start
+    protocol.drain_batch = kept
+    return elapsed / count * 1e6
+
+
+async def main(args) -> None:
+    servers = {"guarded": await start_server(46000, True), "baseline": await start_server(46500, False)}
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind((TRUNK, 0))
     sock.settimeout(5)
-    results: dict[str, list[float]] = {"quiet": [], "flood": []}
+    results: dict[str, list[float]] = {"quiet": [], "flood guarded": [], "flood baseline": []}
+    resent = dict.fromkeys(results, 0)
     for round_no in range(args.rounds):
-        for mode in ("quiet", "flood") if round_no % 2 == 0 else ("flood", "quiet"):
-            attacker = None
-            if mode == "flood":  # its own process: an in-process sender would starve the server of the GIL
-                attacker = subprocess.Popen(
-                    [sys.executable, __file__, "--flood-only", str(port), str(args.flood)], stdout=subprocess.PIPE
-                )
-                attacker.stdout.readline()  # it is bound and about to send
+        modes = list(results) if round_no % 2 == 0 else list(reversed(results))
+        for mode in modes:
+            server = servers["baseline" if mode.endswith("baseline") else "guarded"]
             cpu = time.process_time()
-            latencies = [await asyncio.to_thread(one_call, sock, port) for _ in range(args.calls)]
-            if attacker is not None:
-                attacker.wait(60)
+            latencies, again = await measure(server, sock, args.calls, args.flood if mode != "quiet" else 0)
             results[mode] += latencies
+            resent[mode] += again
             print(
                 f"round {round_no} {mode}: p50 {statistics.median(latencies) * 1000:.2f} ms, "
                 f"max {max(latencies) * 1000:.2f} ms, process CPU {time.process_time() - cpu:.2f} s",
                 flush=True,
             )
-    for mode, values in results.items():
-        values.sort()
-        print(
-            f"{mode}: {len(values)} calls, p50 {statistics.median(values) * 1000:.2f} ms, "
-            f"p95 {values[int(len(values) * 0.95)] * 1000:.2f} ms, max {values[-1] * 1000:.1f} ms"
-        )
-    print(f"flood/quiet p50 ratio {statistics.median(results['flood']) / statistics.median(results['quiet']):.2f}")
-    print(f"INVITEs retransmitted (lost before the gate saw them): {RETRANSMITTED[0]}")
-    print(f"pike dropped {server.gate.pike.dropped}, blocks {server.gate.pike.blocks}")
-    print(f"gate CPU per request (new source each time): {gate_cpu_per_request(server) * 1e6:.1f} us")
+    report(results, resent, servers)
+    guarded = servers["guarded"]
+    if guarded.gate.pike.blocked(ATTACKER):
+        costs: dict[int, list[float]] = {0: [], 64: []}
+        for batch in (0, 64, 64, 0, 0, 64):
+            costs[batch].append(await drain_cost(guarded, batch))
+        for batch, values in costs.items():
+            print(f"a blocked source's queued datagram, drain batch {batch}: {statistics.median(values):.1f} us each")
+    print(f"gate CPU per request (new source each time): {gate_cpu_per_request(servers['guarded']) * 1e6:.1f} us")
     print(f"load average {os.getloadavg()}")
-    await server.stop()
+    for server in servers.values():
+        await server.stop()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """SIP accounts: the softphones that may dial in directly with digest authentication (list, add, remove).
 
 Viewers see the names; only admins add, change or remove. Passwords are hashed at once (store/sip_accounts.py)
-and never shown again. `ivr sip` picks changes up within ACCOUNTS_REFRESH_SECONDS.
+and never shown again. Each account may have its own SRTP policy (off, optional, required, or the source's).
+`ivr sip` picks changes up within ACCOUNTS_REFRESH_SECONDS.
 """
 
 from __future__ import annotations
@@ -34,7 +35,9 @@ def index():
 def save():
     name = request.form.get("username", "").strip()
     try:
-        SipAccountStore(redis_conn()).save(name, request.form.get("password", ""), settings().sip_realm)
+        SipAccountStore(redis_conn()).save(
+            name, request.form.get("password", ""), settings().sip_realm, request.form.get("srtp", "")
+        )
     except ValueError as exc:
         flash(str(exc), "error")
         return _page(), 400

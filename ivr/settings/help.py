@@ -117,6 +117,12 @@ HELP: dict[str, tuple[str, tuple[str, ...]]] = {
         "SRTP with SDES keys: off, optional (used when the caller offers it) or required (488 otherwise).",
         (),
     ),
+    "sip_srtp_by_source": (
+        "SRTP policy per source, address-or-CIDR=policy, comma-separated (e.g. 203.0.113.0/24=required,"
+        "10.0.0.7=off); the most specific entry wins, a SIP account's own policy wins over it, IVR_SIP_SRTP "
+        "applies to the rest.",
+        (),
+    ),
     "sip_tcp": ("Also listen for SIP over TCP on the SIP port.", ()),
     "sip_tls_port": ("Port of SIP over TLS, on when a certificate and key are set (0: any free port).", ()),
     "sip_tls_cert": ("PEM certificate chain for SIP over TLS (TLS 1.2 or higher).", ()),

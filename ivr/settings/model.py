@@ -12,9 +12,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import ClassVar
 
-
-def _bool(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+from .convert import convert
 
 
 @dataclass(frozen=True)
@@ -91,8 +89,9 @@ class Settings:
     sip_codecs: tuple[str, ...] = ("pcmu", "pcma", "g722", "opus")
     sip_opus_bitrate: int = 12000  # bit/s the Opus encoder aims at: 8000-12000 for poor links, 24000+ fuller
     # SRTP (SDES, AES_CM_128_HMAC_SHA1_80): "off" (plain RTP only), "optional" (SRTP when the caller offers
-    # it), "required" (offers without a=crypto get 488). Part of the trusted-source policy later (issue 16 A).
+    # it), "required" (offers without a=crypto get 488); per source "CIDR=policy,...", per SIP account in the admin
     sip_srtp: str = "optional"
+    sip_srtp_by_source: tuple[str, ...] = ()
     sip_tcp: bool = True  # also listen for SIP over TCP on sip_port (RFC 3261 18: a UA must)
     sip_tls_port: int = 5061  # SIP over TLS, on when a certificate and key are set (0: any free port)
     sip_tls_cert: str = ""  # PEM certificate chain for SIP over TLS (TLS 1.2 or higher)
@@ -147,20 +146,7 @@ class Settings:
             name = cls._ENV.get(f.name)
             if name is None or name not in env:
                 continue
-            raw = env[name]
-            default = f.default
-            if isinstance(default, bool):
-                values[f.name] = _bool(raw)
-            elif isinstance(default, int):
-                values[f.name] = int(raw)
-            elif isinstance(default, float):
-                values[f.name] = float(raw)
-            elif isinstance(default, Path):
-                values[f.name] = Path(raw)
-            elif isinstance(default, tuple):
-                values[f.name] = tuple(p.strip() for p in raw.split(",") if p.strip())
-            else:
-                values[f.name] = raw
+            values[f.name] = convert(env[name], f.default)
         values.update(overrides)
         made = cls(**values)
         object.__setattr__(made, "_from_environment", frozenset(n for n in cls._ENV.values() if n in env))

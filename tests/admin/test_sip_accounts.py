@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ivr.call_session.wiring import sip_account_loader
 from ivr.store import keys
 from ivr.store.sip_accounts import SipAccountStore
 
@@ -27,9 +28,18 @@ def test_an_admin_adds_an_account_and_only_its_digest_hashes_are_stored(admin, r
     assert SipAccountStore(redis_conn).list() == []
 
 
-def test_bad_names_and_short_passwords_are_refused_with_a_reason(admin, redis_conn):
-    for name, password in (("+15551234567", PASSWORD), ("bob", "short")):
-        response = admin.post("/sip-accounts/", data={"username": name, "password": password})
+def test_an_admin_gives_an_account_its_own_srtp_policy_which_ivr_sip_loads(admin, redis_conn):
+    admin.post("/sip-accounts/", data={"username": "alice", "password": PASSWORD, "srtp": "required"})
+    admin.post("/sip-accounts/", data={"username": "bob", "password": PASSWORD})
+    assert [(a.username, a.srtp) for a in SipAccountStore(redis_conn).list()] == [("alice", "required"), ("bob", "")]
+    ha1s, srtp = sip_account_loader(redis_conn)()  # what `ivr sip` refreshes its AccountBook with
+    assert ("bob", "ivr", "MD5") in ha1s and srtp == {"alice": "required"}
+    assert "as its source" in admin.get("/sip-accounts/").text
+
+
+def test_bad_names_short_passwords_and_unknown_policies_are_refused_with_a_reason(admin, redis_conn):
+    for name, password, srtp in (("+15551234567", PASSWORD, ""), ("bob", "short", ""), ("bob", PASSWORD, "maybe")):
+        response = admin.post("/sip-accounts/", data={"username": name, "password": password, "srtp": srtp})
         assert response.status_code == 400
     assert SipAccountStore(redis_conn).list() == []
 
@@ -59,7 +69,10 @@ def test_the_cli_adds_lists_and_removes_accounts(redis_server, redis_conn):
     done = ivr("add", "deskphone", stdin=f"{PASSWORD}\n{PASSWORD}\n")
     assert done.returncode == 0, done.stderr
     assert ("deskphone", "office", "SHA-256") in SipAccountStore(redis_conn).ha1_table()
-    assert ivr("list").stdout == "deskphone\toffice\n"
+    assert ivr("list").stdout == "deskphone\toffice\t-\n"
+    assert ivr("srtp", "deskphone", "required").returncode == 0
+    assert ivr("list").stdout == "deskphone\toffice\trequired\n"
+    assert ivr("srtp", "nobody", "off").returncode == 1
     assert ivr("add", "12345", "--password", PASSWORD).returncode == 2  # a number is never an account name
     assert ivr("remove", "deskphone").returncode == 0
     assert ivr("remove", "deskphone").returncode == 1

@@ -73,7 +73,7 @@ class RawOwner:
         self.sock.sendto("\r\n".join(lines).encode(), request["addr"])
 
     def sdp(self, payload_type: int, dtmf: int = 101) -> str:
-        name = {0: "PCMU", 8: "PCMA"}[payload_type]
+        name = {0: "PCMU", 8: "PCMA", 9: "G722"}[payload_type]
         return (
             "\r\n".join(
                 [

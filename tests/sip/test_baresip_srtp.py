@@ -44,14 +44,15 @@ def test_srtp_both_ways_with_baresip(flow_ivr, redis_conn, tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("policy", "accounts"),
+    ("config", "accounts"),
     [
-        ("required", "<sip:tester@127.0.0.1>;regint=0;answermode=manual\n"),  # plain RTP offered
-        ("off", SRTP_ACCOUNT),  # RTP/SAVP offered
+        ({"srtp": "required"}, "<sip:tester@127.0.0.1>;regint=0;answermode=manual\n"),  # plain RTP offered
+        ({"srtp": "off"}, SRTP_ACCOUNT),  # RTP/SAVP offered
+        ({"srtp": "optional", "srtp_by_source": ("127.0.0.1=off",)}, SRTP_ACCOUNT),  # its source's policy
     ],
 )
-def test_srtp_policy_refuses_with_488(flow_ivr, tmp_path, policy, accounts):
-    running = flow_ivr(srtp=policy)
+def test_srtp_policy_refuses_with_488(flow_ivr, tmp_path, config, accounts):
+    running = flow_ivr(**config)
     with baresip(tmp_path, modules=("g711.so", "srtp.so"), accounts=accounts) as (ctrl, output):
         ctrl.send("dial", f"sip:ivr@127.0.0.1:{running.port}")
         closed = ctrl.wait_for("CALL_CLOSED", 10)

@@ -9,6 +9,9 @@ import socket
 import threading
 import time
 import uuid
+from pathlib import Path
+
+from ivr.channels.sip.datagram_guard import RECEIVE_BUFFER
 
 from .apps import Recorded, hold_app
 from .conftest import run_sipp, sipp_counts
@@ -55,6 +58,9 @@ def test_2000_options_from_one_source_do_not_stop_calls_from_another(edge_server
     pike = running.server.gate.pike
     assert pike.blocked(ATTACKER) and not pike.blocked(TRUNK)
     assert pike.dropped > 0 and pike.blocks == 1
+    assert pike.dropped_unparsed > 0  # once blocked, the flood is dropped before it is parsed
+    granted = min(RECEIVE_BUFFER, int(Path("/proc/sys/net/core/rmem_max").read_text()))
+    assert running.server.transport.receive_buffer >= granted  # Linux reports twice what it keeps
 
 
 def invite(port: int, local_port: int, n: int) -> bytes:

@@ -56,7 +56,7 @@ def test_an_expired_nonce_is_answered_stale_and_a_forged_one_refused():
 
     now[0] += 61
     assert auth.verify("INVITE", header(nonce)).stale
-    assert auth.verify("INVITE", header(nonce[:-1] + "0")).reason == "forged nonce"
+    assert auth.verify("INVITE", header(nonce[:-1] + ("1" if nonce.endswith("0") else "0"))).reason == "forged nonce"
 
 
 @pytest.mark.parametrize(

@@ -74,7 +74,9 @@ async def _relay(caller: SipCall, leg: Leg, clock, record: bool) -> str:
     recording, mixer = None, None
     if record:
         recording = new_recording(caller.recordings_dir, caller.call_id)
-        mixer = BridgeMixer(recording.path)
+        wideband = caller.stream.codec.name not in ("PCMU", "PCMA")  # the same codec on both legs (legs.py)
+        decoders = (leg.call.stream.codec.new_decoder(), caller.stream.codec.new_decoder()) if wideband else None
+        mixer = BridgeMixer(recording.path, decoders=decoders)
         bridge.record(mixer.feed)
     STATS.port_pairs.append((caller.stream.local_port, leg.call.stream.local_port))
     since = time.monotonic()
@@ -100,7 +102,7 @@ async def bridge_transfer(
     caller: SipCall, transfer: Transfer, dialer, caller_addr: tuple[str, int], clock
 ) -> TransferOutcome:
     """Run one bridged transfer for `caller`; raises CallEnded if the caller hung up before the bridge."""
-    frames = await ringback_frames(transfer.ringback, caller.stream.payload_type, caller.prompts)
+    frames = await ringback_frames(transfer.ringback, caller.stream.codec, caller.prompts)
     ringing = Ringback(caller.stream, frames)
     ringing.start()
     task = asyncio.get_running_loop().create_task(

@@ -22,6 +22,7 @@ from ivr.system.handover import link_maker
 from .dial_loop import take_dial_requests
 from .drain import Lifecycle
 from .edge.accounts import AccountBook
+from .edge.build import check_settings
 from .outbound import OutboundDialer
 from .server import SipConfig, SipServer
 from .session import flow_app
@@ -58,7 +59,7 @@ async def refresh_accounts(book: AccountBook, load, life: Lifecycle) -> None:
     """Keep the SIP accounts current (added or removed in the admin or the CLI); Redis down: keep the last copy."""
     while not life.stop.is_set():
         try:
-            book.replace(await asyncio.to_thread(load))
+            book.replace(*await asyncio.to_thread(load))
         except Exception as exc:
             log.warning("SIP accounts not refreshed: %s", exc)
         try:  # not life.sleep(): that returns at once for the whole drain
@@ -72,7 +73,7 @@ async def serve(settings: Settings, config: SipConfig, session, flow_id: str | N
 
     accounts, load_accounts = AccountBook(), sip_account_loader(session.redis)
     try:
-        accounts.replace(await asyncio.to_thread(load_accounts))
+        accounts.replace(*await asyncio.to_thread(load_accounts))
     except Exception as exc:
         log.warning("SIP accounts not loaded: %s", exc)
     http = HttpRunner.from_settings(settings)
@@ -136,5 +137,10 @@ def sip(settings: Settings | None, host: str | None, port: int | None, flow_path
     config = SipConfig.from_settings(
         settings, audio_root=flows_dir, **{k: v for k, v in (("host", host), ("port", port)) if v is not None}
     )
+    try:
+        check_settings(config)
+    except ValueError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None
     session = open_call_session(settings, flows_dir)
     asyncio.run(serve(settings, config, session, flow_id))

@@ -26,6 +26,7 @@ FROM_SETTINGS = {
     "codecs": "sip_codecs",
     "opus_bitrate": "sip_opus_bitrate",
     "srtp": "sip_srtp",
+    "srtp_by_source": "sip_srtp_by_source",
     "tcp": "sip_tcp",
     "tls_port": "sip_tls_port",
     "tls_cert": "sip_tls_cert",
@@ -63,6 +64,7 @@ class SipConfig:
     codecs: tuple[str, ...] = Settings.sip_codecs  # media/codecs.py names, our offer order
     opus_bitrate: int = Settings.sip_opus_bitrate
     srtp: str = Settings.sip_srtp  # "off" | "optional" | "required" (media/sdes.py)
+    srtp_by_source: tuple[str, ...] = Settings.sip_srtp_by_source  # "CIDR=policy" (edge/srtp_rules.py)
     tcp: bool = Settings.sip_tcp
     tls_port: int = Settings.sip_tls_port
     tls_cert: str = Settings.sip_tls_cert

@@ -66,6 +66,8 @@ class Endpoint(UasAdapter):
         self.rejected_overload = 0
         self.draining = False
         self.gate = gate
+        if gate is not None:  # a blocked source's datagrams are dropped before they are parsed
+            transport.refuses = gate.pike.refuses
         self.identities: dict[str, Identity] = {}  # Call-ID -> who the gate let in; popped with the call
 
     # --- requests ----------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """The second leg of a bridged transfer: the IVR dials the target itself, with the dialer callbacks use.
 
 `place_leg` sends the INVITE (a SIP URI as given; a number, after the phone-number policy, through the trunk
-IVR_SIP_REGISTRAR or else at the PBX the caller came from), offering the caller's codec first and the other G.711
-law second, with the hand-over context in an `X-IVR-Context` header. It returns the answered `Leg` or raises
+IVR_SIP_REGISTRAR or else at the PBX the caller came from), offering the caller's codec first and, for a G.711
+caller, the other law second (the relay transcodes between the laws, and passes any other codec through as it is),
+with the hand-over context in an `X-IVR-Context` header. It returns the answered `Leg` or raises
 `LegFailed` with the reason the flow's `failed` exit gets: refused (policy), unreachable, busy, declined (603),
 no-answer, failed. Cancelling the task while it rings sends a CANCEL (the caller hung up).
 """
@@ -13,23 +14,22 @@ import asyncio
 import logging
 import socket
 
-from aiosipua import Codec, build_sdp
-
 from ivr.phone import NumberRefused
 
 from .addresses import BadAddress
 from .aiosipua_adapter import rejection
 from .call import SipCall
 from .control import DialogControl
-from .media import g711
+from .media.codecs import Codec
 from .media.stream import RtpStream
+from .media_offer import OUR_DTMF_PAYLOAD_TYPE, answered_codec, build_offer
 from .outbound import BUSY, NO_ANSWER, Answered, OutboundDialer
 from .targets import dial_target, refer_target
 
 log = logging.getLogger(__name__)
 
 DECLINE = {603, 607}
-CODEC_NAMES = {g711.PCMU: "PCMU", g711.PCMA: "PCMA"}
+G711_LAWS = ("pcmu", "pcma")
 CONTEXT_HEADER = "X-IVR-Context"
 
 
@@ -68,27 +68,13 @@ def _route(target: str, registrar: str, caller_addr: tuple[str, int]) -> tuple[s
         raise LegFailed("unreachable", str(exc)) from None
 
 
-def _offer(server, stream: RtpStream):
-    """The caller's codec first (no transcoding when the target takes it), the other G.711 law second."""
-    first = stream.payload_type
-    second = g711.PCMA if first == g711.PCMU else g711.PCMU
-    sdp = build_sdp(server.media_ip, stream.local_port, first, CODEC_NAMES[first], dtmf_payload_type=101)
-    audio = sdp.audio
-    audio.formats.insert(1, str(second))
-    audio.attributes["rtpmap"].insert(1, f"{second} {CODEC_NAMES[second]}/8000")
-    audio.codecs.insert(1, Codec(payload_type=second, encoding_name=CODEC_NAMES[second], clock_rate=8000))
-    return sdp
+def _bridgeable(codec: Codec) -> tuple[str, ...]:
+    """What the leg may use: the caller's codec first (no transcoding), the other G.711 law for a G.711 caller."""
+    name = codec.name.lower()
+    return (name, *(law for law in G711_LAWS if law != name)) if name in G711_LAWS else (name,)
 
 
-def _answered_codec(outgoing, stream: RtpStream) -> tuple[int, int | None]:
-    audio = outgoing.sdp_answer.audio if outgoing.sdp_answer is not None else None
-    codecs = audio.codecs if audio is not None else []
-    chosen = next((c.payload_type for c in codecs if c.payload_type in CODEC_NAMES), stream.payload_type)
-    dtmf = next((c.payload_type for c in codecs if (c.encoding_name or "").lower() == "telephone-event"), None)
-    return chosen, dtmf
-
-
-async def _open_stream(server, address, payload_type: int, digit_to) -> tuple[RtpStream, tuple[str, int]]:
+async def _open_stream(server, address, codec: Codec, digit_to) -> tuple[RtpStream, tuple[str, int]]:
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(
             address[0], address[1], family=socket.AF_INET, type=socket.SOCK_DGRAM
@@ -97,7 +83,9 @@ async def _open_stream(server, address, payload_type: int, digit_to) -> tuple[Rt
         raise LegFailed("unreachable", f"cannot resolve {address[0]}: {exc}") from None
     resolved = infos[0][4][:2]
     try:
-        stream = await server.ports.open(lambda: RtpStream(resolved, payload_type, 101, digit_to))
+        stream = await server.ports.open(
+            lambda: RtpStream(resolved, codec.payload_type, OUR_DTMF_PAYLOAD_TYPE, digit_to, codec=codec)
+        )
     except Exception as exc:
         raise LegFailed("failed", f"no RTP port: {exc}") from None
     return stream, resolved
@@ -115,16 +103,16 @@ async def place_leg(
     server, uac = dialer.server, dialer.server.endpoint.client()
     uri, address = _route(target, dialer.registrar, caller_addr)
     holder: list[SipCall] = []
-    stream, address = await _open_stream(
-        server, address, caller.stream.payload_type, lambda digit: holder[0].on_digit(digit) if holder else None
-    )
+    on_digit = lambda digit: holder[0].on_digit(digit) if holder else None  # noqa: E731 (once the leg has a call)
+    stream, address = await _open_stream(server, address, caller.stream.codec, on_digit)
     local_host = (server.endpoint.advertised_addr or server.address)[0]
     headers = {CONTEXT_HEADER: context.replace("\r", " ").replace("\n", " ")[:500]} if context else None
+    offer = build_offer(server.media_ip, stream.local_port, _bridgeable(stream.codec))
     outgoing = uac.send_invite(
         f"sip:{caller.caller or dialer.user}@{local_host}",
         uri,
         address,
-        _offer(server, stream),
+        offer,
         extra_headers=headers,
         user_agent="ivr",
         auth=dialer.auth,
@@ -141,17 +129,7 @@ async def place_leg(
         if isinstance(exc, TimeoutError):
             raise LegFailed("no-answer", f"no answer within {timeout:.0f} s") from None
         if isinstance(exc, RuntimeError):
-            code, text = rejection(outgoing)
-            reason = (
-                "busy"
-                if code in BUSY
-                else "declined"
-                if code in DECLINE
-                else "no-answer"
-                if code in NO_ANSWER
-                else "failed"
-            )
-            raise LegFailed(reason, f"{code} {text}") from None
+            raise _refused(outgoing) from None
         raise
     finally:
         resend.cancel()
@@ -159,9 +137,20 @@ async def place_leg(
     return _answered(dialer, outgoing, stream, holder, target)
 
 
+def _refused(outgoing) -> LegFailed:
+    """The target's final error response as the reason the flow sees."""
+    code, text = rejection(outgoing)
+    reason = (
+        "busy" if code in BUSY else "declined" if code in DECLINE else "no-answer" if code in NO_ANSWER else "failed"
+    )
+    return LegFailed(reason, f"{code} {text}")
+
+
 def _answered(dialer: OutboundDialer, outgoing, stream: RtpStream, holder: list, target: str) -> Leg:
-    payload_type, dtmf = _answered_codec(outgoing, stream)
-    stream.use_codec(payload_type, dtmf)
+    chosen = answered_codec(outgoing.sdp_answer, _bridgeable(stream.codec))
+    if chosen is not None:  # else the answer named none of ours: keep what we offered first
+        codec, payload_type, dtmf = chosen
+        stream.use_codec(payload_type, dtmf, codec)
     server = dialer.server
     control = DialogControl(server.endpoint, outgoing.dialog, outgoing.remote_addr, dialer.registrar)
     call = SipCall(outgoing.call_id, dialer.user, target, stream, server.prompts, server.recordings_dir, control)

@@ -1,5 +1,7 @@
 """An inbound call's media from its SDP offer: the RTP stream we open for it and the answer we send (also to a
-re-INVITE, which keeps our port and codec and follows the peer's new address).
+re-INVITE, which keeps our port and codec and follows the peer's new address); and the offer of our own calls
+(callbacks, bridge legs): `build_offer` lists the enabled codecs in IVR_SIP_CODECS order, `answered_codec` reads
+which one the answer picked.
 
 The offer's first codec among those the `MediaPolicy` enables (media/codecs.py: PCMU, PCMA, G.722, Opus), SRTP
 as the policy says (media/sdes.py), RFC 2833 digits when the offer has telephone-event, in-band detection
@@ -13,7 +15,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aiosipua import IncomingCall, SdpNegotiationError, negotiate_sdp
+from aiosipua import Codec as SdpCodec
+from aiosipua import IncomingCall, SdpNegotiationError, build_sdp, negotiate_sdp
 
 from .addresses import BadAddress, checked
 from .media import codecs, sdes
@@ -22,10 +25,12 @@ from .media.stream import RtpStream
 
 log = logging.getLogger("ivr.channels.sip.server")
 
+OUR_DTMF_PAYLOAD_TYPE = 101  # telephone-event in our own offers
+
 
 @dataclass(frozen=True)
 class MediaPolicy:
-    """What a call may use: settings IVR_SIP_CODECS and IVR_SIP_SRTP (part A can hand one per source/account)."""
+    """What a call may use: settings IVR_SIP_CODECS and its SRTP policy (per account or source: edge/srtp_rules.py)."""
 
     codec_names: tuple[str, ...] = ("pcmu", "pcma", "g722", "opus")
     srtp: sdes.SrtpPolicy = sdes.SrtpPolicy.OPTIONAL
@@ -113,3 +118,39 @@ def reinvite_answer(incoming: IncomingCall, stream: RtpStream, media_ip: str):
         except BadAddress:
             return None  # 488; the transport already refuses most of these with a 400
     return answer
+
+
+def build_offer(media_ip: str, rtp_port: int, codec_names: tuple[str, ...] | list[str]):
+    """Our SDP offer: the enabled codecs in `codec_names` order (each with its rtpmap, Opus with its fmtp), then
+    telephone-event. ValueError when none of the names is a codec we have."""
+    offered = [codecs.CODECS[name] for name in codec_names if name in codecs.CODECS]
+    if not offered:
+        raise ValueError(f"no codec to offer among {list(codec_names)}")
+    first = offered[0]
+    sdp = build_sdp(
+        media_ip, rtp_port, first.payload_type, first.name, first.clock_rate, dtmf_payload_type=OUR_DTMF_PAYLOAD_TYPE
+    )
+    audio = sdp.audio
+    audio.formats = [str(c.payload_type) for c in offered] + [str(OUR_DTMF_PAYLOAD_TYPE)]
+    rtpmaps = [f"{c.payload_type} {c.rtpmap}" for c in offered]
+    audio.attributes["rtpmap"] = rtpmaps + [f"{OUR_DTMF_PAYLOAD_TYPE} telephone-event/8000"]
+    fmtps = [f"{c.payload_type} {c.fmtp}" for c in offered if c.fmtp]
+    audio.attributes["fmtp"] = fmtps + [f"{OUR_DTMF_PAYLOAD_TYPE} 0-16"]
+    audio.codecs = [
+        SdpCodec(payload_type=c.payload_type, encoding_name=c.name, clock_rate=c.clock_rate, channels=c.channels)
+        for c in offered
+    ] + [SdpCodec(payload_type=OUR_DTMF_PAYLOAD_TYPE, encoding_name="telephone-event", clock_rate=8000)]
+    return sdp
+
+
+def answered_codec(answer, codec_names) -> tuple[codecs.Codec, int, int | None] | None:
+    """The codec the answer to our offer picked (its first one we offered), its payload type and the answer's
+    telephone-event payload type; None when the answer names none of ours."""
+    audio = answer.audio if answer is not None else None
+    if audio is None:
+        return None
+    chosen = codecs.choose(audio.codecs, codec_names)
+    if chosen is None:
+        return None
+    dtmf = next((c.payload_type for c in audio.codecs if (c.encoding_name or "").lower() == "telephone-event"), None)
+    return chosen[0], chosen[1], dtmf

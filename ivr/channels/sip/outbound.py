@@ -2,12 +2,13 @@
 
 `OutboundDialer.dial(job)` is driven by dial_loop.py. It sends an INVITE (aiosipua's SipUAC, digest auth when the
 registrar challenges) to `sip:<number>@<registrar>` when IVR_SIP_REGISTRAR is set, or to the number itself when it
-is a SIP URI (targets.py); Timer A resends it (timers.py) and a failure is ACKed (aiosipua_adapter.failure_ack).
-On 200 the ACK goes out, the media joins the shared pacing clock like an inbound call and the callee hears the
-greeting. With a `connect_to`, a REFER then puts the callee through to it (blind transfer, as for inbound calls;
-the NOTIFYs on our outbound dialog report how it went) and, should that fail, the callee hears why. Then we hang
-up (BYE, retransmitted). The outcome - answered / busy / no-answer / rejected /
-failed, with the SIP status - is returned to the dial loop, which reports it to the worker's `place()`.
+is a SIP URI (targets.py), offering the codecs of IVR_SIP_CODECS in that order (media_offer.build_offer); Timer A
+resends it (timers.py) and a failure is ACKed (aiosipua_adapter.failure_ack). On 200 the ACK goes out, the stream
+switches to the codec the answer picked, the media joins the shared pacing clock like an inbound call and the
+callee hears the greeting. With a `connect_to`, a REFER then puts the callee through to it (blind transfer, as for
+inbound calls; the NOTIFYs on our outbound dialog report how it went) and, should that fail, the callee hears why.
+Then we hang up (BYE, retransmitted). The outcome - answered / busy / no-answer / rejected / failed, with the SIP
+status - is returned to the dial loop, which reports it to the worker's `place()`.
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ import socket
 from collections import deque
 from typing import NamedTuple
 
-from aiosipua import SipDigestAuth, build_sdp
+from aiosipua import SipDigestAuth
 
 from .addresses import BadAddress
 from .aiosipua_adapter import failure_ack, rejection
 from .call import CallEnded, SipCall, TransferOutcome
 from .control import DialogControl
-from .media import g711
+from .media import codecs
 from .media.stream import RtpStream
+from .media_offer import OUR_DTMF_PAYLOAD_TYPE, answered_codec, build_offer
 from .targets import dial_target, sipfrag_status
 from .timers import retransmit
 
@@ -106,8 +108,11 @@ class OutboundDialer:
         except ValueError as exc:
             return {"state": "failed", "detail": str(exc)}
         server = self.server
+        first = codecs.CODECS[server.media_policy.codec_names[0]]  # until the answer picks one of those we offer
         try:
-            stream = await server.ports.open(lambda: RtpStream(address, g711.PCMU, 101, lambda _d: None))
+            stream = await server.ports.open(
+                lambda: RtpStream(address, first.payload_type, OUR_DTMF_PAYLOAD_TYPE, lambda _d: None, codec=first)
+            )
         except Exception as exc:
             return {"state": "failed", "detail": f"no RTP port: {exc}"}
         try:
@@ -164,6 +169,7 @@ class OutboundDialer:
             "call_id": outgoing.call_id,
             "greeted": greeted,
             "rtp_sent": stream.packets_sent,
+            "codec": stream.codec.name,
             "ended": call.ended.result() if call.ended.done() else "completed",
         }
         if connected is not None:
@@ -174,7 +180,7 @@ class OutboundDialer:
         """(the answered OutgoingCall, None), or (None, the outcome) when the INVITE failed."""
         server, uac = self.server, self.server.endpoint.client()
         local_host = (server.endpoint.advertised_addr or server.address)[0]
-        offer = build_sdp(server.media_ip, stream.local_port, g711.PCMU, "PCMU", dtmf_payload_type=101)
+        offer = build_offer(server.media_ip, stream.local_port, server.media_policy.codec_names)
         outgoing = uac.send_invite(
             f"sip:{self.user}@{local_host}", uri, address, offer, user_agent="ivr", auth=self.auth
         )
@@ -194,19 +200,27 @@ class OutboundDialer:
         finally:
             resend.cancel()
             self._heard.discard(outgoing.call_id)
-        remote = outgoing.sdp_answer.rtp_address if outgoing.sdp_answer is not None else None
-        if remote:
-            try:
-                stream.update_remote(remote)
-            except BadAddress as exc:  # the callee's answer names media we can never send to
-                uac.remove_call(outgoing.call_id)
-                self._bye(outgoing)
-                return None, {
-                    "state": "failed",
-                    "detail": f"unusable media address in the answer: {exc}",
-                    "call_id": outgoing.call_id,
-                }
+        problem = self._follow_answer(outgoing, stream)
+        if problem:  # the callee's answer names media we can never send to, or none of our codecs
+            uac.remove_call(outgoing.call_id)
+            self._bye(outgoing)
+            return None, {"state": "failed", "detail": problem, "call_id": outgoing.call_id}
         return outgoing, None
+
+    def _follow_answer(self, outgoing, stream: RtpStream) -> str:
+        """Take the answer's codec and media address onto the stream; what is wrong with the answer, or ""."""
+        chosen = answered_codec(outgoing.sdp_answer, self.server.media_policy.codec_names)
+        if chosen is None:
+            return "the answer picked none of the codecs we offered"
+        codec, payload_type, dtmf = chosen
+        stream.use_codec(payload_type, dtmf, codec)
+        remote = outgoing.sdp_answer.rtp_address
+        try:
+            if remote:
+                stream.update_remote(remote)
+        except BadAddress as exc:
+            return f"unusable media address in the answer: {exc}"
+        return ""
 
     async def _greet(self, call: SipCall, job: dict) -> tuple[bool, TransferOutcome | None]:
         """The greeting, then the transfer to `connect_to` if any: (greeted, how the transfer went)."""

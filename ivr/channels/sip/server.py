@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from aiosipua import IncomingCall
 from aiosipua.dialog import DialogState
@@ -24,6 +25,7 @@ from .config import SipConfig, primary_ip
 from .control import DialogControl
 from .edge.accounts import AccountBook
 from .edge.build import build_gate, open_edge_warning
+from .edge.srtp_rules import SrtpRules
 from .endpoint import Endpoint
 from .live import Live as _Live
 from .live import called_user, end_silent_calls
@@ -51,7 +53,8 @@ class SipServer:
         self.config = config
         self.accounts = accounts if accounts is not None else AccountBook()
         self.app = app
-        self.media_policy = MediaPolicy.from_config(config)  # part A: one per trusted source or account
+        self.media_policy = MediaPolicy.from_config(config)  # its SRTP policy: per call, from srtp_rules
+        self.srtp_rules = SrtpRules(config.srtp, config.srtp_by_source)
         self.prompts = prompts or PromptLibrary(
             config.data_dir / "prompts", config.audio_root, tts_engine=config.tts_engine
         )
@@ -196,12 +199,16 @@ class SipServer:
             await self._release(live)
 
     async def _open_media(self, incoming: IncomingCall) -> RtpStream | None:
+        """The call's media, under the SRTP policy of its account, or of its source (edge/srtp_rules.py)."""
+        identity = self.endpoint.identities.get(incoming.call_id)
+        account_policy = self.accounts.srtp_policy(identity.account) if identity and identity.account else ""
+        srtp = self.srtp_rules.policy_for(incoming.source_addr[0], account_policy)
         return await open_media(
             incoming,
             self.ports,
             self.transport.family,
             lambda digit: self._digit(incoming.call_id, digit),
-            self.media_policy,
+            replace(self.media_policy, srtp=srtp),
         )
 
     def _reinvite_answer(self, incoming: IncomingCall):

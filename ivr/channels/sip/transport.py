@@ -3,8 +3,8 @@
 - Oversize datagrams, keep-alive CRLFs and bytes that do not parse are dropped and logged (rate-limited:
   datagram_guard.py); an unparsable request that still names its Via/Call-ID/CSeq gets a 400.
 - A handler that raises on a strange but parsable request turns into a 400/500 reply, never a dead listener.
-- Our own DatagramProtocol replaces aiosipua's `_UdpProtocol`, whose `connection_made` asserts a
-  class asyncio's selector transport does not inherit from (defect 5: a traceback at every start).
+- Our own DatagramProtocol (datagram_guard.py) replaces aiosipua's: it drops a source the edge's flood limits
+  blocked before parsing anything, and the socket gets a large receive buffer so a burst does not drown others.
 - The last response sent on each INVITE server transaction is kept (keyed by Via branch, ~32 s)
   so the endpoint can answer a retransmitted INVITE with it (defect 1).
 - Nothing is sent to an address that is not an IP literal with a port in 1-65535 (addresses.py): asyncio
@@ -23,13 +23,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiosipua import SipMessage, SipRequest, SipResponse, UdpSipTransport
 
 from .addresses import BadAddress, checked, request_problem
 from .aiosipua_adapter import response_destination, set_udp_socket, stamp_via_received, udp_socket
-from .datagram_guard import RateLimitedLog, salvage_400
+from .datagram_guard import GuardedProtocol, RateLimitedLog, enlarge_receive_buffer, salvage_400
 from .invite_memory import InviteMemory
 from .streams import StreamListener, StreamRoutes, StreamSending
 from .transactions import transaction_key
@@ -39,26 +40,6 @@ log = logging.getLogger(__name__)
 MAX_DATAGRAM = 16 * 1024
 REOPEN_ATTEMPTS = 5
 REOPEN_DELAY = 0.2  # seconds between attempts: the port is normally free again at once
-
-
-class _Protocol(asyncio.DatagramProtocol):
-    def __init__(self, owner: "IvrUdpTransport") -> None:
-        self._owner = owner
-
-    def connection_made(self, transport) -> None:
-        set_udp_socket(self._owner, transport)
-
-    def datagram_received(self, data: bytes, addr) -> None:
-        try:
-            self._owner.receive(data, (str(addr[0]), int(addr[1])))
-        except Exception:  # last line of defence: the listener must survive anything
-            log.exception("SIP datagram handling failed")
-
-    def error_received(self, exc: Exception) -> None:
-        log.debug("SIP UDP error: %s", exc)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._owner.connection_lost(self, exc)
 
 
 @dataclass
@@ -73,6 +54,8 @@ class IvrUdpTransport(InviteMemory, StreamSending, UdpSipTransport):
         self.failed: asyncio.Future | None = None  # set when the socket closed and could not be reopened
         self.streams: list[StreamListener] = []  # TCP and TLS (streams.py), started with the UDP socket
         self.stream_routes = StreamRoutes()
+        self.refuses: Callable[[str], bool] = lambda _host: False  # the edge's pre-parse check (server.py)
+        self.receive_buffer = 0  # bytes the kernel granted the UDP socket
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -80,8 +63,9 @@ class IvrUdpTransport(InviteMemory, StreamSending, UdpSipTransport):
         await self.open_with_streams(REOPEN_ATTEMPTS)
 
     async def _open(self) -> None:
-        protocol = _Protocol(self)
+        protocol = GuardedProtocol(self)
         await asyncio.get_running_loop().create_datagram_endpoint(lambda: protocol, local_addr=self.local_addr)
+        self.receive_buffer = enlarge_receive_buffer(udp_socket(self).get_extra_info("socket"))
         bound = udp_socket(self).get_extra_info("sockname")
         self.local_addr = (self.local_addr[0], bound[1])  # port 0 -> the port the OS picked
         self._protocol = protocol
@@ -92,7 +76,7 @@ class IvrUdpTransport(InviteMemory, StreamSending, UdpSipTransport):
         await super().stop()
 
     # --- a socket closed under us --------------------------------------------------------
-    def connection_lost(self, protocol: _Protocol, exc: Exception | None) -> None:
+    def connection_lost(self, protocol: GuardedProtocol, exc: Exception | None) -> None:
         if self.stopping or protocol is not getattr(self, "_protocol", None):
             return
         log.error("SIP UDP socket on %s:%d closed (%r); reopening it", *self.local_addr, exc)

@@ -1,4 +1,5 @@
-"""Build the gate from the SIP configuration, and say loudly when the edge is open to the internet."""
+"""Build the gate from the SIP configuration, check the edge's settings at start-up, and say loudly when the edge
+is open to the internet."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from .accounts import AccountBook
 from .digest import DigestAuth
 from .gate import Gate
 from .pike import Pike, PikeLimits
+from .srtp_rules import SrtpRules
 from .trust import SourceList, is_public_bind
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,16 @@ def build_gate(config, accounts: AccountBook) -> Gate:
     )
     auth = DigestAuth(config.realm, accounts.lookup, algorithms=tuple(a.upper() for a in config.digest_algorithms))
     return Gate(trusted, Pike(limits, exempt), auth, config.public_route, has_accounts=lambda: bool(accounts))
+
+
+def check_settings(config) -> None:
+    """ValueError naming the setting when one of the edge's lists cannot be used (`ivr sip` says it and exits)."""
+    for name, entries in (("IVR_SIP_TRUSTED", config.trusted), ("IVR_SIP_TRUSTED_PROXIES", config.trusted_proxies)):
+        try:
+            SourceList(entries)
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+    SrtpRules(config.srtp, config.srtp_by_source)
 
 
 def open_edge_warning(host: str, trusted: SourceList, accounts: AccountBook, public_route: str) -> str | None:

@@ -4,7 +4,8 @@ Each source has a counter of requests and one of new dialogs (INVITEs without a 
 A source over either limit is blocked for `block_seconds`: everything it sends is dropped silently, and each
 request while blocked extends nothing (so a blocked source learns nothing and costs one dict lookup). At most
 `max_sources` sources are tracked; the least recently seen is forgotten first, so a spoofed-address flood costs
-bounded memory. Exempt sources (trusted proxies) are never counted.
+bounded memory. Exempt sources (trusted proxies) are never counted. The transport asks `refuses(host)` before
+it parses a datagram, so a blocked source's flood costs no parsing at all.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ class Pike:
         self.clock = clock
         self._sources: OrderedDict[str, _Source] = OrderedDict()
         self.dropped = 0
+        self.dropped_unparsed = 0  # of those, dropped by the transport before parsing (refuses)
         self.blocks = 0
 
     def allow(self, host: str, new_dialog: bool) -> bool:
@@ -66,6 +68,15 @@ class Pike:
     def blocked(self, host: str) -> bool:
         source = self._sources.get(host)
         return source is not None and source.blocked_until > self.clock()
+
+    def refuses(self, host: str) -> bool:
+        """The transport's check before parsing a datagram: True (counted as dropped) while `host` is blocked."""
+        source = self._sources.get(host)
+        if source is None or source.blocked_until <= self.clock():
+            return False
+        self.dropped += 1
+        self.dropped_unparsed += 1
+        return True
 
     def _source(self, host: str, now: float) -> _Source:
         source = self._sources.get(host)

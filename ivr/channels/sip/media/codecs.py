@@ -1,13 +1,15 @@
 """The audio codecs we speak on RTP, one table: SDP name, payload type, clocks, and how to encode and decode.
 
 A `Codec` encodes a whole prompt once into 20 ms frames (prompts.py caches them per codec name, shared by every
-call) and gives each call its own decoder. G.711 is ours (g711.py), G.722 and Opus come from C libraries
-(g722.py, opus.py). Opus needs the system's libopus; without it Opus is simply not offered or accepted.
+call) from PCM at its `prompt_rate` (8 kHz for G.711, 16 kHz for the wideband G.722 and Opus: prompts are rendered
+at both rates) and gives each call its own decoder to 8 kHz. G.711 is ours (g711.py), G.722 and Opus come from C
+libraries (g722.py, opus.py). Opus needs the system's libopus; without it Opus is simply not offered or accepted.
 `choose(offered, names)` picks the first offered codec we enable, in the offerer's order (RFC 3264).
 """
 
 from __future__ import annotations
 
+import array
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -34,8 +36,17 @@ def _g711_decoder(payload_type: int) -> Callable[[bytes], bytes]:
 
 def _g722_frames(pcm16: bytes) -> tuple[bytes, ...]:
     pcm16 = pcm16[: len(pcm16) & ~1]
-    pcm16 += bytes((-len(pcm16)) % (2 * g711.SAMPLES_PER_FRAME))  # pad with silence before encoding (ADPCM)
+    pcm16 += bytes((-len(pcm16)) % (2 * g722.PROMPT_RATE // 50))  # pad with silence before encoding (ADPCM)
     return _cut(g722.encode(pcm16), g722.FRAME_BYTES, 0x00)
+
+
+def upsample_2x(pcm16: bytes) -> bytes:
+    """8 kHz PCM16 -> 16 kHz by linear interpolation, for tones made at 8 kHz (beeps, ringback), not prompts."""
+    samples = array.array("h", pcm16[: len(pcm16) & ~1])
+    doubled = array.array("h", bytes(4 * len(samples)))
+    doubled[0::2] = samples
+    doubled[1::2] = array.array("h", ((a + b) // 2 for a, b in zip(samples, samples[1:] + samples[-1:])))
+    return doubled.tobytes()
 
 
 def _cut(encoded: bytes, size: int, pad_byte: int) -> tuple[bytes, ...]:
@@ -49,11 +60,12 @@ class Codec:
     payload_type: int  # static, or the dynamic number we use in our own offers
     clock_rate: int  # RTP clock (rtpmap)
     timestamp_step: int  # RTP timestamp increment per 20 ms frame
-    encode_prompt: Callable[[bytes], tuple[bytes, ...]]  # 8 kHz PCM16 -> 20 ms frames
+    encode_prompt: Callable[[bytes], tuple[bytes, ...]]  # PCM16 at prompt_rate -> 20 ms frames
     silence: bytes  # one 20 ms frame of silence
     new_decoder: Callable[[], Callable[[bytes], bytes]]  # one call's payload -> 8 kHz PCM16
     channels: int = 1  # the rtpmap's channel count (Opus is always "/2", RFC 7587)
     fmtp: str = ""
+    prompt_rate: int = 8000  # the PCM rate encode_prompt takes (16000: wideband)
 
     @property
     def rtpmap(self) -> str:
@@ -84,8 +96,9 @@ def _build(opus_bitrate: int) -> dict[str, Codec]:
             8000,
             g722.FRAME_BYTES,
             _g722_frames,
-            _g722_frames(bytes(320))[0],
+            _g722_frames(bytes(640))[0],
             g722.new_decoder,
+            prompt_rate=g722.PROMPT_RATE,
         ),
     }
     if opus is not None:
@@ -99,6 +112,7 @@ def _build(opus_bitrate: int) -> dict[str, Codec]:
             opus.new_decoder,
             channels=2,
             fmtp=opus.FMTP,
+            prompt_rate=opus.PROMPT_RATE,
         )
     return table
 

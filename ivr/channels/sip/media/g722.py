@@ -1,8 +1,10 @@
 """G.722 (RTP payload type 9) through the `G722` package (sippy/libg722, public domain, C).
 
-We run libg722 in its 8 kHz linear mode: prompts, the recorder and the DTMF detector all work on 8 kHz PCM, and
-the bitstream is plain 64 kbit/s G.722 that every wideband terminal decodes. The RTP clock of G.722 is 8,000 Hz
-by RFC 3551's historical error, so a 20 ms frame is 160 bytes and advances the timestamp by 160, as G.711 does.
+Prompts are encoded from 16 kHz PCM in libg722's wideband mode, so a G.722 caller hears the full 50-7,000 Hz band
+the prompt was rendered with (prompt_audio.py renders a 16 kHz copy for it). Received audio is decoded in the 8 kHz
+mode (the lower sub-band only): the recorder and the DTMF detector work on 8 kHz PCM. The bitstream is plain
+64 kbit/s G.722 either way. The RTP clock of G.722 is 8,000 Hz by RFC 3551's historical error, so a 20 ms frame is
+160 bytes and advances the timestamp by 160, as G.711 does.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import G722
 PAYLOAD_TYPE = 9
 FRAME_BYTES = 160  # 20 ms at 64 kbit/s
 BIT_RATE = 64000
-LINEAR_RATE = 8000
+PROMPT_RATE = 16000  # what prompts are encoded from: wideband
+DECODED_RATE = 8000  # what received audio is decoded to
 
 
 def _samples(pcm16: bytes) -> array.array:
@@ -24,14 +27,15 @@ def _samples(pcm16: bytes) -> array.array:
     return samples
 
 
-def encode(pcm16: bytes) -> bytes:
-    """A whole prompt in one C call, with an encoder of its own (the bitstream is adaptive)."""
-    return G722.G722(LINEAR_RATE, BIT_RATE).encode(_samples(pcm16))
+def encode(pcm16: bytes, rate: int = PROMPT_RATE) -> bytes:
+    """A whole prompt (PCM16 at `rate`: 16000, or 8000 for narrowband input) in one C call, with an encoder of
+    its own (the bitstream is adaptive)."""
+    return G722.G722(rate, BIT_RATE).encode(_samples(pcm16))
 
 
 def new_decoder() -> Callable[[bytes], bytes]:
     """One call's decoder: G.722 is ADPCM, so the state carries from packet to packet."""
-    codec = G722.G722(LINEAR_RATE, BIT_RATE, use_numpy=False)
+    codec = G722.G722(DECODED_RATE, BIT_RATE, use_numpy=False)
 
     def decode(payload: bytes) -> bytes:
         return codec.decode(payload).tobytes()

@@ -1,6 +1,7 @@
 """A bridged call's recording: both legs mixed into one 8 kHz 16-bit mono WAV, written as the audio is relayed.
 
-Each relay direction hands over its G.711 payloads (`feed(side, payload, payload_type)`); frames are decoded and
+Each relay direction hands over its payloads (`feed(side, payload, payload_type)`); frames are decoded (G.711 by
+payload type, or by one decoder per side for a G.722 or Opus bridge) and
 queued per side and written as the sum of one frame of each (clipped to 16 bits). A side that has gone quiet (no
 packets: the peer sends nothing during silence, or hung up) holds nothing back: once the other side is
 `MAX_LEAD` frames ahead, its frames are written alone. Bounded like voicemail: at most `max_length` seconds.
@@ -32,8 +33,10 @@ def _samples(pcm16: bytes) -> array.array:
 
 
 class BridgeMixer:
-    def __init__(self, path: Path, max_length: float = 3600.0) -> None:
+    def __init__(self, path: Path, max_length: float = 3600.0, decoders=None) -> None:
+        """`decoders`: one payload -> 8 kHz PCM function per side (codecs.Codec.new_decoder()), else G.711."""
         self.path = path
+        self._decoders = decoders
         self._file = open_private(path)
         wav = wave.open(self._file, "wb")  # noqa: SIM115 - open as long as the bridge; close() ends it
         wav.setnchannels(1)
@@ -51,7 +54,8 @@ class BridgeMixer:
     def feed(self, side: int, payload: bytes, payload_type: int) -> None:
         if self._wav is None or self.frames >= self._max_frames:
             return
-        self._sides[side].append(g711.decode(payload, payload_type))
+        pcm = self._decoders[side](payload) if self._decoders else g711.decode(payload, payload_type)
+        self._sides[side].append(pcm)
         mine, other = self._sides[side], self._sides[1 - side]
         while mine and other:
             self._write(self._mix(mine.popleft(), other.popleft()))

@@ -1,7 +1,9 @@
-"""Prompt audio: TTS with espeak-ng and audio files, as 8 kHz 16-bit mono WAV cached on disk,
-then encoded once per codec and shared by every call that plays them.
+"""Prompt audio: TTS with espeak-ng and audio files, as 16-bit mono WAV cached on disk at the rate each codec
+encodes from (8 kHz for G.711, 16 kHz for G.722 and Opus), then encoded once per codec and shared by every call
+that plays them.
 
-Disk cache (ivr/channels/prompt_audio.py): `<data_dir>/prompts/<sha256(kind, text, voice, language)>.wav`.
+Disk cache (ivr/channels/prompt_audio.py): `<data_dir>/prompts/<sha256(kind, text, voice, language)>.wav`, and
+`...-16k.wav` for the wideband copy.
 Rendering runs in a thread (espeak-ng and sox are subprocesses) so the media clock never waits for it, and concurrent
 requests for the same prompt share one rendering. The encoded-frames cache is an LRU of bounded size.
 """
@@ -16,7 +18,7 @@ from pathlib import Path
 
 from ivr.channels.prompt_audio import TtsError, convert_audio, flow_audio, render_tts
 
-from .codecs import Codec, resolve
+from .codecs import Codec, resolve, upsample_2x
 
 log = logging.getLogger(__name__)
 
@@ -24,16 +26,22 @@ log = logging.getLogger(__name__)
 PromptError = TtsError
 
 
-def read_pcm(path: Path) -> bytes:
+def read_pcm(path: Path, rate: int = 8000) -> bytes:
     with wave.open(str(path), "rb") as wav:
-        if (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) != (8000, 1, 2):
-            raise PromptError(f"{path}: not 8 kHz mono 16-bit")
+        if (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) != (rate, 1, 2):
+            raise PromptError(f"{path}: not {rate // 1000} kHz mono 16-bit")
         return wav.readframes(wav.getnframes())
 
 
-def to_frames(pcm16: bytes, codec: Codec | int) -> tuple[bytes, ...]:
-    """Encode once and cut into 20 ms frames; the last one is padded with the codec's silence."""
-    return resolve(codec).encode_prompt(pcm16)
+def to_frames(pcm16: bytes, codec: Codec | int, rate: int = 8000) -> tuple[bytes, ...]:
+    """Encode once and cut into 20 ms frames; the last one is padded with the codec's silence. `pcm16` at `rate`:
+    8 kHz audio (a tone) for a wideband codec is interpolated to 16 kHz first."""
+    codec = resolve(codec)
+    if rate != codec.prompt_rate:
+        if (rate, codec.prompt_rate) != (8000, 16000):
+            raise ValueError(f"cannot encode {rate} Hz audio for {codec.name} ({codec.prompt_rate} Hz)")
+        pcm16 = upsample_2x(pcm16)
+    return codec.encode_prompt(pcm16)
 
 
 class PromptLibrary:
@@ -71,13 +79,16 @@ class PromptLibrary:
             self._frames.popitem(last=False)
         return frames
 
-    def wav_path(self, *, text: str = "", audio: str = "", voice: str = "", language: str = "") -> Path:
-        """The 8 kHz WAV for a prompt (blocking; renders on a cache miss)."""
+    def wav_path(
+        self, *, text: str = "", audio: str = "", voice: str = "", language: str = "", rate: int = 8000
+    ) -> Path:
+        """The WAV for a prompt at `rate` Hz (blocking; renders on a cache miss)."""
         if audio:  # only a file inside the flows folder (ivr.flows.audio)
-            return convert_audio(flow_audio(audio, self.audio_root), self.cache_dir)
-        return render_tts(text, self.cache_dir, voice, language, self.tts_engine)
+            return convert_audio(flow_audio(audio, self.audio_root), self.cache_dir, rate)
+        return render_tts(text, self.cache_dir, voice, language, self.tts_engine, rate)
 
     def _load(self, codec: Codec, text: str, audio: str, voice: str, language: str) -> tuple[bytes, ...]:
         self.renders += 1
-        path = self.wav_path(text=text, audio=audio, voice=voice, language=language)
-        return to_frames(read_pcm(path), codec)
+        rate = codec.prompt_rate
+        path = self.wav_path(text=text, audio=audio, voice=voice, language=language, rate=rate)
+        return to_frames(read_pcm(path, rate), codec, rate)

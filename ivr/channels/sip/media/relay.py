@@ -3,8 +3,10 @@
 Each direction is a `Forwarder` installed on the receiving stream: a packet from the caller's peer goes out at
 once from the owner's stream, to the owner's peer, under the owner stream's own SSRC and sequence numbers (the
 peers never see each other's), with the timestamps shifted into the owner stream's timeline. PCMU <-> PCMA is
-transcoded with one 256-byte table (`bytes.translate`, C speed); RFC 2833 events go out with the other leg's
-negotiated telephone-event payload type and keep their timestamps, so a key press stays one event end to end.
+transcoded with one 256-byte table (`bytes.translate`, C speed); G.722 or Opus on both legs (legs.py offers a
+wideband caller's codec alone) passes through untouched, under the other leg's payload type; RFC 2833 events go
+out with the other leg's negotiated telephone-event payload type and keep their timestamps, so a key press stays
+one event end to end.
 While bridged, the two streams are off the pacing clock: the peers' own packets set the pace.
 """
 
@@ -36,6 +38,16 @@ def _transcode_table(source: int, target: int) -> bytes:
 TRANSCODE = {(s, t): _transcode_table(s, t) for s in (g711.PCMU, g711.PCMA) for t in (g711.PCMU, g711.PCMA)}
 
 
+def _table_between(source: RtpStream, target: RtpStream) -> bytes | None:
+    """The G.711 transcoding table, or None to pass the payload through (the same codec on both legs)."""
+    if source.codec.name == target.codec.name and source.codec.name not in ("PCMU", "PCMA"):
+        return None
+    try:
+        return TRANSCODE[(source.codec.payload_type, target.codec.payload_type)]
+    except KeyError:
+        raise ValueError(f"cannot relay {source.codec.name} to {target.codec.name}") from None
+
+
 class Forwarder:
     """Installed as `source.forward`: relays each packet `source` receives out of `target`."""
 
@@ -44,7 +56,7 @@ class Forwarder:
     def __init__(self, source: RtpStream, target: RtpStream) -> None:
         self.source = source
         self.target = target
-        self._table = TRANSCODE[(source.payload_type, target.payload_type)]
+        self._table = _table_between(source, target)
         self._ts_shift: int | None = None  # set from the first packet: its timestamp lands on target's next one
         self.forwarded = 0
         self.dtmf_forwarded = 0
@@ -54,7 +66,8 @@ class Forwarder:
 
     def __call__(self, data: bytes, offset: int, payload_type: int) -> None:
         if payload_type == self.source.payload_type:
-            out_type, payload = self.target.payload_type, data[offset:].translate(self._table)
+            payload = data[offset:] if self._table is None else data[offset:].translate(self._table)
+            out_type = self.target.payload_type
             if self.tap is not None:
                 self.tap(payload, out_type)
         elif payload_type == self.source.dtmf_payload_type and self.target.dtmf_payload_type is not None:

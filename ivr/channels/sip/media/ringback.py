@@ -12,6 +12,7 @@ import math
 import struct
 from functools import lru_cache
 
+from .codecs import Codec
 from .prompts import to_frames
 
 RATE = 8000
@@ -35,16 +36,16 @@ def _pcm(samples: list[int]) -> bytes:
 
 
 @lru_cache(maxsize=4)
-def tone_frames(payload_type: int) -> tuple[bytes, ...]:
-    return to_frames(_pcm(_sine(TONE_HZ, TONE_ON, 6000) + [0] * int(RATE * TONE_OFF)), payload_type)
+def tone_frames(codec: Codec | int) -> tuple[bytes, ...]:
+    return to_frames(_pcm(_sine(TONE_HZ, TONE_ON, 6000) + [0] * int(RATE * TONE_OFF)), codec)
 
 
 @lru_cache(maxsize=4)
-def music_frames(payload_type: int) -> tuple[bytes, ...]:
+def music_frames(codec: Codec | int) -> tuple[bytes, ...]:
     samples: list[int] = []
     for note in MUSIC_NOTES:
         samples += [a + b for a, b in zip(_sine(note, NOTE_SECONDS, 3500), _sine(note * 2, NOTE_SECONDS, 800))]
-    return to_frames(_pcm(samples), payload_type)
+    return to_frames(_pcm(samples), codec)
 
 
 class Ringback:
@@ -69,13 +70,14 @@ class Ringback:
         self.stream.stop_playback()
 
 
-async def ringback_frames(kind: str, payload_type: int, prompts) -> tuple[bytes, ...]:
-    """The frames for a transfer's `ringback`: "tone", "music", or an audio file of the flow (via `prompts`)."""
+async def ringback_frames(kind: str, codec: Codec | int, prompts) -> tuple[bytes, ...]:
+    """The frames for a transfer's `ringback` in the caller's codec (a Codec; a static payload type also does):
+    "tone", "music", or an audio file of the flow (via `prompts`)."""
     if kind == "music":
-        return music_frames(payload_type)
+        return music_frames(codec)
     if kind in ("tone", ""):
-        return tone_frames(payload_type)
+        return tone_frames(codec)
     try:
-        return await prompts.frames(payload_type, audio=kind)
+        return await prompts.frames(codec, audio=kind)
     except Exception:  # noqa: BLE001 - an unreadable file must not leave the caller in silence
-        return tone_frames(payload_type)
+        return tone_frames(codec)

@@ -5,7 +5,7 @@
 `negotiate(offer_media, policy)` returns the keys for a call (or None for plain RTP) or raises `SrtpRefused`;
 `SrtpKeys.answer_line()` is our a=crypto for the answer, and `protector()`/`unprotector()` are one call's two
 libsrtp sessions: ours encrypts with our fresh key, theirs authenticates and decrypts with the offered key.
-Part A's per-source or per-account policy plugs in by passing another `SrtpPolicy` per INVITE (server.py).
+The policy of each call (per account, per source, or this default) is chosen by edge/srtp_rules.py.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ class SrtpPolicy(StrEnum):
     REQUIRED = "required"
 
     @classmethod
-    def parse(cls, value: str) -> SrtpPolicy:
+    def parse(cls, value: str, where: str = "IVR_SIP_SRTP") -> SrtpPolicy:
         try:
             return cls(value.strip().lower())
         except ValueError:
-            raise ValueError(f"IVR_SIP_SRTP: {value!r} is not off, optional or required") from None
+            raise ValueError(f"{where}: {value!r} is not off, optional or required") from None
 
 
 class SrtpRefused(Exception):

@@ -163,10 +163,10 @@ class RtpStream(asyncio.DatagramProtocol):
         self._seq = (self._seq + 1) & 0xFFFF
         self._ts = (self._ts + self._ts_step) & 0xFFFFFFFF
 
-    def use_codec(self, payload_type: int, dtmf_payload_type: int | None) -> None:
-        """An outbound call's answer chose the codec among those we offered."""
+    def use_codec(self, payload_type: int, dtmf_payload_type: int | None, codec: Codec | None = None) -> None:
+        """An outbound call's answer chose the codec among those we offered (`codec`: for a dynamic type)."""
         self.payload_type, self.dtmf_payload_type = payload_type, dtmf_payload_type
-        self.codec = resolve(payload_type)
+        self.codec = codec or resolve(payload_type)
         self._silence, self._ts_step, self._decode = self.codec.silence, self.codec.timestamp_step, None
 
     @property
