@@ -115,7 +115,7 @@ class MenuUnderTest:
 def run_accuracy(args) -> None:
     recognizer = WhisperRecognizer(args.model)
     menu = MenuUnderTest()
-    digits = Expect(hints=DIGIT_HINTS, digits=True)
+    digits = Expect(hints=DIGIT_HINTS, digits=True, max_digits=10)
     keywords = Expect(hints=menu.hints)
     for label, voices, noise in (
         ("tuning voices, pink noise", TUNING_VOICES, "pinknoise"),
