@@ -1,11 +1,13 @@
 """Recognition off the media loop: a bounded pool of worker processes (or threads) in front of a Recognizer.
 
 The shipped engines run in worker processes (`RecognitionPool.processes`, each loading its own model from a
-picklable factory): measured 1.9x the throughput of threads, because faster-whisper's feature extraction and the
-matching hold the GIL (bench/speech.py pool). A plug-in recognizer given as an object (a client of a server on the
-user's network) runs in threads (`RecognitionPool(recognizer)`). Either way at most `workers` utterances decode at
-once and `queue` more wait; past that `submit` refuses (returns None) and logs, and the caller goes on with the
-keypad. A refused utterance never waits, so no call's audio is delayed by another call's speech.
+picklable factory): more throughput than threads (BENCHMARKS.md, bench/speech.py pool), because feature extraction
+and the matching hold the GIL, which the SIP process's media loop needs every 20 ms. A plug-in recognizer given as
+an object (a client of a server on the user's network) runs in threads (`RecognitionPool(recognizer)`). Either
+way at most `workers` utterances decode at once and `queue` more wait; past that `submit` refuses (returns None)
+and logs, and the caller goes on with the keypad. A refused utterance never waits, so no call's audio is delayed
+by another call's speech; and worker processes run at a lower priority (nice 10), so a saturated recognizer takes
+only the CPU the media leaves.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -23,6 +26,7 @@ from .recognizer import Expect, Heard, Recognizer
 
 log = logging.getLogger(__name__)
 WARM_UP_SECONDS = 120.0  # loading a model in each worker process
+WORKER_NICENESS = 10  # decoding yields the CPU to the media loop: a busy recognizer must never make packets late
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,7 @@ _recognizer: Recognizer | None = None
 
 def _load(factory: Callable[[], Recognizer | None]) -> None:
     global _recognizer
+    os.nice(WORKER_NICENESS)
     _recognizer = factory()
 
 
