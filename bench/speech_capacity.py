@@ -1,7 +1,8 @@
 """Speech capacity on SIP (issue 14): SIPp callers that each speak once per gather, at rising concurrency.
 
     .venv/bin/python bench/speech_capacity.py --steps 20,40,60 --calls-per-step 3   # root: tcpdump on lo
-    .venv/bin/python bench/speech_capacity.py --steps 120 --workers 2                # past capacity
+    .venv/bin/python bench/speech_capacity.py --steps 200 --workers 2                # past capacity
+    .venv/bin/python bench/speech_capacity.py --steps 60,100,200 --rt                # media at SCHED_FIFO
 
 Our SipServer runs here on its own loop (speech on: Whisper tiny.en in `--workers` worker processes), with a small
 app: a 6 s prompt that allows barge-in, a gather that listens (the main menu's words), then a 3 s answer and a
@@ -136,8 +137,11 @@ def main() -> None:
     parser.add_argument("--steps", default="20,40,60")
     parser.add_argument("--calls-per-step", type=float, default=3.0, help="calls = this x concurrency")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rt", action="store_true", help="the IVR's threads under SCHED_FIFO (not the workers)")
     args = parser.parse_args()
     pool = RecognitionPool.processes(recognizer_factory("whisper"), workers=args.workers)
+    if args.rt:  # after the workers started; SIPp, tcpdump and sox (forked later) go back to normal priority
+        os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(50))
     expected = alone(pool)
     heard: list = []
     active = {"now": 0, "peak": 0}
@@ -149,7 +153,10 @@ def main() -> None:
     server = SipServer(config, make_app(SpeechInput(pool), heard, active))
     asyncio.run_coroutine_threadsafe(server.start(), loop).result(10)
     run_step(config.port, rtp, pool, heard, active, expected, 1, 1, work)  # warm-up: renders the prompts into the cache
-    print(f"alone: {expected!r}; load average {os.getloadavg()[0]:.2f}; {args.workers} worker processes")
+    print(
+        f"alone: {expected!r}; load average {os.getloadavg()[0]:.2f}; {args.workers} worker processes"
+        f"{'; IVR at SCHED_FIFO 50' if args.rt else ''}"
+    )
     for concurrent in (int(s) for s in args.steps.split(",")):
         row = run_step(
             config.port, rtp, pool, heard, active, expected, concurrent, int(concurrent * args.calls_per_step), work
