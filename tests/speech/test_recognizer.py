@@ -184,3 +184,12 @@ def test_the_grammar_path_needs_a_margin_over_the_free_transcript():
     assert accept(free, Decoded("is the chat", 8, -4.0 + MARGIN + 0.1, 0.01)) > 0.5
     assert accept(free, Decoded("is the chat", 8, -4.0 + MARGIN - 0.1, 0.01)) == 0.0  # no better than garbage
     assert accept(free, Decoded("the chat", 3, -1.0, 0.01)) == 0.0  # stopped early: explains part of the audio
+
+
+def test_a_model_that_does_not_load_leaves_the_keypad(tmp_path, caplog):
+    from ivr.channels.sip.speech_input import speech_from_settings
+    from ivr.settings import Settings
+
+    settings = Settings.from_env({}, asr_engine="whisper", asr_model=str(tmp_path / "no-such-model"), asr_workers=1)
+    assert speech_from_settings(settings) is None
+    assert "speech recognition could not start" in caplog.text and "no-such-model" in caplog.text

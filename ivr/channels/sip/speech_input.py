@@ -51,11 +51,21 @@ class SpeechInput:
 
 
 def speech_from_settings(settings) -> SpeechInput | None:
-    """The SIP process's speech input from Settings; None (DTMF only, logged once) when off or not installed."""
+    """The SIP process's speech input from Settings; None (DTMF only, logged) when off, not installed, or when the
+    model does not load in the worker processes."""
     factory = recognizer_factory(settings.asr_engine, settings.asr_model)
     if factory is None:
         return None
-    pool = RecognitionPool.processes(factory, workers=settings.asr_workers)
+    try:
+        pool = RecognitionPool.processes(factory, workers=settings.asr_workers)
+    except Exception as exc:  # a model that will not load (IVR_ASR_MODEL): the calls still run, with the keypad
+        log.error(
+            "speech recognition could not start (IVR_ASR_ENGINE=%s, IVR_ASR_MODEL=%r): %s; callers can use the keypad",
+            settings.asr_engine,
+            settings.asr_model,
+            exc or type(exc).__name__,
+        )
+        return None
     log.info("speech recognition: %s, %d worker processes", pool.recognizer.name, pool.workers)
     return SpeechInput(pool, settings.asr_trailing_silence_ms, settings.asr_min_confidence)
 
