@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/speech_latency.py --calls 20
 
-One process: our SipServer (speech on, the bundled Whisper tiny.en) on the loop in a thread, and a raw RTP caller in
+One process: our SipServer (speech on, the bundled Whisper tiny.en in 2 worker processes) on the loop in a thread, and a raw RTP caller in
 the main thread that waits for the prompt, speaks "I need help with Skype" over it (paced 20 ms a packet), then
 sends silence. The server notes the loop time (time.monotonic) of each end-of-speech decision; the caller notes
 when the first non-silent packet of the next prompt arrives. Calls one after another (light load). Loopback only.
@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from ivr.channels.sip.server import SipConfig, SipServer  # noqa: E402
 from ivr.channels.sip.speech_input import SpeechInput, gather_with_speech  # noqa: E402
 from ivr.channels.speech.pool import RecognitionPool  # noqa: E402
-from ivr.channels.speech.whisper import WhisperRecognizer  # noqa: E402
+from ivr.channels.speech.recognizer import recognizer_factory  # noqa: E402
 from ivr.engine import actions as A  # noqa: E402
 from tests.sip.conftest import RawUac, free_port_range, free_udp_port  # noqa: E402
 from tests.speech.audio import g711_bytes, phone_pcm  # noqa: E402
@@ -86,7 +86,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=20)
     args = parser.parse_args()
     ends: list[float] = []
-    speech = SpeechInput(RecognitionPool(WhisperRecognizer(), workers=2))
+    speech = SpeechInput(RecognitionPool.processes(recognizer_factory("whisper"), workers=2))
     loop = asyncio.new_event_loop()
     threading.Thread(target=loop.run_forever, daemon=True).start()
     rtp_min, rtp_max = free_port_range(100)

@@ -16,7 +16,7 @@ from .conftest import run_sipp, sipp_counts
 pytest.importorskip("faster_whisper")
 pytest.importorskip("webrtcvad")
 from ivr.channels.speech.pool import RecognitionPool  # noqa: E402
-from ivr.channels.speech.whisper import WhisperRecognizer  # noqa: E402
+from ivr.channels.speech.recognizer import recognizer_factory  # noqa: E402
 from tests.sessions import flow_session
 from tests.speech.audio import g711_bytes, phone_pcm, rtp_pcap, silence  # noqa: E402
 
@@ -28,7 +28,7 @@ CODECS = {"ulaw": (0, "PCMU"), "alaw": (8, "PCMA")}
 
 @pytest.fixture(scope="module")
 def pool():
-    pool = RecognitionPool(WhisperRecognizer(), workers=2)
+    pool = RecognitionPool.processes(recognizer_factory("whisper"), workers=2)  # as `ivr sip` runs it
     yield pool
     pool.close()
 

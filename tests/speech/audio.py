@@ -2,7 +2,8 @@
 
 `phone_pcm(text, voice, speed, snr_db, law)` is what a caller's phrase sounds like after a phone line: 8 kHz,
 through u-law or A-law and back (sox does both ways), as 16-bit little-endian PCM. `g711_bytes` gives the
-encoded payload for RTP pcaps. Used by tests/speech and bench/speech.py.
+encoded payload for RTP pcaps. Used by tests/speech and bench/speech.py. sox runs without dither (`-D`): its
+dither is random, and the same phrase must sound the same in every run.
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ def spoken(text: str, voice: str = "en-us", speed: int = 160) -> bytes:
         with tempfile.TemporaryDirectory() as tmp:
             wav = Path(tmp) / "s.wav"
             _run(["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(wav), "--", text])
-            return _run(["sox", str(wav), *RAW_PCM, "-", "pad", "0.3", "0.3"])
+            return _run(["sox", "-D", str(wav), *RAW_PCM, "-", "pad", "0.3", "0.3"])
 
-    return _cached(f"speak\0{text}\0{voice}\0{speed}", make)
+    return _cached(f"speak\0{text}\0{voice}\0{speed}\0undithered", make)
 
 
 def with_noise(pcm: bytes, snr_db: float | None, seed: int = 1, kind: str = "pinknoise") -> bytes:
@@ -74,7 +75,7 @@ def _sox_pipe(data: bytes, law: str, encode: bool) -> bytes:
     law_args = ["-t", "raw", "-r", "8000", "-c", "1", "-b", "8", "-e", SOX_LAW[law]]
     source, target = (pcm_args, law_args) if encode else (law_args, pcm_args)
     return subprocess.run(
-        ["sox", *source, "-", *target, "-"], input=data, check=True, capture_output=True, timeout=60
+        ["sox", "-D", *source, "-", *target, "-"], input=data, check=True, capture_output=True, timeout=60
     ).stdout
 
 

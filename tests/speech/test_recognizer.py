@@ -146,3 +146,50 @@ def test_pocketsphinx_decodes_within_the_grammar():
         "um",
     }
     assert set(words_of(result.detail["heard"])) <= allowed, result
+
+
+def test_process_pool_recognizes_and_refuses_when_saturated():
+    from ivr.channels.speech.recognizer import recognizer_factory
+
+    pool = RecognitionPool.processes(recognizer_factory("whisper"), workers=1, queue=0)
+    try:
+        assert (pool.recognizer.name, pool.recognizer.multilingual) == ("whisper", False)
+        pcm = phone_pcm("I need help with Skype")
+
+        async def run():
+            first = pool.submit(pcm, MENU)
+            second = pool.submit(pcm, MENU)  # the one worker process is busy and there is no queue
+            assert first is not None and second is None
+            return await first
+
+        heard = asyncio.run(run())
+        assert set(CHOICES["support"]) & set(words_of(heard.text)) and heard.confidence >= 0.3, heard
+        assert (pool.refused, pool.recognized, pool.pending) == (1, 1, 0)
+    finally:
+        pool.close()
+
+
+def test_a_misheard_choice_is_decoded_against_the_step_words(whisper):
+    """Whisper's free transcript of this one is "a live cat, clean": no keyword. Decoded again allowed only the
+    menu's words and fillers, it is "a live chat, please", far more likely than the free guess: accepted."""
+    heard = whisper.transcribe(phone_pcm("a live chat please", "en-us", 160, None, "ulaw"), MENU)
+    assert heard.detail["path"] == "grammar" and "chat" not in words_of(heard.detail["free"]), heard
+    assert "chat" in words_of(heard.text) and heard.confidence > 0.5, heard
+
+
+def test_the_grammar_path_needs_a_margin_over_the_free_transcript():
+    from ivr.channels.speech.closed_set import MARGIN, Decoded, accept
+
+    free = Decoded("is the shop open to me", 8, -4.0, 0.01)
+    assert accept(free, Decoded("is the chat", 8, -4.0 + MARGIN + 0.1, 0.01)) > 0.5
+    assert accept(free, Decoded("is the chat", 8, -4.0 + MARGIN - 0.1, 0.01)) == 0.0  # no better than garbage
+    assert accept(free, Decoded("the chat", 3, -1.0, 0.01)) == 0.0  # stopped early: explains part of the audio
+
+
+def test_a_model_that_does_not_load_leaves_the_keypad(tmp_path, caplog):
+    from ivr.channels.sip.speech_input import speech_from_settings
+    from ivr.settings import Settings
+
+    settings = Settings.from_env({}, asr_engine="whisper", asr_model=str(tmp_path / "no-such-model"), asr_workers=1)
+    assert speech_from_settings(settings) is None
+    assert "speech recognition could not start" in caplog.text and "no-such-model" in caplog.text

@@ -1,8 +1,9 @@
 """Speech on SIP calls: a gather that listens as well as counting digits, and barge-in by voice.
 
 `SpeechInput` is shared by every call of a SIP process: the recognition pool (bounded, off the media loop) and
-the settings. For a Gather that accepts speech it makes a `Listener` fed from the call's RTP (the stream's PCM
-sink, on the media loop: one webrtcvad call per 20 ms frame). Speech that starts during a barge-in prompt stops it.
+the settings (the shipped engines decode in worker processes). For a Gather that accepts speech it makes a
+`Listener` fed from the call's RTP (the stream's PCM sink, on the media loop: one webrtcvad call per 20 ms frame).
+Speech that starts during a barge-in prompt stops it.
 The gather ends with the first of: digits (as before), a recognized utterance (Speech), or the timeout counted
 from the end of the prompt (NoInput) unless the caller is speaking then, in which case it waits for the result.
 A saturated pool refuses the utterance: the caller is asked to use the keypad and the digit gather goes on.
@@ -21,7 +22,7 @@ from ivr.engine.phrases import phrase
 
 from ..speech.listener import Listener
 from ..speech.pool import RecognitionPool
-from ..speech.recognizer import Expect, load_recognizer, speaks
+from ..speech.recognizer import Expect, recognizer_factory, speaks
 
 log = logging.getLogger(__name__)
 RESULT_WAIT = 15.0  # seconds a finished utterance may take to recognize before the turn gives up on it
@@ -38,7 +39,9 @@ class SpeechInput:
         if gather is None or "speech" not in gather.input or not speaks(self.pool.recognizer, language):
             return None
         digits = bool(gather.hints) and set(gather.hints) <= DIGIT_WORDS
-        expect = Expect(hints=gather.hints, digits=digits, language=language or "en")
+        expect = Expect(
+            hints=gather.hints, digits=digits, max_digits=gather.max_digits if digits else 0, language=language or "en"
+        )
         listener = Listener(self.pool, expect, self.trailing_silence_ms, on_speech_start=lambda: _barge_in(call))
         call.stream.sink = listener.feed
         return listener
@@ -48,12 +51,22 @@ class SpeechInput:
 
 
 def speech_from_settings(settings) -> SpeechInput | None:
-    """The SIP process's speech input from Settings; None (DTMF only, logged once) when off or not installed."""
-    recognizer = load_recognizer(settings.asr_engine, settings.asr_model)
-    if recognizer is None:
+    """The SIP process's speech input from Settings; None (DTMF only, logged) when off, not installed, or when the
+    model does not load in the worker processes."""
+    factory = recognizer_factory(settings.asr_engine, settings.asr_model)
+    if factory is None:
         return None
-    pool = RecognitionPool(recognizer, workers=settings.asr_workers)
-    log.info("speech recognition: %s, %d workers", recognizer.name, pool.workers)
+    try:
+        pool = RecognitionPool.processes(factory, workers=settings.asr_workers)
+    except Exception as exc:  # a model that will not load (IVR_ASR_MODEL): the calls still run, with the keypad
+        log.error(
+            "speech recognition could not start (IVR_ASR_ENGINE=%s, IVR_ASR_MODEL=%r): %s; callers can use the keypad",
+            settings.asr_engine,
+            settings.asr_model,
+            exc or type(exc).__name__,
+        )
+        return None
+    log.info("speech recognition: %s, %d worker processes", pool.recognizer.name, pool.workers)
     return SpeechInput(pool, settings.asr_trailing_silence_ms, settings.asr_min_confidence)
 
 

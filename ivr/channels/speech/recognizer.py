@@ -1,7 +1,8 @@
 """The `Recognizer` interface: one utterance of 8 kHz PCM in, a transcript with a confidence out.
 
 An engine is any object with `transcribe(pcm, expect) -> Heard` that is safe to call from worker threads (the
-recognition pool calls it off the media loop). We ship Whisper through faster-whisper (`whisper.py`) and
+recognition pool calls it off the media loop; the shipped engines run in worker processes, built there by
+`recognizer_factory`). We ship Whisper through faster-whisper (`whisper.py`) and
 pocketsphinx (`sphinx.py`); a user can plug in another one (a Vosk or Whisper server on their own network) by
 giving `SipServer` any such object. `load_recognizer` builds the one the settings name, or None (DTMF only)
 when speech is off or the `speech` extra is not installed, which it logs once.
@@ -10,7 +11,10 @@ when speech is off or the `speech` extra is not installed, which it logs once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from importlib import import_module
 from typing import Protocol
 
 log = logging.getLogger(__name__)
@@ -24,6 +28,7 @@ class Expect:
 
     hints: tuple[str, ...] = ()
     digits: bool = False
+    max_digits: int = 0  # collect_digits' max_digits (0: unknown): bounds what a digit decode may say
     language: str = "en"
 
 
@@ -41,7 +46,14 @@ class Recognizer(Protocol):
     def transcribe(self, pcm: bytes, expect: Expect) -> Heard: ...
 
 
-def speaks(recognizer: Recognizer | None, language: str) -> bool:
+class Described(Protocol):
+    """A recognizer as the media side sees it (it may live in worker processes: pool.py)."""
+
+    name: str
+    multilingual: bool
+
+
+def speaks(recognizer: Described | None, language: str) -> bool:
     """Whether `recognizer` can listen in `language` (an English-only model gets DTMF only elsewhere)."""
     if recognizer is None:
         return False
@@ -49,6 +61,32 @@ def speaks(recognizer: Recognizer | None, language: str) -> bool:
 
 
 _warned: set[str] = set()
+
+
+def recognizer_factory(engine: str, model: str = "", threads: int = 1) -> Callable[[], Recognizer | None] | None:
+    """A picklable factory of the recognizer `engine` names, for worker processes; None means DTMF only (logged
+    once, as `load_recognizer` does, when the `speech` extra is missing)."""
+    if engine == "off":
+        return None
+    if engine not in ("whisper", "pocketsphinx"):
+        raise ValueError(f"IVR_ASR_ENGINE={engine!r}: use whisper, pocketsphinx or off")
+    try:
+        import_module("faster_whisper" if engine == "whisper" else "pocketsphinx")
+        import_module("webrtcvad")
+        import_module("jellyfish")
+    except ImportError as exc:
+        _warn_missing(engine, exc)
+        return None
+    return partial(load_recognizer, engine, model, threads)
+
+
+def _warn_missing(engine: str, exc: ImportError) -> None:
+    if engine not in _warned:
+        _warned.add(engine)
+        log.warning(
+            "speech recognition is off: %s (install the extra: pip install 'ivr[speech]'); callers can use the keypad",
+            exc,
+        )
 
 
 def load_recognizer(engine: str, model: str = "", threads: int = 1) -> Recognizer | None:
@@ -65,12 +103,6 @@ def load_recognizer(engine: str, model: str = "", threads: int = 1) -> Recognize
 
             return WhisperRecognizer(model, threads=threads)
     except ImportError as exc:
-        if engine not in _warned:
-            _warned.add(engine)
-            log.warning(
-                "speech recognition is off: %s (install the extra: pip install 'ivr[speech]'); "
-                "callers can use the keypad",
-                exc,
-            )
+        _warn_missing(engine, exc)
         return None
     raise ValueError(f"IVR_ASR_ENGINE={engine!r}: use whisper, pocketsphinx or off")
