@@ -14,6 +14,7 @@ class Waiting(StrEnum):
     INPUT = "input"  # answer a Gather with Digits, Speech or NoInput
     TRANSFER = "transfer"  # TransferResult
     RECORD = "record"  # RecordingDone
+    QUEUE = "queue"  # TransferResult: answered, exhausted or failed
 
 
 class End(StrEnum):

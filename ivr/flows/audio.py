@@ -38,12 +38,13 @@ def _lexically_inside(audio: str) -> bool:
 TEMPLATES_FOLDER = "templates"  # follow-up templates, inside the flows folder (jobs/followup_text.py)
 FieldPath = tuple[str | int, ...]
 RINGBACK_SOUNDS = ("tone", "music")  # a transfer's `ringback` that is not one of these names an audio file
+SOUND_FIELDS = ("ringback", "hold")  # a transfer's ringback, a queue's hold sound
 
 
 def _audio_fields(node: object, path: FieldPath) -> Iterator[tuple[FieldPath, str]]:
     if isinstance(node, dict):
         for key, value in node.items():
-            if isinstance(value, str) and (key == "audio" or (key == "ringback" and value not in RINGBACK_SOUNDS)):
+            if isinstance(value, str) and (key == "audio" or (key in SOUND_FIELDS and value not in RINGBACK_SOUNDS)):
                 yield path + (key,), value
             else:
                 yield from _audio_fields(value, path + (key,))

@@ -215,3 +215,20 @@ def sip_dial_result(reference: str) -> str:
 
 # SIP digest accounts (ivr/store/sip_accounts.py)
 SIP_ACCOUNTS = f"{PREFIX}sip:accounts"  # hash: username -> JSON {realm, ha1 per algorithm, created_at}
+
+
+# Hold queues (the queue step, ivr/store/queues.py): who waits, since when, in which place, across calls and nodes
+QUEUE_STALE = 90  # seconds: a waiting call whose node stopped touching its entry leaves the queue
+QUEUES = f"{PREFIX}queue:names"  # zset: queue name scored by its last activity (the admin's live queue)
+
+
+def queue_waiting(name: str) -> str:
+    return f"{PREFIX}queue:{name}:waiting"  # zset: call id scored by the time it joined (its place in line)
+
+
+def queue_seen(name: str) -> str:
+    return f"{PREFIX}queue:{name}:seen"  # zset: call id scored by the last time its channel touched it
+
+
+def queue_callers(name: str) -> str:
+    return f"{PREFIX}queue:{name}:callers"  # hash: call id -> JSON {caller, joined_at, node, status}

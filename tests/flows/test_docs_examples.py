@@ -23,6 +23,7 @@ STEP_TYPES = (
     "follow_up",
     "callback",
     "transfer",
+    "queue",
     "voicemail",
     "hangup",
     "goto",

@@ -11,6 +11,7 @@ from .follow_up import FollowUp
 from .goto import Goto
 from .hangup import HangupStep
 from .menu import Menu
+from .queue import QueueStep
 from .return_step import Return
 from .say import SayStep
 from .set_vars import SetStep
@@ -29,6 +30,7 @@ STEP_TYPES: dict[str, type[Step]] = {
         FollowUp,
         Callback,
         TransferStep,
+        QueueStep,
         Voicemail,
         HangupStep,
         Goto,
