@@ -26,6 +26,7 @@ from ivr.store import UNAVAILABLE, connect, connect_sentinel, for_blocking, hear
 from ivr.store.dial_requests import DialRequests
 from ivr.store.embedded import EmbeddedRedis
 from ivr.store.flows import FlowStore
+from ivr.store.queues import QueueBoard
 from ivr.store.sip_accounts import SipAccountStore
 from ivr.store.spool import Spool
 from ivr.system.private_files import private_dir
@@ -106,3 +107,8 @@ def open_dial_requests(conn: redis.Redis) -> DialRequests:
 def sip_account_loader(conn: redis.Redis) -> Callable[[], dict[tuple[str, str, str], str]]:
     """What `ivr sip` calls (off its media loop) to refresh its copy of the digest accounts' HA1s."""
     return SipAccountStore(conn).ha1_table
+
+
+def open_queue_board(conn: redis.Redis) -> QueueBoard:
+    """The hold queues (the queue step) that `ivr sip` and the Twilio webhooks share (store/queues.py)."""
+    return QueueBoard(conn)

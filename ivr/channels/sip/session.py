@@ -3,7 +3,7 @@
 The session is an `ivr.call_session.CallSession` (or anything with its `start`/`turn` contract). Its
 calls touch Redis, so they run in worker threads and the media clock never waits for storage.
 Wire -> events: digits from any DTMF source -> Digits, speech (speech_input.py) -> Speech, gather timeout ->
-NoInput, REFER outcome -> TransferResult, recording -> RecordingDone, BYE/timeout -> HungUp.
+NoInput, REFER outcome or a queue's end -> TransferResult, recording -> RecordingDone, BYE/timeout -> HungUp.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 from ivr.engine import actions as A
 from ivr.engine import events as E
 
-from .call import CallEnded, SipCall
+from .call import CallEnded, SipCall, TransferOutcome
 from .speech_input import SpeechInput, gather_with_speech
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,9 @@ async def _render(call: SipCall, actions: list, speech: SpeechInput | None, list
                 min_digits=action.min_digits,
             )
             return E.Digits(digits=digits, at=time.time()) if digits else E.NoInput(at=time.time())
+        elif isinstance(action, A.Queue):  # held, then bridged by the server's bridger (queue_hold.py)
+            outcome = await call.bridge(action) if call.bridger is not None else TransferOutcome(False, "unavailable")
+            return E.TransferResult(ok=outcome.ok, at=time.time(), reason=outcome.reason, recording=outcome.recording)
         elif isinstance(action, A.Record):
             recording, duration = await call.record(
                 max_length=action.max_length, silence_timeout=action.silence_timeout, beep=action.beep
