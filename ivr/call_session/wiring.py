@@ -112,3 +112,16 @@ def sip_account_loader(conn: redis.Redis) -> Callable[[], dict[tuple[str, str, s
 def open_queue_board(conn: redis.Redis) -> QueueBoard:
     """The hold queues (the queue step) that `ivr sip` and the Twilio webhooks share (store/queues.py)."""
     return QueueBoard(conn)
+
+
+def twilio_client(settings: Settings, timeout: float):
+    """A twilio.rest.Client; TWILIO_API_BASE_URL (for tests) points its REST API at another host."""
+    from twilio.http.http_client import TwilioHttpClient
+    from twilio.rest import Client
+
+    client = Client(
+        settings.twilio_account_sid, settings.twilio_auth_token, http_client=TwilioHttpClient(timeout=timeout)
+    )
+    if settings.twilio_api_base_url:
+        client.api.base_url = settings.twilio_api_base_url.rstrip("/")
+    return client

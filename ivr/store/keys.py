@@ -232,3 +232,7 @@ def queue_seen(name: str) -> str:
 
 def queue_callers(name: str) -> str:
     return f"{PREFIX}queue:{name}:callers"  # hash: call id -> JSON {caller, joined_at, node, status}
+
+
+def queue_ring(name: str, call_id: str, slot: int) -> str:
+    return f"{PREFIX}queue:{name}:ring:{call_id}:{slot}"  # string: this ring slot's contacts were called (Twilio)

@@ -81,6 +81,10 @@ class QueueBoard:
             pipe.hdel(keys.queue_callers(name), call_id)
             pipe.execute()
 
+    def claim_ring(self, name: str, call_id: str, slot: int) -> bool:
+        """True once per (caller, ring slot): only one of the wait requests of a slot calls the contacts."""
+        return bool(self.conn.set(keys.queue_ring(name, call_id, slot), "1", nx=True, ex=ENTRY_TTL))
+
     def _drop_stale(self, name: str, at: float) -> None:
         stale = self.conn.zrangebyscore(keys.queue_seen(name), "-inf", at - keys.QUEUE_STALE)
         for call_id in stale:

@@ -6,7 +6,8 @@ get 413. All call state is in Redis keyed by CallSid (through the call session),
 processes can serve the turns of one call. Each action URL carries the
 turn number `t`; the turn id given to the call session is derived from it and the signed parameters, so a
 request Twilio delivers twice gets the same TwiML and queues nothing twice. Any failure still answers with
-TwiML: a caller never hears dead air. Prompt audio for "play" mode is served by `audio_bp` (/audio/<key>.wav).
+TwiML: a caller never hears dead air. Prompt audio for "play" mode is served by `audio_bp` (audio_view.py); the
+answering party's views are in answer_views.py, the queue's wait URL in queue_view.py.
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ import re
 import time
 from functools import lru_cache
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request, send_file
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr.channels import prompt_audio as tts
+from ivr.channels.twilio import answer_views, hold_queue, queue_view, voice
 from ivr.channels.twilio import sms_view as twilio_sms
-from ivr.channels.twilio import voice, whisper
+from ivr.channels.twilio.audio_view import audio_bp, play_url, public_root
 from ivr.channels.twilio.signature import FORM_MIMETYPE, is_signed
 from ivr.engine.actions import Say
 from ivr.phone import PhonePolicy
@@ -31,12 +32,22 @@ from ivr.phone import PhonePolicy
 log = logging.getLogger(__name__)
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
-audio_bp = Blueprint("twilio_audio", __name__)
-
-AUDIO_MAX_AGE = 365 * 24 * 3600  # audio is addressed by the hash of its content's source: never changes
-TURN_PARAMS = ("Digits", "SpeechResult", "DialCallStatus", "DialBridged", "RecordingUrl", "RecordingDuration")
+TURN_PARAMS = (
+    "Digits",
+    "SpeechResult",
+    "DialCallStatus",
+    "DialBridged",
+    "RecordingUrl",
+    "RecordingDuration",
+    "QueueResult",
+)
 TURN_NUMBER = re.compile(r"[0-9]{1,9}")
-EVENT_READERS = {"gather": voice.gather_event, "dial": voice.dial_event, "record": voice.record_event}
+EVENT_READERS = {
+    "gather": voice.gather_event,
+    "dial": voice.dial_event,
+    "record": voice.record_event,
+    "queue": lambda form, at: hold_queue.result_event(form, float(request.args.get("m") or 0), at),
+}
 
 
 def init_app(app: Flask) -> None:
@@ -124,46 +135,26 @@ def _turn_id(form, kind: str, number: int) -> str:
     return f"{kind}{number}-{hashlib.sha256(signed.encode()).hexdigest()[:16]}"
 
 
-def _play_url(say: Say, settings) -> str | None:
-    try:
-        path = tts.prompt_wav(
-            tts.cache_dir(settings.data_dir),
-            text=say.text,
-            audio=say.audio,
-            voice=say.voice,
-            language=say.language,
-            audio_root=settings.flows_dir,
-            engine=settings.tts_engine,
-        )
-    except (tts.TtsError, OSError) as exc:  # no audio: Twilio's own TTS says it instead
-        log.warning("prompt audio unavailable, using <Say>: %s", exc)
-        return None
-    return f"{_public_root(settings)}/audio/{path.stem}.wav"
-
-
 @lru_cache(maxsize=2048)
 def _render_said(visible: tuple, urls: voice.TurnUrls, policy: PhonePolicy) -> str:
     """Say-mode TwiML depends only on the visible actions, URLs and policy; menus repeat across calls: cache it."""
     return voice.render(list(visible), urls, policy=policy)
 
 
-def _public_root(settings) -> str:
-    """Where Twilio reaches the app: PUBLIC_BASE_URL (so a proxy that strips a path prefix keeps working), else
-    a root-relative path that Twilio resolves against the URL it just requested."""
-    return settings.public_base_url.rstrip("/") or request.script_root
-
-
 def _render(actions: list, next_turn: int, settings) -> Response:
     actions = voice.explain_error(actions, settings.fallback_message)
-    base = f"{_public_root(settings)}{bp.url_prefix}/voice"
+    base = f"{public_root(settings)}{bp.url_prefix}/voice"
     urls = voice.TurnUrls(
-        *(f"{base}/{kind}?t={next_turn}" for kind in ("gather", "dial", "record")), whisper=f"{base}/whisper"
+        *(f"{base}/{kind}?t={next_turn}" for kind in ("gather", "dial", "record")),
+        whisper=f"{base}/whisper",
+        queue=f"{base}/queue?t={next_turn}",
+        queue_wait=f"{base}/queue/wait",
     )
     policy = PhonePolicy.from_settings(settings)
     if settings.twilio_prompt_mode == "play":
-        return twiml(voice.render(actions, urls, lambda say: _play_url(say, settings), policy))
+        return twiml(voice.render(actions, urls, lambda say: play_url(say, settings), policy))
     if any(isinstance(a, Say) and a.audio for a in actions):  # a flow's audio file is <Play>ed in say mode too
-        return twiml(voice.render(actions, urls, lambda say: _play_url(say, settings) if say.audio else None, policy))
+        return twiml(voice.render(actions, urls, lambda say: play_url(say, settings) if say.audio else None, policy))
     return twiml(_render_said(tuple(a for a in actions if isinstance(a, voice.VISIBLE)), urls, policy))
 
 
@@ -185,7 +176,7 @@ def voice_start():
         return _fallback(exc)
 
 
-@bp.post("/voice/<any(gather, dial, record):kind>")
+@bp.post("/voice/<any(gather, dial, record, queue):kind>")
 def voice_turn(kind: str):
     form, settings = request.form, _settings()
     call_id, number = _call_id(form), _turn_number()
@@ -196,23 +187,13 @@ def voice_turn(kind: str):
             call_id,
             form["RecordingUrl"][:200],
         )
+    if kind == "queue":  # out of the line, whatever the reason
+        queue_view.leave_board(request.args.get("q", ""), call_id)
     try:
         actions = _runtime().call_session.turn(call_id, event, turn_id=_turn_id(form, kind, number))
         return _render(actions, number + 1, settings)
     except Exception as exc:  # noqa: BLE001
         return _fallback(exc)
-
-
-@bp.post("/voice/whisper")
-def voice_whisper():
-    """The answering party of a bridged transfer: the whisper, then their key (ivr/channels/twilio/whisper.py)."""
-    answer_url = f"{_public_root(_settings())}{bp.url_prefix}/voice/whisper/answer"
-    return twiml(whisper.whisper_twiml(request.args, answer_url, voice.twilio_voice(request.args.get("voice", ""))))
-
-
-@bp.post("/voice/whisper/answer")
-def voice_whisper_answer():
-    return twiml(whisper.answer_twiml(request.args, request.form))
 
 
 @bp.post("/voice/status")
@@ -242,14 +223,6 @@ def voice_fallback():
     return _fallback()
 
 
-@audio_bp.get("/audio/<key>.wav")
-def prompt(key: str):
-    path = tts.cached_path(tts.cache_dir(_settings().data_dir), key)
-    if path is None:
-        return jsonify(error="no such prompt audio"), 404
-    response = send_file(path, mimetype="audio/wav", max_age=AUDIO_MAX_AGE, conditional=True, etag=key)
-    response.cache_control.immutable = True
-    return response
-
-
 bp.add_url_rule("/sms", view_func=twilio_sms.sms_reply, methods=["POST"])
+for rule, view in {**answer_views.VIEWS, **queue_view.VIEWS}.items():
+    bp.add_url_rule(rule, view_func=view, methods=["POST"])
