@@ -42,11 +42,13 @@ class QueueBoard:
     def __init__(self, conn: redis.Redis) -> None:
         self.conn = conn
 
-    def join(self, name: str, call_id: str, caller: str, at: float, node: str = "") -> int:
-        """Put `call_id` in line (a second join keeps its first place); its place, from 1."""
-        entry = json.dumps({"caller": caller, "joined_at": at, "node": node, "status": "waiting"})
+    def join(self, name: str, call_id: str, caller: str, at: float, node: str = "", since: float | None = None) -> int:
+        """Put `call_id` in line at time `at` (a second join keeps its first place); its place, from 1. `since`:
+        when it really joined, if earlier (Twilio tells how long a caller has waited)."""
+        since = at if since is None else since
+        entry = json.dumps({"caller": caller, "joined_at": since, "node": node, "status": "waiting"})
         with self.conn.pipeline(transaction=True) as pipe:
-            pipe.zadd(keys.queue_waiting(name), {call_id: at}, nx=True)
+            pipe.zadd(keys.queue_waiting(name), {call_id: since}, nx=True)
             pipe.zadd(keys.queue_seen(name), {call_id: at})
             pipe.hsetnx(keys.queue_callers(name), call_id, entry)
             pipe.zadd(keys.QUEUES, {name: at})

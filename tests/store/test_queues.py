@@ -37,3 +37,14 @@ def test_an_entry_nobody_touches_leaves_the_queue_and_empty_queues_are_not_liste
     assert [w.call_id for w in board.waiting("sales", later)] == ["alive"]
     board.leave("sales", "alive")
     assert board.snapshot(later) == {}
+
+
+def test_a_caller_who_joined_long_ago_keeps_the_first_place_while_touched(redis_conn):
+    board = QueueBoard(redis_conn)
+    later = T0 + 10 * keys.QUEUE_STALE
+    board.join("q", "new", "+442", later)
+    board.join("q", "old", "+441", later, since=T0)  # Twilio: waited QueueTime seconds before we heard of it
+    assert [(w.call_id, w.position, w.waited(later)) for w in board.waiting("q", later)] == [
+        ("old", 1, 10 * keys.QUEUE_STALE),
+        ("new", 2, 0),
+    ]

@@ -96,8 +96,7 @@ def queue_wait():
     name, call_id, at = args.get("q", ""), form.get("CallSid", ""), _now()
     try:
         board = current_app.extensions["ivr"].queue_board
-        board.join(name, call_id, form.get("From", ""), at - hold_queue.waited(form))
-        board.position(name, call_id, at)
+        board.join(name, call_id, form.get("From", ""), at, since=at - hold_queue.waited(form))
         if form.get("QueuePosition") == "1" and args.get("contacts") and not _ring_contacts(args, form):
             return _twiml(hold_queue.leave_now())  # nobody can be called: the flow goes on at `failed`
     except Exception:  # noqa: BLE001 - the caller keeps holding; the next wait request tries again
