@@ -128,6 +128,14 @@ class Record:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordCall:
+    """Record the rest of the call, both directions mixed into one recording (a flow's `record:`, after its consent
+    prompt); the channel reports it at the end of the call as a RecordingDone, kept in the call's timeline."""
+
+    type: str = field(default="record_call", init=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Hangup:
     reason: str = "completed"
     type: str = field(default="hangup", init=False)
@@ -142,7 +150,7 @@ class Log:
     type: str = field(default="log", init=False)
 
 
-Action = Say | Gather | Job | Transfer | Queue | Record | Hangup | Log
+Action = Say | Gather | Job | Transfer | Queue | Record | RecordCall | Hangup | Log
 
 
 def to_dict(action: Action) -> dict[str, Any]:
@@ -156,7 +164,7 @@ def to_dict(action: Action) -> dict[str, Any]:
 
 ACTION_TYPES: dict[str, type[Action]] = {
     cls.__dataclass_fields__["type"].default: cls  # type: ignore[misc]
-    for cls in (Say, Gather, Job, Transfer, Queue, Record, Hangup, Log)
+    for cls in (Say, Gather, Job, Transfer, Queue, Record, RecordCall, Hangup, Log)
 }
 
 

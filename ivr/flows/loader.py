@@ -11,16 +11,15 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..engine.flow import Flow, flatten
-from ..engine.holidays import parse_holiday
-from ..engine.schedule import Schedule, parse_range
 from ..engine.steps import Step, build_step
 from ..engine.template import TemplateError, compile_template
 from ..phone.policy import known_region
+from .assemble import flow_model
 from .audio import audio_problems
 from .graph import graph_problems, regex_problems, subflow_recursion
+from .hours import schedule_of
 from .schema import schema_problems
 from .source import Located, NodePath, Problem, read_yaml
 
@@ -29,18 +28,6 @@ class FlowInvalid(Exception):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(map(str, problems)))
-
-
-def _zone(name: str, path: NodePath, located: Located, problems: list[Problem]) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        problems.append(
-            located.problem(
-                path, f"{'.'.join(path)}: unknown time zone {name!r} (use an IANA name such as 'Europe/London')"
-            )
-        )
-        return None
 
 
 def _failing_template(spec: Any, path: NodePath = ()) -> NodePath:
@@ -60,44 +47,6 @@ def _failing_template(spec: Any, path: NodePath = ()) -> NodePath:
         if found:
             return found
     return ()
-
-
-def _schedule_problems(spec: dict[str, Any], located: Located) -> list[Problem]:
-    """Each opening-hours range and holiday date checked where it is written."""
-    problems = []
-    ranges: list[tuple[NodePath, Any]] = [
-        (("business_hours", "weekly", day, i), text)
-        for day, texts in spec.get("weekly", {}).items()
-        for i, text in enumerate(texts)
-    ]
-    first_listed: dict[tuple[object, ...], int] = {}
-    for index, holiday in enumerate(spec.get("holidays", ())):
-        where: NodePath = ("business_hours", "holidays", index)
-        field, key = "rule" if "rule" in holiday else "date", tuple[object, ...]((index,))  # a bad one: unique
-        try:
-            key = parse_holiday(holiday).key
-        except ValueError as exc:
-            problems.append(located.problem(where + (field,), f"{_dotted(where)}.{field}: {exc}"))
-        if first_listed.setdefault(key, index) != index:
-            problems.append(
-                located.problem(
-                    where + (field,),
-                    f"{_dotted(where)}.{field}: {holiday[field]} is already"
-                    f" holiday {first_listed[key]}: merge their hours "
-                    f"into one entry",
-                )
-            )
-        ranges += [(where + ("hours", i), text) for i, text in enumerate(holiday.get("hours", ()))]
-    for where, text in ranges:
-        try:
-            parse_range(text)
-        except ValueError as exc:
-            problems.append(located.problem(where, f"{_dotted(where)}: {exc}"))
-    return problems
-
-
-def _dotted(path: NodePath) -> str:
-    return ".".join(map(str, path))
 
 
 def _subflow_names(data: dict[str, Any], flows_dir: Path | None, seen: set[str]) -> set[str]:
@@ -122,20 +71,6 @@ def _subflow_names(data: dict[str, Any], flows_dir: Path | None, seen: set[str])
                 names.update(step["vars"] if step.get("type") == "set" and isinstance(step.get("vars"), dict) else ())
         names |= _subflow_names(sub, flows_dir, seen)
     return names
-
-
-def _contacts(spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
-    lists: dict[str, Any] = {}
-    names: dict[str, str] = {}
-    for list_name, entries in spec.items():
-        numbers = []
-        for entry in entries:
-            number = entry if isinstance(entry, str) else entry["number"]
-            numbers.append(number)
-            if isinstance(entry, dict) and entry.get("name"):
-                names[number] = entry["name"]
-        lists[list_name] = tuple(numbers)
-    return lists, names
 
 
 def _build_steps(data: dict[str, Any], located: Located, problems: list[Problem]) -> dict[str, Step]:
@@ -177,47 +112,16 @@ def build_flow(
     steps = _build_steps(data, located, problems)
     problems += regex_problems(data, located)
     problems += audio_problems(data, located, flows_dir)
-    tz = _zone(data.get("timezone", "UTC"), ("timezone",), located, problems)
+    schedule, tz = schedule_of(data, located, problems)
     problems += _country_problems(data, located)
-    schedule = None
-    if "business_hours" in data:
-        spec = data["business_hours"]
-        zone = _zone(spec["timezone"], ("business_hours", "timezone"), located, problems)
-        hours_problems = _schedule_problems(spec, located)
-        problems += hours_problems
-        if zone is not None and not hours_problems:
-            schedule = Schedule.from_spec(spec, zone)
-        if "timezone" not in data:
-            tz = zone
     variables = flatten(data.get("variables", {}))
     if len(steps) == len(data["steps"]):
         known = set(variables) | _subflow_names(data, flows_dir, {data["id"]})
         problems += graph_problems(data, steps, located, known, is_subflow)
     if problems:
         raise FlowInvalid(sorted(problems))
-    contacts, names = _contacts(data.get("contacts", {}))
-    flow = Flow(
-        id=data["id"],
-        start=data["start"],
-        steps=steps,
-        description=data.get("description", ""),
-        language=data.get("language", "en-US"),
-        voice=data.get("voice", ""),
-        timezone=data.get("timezone", schedule.timezone if schedule else "UTC"),
-        tz=tz,
-        country=data.get("country", ""),
-        variables=variables,
-        outcomes=dict(data.get("outcomes", {})),
-        contacts=contacts,
-        contact_names=names,
-        schedule=schedule,
-        webhooks=tuple(data.get("webhooks", ())),
-        max_steps=int(data.get("max_steps", 200)),
-        speech=bool(data.get("speech", True)),
-        revision=revision,
-        source=filename,
-        library=library if library is not None else {},
-    )
+    library = library if library is not None else {}
+    flow = flow_model(data, steps, variables, schedule, tz, revision=revision, source=filename, library=library)
     flow.library.setdefault(flow.id, flow)
     _load_subflows(flow, located, flows_dir)
     recursion = subflow_recursion(flow, located) if is_root else []

@@ -567,3 +567,15 @@ def test_a_queue_failure_takes_failed_when_the_step_has_it_and_ignores_other_eve
     assert turns[1:] == [[], ["say:Broken.", "hangup:completed"]]
     _, turns, _ = play(flow, ["hangup"])
     assert turns[1] == []
+
+
+@pytest.mark.parametrize(
+    ("record", "consent"), [("true", "This call will be recorded."), ("{consent: Taped.}", "Taped.")]
+)
+def test_a_recorded_flow_asks_consent_then_records_from_the_start(record, consent):
+    flow = flow_from(f"id: t\nrecord: {record}\nstart: bye\nsteps:\n  bye: {{type: hangup, say: Bye.}}\n")
+    _, turns, actions = play(flow, [])
+    assert turns[0] == [f"say:{consent}", "say:Bye.", "hangup:completed"]
+    visible = [a for a in actions if not isinstance(a, A.Log)]
+    assert isinstance(visible[1], A.RecordCall) and A.action_from_dict(A.to_dict(visible[1])) == visible[1]
+    assert not any(isinstance(a, A.RecordCall) for a in play(flow_from(MENU), [])[2])

@@ -3,7 +3,8 @@
 The session is an `ivr.call_session.CallSession` (or anything with its `start`/`turn` contract). Its
 calls touch Redis, so they run in worker threads and the media clock never waits for storage.
 Wire -> events: digits from any DTMF source -> Digits, speech (speech_input.py) -> Speech, gather timeout ->
-NoInput, REFER outcome or a queue's end -> TransferResult, recording -> RecordingDone, BYE/timeout -> HungUp.
+NoInput, REFER outcome or a queue's end -> TransferResult, recording -> RecordingDone, BYE/timeout -> HungUp;
+a flow's whole-call recording (RecordCall) -> a RecordingDone once the call is over.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ivr.engine import actions as A
 from ivr.engine import events as E
 
 from .call import CallEnded, SipCall, TransferOutcome
+from .call_recording import finish_recording, start_recording
 from .speech_input import SpeechInput, gather_with_speech
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,8 @@ async def _render(call: SipCall, actions: list, speech: SpeechInput | None, list
             else:
                 outcome = await call.transfer(action.target, timeout=action.timeout)
             return E.TransferResult(ok=outcome.ok, at=time.time(), reason=outcome.reason, recording=outcome.recording)
+        elif isinstance(action, A.RecordCall):
+            start_recording(call)
         elif isinstance(action, A.Hangup):
             return None
         # Job and Log: call_session already queued/recorded them
@@ -117,10 +121,27 @@ def _listener(call: SipCall, actions: list, speech: SpeechInput | None):
     return speech.listen(call, gather, language)
 
 
+async def _keep_recording(session, call: SipCall) -> None:
+    """A recorded call's WAV goes to its timeline once the call is over (the flow's `record:`)."""
+    done = finish_recording(call)
+    if done is None:
+        return
+    try:
+        await asyncio.to_thread(session.turn, call.call_id, done, "sip-call-recording")
+    except Exception:  # the file is kept; only its timeline entry is missing
+        log.exception("call %s: recording %s not noted in the timeline", call.call_id, done.url)
+
+
 def flow_app(session, flow_id: str | None = None, speech: SpeechInput | None = None):
     """The SipServer application that runs calls through `session` (channel "sip"); `speech` listens too."""
 
     async def app(call: SipCall) -> None:
+        try:
+            await run_call(call)
+        finally:
+            await _keep_recording(session, call)
+
+    async def run_call(call: SipCall) -> None:
         turn = 0
         call.on_playing = PlayingNotes(session, call.call_id)
         try:
