@@ -8,12 +8,23 @@ from __future__ import annotations
 import time
 
 import pytest
+from rq import Queue as RqQueue
 
+from ivr import jobs
+from ivr.call_session import CallSession
 from ivr.channels.sip.call import CallEnded
+from ivr.channels.sip.session import flow_app
 from ivr.engine.actions import Queue
+from ivr.flows import FlowRepository
+from ivr.store import connect
+from ivr.store.calls import CallStore
+from ivr.store.flows import FlowStore
 from ivr.store.queues import QueueBoard
+from ivr.store.spool import Spool
 
 from .apps import Recorded
+from .conftest import run_sipp, sipp_counts
+from .pcap import write_rtp_pcap
 from .raw_owner import RawOwner, dtmf_press
 from .test_bridge import caller_rtp
 from .test_media_calls import wait_until
@@ -162,3 +173,50 @@ def test_contacts_the_phone_number_policy_refuses_are_never_dialled(queued, owne
     assert (record.results[0].ok, record.results[0].reason) == (False, "refused")
     assert owner.recv(1) is None and places(board) == []
     caller.request("BYE", to_tag=caller.to_tag)
+
+
+QUEUE_FLOW = """
+id: queued
+start: wait
+steps:
+  wait:
+    type: queue
+    contacts: ["OWNER_URI"]
+    ring_timeout: 20
+    max_wait: 5
+    announce_every: 5
+    exhausted: sorry
+  sorry:
+    type: hangup
+    say: "Nobody could take your call ({{queue.reason}}). Goodbye."
+"""
+
+
+def test_a_sipp_caller_waits_out_max_wait_and_the_flow_goes_on_at_exhausted(
+    start_server, redis_conn, redis_server, tmp_path, owner
+):
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "queued.yaml").write_text(QUEUE_FLOW.replace("OWNER_URI", owner.uri))
+    conn = connect(redis_server.url)
+    session = CallSession(
+        FlowRepository(flows, source=FlowStore(conn)),
+        redis_conn=conn,
+        queue=RqQueue(jobs.QUEUE_NAME, connection=conn),
+        spool=Spool(tmp_path / "spool.sqlite3"),
+        default_flow="queued",
+    )
+    running = start_server(flow_app(session), audio_root=flows)
+    running.server.queue_board = QueueBoard(conn)
+    pcap = write_rtp_pcap(tmp_path / "quiet.pcap", [b"\xff" * 160] * 10, 0)
+    subst = {"PCAP": pcap, "PT": 0, "CODEC": "PCMU", "PAUSE": 500, "BYE_TIMEOUT": 30000}
+    result = run_sipp("uac_speech.xml", running.port, timeout=60, cwd=tmp_path, subst=subst)
+    assert sipp_counts(result) == (1, 0), result.stdout[-3000:] + result.stderr[-1500:]
+    assert owner.recv(1, want=lambda m: m["method"] == "INVITE") is not None  # rung while the caller waited
+    assert owner.recv(1, want=lambda m: m["method"] == "CANCEL") is not None  # and given up at max_wait
+    (call,) = CallStore(redis_conn).recent()
+    assert call.path == ["wait", "sorry"]
+    timeline = CallStore(redis_conn).timeline(call.id)
+    heard = [e["data"]["text"] for e in timeline if e["kind"] == "heard"]
+    assert heard == ["You are number 1 in the queue. Please hold.", "Nobody could take your call (exhausted). Goodbye."]
+    assert running.wait_idle()["ports"] == 0 and places(QueueBoard(conn)) == []
