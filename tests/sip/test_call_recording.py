@@ -9,17 +9,9 @@ import struct
 import wave
 
 import pytest
-from rq import Queue
 
-from ivr import jobs
-from ivr.call_session import CallSession
 from ivr.channels.sip.media import g711
-from ivr.channels.sip.session import flow_app
-from ivr.flows import FlowRepository
-from ivr.store import connect
 from ivr.store.calls import CallStore
-from ivr.store.flows import FlowStore
-from ivr.store.spool import Spool
 from ivr.system.recordings import LOCAL_PREFIX
 
 from .conftest import run_sipp, sipp_counts
@@ -60,21 +52,8 @@ def tone_level(pcm: bytes, frequency: float) -> float:
     return power / (energy * len(samples) / 2)
 
 
-def test_a_recorded_flow_keeps_one_wav_with_both_directions_in_the_timeline(
-    start_server, redis_conn, redis_server, tmp_path
-):
-    flows = tmp_path / "flows"
-    flows.mkdir()
-    (flows / "recorded.yaml").write_text(FLOW)
-    conn = connect(redis_server.url)
-    session = CallSession(
-        FlowRepository(flows, source=FlowStore(conn)),
-        redis_conn=conn,
-        queue=Queue(jobs.QUEUE_NAME, connection=conn),
-        spool=Spool(tmp_path / "spool.sqlite3"),
-        default_flow="recorded",
-    )
-    running = start_server(flow_app(session), audio_root=flows)
+def test_a_recorded_flow_keeps_one_wav_with_both_directions_in_the_timeline(flow_server, redis_conn, tmp_path):
+    running = flow_server(FLOW)
     tone = struct.pack("<8000h", *(int(8000 * math.sin(2 * math.pi * 1000 * n / 8000)) for n in range(8000)))
     frames = [g711.encode(tone[i : i + 320], g711.PCMU) for i in range(0, len(tone), 320)]
     pcap = write_rtp_pcap(tmp_path / "tone.pcap", frames, g711.PCMU)

@@ -8,25 +8,16 @@ from __future__ import annotations
 import time
 
 import pytest
-from rq import Queue as RqQueue
 
-from ivr import jobs
-from ivr.call_session import CallSession
-from ivr.channels.sip.call import CallEnded
-from ivr.channels.sip.session import flow_app
 from ivr.engine.actions import Queue
-from ivr.flows import FlowRepository
-from ivr.store import connect
 from ivr.store.calls import CallStore
-from ivr.store.flows import FlowStore
 from ivr.store.queues import QueueBoard
-from ivr.store.spool import Spool
 
 from .apps import Recorded
 from .conftest import run_sipp, sipp_counts
 from .pcap import write_rtp_pcap
 from .raw_owner import RawOwner, dtmf_press
-from .test_bridge import caller_rtp
+from .test_bridge import bridge_app, caller_rtp
 from .test_media_calls import wait_until
 
 pytestmark = pytest.mark.slow
@@ -42,17 +33,6 @@ QUEUE = {
 }
 
 
-def queue_app(record: Recorded, queue: Queue):
-    async def app(call):
-        record.calls.append(call)
-        try:
-            record.results.append(await call.bridge(queue))
-        except CallEnded as ended:
-            record.results.append(f"ended:{ended}")
-
-    return app
-
-
 @pytest.fixture
 def owner():
     phone = RawOwner()
@@ -66,7 +46,7 @@ def queued(start_server, uac_factory, redis_conn):
 
     def start(phone: RawOwner, **fields):
         record = Recorded()
-        running = start_server(queue_app(record, Queue(**{**QUEUE, "contacts": (phone.uri,), **fields})))
+        running = start_server(bridge_app(record, Queue(**{**QUEUE, "contacts": (phone.uri,), **fields})))
         board = QueueBoard(redis_conn)
         running.server.queue_board = board
 
@@ -192,22 +172,8 @@ steps:
 """
 
 
-def test_a_sipp_caller_waits_out_max_wait_and_the_flow_goes_on_at_exhausted(
-    start_server, redis_conn, redis_server, tmp_path, owner
-):
-    flows = tmp_path / "flows"
-    flows.mkdir()
-    (flows / "queued.yaml").write_text(QUEUE_FLOW.replace("OWNER_URI", owner.uri))
-    conn = connect(redis_server.url)
-    session = CallSession(
-        FlowRepository(flows, source=FlowStore(conn)),
-        redis_conn=conn,
-        queue=RqQueue(jobs.QUEUE_NAME, connection=conn),
-        spool=Spool(tmp_path / "spool.sqlite3"),
-        default_flow="queued",
-    )
-    running = start_server(flow_app(session), audio_root=flows)
-    running.server.queue_board = QueueBoard(conn)
+def test_a_sipp_caller_waits_out_max_wait_and_the_flow_goes_on_at_exhausted(flow_server, redis_conn, tmp_path, owner):
+    running = flow_server(QUEUE_FLOW.replace("OWNER_URI", owner.uri))
     pcap = write_rtp_pcap(tmp_path / "quiet.pcap", [b"\xff" * 160] * 10, 0)
     subst = {"PCAP": pcap, "PT": 0, "CODEC": "PCMU", "PAUSE": 500, "BYE_TIMEOUT": 30000}
     result = run_sipp("uac_speech.xml", running.port, timeout=60, cwd=tmp_path, subst=subst)
@@ -219,4 +185,4 @@ def test_a_sipp_caller_waits_out_max_wait_and_the_flow_goes_on_at_exhausted(
     timeline = CallStore(redis_conn).timeline(call.id)
     heard = [e["data"]["text"] for e in timeline if e["kind"] == "heard"]
     assert heard == ["You are number 1 in the queue. Please hold.", "Nobody could take your call (exhausted). Goodbye."]
-    assert running.wait_idle()["ports"] == 0 and places(QueueBoard(conn)) == []
+    assert running.wait_idle()["ports"] == 0 and places(QueueBoard(redis_conn)) == []

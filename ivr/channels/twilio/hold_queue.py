@@ -27,7 +27,7 @@ from ivr.engine import actions as A
 from ivr.engine import events as E
 from ivr.system.private_files import private_dir
 
-from .whisper import PROMPT_LIMIT, WHISPER_KEY_TIMEOUT
+from .whisper import PROMPT_LIMIT, key_gather
 
 DECLINED_SAY = "The caller stays in the queue. Goodbye."
 GONE_SAY = "The caller is no longer waiting. Goodbye."
@@ -133,15 +133,8 @@ def agent_twiml(args: Mapping[str, str], answer_url: str, say_voice: str | None)
     if not args.get("whisper"):
         _take_caller(response, args.get("q", ""))
         return str(response)
-    gather = response.gather(
-        input="dtmf",
-        num_digits=1,
-        timeout=WHISPER_KEY_TIMEOUT,
-        method="POST",
-        action=f"{answer_url}?{urlencode(agent_query(args))}",
-        action_on_empty_result=True,
-    )
-    gather.say(args["whisper"], voice=say_voice, language=args.get("language") or None)
+    action = f"{answer_url}?{urlencode(agent_query(args))}"
+    key_gather(response, action, args["whisper"], say_voice, args.get("language", ""))
     response.say(DECLINED_SAY)
     response.hangup()
     return str(response)
