@@ -1,5 +1,6 @@
-"""baresip as the owner's phone of a bridged transfer, answering by itself: the caller hears the owner's audio
-(baresip's aufile source, a 1,100 Hz tone) relayed, and the caller hanging up closes baresip's call."""
+"""baresip as the owner's phone of a bridged transfer, or as the one contact of a queue, answering by itself: the
+caller hears the owner's audio (baresip's aufile source, a 1,100 Hz tone) relayed, and the caller hanging up closes
+baresip's call."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from ivr.channels.sip.bridge import STATS
-from ivr.engine.actions import Transfer
+from ivr.engine.actions import Queue, Transfer
+from ivr.store.queues import QueueBoard
 
 from ..audioop_shim import audioop
 from .apps import Recorded
@@ -71,14 +73,25 @@ def start_baresip(tmp_path: Path) -> tuple[subprocess.Popen, int, int]:
     return proc, sip_port, ctrl_port
 
 
-def test_baresip_answers_by_itself_and_its_audio_reaches_the_caller(start_server, uac_factory, tmp_path):
+def put_through(kind: str, owner: str) -> Transfer | Queue:
+    """A bridged transfer to the owner, or a queue whose one contact is the owner (issue 17)."""
+    if kind == "transfer":
+        return Transfer(target=owner, timeout=10)
+    return Queue(name="baresip", contacts=(owner,), announce="You are number {position}.", max_wait=30)
+
+
+@pytest.mark.parametrize("kind", ["transfer", "queue"])
+def test_baresip_answers_by_itself_and_its_audio_reaches_the_caller(
+    start_server, uac_factory, redis_conn, tmp_path, kind
+):
     assert shutil.which("baresip"), "baresip is not installed"
     proc, sip_port, ctrl_port = start_baresip(tmp_path)
     try:
         ctrl = CtrlTcp(ctrl_port)
         record = Recorded()
         before = STATS.bridged
-        running = start_server(bridge_app(record, Transfer(target=f"sip:owner@127.0.0.1:{sip_port}", timeout=10)))
+        running = start_server(bridge_app(record, put_through(kind, f"sip:owner@127.0.0.1:{sip_port}")))
+        running.server.queue_board = QueueBoard(redis_conn)
         caller = uac_factory(running.port)
         caller.call()
         assert ctrl.wait_for("CALL_ESTABLISHED", 15) is not None
