@@ -10,6 +10,7 @@ import time
 import pytest
 
 from ivr.engine.actions import Queue
+from ivr.store import connect
 from ivr.store.calls import CallStore
 from ivr.store.queues import QueueBoard
 
@@ -186,3 +187,13 @@ def test_a_sipp_caller_waits_out_max_wait_and_the_flow_goes_on_at_exhausted(flow
     heard = [e["data"]["text"] for e in timeline if e["kind"] == "heard"]
     assert heard == ["You are number 1 in the queue. Please hold.", "Nobody could take your call (exhausted). Goodbye."]
     assert running.wait_idle()["ports"] == 0 and places(QueueBoard(redis_conn)) == []
+
+
+def test_without_redis_the_caller_is_not_held_and_the_flow_goes_on(queued, owner):
+    record, running, board, dial = queued(owner)
+    running.server.queue_board = QueueBoard(connect("redis://127.0.0.1:9/0"))  # refused at once
+    caller = dial()
+    assert wait_until(lambda: len(record.results) == 1, 10)
+    assert (record.results[0].ok, record.results[0].reason) == (False, "unavailable")
+    assert owner.recv(0.5) is None  # nobody was rung for a queue that cannot be kept
+    caller.request("BYE", to_tag=caller.to_tag)

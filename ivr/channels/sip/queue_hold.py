@@ -17,7 +17,7 @@ import time
 from ivr.engine.actions import POSITION_MARK, Queue
 
 from .bridge import STATS, _context, _relay
-from .call import SipCall, TransferOutcome
+from .call import CallEnded, SipCall, TransferOutcome
 from .media.ringback import Ringback, ringback_frames
 from .queue_ring import Ringing
 
@@ -35,12 +35,20 @@ class HeldCall:
         self.deadline = self.joined + queue.max_wait
         self.next_announce = self.joined
         self.hold: Ringback | None = None
+        self.place = 0
 
     async def _board(self, method: str, *args):
         return await asyncio.to_thread(getattr(self.board, method), self.queue.name, self.caller.call_id, *args)
 
     async def position(self) -> int:
-        return int(await self._board("position", time.time()) or 0)
+        """The caller's place now; with the board unreachable, the last place known (the wait goes on)."""
+        try:
+            self.place = int(await self._board("position", time.time()) or 0)
+        except Exception:  # noqa: BLE001 - Redis away: keep holding, the next look may succeed
+            log.warning(
+                "call %s: queue %s unreachable, keeping place %d", self.caller.call_id, self.queue.name, self.place
+            )
+        return self.place
 
     async def note(self, status: str) -> None:
         try:
@@ -84,12 +92,24 @@ async def hold_in_queue(caller: SipCall, queue: Queue, dialer, caller_addr: tupl
         return TransferOutcome(False, "no-contacts" if board is not None else "unavailable")
     host, port = dialer.server.address
     held = HeldCall(caller, queue, board, node=f"{host}:{port}")
-    await asyncio.to_thread(board.join, queue.name, caller.call_id, caller.caller, held.joined, held.node)
+    try:
+        held.place = await asyncio.to_thread(
+            board.join, queue.name, caller.call_id, caller.caller, held.joined, held.node
+        )
+    except Exception:  # noqa: BLE001 - no queue without Redis: the flow goes on (its failed or exhausted exit)
+        log.exception("call %s: cannot join queue %s", caller.call_id, queue.name)
+        return TransferOutcome(False, "unavailable")
     ringing = Ringing(caller, queue, dialer, caller_addr, _context(queue, caller, dialer.server.handover_link))
     ringing.note = held.note
     try:
         await held.start_hold()
-        leg = await _wait_for_contact(held, ringing)
+        try:
+            leg = await _wait_for_contact(held, ringing)
+        except CallEnded:
+            raise
+        except Exception:  # a fault while ringing must not leave the caller in silence: the flow goes on
+            log.exception("call %s: queue %s failed", caller.call_id, queue.name)
+            return TransferOutcome(False, "failed")
         if leg is None:
             return TransferOutcome(False, "refused" if ringing.refused_all else "exhausted")
         await held.leave()
@@ -112,7 +132,7 @@ async def _wait_for_contact(held: HeldCall, ringing: Ringing):
         if place == 1 and task is None:
             task = ringing.start(held.deadline)
         if time.time() >= held.next_announce:
-            await held.announce(place)
+            await _unless_taken(held, held.announce(place), task)
         waits = {caller.ended} | ({task} if task is not None else set())
         timeout = min(POLL_SECONDS, max(0.0, held.next_announce - time.time()), left)
         await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -120,3 +140,13 @@ async def _wait_for_contact(held: HeldCall, ringing: Ringing):
         if task is not None and task.done():
             return task.result()
     return None
+
+
+async def _unless_taken(held: HeldCall, announcement, task: asyncio.Task | None) -> None:
+    """Play the announcement, cut short when a contact takes the call meanwhile (they should not wait for it)."""
+    playing = asyncio.ensure_future(announcement)
+    if task is not None:
+        await asyncio.wait({playing, task}, return_when=asyncio.FIRST_COMPLETED)
+        if not playing.done():
+            held.caller.stream.stop_playback()
+    await playing
