@@ -124,3 +124,14 @@ def test_max_wait_leaves_the_queue_and_the_flow_goes_on_at_exhausted(queue_app):
     result = call._post(call.last.action("Enqueue"), call.params(QueueResult="leave", QueueTime=121))
     assert result.said() == ["Nobody could take your call (exhausted)."]
     assert parse_qs(urlsplit(call.replies[0].action("Enqueue")).query)["m"] == ["120"]
+
+
+def test_long_announcement_intervals_still_refresh_the_place_every_30_seconds():
+    from ivr.channels.twilio import hold_queue
+
+    args = {"announce": "Number {position}.", "every": "90", "max": "600"}
+    said = {
+        t: hold_queue.wait_twiml(args, {"QueueTime": str(t), "QueuePosition": "2"}, None, None) for t in (0, 33, 66, 93)
+    }
+    assert ["<Say>Number 2.</Say>" in said[t] for t in (0, 33, 66, 93)] == [True, False, False, True]
+    assert all('<Pause length="30"' in doc for doc in said.values())

@@ -2,8 +2,9 @@
 TwiML a contact hears before `<Dial><Queue>` takes the caller at the head of the line.
 
 The caller's turn renders `<Enqueue waitUrl=WAIT action=RESULT>name</Enqueue>`. Twilio keeps the line and posts
-WAIT with `QueuePosition` and `QueueTime`: `wait_twiml` says the place and plays `announce_every` seconds of the
-hold sound (then Twilio asks again), or `<Leave/>` once `max_wait` is over. The queue's settings travel in WAIT's
+WAIT with `QueuePosition` and `QueueTime`: `wait_twiml` says the place (when an announcement is due) and plays the
+hold sound up to the next one, at most HOLD_CHUNK seconds (then Twilio asks again), or `<Leave/>` once `max_wait`
+is over. The queue's settings travel in WAIT's
 query, which Twilio's request signature covers, so no state is kept for them. RESULT reads `QueueResult`:
 bridged -> answered, leave -> exhausted (or "refused" when it was left early because no contact could be called),
 hangup -> the caller hung up. A contact's call fetches `agent_twiml` (the whisper in a one-key Gather) and, with
@@ -32,6 +33,7 @@ from .whisper import PROMPT_LIMIT, key_gather
 DECLINED_SAY = "The caller stays in the queue. Goodbye."
 GONE_SAY = "The caller is no longer waiting. Goodbye."
 SHORTEST_HOLD = 2  # seconds of hold sound at least, between two wait requests
+HOLD_CHUNK = 30  # seconds at most between two wait requests: they keep the place fresh (keys.QUEUE_STALE is 90)
 UNREADABLE = (OSError, EOFError, wave.Error)  # a hold file that cannot be read or written
 
 
@@ -75,10 +77,20 @@ def waited(form: Mapping[str, str]) -> float:
     return _number(form.get("QueueTime"), 0.0)
 
 
+def _chunk(args: Mapping[str, str]) -> float:
+    return min(_number(args.get("every"), 30), HOLD_CHUNK)
+
+
 def hold_seconds(args: Mapping[str, str], form: Mapping[str, str]) -> int:
-    """How long this wait request's hold sound plays: until the next announcement or the end of the wait."""
+    """How long this wait request's hold sound plays: until the next announcement (at most HOLD_CHUNK) or the end
+    of the wait."""
     left = _number(args.get("max"), 300) - waited(form)
-    return max(SHORTEST_HOLD, math.ceil(min(_number(args.get("every"), 30), left)))
+    return max(SHORTEST_HOLD, math.ceil(min(_chunk(args), left)))
+
+
+def announce_due(args: Mapping[str, str], form: Mapping[str, str]) -> bool:
+    """The first wait request, and then the first of each `announce_every` seconds (requests come every chunk)."""
+    return waited(form) % _number(args.get("every"), 30) < _chunk(args)
 
 
 def wait_twiml(args: Mapping[str, str], form: Mapping[str, str], hold_url: str | None, say_voice: str | None) -> str:
@@ -87,7 +99,7 @@ def wait_twiml(args: Mapping[str, str], form: Mapping[str, str], hold_url: str |
         response.leave()
         return str(response)
     text = args.get("announce", "").replace(A.POSITION_MARK, str(form.get("QueuePosition") or "1"))
-    if text:
+    if text and announce_due(args, form):
         response.say(text, voice=say_voice, language=args.get("language") or None)
     if hold_url:
         response.play(hold_url)
