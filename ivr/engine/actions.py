@@ -99,11 +99,11 @@ class Queue:
     name: str
     contacts: tuple[str, ...]
     strategy: str = "in_turn"  # "in_turn" | "all"
-    ring_timeout: float = 20.0
-    max_wait: float = 300.0
-    announce_every: float = 30.0
-    announce: str = ""
-    hold: str = "music"
+    ring_timeout: float = 20.0  # seconds each ring lasts
+    max_wait: float = 300.0  # seconds before "exhausted"
+    announce_every: float = 30.0  # seconds between two announcements of the place
+    announce: str = ""  # with POSITION_MARK
+    hold: str = "music"  # "music" | "tone" | an audio file path
     whisper: str = ""
     whisper_audio: str = ""
     accept_digit: str = "1"

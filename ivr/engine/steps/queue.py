@@ -24,9 +24,9 @@ EXHAUSTED = "exhausted"
 
 class QueueStep(Step):
     kind = "queue"
-    waits = Waiting.QUEUE
-    outcome_on_success = True
-    terminal = True
+    waits = Waiting.QUEUE  # the channel answers with a TransferResult
+    outcome_on_success = True  # `outcome` labels the call only once a contact took it
+    terminal = True  # answered: the IVR's part of the call is over
 
     def __init__(self, step_id: str, spec: Spec):
         super().__init__(step_id, spec)
