@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pytest
 
 from ivr.store.queues import QueueBoard
-from tests.twilio.twilio_caller import IVR_NUMBER, FlaskTransport, SignedPoster, TwilioCall, new_sid
+from tests.twilio.twilio_caller import IVR_NUMBER, TwilioCall, new_sid
 
 MOBILE = "+442079460100"
 FLOW = """
@@ -37,19 +37,8 @@ steps:
 
 
 @pytest.fixture
-def queue_app(make_app, settings, twilio_api, tmp_path):
-    flows = tmp_path / "flows"
-    flows.mkdir()
-    (flows / "queued.yaml").write_text(FLOW.replace("MOBILE", MOBILE))
-    queue_settings = settings.with_overrides(
-        flows_dir=flows,
-        default_flow="queued",
-        twilio_account_sid=twilio_api.account_sid,
-        twilio_api_base_url=twilio_api.base_url,
-        twilio_auth_token=twilio_api.auth_token,
-    )
-    app = make_app(queue_settings)
-    return app, SignedPoster(FlaskTransport(app.test_client()), token=twilio_api.auth_token)
+def queue_app(own_flow):
+    return own_flow(FLOW.replace("MOBILE", MOBILE))
 
 
 def queued_call(poster) -> tuple[TwilioCall, object]:

@@ -149,6 +149,7 @@ def _render(actions: list, next_turn: int, settings) -> Response:
         whisper=f"{base}/whisper",
         queue=f"{base}/queue?t={next_turn}",
         queue_wait=f"{base}/queue/wait",
+        recording=f"{base}/recording",
     )
     policy = PhonePolicy.from_settings(settings)
     if settings.twilio_prompt_mode == "play":
@@ -194,6 +195,21 @@ def voice_turn(kind: str):
         return _render(actions, number + 1, settings)
     except Exception as exc:  # noqa: BLE001
         return _fallback(exc)
+
+
+@bp.post("/voice/recording")
+def voice_recording():
+    """A whole-call recording is ready (`<Start><Recording>` of a flow's `record:`): into the call's timeline."""
+    form = request.form
+    call_id, event = _call_id(form), voice.record_event(form, now())
+    if form.get("RecordingStatus", "completed") != "completed" or not event.url:
+        return jsonify(call_id=call_id, kept=False)
+    try:
+        _runtime().call_session.turn(call_id, event, turn_id=f"recording-{form.get('RecordingSid', '')}")
+    except Exception:  # noqa: BLE001 - 503: Twilio may retry the callback
+        log.exception("recording callback for %s failed", call_id)
+        return jsonify(call_id=call_id, kept=False), 503
+    return jsonify(call_id=call_id, kept=True)
 
 
 @bp.post("/voice/status")

@@ -5,7 +5,7 @@ function, as <Play> of the same audio the SIP channel plays. A Gather nests the 
 may be interrupted (barge-in), so a key press or speech stops them as on SIP. A transfer dials its target as
 the phone-number policy gives it (ivr/phone: E.164, or a SIP URI); a target the policy refuses is never dialled:
 the TwiML redirects to the dial action at once, which reports the transfer as failed. A queue is `<Enqueue>`
-(hold_queue.py).
+(hold_queue.py); a flow's whole-call recording is `<Start><Recording>` (both legs mixed, mono).
 """
 
 from __future__ import annotations
@@ -28,7 +28,15 @@ from .whisper import whisper_url
 
 # Voices Twilio's <Say> knows; other names (espeak-ng voices meant for SIP) are left out so Twilio uses its default.
 _TWILIO_VOICE = re.compile(r"^(man|woman|alice|(Polly|Google)\.[A-Za-z0-9_-]+)$")
-VISIBLE = (A.Say, A.Gather, A.Transfer, A.Queue, A.Record, A.Hangup)  # what a caller hears or does; Jobs/Logs are not
+VISIBLE = (
+    A.Say,
+    A.Gather,
+    A.Transfer,
+    A.Queue,
+    A.Record,
+    A.RecordCall,
+    A.Hangup,
+)  # what a caller hears or does; Jobs/Logs are not
 DIAL_OK = frozenset({"completed", "answered"})  # DialCallStatus values that mean the transfer was answered
 
 
@@ -42,6 +50,7 @@ class TurnUrls:
     whisper: str = "whisper"  # where the answering party of a bridged transfer hears its whisper
     queue: str = "queue"  # the Enqueue action: how a queued caller left the line (queue_view.py, hold_queue.py)
     queue_wait: str = "queue/wait"  # Enqueue's waitUrl: the place announced, the hold sound
+    recording: str = "recording"  # a whole-call recording's status callback (a flow's `record:`)
 
 
 PlayUrl = Callable[[A.Say], "str | None"]  # URL of a prompt's audio, or None to fall back to <Say>
@@ -157,6 +166,15 @@ def render(actions: list, urls: TurnUrls, play_url: PlayUrl | None = None, polic
             for say in says:
                 _prompt(verb, say, play_url)
             says.clear()
+        elif isinstance(action, A.RecordCall):  # <Start><Recording>: the call goes on, recorded
+            flush()
+            response.start().recording(
+                channels="mono",
+                recording_status_callback=urls.recording,
+                recording_status_callback_method="POST",
+                recording_status_callback_event="completed",
+            )
+            continue
         elif type(action) in VERBS:
             flush()
             VERBS[type(action)](response, action, urls, policy)
