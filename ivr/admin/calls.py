@@ -109,6 +109,8 @@ def describe(entry: dict) -> tuple[str, str]:
         "transfer": lambda: f"transfer to {data.get('target')}",
         "transfer_result": lambda: f"transfer {'answered' if data.get('ok') else 'failed'} {data.get('reason', '')}",
         "record": lambda: f"recording (up to {data.get('max_length')} s)",
+        "queue": lambda: f"queued in {data.get('name')}, ringing {', '.join(data.get('contacts', [])) or 'nobody'}",
+        "record_call": lambda: "recording the whole call",
         "recording_done": lambda: f"recorded {data.get('duration')} s",
         "heard": lambda: _heard(data),
     }.get(kind, lambda: _fmt(data))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from ivr.store.queues import QueueBoard
 
@@ -30,3 +32,16 @@ def test_the_live_page_shows_who_waits_in_which_place_for_how_long(viewer, admin
     )
     board.leave("skype.owner_queue", "call-second")
     assert "Nobody is waiting." in viewer.get("/calls/live?fragment=queue").text
+
+
+def test_a_queued_call_shows_its_queue_in_the_timeline(admin, settings, redis_conn):
+    from ivr.call_session.wiring import open_call_session
+    from ivr.channels.simulator import run_script
+    from ivr.flows import load_flow
+
+    flow = load_flow(settings.flows_dir / "skype-receptionist.yaml")
+    session = open_call_session(settings, conn=redis_conn)
+    office_hours = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/London")).timestamp()  # a Monday
+    call = run_script(flow, ["0", "transfer:busy", "queue:exhausted", "hangup"], at=office_hours, session=session)
+    page = admin.get(f"/calls/{call.call_id}").text
+    assert "queued in skype-receptionist.wait_for_owner, ringing +442079460100" in page
