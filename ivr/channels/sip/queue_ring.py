@@ -30,6 +30,9 @@ async def _ignore(status: str) -> None:
 
 
 class Ringing:
+    """The contacts rung for one queued caller, in rounds until one accepts (`start` runs it as a task; `close`
+    stops it and hangs up any answered leg nobody took over)."""
+
     def __init__(self, caller: SipCall, queue: Queue, dialer, caller_addr: tuple[str, int], context: str) -> None:
         self.caller, self.queue, self.dialer = caller, queue, dialer
         self.caller_addr, self.context = caller_addr, context
