@@ -24,6 +24,7 @@ from .addresses import BadAddress
 from .aiosipua_adapter import failure_ack, rejection
 from .call import CallEnded, SipCall, TransferOutcome
 from .control import DialogControl
+from .leg_refresh import answer_leg_reinvite
 from .media import g711
 from .media.stream import RtpStream
 from .targets import dial_target, sipfrag_status
@@ -57,10 +58,15 @@ class OutboundDialer:
         endpoint = server.endpoint
         endpoint.claim("BYE", self._handle_bye)
         endpoint.claim("NOTIFY", self._handle_notify)
+        endpoint.claim("INVITE", lambda request, addr: answer_leg_reinvite(self, request, addr))  # leg_refresh.py
         endpoint.watch_responses(self._watch_response)
 
+    def leg_of(self, request) -> Answered | None:
+        """The answered call placed by us that an in-dialog `request` is for, if any."""
+        return self.calls.get(request.call_id or "")
+
     def _handle_bye(self, request, addr) -> bool:
-        answered = self.calls.get(request.call_id or "")
+        answered = self.leg_of(request)
         if answered is None:
             return False
         self.server.endpoint.transport.send_reply(answered.dialog.create_response(request, 200, "OK"))
@@ -69,7 +75,7 @@ class OutboundDialer:
 
     def _handle_notify(self, request, addr) -> bool:
         """Transfer progress on an answered callback's dialog (aiosipua only looks in its inbound dialogs)."""
-        answered = self.calls.get(request.call_id or "")
+        answered = self.leg_of(request)
         if answered is None:
             return False
         call, dialog = answered
