@@ -17,6 +17,8 @@ from .channels.twilio import views as twilio_web
 from .settings import Settings
 from .system.private_files import write_private_file
 
+QUEUE_RING_TIMEOUT = 5.0  # seconds a wait URL request waits for Twilio's API to place a contact's call
+
 
 class WebRuntime:
     """The app's connections: built on first use from Settings, so a dead Redis fails requests, not start-up."""
@@ -52,6 +54,19 @@ class WebRuntime:
         from .store.sms_conversations import SmsConversationStore
 
         return SmsConversationStore(self.redis)
+
+    @cached_property
+    def queue_board(self):
+        from .call_session.wiring import open_queue_board
+
+        return open_queue_board(self.redis)
+
+    @cached_property
+    def twilio_client(self):
+        """Twilio's REST API, for the calls a queue places to its contacts (TWILIO_API_BASE_URL in tests)."""
+        from .call_session.wiring import twilio_client
+
+        return twilio_client(self.settings, QUEUE_RING_TIMEOUT)
 
     @cached_property
     def call_status(self):

@@ -1,5 +1,6 @@
 """Calls: the log with filters (date, channel, caller, outcome, step reached), each call's timeline (prompts,
-digits and speech, path, jobs with their delivery status, voicemail player) and the live view of calls in progress."""
+digits and speech, path, jobs with their delivery status, voicemail player) and the live view of calls in progress
+with the live queue."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from flask_login import login_required
 
 from ivr.store.calls import CallStore
 from ivr.store.followups import FollowupStore
+from ivr.store.queues import QueueBoard
 from ivr.system import handover, recordings
 
 from .call_query import CallFilter, find_calls, live_calls
@@ -66,9 +68,16 @@ def index():
 @bp.get("/live")
 @login_required
 def live():
+    """Calls in progress and the live queue (who waits in each hold queue, how long, in which place); each table
+    refreshes itself from its fragment (`?fragment=1`, `?fragment=queue`)."""
+    now, fragment = time.time(), request.args.get("fragment")
+    if fragment == "queue":
+        return render_template("calls/_queue_rows.html", queues=QueueBoard(redis_conn()).snapshot(now), now=now)
     rows = live_calls(redis_conn())
-    template = "calls/_live_rows.html" if request.args.get("fragment") else "calls/live.html"
-    return render_template(template, rows=rows, now=time.time())
+    if fragment:
+        return render_template("calls/_live_rows.html", rows=rows, now=now)
+    queues = QueueBoard(redis_conn()).snapshot(now)
+    return render_template("calls/live.html", rows=rows, queues=queues, now=now)
 
 
 def recordings_of(timeline: list[dict]) -> list[str]:
@@ -100,6 +109,8 @@ def describe(entry: dict) -> tuple[str, str]:
         "transfer": lambda: f"transfer to {data.get('target')}",
         "transfer_result": lambda: f"transfer {'answered' if data.get('ok') else 'failed'} {data.get('reason', '')}",
         "record": lambda: f"recording (up to {data.get('max_length')} s)",
+        "queue": lambda: f"queued in {data.get('name')}, ringing {', '.join(data.get('contacts', [])) or 'nobody'}",
+        "record_call": lambda: "recording the whole call",
         "recording_done": lambda: f"recorded {data.get('duration')} s",
         "heard": lambda: _heard(data),
     }.get(kind, lambda: _fmt(data))

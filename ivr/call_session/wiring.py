@@ -29,6 +29,7 @@ from ivr.store import UNAVAILABLE, connect, connect_sentinel, for_blocking, hear
 from ivr.store.dial_requests import DialRequests
 from ivr.store.embedded import EmbeddedRedis
 from ivr.store.flows import FlowStore
+from ivr.store.queues import QueueBoard
 from ivr.store.routes import RouteStore
 from ivr.store.sip_accounts import SipAccountStore
 from ivr.store.spool import Spool
@@ -123,3 +124,21 @@ def sip_account_loader(conn: redis.Redis) -> Callable[[], tuple[dict[tuple[str, 
     """What `ivr sip` calls (off its media loop) to refresh its copy of the digest accounts: their HA1s and
     their own SRTP policies (edge/accounts.py AccountBook.replace)."""
     return SipAccountStore(conn).book_tables
+
+
+def open_queue_board(conn: redis.Redis) -> QueueBoard:
+    """The hold queues (the queue step) that `ivr sip` and the Twilio webhooks share (store/queues.py)."""
+    return QueueBoard(conn)
+
+
+def twilio_client(settings: Settings, timeout: float):
+    """A twilio.rest.Client; TWILIO_API_BASE_URL (for tests) points its REST API at another host."""
+    from twilio.http.http_client import TwilioHttpClient
+    from twilio.rest import Client
+
+    client = Client(
+        settings.twilio_account_sid, settings.twilio_auth_token, http_client=TwilioHttpClient(timeout=timeout)
+    )
+    if settings.twilio_api_base_url:
+        client.api.base_url = settings.twilio_api_base_url.rstrip("/")
+    return client

@@ -1,7 +1,7 @@
 """The simulator channel: a call played without a phone, from text turns, by the CLI, the browser and the tests.
 
 Turn syntax: digits (`3`, `5551234567#`), `say:words` for speech, `silence` for no input,
-`hangup`, and for the channel's own results `transfer:ok|fail`, `record:SECONDS`.
+`hangup`, and for the channel's own results `transfer:ok|fail`, `queue:answered|exhausted`, `record:SECONDS`.
 
 `SimulatedCall` is one call: without a session the engine runs in memory and nothing is recorded; with a session
 (a CallSession) each turn goes through storage and the job queue exactly as a phone call's would. An http step's
@@ -40,7 +40,7 @@ def parse_turn(text: str, at: float):
         return E.HungUp(at=at)
     if lowered.startswith(("say:", "speech:")):
         return E.Speech(text=value.split(":", 1)[1].strip(), at=at)
-    if lowered.startswith("transfer:"):
+    if lowered.startswith(("transfer:", "queue:")):  # a queue is answered like a transfer: queue:answered|exhausted
         result = lowered.split(":", 1)[1]
         return E.TransferResult(ok=result in ("ok", "answered", "completed"), reason=result, at=at)
     if lowered.startswith("record:"):
@@ -66,6 +66,9 @@ def describe(action) -> str | None:
         return f"  [job] {action.kind} {target}".rstrip()
     if isinstance(action, A.Transfer):
         return f"  [transfer] to {action.target} (answer with transfer:ok or transfer:fail)"
+    if isinstance(action, A.Queue):
+        contacts = ", ".join(action.contacts) or "nobody"
+        return f"  [queue] {action.name}, ringing {contacts} (answer with queue:answered or queue:exhausted)"
     if isinstance(action, A.Record):
         return f"  [record] up to {action.max_length:g}s (answer with record:SECONDS)"
     if isinstance(action, A.HttpRequest):

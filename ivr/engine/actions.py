@@ -84,6 +84,39 @@ class Transfer:
 
 
 @dataclass(frozen=True, slots=True)
+class Queue:
+    """Hold the caller in queue `name` until one of `contacts` takes the call; the channel answers with
+    TransferResult: ok (reason "answered") once a contact accepted and was bridged, reason "exhausted" after
+    `max_wait` seconds, any other reason when no contact could be rung at all.
+
+    The caller hears `hold` ("music", "tone" or an audio file) and, every `announce_every` seconds, `announce`
+    with POSITION_MARK replaced by their place in the queue (kept by the channel across calls and nodes).
+    Contacts ring one after another for `ring_timeout` each (`strategy` "in_turn") or all at once ("all"), only
+    for the caller at the head of the queue; the one who answers hears `whisper` and presses `accept_digit`, as
+    in a bridged Transfer.
+    """
+
+    name: str
+    contacts: tuple[str, ...]
+    strategy: str = "in_turn"  # "in_turn" | "all"
+    ring_timeout: float = 20.0  # seconds each ring lasts
+    max_wait: float = 300.0  # seconds before "exhausted"
+    announce_every: float = 30.0  # seconds between two announcements of the place
+    announce: str = ""  # with POSITION_MARK
+    hold: str = "music"  # "music" | "tone" | an audio file path
+    whisper: str = ""
+    whisper_audio: str = ""
+    accept_digit: str = "1"
+    context: str = ""
+    voice: str = ""
+    language: str = ""
+    type: str = field(default="queue", init=False)
+
+
+POSITION_MARK = "{position}"  # where a Queue's `announce` takes the caller's place in the queue
+
+
+@dataclass(frozen=True, slots=True)
 class Record:
     """Record the caller; the channel answers with RecordingDone."""
 
@@ -121,6 +154,14 @@ class HttpRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordCall:
+    """Record the rest of the call, both directions mixed into one recording (a flow's `record:`, after its consent
+    prompt); the channel reports it at the end of the call as a RecordingDone, kept in the call's timeline."""
+
+    type: str = field(default="record_call", init=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Hangup:
     reason: str = "completed"
     type: str = field(default="hangup", init=False)
@@ -135,7 +176,7 @@ class Log:
     type: str = field(default="log", init=False)
 
 
-Action = Say | Gather | Job | Transfer | Record | HttpRequest | Hangup | Log
+Action = Say | Gather | Job | Transfer | Queue | Record | RecordCall | HttpRequest | Hangup | Log
 
 
 def to_dict(action: Action) -> dict[str, Any]:
@@ -149,7 +190,7 @@ def to_dict(action: Action) -> dict[str, Any]:
 
 ACTION_TYPES: dict[str, type[Action]] = {
     cls.__dataclass_fields__["type"].default: cls  # type: ignore[misc]
-    for cls in (Say, Gather, Job, Transfer, Record, HttpRequest, Hangup, Log)
+    for cls in (Say, Gather, Job, Transfer, Queue, Record, RecordCall, HttpRequest, Hangup, Log)
 }
 
 

@@ -49,6 +49,7 @@ class Flow:
     contact_names: dict[str, str] = field(default_factory=dict)  # number -> display name
     schedule: Schedule | None = None
     webhooks: tuple[str, ...] = ()
+    record_consent: str = ""  # the flow records every call (`record:`): what the caller hears first; "" = not
     max_steps: int = 200
     speech: bool = True  # offer speech input on menus that have keywords
     outcomes: dict[str, str] = field(default_factory=dict)  # outcome name -> success | neutral | failure

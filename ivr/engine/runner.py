@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .actions import GOODBYE, Action, Hangup, Log, Say
+from .actions import GOODBYE, Action, Hangup, Log, RecordCall, Say
 from .events import CallStarted, Digits, Event, HungUp, JobResult
 from .flow import Flow
 from .language import LANGUAGE_VAR, language_for_caller
@@ -105,6 +105,9 @@ def _advance(flow: Flow, state: State | None, event: Event) -> tuple[State | Non
                 },
             )
         ]
+        if flow.record_consent:  # a recorded flow: the caller is told before anything is recorded
+            actions += [Say(text=flow.record_consent, voice=flow.voice, language=flow.language, barge_in=False)]
+            actions.append(RecordCall())
         return _follow(Context(flow, state, event.at), None, Outcome(next=flow.start), actions)
     if not state or state.get("done"):
         return state, []

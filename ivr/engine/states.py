@@ -16,6 +16,7 @@ class Waiting(StrEnum):
     TRANSFER = "transfer"  # TransferResult
     RECORD = "record"  # RecordingDone
     HTTP = "http"  # HttpResult (an http step's request, made by the channel)
+    QUEUE = "queue"  # TransferResult: answered, exhausted or failed
 
 
 class End(StrEnum):

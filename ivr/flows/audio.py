@@ -39,6 +39,7 @@ TEMPLATES_FOLDER = "templates"  # follow-up templates, inside the flows folder (
 FieldPath = tuple[str | int, ...]
 RINGBACK_SOUNDS = ("tone", "music")  # a transfer's `ringback` that is not one of these names an audio file
 HTTP_DATA = ("body", "headers")
+SOUND_FIELDS = ("ringback", "hold")  # a transfer's ringback, a queue's hold sound
 
 
 def _audio_fields(node: object, path: FieldPath) -> Iterator[tuple[FieldPath, str]]:
@@ -46,7 +47,7 @@ def _audio_fields(node: object, path: FieldPath) -> Iterator[tuple[FieldPath, st
         for key, value in node.items():
             if key in HTTP_DATA and node.get("type") == "http":
                 continue  # an http step's request data: its "audio" keys are the web service's business
-            if isinstance(value, str) and (key == "audio" or (key == "ringback" and value not in RINGBACK_SOUNDS)):
+            if isinstance(value, str) and (key == "audio" or (key in SOUND_FIELDS and value not in RINGBACK_SOUNDS)):
                 yield path + (key,), value
             else:
                 yield from _audio_fields(value, path + (key,))

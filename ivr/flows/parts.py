@@ -92,6 +92,17 @@ def _contacts(spec: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     return lists, names
 
 
+DEFAULT_RECORD_CONSENT = "This call will be recorded."
+
+
+def record_consent(data: dict[str, Any]) -> str:
+    """What a recorded flow (`record: true`, or `record: {consent: ...}`) says first; "" when it does not record."""
+    record = data.get("record", False)
+    if isinstance(record, dict):
+        return str(record.get("consent", DEFAULT_RECORD_CONSENT))
+    return DEFAULT_RECORD_CONSENT if record else ""
+
+
 def make_flow(
     data: dict[str, Any],
     steps: dict[str, Step],
@@ -126,6 +137,7 @@ def make_flow(
         webhooks=tuple(data.get("webhooks", ())),
         max_steps=int(data.get("max_steps", 200)),
         speech=bool(data.get("speech", True)),
+        record_consent=record_consent(data),
         revision=revision,
         source=filename,
         library=library if library is not None else {},

@@ -34,17 +34,9 @@ class JobContext:
     def twilio(self):
         """A twilio.rest.Client; TWILIO_API_BASE_URL (for tests) points its REST API at another host."""
         if self._twilio is None:
-            from twilio.http.http_client import TwilioHttpClient
-            from twilio.rest import Client
+            from ivr.call_session.wiring import twilio_client
 
-            client = Client(
-                self.settings.twilio_account_sid,
-                self.settings.twilio_auth_token,
-                http_client=TwilioHttpClient(timeout=HTTP_TIMEOUT),
-            )
-            if self.settings.twilio_api_base_url:
-                client.api.base_url = self.settings.twilio_api_base_url.rstrip("/")
-            self._twilio = client
+            self._twilio = twilio_client(self.settings, HTTP_TIMEOUT)
         return self._twilio
 
 

@@ -227,3 +227,24 @@ ROUTES_DEFAULT = f"{PREFIX}routes:default"  # string: the flow id for a called n
 # Holiday calendar feeds (business_hours `{ical: URL}`): the last good copy and the last attempt, per URL
 def calendar_copy(url_digest: str) -> str:
     return f"{PREFIX}calendar:{url_digest}"  # hash: url, text, fetched_at, digest; checked_at, error (last try)
+
+
+# Hold queues (the queue step, ivr/store/queues.py): who waits, since when, in which place, across calls and nodes
+QUEUE_STALE = 90  # seconds: a waiting call whose node stopped touching its entry leaves the queue
+QUEUES = f"{PREFIX}queue:names"  # zset: queue name scored by its last activity (the admin's live queue)
+
+
+def queue_waiting(name: str) -> str:
+    return f"{PREFIX}queue:{name}:waiting"  # zset: call id scored by the time it joined (its place in line)
+
+
+def queue_seen(name: str) -> str:
+    return f"{PREFIX}queue:{name}:seen"  # zset: call id scored by the last time its channel touched it
+
+
+def queue_callers(name: str) -> str:
+    return f"{PREFIX}queue:{name}:callers"  # hash: call id -> JSON {caller, joined_at, node, status}
+
+
+def queue_ring(name: str, call_id: str, slot: int) -> str:
+    return f"{PREFIX}queue:{name}:ring:{call_id}:{slot}"  # string: this ring slot's contacts were called (Twilio)

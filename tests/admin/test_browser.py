@@ -217,3 +217,27 @@ def test_failed_save_keeps_the_cursor_at_the_first_error(page):
     assert page.locator("#yaml").input_value() == broken  # the refused text is kept, not the saved one
     # Chromium logs the refused save's own 400 response; nothing else may be logged
     assert [m for m in page.console_problems if "status of 400" not in m] == []
+
+
+def log_in(page, then: str = "**/") -> None:
+    page.goto("/login")
+    page.fill("input[name=username]", "ada")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(then)
+
+
+def test_the_live_queue_refreshes_as_callers_leave(page, redis_conn):
+    from ivr.store.queues import QueueBoard
+
+    board, now = QueueBoard(redis_conn), time.time()
+    board.join("owner", "call-a", "+442079460001", now, since=now - 30)
+    board.join("owner", "call-b", "+442079460002", now)
+    log_in(page)
+    page.goto("/calls/live")
+    assert page.locator("#queue-rows tr.queued").count() == 2
+    shot(page, "live-queue")
+    board.leave("owner", "call-a")  # the head was put through: the second moves up without a reload
+    page.wait_for_selector("#queue-rows tr.queued >> nth=1", state="detached")  # CSP: no string evaluation
+    assert "+442079460002" in page.inner_text("#queue-rows") and page.inner_text("#queue-rows td.num") == "1"
+    assert page.console_problems == []

@@ -495,3 +495,80 @@ def test_branch_can_tests_what_the_installation_can_deliver(capabilities, expect
     state, actions = advance(flow_from(CAN), None, started)
     assert [a for a in map(summary, actions) if a][0] == expected
     assert E.event_from_dict(E.to_dict(started)) == started
+
+
+QUEUED = """
+id: t
+variables:
+  owner: {mobile: "+442079460123", desk: "sip:alex@desk", spare: ""}
+start: wait
+steps:
+  wait:
+    type: queue
+    say: "Please hold."
+    contacts: ["{{owner.desk}}", "{{owner.mobile}}", "{{owner.spare}}"]
+    announce: "{{caller.number}}, you are number {{queue.position}}."
+    whisper: "A caller from {{caller.number}}. Press 1."
+    strategy: all
+    ring_timeout: 12
+    max_wait: 90
+    announce_every: 15
+    outcome: owner_reached
+    exhausted: later
+  later: {type: hangup, say: "Nobody came ({{queue.reason}})."}
+"""
+
+
+def _queue_event(ok: bool, reason: str) -> E.TransferResult:
+    return E.TransferResult(ok=ok, reason=reason, at=T0 + 60)
+
+
+@pytest.mark.parametrize(
+    ("result", "last_turn", "outcome"),
+    [
+        (_queue_event(True, "answered"), ["hangup:transferred"], "owner_reached"),
+        (_queue_event(False, "exhausted"), ["say:Nobody came (exhausted).", "hangup:completed"], "completed"),
+        (_queue_event(False, "no-contacts"), ["say:Nobody came (no-contacts).", "hangup:completed"], "completed"),
+    ],
+)
+def test_a_queue_waits_for_the_channel_then_ends_bridged_or_takes_exhausted(result, last_turn, outcome):
+    state, turns, actions = play(flow_from(QUEUED), [result], caller="+447700900123")
+    queue = next(a for a in actions if isinstance(a, A.Queue))
+    assert turns[0] == ["say:Please hold."]
+    assert queue.contacts == ("sip:alex@desk", "+442079460123")  # an empty template is no contact
+    assert queue.announce == "+447700900123, you are number {position}."
+    assert (queue.name, queue.strategy, queue.ring_timeout, queue.max_wait, queue.announce_every) == (
+        "t.wait",
+        "all",
+        12,
+        90,
+        15,
+    )
+    assert queue.whisper == "A caller from +447700900123. Press 1." and queue.context.startswith("path=wait")
+    assert A.action_from_dict(json.loads(json.dumps(A.to_dict(queue)))) == queue
+    hash(queue)
+    assert turns[1] == last_turn and state["outcome"] == outcome
+
+
+def test_a_queue_failure_takes_failed_when_the_step_has_it_and_ignores_other_events():
+    flow = flow_from(
+        QUEUED.replace("exhausted: later", "exhausted: later\n    failed: broken").replace(
+            "  later:", '  broken: {type: hangup, say: "Broken."}\n  later:'
+        )
+    )
+    _, turns, _ = play(flow, ["digits:5", _queue_event(False, "no-contacts")])
+    assert turns[1:] == [[], ["say:Broken.", "hangup:completed"]]
+    _, turns, _ = play(flow, ["hangup"])
+    assert turns[1] == []
+
+
+@pytest.mark.parametrize(
+    ("record", "consent"), [("true", "This call will be recorded."), ("{consent: Taped.}", "Taped.")]
+)
+def test_a_recorded_flow_asks_consent_then_records_from_the_start(record, consent):
+    flow = flow_from(f"id: t\nrecord: {record}\nstart: bye\nsteps:\n  bye: {{type: hangup, say: Bye.}}\n")
+    _, turns, actions = play(flow, [])
+    assert turns[0] == [f"say:{consent}", "say:Bye.", "hangup:completed"]
+    visible = [a for a in actions if not isinstance(a, A.Log)]
+    assert isinstance(visible[1], A.RecordCall) and A.action_from_dict(A.to_dict(visible[1])) == visible[1]
+    assert not any(isinstance(a, A.RecordCall) for a in play(flow_from(MENU), [])[2])

@@ -118,9 +118,19 @@ def test_owner_not_taking_the_call_goes_to_voicemail(flow, reason):
     assert jobs(t) == [("email", "owner@example.com")]
 
 
-def test_owner_busy_goes_to_voicemail(flow):
-    t = run_script(flow, ["0", "transfer:busy", "record:30"], caller=STRANGER, at=OPEN)
-    assert jobs(t) == [("email", "owner@example.com")]
+def test_owner_busy_holds_the_caller_in_the_queue_then_offers_a_callback(flow):
+    """Issue 17: the owner on another call is rung again from a hold queue; after max_wait, a callback."""
+    t = run_script(flow, ["0", "transfer:busy", "queue:exhausted", "1"], caller=STRANGER, at=OPEN)
+    queue = next(a for a in t.actions if isinstance(a, A.Queue))
+    assert (queue.contacts, queue.max_wait) == (("+442079460100",), 120)
+    assert queue.whisper.startswith(f"A caller from {STRANGER}, looking for Skype support, has been holding.")
+    assert "Sorry, Alex is still busy. I can arrange for you to be called back." in t.said
+    assert jobs(t) == [("callback", STRANGER)]
+
+
+def test_owner_busy_then_free_takes_the_queued_caller(flow):
+    t = run_script(flow, ["0", "transfer:busy", "queue:answered"], caller=STRANGER, at=OPEN)
+    assert t.state["outcome"] == "transferred" and t.state["path"][-1] == "wait_for_owner"
 
 
 @pytest.mark.parametrize("at", [CLOSED, CHRISTMAS])

@@ -317,6 +317,31 @@ class RawUac:
 
 
 @pytest.fixture
+def flow_server(start_server, redis_server, tmp_path):
+    """flow_server(flow_yaml) -> RunningServer: the SIP channel running that flow (its id is the default flow,
+    its folder tmp_path/flows) through the call session `ivr sip` opens (wiring.py), on the test Redis."""
+    from ivr.call_session.wiring import open_call_session, open_queue_board
+    from ivr.channels.sip.session import flow_app
+    from ivr.settings import Settings
+    from ivr.store import connect
+
+    def start(text: str) -> RunningServer:
+        flows = tmp_path / "flows"
+        flows.mkdir(exist_ok=True)
+        flow_id = re.search(r"^id: (\S+)$", text, re.M).group(1)
+        (flows / f"{flow_id}.yaml").write_text(text)
+        settings = Settings(
+            data_dir=tmp_path / "data", flows_dir=flows, redis_url=redis_server.url, default_flow=flow_id
+        )
+        conn = connect(redis_server.url)
+        running = start_server(flow_app(open_call_session(settings, conn=conn)), audio_root=flows)
+        running.server.queue_board = open_queue_board(conn)  # as `ivr sip` wires it
+        return running
+
+    return start
+
+
+@pytest.fixture
 def uac_factory():
     made: list[RawUac] = []
 

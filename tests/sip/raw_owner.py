@@ -101,21 +101,28 @@ class RawOwner:
 
     def bye(self) -> dict | None:
         """Hang up first: BYE on the dialog; returns the IVR's answer."""
+        self.in_dialog("BYE", 1)
+        return self.recv(5, want=lambda m: m["status"] and "BYE" in header(m, "cseq"))
+
+    def in_dialog(self, method: str, cseq: int, body: str = "") -> None:
+        """A request of ours on the answered dialog (to the IVR's Contact)."""
         invite = self.invite
         lines = [
-            f"BYE {re.search(r'<([^>]+)>', header(invite, 'contact')).group(1)} SIP/2.0",
+            f"{method} {re.search(r'<([^>]+)>', header(invite, 'contact')).group(1)} SIP/2.0",
             f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch=z9hG4bK{uuid.uuid4().hex[:10]};rport",
             f"From: {header(invite, 'to')};tag={self.tag}",
             f"To: {header(invite, 'from')}",
             f"Call-ID: {header(invite, 'call-id')}",
-            "CSeq: 1 BYE",
+            f"CSeq: {cseq} {method}",
+            f"Contact: <sip:owner@127.0.0.1:{self.port}>",
             "Max-Forwards: 70",
-            "Content-Length: 0",
+        ]
+        lines += (["Content-Type: application/sdp"] if body else []) + [
+            f"Content-Length: {len(body.encode())}",
             "",
-            "",
+            body,
         ]
         self.sock.sendto("\r\n".join(lines).encode(), self.ivr_addr)
-        return self.recv(5, want=lambda m: m["status"] and "BYE" in header(m, "cseq"))
 
     def send_rtp(self, packet: bytes) -> None:
         self.rtp.sendto(packet, self.ivr_rtp)

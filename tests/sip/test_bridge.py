@@ -218,6 +218,33 @@ def test_a_caller_reinvite_moves_the_bridged_audio_with_it(start_server, uac_fac
     assert owner.recv(10, want=lambda m: m["method"] == "BYE") is not None
 
 
+def test_an_owner_reinvite_keeps_the_bridge_and_moves_the_relayed_audio(start_server, uac_factory, owner):
+    record, running, caller, ivr_port, invite = ring_owner(start_server, uac_factory, owner)
+    before = STATS.bridged
+    owner.answer(payload_type=0)
+    assert wait_until(lambda: STATS.bridged > before)
+    leg_port = owner.ivr_rtp[1]
+    moved = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    moved.bind(("127.0.0.1", 0))
+    try:
+        owner.rtp_port = moved.getsockname()[1]  # a session refresh that moves the owner's media
+        owner.in_dialog("INVITE", 2, owner.sdp(0))
+        reply = owner.recv(3, want=lambda m: m["status"] and "INVITE" in header(m, "cseq"))
+        assert reply is not None and reply["status"] == 200, reply
+        assert f"m=audio {leg_port} " in reply["body"]  # the same leg, not a new call
+        owner.in_dialog("ACK", 2)
+        pcmu = audioop.lin2ulaw(tone(700, 5), 2)
+        for seq in range(5):
+            caller.send_rtp(0, pcmu[160 * seq : 160 * (seq + 1)], 50 + seq, 160 * seq, to_port=ivr_port)
+        moved.settimeout(5)
+        assert moved.recv(2048)[12:] == pcmu[:160]  # the caller's audio follows the owner to its new address
+    finally:
+        moved.close()
+    assert running.state()["live"] == 1  # still one call: the re-INVITE started nothing new
+    caller.request("BYE", to_tag=caller.to_tag)
+    assert owner.recv(10, want=lambda m: m["method"] == "BYE") is not None
+
+
 def test_a_recorded_bridge_mixes_both_legs_into_one_wav(start_server, uac_factory, owner):
     import wave
 

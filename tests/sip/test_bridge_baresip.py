@@ -1,5 +1,6 @@
 """baresip as the owner's phone of a bridged transfer, answering by itself: the caller hears the owner's audio
-(baresip's aufile source, a 1,100 Hz tone) relayed, and the caller hanging up closes baresip's call."""
+(baresip's aufile source, a 1,100 Hz tone) relayed, and the caller hanging up closes baresip's call; the same
+when the owner is the one contact of a queue."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import struct
 import pytest
 
 from ivr.channels.sip.bridge import STATS
-from ivr.engine.actions import Transfer
+from ivr.engine.actions import Queue, Transfer
+from ivr.store.queues import QueueBoard
 from tests.procs import wait_until
 
 from ..audioop_shim import audioop
@@ -31,13 +33,24 @@ def power_at(pcm: bytes, frequency: float) -> float:
     return previous * previous + before * before - coefficient * previous * before
 
 
-def test_baresip_answers_by_itself_and_its_audio_reaches_the_caller(start_server, uac_factory, tmp_path):
+def put_through(kind: str, owner: str) -> Transfer | Queue:
+    """A bridged transfer to the owner, or a queue whose one contact is the owner (issue 17)."""
+    if kind == "transfer":
+        return Transfer(target=owner, timeout=10)
+    return Queue(name="baresip", contacts=(owner,), announce="You are number {position}.", max_wait=30)
+
+
+@pytest.mark.parametrize("kind", ["transfer", "queue"])
+def test_baresip_answers_by_itself_and_its_audio_reaches_the_caller(
+    start_server, uac_factory, redis_conn, tmp_path, kind
+):
     sip_port = free_sip_ports()
     owner = tone_wav(tmp_path / "owner.wav", 8000, frequency=1100.0, seconds=20, amplitude=8000)
     with baresip(tmp_path, wav=owner, accounts=OWNER_ANSWERS, sip_port=sip_port) as (ctrl, _output):
         record = Recorded()
         before = STATS.bridged
-        running = start_server(bridge_app(record, Transfer(target=f"sip:owner@127.0.0.1:{sip_port}", timeout=10)))
+        running = start_server(bridge_app(record, put_through(kind, f"sip:owner@127.0.0.1:{sip_port}")))
+        running.server.queue_board = QueueBoard(redis_conn)
         caller = uac_factory(running.port)
         caller.call()
         assert ctrl.wait_for("CALL_ESTABLISHED", 15) is not None

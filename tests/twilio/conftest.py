@@ -116,3 +116,26 @@ def gunicorn_pair(redis_server, tmp_path_factory):
     yield [base for _, base in servers]
     for proc, _ in servers:
         stop_gunicorn(proc)
+
+
+@pytest.fixture
+def own_flow(make_app, settings, twilio_api, tmp_path):
+    """own_flow(flow_yaml) -> (app, poster): the app with that flow alone (its id the default flow), Twilio's REST
+    API played by the local fake, and a poster signing as Twilio."""
+
+    def make(text: str):
+        flows = tmp_path / "flows"
+        flows.mkdir(exist_ok=True)
+        flow_id = text.split("id: ", 1)[1].split()[0]
+        (flows / f"{flow_id}.yaml").write_text(text)
+        flow_settings = settings.with_overrides(
+            flows_dir=flows,
+            default_flow=flow_id,
+            twilio_account_sid=twilio_api.account_sid,
+            twilio_api_base_url=twilio_api.base_url,
+            twilio_auth_token=twilio_api.auth_token,
+        )
+        app = make_app(flow_settings)
+        return app, SignedPoster(FlaskTransport(app.test_client()), token=twilio_api.auth_token)
+
+    return make

@@ -16,7 +16,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from ivr.engine.actions import Transfer
+from ivr.engine.actions import Queue, Transfer
 from ivr.system.recordings import new_recording
 
 from .call import CallEnded, SipCall, TransferOutcome
@@ -53,7 +53,7 @@ async def _ring(caller: SipCall, task: asyncio.Task) -> Leg:
     return task.result()
 
 
-async def _accepted(leg: Leg, transfer: Transfer) -> bool:
+async def _accepted(leg: Leg, transfer: Transfer | Queue) -> bool:
     """The whisper and the accept key on the target's leg (True at once without a whisper)."""
     if not (transfer.whisper or transfer.whisper_audio):
         return True
@@ -99,9 +99,14 @@ async def _relay(caller: SipCall, leg: Leg, clock, record: bool) -> str:
 
 
 async def bridge_transfer(
-    caller: SipCall, transfer: Transfer, dialer, caller_addr: tuple[str, int], clock
+    caller: SipCall, transfer: Transfer | Queue, dialer, caller_addr: tuple[str, int], clock
 ) -> TransferOutcome:
-    """Run one bridged transfer for `caller`; raises CallEnded if the caller hung up before the bridge."""
+    """Run one bridged transfer for `caller`; raises CallEnded if the caller hung up before the bridge. A Queue
+    action holds the caller until a contact takes the call (queue_hold.py), then bridges the same way."""
+    if isinstance(transfer, Queue):
+        from .queue_hold import hold_in_queue  # it builds on this module
+
+        return await hold_in_queue(caller, transfer, dialer, caller_addr, clock)
     frames = await ringback_frames(transfer.ringback, caller.stream.codec, caller.prompts)
     ringing = Ringback(caller.stream, frames)
     ringing.start()
@@ -136,7 +141,7 @@ async def bridge_transfer(
             leg.close()
 
 
-def _context(transfer: Transfer, caller: SipCall, make_link) -> str:
+def _context(transfer: Transfer | Queue, caller: SipCall, make_link) -> str:
     """The engine's hand-over summary plus, when links can be made, the signed link to the call's timeline."""
     if make_link is None:
         return transfer.context

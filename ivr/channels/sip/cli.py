@@ -69,7 +69,7 @@ async def refresh_accounts(book: AccountBook, load, life: Lifecycle) -> None:
 
 
 async def serve(settings: Settings, config: SipConfig, session, flow_id: str | None) -> None:
-    from ivr.call_session.wiring import heartbeat_writer, open_dial_requests, sip_account_loader
+    from ivr.call_session.wiring import heartbeat_writer, open_dial_requests, open_queue_board, sip_account_loader
 
     accounts, load_accounts = AccountBook(), sip_account_loader(session.redis)
     try:
@@ -79,6 +79,7 @@ async def serve(settings: Settings, config: SipConfig, session, flow_id: str | N
     http = HttpRunner.from_settings(settings)
     server = SipServer(config, flow_app(session, flow_id, speech_from_settings(settings), http), accounts=accounts)
     server.handover_link = link_maker(settings.public_base_url, settings.secret_key)  # for bridged transfers
+    server.queue_board = open_queue_board(session.redis)  # the queue step's places, shared by every node
     await server.start()
     host, port = server.address
     click.echo(f"SIP listening on udp {host}:{port} (max {config.max_calls} calls)", err=True)

@@ -1,15 +1,10 @@
 """The SIP process's side of callbacks: place the INVITE for a dial request, greet, put through, report.
 
-`OutboundDialer.dial(job)` is driven by dial_loop.py. It sends an INVITE (aiosipua's SipUAC, digest auth when the
-registrar challenges) to `sip:<number>@<registrar>` when IVR_SIP_REGISTRAR is set, or to the number itself when it
-is a SIP URI (targets.py), offering the codecs of IVR_SIP_CODECS in that order (media_offer.build_offer); Timer A
-resends it (timers.py) and a failure is ACKed (aiosipua_adapter.failure_ack). On 200 the ACK goes out, the stream
-switches to the codec the answer picked, the media joins the shared pacing clock like an inbound call and the
-callee hears the greeting. With a `connect_to`, a REFER then puts the callee through to it (blind transfer, as for
-inbound calls; the NOTIFYs on our outbound dialog report how it went) and, should that fail, the callee hears why.
-Then we hang up (BYE, retransmitted). The outcome - answered / busy / no-answer / rejected / failed, with the SIP
-status - is returned to the dial loop, which reports it to the worker's `place()`.
-"""
+`OutboundDialer.dial(job)` (driven by dial_loop.py) INVITEs `sip:<number>@<registrar>` with IVR_SIP_REGISTRAR, or a
+SIP URI target (targets.py), offering IVR_SIP_CODECS in order (media_offer.build_offer; Timer A resends, a failure is
+ACKed). On 200: ACK, the answer's codec, the shared pacing clock, the greeting; with a `connect_to`, a REFER puts the
+callee through (NOTIFYs on our dialog report it; a failure is said). Then a BYE. The outcome (answered / busy /
+no-answer / rejected / failed, with the SIP status) goes back to the dial loop and the worker's `place()`."""
 
 from __future__ import annotations
 
@@ -25,6 +20,7 @@ from .addresses import BadAddress
 from .aiosipua_adapter import failure_ack, rejection
 from .call import CallEnded, SipCall, TransferOutcome
 from .control import DialogControl
+from .leg_refresh import answer_leg_reinvite
 from .media import codecs
 from .media.stream import RtpStream
 from .media_offer import OUR_DTMF_PAYLOAD_TYPE, answered_codec, build_offer
@@ -59,10 +55,14 @@ class OutboundDialer:
         endpoint = server.endpoint
         endpoint.claim("BYE", self._handle_bye)
         endpoint.claim("NOTIFY", self._handle_notify)
+        endpoint.claim("INVITE", lambda request, addr: answer_leg_reinvite(self, request, addr))  # leg_refresh.py
         endpoint.watch_responses(self._watch_response)
 
+    def leg_of(self, request) -> Answered | None:  # the answered call of ours an in-dialog request is for
+        return self.calls.get(request.call_id or "")
+
     def _handle_bye(self, request, addr) -> bool:
-        answered = self.calls.get(request.call_id or "")
+        answered = self.leg_of(request)
         if answered is None:
             return False
         self.server.endpoint.transport.send_reply(answered.dialog.create_response(request, 200, "OK"))
@@ -71,7 +71,7 @@ class OutboundDialer:
 
     def _handle_notify(self, request, addr) -> bool:
         """Transfer progress on an answered callback's dialog (aiosipua only looks in its inbound dialogs)."""
-        answered = self.calls.get(request.call_id or "")
+        answered = self.leg_of(request)
         if answered is None:
             return False
         call, dialog = answered

@@ -3,8 +3,9 @@
 The session is an `ivr.call_session.CallSession` (or anything with its `start`/`turn` contract). Its
 calls touch Redis, so they run in worker threads and the media clock never waits for storage.
 Wire -> events: digits from any DTMF source -> Digits, speech (speech_input.py) -> Speech, gather timeout ->
-NoInput, REFER outcome -> TransferResult, recording -> RecordingDone, BYE/timeout -> HungUp, an http step's
-request (made in a worker thread while the media loop plays the filler, http_wait.py) -> HttpResult.
+NoInput, REFER outcome or a queue's end -> TransferResult, recording -> RecordingDone, BYE/timeout -> HungUp, an
+http step's request (made in a worker thread while the media loop plays the filler, http_wait.py) -> HttpResult;
+a flow's whole-call recording (RecordCall) -> a RecordingDone once the call is over.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from ivr.call_session.http_request import HttpRunner
 from ivr.engine import actions as A
 from ivr.engine import events as E
 
-from .call import CallEnded, SipCall
+from .call import CallEnded, SipCall, TransferOutcome
+from .call_recording import finish_recording, start_recording
 from .http_wait import ask
 from .speech_input import SpeechInput, gather_digits, gather_with_speech
 
@@ -52,6 +54,9 @@ async def _render(call: SipCall, actions: list, speech: SpeechInput | None, list
             if listener is not None and speech is not None:
                 return await gather_with_speech(call, action, listener, speech)
             return await gather_digits(call, action)
+        elif isinstance(action, A.Queue):  # held, then bridged by the server's bridger (queue_hold.py)
+            outcome = await call.bridge(action) if call.bridger is not None else TransferOutcome(False, "unavailable")
+            return E.TransferResult(ok=outcome.ok, at=time.time(), reason=outcome.reason, recording=outcome.recording)
         elif isinstance(action, A.Record):
             recording, duration = await call.record(
                 max_length=action.max_length, silence_timeout=action.silence_timeout, beep=action.beep
@@ -65,6 +70,8 @@ async def _render(call: SipCall, actions: list, speech: SpeechInput | None, list
             return E.TransferResult(ok=outcome.ok, at=time.time(), reason=outcome.reason, recording=outcome.recording)
         elif isinstance(action, A.HttpRequest):
             return await ask(call, action, http)
+        elif isinstance(action, A.RecordCall):
+            start_recording(call)
         elif isinstance(action, A.Hangup):
             return None
         # Job and Log: call_session already queued/recorded them
@@ -112,12 +119,29 @@ def _listener(call: SipCall, actions: list, speech: SpeechInput | None):
     return speech.listen(call, gather, language)
 
 
+async def _keep_recording(session, call: SipCall) -> None:
+    """A recorded call's WAV goes to its timeline once the call is over (the flow's `record:`)."""
+    done = finish_recording(call)
+    if done is None:
+        return
+    try:
+        await asyncio.to_thread(session.turn, call.call_id, done, "sip-call-recording")
+    except Exception:  # the file is kept; only its timeline entry is missing
+        log.exception("call %s: recording %s not noted in the timeline", call.call_id, done.url)
+
+
 def flow_app(session, flow_id: str | None = None, speech: SpeechInput | None = None, http=None):
     """The SipServer application that runs calls through `session` (channel "sip"); `speech` listens too;
     `http` (an HttpRunner, IVR_HTTP_ALLOWLIST) makes http steps' requests."""
     http = http or HttpRunner()
 
     async def app(call: SipCall) -> None:
+        try:
+            await run_call(call)
+        finally:
+            await _keep_recording(session, call)
+
+    async def run_call(call: SipCall) -> None:
         turn = 0
         call.on_playing = PlayingNotes(session, call.call_id)
         try:

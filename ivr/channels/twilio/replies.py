@@ -63,6 +63,9 @@ def render_turn(actions: list, next_turn: int, settings, http_url: str = "") -> 
         *(f"{base}/{kind}?t={next_turn}" for kind in ("gather", "dial", "record")),
         whisper=f"{base}/whisper",
         http=http_url,
+        queue=f"{base}/queue?t={next_turn}",
+        queue_wait=f"{base}/queue/wait",
+        recording=f"{base}/recording",
     )
     policy = PhonePolicy.from_settings(settings)
     if settings.twilio_prompt_mode == "play":

@@ -7,7 +7,8 @@ processes can serve the turns of one call. Each action URL carries the
 turn number `t`; the turn id given to the call session is derived from it and the signed parameters, so a
 request Twilio delivers twice gets the same TwiML and queues nothing twice. Any failure still answers with
 TwiML: a caller never hears dead air. Prompt audio for "play" mode is served by `audio_bp` (/audio/<key>.wav).
-An http step's turn is answered by http_view.py (the filler, then polls of /twilio/voice/http); replies.py renders.
+An http step's turn is answered by http_view.py (the filler, then polls of /twilio/voice/http); replies.py renders;
+the answering party's views are in answer_views.py, the queue's wait URL in queue_view.py.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr.channels import prompt_audio as tts
-from ivr.channels.twilio import http_view, replies, voice, whisper
+from ivr.channels.twilio import answer_views, hold_queue, http_view, queue_view, voice
 from ivr.channels.twilio import sms_view as twilio_sms
 from ivr.channels.twilio.replies import twiml
 from ivr.channels.twilio.signature import FORM_MIMETYPE, is_signed
@@ -35,7 +36,12 @@ audio_bp = Blueprint("twilio_audio", __name__)
 AUDIO_MAX_AGE = 365 * 24 * 3600  # audio is addressed by the hash of its content's source: never changes
 TURN_PARAMS = ("Digits", "SpeechResult", "DialCallStatus", "DialBridged", "RecordingUrl", "RecordingDuration")
 TURN_NUMBER = re.compile(r"[0-9]{1,9}")
-EVENT_READERS = {"gather": voice.gather_event, "dial": voice.dial_event, "record": voice.record_event}
+EVENT_READERS = {
+    "gather": voice.gather_event,
+    "dial": voice.dial_event,
+    "record": voice.record_event,
+    "queue": lambda form, at: hold_queue.result_event(form, float(request.args.get("m") or 0), at),
+}
 
 
 def init_app(app: Flask) -> None:
@@ -137,7 +143,7 @@ def voice_start():
         return _fallback(exc)
 
 
-@bp.post("/voice/<any(gather, dial, record):kind>")
+@bp.post("/voice/<any(gather, dial, record, queue):kind>")
 def voice_turn(kind: str):
     form, settings = request.form, _settings()
     call_id, number = _call_id(form), _turn_number()
@@ -148,6 +154,8 @@ def voice_turn(kind: str):
             call_id,
             form["RecordingUrl"][:200],
         )
+    if kind == "queue":  # out of the line, whatever the reason
+        queue_view.leave_board(request.args.get("q", ""), call_id)
     try:
         actions = _runtime().call_session.turn(call_id, event, turn_id=_turn_id(form, kind, number))
         return http_view.answer(_runtime().http_requests, call_id, actions, number + 1, settings, now)
@@ -166,16 +174,19 @@ def voice_http():
         return _fallback(exc)
 
 
-@bp.post("/voice/whisper")
-def voice_whisper():
-    """The answering party of a bridged transfer: the whisper, then their key (ivr/channels/twilio/whisper.py)."""
-    answer_url = f"{replies.public_root(_settings())}{bp.url_prefix}/voice/whisper/answer"
-    return twiml(whisper.whisper_twiml(request.args, answer_url, voice.twilio_voice(request.args.get("voice", ""))))
-
-
-@bp.post("/voice/whisper/answer")
-def voice_whisper_answer():
-    return twiml(whisper.answer_twiml(request.args, request.form))
+@bp.post("/voice/recording")
+def voice_recording():
+    """A whole-call recording is ready (`<Start><Recording>` of a flow's `record:`): into the call's timeline."""
+    form = request.form
+    call_id, event = _call_id(form), voice.record_event(form, now())
+    if form.get("RecordingStatus", "completed") != "completed" or not event.url:
+        return jsonify(call_id=call_id, kept=False)
+    try:
+        _runtime().call_session.turn(call_id, event, turn_id=f"recording-{form.get('RecordingSid', '')}")
+    except Exception:  # noqa: BLE001 - 503: Twilio may retry the callback
+        log.exception("recording callback for %s failed", call_id)
+        return jsonify(call_id=call_id, kept=False), 503
+    return jsonify(call_id=call_id, kept=True)
 
 
 @bp.post("/voice/status")
@@ -216,3 +227,5 @@ def prompt(key: str):
 
 
 bp.add_url_rule("/sms", view_func=twilio_sms.sms_reply, methods=["POST"])
+for rule, view in {**answer_views.VIEWS, **queue_view.VIEWS}.items():  # the answering party's, the queue's
+    bp.add_url_rule(rule, view_func=view, methods=["POST"])

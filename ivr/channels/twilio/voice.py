@@ -4,7 +4,8 @@ Translation only: no I/O. Prompts are rendered as <Say voice language> or, when 
 function, as <Play> of the same audio the SIP channel plays. A Gather nests the prompts just before it when they
 may be interrupted (barge-in), so a key press or speech stops them as on SIP. A transfer dials its target as
 the phone-number policy gives it (ivr/phone: E.164, or a SIP URI); a target the policy refuses is never dialled:
-the TwiML redirects to the dial action at once, which reports the transfer as failed.
+the TwiML redirects to the dial action at once, which reports the transfer as failed. A queue is `<Enqueue>`
+(hold_queue.py); a flow's whole-call recording is `<Start><Recording>` (both legs mixed, mono).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -21,11 +23,20 @@ from ivr.engine import events as E
 from ivr.phone import NumberRefused, PhonePolicy
 from ivr.system.recordings import is_twilio_url
 
+from . import hold_queue
 from .whisper import whisper_url
 
 # Voices Twilio's <Say> knows; other names (espeak-ng voices meant for SIP) are left out so Twilio uses its default.
 _TWILIO_VOICE = re.compile(r"^(man|woman|alice|(Polly|Google)\.[A-Za-z0-9_-]+)$")
-VISIBLE = (A.Say, A.Gather, A.Transfer, A.Record, A.Hangup)  # what a caller hears or does; Jobs/Logs are not
+VISIBLE = (
+    A.Say,
+    A.Gather,
+    A.Transfer,
+    A.Queue,
+    A.Record,
+    A.RecordCall,
+    A.Hangup,
+)  # what a caller hears or does; Jobs/Logs are not
 DIAL_OK = frozenset({"completed", "answered"})  # DialCallStatus values that mean the transfer was answered
 
 
@@ -38,6 +49,9 @@ class TurnUrls:
     record: str
     whisper: str = "whisper"  # where the answering party of a bridged transfer hears its whisper
     http: str = ""  # where a turn waiting for an http step's answer redirects to (the poll URL)
+    queue: str = "queue"  # the Enqueue action: how a queued caller left the line (queue_view.py, hold_queue.py)
+    queue_wait: str = "queue/wait"  # Enqueue's waitUrl: the place announced, the hold sound
+    recording: str = "recording"  # a whole-call recording's status callback (a flow's `record:`)
 
 
 PlayUrl = Callable[[A.Say], "str | None"]  # URL of a prompt's audio, or None to fall back to <Say>
@@ -98,7 +112,7 @@ def _dial(response: VoiceResponse, transfer: A.Transfer, urls: TurnUrls, policy:
         dial.number(target.removeprefix("tel:"), url=url, method="POST" if url else None)
 
 
-def _record(response: VoiceResponse, record: A.Record, urls: TurnUrls) -> None:
+def _record(response: VoiceResponse, record: A.Record, urls: TurnUrls, policy: PhonePolicy) -> None:
     response.record(
         max_length=_seconds(record.max_length),
         timeout=_seconds(record.silence_timeout),
@@ -107,6 +121,22 @@ def _record(response: VoiceResponse, record: A.Record, urls: TurnUrls) -> None:
         action=urls.record,
         method="POST",
     )
+
+
+def _enqueue(response: VoiceResponse, queue: A.Queue, urls: TurnUrls, policy: PhonePolicy) -> None:
+    """The queue's name and max_wait go before the turn number `t` in the action URL (t stays the last pair)."""
+    base, _, turn = urls.queue.partition("?")
+    result_url = f"{base}?{urlencode({'q': queue.name, 'm': f'{queue.max_wait:g}'})}" + (f"&{turn}" if turn else "")
+    hold_queue.enqueue(response, queue, urls.queue_wait, result_url)
+
+
+# The verbs that end what a turn renders (after the prompts before them), by action type.
+VERBS = {
+    A.Transfer: _dial,
+    A.Queue: _enqueue,
+    A.Record: _record,
+    A.Hangup: lambda response, action, urls, policy: response.hangup(),
+}
 
 
 def render(actions: list, urls: TurnUrls, play_url: PlayUrl | None = None, policy: PhonePolicy | None = None) -> str:
@@ -137,18 +167,21 @@ def render(actions: list, urls: TurnUrls, play_url: PlayUrl | None = None, polic
             for say in says:
                 _prompt(verb, say, play_url)
             says.clear()
-        elif isinstance(action, A.Transfer):
+        elif isinstance(action, A.RecordCall):  # <Start><Recording>: the call goes on, recorded
             flush()
-            _dial(response, action, urls, policy)
-        elif isinstance(action, A.Record):
-            flush()
-            _record(response, action, urls)
+            response.start().recording(
+                channels="mono",
+                recording_status_callback=urls.recording,
+                recording_status_callback_method="POST",
+                recording_status_callback_event="completed",
+            )
+            continue
         elif isinstance(action, A.HttpRequest) and urls.http:  # the filler was said: ask again for the answer
             flush()
             response.redirect(urls.http, method="POST")
-        elif isinstance(action, A.Hangup):
+        elif type(action) in VERBS:
             flush()
-            response.hangup()
+            VERBS[type(action)](response, action, urls, policy)
         else:
             continue
         ended = True

@@ -34,19 +34,25 @@ def whisper_url(base: str, transfer: A.Transfer) -> str | None:
     return f"{base}?{urlencode({k: v for k, v in query.items() if v})}"
 
 
-def whisper_twiml(args: Mapping[str, str], answer_url: str, say_voice: str | None) -> str:
-    """The prompt in a one-key Gather; no key at all hangs up the answering party's leg (a decline)."""
-    accept = args.get("accept", "1")
-    response = VoiceResponse()
+def key_gather(response: VoiceResponse, action_url: str, text: str, say_voice: str | None, language: str) -> None:
+    """`text` said inside a one-key Gather that posts the key (or none) to `action_url`: what an answering party
+    hears before taking a call (a bridged transfer's whisper, a queue contact's)."""
     gather = response.gather(
         input="dtmf",
         num_digits=1,
         timeout=WHISPER_KEY_TIMEOUT,
         method="POST",
-        action=f"{answer_url}?{urlencode({'accept': accept})}",
+        action=action_url,
         action_on_empty_result=True,
     )
-    gather.say(args.get("text", ""), voice=say_voice, language=args.get("language") or None)
+    gather.say(text, voice=say_voice, language=language or None)
+
+
+def whisper_twiml(args: Mapping[str, str], answer_url: str, say_voice: str | None) -> str:
+    """The prompt in a one-key Gather; no key at all hangs up the answering party's leg (a decline)."""
+    response = VoiceResponse()
+    action = f"{answer_url}?{urlencode({'accept': args.get('accept', '1')})}"
+    key_gather(response, action, args.get("text", ""), say_voice, args.get("language", ""))
     response.say(DECLINED_SAY)
     response.hangup()
     return str(response)

@@ -12,6 +12,7 @@ from .goto import Goto
 from .hangup import HangupStep
 from .http import HttpStep
 from .menu import Menu
+from .queue import QueueStep
 from .return_step import Return
 from .say import SayStep
 from .set_vars import SetStep
@@ -30,6 +31,7 @@ STEP_TYPES: dict[str, type[Step]] = {
         FollowUp,
         Callback,
         TransferStep,
+        QueueStep,
         Voicemail,
         HttpStep,
         HangupStep,

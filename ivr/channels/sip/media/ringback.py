@@ -35,17 +35,25 @@ def _pcm(samples: list[int]) -> bytes:
     return struct.pack(f"<{len(samples)}h", *samples)
 
 
+@lru_cache(maxsize=2)
+def sound_pcm(kind: str) -> bytes:
+    """One period of the "tone" or the "music" as 8 kHz 16-bit mono PCM (Twilio's queue plays it as a WAV)."""
+    if kind == "tone":
+        return _pcm(_sine(TONE_HZ, TONE_ON, 6000) + [0] * int(RATE * TONE_OFF))
+    samples: list[int] = []
+    for note in MUSIC_NOTES:
+        samples += [a + b for a, b in zip(_sine(note, NOTE_SECONDS, 3500), _sine(note * 2, NOTE_SECONDS, 800))]
+    return _pcm(samples)
+
+
 @lru_cache(maxsize=4)
 def tone_frames(codec: Codec | int) -> tuple[bytes, ...]:
-    return to_frames(_pcm(_sine(TONE_HZ, TONE_ON, 6000) + [0] * int(RATE * TONE_OFF)), codec)
+    return to_frames(sound_pcm("tone"), codec)
 
 
 @lru_cache(maxsize=4)
 def music_frames(codec: Codec | int) -> tuple[bytes, ...]:
-    samples: list[int] = []
-    for note in MUSIC_NOTES:
-        samples += [a + b for a, b in zip(_sine(note, NOTE_SECONDS, 3500), _sine(note * 2, NOTE_SECONDS, 800))]
-    return to_frames(_pcm(samples), codec)
+    return to_frames(sound_pcm("music"), codec)
 
 
 class Ringback:

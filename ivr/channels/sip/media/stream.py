@@ -4,8 +4,8 @@ Sending: the shared PacingClock calls `tick()` every 20 ms; each tick sends exac
 either the next frame of the current prompt (frames are encoded once per prompt and shared by all
 calls) or a precomputed silence frame, so the peer sees an unbroken 50 packets/s stream.
 
-Receiving does no per-packet allocation beyond what the packet needs: packets from any address but
-the negotiated one (or the one latched from the very first packet) are counted and dropped, RTP
+Receiving (stream_receive.py) does no per-packet allocation beyond what the packet needs: packets from any
+address but the negotiated one (or the one latched from the very first packet) are counted and dropped, RTP
 timestamps are never used to size anything, and audio is decoded only while something listens
 (a recording, or the in-band DTMF detector for peers that did not offer telephone-event).
 """
@@ -28,16 +28,15 @@ from .codecs import Codec, resolve
 from .dtmf import GoertzelDetector, Rfc2833Receiver
 from .playback import Playback
 from .sdes import SrtpKeys
+from .stream_receive import RtpReceiver
 
 log = logging.getLogger(__name__)
 
 _HEADER = struct.Struct("!BBHII")
-_TIMESTAMP = struct.Struct("!I")
 MAX_QUEUED_PROMPTS = 16
-MAX_PAYLOAD = 1500  # never decode more than one packet's worth, whatever the header claims
 
 
-class RtpStream(asyncio.DatagramProtocol):
+class RtpStream(RtpReceiver, asyncio.DatagramProtocol):
     def __init__(
         self,
         remote: tuple[str, int],
@@ -77,6 +76,7 @@ class RtpStream(asyncio.DatagramProtocol):
         # a bridged transfer's relay (media/relay.py Forwarder): gets every packet after the address checks
         self.forward: Callable[[bytes, int, int], None] | None = None
         self.last_event_timestamp: int | None = None  # of the last RFC 2833 event heard (a whisper's accept key)
+        self.tap: Callable[[int, bytes, int], None] | None = None  # a whole-call recording: (side, payload, type)
         self.packets_sent = 0
         self.packets_received = 0
         self.foreign_packets = 0
@@ -148,6 +148,8 @@ class RtpStream(asyncio.DatagramProtocol):
                     current.done.set_result(True)
         else:
             payload = self._silence
+        if self.tap is not None:
+            self.tap(1, payload, self.payload_type)
         send = self._sendto
         if self.unconfirmed_ticks is not None:  # no ACK yet: a short window, then silence (RTP reflection)
             self.unconfirmed_ticks -= 1
@@ -185,6 +187,8 @@ class RtpStream(asyncio.DatagramProtocol):
             self.send_errors += 1
             return False
         self.packets_sent += 1
+        if self.tap is not None and marker_and_type & 0x7F == self.payload_type:
+            self.tap(1, payload, self.payload_type)
         self._seq = (self._seq + 1) & 0xFFFF
         self._ts = (timestamp + self._ts_step) & 0xFFFFFFFF  # unbridged, the clock carries on from here
         return True
@@ -196,51 +200,3 @@ class RtpStream(asyncio.DatagramProtocol):
         sock = self.transport.get_extra_info("socket") if self.transport is not None else None
         self.remote = self.offered = checked(remote, sock.family if sock is not None else socket.AF_INET)
         self._latched = False
-
-    # --- receiving -------------------------------------------------------------------------
-    def _may_latch(self, source: tuple[str, int], payload_type: int) -> bool:
-        """Symmetric RTP: the SDP's address always wins; before any latch, the first source sending one of our
-        payload types (a NATed peer sends from elsewhere) is latched to, with its SSRC; after that, anyone else
-        is ignored. (A NAT rebinding mid-call is not followed: the SSRC alone is too easy to guess.)"""
-        if source == self.offered:
-            return True
-        return not self._latched and payload_type in (self.payload_type, self.dtmf_payload_type)
-
-    def datagram_received(self, data: bytes, addr) -> None:
-        if self._unprotect is not None:  # authenticate first: a forged packet must not move or latch the stream
-            try:
-                data = self._unprotect(data)
-            except pylibsrtp.Error:
-                self.bad_packets += 1
-                return
-        if len(data) < 12 or data[0] >> 6 != 2:
-            self.bad_packets += 1
-            return
-        source, ssrc = (addr[0], addr[1]), data[8:12]
-        if source != self.remote or not self._latched:
-            if not self._may_latch(source, data[1] & 0x7F):
-                self.foreign_packets += 1  # RTP hijacking, or junk: never heard, never answered
-                return
-            self.remote, self._latched, self._peer_ssrc = source, True, ssrc
-        self.packets_received += 1
-        payload_type = data[1] & 0x7F
-        offset = 12 + 4 * (data[0] & 0x0F)
-        if data[0] & 0x10 and len(data) >= offset + 4:  # header extension
-            offset += 4 + 4 * int.from_bytes(data[offset + 2 : offset + 4], "big")
-        if self.forward is not None:
-            self.forward(data, offset, payload_type)
-        elif payload_type == self.dtmf_payload_type:
-            self.last_event_timestamp = _TIMESTAMP.unpack_from(data, 4)[0]
-            self._rfc2833.feed(self.last_event_timestamp, data[offset : offset + 4])
-        elif payload_type == self.payload_type and (self.sink is not None or self._inband is not None):
-            if self._decode is None:
-                self._decode = self.codec.new_decoder()
-            try:
-                pcm = self._decode(data[offset : offset + MAX_PAYLOAD])
-            except Exception:  # a corrupt Opus/G.722 packet: count it, keep the call
-                self.bad_packets += 1
-                return
-            if self._inband is not None:
-                self._inband.feed(pcm)
-            if self.sink is not None:
-                self.sink(pcm)
