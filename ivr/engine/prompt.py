@@ -30,10 +30,14 @@ class Prompt:
     texts: dict[str, Template] = field(default_factory=dict)  # per-language texts: language tag -> template
     # prebuilt Say actions by (voice, language, barge_in, text key)
     cache: dict[tuple[str, str, bool, str], Say] = field(default_factory=dict, compare=False, repr=False)
+    # Worked out once, not on every turn: nothing to say; one text for every call (no languages to choose from)
+    empty: bool = field(init=False, compare=False, repr=False)
+    single: bool = field(init=False, compare=False, repr=False)
 
-    @property
-    def empty(self) -> bool:
-        return not self.audio and not self.texts and (self.text is None or not self.text.source)
+    def __post_init__(self) -> None:
+        blank = not self.audio and not self.texts and (self.text is None or not self.text.source)
+        object.__setattr__(self, "empty", blank)
+        object.__setattr__(self, "single", not self.texts and not self.language)
 
     @classmethod
     def parse(cls, spec: Any) -> Prompt | None:

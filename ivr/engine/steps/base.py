@@ -62,7 +62,7 @@ class Context:
     def spoken(self, prompt: Prompt) -> tuple[str, Template | None, str, str]:
         """(text key, template, voice, language) of what this call hears of `prompt`."""
         flow = self.flow
-        if not prompt.texts and not prompt.language and not flow.voices:  # one text: the flow's, as it always was
+        if prompt.single and not flow.voices:  # one text: the flow's, as it always was
             return "", prompt.text, prompt.voice or flow.voice, flow.language
         key, text, language = prompt.choose(self.language, flow.language)
         voice = prompt.voice or voice_for(language, flow.voice, flow.voices, flow.language)
@@ -71,7 +71,11 @@ class Context:
     def say(self, prompt: Prompt | None, barge_in: bool = True) -> list[Action]:
         if prompt is None or prompt.empty:
             return []
-        key, template, voice, language = self.spoken(prompt)
+        flow = self.flow
+        if prompt.single and not flow.voices:  # inline (as spoken() does): most prompts, on every turn
+            key, template, voice, language = "", prompt.text, prompt.voice or flow.voice, flow.language
+        else:
+            key, template, voice, language = self.spoken(prompt)
         if template is None or not template.names:  # fixed text: build the (immutable) action once
             cache_key = (voice, language, barge_in, key)
             cached = prompt.cache.get(cache_key)
