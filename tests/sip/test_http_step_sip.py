@@ -7,17 +7,12 @@ import asyncio
 import time
 
 import pytest
-from rq import Queue
 
-from ivr import jobs
-from ivr.call_session import CallSession
 from ivr.call_session.http_request import HttpRunner
 from ivr.channels.sip.session import flow_app
-from ivr.flows import FlowRepository
-from ivr.store import connect
 from ivr.store.calls import CallStore
-from ivr.store.spool import Spool
 from tests.fakes.web_service import WebService, lookup_flow
+from tests.sessions import flow_session
 
 from .conftest import run_sipp, sipp_counts
 
@@ -40,14 +35,7 @@ def lookup_ivr(start_server, redis_server, tmp_path, service):
         flows = tmp_path / "flows"
         flows.mkdir()
         (flows / "lookup.yaml").write_text(lookup_flow(f"{service.url}/slow?s={slow}", timeout=6))
-        conn = connect(redis_server.url)
-        session = CallSession(
-            FlowRepository(flows),
-            redis_conn=conn,
-            queue=Queue(jobs.QUEUE_NAME, connection=conn),
-            spool=Spool(tmp_path / "spool.sqlite3"),
-            default_flow="lookup",
-        )
+        session = flow_session(redis_server.url, tmp_path / "spool.sqlite3", flows, "lookup")
         samples: list[tuple[float, int, bool]] = []
         return start_server(sampled(flow_app(session, http=HttpRunner([service.url + "/"])), samples)), samples
 

@@ -8,17 +8,12 @@ import array
 import wave
 
 import pytest
-from rq import Queue
 
-from ivr import jobs
-from ivr.call_session import CallSession
 from ivr.channels import prompt_audio
 from ivr.channels.sip.session import flow_app
 from ivr.engine.phrases import phrase
-from ivr.flows import FlowRepository
-from ivr.store import connect
 from ivr.store.calls import CallStore
-from ivr.store.spool import Spool
+from tests.sessions import flow_session
 
 from .conftest import SCENARIOS, run_sipp, sipp_counts
 from .test_sipp_flow import only_call
@@ -45,14 +40,7 @@ def test_a_call_from_germany_hears_prompts_in_the_german_voice(start_server, red
     (flows / "hallo.yaml").write_text(FLOW, encoding="utf-8")
     (flows / "prompts").mkdir()
     (flows / "prompts" / "jingle.wav").write_bytes(b"not a sound file")
-    conn = connect(redis_server.url)
-    session = CallSession(
-        FlowRepository(flows),
-        redis_conn=conn,
-        queue=Queue(jobs.QUEUE_NAME, connection=conn),
-        spool=Spool(tmp_path / "spool.sqlite3"),
-        default_flow="hallo",
-    )
+    session = flow_session(redis_server.url, tmp_path / "spool.sqlite3", flows, "hallo")
     running = start_server(flow_app(session), audio_root=flows)
     scenario = tmp_path / "uac_german.xml"  # the digit scenario, calling from a German number
     scenario.write_text(
