@@ -111,13 +111,15 @@ class MenuUnderTest:
     def __init__(self) -> None:
         flow = load_flow(ROOT / "flows" / "skype-receptionist.yaml")
         self.step = flow.steps["main_menu"]
+        self.number_step = flow.steps["enter_callback_number"]
         self.hints = tuple(kw for kw, _, _ in self.step.keywords)
 
 
 def run_accuracy(args) -> None:
     recognizer = WhisperRecognizer(args.model)
     menu = MenuUnderTest()
-    digits = Expect(hints=DIGIT_HINTS, digits=True, max_digits=10)
+    number = menu.number_step  # the shipped flow's callback number: 10 to 15 digits
+    digits = Expect(hints=DIGIT_HINTS, digits=True, max_digits=number.max_digits, min_digits=number.min_digits)
     keywords = Expect(hints=menu.hints)
     for label, voices, noise in (
         ("tuning voices, pink noise", TUNING_VOICES, "pinknoise"),

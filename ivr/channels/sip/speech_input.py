@@ -40,7 +40,11 @@ class SpeechInput:
             return None
         digits = bool(gather.hints) and set(gather.hints) <= DIGIT_WORDS
         expect = Expect(
-            hints=gather.hints, digits=digits, max_digits=gather.max_digits if digits else 0, language=language or "en"
+            hints=gather.hints,
+            digits=digits,
+            max_digits=gather.max_digits if digits else 0,
+            min_digits=gather.min_digits if digits else 0,
+            language=language or "en",
         )
         listener = Listener(self.pool, expect, self.trailing_silence_ms, on_speech_start=lambda: _barge_in(call))
         call.stream.sink = listener.feed

@@ -29,6 +29,7 @@ class Expect:
     hints: tuple[str, ...] = ()
     digits: bool = False
     max_digits: int = 0  # collect_digits' max_digits (0: unknown): bounds what a digit decode may say
+    min_digits: int = 0  # and its min_digits: a hypothesis with fewer digits is passed over if another has enough
     language: str = "en"
 
 

@@ -9,7 +9,8 @@ the CPU). Then, from that one encoding (closed_set.py):
   in it word for word is a candidate; otherwise a second decode restricted to the keywords and filler words, and
   both transcripts scored again by the unconstrained decoder (`align`). The candidate's calibrated probability of
   being right (`closed_set.menu_confidence`) must reach `closed_set.ACCEPT`, or the answer is a no-match;
-- collect_digits: one decode restricted to the digit words.
+- collect_digits: a beam search restricted to the digit words, timestamped and cut at the audio's end
+  (digit_decode.py).
 Confidence: a menu answer's is that probability; for digits or a free transcript with nothing expected,
 `exp(mean token log-probability) x (1 - no-speech probability)` through a logistic fitted on the tuning corpus.
 """
@@ -19,9 +20,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from . import closed_set, resample
+from . import closed_set, digit_decode, resample
 from .closed_set import Decoded
-from .matching import match_keywords, spoken_digits
+from .matching import match_keywords
 from .recognizer import Expect, Heard
 
 # Fitted by bench/speech.py --calibrate on the tuning voices (docs/speech.md): p(right) = 1/(1+exp(-(a*raw+b)))
@@ -29,7 +30,6 @@ CALIBRATION = (9.0, -4.5)
 MAX_COMPRESSION_RATIO = 2.4  # Whisper's own hallucination test (a transcript that gzips this well repeats itself)
 CONTEXT_FRAMES = 1000  # 10 ms mel frames of silence after the utterance (Whisper's window is 3000)
 NO_REPEAT_NGRAM = 3  # "help, help, help": a menu answer never repeats three tokens
-TOKENS_PER_DIGIT = 2  # the digit word and its comma
 TOKENS_PER_SECOND = 6  # a bound on a menu answer's length: a decoder that loops stops there
 
 
@@ -149,17 +149,33 @@ class WhisperRecognizer:
         encoded = self._encode(pcm)
         limit = int(8 + TOKENS_PER_SECOND * len(pcm) / 16000)
         if expect.digits:
-            limit = TOKENS_PER_DIGIT * expect.max_digits + 2 if expect.max_digits else 2 * limit
-            digits = self._decode(encoded, expect, limit, self._grammar(closed_set.DIGIT_WORDS))
-            heard = _heard(digits, "digits")
-            if expect.max_digits and len(spoken_digits(heard.text)) > expect.max_digits:
-                # past the number's end the decoder loops on it; like the keypad, speech stops at max_digits
-                kept = " ".join(spoken_digits(heard.text)[: expect.max_digits])
-                return Heard(kept, heard.confidence, {**heard.detail, "heard": heard.text})
-            return heard
+            return self._digits(encoded, expect, len(pcm) / 16000)
         if not expect.hints:
             return _heard(self._decode(encoded, expect, limit), "free")
         return self._menu(encoded, expect, limit)
+
+    def _digits(self, encoded, expect: Expect, seconds: float) -> Heard:
+        """collect_digits: digit_decode.py's beam over the digit words, timestamped, with no prompt."""
+        prompt = self._prompt(Expect(language=expect.language))[:-1]  # without <|notimestamps|>
+        results = self.model.generate(
+            encoded,
+            [prompt],
+            beam_size=digit_decode.BEAM,
+            num_hypotheses=digit_decode.BEAM,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_tokens=self._grammar(closed_set.DIGIT_WORDS),
+            max_length=len(prompt) + digit_decode.length_limit(expect.max_digits, seconds),
+        )[0]
+        begin = self._ids["<|notimestamps|>"] + 1
+        spoken = [digit_decode.said(list(ids), begin, seconds) for ids in results.sequences_ids]
+        texts = [self.tokenizer.decode(ids).strip() for ids in spoken]
+        chosen = digit_decode.pick(texts, expect.min_digits, expect.max_digits)
+        tokens = max(1, len(spoken[chosen]))
+        decoded = Decoded(texts[chosen], tokens, results.scores[chosen] * (tokens + 1), results.no_speech_prob)
+        heard = _heard(decoded, "digits")
+        detail = {**heard.detail, "heard": heard.text, "hypothesis": chosen}
+        return Heard(digit_decode.at_most(heard.text, expect.max_digits), heard.confidence, detail)
 
     def _menu(self, encoded, expect: Expect, limit: int) -> Heard:
         free = self._decode(encoded, expect, limit, scores=True)
