@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/speech.py accuracy              # the corpus below, through 8 kHz G.711
     .venv/bin/python bench/speech.py accuracy --calibrate  # also the share right per confidence bin (whisper.py)
+    .venv/bin/python bench/speech.py accuracy --fit        # fit closed_set.WEIGHTS and ACCEPT on the tuning half
     .venv/bin/python bench/speech.py pool --utterances 16  # threads vs processes, utterances/s and CPU each
     .venv/bin/python bench/speech.py tts                   # espeak-ng vs piper: synthesis time per audio second
 
@@ -121,6 +122,7 @@ def run_accuracy(args) -> None:
     number = menu.number_step  # the shipped flow's callback number: 10 to 15 digits
     digits = Expect(hints=DIGIT_HINTS, digits=True, max_digits=number.max_digits, min_digits=number.min_digits)
     keywords = Expect(hints=menu.hints)
+    fitted = None
     for label, voices, noise in (
         ("tuning voices, pink noise", TUNING_VOICES, "pinknoise"),
         ("held-out voices, brown noise", HELD_OUT_VOICES, "brownnoise"),
@@ -136,6 +138,47 @@ def run_accuracy(args) -> None:
             results = list(pool.map(one, rows))
         elapsed, cpu = time.monotonic() - started, time.process_time() - cpu
         report(label, results, menu, args, elapsed, cpu)
+        if args.fit:
+            fitted = fit_menu_confidence(results, menu, fitted if voices is HELD_OUT_VOICES else None)
+
+
+def fit_menu_confidence(results, menu, fitted=None):
+    """A logistic regression of "taking this answer is right" on the menu features whisper.py reports, fitted
+    on the tuning half (Newton's method, a little L2), its ACCEPT the lowest threshold keeping out-of-menu
+    acceptances within 2% there; on the held-out half, the same weights only evaluated."""
+    import numpy as np
+
+    from ivr.channels.speech import closed_set
+
+    rows = [(kind, expected, heard.detail) for (kind, expected, *_), heard in results if "features" in heard.detail]
+    x = np.array([closed_set.feature_vector(*d["features"]) for _, _, d in rows])
+    right = np.array([float(kind == "menu" and choice_of(menu, d["answer"]) == expected) for kind, expected, d in rows])
+    if fitted is None:
+        weights = np.zeros(x.shape[1])
+        for _ in range(50):
+            p = 1 / (1 + np.exp(-x @ weights))
+            hessian = (x * (p * (1 - p))[:, None]).T @ x + 1e-2 * np.eye(len(weights))
+            weights -= np.linalg.solve(hessian, x.T @ (p - right) + 1e-2 * weights)
+    else:
+        weights = fitted[0]
+    p = 1 / (1 + np.exp(-x @ weights))
+    out_of_menu = sum(1 for (kind, *_), _ in results if kind == "oog")
+    menus = sum(1 for (kind, *_), _ in results if kind == "menu")
+    table = []
+    for threshold in np.arange(0.5, 0.96, 0.05):
+        taken = p >= threshold
+        oog = sum(1 for (kind, _, _), t in zip(rows, taken) if t and kind == "oog") / max(1, out_of_menu)
+        table.append((round(float(threshold), 2), float((right * taken).sum()) / max(1, menus), oog))
+    accept = fitted[1] if fitted else next((t for t, _, oog in table if oog <= 0.02), 0.95)
+    print("  fitted WEIGHTS =", tuple(round(float(w), 3) for w in weights), "ACCEPT =", accept)
+    print("  threshold: right choices / out-of-menu taken:", " ".join(f"{t}: {r:.1%}/{o:.1%}" for t, r, o in table))
+    return weights, accept
+
+
+def choice_of(menu, text: str) -> str:
+    match = match_keywords(text, menu.hints)
+    choice = menu.step.match_speech(match.text) if match.score else None
+    return str(choice["digit"]) if choice else ""
 
 
 def report(label, results, menu, args, elapsed, cpu) -> None:
@@ -262,6 +305,7 @@ def main() -> None:
     acc.add_argument("--model", default="")
     acc.add_argument("--min-confidence", type=float, default=0.3)
     acc.add_argument("--calibrate", action="store_true")
+    acc.add_argument("--fit", action="store_true", help="fit the menu confidence's weights (closed_set.py)")
     acc.add_argument("--show-misses", type=int, default=30)
     pool = sub.add_parser("pool")
     pool.add_argument("--utterances", type=int, default=12)

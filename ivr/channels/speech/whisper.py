@@ -6,8 +6,9 @@ The model is the directory `IVR_ASR_MODEL` names, or Whisper tiny.en from the `m
 fixed 30 s (CTranslate2 accepts a shorter window; bench/speech.py measured the same accuracy at about a third of
 the CPU). Then, from that one encoding (closed_set.py):
 - a menu: the free transcript, with the step's keywords as the prompt and each token's log-probability. A keyword
-  in it word for word is a candidate; otherwise a second decode restricted to the keywords and filler words, and
-  both transcripts scored again by the unconstrained decoder (`align`). The candidate's calibrated probability of
+  in it word for word is a candidate; otherwise a beam search restricted to the keywords and filler words, whose
+  best two hypotheses holding a keyword are scored again by the unconstrained decoder (`align`) and compared with
+  the free transcript's own log-probability. The candidate's calibrated probability of
   being right (`closed_set.menu_confidence`) must reach `closed_set.ACCEPT`, or the answer is a no-match;
 - collect_digits: a beam search restricted to the digit words, timestamped and cut at the audio's end
   (digit_decode.py).
@@ -186,46 +187,62 @@ class WhisperRecognizer:
         if not free.text or compression_ratio(free.text) > MAX_COMPRESSION_RATIO:
             return Heard(free.text, 0.0, {**detail, "path": "loop"})  # "help, help, ...": noise, not speech
         vocabulary = closed_set.menu_words(hints)
-        unexplained = closed_set.unexplained(free.text, vocabulary)
-        found = self._words(free.ids, free.token_logprobs)
-        keyword = closed_set.keyword_logprob(found, hints)
+        evidence = (free.no_speech, closed_set.unexplained(free.text, vocabulary), mean)
+        keyword = closed_set.keyword_logprob(self._words(free.ids, free.token_logprobs), hints)
         keyword_logprob = keyword[1] if keyword else closed_set.MISSING_KEYWORD_LOGPROB
         if match == 1.0:
-            confidence = closed_set.menu_confidence(
-                closed_set.WORD, keyword_logprob, 0.0, free.no_speech, unexplained, mean
-            )
+            return _taken(free.text, (closed_set.WORD, keyword_logprob, 0.0, *evidence), {**detail, "path": "free"})
+        # by sound, the grammar backs the keyword up only if it heard the same one; else any keyword it hears
+        wanted = (keyword[0],) if match and keyword else hints
+        best = self._best_grammar_path(encoded, expect, free, vocabulary, wanted)
+        if match:
+            margin = best[2] if best else closed_set.NO_MARGIN
             return _taken(
-                free.text, confidence, {**detail, "path": "free", "keyword_logprob": round(keyword_logprob, 2)}
+                free.text, (closed_set.SOUND, keyword_logprob, margin, *evidence), {**detail, "path": "sound"}
             )
-        grammar = self._decode(encoded, expect, free.tokens + 3, self._grammar(vocabulary))
-        free_scores, grammar_scores = self._rescore(encoded, expect, [free.ids, grammar.ids])
-        margin = sum(grammar_scores) - sum(free_scores)
-        detail.update(grammar=grammar.text, margin=round(margin, 2))
-        if match:  # by sound: the grammar path backs it up only if it heard the same keyword
-            same = keyword is not None and match_keywords(grammar.text, (keyword[0],)).score == 1.0
-            confidence = closed_set.menu_confidence(
-                closed_set.SOUND,
-                keyword_logprob,
-                margin if same else closed_set.NO_MARGIN,
-                free.no_speech,
-                unexplained,
-                mean,
-            )
-            return _taken(free.text, confidence, {**detail, "path": "sound"})
-        if not match_keywords(grammar.text, hints).score:
+        if best is None:
             return Heard(free.text, 0.0, {**detail, "path": "none"})
-        in_grammar = closed_set.keyword_logprob(self._words(grammar.ids, grammar_scores), hints)
-        keyword_logprob = in_grammar[1] if in_grammar else closed_set.MISSING_KEYWORD_LOGPROB
-        confidence = closed_set.menu_confidence(
-            closed_set.GRAMMAR, keyword_logprob, margin, free.no_speech, unexplained, mean
-        )
-        taken = _taken(grammar.text, confidence, {**detail, "path": "grammar"})
+        text, in_grammar, margin = best
+        taken = _taken(text, (closed_set.GRAMMAR, in_grammar, margin, *evidence), {**detail, "path": "grammar"})
         return taken if taken.confidence else Heard(free.text, 0.0, taken.detail)
 
+    def _best_grammar_path(self, encoded, expect: Expect, free: Decoded, vocabulary, wanted: tuple[str, ...]):
+        """(text, keyword log-prob, margin over the free transcript) of the grammar hypothesis holding a keyword of
+        `wanted` that the unconstrained decoder finds likeliest, or None: a beam over the menu's words, its first
+        `RESCORED` distinct hypotheses that hold such a keyword rescored in one batched pass."""
+        prompt = self._prompt(expect)
+        results = self.model.generate(
+            encoded,
+            [prompt],
+            beam_size=closed_set.GRAMMAR_BEAM,
+            num_hypotheses=closed_set.GRAMMAR_BEAM,
+            no_repeat_ngram_size=NO_REPEAT_NGRAM,
+            suppress_tokens=self._grammar(vocabulary),
+            max_length=len(prompt) + free.tokens + 3,
+        )[0]
+        candidates: dict[str, tuple[int, ...]] = {}
+        for ids in results.sequences_ids:
+            text = self.tokenizer.decode(list(ids)).strip()
+            if match_keywords(text, wanted).score and text not in candidates:
+                candidates[text] = tuple(ids)
+        chosen = list(candidates.items())[: closed_set.RESCORED]
+        if not chosen:
+            return None
+        free_logprob = sum(free.token_logprobs[: free.tokens])  # its own, unconstrained, without the end of text
+        best = None
+        for (text, ids), token_scores in zip(chosen, self._rescore(encoded, expect, [ids for _, ids in chosen])):
+            margin = sum(token_scores) - free_logprob
+            if best is None or margin > best[2]:
+                keyword = closed_set.keyword_logprob(self._words(ids, token_scores), wanted)
+                best = (text, keyword[1] if keyword else closed_set.MISSING_KEYWORD_LOGPROB, margin)
+        return best
 
-def _taken(text: str, confidence: float, detail: dict) -> Heard:
-    """A menu answer: its probability of being right if that reaches ACCEPT, else 0 (a no-match)."""
-    detail = {**detail, "p_right": confidence}
+
+def _taken(text: str, features: tuple, detail: dict) -> Heard:
+    """A menu answer: its probability of being right if that reaches ACCEPT, else 0 (a no-match). The features
+    go in the detail, so bench/speech.py can fit the weights again (`accuracy --fit`)."""
+    confidence = closed_set.menu_confidence(*features)
+    detail = {**detail, "answer": text, "p_right": confidence, "features": [round(float(v), 4) for v in features]}
     return Heard(text, confidence if confidence >= closed_set.ACCEPT else 0.0, detail)
 
 
