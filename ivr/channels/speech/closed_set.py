@@ -35,6 +35,7 @@ _DIGIT_TEXT = "zero oh one two three four five six seven eight nine double tripl
 DIGIT_WORDS = tuple(_DIGIT_TEXT.split(" "))
 PUNCTUATION = (",", ".", "?", "!")
 ACCEPT = 0.8
+MAX_COMPRESSION_RATIO = 2.4  # Whisper's own hallucination test (a transcript that gzips this well repeats itself)
 GRAMMAR_BEAM = 5  # hypotheses of the grammar decode
 RESCORED = 2  # of which at most this many, those holding a keyword, are rescored unconstrained (the costly part)
 MISSING_KEYWORD_LOGPROB = -5.0  # a keyword found by the engine's matching but not in the decoder's words
@@ -134,3 +135,10 @@ def menu_confidence(
     features = feature_vector(found, keyword, margin, no_speech, unexplained_words, mean_logprob)
     score = sum(weight * value for weight, value in zip(WEIGHTS, features))
     return round(1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, score)))), 3)
+
+
+def compression_ratio(text: str) -> float:
+    import zlib
+
+    data = text.encode()
+    return len(data) / max(1, len(zlib.compress(data)))

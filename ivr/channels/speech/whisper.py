@@ -28,7 +28,6 @@ from .recognizer import Expect, Heard
 
 # Fitted by bench/speech.py --calibrate on the tuning voices (docs/speech.md): p(right) = 1/(1+exp(-(a*raw+b)))
 CALIBRATION = (9.0, -4.5)
-MAX_COMPRESSION_RATIO = 2.4  # Whisper's own hallucination test (a transcript that gzips this well repeats itself)
 CONTEXT_FRAMES = 1000  # 10 ms mel frames of silence after the utterance (Whisper's window is 3000)
 NO_REPEAT_NGRAM = 3  # "help, help, help": a menu answer never repeats three tokens
 TOKENS_PER_SECOND = 6  # a bound on a menu answer's length: a decoder that loops stops there
@@ -44,13 +43,6 @@ def calibrated(avg_logprob: float, no_speech_prob: float) -> float:
     raw = math.exp(max(avg_logprob, -10.0)) * (1.0 - no_speech_prob)
     slope, offset = CALIBRATION
     return round(1.0 / (1.0 + math.exp(-(slope * raw + offset))), 3)
-
-
-def compression_ratio(text: str) -> float:
-    import zlib
-
-    data = text.encode()
-    return len(data) / max(1, len(zlib.compress(data)))
 
 
 class WhisperRecognizer:
@@ -184,7 +176,7 @@ class WhisperRecognizer:
         match = match_keywords(free.text, hints).score
         mean = free.logprob / max(1, len(free.token_logprobs))
         detail = {"free": free.text, "no_speech": round(free.no_speech, 3), "mean_logprob": round(mean, 3)}
-        if not free.text or compression_ratio(free.text) > MAX_COMPRESSION_RATIO:
+        if not free.text or closed_set.compression_ratio(free.text) > closed_set.MAX_COMPRESSION_RATIO:
             return Heard(free.text, 0.0, {**detail, "path": "loop"})  # "help, help, ...": noise, not speech
         vocabulary = closed_set.menu_words(hints)
         evidence = (free.no_speech, closed_set.unexplained(free.text, vocabulary), mean)
@@ -249,6 +241,6 @@ def _taken(text: str, features: tuple, detail: dict) -> Heard:
 def _heard(decoded: Decoded, path: str) -> Heard:
     avg = decoded.logprob / (decoded.tokens + 1)
     detail = {"path": path, "avg_logprob": round(avg, 3), "no_speech": round(decoded.no_speech, 3)}
-    if not decoded.text or compression_ratio(decoded.text) > MAX_COMPRESSION_RATIO:
+    if not decoded.text or closed_set.compression_ratio(decoded.text) > closed_set.MAX_COMPRESSION_RATIO:
         return Heard(decoded.text, 0.0, detail)  # "help, help, help, ...": Whisper looping on noise, not speech
     return Heard(decoded.text, calibrated(avg, decoded.no_speech), detail)
