@@ -4,7 +4,7 @@ What made Whisper tiny.en write the digits said, measured on bench/speech.py's 1
 - no initial prompt: a prompt listing "zero, one, two, ..." made it skip the number's first group;
 - timestamps on: each stretch of words then has a time, and what the decoder places after the utterance's end
   is it looping on the number ("... zero nine five eight, nine four"), not something said: dropped;
-- a beam of 5 and its 5 hypotheses: the first whose count of digits lies within the step's min_digits to
+- a beam of 8 and its 8 hypotheses: the first whose count of digits lies within the step's min_digits to
   max_digits is taken (a merged "five five five" is often whole in another one);
 - then, as the keypad does, at most max_digits digits.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .matching import spoken_digits
 
-BEAM = 5
+BEAM = 8
 END_MARGIN = 0.2  # seconds: a stretch starting this close to the end of the audio is past what was said
 SECONDS_PER_TIMESTAMP = 0.02
 TOKENS_PER_DIGIT = 2  # the digit word and its comma
