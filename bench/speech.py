@@ -101,10 +101,8 @@ def judge(menu, kind: str, expected: str, heard, min_confidence: float) -> bool:
     if kind == "number":
         match = match_digits(heard.text)
         return match.text.replace(" ", "") == expected
-    match = match_keywords(heard.text, menu.hints)
-    confidence = heard.confidence * (match.score or 1.0)
-    choice = menu.step.match_speech(match.text) if confidence >= min_confidence else None
-    picked = str(choice["digit"]) if choice else ""
+    confidence = heard.confidence * (match_keywords(heard.text, menu.hints).score or 1.0)
+    picked = choice_of(menu, heard.text) if confidence >= min_confidence else ""
     return picked == expected if kind == "menu" else picked == ""
 
 
@@ -176,8 +174,7 @@ def fit_menu_confidence(results, menu, fitted=None):
 
 
 def choice_of(menu, text: str) -> str:
-    match = match_keywords(text, menu.hints)
-    choice = menu.step.match_speech(match.text) if match.score else None
+    choice = menu.step.match_speech(match_keywords(text, menu.hints).text)  # what the engine gets, as the channel
     return str(choice["digit"]) if choice else ""
 
 

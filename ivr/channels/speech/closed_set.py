@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .matching import _word_matches, words_of
+from .matching import occurrences, words_of
 
 _FILLER_TEXT = (  # what callers wrap a choice in ("I need ... please"); the grammar's garbage words
     "i i'd i'm need want would like to a an the please with my me can could you talk speak get some someone for of "
@@ -97,13 +97,11 @@ def keyword_logprob(words: list[tuple[str, float]], hints: tuple[str, ...]) -> t
     names = [word for word, _ in words]
     best: tuple[int, float, str] | None = None
     for keyword in hints:
-        wanted = words_of(keyword)
-        for start in range(len(names) - len(wanted) + 1):
-            scores = [_word_matches(names[start + i], wanted[i]) for i in range(len(wanted))]
-            if all(scores):
-                found = (min(scores), sum(words[start + i][1] for i in range(len(wanted))), keyword)
-                if best is None or found[:2] > best[:2]:
-                    best = found
+        size = len(words_of(keyword))
+        for start, score in occurrences(names, words_of(keyword)):
+            found = (score, sum(logprob for _, logprob in words[start : start + size]), keyword)
+            if best is None or found[:2] > best[:2]:
+                best = found
     return (best[2], best[1]) if best else None
 
 

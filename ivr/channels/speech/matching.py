@@ -12,6 +12,7 @@ Spoken numbers are normalised to words the engine reads as digits ("double five"
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -60,16 +61,22 @@ def _near(heard: str, wanted: str) -> bool:
     return int(jellyfish.damerau_levenshtein_distance(heard, wanted)) <= 1
 
 
-def _find(words: list[str], keyword: list[str]) -> int:
-    """The best match of `keyword` anywhere in `words`: 2 exact, 1 by sound, 0 absent."""
-    best = 0
+def occurrences(words: list[str], keyword: list[str]) -> Iterator[tuple[int, int]]:
+    """(start, how well) for each place `keyword` is found in `words`: 2 word for word, 1 by sound."""
     size = len(keyword)
     for start in range(len(words) - size + 1):
         scores = [_word_matches(words[start + i], keyword[i]) for i in range(size)]
         if all(scores):
-            best = max(best, min(scores))
-            if best == 2:
-                break
+            yield start, min(scores)
+
+
+def _find(words: list[str], keyword: list[str]) -> int:
+    """The best match of `keyword` anywhere in `words`: 2 exact, 1 by sound, 0 absent."""
+    best = 0
+    for _, score in occurrences(words, keyword):
+        best = max(best, score)
+        if best == 2:
+            break
     return best
 
 

@@ -147,19 +147,25 @@ class WhisperRecognizer:
             return _heard(self._decode(encoded, expect, limit), "free")
         return self._menu(encoded, expect, limit)
 
+    def _beam(self, encoded, prompt, size: int, words, length: int, repeat=True, no_speech=False):
+        """A beam search of `size` allowed only `words`, all its hypotheses returned (with their scores)."""
+        return self.model.generate(
+            encoded,
+            [prompt],
+            beam_size=size,
+            num_hypotheses=size,
+            no_repeat_ngram_size=0 if repeat else NO_REPEAT_NGRAM,
+            return_scores=True,
+            return_no_speech_prob=no_speech,
+            suppress_tokens=self._grammar(words),
+            max_length=len(prompt) + length,
+        )[0]
+
     def _digits(self, encoded, expect: Expect, seconds: float) -> Heard:
         """collect_digits: digit_decode.py's beam over the digit words, timestamped, with no prompt."""
         prompt = self._prompt(Expect(language=expect.language))[:-1]  # without <|notimestamps|>
-        results = self.model.generate(
-            encoded,
-            [prompt],
-            beam_size=digit_decode.BEAM,
-            num_hypotheses=digit_decode.BEAM,
-            return_scores=True,
-            return_no_speech_prob=True,
-            suppress_tokens=self._grammar(closed_set.DIGIT_WORDS),
-            max_length=len(prompt) + digit_decode.length_limit(expect.max_digits, seconds),
-        )[0]
+        length = digit_decode.length_limit(expect.max_digits, seconds)
+        results = self._beam(encoded, prompt, digit_decode.BEAM, closed_set.DIGIT_WORDS, length, no_speech=True)
         begin = self._ids["<|notimestamps|>"] + 1
         spoken = [digit_decode.said(list(ids), begin, seconds) for ids in results.sequences_ids]
         texts = [self.tokenizer.decode(ids).strip() for ids in spoken]
@@ -203,15 +209,7 @@ class WhisperRecognizer:
         `wanted` that the unconstrained decoder finds likeliest, or None: a beam over the menu's words, its first
         `RESCORED` distinct hypotheses that hold such a keyword rescored in one batched pass."""
         prompt = self._prompt(expect)
-        results = self.model.generate(
-            encoded,
-            [prompt],
-            beam_size=closed_set.GRAMMAR_BEAM,
-            num_hypotheses=closed_set.GRAMMAR_BEAM,
-            no_repeat_ngram_size=NO_REPEAT_NGRAM,
-            suppress_tokens=self._grammar(vocabulary),
-            max_length=len(prompt) + free.tokens + 3,
-        )[0]
+        results = self._beam(encoded, prompt, closed_set.GRAMMAR_BEAM, vocabulary, free.tokens + 3, repeat=False)
         candidates: dict[str, tuple[int, ...]] = {}
         for ids in results.sequences_ids:
             text = self.tokenizer.decode(list(ids)).strip()
