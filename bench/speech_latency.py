@@ -1,10 +1,12 @@
 """Speech latency on SIP (issue 14): from the VAD's end-of-speech decision to the next prompt's first packet.
 
     .venv/bin/python bench/speech_latency.py --calls 20
+    .venv/bin/python bench/speech_latency.py --calls 20 --digits  # a 10-digit number into a collect_digits gather
 
 One process: our SipServer (speech on, the bundled Whisper tiny.en in 2 worker processes) on the loop in a thread, and a raw RTP caller in
 the main thread that waits for the prompt, speaks "I need help with Skype" over it (paced 20 ms a packet), then
-sends silence. The server notes the loop time (time.monotonic) of each end-of-speech decision; the caller notes
+sends silence; with `--digits` the gather is the shipped flow's callback number (10 to 15 digits) and the caller
+says "four one five, five five five, zero one two three". The server notes the loop time (time.monotonic) of each end-of-speech decision; the caller notes
 when the first non-silent packet of the next prompt arrives. Calls one after another (light load). Loopback only.
 """
 
@@ -28,20 +30,22 @@ from ivr.channels.sip.speech_input import SpeechInput, gather_with_speech  # noq
 from ivr.channels.speech.pool import RecognitionPool  # noqa: E402
 from ivr.channels.speech.recognizer import recognizer_factory  # noqa: E402
 from ivr.engine import actions as A  # noqa: E402
+from ivr.engine.steps.collect_digits import DIGIT_HINTS  # noqa: E402
 from tests.sip.conftest import RawUac, free_port_range, free_udp_port  # noqa: E402
 from tests.speech.audio import g711_bytes, phone_pcm  # noqa: E402
 
 SILENT = b"\xff" * 160
-GATHER = A.Gather(step="menu", input=("dtmf", "speech"), timeout=10, hints=("skype", "support", "chat"))
+MENU = A.Gather(step="menu", input=("dtmf", "speech"), timeout=10, hints=("skype", "support", "chat"))
+NUMBER = A.Gather(step="number", input=("dtmf", "speech"), timeout=10, min_digits=10, max_digits=15, hints=DIGIT_HINTS)
 
 
-def make_app(speech: SpeechInput, ends: list[float]):
+def make_app(speech: SpeechInput, ends: list[float], gather: A.Gather):
     async def app(call):
-        listener = speech.listen(call, GATHER, "en")
+        listener = speech.listen(call, gather, "en")
         call.speech_barge_in = True
         await call.say(text="Welcome. Please tell me in a few words what you are calling about today.")
         call.speech_barge_in = False
-        await gather_with_speech(call, GATHER, listener, speech)
+        await gather_with_speech(call, gather, listener, speech)
         ends.append(listener.speech_ended_at)
         await call.say(text="Thank you. I have sent you the support links. Goodbye.", barge_in=False)
 
@@ -84,6 +88,7 @@ def one_call(port: int, voice: bytes) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--digits", action="store_true", help="say a 10-digit number into a collect_digits gather")
     args = parser.parse_args()
     ends: list[float] = []
     speech = SpeechInput(RecognitionPool.processes(recognizer_factory("whisper"), workers=2))
@@ -96,9 +101,10 @@ def main() -> None:
         rtp_port_max=rtp_max,
         data_dir=Path(tempfile.mkdtemp(prefix="ivr-speech-bench-")),
     )
-    server = SipServer(config, make_app(speech, ends))
+    server = SipServer(config, make_app(speech, ends, NUMBER if args.digits else MENU))
     asyncio.run_coroutine_threadsafe(server.start(), loop).result(10)
-    voice = g711_bytes(phone_pcm("I need help with Skype"), "ulaw")
+    said = "four one five, five five five, zero one two three" if args.digits else "I need help with Skype"
+    voice = g711_bytes(phone_pcm(said), "ulaw")
     one_call(config.port, voice)  # warm-up: renders the prompts into the cache
     ends.clear()
     latencies = []

@@ -10,8 +10,8 @@ the CPU). Then, from that one encoding (closed_set.py):
   best two hypotheses holding a keyword are scored again by the unconstrained decoder (`align`) and compared with
   the free transcript's own log-probability. The candidate's calibrated probability of
   being right (`closed_set.menu_confidence`) must reach `closed_set.ACCEPT`, or the answer is a no-match;
-- collect_digits: a beam search restricted to the digit words, timestamped and cut at the audio's end
-  (digit_decode.py).
+- collect_digits: a beam search restricted to the digit words, timestamped and cut at the audio's end, over the
+  audio as said and played 15% slower, both encoded and decoded in one batch (digit_decode.py).
 Confidence: a menu answer's is that probability; for digits or a free transcript with nothing expected,
 `exp(mean token log-probability) x (1 - no-speech probability)` through a logistic fitted on the tuning corpus.
 """
@@ -31,6 +31,7 @@ CALIBRATION = (9.0, -4.5)
 CONTEXT_FRAMES = 1000  # 10 ms mel frames of silence after the utterance (Whisper's window is 3000)
 NO_REPEAT_NGRAM = 3  # "help, help, help": a menu answer never repeats three tokens
 TOKENS_PER_SECOND = 6  # a bound on a menu answer's length: a decoder that loops stops there
+MENU_SPEED = 1.0  # a menu answer is heard as said (digits: digit_decode.SPEED)
 
 
 def default_model() -> Path:
@@ -73,16 +74,20 @@ class WhisperRecognizer:
             self._grammars[key] = closed_set.suppressed(self._encode_text, size, words, {self._end})
         return self._grammars[key]
 
-    def _encode(self, pcm: bytes):
+    def _encode(self, pcm: bytes, speeds: tuple[float, ...], context: int = CONTEXT_FRAMES):
+        """The encoder's output for `pcm` played at each of `speeds` (one batch) with `context` frames of silence
+        after it, and each one's length in seconds."""
         import ctranslate2
         import numpy as np
 
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
-        mel = self.features(resample.to_16k(samples))
-        frames = min(3000, (mel.shape[1] + CONTEXT_FRAMES + 99) // 100 * 100)
-        mel = np.pad(mel, ((0, 0), (0, max(0, frames - mel.shape[1]))))[:, :frames]
-        batch = np.ascontiguousarray(mel[None])  # a StorageView borrows this memory: keep it alive while encoding
-        return self.model.encode(ctranslate2.StorageView.from_array(batch), to_cpu=True)
+        mels = [self.features(resample.to_16k(samples, speed)) for speed in speeds]
+        longest = max(mel.shape[1] for mel in mels)
+        frames = min(3000, (longest + context + 99) // 100 * 100)
+        padded = [np.pad(mel, ((0, 0), (0, max(0, frames - mel.shape[1]))))[:, :frames] for mel in mels]
+        batch = np.ascontiguousarray(np.stack(padded))  # a StorageView borrows this memory: keep it alive
+        seconds = [len(samples) / 8000 / speed for speed in speeds]
+        return self.model.encode(ctranslate2.StorageView.from_array(batch), to_cpu=True), seconds
 
     def _prompt(self, expect: Expect) -> list[int]:
         prompt = [self._ids["<|startoftranscript|>"], self._ids["<|notimestamps|>"]]
@@ -139,19 +144,19 @@ class WhisperRecognizer:
         return closed_set.word_logprobs([self.tokenizer.decode([token]) for token in ids], list(logprobs))
 
     def transcribe(self, pcm: bytes, expect: Expect) -> Heard:
-        encoded = self._encode(pcm)
-        limit = int(8 + TOKENS_PER_SECOND * len(pcm) / 16000)
         if expect.digits:
-            return self._digits(encoded, expect, len(pcm) / 16000)
+            return self._digits(*self._encode(pcm, digit_decode.SPEEDS, digit_decode.CONTEXT_FRAMES), expect)
+        encoded, (seconds,) = self._encode(pcm, (MENU_SPEED,))
+        limit = int(8 + TOKENS_PER_SECOND * seconds)
         if not expect.hints:
             return _heard(self._decode(encoded, expect, limit), "free")
         return self._menu(encoded, expect, limit)
 
     def _beam(self, encoded, prompt, size: int, words, length: int, repeat=True, no_speech=False):
-        """A beam search of `size` allowed only `words`, all its hypotheses returned (with their scores)."""
+        """A beam search of `size` allowed only `words`: for each encoding in the batch, all its hypotheses."""
         return self.model.generate(
             encoded,
-            [prompt],
+            [prompt] * encoded.shape[0],
             beam_size=size,
             num_hypotheses=size,
             no_repeat_ngram_size=0 if repeat else NO_REPEAT_NGRAM,
@@ -159,21 +164,20 @@ class WhisperRecognizer:
             return_no_speech_prob=no_speech,
             suppress_tokens=self._grammar(words),
             max_length=len(prompt) + length,
-        )[0]
+        )
 
-    def _digits(self, encoded, expect: Expect, seconds: float) -> Heard:
-        """collect_digits: digit_decode.py's beam over the digit words, timestamped, with no prompt."""
+    def _digits(self, encoded, seconds: list[float], expect: Expect) -> Heard:
+        """collect_digits: digit_decode.py's beam over the digit words, timestamped, with no prompt, at each of
+        its speeds; the likeliest of their picks whose count of digits fits the step."""
         prompt = self._prompt(Expect(language=expect.language))[:-1]  # without <|notimestamps|>
-        length = digit_decode.length_limit(expect.max_digits, seconds)
+        length = digit_decode.length_limit(expect.max_digits, max(seconds))
         results = self._beam(encoded, prompt, digit_decode.BEAM, closed_set.DIGIT_WORDS, length, no_speech=True)
         begin = self._ids["<|notimestamps|>"] + 1
-        spoken = [digit_decode.said(list(ids), begin, seconds) for ids in results.sequences_ids]
-        texts = [self.tokenizer.decode(ids).strip() for ids in spoken]
-        chosen = digit_decode.pick(texts, expect.min_digits, expect.max_digits)
-        tokens = max(1, len(spoken[chosen]))
-        decoded = Decoded(texts[chosen], tokens, results.scores[chosen] * (tokens + 1), results.no_speech_prob)
-        heard = _heard(decoded, "digits")
-        detail = {**heard.detail, "heard": heard.text, "hypothesis": chosen}
+        score, text, tokens, no_speech, where = digit_decode.choose(
+            results, seconds, begin, self.tokenizer.decode, expect.min_digits, expect.max_digits
+        )
+        heard = _heard(Decoded(text, max(1, tokens), score * (max(1, tokens) + 1), no_speech), "digits")
+        detail = {**heard.detail, **where, "heard": heard.text}
         return Heard(digit_decode.at_most(heard.text, expect.max_digits), heard.confidence, detail)
 
     def _menu(self, encoded, expect: Expect, limit: int) -> Heard:
@@ -209,7 +213,7 @@ class WhisperRecognizer:
         `wanted` that the unconstrained decoder finds likeliest, or None: a beam over the menu's words, its first
         `RESCORED` distinct hypotheses that hold such a keyword rescored in one batched pass."""
         prompt = self._prompt(expect)
-        results = self._beam(encoded, prompt, closed_set.GRAMMAR_BEAM, vocabulary, free.tokens + 3, repeat=False)
+        results = self._beam(encoded, prompt, closed_set.GRAMMAR_BEAM, vocabulary, free.tokens + 3, repeat=False)[0]
         candidates: dict[str, tuple[int, ...]] = {}
         for ids in results.sequences_ids:
             text = self.tokenizer.decode(list(ids)).strip()
