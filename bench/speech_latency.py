@@ -3,11 +3,12 @@
     .venv/bin/python bench/speech_latency.py --calls 20
     .venv/bin/python bench/speech_latency.py --calls 20 --digits  # a 10-digit number into a collect_digits gather
 
-One process: our SipServer (speech on, the bundled Whisper tiny.en in 2 worker processes) on the loop in a thread, and a raw RTP caller in
-the main thread that waits for the prompt, speaks "I need help with Skype" over it (paced 20 ms a packet), then
-sends silence; with `--digits` the gather is the shipped flow's callback number (10 to 15 digits) and the caller
-says "four one five, five five five, zero one two three". The server notes the loop time (time.monotonic) of each end-of-speech decision; the caller notes
-when the first non-silent packet of the next prompt arrives. Calls one after another (light load). Loopback only.
+One process: our SipServer (speech on, the bundled Whisper tiny.en in 2 worker processes) on the loop in a thread,
+and a raw RTP caller in the main thread that waits for the prompt, speaks "I need help with Skype" over it (paced
+20 ms a packet), then sends silence; with `--digits` the gather is the shipped flow's callback number (10 to 15
+digits) and the caller says "four one five, five five five, zero one two three". The server notes the loop time
+(time.monotonic) of each end-of-speech decision; the caller notes when the first non-silent packet of the next
+prompt arrives. Calls one after another (light load). Loopback only.
 """
 
 from __future__ import annotations

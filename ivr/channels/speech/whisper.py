@@ -31,7 +31,7 @@ CALIBRATION = (9.0, -4.5)
 CONTEXT_FRAMES = 1000  # 10 ms mel frames of silence after the utterance (Whisper's window is 3000)
 NO_REPEAT_NGRAM = 3  # "help, help, help": a menu answer never repeats three tokens
 TOKENS_PER_SECOND = 6  # a bound on a menu answer's length: a decoder that loops stops there
-MENU_SPEED = 1.0  # a menu answer is heard as said (digits: digit_decode.SPEED)
+MENU_SPEED = 1.0  # a menu answer is heard as said (a number: digit_decode.SPEEDS)
 
 
 def default_model() -> Path:
