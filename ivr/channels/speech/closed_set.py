@@ -97,9 +97,9 @@ def keyword_logprob(words: list[tuple[str, float]], hints: tuple[str, ...]) -> t
     names = [word for word, _ in words]
     best: tuple[int, float, str] | None = None
     for keyword in hints:
-        size = len(words_of(keyword))
-        for start, score in occurrences(names, words_of(keyword)):
-            found = (score, sum(logprob for _, logprob in words[start : start + size]), keyword)
+        wanted = words_of(keyword)
+        for start, score in occurrences(names, wanted):
+            found = (score, sum(logprob for _, logprob in words[start : start + len(wanted)]), keyword)
             if best is None or found[:2] > best[:2]:
                 best = found
     return (best[2], best[1]) if best else None
@@ -135,8 +135,9 @@ def menu_confidence(
     return round(1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, score)))), 3)
 
 
-def compression_ratio(text: str) -> float:
+def looping(text: str) -> bool:
+    """No words, or Whisper looping on noise ("help, help, help, ..."): its own hallucination test."""
     import zlib
 
     data = text.encode()
-    return len(data) / max(1, len(zlib.compress(data)))
+    return not text or len(data) / max(1, len(zlib.compress(data))) > MAX_COMPRESSION_RATIO

@@ -186,7 +186,7 @@ class WhisperRecognizer:
         match = match_keywords(free.text, hints).score
         mean = free.logprob / max(1, len(free.token_logprobs))
         detail = {"free": free.text, "no_speech": round(free.no_speech, 3), "mean_logprob": round(mean, 3)}
-        if not free.text or closed_set.compression_ratio(free.text) > closed_set.MAX_COMPRESSION_RATIO:
+        if closed_set.looping(free.text):
             return Heard(free.text, 0.0, {**detail, "path": "loop"})  # "help, help, ...": noise, not speech
         vocabulary = closed_set.menu_words(hints)
         evidence = (free.no_speech, closed_set.unexplained(free.text, vocabulary), mean)
@@ -243,6 +243,6 @@ def _taken(text: str, features: tuple, detail: dict) -> Heard:
 def _heard(decoded: Decoded, path: str) -> Heard:
     avg = decoded.logprob / (decoded.tokens + 1)
     detail = {"path": path, "avg_logprob": round(avg, 3), "no_speech": round(decoded.no_speech, 3)}
-    if not decoded.text or closed_set.compression_ratio(decoded.text) > closed_set.MAX_COMPRESSION_RATIO:
+    if closed_set.looping(decoded.text):
         return Heard(decoded.text, 0.0, detail)  # "help, help, help, ...": Whisper looping on noise, not speech
     return Heard(decoded.text, calibrated(avg, decoded.no_speech), detail)
