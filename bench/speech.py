@@ -3,6 +3,7 @@
     .venv/bin/python bench/speech.py accuracy              # the corpus below, through 8 kHz G.711
     .venv/bin/python bench/speech.py accuracy --calibrate  # also the share right per confidence bin (whisper.py)
     .venv/bin/python bench/speech.py accuracy --fit        # fit closed_set.WEIGHTS and ACCEPT on the tuning half
+    .venv/bin/python bench/speech.py digits --config 1.0:1000 --config 0.85,1.0:500  # numbers: speeds:context
     .venv/bin/python bench/speech.py pool --utterances 16  # threads vs processes, utterances/s and CPU each
     .venv/bin/python bench/speech.py tts                   # espeak-ng vs piper: synthesis time per audio second
 
@@ -178,6 +179,46 @@ def choice_of(menu, text: str) -> str:
     return str(choice["digit"]) if choice else ""
 
 
+def number_grid(voices, noise: str):
+    """(digits, audio) for every number of the corpus in every voice x speed x noise condition."""
+    index = 0
+    for voice in voices:
+        for speed in SPEEDS:
+            for snr in SNRS:
+                for digits in NUMBERS:
+                    law = "alaw" if index % 2 else "ulaw"
+                    index += 1
+                    yield digits, phone_pcm(spoken_number(digits), voice, speed, snr, law, noise)
+
+
+def run_digits(args) -> None:
+    """Spoken numbers under each `--config` (digit_decode.SPEEDS:CONTEXT_FRAMES) in turn, in one process and one
+    thread: the share exact on each half of the grid, and CPU per number."""
+    from ivr.channels.speech import digit_decode
+
+    recognizer = WhisperRecognizer(args.model)
+    step = MenuUnderTest().number_step
+    expect = Expect(hints=DIGIT_HINTS, digits=True, max_digits=step.max_digits, min_digits=step.min_digits)
+    halves = {
+        "tuning": list(number_grid(TUNING_VOICES, "pinknoise")),
+        "held-out": list(number_grid(HELD_OUT_VOICES, "brownnoise")),
+    }
+    print(f"load average {os.getloadavg()[0]:.2f}")
+    for config in args.config:
+        speeds, context = config.split(":")
+        digit_decode.SPEEDS = tuple(float(speed) for speed in speeds.split(","))
+        digit_decode.CONTEXT_FRAMES = int(context)
+        figures = []
+        for label, numbers in halves.items():
+            cpu = time.process_time()
+            exact = sum(
+                judge(None, "number", digits, recognizer.transcribe(pcm, expect), 0.0) for digits, pcm in numbers
+            )
+            each = (time.process_time() - cpu) / len(numbers)
+            figures.append(f"{label} {exact}/{len(numbers)} = {exact / len(numbers):.1%} exact, {each:.2f} s CPU each")
+        print(f"  speeds {speeds}, {context} frames of context: " + "; ".join(figures))
+
+
 def report(label, results, menu, args, elapsed, cpu) -> None:
     tally: dict[str, list[bool]] = {"menu": [], "oog": [], "number": []}
     misses = []
@@ -304,6 +345,9 @@ def main() -> None:
     acc.add_argument("--calibrate", action="store_true")
     acc.add_argument("--fit", action="store_true", help="fit the menu confidence's weights (closed_set.py)")
     acc.add_argument("--show-misses", type=int, default=30)
+    digits = sub.add_parser("digits")
+    digits.add_argument("--config", action="append", default=[], help="SPEEDS:CONTEXT_FRAMES, e.g. 0.85,1.0:500")
+    digits.add_argument("--model", default="")
     pool = sub.add_parser("pool")
     pool.add_argument("--utterances", type=int, default=12)
     pool.add_argument("--workers", type=int, default=2)
@@ -311,7 +355,7 @@ def main() -> None:
     tts = sub.add_parser("tts")
     tts.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    {"accuracy": run_accuracy, "pool": run_pool, "tts": run_tts}[args.command](args)
+    {"accuracy": run_accuracy, "digits": run_digits, "pool": run_pool, "tts": run_tts}[args.command](args)
 
 
 if __name__ == "__main__":
