@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 MAINTENANCE_INTERVAL = 10  # seconds between registry clean-ups (abandoned jobs), spool replays and heartbeats
 BEAT_EVERY = 5.0  # seconds between our /healthz heartbeats (keys.HEARTBEAT_TTL is 30)
+LOST_REDIS_RETRY = 1.0  # seconds between attempts to start a worker while Redis is unreachable
+LOST_REDIS_LOG_EVERY = 60.0  # a long outage logs once a minute, not once per attempt
 ABANDON_GRACE = 10  # a job not finished JOB_TIMEOUT + this many seconds after it started was abandoned
 
 
@@ -197,15 +199,19 @@ def run_worker(
     maintenance_interval: int = MAINTENANCE_INTERVAL,
     logging_level: str = "INFO",
 ) -> bool:
-    while True:  # Redis lost mid-run (a failover): a fresh worker reconnects through the same client
-        worker = make_worker(settings, conn, spool, maintenance_interval)
-        try:
+    last_logged = float("-inf")
+    while True:  # Redis lost (a failover, or not up yet): a fresh worker reconnects through the same client
+        try:  # building the worker talks to Redis too (RQ names its connection), so it is inside the try
+            worker = make_worker(settings, conn, spool, maintenance_interval)
+            last_logged = float("-inf")  # Redis answered: the next loss is news
             return worker.work(burst=burst, with_scheduler=True, logging_level=logging_level)
-        except redis.ConnectionError as exc:
+        except redis.ConnectionError as exc:  # sentinel's MasterNotFoundError included
             if burst:
                 raise
-            logging.getLogger(__name__).warning("worker lost Redis (%s); starting again in 1 s", exc)
-            time.sleep(1.0)
+            if time.monotonic() - last_logged >= LOST_REDIS_LOG_EVERY:
+                last_logged = time.monotonic()
+                log.warning("worker lost Redis (%s); trying again every %.0f s", exc, LOST_REDIS_RETRY)
+            time.sleep(LOST_REDIS_RETRY)
 
 
 @click.command("worker")

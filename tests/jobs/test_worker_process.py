@@ -142,6 +142,31 @@ def test_a_worker_killed_mid_job_gets_the_job_done_exactly_once(harness, setting
                 proc.wait(10)
 
 
+def test_a_worker_started_before_its_redis_waits_for_it(settings, twilio_api, tmp_path):
+    """Redis not up yet (a boot, or a failover with no master named): `ivr worker` keeps trying, and does the
+    work once Redis answers. Building a fresh worker talks to Redis too; that once killed the process."""
+    from tests.conftest import RedisServer
+
+    redis_server = RedisServer(tmp_path / "redis")
+    with open(tmp_path / "worker.log", "w") as log:
+        worker = start_worker(env_for(settings, redis_server.url), "--maintenance-interval", "1", stdout=log)
+    try:
+        assert not wait_until(lambda: worker.poll() is not None, 3, interval=0.05), "the worker gave up on Redis"
+        redis_server.start()
+        session = open_call_session(settings.with_overrides(redis_url=redis_server.url, flows_dir=FLOWS))
+        session.start(call_id="w-1", channel="sip", caller="+442079460002", called="+15550000000", at=1_790_000_000.0)
+        session.turn("w-1", Digits(digits="1", at=1_790_000_004.0))
+        assert _wait_until(lambda: [m["to"] for m in twilio_api.messages] == ["+442079460002"], 30), (
+            tmp_path / "worker.log"
+        ).read_text()[-3000:]
+        assert worker.poll() is None
+        assert (tmp_path / "worker.log").read_text().count("worker lost Redis") == 1  # not once per attempt
+    finally:
+        worker.terminate()
+        worker.wait(30)
+        redis_server.kill()
+
+
 def test_worker_maintenance_counts_finished_calls_for_analytics(redis_conn, settings):
     from ivr.store import keys
     from ivr.worker import make_worker
