@@ -29,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.speech_fit import fit_second_hearing  # noqa: E402
 from ivr.channels.speech.matching import match_digits, match_keywords  # noqa: E402
 from ivr.channels.speech.pool import RecognitionPool  # noqa: E402
 from ivr.channels.speech.recognizer import Expect, recognizer_factory  # noqa: E402
@@ -121,7 +122,7 @@ def run_accuracy(args) -> None:
     number = menu.number_step  # the shipped flow's callback number: 10 to 15 digits
     digits = Expect(hints=DIGIT_HINTS, digits=True, max_digits=number.max_digits, min_digits=number.min_digits)
     keywords = Expect(hints=menu.hints)
-    fitted = None
+    fitted = refit = None
     for label, voices, noise in (
         ("tuning voices, pink noise", TUNING_VOICES, "pinknoise"),
         ("held-out voices, brown noise", HELD_OUT_VOICES, "brownnoise"),
@@ -139,6 +140,10 @@ def run_accuracy(args) -> None:
         report(label, results, menu, args, elapsed, cpu)
         if args.fit:
             fitted = fit_menu_confidence(results, menu, fitted if voices is HELD_OUT_VOICES else None)
+            refit = refit if voices is HELD_OUT_VOICES else None
+            refit = fit_second_hearing(
+                results, lambda text: choice_of(menu, text), lambda h: first_choice(menu, h, args.min_confidence), refit
+            )
 
 
 def fit_menu_confidence(results, menu, fitted=None):
@@ -172,6 +177,14 @@ def fit_menu_confidence(results, menu, fitted=None):
     print("  fitted WEIGHTS =", tuple(round(float(w), 3) for w in weights), "ACCEPT =", accept)
     print("  threshold: right choices / out-of-menu taken:", " ".join(f"{t}: {r:.1%}/{o:.1%}" for t, r, o in table))
     return weights, accept
+
+
+def first_choice(menu, heard, min_confidence: float) -> str:
+    """The choice the first hearing took, or "" (a no-match heard again, whatever the second hearing made of it)."""
+    if "again" in heard.detail:
+        return ""
+    confidence = heard.confidence * (match_keywords(heard.text, menu.hints).score or 1.0)
+    return choice_of(menu, heard.text) if confidence >= min_confidence else ""
 
 
 def choice_of(menu, text: str) -> str:

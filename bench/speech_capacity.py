@@ -3,6 +3,7 @@
     .venv/bin/python bench/speech_capacity.py --steps 20,40,60 --calls-per-step 3   # root: tcpdump on lo
     .venv/bin/python bench/speech_capacity.py --steps 200 --workers 2                # past capacity
     .venv/bin/python bench/speech_capacity.py --steps 60,100,200 --rt                # media at SCHED_FIFO
+    .venv/bin/python bench/speech_capacity.py --steps 30,60 --say "I would like to order a pizza"  # no-matches
 
 Our SipServer runs here on its own loop (speech on: Whisper tiny.en in `--workers` worker processes), with a small
 app: a 6 s prompt that allows barge-in, a gather that listens (the main menu's words), then a 3 s answer and a
@@ -74,8 +75,8 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def run_step(server_port, rtp, pool, heard, active, expected, concurrent, calls, work) -> dict:
-    pcap = rtp_pcap(work / "speak.pcap", silence(0.2) + phone_pcm(PHRASE) + silence(1.5), "ulaw")
+def run_step(server_port, rtp, pool, heard, active, expected, concurrent, calls, work, speech_pcm: bytes) -> dict:
+    pcap = rtp_pcap(work / "speak.pcap", speech_pcm, "ulaw")
     capture_path = work / f"capture-{concurrent}.pcap"
     capture = start_capture(capture_path, *rtp)
     pids = [os.getpid(), *pool._executor._processes]
@@ -115,12 +116,11 @@ def run_step(server_port, rtp, pool, heard, active, expected, concurrent, calls,
     }
 
 
-def alone(pool: RecognitionPool) -> str:
+def alone(pool: RecognitionPool, speech_pcm: bytes) -> str:
     """What the gather makes of the phrase with nothing else running (the Speech text the engine gets)."""
     utterances: list[bytes] = []
     detector = SpeechDetector(lambda: None, utterances.append, trailing_silence_ms=700)
-    pcm = silence(0.2) + phone_pcm(PHRASE) + silence(1.5)
-    for frame in frames(pcm):
+    for frame in frames(speech_pcm):
         detector.feed(frame)
 
     async def one():
@@ -138,11 +138,13 @@ def main() -> None:
     parser.add_argument("--calls-per-step", type=float, default=3.0, help="calls = this x concurrency")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rt", action="store_true", help="the IVR's threads under SCHED_FIFO (not the workers)")
+    parser.add_argument("--say", default=PHRASE, help="what each caller says (a no-match is heard twice)")
     args = parser.parse_args()
     pool = RecognitionPool.processes(recognizer_factory("whisper"), workers=args.workers)
     if args.rt:  # after the workers started; SIPp, tcpdump and sox (forked later) go back to normal priority
         os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(50))
-    expected = alone(pool)
+    speech_pcm = silence(0.2) + phone_pcm(args.say) + silence(1.5)
+    expected = alone(pool, speech_pcm)
     heard: list = []
     active = {"now": 0, "peak": 0}
     loop = asyncio.new_event_loop()
@@ -152,14 +154,25 @@ def main() -> None:
     config = SipConfig(port=free_udp_port(), rtp_port_min=rtp[0], rtp_port_max=rtp[1], data_dir=work)
     server = SipServer(config, make_app(SpeechInput(pool), heard, active))
     asyncio.run_coroutine_threadsafe(server.start(), loop).result(10)
-    run_step(config.port, rtp, pool, heard, active, expected, 1, 1, work)  # warm-up: renders the prompts into the cache
+    run_step(
+        config.port, rtp, pool, heard, active, expected, 1, 1, work, speech_pcm
+    )  # warm-up: renders the prompts into the cache
     print(
         f"alone: {expected!r}; load average {os.getloadavg()[0]:.2f}; {args.workers} worker processes"
         f"{'; IVR at SCHED_FIFO 50' if args.rt else ''}"
     )
     for concurrent in (int(s) for s in args.steps.split(",")):
         row = run_step(
-            config.port, rtp, pool, heard, active, expected, concurrent, int(concurrent * args.calls_per_step), work
+            config.port,
+            rtp,
+            pool,
+            heard,
+            active,
+            expected,
+            concurrent,
+            int(concurrent * args.calls_per_step),
+            work,
+            speech_pcm,
         )
         print(
             f"  {row['concurrent']:4} concurrent (peak {row['peak']}), {row['calls']} calls: SIPp {row['sipp_ok']} ok "

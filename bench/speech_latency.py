@@ -2,11 +2,13 @@
 
     .venv/bin/python bench/speech_latency.py --calls 20
     .venv/bin/python bench/speech_latency.py --calls 20 --digits  # a 10-digit number into a collect_digits gather
+    .venv/bin/python bench/speech_latency.py --calls 20 --say "I would like to order a pizza"  # a no-match
 
 One process: our SipServer (speech on, the bundled Whisper tiny.en in 2 worker processes) on the loop in a thread,
 and a raw RTP caller in the main thread that waits for the prompt, speaks "I need help with Skype" over it (paced
 20 ms a packet), then sends silence; with `--digits` the gather is the shipped flow's callback number (10 to 15
-digits) and the caller says "four one five, five five five, zero one two three". The server notes the loop time
+digits) and the caller says "four one five, five five five, zero one two three"; `--say` puts other words in the
+caller's mouth (a no-match is heard twice: ivr/channels/speech/second_hearing.py). The server notes the loop time
 (time.monotonic) of each end-of-speech decision; the caller notes when the first non-silent packet of the next
 prompt arrives. Calls one after another (light load). Loopback only.
 """
@@ -90,6 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--digits", action="store_true", help="say a 10-digit number into a collect_digits gather")
+    parser.add_argument("--say", default="", help="what the caller says instead")
     args = parser.parse_args()
     ends: list[float] = []
     speech = SpeechInput(RecognitionPool.processes(recognizer_factory("whisper"), workers=2))
@@ -104,7 +107,9 @@ def main() -> None:
     )
     server = SipServer(config, make_app(speech, ends, NUMBER if args.digits else MENU))
     asyncio.run_coroutine_threadsafe(server.start(), loop).result(10)
-    said = "four one five, five five five, zero one two three" if args.digits else "I need help with Skype"
+    said = args.say or (
+        "four one five, five five five, zero one two three" if args.digits else "I need help with Skype"
+    )
     voice = g711_bytes(phone_pcm(said), "ulaw")
     one_call(config.port, voice)  # warm-up: renders the prompts into the cache
     ends.clear()

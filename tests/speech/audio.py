@@ -79,6 +79,15 @@ def _sox_pipe(data: bytes, law: str, encode: bool) -> bytes:
     ).stdout
 
 
+def noise_pcm(seconds: float, kind: str = "pinknoise", volume: float = 0.1, law: str = "ulaw") -> bytes:
+    """Noise alone from sox (no speech in it), through G.711 and back, as a noisy line with a silent caller."""
+    noise = _cached(
+        f"noise-alone\0{seconds:.3f}\0{kind}\0{volume}",
+        lambda: _run(["sox", "-R", "-n", *RAW_PCM, "-", "synth", f"{seconds:.3f}", kind, "vol", str(volume)]),
+    )
+    return _sox_pipe(g711_bytes(noise, law), law, encode=False)
+
+
 def phone_pcm(
     text: str,
     voice: str = "en-us",

