@@ -1,12 +1,12 @@
 """A menu answer heard a second time, played a little slower, when the first hearing found no choice.
 
-Through the phone band, Whisper tiny.en often mishears a clear answer ("operator" as "a regular", "a person
-please" as "and clean"); the same audio played at `SPEED` (as a tape would: longer and lower, resample.py) is
-often heard right. Only a no-match of speech is heard again, so an answer taken the first time costs nothing more
-and is kept. The second hearing's answer is taken when its probability of being right,
-a logistic regression over its own menu evidence (closed_set.feature_vector) and how the first hearing went,
-reaches `ACCEPT`. bench/speech.py fitted WEIGHTS on the tuning half of its corpus (`accuracy --fit`), and set
-ACCEPT as the lowest threshold that kept out-of-menu acceptances, both hearings together, within 2% there.
+Through the phone band, Whisper tiny.en often mishears a clear answer ("operator" as "up, remember", "a person
+please" as "and client."); the same audio played at `SPEED` (as a tape would: longer and lower, resample.py) is
+often heard right. Only a no-match of speech is heard again, so an answer taken the first time costs nothing
+more and is kept. The second hearing's answer is taken when its probability of being right, a logistic
+regression over its own menu evidence (closed_set.feature_vector) and how the first hearing went, reaches
+`ACCEPT`. bench/speech.py fitted WEIGHTS on the tuning half of its corpus (`accuracy --fit`), and set ACCEPT as
+the lowest threshold that kept out-of-menu acceptances, both hearings together, within 2% there.
 """
 
 from __future__ import annotations
