@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
 
 import click
@@ -56,6 +57,7 @@ class IvrWorker(SimpleWorker):
         super().__init__(queues, *args, **kwargs)
         self.context = context
         self.spool = spool
+        self.stop_requested = False
         self._last_beat = self._last_rq_beat = self._next_feed_scan = float("-inf")
 
     @property
@@ -94,6 +96,12 @@ class IvrWorker(SimpleWorker):
                     self.scheduler.register_death()
             else:
                 self.scheduler.start()
+
+    def request_stop(self, signum, frame):
+        # RQ's SIGTERM/SIGINT handler. Its clean-up talks to Redis, so with Redis gone the stop surfaces as a
+        # ConnectionError: run_worker must read it as the stop it is, not as a Redis to wait for.
+        self.stop_requested = True
+        super().request_stop(signum, frame)
 
     def perform_job(self, job, queue, *args, **kwargs):
         with bound(self.context):
@@ -200,6 +208,7 @@ def run_worker(
     logging_level: str = "INFO",
 ) -> bool:
     last_logged = float("-inf")
+    worker = None
     while True:  # Redis lost (a failover, or not up yet): a fresh worker reconnects through the same client
         try:  # building the worker talks to Redis too (RQ names its connection), so it is inside the try
             worker = make_worker(settings, conn, spool, maintenance_interval)
@@ -208,6 +217,11 @@ def run_worker(
         except redis.ConnectionError as exc:  # sentinel's MasterNotFoundError included
             if burst:
                 raise
+            if worker is not None and worker.stop_requested:
+                return False  # told to stop (a SIGTERM, the parent's death): Redis being gone changes nothing
+            # RQ's handlers belong to the worker that failed; until the next one runs, a signal ends the process
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             if time.monotonic() - last_logged >= LOST_REDIS_LOG_EVERY:
                 last_logged = time.monotonic()
                 log.warning("worker lost Redis (%s); trying again every %.0f s", exc, LOST_REDIS_RETRY)
