@@ -48,17 +48,13 @@ def spoken(text: str, voice: str = "en-us", speed: int = 160) -> bytes:
     return _cached(f"speak\0{text}\0{voice}\0{speed}\0undithered", make)
 
 
-def with_noise(pcm: bytes, snr_db: float | None, seed: int = 1, kind: str = "pinknoise") -> bytes:
+def with_noise(pcm: bytes, snr_db: float | None, kind: str = "pinknoise") -> bytes:
     """Noise from sox (`pinknoise`, `brownnoise`, `whitenoise`) mixed in at `snr_db` (None: clean)."""
     if snr_db is None:
         return pcm
     speech = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
     seconds = len(speech) / 8000
-    noise_raw = _cached(
-        f"noise\0{seconds:.3f}\0{seed}\0{kind}",
-        lambda: _run(["sox", "-R", "-n", *RAW_PCM, "-", "synth", f"{seconds:.3f}", kind, "vol", "0.3"]),
-    )
-    noise = np.frombuffer(noise_raw, dtype="<i2").astype(np.float64)[: len(speech)]
+    noise = np.frombuffer(_sox_noise(seconds, kind, 0.3), dtype="<i2").astype(np.float64)[: len(speech)]
     noise = np.pad(noise, (0, len(speech) - len(noise)))
     voiced = speech[np.abs(speech) > 200]
     power = float(np.mean(voiced**2)) if len(voiced) else 1.0
@@ -79,13 +75,17 @@ def _sox_pipe(data: bytes, law: str, encode: bool) -> bytes:
     ).stdout
 
 
-def noise_pcm(seconds: float, kind: str = "pinknoise", volume: float = 0.1, law: str = "ulaw") -> bytes:
-    """Noise alone from sox (no speech in it), through G.711 and back, as a noisy line with a silent caller."""
-    noise = _cached(
-        f"noise-alone\0{seconds:.3f}\0{kind}\0{volume}",
+def _sox_noise(seconds: float, kind: str, volume: float) -> bytes:
+    """sox's `kind` of noise (`-R`: the same every time), 8 kHz 16-bit mono PCM, cached."""
+    return _cached(
+        f"noise\0{seconds:.3f}\0{kind}\0{volume}",
         lambda: _run(["sox", "-R", "-n", *RAW_PCM, "-", "synth", f"{seconds:.3f}", kind, "vol", str(volume)]),
     )
-    return _sox_pipe(g711_bytes(noise, law), law, encode=False)
+
+
+def noise_pcm(seconds: float, kind: str = "pinknoise", volume: float = 0.1, law: str = "ulaw") -> bytes:
+    """Noise alone (no speech in it), through G.711 and back, as a noisy line with a silent caller."""
+    return _sox_pipe(g711_bytes(_sox_noise(seconds, kind, volume), law), law, encode=False)
 
 
 def phone_pcm(
