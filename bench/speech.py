@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.speech_fit import fit_second_hearing  # noqa: E402
+from bench.speech_fit import fit_second_hearing, logistic_newton  # noqa: E402
 from ivr.channels.speech.matching import match_digits, match_keywords  # noqa: E402
 from ivr.channels.speech.pool import RecognitionPool  # noqa: E402
 from ivr.channels.speech.recognizer import Expect, recognizer_factory  # noqa: E402
@@ -103,9 +103,14 @@ def judge(menu, kind: str, expected: str, heard, min_confidence: float) -> bool:
     if kind == "number":
         match = match_digits(heard.text)
         return match.text.replace(" ", "") == expected
+    choice = picked(menu, heard, min_confidence)
+    return choice == expected if kind == "menu" else choice == ""
+
+
+def picked(menu, heard, min_confidence: float) -> str:
+    """The choice the engine would make of this answer (matching's factor applied, as the channel does), or ""."""
     confidence = heard.confidence * (match_keywords(heard.text, menu.hints).score or 1.0)
-    picked = choice_of(menu, heard.text) if confidence >= min_confidence else ""
-    return picked == expected if kind == "menu" else picked == ""
+    return choice_of(menu, heard.text) if confidence >= min_confidence else ""
 
 
 class MenuUnderTest:
@@ -157,14 +162,7 @@ def fit_menu_confidence(results, menu, fitted=None):
     rows = [(kind, expected, heard.detail) for (kind, expected, *_), heard in results if "features" in heard.detail]
     x = np.array([closed_set.feature_vector(*d["features"]) for _, _, d in rows])
     right = np.array([float(kind == "menu" and choice_of(menu, d["answer"]) == expected) for kind, expected, d in rows])
-    if fitted is None:
-        weights = np.zeros(x.shape[1])
-        for _ in range(50):
-            p = 1 / (1 + np.exp(-x @ weights))
-            hessian = (x * (p * (1 - p))[:, None]).T @ x + 1e-2 * np.eye(len(weights))
-            weights -= np.linalg.solve(hessian, x.T @ (p - right) + 1e-2 * weights)
-    else:
-        weights = fitted[0]
+    weights = logistic_newton(x, right, ridge=1e-2) if fitted is None else fitted[0]
     p = 1 / (1 + np.exp(-x @ weights))
     out_of_menu = sum(1 for (kind, *_), _ in results if kind == "oog")
     menus = sum(1 for (kind, *_), _ in results if kind == "menu")
@@ -181,10 +179,7 @@ def fit_menu_confidence(results, menu, fitted=None):
 
 def first_choice(menu, heard, min_confidence: float) -> str:
     """The choice the first hearing took, or "" (a no-match heard again, whatever the second hearing made of it)."""
-    if "again" in heard.detail:
-        return ""
-    confidence = heard.confidence * (match_keywords(heard.text, menu.hints).score or 1.0)
-    return choice_of(menu, heard.text) if confidence >= min_confidence else ""
+    return "" if "again" in heard.detail else picked(menu, heard, min_confidence)
 
 
 def choice_of(menu, text: str) -> str:

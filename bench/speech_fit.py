@@ -22,16 +22,21 @@ def heard_again(results):
     ]
 
 
+def logistic_newton(x: np.ndarray, right: np.ndarray, ridge: float) -> np.ndarray:
+    """Weights of a logistic regression of `right` on `x` (Newton's method, 50 steps, L2 of `ridge`)."""
+    weights = np.zeros(x.shape[1])
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-x @ weights))
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + ridge * np.eye(len(weights))
+        weights -= np.linalg.solve(hessian, x.T @ (p - right) + ridge * weights)
+    return weights
+
+
 def _fit(x: np.ndarray, right: np.ndarray, ridge: float = 0.1) -> np.ndarray:
     """Raw weights (bias first, as x's first column is 1) of a logistic regression fitted on standardised x."""
     mean, scale = x[:, 1:].mean(axis=0), x[:, 1:].std(axis=0)
     scale[scale == 0] = 1.0
-    z = np.hstack([np.ones((len(x), 1)), (x[:, 1:] - mean) / scale])
-    weights = np.zeros(z.shape[1])
-    for _ in range(50):  # Newton's method
-        p = 1 / (1 + np.exp(-z @ weights))
-        hessian = (z * (p * (1 - p))[:, None]).T @ z + ridge * np.eye(len(weights))
-        weights -= np.linalg.solve(hessian, z.T @ (p - right) + ridge * weights)
+    weights = logistic_newton(np.hstack([np.ones((len(x), 1)), (x[:, 1:] - mean) / scale]), right, ridge)
     raw = weights[1:] / scale
     return np.concatenate([[weights[0] - float(raw @ mean)], raw])
 
