@@ -151,5 +151,10 @@ def taken(text: str, features: tuple, detail: dict) -> Heard:
     no-match). The features go in the detail, so bench/speech.py can fit the weights again (`accuracy --fit`)."""
     confidence = menu_confidence(*features)
     detail = {**detail, "answer": text, "p_right": confidence, "features": [round(float(v), 4) for v in features]}
-    speech = features[3] < MAX_NO_SPEECH  # feature_vector's order: found, keyword, margin, no_speech, ...
-    return Heard(text, confidence if confidence >= ACCEPT and speech else 0.0, detail)
+    return Heard(text, confidence if confidence >= ACCEPT and heard_speech(features) else 0.0, detail)
+
+
+def heard_speech(features) -> bool:
+    """Whisper took the answer for speech: its no-speech probability, 4th of the features menu_confidence takes
+    (found, keyword, margin, no_speech, ...), is below MAX_NO_SPEECH."""
+    return float(features[3]) < MAX_NO_SPEECH

@@ -52,6 +52,6 @@ def decide(first: Heard, again: Heard) -> Heard:
         return Heard(first.text, 0.0, {**first.detail, "again": again.detail})
     p = probability(first.detail, again.detail)
     detail = {**first.detail, "again": {**again.detail, "p_taken": p}}
-    if p >= ACCEPT and again.detail["features"][3] < closed_set.MAX_NO_SPEECH:  # [3]: its no-speech probability
+    if p >= ACCEPT and closed_set.heard_speech(again.detail["features"]):
         return Heard(again.detail["answer"], p, {**detail, "heard_at": SPEED})
     return Heard(first.text, 0.0, detail)
