@@ -154,9 +154,8 @@ def main() -> None:
     config = SipConfig(port=free_udp_port(), rtp_port_min=rtp[0], rtp_port_max=rtp[1], data_dir=work)
     server = SipServer(config, make_app(SpeechInput(pool), heard, active))
     asyncio.run_coroutine_threadsafe(server.start(), loop).result(10)
-    run_step(
-        config.port, rtp, pool, heard, active, expected, 1, 1, work, speech_pcm
-    )  # warm-up: renders the prompts into the cache
+    # warm-up: renders the prompts into the cache
+    run_step(config.port, rtp, pool, heard, active, expected, 1, 1, work, speech_pcm)
     print(
         f"alone: {expected!r}; load average {os.getloadavg()[0]:.2f}; {args.workers} worker processes"
         f"{'; IVR at SCHED_FIFO 50' if args.rt else ''}"

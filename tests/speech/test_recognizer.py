@@ -207,15 +207,15 @@ def test_the_same_word_in_a_sentence_outside_the_menu_is_not_taken(whisper):
 
 
 @pytest.mark.parametrize(
-    ("phrase", "voice", "first"),
-    [("a person please", "en-us", "and client."), ("operator", "en-us+f3", "up, remember")],
+    ("phrase", "voice", "first", "keyword"),
+    [("a person please", "en-us", "and client.", "person"), ("operator", "en-us+f3", "up, remember", "operator")],
 )
-def test_a_no_match_is_heard_again_slower_and_the_answer_taken(whisper, phrase, voice, first):
+def test_a_no_match_is_heard_again_slower_and_the_answer_taken(whisper, phrase, voice, first, keyword):
     """As said, tiny.en hears these as no menu answer at all; played 5% slower (second_hearing.SPEED), it hears
     them right, and the second hearing's evidence with the first's makes the answer likely enough right."""
     heard = whisper.transcribe(phone_pcm(phrase, voice, 160, None, "ulaw"), MENU)
     assert heard.detail["free"] == first and heard.detail["heard_at"] == second_hearing.SPEED, heard
-    assert phrase.split()[-2 if " " in phrase else 0] in words_of(heard.text), heard
+    assert keyword in words_of(heard.text), heard
     assert heard.confidence == heard.detail["again"]["p_taken"] >= second_hearing.ACCEPT, heard
 
 
