@@ -3,7 +3,7 @@
     .venv/bin/python bench/speech.py accuracy              # the corpus below, through 8 kHz G.711
     .venv/bin/python bench/speech.py accuracy --calibrate  # also the share right per confidence bin (whisper.py)
     .venv/bin/python bench/speech.py accuracy --fit        # fit closed_set.WEIGHTS and ACCEPT on the tuning half
-    .venv/bin/python bench/speech.py digits --config 1.0:1000 --config 0.85,1.0:500  # numbers: speeds:context
+    .venv/bin/python bench/speech.py digits --config 1.0:1000 --config 0.85,1.0:500  # numbers: speeds:context[:beam]
     .venv/bin/python bench/speech.py pool --utterances 16  # threads vs processes, utterances/s and CPU each
     .venv/bin/python bench/speech.py tts                   # espeak-ng vs piper: synthesis time per audio second
 
@@ -200,7 +200,7 @@ def number_grid(voices, noise: str):
 
 
 def run_digits(args) -> None:
-    """Spoken numbers under each `--config` (digit_decode.SPEEDS:CONTEXT_FRAMES) in turn, in one process and one
+    """Spoken numbers under each `--config` (digit_decode.SPEEDS:CONTEXT_FRAMES[:BEAM]) in turn, in one process and one
     thread: the share exact on each half of the grid, and CPU per number."""
     from ivr.channels.speech import digit_decode
 
@@ -212,10 +212,12 @@ def run_digits(args) -> None:
         "held-out": list(number_grid(HELD_OUT_VOICES, "brownnoise")),
     }
     print(f"load average {os.getloadavg()[0]:.2f}")
+    shipped_beam = digit_decode.BEAM
     for config in args.config:
-        speeds, context = config.split(":")
+        speeds, context, *beam = config.split(":")
         digit_decode.SPEEDS = tuple(float(speed) for speed in speeds.split(","))
         digit_decode.CONTEXT_FRAMES = int(context)
+        digit_decode.BEAM = int(beam[0]) if beam else shipped_beam
         figures = []
         for label, numbers in halves.items():
             cpu = time.process_time()
@@ -224,7 +226,7 @@ def run_digits(args) -> None:
             )
             each = (time.process_time() - cpu) / len(numbers)
             figures.append(f"{label} {exact}/{len(numbers)} = {exact / len(numbers):.1%} exact, {each:.2f} s CPU each")
-        print(f"  speeds {speeds}, {context} frames of context: " + "; ".join(figures))
+        print(f"  speeds {speeds}, {context} frames of context, beam {digit_decode.BEAM}: " + "; ".join(figures))
 
 
 def report(label, results, menu, args, elapsed, cpu) -> None:
@@ -354,7 +356,7 @@ def main() -> None:
     acc.add_argument("--fit", action="store_true", help="fit the menu confidence's weights (closed_set.py)")
     acc.add_argument("--show-misses", type=int, default=30)
     digits = sub.add_parser("digits")
-    digits.add_argument("--config", action="append", default=[], help="SPEEDS:CONTEXT_FRAMES, e.g. 0.85,1.0:500")
+    digits.add_argument("--config", action="append", default=[], help="SPEEDS:CONTEXT_FRAMES[:BEAM], e.g. 0.85,1.0:500")
     digits.add_argument("--model", default="")
     pool = sub.add_parser("pool")
     pool.add_argument("--utterances", type=int, default=12)

@@ -7,10 +7,10 @@ What made Whisper tiny.en write the digits said, measured on bench/speech.py's 1
   is it looping on the number ("... zero nine five eight, nine four"), not something said: dropped;
 - a beam of 8 and its 8 hypotheses: the first whose count of digits lies within the step's min_digits to
   max_digits is taken (a merged "five five five" is often whole in another one);
-- the number decoded twice in one batch, as said and played 15% slower (resample.py, `SPEEDS`): as said, tiny.en
-  often moves a digit of a run ("415 555 0123" as "4155501233"); slower, with every pitch 15% lower, it writes
-  more of them right. Of the two picks, one whose count fits beats one that does not, then the better beam score
-  (mean log-probability per token) wins;
+- the number decoded twice in one batch, played 20% and 5% slower (resample.py, `SPEEDS`): as said, tiny.en
+  often moves a digit of a run ("415 555 0123" as "4155501233"); slower, with every pitch lower, it writes more
+  of them right, and the two speeds get different ones right. Of the two picks, one whose count fits beats one
+  that does not, then the better beam score (mean log-probability per token) wins;
 - then, as the keypad does, at most max_digits digits.
 """
 
@@ -19,8 +19,8 @@ from __future__ import annotations
 from .matching import spoken_digits
 
 BEAM = 8
-SPEEDS = (0.85, 1.0)  # the number is decoded played 15% slower (resample.py) and as said, in one batch
-CONTEXT_FRAMES = 500  # of silence after the number: as right as a menu's 1000, for a fifth less CPU
+SPEEDS = (0.8, 0.95)  # the number is decoded at each, played slower (resample.py), in one batch
+CONTEXT_FRAMES = 300  # of silence after the number: as many right as 500, for less CPU (BENCHMARKS.md)
 END_MARGIN = 0.2  # seconds: a stretch starting this close to the end of the audio is past what was said
 SECONDS_PER_TIMESTAMP = 0.02
 TOKENS_PER_DIGIT = 2  # the digit word and its comma
