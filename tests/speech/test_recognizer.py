@@ -291,7 +291,7 @@ def test_spoken_digits_stop_at_max_digits(whisper):
 
 def test_a_run_of_fives_is_heard_whole_when_the_number_is_played_slower(whisper, monkeypatch):
     """As said, tiny.en writes 415 555 0123 as "4155501233" (a five moved to the end as a third three); played
-    20% slower it writes it right, with the better beam score, so that is taken (digit_decode.SPEEDS)."""
+    20% slower it writes it right, and that wins the vote of both speeds (digit_decode.SPEEDS)."""
     number = Expect(hints=DIGITS, digits=True, min_digits=10, max_digits=15)
     pcm = phone_pcm("four one five, five five five, zero one two three")
     heard = whisper.transcribe(pcm, number)

@@ -10,7 +10,7 @@ of the CPU, bench/speech.py). Then, from that one encoding (closed_set.py):
   the free transcript's own log-probability. The candidate's calibrated probability of being right
   (`closed_set.menu_confidence`) must reach `closed_set.ACCEPT`; a no-match is heard again slower (second_hearing.py);
 - collect_digits: a beam search restricted to the digit words, timestamped and cut at the audio's end, over the
-  audio played 20% and 5% slower, both encoded and decoded in one batch (digit_decode.py).
+  audio played 20% and 10% slower, both encoded and decoded in one batch (digit_decode.py).
 Confidence: a menu answer's is that probability; for digits or a free transcript with nothing expected,
 `exp(mean token log-probability) x (1 - no-speech probability)` through a logistic fitted on the tuning corpus.
 """
