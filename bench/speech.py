@@ -3,6 +3,7 @@
     .venv/bin/python bench/speech.py accuracy              # the corpus below, through 8 kHz G.711
     .venv/bin/python bench/speech.py accuracy --calibrate  # also the share right per confidence bin (whisper.py)
     .venv/bin/python bench/speech.py accuracy --fit        # fit closed_set.WEIGHTS and ACCEPT on the tuning half
+    .venv/bin/python bench/speech.py accuracy --band hd    # the same corpus from HD calls: 16 kHz through G.722
     .venv/bin/python bench/speech.py digits --config 1.0:1000 --config 0.85,1.0:500  # numbers: speeds:context[:beam]
     .venv/bin/python bench/speech.py pool --utterances 16  # threads vs processes, utterances/s and CPU each
     .venv/bin/python bench/speech.py tts                   # espeak-ng vs piper: synthesis time per audio second
@@ -36,12 +37,13 @@ from ivr.channels.speech.recognizer import Expect, recognizer_factory  # noqa: E
 from ivr.channels.speech.whisper import WhisperRecognizer  # noqa: E402
 from ivr.engine.steps.collect_digits import DIGIT_HINTS  # noqa: E402
 from ivr.flows import load_flow  # noqa: E402
-from tests.speech.audio import phone_pcm  # noqa: E402
+from tests.speech.audio import hd_pcm, phone_pcm  # noqa: E402
 
 TUNING_VOICES = ("en-us", "en-gb", "en-us+f3", "en-029")
 HELD_OUT_VOICES = ("en-gb-scotland", "en-gb-x-gbcwmd", "en-us-nyc")
 SPEEDS = (130, 160, 190)
 SNRS = (None, 20, 10)
+BANDS = {"phone": (phone_pcm, 8000), "hd": (hd_pcm, 16000)}  # --band: how the audio arrives, and at what rate
 MENU_PHRASES = {  # choice digit -> what callers say
     "1": ["skype", "support", "help", "I need help with Skype", "Skype support please", "send me the links"],
     "2": ["chat", "live chat", "a live chat please", "can I chat with someone"],
@@ -82,7 +84,7 @@ def spoken_number(digits: str) -> str:
     return ", ".join(" ".join(words[int(d)] for d in chunk) for chunk in (digits[:3], digits[3:6], digits[6:]))
 
 
-def corpus(voices, noise: str, rows: int):
+def corpus(voices, noise: str, rows: int, band: str = "phone"):
     """(kind, expected, text, audio) rows: every phrase once per condition would be ~2,000 utterances; each
     condition takes a rotating slice, so every phrase meets every voice, speed and noise level across the run."""
     phrases = [("menu", digit, p) for digit, ps in MENU_PHRASES.items() for p in ps]
@@ -95,7 +97,8 @@ def corpus(voices, noise: str, rows: int):
                     kind, expected, text = phrases[index % len(phrases)]
                     law = "alaw" if index % 2 else "ulaw"
                     index += 1
-                    yield kind, expected, text, phone_pcm(text, voice, speed, snr, law, noise), (voice, speed, snr)
+                    pcm = BANDS[band][0](text, voice, speed, snr, law, noise)
+                    yield kind, expected, text, pcm, (voice, speed, snr)
 
 
 def judge(menu, kind: str, expected: str, heard, min_confidence: float) -> bool:
@@ -132,12 +135,12 @@ def run_accuracy(args) -> None:
         ("tuning voices, pink noise", TUNING_VOICES, "pinknoise"),
         ("held-out voices, brown noise", HELD_OUT_VOICES, "brownnoise"),
     ):
-        rows = list(corpus(voices, noise, args.rows))
+        rows = list(corpus(voices, noise, args.rows, args.band))
         started, cpu = time.monotonic(), time.process_time()
 
         def one(row):
             kind, expected, text, pcm, _ = row
-            return row, recognizer.transcribe(pcm, digits if kind == "number" else keywords)
+            return row, recognizer.transcribe(pcm, digits if kind == "number" else keywords, rate=BANDS[args.band][1])
 
         with ThreadPoolExecutor(args.workers) as pool:
             results = list(pool.map(one, rows))
@@ -187,7 +190,7 @@ def choice_of(menu, text: str) -> str:
     return str(choice["digit"]) if choice else ""
 
 
-def number_grid(voices, noise: str):
+def number_grid(voices, noise: str, band: str = "phone"):
     """(digits, audio) for every number of the corpus in every voice x speed x noise condition."""
     index = 0
     for voice in voices:
@@ -196,7 +199,7 @@ def number_grid(voices, noise: str):
                 for digits in NUMBERS:
                     law = "alaw" if index % 2 else "ulaw"
                     index += 1
-                    yield digits, phone_pcm(spoken_number(digits), voice, speed, snr, law, noise)
+                    yield digits, BANDS[band][0](spoken_number(digits), voice, speed, snr, law, noise)
 
 
 def run_digits(args) -> None:
@@ -208,8 +211,8 @@ def run_digits(args) -> None:
     step = MenuUnderTest().number_step
     expect = Expect(hints=DIGIT_HINTS, digits=True, max_digits=step.max_digits, min_digits=step.min_digits)
     halves = {
-        "tuning": list(number_grid(TUNING_VOICES, "pinknoise")),
-        "held-out": list(number_grid(HELD_OUT_VOICES, "brownnoise")),
+        "tuning": list(number_grid(TUNING_VOICES, "pinknoise", args.band)),
+        "held-out": list(number_grid(HELD_OUT_VOICES, "brownnoise", args.band)),
     }
     print(f"load average {os.getloadavg()[0]:.2f}")
     shipped_beam = digit_decode.BEAM
@@ -222,7 +225,8 @@ def run_digits(args) -> None:
         for label, numbers in halves.items():
             cpu = time.process_time()
             exact = sum(
-                judge(None, "number", digits, recognizer.transcribe(pcm, expect), 0.0) for digits, pcm in numbers
+                judge(None, "number", digits, recognizer.transcribe(pcm, expect, rate=BANDS[args.band][1]), 0.0)
+                for digits, pcm in numbers
             )
             each = (time.process_time() - cpu) / len(numbers)
             figures.append(f"{label} {exact}/{len(numbers)} = {exact / len(numbers):.1%} exact, {each:.2f} s CPU each")
@@ -355,9 +359,11 @@ def main() -> None:
     acc.add_argument("--calibrate", action="store_true")
     acc.add_argument("--fit", action="store_true", help="fit the menu confidence's weights (closed_set.py)")
     acc.add_argument("--show-misses", type=int, default=30)
+    acc.add_argument("--band", choices=BANDS, default="phone", help="phone: 8 kHz G.711; hd: 16 kHz G.722")
     digits = sub.add_parser("digits")
     digits.add_argument("--config", action="append", default=[], help="SPEEDS:CONTEXT_FRAMES[:BEAM], e.g. 0.85,1.0:500")
     digits.add_argument("--model", default="")
+    digits.add_argument("--band", choices=BANDS, default="phone")
     pool = sub.add_parser("pool")
     pool.add_argument("--utterances", type=int, default=12)
     pool.add_argument("--workers", type=int, default=2)

@@ -119,7 +119,7 @@ def run_step(server_port, rtp, pool, heard, active, expected, concurrent, calls,
 def alone(pool: RecognitionPool, speech_pcm: bytes) -> str:
     """What the gather makes of the phrase with nothing else running (the Speech text the engine gets)."""
     utterances: list[bytes] = []
-    detector = SpeechDetector(lambda: None, utterances.append, trailing_silence_ms=700)
+    detector = SpeechDetector(lambda: None, lambda pcm, wide: utterances.append(pcm), trailing_silence_ms=700)
     for frame in frames(speech_pcm):
         detector.feed(frame)
 

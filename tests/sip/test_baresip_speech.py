@@ -1,4 +1,5 @@
-"""baresip plays a WAV file as its microphone ("I need help with Skype") into the shipped flow: the SMS job appears."""
+"""baresip plays a WAV file as its microphone ("I need help with Skype") into the shipped flow: the SMS job appears.
+Over G.722 (an HD call, baresip's own encoder) the words are heard at 16 kHz."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from .test_sipp_flow import job_kinds
 from .test_sipp_speech import pool, speech_ivr  # noqa: F401  (fixtures)
 
 pytest.importorskip("faster_whisper")
-from tests.speech.audio import phone_pcm, silence  # noqa: E402
+from tests.speech.audio import hd_pcm, phone_pcm, silence  # noqa: E402
 
 pytestmark = pytest.mark.slow  # a real baresip softphone, real recognition
 
@@ -22,13 +23,25 @@ def speaking_wav(path: Path) -> Path:
     return write_wav(path, silence(1.5) + phone_pcm("I need help with Skype") + silence(20))
 
 
-def test_baresip_says_skype(speech_ivr, redis_conn, tmp_path):  # noqa: F811
+def hd_speaking_wav(path: Path) -> Path:
+    pcm = b"\0" * 48000 + hd_pcm("I need help with Skype") + b"\0" * 640000  # 1.5 s, the words, 20 s at 16 kHz
+    return write_wav(path, pcm, rate=16000)
+
+
+@pytest.mark.parametrize("codec", ["g711", "g722"])
+def test_baresip_says_skype(speech_ivr, redis_conn, tmp_path, pool, codec):  # noqa: F811
     running = speech_ivr()
-    with baresip(tmp_path, wav=speaking_wav(tmp_path / "speaking.wav")) as (ctrl, output):
+    before = pool.wideband
+    if codec == "g722":
+        phone = baresip(tmp_path, modules=("g722.so",), rate=16000, wav=hd_speaking_wav(tmp_path / "hd.wav"))
+    else:
+        phone = baresip(tmp_path, wav=speaking_wav(tmp_path / "speaking.wav"))
+    with phone as (ctrl, output):
         ctrl.send("dial", f"sip:ivr@127.0.0.1:{running.port}")
         assert ctrl.wait_for("CALL_ESTABLISHED", 10) is not None
         assert ctrl.wait_for("CALL_CLOSED", 40) is not None
     assert running.wait_idle()["live"] == 0
+    assert pool.wideband == before + (codec == "g722")  # an HD call is heard at 16 kHz, a G.711 one at 8 kHz
     calls = CallStore(redis_conn).recent()
     assert len(calls) == 1, output()[-2000:]
     assert calls[0].path[-2:] == ["send_support_links", "goodbye"], calls[0].path

@@ -18,12 +18,12 @@ pytest.importorskip("webrtcvad")
 from ivr.channels.speech.pool import RecognitionPool  # noqa: E402
 from ivr.channels.speech.recognizer import recognizer_factory  # noqa: E402
 from tests.sessions import flow_session
-from tests.speech.audio import g711_bytes, phone_pcm, rtp_pcap, silence  # noqa: E402
+from tests.speech.audio import g711_bytes, hd_pcm, phone_pcm, rtp_pcap, silence  # noqa: E402
 
 pytestmark = pytest.mark.slow  # real-time calls with real recognition
 
 FLOWS = Path(__file__).resolve().parents[2] / "flows"
-CODECS = {"ulaw": (0, "PCMU"), "alaw": (8, "PCMA")}
+CODECS = {"ulaw": (0, "PCMU"), "alaw": (8, "PCMA"), "g722": (9, "G722")}
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +89,17 @@ def test_saying_skype_over_the_prompt_sends_the_support_links(speech_ivr, redis_
     heard = events(timeline, "speech")
     assert len(heard) == 1 and "help" in heard[0]["text"].lower() and heard[0]["confidence"] > 0.3
     assert logs(timeline, "menu_choice") == [{"step": "main_menu", "choice": "1", "via": "speech"}]
+
+
+def test_an_hd_call_is_heard_at_16_khz(speech_ivr, redis_conn, tmp_path, pool):
+    """A G.722 caller's words reach the recognizer as the 16 kHz audio they were sent in, not the phone band."""
+    before = pool.wideband
+    pcm = hd_pcm("I need help with Skype") + b"\0" * 64000  # and 2 s of silence, at 16 kHz
+    record, timeline = speak_call(speech_ivr, redis_conn, tmp_path, pcm, law="g722")
+    assert record.path[-4:] == ["main_menu", "support_links_route", "send_support_links", "goodbye"], record.path
+    assert [j["kind"] for j in jobs_of(timeline)] == ["sms"]
+    assert logs(timeline, "menu_choice") == [{"step": "main_menu", "choice": "1", "via": "speech"}]
+    assert pool.wideband == before + 1
 
 
 def test_out_of_grammar_is_a_no_match_then_the_retry_hears_chat(speech_ivr, redis_conn, tmp_path):

@@ -120,7 +120,7 @@ def test_vad_finds_start_and_end_of_speech():
     captured: list[bytes] = []
     detector = SpeechDetector(
         lambda: events.append("start"),
-        lambda pcm: (events.append("end"), captured.append(pcm)),
+        lambda pcm, wide: (events.append("end"), captured.append(pcm)),
         trailing_silence_ms=500,
     )
     pcm = b"\0" * 8000 + phone_pcm("I need help with skype") + b"\0" * 16000
@@ -132,7 +132,7 @@ def test_vad_finds_start_and_end_of_speech():
 
 def test_vad_stays_quiet_on_silence():
     events: list[str] = []
-    detector = SpeechDetector(lambda: events.append("start"), lambda pcm: events.append("end"))
+    detector = SpeechDetector(lambda: events.append("start"), lambda pcm, wide: events.append("end"))
     for frame in frames(b"\0" * 32000):
         detector.feed(frame)
     assert events == [] and not detector.speaking

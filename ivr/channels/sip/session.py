@@ -21,7 +21,7 @@ from ivr.engine import events as E
 from .call import CallEnded, SipCall, TransferOutcome
 from .call_recording import finish_recording, start_recording
 from .http_wait import ask
-from .speech_input import SpeechInput, gather_digits, gather_with_speech
+from .speech_input import SpeechInput, gather_digits, gather_with_speech, stop_listening
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ async def render(call: SipCall, actions: list, speech: SpeechInput | None = None
         return await _render(call, actions, speech, listener, http)
     finally:
         if listener is not None:
-            call.stream.sink = None
+            stop_listening(call)
 
 
 async def _render(call: SipCall, actions: list, speech: SpeechInput | None, listener, http) -> E.Event | None:

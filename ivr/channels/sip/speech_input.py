@@ -2,7 +2,8 @@
 
 `SpeechInput` is shared by every call of a SIP process: the recognition pool (bounded, off the media loop) and
 the settings (the shipped engines decode in worker processes). For a Gather that accepts speech it makes a
-`Listener` fed from the call's RTP (the stream's PCM sink, on the media loop: one webrtcvad call per 20 ms frame).
+`Listener` fed from the call's RTP (the stream's PCM sink, on the media loop: one webrtcvad call per 20 ms frame;
+a G.722 or Opus call also feeds a wideband recognizer its 16 kHz audio, the stream's `wide_sink`).
 Speech that starts during a barge-in prompt stops it.
 The gather ends with the first of: digits (as before), a recognized utterance (Speech), or the timeout counted
 from the end of the prompt (NoInput) unless the caller is speaking then, in which case it waits for the result.
@@ -22,7 +23,7 @@ from ivr.engine.phrases import phrase
 
 from ..speech.listener import Listener
 from ..speech.pool import RecognitionPool
-from ..speech.recognizer import Expect, recognizer_factory, speaks
+from ..speech.recognizer import Expect, hears_wideband, recognizer_factory, speaks
 
 log = logging.getLogger(__name__)
 RESULT_WAIT = 15.0  # seconds a finished utterance may take to recognize before the turn gives up on it
@@ -48,10 +49,16 @@ class SpeechInput:
         )
         listener = Listener(self.pool, expect, self.trailing_silence_ms, on_speech_start=lambda: _barge_in(call))
         call.stream.sink = listener.feed
+        if hears_wideband(self.pool.recognizer) and call.stream.codec.new_wide_decoder is not None:
+            call.stream.wide_sink = listener.feed_wide
         return listener
 
     def threshold(self, gather: A.Gather) -> float:
         return gather.min_confidence if gather.min_confidence >= 0 else self.min_confidence
+
+
+def stop_listening(call) -> None:
+    call.stream.sink = call.stream.wide_sink = None
 
 
 def speech_from_settings(settings) -> SpeechInput | None:
@@ -104,7 +111,7 @@ async def gather_with_speech(call, gather: A.Gather, listener: Listener, speech:
         except TimeoutError:
             return E.NoInput(at=time.time())
     finally:
-        call.stream.sink = None
+        stop_listening(call)
         digits.cancel()
     if heard is None:  # refused (saturated) or failed: keypad only for this turn
         language = listener.expect.language

@@ -1,6 +1,8 @@
 """One gather's ears: VAD on the inbound audio, then one utterance to the recognition pool.
 
 Wire-agnostic: a channel feeds it 20 ms frames of 8 kHz PCM (`feed`, on its media loop) and awaits `result`.
+A wideband call also hands over each frame at 16 kHz just before it (`feed_wide`): a wideband recognizer then
+gets the utterance at 16 kHz.
 `on_speech_start` fires once when the VAD hears speech (a channel stops a barge-in prompt there). `result`
 resolves to a `Heard`, or to None when the pool refused the utterance (saturated: keypad only for this turn).
 """
@@ -12,7 +14,7 @@ import logging
 from collections.abc import Callable
 
 from .pool import RecognitionPool
-from .recognizer import Expect, Heard
+from .recognizer import WIDE_SAMPLE_RATE, Expect, Heard
 from .vad import SpeechDetector
 
 log = logging.getLogger(__name__)
@@ -33,22 +35,27 @@ class Listener:
         self.refused = False
         self.speech_ended_at = 0.0  # loop time of the VAD's end-of-speech decision (latency benchmark)
         self._on_speech_start = on_speech_start
+        self._wide = b""  # this frame at 16 kHz, until feed() takes it
         self._detector = SpeechDetector(self._started, self._ended, trailing_silence_ms=trailing_silence_ms)
 
     @property
     def speaking(self) -> bool:
         return self._detector.speaking
 
+    def feed_wide(self, pcm16: bytes) -> None:
+        self._wide = pcm16
+
     def feed(self, pcm: bytes) -> None:
-        self._detector.feed(pcm)
+        wide, self._wide = self._wide, b""
+        self._detector.feed(pcm, wide)
 
     def _started(self) -> None:
         if self._on_speech_start is not None:
             self._on_speech_start()
 
-    def _ended(self, pcm: bytes) -> None:
+    def _ended(self, pcm: bytes, wide: bytes) -> None:
         self.speech_ended_at = self.loop.time()
-        future = self.pool.submit(pcm, self.expect)
+        future = self.pool.submit(wide, self.expect, WIDE_SAMPLE_RATE) if wide else self.pool.submit(pcm, self.expect)
         if future is None:
             self.refused = True
             self.result.set_result(None)

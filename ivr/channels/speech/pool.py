@@ -22,7 +22,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from dataclasses import dataclass
 
 from .matching import Match, match_digits, match_keywords
-from .recognizer import Expect, Heard, Recognizer
+from .recognizer import SAMPLE_RATE, Expect, Heard, Recognizer, hears_wideband
 
 log = logging.getLogger(__name__)
 WARM_UP_SECONDS = 120.0  # loading a model in each worker process
@@ -35,6 +35,7 @@ class Known:
 
     name: str
     multilingual: bool
+    wideband: bool = False
 
 
 class RecognitionPool:
@@ -54,6 +55,7 @@ class RecognitionPool:
         self.pending = 0
         self.refused = 0
         self.recognized = 0
+        self.wideband = 0  # utterances submitted at 16 kHz (an HD call)
 
     @classmethod
     def processes(
@@ -67,8 +69,9 @@ class RecognitionPool:
         described = [future.result(WARM_UP_SECONDS) for future in warming][0]
         return cls(described, count, queue, executor)
 
-    def submit(self, pcm: bytes, expect: Expect) -> asyncio.Future | None:
-        """Recognize `pcm` in a worker; None (refused, logged) when `limit` utterances are already in hand."""
+    def submit(self, pcm: bytes, expect: Expect, rate: int = SAMPLE_RATE) -> asyncio.Future | None:
+        """Recognize `pcm` (at `rate`: 16000 only for a wideband recognizer) in a worker; None (refused, logged)
+        when `limit` utterances are already in hand."""
         with self._lock:
             full = self.pending >= self.limit
             if full:
@@ -76,6 +79,7 @@ class RecognitionPool:
                 refused = self.refused
             else:
                 self.pending += 1
+                self.wideband += rate != SAMPLE_RATE
         if full:
             log.warning(
                 "speech recognition saturated (%d in hand): utterance refused, keypad only (%d refused)",
@@ -84,9 +88,9 @@ class RecognitionPool:
             )
             return None
         if self._in_processes:
-            future: Future = self._executor.submit(_recognize_here, pcm, expect)
+            future: Future = self._executor.submit(_recognize_here, pcm, expect, rate)
         else:
-            future = self._executor.submit(recognize, self.recognizer, pcm, expect)  # type: ignore[arg-type]
+            future = self._executor.submit(recognize, self.recognizer, pcm, expect, rate)  # type: ignore[arg-type]
         future.add_done_callback(self._done)
         return asyncio.wrap_future(future)
 
@@ -100,17 +104,19 @@ class RecognitionPool:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 
-def recognize(recognizer: Recognizer, pcm: bytes, expect: Expect) -> Heard:
+def recognize(recognizer: Recognizer, pcm: bytes, expect: Expect, rate: int = SAMPLE_RATE) -> Heard:
     """Transcribe, then match to what the step expects: the text the engine gets, with its confidence."""
-    heard = recognizer.transcribe(pcm, expect)
+    wide = {} if rate == SAMPLE_RATE else {"rate": rate}  # only a wideband engine is ever given 16 kHz
+    heard = recognizer.transcribe(pcm, expect, **wide)
     match = match_digits(heard.text) if expect.digits else match_keywords(heard.text, expect.hints)
-    return _combine(heard, match)
+    return _combine(heard, match, rate)
 
 
-def _combine(heard: Heard, match: Match) -> Heard:
+def _combine(heard: Heard, match: Match, rate: int) -> Heard:
     """The text for the engine, and a confidence lowered when the match was only by sound."""
     confidence = heard.confidence * (match.score if match.score else 1.0)
-    return Heard(match.text, round(confidence, 3), {**heard.detail, "heard": heard.text, "match": match.score})
+    detail = {**heard.detail, "heard": heard.text, "match": match.score, "rate": rate}
+    return Heard(match.text, round(confidence, 3), detail)
 
 
 # --- in each worker process -----------------------------------------------------------------------------------
@@ -125,9 +131,9 @@ def _load(factory: Callable[[], Recognizer | None]) -> None:
 
 def _describe() -> Known:
     assert _recognizer is not None
-    return Known(_recognizer.name, bool(_recognizer.multilingual))
+    return Known(_recognizer.name, bool(_recognizer.multilingual), hears_wideband(_recognizer))
 
 
-def _recognize_here(pcm: bytes, expect: Expect) -> Heard:
+def _recognize_here(pcm: bytes, expect: Expect, rate: int) -> Heard:
     assert _recognizer is not None
-    return recognize(_recognizer, pcm, expect)
+    return recognize(_recognizer, pcm, expect, rate)

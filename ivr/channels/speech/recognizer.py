@@ -6,6 +6,11 @@ recognition pool calls it off the media loop; the shipped engines run in worker 
 pocketsphinx (`sphinx.py`); a user can plug in another one (a Vosk or Whisper server on their own network) by
 giving `SipServer` any such object. `load_recognizer` builds the one the settings name, or None (DTMF only)
 when speech is off or the `speech` extra is not installed, which it logs once.
+
+An engine that sets `wideband = True` is also called as `transcribe(pcm, expect, rate=16000)` with the 16 kHz
+audio of a call whose codec carries it (G.722, Opus): an HD call is heard with the 4-7 kHz band a phone line
+drops, where much of "five", "six" and "skype" lies. Both shipped engines do; an engine without the attribute
+always gets 8 kHz.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Protocol
 
 log = logging.getLogger(__name__)
 SAMPLE_RATE = 8000  # what the channel hands over: 16-bit little-endian mono, as decoded from G.711
+WIDE_SAMPLE_RATE = 16000  # what a wideband engine gets from a G.722 or Opus call
 ENGLISH = ("en", "en-us", "en-gb", "en-au", "en-ca", "en-in", "en-ie", "en-nz", "en-za")
 
 
@@ -52,6 +58,11 @@ class Described(Protocol):
 
     name: str
     multilingual: bool
+
+
+def hears_wideband(recognizer: object) -> bool:
+    """Whether `recognizer` takes 16 kHz audio (`wideband = True`, transcribe's `rate`)."""
+    return bool(getattr(recognizer, "wideband", False))
 
 
 def speaks(recognizer: Described | None, language: str) -> bool:

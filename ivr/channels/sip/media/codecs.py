@@ -2,7 +2,8 @@
 
 A `Codec` encodes a whole prompt once into 20 ms frames (prompts.py caches them per codec name, shared by every
 call) from PCM at its `prompt_rate` (8 kHz for G.711, 16 kHz for the wideband G.722 and Opus: prompts are rendered
-at both rates) and gives each call its own decoder to 8 kHz. G.711 is ours (g711.py), G.722 and Opus come from C
+at both rates) and gives each call its own decoder to 8 kHz (the wideband ones also one to 16 kHz, for speech
+recognition). G.711 is ours (g711.py), G.722 and Opus come from C
 libraries (g722.py, opus.py). Opus needs the system's libopus; without it Opus is simply not offered or accepted.
 `choose(offered, names)` picks the first offered codec we enable, in the offerer's order (RFC 3264).
 """
@@ -66,6 +67,7 @@ class Codec:
     channels: int = 1  # the rtpmap's channel count (Opus is always "/2", RFC 7587)
     fmtp: str = ""
     prompt_rate: int = 8000  # the PCM rate encode_prompt takes (16000: wideband)
+    new_wide_decoder: Callable[[], Callable[[bytes], bytes]] | None = None  # payload -> 16 kHz PCM16 (wideband)
 
     @property
     def rtpmap(self) -> str:
@@ -99,6 +101,7 @@ def _build(opus_bitrate: int) -> dict[str, Codec]:
             _g722_frames(bytes(640))[0],
             g722.new_decoder,
             prompt_rate=g722.PROMPT_RATE,
+            new_wide_decoder=partial(g722.new_decoder, g722.WIDE_RATE),
         ),
     }
     if opus is not None:
@@ -113,6 +116,7 @@ def _build(opus_bitrate: int) -> dict[str, Codec]:
             channels=2,
             fmtp=opus.FMTP,
             prompt_rate=opus.PROMPT_RATE,
+            new_wide_decoder=partial(opus.new_decoder, opus.WIDE_RATE),
         )
     return table
 

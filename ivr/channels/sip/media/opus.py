@@ -4,7 +4,7 @@ Prompts are fed to the encoder as 16 kHz PCM in 20 ms frames (prompt_audio.py re
 picks the band the bitrate allows (settings: IVR_SIP_OPUS_BITRATE): at the default 12 kbit/s a narrow or medium
 band that survives poor links, at 24 kbit/s and more the full wideband. Every prompt is encoded once (one encoder
 per prompt, frames shared by all calls); each call has one decoder to 8 kHz, used only while something listens
-(the recorder, in-band DTMF).
+(the recorder, in-band DTMF), and one to 16 kHz while a wideband recognizer listens (`new_decoder(WIDE_RATE)`).
 The RTP clock is always 48 kHz (RFC 7587), so a 20 ms frame advances the timestamp by 960.
 """
 
@@ -19,7 +19,7 @@ RTP_CLOCK = 48000
 TIMESTAMP_STEP = 960  # 20 ms at the 48 kHz RTP clock
 PROMPT_RATE = 16000  # what prompts are encoded from
 DECODED_RATE = 8000  # what received audio is decoded to
-FRAME_SAMPLES = 160  # 20 ms at 8 kHz (decoding)
+WIDE_RATE = 16000  # what it is decoded to for a wideband recognizer (speech)
 FMTP = "useinbandfec=1; maxplaybackrate=16000"
 DEFAULT_BITRATE = 12000
 
@@ -45,11 +45,12 @@ def silence_frame(bitrate: int = DEFAULT_BITRATE) -> bytes:
     return encode_frames(bytes(PROMPT_RATE // 50 * 2), bitrate)[0]
 
 
-def new_decoder() -> Callable[[bytes], bytes]:
-    """One call's decoder to 8 kHz PCM (libopus resamples internally)."""
-    decoder = opuslib_next.Decoder(DECODED_RATE, 1)
+def new_decoder(rate: int = DECODED_RATE) -> Callable[[bytes], bytes]:
+    """One call's decoder to PCM16 at `rate` (libopus resamples internally)."""
+    decoder = opuslib_next.Decoder(rate, 1)
+    most = rate // 50 * 6  # samples: up to 120 ms in one packet
 
     def decode(payload: bytes) -> bytes:
-        return decoder.decode(payload, FRAME_SAMPLES * 6)  # up to 120 ms in one packet
+        return decoder.decode(payload, most)
 
     return decode

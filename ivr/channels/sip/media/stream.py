@@ -73,6 +73,8 @@ class RtpStream(RtpReceiver, asyncio.DatagramProtocol):
         self._peer_ssrc = b""
         self.unconfirmed_ticks: int | None = None  # set: frames we may still send before the dialog is ACKed
         self.sink: Callable[[bytes], None] | None = None  # PCM16 consumer (voicemail recorder)
+        self.wide_sink: Callable[[bytes], None] | None = None  # 16 kHz PCM16 (a wideband recognizer), before sink
+        self._decode_wide: Callable[[bytes], bytes] | None = None
         # a bridged transfer's relay (media/relay.py Forwarder): gets every packet after the address checks
         self.forward: Callable[[bytes, int, int], None] | None = None
         self.last_event_timestamp: int | None = None  # of the last RFC 2833 event heard (a whisper's accept key)
@@ -96,7 +98,7 @@ class RtpStream(RtpReceiver, asyncio.DatagramProtocol):
 
     def close(self) -> None:
         self.stop_playback()
-        self.sink = None
+        self.sink = self.wide_sink = None
         self._sendto = None
         if self.transport is not None:
             self.transport.close()
@@ -170,6 +172,7 @@ class RtpStream(RtpReceiver, asyncio.DatagramProtocol):
         self.payload_type, self.dtmf_payload_type = payload_type, dtmf_payload_type
         self.codec = codec or resolve(payload_type)
         self._silence, self._ts_step, self._decode = self.codec.silence, self.codec.timestamp_step, None
+        self._decode_wide = None
 
     @property
     def next_timestamp(self) -> int:

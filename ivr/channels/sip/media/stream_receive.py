@@ -2,7 +2,8 @@
 
 Packets from any address but the negotiated one (or the one latched from the very first packet) are counted and
 dropped. An accepted packet goes to the bridge's relay when one is installed, else RFC 2833 events to the digit
-receiver and audio (decoded only while something listens) to the recorder/speech sink and in-band DTMF detector.
+receiver and audio (decoded only while something listens) to the recorder/speech sink and in-band DTMF detector;
+while a wideband recognizer listens to a G.722 or Opus call, also decoded at 16 kHz for it (`wide_sink`, first).
 A whole-call recording's `tap` hears the audio in either case.
 """
 
@@ -61,7 +62,18 @@ class RtpReceiver:
             except Exception:  # a corrupt Opus/G.722 packet: count it, keep the call
                 self.bad_packets += 1
                 return
+            if self.wide_sink is not None and self.codec.new_wide_decoder is not None:
+                self._feed_wide(self.wide_sink, data[offset : offset + MAX_PAYLOAD])
             if self._inband is not None:
                 self._inband.feed(pcm)
             if self.sink is not None:
                 self.sink(pcm)
+
+    def _feed_wide(self, sink, payload: bytes) -> None:
+        if self._decode_wide is None:
+            self._decode_wide = self.codec.new_wide_decoder()  # type: ignore[misc]  # the caller checked
+        try:
+            wide = self._decode_wide(payload)
+        except Exception:  # a packet the 8 kHz decoder took: this frame has no wide copy (the utterance goes at 8 kHz)
+            return
+        sink(wide)
