@@ -37,12 +37,17 @@ def test_16k_audio_passes_through_and_is_slowed_with_its_high_band():
         to_16k(tone, rate=11025)
 
 
-def test_g722_stream_hands_the_listener_16k_audio_before_the_8k_frame():
-    stream = RtpStream(("127.0.0.1", 4000), 9, 101, lambda d: None, codec=codecs.CODECS["g722"])
+@pytest.mark.parametrize("name", ["g722", "opus"])
+def test_a_wideband_stream_hands_the_listener_16k_audio_before_the_8k_frame(name):
+    if name not in codecs.CODECS:
+        pytest.skip("no libopus")
+    codec = codecs.CODECS[name]
+    stream = RtpStream(("127.0.0.1", 4000), codec.payload_type, 101, lambda d: None, codec=codec)
     got: list[tuple[str, int]] = []
     stream.sink = lambda pcm: got.append(("narrow", len(pcm)))
-    payload = g722_bytes(spoken("skype", rate=16000)[:640])
-    packet = struct.pack("!BBHII", 0x80, 9, 1, 160, 1234) + payload
+    voice = spoken("skype", rate=16000)[16000:16640]  # 20 ms of the word
+    payload = g722_bytes(voice) if name == "g722" else codec.encode_prompt(voice)[0]
+    packet = struct.pack("!BBHII", 0x80, codec.payload_type, 1, 160, 1234) + payload
     stream.datagram_received(packet, ("127.0.0.1", 4000))
     assert got == [("narrow", 320)]  # no wide sink: decoded at 8 kHz only
     stream.wide_sink = lambda pcm: got.append(("wide", len(pcm)))
