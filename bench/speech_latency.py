@@ -129,7 +129,8 @@ def main() -> None:
     print(
         f"{len(latencies)} calls: end of speech -> next prompt's first packet: p50 "
         f"{statistics.median(latencies):.0f} ms, p95 {p95:.0f} ms, max {latencies[-1]:.0f} ms "
-        f"(target p95 <= 600 ms); load average {os.getloadavg()[0]:.2f}"
+        f"(target p95 <= 600 ms); load average {os.getloadavg()[0]:.2f}; "
+        f"{speech.pool.wideband} of {speech.pool.recognized} utterances heard at 16 kHz"
     )
     asyncio.run_coroutine_threadsafe(server.stop(), loop).result(10)
 
