@@ -24,9 +24,14 @@ def test_piper_renders_a_cached_8k_prompt(tmp_path):
 
 
 def test_piper_speech_is_understood(tmp_path, whisper):
+    """piper samples its voice afresh each time (VITS noise): 5 of 220 renderings of this phrase were heard as
+    "skate" (measured here; one failed a CI run), so the test asks that most of five fresh ones are understood."""
     from ivr.channels.speech.recognizer import Expect
 
-    path = prompt_audio.prompt_wav(tmp_path, text="I need help with Skype.", engine="piper")
-    with wave.open(str(path)) as wav:
-        pcm = wav.readframes(wav.getnframes())
-    assert "skype" in whisper.transcribe(pcm, Expect(hints=("skype",))).text.lower()
+    heard = []
+    for attempt in range(5):
+        path = prompt_audio.prompt_wav(tmp_path / str(attempt), text="I need help with Skype.", engine="piper")
+        with wave.open(str(path)) as wav:
+            pcm = wav.readframes(wav.getnframes())
+        heard.append(whisper.transcribe(pcm, Expect(hints=("skype",))).text.lower())
+    assert sum("skype" in text for text in heard) >= 3, heard
