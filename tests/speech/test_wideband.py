@@ -117,3 +117,14 @@ def test_a_plug_in_that_is_not_wideband_gets_8k():
         assert engine.lengths == [len(pcm)] and pool.wideband == 0
     finally:
         pool.close()
+
+
+def test_pocketsphinx_hears_an_hd_call_at_16k():
+    pytest.importorskip("pocketsphinx")
+    from ivr.channels.speech.recognizer import load_recognizer
+
+    sphinx = load_recognizer("pocketsphinx")
+    assert hears_wideband(sphinx)
+    phrases = ("skype support please", "operator")
+    heard = [sphinx.transcribe(hd_pcm(phrase), MENU, rate=16000).text for phrase in phrases]
+    assert "skype" in heard[0] and "operator" in heard[1], heard  # taken as 8 kHz, the same audio is garbage
