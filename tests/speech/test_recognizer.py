@@ -190,12 +190,48 @@ def test_process_pool_recognizes_and_refuses_when_saturated():
         pool.close()
 
 
+# Clear answers tiny.en mishears as said on some machine (its int8 arithmetic differs from one CPU to another, so
+# which ones it mishears differs too): what it heard of each, and how the answer was found, is checked per case.
+MISHEARD_CASES = [  # phrase, voice, the keyword it holds
+    ("the owner", "en-gb", "owner"),
+    ("the owner", "en-us+f3", "owner"),
+    ("live chat", "en-us+f3", "chat"),
+    ("a live chat please", "en-us+f3", "chat"),
+    ("can I chat with someone", "en-us", "chat"),
+]
+HEARD_AGAIN_CASES = [
+    ("a person please", "en-us", "person"),
+    ("operator", "en-us+f3", "operator"),
+    ("operator", "en-029", "operator"),
+    ("the owner", "en-029", "owner"),
+]
+
+
+def _hear_cases(whisper, cases):
+    """Each case's answer; none may be another choice (a miss is a no-match, never a wrong choice)."""
+    answers = []
+    for phrase, voice, keyword in cases:
+        heard = whisper.transcribe(phone_pcm(phrase, voice, 160, None, "ulaw"), MENU)
+        taken = heard.confidence >= ACCEPT
+        assert not taken or keyword in words_of(heard.text), (phrase, voice, heard)
+        answers.append((keyword, heard))
+    return answers
+
+
 def test_a_misheard_choice_is_decoded_against_the_step_words(whisper):
-    """Whisper's free transcript of this one is "in order.": no keyword. Decoded again allowed only the menu's words
-    and fillers, it is "in owner.", which the unconstrained decoder finds nearly as likely: taken."""
-    heard = whisper.transcribe(phone_pcm("the owner", "en-gb", 160, None, "ulaw"), MENU)
-    assert heard.detail["path"] == "grammar" and "owner" not in words_of(heard.detail["free"]), heard
-    assert "owner" in words_of(heard.text) and heard.confidence >= ACCEPT, heard
+    """Whisper's free transcript of some of these holds no keyword ("the owner" heard as "in order." or "live,").
+    Decoded again allowed only the menu's words and fillers, it is "the owner", which the unconstrained decoder
+    finds nearly as likely: taken, on the first hearing."""
+    rescued = [
+        heard
+        for keyword, heard in _hear_cases(whisper, MISHEARD_CASES)
+        if heard.detail["path"] == "grammar"
+        and "again" not in heard.detail
+        and keyword not in words_of(heard.detail["free"])
+        and keyword in words_of(heard.text)
+        and heard.confidence >= ACCEPT
+    ]
+    assert rescued, "no misheard answer was rescued by the grammar decode"
 
 
 def test_the_same_word_in_a_sentence_outside_the_menu_is_not_taken(whisper):
@@ -206,17 +242,19 @@ def test_the_same_word_in_a_sentence_outside_the_menu_is_not_taken(whisper):
     assert heard.detail["p_right"] < ACCEPT and heard.detail["features"][2] < 0, heard  # [2]: the margin
 
 
-@pytest.mark.parametrize(
-    ("phrase", "voice", "first", "keyword"),
-    [("a person please", "en-us", "and client.", "person"), ("operator", "en-us+f3", "up, remember", "operator")],
-)
-def test_a_no_match_is_heard_again_slower_and_the_answer_taken(whisper, phrase, voice, first, keyword):
-    """As said, tiny.en hears these as no menu answer at all; played 5% slower (second_hearing.SPEED), it hears
-    them right, and the second hearing's evidence with the first's makes the answer likely enough right."""
-    heard = whisper.transcribe(phone_pcm(phrase, voice, 160, None, "ulaw"), MENU)
-    assert heard.detail["free"] == first and heard.detail["heard_at"] == second_hearing.SPEED, heard
-    assert keyword in words_of(heard.text), heard
-    assert heard.confidence == heard.detail["again"]["p_taken"] >= second_hearing.ACCEPT, heard
+def test_a_no_match_is_heard_again_slower_and_the_answer_taken(whisper):
+    """As said, tiny.en hears some of these as no menu answer at all ("operator" as "up, remember"); played 5%
+    slower (second_hearing.SPEED), it hears them right, and the second hearing's evidence with the first's makes
+    the answer likely enough right."""
+    rescued = [
+        heard
+        for keyword, heard in _hear_cases(whisper, HEARD_AGAIN_CASES)
+        if heard.detail.get("heard_at") == second_hearing.SPEED
+        and keyword not in words_of(heard.detail["free"])
+        and keyword in words_of(heard.text)
+        and heard.confidence == heard.detail["again"]["p_taken"] >= second_hearing.ACCEPT
+    ]
+    assert len(rescued) >= 2, "fewer than two no-matches were rescued by hearing them again"
 
 
 def test_an_answer_taken_the_first_time_is_not_heard_again(whisper):
