@@ -211,7 +211,9 @@ def test_a_caller_reinvite_moves_the_bridged_audio_with_it(start_server, uac_fac
         moved.settimeout(5)
         assert moved.recv(2048)[12:] == pcmu[:160]  # the owner's audio follows the caller to its new address
         caller.send_rtp(0, pcmu[:160], 1, 160, to_port=ivr_port, sock=moved)
-        assert owner.rtp_packets(1)[0][12:] == pcmu[:160]  # and the caller's new address reaches the owner
+        # and the caller's new address reaches the owner (whose socket may still hold the silence its stream sent
+        # between the answer and the bridge: a loaded CI machine widens that gap)
+        assert owner.rtp_packets(1, want=lambda data: data[12:] == pcmu[:160])
     finally:
         moved.close()
     caller.request("BYE", to_tag=caller.to_tag)
