@@ -190,8 +190,9 @@ def test_process_pool_recognizes_and_refuses_when_saturated():
         pool.close()
 
 
-# Clear answers tiny.en mishears as said on some machine (its int8 arithmetic differs from one CPU to another, so
-# which ones it mishears differs too): what it heard of each, and how the answer was found, is checked per case.
+# Clear answers tiny.en mishears as said on some machine. Its int8 arithmetic differs from one CPU to another, so
+# which ones it mishears differs too: each test below takes a set, asks that some are rescued its way, and that
+# none becomes another choice.
 MISHEARD_CASES = [  # phrase, voice, the keyword it holds
     ("the owner", "en-gb", "owner"),
     ("the owner", "en-us+f3", "owner"),
@@ -212,8 +213,7 @@ def _hear_cases(whisper, cases):
     answers = []
     for phrase, voice, keyword in cases:
         heard = whisper.transcribe(phone_pcm(phrase, voice, 160, None, "ulaw"), MENU)
-        taken = heard.confidence >= ACCEPT
-        assert not taken or keyword in words_of(heard.text), (phrase, voice, heard)
+        assert not heard.confidence or keyword in words_of(heard.text), (phrase, voice, heard)  # 0: a no-match
         answers.append((keyword, heard))
     return answers
 
