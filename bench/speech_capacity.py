@@ -36,7 +36,7 @@ from sip_load import late_share, start_capture, stop_capture  # noqa: E402
 from ivr.channels.sip.server import SipConfig, SipServer  # noqa: E402
 from ivr.channels.sip.speech_input import SpeechInput, gather_with_speech  # noqa: E402
 from ivr.channels.speech.pool import RecognitionPool  # noqa: E402
-from ivr.channels.speech.recognizer import Expect, recognizer_factory  # noqa: E402
+from ivr.channels.speech.recognizer import SAMPLE_RATE, WIDE_SAMPLE_RATE, Expect, recognizer_factory  # noqa: E402
 from ivr.channels.speech.vad import SpeechDetector  # noqa: E402
 from ivr.engine import actions as A  # noqa: E402
 from tests.sip.conftest import free_port_range, free_udp_port, run_sipp, sipp_counts  # noqa: E402
@@ -130,7 +130,7 @@ def alone(pool: RecognitionPool, speech_pcm: bytes, codec: str) -> str:
         from ivr.channels.sip.media import g722
 
         sent = g722_bytes(speech_pcm + b"\0" * (-len(speech_pcm) % 640))
-        narrow, wide = g722.new_decoder(8000)(sent), g722.new_decoder(16000)(sent)
+        narrow, wide = g722.new_decoder(SAMPLE_RATE)(sent), g722.new_decoder(WIDE_SAMPLE_RATE)(sent)
         for frame, wide_frame in zip(frames(narrow), frames(wide, 640)):
             detector.feed(frame, wide_frame)
     else:
@@ -139,7 +139,7 @@ def alone(pool: RecognitionPool, speech_pcm: bytes, codec: str) -> str:
 
     async def one():
         pcm, wide = utterances[0]
-        future = pool.submit(wide or pcm, Expect(hints=HINTS), 16000 if wide else 8000)
+        future = pool.submit(wide or pcm, Expect(hints=HINTS), WIDE_SAMPLE_RATE if wide else SAMPLE_RATE)
         assert future is not None
         return await future
 
@@ -159,8 +159,8 @@ def main() -> None:
     pool = RecognitionPool.processes(recognizer_factory("whisper"), workers=args.workers)
     if args.rt:  # after the workers started; SIPp, tcpdump and sox (forked later) go back to normal priority
         os.sched_setscheduler(0, os.SCHED_FIFO | os.SCHED_RESET_ON_FORK, os.sched_param(50))
-    if args.codec == "g722":  # 16 kHz audio: silence() counts 8 kHz samples, so twice the seconds
-        speech_pcm = silence(0.4) + hd_pcm(args.say) + silence(3.0)
+    if args.codec == "g722":  # 16 kHz audio
+        speech_pcm = silence(0.2, WIDE_SAMPLE_RATE) + hd_pcm(args.say) + silence(1.5, WIDE_SAMPLE_RATE)
     else:
         speech_pcm = silence(0.2) + phone_pcm(args.say) + silence(1.5)
     expected = alone(pool, speech_pcm, args.codec)

@@ -138,8 +138,8 @@ def frames(pcm: bytes, size: int = 320) -> list[bytes]:
     return [pcm[i : i + size] for i in range(0, len(pcm), size)]
 
 
-def silence(seconds: float) -> bytes:
-    return b"\0\0" * int(8000 * seconds)
+def silence(seconds: float, rate: int = 8000) -> bytes:
+    return b"\0\0" * int(rate * seconds)
 
 
 def rtp_pcap(path: Path, pcm: bytes, law: str = "ulaw") -> Path:
